@@ -1,0 +1,45 @@
+//! One error type for the whole core crate. Every message names the file, field, line, node or
+//! class at fault, so that a user knows what to fix.
+
+use std::path::{Path, PathBuf};
+
+/// Errors raised by nclab-core.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The operating system refused to read or write a file.
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A file exists but its content is not what its format requires.
+    #[error("{}: {msg}", path.display())]
+    Format { path: PathBuf, msg: String },
+    /// Inputs that are well-formed files but cannot be used together, or invalid arguments.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl Error {
+    pub fn io(path: impl AsRef<Path>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.as_ref().to_path_buf(),
+            source,
+        }
+    }
+
+    pub fn format(path: impl AsRef<Path>, msg: impl Into<String>) -> Self {
+        Error::Format {
+            path: path.as_ref().to_path_buf(),
+            msg: msg.into(),
+        }
+    }
+
+    pub fn invalid(msg: impl Into<String>) -> Self {
+        Error::Invalid(msg.into())
+    }
+}
+
+/// `Result` with nclab-core's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

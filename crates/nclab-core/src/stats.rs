@@ -1,0 +1,1 @@
+//! Summary statistics (filled in by the report issue).

@@ -1,0 +1,11 @@
+//! `nclab data` (not implemented yet; its issue fills this file).
+
+#[derive(clap::Subcommand, Debug)]
+pub enum Command {
+    /// Placeholder until the issue lands.
+    Todo,
+}
+
+pub fn run(_cmd: Command) -> anyhow::Result<()> {
+    anyhow::bail!("`nclab data` is not implemented yet")
+}

@@ -1,0 +1,51 @@
+//! Command-line interface: one file per subcommand.
+
+use clap::{Parser, Subcommand};
+
+mod data;
+mod evaluate;
+mod hierarchy;
+mod measure;
+mod report;
+mod sweep;
+mod train;
+
+/// nclab: neural collapse under hierarchical losses.
+#[derive(Parser, Debug)]
+#[command(name = "nclab", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Measure NC1-NC4 and their companions on exported features (.npy or .safetensors).
+    Measure(measure::Args),
+    /// Show, convert and query class hierarchies.
+    #[command(subcommand)]
+    Hierarchy(hierarchy::Command),
+    /// Score predictions with the hierarchy: top-k error, mistake severity, hdist@k, CRM.
+    Evaluate(evaluate::Args),
+    /// Set up and check datasets.
+    #[command(subcommand)]
+    Data(data::Command),
+    /// Train a model from a TOML config, tracking neural collapse through training.
+    Train(train::Args),
+    /// Figures, tables and an HTML report over run directories.
+    Report(report::Args),
+    /// Expand a grid of configs into runs and run them.
+    Sweep(sweep::Args),
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Measure(args) => measure::run(args),
+        Command::Hierarchy(cmd) => hierarchy::run(cmd),
+        Command::Evaluate(args) => evaluate::run(args),
+        Command::Data(cmd) => data::run(cmd),
+        Command::Train(args) => train::run(args),
+        Command::Report(args) => report::run(args),
+        Command::Sweep(args) => sweep::run(args),
+    }
+}

@@ -1,0 +1,8 @@
+//! `nclab report` (not implemented yet; its issue fills this file).
+
+#[derive(clap::Args, Debug)]
+pub struct Args {}
+
+pub fn run(_args: Args) -> anyhow::Result<()> {
+    anyhow::bail!("`nclab report` is not implemented yet")
+}
