@@ -1,0 +1,8 @@
+//! Training on libtorch: models, losses and the SGD optimiser.
+
+pub mod analysis;
+pub mod checkpoint;
+pub mod config;
+pub mod progress;
+pub mod run_dir;
+pub mod trainer;
