@@ -149,6 +149,8 @@ fn three_epoch_run_writes_every_output_with_the_documented_columns() {
         assert_eq!(num(r, "top5_error"), 0.0);
         // flat:4 has no level between the root and the classes: nc1_coarse is not computed.
         assert_eq!(col(r, "nc1_coarse"), "");
+        // ... and the rank correlation with its constant distances is undefined: empty too.
+        assert_eq!(col(r, "mean_tree_correlation"), "");
         // flat tree: every wrong class is at distance 1, so severity is 1 when defined.
         if num(r, "top1_error") > 0.0 {
             assert_eq!(num(r, "mistake_severity"), 1.0);

@@ -109,7 +109,9 @@ pub fn collapse_columns(train: &Outputs, ctx: &MetricContext<'_>) -> anyhow::Res
     let mut row: Row = metrics::neural_collapse(&input, Some(ctx.tree))
         .context("collapse metrics of the training features")?
         .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
+        // An undefined value (e.g. a rank correlation against the constant distances of a
+        // flat tree) is "not computed": an empty cell, not NaN.
+        .map(|(k, v)| (k.to_string(), v.filter(|x| x.is_finite())))
         .collect();
     if let Some(wd) = ctx.mse_weight_decay {
         let stats =

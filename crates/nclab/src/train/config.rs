@@ -52,14 +52,17 @@ pub struct DataConfig {
     pub per_class: usize,
     /// Balanced subset of the test set used for the analysis (0 = all).
     pub test_per_class: usize,
-    /// Random crops (of the `pad`-padded image) and horizontal flips while training.
+    /// Random crops (padding 4) and horizontal flips of the training images, drawn from the
+    /// run's generator (off in the reference protocol).
     pub augment: bool,
-    /// Zero padding added on every side of each image (2 turns 28x28 into 32x32).
-    pub pad: i64,
+    /// Zero-pad images to `pad_to x pad_to` (32: MNIST's 28x28 to 32x32); 0 = no padding.
+    pub pad_to: usize,
     /// `synthetic` only: number of classes of the Gaussian mixture.
     pub classes: usize,
     /// `synthetic` only: dimension of its samples.
     pub dim: usize,
+    /// `synthetic` only: norm of every class mean (the noise is standard normal).
+    pub separation: f64,
 }
 
 /// `[model]`: the network.
@@ -149,9 +152,10 @@ impl Default for DataConfig {
             per_class: 0,
             test_per_class: 0,
             augment: false,
-            pad: 0,
+            pad_to: 0,
             classes: 10,
             dim: 32,
+            separation: 4.0,
         }
     }
 }
@@ -229,12 +233,14 @@ impl Config {
         let config: Config = serde_path_to_error::deserialize(toml::Value::Table(table))
             .map_err(|e| {
                 let path = e.path().to_string();
+                // toml's messages end with an "in `key`" line; the path is given here instead.
                 let inner = e.into_inner().to_string();
-                let inner = inner.trim_end();
+                let inner = inner.lines().next().unwrap_or("").trim_end().to_string();
                 if path == "." || path.is_empty() {
                     anyhow!("{inner}")
-                } else if inner.starts_with("unknown field") {
-                    anyhow!("unknown key in [{path}]: {inner}")
+                } else if let Some(rest) = inner.strip_prefix("unknown field ") {
+                    let expected = rest.split_once(", ").map_or("", |(_, e)| e);
+                    anyhow!("unknown key `{path}` ({expected})")
                 } else {
                     anyhow!("key `{path}`: {inner}")
                 }
@@ -305,9 +311,6 @@ impl Config {
                 self.model.width
             );
         }
-        if self.data.pad < 0 {
-            bail!("key `data.pad`: must be >= 0, got {}", self.data.pad);
-        }
         if self.data.name == "synthetic" {
             if self.data.classes < 2 {
                 bail!(
@@ -316,6 +319,9 @@ impl Config {
                 );
             }
             positive("data.dim", self.data.dim as f64)?;
+            if !(self.data.separation >= 0.0 && self.data.separation.is_finite()) {
+                bail!("key `data.separation`: must be >= 0, got {}", self.data.separation);
+            }
         }
         if self.threads > 4096 {
             bail!("key `threads`: too large ({})", self.threads);

@@ -1,9 +1,14 @@
-//! The data of a run as libtorch tensors on the training device: normalised f32 images
-//! (`N x C x H x W`, or `N x D` for vector data) and int64 labels, for the training set and the
-//! test set, loaded once. Batches are then gathered with `index_select`, so the data costs
-//! almost nothing per step.
+//! The data of a run as libtorch tensors on the training device: normalised f32 samples
+//! (`N x C x H x W` images or `N x D` vectors) and int64 labels of the training and test sets,
+//! converted once. Batches are gathered on the device with `index_select`, so the data costs
+//! almost nothing per step. With augmentation, batches are instead built on the host by
+//! `nclab_core`'s batch builder (random crop + flip), from the run's generator.
+
+use std::path::PathBuf;
 
 use anyhow::Context;
+use nclab_core::data::{self, Dataset, Normalization, Split};
+use nclab_core::rng::Rng;
 use tch::{Device, Kind, Tensor};
 
 use super::config::Config;
@@ -19,6 +24,9 @@ pub struct DeviceData {
     pub input_shape: Vec<i64>,
     pub num_classes: usize,
     pub class_names: Vec<String>,
+    /// The host training set and its normalisation, kept for augmented batches.
+    host_train: Option<(Dataset, Normalization)>,
+    device: Device,
 }
 
 impl DeviceData {
@@ -29,89 +37,103 @@ impl DeviceData {
     pub fn num_test(&self) -> usize {
         self.test_y.size()[0] as usize
     }
-}
 
-/// A dataset in host memory, normalised, before it moves to the device.
-#[derive(Debug, Clone)]
-pub struct HostData {
-    pub train_x: Vec<f32>,
-    pub train_y: Vec<u32>,
-    pub test_x: Vec<f32>,
-    pub test_y: Vec<u32>,
-    /// Shape of one sample.
-    pub sample_shape: Vec<usize>,
-    pub num_classes: usize,
-    pub class_names: Vec<String>,
-}
-
-/// Loads the configured dataset (balanced subsets, normalisation with the training set's
-/// per-channel mean and std, zero padding) onto `device`.
-pub fn load(config: &Config, device: Device) -> anyhow::Result<DeviceData> {
-    let host = host_data(config).with_context(|| format!("data.name = {:?}", config.data.name))?;
-    Ok(to_device(host, config.data.pad, device))
-}
-
-/// TEMPORARY until `nclab_core::data` lands: only the synthetic Gaussian mixture.
-fn host_data(config: &Config) -> anyhow::Result<HostData> {
-    let d = &config.data;
-    anyhow::ensure!(d.name == "synthetic", "dataset {:?} is not available yet", d.name);
-    let (k, dim) = (d.classes, d.dim);
-    let mut rng = nclab_core::rng::Rng::new(config.seed ^ 0x5eed);
-    let means: Vec<f64> = (0..k * dim).map(|_| rng.normal()).collect();
-    let mut draw = |per: usize| {
-        let mut x = Vec::with_capacity(per * k * dim);
-        let mut y = Vec::with_capacity(per * k);
-        for _ in 0..per {
-            for c in 0..k {
-                y.push(c as u32);
-                x.extend((0..dim).map(|j| (means[c * dim + j] + rng.normal()) as f32));
+    /// The training batch at positions `idx` of the training set (`idx` on the device): the
+    /// normalised samples and their labels. With augmentation, each image is randomly cropped
+    /// and flipped with draws from `rng` (`Dataset::batch`); `host_idx` are the same positions.
+    pub fn train_batch(&self, idx: &Tensor, host_idx: &[i64], rng: &mut Rng) -> (Tensor, Tensor) {
+        let y = self.train_y.index_select(0, idx);
+        let x = match &self.host_train {
+            None => self.train_x.index_select(0, idx),
+            Some((ds, norm)) => {
+                let indices: Vec<usize> = host_idx.iter().map(|&i| i as usize).collect();
+                let mut buf = Vec::new();
+                ds.batch(&indices, norm, Some(rng), &mut buf);
+                let mut shape = vec![indices.len() as i64];
+                shape.extend(&self.input_shape);
+                Tensor::from_slice(&buf).reshape(&shape).to_device(self.device)
             }
-        }
+        };
         (x, y)
-    };
-    let per = if d.per_class == 0 { 100 } else { d.per_class };
-    let test_per = if d.test_per_class == 0 { 50 } else { d.test_per_class };
-    let (train_x, train_y) = draw(per);
-    let (test_x, test_y) = draw(test_per);
-    Ok(HostData {
-        train_x,
-        train_y,
-        test_x,
-        test_y,
-        sample_shape: vec![dim],
-        num_classes: k,
-        class_names: (0..k).map(|c| c.to_string()).collect(),
-    })
+    }
 }
 
-/// Moves host arrays to `device`, padding images by `pad` zeros on every side.
-fn to_device(raw: HostData, pad: i64, device: Device) -> DeviceData {
-    let shape: Vec<i64> = raw.sample_shape.iter().map(|&s| s as i64).collect();
-    let to_x = |x: &[f32], n: usize| -> Tensor {
-        let mut full = vec![n as i64];
-        full.extend(&shape);
-        let t = Tensor::from_slice(x).reshape(&full);
-        let t = if pad > 0 && shape.len() == 3 {
-            t.constant_pad_nd([pad, pad, pad, pad])
-        } else {
-            t
+/// The data root of the config (`data.root`).
+pub fn root(config: &Config) -> PathBuf {
+    PathBuf::from(&config.data.root)
+}
+
+/// Loads the configured dataset onto `device`: balanced subsets (`data.per_class`,
+/// `data.test_per_class`, drawn with the run's seed), zero padding to `data.pad_to`, and
+/// normalisation of both sets with the training subset's per-channel mean and std.
+pub fn load(config: &Config, device: Device) -> anyhow::Result<DeviceData> {
+    let d = &config.data;
+    let (train, test) = if d.name == "synthetic" {
+        let name = |n: usize| {
+            format!(
+                "synthetic:k={},d={},n={},sep={},seed={}",
+                d.classes,
+                d.dim,
+                if n == 0 { 100 } else { n },
+                d.separation,
+                config.seed
+            )
         };
-        t.to_device(device)
+        let per_test = if d.test_per_class == 0 {
+            d.per_class
+        } else {
+            d.test_per_class
+        };
+        (
+            data::load(&name(d.per_class), &root(config), Split::Train)?,
+            data::load(&name(per_test), &root(config), Split::Test)?,
+        )
+    } else {
+        let load = |split: Split, per_class: usize| -> anyhow::Result<Dataset> {
+            let full = data::load(&d.name, &root(config), split)?;
+            Ok(if per_class > 0 {
+                full.subset_balanced(per_class, config.seed)
+                    .with_context(|| format!("{split} subset of {per_class} per class"))?
+            } else {
+                full
+            })
+        };
+        (
+            load(Split::Train, d.per_class).context("key `data.per_class`")?,
+            load(Split::Test, d.test_per_class).context("key `data.test_per_class`")?,
+        )
     };
-    let to_y = |y: &[u32]| -> Tensor {
-        let v: Vec<i64> = y.iter().map(|&c| c as i64).collect();
+    let (train, test) = if d.pad_to > 0 {
+        (
+            train.pad_to(d.pad_to).context("key `data.pad_to`")?,
+            test.pad_to(d.pad_to).context("key `data.pad_to`")?,
+        )
+    } else {
+        (train, test)
+    };
+    let norm = Normalization::compute(&train);
+    let input_shape: Vec<i64> = train.sample_shape().iter().map(|&s| s as i64).collect();
+    let to_x = |ds: &Dataset| -> Tensor {
+        let all: Vec<usize> = (0..ds.len()).collect();
+        let mut buf = Vec::new();
+        ds.batch(&all, &norm, None, &mut buf);
+        let mut shape = vec![ds.len() as i64];
+        shape.extend(&input_shape);
+        Tensor::from_slice(&buf).reshape(&shape).to_device(device)
+    };
+    let to_y = |ds: &Dataset| -> Tensor {
+        let v: Vec<i64> = ds.labels.iter().map(|&c| c as i64).collect();
         Tensor::from_slice(&v).to_kind(Kind::Int64).to_device(device)
     };
-    let train_x = to_x(&raw.train_x, raw.train_y.len());
-    let test_x = to_x(&raw.test_x, raw.test_y.len());
-    let input_shape = train_x.size()[1..].to_vec();
-    DeviceData {
-        train_x,
-        train_y: to_y(&raw.train_y),
-        test_x,
-        test_y: to_y(&raw.test_y),
+    Ok(DeviceData {
+        train_x: to_x(&train),
+        train_y: to_y(&train),
+        test_x: to_x(&test),
+        test_y: to_y(&test),
         input_shape,
-        num_classes: raw.num_classes,
-        class_names: raw.class_names,
-    }
+        num_classes: train.num_classes(),
+        class_names: train.class_names.clone(),
+        host_train: (d.augment && train.sample_shape().len() == 3).then(|| (train, norm)),
+        device,
+    })
 }

@@ -220,22 +220,16 @@ pub fn train(config: &Config, opts: &TrainOptions) -> anyhow::Result<Outcome> {
     for epoch in progress.epoch + 1..=epochs {
         let lr = learning_rate(schedule, config.optim.lr, epoch - 1, epochs);
         let t_epoch = Instant::now();
-        let mut perm: Vec<i64> = (0..n as i64).collect();
-        rng.shuffle(&mut perm);
-        let perm = Tensor::from_slice(&perm).to_device(device);
+        let mut perm_host: Vec<i64> = (0..n as i64).collect();
+        rng.shuffle(&mut perm_host);
+        let perm = Tensor::from_slice(&perm_host).to_device(device);
         reporter.start_epoch(epoch, epochs, steps as u64);
         let mut loss_sum = Tensor::zeros([], (Kind::Double, device));
         let mut correct = Tensor::zeros([], (Kind::Int64, device));
         let mut bad_step = None;
         for s in 0..steps {
             let idx = perm.narrow(0, (s * batch) as i64, batch as i64);
-            let x = data.train_x.index_select(0, &idx);
-            let y = data.train_y.index_select(0, &idx);
-            let x = if config.data.augment {
-                augment(&x, &mut rng)
-            } else {
-                x
-            };
+            let (x, y) = data.train_batch(&idx, &perm_host[s * batch..(s + 1) * batch], &mut rng);
             sgd.zero_grad();
             let (_, logits) = model.forward_t(&x, true);
             let l = loss.forward(&logits, &y);
@@ -363,31 +357,6 @@ fn measure_outputs(
         .map(|v| v as f64)
         .collect();
     (train_out, test_out, weights, bias)
-}
-
-/// Random horizontal flips and translations by up to 4 pixels (zero-filled), per sample, for
-/// image batches `N x C x H x W`; other batches are returned unchanged.
-fn augment(x: &Tensor, rng: &mut Rng) -> Tensor {
-    let size = x.size();
-    if size.len() != 4 {
-        return x.shallow_clone();
-    }
-    const P: i64 = 4;
-    let (h, w) = (size[2], size[3]);
-    let padded = x.constant_pad_nd([P, P, P, P]);
-    let samples: Vec<Tensor> = (0..size[0])
-        .map(|i| {
-            let dy = rng.below(2 * P as u64 + 1) as i64;
-            let dx = rng.below(2 * P as u64 + 1) as i64;
-            let s = padded.get(i).narrow(1, dy, h).narrow(2, dx, w);
-            if rng.below(2) == 1 {
-                s.flip([2])
-            } else {
-                s
-            }
-        })
-        .collect();
-    Tensor::stack(&samples, 0)
 }
 
 /// Writes `final.safetensors`: features, labels and logits of both sets, and the classifier.
