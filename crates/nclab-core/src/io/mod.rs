@@ -10,7 +10,10 @@
 //! Every writer is atomic: it writes a temporary file beside the target and renames it, so a
 //! failed write leaves nothing half-written.
 
+pub mod cifar;
+pub mod idx;
 pub mod npy;
+pub mod pickle;
 
 pub mod safetensors;
 
