@@ -99,7 +99,7 @@ fn check_label(path: &Path, what: &str, i: usize, v: i64, k: usize) -> Result<u8
 pub fn read_bin(path: &Path, variant: Variant) -> Result<CifarBatch> {
     let b = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     let r = variant.record_size();
-    if b.is_empty() || b.len() % r != 0 {
+    if b.is_empty() || !b.len().is_multiple_of(r) {
         let other = match variant {
             Variant::Cifar10 => Variant::Cifar100,
             Variant::Cifar100 => Variant::Cifar10,

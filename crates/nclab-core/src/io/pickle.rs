@@ -458,7 +458,7 @@ impl Vm<'_> {
 }
 
 fn pairs(items: Vec<Value>, at: usize) -> std::result::Result<Vec<(Value, Value)>, String> {
-    if items.len() % 2 != 0 {
+    if !items.len().is_multiple_of(2) {
         return Err(format!("odd number of dict items at byte {at}"));
     }
     let mut it = items.into_iter();
