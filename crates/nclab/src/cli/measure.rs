@@ -49,7 +49,7 @@ pub struct Args {
     pub bias_key: String,
     #[arg(long, default_value = "predictions")]
     pub predictions_key: String,
-    /// Number of classes K (default: rows of the weights, else the hierarchy's classes, else max label + 1).
+    /// Number of classes K (default: rows of the weights, else max label + 1).
     #[arg(long)]
     pub num_classes: Option<usize>,
     /// A class hierarchy (built-in name or file) for mean_tree_correlation, nc2_tree, nc1_coarse.
@@ -160,11 +160,10 @@ pub fn run(args: Args) -> Result<()> {
         .transpose()
         .context("--hierarchy")?;
 
-    let k = match (args.num_classes, weights, &hierarchy) {
-        (Some(k), _, _) => k,
-        (None, Some(w), _) => w.n,
-        (None, None, Some(h)) => h.num_classes(),
-        (None, None, None) => raw_labels
+    let k = match (args.num_classes, weights) {
+        (Some(k), _) => k,
+        (None, Some(w)) => w.n,
+        (None, None) => raw_labels
             .iter()
             .max()
             .map_or(0, |&m| m.max(0) as usize + 1),
