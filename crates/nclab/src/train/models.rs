@@ -99,7 +99,7 @@ pub struct Model {
 #[derive(Debug)]
 enum Body {
     Mlp(Mlp),
-    Resnet18(Resnet18),
+    Resnet18(Box<Resnet18>),
 }
 
 impl Model {
@@ -148,7 +148,7 @@ impl Model {
                     spec.width
                 );
                 let net = Resnet18::new(vs, input_shape[0], spec.width);
-                (Body::Resnet18(net), 8 * spec.width)
+                (Body::Resnet18(Box::new(net)), 8 * spec.width)
             }
         };
         let classifier = linear(&(vs / "classifier"), feature_dim, num_classes);
