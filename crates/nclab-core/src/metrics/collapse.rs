@@ -262,9 +262,14 @@ pub fn class_statistics(
     let empty: Vec<usize> = (0..k).filter(|&c| counts[c] == 0).collect();
     if !empty.is_empty() {
         let list: Vec<String> = empty.iter().map(|c| c.to_string()).collect();
+        let what = if empty.len() == 1 {
+            "class {} has"
+        } else {
+            "classes {} have"
+        };
         return Err(Error::invalid(format!(
-            "class {} has no sample (K = {k}); every class needs at least one",
-            list.join(", ")
+            "{} no sample (K = {k}); every class needs at least one",
+            what.replace("{}", &list.join(", "))
         )));
     }
 

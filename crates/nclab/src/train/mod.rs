@@ -1,4 +1,6 @@
-//! Training on libtorch: models, losses and the SGD optimiser.
+//! Training on libtorch: models, losses and the SGD optimiser (`models`, `losses`, `optim`),
+//! and the training engine around them: the config, the run directory, the training loop with
+//! its analyses, checkpoints and progress output.
 
 pub mod analysis;
 pub mod checkpoint;
