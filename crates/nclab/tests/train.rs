@@ -145,8 +145,10 @@ fn three_epoch_run_writes_every_output_with_the_documented_columns() {
         // Two metrics of the same test logits, computed in different places: the top-1 error
         // of the mistake metrics is 1 - test accuracy.
         assert!((num(r, "top1_error") - (1.0 - num(r, "test_acc"))).abs() < 1e-12);
-        // 4 classes: the top-5 set holds every class, so its error is 0.
+        // 4 classes: the top-5 set holds every class, so its error is 0, and its mean distance
+        // is (0 + 1 + 1 + 1) / 4 = 0.75 for every sample (flat tree: d = 1 off the diagonal).
         assert_eq!(num(r, "top5_error"), 0.0);
+        assert!((num(r, "hdist@5") - 0.75).abs() < 1e-12);
         // flat:4 has no level between the root and the classes: nc1_coarse is not computed.
         assert_eq!(col(r, "nc1_coarse"), "");
         // ... and the rank correlation with its constant distances is undefined: empty too.
