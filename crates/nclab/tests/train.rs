@@ -429,3 +429,30 @@ fn a_hierarchy_that_does_not_fit_the_dataset_is_refused_before_anything_is_writt
     assert!(format!("{err:#}").contains("`hierarchy`"));
     assert!(!out.exists());
 }
+
+#[test]
+fn every_shipped_config_parses_and_is_named_after_its_file() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs");
+    let mut seen = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "toml") {
+            continue;
+        }
+        let c = Config::load(&path, &[]).unwrap();
+        let stem = path.file_stem().unwrap().to_str().unwrap().to_string();
+        assert_eq!(c.name, stem);
+        // Published learning rates: 0.0184 for MSE, 0.0679 for the CE-like losses.
+        let want_lr = if c.loss.kind == "mse" { 0.0184 } else { 0.0679 };
+        assert_eq!(c.optim.lr, want_lr, "{stem}");
+        if stem.ends_with("-cpu") {
+            assert!(c.data.per_class > 0 && c.optim.epochs < 350, "{stem}");
+        } else {
+            assert_eq!((c.optim.epochs, c.data.per_class), (350, 0), "{stem}");
+            assert_eq!(c.analysis_epochs().unwrap().len(), 40, "{stem}: log:50 over 350");
+        }
+        seen.push(stem);
+    }
+    // 3 settings x 4 losses x (full, cpu).
+    assert_eq!(seen.len(), 24, "{seen:?}");
+}
