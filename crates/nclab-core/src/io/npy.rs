@@ -548,16 +548,21 @@ mod tests {
     }
 
     #[test]
-    fn header_is_the_one_numpy_writes() {
-        // numpy 2.x: np.save of a float32 array of shape (2, 3) writes exactly this header
-        // (checked with /work/main/.venv/bin/python; see the fixture test below too).
-        let t = Tensor::from_f32(vec![2, 3], &[0.0; 6]);
-        let h = encode(&t).unwrap();
-        let text = String::from_utf8_lossy(&h[10..]).into_owned();
-        assert_eq!(h.len(), 128);
-        assert_eq!(&h[..10], b"\x93NUMPY\x01\x00\x76\x00");
-        assert!(text.starts_with("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }"));
-        assert!(text.ends_with(" \n"));
+    fn writes_the_bytes_numpy_writes() {
+        // np.save of np.arange(6, dtype='<f4').reshape(2, 3) (fixture f4_c.npy): a 128-byte
+        // header "\x93NUMPY\x01\x00" + length 118 + the dict padded with spaces and '\n',
+        // then the 24 data bytes. nclab's writer produces the same file byte for byte.
+        let dir = test_dir("npy-numpy-bytes");
+        let p = dir.join("x.npy");
+        write(&p, &Tensor::from_f32(vec![2, 3], &[0., 1., 2., 3., 4., 5.])).unwrap();
+        let ours = std::fs::read(&p).unwrap();
+        let numpy = std::fs::read(fixture("f4_c.npy")).unwrap();
+        assert_eq!(&ours[..10], b"\x93NUMPY\x01\x00\x76\x00");
+        assert_eq!(ours, numpy);
+        // And for a 1-D bool array (shape "(3,)"): fixture bool.npy.
+        let t = Tensor::from_bytes(DType::Bool, vec![3], vec![1, 0, 1]).unwrap();
+        write(&p, &t).unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), std::fs::read(fixture("bool.npy")).unwrap());
     }
 
     /// Files written by NumPy itself (tests/fixtures/npy/make_fixtures.py), an independent
