@@ -231,7 +231,7 @@ pub fn class_statistics(
             let mut counts = vec![0usize; k];
             let mut sums = vec![0.0f64; k * d];
             let mut row = vec![0.0f64; d];
-            for i in start..end {
+            for (i, &y) in (start..end).zip(&labels[start..end]) {
                 features.row_into(i, &mut row);
                 // NaN and infinities propagate into the row sum, so one test per row finds them.
                 if !row.iter().sum::<f64>().is_finite() {
@@ -244,7 +244,7 @@ pub fn class_statistics(
                         None => format!("features: row {i} overflows when summed"),
                     }));
                 }
-                let y = labels[i] as usize;
+                let y = y as usize;
                 counts[y] += 1;
                 for (s, v) in sums[y * d..(y + 1) * d].iter_mut().zip(&row) {
                     *s += v;
