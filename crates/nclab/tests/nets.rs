@@ -1,0 +1,359 @@
+//! Tests of the training building blocks: model shapes and initialisation, SGD against
+//! hand-computed steps, the learning-rate schedules, and the tch losses against nclab-core's
+//! f64 reference losses. All on CPU.
+
+use nclab::train::models::{Model, ModelKind, ModelSpec};
+use nclab::train::optim::{learning_rate, Schedule, Sgd};
+use tch::{nn, Device, Kind, Tensor};
+
+fn numel(vs: &nn::VarStore) -> i64 {
+    vs.trainable_variables()
+        .iter()
+        .map(|t| t.numel() as i64)
+        .sum()
+}
+
+// ---- models -------------------------------------------------------------------------------
+
+#[test]
+fn mlp_shapes_for_several_widths() {
+    tch::manual_seed(1);
+    for (widths, input) in [
+        (vec![32, 16], vec![1i64, 28, 28]),
+        (vec![8], vec![784]),
+        (vec![5, 7, 3], vec![20]),
+    ] {
+        let vs = nn::VarStore::new(Device::Cpu);
+        let model = Model::new(&vs.root(), &ModelSpec::mlp(&widths), &input, 10);
+        let d = *widths.last().unwrap();
+        assert_eq!(model.feature_dim(), d);
+        let mut dims = vec![6i64];
+        dims.extend(&input);
+        let xs = Tensor::randn(dims.as_slice(), (Kind::Float, Device::Cpu));
+        for train in [true, false] {
+            let (f, z) = model.forward_t(&xs, train);
+            assert_eq!(f.size(), [6, d], "widths {widths:?}");
+            assert_eq!(z.size(), [6, 10], "widths {widths:?}");
+            // features are a ReLU output; logits = f W^T + b with the classifier's weights.
+            assert!(f.min().double_value(&[]) >= 0.0);
+            let (w, b) = model.classifier();
+            assert_eq!(w.size(), [10, d]);
+            assert_eq!(b.size(), [10]);
+            let again = f.matmul(&w.tr()) + &b;
+            assert!(again.allclose(&z, 1e-5, 1e-6, false));
+        }
+    }
+}
+
+#[test]
+fn mlp_parameter_count_matches_pytorch() {
+    // 784 -> 1024: 784*1024 + 1024 (linear) + 2*1024 (bn) = 805,888; 1024 -> 1024 twice:
+    // 1,048,576 + 1024 + 2048 = 1,051,648 each; classifier 10,240 + 10 = 10,250.
+    // 805,888 + 2 * 1,051,648 + 10,250 = 2,919,434 (also what PyTorch's Mlp in
+    // scripts/bench_train.py counts).
+    let vs = nn::VarStore::new(Device::Cpu);
+    let _ = Model::new(&vs.root(), &ModelSpec::default(), &[784], 10);
+    assert_eq!(numel(&vs), 2_919_434);
+    // 4 tensors per block (linear w, b, bn w, b) + 2 for the classifier.
+    assert_eq!(vs.trainable_variables().len(), 14);
+}
+
+#[test]
+fn resnet18_shapes_for_several_widths() {
+    tch::manual_seed(2);
+    for (width, channels) in [(2i64, 3i64), (4, 1), (8, 3)] {
+        let vs = nn::VarStore::new(Device::Cpu);
+        let model = Model::new(
+            &vs.root(),
+            &ModelSpec::resnet18(width),
+            &[channels, 32, 32],
+            7,
+        );
+        assert_eq!(model.feature_dim(), 8 * width);
+        let xs = Tensor::randn([3, channels, 32, 32], (Kind::Float, Device::Cpu));
+        for train in [true, false] {
+            let (f, z) = model.forward_t(&xs, train);
+            assert_eq!(f.size(), [3, 8 * width]);
+            assert_eq!(z.size(), [3, 7]);
+        }
+    }
+}
+
+#[test]
+fn resnet18_matches_the_pytorch_cifar_resnet18() {
+    // The CIFAR ResNet-18 with 1x1-conv shortcuts has 11,173,962 parameters in 62 tensors for
+    // 10 classes (PyTorch: Resnet18(3, 64, 10) of scripts/bench_train.py); width 16: 701,466.
+    for (width, count) in [(64, 11_173_962), (16, 701_466)] {
+        let vs = nn::VarStore::new(Device::Cpu);
+        let _ = Model::new(&vs.root(), &ModelSpec::resnet18(width), &[3, 32, 32], 10);
+        assert_eq!(numel(&vs), count, "width {width}");
+        assert_eq!(vs.trainable_variables().len(), 62);
+    }
+    let vs = nn::VarStore::new(Device::Cpu);
+    let _ = Model::new(&vs.root(), &ModelSpec::resnet18(4), &[3, 32, 32], 10);
+    let vars = vs.variables();
+    // Shortcuts exist exactly where the shape changes (the first block of stages 2-4).
+    assert!(vars.contains_key("layer2.0.shortcut.conv.weight"));
+    assert!(vars.contains_key("layer4.0.shortcut.bn.running_var"));
+    assert!(!vars.contains_key("layer1.0.shortcut.conv.weight"));
+    assert!(!vars.contains_key("layer2.1.shortcut.conv.weight"));
+    assert_eq!(vars["stem.conv.weight"].size(), [4, 3, 3, 3]);
+    assert_eq!(vars["layer4.1.conv2.weight"].size(), [32, 32, 3, 3]);
+    assert_eq!(vars["classifier.weight"].size(), [10, 32]);
+}
+
+#[test]
+fn initialisation_follows_pytorch_defaults() {
+    tch::manual_seed(3);
+    let vs = nn::VarStore::new(Device::Cpu);
+    let _ = Model::new(&vs.root(), &ModelSpec::resnet18(16), &[3, 32, 32], 10);
+    let mlp = nn::VarStore::new(Device::Cpu);
+    let _ = Model::new(&mlp.root(), &ModelSpec::default(), &[784], 10);
+    let (vars, mlp_vars) = (vs.variables(), mlp.variables());
+    // kaiming-uniform with a = sqrt(5): U(-1/sqrt(fan_in), 1/sqrt(fan_in)), whose standard
+    // deviation is bound / sqrt(3); Linear biases use the same bound. Each tensor below has
+    // at least 1024 entries, so max |w| is within 1% of the bound and the sample std within
+    // 10% of bound / sqrt(3) except with negligible probability.
+    for (name, t, fan_in) in [
+        (
+            "layer3.0.conv1.weight",
+            &vars["layer3.0.conv1.weight"],
+            32 * 9,
+        ),
+        ("classifier.weight", &vars["classifier.weight"], 128),
+        (
+            "hidden.0.linear.bias",
+            &mlp_vars["hidden.0.linear.bias"],
+            784,
+        ),
+        (
+            "hidden.1.linear.weight",
+            &mlp_vars["hidden.1.linear.weight"],
+            1024,
+        ),
+    ] {
+        let bound = 1.0 / (fan_in as f64).sqrt();
+        let max = t.abs().max().double_value(&[]);
+        assert!(
+            max <= bound && max > 0.99 * bound,
+            "{name}: max |w| {max}, bound {bound}"
+        );
+        let std = t.std(true).double_value(&[]);
+        let expected = bound / 3f64.sqrt();
+        assert!(
+            (std - expected).abs() < 0.1 * expected,
+            "{name}: std {std}, expected {expected}"
+        );
+    }
+    for name in [
+        "stem.bn.weight",
+        "layer2.0.shortcut.bn.weight",
+        "layer1.1.bn2.running_var",
+    ] {
+        assert_eq!(vars[name].min().double_value(&[]), 1.0, "{name}");
+        assert_eq!(vars[name].max().double_value(&[]), 1.0, "{name}");
+    }
+    for name in [
+        "stem.bn.bias",
+        "layer4.1.bn1.bias",
+        "layer1.1.bn2.running_mean",
+    ] {
+        assert_eq!(vars[name].abs().max().double_value(&[]), 0.0, "{name}");
+    }
+}
+
+#[test]
+fn batch_norm_mode_switches_with_train() {
+    // In training mode BN normalises with the batch statistics, so each hidden unit before
+    // the ReLU has batch mean 0; in eval mode the running statistics (mean 0, var 1 at first,
+    // moved 10% towards the batch by one training forward) are used instead, so the outputs
+    // differ.
+    tch::manual_seed(4);
+    let vs = nn::VarStore::new(Device::Cpu);
+    let model = Model::new(&vs.root(), &ModelSpec::mlp(&[16]), &[4], 3);
+    let xs = Tensor::randn([32, 4], (Kind::Float, Device::Cpu)) * 3.0 + 1.0;
+    let before = vs.variables()["hidden.0.bn.running_mean"].copy();
+    let (f_train, _) = model.forward_t(&xs, true);
+    let after = vs.variables()["hidden.0.bn.running_mean"].copy();
+    assert!(before.abs().max().double_value(&[]) == 0.0);
+    assert!(
+        after.abs().max().double_value(&[]) > 0.0,
+        "a training forward updates the running mean"
+    );
+    let (f_eval, _) = model.forward_t(&xs, false);
+    let again = vs.variables()["hidden.0.bn.running_mean"].copy();
+    assert!(
+        again.equal(&after),
+        "an eval forward leaves the running mean alone"
+    );
+    assert!(!f_train.allclose(&f_eval, 1e-3, 1e-3, false));
+}
+
+#[test]
+fn bad_model_specs_are_errors_naming_the_value() {
+    let vs = nn::VarStore::new(Device::Cpu);
+    let err = Model::try_new(&vs.root(), &ModelSpec::mlp(&[]), &[4], 3).unwrap_err();
+    assert!(format!("{err:#}").contains("model.widths"), "{err:#}");
+    let err = Model::try_new(&vs.root(), &ModelSpec::mlp(&[8, 0]), &[4], 3).unwrap_err();
+    assert!(format!("{err:#}").contains("[8, 0]"), "{err:#}");
+    let err = Model::try_new(&vs.root(), &ModelSpec::resnet18(16), &[784], 10).unwrap_err();
+    assert!(format!("{err:#}").contains("[C, H, W]"), "{err:#}");
+    let err = Model::try_new(&vs.root(), &ModelSpec::resnet18(0), &[3, 32, 32], 10).unwrap_err();
+    assert!(format!("{err:#}").contains("model.width"), "{err:#}");
+    assert_eq!(
+        "resnet18".parse::<ModelKind>().unwrap(),
+        ModelKind::Resnet18
+    );
+    assert!("resnet50"
+        .parse::<ModelKind>()
+        .unwrap_err()
+        .to_string()
+        .contains("resnet50"));
+}
+
+// ---- SGD ----------------------------------------------------------------------------------
+
+/// The 2-parameter model `f(x) = w x + b` with squared error `(f(2) - 1)^2`, from `w = 1`,
+/// `b = 0.5`, in f64.
+fn two_param_loss(w: &Tensor, b: &Tensor) -> Tensor {
+    ((w * 2.0 + b - 1.0).square()).sum(Kind::Double)
+}
+
+fn two_params() -> (Tensor, Tensor) {
+    let w = Tensor::from_slice(&[1.0f64]).set_requires_grad(true);
+    let b = Tensor::from_slice(&[0.5f64]).set_requires_grad(true);
+    (w, b)
+}
+
+fn value(t: &Tensor) -> f64 {
+    t.double_value(&[0])
+}
+
+// Hand computation, lr 0.1, momentum 0.9, weight decay 0.1:
+// step 1: f = 1*2 + 0.5 = 2.5, r = f - 1 = 1.5; dL/dw = 2 r x = 6, dL/db = 2 r = 3.
+//   d_p = g + 0.1 p: w 6 + 0.1 = 6.1, b 3 + 0.05 = 3.05; buf = d_p (first step).
+//   w = 1 - 0.1 * 6.1 = 0.39, b = 0.5 - 0.1 * 3.05 = 0.195.
+// step 2: f = 0.39*2 + 0.195 = 0.975, r = -0.025; dL/dw = 2 r 2 = -0.1, dL/db = -0.05.
+//   d_p: w -0.1 + 0.039 = -0.061, b -0.05 + 0.0195 = -0.0305.
+//   buf = 0.9 buf + d_p: w 5.49 - 0.061 = 5.429, b 2.745 - 0.0305 = 2.7145.
+//   w = 0.39 - 0.5429 = -0.1529, b = 0.195 - 0.27145 = -0.07645.
+// (torch.optim.SGD gives the same: 0.39 0.195, then -0.1529 -0.07645.)
+const STEP1: (f64, f64) = (0.39, 0.195);
+const STEP2: (f64, f64) = (-0.1529, -0.07645);
+
+fn assert_close(got: f64, want: f64, what: &str) {
+    assert!((got - want).abs() < 1e-12, "{what}: got {got}, want {want}");
+}
+
+#[test]
+fn sgd_steps_match_the_hand_computation() {
+    let (w, b) = two_params();
+    let mut opt = Sgd::new(vec![w.shallow_clone(), b.shallow_clone()], 0.9, 0.1);
+    for (i, want) in [STEP1, STEP2].into_iter().enumerate() {
+        opt.zero_grad();
+        two_param_loss(&w, &b).backward();
+        opt.step(0.1);
+        assert_close(value(&w), want.0, &format!("w after step {}", i + 1));
+        assert_close(value(&b), want.1, &format!("b after step {}", i + 1));
+    }
+    // step() leaves .grad as autograd wrote it: the step-2 gradient.
+    assert_close(value(&w.grad()), -0.1, "w.grad");
+}
+
+#[test]
+fn sgd_backward_step_matches_the_hand_computation() {
+    let (w, b) = two_params();
+    let mut opt = Sgd::new(vec![w.shallow_clone(), b.shallow_clone()], 0.9, 0.1);
+    for want in [STEP1, STEP2] {
+        opt.backward_step(&two_param_loss(&w, &b), 0.1);
+        assert_close(value(&w), want.0, "w");
+        assert_close(value(&b), want.1, "b");
+    }
+    assert!(!w.grad().defined(), "backward_step does not write .grad");
+}
+
+#[test]
+fn sgd_without_momentum_or_decay_is_plain_gradient_descent() {
+    // momentum 0, wd 0: p -= lr g. Step 1: w = 1 - 0.1*6 = 0.4, b = 0.5 - 0.1*3 = 0.2.
+    // Step 2: r = 0.4*2 + 0.2 - 1 = 0, so nothing moves.
+    let (w, b) = two_params();
+    let mut opt = Sgd::new(vec![w.shallow_clone(), b.shallow_clone()], 0.0, 0.0);
+    for _ in 0..2 {
+        opt.zero_grad();
+        two_param_loss(&w, &b).backward();
+        opt.step(0.1);
+        assert_close(value(&w), 0.4, "w");
+        assert_close(value(&b), 0.2, "b");
+    }
+    assert!(opt.state().is_empty(), "no momentum, no buffers");
+}
+
+#[test]
+fn sgd_state_round_trip_continues_the_momentum() {
+    let (w, b) = two_params();
+    let mut opt = Sgd::new(vec![w.shallow_clone(), b.shallow_clone()], 0.9, 0.1);
+    opt.backward_step(&two_param_loss(&w, &b), 0.1);
+    let state = opt.state();
+    let names: Vec<&str> = state.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["optim.buf.0", "optim.buf.1"]);
+    assert_close(value(&state[0].1), 6.1, "buf of w after step 1");
+    assert_close(value(&state[1].1), 3.05, "buf of b after step 1");
+    // A fresh optimiser with the saved buffers makes the hand-computed step 2.
+    let mut resumed = Sgd::new(vec![w.shallow_clone(), b.shallow_clone()], 0.9, 0.1);
+    resumed.load_state(&state).unwrap();
+    resumed.backward_step(&two_param_loss(&w, &b), 0.1);
+    assert_close(value(&w), STEP2.0, "w");
+    assert_close(value(&b), STEP2.1, "b");
+
+    let mut bad =
+        |entries: Vec<(String, Tensor)>| resumed.load_state(&entries).unwrap_err().to_string();
+    let one = || Tensor::from_slice(&[0.0f64]);
+    assert!(bad(vec![("optim.buf.2".into(), one())]).contains("optim.buf.2"));
+    assert!(bad(vec![("optim.mom.0".into(), one())]).contains("optim.mom.0"));
+    assert!(bad(vec![(
+        "optim.buf.0".into(),
+        Tensor::zeros([2], (Kind::Double, Device::Cpu))
+    )])
+    .contains("shape"));
+    assert!(bad(vec![
+        ("optim.buf.1".into(), one()),
+        ("optim.buf.1".into(), one())
+    ])
+    .contains("twice"));
+}
+
+// ---- learning-rate schedules --------------------------------------------------------------
+
+#[test]
+fn step_schedule_decays_at_floor_e_over_3_and_2e_over_3() {
+    let lr = |epoch, epochs| learning_rate(Schedule::Step, 0.0679, epoch, epochs);
+    let close = |a: f64, b: f64| (a - b).abs() < 1e-15;
+    // E = 350: milestones floor(350/3) = 116 and floor(700/3) = 233.
+    assert!(close(lr(0, 350), 0.0679));
+    assert!(close(lr(115, 350), 0.0679));
+    assert!(close(lr(116, 350), 0.00679));
+    assert!(close(lr(232, 350), 0.00679));
+    assert!(close(lr(233, 350), 0.000679));
+    assert!(close(lr(349, 350), 0.000679));
+    // E = 10: milestones 3 and 6.
+    assert!(close(lr(2, 10), 0.0679));
+    assert!(close(lr(3, 10), 0.00679));
+    assert!(close(lr(5, 10), 0.00679));
+    assert!(close(lr(6, 10), 0.000679));
+}
+
+#[test]
+fn cosine_and_constant_schedules() {
+    let cos = |epoch| learning_rate(Schedule::Cosine, 0.1, epoch, 100);
+    assert!((cos(0) - 0.1).abs() < 1e-15);
+    assert!((cos(50) - 0.05).abs() < 1e-15); // (1 + cos(pi/2)) / 2 = 1/2
+    assert!((cos(25) - 0.1 * (1.0 + 0.5f64.sqrt()) / 2.0).abs() < 1e-15);
+    assert!(cos(100).abs() < 1e-15);
+    assert_eq!(learning_rate(Schedule::Constant, 0.1, 99, 100), 0.1);
+    assert_eq!("cosine".parse::<Schedule>().unwrap(), Schedule::Cosine);
+    assert!("linear"
+        .parse::<Schedule>()
+        .unwrap_err()
+        .to_string()
+        .contains("linear"));
+}
