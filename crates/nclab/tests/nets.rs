@@ -357,3 +357,152 @@ fn cosine_and_constant_schedules() {
         .to_string()
         .contains("linear"));
 }
+
+// ---- losses: hand-computed values on a 3-class tree ------------------------------------------
+
+use nclab::train::losses::{HxeNormalize, Loss, LossSpec, LossTree};
+
+/// root -> { A -> {c0, c1}, c2 }. Nodes: 0 root (depth 0), 1 A (1), 2 c0 (2), 3 c1 (2),
+/// 4 c2 (1). LCA heights: d(c0, c1) = height(A) = 1, d(c0, c2) = d(c1, c2) = height(root) = 2,
+/// so dn = d / 2.
+fn three_class_tree() -> LossTree {
+    LossTree {
+        num_classes: 3,
+        dn: vec![0.0, 0.5, 1.0, 0.5, 0.0, 1.0, 1.0, 1.0, 0.0],
+        node_depths: vec![0, 1, 2, 2, 1],
+        node_leaves: vec![vec![0, 1, 2], vec![0, 1], vec![0], vec![1], vec![2]],
+        class_paths: vec![vec![2, 1], vec![3, 1], vec![4]],
+    }
+}
+
+/// The loss of one sample with softmax `p` (logits `ln p + 7`, the shift changes nothing).
+fn loss_of(spec: &str, tree: &LossTree, p: &[f64], t: i64) -> f64 {
+    let loss = Loss::from_tree(&spec.parse().unwrap(), tree, Device::Cpu).unwrap();
+    let z: Vec<f64> = p.iter().map(|v| v.ln() + 7.0).collect();
+    let logits = Tensor::from_slice(&z).view([1, -1]);
+    loss.forward(&logits, &Tensor::from_slice(&[t]))
+        .double_value(&[])
+}
+
+#[test]
+fn losses_match_hand_computations_on_a_small_tree() {
+    let tree = three_class_tree();
+    let p = [0.2, 0.3, 0.5];
+    let close = |got: f64, want: f64, what: &str| {
+        assert!((got - want).abs() < 1e-12, "{what}: got {got}, want {want}")
+    };
+    // CE: -ln 0.2.
+    close(loss_of("ce", &tree, &p, 0), -(0.2f64.ln()), "ce");
+    // HXE, alpha = ln 2, so lambda(depth) = 2^-depth: lambda(c0) = 1/4, lambda(A) = 1/2.
+    // t = c0: -1/4 ln(p0 / pA) - 1/2 ln(pA / 1) = 1/4 ln 2.5 + 1/2 ln 2 = 0.5756462732485115.
+    // t = c2 (depth 1, parent root): -1/2 ln 0.5 = 0.34657359027997264.
+    let a = format!("hxe:{}", 2f64.ln());
+    close(loss_of(&a, &tree, &p, 0), 0.5756462732485115, "hxe t=c0");
+    close(loss_of(&a, &tree, &p, 2), 0.34657359027997264, "hxe t=c2");
+    // normalize = nodes divides by sum_n 2^-depth(n) = 1 + 1/2 + 1/4 + 1/4 + 1/2 = 2.5.
+    close(
+        loss_of(&format!("{a}:nodes"), &tree, &p, 0),
+        0.5756462732485115 / 2.5,
+        "hxe nodes",
+    );
+    // HXE with alpha = 0: lambda = 1, the path telescopes to -ln p_t = CE.
+    close(loss_of("hxe:0", &tree, &p, 1), -(0.3f64.ln()), "hxe:0");
+    // Soft labels, beta = ln 4: exp(-beta dn(a, t)) = 4^-dn.
+    // t = c0: dn = (0, 1/2, 1) -> (1, 1/2, 1/4) / (7/4) = (4/7, 2/7, 1/7);
+    //   loss = -(4/7 ln .2 + 2/7 ln .3 + 1/7 ln .5) = 1.3626920627068881.
+    // t = c2: dn = (1, 1, 0) -> (1/4, 1/4, 1) / 1.5; loss = 0.9309999064999694.
+    let s = format!("soft:{}", 4f64.ln());
+    close(loss_of(&s, &tree, &p, 0), 1.3626920627068881, "soft t=c0");
+    close(loss_of(&s, &tree, &p, 2), 0.9309999064999694, "soft t=c2");
+    // MSE kappa = 2 on logits (1, 0, -1), t = c0: ((1-2)^2 + 0 + 1) / 3 = 2/3.
+    let mse = Loss::from_tree(&"mse:2".parse().unwrap(), &tree, Device::Cpu).unwrap();
+    let z = Tensor::from_slice(&[1.0f64, 0.0, -1.0]).view([1, 3]);
+    close(
+        mse.forward(&z, &Tensor::from_slice(&[0i64]))
+            .double_value(&[]),
+        2.0 / 3.0,
+        "mse",
+    );
+}
+
+#[test]
+fn losses_are_batch_means() {
+    // Two samples: the batch loss is the mean of the per-sample losses.
+    let tree = three_class_tree();
+    for spec in ["ce", "mse", "soft:2", "hxe:0.5", "hxe:0.5:nodes"] {
+        let loss = Loss::from_tree(&spec.parse().unwrap(), &tree, Device::Cpu).unwrap();
+        let z = Tensor::from_slice(&[0.3f64, -1.0, 2.0, 1.5, 0.2, -0.7]).view([2, 3]);
+        let t = Tensor::from_slice(&[1i64, 0]);
+        let batch = loss.forward(&z, &t).double_value(&[]);
+        let one = |i: i64| {
+            loss.forward(&z.narrow(0, i, 1), &t.narrow(0, i, 1))
+                .double_value(&[])
+        };
+        let mean = (one(0) + one(1)) / 2.0;
+        assert!((batch - mean).abs() < 1e-12, "{spec}: {batch} vs {mean}");
+    }
+}
+
+#[test]
+fn hxe_never_takes_the_log_of_zero() {
+    // Logits so extreme that p underflows to 0 in f32 for the true class: the loss and its
+    // gradient stay finite because log p(node) is a log-sum-exp of log-softmax values.
+    let tree = three_class_tree();
+    let loss = Loss::from_tree(&"hxe:0.5".parse().unwrap(), &tree, Device::Cpu).unwrap();
+    let z = Tensor::from_slice(&[-200.0f32, -200.0, 200.0])
+        .view([1, 3])
+        .set_requires_grad(true);
+    let l = loss.forward(&z, &Tensor::from_slice(&[0i64]));
+    l.backward();
+    let v = l.double_value(&[]);
+    assert!(v.is_finite() && v > 100.0, "loss {v}");
+    assert!(i64::try_from(z.grad().isfinite().all()).unwrap() == 1);
+}
+
+#[test]
+fn loss_specs_parse_and_print() {
+    assert_eq!("ce".parse::<LossSpec>().unwrap(), LossSpec::Ce);
+    assert_eq!(
+        "mse".parse::<LossSpec>().unwrap(),
+        LossSpec::Mse { kappa: 1.0 }
+    );
+    assert_eq!(
+        "mse:2".parse::<LossSpec>().unwrap(),
+        LossSpec::Mse { kappa: 2.0 }
+    );
+    assert_eq!(
+        "soft:4".parse::<LossSpec>().unwrap(),
+        LossSpec::Soft { beta: 4.0 }
+    );
+    assert_eq!(
+        "hxe:0.5".parse::<LossSpec>().unwrap(),
+        LossSpec::Hxe {
+            alpha: 0.5,
+            normalize: HxeNormalize::None
+        }
+    );
+    assert_eq!(
+        "hxe:0.5:nodes".parse::<LossSpec>().unwrap(),
+        LossSpec::Hxe {
+            alpha: 0.5,
+            normalize: HxeNormalize::Nodes
+        }
+    );
+    for s in ["ce", "mse:2", "soft:4", "hxe:0.5", "hxe:0.5:nodes"] {
+        assert_eq!(s.parse::<LossSpec>().unwrap().to_string(), s);
+    }
+    for (bad, needle) in [
+        ("xent", "unknown loss \"xent\""),
+        ("soft", "need a beta"),
+        ("hxe", "needs an alpha"),
+        ("hxe:abc", "alpha \"abc\" is not a number"),
+        ("hxe:0.5:leaves", "normalize \"leaves\""),
+        ("mse:0", "kappa must be > 0"),
+        ("soft:-1", "beta must be >= 0"),
+        ("soft:inf", "beta must be finite"),
+        ("ce:1", "too many"),
+    ] {
+        let err = bad.parse::<LossSpec>().unwrap_err().to_string();
+        assert!(err.contains(needle), "{bad}: {err}");
+    }
+}
