@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
-    let Ok(lib) = std::env::var("DEP_TORCH_SYS_LIBTORCH_LIB") else {
+    let Ok(lib) = std::env::var("DEP_TCH_LIBTORCH_LIB") else {
         return;
     };
     let lib = PathBuf::from(&lib);

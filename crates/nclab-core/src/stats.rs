@@ -1,1 +1,660 @@
-//! Summary statistics (filled in by the report issue).
+//! Summary statistics and the tests used to compare conditions over seeds.
+//!
+//! Everything is f64. Functions that need a minimum number of samples return `None` below it
+//! rather than invent a value (a report prints `n/a`).
+
+/// Arithmetic mean `(1/n) sum x_i`; `NaN` for an empty slice.
+pub fn mean(x: &[f64]) -> f64 {
+    if x.is_empty() {
+        return f64::NAN;
+    }
+    x.iter().sum::<f64>() / x.len() as f64
+}
+
+/// Sample variance with the n-1 divisor, `sum (x_i - mean)^2 / (n-1)`; `NaN` when n < 2.
+pub fn variance(x: &[f64]) -> f64 {
+    if x.len() < 2 {
+        return f64::NAN;
+    }
+    let m = mean(x);
+    x.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / (x.len() - 1) as f64
+}
+
+/// Sample standard deviation with the n-1 divisor, `sqrt(variance(x))`; `NaN` when n < 2.
+pub fn sd(x: &[f64]) -> f64 {
+    variance(x).sqrt()
+}
+
+/// Ranks 1..n of `x`, ties sharing the average of the ranks they span (the "average" method).
+/// E.g. `[10, 20, 20, 30]` gives `[1, 2.5, 2.5, 4]`. NaN values are not allowed (they sort last
+/// and tie with each other).
+pub fn ranks(x: &[f64]) -> Vec<f64> {
+    let mut order: Vec<usize> = (0..x.len()).collect();
+    order.sort_by(|&a, &b| x[a].total_cmp(&x[b]));
+    let mut r = vec![0.0; x.len()];
+    let mut i = 0;
+    while i < order.len() {
+        let mut j = i + 1;
+        while j < order.len() && x[order[j]] == x[order[i]] {
+            j += 1;
+        }
+        // Positions i..j (0-based) hold equal values: ranks i+1..=j, average (i+1+j)/2.
+        let avg = (i + 1 + j) as f64 / 2.0;
+        for &k in &order[i..j] {
+            r[k] = avg;
+        }
+        i = j;
+    }
+    r
+}
+
+/// Pearson correlation `sum (x-mx)(y-my) / sqrt(sum (x-mx)^2 sum (y-my)^2)`.
+/// `NaN` when the lengths differ, n < 2, or either input is constant.
+pub fn pearson(x: &[f64], y: &[f64]) -> f64 {
+    if x.len() != y.len() || x.len() < 2 {
+        return f64::NAN;
+    }
+    let (mx, my) = (mean(x), mean(y));
+    let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);
+    for (a, b) in x.iter().zip(y) {
+        sxy += (a - mx) * (b - my);
+        sxx += (a - mx) * (a - mx);
+        syy += (b - my) * (b - my);
+    }
+    if sxx == 0.0 || syy == 0.0 {
+        return f64::NAN;
+    }
+    sxy / (sxx * syy).sqrt()
+}
+
+/// Spearman rank correlation: the Pearson correlation of the average ranks of `x` and `y`
+/// (ties get the mean of the ranks they span, as in `scipy.stats.spearmanr`).
+/// `NaN` when the lengths differ, n < 2, or either input is constant.
+pub fn spearman(x: &[f64], y: &[f64]) -> f64 {
+    if x.len() != y.len() {
+        return f64::NAN;
+    }
+    pearson(&ranks(x), &ranks(y))
+}
+
+/// `ln Gamma(x)` for `x > 0`, by the Lanczos approximation (g = 7, 9 coefficients), with the
+/// reflection formula below 0.5; relative error about 1e-15.
+pub fn ln_gamma(x: f64) -> f64 {
+    const G: f64 = 7.0;
+    const C: [f64; 9] = [
+        0.999_999_999_999_809_9,
+        676.520_368_121_885_1,
+        -1_259.139_216_722_402_8,
+        771.323_428_777_653_1,
+        -176.615_029_162_140_6,
+        12.507_343_278_686_905,
+        -0.138_571_095_265_720_12,
+        9.984_369_578_019_572e-6,
+        1.505_632_735_149_311_6e-7,
+    ];
+    if x < 0.5 {
+        // Gamma(x) Gamma(1-x) = pi / sin(pi x)
+        let pi = std::f64::consts::PI;
+        return (pi / (pi * x).sin()).abs().ln() - ln_gamma(1.0 - x);
+    }
+    let x = x - 1.0;
+    let mut a = C[0];
+    let t = x + G + 0.5;
+    for (i, c) in C.iter().enumerate().skip(1) {
+        a += c / (x + i as f64);
+    }
+    0.5 * (2.0 * std::f64::consts::PI).ln() + (x + 0.5) * t.ln() - t + a.ln()
+}
+
+/// Regularised incomplete beta function
+/// `I_x(a, b) = (1/B(a,b)) int_0^x t^(a-1) (1-t)^(b-1) dt`, for `a, b > 0`, `0 <= x <= 1`.
+///
+/// Evaluated with the continued fraction
+/// `I_x(a,b) = x^a (1-x)^b / (a B(a,b)) * 1/(1+ d1/(1+ d2/(1+ ...)))`, with
+/// `d_{2m+1} = -(a+m)(a+b+m) x / ((a+2m)(a+2m+1))` and `d_{2m} = m(b-m) x / ((a+2m-1)(a+2m))`,
+/// summed by the modified Lentz method; it converges fast for `x < (a+1)/(a+b+2)`, otherwise
+/// the symmetry `I_x(a,b) = 1 - I_{1-x}(b,a)` is used.
+pub fn incomplete_beta(a: f64, b: f64, x: f64) -> f64 {
+    if x.is_nan() || a <= 0.0 || b <= 0.0 {
+        return f64::NAN;
+    }
+    if x <= 0.0 {
+        return 0.0;
+    }
+    if x >= 1.0 {
+        return 1.0;
+    }
+    if x > (a + 1.0) / (a + b + 2.0) {
+        return 1.0 - incomplete_beta(b, a, 1.0 - x);
+    }
+    let ln_front = a * x.ln() + b * (1.0 - x).ln() - ln_beta(a, b) - a.ln();
+    ln_front.exp() * beta_continued_fraction(a, b, x)
+}
+
+fn ln_beta(a: f64, b: f64) -> f64 {
+    ln_gamma(a) + ln_gamma(b) - ln_gamma(a + b)
+}
+
+/// `1/(1+ d1/(1+ d2/(1+ ...)))` of [`incomplete_beta`], by modified Lentz.
+fn beta_continued_fraction(a: f64, b: f64, x: f64) -> f64 {
+    const TINY: f64 = 1e-300;
+    const EPS: f64 = 1e-15;
+    let coef = |n: usize| {
+        let m = (n / 2) as f64;
+        if n % 2 == 1 {
+            -(a + m) * (a + b + m) * x / ((a + 2.0 * m) * (a + 2.0 * m + 1.0))
+        } else {
+            m * (b - m) * x / ((a + 2.0 * m - 1.0) * (a + 2.0 * m))
+        }
+    };
+    // Lentz on f = 1/(1 + d1/(1 + d2/(1 + ...))): after the first level C = 1, D = 1/(1 + d1).
+    let mut c = 1.0;
+    let mut d = 1.0 / nonzero(1.0 + coef(1), TINY);
+    let mut f = d;
+    for n in 2..=10_000usize {
+        let coef = coef(n);
+        d = 1.0 / nonzero(1.0 + coef * d, TINY);
+        c = nonzero(1.0 + coef / c, TINY);
+        let delta = c * d;
+        f *= delta;
+        if (delta - 1.0).abs() < EPS {
+            break;
+        }
+    }
+    f
+}
+
+fn nonzero(v: f64, tiny: f64) -> f64 {
+    if v.abs() < tiny {
+        tiny
+    } else {
+        v
+    }
+}
+
+/// Cumulative distribution function of Student's t with `df > 0` degrees of freedom:
+/// `P(T <= t) = 1 - I_{df/(df+t^2)}(df/2, 1/2) / 2` for `t >= 0`, and by symmetry for `t < 0`.
+pub fn student_t_cdf(t: f64, df: f64) -> f64 {
+    if t.is_nan() || df.is_nan() || df <= 0.0 {
+        return f64::NAN;
+    }
+    if t.is_infinite() {
+        return if t > 0.0 { 1.0 } else { 0.0 };
+    }
+    let tail = 0.5 * incomplete_beta(df / 2.0, 0.5, df / (df + t * t));
+    if t >= 0.0 {
+        1.0 - tail
+    } else {
+        tail
+    }
+}
+
+/// Two-sided p-value of a t statistic, `P(|T| >= |t|) = I_{df/(df+t^2)}(df/2, 1/2)`
+/// (computed directly, not as `2 (1 - cdf)`, so that tiny p-values keep their precision).
+pub fn student_t_two_sided_p(t: f64, df: f64) -> f64 {
+    if t.is_nan() || df.is_nan() || df <= 0.0 {
+        return f64::NAN;
+    }
+    if t.is_infinite() {
+        return 0.0;
+    }
+    incomplete_beta(df / 2.0, 0.5, df / (df + t * t))
+}
+
+/// Quantile of Student's t: the `t` with `student_t_cdf(t, df) = p`, for `0 < p < 1`, found by
+/// bisection on the monotone CDF (to about 1e-12 relative accuracy).
+pub fn student_t_quantile(p: f64, df: f64) -> f64 {
+    if !(p > 0.0 && p < 1.0) || df.is_nan() || df <= 0.0 {
+        return f64::NAN;
+    }
+    if p < 0.5 {
+        return -student_t_quantile(1.0 - p, df);
+    }
+    if p == 0.5 {
+        return 0.0;
+    }
+    // Bracket: grow hi until cdf(hi) >= p.
+    let (mut lo, mut hi) = (0.0f64, 1.0f64);
+    while student_t_cdf(hi, df) < p {
+        lo = hi;
+        hi *= 2.0;
+        if hi > 1e300 {
+            return f64::INFINITY;
+        }
+    }
+    for _ in 0..200 {
+        let mid = 0.5 * (lo + hi);
+        if student_t_cdf(mid, df) < p {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+        if hi - lo <= 1e-13 * hi.max(1.0) {
+            break;
+        }
+    }
+    0.5 * (lo + hi)
+}
+
+/// Welch's two-sample t-test of `mean(a) - mean(b)` with unequal variances, and the
+/// confidence interval of that difference.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct WelchTest {
+    /// `mean(a) - mean(b)`.
+    pub diff: f64,
+    /// Standard error `sqrt(s_a^2/n_a + s_b^2/n_b)` (sample variances with n-1).
+    pub se: f64,
+    /// `t = diff / se`.
+    pub t: f64,
+    /// Welch-Satterthwaite degrees of freedom
+    /// `df = (v_a + v_b)^2 / (v_a^2/(n_a-1) + v_b^2/(n_b-1))`, `v = s^2/n`.
+    pub df: f64,
+    /// Two-sided p-value `P(|T_df| >= |t|)`.
+    pub p: f64,
+    /// Confidence interval `diff -+ t_{(1+level)/2, df} se`.
+    pub ci_low: f64,
+    pub ci_high: f64,
+}
+
+/// Welch's t-test of `a` against `b` with a `level` (e.g. 0.95) confidence interval of the
+/// difference of means. `None` when a side has fewer than 2 values or both variances are 0
+/// (the statistic is undefined): a report prints `n/a`.
+pub fn welch_t_test(a: &[f64], b: &[f64], level: f64) -> Option<WelchTest> {
+    if a.len() < 2 || b.len() < 2 {
+        return None;
+    }
+    let (na, nb) = (a.len() as f64, b.len() as f64);
+    let (va, vb) = (variance(a) / na, variance(b) / nb);
+    let se2 = va + vb;
+    if !(se2 > 0.0) || !se2.is_finite() {
+        return None;
+    }
+    let diff = mean(a) - mean(b);
+    let se = se2.sqrt();
+    let t = diff / se;
+    let df = se2 * se2 / (va * va / (na - 1.0) + vb * vb / (nb - 1.0));
+    let p = student_t_two_sided_p(t, df);
+    let q = student_t_quantile(0.5 + level / 2.0, df);
+    Some(WelchTest {
+        diff,
+        se,
+        t,
+        df,
+        p,
+        ci_low: diff - q * se,
+        ci_high: diff + q * se,
+    })
+}
+
+/// Mann-Whitney U test of `a` against `b` (two-sided).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MannWhitney {
+    /// `U_a = R_a - n_a (n_a + 1) / 2`, `R_a` the sum of the average ranks of `a` in the pooled
+    /// sample: the number of pairs (a_i, b_j) with a_i > b_j, ties counting 1/2.
+    pub u: f64,
+    /// Two-sided p-value.
+    pub p: f64,
+    /// Whether `p` is exact (all `C(n_a+n_b, n_a)` rank arrangements, no ties) or from the normal
+    /// approximation with tie and continuity corrections.
+    pub exact: bool,
+}
+
+/// Mann-Whitney U test. Without ties and with `n_a + n_b <= 40`, the exact two-sided p-value
+/// `min(1, 2 min(P(U <= u), P(U >= u)))` from the exact null distribution of U (counted by the
+/// recursion `N(u; m, n) = N(u - n; m - 1, n) + N(u; m, n - 1)`); otherwise the normal
+/// approximation `z = (|U - n_a n_b / 2| - 1/2) / sigma` with
+/// `sigma^2 = n_a n_b / 12 ((N+1) - sum(t^3 - t) / (N (N-1)))`, `N = n_a + n_b`, t the tie-group
+/// sizes. `None` when a side is empty.
+pub fn mann_whitney_u(a: &[f64], b: &[f64]) -> Option<MannWhitney> {
+    if a.is_empty() || b.is_empty() {
+        return None;
+    }
+    let (na, nb) = (a.len(), b.len());
+    let pooled: Vec<f64> = a.iter().chain(b).copied().collect();
+    let r = ranks(&pooled);
+    let ra: f64 = r[..na].iter().sum();
+    let u = ra - (na * (na + 1)) as f64 / 2.0;
+    // Tie groups of the pooled sample.
+    let mut sorted = pooled.clone();
+    sorted.sort_by(|x, y| x.total_cmp(y));
+    let mut tie_term = 0.0;
+    let mut i = 0;
+    while i < sorted.len() {
+        let mut j = i + 1;
+        while j < sorted.len() && sorted[j] == sorted[i] {
+            j += 1;
+        }
+        let t = (j - i) as f64;
+        tie_term += t * t * t - t;
+        i = j;
+    }
+    let n = (na + nb) as f64;
+    if tie_term == 0.0 && na + nb <= 40 {
+        let counts = u_distribution(na, nb);
+        let total: f64 = counts.iter().sum();
+        // U is an integer without ties.
+        let k = u.round() as usize;
+        let below: f64 = counts[..=k].iter().sum::<f64>() / total;
+        let above: f64 = counts[k..].iter().sum::<f64>() / total;
+        let p = (2.0 * below.min(above)).min(1.0);
+        return Some(MannWhitney { u, p, exact: true });
+    }
+    let mu = (na * nb) as f64 / 2.0;
+    let var = (na * nb) as f64 / 12.0 * ((n + 1.0) - tie_term / (n * (n - 1.0)));
+    if !(var > 0.0) {
+        return Some(MannWhitney {
+            u,
+            p: 1.0,
+            exact: false,
+        });
+    }
+    let z = ((u - mu).abs() - 0.5).max(0.0) / var.sqrt();
+    let p = erfc(z / std::f64::consts::SQRT_2).min(1.0);
+    Some(MannWhitney { u, p, exact: false })
+}
+
+/// Number of arrangements giving each value `U = 0..=m n` of the Mann-Whitney statistic for
+/// samples of sizes `m` and `n` without ties (`sum = C(m+n, m)`).
+fn u_distribution(m: usize, n: usize) -> Vec<f64> {
+    // table[i][j][u] over i <= m, j <= n: N(u; i, j) = N(u - j; i - 1, j) + N(u; i, j - 1)
+    // (the largest of the i + j values belongs either to the first sample, which then beats all
+    // j of the second, or to the second).
+    let mut table = vec![vec![Vec::<f64>::new(); n + 1]; m + 1];
+    // With an empty sample U is always 0: one arrangement.
+    for row in table.iter_mut() {
+        row[0] = vec![1.0];
+    }
+    for j in 0..=n {
+        table[0][j] = vec![1.0];
+    }
+    for i in 1..=m {
+        for j in 1..=n {
+            let mut v = vec![0.0; i * j + 1];
+            for (u, slot) in v.iter_mut().enumerate() {
+                let from_a = if u >= j {
+                    table[i - 1][j].get(u - j).copied().unwrap_or(0.0)
+                } else {
+                    0.0
+                };
+                let from_b = table[i][j - 1].get(u).copied().unwrap_or(0.0);
+                *slot = from_a + from_b;
+            }
+            table[i][j] = v;
+        }
+    }
+    std::mem::take(&mut table[m][n])
+}
+
+/// Complementary error function `erfc(x) = 1 - erf(x)`, as the regularised upper incomplete
+/// gamma function `Q(1/2, x^2)` for `x >= 0` (series of `P` below `x^2 < 1.5`, Lentz continued
+/// fraction of `Q` above), and `erfc(-x) = 2 - erfc(x)`.
+fn erfc(x: f64) -> f64 {
+    if x < 0.0 {
+        return 2.0 - erfc(-x);
+    }
+    let a = 0.5;
+    let y = x * x;
+    if y < a + 1.0 {
+        // Series: P(a, y) = e^-y y^a / Gamma(a+1) * sum_k y^k / ((a+1)...(a+k)).
+        let mut term = 1.0 / a;
+        let mut sum = term;
+        for k in 1..500 {
+            term *= y / (a + k as f64);
+            sum += term;
+            if term < sum * 1e-17 {
+                break;
+            }
+        }
+        1.0 - sum * (-y + a * y.ln() - ln_gamma(a)).exp()
+    } else {
+        // Continued fraction for Q(a, y) (modified Lentz).
+        const TINY: f64 = 1e-300;
+        let mut b = y + 1.0 - a;
+        let mut c = 1.0 / TINY;
+        let mut d = 1.0 / b;
+        let mut h = d;
+        for i in 1..500 {
+            let an = -(i as f64) * (i as f64 - a);
+            b += 2.0;
+            d = nonzero(an * d + b, TINY);
+            c = nonzero(b + an / c, TINY);
+            d = 1.0 / d;
+            let delta = d * c;
+            h *= delta;
+            if (delta - 1.0).abs() < 1e-16 {
+                break;
+            }
+        }
+        (-y + a * y.ln() - ln_gamma(a)).exp() * h
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn close(a: f64, b: f64, tol: f64) -> bool {
+        (a - b).abs() <= tol
+    }
+
+    #[test]
+    fn mean_and_sd_by_hand() {
+        // [2, 4, 4, 4, 5, 5, 7, 9]: mean 40/8 = 5; squared deviations 9+1+1+1+0+0+4+16 = 32;
+        // variance 32/7; sd sqrt(32/7) = 2.138089935299395.
+        let x = [2.0, 4.0, 4.0, 4.0, 5.0, 5.0, 7.0, 9.0];
+        assert_eq!(mean(&x), 5.0);
+        assert!(close(variance(&x), 32.0 / 7.0, 1e-15));
+        assert!(close(sd(&x), 2.138_089_935_299_395, 1e-15));
+        assert!(sd(&[1.0]).is_nan());
+        assert!(mean(&[]).is_nan());
+    }
+
+    #[test]
+    fn ranks_average_ties() {
+        assert_eq!(ranks(&[10.0, 20.0, 20.0, 30.0]), vec![1.0, 2.5, 2.5, 4.0]);
+        assert_eq!(ranks(&[3.0, 1.0, 2.0]), vec![3.0, 1.0, 2.0]);
+        assert_eq!(ranks(&[5.0, 5.0, 5.0]), vec![2.0, 2.0, 2.0]);
+    }
+
+    #[test]
+    fn spearman_without_ties_uses_d_squared_formula() {
+        // No ties: rho = 1 - 6 sum d^2 / (n (n^2 - 1)).
+        // x ranks [1,2,3,4,5], y = [2,1,4,3,5] ranks [2,1,4,3,5]: d = [-1,1,-1,1,0], sum d^2 = 4,
+        // rho = 1 - 24/120 = 0.8.
+        let x = [1.0, 2.0, 3.0, 4.0, 5.0];
+        let y = [20.0, 10.0, 40.0, 30.0, 50.0];
+        assert!(close(spearman(&x, &y), 0.8, 1e-15));
+        // Monotone but non-linear: exactly 1; reversed: exactly -1.
+        let z: Vec<f64> = x.iter().map(|v: &f64| v.exp()).collect();
+        assert!(close(spearman(&x, &z), 1.0, 1e-15));
+        let r: Vec<f64> = x.iter().map(|v| -v * v * v).collect();
+        assert!(close(spearman(&x, &r), -1.0, 1e-15));
+    }
+
+    #[test]
+    fn spearman_with_ties_matches_hand_computation() {
+        // x = [1, 2, 2, 3] -> ranks [1, 2.5, 2.5, 4], y = [1, 3, 2, 4] -> ranks [1, 3, 2, 4].
+        // rx - 2.5 = [-1.5, 0, 0, 1.5]; ry - 2.5 = [-1.5, 0.5, -0.5, 1.5].
+        // sxy = 2.25 + 0 + 0 + 2.25 = 4.5; sxx = 4.5; syy = 2.25+0.25+0.25+2.25 = 5.
+        // rho = 4.5 / sqrt(4.5 * 5) = 0.9486832980505138 (scipy.stats.spearmanr gives the same).
+        let rho = spearman(&[1.0, 2.0, 2.0, 3.0], &[1.0, 3.0, 2.0, 4.0]);
+        assert!(close(rho, 4.5 / (22.5f64).sqrt(), 1e-15));
+        assert!(close(rho, 0.948_683_298_050_513_8, 1e-15));
+    }
+
+    #[test]
+    fn spearman_degenerate_inputs_are_nan() {
+        assert!(spearman(&[1.0, 1.0, 1.0], &[1.0, 2.0, 3.0]).is_nan());
+        assert!(spearman(&[1.0], &[1.0]).is_nan());
+        assert!(spearman(&[1.0, 2.0], &[1.0]).is_nan());
+    }
+
+    // Reference values below were computed independently with mpmath 1.3.0 at 30 digits
+    // (mpmath.betainc(..., regularized=True), mpmath.loggamma, mpmath.erfc, mpmath.findroot on
+    // the t CDF), or by closed forms worked out in the comments.
+
+    #[test]
+    fn ln_gamma_matches_known_values() {
+        // Gamma(5) = 24, Gamma(1/2) = sqrt(pi).
+        assert!(close(ln_gamma(5.0), 24f64.ln(), 1e-13));
+        assert!(close(
+            ln_gamma(0.5),
+            std::f64::consts::PI.sqrt().ln(),
+            1e-13
+        ));
+        assert!(close(ln_gamma(0.1), 2.252_712_651_734_206, 1e-13));
+        assert!(close(ln_gamma(50.5), 146.519_255_490_720_6, 1e-11));
+    }
+
+    #[test]
+    fn incomplete_beta_matches_closed_form_and_mpmath() {
+        // I_x(2,3) = sum_{j=2}^{4} C(4,j) x^j (1-x)^(4-j); at x = 0.4:
+        // 6 * 0.16 * 0.36 + 4 * 0.064 * 0.6 + 0.0256 = 0.3456 + 0.1536 + 0.0256 = 0.5248.
+        assert!(close(incomplete_beta(2.0, 3.0, 0.4), 0.5248, 1e-14));
+        assert!(close(
+            incomplete_beta(0.5, 7.5, 0.3),
+            0.977_153_386_842_315_4,
+            1e-13
+        ));
+        assert!(close(
+            incomplete_beta(10.0, 3.5, 0.9),
+            0.937_301_337_500_076_2,
+            1e-13
+        ));
+        assert_eq!(incomplete_beta(2.0, 3.0, 0.0), 0.0);
+        assert_eq!(incomplete_beta(2.0, 3.0, 1.0), 1.0);
+        assert!(incomplete_beta(-1.0, 3.0, 0.5).is_nan());
+    }
+
+    #[test]
+    fn t_cdf_matches_closed_forms_for_one_and_two_df() {
+        // df = 1 is the Cauchy distribution: F(t) = 1/2 + atan(t)/pi.
+        // df = 2: F(t) = 1/2 + t / (2 sqrt(2 + t^2)).
+        for t in [-30.0, -2.0, -0.3, 0.0, 0.7, 4.0, 100.0] {
+            let cauchy = 0.5 + f64::atan(t) / std::f64::consts::PI;
+            assert!(close(student_t_cdf(t, 1.0), cauchy, 1e-14), "t = {t}");
+            let two = 0.5 + t / (2.0 * (2.0 + t * t).sqrt());
+            assert!(close(student_t_cdf(t, 2.0), two, 1e-14), "t = {t}");
+        }
+        assert!(close(
+            student_t_cdf(2.5, 7.3),
+            0.980_174_882_667_199_8,
+            1e-13
+        ));
+        assert!(close(
+            student_t_cdf(-1.2, 30.0),
+            0.119_765_175_444_831_2,
+            1e-13
+        ));
+        // Two-sided p = 2 (1 - F(|t|)).
+        assert!(close(
+            student_t_two_sided_p(2.5, 7.3),
+            2.0 * (1.0 - 0.980_174_882_667_199_8),
+            1e-13
+        ));
+    }
+
+    #[test]
+    fn t_quantiles_match_tables() {
+        // df = 1: t_0.975 = tan(0.475 pi) = 12.706204736174698 (the classic table value 12.706).
+        assert!(close(
+            student_t_quantile(0.975, 1.0),
+            (0.475 * std::f64::consts::PI).tan(),
+            1e-9
+        ));
+        // Published two-sided 95% critical values: 3.182 (3 df), 2.042 (30 df); mpmath digits.
+        assert!(close(
+            student_t_quantile(0.975, 3.0),
+            3.182_446_305_283_71,
+            1e-10
+        ));
+        assert!(close(
+            student_t_quantile(0.975, 30.0),
+            2.042_272_456_301_238,
+            1e-10
+        ));
+        assert!(close(
+            student_t_quantile(0.975, 7.3),
+            2.345_066_736_547_704,
+            1e-10
+        ));
+        assert!(close(
+            student_t_quantile(0.025, 7.3),
+            -2.345_066_736_547_704,
+            1e-10
+        ));
+        assert!(student_t_quantile(1.0, 3.0).is_nan());
+    }
+
+    #[test]
+    fn welch_matches_independent_computation() {
+        // a: mean 0.1425, var 0.001225; b: mean 0.31, var 0.0016. mpmath gives:
+        let a = [0.12, 0.15, 0.11, 0.19];
+        let b = [0.31, 0.27, 0.35];
+        let w = welch_t_test(&a, &b, 0.95).unwrap();
+        assert!(close(w.diff, -0.1675, 1e-14));
+        assert!(close(w.t, -5.724_196_306_702_3, 1e-10));
+        assert!(close(w.df, 4.142_623_580_671_797, 1e-10));
+        assert!(close(w.p, 0.004_140_968_743_340_309, 1e-12));
+        assert!(close(w.ci_low, -0.247_652_328_650_410_7, 1e-10));
+        assert!(close(w.ci_high, -0.087_347_671_349_589_29, 1e-10));
+    }
+
+    #[test]
+    fn welch_needs_two_values_a_side_and_some_spread() {
+        assert!(welch_t_test(&[1.0], &[1.0, 2.0], 0.95).is_none());
+        assert!(welch_t_test(&[1.0, 1.0], &[2.0, 2.0], 0.95).is_none());
+        // Equal means: t = 0, p = 1, a symmetric interval.
+        let w = welch_t_test(&[1.0, 3.0], &[0.0, 4.0], 0.95).unwrap();
+        assert_eq!(w.t, 0.0);
+        assert!(close(w.p, 1.0, 1e-14));
+        assert!(close(w.ci_low, -w.ci_high, 1e-12));
+    }
+
+    #[test]
+    fn mann_whitney_exact_small_samples() {
+        // [1,2,3] vs [4,5,6]: U = 0, the most extreme of C(6,3) = 20 arrangements on each
+        // side, p = 2 / 20 = 0.1.
+        let m = mann_whitney_u(&[1.0, 2.0, 3.0], &[4.0, 5.0, 6.0]).unwrap();
+        assert_eq!(m.u, 0.0);
+        assert!(m.exact);
+        assert!(close(m.p, 0.1, 1e-15));
+        // 2 vs 2: C(4,2) = 6, the smallest attainable p is 2/6.
+        let m = mann_whitney_u(&[3.0, 4.0], &[1.0, 2.0]).unwrap();
+        assert_eq!(m.u, 4.0);
+        assert!(close(m.p, 1.0 / 3.0, 1e-15));
+        // [1,4] vs [2,3]: U = 2 (1 beats none, 4 beats both) = the median: p = 1.
+        // U distribution for 2x2 is counts [1,1,2,1,1]: P(U <= 2) = 4/6, so p = min(1, 8/6) = 1.
+        let m = mann_whitney_u(&[1.0, 4.0], &[2.0, 3.0]).unwrap();
+        assert_eq!(m.u, 2.0);
+        assert_eq!(m.p, 1.0);
+        // [1,3,5] vs [2,4]: U = 0 + 1 + 2 = 3 of 6; counts for 3x2 are [1,1,2,2,2,1,1] (sum 10):
+        // P(U >= 3) = 6/10, P(U <= 3) = 6/10, p = 1.
+        let m = mann_whitney_u(&[1.0, 3.0, 5.0], &[2.0, 4.0]).unwrap();
+        assert_eq!(m.u, 3.0);
+        assert_eq!(m.p, 1.0);
+        assert_eq!(
+            u_distribution(3, 2),
+            vec![1.0, 1.0, 2.0, 2.0, 2.0, 1.0, 1.0]
+        );
+        assert!(mann_whitney_u(&[], &[1.0]).is_none());
+    }
+
+    #[test]
+    fn mann_whitney_normal_with_ties_matches_mpmath() {
+        let a = [1.0, 2.0, 2.0, 3.0, 5.0, 8.0, 9.0, 9.0, 10.0, 4.0, 4.0, 6.0];
+        let b = [7.0, 7.0, 11.0, 12.0, 2.0, 13.0, 14.0, 9.0, 15.0, 16.0, 3.0];
+        let m = mann_whitney_u(&a, &b).unwrap();
+        assert!(!m.exact);
+        assert_eq!(m.u, 28.5);
+        assert!(close(m.p, 0.022_406_467_455_193_7, 1e-12));
+    }
+
+    #[test]
+    fn erfc_matches_mpmath() {
+        assert!(close(erfc(0.3), 0.671_373_240_540_872_6, 1e-14));
+        assert!(close(erfc(2.7), 1.343_327_399_405_241_9e-4, 1e-17));
+        assert!(close(erfc(-0.3), 2.0 - 0.671_373_240_540_872_6, 1e-14));
+        assert_eq!(erfc(0.0), 1.0);
+    }
+}

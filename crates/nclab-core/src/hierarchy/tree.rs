@@ -1,0 +1,619 @@
+//! The [`Hierarchy`] type: a rooted tree whose leaves are exactly the K classes.
+//!
+//! Definitions (spec `hierarchy.md`):
+//! * `depth(n)`: number of edges from the root to `n` (the root has depth 0);
+//! * `height(n)`: 0 for a leaf, else `1 + max height of its children`;
+//! * `d(a, b) = height(LCA(a, b))` for classes `a`, `b` (0 when `a = b`);
+//! * `dn(a, b) = d(a, b) / max_{a,b} d(a, b)`.
+//!
+//! Nodes are numbered `0..num_nodes()`; classes are numbered `0..num_classes()` in the class
+//! order (the dataset's label order for built-ins, the order of first appearance for files,
+//! or the order imposed by [`Hierarchy::with_class_order`]).
+
+use std::collections::HashMap;
+
+use crate::{Error, Result};
+
+/// One `parent -> child` edge and where it came from (e.g. `"line 12"`), for error messages.
+#[derive(Clone, Debug)]
+pub struct Edge {
+    pub parent: String,
+    pub child: String,
+    pub location: String,
+}
+
+/// A validated class hierarchy. See the module documentation for the definitions.
+#[derive(Clone, Debug)]
+pub struct Hierarchy {
+    /// Where it came from (`"cifar10"`, a file path, ...), used in error messages.
+    source: String,
+    names: Vec<String>,
+    parent: Vec<Option<usize>>,
+    children: Vec<Vec<usize>>,
+    depth: Vec<usize>,
+    height: Vec<usize>,
+    root: usize,
+    /// class index -> node
+    class_nodes: Vec<usize>,
+    /// node -> class index (leaves only)
+    node_class: Vec<Option<usize>>,
+    /// node -> the classes of the leaves under it, ascending class index
+    leaf_sets: Vec<Vec<usize>>,
+    index: HashMap<String, usize>,
+}
+
+impl Hierarchy {
+    /// Builds and validates a tree from edges given in order; the classes are the leaves in the
+    /// order of their first appearance. `source` names the input in error messages.
+    ///
+    /// Errors (each naming the node and the location of the edge at fault): an empty edge
+    /// list, a node that is its own parent or lies on a cycle, a node with two parents, more
+    /// than one root.
+    pub fn from_edges(source: &str, edges: &[Edge]) -> Result<Hierarchy> {
+        if edges.is_empty() {
+            return Err(Error::invalid(format!(
+                "{source}: the hierarchy has no edges (a tree needs a root and at least one class)"
+            )));
+        }
+        let mut index: HashMap<String, usize> = HashMap::new();
+        let mut names: Vec<String> = Vec::new();
+        let mut parent: Vec<Option<usize>> = Vec::new();
+        let mut parent_loc: Vec<Option<String>> = Vec::new();
+        let mut children: Vec<Vec<usize>> = Vec::new();
+        let mut intern = |name: &str,
+                          names: &mut Vec<String>,
+                          parent: &mut Vec<Option<usize>>,
+                          parent_loc: &mut Vec<Option<String>>,
+                          children: &mut Vec<Vec<usize>>| {
+            *index.entry(name.to_string()).or_insert_with(|| {
+                names.push(name.to_string());
+                parent.push(None);
+                parent_loc.push(None);
+                children.push(Vec::new());
+                names.len() - 1
+            })
+        };
+        for e in edges {
+            if e.parent == e.child {
+                return Err(Error::invalid(format!(
+                    "{source}: {}: node '{}' is its own parent (a cycle)",
+                    e.location, e.child
+                )));
+            }
+            let p = intern(
+                &e.parent,
+                &mut names,
+                &mut parent,
+                &mut parent_loc,
+                &mut children,
+            );
+            let c = intern(
+                &e.child,
+                &mut names,
+                &mut parent,
+                &mut parent_loc,
+                &mut children,
+            );
+            if let Some(old) = parent[c] {
+                if old == p {
+                    return Err(Error::invalid(format!(
+                        "{source}: {}: duplicate node '{}': listed twice under '{}' (also {})",
+                        e.location,
+                        e.child,
+                        e.parent,
+                        parent_loc[c].as_deref().unwrap_or("?")
+                    )));
+                }
+                return Err(Error::invalid(format!(
+                    "{source}: {}: node '{}' has two parents: '{}' ({}) and '{}'",
+                    e.location,
+                    e.child,
+                    names[old],
+                    parent_loc[c].as_deref().unwrap_or("?"),
+                    e.parent
+                )));
+            }
+            parent[c] = Some(p);
+            parent_loc[c] = Some(e.location.clone());
+            children[p].push(c);
+        }
+        let roots: Vec<usize> = (0..names.len()).filter(|&n| parent[n].is_none()).collect();
+        if roots.len() > 1 {
+            let list: Vec<String> = roots.iter().map(|&r| format!("'{}'", names[r])).collect();
+            return Err(Error::invalid(format!(
+                "{source}: more than one root: {} (every node but one needs a parent)",
+                list.join(", ")
+            )));
+        }
+        // Every node has at most one parent, so a node not reachable from the root (or every
+        // node, if there is no root) lies on or below a cycle of parent links.
+        let mut depth = vec![usize::MAX; names.len()];
+        let mut order = Vec::with_capacity(names.len());
+        if let Some(&root) = roots.first() {
+            depth[root] = 0;
+            let mut stack = vec![root];
+            while let Some(n) = stack.pop() {
+                order.push(n);
+                for &c in children[n].iter().rev() {
+                    depth[c] = depth[n] + 1;
+                    stack.push(c);
+                }
+            }
+        }
+        if let Some(start) = (0..names.len()).find(|&n| depth[n] == usize::MAX) {
+            // Walk up the parent links until a node repeats: that node is on the cycle.
+            let mut seen = vec![false; names.len()];
+            let mut n = start;
+            while !seen[n] {
+                seen[n] = true;
+                n = parent[n].expect("an unreachable node has a parent");
+            }
+            let mut cycle = vec![names[n].clone()];
+            let mut m = parent[n].unwrap();
+            while m != n {
+                cycle.push(names[m].clone());
+                m = parent[m].unwrap();
+            }
+            cycle.push(names[n].clone());
+            cycle.reverse();
+            return Err(Error::invalid(format!(
+                "{source}: {}: cycle through node '{}': {}",
+                parent_loc[n].as_deref().unwrap_or("?"),
+                names[n],
+                cycle.join(" -> ")
+            )));
+        }
+        let root = roots[0];
+        // Classes: leaves in order of first appearance (node numbering is first appearance).
+        let class_nodes: Vec<usize> = (0..names.len())
+            .filter(|&n| children[n].is_empty())
+            .collect();
+        let mut h = Hierarchy {
+            source: source.to_string(),
+            names,
+            parent,
+            children,
+            depth,
+            height: Vec::new(),
+            root,
+            class_nodes,
+            node_class: Vec::new(),
+            leaf_sets: Vec::new(),
+            index,
+        };
+        h.finish(&order);
+        Ok(h)
+    }
+
+    /// Recomputes heights, the class maps and the leaf sets (`order` is a pre-order).
+    fn finish(&mut self, preorder: &[usize]) {
+        let n = self.names.len();
+        self.height = vec![0; n];
+        for &v in preorder.iter().rev() {
+            if let Some(p) = self.parent[v] {
+                self.height[p] = self.height[p].max(self.height[v] + 1);
+            }
+        }
+        self.node_class = vec![None; n];
+        for (c, &v) in self.class_nodes.iter().enumerate() {
+            self.node_class[v] = Some(c);
+        }
+        self.leaf_sets = vec![Vec::new(); n];
+        for (c, &v) in self.class_nodes.iter().enumerate() {
+            let mut m = Some(v);
+            while let Some(x) = m {
+                self.leaf_sets[x].push(c);
+                m = self.parent[x];
+            }
+        }
+    }
+
+    fn preorder(&self) -> Vec<usize> {
+        let mut order = Vec::with_capacity(self.names.len());
+        let mut stack = vec![self.root];
+        while let Some(n) = stack.pop() {
+            order.push(n);
+            stack.extend(self.children[n].iter().rev());
+        }
+        order
+    }
+
+    /// The same tree with the classes in the given order (e.g. the dataset's label order).
+    ///
+    /// Errors, naming every class at fault: a duplicate class, a class that is not a node of
+    /// the tree, a class that is an internal node (not a leaf), a leaf that is not a class.
+    pub fn with_class_order<S: AsRef<str>>(mut self, classes: &[S]) -> Result<Hierarchy> {
+        let mut seen: HashMap<&str, usize> = HashMap::new();
+        for (i, c) in classes.iter().enumerate() {
+            if let Some(j) = seen.insert(c.as_ref(), i) {
+                return Err(Error::invalid(format!(
+                    "{}: duplicate class '{}' (positions {j} and {i} of the class list)",
+                    self.source,
+                    c.as_ref()
+                )));
+            }
+        }
+        let mut nodes = Vec::with_capacity(classes.len());
+        let mut missing = Vec::new();
+        for c in classes {
+            match self.index.get(c.as_ref()) {
+                None => missing.push(format!("'{}'", c.as_ref())),
+                Some(&v) if !self.children[v].is_empty() => {
+                    return Err(Error::invalid(format!(
+                        "{}: class '{}' is not a leaf (it has children: {})",
+                        self.source,
+                        c.as_ref(),
+                        self.children[v]
+                            .iter()
+                            .map(|&x| format!("'{}'", self.names[x]))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )))
+                }
+                Some(&v) => nodes.push(v),
+            }
+        }
+        if !missing.is_empty() {
+            return Err(Error::invalid(format!(
+                "{}: class(es) not in the hierarchy: {}",
+                self.source,
+                missing.join(", ")
+            )));
+        }
+        let extra: Vec<String> = self
+            .class_nodes
+            .iter()
+            .filter(|&&v| !seen.contains_key(self.names[v].as_str()))
+            .map(|&v| format!("'{}'", self.names[v]))
+            .collect();
+        if !extra.is_empty() {
+            return Err(Error::invalid(format!(
+                "{}: leaf node(s) that are not classes: {}",
+                self.source,
+                extra.join(", ")
+            )));
+        }
+        self.class_nodes = nodes;
+        let order = self.preorder();
+        self.finish(&order);
+        Ok(self)
+    }
+
+    /// Checks that the hierarchy has exactly `k` classes (the data's label count).
+    pub fn check_num_classes(&self, k: usize) -> Result<()> {
+        if self.num_classes() != k {
+            return Err(Error::invalid(format!(
+                "hierarchy '{}' has {} classes but the data has {k} (labels 0..{}); \
+                 use a hierarchy with one leaf per class",
+                self.source,
+                self.num_classes(),
+                k.saturating_sub(1)
+            )));
+        }
+        Ok(())
+    }
+
+    /// Where the hierarchy came from (built-in name or file path).
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// Number of nodes (internal nodes and leaves).
+    pub fn num_nodes(&self) -> usize {
+        self.names.len()
+    }
+
+    /// Number of classes K (= number of leaves).
+    pub fn num_classes(&self) -> usize {
+        self.class_nodes.len()
+    }
+
+    pub fn root(&self) -> usize {
+        self.root
+    }
+
+    /// The name of node `n`.
+    pub fn name(&self, n: usize) -> &str {
+        &self.names[n]
+    }
+
+    /// The node called `name`, if any.
+    pub fn find(&self, name: &str) -> Option<usize> {
+        self.index.get(name).copied()
+    }
+
+    pub fn parent(&self, n: usize) -> Option<usize> {
+        self.parent[n]
+    }
+
+    /// Children of node `n` in the order they were given.
+    pub fn children(&self, n: usize) -> &[usize] {
+        &self.children[n]
+    }
+
+    pub fn is_leaf(&self, n: usize) -> bool {
+        self.children[n].is_empty()
+    }
+
+    /// Edges from the root to `n`.
+    pub fn depth(&self, n: usize) -> usize {
+        self.depth[n]
+    }
+
+    /// 0 for a leaf, else 1 + the largest height of its children.
+    pub fn height(&self, n: usize) -> usize {
+        self.height[n]
+    }
+
+    /// Depth of the deepest node.
+    pub fn max_depth(&self) -> usize {
+        self.height[self.root]
+    }
+
+    /// Class names in class order.
+    pub fn class_names(&self) -> Vec<String> {
+        self.class_nodes
+            .iter()
+            .map(|&v| self.names[v].clone())
+            .collect()
+    }
+
+    /// The leaf node of class `c`.
+    pub fn class_node(&self, c: usize) -> usize {
+        self.class_nodes[c]
+    }
+
+    /// The class of node `n` when it is a leaf.
+    pub fn node_class(&self, n: usize) -> Option<usize> {
+        self.node_class[n]
+    }
+
+    /// The classes under node `n` (its leaf set), ascending.
+    pub fn leaf_classes(&self, n: usize) -> &[usize] {
+        &self.leaf_sets[n]
+    }
+
+    /// Lowest common ancestor of nodes `a` and `b`.
+    pub fn lca(&self, mut a: usize, mut b: usize) -> usize {
+        while self.depth[a] > self.depth[b] {
+            a = self.parent[a].unwrap();
+        }
+        while self.depth[b] > self.depth[a] {
+            b = self.parent[b].unwrap();
+        }
+        while a != b {
+            a = self.parent[a].unwrap();
+            b = self.parent[b].unwrap();
+        }
+        a
+    }
+
+    /// The ancestor of node `n` at depth `depth`, or `n` itself when `n` is not deeper.
+    pub fn ancestor_at_depth(&self, mut n: usize, depth: usize) -> usize {
+        while self.depth[n] > depth {
+            n = self.parent[n].unwrap();
+        }
+        n
+    }
+
+    /// `d(a, b) = height(LCA(a, b))` for classes `a` and `b`.
+    pub fn distance(&self, a: usize, b: usize) -> usize {
+        self.height[self.lca(self.class_nodes[a], self.class_nodes[b])]
+    }
+
+    /// `max_{a,b} d(a, b)`: the largest height of a node with two or more children (0 when
+    /// there is a single class).
+    pub fn max_distance(&self) -> usize {
+        (0..self.names.len())
+            .filter(|&n| self.children[n].len() >= 2)
+            .map(|n| self.height[n])
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// The K x K matrix of `d(a, b)`, row-major in class order, computed in O(K^2): for each
+    /// node, every pair of classes under two different children gets the node's height.
+    pub fn distance_matrix(&self) -> Vec<f64> {
+        let k = self.num_classes();
+        let mut d = vec![0.0; k * k];
+        for n in 0..self.names.len() {
+            let ch = &self.children[n];
+            if ch.len() < 2 {
+                continue;
+            }
+            let h = self.height[n] as f64;
+            for (i, &ci) in ch.iter().enumerate() {
+                for &cj in &ch[i + 1..] {
+                    for &a in &self.leaf_sets[ci] {
+                        for &b in &self.leaf_sets[cj] {
+                            d[a * k + b] = h;
+                            d[b * k + a] = h;
+                        }
+                    }
+                }
+            }
+        }
+        d
+    }
+
+    /// The K x K matrix of `dn(a, b) = d(a, b) / max d`, row-major in class order (all zeros
+    /// when there is a single class).
+    pub fn normalized_distance_matrix(&self) -> Vec<f64> {
+        let m = self.max_distance();
+        let mut d = self.distance_matrix();
+        if m > 0 {
+            let s = 1.0 / m as f64;
+            d.iter_mut().for_each(|x| *x *= s);
+        }
+        d
+    }
+
+    /// Coarse labels at depth `depth`: entry `c` is the index of the ancestor at that depth of
+    /// class `c`; a class whose leaf is not deeper than `depth` is its own coarse group.
+    /// Coarse groups are numbered in order of first appearance over the classes. Returns
+    /// `(class -> coarse index, number of coarse groups)`.
+    pub fn coarse_labels(&self, depth: usize) -> (Vec<usize>, usize) {
+        let (labels, nodes) = self.coarse_groups(depth);
+        (labels, nodes.len())
+    }
+
+    /// Names of the coarse groups of [`Hierarchy::coarse_labels`], by coarse index.
+    pub fn coarse_names(&self, depth: usize) -> Vec<String> {
+        let (_, nodes) = self.coarse_groups(depth);
+        nodes.iter().map(|&n| self.names[n].clone()).collect()
+    }
+
+    fn coarse_groups(&self, depth: usize) -> (Vec<usize>, Vec<usize>) {
+        let mut group_of_node: HashMap<usize, usize> = HashMap::new();
+        let mut nodes = Vec::new();
+        let labels = self
+            .class_nodes
+            .iter()
+            .map(|&v| {
+                let a = self.ancestor_at_depth(v, depth);
+                *group_of_node.entry(a).or_insert_with(|| {
+                    nodes.push(a);
+                    nodes.len() - 1
+                })
+            })
+            .collect();
+        (labels, nodes)
+    }
+
+    /// All edges `(parent, child)` in pre-order (children in their given order).
+    pub fn edges(&self) -> Vec<(usize, usize)> {
+        let mut out = Vec::with_capacity(self.names.len().saturating_sub(1));
+        for n in self.preorder() {
+            for &c in &self.children[n] {
+                out.push((n, c));
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn edges(pairs: &[(&str, &str)]) -> Vec<Edge> {
+        pairs
+            .iter()
+            .enumerate()
+            .map(|(i, (p, c))| Edge {
+                parent: p.to_string(),
+                child: c.to_string(),
+                location: format!("line {}", i + 1),
+            })
+            .collect()
+    }
+
+    /// root -> { x -> {a, b}, c }: depths root 0, x 1, a 2, b 2, c 1; heights x 1, root 2.
+    fn small() -> Hierarchy {
+        Hierarchy::from_edges(
+            "small",
+            &edges(&[("root", "x"), ("x", "a"), ("x", "b"), ("root", "c")]),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn structure_of_a_small_tree() {
+        let h = small();
+        assert_eq!(h.class_names(), vec!["a", "b", "c"]);
+        let x = h.find("x").unwrap();
+        assert_eq!(h.depth(x), 1);
+        assert_eq!(h.height(x), 1);
+        assert_eq!(h.height(h.root()), 2);
+        assert_eq!(h.depth(h.class_node(0)), 2);
+        assert_eq!(h.depth(h.class_node(2)), 1);
+        assert_eq!(h.leaf_classes(x), &[0, 1]);
+        assert_eq!(h.leaf_classes(h.root()), &[0, 1, 2]);
+        // d(a,b) = height(x) = 1; d(a,c) = d(b,c) = height(root) = 2.
+        assert_eq!(
+            h.distance_matrix(),
+            vec![0.0, 1.0, 2.0, 1.0, 0.0, 2.0, 2.0, 2.0, 0.0]
+        );
+        assert_eq!(h.max_distance(), 2);
+        assert_eq!(
+            h.normalized_distance_matrix(),
+            vec![0.0, 0.5, 1.0, 0.5, 0.0, 1.0, 1.0, 1.0, 0.0]
+        );
+        for a in 0..3 {
+            for b in 0..3 {
+                assert_eq!(h.distance(a, b) as f64, h.distance_matrix()[a * 3 + b]);
+            }
+        }
+    }
+
+    #[test]
+    fn coarse_labels_use_the_ancestor_or_the_leaf_itself() {
+        let h = small();
+        // depth 1: a, b -> x (group 0); c is at depth 1 -> itself (group 1).
+        assert_eq!(h.coarse_labels(1), (vec![0, 0, 1], 2));
+        assert_eq!(h.coarse_names(1), vec!["x", "c"]);
+        assert_eq!(h.coarse_labels(0), (vec![0, 0, 0], 1));
+        // deeper than every leaf: each class its own group.
+        assert_eq!(h.coarse_labels(5), (vec![0, 1, 2], 3));
+    }
+
+    #[test]
+    fn class_order_can_be_imposed() {
+        let h = small().with_class_order(&["c", "a", "b"]).unwrap();
+        assert_eq!(h.class_names(), vec!["c", "a", "b"]);
+        // d(c,a) = 2, d(a,b) = 1.
+        assert_eq!(
+            h.distance_matrix(),
+            vec![0.0, 2.0, 2.0, 2.0, 0.0, 1.0, 2.0, 1.0, 0.0]
+        );
+        assert_eq!(h.leaf_classes(h.find("x").unwrap()), &[1, 2]);
+    }
+
+    #[test]
+    fn class_order_errors_name_the_class() {
+        let e = small().with_class_order(&["a", "b"]).unwrap_err();
+        assert!(e.to_string().contains("not classes: 'c'"), "{e}");
+        let e = small().with_class_order(&["a", "b", "c", "z"]).unwrap_err();
+        assert!(e.to_string().contains("not in the hierarchy: 'z'"), "{e}");
+        let e = small().with_class_order(&["a", "x", "c"]).unwrap_err();
+        assert!(e.to_string().contains("class 'x' is not a leaf"), "{e}");
+        let e = small().with_class_order(&["a", "b", "a"]).unwrap_err();
+        assert!(e.to_string().contains("duplicate class 'a'"), "{e}");
+    }
+
+    #[test]
+    fn bad_trees_are_rejected_naming_the_node_and_line() {
+        let e = Hierarchy::from_edges("t", &edges(&[("r", "a"), ("r", "b"), ("a", "b")]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("line 3") && e.contains("'b' has two parents") && e.contains("'r'"),
+            "{e}"
+        );
+        let e = Hierarchy::from_edges("t", &edges(&[("r", "a"), ("s", "b")]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("more than one root: 'r', 's'"), "{e}");
+        // r -> a, plus a cycle b -> c -> b hanging nowhere.
+        let e = Hierarchy::from_edges("t", &edges(&[("r", "a"), ("b", "c"), ("c", "b")]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("cycle through node")
+                && (e.contains("b -> c -> b") || e.contains("c -> b -> c")),
+            "{e}"
+        );
+        // a cycle through every node: no root at all.
+        let e = Hierarchy::from_edges("t", &edges(&[("a", "b"), ("b", "a")]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("cycle"), "{e}");
+        let e = Hierarchy::from_edges("t", &edges(&[("r", "r")]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("line 1: node 'r' is its own parent"), "{e}");
+        let e = small().check_num_classes(4).unwrap_err().to_string();
+        assert!(e.contains("has 3 classes but the data has 4"), "{e}");
+        small().check_num_classes(3).unwrap();
+    }
+}

@@ -1,0 +1,160 @@
+//! Thin wrappers over faer for the few dense kernels the metrics need, on row-major f64
+//! buffers: `C = A B^T` products and the eigendecomposition of small symmetric matrices.
+
+use faer::linalg::matmul::matmul;
+use faer::{Accum, MatMut, MatRef, Par, Side};
+
+/// `out (m x n) (+)= alpha * A (m x k) * B^T` where `B` is `n x k`; all row-major.
+///
+/// `accumulate` adds to `out` instead of overwriting it. `parallel` uses the global rayon pool.
+#[allow(clippy::too_many_arguments)]
+pub fn gemm_nt(
+    out: &mut [f64],
+    a: &[f64],
+    b: &[f64],
+    m: usize,
+    n: usize,
+    k: usize,
+    alpha: f64,
+    accumulate: bool,
+    parallel: bool,
+) {
+    assert_eq!(out.len(), m * n);
+    assert_eq!(a.len(), m * k);
+    assert_eq!(b.len(), n * k);
+    let a = MatRef::from_row_major_slice(a, m, k);
+    let bt = MatRef::from_row_major_slice(b, n, k).transpose();
+    let out = MatMut::from_row_major_slice_mut(out, m, n);
+    let accum = if accumulate {
+        Accum::Add
+    } else {
+        Accum::Replace
+    };
+    let par = if parallel { Par::rayon(0) } else { Par::Seq };
+    matmul(out, accum, a, bt, alpha, par);
+}
+
+/// `out (m x n) (+)= alpha * A^T B` where `A` is `k x m` and `B` is `k x n`; all row-major.
+#[allow(clippy::too_many_arguments)]
+pub fn gemm_tn(
+    out: &mut [f64],
+    a: &[f64],
+    b: &[f64],
+    m: usize,
+    n: usize,
+    k: usize,
+    alpha: f64,
+    accumulate: bool,
+) {
+    assert_eq!(out.len(), m * n);
+    assert_eq!(a.len(), k * m);
+    assert_eq!(b.len(), k * n);
+    let at = MatRef::from_row_major_slice(a, k, m).transpose();
+    let b = MatRef::from_row_major_slice(b, k, n);
+    let out = MatMut::from_row_major_slice_mut(out, m, n);
+    let accum = if accumulate {
+        Accum::Add
+    } else {
+        Accum::Replace
+    };
+    matmul(out, accum, at, b, alpha, Par::Seq);
+}
+
+/// Eigendecomposition of a symmetric `k x k` row-major matrix.
+///
+/// Returns the eigenvalues in *decreasing* order and the matching unit eigenvectors as the
+/// rows of a `k x k` row-major matrix (row j is the eigenvector of eigenvalue j).
+pub fn symmetric_eigen(a: &[f64], k: usize) -> (Vec<f64>, Vec<f64>) {
+    assert_eq!(a.len(), k * k);
+    let m = MatRef::from_row_major_slice(a, k, k);
+    let evd = m
+        .self_adjoint_eigen(Side::Lower)
+        .expect("symmetric eigendecomposition did not converge");
+    let (u, s) = (evd.U(), evd.S());
+    let mut values = Vec::with_capacity(k);
+    let mut vectors = Vec::with_capacity(k * k);
+    for j in (0..k).rev() {
+        values.push(s[j]);
+        for i in 0..k {
+            vectors.push(u[(i, j)]);
+        }
+    }
+    (values, vectors)
+}
+
+/// Frobenius norm of a buffer.
+pub fn frobenius(a: &[f64]) -> f64 {
+    a.iter().map(|x| x * x).sum::<f64>().sqrt()
+}
+
+/// `|| A/||A||_F - B/||B||_F ||_F` for two buffers of equal size.
+pub fn normalized_distance(a: &[f64], b: &[f64]) -> f64 {
+    let (na, nb) = (frobenius(a), frobenius(b));
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x / na - y / nb).powi(2))
+        .sum::<f64>()
+        .sqrt()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gemm_nt_matches_hand_product() {
+        // A = [[1,2],[3,4]], B = [[5,6],[7,8],[9,10]] -> A B^T = [[17,23,29],[39,53,67]]
+        let mut out = vec![0.0; 6];
+        gemm_nt(
+            &mut out,
+            &[1., 2., 3., 4.],
+            &[5., 6., 7., 8., 9., 10.],
+            2,
+            3,
+            2,
+            1.0,
+            false,
+            false,
+        );
+        assert_eq!(out, vec![17., 23., 29., 39., 53., 67.]);
+        gemm_nt(
+            &mut out,
+            &[1., 2., 3., 4.],
+            &[5., 6., 7., 8., 9., 10.],
+            2,
+            3,
+            2,
+            0.5,
+            true,
+            true,
+        );
+        assert_eq!(out, vec![25.5, 34.5, 43.5, 58.5, 79.5, 100.5]);
+    }
+
+    #[test]
+    fn gemm_tn_matches_hand_product() {
+        // A = [[1,2],[3,4]] (k=2 x m=2), B = [[1,0,1],[0,1,1]] -> A^T B = [[1,3,4],[2,4,6]]
+        let mut out = vec![0.0; 6];
+        gemm_tn(
+            &mut out,
+            &[1., 2., 3., 4.],
+            &[1., 0., 1., 0., 1., 1.],
+            2,
+            3,
+            2,
+            1.0,
+            false,
+        );
+        assert_eq!(out, vec![1., 3., 4., 2., 4., 6.]);
+    }
+
+    #[test]
+    fn eigen_of_2x2() {
+        // [[2,1],[1,2]] has eigenvalues 3 (vector (1,1)/sqrt2) and 1 (vector (1,-1)/sqrt2).
+        let (vals, vecs) = symmetric_eigen(&[2., 1., 1., 2.], 2);
+        assert!((vals[0] - 3.0).abs() < 1e-14 && (vals[1] - 1.0).abs() < 1e-14);
+        let s = std::f64::consts::FRAC_1_SQRT_2;
+        assert!((vecs[0].abs() - s).abs() < 1e-14 && (vecs[0] - vecs[1]).abs() < 1e-14);
+        assert!((vecs[2] + vecs[3]).abs() < 1e-14);
+    }
+}

@@ -1,0 +1,174 @@
+//! Hierarchy-aware geometry of the class means (`spec/metrics.md`, "Hierarchy-aware geometry").
+//!
+//! The functions take the tree as plain `K x K` matrices in class order (the LCA heights `d`
+//! and their normalised form `dn`), so that they need nothing but the class means' Gram matrix.
+
+use crate::linalg::{self, symmetric_eigen};
+use crate::metrics::collapse::{class_statistics, measure_with_statistics, CollapseInput};
+use crate::stats::spearman;
+use crate::tensor::MatrixView;
+use crate::{Error, Result};
+
+/// `gamma` of the hierarchy target Gram matrix.
+pub const TARGET_GAMMA: f64 = 2.0;
+
+/// Number of candidate values of `s_min` (HAFrame's `linspace(-1/(K-1), -1, 100)`).
+const S_MIN_CANDIDATES: usize = 100;
+
+/// `mean_tree_correlation`: Spearman rank correlation, over class pairs `i < j`, between
+/// `cos(mu_i - mu_G, mu_j - mu_G)` and the tree similarity `1 - d(i, j)`.
+///
+/// `centred_gram` is `M M^T` and `lca_height` the matrix `d`, both `K x K` row-major.
+pub fn mean_tree_correlation(centred_gram: &[f64], lca_height: &[f64], k: usize) -> f64 {
+    let mut cosines = Vec::with_capacity(k * (k - 1) / 2);
+    let mut similarity = Vec::with_capacity(k * (k - 1) / 2);
+    for i in 0..k {
+        for j in i + 1..k {
+            let g = centred_gram;
+            cosines.push(g[i * k + j] / (g[i * k + i] * g[j * k + j]).sqrt());
+            similarity.push(1.0 - lca_height[i * k + j]);
+        }
+    }
+    spearman(&cosines, &similarity)
+}
+
+/// The hierarchy target Gram matrix `T_ij = (1 - s_min) exp(-gamma dn(i,j)) + s_min`
+/// (`T_ii = 1`), with `gamma = 2` and `s_min` the most negative value of
+/// `linspace(-1/(K-1), -1, 100)` that keeps `T` positive semi-definite (HAFrame).
+///
+/// `T(s) = A + s (1 - A)` is affine in `s` and the PSD cone is convex, so the admissible values
+/// of `s` form an interval: a binary search over the candidates needs about 7
+/// eigendecompositions instead of 100. If even `-1/(K-1)` fails (possible only for unusual
+/// trees), that first candidate is used and the matrix is the closest the construction offers.
+pub fn hierarchy_target(normalized_distance: &[f64], k: usize) -> Vec<f64> {
+    let kernel: Vec<f64> = normalized_distance
+        .iter()
+        .map(|&x| (-TARGET_GAMMA * x).exp())
+        .collect();
+    let candidate = |i: usize| {
+        let start = -1.0 / (k - 1) as f64;
+        start + (-1.0 - start) * i as f64 / (S_MIN_CANDIDATES - 1) as f64
+    };
+    let target = |s: f64| -> Vec<f64> { kernel.iter().map(|&a| (1.0 - s) * a + s).collect() };
+    let is_psd = |t: &[f64]| {
+        let (values, _) = symmetric_eigen(t, k);
+        values[k - 1] >= -1e-10 * values[0].abs().max(1.0)
+    };
+    // Largest index i (most negative s) such that candidate(i) is admissible.
+    let (mut lo, mut hi) = (0usize, S_MIN_CANDIDATES - 1);
+    if !is_psd(&target(candidate(0))) {
+        return target(candidate(0));
+    }
+    if is_psd(&target(candidate(hi))) {
+        return target(candidate(hi));
+    }
+    while hi - lo > 1 {
+        let mid = (lo + hi) / 2;
+        if is_psd(&target(candidate(mid))) {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    target(candidate(lo))
+}
+
+/// `nc2_tree = || M M^T/||M M^T||_F - T/||T||_F ||_F` with `T` from [`hierarchy_target`].
+pub fn nc2_tree(centred_gram: &[f64], normalized_distance: &[f64], k: usize) -> f64 {
+    linalg::normalized_distance(centred_gram, &hierarchy_target(normalized_distance, k))
+}
+
+/// `nc1_coarse`: NC1 recomputed with every label replaced by its coarse class
+/// (`class_to_coarse[y]`, in `0..num_coarse`), i.e. variability collapse at the coarse level.
+pub fn nc1_coarse(
+    features: MatrixView<'_>,
+    labels: &[u32],
+    class_to_coarse: &[usize],
+    num_coarse: usize,
+) -> Result<f64> {
+    let coarse: Vec<u32> = labels
+        .iter()
+        .map(|&y| {
+            class_to_coarse
+                .get(y as usize)
+                .map(|&c| c as u32)
+                .ok_or_else(|| {
+                    Error::invalid(format!(
+                        "label {y} has no coarse class ({} classes mapped)",
+                        class_to_coarse.len()
+                    ))
+                })
+        })
+        .collect::<Result<_>>()?;
+    let stats = class_statistics(features, &coarse, num_coarse)
+        .map_err(|e| Error::invalid(format!("nc1_coarse: {e}")))?;
+    let input = CollapseInput {
+        features,
+        labels: &coarse,
+        num_classes: num_coarse,
+        weights: None,
+        bias: None,
+        predictions: None,
+    };
+    Ok(measure_with_statistics(&input, &stats)?.nc1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// For a flat tree (dn = 1 off the diagonal) T has equal off-diagonal entries
+    /// c(s) = e^-2 + s (1 - e^-2), PSD iff c >= -1/(K-1). The first candidate s = -1/(K-1)
+    /// gives c > -1/(K-1); the most negative admissible s is (-1/(K-1) - e^-2)/(1 - e^-2),
+    /// and the chosen candidate is the last grid point at or above it.
+    #[test]
+    fn flat_tree_target_is_near_the_etf() {
+        let k = 4;
+        let dn: Vec<f64> = (0..k * k)
+            .map(|i| if i / k == i % k { 0.0 } else { 1.0 })
+            .collect();
+        let t = hierarchy_target(&dn, k);
+        let e2 = (-2.0f64).exp();
+        let bound = (-1.0 / 3.0 - e2) / (1.0 - e2);
+        let grid: Vec<f64> = (0..100)
+            .map(|i| -1.0 / 3.0 + (-1.0 + 1.0 / 3.0) * i as f64 / 99.0)
+            .collect();
+        let s = *grid.iter().filter(|&&s| s >= bound - 1e-12).last().unwrap();
+        let c = e2 + s * (1.0 - e2);
+        for i in 0..k {
+            for j in 0..k {
+                let want = if i == j { 1.0 } else { c };
+                assert!(
+                    (t[i * k + j] - want).abs() < 1e-12,
+                    "T[{i},{j}] = {} vs {want}",
+                    t[i * k + j]
+                );
+            }
+        }
+        // Off-diagonal within one grid step of -1/(K-1): nc2_tree of an exact ETF is small.
+        let etf_gram: Vec<f64> = (0..k * k)
+            .map(|i| if i / k == i % k { 1.0 } else { -1.0 / 3.0 })
+            .collect();
+        assert!(nc2_tree(&etf_gram, &dn, k) < 0.03);
+    }
+
+    /// Pairs (0,1) and (2,3) are siblings (d = 1), the rest meet at the root (d = 2).
+    /// Means whose cosines are high for siblings and low otherwise correlate perfectly.
+    #[test]
+    fn tree_correlation_of_hierarchical_means_is_one() {
+        let k = 4;
+        let d = [
+            0., 1., 2., 2., 1., 0., 2., 2., 2., 2., 0., 1., 2., 2., 1., 0.,
+        ];
+        // Gram of unit vectors with cos 0.5 for siblings and -0.5 / -0.6 across.
+        let g = [
+            1., 0.5, -0.5, -0.6, 0.5, 1., -0.6, -0.5, -0.5, -0.6, 1., 0.5, -0.6, -0.5, 0.5, 1.,
+        ];
+        // cos = (0.5, -0.5, -0.6, -0.6, -0.5, 0.5) vs sim = (0, -1, -1, -1, -1, 0): ranks
+        // (5.5, 3.5, 1.5, 1.5, 3.5, 5.5) vs (5.5, 2.5, 2.5, 2.5, 2.5, 5.5); Pearson of the ranks:
+        // centred x = (2,0,-2,-2,0,2), y = (2,-1,-1,-1,-1,2): sum xy = 4+0+2+2+0+4 = 12,
+        // sum x^2 = 16, sum y^2 = 12 -> 12 / sqrt(192) = 0.8660254037844386.
+        let rho = mean_tree_correlation(&g, &d, k);
+        assert!((rho - 0.8660254037844386).abs() < 1e-12, "{rho}");
+    }
+}

@@ -1,0 +1,619 @@
+//! Tests of the neural-collapse metrics: hand-computed cases, exact simplex-ETF geometry,
+//! invariances, agreement with an independent naive implementation, and bad input.
+
+use nclab_core::metrics::collapse::{
+    labels_from_integers, measure, CollapseInput, CollapseMetrics,
+};
+use nclab_core::rng::Rng;
+use nclab_core::tensor::MatrixView;
+
+fn run(
+    h: &[f64],
+    d: usize,
+    y: &[u32],
+    k: usize,
+    w: Option<&[f64]>,
+    b: Option<&[f64]>,
+) -> CollapseMetrics {
+    let n = y.len();
+    measure(&CollapseInput {
+        features: MatrixView::f64(h, n, d),
+        labels: y,
+        num_classes: k,
+        weights: w.map(|w| MatrixView::f64(w, k, d)),
+        bias: b,
+        predictions: None,
+    })
+    .unwrap()
+}
+
+fn close(a: f64, b: f64, tol: f64) -> bool {
+    (a - b).abs() <= tol * (1.0 + b.abs())
+}
+
+macro_rules! assert_close {
+    ($a:expr, $b:expr, $tol:expr) => {
+        assert!(
+            close($a, $b, $tol),
+            "{} = {} but expected {} (tol {})",
+            stringify!($a),
+            $a,
+            $b,
+            $tol
+        )
+    };
+}
+
+/// K = 2, d = 1: class 0 = {-3, -1}, class 1 = {1, 3}.
+/// mu_0 = -2, mu_1 = 2, mu_G = 0, M = [-2, 2].
+/// S_W = (1/4)(1+1+1+1) = 1, S_B = (4+4)/2 = 4 -> NC1 = (1/2)(1/4) = 0.125, quotient 0.25.
+/// M M^T = [[4,-4],[-4,4]] / 8 = [[.5,-.5],[-.5,.5]] = E for K = 2 -> NC2 = 0.
+/// cdnv = (1 + 1) / (2 * 16) = 0.0625. W = [[-1],[1]], b = [0.5, 0]:
+/// logits of h = -1 are [1.5, -1] -> class 0 (its nearest mean too); h = 1: [-0.5, 1] -> 1.
+/// bias_collapse = ||W mu_G + b|| = ||[0.5, 0]|| = 0.5.
+#[test]
+fn hand_computed_two_classes() {
+    let h = [-3.0, -1.0, 1.0, 3.0];
+    let y = [0, 0, 1, 1];
+    let m = run(&h, 1, &y, 2, Some(&[-1.0, 1.0]), Some(&[0.5, 0.0]));
+    assert_close!(m.nc1, 0.125, 1e-14);
+    assert_close!(m.nc1_rank, 0.125, 1e-14);
+    assert_close!(m.nc1_quotient, 0.25, 1e-14);
+    assert!(m.nc2.abs() < 1e-14 && m.nc3.unwrap().abs() < 1e-14);
+    assert_close!(m.cdnv, 0.0625, 1e-14);
+    assert_eq!(m.nc4, Some(0.0));
+    assert_eq!(m.ncc_accuracy, 1.0);
+    assert_close!(m.bias_collapse.unwrap(), 0.5, 1e-14);
+    assert!(m.equinorm_means.abs() < 1e-14 && m.equiangularity_means.abs() < 1e-14);
+    assert!(m.self_duality.unwrap().abs() < 1e-14);
+}
+
+/// K = 3, d = 2, imbalanced (2, 2, 1 samples):
+/// class 0 = {(0,0), (2,0)}, class 1 = {(0,2), (0,4)}, class 2 = {(-2,-2)}.
+/// mu_0 = (1,0), mu_1 = (0,3), mu_2 = (-2,-2), mu_G = (0, 0.8);
+/// M = [(1,-0.8), (0,2.2), (-2,-2.8)].
+/// S_W = (1/5) diag(2, 2) = 0.4 I. M^T M = [[5, 4.8], [4.8, 13.32]], S_B = M^T M / 3
+///   = [[5/3, 1.6], [1.6, 111/25]], tr S_B = 458/75, det S_B = 363/75.
+/// NC1 = (1/3) 0.4 tr(S_B^-1) = (1/3) 0.4 (458/75)/(363/75) = 916/5445.
+/// nc1_quotient = 0.8 / (458/75) = 30/229.
+/// s = (1, 1, 0); ||mu_a - mu_b||^2 = 10 (0,1), 13 (0,2), 29 (1,2)
+///   -> cdnv = (2/20 + 1/26 + 1/58) / 3.
+/// Gram M M^T = [[1.64,-1.76,0.24],[-1.76,4.84,-6.16],[0.24,-6.16,11.84]],
+///   ||.||_F = sqrt(248.5024); NC2 = 0.667079446895725 (worked with a calculator).
+/// W = [[1,0],[0,1],[-1,-1]], b = (0, 0.5, 0): the logits of (0,0) are (0, 0.5, 0) -> class 1,
+///   whose nearest mean is class 0: one mismatch in five -> NC4 = 0.2. Every other sample is
+///   predicted as its nearest mean (= its label): ncc_accuracy = 1.
+/// bias_collapse = ||W mu_G + b|| = ||(0, 0.8, -0.8) + (0, 0.5, 0)|| = sqrt(2.33).
+/// ||M_k|| = (1.28062485, 2.2, 3.44093011): equinorm_means = sd/mean = 0.4698946294848925.
+#[test]
+fn hand_computed_three_classes_imbalanced() {
+    let h = [0.0, 0.0, 2.0, 0.0, 0.0, 2.0, 0.0, 4.0, -2.0, -2.0];
+    let y = [0, 0, 1, 1, 2];
+    let w = [1.0, 0.0, 0.0, 1.0, -1.0, -1.0];
+    let m = run(&h, 2, &y, 3, Some(&w), Some(&[0.0, 0.5, 0.0]));
+    assert_close!(m.nc1, 916.0 / 5445.0, 1e-13);
+    assert_close!(m.nc1_rank, 916.0 / 5445.0, 1e-13);
+    assert_close!(m.nc1_quotient, 30.0 / 229.0, 1e-14);
+    assert_close!(m.cdnv, (0.1 + 1.0 / 26.0 + 1.0 / 58.0) / 3.0, 1e-14);
+    assert_close!(m.nc2, 0.667079446895725, 1e-13);
+    assert_close!(m.nc4.unwrap(), 0.2, 1e-15);
+    assert_eq!(m.ncc_accuracy, 1.0);
+    assert_close!(m.bias_collapse.unwrap(), 2.33f64.sqrt(), 1e-14);
+    assert_close!(m.equinorm_means, 0.4698946294848925, 1e-13);
+    // Without the bias the tie at (0,0) (logits 0,0,0) goes to the lowest index, class 0: NC4 = 0.
+    let m0 = run(&h, 2, &y, 3, Some(&w), None);
+    assert_eq!(m0.nc4, Some(0.0));
+    // Without the classifier, the metrics that need it are absent.
+    let bare = run(&h, 2, &y, 3, None, None);
+    assert!(bare.nc3.is_none() && bare.nc4.is_none() && bare.bias_collapse.is_none());
+    assert_close!(bare.nc1, m.nc1, 1e-15);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Exact geometry.
+
+/// A random orthogonal d x d matrix (Gram-Schmidt of Gaussian columns), row-major.
+fn random_rotation(d: usize, rng: &mut Rng) -> Vec<f64> {
+    let mut q: Vec<Vec<f64>> = Vec::new();
+    while q.len() < d {
+        let mut v: Vec<f64> = (0..d).map(|_| rng.normal()).collect();
+        for u in &q {
+            let dot: f64 = v.iter().zip(u).map(|(a, b)| a * b).sum();
+            v.iter_mut().zip(u).for_each(|(a, b)| *a -= dot * b);
+        }
+        let norm = v.iter().map(|x| x * x).sum::<f64>().sqrt();
+        v.iter_mut().for_each(|x| *x /= norm);
+        q.push(v);
+    }
+    q.concat()
+}
+
+fn rotate(h: &[f64], d: usize, r: &[f64]) -> Vec<f64> {
+    let mut out = vec![0.0; h.len()];
+    for (row, o) in h.chunks(d).zip(out.chunks_mut(d)) {
+        for i in 0..d {
+            o[i] = (0..d).map(|j| r[i * d + j] * row[j]).sum();
+        }
+    }
+    out
+}
+
+/// Simplex-ETF vertices e_k - 1/K (in R^d, d >= K), `per` samples each with Gaussian noise.
+fn etf_features(
+    k: usize,
+    d: usize,
+    per: usize,
+    noise: f64,
+    rng: &mut Rng,
+) -> (Vec<f64>, Vec<u32>, Vec<f64>) {
+    let mut vertices = vec![0.0; k * d];
+    for c in 0..k {
+        for j in 0..k {
+            vertices[c * d + j] = if c == j { 1.0 } else { 0.0 } - 1.0 / k as f64;
+        }
+    }
+    let mut h = Vec::new();
+    let mut y = Vec::new();
+    for c in 0..k {
+        for _ in 0..per {
+            h.extend((0..d).map(|j| vertices[c * d + j] + noise * rng.normal()));
+            y.push(c as u32);
+        }
+    }
+    (h, y, vertices)
+}
+
+#[test]
+fn simplex_etf_gives_collapse_and_nc1_scales_as_noise_squared() {
+    let (k, d, per) = (5, 8, 40);
+    let mut rng = Rng::new(11);
+    let (h, y, vertices) = etf_features(k, d, per, 1e-4, &mut rng);
+    let m = run(&h, d, &y, k, Some(&vertices), None);
+    assert!(m.nc2 < 1e-3, "nc2 = {}", m.nc2);
+    assert!(m.nc3.unwrap() < 1e-3, "nc3 = {:?}", m.nc3);
+    assert!(m.nc2_weights.unwrap() < 1e-12);
+    assert_eq!(m.nc4, Some(0.0));
+    assert_eq!(m.ncc_accuracy, 1.0);
+
+    // Same noise draws scaled by 1/2: NC1 scales by 1/4 (up to the tiny change of the means).
+    let mut rng = Rng::new(11);
+    let (h2, _, _) = etf_features(k, d, per, 0.5e-4, &mut rng);
+    let m2 = run(&h2, d, &y, k, None, None);
+    let ratio = m.nc1 / m2.nc1;
+    assert!((ratio - 4.0).abs() < 1e-3, "NC1 ratio {ratio}");
+}
+
+#[test]
+fn invariant_metrics_under_rotation_and_scale() {
+    let (k, d, per) = (4, 6, 25);
+    let mut rng = Rng::new(5);
+    let (h, y, _) = etf_features(k, d, per, 0.3, &mut rng);
+    let w: Vec<f64> = (0..k * d).map(|_| rng.normal()).collect();
+    let base = run(&h, d, &y, k, Some(&w), None);
+
+    let r = random_rotation(d, &mut rng);
+    let (hr, wr) = (rotate(&h, d, &r), rotate(&w, d, &r));
+    let rotated = run(&hr, d, &y, k, Some(&wr), None);
+    let scaled_h: Vec<f64> = h.iter().map(|x| 3.7 * x).collect();
+    let scaled_w: Vec<f64> = w.iter().map(|x| 0.2 * x).collect();
+    let scaled = run(&scaled_h, d, &y, k, Some(&scaled_w), None);
+    for other in [&rotated, &scaled] {
+        for ((name, a), (_, b)) in base.entries().into_iter().zip(other.entries()) {
+            if name == "bias_collapse" {
+                continue; // a length: scales with H and W, rotation-invariant only
+            }
+            let (a, b) = (a.unwrap(), b.unwrap());
+            assert!(close(a, b, 1e-9), "{name}: {a} vs {b}");
+        }
+    }
+    assert!(close(
+        rotated.bias_collapse.unwrap(),
+        base.bias_collapse.unwrap(),
+        1e-9
+    ));
+}
+
+// ---------------------------------------------------------------------------------------------
+// An independent naive implementation: S_W and S_B as full d x d matrices, S_B^+ by a full
+// Jacobi eigendecomposition, every other metric straight from its definition.
+
+/// Cyclic Jacobi eigendecomposition of a symmetric n x n matrix: (values, vectors as columns).
+fn jacobi_eigen(a: &[f64], n: usize) -> (Vec<f64>, Vec<f64>) {
+    let mut a = a.to_vec();
+    let mut v = vec![0.0; n * n];
+    (0..n).for_each(|i| v[i * n + i] = 1.0);
+    for _sweep in 0..100 {
+        let off: f64 = (0..n)
+            .flat_map(|i| (0..n).filter(move |&j| j != i).map(move |j| (i, j)))
+            .map(|(i, j)| a[i * n + j].powi(2))
+            .sum();
+        let total: f64 = a.iter().map(|x| x * x).sum();
+        if off <= 1e-30 * total {
+            break;
+        }
+        for p in 0..n {
+            for q in p + 1..n {
+                let apq = a[p * n + q];
+                if apq == 0.0 {
+                    continue;
+                }
+                let theta = (a[q * n + q] - a[p * n + p]) / (2.0 * apq);
+                let t = theta.signum() / (theta.abs() + (theta * theta + 1.0).sqrt());
+                let t = if theta == 0.0 { 1.0 } else { t };
+                let c = 1.0 / (t * t + 1.0).sqrt();
+                let s = t * c;
+                for kk in 0..n {
+                    let (akp, akq) = (a[kk * n + p], a[kk * n + q]);
+                    a[kk * n + p] = c * akp - s * akq;
+                    a[kk * n + q] = s * akp + c * akq;
+                }
+                for kk in 0..n {
+                    let (apk, aqk) = (a[p * n + kk], a[q * n + kk]);
+                    a[p * n + kk] = c * apk - s * aqk;
+                    a[q * n + kk] = s * apk + c * aqk;
+                }
+                for kk in 0..n {
+                    let (vkp, vkq) = (v[kk * n + p], v[kk * n + q]);
+                    v[kk * n + p] = c * vkp - s * vkq;
+                    v[kk * n + q] = s * vkp + c * vkq;
+                }
+            }
+        }
+    }
+    ((0..n).map(|i| a[i * n + i]).collect(), v)
+}
+
+struct Naive {
+    nc1: f64,
+    nc1_rank: f64,
+    nc1_quotient: f64,
+    nc2: f64,
+    nc3: f64,
+    nc4: f64,
+    cdnv: f64,
+    equinorm_means: f64,
+    equinorm_weights: f64,
+    equiangularity_means: f64,
+    equiangularity_weights: f64,
+    nc2_weights: f64,
+    self_duality: f64,
+    ncc_accuracy: f64,
+    bias_collapse: f64,
+}
+
+fn naive(h: &[f64], d: usize, y: &[u32], k: usize, w: &[f64], b: &[f64]) -> Naive {
+    let n = y.len();
+    let row = |i: usize| &h[i * d..(i + 1) * d];
+    let mut mu = vec![vec![0.0; d]; k];
+    let mut cnt = vec![0.0; k];
+    for i in 0..n {
+        let c = y[i] as usize;
+        cnt[c] += 1.0;
+        for j in 0..d {
+            mu[c][j] += row(i)[j];
+        }
+    }
+    for c in 0..k {
+        mu[c].iter_mut().for_each(|x| *x /= cnt[c]);
+    }
+    let mut g = vec![0.0; d];
+    for i in 0..n {
+        for j in 0..d {
+            g[j] += row(i)[j] / n as f64;
+        }
+    }
+    let m: Vec<Vec<f64>> = mu
+        .iter()
+        .map(|m| m.iter().zip(&g).map(|(a, b)| a - b).collect())
+        .collect();
+    let mut sw = vec![0.0; d * d];
+    for i in 0..n {
+        let c = y[i] as usize;
+        for a in 0..d {
+            for bb in 0..d {
+                sw[a * d + bb] += (row(i)[a] - mu[c][a]) * (row(i)[bb] - mu[c][bb]) / n as f64;
+            }
+        }
+    }
+    let mut sb = vec![0.0; d * d];
+    for mk in &m {
+        for a in 0..d {
+            for bb in 0..d {
+                sb[a * d + bb] += mk[a] * mk[bb] / k as f64;
+            }
+        }
+    }
+    let (vals, vecs) = jacobi_eigen(&sb, d);
+    let lmax = vals.iter().cloned().fold(f64::MIN, f64::max);
+    let cutoff = lmax * d.max(k) as f64 * f64::EPSILON;
+    let mut order: Vec<usize> = (0..d).collect();
+    order.sort_by(|&a, &bb| vals[bb].partial_cmp(&vals[a]).unwrap());
+    let pinv_trace = |keep: &dyn Fn(usize, usize) -> bool| {
+        // tr(S_W S_B^+) = sum_j v_j^T S_W v_j / lambda_j over kept eigenpairs.
+        let mut t = 0.0;
+        for (rank, &j) in order.iter().enumerate() {
+            if !keep(rank, j) {
+                continue;
+            }
+            let v: Vec<f64> = (0..d).map(|a| vecs[a * d + j]).collect();
+            let mut q = 0.0;
+            for a in 0..d {
+                for bb in 0..d {
+                    q += v[a] * sw[a * d + bb] * v[bb];
+                }
+            }
+            t += q / vals[j];
+        }
+        t
+    };
+    let nc1 = pinv_trace(&|_, j| vals[j] > cutoff) / k as f64;
+    let nc1_rank = pinv_trace(&|rank, j| rank < k - 1 && vals[j] > 0.0) / k as f64;
+    let tr = |a: &[f64]| (0..d).map(|i| a[i * d + i]).sum::<f64>();
+    let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f64>();
+    let gram = |a: &[Vec<f64>], b: &[Vec<f64>]| -> Vec<f64> {
+        a.iter()
+            .flat_map(|x| b.iter().map(move |y| dot(x, y)))
+            .collect()
+    };
+    let etf: Vec<f64> = (0..k * k)
+        .map(|i| {
+            (if i / k == i % k { 1.0 } else { 0.0 } - 1.0 / k as f64) / ((k - 1) as f64).sqrt()
+        })
+        .collect();
+    let fro = |a: &[f64]| a.iter().map(|x| x * x).sum::<f64>().sqrt();
+    let dist = |a: &[f64]| {
+        let na = fro(a);
+        a.iter()
+            .zip(&etf)
+            .map(|(x, e)| (x / na - e).powi(2))
+            .sum::<f64>()
+            .sqrt()
+    };
+    let wrows: Vec<Vec<f64>> = w.chunks(d).map(|r| r.to_vec()).collect();
+    let cv = |xs: Vec<f64>| {
+        let mean = xs.iter().sum::<f64>() / xs.len() as f64;
+        (xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (xs.len() - 1) as f64).sqrt() / mean
+    };
+    let ea = |a: &[Vec<f64>]| {
+        let mut s = 0.0;
+        for i in 0..k {
+            for j in 0..k {
+                if i != j {
+                    s += (dot(&a[i], &a[j]) / (dot(&a[i], &a[i]) * dot(&a[j], &a[j])).sqrt()
+                        + 1.0 / (k - 1) as f64)
+                        .abs();
+                }
+            }
+        }
+        s / (k * (k - 1)) as f64
+    };
+    let sq = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| (x - y).powi(2)).sum::<f64>();
+    let mut s = vec![0.0; k];
+    for i in 0..n {
+        s[y[i] as usize] += sq(row(i), &mu[y[i] as usize]) / cnt[y[i] as usize];
+    }
+    let mut cd = 0.0;
+    for i in 0..k {
+        for j in i + 1..k {
+            cd += (s[i] + s[j]) / (2.0 * sq(&mu[i], &mu[j]));
+        }
+    }
+    let (mut mismatch, mut ncc) = (0, 0);
+    for i in 0..n {
+        let nearest = (0..k).fold(0, |best, c| {
+            if sq(row(i), &mu[c]) < sq(row(i), &mu[best]) {
+                c
+            } else {
+                best
+            }
+        });
+        let logits: Vec<f64> = (0..k).map(|c| dot(&wrows[c], row(i)) + b[c]).collect();
+        let pred = (0..k).fold(0, |best, c| if logits[c] > logits[best] { c } else { best });
+        mismatch += (pred != nearest) as usize;
+        ncc += (nearest == y[i] as usize) as usize;
+    }
+    let mflat: Vec<f64> = m.concat();
+    let (nw, nm) = (fro(w), fro(&mflat));
+    Naive {
+        nc1,
+        nc1_rank,
+        nc1_quotient: tr(&sw) / tr(&sb),
+        nc2: dist(&gram(&m, &m)),
+        nc3: dist(&gram(&wrows, &m)),
+        nc4: mismatch as f64 / n as f64,
+        cdnv: cd / (k * (k - 1) / 2) as f64,
+        equinorm_means: cv(m.iter().map(|x| fro(x)).collect()),
+        equinorm_weights: cv(wrows.iter().map(|x| fro(x)).collect()),
+        equiangularity_means: ea(&m),
+        equiangularity_weights: ea(&wrows),
+        nc2_weights: dist(&gram(&wrows, &wrows)),
+        self_duality: w
+            .iter()
+            .zip(&mflat)
+            .map(|(a, b)| (a / nw - b / nm).powi(2))
+            .sum(),
+        ncc_accuracy: ncc as f64 / n as f64,
+        bias_collapse: (0..k)
+            .map(|c| (dot(&wrows[c], &g) + b[c]).powi(2))
+            .sum::<f64>()
+            .sqrt(),
+    }
+}
+
+fn compare_with_naive(h: &[f64], d: usize, y: &[u32], k: usize, w: &[f64], b: &[f64]) {
+    let fast = run(h, d, y, k, Some(w), Some(b));
+    let slow = naive(h, d, y, k, w, b);
+    let pairs = [
+        ("nc1", fast.nc1, slow.nc1),
+        ("nc1_rank", fast.nc1_rank, slow.nc1_rank),
+        ("nc1_quotient", fast.nc1_quotient, slow.nc1_quotient),
+        ("nc2", fast.nc2, slow.nc2),
+        ("nc3", fast.nc3.unwrap(), slow.nc3),
+        ("nc4", fast.nc4.unwrap(), slow.nc4),
+        ("cdnv", fast.cdnv, slow.cdnv),
+        ("equinorm_means", fast.equinorm_means, slow.equinorm_means),
+        (
+            "equinorm_weights",
+            fast.equinorm_weights.unwrap(),
+            slow.equinorm_weights,
+        ),
+        (
+            "equiangularity_means",
+            fast.equiangularity_means,
+            slow.equiangularity_means,
+        ),
+        (
+            "equiangularity_weights",
+            fast.equiangularity_weights.unwrap(),
+            slow.equiangularity_weights,
+        ),
+        ("nc2_weights", fast.nc2_weights.unwrap(), slow.nc2_weights),
+        (
+            "self_duality",
+            fast.self_duality.unwrap(),
+            slow.self_duality,
+        ),
+        ("ncc_accuracy", fast.ncc_accuracy, slow.ncc_accuracy),
+        (
+            "bias_collapse",
+            fast.bias_collapse.unwrap(),
+            slow.bias_collapse,
+        ),
+    ];
+    for (name, a, b) in pairs {
+        let rel = (a - b).abs() / b.abs().max(1e-300);
+        assert!(
+            rel <= 1e-9 || (a - b).abs() < 1e-14,
+            "{name}: engine {a} vs naive {b} (relative {rel:e})"
+        );
+    }
+}
+
+fn random_problem(
+    k: usize,
+    d: usize,
+    counts: &[usize],
+    spread: f64,
+    rng: &mut Rng,
+) -> (Vec<f64>, Vec<u32>, Vec<f64>, Vec<f64>) {
+    let centres: Vec<f64> = (0..k * d).map(|_| rng.normal()).collect();
+    let mut h = Vec::new();
+    let mut y = Vec::new();
+    for (c, &count) in counts.iter().enumerate() {
+        for _ in 0..count {
+            h.extend((0..d).map(|j| centres[c * d + j] + spread * rng.normal()));
+            y.push(c as u32);
+        }
+    }
+    let w: Vec<f64> = (0..k * d)
+        .map(|j| centres[j] + 0.3 * rng.normal())
+        .collect();
+    let b: Vec<f64> = (0..k).map(|_| 0.1 * rng.normal()).collect();
+    (h, y, w, b)
+}
+
+#[test]
+fn agrees_with_naive_implementation_on_random_data() {
+    let mut rng = Rng::new(2024);
+    let (h, y, w, b) = random_problem(4, 7, &[30, 30, 30, 30], 0.8, &mut rng);
+    compare_with_naive(&h, 7, &y, 4, &w, &b);
+}
+
+#[test]
+fn agrees_with_naive_implementation_on_imbalanced_data() {
+    let mut rng = Rng::new(7);
+    let (h, y, w, b) = random_problem(5, 9, &[3, 120, 17, 60, 1], 1.1, &mut rng);
+    compare_with_naive(&h, 9, &y, 5, &w, &b);
+}
+
+#[test]
+fn agrees_with_naive_implementation_on_rank_deficient_data() {
+    let mut rng = Rng::new(99);
+    // Features in a 3-dimensional subspace of R^10 (S_W is rank-deficient; the 4 class means
+    // still span 3 dimensions, so S_B has rank K-1 = 3).
+    let (k, d, r) = (4, 10, 3);
+    let basis: Vec<f64> = (0..r * d).map(|_| rng.normal()).collect();
+    let (low, y, wl, b) = random_problem(k, r, &[20, 35, 12, 40], 0.7, &mut rng);
+    let lift = |x: &[f64]| -> Vec<f64> {
+        x.chunks(r)
+            .flat_map(|z| {
+                (0..d)
+                    .map(|j| (0..r).map(|a| z[a] * basis[a * d + j]).sum::<f64>())
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    };
+    compare_with_naive(&lift(&low), d, &y, k, &lift(&wl), &b);
+    // Fewer dimensions than K-1: S_B has rank d = 2 < K-1 = 5.
+    let (h, y, w, b) = random_problem(6, 2, &[10, 11, 12, 13, 14, 15], 0.5, &mut rng);
+    compare_with_naive(&h, 2, &y, 6, &w, &b);
+}
+
+#[test]
+fn f32_features_give_the_metrics_of_their_f64_values() {
+    let mut rng = Rng::new(3);
+    let (h, y, w, b) = random_problem(3, 5, &[20, 25, 30], 0.5, &mut rng);
+    let h32: Vec<f32> = h.iter().map(|&x| x as f32).collect();
+    let h64: Vec<f64> = h32.iter().map(|&x| x as f64).collect();
+    let a = run(&h64, 5, &y, 3, Some(&w), Some(&b));
+    let m = measure(&CollapseInput {
+        features: MatrixView::f32(&h32, y.len(), 5),
+        labels: &y,
+        num_classes: 3,
+        weights: Some(MatrixView::f64(&w, 3, 5)),
+        bias: Some(&b),
+        predictions: None,
+    })
+    .unwrap();
+    assert_eq!(a, m);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bad input.
+
+fn error_of(h: &[f64], d: usize, y: &[u32], k: usize, w: Option<(&[f64], usize)>) -> String {
+    let n = h.len() / d;
+    measure(&CollapseInput {
+        features: MatrixView::f64(h, n, d),
+        labels: y,
+        num_classes: k,
+        weights: w.map(|(w, rows)| MatrixView::f64(w, rows, w.len() / rows)),
+        bias: None,
+        predictions: None,
+    })
+    .unwrap_err()
+    .to_string()
+}
+
+#[test]
+fn bad_input_is_named() {
+    let h = [0.0, 1.0, 2.0, 3.0];
+    assert!(error_of(&h, 1, &[0, 1, 1], 2, None).contains("features have 4 rows but labels have 3"));
+    assert!(error_of(&h, 1, &[0, 1, 2, 1], 2, None)
+        .contains("label 2 at row 2 is out of range for 2 classes"));
+    assert!(error_of(&h, 1, &[0, 1, 1, 0], 3, None).contains("class 2 has no sample"));
+    assert!(error_of(&h, 1, &[0, 0, 0, 0], 1, None).contains("at least 2 classes, got K = 1"));
+    let nan = [0.0, 1.0, f64::NAN, 3.0];
+    assert!(error_of(&nan, 1, &[0, 1, 0, 1], 2, None)
+        .contains("non-finite value NaN at row 2, column 0"));
+    let inf = [0.0, 1.0, 2.0, 3.0, f64::INFINITY, 5.0];
+    assert!(
+        error_of(&inf, 2, &[0, 1, 1], 2, None).contains("non-finite value inf at row 2, column 0")
+    );
+    let msg = error_of(&h, 2, &[0, 1], 2, Some((&[1.0, 2.0, 3.0], 1)));
+    assert!(msg.contains("weights: expected shape 2 x 2"), "{msg}");
+    let msg = labels_from_integers(&[0, -1], 2, "labels.npy")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        msg.contains("labels.npy: label -1 at row 1 is negative"),
+        "{msg}"
+    );
+    let msg = labels_from_integers(&[0, 7], 2, "labels.npy")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        msg.contains("label 7 at row 1 is out of range for 2 classes (0..1)"),
+        "{msg}"
+    );
+}
