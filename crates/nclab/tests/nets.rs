@@ -506,3 +506,175 @@ fn loss_specs_parse_and_print() {
         assert!(err.contains(needle), "{bad}: {err}");
     }
 }
+
+// ---- losses against nclab-core's f64 references ---------------------------------------------
+
+use nclab_core::hierarchy::Hierarchy;
+use nclab_core::losses as reference;
+use nclab_core::tensor::MatrixView;
+
+const SPECS: [&str; 9] = [
+    "ce",
+    "mse",
+    "mse:2.5",
+    "soft:1",
+    "soft:8",
+    "hxe:0",
+    "hxe:0.5",
+    "hxe:0:nodes",
+    "hxe:0.5:nodes",
+];
+
+/// Random logits `N x K` (normal, scale 3) and targets covering every class, from a seed.
+fn random_batch(n: usize, k: usize, seed: i64) -> (Vec<f32>, Vec<i64>) {
+    tch::manual_seed(seed);
+    let z = Tensor::randn([n as i64, k as i64], (Kind::Float, Device::Cpu)) * 3.0;
+    let z = Vec::<f32>::try_from(z.view([-1])).unwrap();
+    let t = (0..n)
+        .map(|i| ((i * 7 + seed as usize) % k) as i64)
+        .collect();
+    (z, t)
+}
+
+/// Our loss and `N x` its gradient (the per-sample gradients) on `z` of kind `kind`.
+fn ours(spec: &str, h: &Hierarchy, z: &[f32], t: &[i64], kind: Kind) -> (f64, Vec<f64>) {
+    let (n, k) = (t.len() as i64, h.num_classes() as i64);
+    let loss = Loss::new(&spec.parse().unwrap(), h, Device::Cpu).unwrap();
+    let logits = Tensor::from_slice(z)
+        .view([n, k])
+        .to_kind(kind)
+        .set_requires_grad(true);
+    let l = loss.forward(&logits, &Tensor::from_slice(t));
+    assert_eq!(l.kind(), kind);
+    l.backward();
+    let grad = logits.grad().to_kind(Kind::Double).view([-1]) * (n as f64);
+    (l.double_value(&[]), Vec::<f64>::try_from(grad).unwrap())
+}
+
+/// nclab-core's f64 loss and `N x` its gradient, on the same (f32) logits.
+fn theirs(spec: &str, h: &Hierarchy, z: &[f32], t: &[i64]) -> (f64, Vec<f64>) {
+    let (n, k) = (t.len(), h.num_classes());
+    let loss = reference::Loss::new(spec.parse().unwrap(), h);
+    let labels: Vec<usize> = t.iter().map(|&v| v as usize).collect();
+    let mut grad = vec![0.0; n * k];
+    let value = loss
+        .batch_mean(MatrixView::f32(z, n, k), &labels, Some(&mut grad))
+        .unwrap();
+    (value, grad.iter().map(|g| g * n as f64).collect())
+}
+
+fn assert_agree(what: &str, a: (f64, Vec<f64>), b: (f64, Vec<f64>), tol: f64) {
+    assert!(
+        (a.0 - b.0).abs() <= tol,
+        "{what}: loss {} vs reference {}",
+        a.0,
+        b.0
+    );
+    let worst =
+        a.1.iter()
+            .zip(&b.1)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0, f64::max);
+    assert!(worst <= tol, "{what}: gradient differs by up to {worst}");
+}
+
+#[test]
+fn losses_agree_with_the_f64_references() {
+    // Values and gradients (per sample: N x the gradient of the batch mean) to 1e-5 with f32
+    // logits, as training uses them, and to 1e-10 with f64 logits (same formulas, no f32
+    // rounding), on cifar10's tree, a flat tree and fashion-mnist's (leaves at depths 2 and 3).
+    for name in ["cifar10", "flat:10", "fashion-mnist"] {
+        let h = Hierarchy::load(name).unwrap();
+        let (z, t) = random_batch(64, h.num_classes(), 11);
+        for spec in SPECS {
+            let reference = theirs(spec, &h, &z, &t);
+            assert_agree(
+                &format!("{spec} on {name}, f32"),
+                ours(spec, &h, &z, &t, Kind::Float),
+                reference.clone(),
+                1e-5,
+            );
+            assert_agree(
+                &format!("{spec} on {name}, f64"),
+                ours(spec, &h, &z, &t, Kind::Double),
+                reference,
+                1e-10,
+            );
+        }
+    }
+}
+
+#[test]
+fn losses_agree_with_the_references_on_a_deep_real_hierarchy() {
+    // tiered-ImageNet's 608-leaf tree (the "Making Better Mistakes" hierarchy) when present:
+    // long paths of different lengths exercise the HXE padding.
+    // The shared data sits beside the checkout (../shared) or beside the worktree folder.
+    let manifest = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let found = ["../../../shared", "../../../../shared"]
+        .iter()
+        .map(|up| {
+            manifest
+                .join(up)
+                .join("data/hierarchies/tiered_imagenet_isa.txt")
+        })
+        .find(|p| p.is_file());
+    let Some(path) = found else {
+        eprintln!("skipped: tiered_imagenet_isa.txt not found beside the checkout");
+        return;
+    };
+    let h = Hierarchy::load(path.to_str().unwrap()).unwrap();
+    assert_eq!(h.num_classes(), 608);
+    let (z, t) = random_batch(16, 608, 5);
+    for spec in ["soft:4", "hxe:0.3", "hxe:0.3:nodes"] {
+        let reference = theirs(spec, &h, &z, &t);
+        assert_agree(
+            &format!("{spec}, f32"),
+            ours(spec, &h, &z, &t, Kind::Float),
+            reference.clone(),
+            1e-5,
+        );
+        assert_agree(
+            &format!("{spec}, f64"),
+            ours(spec, &h, &z, &t, Kind::Double),
+            reference,
+            1e-10,
+        );
+    }
+}
+
+#[test]
+fn hxe_with_alpha_zero_equals_ce() {
+    // lambda = 1 on every edge, so the path telescopes to -log p_t: HXE(0) is CE, value and
+    // gradient, on any tree.
+    for name in ["cifar10", "flat:10", "fashion-mnist"] {
+        let h = Hierarchy::load(name).unwrap();
+        let (z, t) = random_batch(32, h.num_classes(), 3);
+        for kind in [Kind::Float, Kind::Double] {
+            let tol = if kind == Kind::Float { 1e-6 } else { 1e-12 };
+            assert_agree(
+                &format!("hxe:0 vs ce on {name}"),
+                ours("hxe:0", &h, &z, &t, kind),
+                ours("ce", &h, &z, &t, kind),
+                tol,
+            );
+        }
+    }
+}
+
+#[test]
+fn loss_specs_read_like_nclab_core() {
+    // The spellings shared with `nclab evaluate --loss` mean the same loss.
+    for s in [
+        "ce",
+        "mse",
+        "mse:2",
+        "soft:4",
+        "hxe:0.5",
+        "hxe:0.5:nodes",
+        "hxe:0.5:none",
+    ] {
+        let ours: LossSpec = s.parse().unwrap();
+        let theirs: reference::LossSpec = s.parse().unwrap();
+        assert_eq!(ours.to_string(), theirs.to_string(), "{s}");
+    }
+}
