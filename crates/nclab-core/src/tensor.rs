@@ -372,7 +372,9 @@ impl Tensor {
 /// Reinterprets little-endian bytes as a slice of `T` when the alignment allows it.
 fn bytemuck_cast<T: Copy>(b: &[u8]) -> Option<&[T]> {
     let size = std::mem::size_of::<T>();
-    if b.len() % size != 0 || (b.as_ptr() as usize) % std::mem::align_of::<T>() != 0 {
+    if !b.len().is_multiple_of(size)
+        || !(b.as_ptr() as usize).is_multiple_of(std::mem::align_of::<T>())
+    {
         return None;
     }
     if cfg!(target_endian = "big") {
