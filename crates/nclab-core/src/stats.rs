@@ -497,7 +497,11 @@ mod tests {
     fn ln_gamma_matches_known_values() {
         // Gamma(5) = 24, Gamma(1/2) = sqrt(pi).
         assert!(close(ln_gamma(5.0), 24f64.ln(), 1e-13));
-        assert!(close(ln_gamma(0.5), std::f64::consts::PI.sqrt().ln(), 1e-13));
+        assert!(close(
+            ln_gamma(0.5),
+            std::f64::consts::PI.sqrt().ln(),
+            1e-13
+        ));
         assert!(close(ln_gamma(0.1), 2.252_712_651_734_206, 1e-13));
         assert!(close(ln_gamma(50.5), 146.519_255_490_720_6, 1e-11));
     }
@@ -507,8 +511,16 @@ mod tests {
         // I_x(2,3) = sum_{j=2}^{4} C(4,j) x^j (1-x)^(4-j); at x = 0.4:
         // 6 * 0.16 * 0.36 + 4 * 0.064 * 0.6 + 0.0256 = 0.3456 + 0.1536 + 0.0256 = 0.5248.
         assert!(close(incomplete_beta(2.0, 3.0, 0.4), 0.5248, 1e-14));
-        assert!(close(incomplete_beta(0.5, 7.5, 0.3), 0.977_153_386_842_315_4, 1e-13));
-        assert!(close(incomplete_beta(10.0, 3.5, 0.9), 0.937_301_337_500_076_2, 1e-13));
+        assert!(close(
+            incomplete_beta(0.5, 7.5, 0.3),
+            0.977_153_386_842_315_4,
+            1e-13
+        ));
+        assert!(close(
+            incomplete_beta(10.0, 3.5, 0.9),
+            0.937_301_337_500_076_2,
+            1e-13
+        ));
         assert_eq!(incomplete_beta(2.0, 3.0, 0.0), 0.0);
         assert_eq!(incomplete_beta(2.0, 3.0, 1.0), 1.0);
         assert!(incomplete_beta(-1.0, 3.0, 0.5).is_nan());
@@ -524,8 +536,16 @@ mod tests {
             let two = 0.5 + t / (2.0 * (2.0 + t * t).sqrt());
             assert!(close(student_t_cdf(t, 2.0), two, 1e-14), "t = {t}");
         }
-        assert!(close(student_t_cdf(2.5, 7.3), 0.980_174_882_667_199_8, 1e-13));
-        assert!(close(student_t_cdf(-1.2, 30.0), 0.119_765_175_444_831_2, 1e-13));
+        assert!(close(
+            student_t_cdf(2.5, 7.3),
+            0.980_174_882_667_199_8,
+            1e-13
+        ));
+        assert!(close(
+            student_t_cdf(-1.2, 30.0),
+            0.119_765_175_444_831_2,
+            1e-13
+        ));
         // Two-sided p = 2 (1 - F(|t|)).
         assert!(close(
             student_t_two_sided_p(2.5, 7.3),
@@ -543,10 +563,26 @@ mod tests {
             1e-9
         ));
         // Published two-sided 95% critical values: 3.182 (3 df), 2.042 (30 df); mpmath digits.
-        assert!(close(student_t_quantile(0.975, 3.0), 3.182_446_305_283_71, 1e-10));
-        assert!(close(student_t_quantile(0.975, 30.0), 2.042_272_456_301_238, 1e-10));
-        assert!(close(student_t_quantile(0.975, 7.3), 2.345_066_736_547_704, 1e-10));
-        assert!(close(student_t_quantile(0.025, 7.3), -2.345_066_736_547_704, 1e-10));
+        assert!(close(
+            student_t_quantile(0.975, 3.0),
+            3.182_446_305_283_71,
+            1e-10
+        ));
+        assert!(close(
+            student_t_quantile(0.975, 30.0),
+            2.042_272_456_301_238,
+            1e-10
+        ));
+        assert!(close(
+            student_t_quantile(0.975, 7.3),
+            2.345_066_736_547_704,
+            1e-10
+        ));
+        assert!(close(
+            student_t_quantile(0.025, 7.3),
+            -2.345_066_736_547_704,
+            1e-10
+        ));
         assert!(student_t_quantile(1.0, 3.0).is_nan());
     }
 
@@ -597,7 +633,10 @@ mod tests {
         let m = mann_whitney_u(&[1.0, 3.0, 5.0], &[2.0, 4.0]).unwrap();
         assert_eq!(m.u, 3.0);
         assert_eq!(m.p, 1.0);
-        assert_eq!(u_distribution(3, 2), vec![1.0, 1.0, 2.0, 2.0, 2.0, 1.0, 1.0]);
+        assert_eq!(
+            u_distribution(3, 2),
+            vec![1.0, 1.0, 2.0, 2.0, 2.0, 1.0, 1.0]
+        );
         assert!(mann_whitney_u(&[], &[1.0]).is_none());
     }
 

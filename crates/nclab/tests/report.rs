@@ -14,7 +14,8 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
-const HEADER: &str = "epoch,lr,elapsed_s,train_loss,train_acc,test_acc,nc1,nc2,top1_error,mistake_severity,hdist@1";
+const HEADER: &str =
+    "epoch,lr,elapsed_s,train_loss,train_acc,test_acc,nc1,nc2,top1_error,mistake_severity,hdist@1";
 
 /// Writes one run: config.toml, metrics.csv (3 analysis epochs, final row given), summary.json.
 fn write_run(dir: &Path, loss: &str, seed: u64, last: [f64; 10]) {
@@ -59,11 +60,17 @@ fn write_final(dir: &Path) {
     let y = Tensor::from_i64(vec![6], &[0, 0, 1, 1, 2, 2]);
     let w = Tensor::from_f32(
         vec![3, 4],
-        &[2.0, 0.0, 0.0, 0.0, -1.0, 1.8, 0.0, 0.0, -1.0, -1.8, 0.0, 0.0],
+        &[
+            2.0, 0.0, 0.0, 0.0, -1.0, 1.8, 0.0, 0.0, -1.0, -1.8, 0.0, 0.0,
+        ],
     );
     nclab_core::io::safetensors::write(
         &dir.join("final.safetensors"),
-        &[("train.features", &f), ("train.labels", &y), ("weights", &w)],
+        &[
+            ("train.features", &f),
+            ("train.labels", &y),
+            ("weights", &w),
+        ],
         &BTreeMap::new(),
     )
     .unwrap();
@@ -103,11 +110,7 @@ fn read_csv(path: &Path) -> Vec<BTreeMap<String, String>> {
         .map(|l| {
             let cells = split_csv(l);
             assert_eq!(cells.len(), header.len(), "{l}");
-            header
-                .iter()
-                .map(|h| h.to_string())
-                .zip(cells)
-                .collect()
+            header.iter().map(|h| h.to_string()).zip(cells).collect()
         })
         .collect()
 }
@@ -128,7 +131,9 @@ fn split_csv(line: &str) -> Vec<String> {
 }
 
 fn num(row: &BTreeMap<String, String>, key: &str) -> f64 {
-    row[key].parse().unwrap_or_else(|_| panic!("{key} = {:?}", row[key]))
+    row[key]
+        .parse()
+        .unwrap_or_else(|_| panic!("{key} = {:?}", row[key]))
 }
 
 #[test]
@@ -142,7 +147,17 @@ fn report_writes_every_file_and_references_only_existing_ones() {
     assert!(outcome.warnings.is_empty(), "{:?}", outcome.warnings);
 
     let mut expected: Vec<String> = Vec::new();
-    for m in ["lr", "train_loss", "train_acc", "test_acc", "nc1", "nc2", "top1_error", "mistake_severity", "hdist-at-1"] {
+    for m in [
+        "lr",
+        "train_loss",
+        "train_acc",
+        "test_acc",
+        "nc1",
+        "nc2",
+        "top1_error",
+        "mistake_severity",
+        "hdist-at-1",
+    ] {
         expected.push(format!("curve-{m}.svg"));
         expected.push(format!("curve-{m}.png"));
     }
@@ -220,7 +235,10 @@ fn summary_csv_holds_final_values_and_hand_computed_statistics() {
     for (row, (a, b)) in [(ce, (CE0, CE1)), (mse, (MSE0, MSE1))] {
         for (j, m) in names.iter().enumerate() {
             let expect = (a[j] + b[j]) / 2.0;
-            assert!((num(row, &format!("{m}_mean")) - expect).abs() < 1e-12, "{m}");
+            assert!(
+                (num(row, &format!("{m}_mean")) - expect).abs() < 1e-12,
+                "{m}"
+            );
         }
     }
 
@@ -241,7 +259,10 @@ fn summary_csv_holds_final_values_and_hand_computed_statistics() {
     // Two runs a side: Mann-Whitney is n/a (empty cells).
     assert_eq!(nc1["mann_whitney_p"], "");
     // mistake_severity has no spread at all: Welch n/a.
-    let sev = comps.iter().find(|r| r["metric"] == "mistake_severity").unwrap();
+    let sev = comps
+        .iter()
+        .find(|r| r["metric"] == "mistake_severity")
+        .unwrap();
     assert_eq!(sev["welch_p"], "");
     assert_eq!(num(sev, "diff"), 0.0);
 
@@ -288,8 +309,14 @@ fn a_missing_or_malformed_metrics_csv_is_named_or_skipped() {
     write_run(&missing, "ce", 2, CE0);
     std::fs::remove_file(missing.join("metrics.csv")).unwrap();
     let out = root.join("out");
-    let err = format!("{:#}", generate(&options(vec![runs.clone()], out.clone())).unwrap_err());
-    assert!(err.contains("broken-missing: run directory has no metrics.csv"), "{err}");
+    let err = format!(
+        "{:#}",
+        generate(&options(vec![runs.clone()], out.clone())).unwrap_err()
+    );
+    assert!(
+        err.contains("broken-missing: run directory has no metrics.csv"),
+        "{err}"
+    );
     assert!(err.contains("--skip-bad"), "{err}");
     // Nothing half-written.
     assert_eq!(std::fs::read_dir(&out).map(|d| d.count()).unwrap_or(0), 0);
@@ -302,10 +329,16 @@ fn a_missing_or_malformed_metrics_csv_is_named_or_skipped() {
     let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
     lines[2] = lines[2].replacen("0.7", "oops", 1);
     std::fs::write(bad.join("metrics.csv"), lines.join("\n")).unwrap();
-    let err = format!("{:#}", generate(&options(vec![runs.clone()], out.clone())).unwrap_err());
+    let err = format!(
+        "{:#}",
+        generate(&options(vec![runs.clone()], out.clone())).unwrap_err()
+    );
     let path = bad.join("metrics.csv");
     assert!(
-        err.contains(&format!("{}: line 3, column 'train_acc': 'oops' is not a number", path.display())),
+        err.contains(&format!(
+            "{}: line 3, column 'train_acc': 'oops' is not a number",
+            path.display()
+        )),
         "{err}"
     );
 
@@ -315,7 +348,11 @@ fn a_missing_or_malformed_metrics_csv_is_named_or_skipped() {
     let outcome = generate(&o).unwrap();
     assert_eq!(outcome.runs, 4);
     assert_eq!(outcome.warnings.len(), 1);
-    assert!(outcome.warnings[0].contains("broken-malformed"), "{:?}", outcome.warnings);
+    assert!(
+        outcome.warnings[0].contains("broken-malformed"),
+        "{:?}",
+        outcome.warnings
+    );
     let html = std::fs::read_to_string(out.join("index.html")).unwrap();
     assert!(html.contains("Warning: skipped"));
 }
@@ -323,6 +360,9 @@ fn a_missing_or_malformed_metrics_csv_is_named_or_skipped() {
 #[test]
 fn an_empty_directory_is_an_error() {
     let root = scratch("empty");
-    let err = format!("{:#}", generate(&options(vec![root.clone()], root.join("out"))).unwrap_err());
+    let err = format!(
+        "{:#}",
+        generate(&options(vec![root.clone()], root.join("out"))).unwrap_err()
+    );
     assert!(err.contains("no run directory found"), "{err}");
 }

@@ -38,7 +38,11 @@ pub fn aggregate(runs: &[Run], condition: &Condition, metric: &str) -> Curve {
         for (e, v) in runs[i].metrics.series(metric) {
             if v.is_finite() {
                 // Epochs are non-negative and ordered: their bit patterns sort like the values.
-                by_epoch.entry(e.to_bits()).or_insert((e, Vec::new())).1.push(v);
+                by_epoch
+                    .entry(e.to_bits())
+                    .or_insert((e, Vec::new()))
+                    .1
+                    .push(v);
             }
         }
     }
@@ -148,10 +152,14 @@ impl CurvesFigure {
     }
 
     fn x_range(&self) -> std::ops::Range<f64> {
-        let xs = self.curves.iter().flat_map(|c| c.points.iter().map(|p| p.epoch));
+        let xs = self
+            .curves
+            .iter()
+            .flat_map(|c| c.points.iter().map(|p| p.epoch));
         let (lo, hi) = min_max(xs);
         if hi > lo {
-            lo..hi
+            // A little room on the right so that the last marker is not cut by the frame.
+            lo..(hi + 0.02 * (hi - lo))
         } else {
             (lo - 1.0)..(hi + 1.0)
         }
@@ -169,6 +177,7 @@ impl CurvesFigure {
         &self,
         area: &DrawingArea<DB, Shift>,
         y: Y,
+        y_format: Option<&dyn Fn(&f64) -> String>,
     ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>>
     where
         Y: AsRangedCoord<Value = f64>,
@@ -178,17 +187,21 @@ impl CurvesFigure {
             .caption(&self.title, plot::text(22.0))
             .margin(12)
             .x_label_area_size(55)
-            .y_label_area_size(95)
+            .y_label_area_size(85)
             .build_cartesian_2d(self.x_range(), y)?;
-        chart
-            .configure_mesh()
-            .x_desc("epoch")
+        let mut mesh = chart.configure_mesh();
+        mesh.x_desc("epoch (analysis epochs marked)")
             .y_desc(&self.y_label)
-            .label_style(plot::text(14.0))
+            .x_label_formatter(&|x| format!("{x:.0}"))
+            .label_style(plot::text(15.0))
             .axis_desc_style(plot::text(16.0))
-            .light_line_style(RGBColor(235, 235, 235))
-            .bold_line_style(RGBColor(210, 210, 210))
-            .draw()?;
+            .max_light_lines(1)
+            .light_line_style(RGBColor(240, 240, 240))
+            .bold_line_style(RGBColor(215, 215, 215));
+        if let Some(f) = y_format {
+            mesh.y_label_formatter(f);
+        }
+        mesh.draw()?;
         // Bands first, so that every line stays on top of every band.
         for (i, c) in self.curves.iter().enumerate() {
             let st = series_style(i);
@@ -257,9 +270,12 @@ impl Figure for CurvesFigure {
         let (left, right) = root.split_horizontally(self.size().0 - 280);
         let (lo, hi) = self.values();
         if self.log_y {
-            self.draw_in(&left, ((lo / 1.5)..(hi * 1.5)).log_scale())?;
+            self.draw_in(&left, ((lo / 1.5)..(hi * 1.5)).log_scale(), None)?;
         } else {
-            self.draw_in(&left, padded(lo, hi))?;
+            let range = padded(lo, hi);
+            let span = range.end - range.start;
+            let fmt = move |v: &f64| plot::tick_label(*v, span);
+            self.draw_in(&left, range, Some(&fmt))?;
         }
         let entries: Vec<LegendEntry> = self
             .curves
@@ -272,7 +288,11 @@ impl Figure for CurvesFigure {
             })
             .collect();
         let mut note = vec!["Line: mean over runs (seeds).".to_string()];
-        if self.curves.iter().any(|c| c.points.iter().any(|p| p.n >= 2)) {
+        if self
+            .curves
+            .iter()
+            .any(|c| c.points.iter().any(|p| p.n >= 2))
+        {
             note.push("Shaded band: min–max over runs.".to_string());
         }
         draw_legend(&right, "Condition", &entries, &note)

@@ -92,7 +92,9 @@ pub fn compute(
                 continue;
             }
             for (r, p) in pts.iter_mut().enumerate() {
-                let c: f64 = (0..k).map(|i| wm[r * k + i] * vectors[j * k + i]).sum::<f64>()
+                let c: f64 = (0..k)
+                    .map(|i| wm[r * k + i] * vectors[j * k + i])
+                    .sum::<f64>()
                     / s
                     / frob_w;
                 if j == 0 {
@@ -128,14 +130,19 @@ pub fn compute(
 /// computes its [`FinalGeometry`]; `Ok(None)` when the run has no such file. The hierarchy is
 /// the run config's `hierarchy` spec; when it cannot be resolved the T panel is left out and
 /// the reason returned as a warning.
-pub fn load(run_dir: &Path, hierarchy_spec: Option<&str>) -> Result<Option<(FinalGeometry, Vec<String>)>> {
+pub fn load(
+    run_dir: &Path,
+    hierarchy_spec: Option<&str>,
+) -> Result<Option<(FinalGeometry, Vec<String>)>> {
     let path = run_dir.join("final.safetensors");
     if !path.is_file() {
         return Ok(None);
     }
     let file = nclab_core::io::safetensors::read(&path)?;
     let what = |t: &str| format!("{}: tensor {t}", path.display());
-    let features = file.get("train.features")?.matrix(&what("train.features"))?;
+    let features = file
+        .get("train.features")?
+        .matrix(&what("train.features"))?;
     let raw_labels = file.get("train.labels")?.integers(&what("train.labels"))?;
     let weights = match file.tensors.get("weights") {
         Some(t) => {
@@ -197,7 +204,10 @@ mod tests {
                 y.push(c as u32);
             }
         }
-        let w: Vec<f64> = vertices.iter().flat_map(|&(a, b)| [2.0 * a, 2.0 * b, 0.0]).collect();
+        let w: Vec<f64> = vertices
+            .iter()
+            .flat_map(|&(a, b)| [2.0 * a, 2.0 * b, 0.0])
+            .collect();
         let geo = compute(MatrixView::f64(&h, 6, 3), &y, 3, Some(&w), None).unwrap();
         // cos between vertices of a regular triangle = cos 120 deg = -1/2 = -1/(K-1).
         for i in 0..3 {

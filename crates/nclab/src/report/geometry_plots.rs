@@ -20,7 +20,11 @@ pub fn colour_map(t: f64) -> RGBColor {
         (94.0, 201.0, 98.0),
         (253.0, 231.0, 37.0),
     ];
-    let t = if t.is_finite() { t.clamp(0.0, 1.0) } else { 0.0 };
+    let t = if t.is_finite() {
+        t.clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
     let x = t * (ANCHORS.len() - 1) as f64;
     let i = (x.floor() as usize).min(ANCHORS.len() - 2);
     let f = x - i as f64;
@@ -40,7 +44,10 @@ pub struct GramFigure {
 impl GramFigure {
     pub fn new(title: String, geo: &FinalGeometry) -> GramFigure {
         let mut panels = vec![
-            ("Observed: cos of centred means".to_string(), geo.cosines.clone()),
+            (
+                "Observed: cos of centred means".to_string(),
+                geo.cosines.clone(),
+            ),
             ("Simplex ETF".to_string(), geo.etf.clone()),
         ];
         if let Some(t) = &geo.target {
@@ -58,7 +65,12 @@ impl GramFigure {
         if self.k > MAX_NAMED {
             return 10;
         }
-        let longest = self.names.iter().map(|n| n.chars().count()).max().unwrap_or(1);
+        let longest = self
+            .names
+            .iter()
+            .map(|n| n.chars().count())
+            .max()
+            .unwrap_or(1);
         (longest as i32 * 8 + 12).min(130)
     }
 }
@@ -150,8 +162,17 @@ impl Figure for GramFigure {
                 colour_map(t).filled(),
             ))?;
         }
-        root.draw(&Rectangle::new([(bx, top), (bx + 20, top + side)], BLACK.stroke_width(1)))?;
-        for (v, label) in [(1.0, "1"), (0.5, "0.5"), (0.0, "0"), (-0.5, "−0.5"), (-1.0, "−1")] {
+        root.draw(&Rectangle::new(
+            [(bx, top), (bx + 20, top + side)],
+            BLACK.stroke_width(1),
+        ))?;
+        for (v, label) in [
+            (1.0, "1"),
+            (0.5, "0.5"),
+            (0.0, "0"),
+            (-0.5, "−0.5"),
+            (-1.0, "−1"),
+        ] {
             let y = top + ((1.0 - (v + 1.0) / 2.0) * side as f64) as i32;
             root.draw_text(
                 label,
@@ -226,9 +247,18 @@ impl Figure for PcaFigure {
             .build_cartesian_2d(-r..r, -r..r)?;
         chart
             .configure_mesh()
-            .x_desc(format!("PC 1 ({:.0}% of tr M Mᵀ), normalised units", 100.0 * self.explained.0))
-            .y_desc(format!("PC 2 ({:.0}% of tr M Mᵀ), normalised units", 100.0 * self.explained.1))
-            .label_style(plot::text(13.0))
+            .x_label_formatter(&|v| plot::tick_label(*v, 2.0 * r))
+            .y_label_formatter(&|v| plot::tick_label(*v, 2.0 * r))
+            .max_light_lines(1)
+            .x_desc(format!(
+                "PC 1 ({:.0}% of tr M Mᵀ), normalised units",
+                100.0 * self.explained.0
+            ))
+            .y_desc(format!(
+                "PC 2 ({:.0}% of tr M Mᵀ), normalised units",
+                100.0 * self.explained.1
+            ))
+            .label_style(plot::text(14.0))
             .axis_desc_style(plot::text(15.0))
             .light_line_style(RGBColor(240, 240, 240))
             .bold_line_style(RGBColor(215, 215, 215))

@@ -75,7 +75,11 @@ pub fn page(
     );
     s.push_str("<nav><ul>\n");
     for (h, _) in blocks {
-        s.push_str(&format!("<li><a href=\"#{}\">{}</a></li>\n", anchor(h), escape(h)));
+        s.push_str(&format!(
+            "<li><a href=\"#{}\">{}</a></li>\n",
+            anchor(h),
+            escape(h)
+        ));
     }
     for sec in sections {
         s.push_str(&format!(
@@ -86,7 +90,11 @@ pub fn page(
     }
     s.push_str("</ul></nav>\n");
     for (h, body) in blocks {
-        s.push_str(&format!("<h2 id=\"{}\">{}</h2>\n{body}\n", anchor(h), escape(h)));
+        s.push_str(&format!(
+            "<h2 id=\"{}\">{}</h2>\n{body}\n",
+            anchor(h),
+            escape(h)
+        ));
     }
     for sec in sections {
         s.push_str(&format!(
@@ -151,7 +159,10 @@ mod tests {
 
     #[test]
     fn anchors_and_references() {
-        assert_eq!(anchor("Metrics vs epoch (NC1-NC4)"), "metrics-vs-epoch-nc1-nc4");
+        assert_eq!(
+            anchor("Metrics vs epoch (NC1-NC4)"),
+            "metrics-vs-epoch-nc1-nc4"
+        );
         let html = page(
             "t",
             "",

@@ -143,7 +143,10 @@ fn write_all(
 
     // 1. Metrics against epoch.
     let mut curve_figs = Vec::new();
-    for m in metrics.iter().filter(|m| !NOT_PLOTTED.contains(&m.as_str())) {
+    for m in metrics
+        .iter()
+        .filter(|m| !NOT_PLOTTED.contains(&m.as_str()))
+    {
         let curves: Vec<curves::Curve> = conds
             .iter()
             .map(|c| curves::aggregate(runs, c, m))
@@ -158,7 +161,11 @@ fn write_all(
         files.push(format!("{stem}.svg"));
         files.push(format!("{stem}.png"));
         let (_, _, description) = curves::describe(m);
-        let scale = if fig.log_y { " Logarithmic y axis." } else { "" };
+        let scale = if fig.log_y {
+            " Logarithmic y axis."
+        } else {
+            ""
+        };
         curve_figs.push(FigureEntry {
             stem,
             caption: format!("{m}: {description}{scale}"),
@@ -219,7 +226,10 @@ fn write_all(
         });
         let stem = format!("pca-{}", c.id);
         plot::save(
-            &geometry_plots::PcaFigure::new(format!("Means and classifier, PCA plane: {}", c.id), &geo),
+            &geometry_plots::PcaFigure::new(
+                format!("Means and classifier, PCA plane: {}", c.id),
+                &geo,
+            ),
             dir,
             &stem,
         )?;
@@ -278,16 +288,32 @@ fn write_all(
 
     // 5. Tables.
     let comps = summary::comparisons(runs, conds, &metrics);
-    write_text(dir, "summary.csv", &summary::summary_csv(runs, conds, &metrics), &mut files)?;
-    write_text(dir, "comparisons.csv", &summary::comparisons_csv(conds, &comps), &mut files)?;
+    write_text(
+        dir,
+        "summary.csv",
+        &summary::summary_csv(runs, conds, &metrics),
+        &mut files,
+    )?;
+    write_text(
+        dir,
+        "comparisons.csv",
+        &summary::comparisons_csv(conds, &comps),
+        &mut files,
+    )?;
     let md = summary::summary_markdown(runs, conds, &metrics, &comps);
     write_text(dir, "summary.md", &md, &mut files)?;
 
     // 6. The page.
     let blocks = vec![
         ("Runs and conditions".to_string(), runs_block(runs, conds)),
-        ("Summary at the final epoch".to_string(), summary_block(runs, conds, &metrics)),
-        ("Against the CE baseline".to_string(), comparison_block(conds, &comps)),
+        (
+            "Summary at the final epoch".to_string(),
+            summary_block(runs, conds, &metrics),
+        ),
+        (
+            "Against the CE baseline".to_string(),
+            comparison_block(conds, &comps),
+        ),
     ];
     let mut preface = format!(
         "<p>{} runs in {} conditions. Tables: <a href=\"summary.csv\">summary.csv</a>, \
@@ -304,10 +330,17 @@ fn write_all(
 }
 
 fn runs_block(runs: &[Run], conds: &[Condition]) -> String {
-    let header: Vec<String> = ["id", "condition", "seed", "status", "epochs", "run directory"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+    let header: Vec<String> = [
+        "id",
+        "condition",
+        "seed",
+        "status",
+        "epochs",
+        "run directory",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
     let mut rows = Vec::new();
     for c in conds {
         for &i in &c.runs {
@@ -317,7 +350,10 @@ fn runs_block(runs: &[Run], conds: &[Condition]) -> String {
                 escape(&c.label),
                 r.seed().map_or("?".into(), |s| s.to_string()),
                 escape(&r.status()),
-                r.metrics.epochs.last().map_or(String::new(), |e| e.to_string()),
+                r.metrics
+                    .epochs
+                    .last()
+                    .map_or(String::new(), |e| e.to_string()),
                 format!("<code>{}</code>", escape(&r.dir.display().to_string())),
             ]);
         }
@@ -333,7 +369,11 @@ fn summary_block(runs: &[Run], conds: &[Condition], metrics: &[String]) -> Strin
         .iter()
         .filter(|m| summary::KEY_METRICS.contains(&m.as_str()))
         .collect();
-    let mut header = vec!["id".to_string(), "condition".to_string(), "runs".to_string()];
+    let mut header = vec![
+        "id".to_string(),
+        "condition".to_string(),
+        "runs".to_string(),
+    ];
     header.extend(shown.iter().map(|m| escape(m)));
     let rows: Vec<Vec<String>> = conds
         .iter()

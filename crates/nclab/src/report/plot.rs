@@ -79,6 +79,24 @@ pub fn text(size: f64) -> TextStyle<'static> {
     (FAMILY, size).into_font().color(&BLACK)
 }
 
+/// Tick-label text for a linear axis spanning `span`: enough decimals to tell neighbouring ticks
+/// apart (`2 - floor(log10 span)`), trailing zeros trimmed, no `-0`.
+pub fn tick_label(v: f64, span: f64) -> String {
+    let decimals = if span > 0.0 && span.is_finite() {
+        (2 - span.log10().floor() as i32).clamp(0, 8) as usize
+    } else {
+        2
+    };
+    let mut s = format!("{v:.decimals$}");
+    if s.contains('.') {
+        s = s.trim_end_matches('0').trim_end_matches('.').to_string();
+    }
+    if s == "-0" {
+        s = "0".into();
+    }
+    s
+}
+
 /// Draws a marker centred at pixel `(x, y)` on `area`.
 pub fn draw_marker<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
@@ -99,13 +117,27 @@ pub fn draw_marker<DB: DrawingBackend>(
             ],
             fill,
         )),
-        Marker::Square => area.draw(&Rectangle::new([(x - size, y - size), (x + size, y + size)], fill)),
+        Marker::Square => area.draw(&Rectangle::new(
+            [(x - size, y - size), (x + size, y + size)],
+            fill,
+        )),
         Marker::Cross => {
-            area.draw(&PathElement::new(vec![(x - size, y - size), (x + size, y + size)], line))?;
-            area.draw(&PathElement::new(vec![(x - size, y + size), (x + size, y - size)], line))
+            area.draw(&PathElement::new(
+                vec![(x - size, y - size), (x + size, y + size)],
+                line,
+            ))?;
+            area.draw(&PathElement::new(
+                vec![(x - size, y + size), (x + size, y - size)],
+                line,
+            ))
         }
         Marker::Diamond => area.draw(&Polygon::new(
-            vec![(x, y - size - 1), (x + size + 1, y), (x, y + size + 1), (x - size - 1, y)],
+            vec![
+                (x, y - size - 1),
+                (x + size + 1, y),
+                (x, y + size + 1),
+                (x - size - 1, y),
+            ],
             fill,
         )),
     }
@@ -165,8 +197,8 @@ pub fn draw_legend<DB: DrawingBackend>(
     entries: &[LegendEntry],
     note: &[String],
 ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
-    let font = 15.0;
-    let line_h = 19;
+    let font = 16.0;
+    let line_h = 20;
     let mut y = 60;
     area.draw_text(title, &text(16.0), (10, y - 24))?;
     for e in entries {
@@ -174,16 +206,16 @@ pub fn draw_legend<DB: DrawingBackend>(
             draw_line(area, &[(10, y + 8), (48, y + 8)], &e.style, 2)?;
         }
         draw_marker(area, (29, y + 8), e.style.marker, e.style.colour, 5)?;
-        for (i, l) in wrap(&e.label, 26).iter().enumerate() {
+        for (i, l) in wrap(&e.label, 24).iter().enumerate() {
             area.draw_text(l, &text(font), (58, y + i as i32 * line_h))?;
         }
-        y += line_h * wrap(&e.label, 26).len().max(1) as i32 + 10;
+        y += line_h * wrap(&e.label, 24).len().max(1) as i32 + 10;
     }
     y += 10;
     for n in note {
-        for l in wrap(n, 32) {
-            area.draw_text(&l, &text(13.0).color(&RGBColor(60, 60, 60)), (10, y))?;
-            y += 17;
+        for l in wrap(n, 30) {
+            area.draw_text(&l, &text(14.0).color(&RGBColor(60, 60, 60)), (10, y))?;
+            y += 18;
         }
     }
     Ok(())
@@ -231,6 +263,15 @@ pub fn save<F: Figure>(figure: &F, dir: &Path, stem: &str) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tick_labels() {
+        assert_eq!(tick_label(0.30000000000000004, 0.6), "0.3");
+        assert_eq!(tick_label(-0.0001, 0.6), "0");
+        assert_eq!(tick_label(0.448, 0.016), "0.448");
+        assert_eq!(tick_label(20.0, 60.0), "20");
+        assert_eq!(tick_label(0.25, 1.0), "0.25");
+    }
 
     #[test]
     fn wrap_breaks_at_spaces() {

@@ -244,7 +244,9 @@ pub fn parse_metrics_csv(text: &str) -> std::result::Result<MetricsTable, String
             };
             row.push(value);
         }
-        let epoch = row.remove(0).ok_or_else(|| format!("line {lineno}: empty 'epoch'"))?;
+        let epoch = row
+            .remove(0)
+            .ok_or_else(|| format!("line {lineno}: empty 'epoch'"))?;
         if let Some(&last) = epochs.last() {
             if epoch <= last {
                 return Err(format!(
@@ -287,7 +289,9 @@ mod tests {
         assert_eq!(e, "line 2: 3 fields, the header has 2");
         let e = parse_metrics_csv("nc1,epoch\n").unwrap_err();
         assert!(e.contains("first column must be 'epoch'"), "{e}");
-        assert!(parse_metrics_csv("epoch,nc1\n").unwrap_err().contains("no data rows"));
+        assert!(parse_metrics_csv("epoch,nc1\n")
+            .unwrap_err()
+            .contains("no data rows"));
         let e = parse_metrics_csv("epoch,nc1\n2,1\n2,1\n").unwrap_err();
         assert!(e.contains("line 3"), "{e}");
     }

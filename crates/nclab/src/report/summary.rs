@@ -294,10 +294,7 @@ pub fn summary_markdown(
         .filter(|c| KEY_METRICS.contains(&c.metric.as_str()))
     {
         let (ci, p) = match c.welch {
-            Some(w) => (
-                format!("[{}, {}]", sig(w.ci_low), sig(w.ci_high)),
-                sig(w.p),
-            ),
+            Some(w) => (format!("[{}, {}]", sig(w.ci_low), sig(w.ci_high)), sig(w.p)),
             None => ("n/a".into(), "n/a".into()),
         };
         let mw = c.mann_whitney.map_or("n/a".into(), |m| sig(m.p));

@@ -54,19 +54,27 @@ impl Figure for TradeoffFigure {
         let (x0, x1) = min_max(all().map(|p| p.0));
         let (y0, y1) = min_max(all().map(|p| p.1));
         let mut chart = ChartBuilder::on(&left)
-            .caption("Top-1 error vs mistake severity (final epoch)", plot::text(22.0))
+            .caption(
+                "Top-1 error vs mistake severity (final epoch)",
+                plot::text(22.0),
+            )
             .margin(12)
             .x_label_area_size(55)
-            .y_label_area_size(95)
+            .y_label_area_size(85)
             .build_cartesian_2d(padded(x0, x1), padded(y0, y1))?;
+        let (xr, yr) = (padded(x0, x1), padded(y0, y1));
+        let (xs, ys) = (xr.end - xr.start, yr.end - yr.start);
         chart
             .configure_mesh()
+            .x_label_formatter(&|v| plot::tick_label(*v, xs))
+            .y_label_formatter(&|v| plot::tick_label(*v, ys))
+            .max_light_lines(1)
             .x_desc("top-1 test error (fraction of test samples)")
             .y_desc("mistake severity (LCA height, tree levels)")
-            .label_style(plot::text(14.0))
+            .label_style(plot::text(15.0))
             .axis_desc_style(plot::text(16.0))
-            .light_line_style(RGBColor(235, 235, 235))
-            .bold_line_style(RGBColor(210, 210, 210))
+            .light_line_style(RGBColor(240, 240, 240))
+            .bold_line_style(RGBColor(215, 215, 215))
             .draw()?;
         for (i, (_, pts)) in self.groups.iter().enumerate() {
             let st = series_style(i);
