@@ -11,9 +11,10 @@
 use std::time::Instant;
 
 use anyhow::{bail, Context};
-use nclab::train::losses::{Loss, LossSpec, LossTree};
+use nclab::train::losses::{Loss, LossSpec};
 use nclab::train::models::{Model, ModelSpec};
 use nclab::train::optim::Sgd;
+use nclab_core::hierarchy::Hierarchy;
 use tch::{nn, Device, Kind, Tensor};
 
 fn main() -> anyhow::Result<()> {
@@ -62,7 +63,7 @@ fn main() -> anyhow::Result<()> {
     };
     let vs = nn::VarStore::new(device);
     let net = Model::try_new(&vs.root(), &spec, &shape, 10)?;
-    let loss = Loss::from_tree(&LossSpec::Ce, &LossTree::flat(10), device)?;
+    let loss = Loss::new(&LossSpec::Ce, &Hierarchy::load("flat:10")?, device)?;
     let mut opt = Sgd::new(vs.trainable_variables(), 0.9, 5e-4);
     let mut dims = vec![batch];
     dims.extend(&shape);

@@ -357,3 +357,324 @@ fn cosine_and_constant_schedules() {
         .to_string()
         .contains("linear"));
 }
+
+// ---- losses: hand-computed values on a 3-class tree ------------------------------------------
+
+use nclab::train::losses::{HxeNormalize, Loss, LossSpec, LossTree};
+
+/// root -> { A -> {c0, c1}, c2 }. Nodes: 0 root (depth 0), 1 A (1), 2 c0 (2), 3 c1 (2),
+/// 4 c2 (1). LCA heights: d(c0, c1) = height(A) = 1, d(c0, c2) = d(c1, c2) = height(root) = 2,
+/// so dn = d / 2.
+fn three_class_tree() -> LossTree {
+    LossTree {
+        num_classes: 3,
+        dn: vec![0.0, 0.5, 1.0, 0.5, 0.0, 1.0, 1.0, 1.0, 0.0],
+        node_depths: vec![0, 1, 2, 2, 1],
+        node_leaves: vec![vec![0, 1, 2], vec![0, 1], vec![0], vec![1], vec![2]],
+        class_paths: vec![vec![2, 1], vec![3, 1], vec![4]],
+    }
+}
+
+/// The loss of one sample with softmax `p` (logits `ln p + 7`, the shift changes nothing).
+fn loss_of(spec: &str, tree: &LossTree, p: &[f64], t: i64) -> f64 {
+    let loss = Loss::from_tree(&spec.parse().unwrap(), tree, Device::Cpu).unwrap();
+    let z: Vec<f64> = p.iter().map(|v| v.ln() + 7.0).collect();
+    let logits = Tensor::from_slice(&z).view([1, -1]);
+    loss.forward(&logits, &Tensor::from_slice(&[t]))
+        .double_value(&[])
+}
+
+#[test]
+fn losses_match_hand_computations_on_a_small_tree() {
+    let tree = three_class_tree();
+    let p = [0.2, 0.3, 0.5];
+    let close = |got: f64, want: f64, what: &str| {
+        assert!((got - want).abs() < 1e-12, "{what}: got {got}, want {want}")
+    };
+    // CE: -ln 0.2.
+    close(loss_of("ce", &tree, &p, 0), -(0.2f64.ln()), "ce");
+    // HXE, alpha = ln 2, so lambda(depth) = 2^-depth: lambda(c0) = 1/4, lambda(A) = 1/2.
+    // t = c0: -1/4 ln(p0 / pA) - 1/2 ln(pA / 1) = 1/4 ln 2.5 + 1/2 ln 2 = 0.5756462732485115.
+    // t = c2 (depth 1, parent root): -1/2 ln 0.5 = 0.34657359027997264.
+    let a = format!("hxe:{}", 2f64.ln());
+    close(loss_of(&a, &tree, &p, 0), 0.5756462732485115, "hxe t=c0");
+    close(loss_of(&a, &tree, &p, 2), 0.34657359027997264, "hxe t=c2");
+    // normalize = nodes divides by sum_n 2^-depth(n) = 1 + 1/2 + 1/4 + 1/4 + 1/2 = 2.5.
+    close(
+        loss_of(&format!("{a}:nodes"), &tree, &p, 0),
+        0.5756462732485115 / 2.5,
+        "hxe nodes",
+    );
+    // HXE with alpha = 0: lambda = 1, the path telescopes to -ln p_t = CE.
+    close(loss_of("hxe:0", &tree, &p, 1), -(0.3f64.ln()), "hxe:0");
+    // Soft labels, beta = ln 4: exp(-beta dn(a, t)) = 4^-dn.
+    // t = c0: dn = (0, 1/2, 1) -> (1, 1/2, 1/4) / (7/4) = (4/7, 2/7, 1/7);
+    //   loss = -(4/7 ln .2 + 2/7 ln .3 + 1/7 ln .5) = 1.3626920627068881.
+    // t = c2: dn = (1, 1, 0) -> (1/4, 1/4, 1) / 1.5; loss = 0.9309999064999694.
+    let s = format!("soft:{}", 4f64.ln());
+    close(loss_of(&s, &tree, &p, 0), 1.3626920627068881, "soft t=c0");
+    close(loss_of(&s, &tree, &p, 2), 0.9309999064999694, "soft t=c2");
+    // MSE kappa = 2 on logits (1, 0, -1), t = c0: ((1-2)^2 + 0 + 1) / 3 = 2/3.
+    let mse = Loss::from_tree(&"mse:2".parse().unwrap(), &tree, Device::Cpu).unwrap();
+    let z = Tensor::from_slice(&[1.0f64, 0.0, -1.0]).view([1, 3]);
+    close(
+        mse.forward(&z, &Tensor::from_slice(&[0i64]))
+            .double_value(&[]),
+        2.0 / 3.0,
+        "mse",
+    );
+}
+
+#[test]
+fn losses_are_batch_means() {
+    // Two samples: the batch loss is the mean of the per-sample losses.
+    let tree = three_class_tree();
+    for spec in ["ce", "mse", "soft:2", "hxe:0.5", "hxe:0.5:nodes"] {
+        let loss = Loss::from_tree(&spec.parse().unwrap(), &tree, Device::Cpu).unwrap();
+        let z = Tensor::from_slice(&[0.3f64, -1.0, 2.0, 1.5, 0.2, -0.7]).view([2, 3]);
+        let t = Tensor::from_slice(&[1i64, 0]);
+        let batch = loss.forward(&z, &t).double_value(&[]);
+        let one = |i: i64| {
+            loss.forward(&z.narrow(0, i, 1), &t.narrow(0, i, 1))
+                .double_value(&[])
+        };
+        let mean = (one(0) + one(1)) / 2.0;
+        assert!((batch - mean).abs() < 1e-12, "{spec}: {batch} vs {mean}");
+    }
+}
+
+#[test]
+fn hxe_never_takes_the_log_of_zero() {
+    // Logits so extreme that p underflows to 0 in f32 for the true class: the loss and its
+    // gradient stay finite because log p(node) is a log-sum-exp of log-softmax values.
+    let tree = three_class_tree();
+    let loss = Loss::from_tree(&"hxe:0.5".parse().unwrap(), &tree, Device::Cpu).unwrap();
+    let z = Tensor::from_slice(&[-200.0f32, -200.0, 200.0])
+        .view([1, 3])
+        .set_requires_grad(true);
+    let l = loss.forward(&z, &Tensor::from_slice(&[0i64]));
+    l.backward();
+    let v = l.double_value(&[]);
+    assert!(v.is_finite() && v > 100.0, "loss {v}");
+    assert!(i64::try_from(z.grad().isfinite().all()).unwrap() == 1);
+}
+
+#[test]
+fn loss_specs_parse_and_print() {
+    assert_eq!("ce".parse::<LossSpec>().unwrap(), LossSpec::Ce);
+    assert_eq!(
+        "mse".parse::<LossSpec>().unwrap(),
+        LossSpec::Mse { kappa: 1.0 }
+    );
+    assert_eq!(
+        "mse:2".parse::<LossSpec>().unwrap(),
+        LossSpec::Mse { kappa: 2.0 }
+    );
+    assert_eq!(
+        "soft:4".parse::<LossSpec>().unwrap(),
+        LossSpec::Soft { beta: 4.0 }
+    );
+    assert_eq!(
+        "hxe:0.5".parse::<LossSpec>().unwrap(),
+        LossSpec::Hxe {
+            alpha: 0.5,
+            normalize: HxeNormalize::None
+        }
+    );
+    assert_eq!(
+        "hxe:0.5:nodes".parse::<LossSpec>().unwrap(),
+        LossSpec::Hxe {
+            alpha: 0.5,
+            normalize: HxeNormalize::Nodes
+        }
+    );
+    for s in ["ce", "mse:2", "soft:4", "hxe:0.5", "hxe:0.5:nodes"] {
+        assert_eq!(s.parse::<LossSpec>().unwrap().to_string(), s);
+    }
+    for (bad, needle) in [
+        ("xent", "unknown loss \"xent\""),
+        ("soft", "need a beta"),
+        ("hxe", "needs an alpha"),
+        ("hxe:abc", "alpha \"abc\" is not a number"),
+        ("hxe:0.5:leaves", "normalize \"leaves\""),
+        ("mse:0", "kappa must be > 0"),
+        ("soft:-1", "beta must be >= 0"),
+        ("soft:inf", "beta must be finite"),
+        ("ce:1", "too many"),
+    ] {
+        let err = bad.parse::<LossSpec>().unwrap_err().to_string();
+        assert!(err.contains(needle), "{bad}: {err}");
+    }
+}
+
+// ---- losses against nclab-core's f64 references ---------------------------------------------
+
+use nclab_core::hierarchy::Hierarchy;
+use nclab_core::losses as reference;
+use nclab_core::tensor::MatrixView;
+
+const SPECS: [&str; 9] = [
+    "ce",
+    "mse",
+    "mse:2.5",
+    "soft:1",
+    "soft:8",
+    "hxe:0",
+    "hxe:0.5",
+    "hxe:0:nodes",
+    "hxe:0.5:nodes",
+];
+
+/// Random logits `N x K` (normal, scale 3) and targets covering every class, from a seed.
+fn random_batch(n: usize, k: usize, seed: i64) -> (Vec<f32>, Vec<i64>) {
+    tch::manual_seed(seed);
+    let z = Tensor::randn([n as i64, k as i64], (Kind::Float, Device::Cpu)) * 3.0;
+    let z = Vec::<f32>::try_from(z.view([-1])).unwrap();
+    let t = (0..n)
+        .map(|i| ((i * 7 + seed as usize) % k) as i64)
+        .collect();
+    (z, t)
+}
+
+/// Our loss and `N x` its gradient (the per-sample gradients) on `z` of kind `kind`.
+fn ours(spec: &str, h: &Hierarchy, z: &[f32], t: &[i64], kind: Kind) -> (f64, Vec<f64>) {
+    let (n, k) = (t.len() as i64, h.num_classes() as i64);
+    let loss = Loss::new(&spec.parse().unwrap(), h, Device::Cpu).unwrap();
+    let logits = Tensor::from_slice(z)
+        .view([n, k])
+        .to_kind(kind)
+        .set_requires_grad(true);
+    let l = loss.forward(&logits, &Tensor::from_slice(t));
+    assert_eq!(l.kind(), kind);
+    l.backward();
+    let grad = logits.grad().to_kind(Kind::Double).view([-1]) * (n as f64);
+    (l.double_value(&[]), Vec::<f64>::try_from(grad).unwrap())
+}
+
+/// nclab-core's f64 loss and `N x` its gradient, on the same (f32) logits.
+fn theirs(spec: &str, h: &Hierarchy, z: &[f32], t: &[i64]) -> (f64, Vec<f64>) {
+    let (n, k) = (t.len(), h.num_classes());
+    let loss = reference::Loss::new(spec.parse().unwrap(), h);
+    let labels: Vec<usize> = t.iter().map(|&v| v as usize).collect();
+    let mut grad = vec![0.0; n * k];
+    let value = loss
+        .batch_mean(MatrixView::f32(z, n, k), &labels, Some(&mut grad))
+        .unwrap();
+    (value, grad.iter().map(|g| g * n as f64).collect())
+}
+
+fn assert_agree(what: &str, a: (f64, Vec<f64>), b: (f64, Vec<f64>), tol: f64) {
+    assert!(
+        (a.0 - b.0).abs() <= tol,
+        "{what}: loss {} vs reference {}",
+        a.0,
+        b.0
+    );
+    let worst =
+        a.1.iter()
+            .zip(&b.1)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0, f64::max);
+    assert!(worst <= tol, "{what}: gradient differs by up to {worst}");
+}
+
+#[test]
+fn losses_agree_with_the_f64_references() {
+    // Values and gradients (per sample: N x the gradient of the batch mean) to 1e-5 with f32
+    // logits, as training uses them, and to 1e-10 with f64 logits (same formulas, no f32
+    // rounding), on cifar10's tree, a flat tree and fashion-mnist's (leaves at depths 2 and 3).
+    for name in ["cifar10", "flat:10", "fashion-mnist"] {
+        let h = Hierarchy::load(name).unwrap();
+        let (z, t) = random_batch(64, h.num_classes(), 11);
+        for spec in SPECS {
+            let reference = theirs(spec, &h, &z, &t);
+            assert_agree(
+                &format!("{spec} on {name}, f32"),
+                ours(spec, &h, &z, &t, Kind::Float),
+                reference.clone(),
+                1e-5,
+            );
+            assert_agree(
+                &format!("{spec} on {name}, f64"),
+                ours(spec, &h, &z, &t, Kind::Double),
+                reference,
+                1e-10,
+            );
+        }
+    }
+}
+
+#[test]
+fn losses_agree_with_the_references_on_a_deep_real_hierarchy() {
+    // tiered-ImageNet's 608-leaf tree (the "Making Better Mistakes" hierarchy) when present:
+    // long paths of different lengths exercise the HXE padding.
+    // The shared data sits beside the checkout (../shared) or beside the worktree folder.
+    let manifest = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let found = ["../../../shared", "../../../../shared"]
+        .iter()
+        .map(|up| {
+            manifest
+                .join(up)
+                .join("data/hierarchies/tiered_imagenet_isa.txt")
+        })
+        .find(|p| p.is_file());
+    let Some(path) = found else {
+        eprintln!("skipped: tiered_imagenet_isa.txt not found beside the checkout");
+        return;
+    };
+    let h = Hierarchy::load(path.to_str().unwrap()).unwrap();
+    assert_eq!(h.num_classes(), 608);
+    let (z, t) = random_batch(16, 608, 5);
+    for spec in ["soft:4", "hxe:0.3", "hxe:0.3:nodes"] {
+        let reference = theirs(spec, &h, &z, &t);
+        assert_agree(
+            &format!("{spec}, f32"),
+            ours(spec, &h, &z, &t, Kind::Float),
+            reference.clone(),
+            1e-5,
+        );
+        assert_agree(
+            &format!("{spec}, f64"),
+            ours(spec, &h, &z, &t, Kind::Double),
+            reference,
+            1e-10,
+        );
+    }
+}
+
+#[test]
+fn hxe_with_alpha_zero_equals_ce() {
+    // lambda = 1 on every edge, so the path telescopes to -log p_t: HXE(0) is CE, value and
+    // gradient, on any tree.
+    for name in ["cifar10", "flat:10", "fashion-mnist"] {
+        let h = Hierarchy::load(name).unwrap();
+        let (z, t) = random_batch(32, h.num_classes(), 3);
+        for kind in [Kind::Float, Kind::Double] {
+            let tol = if kind == Kind::Float { 1e-6 } else { 1e-12 };
+            assert_agree(
+                &format!("hxe:0 vs ce on {name}"),
+                ours("hxe:0", &h, &z, &t, kind),
+                ours("ce", &h, &z, &t, kind),
+                tol,
+            );
+        }
+    }
+}
+
+#[test]
+fn loss_specs_read_like_nclab_core() {
+    // The spellings shared with `nclab evaluate --loss` mean the same loss.
+    for s in [
+        "ce",
+        "mse",
+        "mse:2",
+        "soft:4",
+        "hxe:0.5",
+        "hxe:0.5:nodes",
+        "hxe:0.5:none",
+    ] {
+        let ours: LossSpec = s.parse().unwrap();
+        let theirs: reference::LossSpec = s.parse().unwrap();
+        assert_eq!(ours.to_string(), theirs.to_string(), "{s}");
+    }
+}

@@ -10,6 +10,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use anyhow::{bail, ensure, Context};
+use nclab_core::hierarchy::Hierarchy;
 use tch::{Device, Reduction, Tensor};
 
 /// How HXE's edge weights `lambda(C) = exp(-alpha depth(C))` are scaled.
@@ -139,22 +140,26 @@ pub struct LossTree {
 }
 
 impl LossTree {
-    /// The flat tree `flat:K`: node 0 is the root, node `1 + c` the leaf of class c, so
-    /// `dn(a, b) = 1` for `a != b`.
-    pub fn flat(k: usize) -> Self {
-        let dn = (0..k * k)
-            .map(|i| if i / k == i % k { 0.0 } else { 1.0 })
+    /// Reads what the losses need off a hierarchy: `dn`, every node's depth and classes, and
+    /// each class's path from its leaf up to (not including) the root.
+    pub fn from_hierarchy(h: &Hierarchy) -> Self {
+        let (k, nodes) = (h.num_classes(), h.num_nodes());
+        let class_paths = (0..k)
+            .map(|c| {
+                let mut path = Vec::new();
+                let mut n = h.class_node(c);
+                while let Some(parent) = h.parent(n) {
+                    path.push(n);
+                    n = parent;
+                }
+                path
+            })
             .collect();
-        let mut node_depths = vec![0];
-        node_depths.extend(std::iter::repeat_n(1, k));
-        let mut node_leaves = vec![(0..k).collect::<Vec<_>>()];
-        node_leaves.extend((0..k).map(|c| vec![c]));
-        let class_paths = (0..k).map(|c| vec![1 + c]).collect();
         LossTree {
             num_classes: k,
-            dn,
-            node_depths,
-            node_leaves,
+            dn: h.normalized_distance_matrix(),
+            node_depths: (0..nodes).map(|n| h.depth(n)).collect(),
+            node_leaves: (0..nodes).map(|n| h.leaf_classes(n).to_vec()).collect(),
             class_paths,
         }
     }
@@ -199,6 +204,11 @@ struct HxeTensors {
 }
 
 impl Loss {
+    /// Prepares `spec` for `hierarchy` on `device` (see [`Loss::from_tree`]).
+    pub fn new(spec: &LossSpec, hierarchy: &Hierarchy, device: Device) -> anyhow::Result<Self> {
+        Self::from_tree(spec, &LossTree::from_hierarchy(hierarchy), device)
+    }
+
     /// Prepares `spec` for the hierarchy `tree` on `device`: the soft-label matrix for `soft`,
     /// the HXE masks and weights for `hxe` (weights and soft labels are kept in f64 and cast to
     /// the logits' kind after gathering the batch's rows).
