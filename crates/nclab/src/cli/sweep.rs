@@ -90,9 +90,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         return Ok(());
     }
 
-    let threads = args.threads.unwrap_or_else(|| {
-        std::thread::available_parallelism().map_or(1, |n| n.get())
-    });
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let jobs = args.jobs.unwrap_or(1);
     eprintln!(
         "sweep {}: {} cells in {} ({}); {jobs} at a time, {} thread(s) each",

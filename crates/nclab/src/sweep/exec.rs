@@ -98,7 +98,9 @@ pub fn write_cell_configs(cells: &[PlannedCell]) -> anyhow::Result<()> {
 /// cell in grid order. Progress lines go to stderr.
 pub fn run_cells(cells: &[PlannedCell], opts: &RunOptions) -> anyhow::Result<Vec<CellReport>> {
     write_cell_configs(cells)?;
-    let todo: Vec<usize> = (0..cells.len()).filter(|&i| cells[i].state.runs()).collect();
+    let todo: Vec<usize> = (0..cells.len())
+        .filter(|&i| cells[i].state.runs())
+        .collect();
     let per_job = threads_per_job(opts.threads, opts.jobs);
     let next = AtomicUsize::new(0);
     let reports: Mutex<Vec<Option<CellReport>>> = Mutex::new(vec![None; cells.len()]);

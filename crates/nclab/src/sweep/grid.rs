@@ -142,8 +142,8 @@ impl Grid {
             let levels = values
                 .into_iter()
                 .map(|v| {
-                    let label = value_label(&v)
-                        .with_context(|| format!("key `{origin}`: value {v}"))?;
+                    let label =
+                        value_label(&v).with_context(|| format!("key `{origin}`: value {v}"))?;
                     Ok(Level {
                         label,
                         set: vec![(key.clone(), v)],
@@ -174,7 +174,10 @@ impl Grid {
                 let label = match entry.remove("label") {
                     Some(toml::Value::String(s)) => s,
                     Some(other) => {
-                        bail!("key `{at}.label`: expected a string, got {}", other.type_str())
+                        bail!(
+                            "key `{at}.label`: expected a string, got {}",
+                            other.type_str()
+                        )
                     }
                     None => bail!("key `{at}.label`: missing (every variant needs a label)"),
                 };
@@ -205,7 +208,10 @@ impl Grid {
         }
         for d in &dims {
             if d.levels.is_empty() {
-                bail!("key `{}`: no values (an empty dimension has no cells)", d.origin);
+                bail!(
+                    "key `{}`: no values (an empty dimension has no cells)",
+                    d.origin
+                );
             }
             let mut seen = BTreeSet::new();
             for l in &d.levels {

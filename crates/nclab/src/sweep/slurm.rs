@@ -49,10 +49,16 @@ pub fn script(cells: &[PlannedCell], opts: &SlurmOptions) -> String {
         opts.name
     ));
     s.push_str("# Submit from the directory `nclab sweep` ran in (paths are relative to it):\n");
-    s.push_str(&format!("#   sbatch {}\n", Path::new(&out).join(SCRIPT).display()));
+    s.push_str(&format!(
+        "#   sbatch {}\n",
+        Path::new(&out).join(SCRIPT).display()
+    ));
     s.push_str("# Resubmitting skips finished cells and resumes interrupted ones.\n");
     s.push_str(&format!("#SBATCH --job-name=nclab-{}\n", opts.name));
-    s.push_str(&format!("#SBATCH --array=0-{}{throttle}\n", n.saturating_sub(1)));
+    s.push_str(&format!(
+        "#SBATCH --array=0-{}{throttle}\n",
+        n.saturating_sub(1)
+    ));
     s.push_str(&format!("#SBATCH --cpus-per-task={}\n", opts.cpus_per_task));
     s.push_str(&format!("#SBATCH --output={out}/slurm-%A_%a.out\n"));
     for e in &opts.extra {
@@ -111,7 +117,10 @@ pub fn emit(cells: &[PlannedCell], opts: &SlurmOptions) -> anyhow::Result<PathBu
         })
         .collect();
     if !blocked.is_empty() {
-        bail!("blocked cells, nothing written:\n  {}", blocked.join("\n  "));
+        bail!(
+            "blocked cells, nothing written:\n  {}",
+            blocked.join("\n  ")
+        );
     }
     if cells.is_empty() {
         bail!("the grid has no cells");

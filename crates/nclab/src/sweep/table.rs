@@ -71,9 +71,11 @@ pub fn plan_table(cells: &[PlannedCell]) -> String {
 /// The summary at the end: per cell its result, epochs, TPT epoch, final test accuracy and
 /// NC1, and wall time, read from its `summary.json` (`-` where there is none).
 pub fn summary_table(reports: &[CellReport]) -> String {
-    let mut rows = vec![["cell", "result", "epochs", "tpt", "test_acc", "nc1", "wall_s"]
-        .map(String::from)
-        .to_vec()];
+    let mut rows = vec![[
+        "cell", "result", "epochs", "tpt", "test_acc", "nc1", "wall_s",
+    ]
+    .map(String::from)
+    .to_vec()];
     for r in reports {
         let s = r.summary.as_ref();
         let field = |k: &str| s.and_then(|s| s.get(k)).filter(|v| !v.is_null());
