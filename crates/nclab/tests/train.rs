@@ -145,8 +145,10 @@ fn three_epoch_run_writes_every_output_with_the_documented_columns() {
         // Two metrics of the same test logits, computed in different places: the top-1 error
         // of the mistake metrics is 1 - test accuracy.
         assert!((num(r, "top1_error") - (1.0 - num(r, "test_acc"))).abs() < 1e-12);
-        // 4 classes: the top-5 set holds every class, so its error is 0.
+        // 4 classes: the top-5 set holds every class, so its error is 0, and its mean distance
+        // is (0 + 1 + 1 + 1) / 4 = 0.75 for every sample (flat tree: d = 1 off the diagonal).
         assert_eq!(num(r, "top5_error"), 0.0);
+        assert!((num(r, "hdist@5") - 0.75).abs() < 1e-12);
         // flat:4 has no level between the root and the classes: nc1_coarse is not computed.
         assert_eq!(col(r, "nc1_coarse"), "");
         // ... and the rank correlation with its constant distances is undefined: empty too.
@@ -426,4 +428,31 @@ fn a_hierarchy_that_does_not_fit_the_dataset_is_refused_before_anything_is_writt
     let err = train(&tiny(&["hierarchy=no-such-tree"]), &opts(&out)).unwrap_err();
     assert!(format!("{err:#}").contains("`hierarchy`"));
     assert!(!out.exists());
+}
+
+#[test]
+fn every_shipped_config_parses_and_is_named_after_its_file() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs");
+    let mut seen = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "toml") {
+            continue;
+        }
+        let c = Config::load(&path, &[]).unwrap();
+        let stem = path.file_stem().unwrap().to_str().unwrap().to_string();
+        assert_eq!(c.name, stem);
+        // Published learning rates: 0.0184 for MSE, 0.0679 for the CE-like losses.
+        let want_lr = if c.loss.kind == "mse" { 0.0184 } else { 0.0679 };
+        assert_eq!(c.optim.lr, want_lr, "{stem}");
+        if stem.ends_with("-cpu") {
+            assert!(c.data.per_class > 0 && c.optim.epochs < 350, "{stem}");
+        } else {
+            assert_eq!((c.optim.epochs, c.data.per_class), (350, 0), "{stem}");
+            assert_eq!(c.analysis_epochs().unwrap().len(), 40, "{stem}: log:50 over 350");
+        }
+        seen.push(stem);
+    }
+    // 3 settings x 4 losses x (full, cpu).
+    assert_eq!(seen.len(), 24, "{seen:?}");
 }

@@ -6,6 +6,7 @@
 
 use anyhow::Context;
 use nclab_core::hierarchy::Hierarchy;
+use nclab_core::metrics::mistakes::{MistakeEvaluator, Ranking, ScoreKind};
 use nclab_core::metrics::{self, CollapseInput, TreeMatrices};
 use nclab_core::tensor::MatrixView;
 use tch::{Kind, Tensor};
@@ -90,7 +91,6 @@ pub struct MetricContext<'a> {
     pub weights: &'a [f32],
     pub bias: &'a [f64],
     pub tree: &'a TreeMatrices,
-    pub hierarchy: &'a Hierarchy,
     /// `Some(weight_decay)` for MSE runs: adds `lnc1, lnc23, lperp`.
     pub mse_weight_decay: Option<f64>,
 }
@@ -133,46 +133,32 @@ pub fn collapse_columns(train: &Outputs, ctx: &MetricContext<'_>) -> anyhow::Res
     Ok(row)
 }
 
-/// The mistake metric columns on `test` (top-1/top-5 error, mistake severity, hdist@1,5).
-pub fn mistake_columns(test: &Outputs, hierarchy: &Hierarchy) -> anyhow::Result<Row> {
-    let dist = hierarchy.distance_matrix();
-    Ok(mistakes_shim(&test.logits, &test.labels, test.k, &dist))
+/// The mistake-metric cut-offs: top-1 and top-5 (top-K when there are fewer than 5 classes,
+/// still reported as `top5_error` and `hdist@5`: every class is then in the top 5).
+pub fn mistake_evaluator(hierarchy: &Hierarchy) -> anyhow::Result<MistakeEvaluator> {
+    let k5 = 5.min(hierarchy.num_classes());
+    Ok(MistakeEvaluator::new(hierarchy, &[1, k5])?)
 }
 
-/// TEMPORARY until `nclab_core::metrics::mistakes` lands: top-k error, mistake severity
-/// (mean `d(top1, t)` over wrong top-1) and `hdist@k` (mean over samples of the mean `d(a, t)`
-/// over the top-k classes), ranking by logits (lowest index first on ties).
-fn mistakes_shim(logits: &[f32], labels: &[u32], k: usize, dist: &[f64]) -> Row {
-    let n = labels.len();
-    let mut top = [0usize; 2];
-    let mut severity = (0.0, 0usize);
-    let mut hdist = [0.0f64; 2];
-    for (i, &t) in labels.iter().enumerate() {
-        let z = &logits[i * k..(i + 1) * k];
-        let mut order: Vec<usize> = (0..k).collect();
-        order.sort_by(|&a, &b| z[b].total_cmp(&z[a]).then(a.cmp(&b)));
-        let t = t as usize;
-        for (j, kk) in [1usize, 5].iter().enumerate() {
-            let kk = (*kk).min(k);
-            if !order[..kk].contains(&t) {
-                top[j] += 1;
-            }
-            hdist[j] += order[..kk].iter().map(|&a| dist[a * k + t]).sum::<f64>() / kk as f64;
-        }
-        if order[0] != t {
-            severity.0 += dist[order[0] * k + t];
-            severity.1 += 1;
-        }
-    }
-    let nf = n as f64;
-    vec![
-        ("top1_error".into(), Some(top[0] as f64 / nf)),
-        ("top5_error".into(), Some(top[1] as f64 / nf)),
-        (
-            "mistake_severity".into(),
-            (severity.1 > 0).then(|| severity.0 / severity.1 as f64),
-        ),
-        ("hdist@1".into(), Some(hdist[0] / nf)),
-        ("hdist@5".into(), Some(hdist[1] / nf)),
-    ]
+/// The mistake metric columns on the test logits, ranked by score: `top1_error`,
+/// `top5_error`, `mistake_severity` (empty without a mistake), `hdist@1`, `hdist@5`.
+pub fn mistake_columns(test: &Outputs, evaluator: &MistakeEvaluator) -> anyhow::Result<Row> {
+    let labels: Vec<usize> = test.labels.iter().map(|&c| c as usize).collect();
+    let m = evaluator
+        .evaluate(
+            MatrixView::f32(&test.logits, test.n, test.k),
+            ScoreKind::Logits,
+            &labels,
+            Ranking::Scores,
+        )
+        .context("mistake metrics of the test logits")?;
+    let last = m.ks.len() - 1;
+    let finite = |v: f64| v.is_finite().then_some(v);
+    Ok(vec![
+        ("top1_error".into(), Some(m.top_k_error[0])),
+        ("top5_error".into(), Some(m.top_k_error[last])),
+        ("mistake_severity".into(), finite(m.mistake_severity)),
+        ("hdist@1".into(), Some(m.hdist[0])),
+        ("hdist@5".into(), Some(m.hdist[last])),
+    ])
 }

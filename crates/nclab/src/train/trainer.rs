@@ -137,6 +137,7 @@ pub fn train(config: &Config, opts: &TrainOptions) -> anyhow::Result<Outcome> {
     let k = config.num_classes();
     let hierarchy = resolve_hierarchy(config, k)?;
     let tree = TreeMatrices::from_hierarchy(&hierarchy, config.analysis.coarse_depth);
+    let mistakes = analysis::mistake_evaluator(&hierarchy)?;
     let spec = loss_spec(config)?;
     let schedule: Schedule = config.optim.schedule.parse().context("key `optim.schedule`")?;
     let analysis_epochs = config.analysis_epochs()?;
@@ -293,11 +294,10 @@ pub fn train(config: &Config, opts: &TrainOptions) -> anyhow::Result<Outcome> {
                 weights: &weights,
                 bias: &bias,
                 tree: &tree,
-                hierarchy: &hierarchy,
                 mse_weight_decay: (config.loss.kind == "mse").then_some(config.optim.weight_decay),
             };
             row.extend(analysis::collapse_columns(&train_out, &ctx)?);
-            row.extend(analysis::mistake_columns(&test_out, &hierarchy)?);
+            row.extend(analysis::mistake_columns(&test_out, &mistakes)?);
             dir.append_row(&row)?;
             reporter.analysis_row(&row);
             if progress.tpt_epoch.is_none() && train_out.accuracy == 1.0 {
