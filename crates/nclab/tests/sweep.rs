@@ -743,3 +743,81 @@ fn a_failing_cell_is_reported_and_the_sweep_exits_non_zero() {
     assert!(!dir.join("x").exists());
     fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The study's grids (configs/study, configs/study/full) expand to the cells docs/study.md
+/// describes, every config valid.
+#[test]
+fn the_study_grids_expand_to_their_documented_cells() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs/study");
+    let out = std::env::temp_dir().join("nclab-sweep-test-study-never-written");
+    let seeds = ["seed=0", "seed=1", "seed=2"];
+    let expect = |losses: &[&str]| -> Vec<String> {
+        losses
+            .iter()
+            .flat_map(|l| seeds.iter().map(move |s| format!("loss={l}_{s}")))
+            .collect()
+    };
+    let hier_losses = [
+        "ce", "ce-flat", "hxe-0.1", "hxe-0.3", "hxe-0.6", "soft-4", "soft-10", "soft-30",
+    ];
+    for (full, suffix) in [(false, ""), (true, "-full")] {
+        let dir = if full {
+            root.join("full")
+        } else {
+            root.clone()
+        };
+        for (stem, data, model) in [
+            ("replication-mnist-mlp", "mnist", "mlp"),
+            ("replication-fashion-mnist-mlp", "fashion-mnist", "mlp"),
+            ("replication-cifar10-resnet18", "cifar10", "resnet18"),
+            ("hierarchy-fashion-mnist-mlp", "fashion-mnist", "mlp"),
+            ("hierarchy-cifar10-resnet18", "cifar10", "resnet18"),
+        ] {
+            let path = dir.join(format!("{stem}{suffix}.toml"));
+            let (grid, _, cells) = load_plan(&path, Some(&out)).unwrap();
+            assert_eq!(grid.name, format!("{stem}{suffix}"));
+            let names: Vec<String> = cells.iter().map(|c| c.cell.name.clone()).collect();
+            let hierarchy = stem.starts_with("hierarchy");
+            assert_eq!(
+                names,
+                if hierarchy {
+                    expect(&hier_losses)
+                } else {
+                    expect(&["ce", "mse"])
+                },
+                "{stem}"
+            );
+            for c in &cells {
+                let cfg = &c.cell.config;
+                assert_eq!(
+                    (cfg.data.name.as_str(), cfg.model.kind.as_str()),
+                    (data, model)
+                );
+                // CPU scale: a subset and fewer epochs; full protocol: everything, 350 epochs.
+                assert_eq!(cfg.data.per_class == 0, full, "{stem} per_class");
+                assert_eq!(cfg.optim.epochs == 350, full, "{stem} epochs");
+                let label = c
+                    .cell
+                    .name
+                    .split('_')
+                    .next()
+                    .unwrap()
+                    .trim_start_matches("loss=");
+                let lr = if label == "mse" { 0.0184 } else { 0.0679 };
+                assert_eq!(cfg.optim.lr, lr, "{}", c.cell.name);
+                if hierarchy {
+                    let tree = if label == "ce-flat" { "flat" } else { data };
+                    assert_eq!(cfg.hierarchy, tree, "{}", c.cell.name);
+                    let kind = label.split('-').next().unwrap();
+                    assert_eq!(cfg.loss.kind, kind, "{}", c.cell.name);
+                    match kind {
+                        "hxe" => assert_eq!(cfg.loss.alpha.to_string(), &label[4..]),
+                        "soft" => assert_eq!(cfg.loss.beta.to_string(), &label[5..]),
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
+    assert!(!out.exists());
+}
