@@ -126,7 +126,10 @@ fn three_epoch_run_writes_every_output_with_the_documented_columns() {
     // config.toml is the resolved config: it parses back to the same Config.
     let saved = std::fs::read_to_string(out.join("config.toml")).unwrap();
     assert_eq!(Config::from_toml_str(&saved, &[]).unwrap(), tiny(&[]));
-    assert!(saved.contains("momentum = 0.9"), "defaults are written: {saved}");
+    assert!(
+        saved.contains("momentum = 0.9"),
+        "defaults are written: {saved}"
+    );
 
     let (header, rows) = read_csv(&out.join("metrics.csv"));
     assert_eq!(header, COLUMNS);
@@ -238,7 +241,11 @@ fn three_epoch_run_writes_every_output_with_the_documented_columns() {
                 .map(|j| feats[i * 12 + j] as f64 * w[k * 12 + j] as f64)
                 .sum::<f64>()
                 + b[k];
-            assert!((z - logits[i * 4 + k] as f64).abs() < 1e-4, "{z} {}", logits[i * 4 + k]);
+            assert!(
+                (z - logits[i * 4 + k] as f64).abs() < 1e-4,
+                "{z} {}",
+                logits[i * 4 + k]
+            );
         }
     }
     let train_acc = labels
@@ -314,7 +321,11 @@ fn a_resumed_run_ends_exactly_like_an_uninterrupted_one() {
         read_tensors(&cut.join("checkpoint.safetensors")),
     );
     assert!(cf.keys().any(|k| k.starts_with("optim.buf.")));
-    assert!(cf.keys().any(|k| k.contains("running_mean")), "{:?}", cf.keys());
+    assert!(
+        cf.keys().any(|k| k.contains("running_mean")),
+        "{:?}",
+        cf.keys()
+    );
     for (name, t) in &cf {
         if !name.ends_with("_s") {
             assert!(t.equal(&cc[name]), "{name} differs");
@@ -342,10 +353,19 @@ fn an_existing_non_empty_directory_is_refused_and_left_alone() {
     std::fs::write(out.join("notes.txt"), "keep me").unwrap();
     let err = train(&tiny(&[]), &opts(&out)).unwrap_err();
     let msg = format!("{err:#}");
-    assert!(msg.contains("not empty") && msg.contains("--resume"), "{msg}");
-    let names: Vec<_> = std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert!(
+        msg.contains("not empty") && msg.contains("--resume"),
+        "{msg}"
+    );
+    let names: Vec<_> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
     assert_eq!(names, ["notes.txt"]);
-    assert_eq!(std::fs::read_to_string(out.join("notes.txt")).unwrap(), "keep me");
+    assert_eq!(
+        std::fs::read_to_string(out.join("notes.txt")).unwrap(),
+        "keep me"
+    );
     std::fs::remove_dir_all(&out).unwrap();
 }
 
@@ -372,7 +392,13 @@ fn the_cli_reports_divergence_with_a_non_zero_exit() {
     let cfg = scratch("diverge-cli-config").with_extension("toml");
     std::fs::write(&cfg, TINY).unwrap();
     let run = Command::new(env!("CARGO_BIN_EXE_nclab"))
-        .args(["train", cfg.to_str().unwrap(), "--quiet", "--set", "optim.lr=1e30"])
+        .args([
+            "train",
+            cfg.to_str().unwrap(),
+            "--quiet",
+            "--set",
+            "optim.lr=1e30",
+        ])
         .args(["--set", "loss.kind=mse", "--out", out.to_str().unwrap()])
         .output()
         .unwrap();
@@ -449,7 +475,11 @@ fn every_shipped_config_parses_and_is_named_after_its_file() {
             assert!(c.data.per_class > 0 && c.optim.epochs < 350, "{stem}");
         } else {
             assert_eq!((c.optim.epochs, c.data.per_class), (350, 0), "{stem}");
-            assert_eq!(c.analysis_epochs().unwrap().len(), 40, "{stem}: log:50 over 350");
+            assert_eq!(
+                c.analysis_epochs().unwrap().len(),
+                40,
+                "{stem}: log:50 over 350"
+            );
         }
         seen.push(stem);
     }

@@ -114,8 +114,7 @@ pub fn collapse_columns(train: &Outputs, ctx: &MetricContext<'_>) -> anyhow::Res
         .map(|(k, v)| (k.to_string(), v.filter(|x| x.is_finite())))
         .collect();
     if let Some(wd) = ctx.mse_weight_decay {
-        let stats =
-            metrics::collapse::class_statistics(features, &train.labels, train.k)?;
+        let stats = metrics::collapse::class_statistics(features, &train.labels, train.k)?;
         let w: Vec<f64> = ctx.weights.iter().map(|&v| v as f64).collect();
         let dec = metrics::mse_decomposition::mse_decomposition(
             features,

@@ -40,7 +40,10 @@ pub fn save(path: &Path, vs: &VarStore, sgd: &Sgd, progress: &Progress) -> anyho
     let mut vars: Vec<(String, Tensor)> = vs.variables().into_iter().collect();
     vars.sort_by(|a, b| a.0.cmp(&b.0));
     for (name, t) in vars {
-        entries.push((format!("model.{name}"), t.detach().to_device(tch::Device::Cpu)));
+        entries.push((
+            format!("model.{name}"),
+            t.detach().to_device(tch::Device::Cpu),
+        ));
     }
     for (name, t) in sgd.state() {
         entries.push((name, t.to_device(tch::Device::Cpu)));
@@ -70,8 +73,8 @@ pub fn save(path: &Path, vs: &VarStore, sgd: &Sgd, progress: &Progress) -> anyho
 /// file and the entry (missing, unexpected, or of the wrong shape).
 pub fn load(path: &Path, vs: &mut VarStore, sgd: &mut Sgd) -> anyhow::Result<Progress> {
     let what = path.display().to_string();
-    let entries = Tensor::read_safetensors(path)
-        .with_context(|| format!("cannot read checkpoint {what}"))?;
+    let entries =
+        Tensor::read_safetensors(path).with_context(|| format!("cannot read checkpoint {what}"))?;
     let mut model = std::collections::HashMap::new();
     let mut optim = Vec::new();
     let mut meta = std::collections::HashMap::new();
@@ -108,17 +111,28 @@ pub fn load(path: &Path, vs: &mut VarStore, sgd: &mut Sgd) -> anyhow::Result<Pro
         meta.get(key)
             .with_context(|| format!("{what}: no entry meta.{key}"))
     };
-    let int = |key: &str| -> anyhow::Result<i64> { Ok(get(key)?.to_kind(Kind::Int64).int64_value(&[])) };
-    let float = |key: &str| -> anyhow::Result<f64> { Ok(get(key)?.to_kind(Kind::Double).double_value(&[])) };
+    let int =
+        |key: &str| -> anyhow::Result<i64> { Ok(get(key)?.to_kind(Kind::Int64).int64_value(&[])) };
+    let float = |key: &str| -> anyhow::Result<f64> {
+        Ok(get(key)?.to_kind(Kind::Double).double_value(&[]))
+    };
     let rng_t = get("rng")?;
     if rng_t.size() != [4] {
-        bail!("{what}: meta.rng must hold 4 values, has shape {:?}", rng_t.size());
+        bail!(
+            "{what}: meta.rng must hold 4 values, has shape {:?}",
+            rng_t.size()
+        );
     }
     let rng_v = Vec::<i64>::try_from(rng_t.to_kind(Kind::Int64))?;
     let tpt = int("tpt_epoch")?;
     Ok(Progress {
         epoch: usize::try_from(int("epoch")?).context("meta.epoch is negative")?,
-        rng: [rng_v[0] as u64, rng_v[1] as u64, rng_v[2] as u64, rng_v[3] as u64],
+        rng: [
+            rng_v[0] as u64,
+            rng_v[1] as u64,
+            rng_v[2] as u64,
+            rng_v[3] as u64,
+        ],
         tpt_epoch: (tpt >= 0).then_some(tpt as usize),
         elapsed_s: float("elapsed_s")?,
         train_s: float("train_s")?,

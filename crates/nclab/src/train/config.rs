@@ -220,8 +220,7 @@ impl Config {
     pub fn load(path: &Path, overrides: &[String]) -> anyhow::Result<Config> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read config {}", path.display()))?;
-        Self::from_toml_str(&text, overrides)
-            .with_context(|| format!("config {}", path.display()))
+        Self::from_toml_str(&text, overrides).with_context(|| format!("config {}", path.display()))
     }
 
     /// Parses a config from TOML text and applies `key=value` overrides.
@@ -230,8 +229,8 @@ impl Config {
         for o in overrides {
             apply_override(&mut table, o)?;
         }
-        let config: Config = serde_path_to_error::deserialize(toml::Value::Table(table))
-            .map_err(|e| {
+        let config: Config =
+            serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
                 let path = e.path().to_string();
                 // toml's messages end with an "in `key`" line; the path is given here instead.
                 let inner = e.into_inner().to_string();
@@ -320,7 +319,10 @@ impl Config {
             }
             positive("data.dim", self.data.dim as f64)?;
             if !(self.data.separation >= 0.0 && self.data.separation.is_finite()) {
-                bail!("key `data.separation`: must be >= 0, got {}", self.data.separation);
+                bail!(
+                    "key `data.separation`: must be >= 0, got {}",
+                    self.data.separation
+                );
             }
         }
         if self.threads > 4096 {
@@ -453,11 +455,8 @@ mod tests {
         .unwrap();
         assert_eq!(c.analysis_epochs().unwrap(), vec![1, 2, 4, 8, 16]);
         // A list gets 1 and the last added.
-        let c = Config::from_toml_str(
-            "[optim]\nepochs = 10\n[analysis]\nepochs = [3, 5]\n",
-            &[],
-        )
-        .unwrap();
+        let c = Config::from_toml_str("[optim]\nepochs = 10\n[analysis]\nepochs = [3, 5]\n", &[])
+            .unwrap();
         assert_eq!(c.analysis_epochs().unwrap(), vec![1, 3, 5, 10]);
     }
 }

@@ -51,7 +51,9 @@ impl DeviceData {
                 ds.batch(&indices, norm, Some(rng), &mut buf);
                 let mut shape = vec![indices.len() as i64];
                 shape.extend(&self.input_shape);
-                Tensor::from_slice(&buf).reshape(&shape).to_device(self.device)
+                Tensor::from_slice(&buf)
+                    .reshape(&shape)
+                    .to_device(self.device)
             }
         };
         (x, y)
@@ -123,7 +125,9 @@ pub fn load(config: &Config, device: Device) -> anyhow::Result<DeviceData> {
     };
     let to_y = |ds: &Dataset| -> Tensor {
         let v: Vec<i64> = ds.labels.iter().map(|&c| c as i64).collect();
-        Tensor::from_slice(&v).to_kind(Kind::Int64).to_device(device)
+        Tensor::from_slice(&v)
+            .to_kind(Kind::Int64)
+            .to_device(device)
     };
     Ok(DeviceData {
         train_x: to_x(&train),

@@ -56,11 +56,9 @@ impl Reporter {
         }
         let bar = ProgressBar::new(steps);
         bar.set_style(
-            ProgressStyle::with_template(
-                "{prefix} [{bar:30}] {pos}/{len} {msg} ({elapsed})",
-            )
-            .expect("a valid template")
-            .progress_chars("=> "),
+            ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {msg} ({elapsed})")
+                .expect("a valid template")
+                .progress_chars("=> "),
         );
         bar.set_prefix(format!("epoch {epoch}/{epochs}"));
         self.bar = Some(bar);

@@ -267,10 +267,7 @@ mod tests {
             .unwrap();
         }
         let csv = fs::read_to_string(dir.file(METRICS_CSV)).unwrap();
-        assert_eq!(
-            csv,
-            "epoch,nc1,nc2_tree\n1,0.25,\n2,0.25,\n4,0.25,\n"
-        );
+        assert_eq!(csv, "epoch,nc1,nc2_tree\n1,0.25,\n2,0.25,\n4,0.25,\n");
         dir.truncate_rows_after(2).unwrap();
         let csv = fs::read_to_string(dir.file(METRICS_CSV)).unwrap();
         assert_eq!(csv, "epoch,nc1,nc2_tree\n1,0.25,\n2,0.25,\n");

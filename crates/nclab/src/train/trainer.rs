@@ -139,7 +139,11 @@ pub fn train(config: &Config, opts: &TrainOptions) -> anyhow::Result<Outcome> {
     let tree = TreeMatrices::from_hierarchy(&hierarchy, config.analysis.coarse_depth);
     let mistakes = analysis::mistake_evaluator(&hierarchy)?;
     let spec = loss_spec(config)?;
-    let schedule: Schedule = config.optim.schedule.parse().context("key `optim.schedule`")?;
+    let schedule: Schedule = config
+        .optim
+        .schedule
+        .parse()
+        .context("key `optim.schedule`")?;
     let analysis_epochs = config.analysis_epochs()?;
     let device = resolve_device(config.device)?;
 
@@ -211,12 +215,10 @@ pub fn train(config: &Config, opts: &TrainOptions) -> anyhow::Result<Outcome> {
              so no batch would be complete"
         );
     }
-    let summary_of = |status: &str,
-                      diverged: Option<usize>,
-                      progress: &Progress,
-                      last_row: &Option<Row>| {
-        make_summary(config, device, status, diverged, progress, last_row)
-    };
+    let summary_of =
+        |status: &str, diverged: Option<usize>, progress: &Progress, last_row: &Option<Row>| {
+            make_summary(config, device, status, diverged, progress, last_row)
+        };
 
     for epoch in progress.epoch + 1..=epochs {
         let lr = learning_rate(schedule, config.optim.lr, epoch - 1, epochs);
@@ -279,7 +281,8 @@ pub fn train(config: &Config, opts: &TrainOptions) -> anyhow::Result<Outcome> {
         progress.train_images += (steps * batch) as u64;
 
         if analysis_epochs.binary_search(&epoch).is_ok() {
-            let (train_out, test_out, weights, bias) = measure_outputs(config, &model, &loss, &data);
+            let (train_out, test_out, weights, bias) =
+                measure_outputs(config, &model, &loss, &data);
             let elapsed = elapsed_before + wall_start.elapsed().as_secs_f64();
             let mut row: Row = vec![
                 ("epoch".into(), Some(epoch as f64)),
@@ -452,7 +455,9 @@ fn last_row_from_csv(dir: &RunDir) -> anyhow::Result<Option<Row>> {
     };
     let obj: serde_json::Map<String, serde_json::Value> = serde_json::from_str(line)
         .with_context(|| format!("{}: last line is not a JSON object", path.display()))?;
-    Ok(Some(obj.into_iter().map(|(k, v)| (k, v.as_f64())).collect()))
+    Ok(Some(
+        obj.into_iter().map(|(k, v)| (k, v.as_f64())).collect(),
+    ))
 }
 
 /// A resumed run must use the config it started with; the error names the keys that differ.
@@ -465,7 +470,11 @@ fn check_same_config(config: &Config, saved: &Path) -> anyhow::Result<()> {
     }
     let flat = |c: &Config| {
         let mut out = Vec::new();
-        flatten("", &toml::Value::Table(toml::from_str(&c.to_toml_string()).unwrap()), &mut out);
+        flatten(
+            "",
+            &toml::Value::Table(toml::from_str(&c.to_toml_string()).unwrap()),
+            &mut out,
+        );
         out
     };
     let (a, b) = (flat(&old), flat(config));
