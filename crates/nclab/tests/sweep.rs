@@ -399,7 +399,7 @@ fn the_runner_splits_threads_skips_done_cells_and_goes_on_after_a_failure() {
     );
     assert_eq!(
         lines[1],
-        "seed=0  finished  3       2    0.7500    1.250e-1  2"
+        "seed=0  finished  3       2    0.7500    1.250e-1  1.5"
     );
     assert_eq!(
         lines[2],

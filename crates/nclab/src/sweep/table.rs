@@ -93,7 +93,7 @@ pub fn summary_table(reports: &[CellReport]) -> String {
             fin("nc1").map_or("-".into(), |v| format!("{v:.3e}")),
             field("wall_time_s")
                 .and_then(|v| v.as_f64())
-                .map_or("-".into(), |v| format!("{v:.0}")),
+                .map_or("-".into(), |v| format!("{v:.1}")),
         ]);
     }
     layout(&rows)
