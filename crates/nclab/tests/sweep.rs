@@ -165,6 +165,10 @@ fn axis_values_become_file_safe_labels() {
             "data.name=fashion-mnist_model.widths=32-32",
         ]
     );
+    // The sweep name is the file stem; `_` is fine there, a space is not.
+    assert!(Grid::parse("", "my_grid", Path::new("."), Path::new("my_grid.toml")).is_ok());
+    let err = Grid::parse("", "my grid", Path::new("."), Path::new("my grid.toml")).unwrap_err();
+    assert!(err.to_string().contains("\"my grid\""), "{err}");
     // No dimension at all: one cell named `base`.
     let g = parse("seed = 4\n", &std::env::temp_dir()).unwrap();
     let cells = g.cells().unwrap();

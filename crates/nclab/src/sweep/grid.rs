@@ -96,7 +96,14 @@ impl Grid {
     /// Parses grid text. `name` is the sweep name, `folder` the folder `base` is relative to,
     /// `source` the file named in messages.
     pub fn parse(text: &str, name: &str, folder: &Path, source: &Path) -> anyhow::Result<Grid> {
-        check_label("the sweep name", name)?;
+        // The sweep name is a folder name (`_` allowed: it never splits a cell name).
+        if name.is_empty() || name.starts_with('.') || !name.chars().all(|c| is_safe(c) || c == '_')
+        {
+            bail!(
+                "the sweep name {name:?} (the grid file's stem) must use only letters, digits, \
+                 '.', '+', '-' and '_' (not first '.')"
+            );
+        }
         let mut table: toml::Table = text.parse().map_err(|e| anyhow!("{e}"))?;
         let mut base = match table.remove("base") {
             None => toml::Table::new(),
