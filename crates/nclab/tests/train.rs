@@ -472,7 +472,8 @@ fn every_shipped_config_parses_and_is_named_after_its_file() {
         let want_lr = if c.loss.kind == "mse" { 0.0184 } else { 0.0679 };
         assert_eq!(c.optim.lr, want_lr, "{stem}");
         if stem.ends_with("-cpu") {
-            assert!(c.data.per_class > 0 && c.optim.epochs < 350, "{stem}");
+            // A subset, one thread (see the configs' comments).
+            assert!(c.data.per_class > 0 && c.threads == 1, "{stem}");
         } else {
             assert_eq!((c.optim.epochs, c.data.per_class), (350, 0), "{stem}");
             assert_eq!(

@@ -6,8 +6,9 @@
 //! * `optim.buf.<i>`: SGD's momentum buffers (see `Sgd::state`);
 //! * `meta.epoch` (i64): the last completed epoch;
 //! * `meta.rng` (4 x i64): the state of nclab's shuffling generator, bits as stored;
-//! * `meta.tpt_epoch` (i64, -1 = not reached), `meta.elapsed_s`, `meta.train_s` (f64), and
-//!   `meta.train_images` (i64): the running totals that summary.json reports.
+//! * `meta.tpt_epoch` (i64, -1 = not reached), `meta.elapsed_s`, `meta.train_s`,
+//!   `meta.data_s`, `meta.analysis_s`, `meta.checkpoint_s` (f64), and `meta.train_images`
+//!   (i64): the running totals that summary.json reports.
 //!
 //! libtorch's own generator is used only to initialise the model, so its state is not needed:
 //! a resumed run loads the variables instead.
@@ -29,8 +30,16 @@ pub struct Progress {
     pub epoch: usize,
     pub rng: [u64; 4],
     pub tpt_epoch: Option<usize>,
+    /// Wall time of the run so far.
     pub elapsed_s: f64,
+    /// Time in training steps (forward, backward, update) only.
     pub train_s: f64,
+    /// Time shuffling and gathering batches.
+    pub data_s: f64,
+    /// Time in the analyses (evaluation passes, metrics, writing rows).
+    pub analysis_s: f64,
+    /// Time writing checkpoints.
+    pub checkpoint_s: f64,
     pub train_images: u64,
 }
 
@@ -57,6 +66,12 @@ pub fn save(path: &Path, vs: &VarStore, sgd: &Sgd, progress: &Progress) -> anyho
     ));
     entries.push(("meta.elapsed_s".into(), Tensor::from(progress.elapsed_s)));
     entries.push(("meta.train_s".into(), Tensor::from(progress.train_s)));
+    entries.push(("meta.data_s".into(), Tensor::from(progress.data_s)));
+    entries.push(("meta.analysis_s".into(), Tensor::from(progress.analysis_s)));
+    entries.push((
+        "meta.checkpoint_s".into(),
+        Tensor::from(progress.checkpoint_s),
+    ));
     entries.push((
         "meta.train_images".into(),
         Tensor::from(progress.train_images as i64),
@@ -136,6 +151,9 @@ pub fn load(path: &Path, vs: &mut VarStore, sgd: &mut Sgd) -> anyhow::Result<Pro
         tpt_epoch: (tpt >= 0).then_some(tpt as usize),
         elapsed_s: float("elapsed_s")?,
         train_s: float("train_s")?,
+        data_s: float("data_s")?,
+        analysis_s: float("analysis_s")?,
+        checkpoint_s: float("checkpoint_s")?,
         train_images: int("train_images")? as u64,
     })
 }

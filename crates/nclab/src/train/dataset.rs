@@ -137,7 +137,7 @@ pub fn load(config: &Config, device: Device) -> anyhow::Result<DeviceData> {
         input_shape,
         num_classes: train.num_classes(),
         class_names: train.class_names.clone(),
-        host_train: (d.augment && train.sample_shape().len() == 3).then(|| (train, norm)),
+        host_train: (d.augment && train.sample_shape().len() == 3).then_some((train, norm)),
         device,
     })
 }

@@ -237,8 +237,15 @@ pub struct Summary {
     pub wall_time_s: f64,
     /// Training images per second over the training steps only (no analysis).
     pub train_images_per_s: f64,
-    /// Share of the wall time spent outside training steps (data, analysis, checkpoints).
+    /// Share of the wall time spent outside training steps (data, analysis, checkpoints,
+    /// start-up): `1 - train_steps_s / wall_time_s`.
     pub overhead_share: f64,
+    /// Where the wall time went: training steps, batch shuffling and gathering, analyses,
+    /// checkpoints (seconds, summed over the run including resumed parts).
+    pub train_steps_s: f64,
+    pub data_s: f64,
+    pub analysis_s: f64,
+    pub checkpoint_s: f64,
     pub device: String,
     /// Every column of the last `metrics.csv` row.
     pub r#final: serde_json::Map<String, serde_json::Value>,

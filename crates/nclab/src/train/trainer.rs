@@ -197,6 +197,9 @@ pub fn train(config: &Config, opts: &TrainOptions) -> anyhow::Result<Outcome> {
             tpt_epoch: None,
             elapsed_s: 0.0,
             train_s: 0.0,
+            data_s: 0.0,
+            analysis_s: 0.0,
+            checkpoint_s: 0.0,
             train_images: 0,
         }
     };
@@ -222,17 +225,21 @@ pub fn train(config: &Config, opts: &TrainOptions) -> anyhow::Result<Outcome> {
 
     for epoch in progress.epoch + 1..=epochs {
         let lr = learning_rate(schedule, config.optim.lr, epoch - 1, epochs);
-        let t_epoch = Instant::now();
+        let t_data = Instant::now();
         let mut perm_host: Vec<i64> = (0..n as i64).collect();
         rng.shuffle(&mut perm_host);
         let perm = Tensor::from_slice(&perm_host).to_device(device);
+        progress.data_s += t_data.elapsed().as_secs_f64();
         reporter.start_epoch(epoch, epochs, steps as u64);
         let mut loss_sum = Tensor::zeros([], (Kind::Double, device));
         let mut correct = Tensor::zeros([], (Kind::Int64, device));
         let mut bad_step = None;
         for s in 0..steps {
+            let t_batch = Instant::now();
             let idx = perm.narrow(0, (s * batch) as i64, batch as i64);
             let (x, y) = data.train_batch(&idx, &perm_host[s * batch..(s + 1) * batch], &mut rng);
+            let t_step = Instant::now();
+            progress.data_s += (t_step - t_batch).as_secs_f64();
             sgd.zero_grad();
             let (_, logits) = model.forward_t(&x, true);
             let l = loss.forward(&logits, &y);
@@ -242,6 +249,7 @@ pub fn train(config: &Config, opts: &TrainOptions) -> anyhow::Result<Outcome> {
                 loss_sum += l.detach().to_kind(Kind::Double);
                 correct += logits.argmax(1, false).eq_tensor(&y).sum(Kind::Int64);
             });
+            progress.train_s += t_step.elapsed().as_secs_f64();
             let report = !opts.quiet && (s % 10 == 9 || s + 1 == steps);
             if report || device == Device::Cpu {
                 let total = loss_sum.double_value(&[]);
@@ -262,7 +270,6 @@ pub fn train(config: &Config, opts: &TrainOptions) -> anyhow::Result<Outcome> {
         }
         reporter.finish_epoch();
         let epoch_loss = loss_sum.double_value(&[]) / steps as f64;
-        progress.train_s += t_epoch.elapsed().as_secs_f64();
         if bad_step.is_some() || !epoch_loss.is_finite() {
             let step = bad_step.map_or("".to_string(), |s| format!(" at step {s}"));
             reporter.line(&format!(
@@ -281,6 +288,7 @@ pub fn train(config: &Config, opts: &TrainOptions) -> anyhow::Result<Outcome> {
         progress.train_images += (steps * batch) as u64;
 
         if analysis_epochs.binary_search(&epoch).is_ok() {
+            let t_analysis = Instant::now();
             let (train_out, test_out, weights, bias) =
                 measure_outputs(config, &model, &loss, &data);
             let elapsed = elapsed_before + wall_start.elapsed().as_secs_f64();
@@ -308,12 +316,15 @@ pub fn train(config: &Config, opts: &TrainOptions) -> anyhow::Result<Outcome> {
             }
             last_row = Some(row);
             last = Some((train_out, test_out, weights, bias));
+            progress.analysis_s += t_analysis.elapsed().as_secs_f64();
         }
 
         progress.epoch = epoch;
         progress.rng = rng.state();
         progress.elapsed_s = elapsed_before + wall_start.elapsed().as_secs_f64();
+        let t_ckpt = Instant::now();
         checkpoint::save(&ckpt_path, &vs, &sgd, &progress)?;
+        progress.checkpoint_s += t_ckpt.elapsed().as_secs_f64();
         if opts.stop_after_epoch == Some(epoch) && epoch < epochs {
             let summary = summary_of("running", None, &progress, &last_row);
             dir.write_summary(&summary)?;
@@ -435,6 +446,10 @@ fn make_summary(
         } else {
             0.0
         },
+        train_steps_s: progress.train_s,
+        data_s: progress.data_s,
+        analysis_s: progress.analysis_s,
+        checkpoint_s: progress.checkpoint_s,
         device: match device {
             Device::Cpu => "cpu".into(),
             Device::Cuda(i) => format!("cuda:{i}"),
