@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use nclab::train::config::Config;
-use nclab::train::trainer::{train, TrainOptions};
+use nclab::train::trainer::{self, Outcome, TrainOptions};
 use nclab_core::metrics::{neural_collapse, CollapseInput};
 use nclab_core::tensor::MatrixView;
 
@@ -33,6 +33,17 @@ epochs = 3
 [analysis]
 epochs = "all"
 "#;
+
+/// libtorch's random generator and thread settings are process-wide, and the test harness
+/// runs tests in parallel threads: two runs that overlapped would draw from one generator and
+/// the same seed would not give the same run. Runs in this process therefore take turns.
+fn train(config: &Config, opts: &TrainOptions) -> anyhow::Result<Outcome> {
+    static TORCH: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _turn = TORCH
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    trainer::train(config, opts)
+}
 
 fn tiny(overrides: &[&str]) -> Config {
     let o: Vec<String> = overrides.iter().map(|s| s.to_string()).collect();
