@@ -131,6 +131,9 @@ pub fn model_spec(config: &Config) -> ModelSpec {
 }
 
 /// Runs (or resumes) a training run as configured, writing the run directory `opts.out`.
+///
+/// libtorch's generator and thread count are process-wide: two runs in one process must not
+/// overlap, or the same seed no longer gives the same run.
 pub fn train(config: &Config, opts: &TrainOptions) -> anyhow::Result<Outcome> {
     let wall_start = Instant::now();
     // Everything that can be checked without data is checked before the directory is touched.
