@@ -223,10 +223,9 @@ mod tests {
         // ||M||_F = sqrt(3); each mean has norm 1, so projected norms are 1/sqrt(3), and the
         // classifier rows, proportional to the means, land on the same points.
         let w2 = geo.weights_2d.unwrap();
-        for i in 0..3 {
-            let (x, yv) = geo.means_2d[i];
+        for (&(x, yv), &(wx, wy)) in geo.means_2d.iter().zip(&w2) {
             assert!(((x * x + yv * yv).sqrt() - 1.0 / 3f64.sqrt()).abs() < 1e-12);
-            assert!((w2[i].0 - x).abs() < 1e-12 && (w2[i].1 - yv).abs() < 1e-12);
+            assert!((wx - x).abs() < 1e-12 && (wy - yv).abs() < 1e-12);
         }
         // Pairwise angles are preserved: the projected means keep cosine -1/2.
         let (a, b) = (geo.means_2d[0], geo.means_2d[1]);
