@@ -212,7 +212,8 @@ fn write_all(
         files.push(format!("{stem}.svg"));
         files.push(format!("{stem}.png"));
         let target = if geo.target.is_some() {
-            ", and the hierarchy target T_ij = (1 − s_min) exp(−2 dn(i,j)) + s_min (HAFrame)"
+            ", and the hierarchy target T_ij = (1 − s_min) exp(−2 dn(i,j)) + s_min (HAFrame). \
+             Classes in depth-first order of the hierarchy, so that sibling classes are adjacent"
         } else {
             " (no usable hierarchy, so no target T)"
         };
