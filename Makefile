@@ -31,7 +31,7 @@ demo: setup
 
 # ---- every test ---------------------------------------------------------------------------
 test: setup
-	$(CARGO) test --workspace --all-targets
+	$(CARGO) test --workspace
 
 data: setup
 	./scripts/fetch-data.sh mnist fashion-mnist cifar10

@@ -1,11 +1,13 @@
 //! Metrics, each computed in one place:
 //! - [`collapse`]: NC1-NC4 and their companions (`spec/metrics.md`);
 //! - [`tree_geometry`]: hierarchy-aware geometry of the class means;
+//! - [`mistakes`]: top-k error, mistake severity, hdist/hprecision/hmap@k, with and without CRM;
 //!
 //! [`neural_collapse`] gathers all of them for one set of features, in the order of the spec;
 //! the CLI (`nclab measure`) and the trainer both call it.
 
 pub mod collapse;
+pub mod mistakes;
 pub mod mse_decomposition;
 pub mod tree_geometry;
 

@@ -6,6 +6,7 @@ mod data;
 mod evaluate;
 mod hierarchy;
 mod measure;
+mod output;
 mod report;
 mod sweep;
 mod train;

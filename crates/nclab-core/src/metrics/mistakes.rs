@@ -1,0 +1,643 @@
+//! Mistake metrics (spec `hierarchy.md`), on logits or probabilities against labels, with the
+//! classes ranked either by score or by CRM.
+//!
+//! For a sample with true class `t` and classes ranked `r_1, r_2, ...` (best first; equal
+//! scores keep the lower class index first), with `d` the LCA-height distance and
+//! `s(a, t) = 1 - d(a, t) / max d` the hierarchical similarity:
+//! * `top{k}_error`: fraction of samples with `t` not among `r_1..r_k`.
+//! * `mistake_severity`: mean of `d(r_1, t)` over the samples whose top-1 is wrong (NaN when
+//!   there is no mistake).
+//! * `hdist@k`: mean over samples of `(1/k) sum_{j<=k} d(r_j, t)` (Bertinetto et al. 2020's
+//!   average hierarchical distance of the top k; the correct class counts 0).
+//! * `hprecision@k`: mean over samples of `sum_{j<=k} s(r_j, t) / sum_{j<=k} s*_j(t)`, where
+//!   `s*_1(t) >= s*_2(t) >= ...` are the similarities of all classes to `t` sorted
+//!   decreasingly (the best any ranking can do; `s*_1 = 1`, `t` itself). This is the
+//!   hierarchical precision of Deng et al. / Frome et al. as computed by Bertinetto et al.
+//!   2020 and Karthik et al. 2021.
+//! * `hmap@k`: mean over samples of `(1/k) sum_{i<=k} hprecision@i` (per sample).
+//!
+//! **CRM** (Karthik et al. 2021): with `p = softmax(logits)` (or the given probabilities), the
+//! classes are ranked by increasing risk `R = p D` (D the K x K matrix of d), i.e. by the
+//! score `-(p D)`. The product is a dense matrix product over chunks of rows (faer), so the
+//! cost is O(N K^2) flops in a GEMM plus O(N K) for the ranking, and memory O(K^2 + chunk K).
+//!
+//! Top-k ranking is a partial selection (a bounded insertion buffer), never a full sort.
+
+use faer::linalg::matmul::matmul;
+use faer::{Accum, MatMut, MatRef};
+
+use crate::hierarchy::Hierarchy;
+use crate::tensor::MatrixView;
+use crate::{Error, Result};
+
+/// How the classes of a sample are ranked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ranking {
+    /// By the scores themselves (logits or probabilities), highest first.
+    Scores,
+    /// By conditional risk `p D`, lowest first.
+    Crm,
+}
+
+/// What the score matrix holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScoreKind {
+    /// Unnormalised logits (CRM applies a softmax).
+    Logits,
+    /// Probabilities: non-negative rows summing to 1 (checked to 1e-3).
+    Probabilities,
+}
+
+/// The mistake metrics of one ranking, for each k of [`MistakeEvaluator::ks`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct MistakeMetrics {
+    pub n: usize,
+    pub ks: Vec<usize>,
+    pub top_k_error: Vec<f64>,
+    pub mistake_severity: f64,
+    pub hdist: Vec<f64>,
+    pub hprecision: Vec<f64>,
+    pub hmap: Vec<f64>,
+}
+
+impl MistakeMetrics {
+    /// `(name, value)` pairs named as in the spec: `top{k}_error` for each k,
+    /// `mistake_severity`, then `hdist@{k}`, `hprecision@{k}`, `hmap@{k}` for each k.
+    pub fn entries(&self) -> Vec<(String, f64)> {
+        let mut out = Vec::new();
+        for (i, k) in self.ks.iter().enumerate() {
+            out.push((format!("top{k}_error"), self.top_k_error[i]));
+        }
+        out.push(("mistake_severity".to_string(), self.mistake_severity));
+        for (name, v) in [
+            ("hdist", &self.hdist),
+            ("hprecision", &self.hprecision),
+            ("hmap", &self.hmap),
+        ] {
+            for (i, k) in self.ks.iter().enumerate() {
+                out.push((format!("{name}@{k}"), v[i]));
+            }
+        }
+        out
+    }
+}
+
+/// Precomputed distances for the mistake metrics of one hierarchy and set of k.
+#[derive(Clone, Debug)]
+pub struct MistakeEvaluator {
+    k: usize,
+    ks: Vec<usize>,
+    kmax: usize,
+    /// d, K x K row-major (symmetric).
+    d: Vec<f64>,
+    max_d: f64,
+    /// `best_cum[t * kmax + j]` = `sum_{i<=j} s*_i(t)` (j from 0).
+    best_cum: Vec<f64>,
+    chunk_rows: usize,
+}
+
+impl MistakeEvaluator {
+    /// For hierarchy `h` (K >= 2 classes) and the cut-offs `ks` (each in 1..=K; 1 is always
+    /// added, duplicates dropped, sorted).
+    pub fn new(h: &Hierarchy, ks: &[usize]) -> Result<MistakeEvaluator> {
+        let k = h.num_classes();
+        if k < 2 {
+            return Err(Error::invalid(format!(
+                "hierarchy '{}' has {k} class; mistake metrics need at least 2",
+                h.source()
+            )));
+        }
+        let mut ks: Vec<usize> = ks.to_vec();
+        ks.push(1);
+        ks.sort_unstable();
+        ks.dedup();
+        if let Some(&bad) = ks.iter().find(|&&x| x == 0 || x > k) {
+            return Err(Error::invalid(format!(
+                "k = {bad} is out of range: top-k needs 1 <= k <= {k} (the number of classes)"
+            )));
+        }
+        let kmax = *ks.last().unwrap();
+        let d = h.distance_matrix();
+        let max_d = h.max_distance() as f64;
+        let mut best_cum = vec![0.0; k * kmax];
+        let mut row = vec![0.0; k];
+        for t in 0..k {
+            row.copy_from_slice(&d[t * k..(t + 1) * k]);
+            // The kmax smallest distances, ascending (partial selection, then a small sort).
+            if kmax < k {
+                row.select_nth_unstable_by(kmax - 1, |a, b| a.total_cmp(b));
+            }
+            let best = &mut row[..kmax];
+            best.sort_unstable_by(|a, b| a.total_cmp(b));
+            let mut acc = 0.0;
+            for (j, &dist) in best.iter().enumerate() {
+                acc += 1.0 - dist / max_d;
+                best_cum[t * kmax + j] = acc;
+            }
+        }
+        Ok(MistakeEvaluator {
+            k,
+            ks,
+            kmax,
+            d,
+            max_d,
+            best_cum,
+            chunk_rows: (1 << 22) / k,
+        })
+    }
+
+    /// Rows per chunk (at least 1); the default keeps a chunk near 4M values.
+    pub fn with_chunk_rows(mut self, rows: usize) -> Self {
+        self.chunk_rows = rows.max(1);
+        self
+    }
+
+    /// The cut-offs, sorted, 1 included.
+    pub fn ks(&self) -> &[usize] {
+        &self.ks
+    }
+
+    /// The distance matrix d (K x K, row-major) used here.
+    pub fn distances(&self) -> &[f64] {
+        &self.d
+    }
+
+    /// Scores every sample of `scores` (N x K) against `labels` with the given ranking.
+    /// Errors name a size mismatch, a label out of range or a non-finite score (by row).
+    pub fn evaluate(
+        &self,
+        scores: MatrixView<'_>,
+        kind: ScoreKind,
+        labels: &[usize],
+        ranking: Ranking,
+    ) -> Result<MistakeMetrics> {
+        let (n, k) = (scores.n, scores.d);
+        if k != self.k {
+            return Err(Error::invalid(format!(
+                "scores have {k} columns but the hierarchy has {} classes",
+                self.k
+            )));
+        }
+        if labels.len() != n {
+            return Err(Error::invalid(format!(
+                "{n} rows of scores but {} labels",
+                labels.len()
+            )));
+        }
+        if n == 0 {
+            return Err(Error::invalid("no samples to evaluate"));
+        }
+        if let Some((i, &t)) = labels.iter().enumerate().find(|(_, &t)| t >= k) {
+            return Err(Error::invalid(format!(
+                "label {t} of sample {i} is out of range 0..{k}"
+            )));
+        }
+        let nk = self.ks.len();
+        let mut acc = Accumulator {
+            wrong: vec![0.0; nk],
+            severity_sum: 0.0,
+            severity_count: 0,
+            hdist: vec![0.0; nk],
+            hprec: vec![0.0; nk],
+            hmap: vec![0.0; nk],
+        };
+        let chunk = self.chunk_rows.min(n);
+        let mut buf = vec![0.0; chunk * k];
+        let mut risk = if ranking == Ranking::Crm {
+            vec![0.0; chunk * k]
+        } else {
+            Vec::new()
+        };
+        let mut top = TopK::new(self.kmax);
+        let mut start = 0;
+        while start < n {
+            let rows = chunk.min(n - start);
+            let block = &mut buf[..rows * k];
+            scores
+                .rows
+                .copy_to_f64(start * k, (start + rows) * k, block);
+            for (r, row) in block.chunks_exact_mut(k).enumerate() {
+                check_row(row, start + r, kind)?;
+            }
+            let ranked: &[f64] = match ranking {
+                Ranking::Scores => block,
+                Ranking::Crm => {
+                    if kind == ScoreKind::Logits {
+                        block.chunks_exact_mut(k).for_each(softmax_in_place);
+                    }
+                    let out = &mut risk[..rows * k];
+                    // risk = -(P D): the score to maximise.
+                    matmul(
+                        MatMut::from_row_major_slice_mut(out, rows, k),
+                        Accum::Replace,
+                        MatRef::from_row_major_slice(block, rows, k),
+                        MatRef::from_row_major_slice(&self.d, k, k),
+                        -1.0,
+                        faer::get_global_parallelism(),
+                    );
+                    out
+                }
+            };
+            for (r, row) in ranked.chunks_exact(k).enumerate() {
+                top.select(row);
+                self.accumulate(top.indices(), labels[start + r], &mut acc);
+            }
+            start += rows;
+        }
+        let nf = n as f64;
+        Ok(MistakeMetrics {
+            n,
+            ks: self.ks.clone(),
+            top_k_error: acc.wrong.iter().map(|x| x / nf).collect(),
+            mistake_severity: if acc.severity_count == 0 {
+                f64::NAN
+            } else {
+                acc.severity_sum / acc.severity_count as f64
+            },
+            hdist: acc.hdist.iter().map(|x| x / nf).collect(),
+            hprecision: acc.hprec.iter().map(|x| x / nf).collect(),
+            hmap: acc.hmap.iter().map(|x| x / nf).collect(),
+        })
+    }
+
+    /// Adds one sample's contributions, given its top-kmax classes best first.
+    fn accumulate(&self, ranked: &[usize], t: usize, acc: &mut Accumulator) {
+        let drow = &self.d[t * self.k..(t + 1) * self.k];
+        let best = &self.best_cum[t * self.kmax..(t + 1) * self.kmax];
+        if ranked[0] != t {
+            acc.severity_sum += drow[ranked[0]];
+            acc.severity_count += 1;
+        }
+        let mut found = false;
+        let mut dist_sum = 0.0;
+        let mut sim_sum = 0.0;
+        let mut prec_sum = 0.0;
+        let mut next = 0;
+        for (j, &a) in ranked.iter().enumerate() {
+            found |= a == t;
+            dist_sum += drow[a];
+            sim_sum += 1.0 - drow[a] / self.max_d;
+            let prec = sim_sum / best[j];
+            prec_sum += prec;
+            let kk = j + 1;
+            if self.ks[next] == kk {
+                if !found {
+                    acc.wrong[next] += 1.0;
+                }
+                acc.hdist[next] += dist_sum / kk as f64;
+                acc.hprec[next] += prec;
+                acc.hmap[next] += prec_sum / kk as f64;
+                next += 1;
+            }
+        }
+    }
+}
+
+struct Accumulator {
+    wrong: Vec<f64>,
+    severity_sum: f64,
+    severity_count: usize,
+    hdist: Vec<f64>,
+    hprec: Vec<f64>,
+    hmap: Vec<f64>,
+}
+
+fn check_row(row: &[f64], i: usize, kind: ScoreKind) -> Result<()> {
+    if let Some(j) = row.iter().position(|v| !v.is_finite()) {
+        return Err(Error::invalid(format!(
+            "row {i} of the scores has a non-finite value ({}) in column {j}",
+            row[j]
+        )));
+    }
+    if kind == ScoreKind::Probabilities {
+        let s: f64 = row.iter().sum();
+        if row.iter().any(|&v| v < 0.0) || (s - 1.0).abs() > 1e-3 {
+            return Err(Error::invalid(format!(
+                "row {i} is not a probability vector (sum {s}, or a negative entry); \
+                 pass logits instead"
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn softmax_in_place(row: &mut [f64]) {
+    let m = row.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+    let mut s = 0.0;
+    for v in row.iter_mut() {
+        *v = (*v - m).exp();
+        s += *v;
+    }
+    let inv = 1.0 / s;
+    row.iter_mut().for_each(|v| *v *= inv);
+}
+
+/// The indices of the `k` largest values of a row, largest first; equal values keep the lower
+/// index first. A bounded insertion buffer: O(K) when few values enter it, O(K k) at worst.
+pub struct TopK {
+    k: usize,
+    vals: Vec<f64>,
+    idx: Vec<usize>,
+}
+
+impl TopK {
+    pub fn new(k: usize) -> TopK {
+        TopK {
+            k,
+            vals: Vec::with_capacity(k + 1),
+            idx: Vec::with_capacity(k + 1),
+        }
+    }
+
+    /// Selects the top k of `row` (k <= row length).
+    pub fn select(&mut self, row: &[f64]) {
+        self.vals.clear();
+        self.idx.clear();
+        for (a, &v) in row.iter().enumerate() {
+            if self.vals.len() == self.k {
+                // Strictly greater than the current k-th: an equal value has a higher index.
+                if v <= self.vals[self.k - 1] {
+                    continue;
+                }
+                self.vals.pop();
+                self.idx.pop();
+            }
+            // Insert after every value >= v (lower indices first among equals).
+            let pos = self.vals.partition_point(|&x| x >= v);
+            self.vals.insert(pos, v);
+            self.idx.insert(pos, a);
+        }
+    }
+
+    /// The selected indices, best first.
+    pub fn indices(&self) -> &[usize] {
+        &self.idx
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hierarchy::parse_edges;
+    use crate::rng::Rng;
+
+    /// root -> { x -> {a, b}, c }: d(a,b) = 1, d(a,c) = d(b,c) = 2, max d = 2.
+    fn tree3() -> Hierarchy {
+        parse_edges("root x\nx a\nx b\nroot c\n", "tree3").unwrap()
+    }
+
+    #[test]
+    fn top_k_selection_orders_and_breaks_ties_by_index() {
+        let mut t = TopK::new(3);
+        t.select(&[1.0, 5.0, 3.0, 5.0, 0.0, 4.0]);
+        assert_eq!(t.indices(), &[1, 3, 5]);
+        t.select(&[2.0, 2.0, 2.0, 2.0]);
+        assert_eq!(t.indices(), &[0, 1, 2]);
+    }
+
+    #[test]
+    fn hand_made_metrics_on_a_three_class_tree() {
+        let h = tree3();
+        let ev = MistakeEvaluator::new(&h, &[2]).unwrap();
+        // Rankings: s1 t=a: a,b,c; s2 t=a: b,c,a; s3 t=c: c,a,b; s4 t=c: a,c,b.
+        let z = [3.0, 2.0, 1.0, 1.0, 3.0, 2.0, 2.0, 1.0, 3.0, 3.0, 1.0, 2.0];
+        let m = ev
+            .evaluate(
+                MatrixView::f64(&z, 4, 3),
+                ScoreKind::Logits,
+                &[0, 0, 2, 2],
+                Ranking::Scores,
+            )
+            .unwrap();
+        assert_eq!(m.ks, vec![1, 2]);
+        // top-1 wrong: s2, s4; top-2 wrong: s2 only.
+        assert_eq!(m.top_k_error, vec![0.5, 0.25]);
+        // severity: s2 d(b,a) = 1, s4 d(a,c) = 2 -> 1.5.
+        assert_eq!(m.mistake_severity, 1.5);
+        // hdist@1 = (0+1+0+2)/4; hdist@2 = (0.5 + 1.5 + 1 + 1)/4.
+        assert_eq!(m.hdist, vec![0.75, 1.0]);
+        // similarities 1 - d/2: d 0 -> 1, 1 -> 0.5, 2 -> 0. Best cumulative: t=a (1, 1.5),
+        // t=c (1, 1). hprecision@1 = (1 + 0.5 + 1 + 0)/4 = 0.625;
+        // hprecision@2 = (1.5/1.5 + 0.5/1.5 + 1/1 + 1/1)/4 = (3 + 1/3)/4.
+        assert!((m.hprecision[0] - 0.625).abs() < 1e-15);
+        assert!((m.hprecision[1] - (3.0 + 1.0 / 3.0) / 4.0).abs() < 1e-15);
+        // hmap@2 per sample: (1+1)/2, (0.5+1/3)/2, (1+1)/2, (0+1)/2 -> mean 0.7291666...
+        assert_eq!(m.hmap[0], m.hprecision[0]);
+        assert!((m.hmap[1] - (1.0 + (0.5 + 1.0 / 3.0) / 2.0 + 1.0 + 0.5) / 4.0).abs() < 1e-15);
+        assert!((m.hmap[1] - 0.729_166_666_666_666_6).abs() < 1e-12);
+        let names: Vec<String> = m.entries().into_iter().map(|(n, _)| n).collect();
+        assert_eq!(
+            names,
+            [
+                "top1_error",
+                "top2_error",
+                "mistake_severity",
+                "hdist@1",
+                "hdist@2",
+                "hprecision@1",
+                "hprecision@2",
+                "hmap@1",
+                "hmap@2"
+            ]
+        );
+    }
+
+    #[test]
+    fn crm_changes_the_top1_on_a_hand_made_example() {
+        // root -> { x -> {a, b, c}, e }: d = 1 inside x, 2 to e.
+        let h = parse_edges("root x\nx a\nx b\nx c\nroot e\n", "t4").unwrap();
+        let ev = MistakeEvaluator::new(&h, &[1]).unwrap();
+        // p = (0.3, 0.25, 0.05, 0.4): the argmax is e. Risks R = p D:
+        // R(a) = 0.25 + 0.05 + 2*0.4 = 1.10, R(b) = 0.3 + 0.05 + 0.8 = 1.15,
+        // R(c) = 0.3 + 0.25 + 0.8 = 1.35, R(e) = 2 * (0.3 + 0.25 + 0.05) = 1.20: CRM picks a.
+        let p = [0.3, 0.25, 0.05, 0.4];
+        let logits: Vec<f64> = p.iter().map(|v: &f64| v.ln() + 7.0).collect();
+        for (scores, kind) in [
+            (&logits[..], ScoreKind::Logits),
+            (&p[..], ScoreKind::Probabilities),
+        ] {
+            let plain = ev
+                .evaluate(MatrixView::f64(scores, 1, 4), kind, &[0], Ranking::Scores)
+                .unwrap();
+            assert_eq!(plain.top_k_error, vec![1.0]);
+            assert_eq!(plain.mistake_severity, 2.0);
+            let crm = ev
+                .evaluate(MatrixView::f64(scores, 1, 4), kind, &[0], Ranking::Crm)
+                .unwrap();
+            assert_eq!(crm.top_k_error, vec![0.0]);
+            assert!(crm.mistake_severity.is_nan());
+        }
+        // Same sample labelled b: CRM's top-1 a is a sibling (d = 1), the argmax e is d = 2.
+        let crm = ev
+            .evaluate(
+                MatrixView::f64(&p, 1, 4),
+                ScoreKind::Probabilities,
+                &[1],
+                Ranking::Crm,
+            )
+            .unwrap();
+        assert_eq!(crm.mistake_severity, 1.0);
+    }
+
+    /// Brute force: full sort of each row (stable, so ties keep the lower index) and pairwise
+    /// loops for the risk.
+    fn brute(
+        h: &Hierarchy,
+        z: &[f64],
+        n: usize,
+        labels: &[usize],
+        ks: &[usize],
+        crm: bool,
+    ) -> Vec<(String, f64)> {
+        let k = h.num_classes();
+        let maxd = h.max_distance() as f64;
+        let (mut wrong, mut hd, mut hp, mut hm) = (
+            vec![0.0; ks.len()],
+            vec![0.0; ks.len()],
+            vec![0.0; ks.len()],
+            vec![0.0; ks.len()],
+        );
+        let (mut sev, mut nsev) = (0.0, 0.0);
+        for i in 0..n {
+            let row = &z[i * k..(i + 1) * k];
+            let t = labels[i];
+            let score: Vec<f64> = if crm {
+                let m = row.iter().cloned().fold(f64::MIN, f64::max);
+                let e: Vec<f64> = row.iter().map(|v| (v - m).exp()).collect();
+                let s: f64 = e.iter().sum();
+                (0..k)
+                    .map(|a| {
+                        -(0..k)
+                            .map(|b| e[b] / s * h.distance(b, a) as f64)
+                            .sum::<f64>()
+                    })
+                    .collect()
+            } else {
+                row.to_vec()
+            };
+            let mut order: Vec<usize> = (0..k).collect();
+            order.sort_by(|&a, &b| score[b].partial_cmp(&score[a]).unwrap());
+            let mut best: Vec<f64> = (0..k)
+                .map(|a| 1.0 - h.distance(a, t) as f64 / maxd)
+                .collect();
+            best.sort_by(|a, b| b.partial_cmp(a).unwrap());
+            if order[0] != t {
+                sev += h.distance(order[0], t) as f64;
+                nsev += 1.0;
+            }
+            let prec = |kk: usize| {
+                let s: f64 = order[..kk]
+                    .iter()
+                    .map(|&a| 1.0 - h.distance(a, t) as f64 / maxd)
+                    .sum();
+                s / best[..kk].iter().sum::<f64>()
+            };
+            for (j, &kk) in ks.iter().enumerate() {
+                if !order[..kk].contains(&t) {
+                    wrong[j] += 1.0;
+                }
+                hd[j] += order[..kk]
+                    .iter()
+                    .map(|&a| h.distance(a, t) as f64)
+                    .sum::<f64>()
+                    / kk as f64;
+                hp[j] += prec(kk);
+                hm[j] += (1..=kk).map(prec).sum::<f64>() / kk as f64;
+            }
+        }
+        let nf = n as f64;
+        let mut out = Vec::new();
+        for (j, kk) in ks.iter().enumerate() {
+            out.push((format!("top{kk}_error"), wrong[j] / nf));
+        }
+        out.push(("mistake_severity".into(), sev / nsev));
+        for (name, v) in [("hdist", &hd), ("hprecision", &hp), ("hmap", &hm)] {
+            for (j, kk) in ks.iter().enumerate() {
+                out.push((format!("{name}@{kk}"), v[j] / nf));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn chunked_evaluation_matches_brute_force_with_and_without_crm() {
+        let h = crate::hierarchy::cifar100();
+        let (n, k) = (157, 100);
+        let mut rng = Rng::new(7);
+        let z: Vec<f64> = (0..n * k).map(|_| 2.0 * rng.normal()).collect();
+        let labels: Vec<usize> = (0..n).map(|_| rng.below(k as u64) as usize).collect();
+        let ks = [1, 3, 5];
+        // chunks of 10 rows: the last one is partial.
+        let ev = MistakeEvaluator::new(&h, &[5, 3])
+            .unwrap()
+            .with_chunk_rows(10);
+        for crm in [false, true] {
+            let ranking = if crm { Ranking::Crm } else { Ranking::Scores };
+            let got = ev
+                .evaluate(
+                    MatrixView::f64(&z, n, k),
+                    ScoreKind::Logits,
+                    &labels,
+                    ranking,
+                )
+                .unwrap()
+                .entries();
+            let want = brute(&h, &z, n, &labels, &ks, crm);
+            assert_eq!(got.len(), want.len());
+            for ((gn, gv), (wn, wv)) in got.iter().zip(&want) {
+                assert_eq!(gn, wn);
+                assert!((gv - wv).abs() < 1e-12, "crm {crm} {gn}: {gv} vs {wv}");
+            }
+        }
+    }
+
+    #[test]
+    fn bad_inputs_are_named() {
+        let h = tree3();
+        let e = MistakeEvaluator::new(&h, &[4]).unwrap_err().to_string();
+        assert!(e.contains("k = 4 is out of range"), "{e}");
+        let ev = MistakeEvaluator::new(&h, &[1]).unwrap();
+        let z = [0.0, f64::NAN, 0.0, 1.0, 2.0, 3.0];
+        let e = ev
+            .evaluate(
+                MatrixView::f64(&z, 2, 3),
+                ScoreKind::Logits,
+                &[0, 1],
+                Ranking::Scores,
+            )
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("row 0") && e.contains("column 1"), "{e}");
+        let z = [0.0; 6];
+        let e = ev
+            .evaluate(
+                MatrixView::f64(&z, 2, 3),
+                ScoreKind::Logits,
+                &[0, 3],
+                Ranking::Scores,
+            )
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("label 3 of sample 1"), "{e}");
+        let e = ev
+            .evaluate(
+                MatrixView::f64(&z, 3, 2),
+                ScoreKind::Logits,
+                &[0, 1, 0],
+                Ranking::Scores,
+            )
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("2 columns but the hierarchy has 3"), "{e}");
+        let e = ev
+            .evaluate(
+                MatrixView::f64(&z, 2, 3),
+                ScoreKind::Probabilities,
+                &[0, 1],
+                Ranking::Crm,
+            )
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("row 0 is not a probability vector"), "{e}");
+    }
+}

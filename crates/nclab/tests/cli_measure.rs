@@ -1,0 +1,473 @@
+//! `nclab measure` end to end: output formats, inputs from .npy and .safetensors, and bad input
+//! (each with its own message and a non-zero exit).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use nclab_core::io::{npy, safetensors};
+use nclab_core::tensor::{DType, Tensor};
+
+fn nclab(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_nclab"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn tempdir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("nclab-measure-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The K = 3 example of the core tests, whose metrics are worked out by hand there:
+/// NC1 = 916/5445, nc1_quotient = 30/229, NC4 = 0.2 with b = (0, 0.5, 0).
+fn write_example(dir: &Path) -> [String; 4] {
+    let h = [0.0f32, 0.0, 2.0, 0.0, 0.0, 2.0, 0.0, 4.0, -2.0, -2.0];
+    let paths = ["h.npy", "y.npy", "w.npy", "b.npy"].map(|f| dir.join(f).display().to_string());
+    npy::write(Path::new(&paths[0]), &Tensor::from_f32(vec![5, 2], &h)).unwrap();
+    npy::write(
+        Path::new(&paths[1]),
+        &Tensor::from_bytes(DType::U8, vec![5], vec![0, 0, 1, 1, 2]).unwrap(),
+    )
+    .unwrap();
+    npy::write(
+        Path::new(&paths[2]),
+        &Tensor::from_f64(vec![3, 2], &[1.0, 0.0, 0.0, 1.0, -1.0, -1.0]),
+    )
+    .unwrap();
+    npy::write(
+        Path::new(&paths[3]),
+        &Tensor::from_f32(vec![3], &[0.0, 0.5, 0.0]),
+    )
+    .unwrap();
+    paths
+}
+
+#[test]
+fn json_output_has_the_spec_names_and_hand_computed_values() {
+    let dir = tempdir("json");
+    let [h, y, w, b] = write_example(&dir);
+    let (ok, stdout, stderr) = nclab(&[
+        "measure",
+        "--features",
+        &h,
+        "--labels",
+        &y,
+        "--weights",
+        &w,
+        "--bias",
+        &b,
+        "--format",
+        "json",
+    ]);
+    assert!(ok, "{stderr}");
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(
+        (v["n"].as_i64(), v["d"].as_i64(), v["k"].as_i64()),
+        (Some(5), Some(2), Some(3))
+    );
+    assert!((v["nc1"].as_f64().unwrap() - 916.0 / 5445.0).abs() < 1e-12);
+    assert!((v["nc1_quotient"].as_f64().unwrap() - 30.0 / 229.0).abs() < 1e-12);
+    assert!((v["nc4"].as_f64().unwrap() - 0.2).abs() < 1e-15);
+    for name in [
+        "nc1",
+        "nc2",
+        "nc3",
+        "nc4",
+        "nc1_rank",
+        "nc1_quotient",
+        "cdnv",
+        "equinorm_means",
+        "equinorm_weights",
+        "equiangularity_means",
+        "equiangularity_weights",
+        "nc2_weights",
+        "self_duality",
+        "ncc_accuracy",
+        "bias_collapse",
+    ] {
+        assert!(v[name].is_number(), "{name} missing in {stdout}");
+    }
+
+    // Without the classifier, the metrics that need it are null.
+    let (ok, stdout, _) = nclab(&[
+        "measure",
+        "--features",
+        &h,
+        "--labels",
+        &y,
+        "--format",
+        "json",
+    ]);
+    assert!(ok);
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    for name in [
+        "nc3",
+        "nc4",
+        "equinorm_weights",
+        "nc2_weights",
+        "self_duality",
+        "bias_collapse",
+    ] {
+        assert!(v[name].is_null(), "{name} should be null: {stdout}");
+    }
+    assert!((v["nc1"].as_f64().unwrap() - 916.0 / 5445.0).abs() < 1e-12);
+
+    // CSV: a header and one row, in the same order.
+    let (ok, stdout, _) = nclab(&[
+        "measure",
+        "--features",
+        &h,
+        "--labels",
+        &y,
+        "--format",
+        "csv",
+    ]);
+    assert!(ok);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert!(
+        lines[0].starts_with("n,d,k,nc1,nc2,nc3,nc4,"),
+        "{}",
+        lines[0]
+    );
+    assert!(lines[1].starts_with("5,2,3,"), "{}", lines[1]);
+}
+
+#[test]
+fn safetensors_input_with_default_and_custom_names() {
+    let dir = tempdir("st");
+    let h = Tensor::from_f32(
+        vec![5, 2],
+        &[0.0, 0.0, 2.0, 0.0, 0.0, 2.0, 0.0, 4.0, -2.0, -2.0],
+    );
+    let y = Tensor::from_i64(vec![5], &[0, 0, 1, 1, 2]);
+    let w = Tensor::from_f32(vec![3, 2], &[1.0, 0.0, 0.0, 1.0, -1.0, -1.0]);
+    let b = Tensor::from_f32(vec![3], &[0.0, 0.5, 0.0]);
+    let file = dir.join("run.safetensors");
+    safetensors::write(
+        &file,
+        &[
+            ("features", &h),
+            ("labels", &y),
+            ("weights", &w),
+            ("bias", &b),
+        ],
+        &BTreeMap::new(),
+    )
+    .unwrap();
+    let (ok, stdout, stderr) = nclab(&["measure", file.to_str().unwrap(), "--format", "json"]);
+    assert!(ok, "{stderr}");
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert!((v["nc4"].as_f64().unwrap() - 0.2).abs() < 1e-15);
+
+    let other = dir.join("other.safetensors");
+    safetensors::write(
+        &other,
+        &[("train.features", &h), ("train.labels", &y)],
+        &BTreeMap::new(),
+    )
+    .unwrap();
+    let (ok, stdout, stderr) = nclab(&[
+        "measure",
+        other.to_str().unwrap(),
+        "--features-key",
+        "train.features",
+        "--labels-key",
+        "train.labels",
+        "--format",
+        "json",
+    ]);
+    assert!(ok, "{stderr}");
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert!(v["nc3"].is_null());
+    let (ok, _, stderr) = nclab(&["measure", other.to_str().unwrap()]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("no tensor named \"features\"") && stderr.contains("train.features"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn hierarchy_metrics_need_a_matching_tree() {
+    let dir = tempdir("tree");
+    let [h, y, ..] = write_example(&dir);
+    let (ok, stdout, stderr) = nclab(&[
+        "measure",
+        "--features",
+        &h,
+        "--labels",
+        &y,
+        "--hierarchy",
+        "flat:3",
+        "--format",
+        "json",
+    ]);
+    assert!(ok, "{stderr}");
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    // All pairs are at the same tree distance: the rank correlation is undefined (NaN -> null),
+    // and a flat tree has no coarse level.
+    assert!(
+        v["nc2_tree"].is_number() && v["nc1_coarse"].is_null(),
+        "{stdout}"
+    );
+    let (ok, _, stderr) = nclab(&[
+        "measure",
+        "--features",
+        &h,
+        "--labels",
+        &y,
+        "--hierarchy",
+        "cifar10",
+    ]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("10 classes") && stderr.contains("3"),
+        "{stderr}"
+    );
+}
+
+/// Runs `nclab measure` on files written by `setup` and returns stderr, checking the exit.
+fn failure(name: &str, setup: impl FnOnce(&Path) -> Vec<String>) -> String {
+    let dir = tempdir(name);
+    let mut args = vec!["measure".to_string()];
+    args.extend(setup(&dir));
+    let refs: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
+    let (ok, stdout, stderr) = nclab(&refs);
+    assert!(!ok, "{name}: expected failure, got {stdout}");
+    assert!(
+        stdout.is_empty(),
+        "{name}: printed results before failing: {stdout}"
+    );
+    stderr
+}
+
+fn save(dir: &Path, file: &str, t: Tensor) -> String {
+    let p = dir.join(file);
+    npy::write(&p, &t).unwrap();
+    p.display().to_string()
+}
+
+#[test]
+fn bad_input_gets_a_clear_error() {
+    let feats = |dir: &Path, n: usize| {
+        save(
+            dir,
+            "h.npy",
+            Tensor::from_f32(
+                vec![n, 2],
+                &(0..2 * n).map(|i| i as f32).collect::<Vec<_>>(),
+            ),
+        )
+    };
+    let labels = |dir: &Path, y: &[i64]| save(dir, "y.npy", Tensor::from_i64(vec![y.len()], y));
+    let cases: Vec<(&str, Box<dyn FnOnce(&Path) -> Vec<String>>, &str)> = vec![
+        (
+            "lengths",
+            Box::new(|d: &Path| {
+                vec![
+                    "--features".into(),
+                    feats(d, 4),
+                    "--labels".into(),
+                    labels(d, &[0, 1, 1]),
+                ]
+            }),
+            "features have 4 rows but labels have 3",
+        ),
+        (
+            "range",
+            Box::new(|d: &Path| {
+                vec![
+                    "--features".into(),
+                    feats(d, 3),
+                    "--labels".into(),
+                    labels(d, &[0, 1, 5]),
+                    "--num-classes".into(),
+                    "2".into(),
+                ]
+            }),
+            "label 5 at row 2 is out of range",
+        ),
+        (
+            "negative",
+            Box::new(|d: &Path| {
+                vec![
+                    "--features".into(),
+                    feats(d, 3),
+                    "--labels".into(),
+                    labels(d, &[0, -1, 1]),
+                ]
+            }),
+            "label -1 at row 1 is negative",
+        ),
+        (
+            "empty class",
+            Box::new(|d: &Path| {
+                vec![
+                    "--features".into(),
+                    feats(d, 3),
+                    "--labels".into(),
+                    labels(d, &[0, 2, 2]),
+                ]
+            }),
+            "class 1 has no sample",
+        ),
+        (
+            "one class",
+            Box::new(|d: &Path| {
+                vec![
+                    "--features".into(),
+                    feats(d, 3),
+                    "--labels".into(),
+                    labels(d, &[0, 0, 0]),
+                ]
+            }),
+            "at least 2 classes",
+        ),
+        (
+            "nan",
+            Box::new(|d: &Path| {
+                vec![
+                    "--features".into(),
+                    save(
+                        d,
+                        "h.npy",
+                        Tensor::from_f32(vec![3, 1], &[0.0, 1.0, f32::NAN]),
+                    ),
+                    "--labels".into(),
+                    labels(d, &[0, 1, 1]),
+                ]
+            }),
+            "non-finite value NaN at row 2",
+        ),
+        (
+            "dtype",
+            Box::new(|d: &Path| {
+                vec![
+                    "--features".into(),
+                    save(d, "h.npy", Tensor::from_i64(vec![2, 1], &[0, 1])),
+                    "--labels".into(),
+                    labels(d, &[0, 1]),
+                ]
+            }),
+            "expected float32 or float64 values, got I64",
+        ),
+        (
+            "weights shape",
+            Box::new(|d: &Path| {
+                vec![
+                    "--features".into(),
+                    feats(d, 3),
+                    "--labels".into(),
+                    labels(d, &[0, 1, 1]),
+                    "--weights".into(),
+                    save(d, "w.npy", Tensor::from_f32(vec![2, 3], &[0.0; 6])),
+                ]
+            }),
+            "weights: expected shape 2 x 2",
+        ),
+        (
+            "truncated npy",
+            Box::new(|d: &Path| {
+                let p = d.join("h.npy");
+                std::fs::write(&p, b"\x93NUMPY\x01\x00\x76\x00{'descr': '<f4', 'fortran_").unwrap();
+                vec![
+                    "--features".into(),
+                    p.display().to_string(),
+                    "--labels".into(),
+                    labels(d, &[0, 1]),
+                ]
+            }),
+            "h.npy",
+        ),
+        (
+            "corrupt safetensors",
+            Box::new(|d: &Path| {
+                let p = d.join("run.safetensors");
+                let mut bytes = 40u64.to_le_bytes().to_vec();
+                bytes.extend_from_slice(b"{\"features\": {\"dtype\": \"F32\", \"sha");
+                std::fs::write(&p, bytes).unwrap();
+                vec![p.display().to_string()]
+            }),
+            "run.safetensors",
+        ),
+        (
+            "missing file",
+            Box::new(|d: &Path| {
+                vec![
+                    "--features".into(),
+                    d.join("nope.npy").display().to_string(),
+                    "--labels".into(),
+                    labels(d, &[0]),
+                ]
+            }),
+            "nope.npy",
+        ),
+    ];
+    for (name, setup, expected) in cases {
+        let stderr = failure(name, setup);
+        assert!(
+            stderr.contains(expected),
+            "{name}: expected {expected:?} in {stderr:?}"
+        );
+    }
+}
+
+/// Balanced K = 2, d = 1: h = (-3, -1 | 1, 3), W = (-1, 1)^T, b = (0.5, 0), WD = 0.2 (lam = 0.1).
+/// The three terms must add up to L = (1/2N) sum_i ||W h_i + b - e_{y_i}||^2 + lam/2 (||W||^2 + ||b||^2):
+/// outputs (3.5,-3) (1.5,-1) (-0.5,1) (-2.5,3) against targets (1,0) (1,0) (0,1) (0,1):
+/// squared errors 6.25+9, 0.25+1, 0.25+0, 6.25+4 = 27 -> 27/8 = 3.375; decay 0.05 (2 + 0.25) = 0.1125.
+#[test]
+fn mse_decomposition_terms_add_up_to_the_loss() {
+    let dir = tempdir("mse");
+    let h = save(
+        &dir,
+        "h.npy",
+        Tensor::from_f64(vec![4, 1], &[-3.0, -1.0, 1.0, 3.0]),
+    );
+    let y = save(&dir, "y.npy", Tensor::from_i64(vec![4], &[0, 0, 1, 1]));
+    let w = save(&dir, "w.npy", Tensor::from_f64(vec![2, 1], &[-1.0, 1.0]));
+    let b = save(&dir, "b.npy", Tensor::from_f64(vec![2], &[0.5, 0.0]));
+    let (ok, stdout, stderr) = nclab(&[
+        "measure",
+        "--features",
+        &h,
+        "--labels",
+        &y,
+        "--weights",
+        &w,
+        "--bias",
+        &b,
+        "--mse-decomposition",
+        "--weight-decay",
+        "0.2",
+        "--format",
+        "json",
+    ]);
+    assert!(ok, "{stderr}");
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let sum: f64 = ["lnc1", "lnc23", "lperp"]
+        .iter()
+        .map(|k| v[k].as_f64().unwrap())
+        .sum();
+    assert!((sum - (3.375 + 0.1125)).abs() < 1e-12, "{sum}");
+    let (ok, _, stderr) = nclab(&[
+        "measure",
+        "--features",
+        &h,
+        "--labels",
+        &y,
+        "--weights",
+        &w,
+        "--mse-decomposition",
+    ]);
+    assert!(!ok && stderr.contains("--weight-decay"), "{stderr}");
+}

@@ -1,0 +1,111 @@
+"""PyTorch baseline for scripts/bench-train.sh: ms per training step (forward + CE loss +
+backward + SGD step) of the same models as nclab's (crates/nclab/src/train/models.rs), on a
+fixed random batch. Prints one line in the format of crates/nclab/examples/bench_step.rs:
+`pytorch MODEL WIDTH median_ms=... mean_ms=... min_ms=... steps=N threads=T device=D`.
+Benchmark baseline only; never part of the product."""
+
+import argparse
+import statistics
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class Mlp(nn.Module):
+    """Linear -> BatchNorm1d -> ReLU blocks, then the linear classifier."""
+
+    def __init__(self, in_dim, widths, num_classes):
+        super().__init__()
+        blocks, dim = [], in_dim
+        for w in widths:
+            blocks += [nn.Linear(dim, w), nn.BatchNorm1d(w), nn.ReLU()]
+            dim = w
+        self.hidden = nn.Sequential(*blocks)
+        self.classifier = nn.Linear(dim, num_classes)
+
+    def forward(self, x):
+        h = self.hidden(x.flatten(1))
+        return h, self.classifier(h)
+
+
+class BasicBlock(nn.Module):
+    def __init__(self, in_c, out_c, stride):
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_c, out_c, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(out_c)
+        self.conv2 = nn.Conv2d(out_c, out_c, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(out_c)
+        self.shortcut = None
+        if stride != 1 or in_c != out_c:
+            self.shortcut = nn.Sequential(nn.Conv2d(in_c, out_c, 1, stride, 0, bias=False), nn.BatchNorm2d(out_c))
+
+    def forward(self, x):
+        out = F.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        return F.relu(out + (x if self.shortcut is None else self.shortcut(x)))
+
+
+class Resnet18(nn.Module):
+    """CIFAR ResNet-18: 3x3 stride-1 stem, no max-pool, stages w-2w-4w-8w, global average pool."""
+
+    def __init__(self, in_channels, width, num_classes):
+        super().__init__()
+        self.conv = nn.Conv2d(in_channels, width, 3, 1, 1, bias=False)
+        self.bn = nn.BatchNorm2d(width)
+        blocks, in_c = [], width
+        for mult, stride in [(1, 1), (2, 2), (4, 2), (8, 2)]:
+            blocks += [BasicBlock(in_c, mult * width, stride), BasicBlock(mult * width, mult * width, 1)]
+            in_c = mult * width
+        self.blocks = nn.Sequential(*blocks)
+        self.classifier = nn.Linear(8 * width, num_classes)
+
+    def forward(self, x):
+        h = F.relu(self.bn(self.conv(x)))
+        h = F.adaptive_avg_pool2d(self.blocks(h), (1, 1)).flatten(1)
+        return h, self.classifier(h)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("model", choices=["mlp", "resnet18"])
+    ap.add_argument("--width", type=int, default=64)
+    ap.add_argument("--batch", type=int, default=128)
+    ap.add_argument("--steps", type=int, default=20)
+    ap.add_argument("--warmup", type=int, default=3)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(0)
+    dev = torch.device(a.device)
+    if a.model == "mlp":
+        net, shape = Mlp(784, [1024, 1024, 1024], 10), (784,)
+    else:
+        net, shape = Resnet18(3, a.width, 10), (3, 32, 32)
+    net = net.to(dev).train()
+    opt = torch.optim.SGD(net.parameters(), lr=0.0679, momentum=0.9, weight_decay=5e-4)
+    xs = torch.randn((a.batch,) + shape, device=dev)
+    ys = torch.randint(10, (a.batch,), device=dev)
+    times = []
+    for i in range(a.warmup + a.steps):
+        start = time.perf_counter()
+        _, logits = net(xs)
+        loss = F.cross_entropy(logits, ys)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        if dev.type == "cuda":
+            torch.cuda.synchronize()
+        if i >= a.warmup:
+            times.append((time.perf_counter() - start) * 1e3)
+    print(
+        f"pytorch {a.model} {a.width} median_ms={statistics.median(times):.3f} "
+        f"mean_ms={statistics.fmean(times):.3f} min_ms={min(times):.3f} steps={a.steps} "
+        f"threads={a.threads} device={a.device}"
+    )
+
+
+if __name__ == "__main__":
+    main()
