@@ -6,7 +6,8 @@ use nclab_core::stats::{self, MannWhitney, WelchTest};
 use super::conditions::Condition;
 use super::runs::Run;
 
-/// Metrics shown in the Markdown comparison table (all metrics go to the CSV files).
+/// Metrics shown in the Markdown and HTML tables, in this order (all metrics go to the CSV
+/// files); their curves also come first in index.html.
 pub const KEY_METRICS: &[&str] = &[
     "nc1",
     "nc2",
@@ -14,6 +15,7 @@ pub const KEY_METRICS: &[&str] = &[
     "nc4",
     "nc2_tree",
     "mean_tree_correlation",
+    "train_loss",
     "train_acc",
     "test_acc",
     "top1_error",
