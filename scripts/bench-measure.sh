@@ -40,11 +40,12 @@ import json, os, subprocess, sys, time
 out = sys.argv[1]
 env_np = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
 
-def best(cmd, repeats, env=None):
+def best(cmd, repeats, env=None, keep=True):
     times, stdout = [], ""
     for _ in range(repeats):
         t = time.perf_counter()
-        r = subprocess.run(cmd, capture_output=True, text=True, env=env)
+        sink = subprocess.PIPE if keep else subprocess.DEVNULL
+        r = subprocess.run(cmd, stdout=sink, stderr=subprocess.PIPE, text=True, env=env)
         times.append(time.perf_counter() - t)
         if r.returncode != 0:
             sys.exit(f"{' '.join(cmd)} failed:\n{r.stderr}")
@@ -56,7 +57,7 @@ for case in sys.argv[2:]:
     n, d, k = map(int, case.split(":"))
     base = os.path.join(out, f"n{n}_d{d}_k{k}")
     h, y, w, b = (base + s for s in ("_h.npy", "_y.npy", "_w.npy", "_b.npy"))
-    t_read, _ = best(["cat", h], 5)  # also warms the page cache
+    t_read, _ = best(["cat", h], 5, keep=False)  # also warms the page cache
     t_version, _ = best(["./target/release/nclab", "--version"], 5)
     t_nclab, js = best(["./target/release/nclab", "measure", "--features", h, "--labels", y,
                         "--weights", w, "--bias", b, "--format", "json"], 3)

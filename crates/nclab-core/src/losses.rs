@@ -531,6 +531,29 @@ mod tests {
         assert!((want - 1.436_773).abs() < 1e-6);
     }
 
+    #[test]
+    fn hxe_and_soft_on_cifar10_match_an_independent_numpy_computation() {
+        // Values from a separate NumPy script that walks the cifar10 tree by parent names
+        // and sums probabilities over leaf sets directly (no log-sum-exp), for these logits.
+        let z = [0.3, -1.2, 2.0, 0.7, -0.4, 1.1, 0.0, -2.5, 0.9, 0.25];
+        let h = cifar10();
+        let cases = [
+            (3, 0.5, HxeNormalize::None, 0.760913624221975),
+            (3, 0.5, HxeNormalize::Nodes, 0.1321232698649667),
+            (8, 2.0, HxeNormalize::None, 0.18866599331242426),
+        ];
+        for (t, alpha, normalize, want) in cases {
+            let got = HxePlan::new(&h, alpha, normalize).loss(&z, t, None);
+            assert!(
+                (got - want).abs() < 1e-13,
+                "t {t} alpha {alpha}: {got} vs {want}"
+            );
+        }
+        // Soft labels, beta = 4, true class dog (5).
+        let got = soft(&z, SoftTargets::new(&h, 4.0).target(5), None);
+        assert!((got - 2.6418673871889577).abs() < 1e-13, "{got}");
+    }
+
     fn random_logits(rng: &mut Rng, n: usize, k: usize, scale: f64) -> Vec<f64> {
         (0..n * k).map(|_| scale * rng.normal()).collect()
     }

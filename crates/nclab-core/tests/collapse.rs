@@ -1,6 +1,9 @@
 //! Tests of the neural-collapse metrics: hand-computed cases, exact simplex-ETF geometry,
 //! invariances, agreement with an independent naive implementation, and bad input.
 
+// The naive reference indexes as the formulas do (h_i, mu_k, S_W[a][b]), on purpose.
+#![allow(clippy::needless_range_loop)]
+
 use nclab_core::metrics::collapse::{
     labels_from_integers, measure, CollapseInput, CollapseMetrics,
 };

@@ -420,3 +420,54 @@ fn bad_input_gets_a_clear_error() {
         );
     }
 }
+
+/// Balanced K = 2, d = 1: h = (-3, -1 | 1, 3), W = (-1, 1)^T, b = (0.5, 0), WD = 0.2 (lam = 0.1).
+/// The three terms must add up to L = (1/2N) sum_i ||W h_i + b - e_{y_i}||^2 + lam/2 (||W||^2 + ||b||^2):
+/// outputs (3.5,-3) (1.5,-1) (-0.5,1) (-2.5,3) against targets (1,0) (1,0) (0,1) (0,1):
+/// squared errors 6.25+9, 0.25+1, 0.25+0, 6.25+4 = 27 -> 27/8 = 3.375; decay 0.05 (2 + 0.25) = 0.1125.
+#[test]
+fn mse_decomposition_terms_add_up_to_the_loss() {
+    let dir = tempdir("mse");
+    let h = save(
+        &dir,
+        "h.npy",
+        Tensor::from_f64(vec![4, 1], &[-3.0, -1.0, 1.0, 3.0]),
+    );
+    let y = save(&dir, "y.npy", Tensor::from_i64(vec![4], &[0, 0, 1, 1]));
+    let w = save(&dir, "w.npy", Tensor::from_f64(vec![2, 1], &[-1.0, 1.0]));
+    let b = save(&dir, "b.npy", Tensor::from_f64(vec![2], &[0.5, 0.0]));
+    let (ok, stdout, stderr) = nclab(&[
+        "measure",
+        "--features",
+        &h,
+        "--labels",
+        &y,
+        "--weights",
+        &w,
+        "--bias",
+        &b,
+        "--mse-decomposition",
+        "--weight-decay",
+        "0.2",
+        "--format",
+        "json",
+    ]);
+    assert!(ok, "{stderr}");
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let sum: f64 = ["lnc1", "lnc23", "lperp"]
+        .iter()
+        .map(|k| v[k].as_f64().unwrap())
+        .sum();
+    assert!((sum - (3.375 + 0.1125)).abs() < 1e-12, "{sum}");
+    let (ok, _, stderr) = nclab(&[
+        "measure",
+        "--features",
+        &h,
+        "--labels",
+        &y,
+        "--weights",
+        &w,
+        "--mse-decomposition",
+    ]);
+    assert!(!ok && stderr.contains("--weight-decay"), "{stderr}");
+}

@@ -122,6 +122,15 @@ impl Dataset {
     }
 }
 
+impl Dataset {
+    /// Writes the labels of the samples at `indices` into `out` (cleared first) as i64, the
+    /// type cross-entropy losses take: `out[b] = labels[indices[b]]`.
+    pub fn batch_labels(&self, indices: &[usize], out: &mut Vec<i64>) {
+        out.clear();
+        out.extend(indices.iter().map(|&i| self.labels[i] as i64));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -164,6 +173,9 @@ mod tests {
         };
         let mut out = vec![99.0; 3];
         d.batch(&[1, 0], &norm, None, &mut out);
+        let mut y = vec![7];
+        d.batch_labels(&[1, 0, 1], &mut y);
+        assert_eq!(y, vec![1, 0, 1]);
         assert_eq!(out.len(), 2 * 18);
         for (b, i) in [(0usize, 1u32), (1, 0)] {
             for c in 0..2 {

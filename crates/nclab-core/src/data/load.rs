@@ -193,8 +193,19 @@ fn load_cifar(name: &str, dir: &Path, split: Split, variant: cifar::Variant) -> 
         (cifar::Variant::Cifar100, Split::Train) => vec!["train".into()],
         (cifar::Variant::Cifar100, Split::Test) => vec!["test".into()],
     };
-    let mut all = cifar::CifarBatch::default();
-    let mut coarse = Vec::new();
+    let mut all = cifar::CifarBatch {
+        coarse_labels: (variant == cifar::Variant::Cifar100).then(Vec::new),
+        ..Default::default()
+    };
+    if layout.binary {
+        // Reserve the whole split once, so that appending batches never reallocates.
+        let records: u64 = stems
+            .iter()
+            .filter_map(|s| std::fs::metadata(layout.dir.join(format!("{s}.bin"))).ok())
+            .map(|m| m.len() / variant.record_size() as u64)
+            .sum();
+        all.images.reserve(records as usize * cifar::IMAGE_BYTES);
+    }
     for stem in &stems {
         let p = layout.dir.join(if layout.binary {
             format!("{stem}.bin")
@@ -207,15 +218,15 @@ fn load_cifar(name: &str, dir: &Path, split: Split, variant: cifar::Variant) -> 
                 format!("missing file: a {name} {split} split needs {stems:?}"),
             ));
         }
-        let b = if layout.binary {
-            cifar::read_bin(&p, variant)?
+        if layout.binary {
+            cifar::read_bin_into(&p, variant, &mut all)?;
         } else {
-            cifar::read_pickle(&p, variant)?
-        };
-        all.images.extend_from_slice(&b.images);
-        all.labels.extend_from_slice(&b.labels);
-        if let Some(c) = b.coarse_labels {
-            coarse.extend(c);
+            let b = cifar::read_pickle(&p, variant)?;
+            all.images.extend_from_slice(&b.images);
+            all.labels.extend_from_slice(&b.labels);
+            if let (Some(dst), Some(src)) = (&mut all.coarse_labels, b.coarse_labels) {
+                dst.extend(src);
+            }
         }
     }
     let (class_names, coarse_names) = cifar_names(&layout, variant)?;
@@ -230,8 +241,9 @@ fn load_cifar(name: &str, dir: &Path, split: Split, variant: cifar::Variant) -> 
         },
         labels: all.labels.into_iter().map(u32::from).collect(),
         class_names,
-        coarse_labels: (variant == cifar::Variant::Cifar100)
-            .then(|| coarse.into_iter().map(u32::from).collect()),
+        coarse_labels: all
+            .coarse_labels
+            .map(|c| c.into_iter().map(u32::from).collect()),
         coarse_names,
     })
 }

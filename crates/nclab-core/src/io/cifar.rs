@@ -97,7 +97,18 @@ fn check_label(path: &Path, what: &str, i: usize, v: i64, k: usize) -> Result<u8
 /// Reads a binary batch; the file size must be a whole number of records, every label in
 /// range.
 pub fn read_bin(path: &Path, variant: Variant) -> Result<CifarBatch> {
-    let b = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let mut out = CifarBatch {
+        coarse_labels: (variant == Variant::Cifar100).then(Vec::new),
+        ..Default::default()
+    };
+    read_bin_into(path, variant, &mut out)?;
+    Ok(out)
+}
+
+/// Like [`read_bin`], appending to `out` (whose `coarse_labels` must be `Some` exactly for
+/// CIFAR-100), so that several batches load into one buffer without further copies.
+pub fn read_bin_into(path: &Path, variant: Variant, out: &mut CifarBatch) -> Result<()> {
+    let b = super::map_file(path)?;
     let r = variant.record_size();
     if b.is_empty() || !b.len().is_multiple_of(r) {
         let other = match variant {
@@ -124,12 +135,14 @@ pub fn read_bin(path: &Path, variant: Variant) -> Result<CifarBatch> {
             ),
         ));
     }
+    assert_eq!(
+        out.coarse_labels.is_some(),
+        variant == Variant::Cifar100,
+        "read_bin_into: coarse_labels must be Some exactly for CIFAR-100"
+    );
     let n = b.len() / r;
-    let mut out = CifarBatch {
-        images: Vec::with_capacity(n * IMAGE_BYTES),
-        labels: Vec::with_capacity(n),
-        coarse_labels: (variant == Variant::Cifar100).then(|| Vec::with_capacity(n)),
-    };
+    out.images.reserve(n * IMAGE_BYTES);
+    out.labels.reserve(n);
     for (i, rec) in b.chunks_exact(r).enumerate() {
         match &mut out.coarse_labels {
             None => {
@@ -150,7 +163,7 @@ pub fn read_bin(path: &Path, variant: Variant) -> Result<CifarBatch> {
         }
         out.images.extend_from_slice(&rec[r - IMAGE_BYTES..]);
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Writes a binary batch (the inverse of [`read_bin`]). Atomic.

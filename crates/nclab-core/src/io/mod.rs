@@ -13,6 +13,7 @@
 pub mod cifar;
 pub mod idx;
 pub mod npy;
+pub mod npz;
 pub mod pickle;
 
 pub mod safetensors;

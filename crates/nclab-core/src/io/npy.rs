@@ -19,21 +19,30 @@ const MAGIC: &[u8; 6] = b"\x93NUMPY";
 /// Reads a `.npy` file; see the module documentation for what is accepted.
 pub fn read(path: &Path) -> Result<Tensor> {
     let map = map_file(path)?;
-    let header = parse_header(&map, path)?;
+    decode(&map, Some((&map, 0)), &|m| Error::format(path, m))
+}
+
+/// Decodes the `.npy` file held in `b`. With `mapped = Some((map, offset))`, where `b` is
+/// `map[offset..]`, a little-endian C-order payload is left in the map (when aligned to its
+/// element size); otherwise, and always for big-endian or Fortran-order data, it is copied
+/// into an owned tensor. `err` turns a message into an error naming the source.
+pub(crate) fn decode(
+    b: &[u8],
+    mapped: Option<(&std::sync::Arc<memmap2::Mmap>, usize)>,
+    err: &dyn Fn(String) -> Error,
+) -> Result<Tensor> {
+    let header = parse_header(b, err)?;
     let need = header.shape.iter().product::<usize>() * header.dtype.size();
-    let found = map.len() - header.data_offset;
+    let found = b.len() - header.data_offset;
     if found != need {
         let what = if found < need { "short" } else { "long" };
-        return Err(Error::format(
-            path,
-            format!(
-                "payload too {what}: shape {:?} of {} needs {need} bytes after the \
-                 {}-byte header, found {found}",
-                header.shape, header.descr, header.data_offset
-            ),
-        ));
+        return Err(err(format!(
+            "payload too {what}: shape {:?} of {} needs {need} bytes after the {}-byte \
+             header, found {found}",
+            header.shape, header.descr, header.data_offset
+        )));
     }
-    let payload = &map[header.data_offset..];
+    let payload = &b[header.data_offset..];
     if header.big_endian || header.fortran_order {
         let mut bytes = payload.to_vec();
         if header.big_endian {
@@ -44,14 +53,15 @@ pub fn read(path: &Path) -> Result<Tensor> {
         }
         return Tensor::from_bytes(header.dtype, header.shape, bytes);
     }
-    let storage = if header.data_offset.is_multiple_of(header.dtype.size()) {
-        Storage::Mapped {
-            offset: header.data_offset,
-            len: need,
-            map: map.clone(),
+    let storage = match mapped {
+        Some((map, base)) if (base + header.data_offset).is_multiple_of(header.dtype.size()) => {
+            Storage::Mapped {
+                offset: base + header.data_offset,
+                len: need,
+                map: map.clone(),
+            }
         }
-    } else {
-        Storage::owned(payload)
+        _ => Storage::owned(payload),
     };
     Ok(Tensor {
         dtype: header.dtype,
@@ -71,7 +81,7 @@ pub fn write(path: &Path, tensor: &Tensor) -> Result<()> {
 }
 
 /// The header bytes (magic to final newline) for `tensor`, and nothing else.
-fn encode(tensor: &Tensor) -> std::result::Result<Vec<u8>, String> {
+pub(crate) fn encode(tensor: &Tensor) -> std::result::Result<Vec<u8>, String> {
     let descr = descr_of(tensor.dtype)?;
     let shape = match tensor.shape.len() {
         0 => "()".to_string(),
@@ -141,8 +151,7 @@ struct Header {
     data_offset: usize,
 }
 
-fn parse_header(b: &[u8], path: &Path) -> Result<Header> {
-    let err = |m: String| Error::format(path, m);
+fn parse_header(b: &[u8], err: &dyn Fn(String) -> Error) -> Result<Header> {
     if b.len() < 10 {
         return Err(err(format!(
             "truncated header: a .npy file starts with at least 10 bytes, found {}",
@@ -548,16 +557,24 @@ mod tests {
     }
 
     #[test]
-    fn header_is_the_one_numpy_writes() {
-        // numpy 2.x: np.save of a float32 array of shape (2, 3) writes exactly this header
-        // (checked with /work/main/.venv/bin/python; see the fixture test below too).
-        let t = Tensor::from_f32(vec![2, 3], &[0.0; 6]);
-        let h = encode(&t).unwrap();
-        let text = String::from_utf8_lossy(&h[10..]).into_owned();
-        assert_eq!(h.len(), 128);
-        assert_eq!(&h[..10], b"\x93NUMPY\x01\x00\x76\x00");
-        assert!(text.starts_with("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }"));
-        assert!(text.ends_with(" \n"));
+    fn writes_the_bytes_numpy_writes() {
+        // np.save of np.arange(6, dtype='<f4').reshape(2, 3) (fixture f4_c.npy): a 128-byte
+        // header "\x93NUMPY\x01\x00" + length 118 + the dict padded with spaces and '\n',
+        // then the 24 data bytes. nclab's writer produces the same file byte for byte.
+        let dir = test_dir("npy-numpy-bytes");
+        let p = dir.join("x.npy");
+        write(&p, &Tensor::from_f32(vec![2, 3], &[0., 1., 2., 3., 4., 5.])).unwrap();
+        let ours = std::fs::read(&p).unwrap();
+        let numpy = std::fs::read(fixture("f4_c.npy")).unwrap();
+        assert_eq!(&ours[..10], b"\x93NUMPY\x01\x00\x76\x00");
+        assert_eq!(ours, numpy);
+        // And for a 1-D bool array (shape "(3,)"): fixture bool.npy.
+        let t = Tensor::from_bytes(DType::Bool, vec![3], vec![1, 0, 1]).unwrap();
+        write(&p, &t).unwrap();
+        assert_eq!(
+            std::fs::read(&p).unwrap(),
+            std::fs::read(fixture("bool.npy")).unwrap()
+        );
     }
 
     /// Files written by NumPy itself (tests/fixtures/npy/make_fixtures.py), an independent

@@ -7,13 +7,14 @@
 //! 1. **Class statistics**: counts `n_k`, class means `mu_k`, global mean `mu_G`, centred means
 //!    `M` (row k = `mu_k - mu_G`). Labels, classes and finiteness are validated here.
 //! 2. **Projections**: for each sample the within-class deviation `c_i = h_i - mu_{y_i}` is
-//!    formed in f64 and multiplied with `M^T` (and `W^T`, for the network's logits). This gives
+//!    formed in f64 and multiplied, in one product per chunk, with `M^T` (and `W^T`, for the
+//!    network's logits `w_c . h_i + b_c = w_c . c_i + (w_c . mu_{y_i} + b_c)`). This gives
 //!    - `P_i = M c_i` (K numbers), accumulated into `C = (1/N) sum_i P_i P_i^T` (K x K);
 //!    - `||c_i||^2`, accumulated per class (for `cdnv`) and overall (`tr S_W`);
 //!    - the squared distances to every class mean without cancellation, as
 //!      `||h_i - mu_k||^2 = ||c_i||^2 + 2 (c_i.M_{y_i} - c_i.M_k) + ||mu_{y_i} - mu_k||^2`
 //!      (since `mu_a - mu_b = M_a - M_b`), for NC4 and `ncc_accuracy`;
-//!    - the logits `W h_i + b`, for the network's predictions when they are not given.
+//!    - the logits, for the network's predictions when they are not given.
 //!
 //! `S_B = M^T M / K` has the same non-zero eigenvalues `lambda_j` as the `K x K` matrix
 //! `G = M M^T / K = sum_j lambda_j u_j u_j^T`; its eigenvectors in `R^d` are
@@ -24,7 +25,7 @@
 
 use rayon::prelude::*;
 
-use crate::linalg::{frobenius, gemm_nt, gemm_tn, normalized_distance, symmetric_eigen};
+use crate::linalg::{frobenius, gemm_nt, normalized_distance, symmetric_eigen};
 use crate::tensor::MatrixView;
 use crate::{Error, Result};
 
@@ -230,7 +231,7 @@ pub fn class_statistics(
             let mut counts = vec![0usize; k];
             let mut sums = vec![0.0f64; k * d];
             let mut row = vec![0.0f64; d];
-            for i in start..end {
+            for (i, &y) in (start..end).zip(&labels[start..end]) {
                 features.row_into(i, &mut row);
                 // NaN and infinities propagate into the row sum, so one test per row finds them.
                 if !row.iter().sum::<f64>().is_finite() {
@@ -243,7 +244,7 @@ pub fn class_statistics(
                         None => format!("features: row {i} overflows when summed"),
                     }));
                 }
-                let y = labels[i] as usize;
+                let y = y as usize;
                 counts[y] += 1;
                 for (s, v) in sums[y * d..(y + 1) * d].iter_mut().zip(&row) {
                     *s += v;
@@ -572,6 +573,25 @@ fn second_pass(
     }
     let has_predictions = input.predictions.is_some() || weights.is_some();
 
+    // One product per chunk: B = [M; W] (or just M when the predictions are given or there is
+    // no classifier), T = B C^T with C the chunk's deviations. Row c < K of T holds c_i . M_c;
+    // row K + c holds c_i . w_c, from which the logits follow as
+    // w_c . h_i + b_c = c_i . w_c + (w_c . mu_{y_i} + b_c).
+    let logits_needed = input.predictions.is_none() && weights.is_some();
+    let kk = if logits_needed { 2 * k } else { k };
+    let mut b_mat = m.clone();
+    let mut offset = vec![0.0; k * k]; // offset[y * k + c] = w_c . mu_y + b_c
+    if let (true, Some(w)) = (logits_needed, weights) {
+        b_mat.extend_from_slice(w);
+        gemm_nt(&mut offset, &stats.means, w, k, k, d, 1.0, false, false);
+        for y in 0..k {
+            offset[y * k..(y + 1) * k]
+                .iter_mut()
+                .zip(bias)
+                .for_each(|(o, b)| *o += b);
+        }
+    }
+
     let partials: Vec<Partial> = row_blocks(stats.n)
         .par_iter()
         .map(|&(start, end)| {
@@ -583,68 +603,74 @@ fn second_pass(
                 nc4_mismatches: 0,
             };
             let cap = CHUNK_ROWS.min(end - start);
-            let mut h = vec![0.0; cap * d];
             let mut dev = vec![0.0; cap * d];
-            let mut proj = vec![0.0; cap * k]; // c_i . M_k
-            let mut logits = vec![0.0; cap * k];
+            let mut t = vec![0.0; kk * cap];
+            let mut sq = vec![0.0; cap];
+            let mut best = vec![(f64::INFINITY, 0usize); cap];
             let mut chunk_start = start;
             while chunk_start < end {
                 let rows = CHUNK_ROWS.min(end - chunk_start);
-                let h = &mut h[..rows * d];
+                let labels = &input.labels[chunk_start..chunk_start + rows];
                 let dev = &mut dev[..rows * d];
                 input
                     .features
                     .rows
-                    .copy_to_f64(chunk_start * d, (chunk_start + rows) * d, h);
-                for r in 0..rows {
-                    let y = input.labels[chunk_start + r] as usize;
-                    let mu = &stats.means[y * d..(y + 1) * d];
-                    for ((o, x), m) in dev[r * d..(r + 1) * d]
-                        .iter_mut()
-                        .zip(&h[r * d..(r + 1) * d])
-                        .zip(mu)
-                    {
-                        *o = x - m;
-                    }
+                    .copy_to_f64(chunk_start * d, (chunk_start + rows) * d, dev);
+                for (r, &y) in labels.iter().enumerate() {
+                    let mu = &stats.means[y as usize * d..(y as usize + 1) * d];
+                    let row = &mut dev[r * d..(r + 1) * d];
+                    row.iter_mut().zip(mu).for_each(|(x, m)| *x -= m);
+                    sq[r] = row.iter().map(|x| x * x).sum::<f64>();
+                    part.sum_sq_dev += sq[r];
+                    part.class_sum_sq_dev[y as usize] += sq[r];
                 }
-                let proj = &mut proj[..rows * k];
-                gemm_nt(proj, dev, m, rows, k, d, 1.0, false, false);
-                if let Some(w) = weights {
-                    gemm_nt(&mut logits[..rows * k], h, w, rows, k, d, 1.0, false, false);
-                }
-                // The projections (c_i . M_k)_k are exactly P_i = M c_i: C += P^T P.
-                gemm_tn(&mut part.c, proj, proj, k, k, rows, 1.0, true);
+                let t = &mut t[..kk * rows];
+                gemm_nt(t, &b_mat, dev, kk, rows, d, 1.0, false, false);
+                // Rows 0..K of T are P^T with P_i = M c_i: C += P^T P.
+                let p_t = &t[..k * rows];
+                gemm_nt(&mut part.c, p_t, p_t, k, k, rows, 1.0, true, false);
 
-                for r in 0..rows {
-                    let i = chunk_start + r;
-                    let y = input.labels[i] as usize;
-                    let dev_r = &dev[r * d..(r + 1) * d];
-                    let sq = dev_r.iter().map(|x| x * x).sum::<f64>();
-                    part.sum_sq_dev += sq;
-                    part.class_sum_sq_dev[y] += sq;
-                    // Nearest class mean: ||h - mu_k||^2 = sq + 2 (c.M_y - c.M_k) + ||mu_y - mu_k||^2.
-                    let pr = &proj[r * k..(r + 1) * k];
-                    let mut best = 0;
-                    let mut best_dist = f64::INFINITY;
+                // Nearest class mean: ||h - mu_c||^2 = ||c_i||^2 + 2 (c_i.M_y - c_i.M_c) + ||mu_y - mu_c||^2.
+                let best = &mut best[..rows];
+                best.iter_mut().for_each(|b| *b = (f64::INFINITY, 0));
+                for c in 0..k {
+                    let row_c = &p_t[c * rows..(c + 1) * rows];
+                    for (r, &y) in labels.iter().enumerate() {
+                        let y = y as usize;
+                        let dist =
+                            sq[r] + 2.0 * (p_t[y * rows + r] - row_c[r]) + mean_dist2[y * k + c];
+                        if dist < best[r].0 {
+                            best[r] = (dist, c);
+                        }
+                    }
+                }
+                for (r, &y) in labels.iter().enumerate() {
+                    part.ncc_correct += (best[r].1 == y as usize) as usize;
+                }
+                if let Some(pred) = input.predictions {
+                    let pred = &pred[chunk_start..chunk_start + rows];
+                    part.nc4_mismatches += pred
+                        .iter()
+                        .zip(best.iter())
+                        .filter(|(&p, b)| p as usize != b.1)
+                        .count();
+                } else if logits_needed {
+                    // Network prediction: argmax_c (c_i . w_c + offset[y_i, c]), lowest index on a tie.
+                    let mut top = vec![(f64::NEG_INFINITY, 0usize); rows];
                     for c in 0..k {
-                        let dist = sq + 2.0 * (pr[y] - pr[c]) + mean_dist2[y * k + c];
-                        if dist < best_dist {
-                            best_dist = dist;
-                            best = c;
+                        let row_c = &t[(k + c) * rows..(k + c + 1) * rows];
+                        for (r, &y) in labels.iter().enumerate() {
+                            let z = row_c[r] + offset[y as usize * k + c];
+                            if z > top[r].0 {
+                                top[r] = (z, c);
+                            }
                         }
                     }
-                    if best == y {
-                        part.ncc_correct += 1;
-                    }
-                    if has_predictions {
-                        let predicted = match input.predictions {
-                            Some(pred) => pred[i] as usize,
-                            None => argmax_with_bias(&logits[r * k..(r + 1) * k], bias),
-                        };
-                        if predicted != best {
-                            part.nc4_mismatches += 1;
-                        }
-                    }
+                    part.nc4_mismatches += top
+                        .iter()
+                        .zip(best.iter())
+                        .filter(|(a, b)| a.1 != b.1)
+                        .count();
                 }
                 chunk_start += rows;
             }
@@ -675,18 +701,4 @@ fn second_pass(
     let inv_n = 1.0 / stats.n as f64;
     out.c.iter_mut().for_each(|x| *x *= inv_n);
     out
-}
-
-/// `argmax_k (z_k + b_k)`, lowest index on a tie.
-fn argmax_with_bias(z: &[f64], b: &[f64]) -> usize {
-    let mut best = 0;
-    let mut best_v = f64::NEG_INFINITY;
-    for (c, (zc, bc)) in z.iter().zip(b).enumerate() {
-        let v = zc + bc;
-        if v > best_v {
-            best_v = v;
-            best = c;
-        }
-    }
-    best
 }

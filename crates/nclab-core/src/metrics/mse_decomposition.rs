@@ -112,7 +112,7 @@ pub fn decompose(
             "MSE decomposition: weights must be {k} x {d} and bias {k}"
         )));
     }
-    if !(weight_decay >= 0.0) {
+    if weight_decay.is_nan() || weight_decay < 0.0 {
         return Err(Error::invalid(format!(
             "MSE decomposition: weight decay must be >= 0, got {weight_decay}"
         )));

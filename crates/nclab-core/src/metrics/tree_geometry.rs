@@ -133,7 +133,7 @@ mod tests {
         let grid: Vec<f64> = (0..100)
             .map(|i| -1.0 / 3.0 + (-1.0 + 1.0 / 3.0) * i as f64 / 99.0)
             .collect();
-        let s = *grid.iter().filter(|&&s| s >= bound - 1e-12).last().unwrap();
+        let s = *grid.iter().rfind(|&&s| s >= bound - 1e-12).unwrap();
         let c = e2 + s * (1.0 - e2);
         for i in 0..k {
             for j in 0..k {

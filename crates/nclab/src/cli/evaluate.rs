@@ -1,8 +1,193 @@
-//! `nclab evaluate` (not implemented yet; its issue fills this file).
+//! `nclab evaluate`: mistake metrics (and optionally losses) of saved logits.
+//!
+//! ```text
+//! nclab evaluate --logits L.npy --labels Y.npy --hierarchy NAME|FILE [--k 1,5] [--crm]
+//!                [--loss ce --loss mse --loss hxe:0.5 --loss soft:4 ...] [--format table|json]
+//! ```
+//! JSON keys: `top{k}_error`, `mistake_severity`, `hdist@{k}`, `hprecision@{k}`, `hmap@{k}`
+//! (k = 1 always included), `loss` (an object keyed by each loss spec as written, holding its
+//! batch mean), and with `--crm` the same metrics again under `crm`. A mistake severity with
+//! no mistake is null.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+use nclab_core::hierarchy::Hierarchy;
+use nclab_core::io::npy;
+use nclab_core::losses::{Loss, LossSpec};
+use nclab_core::metrics::collapse::labels_from_integers;
+use nclab_core::metrics::mistakes::{MistakeEvaluator, MistakeMetrics, Ranking, ScoreKind};
+
+use super::output::human;
+
+/// Output format.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EvalFormat {
+    Table,
+    Json,
+}
 
 #[derive(clap::Args, Debug)]
-pub struct Args {}
+pub struct Args {
+    /// Logits (or probabilities with --probabilities), N x K (.npy, f32 or f64).
+    #[arg(long)]
+    pub logits: PathBuf,
+    /// True labels, N integers in 0..K (.npy, any integer type).
+    #[arg(long)]
+    pub labels: PathBuf,
+    /// Class hierarchy: built-in (cifar10, cifar100, fashion-mnist, flat:K, flat) or a file.
+    /// Its class count must equal K.
+    #[arg(long)]
+    pub hierarchy: String,
+    /// Cut-offs k of the top-k metrics (comma separated; 1 is always included).
+    #[arg(long, value_delimiter = ',', default_values_t = [1usize, 5])]
+    pub k: Vec<usize>,
+    /// Also report every metric after CRM re-ranking (rank by -(p @ D)).
+    #[arg(long)]
+    pub crm: bool,
+    /// A loss to evaluate (batch mean): ce, mse[:KAPPA[:WEIGHT]], soft:BETA,
+    /// hxe:ALPHA[:none|nodes]. Repeatable.
+    #[arg(long = "loss")]
+    pub losses: Vec<String>,
+    /// The scores are probabilities (rows summing to 1), not logits.
+    #[arg(long)]
+    pub probabilities: bool,
+    #[arg(long, value_enum, default_value_t = EvalFormat::Table)]
+    pub format: EvalFormat,
+}
 
-pub fn run(_args: Args) -> anyhow::Result<()> {
-    anyhow::bail!("`nclab evaluate` is not implemented yet")
+pub fn run(args: Args) -> Result<()> {
+    let logits_t = npy::read(&args.logits)?;
+    let what = args.logits.display().to_string();
+    let scores = logits_t.matrix(&what)?;
+    let labels_t = npy::read(&args.labels)?;
+    let lwhat = args.labels.display().to_string();
+    if !matches!(labels_t.shape.as_slice(), [_] | [_, 1]) {
+        bail!(
+            "{lwhat}: expected a 1-D array of integer labels, got shape {:?}",
+            labels_t.shape
+        );
+    }
+    let raw = labels_t.integers(&lwhat)?;
+    if raw.len() != scores.n {
+        bail!(
+            "{what} has {} rows but {lwhat} has {} labels",
+            scores.n,
+            raw.len()
+        );
+    }
+    let k = scores.d;
+    let labels: Vec<usize> = labels_from_integers(&raw, k, &lwhat)?
+        .into_iter()
+        .map(|v| v as usize)
+        .collect();
+    let hierarchy = Hierarchy::resolve(&args.hierarchy, Some(k)).with_context(|| {
+        format!(
+            "--hierarchy {} against the {k} columns of {what}",
+            args.hierarchy
+        )
+    })?;
+    let kind = if args.probabilities {
+        ScoreKind::Probabilities
+    } else {
+        ScoreKind::Logits
+    };
+    let specs: Vec<(String, LossSpec)> = args
+        .losses
+        .iter()
+        .map(|s| Ok((s.clone(), s.parse::<LossSpec>()?)))
+        .collect::<Result<_>>()?;
+    if args.probabilities && !specs.is_empty() {
+        bail!("--loss needs logits, not probabilities (drop --probabilities or --loss)");
+    }
+
+    let evaluator = MistakeEvaluator::new(&hierarchy, &args.k)?;
+    let plain = evaluator.evaluate(scores, kind, &labels, Ranking::Scores)?;
+    let crm = if args.crm {
+        Some(evaluator.evaluate(scores, kind, &labels, Ranking::Crm)?)
+    } else {
+        None
+    };
+    let mut losses = Vec::new();
+    for (name, spec) in &specs {
+        let value = Loss::new(*spec, &hierarchy).batch_mean(scores, &labels, None)?;
+        losses.push((name.clone(), value));
+    }
+
+    match args.format {
+        EvalFormat::Json => {
+            let mut obj = metrics_json(&plain);
+            if !specs.is_empty() {
+                let mut l = serde_json::Map::new();
+                for (name, v) in &losses {
+                    l.insert(name.clone(), number(*v));
+                }
+                obj.insert("loss".into(), l.into());
+            }
+            if let Some(c) = &crm {
+                obj.insert("crm".into(), metrics_json(c).into());
+            }
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&serde_json::Value::Object(obj))?
+            );
+        }
+        EvalFormat::Table => print_table(&plain, crm.as_ref(), &losses, &hierarchy),
+    }
+    Ok(())
+}
+
+fn number(v: f64) -> serde_json::Value {
+    serde_json::Number::from_f64(v).map_or(serde_json::Value::Null, serde_json::Value::Number)
+}
+
+fn metrics_json(m: &MistakeMetrics) -> serde_json::Map<String, serde_json::Value> {
+    let mut obj = serde_json::Map::new();
+    for (name, v) in m.entries() {
+        obj.insert(name, number(v));
+    }
+    obj
+}
+
+fn print_table(
+    plain: &MistakeMetrics,
+    crm: Option<&MistakeMetrics>,
+    losses: &[(String, f64)],
+    h: &Hierarchy,
+) {
+    println!(
+        "{} samples, {} classes, hierarchy {} (max LCA height {})",
+        plain.n,
+        h.num_classes(),
+        h.source(),
+        h.max_distance()
+    );
+    let entries = plain.entries();
+    let crm_entries = crm.map(|c| c.entries());
+    let width = entries
+        .iter()
+        .map(|(n, _)| n.len())
+        .chain(losses.iter().map(|(n, _)| n.len() + 6))
+        .max()
+        .unwrap_or(0);
+    let show = |v: f64| {
+        if v.is_nan() {
+            "n/a".to_string()
+        } else {
+            human(v)
+        }
+    };
+    if crm_entries.is_some() {
+        println!("{:<width$}  {:>12}  {:>12}", "metric", "scores", "crm");
+    }
+    for (i, (name, v)) in entries.iter().enumerate() {
+        match &crm_entries {
+            Some(c) => println!("{name:<width$}  {:>12}  {:>12}", show(*v), show(c[i].1)),
+            None => println!("{name:<width$}  {}", show(*v)),
+        }
+    }
+    for (name, v) in losses {
+        let label = format!("loss {name}");
+        println!("{label:<width$}  {}", show(*v));
+    }
 }

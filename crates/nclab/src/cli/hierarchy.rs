@@ -1,11 +1,277 @@
-//! `nclab hierarchy` (not implemented yet; its issue fills this file).
+//! `nclab hierarchy`: show, query and convert class hierarchies.
+//!
+//! ```text
+//! nclab hierarchy show NAME|FILE
+//! nclab hierarchy distances NAME|FILE [--normalized] [--format csv|json] [--output F]
+//! nclab hierarchy soft-labels NAME|FILE --beta B [--format csv|json] [--output F]
+//! nclab hierarchy convert NAME|FILE --to edges|json|dot [--output F]
+//! ```
+//! NAME is a built-in (`cifar10`, `cifar100`, `fashion-mnist`, `flat:K`, or `flat` with
+//! `--num-classes K`); FILE an edge list or nested JSON.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use nclab_core::hierarchy::{write_dot, write_edges, write_json, Hierarchy};
+use nclab_core::io::write_atomic;
+use nclab_core::losses::SoftTargets;
+
+#[derive(clap::Args, Debug)]
+pub struct Source {
+    /// A built-in hierarchy (cifar10, cifar100, fashion-mnist, flat:K, flat) or a file
+    /// (edge list `parent child` per line, or nested JSON).
+    pub hierarchy: String,
+    /// Number of classes: sizes `flat`, and is checked against the hierarchy otherwise.
+    #[arg(long)]
+    pub num_classes: Option<usize>,
+}
+
+impl Source {
+    fn load(&self) -> Result<Hierarchy> {
+        Hierarchy::resolve(&self.hierarchy, self.num_classes)
+            .with_context(|| format!("loading hierarchy '{}'", self.hierarchy))
+    }
+}
+
+/// Format of a K x K matrix.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MatrixFormat {
+    /// A header of class names, then K rows of K values.
+    Csv,
+    /// `{"classes": [...], "matrix": [[...], ...], ...}`.
+    Json,
+}
+
+/// Target format of `convert`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TreeFormat {
+    /// `parent child` per line.
+    Edges,
+    /// Nested `{"name": ..., "children": [...]}`.
+    Json,
+    /// Graphviz digraph.
+    Dot,
+}
 
 #[derive(clap::Subcommand, Debug)]
 pub enum Command {
-    /// Placeholder until the issue lands.
-    Todo,
+    /// Draw the tree in the terminal: internal nodes, classes (with their index), depths.
+    Show {
+        #[command(flatten)]
+        source: Source,
+    },
+    /// The K x K matrix of LCA heights d(a, b) (or dn = d / max d), in class order.
+    Distances {
+        #[command(flatten)]
+        source: Source,
+        /// Print dn = d / max d instead of d.
+        #[arg(long)]
+        normalized: bool,
+        #[arg(long, value_enum, default_value_t = MatrixFormat::Csv)]
+        format: MatrixFormat,
+        /// Write to this file (atomically) instead of standard output.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+    /// Soft-label targets: column t is the target distribution for true class t,
+    /// q_a = exp(-beta dn(a,t)) / sum_b exp(-beta dn(b,t)).
+    SoftLabels {
+        #[command(flatten)]
+        source: Source,
+        #[arg(long)]
+        beta: f64,
+        #[arg(long, value_enum, default_value_t = MatrixFormat::Csv)]
+        format: MatrixFormat,
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+    /// Convert a hierarchy to another format.
+    Convert {
+        #[command(flatten)]
+        source: Source,
+        #[arg(long, value_enum)]
+        to: TreeFormat,
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
 }
 
-pub fn run(_cmd: Command) -> anyhow::Result<()> {
-    anyhow::bail!("`nclab hierarchy` is not implemented yet")
+pub fn run(cmd: Command) -> Result<()> {
+    match cmd {
+        Command::Show { source } => {
+            print!("{}", draw(&source.load()?));
+            Ok(())
+        }
+        Command::Distances {
+            source,
+            normalized,
+            format,
+            output,
+        } => {
+            let h = source.load()?;
+            let m = if normalized {
+                h.normalized_distance_matrix()
+            } else {
+                h.distance_matrix()
+            };
+            let text = match format {
+                MatrixFormat::Csv => matrix_csv(&h.class_names(), &m),
+                MatrixFormat::Json => {
+                    let mut obj = matrix_json(&h.class_names(), &m);
+                    obj.insert("normalized".into(), normalized.into());
+                    obj.insert("max_distance".into(), h.max_distance().into());
+                    to_json(obj)
+                }
+            };
+            emit(&text, output.as_ref())
+        }
+        Command::SoftLabels {
+            source,
+            beta,
+            format,
+            output,
+        } => {
+            if !beta.is_finite() || beta < 0.0 {
+                anyhow::bail!("--beta must be finite and >= 0, got {beta}");
+            }
+            let h = source.load()?;
+            let q = SoftTargets::new(&h, beta).matrix();
+            let text = match format {
+                MatrixFormat::Csv => matrix_csv(&h.class_names(), &q),
+                MatrixFormat::Json => {
+                    let mut obj = matrix_json(&h.class_names(), &q);
+                    obj.insert("beta".into(), beta.into());
+                    obj.insert(
+                        "layout".into(),
+                        "matrix[a][t] = q_a for true class t (column t is the target of t)".into(),
+                    );
+                    to_json(obj)
+                }
+            };
+            emit(&text, output.as_ref())
+        }
+        Command::Convert { source, to, output } => {
+            let h = source.load()?;
+            let text = match to {
+                TreeFormat::Edges => write_edges(&h)?,
+                TreeFormat::Json => write_json(&h),
+                TreeFormat::Dot => write_dot(&h),
+            };
+            emit(&text, output.as_ref())
+        }
+    }
+}
+
+/// Prints to stdout, or writes the file atomically.
+fn emit(text: &str, output: Option<&PathBuf>) -> Result<()> {
+    match output {
+        Some(path) => Ok(write_atomic(path, |w| w.write_all(text.as_bytes()))?),
+        None => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(text.as_bytes())?;
+            Ok(())
+        }
+    }
+}
+
+/// A CSV field, quoted when it holds a comma, quote or newline.
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+/// A header of class names, then the K rows of the row-major K x K matrix `m`.
+fn matrix_csv(classes: &[String], m: &[f64]) -> String {
+    let k = classes.len();
+    let mut out = classes
+        .iter()
+        .map(|c| csv_field(c))
+        .collect::<Vec<_>>()
+        .join(",");
+    out.push('\n');
+    for row in m.chunks_exact(k) {
+        let cells: Vec<String> = row.iter().map(|v| format!("{v}")).collect();
+        out.push_str(&cells.join(","));
+        out.push('\n');
+    }
+    out
+}
+
+fn matrix_json(classes: &[String], m: &[f64]) -> serde_json::Map<String, serde_json::Value> {
+    let k = classes.len();
+    let rows: Vec<serde_json::Value> = m
+        .chunks_exact(k)
+        .map(|r| {
+            serde_json::Value::Array(
+                r.iter()
+                    .map(|&v| {
+                        if v.fract() == 0.0 {
+                            serde_json::Value::from(v as i64)
+                        } else {
+                            serde_json::Value::from(v)
+                        }
+                    })
+                    .collect(),
+            )
+        })
+        .collect();
+    let mut obj = serde_json::Map::new();
+    obj.insert("classes".into(), classes.to_vec().into());
+    obj.insert("matrix".into(), rows.into());
+    obj
+}
+
+fn to_json(obj: serde_json::Map<String, serde_json::Value>) -> String {
+    let mut s = serde_json::to_string_pretty(&serde_json::Value::Object(obj)).expect("JSON");
+    s.push('\n');
+    s
+}
+
+/// The terminal drawing: a summary line, then one line per node with box-drawing branches.
+/// Internal nodes show their depth, height and number of classes; leaves their class index.
+fn draw(h: &Hierarchy) -> String {
+    let root = h.root();
+    let mut out = format!(
+        "{}: {} classes, {} nodes ({} internal), max depth {}, max LCA height {}\n",
+        h.source(),
+        h.num_classes(),
+        h.num_nodes(),
+        h.num_nodes() - h.num_classes(),
+        h.max_depth(),
+        h.max_distance()
+    );
+    out.push_str(&node_label(h, root));
+    out.push('\n');
+    // (node, prefix for its children's lines)
+    fn walk(h: &Hierarchy, n: usize, prefix: &str, out: &mut String) {
+        let ch = h.children(n);
+        for (i, &c) in ch.iter().enumerate() {
+            let last = i + 1 == ch.len();
+            out.push_str(prefix);
+            out.push_str(if last { "└── " } else { "├── " });
+            out.push_str(&node_label(h, c));
+            out.push('\n');
+            let next = format!("{prefix}{}", if last { "    " } else { "│   " });
+            walk(h, c, &next, out);
+        }
+    }
+    walk(h, root, "", &mut out);
+    out
+}
+
+fn node_label(h: &Hierarchy, n: usize) -> String {
+    match h.node_class(n) {
+        Some(c) => format!("{} [class {c}] (depth {})", h.name(n), h.depth(n)),
+        None => format!(
+            "{} (depth {}, height {}, {} classes)",
+            h.name(n),
+            h.depth(n),
+            h.height(n),
+            h.leaf_classes(n).len()
+        ),
+    }
 }

@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use nclab_core::hierarchy::Hierarchy;
 use nclab_core::io::{npy, safetensors};
-use nclab_core::metrics::collapse::labels_from_integers;
+use nclab_core::metrics::collapse::{class_statistics, labels_from_integers};
+use nclab_core::metrics::mse_decomposition::mse_decomposition;
 use nclab_core::metrics::{neural_collapse, CollapseInput, TreeMatrices};
 use nclab_core::tensor::Tensor;
 
@@ -58,6 +59,12 @@ pub struct Args {
     /// Depth of the coarse level for nc1_coarse (default 1: the root's children).
     #[arg(long, requires = "hierarchy")]
     pub coarse_depth: Option<usize>,
+    /// Also compute Han et al.'s MSE decomposition (lnc1, lnc23, lperp; O(N d^2 + d^3)).
+    #[arg(long, requires = "weight_decay", requires = "weights")]
+    pub mse_decomposition: bool,
+    /// The weight decay the network was trained with (lambda = WD / 2).
+    #[arg(long)]
+    pub weight_decay: Option<f64>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
@@ -192,6 +199,20 @@ pub fn run(args: Args) -> Result<()> {
         ("k".into(), Some(k as f64)),
     ];
     rows.extend(metrics.into_iter().map(|(name, v)| (name.to_string(), v)));
+    if args.mse_decomposition {
+        let (w, wd) = (
+            weights.expect("clap requires --weights"),
+            args.weight_decay.expect("clap requires --weight-decay"),
+        );
+        let stats = class_statistics(features, &labels, k)?;
+        let b = bias.clone().unwrap_or_else(|| vec![0.0; k]);
+        let dec = mse_decomposition(features, &labels, &stats, &w.to_f64_vec(), &b, wd)?;
+        rows.extend(
+            dec.entries()
+                .into_iter()
+                .map(|(name, v)| (name.to_string(), v)),
+        );
+    }
     print_metrics(&rows, args.format);
     Ok(())
 }

@@ -1,0 +1,332 @@
+//! Drawing figures 2 (Gram heatmaps) and 3 (PCA plane) from a [`FinalGeometry`].
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+use super::geometry::FinalGeometry;
+use super::plot::{self, draw_legend, draw_marker, Figure, LegendEntry, Marker, SeriesStyle};
+
+/// Class names are written on the axes up to this many classes (beyond, the cells are too small).
+const MAX_NAMED: usize = 24;
+
+/// A sequential colour map with monotone lightness (anchors of viridis), so that the order of
+/// values survives greyscale printing. `t` in `[0, 1]`.
+pub fn colour_map(t: f64) -> RGBColor {
+    const ANCHORS: [(f64, f64, f64); 5] = [
+        (68.0, 1.0, 84.0),
+        (59.0, 82.0, 139.0),
+        (33.0, 145.0, 140.0),
+        (94.0, 201.0, 98.0),
+        (253.0, 231.0, 37.0),
+    ];
+    let t = if t.is_finite() {
+        t.clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    let x = t * (ANCHORS.len() - 1) as f64;
+    let i = (x.floor() as usize).min(ANCHORS.len() - 2);
+    let f = x - i as f64;
+    let (a, b) = (ANCHORS[i], ANCHORS[i + 1]);
+    let mix = |p: f64, q: f64| (p + f * (q - p)).round() as u8;
+    RGBColor(mix(a.0, b.0), mix(a.1, b.1), mix(a.2, b.2))
+}
+
+/// Figure 2: the cosine matrices side by side on a common scale [-1, 1].
+pub struct GramFigure {
+    pub title: String,
+    pub names: Vec<String>,
+    pub k: usize,
+    pub panels: Vec<(String, Vec<f64>)>,
+}
+
+impl GramFigure {
+    pub fn new(title: String, geo: &FinalGeometry) -> GramFigure {
+        let mut panels = vec![
+            (
+                "Observed: cos of centred means".to_string(),
+                geo.cosines.clone(),
+            ),
+            ("Simplex ETF".to_string(), geo.etf.clone()),
+        ];
+        if let Some(t) = &geo.target {
+            panels.push(("Hierarchy target T".to_string(), t.clone()));
+        }
+        GramFigure {
+            title,
+            names: geo.class_names.clone(),
+            k: geo.k,
+            panels,
+        }
+    }
+
+    fn label_space(&self) -> i32 {
+        if self.k > MAX_NAMED {
+            return 10;
+        }
+        let longest = self
+            .names
+            .iter()
+            .map(|n| n.chars().count())
+            .max()
+            .unwrap_or(1);
+        (longest as i32 * 8 + 12).min(130)
+    }
+}
+
+const PANEL: i32 = 380;
+
+impl Figure for GramFigure {
+    fn size(&self) -> (u32, u32) {
+        let lab = self.label_space();
+        let w = self.panels.len() as i32 * (PANEL + lab + 30) + 130;
+        (w as u32, (PANEL + lab + 120) as u32)
+    }
+
+    fn draw<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+    ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+        let k = self.k as i32;
+        let lab = self.label_space();
+        let cell = PANEL / k.max(1);
+        let side = cell * k;
+        let centred = plot::text(22.0).pos(Pos::new(HPos::Center, VPos::Top));
+        root.draw_text(&self.title, &centred, (self.size().0 as i32 / 2, 8))?;
+        let top = 80;
+        let name_style = plot::text(if cell >= 24 { 13.0 } else { 10.0 });
+        for (p, (title, m)) in self.panels.iter().enumerate() {
+            let x0 = 20 + p as i32 * (PANEL + lab + 30) + lab;
+            root.draw_text(
+                title,
+                &plot::text(16.0).pos(Pos::new(HPos::Center, VPos::Bottom)),
+                (x0 + side / 2, top - 8),
+            )?;
+            for i in 0..k {
+                for j in 0..k {
+                    let v = m[(i * k + j) as usize];
+                    let (cx, cy) = (x0 + j * cell, top + i * cell);
+                    root.draw(&Rectangle::new(
+                        [(cx, cy), (cx + cell, cy + cell)],
+                        colour_map((v + 1.0) / 2.0).filled(),
+                    ))?;
+                    if self.k <= 10 && cell >= 30 {
+                        let ink = if (v + 1.0) / 2.0 > 0.6 { BLACK } else { WHITE };
+                        root.draw_text(
+                            &format!("{v:.2}"),
+                            &plot::text(11.0)
+                                .color(&ink)
+                                .pos(Pos::new(HPos::Center, VPos::Center)),
+                            (cx + cell / 2, cy + cell / 2),
+                        )?;
+                    }
+                }
+            }
+            root.draw(&Rectangle::new(
+                [(x0, top), (x0 + side, top + side)],
+                BLACK.stroke_width(1),
+            ))?;
+            if self.k <= MAX_NAMED {
+                for (i, name) in self.names.iter().enumerate() {
+                    let c = i as i32 * cell + cell / 2;
+                    root.draw_text(
+                        name,
+                        &name_style.pos(Pos::new(HPos::Right, VPos::Center)),
+                        (x0 - 4, top + c),
+                    )?;
+                    root.draw_text(
+                        name,
+                        &name_style
+                            .transform(FontTransform::Rotate90)
+                            .pos(Pos::new(HPos::Left, VPos::Center)),
+                        (x0 + c, top + side + 4),
+                    )?;
+                }
+            } else {
+                root.draw_text(
+                    &format!("{} classes (names omitted)", self.k),
+                    &plot::text(13.0).pos(Pos::new(HPos::Center, VPos::Top)),
+                    (x0 + side / 2, top + side + 6),
+                )?;
+            }
+        }
+        // Colour bar.
+        let bx = self.size().0 as i32 - 95;
+        let steps = 100;
+        for s in 0..steps {
+            let t = 1.0 - s as f64 / steps as f64;
+            let y = top + s * side / steps;
+            root.draw(&Rectangle::new(
+                [(bx, y), (bx + 20, top + (s + 1) * side / steps)],
+                colour_map(t).filled(),
+            ))?;
+        }
+        root.draw(&Rectangle::new(
+            [(bx, top), (bx + 20, top + side)],
+            BLACK.stroke_width(1),
+        ))?;
+        for (v, label) in [
+            (1.0, "1"),
+            (0.5, "0.5"),
+            (0.0, "0"),
+            (-0.5, "−0.5"),
+            (-1.0, "−1"),
+        ] {
+            let y = top + ((1.0 - (v + 1.0) / 2.0) * side as f64) as i32;
+            root.draw_text(
+                label,
+                &plot::text(13.0).pos(Pos::new(HPos::Left, VPos::Center)),
+                (bx + 26, y),
+            )?;
+        }
+        root.draw_text(
+            "cosine",
+            &plot::text(14.0).pos(Pos::new(HPos::Center, VPos::Bottom)),
+            (bx + 10, top - 8),
+        )?;
+        Ok(())
+    }
+}
+
+/// Figure 3: centred class means and classifier rows on the first two principal axes.
+pub struct PcaFigure {
+    pub title: String,
+    pub names: Vec<String>,
+    pub means: Vec<(f64, f64)>,
+    pub weights: Option<Vec<(f64, f64)>>,
+    pub explained: (f64, f64),
+}
+
+impl PcaFigure {
+    pub fn new(title: String, geo: &FinalGeometry) -> PcaFigure {
+        PcaFigure {
+            title,
+            names: geo.class_names.clone(),
+            means: geo.means_2d.clone(),
+            weights: geo.weights_2d.clone(),
+            explained: geo.explained,
+        }
+    }
+}
+
+const MEAN_STYLE: SeriesStyle = SeriesStyle {
+    colour: RGBColor(0, 0, 0),
+    marker: Marker::Circle,
+    dash: None,
+};
+const WEIGHT_STYLE: SeriesStyle = SeriesStyle {
+    colour: RGBColor(213, 94, 0),
+    marker: Marker::Triangle,
+    dash: Some((6, 4)),
+};
+
+impl Figure for PcaFigure {
+    fn size(&self) -> (u32, u32) {
+        (980, 700)
+    }
+
+    fn draw<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+    ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+        let (left, right) = root.split_horizontally(700);
+        let r = self
+            .means
+            .iter()
+            .chain(self.weights.iter().flatten())
+            .map(|p| p.0.abs().max(p.1.abs()))
+            .fold(0.0, f64::max)
+            .max(1e-12)
+            * 1.25;
+        let mut chart = ChartBuilder::on(&left)
+            .caption(&self.title, plot::text(20.0))
+            .margin(12)
+            .x_label_area_size(55)
+            .y_label_area_size(75)
+            .build_cartesian_2d(-r..r, -r..r)?;
+        chart
+            .configure_mesh()
+            .x_label_formatter(&|v| plot::tick_label(*v, 2.0 * r))
+            .y_label_formatter(&|v| plot::tick_label(*v, 2.0 * r))
+            .max_light_lines(1)
+            .x_desc(format!(
+                "PC 1 ({:.0}% of tr M Mᵀ), normalised units",
+                100.0 * self.explained.0
+            ))
+            .y_desc(format!(
+                "PC 2 ({:.0}% of tr M Mᵀ), normalised units",
+                100.0 * self.explained.1
+            ))
+            .label_style(plot::text(14.0))
+            .axis_desc_style(plot::text(15.0))
+            .light_line_style(RGBColor(240, 240, 240))
+            .bold_line_style(RGBColor(215, 215, 215))
+            .draw()?;
+        let origin = chart.backend_coord(&(0.0, 0.0));
+        let named = self.names.len() <= 40;
+        let label_style = plot::text(12.0).pos(Pos::new(HPos::Left, VPos::Bottom));
+        if let Some(w) = &self.weights {
+            for (i, p) in w.iter().enumerate() {
+                let q = chart.backend_coord(p);
+                plot::draw_line(&left, &[origin, q], &WEIGHT_STYLE, 1)?;
+                draw_marker(&left, q, WEIGHT_STYLE.marker, WEIGHT_STYLE.colour, 5)?;
+                if named {
+                    left.draw_text(
+                        &self.names[i],
+                        &label_style.color(&WEIGHT_STYLE.colour),
+                        (q.0 + 6, q.1 + 14),
+                    )?;
+                }
+            }
+        }
+        for (i, p) in self.means.iter().enumerate() {
+            let q = chart.backend_coord(p);
+            plot::draw_line(&left, &[origin, q], &MEAN_STYLE, 1)?;
+            draw_marker(&left, q, MEAN_STYLE.marker, MEAN_STYLE.colour, 5)?;
+            if named {
+                left.draw_text(&self.names[i], &label_style, (q.0 + 6, q.1 - 4))?;
+            }
+        }
+        let mut entries = vec![LegendEntry {
+            label: "class mean μ_k − μ_G, divided by ‖M‖_F".into(),
+            style: MEAN_STYLE,
+            line: true,
+        }];
+        if self.weights.is_some() {
+            entries.push(LegendEntry {
+                label: "classifier row w_k, divided by ‖W‖_F".into(),
+                style: WEIGHT_STYLE,
+                line: true,
+            });
+        }
+        draw_legend(
+            &right,
+            "Legend",
+            &entries,
+            &[
+                "Axes: the two leading principal components of the centred class means.".into(),
+                "Under collapse the rows align with the means (NC3).".into(),
+            ],
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn colour_map_is_monotone_in_lightness() {
+        // Rec. 601 luma increases along the map: the order survives greyscale.
+        let luma = |c: RGBColor| 0.299 * c.0 as f64 + 0.587 * c.1 as f64 + 0.114 * c.2 as f64;
+        let mut last = -1.0;
+        for s in 0..=50 {
+            let l = luma(colour_map(s as f64 / 50.0));
+            assert!(l > last, "step {s}");
+            last = l;
+        }
+        assert_eq!(colour_map(0.0), RGBColor(68, 1, 84));
+        assert_eq!(colour_map(1.0), RGBColor(253, 231, 37));
+    }
+}

@@ -1,0 +1,292 @@
+//! Shared figure machinery: the embedded font, a greyscale-safe style cycle (colour + marker +
+//! dash), the legend drawn beside the plot, and writing each figure as SVG and PNG.
+
+use std::path::Path;
+use std::sync::Once;
+
+use anyhow::{anyhow, Result};
+use plotters::coord::Shift;
+use plotters::element::DashedPathElement;
+use plotters::prelude::*;
+
+/// DejaVu Sans (Bitstream Vera licence, see `assets/DejaVuSans-LICENSE.txt`), embedded so that
+/// neither building nor running needs fontconfig or a system font.
+const FONT: &[u8] = include_bytes!("../../assets/DejaVuSans.ttf");
+
+/// The font family name figures use.
+pub const FAMILY: &str = "sans-serif";
+
+/// Registers the embedded font with plotters (once per process).
+pub fn init_font() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        plotters::style::register_font(FAMILY, FontStyle::Normal, FONT)
+            .unwrap_or_else(|_| panic!("embedded DejaVuSans.ttf is not a valid font"));
+    });
+}
+
+/// Okabe-Ito colours (distinguishable with colour-vision deficiencies), without yellow (too
+/// light on white). In greyscale several coincide, hence markers and dashes as well.
+pub const COLOURS: [RGBColor; 7] = [
+    RGBColor(0, 0, 0),
+    RGBColor(230, 159, 0),
+    RGBColor(0, 114, 178),
+    RGBColor(0, 158, 115),
+    RGBColor(213, 94, 0),
+    RGBColor(86, 180, 233),
+    RGBColor(204, 121, 167),
+];
+
+/// Marker shapes, cycled with a period coprime to the colours' so that pairs stay distinct.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Marker {
+    Circle,
+    Triangle,
+    Square,
+    Cross,
+    Diamond,
+}
+
+const MARKERS: [Marker; 5] = [
+    Marker::Circle,
+    Marker::Triangle,
+    Marker::Square,
+    Marker::Cross,
+    Marker::Diamond,
+];
+
+/// Line dash patterns `(dash, gap)` in pixels; `None` = solid.
+const DASHES: [Option<(u32, u32)>; 4] = [None, Some((12, 6)), Some((3, 4)), Some((18, 5))];
+
+/// The visual identity of series `i`.
+#[derive(Debug, Clone, Copy)]
+pub struct SeriesStyle {
+    pub colour: RGBColor,
+    pub marker: Marker,
+    pub dash: Option<(u32, u32)>,
+}
+
+pub fn series_style(i: usize) -> SeriesStyle {
+    SeriesStyle {
+        colour: COLOURS[i % COLOURS.len()],
+        marker: MARKERS[i % MARKERS.len()],
+        dash: DASHES[i % DASHES.len()],
+    }
+}
+
+/// Text style of the given pixel size in the embedded font.
+pub fn text(size: f64) -> TextStyle<'static> {
+    (FAMILY, size).into_font().color(&BLACK)
+}
+
+/// Tick-label text for a linear axis spanning `span`: enough decimals to tell neighbouring ticks
+/// apart (`2 - floor(log10 span)`), trailing zeros trimmed, no `-0`.
+pub fn tick_label(v: f64, span: f64) -> String {
+    let decimals = if span > 0.0 && span.is_finite() {
+        (2 - span.log10().floor() as i32).clamp(0, 8) as usize
+    } else {
+        2
+    };
+    let mut s = format!("{v:.decimals$}");
+    if s.contains('.') {
+        s = s.trim_end_matches('0').trim_end_matches('.').to_string();
+    }
+    if s == "-0" {
+        s = "0".into();
+    }
+    s
+}
+
+/// Draws a marker centred at pixel `(x, y)` on `area`.
+pub fn draw_marker<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    (x, y): (i32, i32),
+    marker: Marker,
+    colour: RGBColor,
+    size: i32,
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    let fill = colour.filled();
+    let line = colour.stroke_width(2);
+    match marker {
+        Marker::Circle => area.draw(&Circle::new((x, y), size, fill)),
+        Marker::Triangle => area.draw(&Polygon::new(
+            vec![
+                (x, y - size - 1),
+                (x - size - 1, y + size),
+                (x + size + 1, y + size),
+            ],
+            fill,
+        )),
+        Marker::Square => area.draw(&Rectangle::new(
+            [(x - size, y - size), (x + size, y + size)],
+            fill,
+        )),
+        Marker::Cross => {
+            area.draw(&PathElement::new(
+                vec![(x - size, y - size), (x + size, y + size)],
+                line,
+            ))?;
+            area.draw(&PathElement::new(
+                vec![(x - size, y + size), (x + size, y - size)],
+                line,
+            ))
+        }
+        Marker::Diamond => area.draw(&Polygon::new(
+            vec![
+                (x, y - size - 1),
+                (x + size + 1, y),
+                (x, y + size + 1),
+                (x - size - 1, y),
+            ],
+            fill,
+        )),
+    }
+}
+
+/// Draws a polyline in pixel coordinates, solid or dashed.
+pub fn draw_line<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    points: &[(i32, i32)],
+    style: &SeriesStyle,
+    width: u32,
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    let stroke = style.colour.stroke_width(width);
+    match style.dash {
+        None => area.draw(&PathElement::new(points.to_vec(), stroke)),
+        Some((dash, gap)) => area.draw(&DashedPathElement::new(
+            points.iter().copied(),
+            dash as i32,
+            gap as i32,
+            stroke,
+        )),
+    }
+}
+
+/// One legend entry.
+pub struct LegendEntry {
+    pub label: String,
+    pub style: SeriesStyle,
+    /// Draw a line sample (curves) or only the marker (scatter plots).
+    pub line: bool,
+}
+
+/// Splits `label` into lines of at most `width` characters at ", " or spaces.
+pub fn wrap(label: &str, width: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut current = String::new();
+    for word in label.split(' ') {
+        if !current.is_empty() && current.chars().count() + 1 + word.chars().count() > width {
+            lines.push(std::mem::take(&mut current));
+        }
+        if !current.is_empty() {
+            current.push(' ');
+        }
+        current.push_str(word);
+    }
+    if !current.is_empty() {
+        lines.push(current);
+    }
+    lines
+}
+
+/// Draws a legend in its own area (beside the plot, so it never covers data), with an optional
+/// note under the entries.
+pub fn draw_legend<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    title: &str,
+    entries: &[LegendEntry],
+    note: &[String],
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    let font = 16.0;
+    let line_h = 20;
+    let mut y = 60;
+    area.draw_text(title, &text(16.0), (10, y - 24))?;
+    for e in entries {
+        if e.line {
+            draw_line(area, &[(10, y + 8), (48, y + 8)], &e.style, 2)?;
+        }
+        draw_marker(area, (29, y + 8), e.style.marker, e.style.colour, 5)?;
+        for (i, l) in wrap(&e.label, 24).iter().enumerate() {
+            area.draw_text(l, &text(font), (58, y + i as i32 * line_h))?;
+        }
+        y += line_h * wrap(&e.label, 24).len().max(1) as i32 + 10;
+    }
+    y += 10;
+    for n in note {
+        for l in wrap(n, 30) {
+            area.draw_text(&l, &text(14.0).color(&RGBColor(60, 60, 60)), (10, y))?;
+            y += 18;
+        }
+    }
+    Ok(())
+}
+
+/// A figure that can be drawn on any plotters backend.
+pub trait Figure {
+    /// Size in pixels (the PNG) and in SVG user units.
+    fn size(&self) -> (u32, u32);
+    fn draw<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+    ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>>;
+}
+
+/// Writes `dir/<stem>.svg` and `dir/<stem>.png`.
+pub fn save<F: Figure>(figure: &F, dir: &Path, stem: &str) -> Result<()> {
+    init_font();
+    let size = figure.size();
+    let svg = dir.join(format!("{stem}.svg"));
+    {
+        let root = SVGBackend::new(&svg, size).into_drawing_area();
+        root.fill(&WHITE)
+            .map_err(|e| anyhow!("{}: {e}", svg.display()))?;
+        figure
+            .draw(&root)
+            .map_err(|e| anyhow!("{}: {e}", svg.display()))?;
+        root.present()
+            .map_err(|e| anyhow!("{}: {e}", svg.display()))?;
+    }
+    let png = dir.join(format!("{stem}.png"));
+    {
+        let root = BitMapBackend::new(&png, size).into_drawing_area();
+        root.fill(&WHITE)
+            .map_err(|e| anyhow!("{}: {e}", png.display()))?;
+        figure
+            .draw(&root)
+            .map_err(|e| anyhow!("{}: {e}", png.display()))?;
+        root.present()
+            .map_err(|e| anyhow!("{}: {e}", png.display()))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tick_labels() {
+        assert_eq!(tick_label(0.30000000000000004, 0.6), "0.3");
+        assert_eq!(tick_label(-0.0001, 0.6), "0");
+        assert_eq!(tick_label(0.448, 0.016), "0.448");
+        assert_eq!(tick_label(20.0, 60.0), "20");
+        assert_eq!(tick_label(0.25, 1.0), "0.25");
+    }
+
+    #[test]
+    fn wrap_breaks_at_spaces() {
+        assert_eq!(
+            wrap("loss.kind=mse, optim.lr=0.0184", 16),
+            vec!["loss.kind=mse,", "optim.lr=0.0184"]
+        );
+        assert_eq!(wrap("short", 16), vec!["short"]);
+    }
+
+    #[test]
+    fn styles_differ_between_neighbours() {
+        for i in 0..12 {
+            let (a, b) = (series_style(i), series_style(i + 1));
+            assert!(a.colour != b.colour && a.marker != b.marker);
+        }
+    }
+}

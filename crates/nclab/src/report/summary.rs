@@ -1,0 +1,335 @@
+//! The summary tables: each condition's metrics at the final epoch (mean and sd over seeds), and
+//! each condition against its CE baseline (difference, 95% CI, Welch's t-test, Mann-Whitney U).
+
+use nclab_core::stats::{self, MannWhitney, WelchTest};
+
+use super::conditions::Condition;
+use super::runs::Run;
+
+/// Metrics shown in the Markdown comparison table (all metrics go to the CSV files).
+pub const KEY_METRICS: &[&str] = &[
+    "nc1",
+    "nc2",
+    "nc3",
+    "nc4",
+    "nc2_tree",
+    "mean_tree_correlation",
+    "train_acc",
+    "test_acc",
+    "top1_error",
+    "mistake_severity",
+    "hdist@1",
+    "hdist@5",
+];
+
+/// Confidence level of the intervals.
+pub const CI_LEVEL: f64 = 0.95;
+
+/// Mean and sample sd (n-1) of one metric over a condition's runs at their final epoch.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Cell {
+    /// Runs whose last `metrics.csv` row has a value for the metric.
+    pub n: usize,
+    pub mean: f64,
+    /// `NaN` when `n < 2`.
+    pub sd: f64,
+}
+
+/// One condition against its baseline for one metric.
+#[derive(Debug, Clone)]
+pub struct Comparison {
+    pub condition: usize,
+    pub baseline: usize,
+    pub metric: String,
+    pub n: usize,
+    pub n_baseline: usize,
+    /// `mean(condition) - mean(baseline)`.
+    pub diff: f64,
+    /// `None` with fewer than 2 runs a side or no spread at all.
+    pub welch: Option<WelchTest>,
+    /// `None` with fewer than 3 runs a side: with 2 against 2 the smallest attainable two-sided
+    /// p-value is 1/3, so the test cannot say anything.
+    pub mann_whitney: Option<MannWhitney>,
+}
+
+/// The metric columns of all runs, in the order of first appearance.
+pub fn metric_names(runs: &[Run]) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for r in runs {
+        for c in &r.metrics.columns {
+            if !names.contains(c) {
+                names.push(c.clone());
+            }
+        }
+    }
+    names
+}
+
+/// The final-epoch values of `metric` over the runs of a condition (runs without it skipped).
+pub fn final_values(runs: &[Run], condition: &Condition, metric: &str) -> Vec<f64> {
+    condition
+        .runs
+        .iter()
+        .filter_map(|&i| runs[i].metrics.final_value(metric))
+        .collect()
+}
+
+/// Mean and sd of `metric` at the final epoch over a condition's runs.
+pub fn cell(runs: &[Run], condition: &Condition, metric: &str) -> Cell {
+    let v = final_values(runs, condition, metric);
+    Cell {
+        n: v.len(),
+        mean: stats::mean(&v),
+        sd: stats::sd(&v),
+    }
+}
+
+/// Every condition with a baseline against it, for every metric both have.
+pub fn comparisons(runs: &[Run], conditions: &[Condition], metrics: &[String]) -> Vec<Comparison> {
+    let mut out = Vec::new();
+    for (ci, c) in conditions.iter().enumerate() {
+        let Some(bi) = c.baseline else { continue };
+        for m in metrics {
+            let a = final_values(runs, c, m);
+            let b = final_values(runs, &conditions[bi], m);
+            if a.is_empty() || b.is_empty() {
+                continue;
+            }
+            let mann_whitney = if a.len() >= 3 && b.len() >= 3 {
+                stats::mann_whitney_u(&a, &b)
+            } else {
+                None
+            };
+            out.push(Comparison {
+                condition: ci,
+                baseline: bi,
+                metric: m.clone(),
+                n: a.len(),
+                n_baseline: b.len(),
+                diff: stats::mean(&a) - stats::mean(&b),
+                welch: stats::welch_t_test(&a, &b, CI_LEVEL),
+                mann_whitney,
+            });
+        }
+    }
+    out
+}
+
+/// A number for CSV: shortest round-trip text, empty when not finite.
+fn csv_num(v: f64) -> String {
+    if v.is_finite() {
+        format!("{v}")
+    } else {
+        String::new()
+    }
+}
+
+/// Quotes a CSV field when it holds a comma, quote or newline.
+pub fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+/// `summary.csv`: one row per condition (`condition,id,runs,seeds`), then `<metric>_mean`,
+/// `<metric>_sd` and `<metric>_n` for every metric; empty cells where a value is undefined.
+pub fn summary_csv(runs: &[Run], conditions: &[Condition], metrics: &[String]) -> String {
+    let mut s = String::from("condition,id,runs,seeds");
+    for m in metrics {
+        s.push_str(&format!(",{m}_mean,{m}_sd,{m}_n"));
+    }
+    s.push('\n');
+    for c in conditions {
+        s.push_str(&format!(
+            "{},{},{},{}",
+            csv_field(&c.label),
+            c.id,
+            c.runs.len(),
+            csv_field(&seeds_text(runs, c))
+        ));
+        for m in metrics {
+            let cell = cell(runs, c, m);
+            s.push_str(&format!(
+                ",{},{},{}",
+                csv_num(cell.mean),
+                csv_num(cell.sd),
+                cell.n
+            ));
+        }
+        s.push('\n');
+    }
+    s
+}
+
+/// `comparisons.csv`: one row per (condition, metric) against the baseline.
+pub fn comparisons_csv(conditions: &[Condition], comps: &[Comparison]) -> String {
+    let mut s = String::from(
+        "condition,baseline,metric,n,n_baseline,diff,ci95_low,ci95_high,welch_t,welch_df,welch_p,mann_whitney_u,mann_whitney_p,mann_whitney_exact\n",
+    );
+    for c in comps {
+        let w = c.welch;
+        let mw = c.mann_whitney;
+        s.push_str(&format!(
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
+            csv_field(&conditions[c.condition].label),
+            csv_field(&conditions[c.baseline].label),
+            c.metric,
+            c.n,
+            c.n_baseline,
+            csv_num(c.diff),
+            w.map(|w| csv_num(w.ci_low)).unwrap_or_default(),
+            w.map(|w| csv_num(w.ci_high)).unwrap_or_default(),
+            w.map(|w| csv_num(w.t)).unwrap_or_default(),
+            w.map(|w| csv_num(w.df)).unwrap_or_default(),
+            w.map(|w| csv_num(w.p)).unwrap_or_default(),
+            mw.map(|m| csv_num(m.u)).unwrap_or_default(),
+            mw.map(|m| csv_num(m.p)).unwrap_or_default(),
+            mw.map(|m| m.exact.to_string()).unwrap_or_default(),
+        ));
+    }
+    s
+}
+
+/// The seeds of a condition's runs, space-separated (`?` for a run without one).
+pub fn seeds_text(runs: &[Run], c: &Condition) -> String {
+    c.runs
+        .iter()
+        .map(|&i| runs[i].seed().map_or("?".to_string(), |s| s.to_string()))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// A number with 4 significant digits for tables.
+pub fn sig(v: f64) -> String {
+    if !v.is_finite() {
+        return "n/a".into();
+    }
+    if v == 0.0 {
+        return "0".into();
+    }
+    let a = v.abs();
+    if !(1e-3..1e5).contains(&a) {
+        format!("{v:.3e}")
+    } else {
+        let decimals = (3 - a.log10().floor() as i32).max(0) as usize;
+        format!("{v:.decimals$}")
+    }
+}
+
+fn md_escape(s: &str) -> String {
+    s.replace('|', "\\|")
+}
+
+/// `summary.md`: the condition table (key metrics as `mean ± sd`), then the comparisons
+/// against the CE baselines with the tests named.
+pub fn summary_markdown(
+    runs: &[Run],
+    conditions: &[Condition],
+    metrics: &[String],
+    comps: &[Comparison],
+) -> String {
+    let shown: Vec<&String> = metrics
+        .iter()
+        .filter(|m| KEY_METRICS.contains(&m.as_str()))
+        .collect();
+    let mut s = String::from("# nclab report: summary\n\n");
+    s.push_str(
+        "Values at each run's final analysis epoch; mean ± sd over the runs (seeds) of a \
+         condition, sd with the n-1 divisor (n/a with one run). Every metric is in \
+         `summary.csv`.\n\n",
+    );
+    s.push_str("| id | condition | runs (seeds) |");
+    for m in &shown {
+        s.push_str(&format!(" {m} |"));
+    }
+    s.push_str("\n|---|---|---|");
+    for _ in &shown {
+        s.push_str("---|");
+    }
+    s.push('\n');
+    for c in conditions {
+        s.push_str(&format!(
+            "| {} | {} | {} ({}) |",
+            c.id,
+            md_escape(&c.label),
+            c.runs.len(),
+            seeds_text(runs, c)
+        ));
+        for m in &shown {
+            let cell = cell(runs, c, m);
+            if cell.n == 0 {
+                s.push_str(" – |");
+            } else if cell.n == 1 {
+                s.push_str(&format!(" {} |", sig(cell.mean)));
+            } else {
+                s.push_str(&format!(" {} ± {} |", sig(cell.mean), sig(cell.sd)));
+            }
+        }
+        s.push('\n');
+    }
+    s.push_str("\n## Against the cross-entropy baseline\n\n");
+    let with_baseline = conditions.iter().filter(|c| c.baseline.is_some()).count();
+    if with_baseline == 0 {
+        s.push_str(
+            "No comparison: no non-CE condition has a CE condition of the same dataset and \
+             model (`data.name`, `model.kind`).\n",
+        );
+        return s;
+    }
+    s.push_str(&format!(
+        "diff = mean(condition) − mean(CE baseline). CI: {:.0}% confidence interval of the \
+         difference with Welch–Satterthwaite degrees of freedom. p (Welch): two-sided Welch's \
+         t-test, n/a with fewer than 2 runs a side or no spread. p (MW): two-sided \
+         Mann–Whitney U (exact without ties, else normal with tie correction), n/a with fewer \
+         than 3 runs a side, where it cannot reach significance. With few seeds read p-values \
+         as indications, not as findings.\n\n",
+        CI_LEVEL * 100.0
+    ));
+    s.push_str("| condition | baseline | metric | n vs n | diff | 95% CI | p (Welch) | p (MW) |\n");
+    s.push_str("|---|---|---|---|---|---|---|---|\n");
+    for c in comps
+        .iter()
+        .filter(|c| KEY_METRICS.contains(&c.metric.as_str()))
+    {
+        let (ci, p) = match c.welch {
+            Some(w) => (format!("[{}, {}]", sig(w.ci_low), sig(w.ci_high)), sig(w.p)),
+            None => ("n/a".into(), "n/a".into()),
+        };
+        let mw = c.mann_whitney.map_or("n/a".into(), |m| sig(m.p));
+        s.push_str(&format!(
+            "| {} | {} | {} | {} vs {} | {} | {} | {} | {} |\n",
+            md_escape(&conditions[c.condition].label),
+            md_escape(&conditions[c.baseline].label),
+            c.metric,
+            c.n,
+            c.n_baseline,
+            sig(c.diff),
+            ci,
+            p,
+            mw
+        ));
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sig_formats() {
+        assert_eq!(sig(0.123456), "0.1235");
+        assert_eq!(sig(12.3456), "12.35");
+        assert_eq!(sig(1234.4), "1234");
+        assert_eq!(sig(1.5e-5), "1.500e-5");
+        assert_eq!(sig(f64::NAN), "n/a");
+    }
+
+    #[test]
+    fn csv_quotes_commas() {
+        assert_eq!(csv_field("a=1, b=2"), "\"a=1, b=2\"");
+        assert_eq!(csv_field("plain"), "plain");
+    }
+}

@@ -1,0 +1,102 @@
+//! Figure 4: top-1 error against mistake severity at the final epoch, one point per run (the
+//! trade-off plot of the hierarchical-loss literature: down and left is better).
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use super::conditions::Condition;
+use super::curves::{min_max, padded};
+use super::plot::{self, draw_legend, draw_marker, series_style, Figure, LegendEntry};
+use super::runs::Run;
+
+/// One condition's points `(top1_error, mistake_severity)`.
+pub struct TradeoffFigure {
+    pub groups: Vec<(String, Vec<(f64, f64)>)>,
+}
+
+impl TradeoffFigure {
+    /// `None` when no run has both `top1_error` and `mistake_severity` at its last epoch.
+    pub fn new(runs: &[Run], conditions: &[Condition]) -> Option<TradeoffFigure> {
+        let groups: Vec<(String, Vec<(f64, f64)>)> = conditions
+            .iter()
+            .map(|c| {
+                let pts = c
+                    .runs
+                    .iter()
+                    .filter_map(|&i| {
+                        let m = &runs[i].metrics;
+                        let e = m.final_value("top1_error")?;
+                        let s = m.final_value("mistake_severity")?;
+                        (e.is_finite() && s.is_finite()).then_some((e, s))
+                    })
+                    .collect();
+                (c.label.clone(), pts)
+            })
+            .collect();
+        groups
+            .iter()
+            .any(|(_, p)| !p.is_empty())
+            .then_some(TradeoffFigure { groups })
+    }
+}
+
+impl Figure for TradeoffFigure {
+    fn size(&self) -> (u32, u32) {
+        (1000, 640)
+    }
+
+    fn draw<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+    ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+        let (left, right) = root.split_horizontally(self.size().0 - 280);
+        let all = || self.groups.iter().flat_map(|(_, p)| p.iter());
+        let (x0, x1) = min_max(all().map(|p| p.0));
+        let (y0, y1) = min_max(all().map(|p| p.1));
+        let mut chart = ChartBuilder::on(&left)
+            .caption(
+                "Top-1 error vs mistake severity (final epoch)",
+                plot::text(22.0),
+            )
+            .margin(12)
+            .x_label_area_size(55)
+            .y_label_area_size(85)
+            .build_cartesian_2d(padded(x0, x1), padded(y0, y1))?;
+        let (xr, yr) = (padded(x0, x1), padded(y0, y1));
+        let (xs, ys) = (xr.end - xr.start, yr.end - yr.start);
+        chart
+            .configure_mesh()
+            .x_label_formatter(&|v| plot::tick_label(*v, xs))
+            .y_label_formatter(&|v| plot::tick_label(*v, ys))
+            .max_light_lines(1)
+            .x_desc("top-1 test error (fraction of test samples)")
+            .y_desc("mistake severity (LCA height, tree levels)")
+            .label_style(plot::text(15.0))
+            .axis_desc_style(plot::text(16.0))
+            .light_line_style(RGBColor(240, 240, 240))
+            .bold_line_style(RGBColor(215, 215, 215))
+            .draw()?;
+        for (i, (_, pts)) in self.groups.iter().enumerate() {
+            let st = series_style(i);
+            for p in pts {
+                draw_marker(&left, chart.backend_coord(p), st.marker, st.colour, 6)?;
+            }
+        }
+        let entries: Vec<LegendEntry> = self
+            .groups
+            .iter()
+            .enumerate()
+            .map(|(i, (label, pts))| LegendEntry {
+                label: format!("{label} (n={})", pts.len()),
+                style: series_style(i),
+                line: false,
+            })
+            .collect();
+        draw_legend(
+            &right,
+            "Condition",
+            &entries,
+            &["One point per run. Lower left is better.".to_string()],
+        )
+    }
+}

@@ -1,0 +1,412 @@
+//! Grid files: a base training config plus the dimensions along which it varies, expanded into
+//! the cells of a sweep (docs/study.md).
+//!
+//! ```toml
+//! base = "../mnist-mlp-cpu.toml"   # optional, relative to this file
+//! [optim]                          # any config key, over the base
+//! epochs = 30
+//! [axes]                           # one dimension per key: dotted config key -> list of values
+//! seed = [0, 1, 2]
+//! [[variants.loss]]                # a dimension whose levels change several keys together
+//! label = "ce"
+//! loss.kind = "ce"
+//! [[variants.loss]]
+//! label = "mse"
+//! loss = { kind = "mse", kappa = 1.0 }
+//! optim.lr = 0.0184
+//! ```
+//!
+//! The cells are the Cartesian product of the dimensions. Dimensions are ordered by name (an
+//! axis is named by its dotted key, a variant group by its name), the first varying slowest;
+//! the levels of a dimension keep the order of the file. A cell's name joins
+//! `<dimension>=<level>` with `_` (`loss=ce_seed=0`), where an axis level is its value written
+//! with only `[A-Za-z0-9.+-]` (lists joined by `-`, other characters replaced by `-`) and a
+//! variant level is its `label`.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, bail, Context};
+
+use crate::train::config::Config;
+
+/// The reserved top-level keys of a grid file; every other key is a config key.
+pub const RESERVED: [&str; 3] = ["base", "axes", "variants"];
+
+/// A parsed grid file.
+#[derive(Clone, Debug)]
+pub struct Grid {
+    /// The sweep's name: the grid file's stem (`configs/study/hier-fmnist.toml` ->
+    /// `hier-fmnist`); cells run under `runs/<name>/` by default.
+    pub name: String,
+    /// The grid file, as given (used in error messages).
+    pub source: PathBuf,
+    /// The base config: the `base` file's table with the grid file's own config keys merged
+    /// over it.
+    pub base: toml::Table,
+    /// The dimensions, sorted by name.
+    pub dims: Vec<Dimension>,
+}
+
+/// One dimension of a grid: an axis (one key, a list of values) or a variant group (labelled
+/// sets of keys that change together).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Dimension {
+    /// The dotted key of an axis, or the name of a variant group.
+    pub name: String,
+    /// Where it was written, for messages: `axes.seed` or `variants.loss`.
+    pub origin: String,
+    pub levels: Vec<Level>,
+}
+
+/// One level of a dimension: its label in cell names and the keys it sets.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Level {
+    pub label: String,
+    /// `(dotted key, value)` in key order.
+    pub set: Vec<(String, toml::Value)>,
+}
+
+/// One cell of the grid: its name, the overrides that make it, and its resolved config.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Cell {
+    /// `<dimension>=<level>` joined by `_`, safe as a file name.
+    pub name: String,
+    /// `key=value` (TOML value), in dimension order: what `nclab train --set` would take.
+    pub overrides: Vec<String>,
+    /// The base config with the overrides applied; its `name` is `<sweep>/<cell>`.
+    pub config: Config,
+}
+
+impl Grid {
+    /// Reads a grid file; `base` is resolved relative to the grid file's folder.
+    pub fn load(path: &Path) -> anyhow::Result<Grid> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read grid file {}", path.display()))?;
+        let name = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| anyhow!("grid file {}: no file name", path.display()))?;
+        let folder = path.parent().unwrap_or(Path::new(""));
+        Self::parse(&text, &name, folder, path)
+            .with_context(|| format!("grid file {}", path.display()))
+    }
+
+    /// Parses grid text. `name` is the sweep name, `folder` the folder `base` is relative to,
+    /// `source` the file named in messages.
+    pub fn parse(text: &str, name: &str, folder: &Path, source: &Path) -> anyhow::Result<Grid> {
+        // The sweep name is a folder name (`_` allowed: it never splits a cell name).
+        if name.is_empty() || name.starts_with('.') || !name.chars().all(|c| is_safe(c) || c == '_')
+        {
+            bail!(
+                "the sweep name {name:?} (the grid file's stem) must use only letters, digits, \
+                 '.', '+', '-' and '_' (not first '.')"
+            );
+        }
+        let mut table: toml::Table = text.parse().map_err(|e| anyhow!("{e}"))?;
+        let mut base = match table.remove("base") {
+            None => toml::Table::new(),
+            Some(toml::Value::String(rel)) => {
+                let path = folder.join(&rel);
+                let text = std::fs::read_to_string(&path).with_context(|| {
+                    format!("key `base`: cannot read the base config {}", path.display())
+                })?;
+                text.parse::<toml::Table>()
+                    .map_err(|e| anyhow!("key `base`: {}: {e}", path.display()))?
+            }
+            Some(other) => bail!(
+                "key `base`: expected the path of a config file, got {}",
+                other.type_str()
+            ),
+        };
+        let axes = match table.remove("axes") {
+            None => toml::Table::new(),
+            Some(toml::Value::Table(t)) => t,
+            Some(other) => bail!("key `axes`: expected a table, got {}", other.type_str()),
+        };
+        let variants = match table.remove("variants") {
+            None => toml::Table::new(),
+            Some(toml::Value::Table(t)) => t,
+            Some(other) => bail!(
+                "key `variants`: expected tables `[[variants.NAME]]`, got {}",
+                other.type_str()
+            ),
+        };
+        merge(&mut base, table);
+
+        let known = config_keys();
+        let mut dims = Vec::new();
+        for (key, values) in flatten(&axes) {
+            let origin = format!("axes.{key}");
+            check_key(&origin, &key, &known)?;
+            let toml::Value::Array(values) = values else {
+                bail!(
+                    "key `{origin}`: expected a list of values, got {}",
+                    values.type_str()
+                );
+            };
+            let levels = values
+                .into_iter()
+                .map(|v| {
+                    let label =
+                        value_label(&v).with_context(|| format!("key `{origin}`: value {v}"))?;
+                    Ok(Level {
+                        label,
+                        set: vec![(key.clone(), v)],
+                    })
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            dims.push(Dimension {
+                name: key,
+                origin,
+                levels,
+            });
+        }
+        for (group, entries) in variants {
+            let origin = format!("variants.{group}");
+            check_label(&format!("`{origin}`"), &group)?;
+            let toml::Value::Array(entries) = entries else {
+                bail!(
+                    "key `{origin}`: expected a list of tables `[[{origin}]]`, got {}",
+                    entries.type_str()
+                );
+            };
+            let mut levels = Vec::new();
+            for (i, entry) in entries.into_iter().enumerate() {
+                let at = format!("{origin}[{i}]");
+                let toml::Value::Table(mut entry) = entry else {
+                    bail!("key `{at}`: expected a table, got {}", entry.type_str());
+                };
+                let label = match entry.remove("label") {
+                    Some(toml::Value::String(s)) => s,
+                    Some(other) => {
+                        bail!(
+                            "key `{at}.label`: expected a string, got {}",
+                            other.type_str()
+                        )
+                    }
+                    None => bail!("key `{at}.label`: missing (every variant needs a label)"),
+                };
+                check_label(&format!("`{at}.label`"), &label)?;
+                let mut set = flatten(&entry);
+                for (key, _) in &set {
+                    check_key(&format!("{at}.{key}"), key, &known)?;
+                }
+                set.sort_by(|a, b| a.0.cmp(&b.0));
+                levels.push(Level { label, set });
+            }
+            dims.push(Dimension {
+                name: group,
+                origin,
+                levels,
+            });
+        }
+        dims.sort_by(|a, b| a.name.cmp(&b.name));
+        for w in dims.windows(2) {
+            if w[0].name == w[1].name {
+                bail!(
+                    "`{}` and `{}` both name a dimension `{}`",
+                    w[0].origin,
+                    w[1].origin,
+                    w[0].name
+                );
+            }
+        }
+        for d in &dims {
+            if d.levels.is_empty() {
+                bail!(
+                    "key `{}`: no values (an empty dimension has no cells)",
+                    d.origin
+                );
+            }
+            let mut seen = BTreeSet::new();
+            for l in &d.levels {
+                if !seen.insert(&l.label) {
+                    bail!(
+                        "key `{}`: two levels are both named {:?} in cell names",
+                        d.origin,
+                        l.label
+                    );
+                }
+            }
+        }
+        // A key set by two dimensions would make the result depend on their order.
+        for (i, a) in dims.iter().enumerate() {
+            for b in &dims[i + 1..] {
+                let keys_a: BTreeSet<&str> = keys_of(a).collect();
+                if let Some(k) = keys_of(b).find(|k| keys_a.contains(k)) {
+                    bail!("key `{k}` is set by both `{}` and `{}`", a.origin, b.origin);
+                }
+            }
+        }
+        Ok(Grid {
+            name: name.to_string(),
+            source: source.to_path_buf(),
+            base,
+            dims,
+        })
+    }
+
+    /// Number of cells: the product of the dimensions' sizes.
+    pub fn len(&self) -> usize {
+        self.dims.iter().map(|d| d.levels.len()).product()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Every cell, the first dimension varying slowest, each config resolved and validated
+    /// (an error names the cell and the key).
+    pub fn cells(&self) -> anyhow::Result<Vec<Cell>> {
+        let base_text = toml::to_string(&self.base)?;
+        let mut cells = Vec::with_capacity(self.len());
+        let mut index = vec![0usize; self.dims.len()];
+        for _ in 0..self.len() {
+            let levels: Vec<(&Dimension, &Level)> = self
+                .dims
+                .iter()
+                .zip(&index)
+                .map(|(d, &i)| (d, &d.levels[i]))
+                .collect();
+            let name = if levels.is_empty() {
+                "base".to_string()
+            } else {
+                levels
+                    .iter()
+                    .map(|(d, l)| format!("{}={}", d.name, l.label))
+                    .collect::<Vec<_>>()
+                    .join("_")
+            };
+            let overrides: Vec<String> = levels
+                .iter()
+                .flat_map(|(_, l)| l.set.iter().map(|(k, v)| format!("{k}={v}")))
+                .collect();
+            let mut config = Config::from_toml_str(&base_text, &overrides)
+                .with_context(|| format!("cell {name}"))?;
+            config.name = format!("{}/{name}", self.name);
+            cells.push(Cell {
+                name,
+                overrides,
+                config,
+            });
+            // Odometer: the last dimension turns fastest.
+            for d in (0..index.len()).rev() {
+                index[d] += 1;
+                if index[d] < self.dims[d].levels.len() {
+                    break;
+                }
+                index[d] = 0;
+            }
+        }
+        Ok(cells)
+    }
+}
+
+fn keys_of(d: &Dimension) -> impl Iterator<Item = &str> {
+    d.levels
+        .iter()
+        .flat_map(|l| l.set.iter().map(|(k, _)| k.as_str()))
+}
+
+/// Every leaf key of a config, dotted (`optim.lr`, `seed`, `model.widths`).
+pub fn config_keys() -> BTreeSet<String> {
+    let table: toml::Table = Config::default()
+        .to_toml_string()
+        .parse()
+        .expect("a resolved config parses");
+    flatten(&table).into_iter().map(|(k, _)| k).collect()
+}
+
+fn check_key(origin: &str, key: &str, known: &BTreeSet<String>) -> anyhow::Result<()> {
+    if key == "name" {
+        bail!("key `{origin}`: the sweep sets each cell's `name` (<sweep>/<cell>); it cannot vary");
+    }
+    if !known.contains(key) {
+        bail!(
+            "key `{origin}`: `{key}` is not a config key (keys are dotted, like `optim.lr`, \
+             `loss.alpha`, `data.name`, `seed`)"
+        );
+    }
+    Ok(())
+}
+
+/// Labels in cell names and the sweep name: non-empty, only `[A-Za-z0-9.+-]`.
+fn check_label(what: &str, label: &str) -> anyhow::Result<()> {
+    if label.is_empty() || !label.chars().all(is_safe) || label.starts_with('.') {
+        bail!(
+            "{what} {label:?} must be non-empty and use only letters, digits, '.', '+' and '-' \
+             (not first '.'), since it becomes part of file names"
+        );
+    }
+    Ok(())
+}
+
+fn is_safe(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '.' | '+' | '-')
+}
+
+/// An axis value as written in a cell name: numbers and booleans as TOML writes them, strings
+/// as they are, lists with their items joined by `-`; every character outside `[A-Za-z0-9.+-]`
+/// becomes `-` (`"hier/tree.txt"` -> `hier-tree.txt`).
+pub fn value_label(v: &toml::Value) -> anyhow::Result<String> {
+    let raw = match v {
+        toml::Value::String(s) => s.clone(),
+        toml::Value::Integer(i) => i.to_string(),
+        toml::Value::Float(f) => format!("{f}"),
+        toml::Value::Boolean(b) => b.to_string(),
+        toml::Value::Array(items) => items
+            .iter()
+            .map(value_label)
+            .collect::<anyhow::Result<Vec<_>>>()?
+            .join("-"),
+        other => bail!(
+            "a {} cannot be an axis level (use `[[variants.NAME]]` for keys that change \
+             together)",
+            other.type_str()
+        ),
+    };
+    let label: String = raw
+        .chars()
+        .map(|c| if is_safe(c) { c } else { '-' })
+        .collect();
+    if label.is_empty() {
+        bail!("an empty value cannot name a cell");
+    }
+    Ok(label)
+}
+
+/// The leaves of a table as `(dotted key, value)`; sub-tables are walked, lists are leaves.
+/// A quoted dotted key (`"loss.kind" = ...`) and a nested one (`loss.kind = ...`) are the same.
+pub fn flatten(table: &toml::Table) -> Vec<(String, toml::Value)> {
+    fn walk(prefix: &str, t: &toml::Table, out: &mut Vec<(String, toml::Value)>) {
+        for (k, v) in t {
+            let key = if prefix.is_empty() {
+                k.clone()
+            } else {
+                format!("{prefix}.{k}")
+            };
+            match v {
+                toml::Value::Table(sub) => walk(&key, sub, out),
+                other => out.push((key, other.clone())),
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk("", table, &mut out);
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+/// Merges `over` into `base`: tables recursively, every other value replaced.
+fn merge(base: &mut toml::Table, over: toml::Table) {
+    for (k, v) in over {
+        match (base.get_mut(&k), v) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => merge(b, o),
+            (_, v) => {
+                base.insert(k, v);
+            }
+        }
+    }
+}

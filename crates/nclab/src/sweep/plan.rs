@@ -1,0 +1,150 @@
+//! Where each cell of a sweep stands, read from its run directory: new, to resume, done,
+//! diverged, or blocked (a directory that is not this cell's run).
+//!
+//! Layout under the sweep's folder `OUT` (default `runs/<sweep>`):
+//! `OUT/<cell>.toml` (the cell's resolved config), `OUT/<cell>/` (its run directory, with
+//! `train.log`), and `OUT/<cell>.log` while the cell runs.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use crate::train::config::Config;
+use crate::train::run_dir;
+
+use super::grid::{flatten, Cell};
+
+/// The state of a cell before the sweep runs it.
+#[derive(Clone, Debug, PartialEq)]
+pub enum CellState {
+    /// No run directory (or an empty one): the cell starts from scratch.
+    New,
+    /// A run directory with this cell's `config.toml` and no final `summary.json`: the cell
+    /// continues from its checkpoint (`nclab train --resume`; from epoch 0 when it was
+    /// stopped before its first checkpoint).
+    Resume,
+    /// `summary.json` says `finished`: skipped.
+    Done,
+    /// `summary.json` says `diverged`: skipped (a rerun would diverge the same way).
+    Diverged,
+    /// The directory holds something that is not this cell's run (another config, no
+    /// config at all); the sweep does not touch it. The text says why.
+    Blocked(String),
+}
+
+impl CellState {
+    /// Whether the sweep starts a training process for the cell.
+    pub fn runs(&self) -> bool {
+        matches!(self, CellState::New | CellState::Resume)
+    }
+}
+
+impl fmt::Display for CellState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            CellState::New => "new",
+            CellState::Resume => "resume",
+            CellState::Done => "done",
+            CellState::Diverged => "diverged",
+            CellState::Blocked(_) => "blocked",
+        })
+    }
+}
+
+/// A cell with its paths and state.
+#[derive(Clone, Debug)]
+pub struct PlannedCell {
+    pub cell: Cell,
+    /// `OUT/<cell>`: the run directory.
+    pub dir: PathBuf,
+    /// `OUT/<cell>.toml`: the resolved config the training process reads.
+    pub config_path: PathBuf,
+    /// `OUT/<cell>.log`: the log while the cell runs (moved to `<dir>/train.log` after).
+    pub staging_log: PathBuf,
+    pub state: CellState,
+}
+
+/// Plans every cell under the sweep folder `out`.
+pub fn plan(cells: Vec<Cell>, out: &Path) -> Vec<PlannedCell> {
+    cells
+        .into_iter()
+        .map(|cell| {
+            let dir = out.join(&cell.name);
+            let state = cell_state(&dir, &cell.config);
+            PlannedCell {
+                config_path: out.join(format!("{}.toml", cell.name)),
+                staging_log: out.join(format!("{}.log", cell.name)),
+                dir,
+                cell,
+                state,
+            }
+        })
+        .collect()
+}
+
+/// The state of the run directory `dir` for a cell whose resolved config is `config`.
+pub fn cell_state(dir: &Path, config: &Config) -> CellState {
+    let entries = match std::fs::read_dir(dir) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return CellState::New,
+        Err(e) => return CellState::Blocked(format!("cannot read {}: {e}", dir.display())),
+        Ok(entries) => entries,
+    };
+    if entries.count() == 0 {
+        return CellState::New;
+    }
+    let saved_path = dir.join(run_dir::CONFIG);
+    let saved = match std::fs::read_to_string(&saved_path) {
+        Ok(text) => text,
+        Err(_) => {
+            return CellState::Blocked(format!(
+                "{} is not empty but holds no {} (not a run directory)",
+                dir.display(),
+                run_dir::CONFIG
+            ))
+        }
+    };
+    match Config::from_toml_str(&saved, &[]) {
+        Err(e) => {
+            return CellState::Blocked(format!("{}: {e:#}", saved_path.display()));
+        }
+        Ok(old) if &old != config => {
+            return CellState::Blocked(format!(
+                "{} was run with another config (differs in {}); move it away or use another \
+                 --out",
+                dir.display(),
+                differing_keys(&old, config).join(", ")
+            ));
+        }
+        Ok(_) => {}
+    }
+    match summary_status(dir).as_deref() {
+        Some("finished") => CellState::Done,
+        Some("diverged") => CellState::Diverged,
+        _ => CellState::Resume,
+    }
+}
+
+/// The `status` field of `dir/summary.json`, if the file exists and has one.
+pub fn summary_status(dir: &Path) -> Option<String> {
+    let summary = read_summary(dir)?;
+    summary.get("status")?.as_str().map(String::from)
+}
+
+/// `dir/summary.json` as JSON, if it exists and parses.
+pub fn read_summary(dir: &Path) -> Option<serde_json::Value> {
+    let text = std::fs::read_to_string(dir.join(run_dir::SUMMARY)).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+/// The dotted keys whose values differ between two configs (`optim.lr (0.1 -> 0.2)`).
+pub fn differing_keys(old: &Config, new: &Config) -> Vec<String> {
+    let leaves = |c: &Config| {
+        let table: toml::Table = c.to_toml_string().parse().expect("a config parses");
+        flatten(&table)
+    };
+    let (a, b) = (leaves(old), leaves(new));
+    a.iter()
+        .zip(&b)
+        .filter(|(x, y)| x != y)
+        .map(|(x, y)| format!("{} ({} -> {})", x.0, x.1, y.1))
+        .collect()
+}

@@ -1,0 +1,163 @@
+//! What is measured at an analysis epoch: the network in eval mode over the whole training and
+//! test sets, giving features and logits; from them the loss and accuracy of both sets, every
+//! neural-collapse metric of spec/metrics.md on the *training* features (with the hierarchy's
+//! ones, and the MSE decomposition for MSE runs), and the mistake metrics of spec/hierarchy.md
+//! on the *test* logits.
+
+use anyhow::Context;
+use nclab_core::hierarchy::Hierarchy;
+use nclab_core::metrics::mistakes::{MistakeEvaluator, Ranking, ScoreKind};
+use nclab_core::metrics::{self, CollapseInput, TreeMatrices};
+use nclab_core::tensor::MatrixView;
+use tch::{Kind, Tensor};
+
+use super::losses::Loss;
+use super::models::Model;
+use super::run_dir::Row;
+
+/// Features and logits of one set, on the host, with the labels.
+#[derive(Debug, Clone)]
+pub struct Outputs {
+    /// `N x d`, row-major.
+    pub features: Vec<f32>,
+    /// `N x K`, row-major.
+    pub logits: Vec<f32>,
+    pub labels: Vec<u32>,
+    pub n: usize,
+    pub d: usize,
+    pub k: usize,
+    /// Mean training loss over the set.
+    pub loss: f64,
+    /// Fraction of samples whose largest logit is their label.
+    pub accuracy: f64,
+}
+
+/// The network's outputs over a whole set in eval mode, `batch` samples at a time.
+pub fn evaluate(model: &Model, loss: &Loss, x: &Tensor, y: &Tensor, batch: usize) -> Outputs {
+    let n = x.size()[0];
+    let (mut feats, mut logits) = (Vec::new(), Vec::new());
+    tch::no_grad(|| {
+        let mut start = 0;
+        while start < n {
+            let len = (batch as i64).min(n - start);
+            let (f, l) = model.forward_t(&x.narrow(0, start, len), false);
+            feats.push(f);
+            logits.push(l);
+            start += len;
+        }
+    });
+    let f = Tensor::cat(&feats, 0);
+    let l = Tensor::cat(&logits, 0);
+    let (loss_value, accuracy) = tch::no_grad(|| {
+        let lv = loss.forward(&l, y).to_kind(Kind::Double).double_value(&[]);
+        let acc = l
+            .argmax(1, false)
+            .eq_tensor(y)
+            .to_kind(Kind::Double)
+            .mean(Kind::Double)
+            .double_value(&[]);
+        (lv, acc)
+    });
+    let (d, k) = (f.size()[1] as usize, l.size()[1] as usize);
+    Outputs {
+        features: to_vec_f32(&f),
+        logits: to_vec_f32(&l),
+        labels: Vec::<i64>::try_from(y.to_device(tch::Device::Cpu))
+            .expect("labels are int64")
+            .into_iter()
+            .map(|v| v as u32)
+            .collect(),
+        n: n as usize,
+        d,
+        k,
+        loss: loss_value,
+        accuracy,
+    }
+}
+
+/// A tensor's values as a flat f32 vector on the host.
+pub fn to_vec_f32(t: &Tensor) -> Vec<f32> {
+    let t = t
+        .detach()
+        .to_device(tch::Device::Cpu)
+        .to_kind(Kind::Float)
+        .contiguous()
+        .view(-1);
+    Vec::<f32>::try_from(&t).expect("a float tensor converts to Vec<f32>")
+}
+
+/// What the collapse metrics need besides the features: the classifier and the hierarchy.
+pub struct MetricContext<'a> {
+    pub weights: &'a [f32],
+    pub bias: &'a [f64],
+    pub tree: &'a TreeMatrices,
+    /// `Some(weight_decay)` for MSE runs: adds `lnc1, lnc23, lperp`.
+    pub mse_weight_decay: Option<f64>,
+}
+
+/// The NC metric columns (spec order) on `train`; names fixed whatever the values.
+pub fn collapse_columns(train: &Outputs, ctx: &MetricContext<'_>) -> anyhow::Result<Row> {
+    let features = MatrixView::f32(&train.features, train.n, train.d);
+    let input = CollapseInput {
+        features,
+        labels: &train.labels,
+        num_classes: train.k,
+        weights: Some(MatrixView::f32(ctx.weights, train.k, train.d)),
+        bias: Some(ctx.bias),
+        predictions: None,
+    };
+    let mut row: Row = metrics::neural_collapse(&input, Some(ctx.tree))
+        .context("collapse metrics of the training features")?
+        .into_iter()
+        // An undefined value (e.g. a rank correlation against the constant distances of a
+        // flat tree) is "not computed": an empty cell, not NaN.
+        .map(|(k, v)| (k.to_string(), v.filter(|x| x.is_finite())))
+        .collect();
+    if let Some(wd) = ctx.mse_weight_decay {
+        let stats = metrics::collapse::class_statistics(features, &train.labels, train.k)?;
+        let w: Vec<f64> = ctx.weights.iter().map(|&v| v as f64).collect();
+        let dec = metrics::mse_decomposition::mse_decomposition(
+            features,
+            &train.labels,
+            &stats,
+            &w,
+            ctx.bias,
+            wd,
+        )
+        .context("MSE decomposition of the training features")?;
+        row.push(("lnc1".into(), Some(dec.lnc1)));
+        row.push(("lnc23".into(), Some(dec.lnc23)));
+        row.push(("lperp".into(), Some(dec.lperp)));
+    }
+    Ok(row)
+}
+
+/// The mistake-metric cut-offs: top-1 and top-5 (top-K when there are fewer than 5 classes,
+/// still reported as `top5_error` and `hdist@5`: every class is then in the top 5).
+pub fn mistake_evaluator(hierarchy: &Hierarchy) -> anyhow::Result<MistakeEvaluator> {
+    let k5 = 5.min(hierarchy.num_classes());
+    Ok(MistakeEvaluator::new(hierarchy, &[1, k5])?)
+}
+
+/// The mistake metric columns on the test logits, ranked by score: `top1_error`,
+/// `top5_error`, `mistake_severity` (empty without a mistake), `hdist@1`, `hdist@5`.
+pub fn mistake_columns(test: &Outputs, evaluator: &MistakeEvaluator) -> anyhow::Result<Row> {
+    let labels: Vec<usize> = test.labels.iter().map(|&c| c as usize).collect();
+    let m = evaluator
+        .evaluate(
+            MatrixView::f32(&test.logits, test.n, test.k),
+            ScoreKind::Logits,
+            &labels,
+            Ranking::Scores,
+        )
+        .context("mistake metrics of the test logits")?;
+    let last = m.ks.len() - 1;
+    let finite = |v: f64| v.is_finite().then_some(v);
+    Ok(vec![
+        ("top1_error".into(), Some(m.top_k_error[0])),
+        ("top5_error".into(), Some(m.top_k_error[last])),
+        ("mistake_severity".into(), finite(m.mistake_severity)),
+        ("hdist@1".into(), Some(m.hdist[0])),
+        ("hdist@5".into(), Some(m.hdist[last])),
+    ])
+}

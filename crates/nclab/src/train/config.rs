@@ -1,0 +1,462 @@
+//! The training config: a TOML file in which every key has a default, `--set key=value`
+//! overrides on the command line, and the fully resolved form that is written back beside the
+//! results as `config.toml`.
+//!
+//! Errors name the key at fault (`optim.lr`, `loss.kind`, `hierarchy`, ...), so that a user
+//! knows what to fix.
+
+use std::path::Path;
+
+use anyhow::{anyhow, bail, Context};
+use serde::{Deserialize, Serialize};
+
+/// A whole training run, as read from TOML.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Name of the run; the default run directory is `runs/<name>`.
+    pub name: String,
+    /// Seeds libtorch's initialisation and nclab's shuffling generator.
+    pub seed: u64,
+    /// `auto` (CUDA when libtorch sees a GPU, else CPU), `cpu` or `cuda`.
+    pub device: DeviceChoice,
+    /// Class hierarchy used by the losses and the metrics: `flat`, a built-in name
+    /// (`cifar10`, `cifar100`, `fashion-mnist`, `flat:K`) or a file (edge list or JSON).
+    pub hierarchy: String,
+    /// Intra-op threads of libtorch; 0 keeps libtorch's default.
+    pub threads: usize,
+    pub data: DataConfig,
+    pub model: ModelConfig,
+    pub loss: LossConfig,
+    pub optim: OptimConfig,
+    pub analysis: AnalysisConfig,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeviceChoice {
+    Auto,
+    Cpu,
+    Cuda,
+}
+
+/// `[data]`: which dataset, how much of it, and its preprocessing.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DataConfig {
+    /// `mnist`, `fashion-mnist`, `cifar10`, `cifar100` or `synthetic`.
+    pub name: String,
+    /// Folder holding the datasets (default: `$NCLAB_DATA`, else `data`).
+    pub root: String,
+    /// Balanced subset of the training set: this many images per class (0 = all).
+    pub per_class: usize,
+    /// Balanced subset of the test set used for the analysis (0 = all).
+    pub test_per_class: usize,
+    /// Random crops (padding 4) and horizontal flips of the training images, drawn from the
+    /// run's generator (off in the reference protocol).
+    pub augment: bool,
+    /// Zero-pad images to `pad_to x pad_to` (32: MNIST's 28x28 to 32x32); 0 = no padding.
+    pub pad_to: usize,
+    /// `synthetic` only: number of classes of the Gaussian mixture.
+    pub classes: usize,
+    /// `synthetic` only: dimension of its samples.
+    pub dim: usize,
+    /// `synthetic` only: norm of every class mean (the noise is standard normal).
+    pub separation: f64,
+}
+
+/// `[model]`: the network.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ModelConfig {
+    /// `mlp` or `resnet18`.
+    pub kind: String,
+    /// `mlp`: widths of the hidden Linear -> BatchNorm1d -> ReLU blocks.
+    pub widths: Vec<i64>,
+    /// `resnet18`: channels of the first stage (64 = the standard network).
+    pub width: i64,
+}
+
+/// `[loss]`: the training loss and its parameters (each used only by its loss).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LossConfig {
+    /// `ce`, `mse`, `soft` or `hxe`.
+    pub kind: String,
+    /// `mse`: value of the target entry, `|| z - kappa onehot(t) ||^2 / K`.
+    pub kappa: f64,
+    /// `soft`: sharpness of the soft labels `q_a ~ exp(-beta dn(a, t))`.
+    pub beta: f64,
+    /// `hxe`: the edge weights `lambda(C) = exp(-alpha depth(C))`.
+    pub alpha: f64,
+    /// `hxe`: `none` (alpha = 0 is CE) or `nodes` (weights divided by their sum over nodes).
+    pub normalize: String,
+}
+
+/// `[optim]`: SGD and its learning-rate schedule.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OptimConfig {
+    pub lr: f64,
+    pub momentum: f64,
+    pub weight_decay: f64,
+    pub batch_size: usize,
+    pub epochs: usize,
+    /// `step` (x0.1 at E/3 and 2E/3), `cosine` or `constant`.
+    pub schedule: String,
+}
+
+/// `[analysis]`: when and how the collapse metrics are measured.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AnalysisConfig {
+    /// `"log:N"` (about N log-spaced epochs), `"all"`, or a list of epochs; the first and the
+    /// last epoch are always included.
+    pub epochs: AnalysisEpochs,
+    /// Depth of the ancestors whose labels `nc1_coarse` uses (1 = children of the root).
+    pub coarse_depth: usize,
+    /// Batch size of the evaluation passes (does not change any result).
+    pub batch_size: usize,
+}
+
+/// The analysis epochs as written in the config.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum AnalysisEpochs {
+    Spec(String),
+    List(Vec<usize>),
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            name: "run".into(),
+            seed: 0,
+            device: DeviceChoice::Auto,
+            hierarchy: "flat".into(),
+            threads: 0,
+            data: DataConfig::default(),
+            model: ModelConfig::default(),
+            loss: LossConfig::default(),
+            optim: OptimConfig::default(),
+            analysis: AnalysisConfig::default(),
+        }
+    }
+}
+
+impl Default for DataConfig {
+    fn default() -> Self {
+        DataConfig {
+            name: "mnist".into(),
+            root: std::env::var("NCLAB_DATA").unwrap_or_else(|_| "data".into()),
+            per_class: 0,
+            test_per_class: 0,
+            augment: false,
+            pad_to: 0,
+            classes: 10,
+            dim: 32,
+            separation: 4.0,
+        }
+    }
+}
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        ModelConfig {
+            kind: "mlp".into(),
+            widths: vec![1024, 1024, 1024],
+            width: 64,
+        }
+    }
+}
+
+impl Default for LossConfig {
+    fn default() -> Self {
+        LossConfig {
+            kind: "ce".into(),
+            kappa: 1.0,
+            beta: 10.0,
+            alpha: 0.1,
+            normalize: "none".into(),
+        }
+    }
+}
+
+impl Default for OptimConfig {
+    fn default() -> Self {
+        OptimConfig {
+            lr: 0.0679,
+            momentum: 0.9,
+            weight_decay: 5e-4,
+            batch_size: 128,
+            epochs: 350,
+            schedule: "step".into(),
+        }
+    }
+}
+
+impl Default for AnalysisConfig {
+    fn default() -> Self {
+        AnalysisConfig {
+            epochs: AnalysisEpochs::Spec("log:50".into()),
+            coarse_depth: 1,
+            batch_size: 1000,
+        }
+    }
+}
+
+/// Loss kinds the trainer knows.
+pub const LOSS_KINDS: [&str; 4] = ["ce", "mse", "soft", "hxe"];
+/// Model kinds the trainer knows.
+pub const MODEL_KINDS: [&str; 2] = ["mlp", "resnet18"];
+/// Learning-rate schedules the trainer knows.
+pub const SCHEDULES: [&str; 3] = ["step", "cosine", "constant"];
+/// Datasets the trainer knows, with their number of classes (synthetic: `data.classes`).
+pub const DATASETS: [&str; 5] = ["mnist", "fashion-mnist", "cifar10", "cifar100", "synthetic"];
+
+impl Config {
+    /// Reads a config file and applies `key=value` overrides (dotted keys, TOML values; a value
+    /// that is not valid TOML is taken as a string, so `--set data.name=cifar10` works).
+    pub fn load(path: &Path, overrides: &[String]) -> anyhow::Result<Config> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read config {}", path.display()))?;
+        Self::from_toml_str(&text, overrides).with_context(|| format!("config {}", path.display()))
+    }
+
+    /// Parses a config from TOML text and applies `key=value` overrides.
+    pub fn from_toml_str(text: &str, overrides: &[String]) -> anyhow::Result<Config> {
+        let mut table: toml::Table = text.parse().map_err(|e| anyhow!("{e}"))?;
+        for o in overrides {
+            apply_override(&mut table, o)?;
+        }
+        let config: Config =
+            serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
+                let path = e.path().to_string();
+                // toml's messages end with an "in `key`" line; the path is given here instead.
+                let inner = e.into_inner().to_string();
+                let inner = inner.lines().next().unwrap_or("").trim_end().to_string();
+                if path == "." || path.is_empty() {
+                    anyhow!("{inner}")
+                } else if let Some(rest) = inner.strip_prefix("unknown field ") {
+                    let expected = rest.split_once(", ").map_or("", |(_, e)| e);
+                    anyhow!("unknown key `{path}` ({expected})")
+                } else {
+                    anyhow!("key `{path}`: {inner}")
+                }
+            })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// The fully resolved config as TOML (every key, defaults included).
+    pub fn to_toml_string(&self) -> String {
+        toml::to_string(self).expect("a Config always serialises to TOML")
+    }
+
+    /// Checks values that the types alone do not: known kinds, positive sizes, a hierarchy
+    /// whose classes are the dataset's. Each error names its key.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        fn one_of(key: &str, value: &str, allowed: &[&str]) -> anyhow::Result<()> {
+            if !allowed.contains(&value) {
+                bail!("key `{key}`: unknown value {value:?}, expected one of {allowed:?}");
+            }
+            Ok(())
+        }
+        one_of("loss.kind", &self.loss.kind, &LOSS_KINDS)?;
+        one_of("loss.normalize", &self.loss.normalize, &["none", "nodes"])?;
+        one_of("model.kind", &self.model.kind, &MODEL_KINDS)?;
+        one_of("optim.schedule", &self.optim.schedule, &SCHEDULES)?;
+        one_of("data.name", &self.data.name, &DATASETS)?;
+        let positive = |key: &str, v: f64| -> anyhow::Result<()> {
+            if !(v.is_finite() && v > 0.0) {
+                bail!("key `{key}`: must be a positive number, got {v}");
+            }
+            Ok(())
+        };
+        positive("optim.lr", self.optim.lr)?;
+        positive("optim.batch_size", self.optim.batch_size as f64)?;
+        positive("optim.epochs", self.optim.epochs as f64)?;
+        positive("analysis.batch_size", self.analysis.batch_size as f64)?;
+        if !(0.0..1.0).contains(&self.optim.momentum) {
+            bail!(
+                "key `optim.momentum`: must lie in [0, 1), got {}",
+                self.optim.momentum
+            );
+        }
+        if !(self.optim.weight_decay >= 0.0 && self.optim.weight_decay.is_finite()) {
+            bail!(
+                "key `optim.weight_decay`: must be >= 0, got {}",
+                self.optim.weight_decay
+            );
+        }
+        if self.loss.kind == "mse" {
+            positive("loss.kappa", self.loss.kappa)?;
+        }
+        if self.loss.kind == "soft" {
+            positive("loss.beta", self.loss.beta)?;
+        }
+        if self.loss.kind == "hxe" && !(self.loss.alpha >= 0.0 && self.loss.alpha.is_finite()) {
+            bail!("key `loss.alpha`: must be >= 0, got {}", self.loss.alpha);
+        }
+        if self.model.kind == "mlp" && self.model.widths.iter().any(|&w| w <= 0) {
+            bail!(
+                "key `model.widths`: every width must be positive, got {:?}",
+                self.model.widths
+            );
+        }
+        if self.model.kind == "resnet18" && self.model.width <= 0 {
+            bail!(
+                "key `model.width`: must be positive, got {}",
+                self.model.width
+            );
+        }
+        if self.data.name == "synthetic" {
+            if self.data.classes < 2 {
+                bail!(
+                    "key `data.classes`: need at least 2 classes, got {}",
+                    self.data.classes
+                );
+            }
+            positive("data.dim", self.data.dim as f64)?;
+            if !(self.data.separation >= 0.0 && self.data.separation.is_finite()) {
+                bail!(
+                    "key `data.separation`: must be >= 0, got {}",
+                    self.data.separation
+                );
+            }
+        }
+        if self.threads > 4096 {
+            bail!("key `threads`: too large ({})", self.threads);
+        }
+        self.analysis_epochs()?;
+        Ok(())
+    }
+
+    /// Number of classes of the configured dataset.
+    pub fn num_classes(&self) -> usize {
+        match self.data.name.as_str() {
+            "cifar100" => 100,
+            "synthetic" => self.data.classes,
+            _ => 10,
+        }
+    }
+
+    /// The sorted, distinct analysis epochs in `1..=optim.epochs`, always with 1 and the last.
+    ///
+    /// `log:N`: `round(E^(j/(N-1)))` for `j = 0..N-1` (N log-spaced points from 1 to E),
+    /// duplicates removed, so short runs get fewer than N epochs. `all`: every epoch.
+    pub fn analysis_epochs(&self) -> anyhow::Result<Vec<usize>> {
+        let last = self.optim.epochs;
+        let mut epochs: Vec<usize> = match &self.analysis.epochs {
+            AnalysisEpochs::List(list) => {
+                if let Some(&bad) = list.iter().find(|&&e| e == 0 || e > last) {
+                    bail!("key `analysis.epochs`: epoch {bad} is outside 1..={last}");
+                }
+                list.clone()
+            }
+            AnalysisEpochs::Spec(s) if s == "all" => (1..=last).collect(),
+            AnalysisEpochs::Spec(s) => {
+                let n: usize = s
+                    .strip_prefix("log:")
+                    .and_then(|n| n.parse().ok())
+                    .filter(|&n| n >= 2)
+                    .ok_or_else(|| {
+                        anyhow!(
+                            "key `analysis.epochs`: expected \"log:N\" (N >= 2), \"all\" or a \
+                             list of epochs, got {s:?}"
+                        )
+                    })?;
+                (0..n)
+                    .map(|j| {
+                        let t = j as f64 / (n - 1) as f64;
+                        ((last as f64).powf(t).round() as usize).clamp(1, last)
+                    })
+                    .collect()
+            }
+        };
+        epochs.push(1);
+        epochs.push(last);
+        epochs.sort_unstable();
+        epochs.dedup();
+        Ok(epochs)
+    }
+}
+
+/// Sets `key=value` in a TOML table; the key is a dotted path (`optim.lr`), the value TOML
+/// (`0.1`, `[512, 512]`, `"cifar10"`) or, when it does not parse as TOML, a bare string.
+pub fn apply_override(table: &mut toml::Table, assignment: &str) -> anyhow::Result<()> {
+    let (key, raw) = assignment
+        .split_once('=')
+        .ok_or_else(|| anyhow!("--set {assignment:?}: expected key=value"))?;
+    let key = key.trim();
+    let raw = raw.trim();
+    let value: toml::Value = match format!("v = {raw}").parse::<toml::Table>() {
+        Ok(mut t) => t.remove("v").expect("the table has the key v"),
+        Err(_) => toml::Value::String(raw.to_string()),
+    };
+    let parts: Vec<&str> = key.split('.').collect();
+    if parts.iter().any(|p| p.is_empty()) {
+        bail!("--set {assignment:?}: empty part in key {key:?}");
+    }
+    let mut cur = table;
+    for (i, part) in parts[..parts.len() - 1].iter().enumerate() {
+        let entry = cur
+            .entry(part.to_string())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        cur = entry.as_table_mut().ok_or_else(|| {
+            anyhow!(
+                "--set {assignment:?}: `{}` is not a table",
+                parts[..=i].join(".")
+            )
+        })?;
+    }
+    cur.insert(parts[parts.len() - 1].to_string(), value);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_config_is_the_protocol_default_and_round_trips() {
+        let c = Config::from_toml_str("", &[]).unwrap();
+        assert_eq!(c.optim.lr, 0.0679);
+        assert_eq!(c.optim.epochs, 350);
+        assert_eq!(c.model.widths, vec![1024, 1024, 1024]);
+        let back = Config::from_toml_str(&c.to_toml_string(), &[]).unwrap();
+        assert_eq!(back, c);
+    }
+
+    #[test]
+    fn overrides_reach_nested_keys_and_parse_toml_values() {
+        let c = Config::from_toml_str(
+            "[optim]\nlr = 0.5\n",
+            &[
+                "optim.epochs=30".into(),
+                "model.widths=[8, 4]".into(),
+                "data.name=cifar10".into(),
+            ],
+        )
+        .unwrap();
+        assert_eq!(c.optim.lr, 0.5);
+        assert_eq!(c.optim.epochs, 30);
+        assert_eq!(c.model.widths, vec![8, 4]);
+        assert_eq!(c.data.name, "cifar10");
+    }
+
+    #[test]
+    fn log_epochs_include_first_and_last() {
+        // log:5 over 16 epochs: 16^(j/4) = 1, 2, 4, 8, 16.
+        let c = Config::from_toml_str(
+            "[optim]\nepochs = 16\n[analysis]\nepochs = \"log:5\"\n",
+            &[],
+        )
+        .unwrap();
+        assert_eq!(c.analysis_epochs().unwrap(), vec![1, 2, 4, 8, 16]);
+        // A list gets 1 and the last added.
+        let c = Config::from_toml_str("[optim]\nepochs = 10\n[analysis]\nepochs = [3, 5]\n", &[])
+            .unwrap();
+        assert_eq!(c.analysis_epochs().unwrap(), vec![1, 3, 5, 10]);
+    }
+}

@@ -1,0 +1,508 @@
+//! The training loop of spec/training.md: SGD over shuffled batches (the last incomplete batch
+//! dropped), the learning-rate schedule, an analysis at each analysis epoch, a checkpoint after
+//! each epoch, and at the end `summary.json` and `final.safetensors`.
+//!
+//! On the CPU a run is a deterministic function of its config: libtorch's generator is seeded
+//! with `seed` (it only initialises the model) and the shuffles come from nclab's own
+//! generator, seeded with `seed` as well and saved in the checkpoint, so a resumed run
+//! continues the same stream of batches.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{bail, Context};
+use nclab_core::hierarchy::Hierarchy;
+use nclab_core::metrics::TreeMatrices;
+use nclab_core::rng::Rng;
+use tch::{nn::VarStore, Device, Kind, Tensor};
+
+use super::analysis::{self, MetricContext, Outputs};
+use super::checkpoint::{self, Progress};
+use super::config::{Config, DeviceChoice};
+use super::dataset::{self, DeviceData};
+use super::losses::{HxeNormalize, Loss, LossSpec, LossTree};
+use super::models::{Model, ModelKind, ModelSpec};
+use super::optim::{learning_rate, Schedule, Sgd};
+use super::progress::Reporter;
+use super::run_dir::{self, Row, RunDir, Summary};
+
+/// How `train` runs, besides the config.
+#[derive(Clone, Debug, Default)]
+pub struct TrainOptions {
+    /// The run directory.
+    pub out: PathBuf,
+    /// Continue the run in `out` from its checkpoint.
+    pub resume: bool,
+    /// No progress bars; only the one-line rows of the analysis epochs.
+    pub quiet: bool,
+    /// Stop (as if killed) after this epoch, leaving a resumable run. For tests.
+    pub stop_after_epoch: Option<usize>,
+}
+
+/// The result of a run: its summary (status `finished`, `diverged` or `running` when stopped
+/// early) and directory.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub summary: Summary,
+    pub dir: PathBuf,
+}
+
+/// The device a config asks for: `auto` takes CUDA when libtorch sees a GPU.
+pub fn resolve_device(choice: DeviceChoice) -> anyhow::Result<Device> {
+    Ok(match choice {
+        DeviceChoice::Cpu => Device::Cpu,
+        DeviceChoice::Cuda => {
+            if !tch::Cuda::is_available() {
+                bail!("key `device`: \"cuda\" was asked for but libtorch sees no CUDA device");
+            }
+            Device::Cuda(0)
+        }
+        DeviceChoice::Auto => Device::cuda_if_available(),
+    })
+}
+
+/// The hierarchy of the config for data with `k` classes; the error names the key.
+pub fn resolve_hierarchy(config: &Config, k: usize) -> anyhow::Result<Hierarchy> {
+    let h = Hierarchy::resolve(&config.hierarchy, Some(k))
+        .with_context(|| format!("key `hierarchy` ({:?})", config.hierarchy))?;
+    h.check_num_classes(k).with_context(|| {
+        format!(
+            "key `hierarchy` ({:?}) does not match data.name = {:?}",
+            config.hierarchy, config.data.name
+        )
+    })?;
+    Ok(h)
+}
+
+/// The loss of the config.
+pub fn loss_spec(config: &Config) -> anyhow::Result<LossSpec> {
+    let l = &config.loss;
+    Ok(match l.kind.as_str() {
+        "ce" => LossSpec::Ce,
+        "mse" => LossSpec::Mse { kappa: l.kappa },
+        "soft" => LossSpec::Soft { beta: l.beta },
+        "hxe" => LossSpec::Hxe {
+            alpha: l.alpha,
+            normalize: match l.normalize.as_str() {
+                "nodes" => HxeNormalize::Nodes,
+                _ => HxeNormalize::None,
+            },
+        },
+        other => bail!("key `loss.kind`: unknown loss {other:?}, expected ce, mse, soft or hxe"),
+    })
+}
+
+/// What the losses need from a hierarchy: `dn`, node depths, the classes under each node and
+/// each class's path from its leaf up to (not including) the root.
+pub fn loss_tree(h: &Hierarchy) -> LossTree {
+    let k = h.num_classes();
+    let nodes = h.num_nodes();
+    let class_paths = (0..k)
+        .map(|c| {
+            let mut path = Vec::new();
+            let mut n = h.class_node(c);
+            while let Some(p) = h.parent(n) {
+                path.push(n);
+                n = p;
+            }
+            path
+        })
+        .collect();
+    LossTree {
+        num_classes: k,
+        dn: h.normalized_distance_matrix(),
+        node_depths: (0..nodes).map(|n| h.depth(n)).collect(),
+        node_leaves: (0..nodes).map(|n| h.leaf_classes(n).to_vec()).collect(),
+        class_paths,
+    }
+}
+
+/// The model of the config.
+pub fn model_spec(config: &Config) -> ModelSpec {
+    ModelSpec {
+        kind: if config.model.kind == "resnet18" {
+            ModelKind::Resnet18
+        } else {
+            ModelKind::Mlp
+        },
+        widths: config.model.widths.clone(),
+        width: config.model.width,
+    }
+}
+
+/// Runs (or resumes) a training run as configured, writing the run directory `opts.out`.
+pub fn train(config: &Config, opts: &TrainOptions) -> anyhow::Result<Outcome> {
+    let wall_start = Instant::now();
+    // Everything that can be checked without data is checked before the directory is touched.
+    let k = config.num_classes();
+    let hierarchy = resolve_hierarchy(config, k)?;
+    let tree = TreeMatrices::from_hierarchy(&hierarchy, config.analysis.coarse_depth);
+    let mistakes = analysis::mistake_evaluator(&hierarchy)?;
+    let spec = loss_spec(config)?;
+    let schedule: Schedule = config
+        .optim
+        .schedule
+        .parse()
+        .context("key `optim.schedule`")?;
+    let analysis_epochs = config.analysis_epochs()?;
+    let device = resolve_device(config.device)?;
+
+    let dir = if opts.resume {
+        let dir = RunDir::open_existing(&opts.out)?;
+        check_same_config(config, &dir.file(run_dir::CONFIG))?;
+        dir
+    } else {
+        let dir = RunDir::create(&opts.out)?;
+        dir.write_atomic(run_dir::CONFIG, config.to_toml_string().as_bytes())?;
+        dir
+    };
+    if config.threads > 0 {
+        tch::set_num_threads(config.threads as i32);
+    }
+    tch::manual_seed(config.seed as i64);
+
+    let data = dataset::load(config, device)?;
+    if data.num_classes != k {
+        bail!(
+            "data.name = {:?}: the data has {} classes, expected {k}",
+            config.data.name,
+            data.num_classes
+        );
+    }
+    let loss = Loss::from_tree(&spec, &loss_tree(&hierarchy), device)
+        .with_context(|| format!("loss.kind = {:?}", config.loss.kind))?;
+
+    let mut vs = VarStore::new(device);
+    let model = Model::try_new(&vs.root(), &model_spec(config), &data.input_shape, k as i64)
+        .context("[model]")?;
+    let mut sgd = Sgd::new(
+        vs.trainable_variables(),
+        config.optim.momentum,
+        config.optim.weight_decay,
+    );
+
+    let ckpt_path = dir.file(run_dir::CHECKPOINT);
+    let mut progress = if opts.resume && ckpt_path.exists() {
+        let p = checkpoint::load(&ckpt_path, &mut vs, &mut sgd)?;
+        dir.truncate_rows_after(p.epoch)?;
+        p
+    } else {
+        if opts.resume {
+            // Killed before its first checkpoint: start over in the same directory.
+            dir.truncate_rows_after(0)?;
+        }
+        Progress {
+            epoch: 0,
+            rng: Rng::new(config.seed).state(),
+            tpt_epoch: None,
+            elapsed_s: 0.0,
+            train_s: 0.0,
+            train_images: 0,
+        }
+    };
+    let elapsed_before = progress.elapsed_s;
+    let mut rng = Rng::from_state(progress.rng);
+    let epochs = config.optim.epochs;
+    let mut reporter = Reporter::new(opts.quiet);
+    let mut last: Option<(Outputs, Outputs, Vec<f32>, Vec<f64>)> = None;
+    let mut last_row: Option<Row> = None;
+    let n = data.num_train();
+    let batch = config.optim.batch_size;
+    let steps = n / batch;
+    if steps == 0 {
+        bail!(
+            "key `optim.batch_size`: {batch} is larger than the training set ({n} samples), \
+             so no batch would be complete"
+        );
+    }
+    let summary_of =
+        |status: &str, diverged: Option<usize>, progress: &Progress, last_row: &Option<Row>| {
+            make_summary(config, device, status, diverged, progress, last_row)
+        };
+
+    for epoch in progress.epoch + 1..=epochs {
+        let lr = learning_rate(schedule, config.optim.lr, epoch - 1, epochs);
+        let t_epoch = Instant::now();
+        let mut perm_host: Vec<i64> = (0..n as i64).collect();
+        rng.shuffle(&mut perm_host);
+        let perm = Tensor::from_slice(&perm_host).to_device(device);
+        reporter.start_epoch(epoch, epochs, steps as u64);
+        let mut loss_sum = Tensor::zeros([], (Kind::Double, device));
+        let mut correct = Tensor::zeros([], (Kind::Int64, device));
+        let mut bad_step = None;
+        for s in 0..steps {
+            let idx = perm.narrow(0, (s * batch) as i64, batch as i64);
+            let (x, y) = data.train_batch(&idx, &perm_host[s * batch..(s + 1) * batch], &mut rng);
+            sgd.zero_grad();
+            let (_, logits) = model.forward_t(&x, true);
+            let l = loss.forward(&logits, &y);
+            l.backward();
+            sgd.step(lr);
+            tch::no_grad(|| {
+                loss_sum += l.detach().to_kind(Kind::Double);
+                correct += logits.argmax(1, false).eq_tensor(&y).sum(Kind::Int64);
+            });
+            let report = !opts.quiet && (s % 10 == 9 || s + 1 == steps);
+            if report || device == Device::Cpu {
+                let total = loss_sum.double_value(&[]);
+                if !total.is_finite() {
+                    bad_step = Some(s + 1);
+                    break;
+                }
+                if report {
+                    let seen = ((s + 1) * batch) as f64;
+                    reporter.step(
+                        (s + 1) as u64,
+                        ((s + 1) * batch) as u64,
+                        total / (s + 1) as f64,
+                        correct.int64_value(&[]) as f64 / seen,
+                    );
+                }
+            }
+        }
+        reporter.finish_epoch();
+        let epoch_loss = loss_sum.double_value(&[]) / steps as f64;
+        progress.train_s += t_epoch.elapsed().as_secs_f64();
+        if bad_step.is_some() || !epoch_loss.is_finite() {
+            let step = bad_step.map_or("".to_string(), |s| format!(" at step {s}"));
+            reporter.line(&format!(
+                "training diverged in epoch {epoch}{step}: the loss is {epoch_loss} \
+                 (not finite); keeping the checkpoint of epoch {}",
+                progress.epoch
+            ));
+            progress.elapsed_s = elapsed_before + wall_start.elapsed().as_secs_f64();
+            let summary = summary_of("diverged", Some(epoch), &progress, &last_row);
+            dir.write_summary(&summary)?;
+            return Ok(Outcome {
+                summary,
+                dir: dir.path.clone(),
+            });
+        }
+        progress.train_images += (steps * batch) as u64;
+
+        if analysis_epochs.binary_search(&epoch).is_ok() {
+            let (train_out, test_out, weights, bias) =
+                measure_outputs(config, &model, &loss, &data);
+            let elapsed = elapsed_before + wall_start.elapsed().as_secs_f64();
+            let mut row: Row = vec![
+                ("epoch".into(), Some(epoch as f64)),
+                ("lr".into(), Some(lr)),
+                ("elapsed_s".into(), Some(elapsed)),
+                ("train_loss".into(), Some(train_out.loss)),
+                ("train_acc".into(), Some(train_out.accuracy)),
+                ("test_loss".into(), Some(test_out.loss)),
+                ("test_acc".into(), Some(test_out.accuracy)),
+            ];
+            let ctx = MetricContext {
+                weights: &weights,
+                bias: &bias,
+                tree: &tree,
+                mse_weight_decay: (config.loss.kind == "mse").then_some(config.optim.weight_decay),
+            };
+            row.extend(analysis::collapse_columns(&train_out, &ctx)?);
+            row.extend(analysis::mistake_columns(&test_out, &mistakes)?);
+            dir.append_row(&row)?;
+            reporter.analysis_row(&row);
+            if progress.tpt_epoch.is_none() && train_out.accuracy == 1.0 {
+                progress.tpt_epoch = Some(epoch);
+            }
+            last_row = Some(row);
+            last = Some((train_out, test_out, weights, bias));
+        }
+
+        progress.epoch = epoch;
+        progress.rng = rng.state();
+        progress.elapsed_s = elapsed_before + wall_start.elapsed().as_secs_f64();
+        checkpoint::save(&ckpt_path, &vs, &sgd, &progress)?;
+        if opts.stop_after_epoch == Some(epoch) && epoch < epochs {
+            let summary = summary_of("running", None, &progress, &last_row);
+            dir.write_summary(&summary)?;
+            return Ok(Outcome {
+                summary,
+                dir: dir.path.clone(),
+            });
+        }
+    }
+
+    // The last epoch is always an analysis epoch; a run resumed after it has finished
+    // re-measures from the checkpoint.
+    let (train_out, test_out, weights, bias) = match last {
+        Some(v) => v,
+        None => measure_outputs(config, &model, &loss, &data),
+    };
+    if last_row.is_none() {
+        last_row = last_row_from_csv(&dir)?;
+    }
+    write_final(&dir, &train_out, &test_out, &weights, &bias)?;
+    progress.elapsed_s = elapsed_before + wall_start.elapsed().as_secs_f64();
+    let summary = summary_of("finished", None, &progress, &last_row);
+    dir.write_summary(&summary)?;
+    Ok(Outcome {
+        summary,
+        dir: dir.path.clone(),
+    })
+}
+
+/// Train and test outputs in eval mode, and the classifier's weights (`K x d`) and bias.
+fn measure_outputs(
+    config: &Config,
+    model: &Model,
+    loss: &Loss,
+    data: &DeviceData,
+) -> (Outputs, Outputs, Vec<f32>, Vec<f64>) {
+    let b = config.analysis.batch_size;
+    let train_out = analysis::evaluate(model, loss, &data.train_x, &data.train_y, b);
+    let test_out = analysis::evaluate(model, loss, &data.test_x, &data.test_y, b);
+    let (w, bias) = model.classifier();
+    let weights = analysis::to_vec_f32(&w);
+    let bias: Vec<f64> = analysis::to_vec_f32(&bias)
+        .into_iter()
+        .map(|v| v as f64)
+        .collect();
+    (train_out, test_out, weights, bias)
+}
+
+/// Writes `final.safetensors`: features, labels and logits of both sets, and the classifier.
+fn write_final(
+    dir: &RunDir,
+    train: &Outputs,
+    test: &Outputs,
+    weights: &[f32],
+    bias: &[f64],
+) -> anyhow::Result<()> {
+    let labels = |o: &Outputs| {
+        let v: Vec<i64> = o.labels.iter().map(|&c| c as i64).collect();
+        Tensor::from_slice(&v)
+    };
+    let mat = |v: &[f32], r: usize, c: usize| Tensor::from_slice(v).reshape([r as i64, c as i64]);
+    let bias32: Vec<f32> = bias.iter().map(|&b| b as f32).collect();
+    let entries: Vec<(&str, Tensor)> = vec![
+        ("train.features", mat(&train.features, train.n, train.d)),
+        ("train.labels", labels(train)),
+        ("train.logits", mat(&train.logits, train.n, train.k)),
+        ("test.features", mat(&test.features, test.n, test.d)),
+        ("test.labels", labels(test)),
+        ("test.logits", mat(&test.logits, test.n, test.k)),
+        ("weights", mat(weights, train.k, train.d)),
+        ("bias", Tensor::from_slice(&bias32)),
+    ];
+    let path = dir.file(run_dir::FINAL);
+    let tmp = run_dir::temp_sibling(&path);
+    Tensor::write_safetensors(&entries, &tmp)
+        .with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, &path).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
+
+fn make_summary(
+    config: &Config,
+    device: Device,
+    status: &str,
+    diverged_at_epoch: Option<usize>,
+    progress: &Progress,
+    last_row: &Option<Row>,
+) -> Summary {
+    let first_decay = match config.optim.schedule.as_str() {
+        "step" => config.optim.epochs / 3,
+        _ => config.optim.epochs,
+    };
+    let mut fin = serde_json::Map::new();
+    if let Some(row) = last_row {
+        for (k, v) in row {
+            fin.insert(k.clone(), run_dir::json_number(*v));
+        }
+    }
+    Summary {
+        name: config.name.clone(),
+        seed: config.seed,
+        dataset: config.data.name.clone(),
+        model: config.model.kind.clone(),
+        loss: config.loss.kind.clone(),
+        hierarchy: config.hierarchy.clone(),
+        status: status.into(),
+        diverged_at_epoch,
+        epochs: config.optim.epochs,
+        tpt_epoch: progress.tpt_epoch,
+        reached_tpt_before_first_decay: progress.tpt_epoch.is_some_and(|e| e <= first_decay),
+        wall_time_s: progress.elapsed_s,
+        train_images_per_s: if progress.train_s > 0.0 {
+            progress.train_images as f64 / progress.train_s
+        } else {
+            0.0
+        },
+        overhead_share: if progress.elapsed_s > 0.0 {
+            (1.0 - progress.train_s / progress.elapsed_s).max(0.0)
+        } else {
+            0.0
+        },
+        device: match device {
+            Device::Cpu => "cpu".into(),
+            Device::Cuda(i) => format!("cuda:{i}"),
+            other => format!("{other:?}").to_lowercase(),
+        },
+        r#final: fin,
+    }
+}
+
+/// The last row of `metrics.csv` (for a resumed run that had already trained every epoch).
+fn last_row_from_csv(dir: &RunDir) -> anyhow::Result<Option<Row>> {
+    let path = dir.file(run_dir::METRICS_JSONL);
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return Ok(None);
+    };
+    let Some(line) = text.lines().last() else {
+        return Ok(None);
+    };
+    let obj: serde_json::Map<String, serde_json::Value> = serde_json::from_str(line)
+        .with_context(|| format!("{}: last line is not a JSON object", path.display()))?;
+    Ok(Some(
+        obj.into_iter().map(|(k, v)| (k, v.as_f64())).collect(),
+    ))
+}
+
+/// A resumed run must use the config it started with; the error names the keys that differ.
+fn check_same_config(config: &Config, saved: &Path) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(saved)
+        .with_context(|| format!("cannot read {}", saved.display()))?;
+    let old = Config::from_toml_str(&text, &[]).with_context(|| saved.display().to_string())?;
+    if &old == config {
+        return Ok(());
+    }
+    let flat = |c: &Config| {
+        let mut out = Vec::new();
+        flatten(
+            "",
+            &toml::Value::Table(toml::from_str(&c.to_toml_string()).unwrap()),
+            &mut out,
+        );
+        out
+    };
+    let (a, b) = (flat(&old), flat(config));
+    let differing: Vec<String> = a
+        .iter()
+        .zip(&b)
+        .filter(|(x, y)| x != y)
+        .map(|(x, y)| format!("{} ({} -> {})", x.0, x.1, y.1))
+        .collect();
+    bail!(
+        "cannot resume {}: the config differs from the run's in {}",
+        saved.parent().unwrap_or(saved).display(),
+        differing.join(", ")
+    )
+}
+
+fn flatten(prefix: &str, v: &toml::Value, out: &mut Vec<(String, String)>) {
+    match v {
+        toml::Value::Table(t) => {
+            for (k, v) in t {
+                let key = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                flatten(&key, v, out);
+            }
+        }
+        other => out.push((prefix.to_string(), other.to_string())),
+    }
+}

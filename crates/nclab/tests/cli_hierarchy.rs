@@ -1,0 +1,266 @@
+//! End-to-end tests of `nclab hierarchy` and `nclab evaluate` through the built binary.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use nclab_core::io::npy;
+use nclab_core::tensor::Tensor;
+
+fn nclab(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_nclab"))
+        .args(args)
+        .output()
+        .expect("run nclab");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("nclab-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// root -> { x -> {a, b}, c }: d(a,b) = 1, d(a,c) = d(b,c) = 2.
+const TREE3: &str = "root x\nx a\nx b\nroot c\n";
+
+#[test]
+fn show_draws_the_tree_with_depths_and_classes() {
+    let (ok, out, err) = nclab(&["hierarchy", "show", "cifar10"]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("10 classes, 14 nodes (4 internal)") || out.contains("10 classes"),
+        "{out}"
+    );
+    assert!(
+        out.contains("entity (depth 0, height 3, 10 classes)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("│   ├── mammal (depth 2, height 1, 4 classes)"),
+        "{out}"
+    );
+    assert!(out.contains("│   │   ├── cat [class 3] (depth 3)"), "{out}");
+    assert!(
+        out.contains("    └── airplane [class 0] (depth 2)"),
+        "{out}"
+    );
+}
+
+#[test]
+fn distances_csv_and_json() {
+    let (ok, out, err) = nclab(&["hierarchy", "distances", "cifar10", "--format", "csv"]);
+    assert!(ok, "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines[0],
+        "airplane,automobile,bird,cat,deer,dog,frog,horse,ship,truck"
+    );
+    assert_eq!(lines.len(), 11);
+    // cat row: 3 to vehicles, 2 to bird and frog, 1 to the other mammals, 0 to itself.
+    assert_eq!(lines[4], "3,3,2,0,1,1,2,1,3,3");
+    let (ok, out, err) = nclab(&[
+        "hierarchy",
+        "distances",
+        "cifar10",
+        "--normalized",
+        "--format",
+        "json",
+    ]);
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["classes"][9], "truck");
+    assert_eq!(v["matrix"][1][9].as_f64().unwrap(), 1.0 / 3.0);
+    assert_eq!(v["matrix"][0][3].as_f64().unwrap(), 1.0);
+    assert_eq!(v["normalized"], true);
+}
+
+#[test]
+fn soft_labels_columns_are_the_targets() {
+    let dir = temp_dir("soft");
+    let f = dir.join("tree3.txt");
+    std::fs::write(&f, TREE3).unwrap();
+    let beta = format!("{}", 2.0 * 2f64.ln());
+    let (ok, out, err) = nclab(&["hierarchy", "soft-labels", s(&f), "--beta", &beta]);
+    assert!(ok, "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "a,b,c");
+    let m: Vec<Vec<f64>> = lines[1..]
+        .iter()
+        .map(|l| l.split(',').map(|x| x.parse().unwrap()).collect())
+        .collect();
+    // Column 0 (true class a): exp(-beta dn) = 1, 1/2, 1/4 normalised: 4/7, 2/7, 1/7.
+    for (row, want) in m.iter().zip([4.0 / 7.0, 2.0 / 7.0, 1.0 / 7.0]) {
+        assert!((row[0] - want).abs() < 1e-15, "{out}");
+    }
+    // Column 2 (true class c): weights 1/4, 1/4, 1 -> 1/6, 1/6, 2/3.
+    for (row, want) in m.iter().zip([1.0 / 6.0, 1.0 / 6.0, 2.0 / 3.0]) {
+        assert!((row[2] - want).abs() < 1e-15, "{out}");
+    }
+}
+
+#[test]
+fn convert_round_trips_and_refuses_bad_files() {
+    let dir = temp_dir("convert");
+    let f = dir.join("tree3.txt");
+    std::fs::write(&f, TREE3).unwrap();
+    let j = dir.join("tree3.json");
+    let (ok, _, err) = nclab(&["hierarchy", "convert", s(&f), "--to", "json", "-o", s(&j)]);
+    assert!(ok, "{err}");
+    let (ok, out, err) = nclab(&["hierarchy", "convert", s(&j), "--to", "edges"]);
+    assert!(ok, "{err}");
+    assert_eq!(out, TREE3);
+    let (ok, out, _) = nclab(&["hierarchy", "convert", s(&f), "--to", "dot"]);
+    assert!(
+        ok && out.starts_with("digraph") && out.contains("\"x\" -> \"a\";"),
+        "{out}"
+    );
+
+    let bad = dir.join("bad.txt");
+    std::fs::write(&bad, "root a\nroot b\nb a\n").unwrap();
+    let target = dir.join("out.json");
+    let (ok, _, err) = nclab(&[
+        "hierarchy",
+        "convert",
+        s(&bad),
+        "--to",
+        "json",
+        "-o",
+        s(&target),
+    ]);
+    assert!(!ok);
+    assert!(
+        err.contains("bad.txt: line 3: node 'a' has two parents"),
+        "{err}"
+    );
+    assert!(!target.exists(), "nothing written on error");
+    let (ok, _, err) = nclab(&["hierarchy", "show", "nonexistent.txt"]);
+    assert!(!ok && err.contains("neither a built-in"), "{err}");
+}
+
+fn write_npy(dir: &Path, name: &str, t: &Tensor) -> PathBuf {
+    let p = dir.join(name);
+    npy::write(&p, t).unwrap();
+    p
+}
+
+#[test]
+fn evaluate_json_on_a_hand_made_example() {
+    let dir = temp_dir("evaluate");
+    let f = dir.join("tree3.txt");
+    std::fs::write(&f, TREE3).unwrap();
+    // Rankings: s1 t=a: a,b,c; s2 t=a: b,c,a; s3 t=c: c,a,b; s4 t=c: a,c,b.
+    let z = [3.0, 2.0, 1.0, 1.0, 3.0, 2.0, 2.0, 1.0, 3.0, 3.0, 1.0, 2.0];
+    let logits = write_npy(&dir, "logits.npy", &Tensor::from_f64(vec![4, 3], &z));
+    let labels = write_npy(
+        &dir,
+        "labels.npy",
+        &Tensor::from_i64(vec![4], &[0, 0, 2, 2]),
+    );
+    let (ok, out, err) = nclab(&[
+        "evaluate",
+        "--logits",
+        s(&logits),
+        "--labels",
+        s(&labels),
+        "--hierarchy",
+        s(&f),
+        "--k",
+        "1,2",
+        "--crm",
+        "--loss",
+        "ce",
+        "--loss",
+        "hxe:0",
+        "--format",
+        "json",
+    ]);
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    // Values worked out in nclab-core's mistakes tests.
+    assert_eq!(v["top1_error"], 0.5);
+    assert_eq!(v["top2_error"], 0.25);
+    assert_eq!(v["mistake_severity"], 1.5);
+    assert_eq!(v["hdist@2"], 1.0);
+    assert_eq!(v["hprecision@1"], 0.625);
+    assert!((v["hmap@2"].as_f64().unwrap() - 0.7291666666666666).abs() < 1e-12);
+    // Every logit row is a permutation of (1, 2, 3): CE = lse(1,2,3) - z_t with z_t = 3, 1, 3, 2.
+    let lse = (1f64.exp() + 2f64.exp() + 3f64.exp()).ln();
+    let ce = lse - (3.0 + 1.0 + 3.0 + 2.0) / 4.0;
+    assert!((v["loss"]["ce"].as_f64().unwrap() - ce).abs() < 1e-12);
+    // HXE with alpha 0 equals CE.
+    assert!((v["loss"]["hxe:0"].as_f64().unwrap() - ce).abs() < 1e-12);
+    let crm = &v["crm"];
+    assert!(
+        crm["top1_error"].is_number() && crm["hmap@2"].is_number(),
+        "{out}"
+    );
+
+    // Table output runs too.
+    let (ok, out, err) = nclab(&[
+        "evaluate",
+        "--logits",
+        s(&logits),
+        "--labels",
+        s(&labels),
+        "--hierarchy",
+        s(&f),
+        "--crm",
+        "--k",
+        "2",
+    ]);
+    assert!(ok, "{err}");
+    assert!(out.contains("top2_error") && out.contains("crm"), "{out}");
+}
+
+#[test]
+fn evaluate_refuses_a_hierarchy_that_does_not_match_k() {
+    let dir = temp_dir("mismatch");
+    let logits = write_npy(&dir, "l.npy", &Tensor::from_f64(vec![2, 4], &[0.0; 8]));
+    let labels = write_npy(&dir, "y.npy", &Tensor::from_i64(vec![2], &[0, 3]));
+    let (ok, _, err) = nclab(&[
+        "evaluate",
+        "--logits",
+        s(&logits),
+        "--labels",
+        s(&labels),
+        "--hierarchy",
+        "cifar10",
+    ]);
+    assert!(!ok);
+    assert!(
+        err.contains("'cifar10' has 10 classes but the data has 4"),
+        "{err}"
+    );
+    let bad_labels = write_npy(&dir, "y2.npy", &Tensor::from_i64(vec![2], &[0, 4]));
+    let (ok, _, err) = nclab(&[
+        "evaluate",
+        "--logits",
+        s(&logits),
+        "--labels",
+        s(&bad_labels),
+        "--hierarchy",
+        "flat",
+    ]);
+    assert!(!ok && err.contains("label 4 at row 1"), "{err}");
+    let (ok, _, err) = nclab(&[
+        "evaluate",
+        "--logits",
+        s(&logits),
+        "--labels",
+        s(&labels),
+        "--hierarchy",
+        "flat",
+        "--loss",
+        "hxe",
+    ]);
+    assert!(!ok && err.contains("unknown loss 'hxe'"), "{err}");
+}

@@ -1,0 +1,368 @@
+//! `nclab report` over tiny synthetic run directories that the tests write themselves.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use nclab::report::{generate, html::referenced_files, Options};
+use nclab_core::tensor::Tensor;
+
+/// A fresh empty directory under the target's temp area.
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("nclab-report-test-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+const HEADER: &str =
+    "epoch,lr,elapsed_s,train_loss,train_acc,test_acc,nc1,nc2,top1_error,mistake_severity,hdist@1";
+
+/// Writes one run: config.toml, metrics.csv (3 analysis epochs, final row given), summary.json.
+fn write_run(dir: &Path, loss: &str, seed: u64, last: [f64; 10]) {
+    std::fs::create_dir_all(dir).unwrap();
+    let config = format!(
+        "name = \"syn-mlp-{loss}\"\nseed = {seed}\ndevice = \"cpu\"\nhierarchy = \"flat:3\"\n\n\
+         [data]\nname = \"synthetic\"\nroot = \"/data/{seed}\"\n\n[model]\nkind = \"mlp\"\n\
+         widths = [8, 8]\n\n[loss]\nkind = \"{loss}\"\nkappa = 1.0\n\n[optim]\nlr = 0.1\nepochs = 4\n"
+    );
+    std::fs::write(dir.join("config.toml"), config).unwrap();
+    let fmt = |row: &[f64]| {
+        row.iter()
+            .map(|v| v.to_string())
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    // Epoch 1 and 2 rows are decoys (the summary must use the last row); the middle row leaves
+    // hdist@1 empty (not computed).
+    let first = [0.1, 1.0, 2.0, 0.5, 0.5, 10.0, 1.0, 0.5, 2.0, 1.0];
+    let csv = format!(
+        "{HEADER}\n1,{}\n2,0.1,2.0,1.5,0.7,0.6,3.0,0.8,0.4,1.5,\n4,{}\n",
+        fmt(&first),
+        fmt(&last)
+    );
+    std::fs::write(dir.join("metrics.csv"), csv).unwrap();
+    let summary = format!(
+        "{{\"name\": \"syn-mlp-{loss}\", \"seed\": {seed}, \"dataset\": \"synthetic\", \
+         \"model\": \"mlp\", \"loss\": \"{loss}\", \"hierarchy\": \"flat:3\", \
+         \"status\": \"finished\", \"epochs\": 4, \"tpt_epoch\": 2}}"
+    );
+    std::fs::write(dir.join("summary.json"), summary).unwrap();
+}
+
+/// final.safetensors with 3 well-separated classes in 4-D (2 samples each) and a classifier.
+fn write_final(dir: &Path) {
+    let feats: Vec<f32> = vec![
+        1.0, 0.0, 0.0, 0.1, 1.0, 0.0, 0.0, -0.1, // class 0
+        -0.5, 0.9, 0.0, 0.1, -0.5, 0.9, 0.0, -0.1, // class 1
+        -0.5, -0.9, 0.0, 0.1, -0.5, -0.9, 0.0, -0.1, // class 2
+    ];
+    let f = Tensor::from_f32(vec![6, 4], &feats);
+    let y = Tensor::from_i64(vec![6], &[0, 0, 1, 1, 2, 2]);
+    let w = Tensor::from_f32(
+        vec![3, 4],
+        &[
+            2.0, 0.0, 0.0, 0.0, -1.0, 1.8, 0.0, 0.0, -1.0, -1.8, 0.0, 0.0,
+        ],
+    );
+    nclab_core::io::safetensors::write(
+        &dir.join("final.safetensors"),
+        &[
+            ("train.features", &f),
+            ("train.labels", &y),
+            ("weights", &w),
+        ],
+        &BTreeMap::new(),
+    )
+    .unwrap();
+}
+
+// Final rows:        lr   el   trl  tra  tea  nc1  nc2  top1  sev  hd1
+const CE0: [f64; 10] = [0.01, 9.0, 0.1, 1.0, 0.9, 0.5, 0.2, 0.10, 1.0, 0.1];
+const CE1: [f64; 10] = [0.01, 8.0, 0.2, 1.0, 0.8, 0.3, 0.4, 0.20, 1.0, 0.2];
+const MSE0: [f64; 10] = [0.01, 7.0, 0.3, 1.0, 0.7, 0.05, 0.1, 0.30, 1.0, 0.3];
+const MSE1: [f64; 10] = [0.01, 6.0, 0.4, 0.9, 0.6, 0.01, 0.3, 0.40, 1.0, 0.4];
+
+fn four_runs(root: &Path) -> PathBuf {
+    let runs = root.join("runs");
+    write_run(&runs.join("ce-s0"), "ce", 0, CE0);
+    write_run(&runs.join("ce-s1"), "ce", 1, CE1);
+    write_run(&runs.join("sweep/mse-s0"), "mse", 0, MSE0);
+    write_run(&runs.join("sweep/mse-s1"), "mse", 1, MSE1);
+    write_final(&runs.join("ce-s0"));
+    runs
+}
+
+fn options(inputs: Vec<PathBuf>, out: PathBuf) -> Options {
+    Options {
+        inputs,
+        out,
+        group_by: None,
+        skip_bad: false,
+    }
+}
+
+/// Rows of a CSV file as column -> value maps (quoted fields may hold commas).
+fn read_csv(path: &Path) -> Vec<BTreeMap<String, String>> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    lines
+        .map(|l| {
+            let cells = split_csv(l);
+            assert_eq!(cells.len(), header.len(), "{l}");
+            header.iter().map(|h| h.to_string()).zip(cells).collect()
+        })
+        .collect()
+}
+
+fn split_csv(line: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    for c in line.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            ',' if !quoted => out.push(std::mem::take(&mut cur)),
+            c => cur.push(c),
+        }
+    }
+    out.push(cur);
+    out
+}
+
+fn num(row: &BTreeMap<String, String>, key: &str) -> f64 {
+    row[key]
+        .parse()
+        .unwrap_or_else(|_| panic!("{key} = {:?}", row[key]))
+}
+
+#[test]
+fn report_writes_every_file_and_references_only_existing_ones() {
+    let root = scratch("all");
+    let runs = four_runs(&root);
+    let out = root.join("out");
+    let outcome = generate(&options(vec![runs], out.clone())).unwrap();
+    assert_eq!(outcome.runs, 4);
+    assert_eq!(outcome.conditions, 2);
+    assert!(outcome.warnings.is_empty(), "{:?}", outcome.warnings);
+
+    let mut expected: Vec<String> = Vec::new();
+    for m in [
+        "lr",
+        "train_loss",
+        "train_acc",
+        "test_acc",
+        "nc1",
+        "nc2",
+        "top1_error",
+        "mistake_severity",
+        "hdist-at-1",
+    ] {
+        expected.push(format!("curve-{m}.svg"));
+        expected.push(format!("curve-{m}.png"));
+    }
+    // Only the CE condition (c1) has a final.safetensors.
+    for f in ["gram-c1", "pca-c1", "tradeoff"] {
+        expected.push(format!("{f}.svg"));
+        expected.push(format!("{f}.png"));
+    }
+    for f in ["summary.csv", "comparisons.csv", "summary.md", "index.html"] {
+        expected.push(f.to_string());
+    }
+    let mut written = outcome.files.clone();
+    written.sort();
+    expected.sort();
+    assert_eq!(written, expected);
+    for f in &expected {
+        let bytes = std::fs::read(out.join(f)).unwrap_or_else(|e| panic!("{f}: {e}"));
+        if f.ends_with(".png") {
+            assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "{f}");
+        } else if f.ends_with(".svg") {
+            assert!(String::from_utf8_lossy(&bytes).contains("<svg"), "{f}");
+        }
+    }
+    // No curve for elapsed_s (bookkeeping), no geometry for the MSE condition (no tensors).
+    assert!(!out.join("curve-elapsed_s.png").exists());
+    assert!(!out.join("gram-c2.png").exists());
+    // Nothing left of the staging area.
+    let leftovers: Vec<_> = std::fs::read_dir(&out)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with('.'))
+        .collect();
+    assert!(leftovers.is_empty());
+
+    let html = std::fs::read_to_string(out.join("index.html")).unwrap();
+    let refs = referenced_files(&html);
+    assert!(refs.len() >= expected.len() - 1, "{refs:?}");
+    for r in &refs {
+        assert!(!r.contains("://"), "network reference {r}");
+        assert!(out.join(r).is_file(), "index.html references missing {r}");
+    }
+    // Every figure is referenced, with a description under it.
+    for f in expected.iter().filter(|f| f.ends_with(".png")) {
+        assert!(refs.contains(f), "{f} not in index.html");
+    }
+    assert!(html.contains("<figcaption>nc1: Within-class variability"));
+    assert!(!html.contains("<script"));
+}
+
+#[test]
+fn summary_csv_holds_final_values_and_hand_computed_statistics() {
+    let root = scratch("summary");
+    let runs = four_runs(&root);
+    let out = root.join("out");
+    generate(&options(vec![runs], out.clone())).unwrap();
+    let rows = read_csv(&out.join("summary.csv"));
+    assert_eq!(rows.len(), 2);
+    let (ce, mse) = (&rows[0], &rows[1]);
+    assert_eq!(ce["condition"], "loss.kind=ce");
+    assert_eq!(mse["condition"], "loss.kind=mse");
+    assert_eq!(ce["runs"], "2");
+    assert_eq!(ce["seeds"], "0 1");
+    // nc1 at the last epoch: CE 0.5 and 0.3 -> mean 0.4, sd = sqrt(2 * 0.1^2 / 1) = 0.1414...
+    assert!((num(ce, "nc1_mean") - 0.4).abs() < 1e-15);
+    assert!((num(ce, "nc1_sd") - 0.02f64.sqrt()).abs() < 1e-15);
+    assert_eq!(ce["nc1_n"], "2");
+    // MSE 0.05 and 0.01 -> mean 0.03, sd = sqrt(2 * 0.02^2) = 0.0282842712474619.
+    assert!((num(mse, "nc1_mean") - 0.03).abs() < 1e-15);
+    assert!((num(mse, "nc1_sd") - 0.0008f64.sqrt()).abs() < 1e-15);
+    // A metric equal in both runs: sd exactly 0.
+    assert_eq!(num(ce, "mistake_severity_mean"), 1.0);
+    assert_eq!(num(ce, "mistake_severity_sd"), 0.0);
+    // Every (condition, metric) mean equals the mean of the runs' final values.
+    let names = HEADER.split(',').skip(1).collect::<Vec<_>>();
+    for (row, (a, b)) in [(ce, (CE0, CE1)), (mse, (MSE0, MSE1))] {
+        for (j, m) in names.iter().enumerate() {
+            let expect = (a[j] + b[j]) / 2.0;
+            assert!(
+                (num(row, &format!("{m}_mean")) - expect).abs() < 1e-12,
+                "{m}"
+            );
+        }
+    }
+
+    // Comparisons: MSE against CE. nc1: diff = 0.03 - 0.4 = -0.37;
+    // se = sqrt(0.02/2 + 0.0008/2) = sqrt(0.0104); t = -0.37/sqrt(0.0104) = -3.628148...;
+    // df = 0.0104^2 / (0.01^2 + 0.0004^2) = 1.079872...; p and CI from mpmath (below).
+    let comps = read_csv(&out.join("comparisons.csv"));
+    let nc1 = comps.iter().find(|r| r["metric"] == "nc1").unwrap();
+    assert_eq!(nc1["condition"], "loss.kind=mse");
+    assert_eq!(nc1["baseline"], "loss.kind=ce");
+    assert!((num(nc1, "diff") + 0.37).abs() < 1e-12);
+    assert!((num(nc1, "welch_t") + 0.37 / 0.0104f64.sqrt()).abs() < 1e-12);
+    let df = 0.0104f64.powi(2) / (0.01f64.powi(2) + 0.0004f64.powi(2));
+    assert!((num(nc1, "welch_df") - df).abs() < 1e-12);
+    assert!((num(nc1, "welch_p") - WELCH_NC1_P).abs() < 1e-9);
+    assert!((num(nc1, "ci95_low") - WELCH_NC1_CI.0).abs() < 1e-7);
+    assert!((num(nc1, "ci95_high") - WELCH_NC1_CI.1).abs() < 1e-7);
+    // Two runs a side: Mann-Whitney is n/a (empty cells).
+    assert_eq!(nc1["mann_whitney_p"], "");
+    // mistake_severity has no spread at all: Welch n/a.
+    let sev = comps
+        .iter()
+        .find(|r| r["metric"] == "mistake_severity")
+        .unwrap();
+    assert_eq!(sev["welch_p"], "");
+    assert_eq!(num(sev, "diff"), 0.0);
+
+    let md = std::fs::read_to_string(out.join("summary.md")).unwrap();
+    assert!(md.contains("| c1 | loss.kind=ce | 2 (0 1) |"), "{md}");
+    assert!(md.contains("0.4000 ± 0.1414"), "{md}");
+    assert!(md.contains("Welch"));
+}
+
+/// Welch's test of nc1, MSE [0.05, 0.01] against CE [0.5, 0.3], computed independently with
+/// mpmath (betainc for the p-value, findroot on the t CDF for the 0.975 quantile).
+const WELCH_NC1_P: f64 = 0.156_515_497_748_020_6;
+const WELCH_NC1_CI: (f64, f64) = (-1.459_864_294_813_43, 0.719_864_294_813_43);
+
+#[test]
+fn group_by_a_key_and_flat_directory_arguments() {
+    let root = scratch("groupby");
+    let runs = four_runs(&root);
+    let out = root.join("out");
+    let mut o = options(
+        vec![runs.join("ce-s0"), runs.join("ce-s1"), runs.join("sweep")],
+        out.clone(),
+    );
+    o.group_by = Some("name".into());
+    let outcome = generate(&o).unwrap();
+    assert_eq!(outcome.runs, 4);
+    assert_eq!(outcome.conditions, 2);
+    let rows = read_csv(&out.join("summary.csv"));
+    assert_eq!(rows[0]["condition"], "name=syn-mlp-ce");
+    o.group_by = Some("seed".into());
+    let rows_outcome = generate(&o).unwrap();
+    assert_eq!(rows_outcome.conditions, 2);
+    o.group_by = Some("no.such.key".into());
+    let err = format!("{:#}", generate(&o).unwrap_err());
+    assert!(err.contains("--group-by no.such.key"), "{err}");
+}
+
+#[test]
+fn a_missing_or_malformed_metrics_csv_is_named_or_skipped() {
+    let root = scratch("bad");
+    let runs = four_runs(&root);
+    // A run directory without metrics.csv (config and summary present).
+    let missing = runs.join("broken-missing");
+    write_run(&missing, "ce", 2, CE0);
+    std::fs::remove_file(missing.join("metrics.csv")).unwrap();
+    let out = root.join("out");
+    let err = format!(
+        "{:#}",
+        generate(&options(vec![runs.clone()], out.clone())).unwrap_err()
+    );
+    assert!(
+        err.contains("broken-missing: run directory has no metrics.csv"),
+        "{err}"
+    );
+    assert!(err.contains("--skip-bad"), "{err}");
+    // Nothing half-written.
+    assert_eq!(std::fs::read_dir(&out).map(|d| d.count()).unwrap_or(0), 0);
+    std::fs::remove_dir_all(&missing).unwrap();
+
+    // A malformed one: a non-numeric cell on line 3.
+    let bad = runs.join("broken-malformed");
+    write_run(&bad, "ce", 3, CE0);
+    let text = std::fs::read_to_string(bad.join("metrics.csv")).unwrap();
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    lines[2] = lines[2].replacen("0.7", "oops", 1);
+    std::fs::write(bad.join("metrics.csv"), lines.join("\n")).unwrap();
+    let err = format!(
+        "{:#}",
+        generate(&options(vec![runs.clone()], out.clone())).unwrap_err()
+    );
+    let path = bad.join("metrics.csv");
+    assert!(
+        err.contains(&format!(
+            "{}: line 3, column 'train_acc': 'oops' is not a number",
+            path.display()
+        )),
+        "{err}"
+    );
+
+    // --skip-bad: the report goes on without it and says so.
+    let mut o = options(vec![runs], out.clone());
+    o.skip_bad = true;
+    let outcome = generate(&o).unwrap();
+    assert_eq!(outcome.runs, 4);
+    assert_eq!(outcome.warnings.len(), 1);
+    assert!(
+        outcome.warnings[0].contains("broken-malformed"),
+        "{:?}",
+        outcome.warnings
+    );
+    let html = std::fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(html.contains("Warning: skipped"));
+}
+
+#[test]
+fn an_empty_directory_is_an_error() {
+    let root = scratch("empty");
+    let err = format!(
+        "{:#}",
+        generate(&options(vec![root.clone()], root.join("out"))).unwrap_err()
+    );
+    assert!(err.contains("no run directory found"), "{err}");
+}

@@ -1,0 +1,827 @@
+//! Tests of `nclab sweep`: grid expansion and its errors, the states of cells read from run
+//! directories, the runner (with a stand-in trainer script that records how it was called),
+//! the slurm script (run with bash against the same stand-in), and end to end with the real
+//! `nclab train` on a tiny synthetic dataset (a few seconds per cell).
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use nclab::sweep::exec::{self, Outcome, RunOptions};
+use nclab::sweep::grid::{value_label, Grid};
+use nclab::sweep::plan::{self, CellState};
+use nclab::sweep::slurm::{self, SlurmOptions};
+use nclab::sweep::{load_plan, table};
+use nclab::train::config::Config;
+
+fn scratch(tag: &str) -> PathBuf {
+    let p = std::env::temp_dir().join(format!("nclab-sweep-test-{tag}-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&p);
+    fs::create_dir_all(&p).unwrap();
+    p
+}
+
+fn parse(text: &str, folder: &Path) -> anyhow::Result<Grid> {
+    Grid::parse(text, "g", folder, Path::new("g.toml"))
+}
+
+fn parse_err(text: &str) -> String {
+    let dir = std::env::temp_dir();
+    match parse(text, &dir).and_then(|g| g.cells().map(|_| g)) {
+        Ok(_) => panic!("grid accepted:\n{text}"),
+        Err(e) => format!("{e:#}"),
+    }
+}
+
+/// A grid whose base lives in another file, with inline keys over it, a variant group and an
+/// axis: 3 loss variants x 2 seeds = 6 cells.
+const LOSS_GRID: &str = r#"
+base = "base/mlp.toml"
+[optim]
+epochs = 30           # over the base's 350; lr stays the base's 0.0679
+[axes]
+seed = [0, 1]
+[[variants.loss]]
+label = "ce"
+loss.kind = "ce"
+[[variants.loss]]
+label = "hxe-0.3"
+loss = { kind = "hxe", alpha = 0.3 }
+hierarchy = "fashion-mnist"
+[[variants.loss]]
+label = "mse"
+"loss.kind" = "mse"
+optim.lr = 0.0184
+"#;
+
+const BASE: &str = r#"
+name = "fashion-mnist-mlp"
+[data]
+name = "fashion-mnist"
+per_class = 100
+[optim]
+epochs = 350
+batch_size = 64
+"#;
+
+#[test]
+fn a_grid_expands_to_the_product_of_its_dimensions_in_order() {
+    let dir = scratch("expand");
+    fs::create_dir_all(dir.join("base")).unwrap();
+    fs::write(dir.join("base/mlp.toml"), BASE).unwrap();
+    let grid = parse(LOSS_GRID, &dir).unwrap();
+    // Dimensions sorted by name: `loss` (3 levels) before `seed` (2), seed turning fastest.
+    assert_eq!(grid.len(), 6);
+    let cells = grid.cells().unwrap();
+    let names: Vec<&str> = cells.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "loss=ce_seed=0",
+            "loss=ce_seed=1",
+            "loss=hxe-0.3_seed=0",
+            "loss=hxe-0.3_seed=1",
+            "loss=mse_seed=0",
+            "loss=mse_seed=1",
+        ]
+    );
+    // Overrides: the variant's keys in key order, then the axis.
+    assert_eq!(
+        cells[3].overrides,
+        [
+            "hierarchy=\"fashion-mnist\"",
+            "loss.alpha=0.3",
+            "loss.kind=\"hxe\"",
+            "seed=1"
+        ]
+    );
+    assert_eq!(
+        cells[4].overrides,
+        ["loss.kind=\"mse\"", "optim.lr=0.0184", "seed=0"]
+    );
+
+    let hxe = &cells[3].config;
+    assert_eq!(hxe.name, "g/loss=hxe-0.3_seed=1");
+    assert_eq!(hxe.seed, 1);
+    assert_eq!(hxe.loss.kind, "hxe");
+    assert_eq!(hxe.loss.alpha, 0.3);
+    assert_eq!(hxe.hierarchy, "fashion-mnist");
+    // From the base file, and the grid's inline key over the base's.
+    assert_eq!(hxe.data.name, "fashion-mnist");
+    assert_eq!(hxe.data.per_class, 100);
+    assert_eq!(hxe.optim.batch_size, 64);
+    assert_eq!(hxe.optim.epochs, 30);
+    assert_eq!(hxe.optim.lr, 0.0679);
+    // Keys a level does not set keep the base's value.
+    let ce = &cells[0].config;
+    assert_eq!(
+        (ce.loss.kind.as_str(), ce.hierarchy.as_str()),
+        ("ce", "flat")
+    );
+    let mse = &cells[5].config;
+    assert_eq!(
+        (mse.loss.kind.as_str(), mse.optim.lr, mse.seed),
+        ("mse", 0.0184, 1)
+    );
+
+    // The same cell's config is what `nclab train --set` would make of the overrides.
+    let base = Config::from_toml_str(&format!("{BASE}\n"), &["optim.epochs=30".into()]).unwrap();
+    let mut via_set = Config::from_toml_str(&base.to_toml_string(), &cells[3].overrides).unwrap();
+    via_set.name = hxe.name.clone();
+    assert_eq!(&via_set, hxe);
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn axis_values_become_file_safe_labels() {
+    let v = |s: &str| -> toml::Value {
+        format!("v = {s}").parse::<toml::Table>().unwrap()["v"].clone()
+    };
+    assert_eq!(value_label(&v("0.1")).unwrap(), "0.1");
+    assert_eq!(value_label(&v("1e-4")).unwrap(), "0.0001");
+    assert_eq!(value_label(&v("2.0")).unwrap(), "2");
+    assert_eq!(value_label(&v("-3")).unwrap(), "-3");
+    assert_eq!(value_label(&v("true")).unwrap(), "true");
+    assert_eq!(value_label(&v("[512, 256]")).unwrap(), "512-256");
+    assert_eq!(
+        value_label(&v("\"hier/my tree_v2.txt\"")).unwrap(),
+        "hier-my-tree-v2.txt"
+    );
+    assert!(value_label(&v("{ a = 1 }")).is_err());
+
+    // Nested axis keys and quoted dotted keys are the same key.
+    let g = parse(
+        "[axes]\n\"data.name\" = [\"mnist\", \"fashion-mnist\"]\nmodel.widths = [[64], [32, 32]]\n",
+        &std::env::temp_dir(),
+    )
+    .unwrap();
+    let names: Vec<String> = g.cells().unwrap().into_iter().map(|c| c.name).collect();
+    assert_eq!(
+        names,
+        [
+            "data.name=mnist_model.widths=64",
+            "data.name=mnist_model.widths=32-32",
+            "data.name=fashion-mnist_model.widths=64",
+            "data.name=fashion-mnist_model.widths=32-32",
+        ]
+    );
+    // The sweep name is the file stem; `_` is fine there, a space is not.
+    assert!(Grid::parse("", "my_grid", Path::new("."), Path::new("my_grid.toml")).is_ok());
+    let err = Grid::parse("", "my grid", Path::new("."), Path::new("my grid.toml")).unwrap_err();
+    assert!(err.to_string().contains("\"my grid\""), "{err}");
+    // No dimension at all: one cell named `base`.
+    let g = parse("seed = 4\n", &std::env::temp_dir()).unwrap();
+    let cells = g.cells().unwrap();
+    assert_eq!(
+        (cells.len(), cells[0].name.as_str(), cells[0].config.seed),
+        (1, "base", 4)
+    );
+}
+
+#[test]
+fn bad_grids_are_refused_with_the_key_named() {
+    let cases: [(&str, &[&str]); 13] = [
+        (
+            "[axes]\nloss.alphx = [0.1]\n",
+            &["axes.loss.alphx", "not a config key"],
+        ),
+        ("[axes]\nseed = 3\n", &["axes.seed", "expected a list"]),
+        ("[axes]\nseed = []\n", &["axes.seed", "no values"]),
+        (
+            "[axes]\nname = [\"a\", \"b\"]\n",
+            &["axes.name", "cannot vary"],
+        ),
+        ("[axes]\nseed = [1, 1]\n", &["axes.seed", "\"1\""]),
+        ("[axes]\nseed = [\"x\"]\n", &["cell seed=x", "key `seed`"]),
+        (
+            "[axes]\n\"loss.alpha\" = [0.1]\n[[variants.loss]]\nlabel = \"h\"\nloss.alpha = 0.3\n",
+            &["loss.alpha", "axes.loss.alpha", "variants.loss"],
+        ),
+        (
+            "[[variants.loss]]\nloss.kind = \"ce\"\n",
+            &["variants.loss[0].label", "missing"],
+        ),
+        (
+            "[[variants.loss]]\nlabel = \"hxe 0.3\"\n",
+            &["variants.loss[0].label", "hxe 0.3"],
+        ),
+        (
+            "[[variants.loss]]\nlabel = \"a\"\nloss.kindd = \"ce\"\n",
+            &["variants.loss[0].loss.kindd"],
+        ),
+        (
+            "[[variants.loss]]\nlabel = \"a\"\nloss.kind = \"xe\"\n",
+            &["cell loss=a", "loss.kind", "xe"],
+        ),
+        ("base = \"no/such.toml\"\n", &["key `base`", "no/such.toml"]),
+        ("[optim]\nlrr = 0.1\n", &["optim.lrr"]),
+    ];
+    for (text, wanted) in cases {
+        let err = parse_err(text);
+        for w in wanted {
+            assert!(err.contains(w), "grid:\n{text}\nerror {err:?} lacks {w:?}");
+        }
+    }
+}
+
+const TINY: &str = r#"
+seed = 3
+device = "cpu"
+threads = 1
+[data]
+name = "synthetic"
+classes = 4
+dim = 8
+per_class = 16
+test_per_class = 8
+[model]
+kind = "mlp"
+widths = [16, 12]
+[optim]
+lr = 0.05
+batch_size = 16
+epochs = 3
+[analysis]
+epochs = "all"
+[axes]
+seed = [0, 1, 2]
+"#;
+
+fn write_grid(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(format!("{name}.toml"));
+    fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn cell_states_are_read_from_the_run_directories() {
+    let dir = scratch("states");
+    let grid_path = write_grid(&dir, "tiny", TINY);
+    let out = dir.join("runs");
+    let (_, _, cells) = load_plan(&grid_path, Some(&out)).unwrap();
+    let config = &cells[0].cell.config;
+    let cell = out.join("seed=0");
+    assert_eq!(plan::cell_state(&cell, config), CellState::New);
+    fs::create_dir_all(&cell).unwrap();
+    assert_eq!(
+        plan::cell_state(&cell, config),
+        CellState::New,
+        "empty directory"
+    );
+    fs::write(cell.join("notes.txt"), "x").unwrap();
+    assert!(
+        matches!(plan::cell_state(&cell, config), CellState::Blocked(w) if w.contains("no config.toml"))
+    );
+    fs::write(cell.join("config.toml"), config.to_toml_string()).unwrap();
+    assert_eq!(
+        plan::cell_state(&cell, config),
+        CellState::Resume,
+        "config, no summary"
+    );
+    fs::write(cell.join("summary.json"), r#"{"status": "running"}"#).unwrap();
+    assert_eq!(
+        plan::cell_state(&cell, config),
+        CellState::Resume,
+        "stopped run"
+    );
+    fs::write(cell.join("summary.json"), r#"{"status": "diverged"}"#).unwrap();
+    assert_eq!(plan::cell_state(&cell, config), CellState::Diverged);
+    fs::write(cell.join("summary.json"), r#"{"status": "finished"}"#).unwrap();
+    assert_eq!(plan::cell_state(&cell, config), CellState::Done);
+    // A changed grid (another lr) does not silently reuse the old run.
+    let mut changed = config.clone();
+    changed.optim.lr = 0.1;
+    match plan::cell_state(&cell, &changed) {
+        CellState::Blocked(why) => assert!(why.contains("optim.lr (0.05 -> 0.1)"), "{why}"),
+        s => panic!("{s:?}"),
+    }
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A stand-in for `nclab`: records `threads=$OMP_NUM_THREADS args...` in `calls`, fails (exit
+/// 3, no run directory) for the config of seed 1, else makes a finished run directory.
+fn fake_trainer(dir: &Path) -> PathBuf {
+    let calls = dir.join("calls");
+    let script = format!(
+        r#"#!/bin/bash
+echo "threads=$OMP_NUM_THREADS $*" >> '{calls}'
+cfg="$2"; out="$4"
+if grep -q '^seed = 1$' "$cfg"; then echo "boom: seed 1 is cursed" >&2; exit 3; fi
+mkdir -p "$out"
+cp "$cfg" "$out/config.toml"
+echo '{{"status": "finished", "epochs": 3, "tpt_epoch": 2, "wall_time_s": 1.5, "final": {{"test_acc": 0.75, "nc1": 0.125}}}}' > "$out/summary.json"
+echo "trained $out"
+"#,
+        calls = calls.display()
+    );
+    let path = dir.join("fake-nclab");
+    fs::write(&path, script).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    path
+}
+
+#[test]
+fn the_runner_splits_threads_skips_done_cells_and_goes_on_after_a_failure() {
+    assert_eq!(exec::threads_per_job(8, 3), 2);
+    assert_eq!(exec::threads_per_job(2, 4), 1);
+    assert_eq!(exec::threads_per_job(16, 1), 16);
+
+    let dir = scratch("runner");
+    let grid_path = write_grid(&dir, "tiny", TINY);
+    let out = dir.join("runs");
+    let (_, _, cells) = load_plan(&grid_path, Some(&out)).unwrap();
+    // seed=2 was finished by an earlier sweep.
+    let done = out.join("seed=2");
+    fs::create_dir_all(&done).unwrap();
+    fs::write(
+        done.join("config.toml"),
+        cells[2].cell.config.to_toml_string(),
+    )
+    .unwrap();
+    fs::write(
+        done.join("summary.json"),
+        r#"{"status": "finished", "epochs": 3}"#,
+    )
+    .unwrap();
+    let (_, _, cells) = load_plan(&grid_path, Some(&out)).unwrap();
+    let states: Vec<String> = cells.iter().map(|c| c.state.to_string()).collect();
+    assert_eq!(states, ["new", "new", "done"]);
+
+    let opts = RunOptions {
+        exe: fake_trainer(&dir),
+        jobs: 2,
+        threads: 4,
+    };
+    let reports = exec::run_cells(&cells, &opts).unwrap();
+    let outcomes: Vec<String> = reports.iter().map(|r| r.outcome.word()).collect();
+    assert_eq!(outcomes, ["finished", "FAILED", "done"]);
+    match &reports[1].outcome {
+        Outcome::Failed(why) => {
+            assert!(why.contains("exit status: 3"), "{why}");
+            assert!(why.contains("boom: seed 1 is cursed"), "{why}");
+        }
+        o => panic!("{o:?}"),
+    }
+    // Two cells ran, each with 4 / 2 = 2 threads and the documented command.
+    let mut calls: Vec<String> = fs::read_to_string(dir.join("calls"))
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect();
+    calls.sort();
+    let o = out.display();
+    assert_eq!(
+        calls,
+        [
+            format!("threads=2 train {o}/seed=0.toml --out {o}/seed=0 --quiet"),
+            format!("threads=2 train {o}/seed=1.toml --out {o}/seed=1 --quiet"),
+        ]
+    );
+    // The resolved configs were written beside the run directories.
+    let written = Config::load(&out.join("seed=0.toml"), &[]).unwrap();
+    assert_eq!(written, cells[0].cell.config);
+    // The finished cell's log moved into its run directory; the failed one, which made no
+    // directory, keeps its log beside.
+    assert_eq!(
+        fs::read_to_string(out.join("seed=0/train.log")).unwrap(),
+        format!("trained {o}/seed=0\n")
+    );
+    assert!(!out.join("seed=0.log").exists());
+    assert!(fs::read_to_string(out.join("seed=1.log"))
+        .unwrap()
+        .contains("boom"));
+
+    let t = table::summary_table(&reports);
+    let lines: Vec<&str> = t.lines().collect();
+    assert_eq!(
+        lines[0],
+        "cell    result    epochs  tpt  test_acc  nc1       wall_s"
+    );
+    assert_eq!(
+        lines[1],
+        "seed=0  finished  3       2    0.7500    1.250e-1  1.5"
+    );
+    assert_eq!(
+        lines[2],
+        "seed=1  FAILED    -       -    -         -         -"
+    );
+    assert_eq!(
+        lines[3],
+        "seed=2  done      3       -    -         -         -"
+    );
+    assert!(reports[1].outcome.is_failure() && !reports[2].outcome.is_failure());
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn the_slurm_script_has_one_task_per_cell_and_runs_the_same_train_command() {
+    let dir = scratch("slurm");
+    let grid_path = write_grid(&dir, "tiny", TINY);
+    let out = dir.join("runs");
+    let (_, _, cells) = load_plan(&grid_path, Some(&out)).unwrap();
+    let fake = fake_trainer(&dir);
+    let opts = SlurmOptions {
+        name: "tiny".into(),
+        out: out.clone(),
+        exe: PathBuf::from("/opt/nclab/bin/nclab"),
+        cpus_per_task: 8,
+        max_parallel: Some(2),
+        extra: vec!["--partition=gpu".into(), "--time=12:00:00".into()],
+    };
+    let path = slurm::emit(&cells, &opts).unwrap();
+    assert_eq!(path, out.join("sweep.sbatch"));
+    let text = fs::read_to_string(&path).unwrap();
+    let o = out.display();
+    for line in [
+        "#!/bin/bash".to_string(),
+        "#SBATCH --job-name=nclab-tiny".into(),
+        "#SBATCH --array=0-2%2".into(),
+        "#SBATCH --cpus-per-task=8".into(),
+        format!("#SBATCH --output={o}/slurm-%A_%a.out"),
+        "#SBATCH --partition=gpu".into(),
+        "#SBATCH --time=12:00:00".into(),
+        "NCLAB=\"${NCLAB:-/opt/nclab/bin/nclab}\"".into(),
+        "export OMP_NUM_THREADS=\"${SLURM_CPUS_PER_TASK:-8}\"".into(),
+    ] {
+        assert!(
+            text.lines().any(|l| l == line),
+            "no line {line:?} in:\n{text}"
+        );
+    }
+    // The cells in grid order: task i is cell i.
+    let listed: Vec<&str> = text
+        .lines()
+        .skip_while(|l| *l != "CELLS=(")
+        .skip(1)
+        .take_while(|l| *l != ")")
+        .collect();
+    assert_eq!(listed, ["  'seed=0'", "  'seed=1'", "  'seed=2'"]);
+    // Every #SBATCH line comes before the first command (sbatch stops reading them there).
+    let first_cmd = text.lines().position(|l| l == "set -u").unwrap();
+    assert!(text
+        .lines()
+        .skip(first_cmd)
+        .all(|l| !l.starts_with("#SBATCH")));
+    for c in &cells {
+        assert_eq!(Config::load(&c.config_path, &[]).unwrap(), c.cell.config);
+    }
+
+    // Run task 0 with bash, the stand-in trainer as $NCLAB, from the folder the paths are
+    // relative to (here they are absolute).
+    let task = |id: usize| {
+        let r = Command::new("bash")
+            .arg(&path)
+            .env("NCLAB", &fake)
+            .env("SLURM_ARRAY_TASK_ID", id.to_string())
+            .env("SLURM_CPUS_PER_TASK", "3")
+            .output()
+            .unwrap();
+        (
+            r.status.code(),
+            String::from_utf8_lossy(&r.stdout).into_owned(),
+        )
+    };
+    let calls = || fs::read_to_string(dir.join("calls")).unwrap_or_default();
+    let (code, _) = task(0);
+    assert_eq!(code, Some(0));
+    assert_eq!(
+        calls(),
+        format!("threads=3 train {o}/seed=0.toml --out {o}/seed=0 --quiet\n")
+    );
+    assert_eq!(
+        fs::read_to_string(out.join("seed=0/train.log")).unwrap(),
+        format!("trained {o}/seed=0\n")
+    );
+    // Again: finished, so the trainer is not called.
+    let (code, stdout) = task(0);
+    assert_eq!(
+        (code, stdout.trim()),
+        (Some(0), "cell seed=0: already done")
+    );
+    assert_eq!(calls().lines().count(), 1);
+    // Task 1 fails: the script exits with the trainer's status; the log stays beside.
+    let (code, _) = task(1);
+    assert_eq!(code, Some(3));
+    assert!(fs::read_to_string(out.join("seed=1.log"))
+        .unwrap()
+        .contains("boom"));
+    // Task 2 with a run directory holding its config (a killed run): resumed.
+    fs::create_dir_all(out.join("seed=2")).unwrap();
+    fs::copy(&cells[2].config_path, out.join("seed=2/config.toml")).unwrap();
+    let (code, _) = task(2);
+    assert_eq!(code, Some(0));
+    assert_eq!(
+        calls().lines().last().unwrap(),
+        format!("threads=3 train {o}/seed=2.toml --out {o}/seed=2 --resume --quiet")
+    );
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn emitting_refuses_blocked_cells_and_writes_nothing() {
+    let dir = scratch("blocked");
+    let grid_path = write_grid(&dir, "tiny", TINY);
+    let out = dir.join("runs");
+    fs::create_dir_all(out.join("seed=1")).unwrap();
+    fs::write(out.join("seed=1/other.txt"), "x").unwrap();
+    let (_, _, cells) = load_plan(&grid_path, Some(&out)).unwrap();
+    let opts = SlurmOptions {
+        name: "tiny".into(),
+        out: out.clone(),
+        exe: PathBuf::from("nclab"),
+        cpus_per_task: 1,
+        max_parallel: None,
+        extra: vec![],
+    };
+    let err = slurm::emit(&cells, &opts).unwrap_err().to_string();
+    assert!(
+        err.contains("seed=1") && err.contains("no config.toml"),
+        "{err}"
+    );
+    assert!(!out.join("sweep.sbatch").exists() && !out.join("seed=0.toml").exists());
+    // Without a throttle the array line has none.
+    let fresh = dir.join("fresh");
+    let (_, _, cells) = load_plan(&grid_path, Some(&fresh)).unwrap();
+    let text = slurm::script(&cells, &SlurmOptions { out: fresh, ..opts });
+    assert!(text.lines().any(|l| l == "#SBATCH --array=0-2"), "{text}");
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+fn nclab(args: &[&str]) -> (bool, String, String) {
+    let r = Command::new(env!("CARGO_BIN_EXE_nclab"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        r.status.success(),
+        String::from_utf8_lossy(&r.stdout).into_owned(),
+        String::from_utf8_lossy(&r.stderr).into_owned(),
+    )
+}
+
+/// The columns of a metrics.csv that do not depend on timing.
+fn csv_without_time(path: &Path) -> Vec<Vec<String>> {
+    let text = fs::read_to_string(path).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    lines
+        .map(|l| {
+            l.split(',')
+                .zip(&header)
+                .filter(|(_, h)| **h != "elapsed_s")
+                .map(|(c, _)| c.to_string())
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn a_sweep_skips_finished_cells_resumes_a_partial_one_and_runs_the_rest() {
+    let dir = scratch("e2e");
+    let grid_path = write_grid(&dir, "tiny", TINY);
+    let out = dir.join("runs");
+    let (g, o) = (grid_path.to_str().unwrap(), out.to_str().unwrap());
+
+    let (ok, stdout, stderr) = nclab(&["sweep", g, "--out", o, "--dry-run"]);
+    assert!(ok, "{stderr}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines[0], format!("sweep tiny: 3 cells in {o} (3 new)"));
+    assert_eq!(lines[1], "cell    state  overrides");
+    assert_eq!(lines[2], "seed=0  new    seed=0");
+    assert_eq!(lines[4], "seed=2  new    seed=2");
+    assert!(!out.exists(), "a dry run writes nothing");
+
+    // seed=0 trained to the end and seed=1 stopped after epoch 1, by `nclab train` itself.
+    let (_, _, cells) = load_plan(&grid_path, Some(&out)).unwrap();
+    exec::write_cell_configs(&cells).unwrap();
+    let train = |cell: usize, extra: &[&str]| {
+        let c = &cells[cell];
+        let mut args = vec![
+            "train",
+            c.config_path.to_str().unwrap(),
+            "--out",
+            c.dir.to_str().unwrap(),
+            "--quiet",
+        ];
+        args.extend_from_slice(extra);
+        let (ok, _, stderr) = nclab(&args);
+        assert!(ok, "{stderr}");
+    };
+    train(0, &[]);
+    train(1, &["--stop-after-epoch", "1"]);
+    let summary0 = fs::read(out.join("seed=0/summary.json")).unwrap();
+    assert_eq!(csv_without_time(&out.join("seed=1/metrics.csv")).len(), 1);
+
+    let (ok, stdout, stderr) = nclab(&["sweep", g, "--out", o, "--dry-run"]);
+    assert!(ok, "{stderr}");
+    assert!(stdout.starts_with(&format!(
+        "sweep tiny: 3 cells in {o} (1 new, 1 resume, 1 done)\n"
+    )));
+    let states: Vec<&str> = stdout
+        .lines()
+        .skip(2)
+        .map(|l| l.split_whitespace().nth(1).unwrap())
+        .collect();
+    assert_eq!(states, ["done", "resume", "new"]);
+
+    let (ok, stdout, stderr) = nclab(&["sweep", g, "--out", o, "--jobs", "2", "--threads", "2"]);
+    assert!(ok, "{stderr}\n{stdout}");
+    let results: Vec<(&str, &str)> = stdout
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let mut w = l.split_whitespace();
+            (w.next().unwrap(), w.next().unwrap())
+        })
+        .collect();
+    assert_eq!(
+        results,
+        [
+            ("seed=0", "done"),
+            ("seed=1", "finished"),
+            ("seed=2", "finished")
+        ]
+    );
+    // The finished cell was not touched; the others finished with every analysis epoch.
+    assert_eq!(fs::read(out.join("seed=0/summary.json")).unwrap(), summary0);
+    for cell in ["seed=1", "seed=2"] {
+        assert_eq!(
+            plan::summary_status(&out.join(cell)).as_deref(),
+            Some("finished")
+        );
+        let rows = csv_without_time(&out.join(cell).join("metrics.csv"));
+        let epochs: Vec<&str> = rows.iter().map(|r| r[0].as_str()).collect();
+        assert_eq!(epochs, ["1", "2", "3"], "{cell}");
+        assert!(out.join(cell).join("train.log").is_file());
+        assert!(!out.join(format!("{cell}.log")).exists());
+    }
+    // The resumed cell ends exactly like the same config trained in one go.
+    let again = dir.join("uninterrupted");
+    let (ok, _, stderr) = nclab(&[
+        "train",
+        cells[1].config_path.to_str().unwrap(),
+        "--out",
+        again.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert!(ok, "{stderr}");
+    assert_eq!(
+        csv_without_time(&out.join("seed=1/metrics.csv")),
+        csv_without_time(&again.join("metrics.csv"))
+    );
+
+    // A second sweep has nothing left to do.
+    let (ok, stdout, _) = nclab(&["sweep", g, "--out", o]);
+    assert!(ok);
+    assert_eq!(
+        stdout
+            .lines()
+            .skip(1)
+            .filter(|l| l.contains(" done "))
+            .count(),
+        3
+    );
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_failing_cell_is_reported_and_the_sweep_exits_non_zero() {
+    let dir = scratch("fail");
+    // mnist under an empty data folder cannot load; the synthetic cell still runs.
+    let text = TINY.replace(
+        "[axes]\nseed = [0, 1, 2]\n",
+        &format!(
+            "[axes]\n\"data.name\" = [\"mnist\", \"synthetic\"]\n\"data.root\" = [{:?}]\n",
+            dir.join("no-data").display().to_string()
+        ),
+    );
+    let grid_path = write_grid(&dir, "mixed", &text);
+    let out = dir.join("runs");
+    let (ok, stdout, stderr) = nclab(&[
+        "sweep",
+        grid_path.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(!ok);
+    let root = value_label(&toml::Value::String(
+        dir.join("no-data").display().to_string(),
+    ))
+    .unwrap();
+    let bad = format!("data.name=mnist_data.root={root}");
+    let good = format!("data.name=synthetic_data.root={root}");
+    assert!(
+        stderr.contains(&format!("1 of 2 cells failed or are blocked: {bad}")),
+        "{stderr}"
+    );
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.starts_with(&bad) && l.contains("FAILED")),
+        "{stdout}"
+    );
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.starts_with(&good) && l.contains("finished")),
+        "{stdout}"
+    );
+
+    // A bad grid: the error names the key, and nothing is written.
+    let bad_grid = write_grid(&dir, "bad", "[axes]\n\"optim.lrr\" = [0.1]\n");
+    let (ok, _, stderr) = nclab(&[
+        "sweep",
+        bad_grid.to_str().unwrap(),
+        "--out",
+        dir.join("x").to_str().unwrap(),
+    ]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("bad.toml") && stderr.contains("axes.optim.lrr"),
+        "{stderr}"
+    );
+    assert!(!dir.join("x").exists());
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The study's grids (configs/study, configs/study/full) expand to the cells docs/study.md
+/// describes, every config valid.
+#[test]
+fn the_study_grids_expand_to_their_documented_cells() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs/study");
+    let out = std::env::temp_dir().join("nclab-sweep-test-study-never-written");
+    let seeds = ["seed=0", "seed=1", "seed=2"];
+    let expect = |losses: &[&str]| -> Vec<String> {
+        losses
+            .iter()
+            .flat_map(|l| seeds.iter().map(move |s| format!("loss={l}_{s}")))
+            .collect()
+    };
+    let hier_losses = [
+        "ce", "ce-flat", "hxe-0.1", "hxe-0.3", "hxe-0.6", "soft-4", "soft-10", "soft-30",
+    ];
+    for (full, suffix) in [(false, ""), (true, "-full")] {
+        let dir = if full {
+            root.join("full")
+        } else {
+            root.clone()
+        };
+        for (stem, data, model) in [
+            ("replication-mnist-mlp", "mnist", "mlp"),
+            ("replication-fashion-mnist-mlp", "fashion-mnist", "mlp"),
+            ("replication-cifar10-resnet18", "cifar10", "resnet18"),
+            ("hierarchy-fashion-mnist-mlp", "fashion-mnist", "mlp"),
+            ("hierarchy-cifar10-resnet18", "cifar10", "resnet18"),
+        ] {
+            let path = dir.join(format!("{stem}{suffix}.toml"));
+            let (grid, _, cells) = load_plan(&path, Some(&out)).unwrap();
+            assert_eq!(grid.name, format!("{stem}{suffix}"));
+            let names: Vec<String> = cells.iter().map(|c| c.cell.name.clone()).collect();
+            let hierarchy = stem.starts_with("hierarchy");
+            assert_eq!(
+                names,
+                if hierarchy {
+                    expect(&hier_losses)
+                } else {
+                    expect(&["ce", "mse"])
+                },
+                "{stem}"
+            );
+            for c in &cells {
+                let cfg = &c.cell.config;
+                assert_eq!(
+                    (cfg.data.name.as_str(), cfg.model.kind.as_str()),
+                    (data, model)
+                );
+                // CPU scale: a subset and fewer epochs; full protocol: everything, 350 epochs.
+                assert_eq!(cfg.data.per_class == 0, full, "{stem} per_class");
+                assert_eq!(cfg.optim.epochs == 350, full, "{stem} epochs");
+                let label = c
+                    .cell
+                    .name
+                    .split('_')
+                    .next()
+                    .unwrap()
+                    .trim_start_matches("loss=");
+                let lr = if label == "mse" { 0.0184 } else { 0.0679 };
+                assert_eq!(cfg.optim.lr, lr, "{}", c.cell.name);
+                if hierarchy {
+                    let tree = if label == "ce-flat" { "flat" } else { data };
+                    assert_eq!(cfg.hierarchy, tree, "{}", c.cell.name);
+                    let kind = label.split('-').next().unwrap();
+                    assert_eq!(cfg.loss.kind, kind, "{}", c.cell.name);
+                    match kind {
+                        "hxe" => assert_eq!(cfg.loss.alpha.to_string(), &label[4..]),
+                        "soft" => assert_eq!(cfg.loss.beta.to_string(), &label[5..]),
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
+    assert!(!out.exists());
+}

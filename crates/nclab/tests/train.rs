@@ -1,0 +1,488 @@
+//! End-to-end tests of `nclab train` on the CPU: a tiny MLP on a small synthetic Gaussian
+//! mixture (4 classes in 8 dimensions), a few epochs each, so every test takes seconds.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use nclab::train::config::Config;
+use nclab::train::trainer::{train, TrainOptions};
+use nclab_core::metrics::{neural_collapse, CollapseInput};
+use nclab_core::tensor::MatrixView;
+
+/// 4 classes x 16 training samples, batch 16 -> 4 steps an epoch; 8 test samples per class.
+const TINY: &str = r#"
+name = "tiny"
+seed = 3
+device = "cpu"
+threads = 1
+hierarchy = "flat"
+[data]
+name = "synthetic"
+classes = 4
+dim = 8
+per_class = 16
+test_per_class = 8
+[model]
+kind = "mlp"
+widths = [16, 12]
+[optim]
+lr = 0.05
+batch_size = 16
+epochs = 3
+[analysis]
+epochs = "all"
+"#;
+
+fn tiny(overrides: &[&str]) -> Config {
+    let o: Vec<String> = overrides.iter().map(|s| s.to_string()).collect();
+    Config::from_toml_str(TINY, &o).unwrap()
+}
+
+fn scratch(tag: &str) -> PathBuf {
+    let p = std::env::temp_dir().join(format!("nclab-train-test-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&p);
+    p
+}
+
+fn opts(out: &Path) -> TrainOptions {
+    TrainOptions {
+        out: out.to_path_buf(),
+        quiet: true,
+        ..Default::default()
+    }
+}
+
+/// The CSV as a header and rows of cells.
+fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut lines = text.lines();
+    let header = lines.next().unwrap().split(',').map(String::from).collect();
+    let rows = lines
+        .map(|l| l.split(',').map(String::from).collect())
+        .collect();
+    (header, rows)
+}
+
+/// The CSV without its `elapsed_s` column (the only one that depends on the clock).
+fn csv_without_time(path: &Path) -> Vec<Vec<String>> {
+    let (header, rows) = read_csv(path);
+    let t = header.iter().position(|h| h == "elapsed_s").unwrap();
+    std::iter::once(header)
+        .chain(rows)
+        .map(|mut r| {
+            r.remove(t);
+            r
+        })
+        .collect()
+}
+
+fn read_tensors(path: &Path) -> HashMap<String, tch::Tensor> {
+    tch::Tensor::read_safetensors(path)
+        .unwrap()
+        .into_iter()
+        .collect()
+}
+
+const COLUMNS: [&str; 30] = [
+    "epoch",
+    "lr",
+    "elapsed_s",
+    "train_loss",
+    "train_acc",
+    "test_loss",
+    "test_acc",
+    "nc1",
+    "nc2",
+    "nc3",
+    "nc4",
+    "nc1_rank",
+    "nc1_quotient",
+    "cdnv",
+    "equinorm_means",
+    "equinorm_weights",
+    "equiangularity_means",
+    "equiangularity_weights",
+    "nc2_weights",
+    "self_duality",
+    "ncc_accuracy",
+    "bias_collapse",
+    "mean_tree_correlation",
+    "nc2_tree",
+    "nc1_coarse",
+    "top1_error",
+    "top5_error",
+    "mistake_severity",
+    "hdist@1",
+    "hdist@5",
+];
+
+#[test]
+fn three_epoch_run_writes_every_output_with_the_documented_columns() {
+    let out = scratch("outputs");
+    let outcome = train(&tiny(&[]), &opts(&out)).unwrap();
+    assert_eq!(outcome.summary.status, "finished");
+
+    // config.toml is the resolved config: it parses back to the same Config.
+    let saved = std::fs::read_to_string(out.join("config.toml")).unwrap();
+    assert_eq!(Config::from_toml_str(&saved, &[]).unwrap(), tiny(&[]));
+    assert!(
+        saved.contains("momentum = 0.9"),
+        "defaults are written: {saved}"
+    );
+
+    let (header, rows) = read_csv(&out.join("metrics.csv"));
+    assert_eq!(header, COLUMNS);
+    let epochs: Vec<&str> = rows.iter().map(|r| r[0].as_str()).collect();
+    assert_eq!(epochs, ["1", "2", "3"]);
+    let col = |r: &Vec<String>, name: &str| -> String {
+        r[header.iter().position(|h| h == name).unwrap()].clone()
+    };
+    let num = |r: &Vec<String>, name: &str| -> f64 { col(r, name).parse().unwrap() };
+    for r in &rows {
+        // step schedule, E = 3: milestones at floor(3/3) = 1 and floor(6/3) = 2 (0-based), so
+        // epochs 1, 2, 3 train at 0.05, 0.005, 0.0005.
+        let e = num(r, "epoch") as i32;
+        let want = 0.05 * 0.1f64.powi(e - 1);
+        assert!((num(r, "lr") - want).abs() < 1e-15, "epoch {e}");
+        // Two metrics of the same test logits, computed in different places: the top-1 error
+        // of the mistake metrics is 1 - test accuracy.
+        assert!((num(r, "top1_error") - (1.0 - num(r, "test_acc"))).abs() < 1e-12);
+        // 4 classes: the top-5 set holds every class, so its error is 0, and its mean distance
+        // is (0 + 1 + 1 + 1) / 4 = 0.75 for every sample (flat tree: d = 1 off the diagonal).
+        assert_eq!(num(r, "top5_error"), 0.0);
+        assert!((num(r, "hdist@5") - 0.75).abs() < 1e-12);
+        // flat:4 has no level between the root and the classes: nc1_coarse is not computed.
+        assert_eq!(col(r, "nc1_coarse"), "");
+        // ... and the rank correlation with its constant distances is undefined: empty too.
+        assert_eq!(col(r, "mean_tree_correlation"), "");
+        // flat tree: every wrong class is at distance 1, so severity is 1 when defined.
+        if num(r, "top1_error") > 0.0 {
+            assert_eq!(num(r, "mistake_severity"), 1.0);
+        }
+    }
+    let jsonl = std::fs::read_to_string(out.join("metrics.jsonl")).unwrap();
+    let lines: Vec<serde_json::Value> = jsonl
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3);
+    let keys: Vec<&String> = lines[2].as_object().unwrap().keys().collect();
+    assert_eq!(keys, COLUMNS);
+    assert_eq!(lines[2]["nc1_coarse"], serde_json::Value::Null);
+
+    // summary.json: final metrics are the last row.
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["status"], "finished");
+    assert_eq!(summary["epochs"], 3);
+    assert_eq!(summary["device"], "cpu");
+    assert_eq!(summary["final"]["epoch"], 3);
+    let last = &rows[2];
+    assert_eq!(
+        summary["final"]["nc1"].as_f64().unwrap(),
+        num(last, "nc1"),
+        "summary and CSV disagree"
+    );
+    assert!(summary["train_images_per_s"].as_f64().unwrap() > 0.0);
+    // tpt_epoch is the first row with train_acc exactly 1, or null.
+    let tpt = rows
+        .iter()
+        .find(|r| num(r, "train_acc") == 1.0)
+        .map(|r| num(r, "epoch") as u64);
+    assert_eq!(summary["tpt_epoch"].as_u64(), tpt);
+
+    // final.safetensors: the documented tensors, and the metrics recomputed from them agree
+    // with the last CSV row.
+    let t = read_tensors(&out.join("final.safetensors"));
+    let shape = |n: &str| t[n].size();
+    assert_eq!(shape("train.features"), [64, 12]);
+    assert_eq!(shape("train.labels"), [64]);
+    assert_eq!(shape("train.logits"), [64, 4]);
+    assert_eq!(shape("test.features"), [32, 12]);
+    assert_eq!(shape("test.labels"), [32]);
+    assert_eq!(shape("test.logits"), [32, 4]);
+    assert_eq!(shape("weights"), [4, 12]);
+    assert_eq!(shape("bias"), [4]);
+    let f32s = |n: &str| Vec::<f32>::try_from(t[n].view(-1)).unwrap();
+    let feats = f32s("train.features");
+    let labels: Vec<u32> = Vec::<i64>::try_from(&t["train.labels"])
+        .unwrap()
+        .into_iter()
+        .map(|v| v as u32)
+        .collect();
+    let w = f32s("weights");
+    let b: Vec<f64> = f32s("bias").into_iter().map(f64::from).collect();
+    let m = neural_collapse(
+        &CollapseInput {
+            features: MatrixView::f32(&feats, 64, 12),
+            labels: &labels,
+            num_classes: 4,
+            weights: Some(MatrixView::f32(&w, 4, 12)),
+            bias: Some(&b),
+            predictions: None,
+        },
+        None,
+    )
+    .unwrap();
+    for (name, v) in m {
+        let v = v.unwrap();
+        let csv = num(last, name);
+        assert!(
+            (v - csv).abs() <= 1e-12 * v.abs().max(1.0),
+            "{name}: {v} from final.safetensors, {csv} in metrics.csv"
+        );
+    }
+    // The train logits are W h + b of the saved features (eval mode).
+    let logits = f32s("train.logits");
+    for i in [0usize, 17, 63] {
+        for k in 0..4 {
+            let z: f64 = (0..12)
+                .map(|j| feats[i * 12 + j] as f64 * w[k * 12 + j] as f64)
+                .sum::<f64>()
+                + b[k];
+            assert!(
+                (z - logits[i * 4 + k] as f64).abs() < 1e-4,
+                "{z} {}",
+                logits[i * 4 + k]
+            );
+        }
+    }
+    let train_acc = labels
+        .iter()
+        .enumerate()
+        .filter(|(i, &y)| {
+            let z = &logits[i * 4..i * 4 + 4];
+            let best = (0..4).fold(0, |a, k| if z[k] > z[a] { k } else { a });
+            best == y as usize
+        })
+        .count() as f64
+        / 64.0;
+    assert_eq!(train_acc, num(last, "train_acc"));
+    std::fs::remove_dir_all(&out).unwrap();
+}
+
+#[test]
+fn the_same_seed_twice_gives_identical_metrics_and_another_seed_does_not() {
+    let (a, b, c) = (scratch("seed-a"), scratch("seed-b"), scratch("seed-c"));
+    train(&tiny(&[]), &opts(&a)).unwrap();
+    train(&tiny(&[]), &opts(&b)).unwrap();
+    train(&tiny(&["seed=4"]), &opts(&c)).unwrap();
+    let (ma, mb, mc) = (
+        csv_without_time(&a.join("metrics.csv")),
+        csv_without_time(&b.join("metrics.csv")),
+        csv_without_time(&c.join("metrics.csv")),
+    );
+    assert_eq!(ma, mb);
+    assert_ne!(ma[1..], mc[1..]);
+    for d in [a, b, c] {
+        std::fs::remove_dir_all(d).unwrap();
+    }
+}
+
+#[test]
+fn a_resumed_run_ends_exactly_like_an_uninterrupted_one() {
+    let cfg = tiny(&["optim.epochs=5", "analysis.epochs=[2, 4]"]);
+    let (full, cut) = (scratch("resume-full"), scratch("resume-cut"));
+    train(&cfg, &opts(&full)).unwrap();
+    let stopped = train(
+        &cfg,
+        &TrainOptions {
+            stop_after_epoch: Some(3),
+            ..opts(&cut)
+        },
+    )
+    .unwrap();
+    assert_eq!(stopped.summary.status, "running");
+    assert!(!cut.join("final.safetensors").exists());
+    let resumed = train(
+        &cfg,
+        &TrainOptions {
+            resume: true,
+            ..opts(&cut)
+        },
+    )
+    .unwrap();
+    assert_eq!(resumed.summary.status, "finished");
+    assert_eq!(
+        csv_without_time(&full.join("metrics.csv")),
+        csv_without_time(&cut.join("metrics.csv"))
+    );
+    let (tf, tc) = (
+        read_tensors(&full.join("final.safetensors")),
+        read_tensors(&cut.join("final.safetensors")),
+    );
+    for (name, t) in &tf {
+        assert!(t.equal(&tc[name]), "{name} differs after resuming");
+    }
+    // The checkpoints hold the same model, optimiser state and generator.
+    let (cf, cc) = (
+        read_tensors(&full.join("checkpoint.safetensors")),
+        read_tensors(&cut.join("checkpoint.safetensors")),
+    );
+    assert!(cf.keys().any(|k| k.starts_with("optim.buf.")));
+    assert!(
+        cf.keys().any(|k| k.contains("running_mean")),
+        "{:?}",
+        cf.keys()
+    );
+    for (name, t) in &cf {
+        if !name.ends_with("_s") {
+            assert!(t.equal(&cc[name]), "{name} differs");
+        }
+    }
+    // A resumed run with another config is refused, naming the key.
+    let err = train(
+        &tiny(&["optim.epochs=5", "analysis.epochs=[2, 4]", "optim.lr=0.1"]),
+        &TrainOptions {
+            resume: true,
+            ..opts(&cut)
+        },
+    )
+    .unwrap_err();
+    assert!(format!("{err:#}").contains("optim.lr"), "{err:#}");
+    for d in [full, cut] {
+        std::fs::remove_dir_all(d).unwrap();
+    }
+}
+
+#[test]
+fn an_existing_non_empty_directory_is_refused_and_left_alone() {
+    let out = scratch("refused");
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(out.join("notes.txt"), "keep me").unwrap();
+    let err = train(&tiny(&[]), &opts(&out)).unwrap_err();
+    let msg = format!("{err:#}");
+    assert!(
+        msg.contains("not empty") && msg.contains("--resume"),
+        "{msg}"
+    );
+    let names: Vec<_> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, ["notes.txt"]);
+    assert_eq!(
+        std::fs::read_to_string(out.join("notes.txt")).unwrap(),
+        "keep me"
+    );
+    std::fs::remove_dir_all(&out).unwrap();
+}
+
+#[test]
+fn a_huge_learning_rate_diverges_and_is_marked_in_the_summary() {
+    let out = scratch("diverge");
+    let outcome = train(&tiny(&["optim.lr=1e30", "loss.kind=\"mse\""]), &opts(&out)).unwrap();
+    assert_eq!(outcome.summary.status, "diverged");
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["status"], "diverged");
+    assert_eq!(summary["diverged_at_epoch"], 1);
+    assert_eq!(summary["tpt_epoch"], serde_json::Value::Null);
+    // Nothing from the diverged epoch: no checkpoint, no metrics row, no final tensors.
+    assert!(!out.join("checkpoint.safetensors").exists());
+    assert!(!out.join("metrics.csv").exists());
+    assert!(!out.join("final.safetensors").exists());
+    std::fs::remove_dir_all(&out).unwrap();
+}
+
+#[test]
+fn the_cli_reports_divergence_with_a_non_zero_exit() {
+    let out = scratch("diverge-cli");
+    let cfg = scratch("diverge-cli-config").with_extension("toml");
+    std::fs::write(&cfg, TINY).unwrap();
+    let run = Command::new(env!("CARGO_BIN_EXE_nclab"))
+        .args([
+            "train",
+            cfg.to_str().unwrap(),
+            "--quiet",
+            "--set",
+            "optim.lr=1e30",
+        ])
+        .args(["--set", "loss.kind=mse", "--out", out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(!run.status.success(), "{stderr}");
+    assert!(stderr.contains("diverged at epoch 1"), "{stderr}");
+    std::fs::remove_dir_all(&out).unwrap();
+    std::fs::remove_file(&cfg).unwrap();
+}
+
+fn config_error(text: &str, overrides: &[&str]) -> String {
+    let o: Vec<String> = overrides.iter().map(|s| s.to_string()).collect();
+    format!("{:#}", Config::from_toml_str(text, &o).unwrap_err())
+}
+
+#[test]
+fn config_errors_name_the_key() {
+    let e = config_error("[optim]\nlrr = 0.1\n", &[]);
+    assert!(e.contains("optim") && e.contains("lrr"), "{e}");
+    let e = config_error("colour = \"red\"\n", &[]);
+    assert!(e.contains("colour"), "{e}");
+    let e = config_error("", &["optim.lrr=0.1"]);
+    assert!(e.contains("optim") && e.contains("lrr"), "{e}");
+
+    let e = config_error("[optim]\nlr = \"fast\"\n", &[]);
+    assert!(e.contains("optim.lr"), "{e}");
+    let e = config_error("", &["optim.epochs=abc"]);
+    assert!(e.contains("optim.epochs"), "{e}");
+    let e = config_error("[model]\nwidths = 512\n", &[]);
+    assert!(e.contains("model.widths"), "{e}");
+
+    let e = config_error("[loss]\nkind = \"focal\"\n", &[]);
+    assert!(e.contains("loss.kind") && e.contains("focal"), "{e}");
+
+    let e = config_error("", &["optim.lr=-1"]);
+    assert!(e.contains("optim.lr"), "{e}");
+    let e = config_error("[analysis]\nepochs = \"sometimes\"\n", &[]);
+    assert!(e.contains("analysis.epochs"), "{e}");
+}
+
+#[test]
+fn a_hierarchy_that_does_not_fit_the_dataset_is_refused_before_anything_is_written() {
+    let out = scratch("hier");
+    // cifar100 has 100 classes; the synthetic data has 4.
+    let err = train(&tiny(&["hierarchy=cifar100"]), &opts(&out)).unwrap_err();
+    let msg = format!("{err:#}");
+    assert!(msg.contains("`hierarchy`") && msg.contains("100"), "{msg}");
+    assert!(!out.exists());
+    // flat:5 neither.
+    let err = train(&tiny(&["hierarchy=\"flat:5\""]), &opts(&out)).unwrap_err();
+    assert!(format!("{err:#}").contains("`hierarchy`"));
+    // A hierarchy that is neither built in nor a file.
+    let err = train(&tiny(&["hierarchy=no-such-tree"]), &opts(&out)).unwrap_err();
+    assert!(format!("{err:#}").contains("`hierarchy`"));
+    assert!(!out.exists());
+}
+
+#[test]
+fn every_shipped_config_parses_and_is_named_after_its_file() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs");
+    let mut seen = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "toml") {
+            continue;
+        }
+        let c = Config::load(&path, &[]).unwrap();
+        let stem = path.file_stem().unwrap().to_str().unwrap().to_string();
+        assert_eq!(c.name, stem);
+        // Published learning rates: 0.0184 for MSE, 0.0679 for the CE-like losses.
+        let want_lr = if c.loss.kind == "mse" { 0.0184 } else { 0.0679 };
+        assert_eq!(c.optim.lr, want_lr, "{stem}");
+        if stem.ends_with("-cpu") {
+            assert!(c.data.per_class > 0 && c.optim.epochs < 350, "{stem}");
+        } else {
+            assert_eq!((c.optim.epochs, c.data.per_class), (350, 0), "{stem}");
+            assert_eq!(
+                c.analysis_epochs().unwrap().len(),
+                40,
+                "{stem}: log:50 over 350"
+            );
+        }
+        seen.push(stem);
+    }
+    // 3 settings x 4 losses x (full, cpu).
+    assert_eq!(seen.len(), 24, "{seen:?}");
+}
