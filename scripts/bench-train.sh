@@ -16,7 +16,9 @@
 # Environment knobs: ROUNDS (3), THREADS (2), WARMUP (2), STEPS_MLP (30), STEPS_R16 (10),
 # STEPS_R64 (4), MODELS ("mlp r16 r64"), PYTHON (.venv/bin/python), BENCH_DEVICE (cpu),
 # NCLAB_MODE (fresh: Sgd::backward_step, gradients returned by autograd as PyTorch's
-# zero_grad(set_to_none=True) does; accumulate: zero_grad + backward + step into .grad).
+# zero_grad(set_to_none=True) does; accumulate: zero_grad + backward + step into .grad),
+# NCLAB_MALLOC (tuned: nclab::train::alloc::tune_malloc_for_training, for training processes;
+# default: glibc's defaults).
 # Both processes use the same libtorch (and OpenMP runtime, libgomp) from the venv, with the
 # same OMP_WAIT_POLICY, PASSIVE unless set: on a machine that other jobs share, libgomp's
 # default spin-waiting makes 2-thread steps swing between 1x and 15x their time (a spinning
@@ -32,6 +34,7 @@ MODELS=${MODELS:-"mlp r16 r64"}
 PYTHON=${PYTHON:-.venv/bin/python}
 DEVICE=${BENCH_DEVICE:-cpu}
 MODE=${NCLAB_MODE:-fresh}
+MALLOC=${NCLAB_MALLOC:-tuned}
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
 export LIBTORCH=${LIBTORCH:-$PWD/.libtorch}
 
@@ -56,7 +59,7 @@ for m in $MODELS; do
     common=(--steps "$steps" --warmup "$WARMUP" --threads "$THREADS" --device "$DEVICE" --batch 128)
     ours=() theirs=() ratios=() ours_cpu=() theirs_cpu=() cpu_ratios=()
     for ((r = 1; r <= ROUNDS; r++)); do
-        a=$("$BIN" "${args[@]}" "${common[@]}" --mode "$MODE"); echo "  $a" >&2
+        a=$("$BIN" "${args[@]}" "${common[@]}" --mode "$MODE" --malloc "$MALLOC"); echo "  $a" >&2
         b=$("$PYTHON" scripts/bench_train.py "${args[@]}" "${common[@]}"); echo "  $b" >&2
         ours+=("$(field median_ms <<<"$a")"); theirs+=("$(field median_ms <<<"$b")")
         ours_cpu+=("$(field cpu_ms <<<"$a")"); theirs_cpu+=("$(field cpu_ms <<<"$b")")
@@ -71,7 +74,7 @@ for m in $MODELS; do
 done
 
 echo
-echo "Training step at batch 128, $THREADS threads, device $DEVICE, nclab mode $MODE, OMP_WAIT_POLICY=$OMP_WAIT_POLICY"
+echo "Training step at batch 128, $THREADS threads, device $DEVICE, nclab mode $MODE, nclab malloc $MALLOC, OMP_WAIT_POLICY=$OMP_WAIT_POLICY"
 echo "(wall: median over rounds of each run's median step; ratio: median over rounds of the"
 echo " round's nclab/torch; cpu: process CPU time per step, median over rounds, and its ratio)"
 echo "| model         | nclab wall ms | torch wall ms | ratio | nclab cpu ms | torch cpu ms | cpu ratio | rounds x steps |" | sed 's/ wall ms/ wall/g; s/ cpu ms/ cpu/g'

@@ -2,13 +2,14 @@
 //! random batch, for `scripts/bench-train.sh`; `scripts/bench_train.py` does the same in PyTorch.
 //!
 //! Usage: `bench_step MODEL [--width W] [--batch B] [--steps N] [--warmup W] [--threads T]
-//!         [--device cpu|cuda] [--mode fresh|accumulate]`, MODEL = `mlp` (784 -> 3 x 1024 -> 10)
+//!         [--device cpu|cuda] [--mode fresh|accumulate] [--malloc tuned|default]`, MODEL = `mlp` (784 -> 3 x 1024 -> 10)
 //! or `resnet18` (3 x 32 x 32 -> 10). Prints one line:
 //! `nclab MODEL WIDTH median_ms=... mean_ms=... min_ms=... cpu_ms=... steps=N threads=T device=D`
 //! (`cpu_ms`: process CPU time per measured step, which other jobs on the machine disturb far
 //! less than wall time).
 //! `--mode fresh` (default) uses `Sgd::backward_step` (gradients returned by autograd, like
 //! PyTorch's `zero_grad(set_to_none=True)`), `accumulate` uses `zero_grad`, `backward`, `step`.
+//! `--malloc tuned` (default) applies `nclab::train::alloc::tune_malloc_for_training` first.
 
 use std::time::Instant;
 
@@ -28,6 +29,7 @@ fn main() -> anyhow::Result<()> {
         (64i64, 128i64, 20usize, 3usize, 2i32);
     let mut device = Device::Cpu;
     let mut accumulate = false;
+    let mut tune_malloc = true;
     while let Some(flag) = args.next() {
         let value = args
             .next()
@@ -53,8 +55,18 @@ fn main() -> anyhow::Result<()> {
                     _ => bail!("--mode must be fresh or accumulate"),
                 }
             }
+            "--malloc" => {
+                tune_malloc = match value.as_str() {
+                    "tuned" => true,
+                    "default" => false,
+                    _ => bail!("--malloc must be tuned or default"),
+                }
+            }
             _ => bail!("unknown option {flag}"),
         }
+    }
+    if tune_malloc && !nclab::train::alloc::tune_malloc_for_training() {
+        eprintln!("bench_step: could not tune malloc (not glibc?)");
     }
     tch::set_num_threads(threads);
     tch::manual_seed(0);

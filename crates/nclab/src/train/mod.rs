@@ -2,6 +2,7 @@
 //! and the training engine around them: the config, the run directory, the training loop with
 //! its analyses, checkpoints and progress output.
 
+pub mod alloc;
 pub mod analysis;
 pub mod checkpoint;
 pub mod config;
