@@ -17,7 +17,7 @@
 # STEPS_R64 (4), MODELS ("mlp r16 r64"), PYTHON (.venv/bin/python), BENCH_DEVICE (cpu),
 # NCLAB_MODE (fresh: Sgd::backward_step, gradients returned by autograd as PyTorch's
 # zero_grad(set_to_none=True) does; accumulate: zero_grad + backward + step into .grad),
-# NCLAB_MALLOC (tuned: nclab::train::alloc::tune_malloc_for_training, for training processes;
+# NCLAB_MALLOC (tuned: nclab::train::malloc::tune_malloc_for_training, for training processes;
 # default: glibc's defaults).
 # Both processes use the same libtorch (and OpenMP runtime, libgomp) from the venv, with the
 # same OMP_WAIT_POLICY, PASSIVE unless set: on a machine that other jobs share, libgomp's

@@ -9,7 +9,7 @@
 //! less than wall time).
 //! `--mode fresh` (default) uses `Sgd::backward_step` (gradients returned by autograd, like
 //! PyTorch's `zero_grad(set_to_none=True)`), `accumulate` uses `zero_grad`, `backward`, `step`.
-//! `--malloc tuned` (default) applies `nclab::train::alloc::tune_malloc_for_training` first.
+//! `--malloc tuned` (default) applies `nclab::train::malloc::tune_malloc_for_training` first.
 
 use std::time::Instant;
 
@@ -65,7 +65,7 @@ fn main() -> anyhow::Result<()> {
             _ => bail!("unknown option {flag}"),
         }
     }
-    if tune_malloc && !nclab::train::alloc::tune_malloc_for_training() {
+    if tune_malloc && !nclab::train::malloc::tune_malloc_for_training() {
         eprintln!("bench_step: could not tune malloc (not glibc?)");
     }
     tch::set_num_threads(threads);

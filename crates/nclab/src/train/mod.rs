@@ -2,12 +2,12 @@
 //! and the training engine around them: the config, the run directory, the training loop with
 //! its analyses, checkpoints and progress output.
 
-pub mod alloc;
 pub mod analysis;
 pub mod checkpoint;
 pub mod config;
 pub mod dataset;
 pub mod losses;
+pub mod malloc;
 pub mod models;
 pub mod optim;
 pub mod progress;
