@@ -1,7 +1,7 @@
 """PyTorch baseline for scripts/bench-train.sh: ms per training step (forward + CE loss +
 backward + SGD step) of the same models as nclab's (crates/nclab/src/train/models.rs), on a
 fixed random batch. Prints one line in the format of crates/nclab/examples/bench_step.rs:
-`pytorch MODEL WIDTH median_ms=... mean_ms=... min_ms=... steps=N threads=T device=D`.
+`pytorch MODEL WIDTH median_ms=... mean_ms=... min_ms=... cpu_ms=... steps=N threads=T device=D`.
 Benchmark baseline only; never part of the product."""
 
 import argparse
@@ -67,6 +67,14 @@ class Resnet18(nn.Module):
         return h, self.classifier(h)
 
 
+def cpu_seconds():
+    """User + system CPU time of this process, from /proc/self/stat (clock ticks of 1/100 s),
+    read the same way as crates/nclab/examples/bench_step.rs does."""
+    with open("/proc/self/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / 100.0
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("model", choices=["mlp", "resnet18"])
@@ -89,7 +97,10 @@ def main():
     xs = torch.randn((a.batch,) + shape, device=dev)
     ys = torch.randint(10, (a.batch,), device=dev)
     times = []
+    cpu_start = 0.0
     for i in range(a.warmup + a.steps):
+        if i == a.warmup:
+            cpu_start = cpu_seconds()
         start = time.perf_counter()
         _, logits = net(xs)
         loss = F.cross_entropy(logits, ys)
@@ -100,9 +111,10 @@ def main():
             torch.cuda.synchronize()
         if i >= a.warmup:
             times.append((time.perf_counter() - start) * 1e3)
+    cpu_ms = (cpu_seconds() - cpu_start) * 1e3 / a.steps
     print(
         f"pytorch {a.model} {a.width} median_ms={statistics.median(times):.3f} "
-        f"mean_ms={statistics.fmean(times):.3f} min_ms={min(times):.3f} steps={a.steps} "
+        f"mean_ms={statistics.fmean(times):.3f} min_ms={min(times):.3f} cpu_ms={cpu_ms:.3f} steps={a.steps} "
         f"threads={a.threads} device={a.device}"
     )
 

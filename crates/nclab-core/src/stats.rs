@@ -4,20 +4,34 @@
 //! rather than invent a value (a report prints `n/a`).
 
 /// Arithmetic mean `(1/n) sum x_i`; `NaN` for an empty slice.
+///
+/// Evaluated as `x_0 + (1/n) sum (x_i - x_0)`, which is the same number in exact arithmetic
+/// but returns `v` exactly when every value is `v` (a plain sum divided by n need not).
 pub fn mean(x: &[f64]) -> f64 {
-    if x.is_empty() {
+    let Some(&x0) = x.first() else {
         return f64::NAN;
-    }
-    x.iter().sum::<f64>() / x.len() as f64
+    };
+    x0 + x.iter().map(|v| v - x0).sum::<f64>() / x.len() as f64
 }
 
-/// Sample variance with the n-1 divisor, `sum (x_i - mean)^2 / (n-1)`; `NaN` when n < 2.
+/// Sample variance with the n-1 divisor, `sum (x_i - m)^2 / (n-1)` with `m` the mean; `NaN`
+/// when n < 2.
+///
+/// Uses the corrected two-pass form `(sum d_i^2 - (sum d_i)^2 / n) / (n-1)`, `d_i = x_i - m`,
+/// whose second term cancels the rounding error of `m` (so equal values give exactly 0).
 pub fn variance(x: &[f64]) -> f64 {
     if x.len() < 2 {
         return f64::NAN;
     }
     let m = mean(x);
-    x.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / (x.len() - 1) as f64
+    let n = x.len() as f64;
+    let (mut ss, mut s) = (0.0, 0.0);
+    for v in x {
+        let d = v - m;
+        ss += d * d;
+        s += d;
+    }
+    ((ss - s * s / n) / (n - 1.0)).max(0.0)
 }
 
 /// Sample standard deviation with the n-1 divisor, `sqrt(variance(x))`; `NaN` when n < 2.
@@ -266,7 +280,7 @@ pub fn welch_t_test(a: &[f64], b: &[f64], level: f64) -> Option<WelchTest> {
     let (na, nb) = (a.len() as f64, b.len() as f64);
     let (va, vb) = (variance(a) / na, variance(b) / nb);
     let se2 = va + vb;
-    if !(se2 > 0.0) || !se2.is_finite() {
+    if se2.is_nan() || se2 <= 0.0 || !se2.is_finite() {
         return None;
     }
     let diff = mean(a) - mean(b);
@@ -304,7 +318,7 @@ pub struct MannWhitney {
 /// recursion `N(u; m, n) = N(u - n; m - 1, n) + N(u; m, n - 1)`); otherwise the normal
 /// approximation `z = (|U - n_a n_b / 2| - 1/2) / sigma` with
 /// `sigma^2 = n_a n_b / 12 ((N+1) - sum(t^3 - t) / (N (N-1)))`, `N = n_a + n_b`, t the tie-group
-/// sizes. `None` when a side is empty.
+/// sizes. `None` when a side is empty or every value is the same.
 pub fn mann_whitney_u(a: &[f64], b: &[f64]) -> Option<MannWhitney> {
     if a.is_empty() || b.is_empty() {
         return None;
@@ -329,6 +343,10 @@ pub fn mann_whitney_u(a: &[f64], b: &[f64]) -> Option<MannWhitney> {
         i = j;
     }
     let n = (na + nb) as f64;
+    if sorted[0] == sorted[sorted.len() - 1] {
+        // Every value tied: the statistic carries no information.
+        return None;
+    }
     if tie_term == 0.0 && na + nb <= 40 {
         let counts = u_distribution(na, nb);
         let total: f64 = counts.iter().sum();
@@ -341,7 +359,7 @@ pub fn mann_whitney_u(a: &[f64], b: &[f64]) -> Option<MannWhitney> {
     }
     let mu = (na * nb) as f64 / 2.0;
     let var = (na * nb) as f64 / 12.0 * ((n + 1.0) - tie_term / (n * (n - 1.0)));
-    if !(var > 0.0) {
+    if var.is_nan() || var <= 0.0 {
         return Some(MannWhitney {
             u,
             p: 1.0,
@@ -364,8 +382,8 @@ fn u_distribution(m: usize, n: usize) -> Vec<f64> {
     for row in table.iter_mut() {
         row[0] = vec![1.0];
     }
-    for j in 0..=n {
-        table[0][j] = vec![1.0];
+    for cell in table[0].iter_mut() {
+        *cell = vec![1.0];
     }
     for i in 1..=m {
         for j in 1..=n {
@@ -446,6 +464,11 @@ mod tests {
         assert!(close(variance(&x), 32.0 / 7.0, 1e-15));
         assert!(close(sd(&x), 2.138_089_935_299_395, 1e-15));
         assert!(sd(&[1.0]).is_nan());
+        // 0.1 + 0.1 + 0.1 = 0.30000000000000004 in f64, and /3 is not 0.1 again; the shifted
+        // mean and corrected two-pass variance still give exactly 0.1 and 0.
+        let same = [0.1, 0.1, 0.1];
+        assert_eq!(mean(&same), 0.1);
+        assert_eq!(variance(&same), 0.0);
         assert!(mean(&[]).is_nan());
     }
 
@@ -604,6 +627,8 @@ mod tests {
     fn welch_needs_two_values_a_side_and_some_spread() {
         assert!(welch_t_test(&[1.0], &[1.0, 2.0], 0.95).is_none());
         assert!(welch_t_test(&[1.0, 1.0], &[2.0, 2.0], 0.95).is_none());
+        // Equal values whose naive mean is off by rounding are still "no spread".
+        assert!(welch_t_test(&[0.1, 0.1, 0.1], &[0.7, 0.7, 0.7], 0.95).is_none());
         // Equal means: t = 0, p = 1, a symmetric interval.
         let w = welch_t_test(&[1.0, 3.0], &[0.0, 4.0], 0.95).unwrap();
         assert_eq!(w.t, 0.0);
@@ -638,6 +663,7 @@ mod tests {
             vec![1.0, 1.0, 2.0, 2.0, 2.0, 1.0, 1.0]
         );
         assert!(mann_whitney_u(&[], &[1.0]).is_none());
+        assert!(mann_whitney_u(&[1.0, 1.0, 1.0], &[1.0, 1.0, 1.0]).is_none());
     }
 
     #[test]
@@ -653,7 +679,7 @@ mod tests {
     #[test]
     fn erfc_matches_mpmath() {
         assert!(close(erfc(0.3), 0.671_373_240_540_872_6, 1e-14));
-        assert!(close(erfc(2.7), 1.343_327_399_405_241_9e-4, 1e-17));
+        assert!(close(erfc(2.7), 1.343_327_399_405_242e-4, 1e-17));
         assert!(close(erfc(-0.3), 2.0 - 0.671_373_240_540_872_6, 1e-14));
         assert_eq!(erfc(0.0), 1.0);
     }

@@ -2,11 +2,14 @@
 //! random batch, for `scripts/bench-train.sh`; `scripts/bench_train.py` does the same in PyTorch.
 //!
 //! Usage: `bench_step MODEL [--width W] [--batch B] [--steps N] [--warmup W] [--threads T]
-//!         [--device cpu|cuda] [--mode fresh|accumulate]`, MODEL = `mlp` (784 -> 3 x 1024 -> 10)
+//!         [--device cpu|cuda] [--mode fresh|accumulate] [--malloc tuned|default]`, MODEL = `mlp` (784 -> 3 x 1024 -> 10)
 //! or `resnet18` (3 x 32 x 32 -> 10). Prints one line:
-//! `nclab MODEL WIDTH median_ms=... mean_ms=... min_ms=... steps=N threads=T device=D`.
+//! `nclab MODEL WIDTH median_ms=... mean_ms=... min_ms=... cpu_ms=... steps=N threads=T device=D`
+//! (`cpu_ms`: process CPU time per measured step, which other jobs on the machine disturb far
+//! less than wall time).
 //! `--mode fresh` (default) uses `Sgd::backward_step` (gradients returned by autograd, like
 //! PyTorch's `zero_grad(set_to_none=True)`), `accumulate` uses `zero_grad`, `backward`, `step`.
+//! `--malloc tuned` (default) applies `nclab::train::malloc::tune_malloc_for_training` first.
 
 use std::time::Instant;
 
@@ -26,6 +29,7 @@ fn main() -> anyhow::Result<()> {
         (64i64, 128i64, 20usize, 3usize, 2i32);
     let mut device = Device::Cpu;
     let mut accumulate = false;
+    let mut tune_malloc = true;
     while let Some(flag) = args.next() {
         let value = args
             .next()
@@ -51,8 +55,18 @@ fn main() -> anyhow::Result<()> {
                     _ => bail!("--mode must be fresh or accumulate"),
                 }
             }
+            "--malloc" => {
+                tune_malloc = match value.as_str() {
+                    "tuned" => true,
+                    "default" => false,
+                    _ => bail!("--malloc must be tuned or default"),
+                }
+            }
             _ => bail!("unknown option {flag}"),
         }
+    }
+    if tune_malloc && !nclab::train::malloc::tune_malloc_for_training() {
+        eprintln!("bench_step: could not tune malloc (not glibc?)");
     }
     tch::set_num_threads(threads);
     tch::manual_seed(0);
@@ -71,7 +85,11 @@ fn main() -> anyhow::Result<()> {
     let ys = Tensor::randint(10, [batch], (Kind::Int64, device));
 
     let mut times = Vec::with_capacity(steps);
+    let mut cpu_start = 0.0;
     for i in 0..warmup + steps {
+        if i == warmup {
+            cpu_start = process_cpu_seconds()?;
+        }
         let start = Instant::now();
         let (_, logits) = net.forward_t(&xs, true);
         let l = loss.forward(&logits, &ys);
@@ -89,6 +107,7 @@ fn main() -> anyhow::Result<()> {
             times.push(start.elapsed().as_secs_f64() * 1e3);
         }
     }
+    let cpu_ms = (process_cpu_seconds()? - cpu_start) * 1e3 / steps as f64;
     times.sort_by(f64::total_cmp);
     let median = if times.len() % 2 == 1 {
         times[times.len() / 2]
@@ -97,8 +116,21 @@ fn main() -> anyhow::Result<()> {
     };
     let mean = times.iter().sum::<f64>() / times.len() as f64;
     println!(
-        "nclab {model} {width} median_ms={median:.3} mean_ms={mean:.3} min_ms={:.3} steps={steps} threads={threads} device={device:?}",
+        "nclab {model} {width} median_ms={median:.3} mean_ms={mean:.3} min_ms={:.3} cpu_ms={cpu_ms:.3} steps={steps} threads={threads} device={device:?}",
         times[0]
     );
     Ok(())
+}
+
+/// CPU time (user + system) of this process so far, in seconds, from `/proc/self/stat`
+/// (fields 14 and 15, in clock ticks of 1/100 s): unlike wall time it does not count the time
+/// spent waiting for a core that other jobs hold.
+fn process_cpu_seconds() -> anyhow::Result<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").context("reading /proc/self/stat")?;
+    // The command name (field 2) is in parentheses and may contain spaces: split after it.
+    let rest = stat.rsplit_once(')').context("/proc/self/stat: no ')'")?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // rest starts at field 3, so fields 14 and 15 are at indices 11 and 12.
+    let ticks: f64 = fields[11].parse::<f64>()? + fields[12].parse::<f64>()?;
+    Ok(ticks / 100.0)
 }

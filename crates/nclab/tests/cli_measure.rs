@@ -256,6 +256,9 @@ fn save(dir: &Path, file: &str, t: Tensor) -> String {
     p.display().to_string()
 }
 
+/// Writes a case's files into the given folder and returns the `nclab measure` arguments.
+type Setup<'a> = Box<dyn FnOnce(&Path) -> Vec<String> + 'a>;
+
 #[test]
 fn bad_input_gets_a_clear_error() {
     let feats = |dir: &Path, n: usize| {
@@ -269,7 +272,7 @@ fn bad_input_gets_a_clear_error() {
         )
     };
     let labels = |dir: &Path, y: &[i64]| save(dir, "y.npy", Tensor::from_i64(vec![y.len()], y));
-    let cases: Vec<(&str, Box<dyn FnOnce(&Path) -> Vec<String>>, &str)> = vec![
+    let cases: Vec<(&str, Setup<'_>, &str)> = vec![
         (
             "lengths",
             Box::new(|d: &Path| {

@@ -678,3 +678,16 @@ fn loss_specs_read_like_nclab_core() {
         assert_eq!(ours.to_string(), theirs.to_string(), "{s}");
     }
 }
+
+// ---- allocator tuning -------------------------------------------------------------------------
+
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[test]
+fn glibc_accepts_the_malloc_settings() {
+    // mallopt returns 0 for a value out of range (e.g. an mmap threshold above 32 MiB), so
+    // this fails if a setting is silently refused.
+    assert!(nclab::train::malloc::tune_malloc_for_training());
+    // Allocation still works afterwards, small and large.
+    let t = Tensor::ones([64, 1 << 20], (Kind::Float, Device::Cpu));
+    assert_eq!(t.sum(Kind::Double).double_value(&[]), (64 << 20) as f64);
+}

@@ -22,7 +22,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Measure NC1-NC4 and their companions on exported features (.npy or .safetensors).
-    Measure(measure::Args),
+    Measure(Box<measure::Args>),
     /// Show, convert and query class hierarchies.
     #[command(subcommand)]
     Hierarchy(hierarchy::Command),
@@ -41,7 +41,7 @@ pub enum Command {
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Measure(args) => measure::run(args),
+        Command::Measure(args) => measure::run(*args),
         Command::Hierarchy(cmd) => hierarchy::run(cmd),
         Command::Evaluate(args) => evaluate::run(args),
         Command::Data(cmd) => data::run(cmd),

@@ -28,6 +28,25 @@ pub struct FinalGeometry {
     pub weights_2d: Option<Vec<(f64, f64)>>,
     /// Share of `tr(M M^T)` on each of the two axes.
     pub explained: (f64, f64),
+    /// Class order for the heatmaps: depth-first over the hierarchy (siblings side by side, so
+    /// that the tree's blocks show), or `0..K` without one.
+    pub order: Vec<usize>,
+}
+
+/// The classes in depth-first order of the tree (children in their stored order).
+pub fn tree_order(h: &Hierarchy) -> Vec<usize> {
+    let k = h.num_classes();
+    let class_of: std::collections::HashMap<usize, usize> =
+        (0..k).map(|c| (h.class_node(c), c)).collect();
+    let mut order = Vec::with_capacity(k);
+    let mut stack = vec![h.root()];
+    while let Some(n) = stack.pop() {
+        if let Some(&c) = class_of.get(&n) {
+            order.push(c);
+        }
+        stack.extend(h.children(n).iter().rev());
+    }
+    order
 }
 
 /// Computes the geometry from features `H` (N x d), labels, the class count and optionally the
@@ -114,8 +133,13 @@ pub fn compute(
         Some(h) => h.class_names(),
         None => (0..k).map(|i| i.to_string()).collect(),
     };
+    let order = match hierarchy {
+        Some(h) => tree_order(h),
+        None => (0..k).collect(),
+    };
     Ok(FinalGeometry {
         k,
+        order,
         class_names,
         cosines,
         etf,
@@ -223,16 +247,50 @@ mod tests {
         // ||M||_F = sqrt(3); each mean has norm 1, so projected norms are 1/sqrt(3), and the
         // classifier rows, proportional to the means, land on the same points.
         let w2 = geo.weights_2d.unwrap();
-        for i in 0..3 {
-            let (x, yv) = geo.means_2d[i];
+        for (&(x, yv), &(wx, wy)) in geo.means_2d.iter().zip(&w2) {
             assert!(((x * x + yv * yv).sqrt() - 1.0 / 3f64.sqrt()).abs() < 1e-12);
-            assert!((w2[i].0 - x).abs() < 1e-12 && (w2[i].1 - yv).abs() < 1e-12);
+            assert!((wx - x).abs() < 1e-12 && (wy - yv).abs() < 1e-12);
         }
         // Pairwise angles are preserved: the projected means keep cosine -1/2.
         let (a, b) = (geo.means_2d[0], geo.means_2d[1]);
         let cos = (a.0 * b.0 + a.1 * b.1) / ((a.0.hypot(a.1)) * (b.0.hypot(b.1)));
         assert!((cos + 0.5).abs() < 1e-12);
         assert_eq!(geo.class_names, vec!["0", "1", "2"]);
+        assert_eq!(geo.order, vec![0, 1, 2]);
+    }
+
+    #[test]
+    fn tree_order_puts_siblings_together() {
+        // Classes a, b, c, d with a and c under x, b and d under y: depth-first a, c, b, d.
+        let h = nclab_core::hierarchy::parse_edges("root x\nroot y\nx a\ny b\nx c\ny d\n", "t")
+            .unwrap();
+        let names = h.class_names();
+        let order: Vec<&str> = tree_order(&h).iter().map(|&c| names[c].as_str()).collect();
+        assert_eq!(order, vec!["a", "c", "b", "d"]);
+    }
+
+    #[test]
+    fn tree_order_of_builtin_cifar10_groups_the_mammals() {
+        let h = nclab_core::hierarchy::cifar10();
+        let names = h.class_names();
+        let order: Vec<&str> = tree_order(&h).iter().map(|&c| names[c].as_str()).collect();
+        // entity -> animal (mammal: cat deer dog horse; frog; bird), vehicle (land: automobile
+        // truck; ship; airplane), as the built-in lists them.
+        assert_eq!(
+            order,
+            vec![
+                "cat",
+                "deer",
+                "dog",
+                "horse",
+                "frog",
+                "bird",
+                "automobile",
+                "truck",
+                "ship",
+                "airplane"
+            ]
+        );
     }
 
     #[test]

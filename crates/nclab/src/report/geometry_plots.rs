@@ -42,21 +42,36 @@ pub struct GramFigure {
 }
 
 impl GramFigure {
+    /// Rows and columns follow `geo.order` (tree order when there is a hierarchy).
     pub fn new(title: String, geo: &FinalGeometry) -> GramFigure {
+        let k = geo.k;
+        let permute = |m: &[f64]| -> Vec<f64> {
+            let mut out = Vec::with_capacity(k * k);
+            for &i in &geo.order {
+                for &j in &geo.order {
+                    out.push(m[i * k + j]);
+                }
+            }
+            out
+        };
         let mut panels = vec![
             (
                 "Observed: cos of centred means".to_string(),
-                geo.cosines.clone(),
+                permute(&geo.cosines),
             ),
-            ("Simplex ETF".to_string(), geo.etf.clone()),
+            ("Simplex ETF".to_string(), permute(&geo.etf)),
         ];
         if let Some(t) = &geo.target {
-            panels.push(("Hierarchy target T".to_string(), t.clone()));
+            panels.push(("Hierarchy target T".to_string(), permute(t)));
         }
         GramFigure {
             title,
-            names: geo.class_names.clone(),
-            k: geo.k,
+            names: geo
+                .order
+                .iter()
+                .map(|&i| geo.class_names[i].clone())
+                .collect(),
+            k,
             panels,
         }
     }
@@ -80,8 +95,9 @@ const PANEL: i32 = 380;
 impl Figure for GramFigure {
     fn size(&self) -> (u32, u32) {
         let lab = self.label_space();
+        let side = PANEL / (self.k as i32).max(1) * self.k as i32;
         let w = self.panels.len() as i32 * (PANEL + lab + 30) + 130;
-        (w as u32, (PANEL + lab + 120) as u32)
+        (w as u32, (side + lab + 110) as u32)
     }
 
     fn draw<DB: DrawingBackend>(

@@ -143,10 +143,18 @@ fn write_all(
 
     // 1. Metrics against epoch.
     let mut curve_figs = Vec::new();
-    for m in metrics
+    // The headline metrics first (NC1-NC4, ...), then the others in metrics.csv order.
+    let mut plotted: Vec<&String> = metrics
         .iter()
         .filter(|m| !NOT_PLOTTED.contains(&m.as_str()))
-    {
+        .collect();
+    plotted.sort_by_key(|m| {
+        summary::KEY_METRICS
+            .iter()
+            .position(|k| k == m)
+            .unwrap_or(summary::KEY_METRICS.len())
+    });
+    for m in plotted {
         let curves: Vec<curves::Curve> = conds
             .iter()
             .map(|c| curves::aggregate(runs, c, m))
@@ -212,7 +220,8 @@ fn write_all(
         files.push(format!("{stem}.svg"));
         files.push(format!("{stem}.png"));
         let target = if geo.target.is_some() {
-            ", and the hierarchy target T_ij = (1 − s_min) exp(−2 dn(i,j)) + s_min (HAFrame)"
+            ", and the hierarchy target T_ij = (1 − s_min) exp(−2 dn(i,j)) + s_min (HAFrame). \
+             Classes in depth-first order of the hierarchy, so that sibling classes are adjacent"
         } else {
             " (no usable hierarchy, so no target T)"
         };

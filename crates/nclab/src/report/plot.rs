@@ -97,30 +97,51 @@ pub fn tick_label(v: f64, span: f64) -> String {
     s
 }
 
-/// Draws a marker centred at pixel `(x, y)` on `area`.
+/// Draws a filled marker centred at pixel `(x, y)` on `area`.
 pub fn draw_marker<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    centre: (i32, i32),
+    marker: Marker,
+    colour: RGBColor,
+    size: i32,
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    draw_marker_styled(area, centre, marker, colour, size, true)
+}
+
+/// Draws a marker, filled or as an outline (outlines keep coincident points of different
+/// series visible in scatter plots).
+pub fn draw_marker_styled<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     (x, y): (i32, i32),
     marker: Marker,
     colour: RGBColor,
     size: i32,
+    filled: bool,
 ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
     let fill = colour.filled();
     let line = colour.stroke_width(2);
+    let shape = |pts: Vec<(i32, i32)>| -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+        if filled {
+            area.draw(&Polygon::new(pts, fill))
+        } else {
+            let mut closed = pts.clone();
+            closed.push(pts[0]);
+            area.draw(&PathElement::new(closed, line))
+        }
+    };
     match marker {
-        Marker::Circle => area.draw(&Circle::new((x, y), size, fill)),
-        Marker::Triangle => area.draw(&Polygon::new(
-            vec![
-                (x, y - size - 1),
-                (x - size - 1, y + size),
-                (x + size + 1, y + size),
-            ],
-            fill,
-        )),
-        Marker::Square => area.draw(&Rectangle::new(
-            [(x - size, y - size), (x + size, y + size)],
-            fill,
-        )),
+        Marker::Circle => area.draw(&Circle::new((x, y), size, if filled { fill } else { line })),
+        Marker::Triangle => shape(vec![
+            (x, y - size - 1),
+            (x - size - 1, y + size),
+            (x + size + 1, y + size),
+        ]),
+        Marker::Square => shape(vec![
+            (x - size, y - size),
+            (x + size, y - size),
+            (x + size, y + size),
+            (x - size, y + size),
+        ]),
         Marker::Cross => {
             area.draw(&PathElement::new(
                 vec![(x - size, y - size), (x + size, y + size)],
@@ -131,15 +152,12 @@ pub fn draw_marker<DB: DrawingBackend>(
                 line,
             ))
         }
-        Marker::Diamond => area.draw(&Polygon::new(
-            vec![
-                (x, y - size - 1),
-                (x + size + 1, y),
-                (x, y + size + 1),
-                (x - size - 1, y),
-            ],
-            fill,
-        )),
+        Marker::Diamond => shape(vec![
+            (x, y - size - 1),
+            (x + size + 1, y),
+            (x, y + size + 1),
+            (x - size - 1, y),
+        ]),
     }
 }
 
@@ -205,7 +223,7 @@ pub fn draw_legend<DB: DrawingBackend>(
         if e.line {
             draw_line(area, &[(10, y + 8), (48, y + 8)], &e.style, 2)?;
         }
-        draw_marker(area, (29, y + 8), e.style.marker, e.style.colour, 5)?;
+        draw_marker_styled(area, (29, y + 8), e.style.marker, e.style.colour, 5, e.line)?;
         for (i, l) in wrap(&e.label, 24).iter().enumerate() {
             area.draw_text(l, &text(font), (58, y + i as i32 * line_h))?;
         }

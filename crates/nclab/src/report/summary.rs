@@ -6,7 +6,8 @@ use nclab_core::stats::{self, MannWhitney, WelchTest};
 use super::conditions::Condition;
 use super::runs::Run;
 
-/// Metrics shown in the Markdown comparison table (all metrics go to the CSV files).
+/// Metrics shown in the Markdown and HTML tables, in this order (all metrics go to the CSV
+/// files); their curves also come first in index.html.
 pub const KEY_METRICS: &[&str] = &[
     "nc1",
     "nc2",
@@ -14,6 +15,7 @@ pub const KEY_METRICS: &[&str] = &[
     "nc4",
     "nc2_tree",
     "mean_tree_correlation",
+    "train_loss",
     "train_acc",
     "test_acc",
     "top1_error",
@@ -65,12 +67,14 @@ pub fn metric_names(runs: &[Run]) -> Vec<String> {
     names
 }
 
-/// The final-epoch values of `metric` over the runs of a condition (runs without it skipped).
+/// The final-epoch values of `metric` over the runs of a condition. Runs without a finite
+/// value (not computed, or NaN/inf after a divergence) are left out, so `n` counts the rest.
 pub fn final_values(runs: &[Run], condition: &Condition, metric: &str) -> Vec<f64> {
     condition
         .runs
         .iter()
         .filter_map(|&i| runs[i].metrics.final_value(metric))
+        .filter(|v| v.is_finite())
         .collect()
 }
 
@@ -317,6 +321,43 @@ pub fn summary_markdown(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::report::runs::parse_metrics_csv;
+
+    fn run(csv: &str) -> Run {
+        Run {
+            dir: "r".into(),
+            config: Default::default(),
+            metrics: parse_metrics_csv(csv).unwrap(),
+            summary: None,
+        }
+    }
+
+    #[test]
+    fn cells_skip_missing_and_non_finite_final_values() {
+        // Final nc1 values: 0.2, 0.4, NaN (diverged), empty (not computed) -> n = 2,
+        // mean 0.3, sd sqrt((0.01 + 0.01) / 1) = sqrt(0.02).
+        let runs = vec![
+            run("epoch,nc1\n1,9\n2,0.2\n"),
+            run("epoch,nc1\n1,9\n2,0.4\n"),
+            run("epoch,nc1\n1,9\n2,NaN\n"),
+            run("epoch,nc1\n1,9\n2,\n"),
+        ];
+        let c = Condition {
+            label: "x".into(),
+            id: "c1".into(),
+            key: Default::default(),
+            runs: vec![0, 1, 2, 3],
+            common: Default::default(),
+            dataset: None,
+            model: None,
+            loss: None,
+            baseline: None,
+        };
+        let cell = cell(&runs, &c, "nc1");
+        assert_eq!(cell.n, 2);
+        assert!((cell.mean - 0.3).abs() < 1e-15);
+        assert!((cell.sd - 0.02f64.sqrt()).abs() < 1e-15);
+    }
 
     #[test]
     fn sig_formats() {

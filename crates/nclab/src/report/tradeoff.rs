@@ -6,7 +6,7 @@ use plotters::prelude::*;
 
 use super::conditions::Condition;
 use super::curves::{min_max, padded};
-use super::plot::{self, draw_legend, draw_marker, series_style, Figure, LegendEntry};
+use super::plot::{self, draw_legend, draw_marker_styled, series_style, Figure, LegendEntry};
 use super::runs::Run;
 
 /// One condition's points `(top1_error, mistake_severity)`.
@@ -79,7 +79,14 @@ impl Figure for TradeoffFigure {
         for (i, (_, pts)) in self.groups.iter().enumerate() {
             let st = series_style(i);
             for p in pts {
-                draw_marker(&left, chart.backend_coord(p), st.marker, st.colour, 6)?;
+                draw_marker_styled(
+                    &left,
+                    chart.backend_coord(p),
+                    st.marker,
+                    st.colour,
+                    7,
+                    false,
+                )?;
             }
         }
         let entries: Vec<LegendEntry> = self
@@ -96,7 +103,10 @@ impl Figure for TradeoffFigure {
             &right,
             "Condition",
             &entries,
-            &["One point per run. Lower left is better.".to_string()],
+            &[
+                "One hollow marker per run (coincident runs stay visible). Lower left is better."
+                    .to_string(),
+            ],
         )
     }
 }

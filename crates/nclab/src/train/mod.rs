@@ -7,6 +7,7 @@ pub mod checkpoint;
 pub mod config;
 pub mod dataset;
 pub mod losses;
+pub mod malloc;
 pub mod models;
 pub mod optim;
 pub mod progress;
