@@ -175,6 +175,8 @@ pub fn train(config: &Config, opts: &TrainOptions) -> anyhow::Result<Outcome> {
     let loss = Loss::from_tree(&spec, &loss_tree(&hierarchy), device)
         .with_context(|| format!("loss.kind = {:?}", config.loss.kind))?;
 
+    // Reuse freed activation blocks instead of fresh zeroed pages (see train::malloc).
+    super::malloc::tune_malloc_for_training();
     let mut vs = VarStore::new(device);
     let model = Model::try_new(&vs.root(), &model_spec(config), &data.input_shape, k as i64)
         .context("[model]")?;
