@@ -92,31 +92,6 @@ pub fn loss_spec(config: &Config) -> anyhow::Result<LossSpec> {
     })
 }
 
-/// What the losses need from a hierarchy: `dn`, node depths, the classes under each node and
-/// each class's path from its leaf up to (not including) the root.
-pub fn loss_tree(h: &Hierarchy) -> LossTree {
-    let k = h.num_classes();
-    let nodes = h.num_nodes();
-    let class_paths = (0..k)
-        .map(|c| {
-            let mut path = Vec::new();
-            let mut n = h.class_node(c);
-            while let Some(p) = h.parent(n) {
-                path.push(n);
-                n = p;
-            }
-            path
-        })
-        .collect();
-    LossTree {
-        num_classes: k,
-        dn: h.normalized_distance_matrix(),
-        node_depths: (0..nodes).map(|n| h.depth(n)).collect(),
-        node_leaves: (0..nodes).map(|n| h.leaf_classes(n).to_vec()).collect(),
-        class_paths,
-    }
-}
-
 /// The model of the config.
 pub fn model_spec(config: &Config) -> ModelSpec {
     ModelSpec {
@@ -172,7 +147,7 @@ pub fn train(config: &Config, opts: &TrainOptions) -> anyhow::Result<Outcome> {
             data.num_classes
         );
     }
-    let loss = Loss::from_tree(&spec, &loss_tree(&hierarchy), device)
+    let loss = Loss::from_tree(&spec, &LossTree::from_hierarchy(&hierarchy), device)
         .with_context(|| format!("loss.kind = {:?}", config.loss.kind))?;
 
     // Reuse freed activation blocks instead of fresh zeroed pages (see train::malloc).
