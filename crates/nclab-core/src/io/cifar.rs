@@ -49,19 +49,8 @@ impl Variant {
 /// Number of CIFAR-100 coarse classes (superclasses).
 pub const CIFAR100_COARSE: usize = 20;
 
-/// The class names of CIFAR-10, in label order.
-pub const CIFAR10_NAMES: [&str; 10] = [
-    "airplane",
-    "automobile",
-    "bird",
-    "cat",
-    "deer",
-    "dog",
-    "frog",
-    "horse",
-    "ship",
-    "truck",
-];
+/// The class names of CIFAR-10, in label order (the leaves of the `cifar10` hierarchy).
+pub const CIFAR10_NAMES: [&str; 10] = crate::hierarchy::CIFAR10_CLASSES;
 
 /// Images and labels of one batch file.
 #[derive(Debug, Clone, PartialEq, Default)]
