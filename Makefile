@@ -20,7 +20,7 @@ $(VENV)/.torch-installed:
 	touch $@
 
 # `.cargo/config.toml` points LIBTORCH at this link, so plain `cargo build` works after setup.
-.libtorch: $(VENV)/.torch-installed
+.libtorch: | $(VENV)/.torch-installed
 	ln -sfn "$$($(VENV)/bin/python -c 'import os, torch; print(os.path.dirname(torch.__file__))')" $@
 	@test -f $@/lib/libtorch_cpu.so || { echo "setup: libtorch not found under $@/lib" >&2; exit 1; }
 
