@@ -16,6 +16,9 @@ fn main() {
     let lib = lib.canonicalize().unwrap_or(lib);
     println!("cargo:rustc-link-arg=-Wl,-rpath,{}", lib.display());
     if lib.join("libtorch_cuda.so").exists() {
-        println!("cargo:rustc-link-arg=-Wl,--no-as-needed,-ltorch_cuda,--as-needed");
+        // Only the targets that train: `nclab` itself never loads libtorch.
+        let keep_cuda = "-Wl,--no-as-needed,-ltorch_cuda,--as-needed";
+        println!("cargo:rustc-link-arg-bin=nclab-train={keep_cuda}");
+        println!("cargo:rustc-link-arg-examples={keep_cuda}");
     }
 }

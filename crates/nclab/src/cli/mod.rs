@@ -45,8 +45,23 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Hierarchy(cmd) => hierarchy::run(cmd),
         Command::Evaluate(args) => evaluate::run(args),
         Command::Data(cmd) => data::run(cmd),
-        Command::Train(args) => train::run(args),
+        Command::Train(_) => exec_sibling("nclab-train", 2),
         Command::Report(args) => report::run(args),
         Command::Sweep(args) => sweep::run(args),
     }
+}
+
+/// Replaces this process with the binary `name` installed beside it, passing on the command
+/// line after its first `skip` words (`nclab train ARGS...` -> `nclab-train ARGS...`).
+fn exec_sibling(name: &str, skip: usize) -> anyhow::Result<()> {
+    use std::os::unix::process::CommandExt;
+    let me = std::env::current_exe()?;
+    let path = me.with_file_name(name);
+    let err = std::process::Command::new(&path)
+        .args(std::env::args_os().skip(skip))
+        .exec();
+    anyhow::bail!(
+        "cannot run {} ({err}); it is built with nclab (`cargo build --release` builds both)",
+        path.display()
+    )
 }

@@ -1,0 +1,72 @@
+//! `nclab-train`: runs `nclab train`. It is the only binary that links libtorch (and, where
+//! the wheel has it, CUDA); `nclab train ...` executes it with the same arguments.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::bail;
+use clap::Parser;
+use nclab::train::config::Config;
+use nclab::train::trainer::{self, TrainOptions};
+
+#[path = "../cli/train.rs"]
+mod args;
+
+/// Train a model from a TOML config, tracking neural collapse through training.
+#[derive(Parser, Debug)]
+#[command(name = "nclab train", version)]
+struct Cli {
+    #[command(flatten)]
+    args: args::Args,
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse().args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: args::Args) -> anyhow::Result<()> {
+    let config = Config::load(&args.config, &args.set)?;
+    let out = args
+        .out
+        .unwrap_or_else(|| PathBuf::from("runs").join(&config.name));
+    let opts = TrainOptions {
+        out,
+        resume: args.resume,
+        quiet: args.quiet,
+        stop_after_epoch: args.stop_after_epoch,
+    };
+    let outcome = trainer::train(&config, &opts)?;
+    let s = &outcome.summary;
+    match s.status.as_str() {
+        "diverged" => bail!(
+            "training diverged at epoch {} (non-finite loss); the last good checkpoint and \
+             summary.json (status \"diverged\") are in {}",
+            s.diverged_at_epoch.unwrap_or(0),
+            outcome.dir.display()
+        ),
+        "running" => eprintln!(
+            "stopped after epoch {} as asked; continue with --resume --out {}",
+            args.stop_after_epoch.unwrap_or(0),
+            outcome.dir.display()
+        ),
+        _ => eprintln!(
+            "finished {} epochs in {:.1} s on {} ({:.0} train images/s, {:.1}% of the time \
+             outside training steps); TPT epoch: {}; results in {}",
+            s.epochs,
+            s.wall_time_s,
+            s.device,
+            s.train_images_per_s,
+            100.0 * s.overhead_share,
+            s.tpt_epoch
+                .map_or("not reached".to_string(), |e| e.to_string()),
+            outcome.dir.display()
+        ),
+    }
+    Ok(())
+}
