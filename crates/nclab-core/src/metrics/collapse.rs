@@ -376,11 +376,11 @@ pub fn measure_with_statistics(
         }
     }
 
-    let pass = second_pass(input, stats, weights.as_deref(), &bias);
+    let gram = stats.centred_gram(); // M M^T
+    let pass = second_pass(input, stats, &gram, weights.as_deref(), &bias);
 
     // ---- within/between-class variability (NC1 and companions) ----
     let m = &stats.centred_means;
-    let gram = stats.centred_gram(); // M M^T
     let trace_sw = pass.sum_sq_dev / n as f64;
     let trace_sb = (0..k).map(|c| gram[c * k + c]).sum::<f64>() / k as f64;
     let g: Vec<f64> = gram.iter().map(|x| x / k as f64).collect();
@@ -554,16 +554,17 @@ struct Partial {
     nc4_mismatches: usize,
 }
 
+/// `gram` is `M M^T` (`K x K`), computed once by the caller.
 fn second_pass(
     input: &CollapseInput<'_>,
     stats: &ClassStatistics,
+    gram: &[f64],
     weights: Option<&[f64]>,
     bias: &[f64],
 ) -> SecondPass {
     let (d, k) = (stats.d, stats.k);
     let m = &stats.centred_means;
     // ||mu_a - mu_b||^2 = ||M_a - M_b||^2 from the Gram matrix of M.
-    let gram = stats.centred_gram();
     let mut mean_dist2 = vec![0.0; k * k];
     for a in 0..k {
         for b in 0..k {
