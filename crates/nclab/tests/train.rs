@@ -291,6 +291,52 @@ fn the_same_seed_twice_gives_identical_metrics_and_another_seed_does_not() {
     }
 }
 
+/// `tpt_epoch` dated between analysis epochs: with `analysis.tpt_check = 0` a run measured
+/// only at its first and last epochs finds the same TPT epoch as the same run analysed at
+/// every epoch (the first row with train_acc 1), and the check changes no metric.
+#[test]
+fn the_tpt_epoch_is_found_between_analysis_epochs() {
+    let (every, sparse, unchecked) = (
+        scratch("tpt-all"),
+        scratch("tpt-sparse"),
+        scratch("tpt-off"),
+    );
+    let base = ["optim.epochs=12", "data.per_class=32"];
+    let with = |extra: &[&'static str]| tiny(&[&base[..], extra].concat());
+    train(&with(&["analysis.tpt_check=2"]), &opts(&every)).unwrap();
+    let (header, rows) = read_csv(&every.join("metrics.csv"));
+    let acc = header.iter().position(|h| h == "train_acc").unwrap();
+    let expected = rows
+        .iter()
+        .find(|r| r[acc].parse::<f64>().unwrap() == 1.0)
+        .map(|r| r[0].parse::<u64>().unwrap());
+    // The fixture must reach TPT strictly between the first and the last epoch.
+    let expected = expected.expect("the fixture reaches zero training error");
+    assert!(1 < expected && expected < 12, "TPT at {expected}");
+
+    let summary_of = |dir: &Path| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap()
+    };
+    let sparse_cfg = ["analysis.epochs=[1, 12]", "analysis.tpt_check=0"];
+    train(&with(&sparse_cfg), &opts(&sparse)).unwrap();
+    assert_eq!(summary_of(&sparse)["tpt_epoch"].as_u64(), Some(expected));
+    // The last row (epoch 12) is the same whichever epochs were analysed or checked.
+    let last_every = csv_without_time(&every.join("metrics.csv")).pop().unwrap();
+    let last_sparse = csv_without_time(&sparse.join("metrics.csv")).pop().unwrap();
+    assert_eq!(last_every, last_sparse);
+
+    // Checking only at analysis epochs dates TPT at the last one instead.
+    train(
+        &with(&["analysis.epochs=[1, 12]", "analysis.tpt_check=2"]),
+        &opts(&unchecked),
+    )
+    .unwrap();
+    assert_eq!(summary_of(&unchecked)["tpt_epoch"].as_u64(), Some(12));
+    for d in [every, sparse, unchecked] {
+        std::fs::remove_dir_all(d).unwrap();
+    }
+}
+
 #[test]
 fn a_resumed_run_ends_exactly_like_an_uninterrupted_one() {
     let cfg = tiny(&["optim.epochs=5", "analysis.epochs=[2, 4]"]);
@@ -448,6 +494,11 @@ fn config_errors_name_the_key() {
     assert!(e.contains("optim.lr"), "{e}");
     let e = config_error("[analysis]\nepochs = \"sometimes\"\n", &[]);
     assert!(e.contains("analysis.epochs"), "{e}");
+    let e = config_error("", &["analysis.tpt_check=-0.5"]);
+    assert!(
+        e.contains("analysis.tpt_check") && e.contains("-0.5"),
+        "{e}"
+    );
 }
 
 #[test]

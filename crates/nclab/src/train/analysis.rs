@@ -35,28 +35,10 @@ pub struct Outputs {
 /// The network's outputs over a whole set in eval mode, `batch` samples at a time.
 pub fn evaluate(model: &Model, loss: &Loss, x: &Tensor, y: &Tensor, batch: usize) -> Outputs {
     let n = x.size()[0];
-    let (mut feats, mut logits) = (Vec::new(), Vec::new());
-    tch::no_grad(|| {
-        let mut start = 0;
-        while start < n {
-            let len = (batch as i64).min(n - start);
-            let (f, l) = model.forward_t(&x.narrow(0, start, len), false);
-            feats.push(f);
-            logits.push(l);
-            start += len;
-        }
-    });
-    let f = Tensor::cat(&feats, 0);
-    let l = Tensor::cat(&logits, 0);
+    let (f, l) = forward_eval(model, x, batch);
     let (loss_value, accuracy) = tch::no_grad(|| {
         let lv = loss.forward(&l, y).to_kind(Kind::Double).double_value(&[]);
-        let acc = l
-            .argmax(1, false)
-            .eq_tensor(y)
-            .to_kind(Kind::Double)
-            .mean(Kind::Double)
-            .double_value(&[]);
-        (lv, acc)
+        (lv, accuracy_of(&l, y))
     });
     let (d, k) = (f.size()[1] as usize, l.size()[1] as usize);
     Outputs {
@@ -73,6 +55,41 @@ pub fn evaluate(model: &Model, loss: &Loss, x: &Tensor, y: &Tensor, batch: usize
         loss: loss_value,
         accuracy,
     }
+}
+
+/// Features and logits of a whole set in eval mode without gradients, `batch` samples at a
+/// time (the batch size does not change the values).
+fn forward_eval(model: &Model, x: &Tensor, batch: usize) -> (Tensor, Tensor) {
+    let n = x.size()[0];
+    let (mut feats, mut logits) = (Vec::new(), Vec::new());
+    tch::no_grad(|| {
+        let mut start = 0;
+        while start < n {
+            let len = (batch as i64).min(n - start);
+            let (f, l) = model.forward_t(&x.narrow(0, start, len), false);
+            feats.push(f);
+            logits.push(l);
+            start += len;
+        }
+    });
+    (Tensor::cat(&feats, 0), Tensor::cat(&logits, 0))
+}
+
+/// Top-1 accuracy: the fraction of rows of `logits` whose largest entry is at the label.
+fn accuracy_of(logits: &Tensor, y: &Tensor) -> f64 {
+    logits
+        .argmax(1, false)
+        .eq_tensor(y)
+        .to_kind(Kind::Double)
+        .mean(Kind::Double)
+        .double_value(&[])
+}
+
+/// The eval-mode accuracy of the network over a whole set: what `evaluate` reports as
+/// `accuracy`, without moving features to the host or computing the loss.
+pub fn accuracy(model: &Model, x: &Tensor, y: &Tensor, batch: usize) -> f64 {
+    let (_, l) = forward_eval(model, x, batch);
+    tch::no_grad(|| accuracy_of(&l, y))
 }
 
 /// A tensor's values as a flat f32 vector on the host.

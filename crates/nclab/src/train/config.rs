@@ -117,6 +117,11 @@ pub struct AnalysisConfig {
     pub coarse_depth: usize,
     /// Batch size of the evaluation passes (does not change any result).
     pub batch_size: usize,
+    /// Until the terminal phase is found, an epoch whose running training accuracy (train mode,
+    /// over its own batches) is at least this is followed by one eval-mode pass over the
+    /// training set to see whether the training error is 0, so `tpt_epoch` does not wait for
+    /// the next analysis epoch. 0 checks every epoch; above 1 checks only analysis epochs.
+    pub tpt_check: f64,
 }
 
 /// The analysis epochs as written in the config.
@@ -201,6 +206,7 @@ impl Default for AnalysisConfig {
             epochs: AnalysisEpochs::Spec("log:50".into()),
             coarse_depth: 1,
             batch_size: 1000,
+            tpt_check: 0.99,
         }
     }
 }
@@ -277,6 +283,12 @@ impl Config {
         positive("optim.batch_size", self.optim.batch_size as f64)?;
         positive("optim.epochs", self.optim.epochs as f64)?;
         positive("analysis.batch_size", self.analysis.batch_size as f64)?;
+        if !(self.analysis.tpt_check.is_finite() && self.analysis.tpt_check >= 0.0) {
+            bail!(
+                "key `analysis.tpt_check`: must be a number >= 0, got {}",
+                self.analysis.tpt_check
+            );
+        }
         if !(0.0..1.0).contains(&self.optim.momentum) {
             bail!(
                 "key `optim.momentum`: must lie in [0, 1), got {}",

@@ -267,6 +267,7 @@ pub fn train(config: &Config, opts: &TrainOptions) -> anyhow::Result<Outcome> {
         }
         progress.train_images += (steps * batch) as u64;
 
+        let running_acc = correct.int64_value(&[]) as f64 / (steps * batch) as f64;
         if analysis_epochs.binary_search(&epoch).is_ok() {
             let t_analysis = Instant::now();
             let (train_out, test_out, weights, bias) =
@@ -297,6 +298,14 @@ pub fn train(config: &Config, opts: &TrainOptions) -> anyhow::Result<Outcome> {
             last_row = Some(row);
             last = Some((train_out, test_out, weights, bias));
             progress.analysis_s += t_analysis.elapsed().as_secs_f64();
+        } else if progress.tpt_epoch.is_none() && running_acc >= config.analysis.tpt_check {
+            // Between analysis epochs: is the training error (eval mode, whole set) 0 yet?
+            let t_check = Instant::now();
+            let b = config.analysis.batch_size;
+            if analysis::accuracy(&model, &data.train_x, &data.train_y, b) == 1.0 {
+                progress.tpt_epoch = Some(epoch);
+            }
+            progress.analysis_s += t_check.elapsed().as_secs_f64();
         }
 
         progress.epoch = epoch;

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# The study of issue 7 (docs/study.md, docs/results.md): run the five CPU-scale grids of
+# configs/study/ with `nclab sweep`, copy each finished run's small text files into results/,
+# and rebuild the reports that docs/results.md quotes.
+#
+#   scripts/study.sh run [GRID ...]     train the grids (default: all five), JOBS cells at a time
+#   scripts/study.sh collect            runs/<grid>/<cell>/{config.toml,metrics.csv,summary.json}
+#                                       -> results/<grid>/<cell>/
+#   scripts/study.sh report             results/ -> report/study/<grid>/ (nclab report)
+#
+# Stopping and rerunning `run` continues where it stopped (finished cells are skipped,
+# killed ones resume). Environment: JOBS (default 2), NCLAB (default target/release/nclab),
+# NCLAB_DATA (default ./data), REPORT_OUT (default report/study).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+nclab="${NCLAB:-${CARGO_TARGET_DIR:-target}/release/nclab}"
+export NCLAB_DATA="${NCLAB_DATA:-data}"
+jobs="${JOBS:-2}"
+report_out="${REPORT_OUT:-report/study}"
+grids=(replication-mnist-mlp replication-fashion-mnist-mlp hierarchy-fashion-mnist-mlp
+       replication-cifar10-resnet18 hierarchy-cifar10-resnet18)
+
+[ -x "$nclab" ] || { echo "study: $nclab not found; run 'cargo build --release'" >&2; exit 1; }
+
+run() {
+    local todo=("$@")
+    [ ${#todo[@]} -gt 0 ] || todo=("${grids[@]}")
+    for g in "${todo[@]}"; do
+        local start=$SECONDS
+        echo "study: $g started $(date -u +%FT%TZ)"
+        "$nclab" sweep "configs/study/$g.toml" --jobs "$jobs"
+        echo "study: $g took $((SECONDS - start)) s ($(date -u +%FT%TZ))"
+    done
+}
+
+collect() {
+    local n=0
+    for g in "${grids[@]}"; do
+        [ -d "runs/$g" ] || continue
+        for cell in "runs/$g"/*/; do
+            cell="${cell%/}"
+            grep -q '"status": "finished"' "$cell/summary.json" 2>/dev/null || continue
+            local dest="results/$g/$(basename "$cell")"
+            mkdir -p "$dest"
+            cp "$cell/config.toml" "$cell/metrics.csv" "$cell/summary.json" "$dest/"
+            n=$((n + 1))
+        done
+    done
+    echo "study: $n finished runs copied into results/"
+}
+
+report() {
+    for g in "${grids[@]}"; do
+        [ -d "results/$g" ] || continue
+        "$nclab" report "results/$g" --out "$report_out/$g"
+    done
+}
+
+case "${1:-}" in
+    run) shift; run "$@" ;;
+    collect) collect ;;
+    report) report ;;
+    *) sed -n 2,13p "$0" >&2; exit 2 ;;
+esac
