@@ -43,6 +43,9 @@ impl TreeMatrices {
     }
 }
 
+/// Metric values by name, in a fixed order; `None` where a metric is not defined.
+pub type NamedMetrics = Vec<(&'static str, Option<f64>)>;
+
 /// Names of the hierarchy-aware metrics, in the spec's order.
 pub const TREE_METRIC_NAMES: [&str; 3] = ["mean_tree_correlation", "nc2_tree", "nc1_coarse"];
 
@@ -52,7 +55,17 @@ pub const TREE_METRIC_NAMES: [&str; 3] = ["mean_tree_correlation", "nc2_tree", "
 pub fn neural_collapse(
     input: &CollapseInput<'_>,
     tree: Option<&TreeMatrices>,
-) -> Result<Vec<(&'static str, Option<f64>)>> {
+) -> Result<NamedMetrics> {
+    Ok(neural_collapse_with_statistics(input, tree)?.0)
+}
+
+/// [`neural_collapse`], also handing back the class statistics (means, counts, within-class
+/// scatter) it computed, for metrics that need them too (the MSE decomposition) without a
+/// second pass over the features.
+pub fn neural_collapse_with_statistics(
+    input: &CollapseInput<'_>,
+    tree: Option<&TreeMatrices>,
+) -> Result<(NamedMetrics, collapse::ClassStatistics)> {
     let stats = collapse::class_statistics(input.features, input.labels, input.num_classes)?;
     let metrics = collapse::measure_with_statistics(input, &stats)?;
     let mut out = metrics.entries();
@@ -87,5 +100,5 @@ pub fn neural_collapse(
         };
         out.push(("nc1_coarse", coarse));
     }
-    Ok(out)
+    Ok((out, stats))
 }

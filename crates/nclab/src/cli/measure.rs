@@ -10,9 +10,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use nclab_core::hierarchy::Hierarchy;
 use nclab_core::io::{npy, safetensors};
-use nclab_core::metrics::collapse::{class_statistics, labels_from_integers};
+use nclab_core::metrics::collapse::labels_from_integers;
 use nclab_core::metrics::mse_decomposition::mse_decomposition;
-use nclab_core::metrics::{neural_collapse, CollapseInput, TreeMatrices};
+use nclab_core::metrics::{neural_collapse_with_statistics, CollapseInput, TreeMatrices};
 use nclab_core::tensor::Tensor;
 
 use super::output::{print_metrics, Format};
@@ -192,7 +192,7 @@ pub fn run(args: Args) -> Result<()> {
         bias: bias.as_deref(),
         predictions: predictions.as_deref(),
     };
-    let metrics = neural_collapse(&input, tree.as_ref())?;
+    let (metrics, stats) = neural_collapse_with_statistics(&input, tree.as_ref())?;
     let mut rows: Vec<(String, Option<f64>)> = vec![
         ("n".into(), Some(features.n as f64)),
         ("d".into(), Some(features.d as f64)),
@@ -204,7 +204,6 @@ pub fn run(args: Args) -> Result<()> {
             weights.expect("clap requires --weights"),
             args.weight_decay.expect("clap requires --weight-decay"),
         );
-        let stats = class_statistics(features, &labels, k)?;
         let b = bias.clone().unwrap_or_else(|| vec![0.0; k]);
         let dec = mse_decomposition(features, &labels, &stats, &w.to_f64_vec(), &b, wd)?;
         rows.extend(

@@ -123,15 +123,15 @@ pub fn collapse_columns(train: &Outputs, ctx: &MetricContext<'_>) -> anyhow::Res
         bias: Some(ctx.bias),
         predictions: None,
     };
-    let mut row: Row = metrics::neural_collapse(&input, Some(ctx.tree))
-        .context("collapse metrics of the training features")?
+    let (columns, stats) = metrics::neural_collapse_with_statistics(&input, Some(ctx.tree))
+        .context("collapse metrics of the training features")?;
+    let mut row: Row = columns
         .into_iter()
         // An undefined value (e.g. a rank correlation against the constant distances of a
         // flat tree) is "not computed": an empty cell, not NaN.
         .map(|(k, v)| (k.to_string(), v.filter(|x| x.is_finite())))
         .collect();
     if let Some(wd) = ctx.mse_weight_decay {
-        let stats = metrics::collapse::class_statistics(features, &train.labels, train.k)?;
         let w: Vec<f64> = ctx.weights.iter().map(|&v| v as f64).collect();
         let dec = metrics::mse_decomposition::mse_decomposition(
             features,
