@@ -41,10 +41,18 @@ fn write_run(dir: &Path, loss: &str, seed: u64, last: [f64; 10]) {
         fmt(&last)
     );
     std::fs::write(dir.join("metrics.csv"), csv).unwrap();
+    // TPT at epoch 2 + seed, except the MSE run of seed 1, which never reached it (null);
+    // wall time 10 + seed seconds.
+    let tpt = if loss == "mse" && seed == 1 {
+        "null".to_string()
+    } else {
+        (2 + seed).to_string()
+    };
+    let wall = 10 + seed;
     let summary = format!(
         "{{\"name\": \"syn-mlp-{loss}\", \"seed\": {seed}, \"dataset\": \"synthetic\", \
          \"model\": \"mlp\", \"loss\": \"{loss}\", \"hierarchy\": \"flat:3\", \
-         \"status\": \"finished\", \"epochs\": 4, \"tpt_epoch\": 2}}"
+         \"status\": \"finished\", \"epochs\": 4, \"tpt_epoch\": {tpt}, \"wall_time_s\": {wall}}}"
     );
     std::fs::write(dir.join("summary.json"), summary).unwrap();
 }
@@ -241,6 +249,17 @@ fn summary_csv_holds_final_values_and_hand_computed_statistics() {
             );
         }
     }
+
+    // summary.json values: CE TPT at 2 and 3 (mean 2.5, sd sqrt(0.5)); MSE only 2 (n = 1,
+    // the run without TPT left out); wall times 10 and 11 on both sides.
+    assert_eq!(num(ce, "tpt_epoch_mean"), 2.5);
+    assert!((num(ce, "tpt_epoch_sd") - 0.5f64.sqrt()).abs() < 1e-15);
+    assert_eq!(
+        (num(mse, "tpt_epoch_mean"), mse["tpt_epoch_n"].as_str()),
+        (2.0, "1")
+    );
+    assert_eq!(mse["tpt_epoch_sd"], "");
+    assert_eq!(num(mse, "wall_time_s_mean"), 10.5);
 
     // Comparisons: MSE against CE. nc1: diff = 0.03 - 0.4 = -0.37;
     // se = sqrt(0.02/2 + 0.0008/2) = sqrt(0.0104); t = -0.37/sqrt(0.0104) = -3.628148...;

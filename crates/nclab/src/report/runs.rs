@@ -43,6 +43,10 @@ impl MetricsTable {
     }
 }
 
+/// Per-run values that `summary.json` holds and `metrics.csv` does not, reported beside the
+/// final metrics: the epoch at which training error first reached 0 and the run's wall time.
+pub const SUMMARY_VALUES: &[&str] = &["tpt_epoch", "wall_time_s"];
+
 /// One training run read from its directory.
 #[derive(Debug, Clone)]
 pub struct Run {
@@ -66,6 +70,17 @@ impl Run {
     /// A config value without TOML quotes (`loss.kind` -> `ce`).
     pub fn config_str(&self, key: &str) -> Option<String> {
         self.config.get(key).map(|v| unquote(v))
+    }
+
+    /// The run's final value of `name`: for [`SUMMARY_VALUES`] the number in `summary.json`
+    /// (`None` when it is null, e.g. a run that never reached TPT), else the last
+    /// `metrics.csv` row's.
+    pub fn final_value(&self, name: &str) -> Option<f64> {
+        if SUMMARY_VALUES.contains(&name) {
+            self.summary.as_ref()?.get(name)?.as_f64()
+        } else {
+            self.metrics.final_value(name)
+        }
     }
 
     /// `status` of `summary.json` (`finished`, `diverged`, `running`), `running` without one.

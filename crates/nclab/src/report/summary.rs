@@ -4,7 +4,7 @@
 use nclab_core::stats::{self, MannWhitney, WelchTest};
 
 use super::conditions::Condition;
-use super::runs::Run;
+use super::runs::{Run, SUMMARY_VALUES};
 
 /// Metrics shown in the Markdown and HTML tables, in this order (all metrics go to the CSV
 /// files); their curves also come first in index.html.
@@ -13,8 +13,10 @@ pub const KEY_METRICS: &[&str] = &[
     "nc2",
     "nc3",
     "nc4",
+    "tpt_epoch",
     "nc2_tree",
     "mean_tree_correlation",
+    "nc1_coarse",
     "train_loss",
     "train_acc",
     "test_acc",
@@ -54,7 +56,8 @@ pub struct Comparison {
     pub mann_whitney: Option<MannWhitney>,
 }
 
-/// The metric columns of all runs, in the order of first appearance.
+/// The metric columns of all runs, in the order of first appearance, then the
+/// [`SUMMARY_VALUES`] that some run's `summary.json` gives as a number.
 pub fn metric_names(runs: &[Run]) -> Vec<String> {
     let mut names: Vec<String> = Vec::new();
     for r in runs {
@@ -62,6 +65,11 @@ pub fn metric_names(runs: &[Run]) -> Vec<String> {
             if !names.contains(c) {
                 names.push(c.clone());
             }
+        }
+    }
+    for v in SUMMARY_VALUES {
+        if runs.iter().any(|r| r.final_value(v).is_some()) {
+            names.push(v.to_string());
         }
     }
     names
@@ -73,7 +81,7 @@ pub fn final_values(runs: &[Run], condition: &Condition, metric: &str) -> Vec<f6
     condition
         .runs
         .iter()
-        .filter_map(|&i| runs[i].metrics.final_value(metric))
+        .filter_map(|&i| runs[i].final_value(metric))
         .filter(|v| v.is_finite())
         .collect()
 }
