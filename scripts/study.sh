@@ -6,7 +6,8 @@
 #   scripts/study.sh run [GRID ...]     train the grids (default: all five), JOBS cells at a time
 #   scripts/study.sh collect            runs/<grid>/<cell>/{config.toml,metrics.csv,summary.json}
 #                                       -> results/<grid>/<cell>/
-#   scripts/study.sh report             results/ -> report/study/<grid>/ (nclab report)
+#   scripts/study.sh report             results/ -> report/study/<grid>/ (nclab report), and its
+#                                       tables and key figures -> docs/results/<grid>/
 #
 # Stopping and rerunning `run` continues where it stopped (finished cells are skipped,
 # killed ones resume). Environment: JOBS (default 2), NCLAB (default target/release/nclab),
@@ -31,6 +32,9 @@ run() {
         echo "study: $g started $(date -u +%FT%TZ)"
         "$nclab" sweep "configs/study/$g.toml" --jobs "$jobs"
         echo "study: $g took $((SECONDS - start)) s ($(date -u +%FT%TZ))"
+        mkdir -p results
+        printf '%s\t%s\t%s\t%s\n' "$g" "$((SECONDS - start))" "$jobs" "$(date -u +%FT%TZ)" \
+            >> results/wall-times.tsv
     done
 }
 
@@ -50,11 +54,22 @@ collect() {
     echo "study: $n finished runs copied into results/"
 }
 
+# The figures docs/results.md shows (SVG), beside each grid's tables.
+doc_figures=(nc1 nc2 nc3 nc4 nc2_tree mean_tree_correlation nc1_coarse test_acc train_acc
+             mistake_severity hdist-at-1 hdist-at-5 lnc1 lnc23 lperp)
+
 report() {
     for g in "${grids[@]}"; do
         [ -d "results/$g" ] || continue
+        rm -rf "${report_out:?}/$g" "docs/results/$g"
         "$nclab" report "results/$g" --out "$report_out/$g"
+        mkdir -p "docs/results/$g"
+        cp "$report_out/$g"/{summary.md,summary.csv,comparisons.csv} "docs/results/$g/"
+        for f in tradeoff "${doc_figures[@]/#/curve-}"; do
+            [ -f "$report_out/$g/$f.svg" ] && cp "$report_out/$g/$f.svg" "docs/results/$g/"
+        done
     done
+    echo "study: full reports in $report_out/, tables and figures for docs/results.md in docs/results/"
 }
 
 case "${1:-}" in

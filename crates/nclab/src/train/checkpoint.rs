@@ -14,7 +14,9 @@
 //! a resumed run loads the variables instead.
 //!
 //! The file is written to a temporary sibling and renamed, so a kill during the write leaves
-//! the previous checkpoint intact.
+//! the previous checkpoint intact. The write runs on a background thread ([`Writer`]) while
+//! the next epoch trains; a run killed meanwhile resumes from the previous epoch's checkpoint
+//! and drops the rows after it (`--resume` retrains that epoch, exactly as before).
 
 use std::path::Path;
 
@@ -43,19 +45,68 @@ pub struct Progress {
     pub train_images: u64,
 }
 
-/// Writes the checkpoint atomically.
-pub fn save(path: &Path, vs: &VarStore, sgd: &Sgd, progress: &Progress) -> anyhow::Result<()> {
+/// Writes checkpoints on a background thread, so that training goes on while the file is
+/// written. `save` copies the state first (the copy is what gets written, whatever the
+/// training does next) and waits for the previous write, so at most one is in flight and
+/// every file on disk is a complete checkpoint of one epoch; `wait` reports a failed write.
+#[derive(Default)]
+pub struct Writer {
+    pending: Option<std::thread::JoinHandle<anyhow::Result<()>>>,
+}
+
+impl Writer {
+    /// Snapshots the model, the optimiser and `progress`, and writes them to `path` atomically
+    /// in the background. Returns the error of the previous write, if it failed.
+    pub fn save(
+        &mut self,
+        path: &Path,
+        vs: &VarStore,
+        sgd: &Sgd,
+        progress: &Progress,
+    ) -> anyhow::Result<()> {
+        self.wait()?;
+        let entries = snapshot(vs, sgd, progress);
+        let path = path.to_path_buf();
+        self.pending = Some(std::thread::spawn(move || write_atomic(&path, &entries)));
+        Ok(())
+    }
+
+    /// Waits for the write in flight, if any, and returns its result.
+    pub fn wait(&mut self) -> anyhow::Result<()> {
+        match self.pending.take() {
+            Some(handle) => handle
+                .join()
+                .map_err(|_| anyhow::anyhow!("the checkpoint writer thread panicked"))?,
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        // An error here has no one to go to; `wait` is called on every normal path.
+        let _ = self.wait();
+    }
+}
+
+/// A host copy of every checkpoint entry (never sharing storage with the live tensors).
+fn snapshot(vs: &VarStore, sgd: &Sgd, progress: &Progress) -> Vec<(String, Tensor)> {
+    let host = |t: &Tensor| {
+        let t = t.detach();
+        if t.device() == tch::Device::Cpu {
+            t.copy()
+        } else {
+            t.to_device(tch::Device::Cpu)
+        }
+    };
     let mut entries: Vec<(String, Tensor)> = Vec::new();
     let mut vars: Vec<(String, Tensor)> = vs.variables().into_iter().collect();
     vars.sort_by(|a, b| a.0.cmp(&b.0));
     for (name, t) in vars {
-        entries.push((
-            format!("model.{name}"),
-            t.detach().to_device(tch::Device::Cpu),
-        ));
+        entries.push((format!("model.{name}"), host(&t)));
     }
     for (name, t) in sgd.state() {
-        entries.push((name, t.to_device(tch::Device::Cpu)));
+        entries.push((name, host(&t)));
     }
     let rng: Vec<i64> = progress.rng.iter().map(|&s| s as i64).collect();
     entries.push(("meta.epoch".into(), Tensor::from(progress.epoch as i64)));
@@ -76,8 +127,12 @@ pub fn save(path: &Path, vs: &VarStore, sgd: &Sgd, progress: &Progress) -> anyho
         "meta.train_images".into(),
         Tensor::from(progress.train_images as i64),
     ));
+    entries
+}
+
+fn write_atomic(path: &Path, entries: &[(String, Tensor)]) -> anyhow::Result<()> {
     let tmp = temp_sibling(path);
-    Tensor::write_safetensors(&entries, &tmp)
+    Tensor::write_safetensors(entries, &tmp)
         .with_context(|| format!("cannot write checkpoint {}", tmp.display()))?;
     std::fs::rename(&tmp, path)
         .with_context(|| format!("cannot move checkpoint into place at {}", path.display()))?;
@@ -156,4 +211,67 @@ pub fn load(path: &Path, vs: &mut VarStore, sgd: &mut Sgd) -> anyhow::Result<Pro
         checkpoint_s: float("checkpoint_s")?,
         train_images: int("train_images")? as u64,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What `Writer::save` writes is a copy of the state at the call, so the live tensors may
+    /// change while the background write goes on; `load` gives it back.
+    #[test]
+    fn a_background_checkpoint_holds_the_state_at_the_call() {
+        let dir = std::env::temp_dir().join(format!("nclab-ckpt-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("checkpoint.safetensors");
+        let vs = VarStore::new(tch::Device::Cpu);
+        let w = vs
+            .root()
+            .var_copy("w", &Tensor::from_slice(&[1.0f32, 2.0, 3.0]));
+        let sgd = Sgd::new(vs.trainable_variables(), 0.9, 0.0);
+        let progress = Progress {
+            epoch: 7,
+            rng: [1, 2, u64::MAX, 4],
+            tpt_epoch: Some(5),
+            elapsed_s: 1.5,
+            train_s: 1.0,
+            data_s: 0.25,
+            analysis_s: 0.125,
+            checkpoint_s: 0.0625,
+            train_images: 640,
+        };
+        // The snapshot is a copy: changing the live variable leaves it alone.
+        let snap = snapshot(&vs, &sgd, &progress);
+        let change = || {
+            tch::no_grad(|| {
+                let mut w = w.shallow_clone();
+                let _ = w.fill_(-9.0);
+            })
+        };
+        change();
+        assert_eq!(
+            Vec::<f32>::try_from(&snap[0].1).unwrap(),
+            vec![1.0, 2.0, 3.0]
+        );
+        tch::no_grad(|| {
+            let mut w = w.shallow_clone();
+            let _ = w.copy_(&snap[0].1);
+        });
+
+        let mut writer = Writer::default();
+        writer.save(&path, &vs, &sgd, &progress).unwrap();
+        change();
+        writer.wait().unwrap();
+
+        let mut vs2 = VarStore::new(tch::Device::Cpu);
+        let w2 = vs2
+            .root()
+            .var_copy("w", &Tensor::from_slice(&[0.0f32, 0.0, 0.0]));
+        let mut sgd2 = Sgd::new(vs2.trainable_variables(), 0.9, 0.0);
+        let loaded = load(&path, &mut vs2, &mut sgd2).unwrap();
+        assert_eq!(loaded, progress);
+        assert_eq!(Vec::<f32>::try_from(&w2).unwrap(), vec![1.0, 2.0, 3.0]);
+        assert!(!crate::train::run_dir::temp_sibling(&path).exists());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

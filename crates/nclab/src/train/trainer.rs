@@ -184,6 +184,7 @@ pub fn train(config: &Config, opts: &TrainOptions) -> anyhow::Result<Outcome> {
         }
     };
     let elapsed_before = progress.elapsed_s;
+    let mut ckpt_writer = checkpoint::Writer::default();
     let mut rng = Rng::from_state(progress.rng);
     let epochs = config.optim.epochs;
     let mut reporter = Reporter::new(opts.quiet);
@@ -257,6 +258,7 @@ pub fn train(config: &Config, opts: &TrainOptions) -> anyhow::Result<Outcome> {
                  (not finite); keeping the checkpoint of epoch {}",
                 progress.epoch
             ));
+            ckpt_writer.wait()?;
             progress.elapsed_s = elapsed_before + wall_start.elapsed().as_secs_f64();
             let summary = summary_of("diverged", Some(epoch), &progress, &last_row);
             dir.write_summary(&summary)?;
@@ -312,9 +314,10 @@ pub fn train(config: &Config, opts: &TrainOptions) -> anyhow::Result<Outcome> {
         progress.rng = rng.state();
         progress.elapsed_s = elapsed_before + wall_start.elapsed().as_secs_f64();
         let t_ckpt = Instant::now();
-        checkpoint::save(&ckpt_path, &vs, &sgd, &progress)?;
+        ckpt_writer.save(&ckpt_path, &vs, &sgd, &progress)?;
         progress.checkpoint_s += t_ckpt.elapsed().as_secs_f64();
         if opts.stop_after_epoch == Some(epoch) && epoch < epochs {
+            ckpt_writer.wait()?;
             let summary = summary_of("running", None, &progress, &last_row);
             dir.write_summary(&summary)?;
             return Ok(Outcome {
@@ -334,6 +337,9 @@ pub fn train(config: &Config, opts: &TrainOptions) -> anyhow::Result<Outcome> {
         last_row = last_row_from_csv(&dir)?;
     }
     write_final(&dir, &train_out, &test_out, &weights, &bias)?;
+    let t_ckpt = Instant::now();
+    ckpt_writer.wait()?;
+    progress.checkpoint_s += t_ckpt.elapsed().as_secs_f64();
     progress.elapsed_s = elapsed_before + wall_start.elapsed().as_secs_f64();
     let summary = summary_of("finished", None, &progress, &last_row);
     dir.write_summary(&summary)?;
