@@ -255,7 +255,7 @@ mod tests {
         );
         tch::no_grad(|| {
             let mut w = w.shallow_clone();
-            let _ = w.copy_(&snap[0].1);
+            w.copy_(&snap[0].1);
         });
 
         let mut writer = Writer::default();
