@@ -291,6 +291,46 @@ fn summary_csv_holds_final_values_and_hand_computed_statistics() {
     assert!(md.contains("Welch"));
 }
 
+/// A condition's label leaves out the loss parameters its loss does not use (`loss.alpha` of a
+/// CE run holds only its default), and keeps those it does.
+#[test]
+fn labels_show_only_the_parameters_of_each_loss() {
+    let root = scratch("labels");
+    let runs = root.join("runs");
+    for (name, loss, alpha, seed) in [
+        ("ce-0", "ce", 0.1, 0),
+        ("ce-1", "ce", 0.1, 1),
+        ("hxe1-0", "hxe", 0.1, 0),
+        ("hxe3-0", "hxe", 0.3, 0),
+        ("hxe3-1", "hxe", 0.3, 1),
+    ] {
+        let dir = runs.join(name);
+        write_run(&dir, loss, seed, CE0);
+        let config = std::fs::read_to_string(dir.join("config.toml")).unwrap();
+        let config = config.replace("kappa = 1.0\n", &format!("kappa = 1.0\nalpha = {alpha}\n"));
+        std::fs::write(dir.join("config.toml"), config).unwrap();
+    }
+    let out = root.join("out");
+    generate(&options(vec![runs], out.clone())).unwrap();
+    let rows = read_csv(&out.join("summary.csv"));
+    let labels: Vec<&str> = rows.iter().map(|r| r["condition"].as_str()).collect();
+    assert_eq!(
+        labels,
+        [
+            "loss.alpha=0.1, loss.kind=hxe",
+            "loss.alpha=0.3, loss.kind=hxe",
+            "loss.kind=ce"
+        ]
+    );
+    let comps = read_csv(&out.join("comparisons.csv"));
+    assert!(comps.iter().all(|r| r["baseline"] == "loss.kind=ce"));
+    assert_eq!(
+        comps.iter().filter(|r| r["metric"] == "nc1").count(),
+        2,
+        "both HXE conditions against CE"
+    );
+}
+
 /// Welch's test of nc1, MSE [0.05, 0.01] against CE [0.5, 0.3], computed independently with
 /// mpmath (betainc for the p-value, findroot on the t CDF for the 0.975 quantile).
 const WELCH_NC1_P: f64 = 0.156_515_497_748_020_6;

@@ -108,8 +108,10 @@ pub fn group(runs: &[Run], group_by: Option<&str>) -> Result<Vec<Condition>> {
                     .config_str("name")
                     .unwrap_or_else(|| "all runs".to_string())
             } else {
+                let loss_kind = key.get("loss.kind").map(|v| unquote(v));
                 varying
                     .iter()
+                    .filter(|k| !unused_loss_parameter(k, loss_kind.as_deref()))
                     .map(|k| {
                         let v = key.get(k).map(|v| unquote(v)).unwrap_or("-".into());
                         format!("{k}={v}")
@@ -138,6 +140,19 @@ pub fn group(runs: &[Run], group_by: Option<&str>) -> Result<Vec<Condition>> {
     }
     assign_baselines(&mut conditions);
     Ok(conditions)
+}
+
+/// Whether `key` is a loss parameter that `loss_kind` does not read (`loss.alpha` of a CE run):
+/// such an entry only holds its default and is left out of the condition's label.
+fn unused_loss_parameter(key: &str, loss_kind: Option<&str>) -> bool {
+    let used: &[&str] = match loss_kind {
+        Some("ce") => &[],
+        Some("mse") => &["loss.kappa"],
+        Some("soft") => &["loss.beta"],
+        Some("hxe") => &["loss.alpha", "loss.normalize"],
+        _ => return false,
+    };
+    key.starts_with("loss.") && key != "loss.kind" && !used.contains(&key)
 }
 
 /// Config entries with the same value in every run of `members`.
