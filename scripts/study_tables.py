@@ -93,6 +93,73 @@ def grid_table(grid: Path) -> str:
     return "\n".join(out) + "\n"
 
 
+HEADLINE = [
+    ("top1_error", "top-1 err"),
+    ("mistake_severity", "severity"),
+    ("hdist@1", "hdist@1"),
+    ("hdist@5", "hdist@5"),
+    ("nc1", "NC1"),
+    ("nc2", "NC2"),
+    ("nc3", "NC3"),
+    ("nc2_tree", "nc2_tree"),
+    ("mean_tree_correlation", "tree corr."),
+    ("nc1_coarse", "nc1_coarse"),
+    ("tpt_epoch", "TPT"),
+]
+
+
+def short_label(condition: str) -> str:
+    """`hierarchy=fashion-mnist, loss.alpha=0.3, loss.kind=hxe` -> `HXE α=0.3`."""
+    keys = dict(part.split("=", 1) for part in condition.split(", ") if "=" in part)
+    kind = keys.get("loss.kind", "?")
+    if kind == "hxe":
+        label = f"HXE α={keys.get('loss.alpha', '?')}"
+    elif kind == "soft":
+        label = f"soft β={float(keys.get('loss.beta', 'nan')):g}"
+    else:
+        label = kind.upper()
+    if keys.get("hierarchy") == "flat":
+        label += " (flat tree)"
+    return label
+
+
+def headline_table(report: Path) -> str:
+    """From `nclab report`'s summary.csv and comparisons.csv: each condition's final mean, and
+    its difference from the CE baseline where Welch's test gives p < 0.05 (marked *)."""
+    with open(report / "summary.csv", newline="") as f:
+        conditions = list(csv.DictReader(f))
+    with open(report / "comparisons.csv", newline="") as f:
+        comps = {(r["condition"], r["metric"]): r for r in csv.DictReader(f)}
+    out = [
+        f"### `{report.name}`\n",
+        "| condition | " + " | ".join(h for _, h in HEADLINE) + " |",
+        "|---|" + "---|" * len(HEADLINE),
+    ]
+    def order(c):
+        keys = dict(p.split("=", 1) for p in c["condition"].split(", ") if "=" in p)
+        kind = ["ce", "mse", "hxe", "soft"].index(keys.get("loss.kind", "ce"))
+        flat = keys.get("hierarchy") == "flat"
+        # HXE by increasing alpha, soft labels by decreasing beta: both from CE-like to most
+        # hierarchical.
+        param = float(keys.get("loss.alpha", 0)) - float(keys.get("loss.beta", 0))
+        return (kind, flat, param)
+
+    for c in sorted(conditions, key=order):
+        cells = []
+        for metric, _ in HEADLINE:
+            m = c.get(f"{metric}_mean", "")
+            if m == "":
+                cells.append("–")
+                continue
+            text = fmt(float(m), 3)
+            comp = comps.get((c["condition"], metric))
+            if comp and comp["welch_p"] not in ("", None) and float(comp["welch_p"]) < 0.05:
+                text += f" ({float(comp['diff']):+.3g}*)"
+            cells.append(text)
+        out.append(f"| {short_label(c['condition'])} | " + " | ".join(cells) + " |")
+    return "\n".join(out) + "\n"
+
+
 def main():
     root = Path(sys.argv[1] if len(sys.argv) > 1 else "results")
     grids = sorted(p for p in root.iterdir() if p.is_dir())
@@ -106,6 +173,19 @@ def main():
     )
     for g in grids:
         print(grid_table(g))
+    docs = Path("docs/results")
+    reports = [docs / g.name for g in grids if (docs / g.name / "summary.csv").is_file()]
+    if reports:
+        print("## Headline: final values by condition\n")
+        print(
+            "Means over 3 seeds at the last epoch, from `nclab report` (docs/results/<grid>/"
+            "summary.csv). In brackets: the difference from the CE condition of the same "
+            "grid, shown only where Welch's two-sided t-test gives p < 0.05 (*); all "
+            "differences, intervals and p-values are in docs/results/<grid>/summary.md. "
+            "Mistake metrics on the test set, NC metrics on the training set.\n"
+        )
+        for r in reports:
+            print(headline_table(r))
     wall = root / "wall-times.tsv"
     if wall.is_file():
         print("## Wall time of each grid\n")
