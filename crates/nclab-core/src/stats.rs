@@ -250,8 +250,9 @@ pub fn student_t_quantile(p: f64, df: f64) -> f64 {
     0.5 * (lo + hi)
 }
 
-/// Welch's two-sample t-test of `mean(a) - mean(b)` with unequal variances, and the
-/// confidence interval of that difference.
+/// A t-test of a difference and its confidence interval: Welch's two-sample test of
+/// `mean(a) - mean(b)` with unequal variances, or the paired test of `mean(a_i - b_i)`
+/// (then `df = n - 1` and `se = sd(d)/sqrt(n)`).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct WelchTest {
     /// `mean(a) - mean(b)`.
@@ -268,6 +269,34 @@ pub struct WelchTest {
     /// Confidence interval `diff -+ t_{(1+level)/2, df} se`.
     pub ci_low: f64,
     pub ci_high: f64,
+}
+
+/// Paired t-test of `mean(a_i - b_i)` (the pairs share an index, e.g. runs with the same
+/// seed), with its `level` confidence interval: `d_i = a_i - b_i`, `se = sd(d) / sqrt(n)`,
+/// `t = mean(d) / se`, `df = n - 1`. `None` with fewer than 2 pairs, slices of different
+/// lengths, or differences without spread.
+pub fn paired_t_test(a: &[f64], b: &[f64], level: f64) -> Option<WelchTest> {
+    if a.len() != b.len() || a.len() < 2 {
+        return None;
+    }
+    let d: Vec<f64> = a.iter().zip(b).map(|(x, y)| x - y).collect();
+    let n = d.len() as f64;
+    let se = sd(&d) / n.sqrt();
+    if se.is_nan() || se <= 0.0 || !se.is_finite() {
+        return None;
+    }
+    let diff = mean(&d);
+    let (t, df) = (diff / se, n - 1.0);
+    let q = student_t_quantile(0.5 + level / 2.0, df);
+    Some(WelchTest {
+        diff,
+        se,
+        t,
+        df,
+        p: student_t_two_sided_p(t, df),
+        ci_low: diff - q * se,
+        ci_high: diff + q * se,
+    })
 }
 
 /// Welch's t-test of `a` against `b` with a `level` (e.g. 0.95) confidence interval of the
@@ -682,5 +711,30 @@ mod tests {
         assert!(close(erfc(2.7), 1.343_327_399_405_242e-4, 1e-17));
         assert!(close(erfc(-0.3), 2.0 - 0.671_373_240_540_872_6, 1e-14));
         assert_eq!(erfc(0.0), 1.0);
+    }
+
+    /// Hand-computed: d = (1, 1.5, 2), mean 1.5, sd 0.5, se = 0.5/sqrt(3), t = sqrt(27),
+    /// df = 2. For df = 2 the t distribution has closed forms: two-sided p = 1 - t/sqrt(2 + t^2)
+    /// = 1 - sqrt(27/29), and the quantile at q is (2q - 1)/sqrt(2q(1 - q)).
+    #[test]
+    fn paired_t_test_matches_the_closed_forms_of_two_degrees_of_freedom() {
+        let r = paired_t_test(&[1.0, 2.0, 4.0], &[0.0, 0.5, 2.0], 0.95).unwrap();
+        let se = 0.5 / 3f64.sqrt();
+        assert!((r.diff - 1.5).abs() < 1e-15);
+        assert!((r.se - se).abs() < 1e-15);
+        assert!((r.t - 27f64.sqrt()).abs() < 1e-12);
+        assert_eq!(r.df, 2.0);
+        assert!(
+            (r.p - (1.0 - (27.0f64 / 29.0).sqrt())).abs() < 1e-10,
+            "{}",
+            r.p
+        );
+        let q = 0.95 / (2.0f64 * 0.975 * 0.025).sqrt();
+        assert!((r.ci_low - (1.5 - q * se)).abs() < 1e-9);
+        assert!((r.ci_high - (1.5 + q * se)).abs() < 1e-9);
+        // A constant shift has no spread; unequal lengths or one pair are refused.
+        assert!(paired_t_test(&[1.0, 2.0], &[0.0, 1.0], 0.95).is_none());
+        assert!(paired_t_test(&[1.0, 2.0], &[0.0], 0.95).is_none());
+        assert!(paired_t_test(&[1.0], &[0.0], 0.95).is_none());
     }
 }

@@ -275,6 +275,14 @@ fn summary_csv_holds_final_values_and_hand_computed_statistics() {
     assert!((num(nc1, "welch_p") - WELCH_NC1_P).abs() < 1e-9);
     assert!((num(nc1, "ci95_low") - WELCH_NC1_CI.0).abs() < 1e-7);
     assert!((num(nc1, "ci95_high") - WELCH_NC1_CI.1).abs() < 1e-7);
+    // Paired by seed: d = (0.05 - 0.5, 0.01 - 0.3) = (-0.45, -0.29), mean -0.37, sd 0.08*sqrt(2),
+    // se = 0.08, t = -4.625, df = 1, two-sided p = 1 - 2 atan(|t|)/pi (Cauchy).
+    assert_eq!(nc1["n_pairs"], "2");
+    assert!((num(nc1, "paired_diff") + 0.37).abs() < 1e-12);
+    assert!((num(nc1, "paired_t") + 4.625).abs() < 1e-9);
+    assert_eq!(num(nc1, "paired_df"), 1.0);
+    let p_cauchy = 1.0 - 2.0 * 4.625f64.atan() / std::f64::consts::PI;
+    assert!((num(nc1, "paired_p") - p_cauchy).abs() < 1e-9);
     // Two runs a side: Mann-Whitney is n/a (empty cells).
     assert_eq!(nc1["mann_whitney_p"], "");
     // mistake_severity has no spread at all: Welch n/a.

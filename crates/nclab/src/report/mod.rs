@@ -421,6 +421,8 @@ fn comparison_block(conds: &[Condition], comps: &[summary::Comparison]) -> Strin
         "95% CI (Welch)",
         "p (Welch t)",
         "p (Mann–Whitney)",
+        "pairs",
+        "p (paired t)",
     ]
     .iter()
     .map(|s| s.to_string())
@@ -444,6 +446,8 @@ fn comparison_block(conds: &[Condition], comps: &[summary::Comparison]) -> Strin
                 ci,
                 p,
                 c.mann_whitney.map_or("n/a".into(), |m| summary::sig(m.p)),
+                c.n_pairs.to_string(),
+                c.paired.map_or("n/a".into(), |w| summary::sig(w.p)),
             ]
         })
         .collect();
@@ -451,7 +455,8 @@ fn comparison_block(conds: &[Condition], comps: &[summary::Comparison]) -> Strin
         "<p>diff = mean(condition) − mean(baseline). Welch's t-test and its 95% interval \
          (Welch–Satterthwaite df) need at least 2 runs a side; the Mann–Whitney U test (exact \
          without ties) is given from 3 runs a side, since with 2 against 2 its p-value cannot go \
-         below 1/3. n/a: not computable with these runs. Every metric is in \
+         below 1/3. The paired t-test pairs the runs of the two conditions that share a seed \
+         (same data subset and initialisation). n/a: not computable with these runs. Every metric is in \
          <a href=\"comparisons.csv\">comparisons.csv</a>.</p>\n{}",
         html::table(&header, &rows)
     )

@@ -54,6 +54,11 @@ pub struct Comparison {
     /// `None` with fewer than 3 runs a side: with 2 against 2 the smallest attainable two-sided
     /// p-value is 1/3, so the test cannot say anything.
     pub mann_whitney: Option<MannWhitney>,
+    /// Runs of the two conditions paired by seed (same seed: same data subset, same
+    /// initialisation): how many pairs, and the paired t-test of the differences (`None` with
+    /// fewer than 2 pairs or no spread).
+    pub n_pairs: usize,
+    pub paired: Option<WelchTest>,
 }
 
 /// The metric columns of all runs, in the order of first appearance, then the
@@ -86,6 +91,33 @@ pub fn final_values(runs: &[Run], condition: &Condition, metric: &str) -> Vec<f6
         .collect()
 }
 
+/// The final values of `metric` in runs of `a` and `b` with the same seed, in seed order (both
+/// empty when a condition has a run without a seed or two runs with one seed).
+fn paired_by_seed(
+    runs: &[Run],
+    a: &Condition,
+    b: &Condition,
+    metric: &str,
+) -> (Vec<f64>, Vec<f64>) {
+    let by_seed = |c: &Condition| -> Option<std::collections::BTreeMap<i64, f64>> {
+        let mut map = std::collections::BTreeMap::new();
+        for &i in &c.runs {
+            let seed = runs[i].seed()?;
+            let v = runs[i].final_value(metric).filter(|v| v.is_finite());
+            if map.insert(seed, v).is_some() {
+                return None;
+            }
+        }
+        Some(map.into_iter().filter_map(|(s, v)| Some((s, v?))).collect())
+    };
+    let (Some(ma), Some(mb)) = (by_seed(a), by_seed(b)) else {
+        return (Vec::new(), Vec::new());
+    };
+    ma.iter()
+        .filter_map(|(s, &va)| mb.get(s).map(|&vb| (va, vb)))
+        .unzip()
+}
+
 /// Mean and sd of `metric` at the final epoch over a condition's runs.
 pub fn cell(runs: &[Run], condition: &Condition, metric: &str) -> Cell {
     let v = final_values(runs, condition, metric);
@@ -112,7 +144,10 @@ pub fn comparisons(runs: &[Run], conditions: &[Condition], metrics: &[String]) -
             } else {
                 None
             };
+            let (pa, pb) = paired_by_seed(runs, c, &conditions[bi], m);
             out.push(Comparison {
+                n_pairs: pa.len(),
+                paired: stats::paired_t_test(&pa, &pb, CI_LEVEL),
                 condition: ci,
                 baseline: bi,
                 metric: m.clone(),
@@ -178,13 +213,14 @@ pub fn summary_csv(runs: &[Run], conditions: &[Condition], metrics: &[String]) -
 /// `comparisons.csv`: one row per (condition, metric) against the baseline.
 pub fn comparisons_csv(conditions: &[Condition], comps: &[Comparison]) -> String {
     let mut s = String::from(
-        "condition,baseline,metric,n,n_baseline,diff,ci95_low,ci95_high,welch_t,welch_df,welch_p,mann_whitney_u,mann_whitney_p,mann_whitney_exact\n",
+        "condition,baseline,metric,n,n_baseline,diff,ci95_low,ci95_high,welch_t,welch_df,welch_p,mann_whitney_u,mann_whitney_p,mann_whitney_exact,n_pairs,paired_diff,paired_ci95_low,paired_ci95_high,paired_t,paired_df,paired_p\n",
     );
     for c in comps {
         let w = c.welch;
         let mw = c.mann_whitney;
+        let pt = c.paired;
         s.push_str(&format!(
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
             csv_field(&conditions[c.condition].label),
             csv_field(&conditions[c.baseline].label),
             c.metric,
@@ -199,6 +235,13 @@ pub fn comparisons_csv(conditions: &[Condition], comps: &[Comparison]) -> String
             mw.map(|m| csv_num(m.u)).unwrap_or_default(),
             mw.map(|m| csv_num(m.p)).unwrap_or_default(),
             mw.map(|m| m.exact.to_string()).unwrap_or_default(),
+            c.n_pairs,
+            pt.map(|w| csv_num(w.diff)).unwrap_or_default(),
+            pt.map(|w| csv_num(w.ci_low)).unwrap_or_default(),
+            pt.map(|w| csv_num(w.ci_high)).unwrap_or_default(),
+            pt.map(|w| csv_num(w.t)).unwrap_or_default(),
+            pt.map(|w| csv_num(w.df)).unwrap_or_default(),
+            pt.map(|w| csv_num(w.p)).unwrap_or_default(),
         ));
     }
     s
@@ -295,12 +338,16 @@ pub fn summary_markdown(
          difference with Welch–Satterthwaite degrees of freedom. p (Welch): two-sided Welch's \
          t-test, n/a with fewer than 2 runs a side or no spread. p (MW): two-sided \
          Mann–Whitney U (exact without ties, else normal with tie correction), n/a with fewer \
-         than 3 runs a side, where it cannot reach significance. With few seeds read p-values \
-         as indications, not as findings.\n\n",
+         than 3 runs a side, where it cannot reach significance. Paired: the runs of the two \
+         conditions with the same seed (same data subset and initialisation) as pairs, a \
+         paired t-test of their differences (df = pairs − 1), n/a with fewer than 2 pairs. \
+         With few seeds read p-values as indications, not as findings.\n\n",
         CI_LEVEL * 100.0
     ));
-    s.push_str("| condition | baseline | metric | n vs n | diff | 95% CI | p (Welch) | p (MW) |\n");
-    s.push_str("|---|---|---|---|---|---|---|---|\n");
+    s.push_str(
+        "| condition | baseline | metric | n vs n | diff | 95% CI | p (Welch) | p (MW) | pairs | 95% CI (paired) | p (paired) |\n",
+    );
+    s.push_str("|---|---|---|---|---|---|---|---|---|---|---|\n");
     for c in comps
         .iter()
         .filter(|c| KEY_METRICS.contains(&c.metric.as_str()))
@@ -310,8 +357,12 @@ pub fn summary_markdown(
             None => ("n/a".into(), "n/a".into()),
         };
         let mw = c.mann_whitney.map_or("n/a".into(), |m| sig(m.p));
+        let (pci, pp) = match c.paired {
+            Some(w) => (format!("[{}, {}]", sig(w.ci_low), sig(w.ci_high)), sig(w.p)),
+            None => ("n/a".into(), "n/a".into()),
+        };
         s.push_str(&format!(
-            "| {} | {} | {} | {} vs {} | {} | {} | {} | {} |\n",
+            "| {} | {} | {} | {} vs {} | {} | {} | {} | {} | {} | {} | {} |\n",
             md_escape(&conditions[c.condition].label),
             md_escape(&conditions[c.baseline].label),
             c.metric,
@@ -320,7 +371,10 @@ pub fn summary_markdown(
             sig(c.diff),
             ci,
             p,
-            mw
+            mw,
+            c.n_pairs,
+            pci,
+            pp
         ));
     }
     s
