@@ -125,7 +125,7 @@ def short_label(condition: str) -> str:
 
 def headline_table(report: Path) -> str:
     """From `nclab report`'s summary.csv and comparisons.csv: each condition's final mean, and
-    its difference from the CE baseline where Welch's test gives p < 0.05 (marked *)."""
+    its difference from the CE baseline where the paired t-test over seeds gives p < 0.05."""
     with open(report / "summary.csv", newline="") as f:
         conditions = list(csv.DictReader(f))
     with open(report / "comparisons.csv", newline="") as f:
@@ -153,8 +153,8 @@ def headline_table(report: Path) -> str:
                 continue
             text = fmt(float(m), 3)
             comp = comps.get((c["condition"], metric))
-            if comp and comp["welch_p"] not in ("", None) and float(comp["welch_p"]) < 0.05:
-                text += f" ({float(comp['diff']):+.3g}*)"
+            if comp and comp["paired_p"] not in ("", None) and float(comp["paired_p"]) < 0.05:
+                text += f" ({float(comp['paired_diff']):+.3g}*)"
             cells.append(text)
         out.append(f"| {short_label(c['condition'])} | " + " | ".join(cells) + " |")
     return "\n".join(out) + "\n"
@@ -180,8 +180,10 @@ def main():
         print(
             "Means over 3 seeds at the last epoch, from `nclab report` (docs/results/<grid>/"
             "summary.csv). In brackets: the difference from the CE condition of the same "
-            "grid, shown only where Welch's two-sided t-test gives p < 0.05 (*); all "
-            "differences, intervals and p-values are in docs/results/<grid>/summary.md. "
+            "grid, shown only where the paired t-test over the 3 seeds (a seed fixes the data "
+            "subset and the initialisation, so the runs of one seed are pairs; df = 2) gives "
+            "p < 0.05 (*); all differences, intervals and p-values (Welch, Mann-Whitney, "
+            "paired) are in docs/results/<grid>/summary.md. "
             "Mistake metrics on the test set, NC metrics on the training set.\n"
         )
         for r in reports:
