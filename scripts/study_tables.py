@@ -58,7 +58,14 @@ def grid_table(grid: Path) -> str:
         "| TPT epoch (min-max) | TPT before 1st decay | test acc | wall s/run | outside steps |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for label, runs in conditions.items():
+    def order(label):
+        kind, _, param = label.partition("-")
+        rank = ["ce", "mse", "hxe", "soft"].index(kind) if kind in ("ce", "mse", "hxe", "soft") else 9
+        value = float(param) if param.replace(".", "", 1).isdigit() else 0.0
+        # As in the headline: ce, ce-flat, mse, HXE by increasing alpha, soft by decreasing beta.
+        return (rank, param == "flat", value if kind != "soft" else -value)
+
+    for label, runs in sorted(conditions.items(), key=lambda kv: order(kv[0])):
         first = [value(rows[0], "nc1") for rows, _ in runs]
         last = [value(rows[-1], "nc1") for rows, _ in runs]
         folds = [a / b for a, b in zip(first, last) if a is not None and b]
