@@ -291,6 +291,11 @@ fn summary_csv_holds_final_values_and_hand_computed_statistics() {
         .find(|r| r["metric"] == "mistake_severity")
         .unwrap();
     assert_eq!(sev["welch_p"], "");
+    // ... nor in the paired differences (0 and 0): the mean difference is still given.
+    assert_eq!(
+        (num(sev, "paired_diff"), sev["paired_p"].as_str()),
+        (0.0, "")
+    );
     assert_eq!(num(sev, "diff"), 0.0);
 
     let md = std::fs::read_to_string(out.join("summary.md")).unwrap();

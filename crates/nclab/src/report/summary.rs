@@ -58,6 +58,9 @@ pub struct Comparison {
     /// initialisation): how many pairs, and the paired t-test of the differences (`None` with
     /// fewer than 2 pairs or no spread).
     pub n_pairs: usize,
+    /// Mean of the paired differences (`NaN` without pairs): defined even where the test is not
+    /// (differences all equal).
+    pub paired_diff: f64,
     pub paired: Option<WelchTest>,
 }
 
@@ -147,6 +150,7 @@ pub fn comparisons(runs: &[Run], conditions: &[Condition], metrics: &[String]) -
             let (pa, pb) = paired_by_seed(runs, c, &conditions[bi], m);
             out.push(Comparison {
                 n_pairs: pa.len(),
+                paired_diff: stats::mean(&pa) - stats::mean(&pb),
                 paired: stats::paired_t_test(&pa, &pb, CI_LEVEL),
                 condition: ci,
                 baseline: bi,
@@ -236,7 +240,7 @@ pub fn comparisons_csv(conditions: &[Condition], comps: &[Comparison]) -> String
             mw.map(|m| csv_num(m.p)).unwrap_or_default(),
             mw.map(|m| m.exact.to_string()).unwrap_or_default(),
             c.n_pairs,
-            pt.map(|w| csv_num(w.diff)).unwrap_or_default(),
+            csv_num(c.paired_diff),
             pt.map(|w| csv_num(w.ci_low)).unwrap_or_default(),
             pt.map(|w| csv_num(w.ci_high)).unwrap_or_default(),
             pt.map(|w| csv_num(w.t)).unwrap_or_default(),
