@@ -169,7 +169,12 @@ def headline_table(report: Path) -> str:
 
 def main():
     root = Path(sys.argv[1] if len(sys.argv) > 1 else "results")
-    grids = sorted(p for p in root.iterdir() if p.is_dir())
+    # The order of scripts/study.sh: the replications, then the hierarchy grids.
+    known = ["replication-mnist-mlp", "replication-fashion-mnist-mlp",
+             "replication-cifar10-resnet18", "hierarchy-fashion-mnist-mlp",
+             "hierarchy-cifar10-resnet18"]
+    grids = sorted((p for p in root.iterdir() if p.is_dir()),
+                   key=lambda p: (known.index(p.name) if p.name in known else len(known), p.name))
     print("<!-- made by scripts/study_tables.py from results/; do not edit -->\n")
     print("## Collapse from the first to the last analysis epoch\n")
     print(
