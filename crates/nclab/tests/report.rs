@@ -344,6 +344,35 @@ fn labels_show_only_the_parameters_of_each_loss() {
     );
 }
 
+/// The trade-off figure leaves out conditions measured against a flat tree when others have a
+/// real one, and its caption names them.
+#[test]
+fn the_tradeoff_figure_leaves_out_flat_tree_conditions_beside_real_trees() {
+    let root = scratch("tradeoff-flat");
+    let runs = four_runs(&root);
+    for ce in ["ce-s0", "ce-s1"] {
+        let path = runs.join(ce).join("config.toml");
+        let config = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(&path, config.replace("\"flat:3\"", "\"cifar10\"")).unwrap();
+    }
+    let out = root.join("out");
+    generate(&options(vec![runs], out.clone())).unwrap();
+    let html = std::fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(
+        html.contains(
+            "Left out, measured against a flat tree (severity 1 by definition): \
+             hierarchy=flat:3, loss.kind=mse."
+        ),
+        "{html}"
+    );
+    // All runs flat: nothing is left out.
+    let root = scratch("tradeoff-all-flat");
+    let out = root.join("out");
+    generate(&options(vec![four_runs(&root)], out.clone())).unwrap();
+    let html = std::fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(!html.contains("Left out"));
+}
+
 /// Welch's test of nc1, MSE [0.05, 0.01] against CE [0.5, 0.3], computed independently with
 /// mpmath (betainc for the p-value, findroot on the t CDF for the 0.975 quantile).
 const WELCH_NC1_P: f64 = 0.156_515_497_748_020_6;

@@ -277,12 +277,19 @@ fn write_all(
         plot::save(&fig, dir, "tradeoff")?;
         files.push("tradeoff.svg".into());
         files.push("tradeoff.png".into());
+        let mut caption = "Top-1 test error against mistake severity (mean tree distance of \
+                           the mistakes) at the final epoch, one point per run: hierarchical \
+                           losses aim to lower severity without raising the error."
+            .to_string();
+        if !fig.left_out.is_empty() {
+            caption.push_str(&format!(
+                " Left out, measured against a flat tree (severity 1 by definition): {}.",
+                fig.left_out.join("; ")
+            ));
+        }
         trade.push(FigureEntry {
             stem: "tradeoff".into(),
-            caption: "Top-1 test error against mistake severity (mean tree distance of the \
-                      mistakes) at the final epoch, one point per run: hierarchical losses aim \
-                      to lower severity without raising the error."
-                .into(),
+            caption,
         });
     }
     sections.push(Section {

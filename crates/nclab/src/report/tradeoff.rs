@@ -7,18 +7,33 @@ use plotters::prelude::*;
 use super::conditions::Condition;
 use super::curves::{min_max, padded};
 use super::plot::{self, draw_legend, draw_marker_styled, series_style, Figure, LegendEntry};
-use super::runs::Run;
+use super::runs::{unquote, Run};
 
 /// One condition's points `(top1_error, mistake_severity)`.
 pub struct TradeoffFigure {
     pub groups: Vec<(String, Vec<(f64, f64)>)>,
+    /// Conditions left out because they were measured against a flat tree while others have a
+    /// real one (their severity is 1 by definition and would only stretch the axis).
+    pub left_out: Vec<String>,
+}
+
+/// Whether a condition's runs were measured against a flat hierarchy (`flat`, `flat:K`).
+fn flat_hierarchy(c: &Condition) -> bool {
+    c.common
+        .get("hierarchy")
+        .map(|v| unquote(v))
+        .is_some_and(|h| h == "flat" || h.starts_with("flat:"))
 }
 
 impl TradeoffFigure {
     /// `None` when no run has both `top1_error` and `mistake_severity` at its last epoch.
     pub fn new(runs: &[Run], conditions: &[Condition]) -> Option<TradeoffFigure> {
-        let groups: Vec<(String, Vec<(f64, f64)>)> = conditions
+        let any_tree = conditions.iter().any(|c| !flat_hierarchy(c));
+        let (shown, left_out): (Vec<&Condition>, Vec<&Condition>) = conditions
             .iter()
+            .partition(|c| !(any_tree && flat_hierarchy(c)));
+        let groups: Vec<(String, Vec<(f64, f64)>)> = shown
+            .into_iter()
             .map(|c| {
                 let pts = c
                     .runs
@@ -36,7 +51,10 @@ impl TradeoffFigure {
         groups
             .iter()
             .any(|(_, p)| !p.is_empty())
-            .then_some(TradeoffFigure { groups })
+            .then(|| TradeoffFigure {
+                groups,
+                left_out: left_out.iter().map(|c| c.label.clone()).collect(),
+            })
     }
 }
 
