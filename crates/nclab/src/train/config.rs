@@ -120,8 +120,7 @@ pub struct AnalysisConfig {
     /// Until the terminal phase is found, an epoch whose running training accuracy (train mode,
     /// over its own batches) is at least this is followed by one eval-mode pass over the
     /// training set to see whether the training error is 0, so `tpt_epoch` does not wait for
-    /// the next analysis epoch. 1 (the default) checks after epochs without a single training
-    /// mistake, 0 checks every epoch, above 1 only the analysis epochs.
+    /// the next analysis epoch. 0 checks every epoch, above 1 only the analysis epochs.
     pub tpt_check: f64,
 }
 
@@ -207,7 +206,7 @@ impl Default for AnalysisConfig {
             epochs: AnalysisEpochs::Spec("log:50".into()),
             coarse_depth: 1,
             batch_size: 1000,
-            tpt_check: 1.0,
+            tpt_check: 0.99,
         }
     }
 }

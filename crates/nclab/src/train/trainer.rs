@@ -301,10 +301,11 @@ pub fn train(config: &Config, opts: &TrainOptions) -> anyhow::Result<Outcome> {
             last = Some((train_out, test_out, weights, bias));
             progress.analysis_s += t_analysis.elapsed().as_secs_f64();
         } else if progress.tpt_epoch.is_none() && running_acc >= config.analysis.tpt_check {
-            // Between analysis epochs: is the training error (eval mode, whole set) 0 yet?
+            // Between analysis epochs: is the training error (eval mode, whole set) 0 yet? In
+            // training-sized batches, so that a set with mistakes is rejected early.
             let t_check = Instant::now();
-            let b = config.analysis.batch_size;
-            if analysis::accuracy(&model, &data.train_x, &data.train_y, b) == 1.0 {
+            let b = config.optim.batch_size.min(config.analysis.batch_size);
+            if analysis::all_correct(&model, &data.train_x, &data.train_y, b) {
                 progress.tpt_epoch = Some(epoch);
             }
             progress.analysis_s += t_check.elapsed().as_secs_f64();
