@@ -220,35 +220,37 @@ pub fn comparisons_csv(conditions: &[Condition], comps: &[Comparison]) -> String
         "condition,baseline,metric,n,n_baseline,diff,ci95_low,ci95_high,welch_t,welch_df,welch_p,mann_whitney_u,mann_whitney_p,mann_whitney_exact,n_pairs,paired_diff,paired_ci95_low,paired_ci95_high,paired_t,paired_df,paired_p\n",
     );
     for c in comps {
-        let w = c.welch;
         let mw = c.mann_whitney;
-        let pt = c.paired;
-        s.push_str(&format!(
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
+        let mut fields = vec![
             csv_field(&conditions[c.condition].label),
             csv_field(&conditions[c.baseline].label),
-            c.metric,
-            c.n,
-            c.n_baseline,
+            c.metric.clone(),
+            c.n.to_string(),
+            c.n_baseline.to_string(),
             csv_num(c.diff),
-            w.map(|w| csv_num(w.ci_low)).unwrap_or_default(),
-            w.map(|w| csv_num(w.ci_high)).unwrap_or_default(),
-            w.map(|w| csv_num(w.t)).unwrap_or_default(),
-            w.map(|w| csv_num(w.df)).unwrap_or_default(),
-            w.map(|w| csv_num(w.p)).unwrap_or_default(),
+        ];
+        fields.extend(t_test_fields(c.welch));
+        fields.extend([
             mw.map(|m| csv_num(m.u)).unwrap_or_default(),
             mw.map(|m| csv_num(m.p)).unwrap_or_default(),
             mw.map(|m| m.exact.to_string()).unwrap_or_default(),
-            c.n_pairs,
+            c.n_pairs.to_string(),
             csv_num(c.paired_diff),
-            pt.map(|w| csv_num(w.ci_low)).unwrap_or_default(),
-            pt.map(|w| csv_num(w.ci_high)).unwrap_or_default(),
-            pt.map(|w| csv_num(w.t)).unwrap_or_default(),
-            pt.map(|w| csv_num(w.df)).unwrap_or_default(),
-            pt.map(|w| csv_num(w.p)).unwrap_or_default(),
-        ));
+        ]);
+        fields.extend(t_test_fields(c.paired));
+        s.push_str(&fields.join(","));
+        s.push('\n');
     }
     s
+}
+
+/// The CSV cells of a t-test in the order of `comparisons.csv`: 95% interval (low, high), t, df,
+/// p; all empty when the test is undefined.
+fn t_test_fields(test: Option<WelchTest>) -> [String; 5] {
+    match test {
+        Some(w) => [w.ci_low, w.ci_high, w.t, w.df, w.p].map(csv_num),
+        None => Default::default(),
+    }
 }
 
 /// The seeds of a condition's runs, space-separated (`?` for a run without one).
