@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 
+use crate::train::config::flatten;
+
 /// The rows of a `metrics.csv`: `epoch` first, then one column per metric; an empty cell is a
 /// value that was not computed (`None`).
 #[derive(Debug, Clone, PartialEq)]
@@ -168,8 +170,10 @@ pub fn load_run(dir: &Path) -> Result<Run> {
         .with_context(|| format!("{}: cannot read", config_path.display()))?;
     let table: toml::Table = toml::from_str(&text)
         .map_err(|e| anyhow::anyhow!("{}: not valid TOML: {e}", config_path.display()))?;
-    let mut config = BTreeMap::new();
-    flatten("", &toml::Value::Table(table), &mut config);
+    let config: BTreeMap<String, String> = flatten(&table)
+        .into_iter()
+        .map(|(k, v)| (k, v.to_string()))
+        .collect();
 
     let summary_path = dir.join("summary.json");
     let summary = if summary_path.is_file() {
@@ -190,25 +194,6 @@ pub fn load_run(dir: &Path) -> Result<Run> {
         metrics,
         summary,
     })
-}
-
-/// Flattens nested TOML tables into dotted keys; arrays and scalars are kept as TOML text.
-fn flatten(prefix: &str, value: &toml::Value, out: &mut BTreeMap<String, String>) {
-    match value {
-        toml::Value::Table(t) => {
-            for (k, v) in t {
-                let key = if prefix.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{prefix}.{k}")
-                };
-                flatten(&key, v, out);
-            }
-        }
-        other => {
-            out.insert(prefix.to_string(), other.to_string());
-        }
-    }
 }
 
 /// Parses the text of a `metrics.csv`. The error (without the path, which the caller adds)

@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context};
 
-use crate::train::config::Config;
+use crate::train::config::{flatten, Config};
 
 /// The reserved top-level keys of a grid file; every other key is a config key.
 pub const RESERVED: [&str; 3] = ["base", "axes", "variants"];
@@ -375,28 +375,6 @@ pub fn value_label(v: &toml::Value) -> anyhow::Result<String> {
         bail!("an empty value cannot name a cell");
     }
     Ok(label)
-}
-
-/// The leaves of a table as `(dotted key, value)`; sub-tables are walked, lists are leaves.
-/// A quoted dotted key (`"loss.kind" = ...`) and a nested one (`loss.kind = ...`) are the same.
-pub fn flatten(table: &toml::Table) -> Vec<(String, toml::Value)> {
-    fn walk(prefix: &str, t: &toml::Table, out: &mut Vec<(String, toml::Value)>) {
-        for (k, v) in t {
-            let key = if prefix.is_empty() {
-                k.clone()
-            } else {
-                format!("{prefix}.{k}")
-            };
-            match v {
-                toml::Value::Table(sub) => walk(&key, sub, out),
-                other => out.push((key, other.clone())),
-            }
-        }
-    }
-    let mut out = Vec::new();
-    walk("", table, &mut out);
-    out.sort_by(|a, b| a.0.cmp(&b.0));
-    out
 }
 
 /// Merges `over` into `base`: tables recursively, every other value replaced.

@@ -8,10 +8,10 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use crate::train::config::Config;
+use crate::train::config::{flatten, Config};
 use crate::train::run_dir;
 
-use super::grid::{flatten, Cell};
+use super::grid::Cell;
 
 /// The state of a cell before the sweep runs it.
 #[derive(Clone, Debug, PartialEq)]

@@ -220,6 +220,28 @@ pub const SCHEDULES: [&str; 3] = ["step", "cosine", "constant"];
 /// Datasets the trainer knows, with their number of classes (synthetic: `data.classes`).
 pub const DATASETS: [&str; 5] = ["mnist", "fashion-mnist", "cifar10", "cifar100", "synthetic"];
 
+/// The leaves of a table as `(dotted key, value)`; sub-tables are walked, lists are leaves.
+/// A quoted dotted key (`"loss.kind" = ...`) and a nested one (`loss.kind = ...`) are the same.
+pub fn flatten(table: &toml::Table) -> Vec<(String, toml::Value)> {
+    fn walk(prefix: &str, t: &toml::Table, out: &mut Vec<(String, toml::Value)>) {
+        for (k, v) in t {
+            let key = if prefix.is_empty() {
+                k.clone()
+            } else {
+                format!("{prefix}.{k}")
+            };
+            match v {
+                toml::Value::Table(sub) => walk(&key, sub, out),
+                other => out.push((key, other.clone())),
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk("", table, &mut out);
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
 impl Config {
     /// Reads a config file and applies `key=value` overrides (dotted keys, TOML values; a value
     /// that is not valid TOML is taken as a string, so `--set data.name=cifar10` works).

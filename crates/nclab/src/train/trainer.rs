@@ -18,7 +18,7 @@ use tch::{nn::VarStore, Device, Kind, Tensor};
 
 use super::analysis::{self, MetricContext, Outputs};
 use super::checkpoint::{self, Progress};
-use super::config::{Config, DeviceChoice};
+use super::config::{flatten, Config, DeviceChoice};
 use super::dataset::{self, DeviceData};
 use super::losses::{HxeNormalize, Loss, LossSpec, LossTree};
 use super::models::{Model, ModelKind, ModelSpec};
@@ -479,15 +479,7 @@ fn check_same_config(config: &Config, saved: &Path) -> anyhow::Result<()> {
     if &old == config {
         return Ok(());
     }
-    let flat = |c: &Config| {
-        let mut out = Vec::new();
-        flatten(
-            "",
-            &toml::Value::Table(toml::from_str(&c.to_toml_string()).unwrap()),
-            &mut out,
-        );
-        out
-    };
+    let flat = |c: &Config| flatten(&toml::from_str(&c.to_toml_string()).unwrap());
     let (a, b) = (flat(&old), flat(config));
     let differing: Vec<String> = a
         .iter()
@@ -500,20 +492,4 @@ fn check_same_config(config: &Config, saved: &Path) -> anyhow::Result<()> {
         saved.parent().unwrap_or(saved).display(),
         differing.join(", ")
     )
-}
-
-fn flatten(prefix: &str, v: &toml::Value, out: &mut Vec<(String, String)>) {
-    match v {
-        toml::Value::Table(t) => {
-            for (k, v) in t {
-                let key = if prefix.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{prefix}.{k}")
-                };
-                flatten(&key, v, out);
-            }
-        }
-        other => out.push((prefix.to_string(), other.to_string())),
-    }
 }
