@@ -1,28 +1,15 @@
 //! End-to-end tests of `nclab hierarchy` and `nclab evaluate` through the built binary.
 
+mod common;
+use common::nclab;
+
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use nclab_core::io::npy;
 use nclab_core::tensor::Tensor;
 
-fn nclab(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_nclab"))
-        .args(args)
-        .output()
-        .expect("run nclab");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
 fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("nclab-cli-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    common::fresh_dir("cli", name)
 }
 
 fn s(p: &Path) -> &str {

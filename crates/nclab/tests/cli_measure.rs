@@ -1,30 +1,17 @@
 //! `nclab measure` end to end: output formats, inputs from .npy and .safetensors, and bad input
 //! (each with its own message and a non-zero exit).
 
+mod common;
+use common::nclab;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use nclab_core::io::{npy, safetensors};
 use nclab_core::tensor::{DType, Tensor};
 
-fn nclab(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_nclab"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
 fn tempdir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("nclab-measure-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    common::fresh_dir("measure", name)
 }
 
 /// The K = 3 example of the core tests, whose metrics are worked out by hand there:

@@ -1,9 +1,11 @@
 //! `nclab data check` end to end on small files written here.
 
+mod common;
+use common::nclab;
+
 use nclab_core::io::idx::{write, IdxArray};
 use nclab_core::tensor::DType;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 fn dir(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("nclab-cli-data-{}-{name}", std::process::id()));
@@ -37,18 +39,6 @@ fn split(dir: &Path, prefix: &str, per_class: usize) {
         true,
     )
     .unwrap();
-}
-
-fn nclab(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_nclab"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
 }
 
 #[test]

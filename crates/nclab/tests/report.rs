@@ -1,5 +1,7 @@
 //! `nclab report` over tiny synthetic run directories that the tests write themselves.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -8,10 +10,7 @@ use nclab_core::tensor::Tensor;
 
 /// A fresh empty directory under the target's temp area.
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("nclab-report-test-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    common::fresh_dir("report-test", name)
 }
 
 const HEADER: &str =

@@ -3,6 +3,9 @@
 //! the slurm script (run with bash against the same stand-in), and end to end with the real
 //! `nclab train` on a tiny synthetic dataset (a few seconds per cell).
 
+mod common;
+use common::nclab;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -15,10 +18,7 @@ use nclab::sweep::{load_plan, table};
 use nclab::train::config::Config;
 
 fn scratch(tag: &str) -> PathBuf {
-    let p = std::env::temp_dir().join(format!("nclab-sweep-test-{tag}-{}", std::process::id()));
-    let _ = fs::remove_dir_all(&p);
-    fs::create_dir_all(&p).unwrap();
-    p
+    common::fresh_dir("sweep-test", tag)
 }
 
 fn parse(text: &str, folder: &Path) -> anyhow::Result<Grid> {
@@ -549,18 +549,6 @@ fn emitting_refuses_blocked_cells_and_writes_nothing() {
     let text = slurm::script(&cells, &SlurmOptions { out: fresh, ..opts });
     assert!(text.lines().any(|l| l == "#SBATCH --array=0-2"), "{text}");
     fs::remove_dir_all(&dir).unwrap();
-}
-
-fn nclab(args: &[&str]) -> (bool, String, String) {
-    let r = Command::new(env!("CARGO_BIN_EXE_nclab"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        r.status.success(),
-        String::from_utf8_lossy(&r.stdout).into_owned(),
-        String::from_utf8_lossy(&r.stderr).into_owned(),
-    )
 }
 
 /// The columns of a metrics.csv that do not depend on timing.
