@@ -74,18 +74,15 @@ pub fn page(
         escape(title)
     );
     s.push_str("<nav><ul>\n");
-    for (h, _) in blocks {
+    let titles = blocks
+        .iter()
+        .map(|(h, _)| h.as_str())
+        .chain(sections.iter().map(|sec| sec.title.as_str()));
+    for t in titles {
         s.push_str(&format!(
             "<li><a href=\"#{}\">{}</a></li>\n",
-            anchor(h),
-            escape(h)
-        ));
-    }
-    for sec in sections {
-        s.push_str(&format!(
-            "<li><a href=\"#{}\">{}</a></li>\n",
-            anchor(&sec.title),
-            escape(&sec.title)
+            anchor(t),
+            escape(t)
         ));
     }
     s.push_str("</ul></nav>\n");
