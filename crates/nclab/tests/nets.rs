@@ -691,3 +691,107 @@ fn glibc_accepts_the_malloc_settings() {
     let t = Tensor::ones([64, 1 << 20], (Kind::Float, Device::Cpu));
     assert_eq!(t.sum(Kind::Double).double_value(&[]), (64 << 20) as f64);
 }
+
+// ---- speed switches: flat SGD, channels-last, bf16 ----------------------------------------
+
+#[test]
+fn sgd_skips_parameters_without_a_gradient() {
+    // A third parameter that takes no part in the loss: no gradient, so no step, no buffer;
+    // the other two follow the hand computation (parameter by parameter, not flat).
+    let (w, b) = two_params();
+    let unused = Tensor::from_slice(&[7.0f64]).set_requires_grad(true);
+    let mut opt = Sgd::new(
+        vec![w.shallow_clone(), unused.shallow_clone(), b.shallow_clone()],
+        0.9,
+        0.1,
+    );
+    for want in [STEP1, STEP2] {
+        opt.zero_grad();
+        two_param_loss(&w, &b).backward();
+        opt.step(0.1);
+        assert_close(value(&w), want.0, "w");
+        assert_close(value(&b), want.1, "b");
+        assert_close(value(&unused), 7.0, "unused");
+    }
+    let names: Vec<String> = opt.state().into_iter().map(|(n, _)| n).collect();
+    assert_eq!(names, ["optim.buf.0", "optim.buf.2"]);
+}
+
+/// Two copies of one small ResNet18 (width 4) from the same seed.
+fn twin_resnets() -> (nn::VarStore, Model, nn::VarStore, Model) {
+    let make = || {
+        tch::manual_seed(11);
+        let vs = nn::VarStore::new(Device::Cpu);
+        let m = Model::new(&vs.root(), &ModelSpec::resnet18(4), &[3, 16, 16], 5);
+        (vs, m)
+    };
+    let (va, a) = make();
+    let (vb, b) = make();
+    (va, a, vb, b)
+}
+
+fn max_rel_diff(a: &Tensor, b: &Tensor) -> f64 {
+    let scale = a.abs().max().double_value(&[]).max(1e-12);
+    (a - b).abs().max().double_value(&[]) / scale
+}
+
+#[test]
+fn channels_last_gives_the_same_outputs_and_steps() {
+    use nclab::train::dataset::to_channels_last;
+    use nclab::train::models::convert_to_channels_last;
+    let (va, a, vb, b) = twin_resnets();
+    convert_to_channels_last(&vb);
+    let conv = vb.variables()["stem.conv.weight"].shallow_clone();
+    assert_eq!(conv.stride()[1], 1, "weights in NHWC order");
+    let mut oa = Sgd::new(va.trainable_variables(), 0.9, 5e-4);
+    let mut ob = Sgd::new(vb.trainable_variables(), 0.9, 5e-4);
+    // The flat optimiser keeps each parameter's layout.
+    assert_eq!(vb.variables()["stem.conv.weight"].stride()[1], 1);
+    tch::manual_seed(3);
+    let x = Tensor::randn([6, 3, 16, 16], (Kind::Float, Device::Cpu));
+    let y = Tensor::from_slice(&[0i64, 1, 2, 3, 4, 0]);
+    let (fa, za) = a.forward_t(&x, false);
+    let (fb, zb) = b.forward_t(&to_channels_last(&x), false);
+    assert!(max_rel_diff(&fa, &fb) < 1e-5 && max_rel_diff(&za, &zb) < 1e-5);
+    // Two steps: a net this small (batch 6, BatchNorm over 2 x 2 maps) is chaotic enough
+    // that later steps amplify the last-bit differences of the two layouts' sums.
+    for _ in 0..2 {
+        let la = a
+            .forward_train(&x, Kind::Float)
+            .cross_entropy_for_logits(&y);
+        oa.backward_step(&la, 0.05);
+        let lb = b
+            .forward_train(&to_channels_last(&x), Kind::Float)
+            .cross_entropy_for_logits(&y);
+        ob.backward_step(&lb, 0.05);
+    }
+    let (pa, pb) = (va.variables(), vb.variables());
+    for (name, t) in &pa {
+        let d = max_rel_diff(t, &pb[name]);
+        assert!(d < 1e-5, "{name}: relative difference {d}");
+    }
+    assert_eq!(pb["layer2.0.conv1.weight"].stride()[1], 1);
+}
+
+#[test]
+fn bf16_forward_is_close_to_f32_and_trains_the_f32_weights() {
+    let (va, a, _, _) = twin_resnets();
+    let mut opt = Sgd::new(va.trainable_variables(), 0.9, 5e-4);
+    tch::manual_seed(4);
+    let x = Tensor::randn([8, 3, 16, 16], (Kind::Float, Device::Cpu));
+    let z32 = a.forward_train(&x, Kind::Float);
+    let z16 = a.forward_train(&x, Kind::BFloat16);
+    assert_eq!(z16.kind(), Kind::Float, "logits reach the loss in f32");
+    // bf16 keeps 8 bits of mantissa: about 2-3 significant digits through 18 layers.
+    let d = max_rel_diff(&z32, &z16);
+    assert!(d > 0.0 && d < 0.1, "relative difference {d}");
+    let y = Tensor::from_slice(&[0i64, 1, 2, 3, 4, 0, 1, 2]);
+    let before = va.variables()["classifier.weight"].copy();
+    opt.backward_step(&z16.cross_entropy_for_logits(&y), 0.05);
+    let after = &va.variables()["classifier.weight"];
+    assert_eq!(after.kind(), Kind::Float, "master weights stay f32");
+    assert!(
+        max_rel_diff(&before, after) > 0.0,
+        "the step moved the weights"
+    );
+}

@@ -6,16 +6,40 @@ use crate::rng::Rng;
 /// Padding of the random-crop augmentation, in pixels.
 pub const CROP_PADDING: usize = 4;
 
+/// The random draws of one augmented image: a crop of the image zero-padded by
+/// [`CROP_PADDING`] on every side, at offset `(dy, dx)` in `0..=2 * CROP_PADDING`, then a
+/// horizontal flip when `flip`. Output pixel `(y, x)` is the padded image at row `y + dy` and
+/// column `x' + dx`, `x' = W - 1 - x` when flipped, else `x` (torchvision's
+/// `RandomCrop(H, padding=4)` then `RandomHorizontalFlip()`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CropFlip {
+    pub dy: usize,
+    pub dx: usize,
+    pub flip: bool,
+}
+
+impl CropFlip {
+    /// Draws `dy = rng.below(9)`, `dx = rng.below(9)`, `flip = rng.below(2) == 1`, in that
+    /// order: the order every augmented batch uses, on the host or on the device.
+    pub fn draw(rng: &mut Rng) -> Self {
+        let span = 2 * CROP_PADDING as u64 + 1;
+        let dy = rng.below(span) as usize;
+        let dx = rng.below(span) as usize;
+        CropFlip {
+            dy,
+            dx,
+            flip: rng.below(2) == 1,
+        }
+    }
+}
+
 impl Dataset {
     /// Writes the samples at `indices` into `out` (cleared first) as f32, normalised:
     /// images as NCHW, `out[((b * C + c) * H + y) * W + x] = (px / 255 - mean[c]) / std[c]`
     /// for the `b`-th index; vectors as `out[b * d + j] = (x_j - mean[j]) / std[j]`.
     ///
-    /// With `augment = Some(rng)`, each image is first randomly cropped and flipped as
-    /// torchvision's `RandomCrop(H, padding=4)` then `RandomHorizontalFlip()` do: draw
-    /// `dy = rng.below(9)`, `dx = rng.below(9)`, `flip = rng.below(2) == 1` in that order;
-    /// output pixel `(y, x)` is the zero-padded image at row `y + dy - 4` and column
-    /// `x' + dx - 4` with `x' = W - 1 - x` if `flip` else `x`, and a pixel outside the image is
+    /// With `augment = Some(rng)`, each image is first randomly cropped and flipped by a
+    /// [`CropFlip`] drawn from `rng` (in the order of `indices`); a pixel outside the image is
     /// 0 (black, before normalisation). Vectors are never augmented.
     ///
     /// Panics if an index is out of range or `norm` has the wrong number of channels.
@@ -43,14 +67,8 @@ impl Dataset {
                     "batch: normalisation has {} channels, the images {c}",
                     norm.channels()
                 );
-                // lut[c][v] = (v / 255 - mean[c]) / std[c]
-                let lut: Vec<[f32; 256]> = (0..c)
-                    .map(|ch| {
-                        std::array::from_fn(|v| {
-                            ((v as f64 / 255.0 - norm.mean[ch]) / norm.std[ch]) as f32
-                        })
-                    })
-                    .collect();
+                let table = norm.pixel_lut();
+                let lut: Vec<&[f32]> = table.chunks_exact(256).collect();
                 let plane = h * w;
                 match augment {
                     None => {
@@ -71,9 +89,8 @@ impl Dataset {
                     Some(rng) => {
                         let p = CROP_PADDING as isize;
                         for (b, &i) in indices.iter().enumerate() {
-                            let dy = rng.below(2 * CROP_PADDING as u64 + 1) as isize;
-                            let dx = rng.below(2 * CROP_PADDING as u64 + 1) as isize;
-                            let flip = rng.below(2) == 1;
+                            let CropFlip { dy, dx, flip } = CropFlip::draw(rng);
+                            let (dy, dx) = (dy as isize, dx as isize);
                             let src = &data[i * s..(i + 1) * s];
                             let dst = &mut out[b * s..(b + 1) * s];
                             for ch in 0..c {

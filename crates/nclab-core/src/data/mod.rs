@@ -16,6 +16,7 @@ mod load;
 mod norm;
 mod synthetic;
 
+pub use batch::{CropFlip, CROP_PADDING};
 pub use load::{data_root, dataset_dir, load, load_from, DATASETS};
 pub use norm::Normalization;
 pub use synthetic::{synthetic, SyntheticSpec};

@@ -78,6 +78,18 @@ impl Normalization {
     pub fn channels(&self) -> usize {
         self.mean.len()
     }
+
+    /// The normalised value of every u8 pixel value of every channel, as one table of
+    /// `channels() * 256` entries: `lut[c * 256 + v] = ((v / 255 - mean[c]) / std[c]) as f32`
+    /// (computed in f64, rounded once). Batches on the host and on the training device are both
+    /// normalised through it, so the two give the same bits.
+    pub fn pixel_lut(&self) -> Vec<f32> {
+        (0..self.channels())
+            .flat_map(|c| {
+                (0..256).map(move |v| ((v as f64 / 255.0 - self.mean[c]) / self.std[c]) as f32)
+            })
+            .collect()
+    }
 }
 
 /// (mean, variance) from count `m`, sum `s1` and sum of squares `s2`.

@@ -107,8 +107,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             eprintln!("blocked {}: {why}", c.cell.name);
         }
     }
+    let started = std::time::Instant::now();
     let reports = exec::run_cells(&cells, &RunOptions { exe, jobs, threads })?;
     print!("{}", table::summary_table(&reports));
+    if let Some(line) = table::throughput_line(&reports, jobs, started.elapsed().as_secs_f64()) {
+        println!("{line}");
+    }
     let failed: Vec<&str> = reports
         .iter()
         .filter(|r| r.outcome.is_failure())

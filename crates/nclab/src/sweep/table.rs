@@ -98,3 +98,70 @@ pub fn summary_table(reports: &[CellReport]) -> String {
     }
     layout(&rows)
 }
+
+/// The sweep's total training throughput: the training images of the cells trained in this
+/// sweep (`train_images_per_s * train_steps_s` of each `summary.json`) over the sweep's wall
+/// time `wall_s`, the number to compare when several runs share one GPU (`--jobs N`). `None`
+/// when no cell trained.
+pub fn throughput_line(reports: &[CellReport], jobs: usize, wall_s: f64) -> Option<String> {
+    let trained: Vec<f64> = reports
+        .iter()
+        .filter(|r| r.seconds > 0.0)
+        .filter_map(|r| {
+            let s = r.summary.as_ref()?;
+            let rate = s.get("train_images_per_s")?.as_f64()?;
+            let secs = s.get("train_steps_s")?.as_f64()?;
+            Some(rate * secs)
+        })
+        .collect();
+    if trained.is_empty() || wall_s <= 0.0 {
+        return None;
+    }
+    let images: f64 = trained.iter().sum();
+    Some(format!(
+        "throughput: {:.0} training images/s over the sweep ({} run{} trained, {jobs} at a time, \
+         {images:.0} images in {wall_s:.1} s)",
+        images / wall_s,
+        trained.len(),
+        if trained.len() == 1 { "" } else { "s" },
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sweep::exec::Outcome;
+
+    fn report(seconds: f64, rate: f64, steps_s: f64) -> CellReport {
+        CellReport {
+            name: "c".into(),
+            outcome: Outcome::Finished,
+            summary: Some(serde_json::json!({
+                "train_images_per_s": rate,
+                "train_steps_s": steps_s,
+            })),
+            seconds,
+        }
+    }
+
+    #[test]
+    fn throughput_counts_the_images_trained_in_this_sweep() {
+        // 100 img/s for 2 s + 50 img/s for 4 s = 400 images; the skipped cell (0 s) is not
+        // counted; over 4 s of wall time: 100 images/s.
+        let reports = [
+            report(3.0, 100.0, 2.0),
+            report(4.0, 50.0, 4.0),
+            report(0.0, 1e6, 1.0),
+        ];
+        let line = throughput_line(&reports, 2, 4.0).unwrap();
+        assert!(
+            line.starts_with("throughput: 100 training images/s"),
+            "{line}"
+        );
+        assert!(
+            line.contains("(2 runs trained, 2 at a time, 400 images in 4.0 s)"),
+            "{line}"
+        );
+        assert_eq!(throughput_line(&reports[2..], 1, 4.0), None);
+    }
+}

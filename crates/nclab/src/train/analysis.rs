@@ -11,6 +11,7 @@ use nclab_core::metrics::{self, CollapseInput, TreeMatrices};
 use nclab_core::tensor::MatrixView;
 use tch::{Kind, Tensor};
 
+use super::dataset::DeviceSplit;
 use super::losses::Loss;
 use super::models::Model;
 use super::run_dir::Row;
@@ -32,10 +33,11 @@ pub struct Outputs {
     pub accuracy: f64,
 }
 
-/// The network's outputs over a whole set in eval mode, `batch` samples at a time.
-pub fn evaluate(model: &Model, loss: &Loss, x: &Tensor, y: &Tensor, batch: usize) -> Outputs {
-    let n = x.size()[0];
-    let (f, l) = forward_eval(model, x, batch);
+/// The network's outputs over a whole set in eval mode, `batch` samples at a time, computed
+/// on the set's device; the features and logits come to the host once, at the end.
+pub fn evaluate(model: &Model, loss: &Loss, set: &DeviceSplit, batch: usize) -> Outputs {
+    let (n, y) = (set.len(), &set.y);
+    let (f, l) = forward_eval(model, set, batch);
     let (loss_value, accuracy) = tch::no_grad(|| {
         let lv = loss.forward(&l, y).to_kind(Kind::Double).double_value(&[]);
         (lv, accuracy_of(&l, y))
@@ -49,7 +51,7 @@ pub fn evaluate(model: &Model, loss: &Loss, x: &Tensor, y: &Tensor, batch: usize
             .into_iter()
             .map(|v| v as u32)
             .collect(),
-        n: n as usize,
+        n,
         d,
         k,
         loss: loss_value,
@@ -59,14 +61,14 @@ pub fn evaluate(model: &Model, loss: &Loss, x: &Tensor, y: &Tensor, batch: usize
 
 /// Features and logits of a whole set in eval mode without gradients, `batch` samples at a
 /// time (the batch size does not change the values).
-fn forward_eval(model: &Model, x: &Tensor, batch: usize) -> (Tensor, Tensor) {
-    let n = x.size()[0];
+fn forward_eval(model: &Model, set: &DeviceSplit, batch: usize) -> (Tensor, Tensor) {
+    let n = set.len();
     let (mut feats, mut logits) = (Vec::new(), Vec::new());
     tch::no_grad(|| {
         let mut start = 0;
         while start < n {
-            let len = (batch as i64).min(n - start);
-            let (f, l) = model.forward_t(&x.narrow(0, start, len), false);
+            let len = batch.min(n - start);
+            let (f, l) = model.forward_t(&set.inputs(start, len), false);
             feats.push(f);
             logits.push(l);
             start += len;
@@ -88,16 +90,16 @@ fn accuracy_of(logits: &Tensor, y: &Tensor) -> f64 {
 /// Whether the network in eval mode classifies every sample of a set correctly (the training
 /// error is 0), looked at `batch` samples at a time and stopping at the first batch with a
 /// mistake: a set that still has errors usually costs a few batches, not a whole pass.
-pub fn all_correct(model: &Model, x: &Tensor, y: &Tensor, batch: usize) -> bool {
-    let n = x.size()[0];
+pub fn all_correct(model: &Model, set: &DeviceSplit, batch: usize) -> bool {
+    let n = set.len();
     tch::no_grad(|| {
         let mut start = 0;
         while start < n {
-            let len = (batch as i64).min(n - start);
-            let (_, logits) = model.forward_t(&x.narrow(0, start, len), false);
+            let len = batch.min(n - start);
+            let (_, logits) = model.forward_t(&set.inputs(start, len), false);
             let right = logits
                 .argmax(1, false)
-                .eq_tensor(&y.narrow(0, start, len))
+                .eq_tensor(&set.y.narrow(0, start as i64, len as i64))
                 .all()
                 .int64_value(&[]);
             if right == 0 {

@@ -91,12 +91,18 @@ impl Drop for Writer {
 
 /// A host copy of every checkpoint entry (never sharing storage with the live tensors).
 fn snapshot(vs: &VarStore, sgd: &Sgd, progress: &Progress) -> Vec<(String, Tensor)> {
+    // Contiguous, for the file (channels-last weights and their momentum are not).
     let host = |t: &Tensor| {
         let t = t.detach();
-        if t.device() == tch::Device::Cpu {
+        let h = if t.device() == tch::Device::Cpu {
             t.copy()
         } else {
             t.to_device(tch::Device::Cpu)
+        };
+        if h.is_contiguous() {
+            h
+        } else {
+            h.contiguous()
         }
     };
     let mut entries: Vec<(String, Tensor)> = Vec::new();

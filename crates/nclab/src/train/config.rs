@@ -25,6 +25,17 @@ pub struct Config {
     pub hierarchy: String,
     /// Intra-op threads of libtorch; 0 keeps libtorch's default.
     pub threads: usize,
+    /// Precision of the training steps' forward pass: `f32`, or `bf16` (convolutions and
+    /// linear layers in bfloat16 from f32 master weights, as autocast does; the loss, the
+    /// optimiser and every analysis stay in f32/f64).
+    pub precision: Precision,
+    /// ResNet inputs and convolution weights in channels-last (NHWC) memory format, the fast
+    /// layout of cuDNN's tensor-core kernels. Values are the same either way.
+    pub channels_last: bool,
+    /// On CUDA, let cuDNN time its convolution algorithms at the first step and keep the
+    /// fastest (`torch.backends.cudnn.benchmark`); results may then differ between runs in the
+    /// last bits.
+    pub cudnn_benchmark: bool,
     pub data: DataConfig,
     pub model: ModelConfig,
     pub loss: LossConfig,
@@ -38,6 +49,14 @@ pub enum DeviceChoice {
     Auto,
     Cpu,
     Cuda,
+}
+
+/// Precision of the training forward pass (key `precision`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Precision {
+    F32,
+    Bf16,
 }
 
 /// `[data]`: which dataset, how much of it, and its preprocessing.
@@ -140,6 +159,9 @@ impl Default for Config {
             device: DeviceChoice::Auto,
             hierarchy: "flat".into(),
             threads: 0,
+            precision: Precision::F32,
+            channels_last: false,
+            cudnn_benchmark: true,
             data: DataConfig::default(),
             model: ModelConfig::default(),
             loss: LossConfig::default(),

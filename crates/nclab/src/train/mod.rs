@@ -6,6 +6,7 @@ pub mod analysis;
 pub mod checkpoint;
 pub mod config;
 pub mod dataset;
+pub mod epoch;
 pub mod losses;
 pub mod malloc;
 pub mod models;

@@ -10,13 +10,19 @@
 //!
 //! Variable names follow PyTorch's `state_dict` convention (`stem.conv.weight`,
 //! `layer2.0.shortcut.bn.running_var`, `hidden.0.linear.weight`, `classifier.bias`, ...).
+//!
+//! Training steps may run their forward pass in bfloat16 ([`Model::forward_train`]): every
+//! convolution and linear layer multiplies bf16 copies of its input and of the f32 weights,
+//! BatchNorm normalises the bf16 activations with its f32 parameters and statistics, and the
+//! logits are handed to the loss in f32. This is what `torch.autocast(dtype=torch.bfloat16)`
+//! does for these layers; the gradients reach the f32 weights through the casts.
 
 use std::fmt;
 use std::str::FromStr;
 
 use anyhow::{bail, ensure, Context};
 use tch::nn::{self, Init};
-use tch::Tensor;
+use tch::{Kind, Tensor};
 
 /// Which network to build.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -160,14 +166,27 @@ impl Model {
     }
 
     /// Returns `(features, logits)`: the penultimate features `N x d` (the classifier's input)
-    /// and the logits `N x K = features W^T + b`. `train` selects BatchNorm's mode (batch
-    /// statistics and running-average updates when true, running statistics when false).
+    /// and the logits `N x K = features W^T + b`, in f32. `train` selects BatchNorm's mode
+    /// (batch statistics and running-average updates when true, running statistics when
+    /// false).
     pub fn forward_t(&self, xs: &Tensor, train: bool) -> (Tensor, Tensor) {
+        self.forward_in(xs, train, Kind::Float)
+    }
+
+    /// The logits of a training step (BatchNorm in training mode) with the matrix products
+    /// in `precision` (`Kind::Float` or `Kind::BFloat16`, see the module doc), returned in
+    /// f32 for the loss.
+    pub fn forward_train(&self, xs: &Tensor, precision: Kind) -> Tensor {
+        let (_, logits) = self.forward_in(xs, true, precision);
+        logits.to_kind(Kind::Float)
+    }
+
+    fn forward_in(&self, xs: &Tensor, train: bool, k: Kind) -> (Tensor, Tensor) {
         let features = match &self.body {
-            Body::Mlp(mlp) => mlp.forward_t(xs, train),
-            Body::Resnet18(net) => net.forward_t(xs, train),
+            Body::Mlp(mlp) => mlp.forward_t(&cast(xs, k), train, k),
+            Body::Resnet18(net) => net.forward_t(&cast(xs, k), train, k),
         };
-        let logits = features.linear(&self.classifier.ws, self.classifier.bs.as_ref());
+        let logits = apply_linear(&self.classifier, &features, k);
         (features, logits)
     }
 
@@ -186,6 +205,54 @@ impl Model {
             .expect("the classifier always has a bias");
         (self.classifier.ws.detach(), bias.detach())
     }
+}
+
+/// `t` in kind `k` (the same tensor when it already is).
+fn cast(t: &Tensor, k: Kind) -> Tensor {
+    if t.kind() == k {
+        t.shallow_clone()
+    } else {
+        t.to_kind(k)
+    }
+}
+
+/// `x W^T + b` with `x`, `W` and `b` in kind `k`.
+fn apply_linear(l: &nn::Linear, x: &Tensor, k: Kind) -> Tensor {
+    let b = l.bs.as_ref().map(|b| cast(b, k));
+    x.linear(&cast(&l.ws, k), b.as_ref())
+}
+
+/// A bias-free square convolution: its weight variable, stride and padding.
+#[derive(Debug)]
+struct Conv {
+    ws: Tensor,
+    stride: i64,
+    padding: i64,
+}
+
+/// The convolution `c` of `x`, with its weights in kind `k`.
+fn apply_conv(c: &Conv, x: &Tensor, k: Kind) -> Tensor {
+    x.conv2d(
+        &cast(&c.ws, k),
+        None::<&Tensor>,
+        [c.stride; 2],
+        [c.padding; 2],
+        [1, 1],
+        1,
+    )
+}
+
+/// Stores every 4-d variable of `vs` (the convolution weights) in channels-last memory format
+/// (NHWC strides); values and shapes do not change.
+pub fn convert_to_channels_last(vs: &nn::VarStore) {
+    tch::no_grad(|| {
+        for (_, mut v) in vs.variables() {
+            if v.dim() == 4 {
+                let nhwc = super::dataset::to_channels_last(&v);
+                v.set_data(&nhwc);
+            }
+        }
+    });
 }
 
 /// `nn.Linear(in_dim, out_dim)` with PyTorch's default initialisation.
@@ -209,7 +276,7 @@ fn linear(vs: &nn::Path, in_dim: i64, out_dim: i64) -> nn::Linear {
 
 /// `nn.Conv2d(in_c, out_c, k, stride, padding=k/2, bias=False)` with PyTorch's default
 /// initialisation.
-fn conv(vs: &nn::Path, in_c: i64, out_c: i64, k: i64, stride: i64) -> nn::Conv2D {
+fn conv(vs: &nn::Path, in_c: i64, out_c: i64, k: i64, stride: i64) -> Conv {
     let bound = 1.0 / ((in_c * k * k) as f64).sqrt();
     let config = nn::ConvConfig {
         stride,
@@ -221,7 +288,11 @@ fn conv(vs: &nn::Path, in_c: i64, out_c: i64, k: i64, stride: i64) -> nn::Conv2D
         },
         ..Default::default()
     };
-    nn::conv2d(vs, in_c, out_c, k, config)
+    Conv {
+        ws: nn::conv2d(vs, in_c, out_c, k, config).ws,
+        stride,
+        padding: k / 2,
+    }
 }
 
 /// `nn.BatchNorm1d/2d(dim)` with PyTorch's defaults (weight 1, bias 0, momentum 0.1, eps 1e-5).
@@ -269,10 +340,10 @@ impl Mlp {
         })
     }
 
-    fn forward_t(&self, xs: &Tensor, train: bool) -> Tensor {
+    fn forward_t(&self, xs: &Tensor, train: bool, k: Kind) -> Tensor {
         let mut h = xs.reshape([-1, self.in_dim]);
         for (lin, bn) in &self.blocks {
-            h = h.linear(&lin.ws, lin.bs.as_ref()).apply_t(bn, train).relu();
+            h = apply_linear(lin, &h, k).apply_t(bn, train).relu();
         }
         h
     }
@@ -282,11 +353,11 @@ impl Mlp {
 /// identity, or a strided 1x1 conv + BN when the shape changes.
 #[derive(Debug)]
 struct BasicBlock {
-    conv1: nn::Conv2D,
+    conv1: Conv,
     bn1: nn::BatchNorm,
-    conv2: nn::Conv2D,
+    conv2: Conv,
     bn2: nn::BatchNorm,
-    shortcut: Option<(nn::Conv2D, nn::BatchNorm)>,
+    shortcut: Option<(Conv, nn::BatchNorm)>,
 }
 
 impl BasicBlock {
@@ -307,11 +378,13 @@ impl BasicBlock {
         }
     }
 
-    fn forward_t(&self, xs: &Tensor, train: bool) -> Tensor {
-        let out = xs.apply(&self.conv1).apply_t(&self.bn1, train).relu();
-        let out = out.apply(&self.conv2).apply_t(&self.bn2, train);
+    fn forward_t(&self, xs: &Tensor, train: bool, k: Kind) -> Tensor {
+        let out = apply_conv(&self.conv1, xs, k)
+            .apply_t(&self.bn1, train)
+            .relu();
+        let out = apply_conv(&self.conv2, &out, k).apply_t(&self.bn2, train);
         let short = match &self.shortcut {
-            Some((c, bn)) => xs.apply(c).apply_t(bn, train),
+            Some((c, bn)) => apply_conv(c, xs, k).apply_t(bn, train),
             None => xs.shallow_clone(),
         };
         (out + short).relu()
@@ -322,7 +395,7 @@ impl BasicBlock {
 /// BasicBlocks with `w, 2w, 4w, 8w` channels and strides 1, 2, 2, 2, global average pooling.
 #[derive(Debug)]
 struct Resnet18 {
-    stem_conv: nn::Conv2D,
+    stem_conv: Conv,
     stem_bn: nn::BatchNorm,
     blocks: Vec<BasicBlock>,
 }
@@ -346,13 +419,12 @@ impl Resnet18 {
         }
     }
 
-    fn forward_t(&self, xs: &Tensor, train: bool) -> Tensor {
-        let mut h = xs
-            .apply(&self.stem_conv)
+    fn forward_t(&self, xs: &Tensor, train: bool, k: Kind) -> Tensor {
+        let mut h = apply_conv(&self.stem_conv, xs, k)
             .apply_t(&self.stem_bn, train)
             .relu();
         for block in &self.blocks {
-            h = block.forward_t(&h, train);
+            h = block.forward_t(&h, train, k);
         }
         h.adaptive_avg_pool2d([1, 1]).flatten(1, -1)
     }

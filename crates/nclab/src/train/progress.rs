@@ -41,6 +41,11 @@ impl Reporter {
     }
 
     /// A line of text (above the bar, if one is shown).
+    /// Whether progress bars and rows are off.
+    pub fn is_quiet(&self) -> bool {
+        self.quiet
+    }
+
     pub fn line(&self, text: &str) {
         match &self.bar {
             Some(bar) => bar.println(text),

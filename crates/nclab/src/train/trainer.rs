@@ -3,9 +3,11 @@
 //! each epoch, and at the end `summary.json` and `final.safetensors`.
 //!
 //! On the CPU a run is a deterministic function of its config: libtorch's generator is seeded
-//! with `seed` (it only initialises the model) and the shuffles come from nclab's own
-//! generator, seeded with `seed` as well and saved in the checkpoint, so a resumed run
-//! continues the same stream of batches.
+//! with `seed` (it only initialises the model, always on the CPU, so every device starts from
+//! the same network) and the shuffles and augmentations come from nclab's own generator,
+//! seeded with `seed` as well and saved in the checkpoint, so a resumed run continues the
+//! same stream of batches. On a GPU the same run differs only by floating-point rounding
+//! (and, with `cudnn_benchmark`, by cuDNN's choice of algorithms).
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -18,10 +20,11 @@ use tch::{nn::VarStore, Device, Kind, Tensor};
 
 use super::analysis::{self, MetricContext, Outputs};
 use super::checkpoint::{self, Progress};
-use super::config::{flatten, Config, DeviceChoice};
+use super::config::{flatten, Config, DeviceChoice, Precision};
 use super::dataset::{self, DeviceData};
+use super::epoch::Stepper;
 use super::losses::{HxeNormalize, Loss, LossSpec, LossTree};
-use super::models::{Model, ModelKind, ModelSpec};
+use super::models::{convert_to_channels_last, Model, ModelKind, ModelSpec};
 use super::optim::{learning_rate, Schedule, Sgd};
 use super::progress::Reporter;
 use super::run_dir::{self, Row, RunDir, Summary};
@@ -139,7 +142,7 @@ pub fn train(config: &Config, opts: &TrainOptions) -> anyhow::Result<Outcome> {
     }
     tch::manual_seed(config.seed as i64);
 
-    let data = dataset::load(config, device)?;
+    let data = dataset::load(config, device, config.channels_last)?;
     if data.num_classes != k {
         bail!(
             "data.name = {:?}: the data has {} classes, expected {k}",
@@ -152,9 +155,22 @@ pub fn train(config: &Config, opts: &TrainOptions) -> anyhow::Result<Outcome> {
 
     // Reuse freed activation blocks instead of fresh zeroed pages (see train::malloc).
     super::malloc::tune_malloc_for_training();
-    let mut vs = VarStore::new(device);
+    // Initialised on the CPU from libtorch's CPU generator, then moved: a seed gives the same
+    // initial network on every device.
+    let mut vs = VarStore::new(Device::Cpu);
     let model = Model::try_new(&vs.root(), &model_spec(config), &data.input_shape, k as i64)
         .context("[model]")?;
+    vs.set_device(device);
+    if config.channels_last {
+        convert_to_channels_last(&vs);
+    }
+    if device.is_cuda() {
+        tch::Cuda::cudnn_set_benchmark(config.cudnn_benchmark);
+    }
+    let precision = match config.precision {
+        Precision::F32 => Kind::Float,
+        Precision::Bf16 => Kind::BFloat16,
+    };
     let mut sgd = Sgd::new(
         vs.trainable_variables(),
         config.optim.momentum,
@@ -199,6 +215,12 @@ pub fn train(config: &Config, opts: &TrainOptions) -> anyhow::Result<Outcome> {
              so no batch would be complete"
         );
     }
+    let mut stepper = Stepper {
+        model: &model,
+        loss: &loss,
+        sgd: &mut sgd,
+        precision,
+    };
     let summary_of =
         |status: &str, diverged: Option<usize>, progress: &Progress, last_row: &Option<Row>| {
             make_summary(config, device, status, diverged, progress, last_row)
@@ -207,50 +229,14 @@ pub fn train(config: &Config, opts: &TrainOptions) -> anyhow::Result<Outcome> {
     for epoch in progress.epoch + 1..=epochs {
         let lr = learning_rate(schedule, config.optim.lr, epoch - 1, epochs);
         let t_data = Instant::now();
-        let mut perm_host: Vec<i64> = (0..n as i64).collect();
-        rng.shuffle(&mut perm_host);
-        let perm = Tensor::from_slice(&perm_host).to_device(device);
+        let plan = data.plan_epoch(&mut rng, batch, steps);
         progress.data_s += t_data.elapsed().as_secs_f64();
         reporter.start_epoch(epoch, epochs, steps as u64);
-        let mut loss_sum = Tensor::zeros([], (Kind::Double, device));
-        let mut correct = Tensor::zeros([], (Kind::Int64, device));
-        let mut bad_step = None;
-        for s in 0..steps {
-            let t_batch = Instant::now();
-            let idx = perm.narrow(0, (s * batch) as i64, batch as i64);
-            let (x, y) = data.train_batch(&idx, &perm_host[s * batch..(s + 1) * batch], &mut rng);
-            let t_step = Instant::now();
-            progress.data_s += (t_step - t_batch).as_secs_f64();
-            sgd.zero_grad();
-            let (_, logits) = model.forward_t(&x, true);
-            let l = loss.forward(&logits, &y);
-            l.backward();
-            sgd.step(lr);
-            tch::no_grad(|| {
-                loss_sum += l.detach().to_kind(Kind::Double);
-                correct += logits.argmax(1, false).eq_tensor(&y).sum(Kind::Int64);
-            });
-            progress.train_s += t_step.elapsed().as_secs_f64();
-            let report = !opts.quiet && (s % 10 == 9 || s + 1 == steps);
-            if report || device == Device::Cpu {
-                let total = loss_sum.double_value(&[]);
-                if !total.is_finite() {
-                    bad_step = Some(s + 1);
-                    break;
-                }
-                if report {
-                    let seen = ((s + 1) * batch) as f64;
-                    reporter.step(
-                        (s + 1) as u64,
-                        ((s + 1) * batch) as u64,
-                        total / (s + 1) as f64,
-                        correct.int64_value(&[]) as f64 / seen,
-                    );
-                }
-            }
-        }
+        let stats = stepper.epoch(&data, &plan, lr, &reporter);
         reporter.finish_epoch();
-        let epoch_loss = loss_sum.double_value(&[]) / steps as f64;
+        progress.data_s += stats.data_s;
+        progress.train_s += stats.train_s;
+        let (bad_step, epoch_loss) = (stats.diverged_at_step, stats.loss);
         if bad_step.is_some() || !epoch_loss.is_finite() {
             let step = bad_step.map_or("".to_string(), |s| format!(" at step {s}"));
             reporter.line(&format!(
@@ -269,7 +255,7 @@ pub fn train(config: &Config, opts: &TrainOptions) -> anyhow::Result<Outcome> {
         }
         progress.train_images += (steps * batch) as u64;
 
-        let running_acc = correct.int64_value(&[]) as f64 / (steps * batch) as f64;
+        let running_acc = stats.accuracy;
         if analysis_epochs.binary_search(&epoch).is_ok() {
             let t_analysis = Instant::now();
             let (train_out, test_out, weights, bias) =
@@ -305,7 +291,7 @@ pub fn train(config: &Config, opts: &TrainOptions) -> anyhow::Result<Outcome> {
             // training-sized batches, so that a set with mistakes is rejected early.
             let t_check = Instant::now();
             let b = config.optim.batch_size.min(config.analysis.batch_size);
-            if analysis::all_correct(&model, &data.train_x, &data.train_y, b) {
+            if analysis::all_correct(&model, &data.train, b) {
                 progress.tpt_epoch = Some(epoch);
             }
             progress.analysis_s += t_check.elapsed().as_secs_f64();
@@ -315,7 +301,7 @@ pub fn train(config: &Config, opts: &TrainOptions) -> anyhow::Result<Outcome> {
         progress.rng = rng.state();
         progress.elapsed_s = elapsed_before + wall_start.elapsed().as_secs_f64();
         let t_ckpt = Instant::now();
-        ckpt_writer.save(&ckpt_path, &vs, &sgd, &progress)?;
+        ckpt_writer.save(&ckpt_path, &vs, stepper.sgd, &progress)?;
         progress.checkpoint_s += t_ckpt.elapsed().as_secs_f64();
         if opts.stop_after_epoch == Some(epoch) && epoch < epochs {
             ckpt_writer.wait()?;
@@ -358,8 +344,8 @@ fn measure_outputs(
     data: &DeviceData,
 ) -> (Outputs, Outputs, Vec<f32>, Vec<f64>) {
     let b = config.analysis.batch_size;
-    let train_out = analysis::evaluate(model, loss, &data.train_x, &data.train_y, b);
-    let test_out = analysis::evaluate(model, loss, &data.test_x, &data.test_y, b);
+    let train_out = analysis::evaluate(model, loss, &data.train, b);
+    let test_out = analysis::evaluate(model, loss, &data.test, b);
     let (w, bias) = model.classifier();
     let weights = analysis::to_vec_f32(&w);
     let bias: Vec<f64> = analysis::to_vec_f32(&bias)
