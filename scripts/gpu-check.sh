@@ -1,94 +1,69 @@
 #!/usr/bin/env bash
-# CUDA check: does nclab (tch) use the GPU, and how fast is a training step there compared
-# with the CPU? Run it on any machine with a CUDA GPU (it exits 0 with a message when there is
-# none, so it is safe to call anywhere).
+# CUDA check from prebuilt release binaries: does nclab train on the GPU, and does a GPU run
+# give the CPU run's numbers?
 #
-# 1. what nvidia-smi, tch and PyTorch see;
-# 2. the training-step benchmark (crates/nclab/examples/bench_step.rs: forward + CE + backward +
-#    SGD, batch 128) for mlp and resnet18 width 16, on the CPU (CPU_THREADS threads) and on
-#    cuda:0, printed side by side as images/s, with PyTorch on the GPU as a reference;
-# 3. if the `nclab train` command and the MNIST data are present, a 1-epoch MNIST training run
-#    (TRAIN_CONFIG) with device = "cpu" and with device = "cuda": summary.json's device and
-#    train_images_per_s side by side; the cuda run must report a cuda device.
-# Exit status: 0 when everything that could run used CUDA as asked, 1 otherwise.
-# Not yet run on a GPU (none was available while writing it).
+#   scripts/gpu-check.sh            (run on a machine with an NVIDIA GPU and PyTorch 2.11)
 #
-# Knobs: CPU_THREADS (all cores), STEPS (20), PYTHON (.venv/bin/python),
-# TRAIN_CONFIG (configs/mnist-mlp-ce-cpu.toml).
+# Needs no Rust toolchain: the binaries `nclab` and `nclab-train` come from NCLAB_BIN
+# (default target/release), libtorch from the machine's own PyTorch (found through PYTHON,
+# default python3, and put on LD_LIBRARY_PATH), MNIST from $NCLAB_DATA/mnist.
+#
+# 1. what the machine is: GPU, driver, PyTorch and its CUDA;
+# 2. one epoch of configs/mnist-mlp-ce.toml (full MNIST, MLP 3 x 1024, batch 128, lr 0.0679
+#    held constant for the epoch, analysed at its end) with device = "cpu" and with
+#    device = "cuda": the same initial network (nclab initialises on the CPU) and the same
+#    batches (drawn by nclab's own generator);
+# 3. both runs' final metrics side by side with their relative differences
+#    (scripts/compare_runs.py): every metric must agree within 1e-3 relative (+1e-4 absolute),
+#    NC1 included; and the CUDA run's summary.json must say it ran on cuda.
+# Exit status: 0 when all holds (or there is no GPU: nothing to check), 1 otherwise.
+#
+# Knobs: NCLAB_BIN, PYTHON, NCLAB_DATA (data), RTOL (1e-3), KEEP (a folder to keep the runs in).
 set -uo pipefail
 cd "$(dirname "$0")/.."
-export LIBTORCH=${LIBTORCH:-$PWD/.libtorch}
-PYTHON=${PYTHON:-.venv/bin/python}
-STEPS=${STEPS:-20}
-CPU_THREADS=${CPU_THREADS:-$(nproc)}
-TRAIN_CONFIG=${TRAIN_CONFIG:-configs/mnist-mlp-ce-cpu.toml}
+BIN=${NCLAB_BIN:-target/release}
+PYTHON=${PYTHON:-python3}
+export NCLAB_DATA=${NCLAB_DATA:-data}
+RTOL=${RTOL:-1e-3}
 
 if ! command -v nvidia-smi >/dev/null 2>&1 || ! nvidia-smi -L >/dev/null 2>&1; then
     echo "gpu-check: no NVIDIA GPU visible (nvidia-smi missing or failing); nothing to check."
     exit 0
 fi
-echo "== GPU"
-nvidia-smi -L
-if [[ -x "$PYTHON" ]]; then
-    "$PYTHON" -c 'import torch; print("PyTorch", torch.__version__, "CUDA", torch.version.cuda, "available:", torch.cuda.is_available())' || true
-fi
-
-cargo build --release --quiet -p nclab --example bench_step || { echo "gpu-check: build failed" >&2; exit 1; }
-BIN="${CARGO_TARGET_DIR:-target}/release/examples/bench_step"
-
-status=0
-# images/s from a bench line: 128 images per step.
-ips() { sed -n 's/.*median_ms=\([0-9.]*\).*/\1/p' | awk '{ if ($1 > 0) printf "%.0f", 128000 / $1; else print "-" }'; }
-
-echo
-echo "== Training step, batch 128 (images/s; CPU with $CPU_THREADS threads)"
-printf '%-14s %12s %12s %14s %8s\n' model "nclab cpu" "nclab cuda" "pytorch cuda" speedup
-for m in mlp r16; do
-    case $m in
-        mlp) args=(mlp); label="mlp 3x1024" ;;
-        r16) args=(resnet18 --width 16); label="resnet18 w16" ;;
-    esac
-    cpu_line=$("$BIN" "${args[@]}" --device cpu --threads "$CPU_THREADS" --steps 5 --warmup 1 2>&1) || cpu_line=""
-    gpu_line=$("$BIN" "${args[@]}" --device cuda --steps "$STEPS" --warmup 3 2>&1)
-    if [[ $? -ne 0 || "$gpu_line" != *"device=Cuda"* ]]; then
-        echo "gpu-check: nclab did NOT run on CUDA for $label: $gpu_line" >&2
-        status=1
-    fi
-    torch_line=""
-    [[ -x "$PYTHON" ]] && torch_line=$("$PYTHON" scripts/bench_train.py "${args[@]}" --device cuda --steps "$STEPS" --warmup 3 2>&1)
-    a=$(ips <<<"$cpu_line"); b=$(ips <<<"$gpu_line"); c=$(ips <<<"$torch_line")
-    speed=$(awk -v a="${a:-0}" -v b="${b:-0}" 'BEGIN { if (a > 0 && b > 0) printf "%.1fx", b / a; else print "-" }')
-    printf '%-14s %12s %12s %14s %8s\n' "$label" "${a:--}" "${b:--}" "${c:--}" "$speed"
+for b in nclab nclab-train; do
+    [[ -x "$BIN/$b" ]] || { echo "gpu-check: $BIN/$b not found (set NCLAB_BIN)" >&2; exit 1; }
 done
-[[ $status -eq 0 ]] && echo "CUDA used by nclab: yes" || echo "CUDA used by nclab: NO"
+torch_lib=$("$PYTHON" -c 'import os, torch; print(os.path.join(os.path.dirname(torch.__file__), "lib"))') \
+    || { echo "gpu-check: $PYTHON cannot import torch" >&2; exit 1; }
+export LD_LIBRARY_PATH="$torch_lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 
-echo
-echo "== Short MNIST training, 1 epoch, CPU then CUDA"
-NCLAB="${CARGO_TARGET_DIR:-target}/release/nclab"
-# the value of a top-level key of summary.json
-summary_field() { sed -n "s/.*\"$2\": *\"\{0,1\}\([^,\"}]*\).*/\1/p" "$1/summary.json" | head -1; }
-if cargo build --release --quiet -p nclab --bin nclab 2>/dev/null && [[ -f "$TRAIN_CONFIG" ]] \
-    && "$NCLAB" train --help >/dev/null 2>&1; then
-    tmp=$(mktemp -d)
-    declare -A IPS DEV
-    for d in cpu cuda; do
-        if "$NCLAB" train "$TRAIN_CONFIG" --set device=$d --set optim.epochs=1 --out "$tmp/$d" --quiet; then
-            IPS[$d]=$(summary_field "$tmp/$d" train_images_per_s)
-            DEV[$d]=$(summary_field "$tmp/$d" device)
-        else
-            echo "gpu-check: the $d training run failed" >&2
-            status=1
-        fi
-    done
-    printf '%-8s %-10s %16s\n' run device "train images/s"
-    for d in cpu cuda; do printf '%-8s %-10s %16s\n' "$d" "${DEV[$d]:--}" "${IPS[$d]:--}"; done
-    if [[ "${DEV[cuda]:-}" == cuda* ]]; then
-        echo "training ran on CUDA: yes"
-    else
-        echo "gpu-check: summary.json of the cuda run does not report a cuda device" >&2
-        status=1
+echo "== machine"
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
+"$PYTHON" -c 'import torch; print("PyTorch", torch.__version__, "CUDA", torch.version.cuda, "cuDNN", torch.backends.cudnn.version())'
+echo "libtorch from $torch_lib"
+
+tmp=${KEEP:-$(mktemp -d)}
+mkdir -p "$tmp"
+status=0
+for d in cpu cuda; do
+    rm -rf "${tmp:?}/$d"
+    start=$(date +%s.%N)
+    if ! "$BIN/nclab" train configs/mnist-mlp-ce.toml --out "$tmp/$d" --quiet \
+        --set device="$d" --set optim.epochs=1 --set optim.schedule=constant \
+        --set analysis.epochs=all --set threads="$(nproc)"; then
+        echo "gpu-check: the $d run failed" >&2
+        exit 1
     fi
-else
-    echo "skipped: needs the 'nclab train' command, $TRAIN_CONFIG and its data"
+    echo "$d run: $(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN {printf "%.1f", e - s}') s"
+done
+device=$(sed -n 's/.*"device": *"\([^"]*\)".*/\1/p' "$tmp/cuda/summary.json" | head -1)
+if [[ "$device" != cuda* ]]; then
+    echo "gpu-check: the cuda run's summary.json says device \"$device\"" >&2
+    status=1
 fi
+echo
+echo "== one MNIST epoch, CPU against CUDA (last analysis row)"
+"$PYTHON" scripts/compare_runs.py "$tmp/cpu" "$tmp/cuda" --labels cpu,cuda --rtol "$RTOL" || status=1
+echo
+if [[ $status -eq 0 ]]; then echo "gpu-check: OK (trained on $device, equal to the CPU run)"; else echo "gpu-check: FAILED"; fi
 exit $status
