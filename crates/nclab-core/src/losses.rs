@@ -229,6 +229,51 @@ impl SoftTargets {
         }
         m
     }
+
+    /// The mass each target puts on its true class, `q_t(t)`, by class: `1 / sum_b
+    /// exp(-beta dn(b, t))`.
+    pub fn true_class_mass(&self) -> Vec<f64> {
+        (0..self.k).map(|t| self.target(t)[t]).collect()
+    }
+
+    /// The mean over classes of [`SoftTargets::true_class_mass`]: the share of the target on
+    /// the true class for balanced data.
+    pub fn mean_true_class_mass(&self) -> f64 {
+        self.true_class_mass().iter().sum::<f64>() / self.k as f64
+    }
+
+    /// The `beta` whose targets put, on average over the classes, the mass `mass` on the true
+    /// class (see [`SoftTargets::mean_true_class_mass`]), found by bisection to 1e-12
+    /// relative: the mean mass grows from `1/K` (beta = 0) towards 1 as beta grows. `mass` must
+    /// lie strictly between `1/K` and 1, and the hierarchy must not be a single class.
+    pub fn beta_for_mass(h: &Hierarchy, mass: f64) -> crate::Result<f64> {
+        let k = h.num_classes();
+        if !(mass > 1.0 / k as f64 && mass < 1.0) {
+            return Err(crate::Error::invalid(format!(
+                "a true-class mass must lie strictly between 1/K = {} and 1, got {mass}",
+                1.0 / k as f64
+            )));
+        }
+        let at = |beta: f64| SoftTargets::new(h, beta).mean_true_class_mass();
+        let (mut lo, mut hi) = (0.0f64, 1.0f64);
+        while at(hi) < mass {
+            hi *= 2.0;
+            if hi > 1e6 {
+                return Err(crate::Error::invalid(format!(
+                    "no beta up to 1e6 puts a mass of {mass} on the true class"
+                )));
+            }
+        }
+        while hi - lo > 1e-12 * hi {
+            let mid = 0.5 * (lo + hi);
+            if at(mid) < mass {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        Ok(0.5 * (lo + hi))
+    }
 }
 
 /// Soft-label loss `-sum_a q_a log p_a` for one target `q`; gradient `p - q`.
@@ -443,6 +488,27 @@ mod tests {
     /// z = (0, ln 2, ln 3): p = (1/6, 2/6, 3/6).
     fn z3() -> Vec<f64> {
         vec![0.0, 2f64.ln(), 3f64.ln()]
+    }
+
+    #[test]
+    fn beta_for_a_true_class_mass_by_hand() {
+        // flat:4: every other class at dn = 1, so the mass is 1 / (1 + 3 e^-beta); a mass of
+        // 0.7 needs e^-beta = (1/0.7 - 1) / 3 = 1/7: beta = ln 7.
+        let h = Hierarchy::load("flat:4").unwrap();
+        let beta = SoftTargets::beta_for_mass(&h, 0.7).unwrap();
+        assert!((beta - 7f64.ln()).abs() < 1e-10, "{beta}");
+        let mass = SoftTargets::new(&h, beta).mean_true_class_mass();
+        assert!((mass - 0.7).abs() < 1e-12);
+        // A real tree: the mean mass of the solved beta is the target.
+        let f = Hierarchy::load("fashion-mnist").unwrap();
+        for m in [0.9, 0.7, 0.5] {
+            let b = SoftTargets::beta_for_mass(&f, m).unwrap();
+            assert!((SoftTargets::new(&f, b).mean_true_class_mass() - m).abs() < 1e-10);
+        }
+        for bad in [0.25, 1.0, 0.1, f64::NAN] {
+            let e = SoftTargets::beta_for_mass(&h, bad).unwrap_err().to_string();
+            assert!(e.contains("strictly between 1/K = 0.25 and 1"), "{e}");
+        }
     }
 
     #[test]

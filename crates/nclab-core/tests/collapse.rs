@@ -620,3 +620,48 @@ fn bad_input_is_named() {
         "{msg}"
     );
 }
+
+/// GNC2 and UNC3 by hand. K = 4 means at the unit points (1,0), (0,1), (-1,0), (0,-1) of the
+/// plane (one sample each: the samples are the means, mu_G = 0). Adjacent pairs (4) have
+/// cos 0, distance sqrt(2); opposite pairs (2) cos -1, distance 2.
+/// Log kernel -ln(dist): -ln(2)/2 four times, -ln(2) twice: mean -ln(2)/2 * (4 + 4)/6
+/// = -2 ln(2)/3, deviations +ln(2)/6 (x4) and -ln(2)/3 (x2): variance
+/// (4 ln(2)^2/36 + 2 ln(2)^2/9)/6 = ln(2)^2/18.
+/// Riesz with d = 2: s = 0, every value dist^0 = 1: mean 1, variance 0.
+/// UNC3 with W = M but its last row flipped: cos (1, 1, 1, -1), mean 1/2, variance with the
+/// K-1 divisor (3/4 + 9/4)/3 = 1.
+#[test]
+fn hyperspherical_uniformity_and_uniform_duality_by_hand() {
+    let h = [1.0, 0.0, 0.0, 1.0, -1.0, 0.0, 0.0, -1.0];
+    let y = [0, 1, 2, 3];
+    let w = [1.0, 0.0, 0.0, 1.0, -1.0, 0.0, 0.0, 1.0];
+    let m = run(&h, 2, &y, 4, Some(&w), None);
+    let ln2 = 2f64.ln();
+    assert_close!(m.gnc2_log_mean, -2.0 * ln2 / 3.0, 1e-14);
+    assert_close!(m.gnc2_log_var, ln2 * ln2 / 18.0, 1e-14);
+    assert_close!(m.gnc2_riesz_mean, 1.0, 1e-14);
+    assert_close!(m.gnc2_riesz_var, 0.0, 1e-14);
+    assert_close!(m.unc3.unwrap(), 1.0, 1e-14);
+    // In 3-d (a zero third coordinate): s = 1, Riesz = 1/dist: 1/sqrt(2) (x4) and 1/2 (x2),
+    // mean (4/sqrt(2) + 1)/6, variance by its definition.
+    let h3: Vec<f64> = h.chunks(2).flat_map(|p| [p[0], p[1], 0.0]).collect();
+    let m3 = run(&h3, 3, &y, 4, None, None);
+    let vals = [
+        0.5f64.sqrt(),
+        0.5f64.sqrt(),
+        0.5f64.sqrt(),
+        0.5f64.sqrt(),
+        0.5,
+        0.5,
+    ];
+    let mean = vals.iter().sum::<f64>() / 6.0;
+    let var = vals.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / 6.0;
+    assert_close!(m3.gnc2_riesz_mean, mean, 1e-14);
+    assert_close!(m3.gnc2_riesz_var, var, 1e-14);
+    assert_eq!(m3.unc3, None, "no classifier, no UNC3");
+    // A simplex ETF: every pair equally far, so both variances are 0.
+    let etf = [1.0, 0.0, -0.5, 0.75f64.sqrt(), -0.5, -(0.75f64.sqrt())];
+    let e = run(&etf, 2, &[0, 1, 2], 3, None, None);
+    assert_close!(e.gnc2_log_var, 0.0, 1e-14);
+    assert_close!(e.gnc2_log_mean, -(3f64.sqrt()).ln(), 1e-14);
+}

@@ -355,6 +355,7 @@ fn the_runner_splits_threads_skips_done_cells_and_goes_on_after_a_failure() {
         exe: fake_trainer(&dir),
         jobs: 2,
         threads: 4,
+        by: None,
     };
     let reports = exec::run_cells(&cells, &opts).unwrap();
     let outcomes: Vec<String> = reports.iter().map(|r| r.outcome.word()).collect();
@@ -812,4 +813,50 @@ fn the_study_grids_expand_to_their_documented_cells() {
         }
     }
     assert!(!out.exists());
+}
+
+#[test]
+fn by_seed_runs_one_seed_of_every_condition_before_the_next() {
+    let dir = scratch("by-seed");
+    fs::create_dir_all(dir.join("base")).unwrap();
+    fs::write(dir.join("base/mlp.toml"), BASE).unwrap();
+    let grid_path = write_grid(&dir, "loss", LOSS_GRID);
+    let (_, _, cells) = load_plan(&grid_path, Some(&dir.join("runs"))).unwrap();
+    let names = |order: Vec<usize>| -> Vec<String> {
+        order
+            .into_iter()
+            .map(|i| cells[i].cell.name.clone())
+            .collect()
+    };
+    let all: Vec<usize> = (0..cells.len()).collect();
+    // The grid's order: the loss varies slowest.
+    assert_eq!(
+        names(exec::run_order(&cells, all.clone(), None))[..3],
+        ["loss=ce_seed=0", "loss=ce_seed=1", "loss=hxe-0.3_seed=0"]
+    );
+    assert_eq!(
+        names(exec::run_order(&cells, all, Some("seed"))),
+        [
+            "loss=ce_seed=0",
+            "loss=hxe-0.3_seed=0",
+            "loss=mse_seed=0",
+            "loss=ce_seed=1",
+            "loss=hxe-0.3_seed=1",
+            "loss=mse_seed=1",
+        ]
+    );
+    // An unknown dimension is refused by the CLI, naming the grid's.
+    let (ok, _, err) = nclab(&[
+        "sweep",
+        grid_path.to_str().unwrap(),
+        "--by",
+        "sed",
+        "--out",
+        dir.join("runs").to_str().unwrap(),
+    ]);
+    assert!(!ok);
+    assert!(
+        err.contains("--by sed: the grid has no such dimension (its dimensions: loss, seed)"),
+        "{err}"
+    );
 }

@@ -95,7 +95,7 @@ fn read_tensors(path: &Path) -> HashMap<String, tch::Tensor> {
         .collect()
 }
 
-const COLUMNS: [&str; 30] = [
+const COLUMNS: [&str; 38] = [
     "epoch",
     "lr",
     "elapsed_s",
@@ -118,9 +118,17 @@ const COLUMNS: [&str; 30] = [
     "self_duality",
     "ncc_accuracy",
     "bias_collapse",
+    "gnc2_log_mean",
+    "gnc2_log_var",
+    "gnc2_riesz_mean",
+    "gnc2_riesz_var",
+    "unc3",
     "mean_tree_correlation",
     "nc2_tree",
     "nc1_coarse",
+    "heldout_nc1",
+    "heldout_nc4",
+    "heldout_ncc_accuracy",
     "top1_error",
     "top5_error",
     "mistake_severity",

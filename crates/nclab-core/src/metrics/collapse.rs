@@ -127,6 +127,17 @@ pub struct CollapseMetrics {
     pub ncc_accuracy: f64,
     /// `|| W mu_G + b ||_2`.
     pub bias_collapse: Option<f64>,
+    /// GNC2 (Liu et al. 2023): mean over class pairs `i<j` of the log kernel
+    /// `log(1 / ||u_i - u_j||)` of the normalised centred means `u_k = M_k / ||M_k||`.
+    pub gnc2_log_mean: f64,
+    /// Variance over class pairs of the same log kernel (mean squared deviation).
+    pub gnc2_log_var: f64,
+    /// Mean over class pairs of the Riesz kernel `sign(d-2) ||u_i - u_j||^-(d-2)`.
+    pub gnc2_riesz_mean: f64,
+    /// Variance over class pairs of the Riesz kernel.
+    pub gnc2_riesz_var: f64,
+    /// UNC3 (Wu and Papyan 2024): variance over classes (K-1 divisor) of `cos(w_k, M_k)`.
+    pub unc3: Option<f64>,
 }
 
 impl CollapseMetrics {
@@ -148,11 +159,16 @@ impl CollapseMetrics {
             ("self_duality", self.self_duality),
             ("ncc_accuracy", Some(self.ncc_accuracy)),
             ("bias_collapse", self.bias_collapse),
+            ("gnc2_log_mean", Some(self.gnc2_log_mean)),
+            ("gnc2_log_var", Some(self.gnc2_log_var)),
+            ("gnc2_riesz_mean", Some(self.gnc2_riesz_mean)),
+            ("gnc2_riesz_var", Some(self.gnc2_riesz_var)),
+            ("unc3", self.unc3),
         ]
     }
 
     /// The metric names, in the order of [`CollapseMetrics::entries`].
-    pub const NAMES: [&'static str; 15] = [
+    pub const NAMES: [&'static str; 20] = [
         "nc1",
         "nc2",
         "nc3",
@@ -168,6 +184,11 @@ impl CollapseMetrics {
         "self_duality",
         "ncc_accuracy",
         "bias_collapse",
+        "gnc2_log_mean",
+        "gnc2_log_var",
+        "gnc2_riesz_mean",
+        "gnc2_riesz_var",
+        "unc3",
     ];
 }
 
@@ -432,8 +453,10 @@ pub fn measure_with_statistics(
 
     let (mut nc3, mut nc2_weights, mut equinorm_weights, mut equiangularity_weights) =
         (None, None, None, None);
-    let (mut self_duality, mut bias_collapse) = (None, None);
+    let (mut self_duality, mut bias_collapse, mut unc3) = (None, None, None);
+    let uniformity = hyperspherical_uniformity(&gram, k, d);
     if let Some(w) = &weights {
+        unc3 = Some(uniform_duality(w, m, k, d));
         let mut wm = vec![0.0; k * k];
         gemm_nt(&mut wm, w, m, k, k, d, 1.0, false, false);
         nc3 = Some(normalized_distance(&wm, &etf));
@@ -482,7 +505,72 @@ pub fn measure_with_statistics(
         self_duality,
         ncc_accuracy,
         bias_collapse,
+        gnc2_log_mean: uniformity.log_mean,
+        gnc2_log_var: uniformity.log_var,
+        gnc2_riesz_mean: uniformity.riesz_mean,
+        gnc2_riesz_var: uniformity.riesz_var,
+        unc3,
     })
+}
+
+/// GNC2's pair statistics: mean and variance of the log and Riesz kernels.
+struct Uniformity {
+    log_mean: f64,
+    log_var: f64,
+    riesz_mean: f64,
+    riesz_var: f64,
+}
+
+/// Hyperspherical uniformity of the normalised centred means (GNC2, Liu et al. 2023), from
+/// the Gram matrix `M M^T`: with `u_k = M_k / ||M_k||`, the distance of a pair is
+/// `||u_i - u_j|| = sqrt(2 - 2 cos(M_i, M_j))`; over the pairs `i < j`, the mean and variance
+/// (mean squared deviation from the mean) of `log(1 / ||u_i - u_j||)` and of
+/// `sign(d-2) ||u_i - u_j||^-(d-2)` (the Riesz s-energy kernel with `s = d - 2`; it underflows
+/// to 0 for large `d` whenever the pairs are farther apart than 1). A pair of equal directions
+/// gives an infinite kernel value.
+fn hyperspherical_uniformity(gram: &[f64], k: usize, d: usize) -> Uniformity {
+    let s = d as f64 - 2.0;
+    let sign = if s >= 0.0 { 1.0 } else { -1.0 };
+    let mut log_k = Vec::with_capacity(k * (k - 1) / 2);
+    let mut riesz = Vec::with_capacity(k * (k - 1) / 2);
+    for i in 0..k {
+        for j in i + 1..k {
+            let cos = gram[i * k + j] / (gram[i * k + i] * gram[j * k + j]).sqrt();
+            let dist = (2.0 - 2.0 * cos).max(0.0).sqrt();
+            log_k.push(-dist.ln());
+            riesz.push(sign * dist.powf(-s));
+        }
+    }
+    let (log_mean, log_var) = mean_and_variance(&log_k);
+    let (riesz_mean, riesz_var) = mean_and_variance(&riesz);
+    Uniformity {
+        log_mean,
+        log_var,
+        riesz_mean,
+        riesz_var,
+    }
+}
+
+/// Mean and population variance (divisor n) of `xs`.
+fn mean_and_variance(xs: &[f64]) -> (f64, f64) {
+    let n = xs.len() as f64;
+    let mean = xs.iter().sum::<f64>() / n;
+    let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n;
+    (mean, var)
+}
+
+/// Uniform duality (UNC3, Wu and Papyan 2024): the variance over classes, with the `K-1`
+/// divisor, of `cos(w_k, mu_k - mu_G)`, for `W` and `M` (`K x d`, row-major).
+fn uniform_duality(w: &[f64], m: &[f64], k: usize, d: usize) -> f64 {
+    let cos: Vec<f64> = (0..k)
+        .map(|c| {
+            let (wc, mc) = (&w[c * d..(c + 1) * d], &m[c * d..(c + 1) * d]);
+            let dot: f64 = wc.iter().zip(mc).map(|(a, b)| a * b).sum();
+            dot / (frobenius(wc) * frobenius(mc))
+        })
+        .collect();
+    let mean = cos.iter().sum::<f64>() / k as f64;
+    cos.iter().map(|c| (c - mean).powi(2)).sum::<f64>() / (k - 1) as f64
 }
 
 /// `E = (I_K - 1 1^T / K) / sqrt(K-1)`, the simplex-ETF Gram matrix with Frobenius norm 1.

@@ -7,6 +7,7 @@
 //! the CLI (`nclab measure`) and the trainer both call it.
 
 pub mod collapse;
+pub mod heldout;
 pub mod mistakes;
 pub mod mse_decomposition;
 pub mod tree_geometry;

@@ -79,10 +79,16 @@ pub enum Command {
     SoftLabels {
         #[command(flatten)]
         source: Source,
+        /// The sharpness beta of the targets (0: uniform; large: one-hot).
+        #[arg(long, required_unless_present = "mass", conflicts_with = "mass")]
+        beta: Option<f64>,
+        /// Instead of --beta: the mean mass the targets put on the true class (between 1/K
+        /// and 1); the beta that gives it is solved for and printed on standard error.
         #[arg(long)]
-        beta: f64,
+        mass: Option<f64>,
         #[arg(long, value_enum, default_value_t = MatrixFormat::Csv)]
         format: MatrixFormat,
+        /// Write to this file (atomically) instead of standard output.
         #[arg(long, short)]
         output: Option<PathBuf>,
     },
@@ -129,19 +135,35 @@ pub fn run(cmd: Command) -> Result<()> {
         Command::SoftLabels {
             source,
             beta,
+            mass,
             format,
             output,
         } => {
+            let h = source.load()?;
+            let beta = match (beta, mass) {
+                (Some(beta), _) => beta,
+                (None, Some(mass)) => {
+                    let beta = SoftTargets::beta_for_mass(&h, mass)
+                        .map_err(|e| anyhow::anyhow!("--mass: {e}"))?;
+                    eprintln!("beta = {beta:.6} puts a mean mass of {mass} on the true class");
+                    beta
+                }
+                (None, None) => unreachable!("clap requires --beta or --mass"),
+            };
             if !beta.is_finite() || beta < 0.0 {
                 anyhow::bail!("--beta must be finite and >= 0, got {beta}");
             }
-            let h = source.load()?;
-            let q = SoftTargets::new(&h, beta).matrix();
+            let targets = SoftTargets::new(&h, beta);
+            let q = targets.matrix();
             let text = match format {
                 MatrixFormat::Csv => matrix_csv(&h.class_names(), &q),
                 MatrixFormat::Json => {
                     let mut obj = matrix_json(&h.class_names(), &q);
                     obj.insert("beta".into(), beta.into());
+                    obj.insert(
+                        "mean_true_class_mass".into(),
+                        targets.mean_true_class_mass().into(),
+                    );
                     obj.insert(
                         "layout".into(),
                         "matrix[a][t] = q_a for true class t (column t is the target of t)".into(),

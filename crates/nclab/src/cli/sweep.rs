@@ -26,6 +26,10 @@ pub struct Args {
     /// Threads of the machine split between the jobs (default: all available).
     #[arg(long)]
     pub threads: Option<usize>,
+    /// Run the cells grouped by the levels of this dimension, in its order (e.g. `--by seed`:
+    /// every condition of the first seed, then of the second, ...); the grid's order otherwise.
+    #[arg(long, value_name = "DIMENSION")]
+    pub by: Option<String>,
     /// List the cells, their overrides and states (new, resume, done) and run nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -108,10 +112,37 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
     }
     let started = std::time::Instant::now();
-    let reports = exec::run_cells(&cells, &RunOptions { exe, jobs, threads })?;
+    if let Some(dim) = &args.by {
+        let known: Vec<&str> = cells
+            .first()
+            .map(|c| c.cell.levels.iter().map(|(n, _)| n.as_str()).collect())
+            .unwrap_or_default();
+        if !known.contains(&dim.as_str()) {
+            bail!(
+                "--by {dim}: the grid has no such dimension (its dimensions: {})",
+                known.join(", ")
+            );
+        }
+    }
+    let reports = exec::run_cells(
+        &cells,
+        &RunOptions {
+            exe,
+            jobs,
+            threads,
+            by: args.by.clone(),
+        },
+    )?;
     print!("{}", table::summary_table(&reports));
-    if let Some(line) = table::throughput_line(&reports, jobs, started.elapsed().as_secs_f64()) {
-        println!("{line}");
+    // Cells resumed here also count the images of their earlier part: left out.
+    let fresh: Vec<_> = reports
+        .iter()
+        .zip(&cells)
+        .filter(|(_, c)| c.state == CellState::New)
+        .map(|(r, _)| r.clone())
+        .collect();
+    if let Some(line) = table::throughput_line(&fresh, jobs, started.elapsed().as_secs_f64()) {
+        eprintln!("{line}");
     }
     let failed: Vec<&str> = reports
         .iter()

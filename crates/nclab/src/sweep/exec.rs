@@ -25,6 +25,27 @@ pub struct RunOptions {
     pub jobs: usize,
     /// Threads of the whole machine, split between the jobs.
     pub threads: usize,
+    /// Run the cells of the first level of this dimension first, then the second's, ...
+    /// (`seed`: one whole seed of every condition before the next seed). The grid's order
+    /// otherwise, and in the reports.
+    pub by: Option<String>,
+}
+
+/// The order in which to run `todo` (indices into `cells`): grouped by the level of dimension
+/// `by` when given (stable within a level), else as listed.
+pub fn run_order(cells: &[PlannedCell], mut todo: Vec<usize>, by: Option<&str>) -> Vec<usize> {
+    if let Some(dim) = by {
+        let level = |i: &usize| {
+            cells[*i]
+                .cell
+                .levels
+                .iter()
+                .find(|(name, _)| name == dim)
+                .map_or(0, |l| l.1)
+        };
+        todo.sort_by_key(level);
+    }
+    todo
 }
 
 /// The environment variables through which a cell's thread count reaches libtorch (OpenMP,
@@ -101,6 +122,7 @@ pub fn run_cells(cells: &[PlannedCell], opts: &RunOptions) -> anyhow::Result<Vec
     let todo: Vec<usize> = (0..cells.len())
         .filter(|&i| cells[i].state.runs())
         .collect();
+    let todo = run_order(cells, todo, opts.by.as_deref());
     let per_job = threads_per_job(opts.threads, opts.jobs);
     let next = AtomicUsize::new(0);
     let reports: Mutex<Vec<Option<CellReport>>> = Mutex::new(vec![None; cells.len()]);

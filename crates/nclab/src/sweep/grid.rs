@@ -76,6 +76,8 @@ pub struct Cell {
     pub overrides: Vec<String>,
     /// The base config with the overrides applied; its `name` is `<sweep>/<cell>`.
     pub config: Config,
+    /// Each dimension's name with the index of this cell's level, in dimension order.
+    pub levels: Vec<(String, usize)>,
 }
 
 impl Grid {
@@ -290,6 +292,12 @@ impl Grid {
                 name,
                 overrides,
                 config,
+                levels: self
+                    .dims
+                    .iter()
+                    .zip(&index)
+                    .map(|(d, &i)| (d.name.clone(), i))
+                    .collect(),
             });
             // Odometer: the last dimension turns fastest.
             for d in (0..index.len()).rev() {

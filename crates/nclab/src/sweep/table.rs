@@ -100,9 +100,10 @@ pub fn summary_table(reports: &[CellReport]) -> String {
 }
 
 /// The sweep's total training throughput: the training images of the cells trained in this
-/// sweep (`train_images_per_s * train_steps_s` of each `summary.json`) over the sweep's wall
-/// time `wall_s`, the number to compare when several runs share one GPU (`--jobs N`). `None`
-/// when no cell trained.
+/// sweep (`train_images_per_s * train_steps_s` of each `summary.json`; the caller leaves out
+/// resumed cells, whose summaries also count their earlier part) over the sweep's wall time
+/// `wall_s`, the number to compare when several runs share one GPU (`--jobs N`). `None` when
+/// no cell trained.
 pub fn throughput_line(reports: &[CellReport], jobs: usize, wall_s: f64) -> Option<String> {
     let trained: Vec<f64> = reports
         .iter()

@@ -131,21 +131,37 @@ pub struct MetricContext<'a> {
     pub mse_weight_decay: Option<f64>,
 }
 
-/// The NC metric columns (spec order) on `train`; names fixed whatever the values.
-pub fn collapse_columns(train: &Outputs, ctx: &MetricContext<'_>) -> anyhow::Result<Row> {
+/// The NC metric columns on `train` (collapse, then tree metrics), then the held-out ones of
+/// `test` against the training class means; names fixed whatever the values.
+pub fn collapse_columns(
+    train: &Outputs,
+    test: &Outputs,
+    ctx: &MetricContext<'_>,
+) -> anyhow::Result<Row> {
     let features = MatrixView::f32(&train.features, train.n, train.d);
+    let weights = Some(MatrixView::f32(ctx.weights, train.k, train.d));
     let input = CollapseInput {
         features,
         labels: &train.labels,
         num_classes: train.k,
-        weights: Some(MatrixView::f32(ctx.weights, train.k, train.d)),
+        weights,
         bias: Some(ctx.bias),
         predictions: None,
     };
     let (columns, stats) = metrics::neural_collapse_with_statistics(&input, Some(ctx.tree))
         .context("collapse metrics of the training features")?;
+    let heldout = metrics::heldout::heldout(
+        &stats,
+        &CollapseInput {
+            features: MatrixView::f32(&test.features, test.n, test.d),
+            labels: &test.labels,
+            ..input
+        },
+    )
+    .context("held-out collapse metrics of the test features")?;
     let mut row: Row = columns
         .into_iter()
+        .chain(heldout.entries())
         // An undefined value (e.g. a rank correlation against the constant distances of a
         // flat tree) is "not computed": an empty cell, not NaN.
         .map(|(k, v)| (k.to_string(), v.filter(|x| x.is_finite())))

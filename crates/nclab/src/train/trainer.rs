@@ -276,7 +276,7 @@ pub fn train(config: &Config, opts: &TrainOptions) -> anyhow::Result<Outcome> {
                 tree: &tree,
                 mse_weight_decay: (config.loss.kind == "mse").then_some(config.optim.weight_decay),
             };
-            row.extend(analysis::collapse_columns(&train_out, &ctx)?);
+            row.extend(analysis::collapse_columns(&train_out, &test_out, &ctx)?);
             row.extend(analysis::mistake_columns(&test_out, &mistakes)?);
             dir.append_row(&row)?;
             reporter.analysis_row(&row);
