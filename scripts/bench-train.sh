@@ -5,7 +5,7 @@
 # decay 5e-4) at batch 128 on a fixed random batch, for
 #   mlp        784 -> 1024 -> 1024 -> 1024 -> 10
 #   resnet18   width 16 and 64, 3 x 32 x 32 -> 10
-# with THREADS intra-op threads (default 2) on the CPU. nclab: crates/nclab/examples/bench_step.rs
+# with THREADS intra-op threads (default 2) on the CPU. nclab: crates/nclab-train/examples/bench_step.rs
 # (release build); PyTorch: scripts/bench_train.py with the same models, from the .venv whose
 # libtorch nclab links against. The two run in turn (nclab, PyTorch, nclab, ...), ROUNDS times
 # per model; each run times STEPS steps after WARMUP warm-up steps and reports the median wall
@@ -17,7 +17,7 @@
 # STEPS_R64 (4), MODELS ("mlp r16 r64"), PYTHON (.venv/bin/python), BENCH_DEVICE (cpu),
 # NCLAB_MODE (fresh: Sgd::backward_step, gradients returned by autograd as PyTorch's
 # zero_grad(set_to_none=True) does; accumulate: zero_grad + backward + step into .grad),
-# NCLAB_MALLOC (tuned: nclab::train::malloc::tune_malloc_for_training, for training processes;
+# NCLAB_MALLOC (tuned: nclab_train::malloc::tune_malloc_for_training, for training processes;
 # default: glibc's defaults).
 # Both processes use the same libtorch (and OpenMP runtime, libgomp) from the venv, with the
 # same OMP_WAIT_POLICY, PASSIVE unless set: on a machine that other jobs share, libgomp's
@@ -39,7 +39,7 @@ export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
 export LIBTORCH=${LIBTORCH:-$PWD/.libtorch}
 
 [[ -x "$PYTHON" ]] || { echo "bench-train: $PYTHON not found (run 'make setup')" >&2; exit 1; }
-cargo build --release --quiet -p nclab --example bench_step
+cargo build --release --quiet -p nclab-train --example bench_step
 BIN="${CARGO_TARGET_DIR:-target}/release/examples/bench_step"
 [[ -x "$BIN" ]] || { echo "bench-train: $BIN was not built" >&2; exit 1; }
 

@@ -1,11 +1,11 @@
 """PyTorch baseline for scripts/bench-train.sh and scripts/gpu-bench.sh: training steps
 (forward + CE loss + backward + SGD step) of the same models as nclab's
-(crates/nclab/src/train/models.rs), written the way a PyTorch user writes them (eager mode,
+(crates/nclab-train/src/models.rs), written the way a PyTorch user writes them (eager mode,
 torch.optim.SGD with its default multi-tensor implementation, torch.autocast for bf16,
 torch.channels_last).
 
 Step mode (default): a fixed random batch. Prints one line in the format of
-crates/nclab/examples/bench_step.rs:
+crates/nclab-train/examples/bench_step.rs:
 `pytorch MODEL WIDTH median_ms=... mean_ms=... min_ms=... cpu_ms=... steps=N ... device=D`.
 Epoch mode (--epoch N): epochs over N random u8 images resident on the device, each batch
 gathered by a shuffled index, normalised (x / 255 - mean) / std on the device, optionally
@@ -78,7 +78,7 @@ class Resnet18(nn.Module):
 
 def cpu_seconds():
     """User + system CPU time of this process, from /proc/self/stat (clock ticks of 1/100 s),
-    read the same way as crates/nclab/examples/bench_step.rs does."""
+    read the same way as crates/nclab-train/examples/bench_step.rs does."""
     with open("/proc/self/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / 100.0

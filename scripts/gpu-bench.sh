@@ -6,7 +6,7 @@
 # ResNet18 (width WIDTH, default 64; CIFAR variant) on IMAGES (50,000: the size of
 # CIFAR-10's training set) random 32 x 32 u8 images resident on the GPU, batch 128, SGD with
 # momentum 0.9 and weight decay 5e-4, no augmentation: whole epochs, each batch gathered by a
-# shuffled index and normalised on the device. nclab: crates/nclab/examples/bench_step.rs in
+# shuffled index and normalised on the device. nclab: crates/nclab-train/examples/bench_step.rs in
 # epoch mode (the trainer's own epoch loop); PyTorch: scripts/bench_train.py --epoch (eager
 # mode, torch.optim.SGD's multi-tensor default, torch.autocast for bf16). Both with cuDNN
 # benchmark mode and channels-last memory format, at

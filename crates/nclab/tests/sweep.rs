@@ -10,12 +10,12 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use nclab::sweep::exec::{self, Outcome, RunOptions};
-use nclab::sweep::grid::{value_label, Grid};
-use nclab::sweep::plan::{self, CellState};
-use nclab::sweep::slurm::{self, SlurmOptions};
-use nclab::sweep::{load_plan, table};
-use nclab::train::config::Config;
+use nclab_runs::config::Config;
+use nclab_runs::sweep::exec::{self, Outcome, RunOptions};
+use nclab_runs::sweep::grid::{value_label, Grid};
+use nclab_runs::sweep::plan::{self, CellState};
+use nclab_runs::sweep::slurm::{self, SlurmOptions};
+use nclab_runs::sweep::{load_plan, table};
 
 fn scratch(tag: &str) -> PathBuf {
     common::fresh_dir("sweep-test", tag)
@@ -224,28 +224,10 @@ fn bad_grids_are_refused_with_the_key_named() {
     }
 }
 
-const TINY: &str = r#"
-seed = 3
-device = "cpu"
-threads = 1
-[data]
-name = "synthetic"
-classes = 4
-dim = 8
-per_class = 16
-test_per_class = 8
-[model]
-kind = "mlp"
-widths = [16, 12]
-[optim]
-lr = 0.05
-batch_size = 16
-epochs = 3
-[analysis]
-epochs = "all"
-[axes]
-seed = [0, 1, 2]
-"#;
+/// The shared tiny config with a seed axis: 3 cells.
+fn tiny_grid() -> String {
+    format!("{}[axes]\nseed = [0, 1, 2]\n", nclab_testkit::TINY_CONFIG)
+}
 
 fn write_grid(dir: &Path, name: &str, text: &str) -> PathBuf {
     let path = dir.join(format!("{name}.toml"));
@@ -256,7 +238,7 @@ fn write_grid(dir: &Path, name: &str, text: &str) -> PathBuf {
 #[test]
 fn cell_states_are_read_from_the_run_directories() {
     let dir = scratch("states");
-    let grid_path = write_grid(&dir, "tiny", TINY);
+    let grid_path = write_grid(&dir, "tiny", &tiny_grid());
     let out = dir.join("runs");
     let (_, _, cells) = load_plan(&grid_path, Some(&out)).unwrap();
     let config = &cells[0].cell.config;
@@ -331,7 +313,7 @@ fn the_runner_splits_threads_skips_done_cells_and_goes_on_after_a_failure() {
     assert_eq!(exec::threads_per_job(16, 1), 16);
 
     let dir = scratch("runner");
-    let grid_path = write_grid(&dir, "tiny", TINY);
+    let grid_path = write_grid(&dir, "tiny", &tiny_grid());
     let out = dir.join("runs");
     let (_, _, cells) = load_plan(&grid_path, Some(&out)).unwrap();
     // seed=2 was finished by an earlier sweep.
@@ -421,7 +403,7 @@ fn the_runner_splits_threads_skips_done_cells_and_goes_on_after_a_failure() {
 #[test]
 fn the_slurm_script_has_one_task_per_cell_and_runs_the_same_train_command() {
     let dir = scratch("slurm");
-    let grid_path = write_grid(&dir, "tiny", TINY);
+    let grid_path = write_grid(&dir, "tiny", &tiny_grid());
     let out = dir.join("runs");
     let (_, _, cells) = load_plan(&grid_path, Some(&out)).unwrap();
     let fake = fake_trainer(&dir);
@@ -525,7 +507,7 @@ fn the_slurm_script_has_one_task_per_cell_and_runs_the_same_train_command() {
 #[test]
 fn emitting_refuses_blocked_cells_and_writes_nothing() {
     let dir = scratch("blocked");
-    let grid_path = write_grid(&dir, "tiny", TINY);
+    let grid_path = write_grid(&dir, "tiny", &tiny_grid());
     let out = dir.join("runs");
     fs::create_dir_all(out.join("seed=1")).unwrap();
     fs::write(out.join("seed=1/other.txt"), "x").unwrap();
@@ -570,8 +552,9 @@ fn csv_without_time(path: &Path) -> Vec<Vec<String>> {
 
 #[test]
 fn a_sweep_skips_finished_cells_resumes_a_partial_one_and_runs_the_rest() {
+    common::require_trainer();
     let dir = scratch("e2e");
-    let grid_path = write_grid(&dir, "tiny", TINY);
+    let grid_path = write_grid(&dir, "tiny", &tiny_grid());
     let out = dir.join("runs");
     let (g, o) = (grid_path.to_str().unwrap(), out.to_str().unwrap());
 
@@ -679,9 +662,10 @@ fn a_sweep_skips_finished_cells_resumes_a_partial_one_and_runs_the_rest() {
 
 #[test]
 fn a_failing_cell_is_reported_and_the_sweep_exits_non_zero() {
+    common::require_trainer();
     let dir = scratch("fail");
     // mnist under an empty data folder cannot load; the synthetic cell still runs.
-    let text = TINY.replace(
+    let text = tiny_grid().replace(
         "[axes]\nseed = [0, 1, 2]\n",
         &format!(
             "[axes]\n\"data.name\" = [\"mnist\", \"synthetic\"]\n\"data.root\" = [{:?}]\n",

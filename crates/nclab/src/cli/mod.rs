@@ -9,7 +9,8 @@ mod measure;
 mod output;
 mod report;
 mod sweep;
-mod train;
+
+use nclab_runs::train_args;
 
 /// nclab: neural collapse under hierarchical losses.
 #[derive(Parser, Debug)]
@@ -32,7 +33,7 @@ pub enum Command {
     #[command(subcommand)]
     Data(data::Command),
     /// Train a model from a TOML config, tracking neural collapse through training.
-    Train(train::Args),
+    Train(train_args::Args),
     /// Figures, tables and an HTML report over run directories.
     Report(report::Args),
     /// Expand a grid of configs into runs and run them.
@@ -45,23 +46,35 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Hierarchy(cmd) => hierarchy::run(cmd),
         Command::Evaluate(args) => evaluate::run(args),
         Command::Data(cmd) => data::run(cmd),
-        Command::Train(_) => exec_sibling("nclab-train", 2),
+        Command::Train(_) => run_sibling("nclab-train", 2),
         Command::Report(args) => report::run(args),
         Command::Sweep(args) => sweep::run(args),
     }
 }
 
-/// Replaces this process with the binary `name` installed beside it, passing on the command
-/// line after its first `skip` words (`nclab train ARGS...` -> `nclab-train ARGS...`).
-fn exec_sibling(name: &str, skip: usize) -> anyhow::Result<()> {
-    use std::os::unix::process::CommandExt;
+/// Runs the binary `name` installed beside this one with the command line after its first
+/// `skip` words (`nclab train ARGS...` -> `nclab-train ARGS...`): on Unix it replaces this
+/// process (signals and the exit status go straight to it), elsewhere it runs as a child whose
+/// exit status this process passes on.
+fn run_sibling(name: &str, skip: usize) -> anyhow::Result<()> {
     let me = std::env::current_exe()?;
-    let path = me.with_file_name(name);
-    let err = std::process::Command::new(&path)
-        .args(std::env::args_os().skip(skip))
-        .exec();
-    anyhow::bail!(
-        "cannot run {} ({err}); it is built with nclab (`cargo build --release` builds both)",
-        path.display()
-    )
+    let path = me.with_file_name(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    let mut cmd = std::process::Command::new(&path);
+    cmd.args(std::env::args_os().skip(skip));
+    let missing = |err: std::io::Error| {
+        anyhow::anyhow!(
+            "cannot run {} ({err}); it is built with nclab (`cargo build --release` builds both)",
+            path.display()
+        )
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt;
+        Err(missing(cmd.exec()))
+    }
+    #[cfg(not(unix))]
+    {
+        let status = cmd.status().map_err(missing)?;
+        std::process::exit(status.code().unwrap_or(1));
+    }
 }

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use nclab::report::{generate, Options};
+use nclab_runs::report::{generate, Options};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {

@@ -3,10 +3,10 @@
 use std::path::PathBuf;
 
 use anyhow::{bail, Context};
-use nclab::sweep::exec::{self, RunOptions};
-use nclab::sweep::plan::CellState;
-use nclab::sweep::slurm::{self, SlurmOptions};
-use nclab::sweep::{load_plan, table};
+use nclab_runs::sweep::exec::{self, RunOptions};
+use nclab_runs::sweep::plan::CellState;
+use nclab_runs::sweep::slurm::{self, SlurmOptions};
+use nclab_runs::sweep::{load_plan, table};
 
 #[derive(clap::Args, Debug)]
 #[command(

@@ -6,6 +6,10 @@ use std::path::PathBuf;
 use std::process::Command;
 
 /// Runs the `nclab` binary under test: (exit status success, stdout, stderr).
+///
+/// `nclab train` (and so `nclab sweep`) runs the `nclab-train` binary of the `nclab-train`
+/// package beside it; `cargo test --workspace` (what `make test` runs) builds it, a test of
+/// this package alone does not: tests that train call [`require_trainer`] first.
 pub fn nclab(args: &[&str]) -> (bool, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_nclab"))
         .args(args)
@@ -18,10 +22,17 @@ pub fn nclab(args: &[&str]) -> (bool, String, String) {
     )
 }
 
-/// A fresh, empty directory `<temp>/nclab-<suite>-<name>-<pid>` (removed first if it exists).
-pub fn fresh_dir(suite: &str, name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("nclab-{suite}-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+#[allow(unused_imports)]
+pub use nclab_testkit::fresh_dir;
+
+/// Fails, saying how to build it, when the `nclab-train` binary is not beside `nclab`.
+pub fn require_trainer() {
+    let nclab = PathBuf::from(env!("CARGO_BIN_EXE_nclab"));
+    let trainer = nclab.with_file_name(format!("nclab-train{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        trainer.is_file(),
+        "{} is missing: this test trains through `nclab train`; build the trainer first \
+         (`cargo build -p nclab-train`, or run `cargo test --workspace`)",
+        trainer.display()
+    );
 }

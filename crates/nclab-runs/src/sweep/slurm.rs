@@ -10,7 +10,7 @@ use anyhow::bail;
 
 use super::exec::THREAD_VARS;
 use super::plan::{CellState, PlannedCell};
-use crate::train::run_dir::write_atomic;
+use crate::run_dir::write_atomic;
 
 /// The script's file name inside the sweep folder.
 pub const SCRIPT: &str = "sweep.sbatch";

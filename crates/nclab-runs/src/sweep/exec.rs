@@ -14,7 +14,7 @@ use std::time::Instant;
 use anyhow::Context;
 
 use super::plan::{read_summary, CellState, PlannedCell};
-use crate::train::run_dir::write_atomic;
+use crate::run_dir::write_atomic;
 
 /// How the cells are run.
 #[derive(Clone, Debug)]

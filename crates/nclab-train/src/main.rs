@@ -6,11 +6,10 @@ use std::process::ExitCode;
 
 use anyhow::bail;
 use clap::Parser;
-use nclab::train::config::Config;
-use nclab::train::trainer::{self, TrainOptions};
+use nclab_runs::config::Config;
+use nclab_train::trainer::{self, TrainOptions};
 
-#[path = "../cli/train.rs"]
-mod args;
+use nclab_runs::train_args as args;
 
 /// Train a model from a TOML config, tracking neural collapse through training.
 #[derive(Parser, Debug)]

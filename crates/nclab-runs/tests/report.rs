@@ -1,16 +1,14 @@
 //! `nclab report` over tiny synthetic run directories that the tests write themselves.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use nclab::report::{generate, html::referenced_files, Options};
 use nclab_core::tensor::Tensor;
+use nclab_runs::report::{generate, html::referenced_files, Options};
 
 /// A fresh empty directory under the target's temp area.
 fn scratch(name: &str) -> PathBuf {
-    common::fresh_dir("report-test", name)
+    nclab_testkit::fresh_dir("report-test", name)
 }
 
 const HEADER: &str =

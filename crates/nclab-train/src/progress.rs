@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::run_dir::Row;
+use nclab_runs::run_dir::Row;
 
 /// The columns of the one-line table, as `(metric, header, width)`.
 const TABLE: [(&str, &str, usize); 10] = [

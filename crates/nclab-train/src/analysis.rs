@@ -14,7 +14,7 @@ use tch::{Kind, Tensor};
 use super::dataset::DeviceSplit;
 use super::losses::Loss;
 use super::models::Model;
-use super::run_dir::Row;
+use nclab_runs::run_dir::Row;
 
 /// Features and logits of one set, on the host, with the labels.
 #[derive(Debug, Clone)]

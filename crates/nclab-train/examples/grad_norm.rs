@@ -9,12 +9,12 @@
 //! CE / this loss: the learning-rate factor that gives this loss CE's initial step size.
 
 use anyhow::{bail, Context};
-use nclab::train::config::Config;
-use nclab::train::dataset;
-use nclab::train::losses::{Loss, LossSpec, LossTree};
-use nclab::train::models::Model;
-use nclab::train::trainer::{loss_spec, model_spec, resolve_hierarchy};
 use nclab_core::rng::Rng;
+use nclab_runs::config::Config;
+use nclab_train::dataset;
+use nclab_train::losses::{Loss, LossSpec, LossTree};
+use nclab_train::models::Model;
+use nclab_train::trainer::{loss_spec, model_spec, resolve_hierarchy};
 use tch::{nn::VarStore, Device, Kind, Tensor};
 
 fn main() -> anyhow::Result<()> {

@@ -18,7 +18,7 @@ use nclab_core::data::{self, CropFlip, Dataset, Inputs, Normalization, Split, CR
 use nclab_core::rng::Rng;
 use tch::{Device, Kind, Tensor};
 
-use super::config::Config;
+use nclab_runs::config::Config;
 
 /// A dataset ready for training.
 #[derive(Debug)]

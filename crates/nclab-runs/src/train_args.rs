@@ -1,8 +1,8 @@
 //! `nclab train CONFIG [--set key=value ...] [--out DIR] [--resume] [--quiet]`: the arguments.
 //!
 //! Training is the one part of nclab that needs libtorch, so it runs in its own binary,
-//! `nclab-train` (src/bin/nclab-train.rs), which `nclab train` executes in its place: the other
-//! commands start without loading libtorch and the CUDA libraries (0.4 s per process).
+//! `nclab-train` (crate `nclab-train`), which `nclab train` runs in its place: the other
+//! commands never load libtorch and the CUDA libraries. Both binaries parse these arguments.
 
 use std::path::PathBuf;
 

@@ -14,7 +14,7 @@
 //!   device=D` (`cpu_ms`: process CPU time per measured step, which other jobs on the machine
 //!   disturb far less than wall time).
 //! * epoch mode (`--epoch N`): `E` epochs (default 3, the first a warm-up) over `N` random u8
-//!   images resident on the device, through the trainer's own epoch (`nclab::train::epoch`:
+//!   images resident on the device, through the trainer's own epoch (`nclab_train::epoch`:
 //!   a shuffle per epoch, batches gathered and normalised on the device, crops and flips with
 //!   `--augment`, the running loss and accuracy kept), the last incomplete batch dropped. Prints
 //!   `nclab MODEL WIDTH epoch_s=... ms_per_step=... steps=S ... device=D` with the median of
@@ -22,20 +22,20 @@
 //!
 //! `--mode fresh` (default) uses `Sgd::backward_step` (gradients returned by autograd, like
 //! PyTorch's `zero_grad(set_to_none=True)`), `accumulate` uses `zero_grad`, `backward`, `step`.
-//! `--malloc tuned` (default) applies `nclab::train::malloc::tune_malloc_for_training` first.
+//! `--malloc tuned` (default) applies `nclab_train::malloc::tune_malloc_for_training` first.
 
 use std::time::Instant;
 
 use anyhow::{bail, Context};
-use nclab::train::dataset::{to_channels_last, DeviceData};
-use nclab::train::epoch::Stepper;
-use nclab::train::losses::{Loss, LossSpec};
-use nclab::train::models::{convert_to_channels_last, Model, ModelSpec};
-use nclab::train::optim::Sgd;
-use nclab::train::progress::Reporter;
 use nclab_core::data::{Dataset, Inputs, Split};
 use nclab_core::hierarchy::Hierarchy;
 use nclab_core::rng::Rng;
+use nclab_train::dataset::{to_channels_last, DeviceData};
+use nclab_train::epoch::Stepper;
+use nclab_train::losses::{Loss, LossSpec};
+use nclab_train::models::{convert_to_channels_last, Model, ModelSpec};
+use nclab_train::optim::Sgd;
+use nclab_train::progress::Reporter;
 use tch::{nn, Device, Kind, Tensor};
 
 struct Options {
@@ -136,7 +136,7 @@ fn parse() -> anyhow::Result<Options> {
 
 fn main() -> anyhow::Result<()> {
     let o = parse()?;
-    if o.tune_malloc && !nclab::train::malloc::tune_malloc_for_training() {
+    if o.tune_malloc && !nclab_train::malloc::tune_malloc_for_training() {
         eprintln!("bench_step: could not tune malloc (not glibc?)");
     }
     tch::set_num_threads(o.threads);

@@ -24,7 +24,7 @@ use anyhow::{bail, Context};
 use tch::{nn::VarStore, Kind, Tensor};
 
 use super::optim::Sgd;
-use super::run_dir::temp_sibling;
+use nclab_runs::run_dir::temp_sibling;
 
 /// The training state besides the model and the optimiser.
 #[derive(Clone, Debug, PartialEq)]
@@ -277,7 +277,7 @@ mod tests {
         let loaded = load(&path, &mut vs2, &mut sgd2).unwrap();
         assert_eq!(loaded, progress);
         assert_eq!(Vec::<f32>::try_from(&w2).unwrap(), vec![1.0, 2.0, 3.0]);
-        assert!(!crate::train::run_dir::temp_sibling(&path).exists());
+        assert!(!nclab_runs::run_dir::temp_sibling(&path).exists());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

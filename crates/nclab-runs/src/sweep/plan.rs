@@ -8,8 +8,8 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use crate::train::config::{flatten, Config};
-use crate::train::run_dir;
+use crate::config::{flatten, Config};
+use crate::run_dir;
 
 use super::grid::Cell;
 

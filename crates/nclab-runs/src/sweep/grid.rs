@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context};
 
-use crate::train::config::{flatten, Config};
+use crate::config::{flatten, Config};
 
 /// The reserved top-level keys of a grid file; every other key is a config key.
 pub const RESERVED: [&str; 3] = ["base", "axes", "variants"];

@@ -5,34 +5,12 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use nclab::train::config::Config;
-use nclab::train::trainer::{self, Outcome, TrainOptions};
 use nclab_core::metrics::{neural_collapse, CollapseInput};
 use nclab_core::tensor::MatrixView;
+use nclab_runs::config::Config;
+use nclab_train::trainer::{self, Outcome, TrainOptions};
 
-/// 4 classes x 16 training samples, batch 16 -> 4 steps an epoch; 8 test samples per class.
-const TINY: &str = r#"
-name = "tiny"
-seed = 3
-device = "cpu"
-threads = 1
-hierarchy = "flat"
-[data]
-name = "synthetic"
-classes = 4
-dim = 8
-per_class = 16
-test_per_class = 8
-[model]
-kind = "mlp"
-widths = [16, 12]
-[optim]
-lr = 0.05
-batch_size = 16
-epochs = 3
-[analysis]
-epochs = "all"
-"#;
+use nclab_testkit::TINY_CONFIG as TINY;
 
 /// libtorch's random generator and thread settings are process-wide, and the test harness
 /// runs tests in parallel threads: two runs that overlapped would draw from one generator and
@@ -456,14 +434,8 @@ fn the_cli_reports_divergence_with_a_non_zero_exit() {
     let out = scratch("diverge-cli");
     let cfg = scratch("diverge-cli-config").with_extension("toml");
     std::fs::write(&cfg, TINY).unwrap();
-    let run = Command::new(env!("CARGO_BIN_EXE_nclab"))
-        .args([
-            "train",
-            cfg.to_str().unwrap(),
-            "--quiet",
-            "--set",
-            "optim.lr=1e30",
-        ])
+    let run = Command::new(env!("CARGO_BIN_EXE_nclab-train"))
+        .args([cfg.to_str().unwrap(), "--quiet", "--set", "optim.lr=1e30"])
         .args(["--set", "loss.kind=mse", "--out", out.to_str().unwrap()])
         .output()
         .unwrap();

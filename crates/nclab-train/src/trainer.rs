@@ -20,14 +20,14 @@ use tch::{nn::VarStore, Device, Kind, Tensor};
 
 use super::analysis::{self, MetricContext, Outputs};
 use super::checkpoint::{self, Progress};
-use super::config::{flatten, Config, DeviceChoice, Precision};
 use super::dataset::{self, DeviceData};
 use super::epoch::Stepper;
 use super::losses::{HxeNormalize, Loss, LossSpec, LossTree};
 use super::models::{convert_to_channels_last, Model, ModelKind, ModelSpec};
 use super::optim::{learning_rate, Schedule, Sgd};
 use super::progress::Reporter;
-use super::run_dir::{self, Row, RunDir, Summary};
+use nclab_runs::config::{flatten, Config, DeviceChoice, Precision};
+use nclab_runs::run_dir::{self, Row, RunDir, Summary};
 
 /// How `train` runs, besides the config.
 #[derive(Clone, Debug, Default)]

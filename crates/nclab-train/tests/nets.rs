@@ -2,8 +2,8 @@
 //! hand-computed steps, the learning-rate schedules, and the tch losses against nclab-core's
 //! f64 reference losses. All on CPU.
 
-use nclab::train::models::{Model, ModelKind, ModelSpec};
-use nclab::train::optim::{learning_rate, Schedule, Sgd};
+use nclab_train::models::{Model, ModelKind, ModelSpec};
+use nclab_train::optim::{learning_rate, Schedule, Sgd};
 use tch::{nn, Device, Kind, Tensor};
 
 fn numel(vs: &nn::VarStore) -> i64 {
@@ -360,7 +360,7 @@ fn cosine_and_constant_schedules() {
 
 // ---- losses: hand-computed values on a 3-class tree ------------------------------------------
 
-use nclab::train::losses::{HxeNormalize, Loss, LossSpec, LossTree};
+use nclab_train::losses::{HxeNormalize, Loss, LossSpec, LossTree};
 
 /// root -> { A -> {c0, c1}, c2 }. Nodes: 0 root (depth 0), 1 A (1), 2 c0 (2), 3 c1 (2),
 /// 4 c2 (1). LCA heights: d(c0, c1) = height(A) = 1, d(c0, c2) = d(c1, c2) = height(root) = 2,
@@ -686,7 +686,7 @@ fn loss_specs_read_like_nclab_core() {
 fn glibc_accepts_the_malloc_settings() {
     // mallopt returns 0 for a value out of range (e.g. an mmap threshold above 32 MiB), so
     // this fails if a setting is silently refused.
-    assert!(nclab::train::malloc::tune_malloc_for_training());
+    assert!(nclab_train::malloc::tune_malloc_for_training());
     // Allocation still works afterwards, small and large.
     let t = Tensor::ones([64, 1 << 20], (Kind::Float, Device::Cpu));
     assert_eq!(t.sum(Kind::Double).double_value(&[]), (64 << 20) as f64);
@@ -737,8 +737,8 @@ fn max_rel_diff(a: &Tensor, b: &Tensor) -> f64 {
 
 #[test]
 fn channels_last_gives_the_same_outputs_and_steps() {
-    use nclab::train::dataset::to_channels_last;
-    use nclab::train::models::convert_to_channels_last;
+    use nclab_train::dataset::to_channels_last;
+    use nclab_train::models::convert_to_channels_last;
     let (va, a, vb, b) = twin_resnets();
     convert_to_channels_last(&vb);
     let conv = vb.variables()["stem.conv.weight"].shallow_clone();
