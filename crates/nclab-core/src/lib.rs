@@ -18,6 +18,7 @@ pub mod io;
 pub mod linalg;
 pub mod losses;
 pub mod metrics;
+mod named_enum;
 pub mod rng;
 pub mod stats;
 pub mod tensor;

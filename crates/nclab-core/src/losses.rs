@@ -52,14 +52,15 @@ pub fn softmax_into(z: &[f64], out: &mut [f64]) {
     }
 }
 
-/// How HXE's weights are normalised.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum HxeNormalize {
-    /// `lambda(C) = exp(-alpha depth(C))` as is (HXE with alpha = 0 equals CE).
-    None,
-    /// Every lambda divided by `sum_n exp(-alpha depth(n))` over all nodes (the reference
-    /// implementation's default).
-    Nodes,
+crate::named_enum! {
+    /// How HXE's weights are normalised.
+    pub enum HxeNormalize {
+        /// `lambda(C) = exp(-alpha depth(C))` as is (HXE with alpha = 0 equals CE).
+        None = "none",
+        /// Every lambda divided by `sum_n exp(-alpha depth(n))` over all nodes (the reference
+        /// implementation's default).
+        Nodes = "nodes",
+    }
 }
 
 /// A loss and its parameters, as written on the command line or in a config:
@@ -71,6 +72,13 @@ pub enum LossSpec {
     Mse { kappa: f64, weight: f64 },
     Soft { beta: f64 },
     Hxe { alpha: f64, normalize: HxeNormalize },
+}
+
+impl LossSpec {
+    /// Whether the loss depends on the hierarchy (soft labels and HXE).
+    pub fn uses_hierarchy(&self) -> bool {
+        matches!(self, LossSpec::Soft { .. } | LossSpec::Hxe { .. })
+    }
 }
 
 impl FromStr for LossSpec {

@@ -8,6 +8,7 @@
 use std::path::Path;
 
 use anyhow::{anyhow, bail, Context};
+use nclab_core::losses::{HxeNormalize, LossSpec};
 use serde::{Deserialize, Serialize};
 
 /// A whole training run, as read from TOML.
@@ -43,20 +44,110 @@ pub struct Config {
     pub analysis: AnalysisConfig,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum DeviceChoice {
-    Auto,
-    Cpu,
-    Cuda,
+nclab_core::named_enum! {
+    /// The training device (key `device`).
+    pub enum DeviceChoice {
+        /// CUDA when libtorch sees a GPU, else the CPU.
+        Auto = "auto",
+        Cpu = "cpu",
+        Cuda = "cuda",
+    }
 }
 
-/// Precision of the training forward pass (key `precision`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Precision {
-    F32,
-    Bf16,
+nclab_core::named_enum! {
+    /// The dataset (key `data.name`); the word is the name `nclab_core::data::load` takes.
+    pub enum DatasetName {
+        Mnist = "mnist",
+        FashionMnist = "fashion-mnist",
+        Cifar10 = "cifar10",
+        Cifar100 = "cifar100",
+        Synthetic = "synthetic",
+    }
+}
+
+nclab_core::named_enum! {
+    /// The network (key `model.kind`).
+    pub enum ModelKind {
+        /// Linear -> BatchNorm1d -> ReLU blocks, then the linear classifier.
+        Mlp = "mlp",
+        /// The CIFAR variant of ResNet-18 with a width multiplier.
+        Resnet18 = "resnet18",
+    }
+}
+
+nclab_core::named_enum! {
+    /// The training loss (key `loss.kind`); its parameters are the other `loss.*` keys.
+    pub enum LossKind {
+        Ce = "ce",
+        Mse = "mse",
+        Soft = "soft",
+        Hxe = "hxe",
+    }
+}
+
+nclab_core::named_enum! {
+    /// How the learning rate changes with the epoch (key `optim.schedule`).
+    pub enum Schedule {
+        /// `x0.1` at epoch `floor(E/3)` and again at `floor(2E/3)`.
+        Step = "step",
+        /// Cosine annealing from the base rate towards 0.
+        Cosine = "cosine",
+        /// The base rate throughout.
+        Constant = "constant",
+    }
+}
+
+impl Schedule {
+    /// The epochs (counted from 1) whose learning rate is the first one decayed: `floor(E/3)
+    /// + 1` and `floor(2E/3) + 1` for `Step` (E = 350: 117 and 234), none otherwise.
+    pub fn decay_epochs(self, epochs: usize) -> Vec<usize> {
+        match self {
+            Schedule::Step => {
+                let mut d: Vec<usize> = [epochs / 3, 2 * epochs / 3]
+                    .into_iter()
+                    .filter(|&m| m < epochs)
+                    .map(|m| m + 1)
+                    .collect();
+                d.dedup();
+                d
+            }
+            Schedule::Cosine | Schedule::Constant => Vec::new(),
+        }
+    }
+
+    /// The learning rate of epoch `epoch` (counted from 0) of a run of `epochs` epochs:
+    /// * `Step`: `base_lr * 0.1^m`, `m` = how many of the milestones `floor(E/3)` and
+    ///   `floor(2E/3)` are `<= epoch` (E = 350: epochs 0..=115 at `base_lr`, 116..=232 at
+    ///   `base_lr/10`, 233.. at `base_lr/100`);
+    /// * `Cosine`: `base_lr * (1 + cos(pi * epoch / E)) / 2` (`base_lr` at epoch 0);
+    /// * `Constant`: `base_lr`.
+    pub fn learning_rate(self, base_lr: f64, epoch: usize, epochs: usize) -> f64 {
+        match self {
+            Schedule::Step => {
+                let decays = [epochs / 3, 2 * epochs / 3]
+                    .iter()
+                    .filter(|&&m| epoch >= m)
+                    .count();
+                base_lr * 0.1f64.powi(decays as i32)
+            }
+            Schedule::Cosine => {
+                if epochs == 0 {
+                    return base_lr;
+                }
+                let t = epoch as f64 / epochs as f64;
+                base_lr * 0.5 * (1.0 + (std::f64::consts::PI * t).cos())
+            }
+            Schedule::Constant => base_lr,
+        }
+    }
+}
+
+nclab_core::named_enum! {
+    /// Precision of the training forward pass (key `precision`).
+    pub enum Precision {
+        F32 = "f32",
+        Bf16 = "bf16",
+    }
 }
 
 /// `[data]`: which dataset, how much of it, and its preprocessing.
@@ -64,7 +155,7 @@ pub enum Precision {
 #[serde(deny_unknown_fields, default)]
 pub struct DataConfig {
     /// `mnist`, `fashion-mnist`, `cifar10`, `cifar100` or `synthetic`.
-    pub name: String,
+    pub name: DatasetName,
     /// Folder holding the datasets (default: `$NCLAB_DATA`, else `data`).
     pub root: String,
     /// Balanced subset of the training set: this many images per class (0 = all).
@@ -89,7 +180,7 @@ pub struct DataConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct ModelConfig {
     /// `mlp` or `resnet18`.
-    pub kind: String,
+    pub kind: ModelKind,
     /// `mlp`: widths of the hidden Linear -> BatchNorm1d -> ReLU blocks.
     pub widths: Vec<i64>,
     /// `resnet18`: channels of the first stage (64 = the standard network).
@@ -101,15 +192,18 @@ pub struct ModelConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct LossConfig {
     /// `ce`, `mse`, `soft` or `hxe`.
-    pub kind: String,
+    pub kind: LossKind,
     /// `mse`: value of the target entry, `|| z - kappa onehot(t) ||^2 / K`.
     pub kappa: f64,
+    /// `mse`: weight of the true class's term, `(weight (z_t - kappa)^2 + sum_{a != t}
+    /// z_a^2) / K` (Hui and Belkin's rescaling for many classes; 1 = plain MSE).
+    pub weight: f64,
     /// `soft`: sharpness of the soft labels `q_a ~ exp(-beta dn(a, t))`.
     pub beta: f64,
     /// `hxe`: the edge weights `lambda(C) = exp(-alpha depth(C))`.
     pub alpha: f64,
     /// `hxe`: `none` (alpha = 0 is CE) or `nodes` (weights divided by their sum over nodes).
-    pub normalize: String,
+    pub normalize: HxeNormalize,
 }
 
 /// `[optim]`: SGD and its learning-rate schedule.
@@ -122,7 +216,7 @@ pub struct OptimConfig {
     pub batch_size: usize,
     pub epochs: usize,
     /// `step` (x0.1 at E/3 and 2E/3), `cosine` or `constant`.
-    pub schedule: String,
+    pub schedule: Schedule,
 }
 
 /// `[analysis]`: when and how the collapse metrics are measured.
@@ -174,7 +268,7 @@ impl Default for Config {
 impl Default for DataConfig {
     fn default() -> Self {
         DataConfig {
-            name: "mnist".into(),
+            name: DatasetName::Mnist,
             root: std::env::var("NCLAB_DATA").unwrap_or_else(|_| "data".into()),
             per_class: 0,
             test_per_class: 0,
@@ -190,7 +284,7 @@ impl Default for DataConfig {
 impl Default for ModelConfig {
     fn default() -> Self {
         ModelConfig {
-            kind: "mlp".into(),
+            kind: ModelKind::Mlp,
             widths: vec![1024, 1024, 1024],
             width: 64,
         }
@@ -200,11 +294,12 @@ impl Default for ModelConfig {
 impl Default for LossConfig {
     fn default() -> Self {
         LossConfig {
-            kind: "ce".into(),
+            kind: LossKind::Ce,
             kappa: 1.0,
+            weight: 1.0,
             beta: 10.0,
             alpha: 0.1,
-            normalize: "none".into(),
+            normalize: HxeNormalize::None,
         }
     }
 }
@@ -217,7 +312,7 @@ impl Default for OptimConfig {
             weight_decay: 5e-4,
             batch_size: 128,
             epochs: 350,
-            schedule: "step".into(),
+            schedule: Schedule::Step,
         }
     }
 }
@@ -232,15 +327,6 @@ impl Default for AnalysisConfig {
         }
     }
 }
-
-/// Loss kinds the trainer knows.
-pub const LOSS_KINDS: [&str; 4] = ["ce", "mse", "soft", "hxe"];
-/// Model kinds the trainer knows.
-pub const MODEL_KINDS: [&str; 2] = ["mlp", "resnet18"];
-/// Learning-rate schedules the trainer knows.
-pub const SCHEDULES: [&str; 3] = ["step", "cosine", "constant"];
-/// Datasets the trainer knows, with their number of classes (synthetic: `data.classes`).
-pub const DATASETS: [&str; 5] = ["mnist", "fashion-mnist", "cifar10", "cifar100", "synthetic"];
 
 /// The leaves of a table as `(dotted key, value)`; sub-tables are walked, lists are leaves.
 /// A quoted dotted key (`"loss.kind" = ...`) and a nested one (`loss.kind = ...`) are the same.
@@ -306,17 +392,6 @@ impl Config {
     /// Checks values that the types alone do not: known kinds, positive sizes, a hierarchy
     /// whose classes are the dataset's. Each error names its key.
     pub fn validate(&self) -> anyhow::Result<()> {
-        fn one_of(key: &str, value: &str, allowed: &[&str]) -> anyhow::Result<()> {
-            if !allowed.contains(&value) {
-                bail!("key `{key}`: unknown value {value:?}, expected one of {allowed:?}");
-            }
-            Ok(())
-        }
-        one_of("loss.kind", &self.loss.kind, &LOSS_KINDS)?;
-        one_of("loss.normalize", &self.loss.normalize, &["none", "nodes"])?;
-        one_of("model.kind", &self.model.kind, &MODEL_KINDS)?;
-        one_of("optim.schedule", &self.optim.schedule, &SCHEDULES)?;
-        one_of("data.name", &self.data.name, &DATASETS)?;
         let positive = |key: &str, v: f64| -> anyhow::Result<()> {
             if !(v.is_finite() && v > 0.0) {
                 bail!("key `{key}`: must be a positive number, got {v}");
@@ -345,28 +420,30 @@ impl Config {
                 self.optim.weight_decay
             );
         }
-        if self.loss.kind == "mse" {
-            positive("loss.kappa", self.loss.kappa)?;
+        match self.loss.kind {
+            LossKind::Mse => {
+                positive("loss.kappa", self.loss.kappa)?;
+                positive("loss.weight", self.loss.weight)?;
+            }
+            LossKind::Soft => positive("loss.beta", self.loss.beta)?,
+            LossKind::Hxe if !(self.loss.alpha >= 0.0 && self.loss.alpha.is_finite()) => {
+                bail!("key `loss.alpha`: must be >= 0, got {}", self.loss.alpha);
+            }
+            _ => {}
         }
-        if self.loss.kind == "soft" {
-            positive("loss.beta", self.loss.beta)?;
-        }
-        if self.loss.kind == "hxe" && !(self.loss.alpha >= 0.0 && self.loss.alpha.is_finite()) {
-            bail!("key `loss.alpha`: must be >= 0, got {}", self.loss.alpha);
-        }
-        if self.model.kind == "mlp" && self.model.widths.iter().any(|&w| w <= 0) {
+        if self.model.kind == ModelKind::Mlp && self.model.widths.iter().any(|&w| w <= 0) {
             bail!(
                 "key `model.widths`: every width must be positive, got {:?}",
                 self.model.widths
             );
         }
-        if self.model.kind == "resnet18" && self.model.width <= 0 {
+        if self.model.kind == ModelKind::Resnet18 && self.model.width <= 0 {
             bail!(
                 "key `model.width`: must be positive, got {}",
                 self.model.width
             );
         }
-        if self.data.name == "synthetic" {
+        if self.data.name == DatasetName::Synthetic {
             if self.data.classes < 2 {
                 bail!(
                     "key `data.classes`: need at least 2 classes, got {}",
@@ -390,10 +467,27 @@ impl Config {
 
     /// Number of classes of the configured dataset.
     pub fn num_classes(&self) -> usize {
-        match self.data.name.as_str() {
-            "cifar100" => 100,
-            "synthetic" => self.data.classes,
+        match self.data.name {
+            DatasetName::Cifar100 => 100,
+            DatasetName::Synthetic => self.data.classes,
             _ => 10,
+        }
+    }
+
+    /// The loss of `[loss]`: its kind with the parameters that kind uses.
+    pub fn loss_spec(&self) -> LossSpec {
+        let l = &self.loss;
+        match l.kind {
+            LossKind::Ce => LossSpec::Ce,
+            LossKind::Mse => LossSpec::Mse {
+                kappa: l.kappa,
+                weight: l.weight,
+            },
+            LossKind::Soft => LossSpec::Soft { beta: l.beta },
+            LossKind::Hxe => LossSpec::Hxe {
+                alpha: l.alpha,
+                normalize: l.normalize,
+            },
         }
     }
 
@@ -498,7 +592,7 @@ mod tests {
         assert_eq!(c.optim.lr, 0.5);
         assert_eq!(c.optim.epochs, 30);
         assert_eq!(c.model.widths, vec![8, 4]);
-        assert_eq!(c.data.name, "cifar10");
+        assert_eq!(c.data.name, DatasetName::Cifar10);
     }
 
     #[test]

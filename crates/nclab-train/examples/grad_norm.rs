@@ -14,7 +14,7 @@ use nclab_runs::config::Config;
 use nclab_train::dataset;
 use nclab_train::losses::{Loss, LossSpec, LossTree};
 use nclab_train::models::Model;
-use nclab_train::trainer::{loss_spec, model_spec, resolve_hierarchy};
+use nclab_train::trainer::{model_spec, resolve_hierarchy};
 use tch::{nn::VarStore, Device, Kind, Tensor};
 
 fn main() -> anyhow::Result<()> {
@@ -64,7 +64,7 @@ fn main() -> anyhow::Result<()> {
         }
         Ok(total / steps as f64)
     };
-    let spec = loss_spec(&config)?;
+    let spec = config.loss_spec();
     let (ce, this) = (norm_of(&LossSpec::Ce)?, norm_of(&spec)?);
     println!("config {path} {}", sets.join(" "));
     println!("mean gradient norm at initialisation over {steps} batches:");

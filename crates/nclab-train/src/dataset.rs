@@ -18,7 +18,7 @@ use nclab_core::data::{self, CropFlip, Dataset, Inputs, Normalization, Split, CR
 use nclab_core::rng::Rng;
 use tch::{Device, Kind, Tensor};
 
-use nclab_runs::config::Config;
+use nclab_runs::config::{Config, DatasetName};
 
 /// A dataset ready for training.
 #[derive(Debug)]
@@ -228,7 +228,7 @@ impl DeviceData {
 /// The training and test sets of the config on the host, subsets and padding applied.
 fn load_host(config: &Config) -> anyhow::Result<(Dataset, Dataset)> {
     let d = &config.data;
-    let (train, test) = if d.name == "synthetic" {
+    let (train, test) = if d.name == DatasetName::Synthetic {
         let name = |n: usize| {
             format!(
                 "synthetic:k={},d={},n={},sep={},seed={}",
@@ -250,7 +250,7 @@ fn load_host(config: &Config) -> anyhow::Result<(Dataset, Dataset)> {
         )
     } else {
         let load = |split: Split, per_class: usize| -> anyhow::Result<Dataset> {
-            let full = data::load(&d.name, &root(config), split)?;
+            let full = data::load(d.name.as_str(), &root(config), split)?;
             Ok(if per_class > 0 {
                 full.subset_balanced(per_class, config.seed)
                     .with_context(|| format!("{split} subset of {per_class} per class"))?

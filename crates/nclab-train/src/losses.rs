@@ -6,121 +6,11 @@
 //! are precomputed once by [`Loss::new`]: the soft-label target matrix, and for HXE the leaf
 //! masks and weights of the nodes on every class's path to the root.
 
-use std::fmt;
-use std::str::FromStr;
-
-use anyhow::{bail, ensure, Context};
+use anyhow::{ensure, Context};
 use nclab_core::hierarchy::Hierarchy;
 use tch::{Device, Reduction, Tensor};
 
-/// How HXE's edge weights `lambda(C) = exp(-alpha depth(C))` are scaled.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum HxeNormalize {
-    /// Keep them (HXE with alpha = 0 is then exactly CE).
-    None,
-    /// Divide each by `sum_n exp(-alpha depth(n))` over all nodes `n` of the tree, root and
-    /// leaves included (the reference implementation's default).
-    Nodes,
-}
-
-/// A loss and its parameters, written `ce`, `mse[:kappa]`, `soft:beta`,
-/// `hxe:alpha[:none|nodes]`.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum LossSpec {
-    /// `-log p_t`.
-    Ce,
-    /// `|| z - kappa onehot(t) ||^2 / K`.
-    Mse { kappa: f64 },
-    /// `-sum_a q_a log p_a`, `q_a = exp(-beta dn(a, t)) / sum_b exp(-beta dn(b, t))`.
-    Soft { beta: f64 },
-    /// `sum over the path edges C -> P of -lambda(C) log(p(C) / p(P))`.
-    Hxe { alpha: f64, normalize: HxeNormalize },
-}
-
-impl LossSpec {
-    /// Whether the loss depends on the hierarchy (soft labels and HXE).
-    pub fn uses_hierarchy(&self) -> bool {
-        matches!(self, LossSpec::Soft { .. } | LossSpec::Hxe { .. })
-    }
-}
-
-impl FromStr for LossSpec {
-    type Err = anyhow::Error;
-
-    /// Parses `ce`, `mse` (kappa 1), `mse:KAPPA`, `soft:BETA`, `hxe:ALPHA`,
-    /// `hxe:ALPHA:none`, `hxe:ALPHA:nodes`. Errors name the loss and the bad part.
-    fn from_str(s: &str) -> anyhow::Result<Self> {
-        let parts: Vec<&str> = s.split(':').collect();
-        let number = |what: &str, text: &str| -> anyhow::Result<f64> {
-            let v: f64 = text
-                .trim()
-                .parse()
-                .with_context(|| format!("loss {s:?}: {what} {text:?} is not a number"))?;
-            ensure!(
-                v.is_finite(),
-                "loss {s:?}: {what} must be finite, got {text:?}"
-            );
-            Ok(v)
-        };
-        let spec = match (parts[0].trim(), parts.len()) {
-            ("ce", 1) => LossSpec::Ce,
-            ("mse", 1) => LossSpec::Mse { kappa: 1.0 },
-            ("mse", 2) => LossSpec::Mse {
-                kappa: number("kappa", parts[1])?,
-            },
-            ("soft", 2) => LossSpec::Soft {
-                beta: number("beta", parts[1])?,
-            },
-            ("hxe", 2 | 3) => {
-                let normalize = match parts.get(2).map(|p| p.trim()) {
-                    None | Some("none") => HxeNormalize::None,
-                    Some("nodes") => HxeNormalize::Nodes,
-                    Some(other) => {
-                        bail!("loss {s:?}: normalize {other:?} must be \"none\" or \"nodes\"")
-                    }
-                };
-                LossSpec::Hxe {
-                    alpha: number("alpha", parts[1])?,
-                    normalize,
-                }
-            }
-            ("soft", 1) => bail!("loss {s:?}: soft labels need a beta, e.g. \"soft:4\""),
-            ("hxe", 1) => bail!("loss {s:?}: hxe needs an alpha, e.g. \"hxe:0.5\""),
-            ("ce" | "mse" | "soft" | "hxe", _) => bail!("loss {s:?}: too many ':' fields"),
-            (name, _) => {
-                bail!("unknown loss {name:?} in {s:?} (expected ce, mse[:kappa], soft:beta, hxe:alpha[:none|nodes])")
-            }
-        };
-        match spec {
-            LossSpec::Mse { kappa } => ensure!(kappa > 0.0, "loss {s:?}: kappa must be > 0"),
-            LossSpec::Soft { beta } => ensure!(beta >= 0.0, "loss {s:?}: beta must be >= 0"),
-            LossSpec::Hxe { alpha, .. } => ensure!(alpha >= 0.0, "loss {s:?}: alpha must be >= 0"),
-            LossSpec::Ce => {}
-        }
-        Ok(spec)
-    }
-}
-
-impl fmt::Display for LossSpec {
-    /// The canonical spelling, which [`LossSpec::from_str`] reads back.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            LossSpec::Ce => write!(f, "ce"),
-            LossSpec::Mse { kappa } => write!(f, "mse:{kappa}"),
-            LossSpec::Soft { beta } => write!(f, "soft:{beta}"),
-            LossSpec::Hxe {
-                alpha,
-                normalize: HxeNormalize::None,
-            } => write!(f, "hxe:{alpha}"),
-            LossSpec::Hxe {
-                alpha,
-                normalize: HxeNormalize::Nodes,
-            } => {
-                write!(f, "hxe:{alpha}:nodes")
-            }
-        }
-    }
-}
+pub use nclab_core::losses::{HxeNormalize, LossSpec};
 
 /// What the losses need from a class hierarchy, as plain data. Nodes are numbered
 /// `0..node_depths.len()`; classes `0..num_classes`.
@@ -178,6 +68,7 @@ enum LossKind {
     Ce,
     Mse {
         kappa: f64,
+        weight: f64,
     },
     /// `targets[t]` = the soft-label distribution `q(. | t)` (`K x K` f64, rows sum to 1).
     Soft {
@@ -222,7 +113,7 @@ impl Loss {
         );
         let kind = match *spec {
             LossSpec::Ce => LossKind::Ce,
-            LossSpec::Mse { kappa } => LossKind::Mse { kappa },
+            LossSpec::Mse { kappa, weight } => LossKind::Mse { kappa, weight },
             LossSpec::Soft { beta } => LossKind::Soft {
                 targets: soft_targets(tree, beta, device),
             },
@@ -250,12 +141,19 @@ impl Loss {
         match &self.kind {
             // -log p_t
             LossKind::Ce => logits.log_softmax(-1, kind).nll_loss(targets),
-            // sum_a (z_a - kappa [a = t])^2 / K, batch mean = the mean over all N K entries.
-            LossKind::Mse { kappa } => {
+            // (sum_a (z_a - kappa [a = t])^2 + (weight - 1) (z_t - kappa)^2) / K; the batch mean
+            // of the first sum is the mean over all N K entries.
+            LossKind::Mse { kappa, weight } => {
                 let target = logits
                     .zeros_like()
                     .scatter_value(1, &targets.unsqueeze(1), *kappa);
-                logits.mse_loss(&target, Reduction::Mean)
+                let plain = logits.mse_loss(&target, Reduction::Mean);
+                if *weight == 1.0 {
+                    return plain;
+                }
+                let zt = logits.gather(1, &targets.unsqueeze(1), false);
+                let extra = (zt - *kappa).square().mean(kind);
+                plain + extra * ((*weight - 1.0) / self.num_classes as f64)
             }
             // -sum_a q_a(t) log p_a
             LossKind::Soft { targets: q } => {

@@ -17,43 +17,11 @@
 //! logits are handed to the loss in f32. This is what `torch.autocast(dtype=torch.bfloat16)`
 //! does for these layers; the gradients reach the f32 weights through the casts.
 
-use std::fmt;
-use std::str::FromStr;
-
 use anyhow::{bail, ensure, Context};
 use tch::nn::{self, Init};
 use tch::{Kind, Tensor};
 
-/// Which network to build.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ModelKind {
-    /// Linear -> BatchNorm1d -> ReLU blocks, then the linear classifier.
-    Mlp,
-    /// The CIFAR variant of ResNet-18 with a width multiplier.
-    Resnet18,
-}
-
-impl FromStr for ModelKind {
-    type Err = anyhow::Error;
-
-    /// `"mlp"` or `"resnet18"`.
-    fn from_str(s: &str) -> anyhow::Result<Self> {
-        match s {
-            "mlp" => Ok(ModelKind::Mlp),
-            "resnet18" => Ok(ModelKind::Resnet18),
-            _ => bail!("unknown model kind {s:?} (expected \"mlp\" or \"resnet18\")"),
-        }
-    }
-}
-
-impl fmt::Display for ModelKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            ModelKind::Mlp => "mlp",
-            ModelKind::Resnet18 => "resnet18",
-        })
-    }
-}
+pub use nclab_runs::config::ModelKind;
 
 /// A model description: the kind plus the knobs of that kind (the other one is ignored).
 #[derive(Debug, Clone, PartialEq)]

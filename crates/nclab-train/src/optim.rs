@@ -1,9 +1,6 @@
 //! SGD with momentum and weight decay, exactly as `torch.optim.SGD` (dampening 0, not
 //! Nesterov), and the learning-rate schedules of training.md.
 
-use std::fmt;
-use std::str::FromStr;
-
 use anyhow::{bail, ensure, Context};
 use tch::{Device, Kind, Tensor};
 
@@ -304,63 +301,10 @@ impl Scalars {
     }
 }
 
-/// How the learning rate changes with the epoch.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Schedule {
-    /// `x0.1` at epoch `floor(E/3)` and again at `floor(2E/3)`.
-    Step,
-    /// Cosine annealing from the base rate towards 0.
-    Cosine,
-    /// The base rate throughout.
-    Constant,
-}
-
-impl FromStr for Schedule {
-    type Err = anyhow::Error;
-
-    /// `"step"`, `"cosine"` or `"constant"`.
-    fn from_str(s: &str) -> anyhow::Result<Self> {
-        match s {
-            "step" => Ok(Schedule::Step),
-            "cosine" => Ok(Schedule::Cosine),
-            "constant" => Ok(Schedule::Constant),
-            _ => bail!("unknown schedule {s:?} (expected \"step\", \"cosine\" or \"constant\")"),
-        }
-    }
-}
-
-impl fmt::Display for Schedule {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Schedule::Step => "step",
-            Schedule::Cosine => "cosine",
-            Schedule::Constant => "constant",
-        })
-    }
-}
-
-/// The learning rate of epoch `epoch` (counted from 0) of a run of `epochs` epochs:
-/// * `Step`: `base_lr * 0.1^m`, `m` = how many of the milestones `floor(E/3)` and
-///   `floor(2E/3)` are `<= epoch` (E = 350: epochs 0..=115 at `base_lr`, 116..=232 at
-///   `base_lr/10`, 233.. at `base_lr/100`);
-/// * `Cosine`: `base_lr * (1 + cos(pi * epoch / E)) / 2` (`base_lr` at epoch 0);
-/// * `Constant`: `base_lr`.
+/// The learning rate of epoch `epoch` (counted from 0) of a run of `epochs` epochs: see
+/// [`Schedule::learning_rate`].
 pub fn learning_rate(schedule: Schedule, base_lr: f64, epoch: usize, epochs: usize) -> f64 {
-    match schedule {
-        Schedule::Step => {
-            let decays = [epochs / 3, 2 * epochs / 3]
-                .iter()
-                .filter(|&&m| epoch >= m)
-                .count();
-            base_lr * 0.1f64.powi(decays as i32)
-        }
-        Schedule::Cosine => {
-            if epochs == 0 {
-                return base_lr;
-            }
-            let t = epoch as f64 / epochs as f64;
-            base_lr * 0.5 * (1.0 + (std::f64::consts::PI * t).cos())
-        }
-        Schedule::Constant => base_lr,
-    }
+    schedule.learning_rate(base_lr, epoch, epochs)
 }
+
+pub use nclab_runs::config::Schedule;

@@ -22,11 +22,11 @@ use super::analysis::{self, MetricContext, Outputs};
 use super::checkpoint::{self, Progress};
 use super::dataset::{self, DeviceData};
 use super::epoch::Stepper;
-use super::losses::{HxeNormalize, Loss, LossSpec, LossTree};
-use super::models::{convert_to_channels_last, Model, ModelKind, ModelSpec};
+use super::losses::{Loss, LossTree};
+use super::models::{convert_to_channels_last, Model, ModelSpec};
 use super::optim::{learning_rate, Schedule, Sgd};
 use super::progress::Reporter;
-use nclab_runs::config::{flatten, Config, DeviceChoice, Precision};
+use nclab_runs::config::{flatten, Config, DeviceChoice, LossKind, Precision};
 use nclab_runs::run_dir::{self, Row, RunDir, Summary};
 
 /// How `train` runs, besides the config.
@@ -71,38 +71,17 @@ pub fn resolve_hierarchy(config: &Config, k: usize) -> anyhow::Result<Hierarchy>
     h.check_num_classes(k).with_context(|| {
         format!(
             "key `hierarchy` ({:?}) does not match data.name = {:?}",
-            config.hierarchy, config.data.name
+            config.hierarchy,
+            config.data.name.as_str()
         )
     })?;
     Ok(h)
 }
 
-/// The loss of the config.
-pub fn loss_spec(config: &Config) -> anyhow::Result<LossSpec> {
-    let l = &config.loss;
-    Ok(match l.kind.as_str() {
-        "ce" => LossSpec::Ce,
-        "mse" => LossSpec::Mse { kappa: l.kappa },
-        "soft" => LossSpec::Soft { beta: l.beta },
-        "hxe" => LossSpec::Hxe {
-            alpha: l.alpha,
-            normalize: match l.normalize.as_str() {
-                "nodes" => HxeNormalize::Nodes,
-                _ => HxeNormalize::None,
-            },
-        },
-        other => bail!("key `loss.kind`: unknown loss {other:?}, expected ce, mse, soft or hxe"),
-    })
-}
-
 /// The model of the config.
 pub fn model_spec(config: &Config) -> ModelSpec {
     ModelSpec {
-        kind: if config.model.kind == "resnet18" {
-            ModelKind::Resnet18
-        } else {
-            ModelKind::Mlp
-        },
+        kind: config.model.kind,
         widths: config.model.widths.clone(),
         width: config.model.width,
     }
@@ -119,12 +98,8 @@ pub fn train(config: &Config, opts: &TrainOptions) -> anyhow::Result<Outcome> {
     let hierarchy = resolve_hierarchy(config, k)?;
     let tree = TreeMatrices::from_hierarchy(&hierarchy, config.analysis.coarse_depth);
     let mistakes = analysis::mistake_evaluator(&hierarchy)?;
-    let spec = loss_spec(config)?;
-    let schedule: Schedule = config
-        .optim
-        .schedule
-        .parse()
-        .context("key `optim.schedule`")?;
+    let spec = config.loss_spec();
+    let schedule = config.optim.schedule;
     let analysis_epochs = config.analysis_epochs()?;
     let device = resolve_device(config.device)?;
 
@@ -146,12 +121,12 @@ pub fn train(config: &Config, opts: &TrainOptions) -> anyhow::Result<Outcome> {
     if data.num_classes != k {
         bail!(
             "data.name = {:?}: the data has {} classes, expected {k}",
-            config.data.name,
+            config.data.name.as_str(),
             data.num_classes
         );
     }
     let loss = Loss::from_tree(&spec, &LossTree::from_hierarchy(&hierarchy), device)
-        .with_context(|| format!("loss.kind = {:?}", config.loss.kind))?;
+        .with_context(|| format!("loss.kind = {:?}", config.loss.kind.as_str()))?;
 
     // Reuse freed activation blocks instead of fresh zeroed pages (see train::malloc).
     super::malloc::tune_malloc_for_training();
@@ -274,7 +249,8 @@ pub fn train(config: &Config, opts: &TrainOptions) -> anyhow::Result<Outcome> {
                 weights: &weights,
                 bias: &bias,
                 tree: &tree,
-                mse_weight_decay: (config.loss.kind == "mse").then_some(config.optim.weight_decay),
+                mse_weight_decay: (config.loss.kind == LossKind::Mse)
+                    .then_some(config.optim.weight_decay),
             };
             row.extend(analysis::collapse_columns(&train_out, &test_out, &ctx)?);
             row.extend(analysis::mistake_columns(&test_out, &mistakes)?);
@@ -395,8 +371,8 @@ fn make_summary(
     progress: &Progress,
     last_row: &Option<Row>,
 ) -> Summary {
-    let first_decay = match config.optim.schedule.as_str() {
-        "step" => config.optim.epochs / 3,
+    let first_decay = match config.optim.schedule {
+        Schedule::Step => config.optim.epochs / 3,
         _ => config.optim.epochs,
     };
     let mut fin = serde_json::Map::new();
@@ -408,9 +384,9 @@ fn make_summary(
     Summary {
         name: config.name.clone(),
         seed: config.seed,
-        dataset: config.data.name.clone(),
-        model: config.model.kind.clone(),
-        loss: config.loss.kind.clone(),
+        dataset: config.data.name.as_str().into(),
+        model: config.model.kind.as_str().into(),
+        loss: config.loss.kind.as_str().into(),
         hierarchy: config.hierarchy.clone(),
         status: status.into(),
         diverged_at_epoch,

@@ -511,7 +511,11 @@ fn every_shipped_config_parses_and_is_named_after_its_file() {
         let stem = path.file_stem().unwrap().to_str().unwrap().to_string();
         assert_eq!(c.name, stem);
         // Published learning rates: 0.0184 for MSE, 0.0679 for the CE-like losses.
-        let want_lr = if c.loss.kind == "mse" { 0.0184 } else { 0.0679 };
+        let want_lr = if c.loss.kind == nclab_runs::config::LossKind::Mse {
+            0.0184
+        } else {
+            0.0679
+        };
         assert_eq!(c.optim.lr, want_lr, "{stem}");
         if stem.ends_with("-cpu") {
             // A subset, one thread (see the configs' comments).

@@ -103,11 +103,11 @@ fn a_grid_expands_to_the_product_of_its_dimensions_in_order() {
     let hxe = &cells[3].config;
     assert_eq!(hxe.name, "g/loss=hxe-0.3_seed=1");
     assert_eq!(hxe.seed, 1);
-    assert_eq!(hxe.loss.kind, "hxe");
+    assert_eq!(hxe.loss.kind.as_str(), "hxe");
     assert_eq!(hxe.loss.alpha, 0.3);
     assert_eq!(hxe.hierarchy, "fashion-mnist");
     // From the base file, and the grid's inline key over the base's.
-    assert_eq!(hxe.data.name, "fashion-mnist");
+    assert_eq!(hxe.data.name.as_str(), "fashion-mnist");
     assert_eq!(hxe.data.per_class, 100);
     assert_eq!(hxe.optim.batch_size, 64);
     assert_eq!(hxe.optim.epochs, 30);
@@ -786,7 +786,7 @@ fn the_study_grids_expand_to_their_documented_cells() {
                     let tree = if label == "ce-flat" { "flat" } else { data };
                     assert_eq!(cfg.hierarchy, tree, "{}", c.cell.name);
                     let kind = label.split('-').next().unwrap();
-                    assert_eq!(cfg.loss.kind, kind, "{}", c.cell.name);
+                    assert_eq!(cfg.loss.kind.as_str(), kind, "{}", c.cell.name);
                     match kind {
                         "hxe" => assert_eq!(cfg.loss.alpha.to_string(), &label[4..]),
                         "soft" => assert_eq!(cfg.loss.beta.to_string(), &label[5..]),
