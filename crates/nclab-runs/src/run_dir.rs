@@ -7,6 +7,7 @@ use std::fs::{self, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use crate::numbers;
 use anyhow::{bail, Context};
 use serde::{Deserialize, Serialize};
 
@@ -93,7 +94,7 @@ impl RunDir {
         }
         let cells: Vec<String> = row
             .iter()
-            .map(|(_, v)| v.map(format_number).unwrap_or_default())
+            .map(|(_, v)| numbers::exact(*v))
             .collect();
         text.push_str(&cells.join(","));
         text.push('\n');
@@ -101,7 +102,7 @@ impl RunDir {
 
         let mut obj = serde_json::Map::new();
         for (k, v) in row {
-            obj.insert(k.clone(), json_number(*v));
+            obj.insert(k.clone(), numbers::json(*v));
         }
         let mut line = serde_json::to_string(&serde_json::Value::Object(obj))?;
         line.push('\n');
@@ -159,52 +160,9 @@ fn row_epoch(line: &str, is_csv: bool) -> anyhow::Result<usize> {
     Ok(e as usize)
 }
 
-/// A number as written in the CSV: integers without a fraction, others in Rust's shortest
-/// round-trip form (so that the CSV holds exactly the f64 that was measured).
-pub fn format_number(v: f64) -> String {
-    if v.is_finite() && v == v.trunc() && v.abs() < 1e15 {
-        format!("{}", v as i64)
-    } else {
-        format!("{v}")
-    }
-}
-
-/// A JSON value for a metric: `null` when not computed or not finite.
-pub fn json_number(v: Option<f64>) -> serde_json::Value {
-    match v {
-        Some(x) if x.is_finite() && x == x.trunc() && x.abs() < 1e15 => {
-            serde_json::Value::from(x as i64)
-        }
-        Some(x) => serde_json::Number::from_f64(x)
-            .map(serde_json::Value::Number)
-            .unwrap_or(serde_json::Value::Null),
-        None => serde_json::Value::Null,
-    }
-}
-
-/// Writes a file atomically: a temporary sibling, flushed, then renamed over `path`.
+/// Writes `path` atomically (`nclab_core::io::write_atomic`, nclab's one atomic writer).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let tmp = temp_sibling(path);
-    let result = (|| -> std::io::Result<()> {
-        let mut f = fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        fs::rename(&tmp, path)
-    })();
-    if let Err(e) = result {
-        let _ = fs::remove_file(&tmp);
-        return Err(e).with_context(|| format!("cannot write {}", path.display()));
-    }
-    Ok(())
-}
-
-/// `dir/.name.tmp`: where [`write_atomic`] stages `dir/name`.
-pub fn temp_sibling(path: &Path) -> PathBuf {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    path.with_file_name(format!(".{name}.tmp"))
+    Ok(nclab_core::io::write_atomic_bytes(path, bytes)?)
 }
 
 fn append(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {

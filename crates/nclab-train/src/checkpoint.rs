@@ -24,7 +24,7 @@ use anyhow::{bail, Context};
 use tch::{nn::VarStore, Kind, Tensor};
 
 use super::optim::Sgd;
-use nclab_runs::run_dir::temp_sibling;
+use nclab_core::io::write_atomic_with;
 
 /// The training state besides the model and the optimiser.
 #[derive(Clone, Debug, PartialEq)]
@@ -137,12 +137,18 @@ fn snapshot(vs: &VarStore, sgd: &Sgd, progress: &Progress) -> Vec<(String, Tenso
 }
 
 fn write_atomic(path: &Path, entries: &[(String, Tensor)]) -> anyhow::Result<()> {
-    let tmp = temp_sibling(path);
-    Tensor::write_safetensors(entries, &tmp)
-        .with_context(|| format!("cannot write checkpoint {}", tmp.display()))?;
-    std::fs::rename(&tmp, path)
-        .with_context(|| format!("cannot move checkpoint into place at {}", path.display()))?;
-    Ok(())
+    write_safetensors_atomic(path, entries).context("cannot write the checkpoint")
+}
+
+/// Writes tensors as a safetensors file with `nclab_core::io::write_atomic_with` (a
+/// temporary file of its own, flushed, renamed, the folder flushed; removed on error).
+pub fn write_safetensors_atomic<S: AsRef<str>, T: AsRef<Tensor>>(
+    path: &Path,
+    entries: &[(S, T)],
+) -> anyhow::Result<()> {
+    Ok(write_atomic_with(path, |tmp| {
+        Tensor::write_safetensors(entries, tmp.path()).map_err(std::io::Error::other)
+    })?)
 }
 
 /// Loads a checkpoint into `vs` and `sgd` and returns the progress it recorded. Errors name the
@@ -277,7 +283,12 @@ mod tests {
         let loaded = load(&path, &mut vs2, &mut sgd2).unwrap();
         assert_eq!(loaded, progress);
         assert_eq!(Vec::<f32>::try_from(&w2).unwrap(), vec![1.0, 2.0, 3.0]);
-        assert!(!nclab_runs::run_dir::temp_sibling(&path).exists());
+        // No temporary file is left beside it.
+        let names: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, ["checkpoint.safetensors"]);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

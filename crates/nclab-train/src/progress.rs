@@ -108,7 +108,7 @@ impl Reporter {
                     ("epoch", Some(v)) => format!("{}", v as i64),
                     ("elapsed_s", Some(v)) => format!("{v:.1}"),
                     ("train_acc" | "test_acc", Some(v)) => format!("{:.2}%", 100.0 * v),
-                    (_, Some(v)) => format!("{v:.3e}"),
+                    (_, v) => nclab_runs::numbers::scientific(v, 3),
                 };
                 format!("{text:>w$}", w = *w)
             })

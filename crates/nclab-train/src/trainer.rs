@@ -355,12 +355,7 @@ fn write_final(
         ("weights", mat(weights, train.k, train.d)),
         ("bias", Tensor::from_slice(&bias32)),
     ];
-    let path = dir.file(run_dir::FINAL);
-    let tmp = run_dir::temp_sibling(&path);
-    Tensor::write_safetensors(&entries, &tmp)
-        .with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, &path).with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
+    checkpoint::write_safetensors_atomic(&dir.file(run_dir::FINAL), &entries)
 }
 
 fn make_summary(
@@ -378,7 +373,7 @@ fn make_summary(
     let mut fin = serde_json::Map::new();
     if let Some(row) = last_row {
         for (k, v) in row {
-            fin.insert(k.clone(), run_dir::json_number(*v));
+            fin.insert(k.clone(), nclab_runs::numbers::json(*v));
         }
     }
     Summary {

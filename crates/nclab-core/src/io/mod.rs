@@ -7,8 +7,8 @@
 //! * [`pickle`]: the small subset of Python's pickle format that the CIFAR pickles use.
 //!
 //! Every error names the file at fault and says what was expected and what was found.
-//! Every writer is atomic: it writes a temporary file beside the target and renames it, so a
-//! failed write leaves nothing half-written.
+//! Every writer is atomic ([`write_atomic`]): it writes a temporary file beside the target and
+//! renames it, so a failed write leaves nothing half-written.
 
 pub mod cifar;
 pub mod idx;
@@ -33,41 +33,63 @@ pub fn map_file(path: &Path) -> Result<Arc<memmap2::Mmap>> {
 }
 
 /// Writes `path` atomically: `fill` writes the content into a temporary file in the same
-/// folder, which is flushed and renamed over `path` only if `fill` succeeded; on any error the
-/// temporary file is removed and `path` is left as it was.
+/// folder (a name of its own, so that concurrent writers never share one), which is flushed
+/// to disk and renamed over `path` only if `fill` succeeded, after which the folder itself is
+/// flushed, so that the new name survives a crash. On any error the temporary file is removed
+/// and `path` is left as it was: a reader sees the old file or the whole new one, never a
+/// part. The one atomic writer of nclab; [`write_atomic_bytes`] and [`write_atomic_with`]
+/// are its other two entrances.
 pub fn write_atomic(
     path: &Path,
     fill: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
 ) -> Result<()> {
-    let tmp = temp_path(path);
-    let result = (|| -> std::io::Result<()> {
-        let file = std::fs::File::create(&tmp)?;
-        let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
+    write_atomic_with(path, |tmp| {
+        let mut w = std::io::BufWriter::with_capacity(1 << 20, tmp.as_file_mut());
         fill(&mut w)?;
-        let file = w.into_inner().map_err(|e| e.into_error())?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    result.map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        Error::io(path, e)
+        w.flush()
     })
 }
 
-/// `dir/.name.tmp-PID-N` beside `path`.
-fn temp_path(path: &Path) -> PathBuf {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    static COUNTER: AtomicUsize = AtomicUsize::new(0);
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+/// [`write_atomic`] of a byte string.
+pub fn write_atomic_bytes(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_atomic(path, |w| w.write_all(bytes))
+}
+
+/// [`write_atomic`] for writers that want the temporary file (or its path, for a library
+/// that opens the file itself) rather than a stream.
+pub fn write_atomic_with(
+    path: &Path,
+    write: impl FnOnce(&mut tempfile::NamedTempFile) -> std::io::Result<()>,
+) -> Result<()> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
     let name = path
         .file_name()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "out".into());
-    let tmp = format!(".{name}.tmp-{}-{n}", std::process::id());
-    match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.join(tmp),
-        _ => PathBuf::from(tmp),
-    }
+    let result = (|| -> std::io::Result<()> {
+        let mut tmp = tempfile::Builder::new()
+            .prefix(&format!(".{name}."))
+            .suffix(".tmp")
+            .tempfile_in(&dir)?;
+        write(&mut tmp)?;
+        tmp.as_file().sync_all()?;
+        // Dropping a temporary file that was not persisted removes it.
+        tmp.persist(path).map_err(|e| e.error)?;
+        sync_dir(&dir)
+    })();
+    result.map_err(|e| Error::io(path, e))
+}
+
+/// Flushes a folder's entries (a rename into it) to disk; nothing to do off Unix.
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    std::fs::File::open(dir)?.sync_all()?;
+    #[cfg(not(unix))]
+    let _ = dir;
+    Ok(())
 }
 
 /// A fresh empty folder under the system temp dir for one test.

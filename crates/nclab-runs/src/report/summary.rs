@@ -3,6 +3,8 @@
 
 use nclab_core::stats::{self, MannWhitney, WelchTest};
 
+use crate::numbers;
+
 use super::conditions::Condition;
 use super::runs::{Run, SUMMARY_VALUES};
 
@@ -168,11 +170,7 @@ pub fn comparisons(runs: &[Run], conditions: &[Condition], metrics: &[String]) -
 
 /// A number for CSV: shortest round-trip text, empty when not finite.
 fn csv_num(v: f64) -> String {
-    if v.is_finite() {
-        format!("{v}")
-    } else {
-        String::new()
-    }
+    numbers::exact(Some(v))
 }
 
 /// Quotes a CSV field when it holds a comma, quote or newline.
@@ -262,20 +260,13 @@ pub fn seeds_text(runs: &[Run], c: &Condition) -> String {
         .join(" ")
 }
 
-/// A number with 4 significant digits for tables.
+/// A statistic for tables: 4 significant digits (`crate::numbers::significant`), `n/a`
+/// when undefined.
 pub fn sig(v: f64) -> String {
-    if !v.is_finite() {
-        return "n/a".into();
-    }
-    if v == 0.0 {
-        return "0".into();
-    }
-    let a = v.abs();
-    if !(1e-3..1e5).contains(&a) {
-        format!("{v:.3e}")
+    if v.is_finite() {
+        numbers::significant(Some(v), 4)
     } else {
-        let decimals = (3 - a.log10().floor() as i32).max(0) as usize;
-        format!("{v:.decimals$}")
+        "n/a".into()
     }
 }
 
@@ -389,7 +380,7 @@ pub fn summary_markdown(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::runs::parse_metrics_csv;
+use crate::report::runs::parse_metrics_csv;
 
     fn run(csv: &str) -> Run {
         Run {

@@ -2,6 +2,7 @@
 //! end. Columns are left-aligned and padded to their widest cell.
 
 use super::exec::CellReport;
+use crate::numbers;
 use super::plan::{CellState, PlannedCell};
 
 /// Lays out rows (the first is the header) as padded columns separated by two spaces.
@@ -90,7 +91,7 @@ pub fn summary_table(reports: &[CellReport]) -> String {
             field("epochs").map_or("-".into(), |v| v.to_string()),
             field("tpt_epoch").map_or("-".into(), |v| v.to_string()),
             fin("test_acc").map_or("-".into(), |v| format!("{v:.4}")),
-            fin("nc1").map_or("-".into(), |v| format!("{v:.3e}")),
+            fin("nc1").map_or("-".into(), |v| numbers::scientific(Some(v), 3)),
             field("wall_time_s")
                 .and_then(|v| v.as_f64())
                 .map_or("-".into(), |v| format!("{v:.1}")),

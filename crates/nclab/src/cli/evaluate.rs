@@ -138,7 +138,7 @@ pub fn run(args: Args) -> Result<()> {
 }
 
 fn number(v: f64) -> serde_json::Value {
-    serde_json::Number::from_f64(v).map_or(serde_json::Value::Null, serde_json::Value::Number)
+    nclab_runs::numbers::json(Some(v))
 }
 
 fn metrics_json(m: &MistakeMetrics) -> serde_json::Map<String, serde_json::Value> {
@@ -174,7 +174,7 @@ fn print_table(
         if v.is_nan() {
             "n/a".to_string()
         } else {
-            human(v)
+            human(Some(v))
         }
     };
     if crm_entries.is_some() {

@@ -1,4 +1,7 @@
-//! Printing named metric values as a table, one JSON object, or CSV (header + one row).
+//! Printing named metric values as a table, one JSON object, or CSV (header + one row); the
+//! numbers are written by `nclab_runs::numbers`, the same everywhere.
+
+use nclab_runs::numbers;
 
 /// How a command prints its results.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -11,36 +14,19 @@ pub enum Format {
     Csv,
 }
 
-/// Formats a value for humans: integers as integers, others with 6 significant digits.
-pub fn human(v: f64) -> String {
-    if v.fract() == 0.0 && v.abs() < 1e15 {
-        format!("{v:.0}")
-    } else if v != 0.0 && (v.abs() < 1e-3 || v.abs() >= 1e6) {
-        format!("{v:.5e}")
-    } else {
-        format!("{v:.6}")
-    }
+/// Formats a value for humans: 6 significant digits (`nclab_runs::numbers::significant`),
+/// `null` when undefined.
+pub fn human(v: Option<f64>) -> String {
+    numbers::significant(v, 6)
 }
 
-/// The JSON object of `rows` (keys in order), values as numbers or null.
+/// The JSON object of `rows` (keys in order): numbers, or null where undefined.
 pub fn json_object(rows: &[(String, Option<f64>)]) -> serde_json::Value {
-    let mut map = serde_json::Map::new();
-    for (name, v) in rows {
-        let value = match v {
-            Some(x)
-                if x.fract() == 0.0
-                    && x.abs() < 9e15
-                    && matches!(name.as_str(), "n" | "d" | "k") =>
-            {
-                serde_json::Value::from(*x as i64)
-            }
-            Some(x) => serde_json::Number::from_f64(*x)
-                .map_or(serde_json::Value::Null, serde_json::Value::Number),
-            None => serde_json::Value::Null,
-        };
-        map.insert(name.clone(), value);
-    }
-    serde_json::Value::Object(map)
+    serde_json::Value::Object(
+        rows.iter()
+            .map(|(name, v)| (name.clone(), numbers::json(*v)))
+            .collect(),
+    )
 }
 
 pub fn print_metrics(rows: &[(String, Option<f64>)], format: Format) {
@@ -48,7 +34,7 @@ pub fn print_metrics(rows: &[(String, Option<f64>)], format: Format) {
         Format::Table => {
             let width = rows.iter().map(|(n, _)| n.len()).max().unwrap_or(0);
             for (name, v) in rows {
-                let shown = v.map_or_else(|| "null (input not given)".to_string(), human);
+                let shown = human(*v);
                 println!("{name:<width$}  {shown}");
             }
         }
@@ -62,7 +48,7 @@ pub fn print_metrics(rows: &[(String, Option<f64>)], format: Format) {
             let names: Vec<&str> = rows.iter().map(|(n, _)| n.as_str()).collect();
             let values: Vec<String> = rows
                 .iter()
-                .map(|(_, v)| v.map_or_else(String::new, |x| format!("{x}")))
+                .map(|(_, v)| numbers::exact(*v))
                 .collect();
             println!("{}", names.join(","));
             println!("{}", values.join(","));
