@@ -34,7 +34,21 @@ pub fn gemm_nt(
     matmul(out, accum, a, bt, alpha, par);
 }
 
+/// `out (m x n) = A (m x k) * B^T` in f32, where `B` is `n x k`; all row-major; one thread
+/// (callers run many of these side by side).
+pub fn gemm_nt_f32(out: &mut [f32], a: &[f32], b: &[f32], m: usize, n: usize, k: usize) {
+    assert_eq!(out.len(), m * n);
+    assert_eq!(a.len(), m * k);
+    assert_eq!(b.len(), n * k);
+    let a = MatRef::from_row_major_slice(a, m, k);
+    let bt = MatRef::from_row_major_slice(b, n, k).transpose();
+    let out = MatMut::from_row_major_slice_mut(out, m, n);
+    matmul(out, Accum::Replace, a, bt, 1.0f32, Par::Seq);
+}
+
 /// `out (m x n) (+)= alpha * A^T B` where `A` is `k x m` and `B` is `k x n`; all row-major.
+///
+/// `accumulate` adds to `out` instead of overwriting it. `parallel` uses the global rayon pool.
 #[allow(clippy::too_many_arguments)]
 pub fn gemm_tn(
     out: &mut [f64],
@@ -45,6 +59,7 @@ pub fn gemm_tn(
     k: usize,
     alpha: f64,
     accumulate: bool,
+    parallel: bool,
 ) {
     assert_eq!(out.len(), m * n);
     assert_eq!(a.len(), k * m);
@@ -57,7 +72,8 @@ pub fn gemm_tn(
     } else {
         Accum::Replace
     };
-    matmul(out, accum, at, b, alpha, Par::Seq);
+    let par = if parallel { Par::rayon(0) } else { Par::Seq };
+    matmul(out, accum, at, b, alpha, par);
 }
 
 /// Eigendecomposition of a symmetric `k x k` row-major matrix.
@@ -143,6 +159,7 @@ mod tests {
             3,
             2,
             1.0,
+            false,
             false,
         );
         assert_eq!(out, vec![1., 3., 4., 2., 4., 6.]);

@@ -665,3 +665,160 @@ fn hyperspherical_uniformity_and_uniform_duality_by_hand() {
     assert_close!(e.gnc2_log_var, 0.0, 1e-14);
     assert_close!(e.gnc2_log_mean, -(3f64.sqrt()).ln(), 1e-14);
 }
+
+// ---------------------------------------------------------------------------------------------
+// The two routes (the span of the centred means, and the d x d feature space) are the same
+// metrics: to 1e-9 relative on every kind of data, and the decisions exactly.
+
+/// `nc1_rank` inverts the top `K-1` eigenvalues of `S_B` whatever their size: where `S_B`'s
+/// rank is below `K-1` some of them are rounding noise, different in each route, and so is
+/// `nc1_rank` (`ill_posed_rank` leaves it out; `nc1`'s cut-off drops such eigenvalues).
+fn assert_routes_agree(
+    h: &[f64],
+    d: usize,
+    y: &[u32],
+    k: usize,
+    w: &[f64],
+    b: &[f64],
+    ill_posed_rank: bool,
+) {
+    use nclab_core::metrics::collapse::measure_by;
+    use nclab_core::metrics::scatter::Route;
+    let n = y.len();
+    let input = CollapseInput {
+        features: MatrixView::f64(h, n, d),
+        labels: y,
+        num_classes: k,
+        weights: Some(MatrixView::f64(w, k, d)),
+        bias: Some(b),
+        predictions: None,
+    };
+    let span = measure_by(&input, Some(Route::Span)).unwrap();
+    let full = measure_by(&input, Some(Route::Full)).unwrap();
+    for ((name, a), (_, b)) in span.entries().into_iter().zip(full.entries()) {
+        if ill_posed_rank && name == "nc1_rank" {
+            continue;
+        }
+        let (a, b) = (a.unwrap(), b.unwrap());
+        assert!(
+            (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1e-300),
+            "{name}: span {a} vs full {b} (K = {k}, d = {d})"
+        );
+    }
+    assert_eq!(span.nc4, full.nc4, "NC4 counts the same decisions");
+    assert_eq!(span.ncc_accuracy, full.ncc_accuracy);
+}
+
+#[test]
+fn both_routes_give_the_same_numbers() {
+    let mut rng = Rng::new(12);
+    // K <= d, balanced.
+    let (h, y, w, b) = random_problem(5, 12, &[40; 5], 0.9, &mut rng);
+    assert_routes_agree(&h, 12, &y, 5, &w, &b, false);
+    // K > d, imbalanced: 30 classes in 8 dimensions.
+    let counts: Vec<usize> = (0..30).map(|c| 3 + c % 7).collect();
+    let (h, y, w, b) = random_problem(30, 8, &counts, 0.6, &mut rng);
+    assert_routes_agree(&h, 8, &y, 30, &w, &b, false);
+    // Rank-deficient: 12 classes whose features live in a 4-dimensional subspace of R^9
+    // (S_B has rank 4 < K - 1 and < d).
+    let (k, d, r) = (12, 9, 4);
+    let basis: Vec<f64> = (0..r * d).map(|_| rng.normal()).collect();
+    let (low, y, wl, b) = random_problem(k, r, &[15; 12], 0.5, &mut rng);
+    let lift = |x: &[f64]| -> Vec<f64> {
+        x.chunks(r)
+            .flat_map(|z| {
+                (0..d)
+                    .map(|j| (0..r).map(|a| z[a] * basis[a * d + j]).sum::<f64>())
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    };
+    assert_routes_agree(&lift(&low), d, &y, k, &lift(&wl), &b, true);
+}
+
+/// nc1_coarse comes from the fine classes' two passes; it must equal NC1 measured directly on
+/// the coarse labels, in either route.
+#[test]
+fn coarse_nc1_from_the_fine_passes_equals_nc1_of_coarse_labels() {
+    use nclab_core::metrics::scatter::{Route, ScatterAccumulator};
+    use nclab_core::metrics::statistics::class_statistics;
+    use nclab_core::metrics::tree_geometry::nc1_coarse;
+    let mut rng = Rng::new(31);
+    for (k, d) in [(6, 9), (6, 4), (12, 3)] {
+        let counts: Vec<usize> = (0..k).map(|c| 10 + 3 * c).collect();
+        let (h, y, _, _) = random_problem(k, d, &counts, 0.7, &mut rng);
+        let map: Vec<usize> = (0..k).map(|c| c % 3).collect();
+        let coarse_y: Vec<u32> = y.iter().map(|&c| map[c as usize] as u32).collect();
+        let n = y.len();
+        let view = MatrixView::f64(&h, n, d);
+        let want = run(&h, d, &coarse_y, 3, None, None).nc1;
+        let stats = class_statistics(view, &y, k).unwrap();
+        for route in [Route::Span, Route::Full] {
+            let mut acc = ScatterAccumulator::new(&stats, None, Some(route));
+            acc.add(view, &y, None).unwrap();
+            let got = nc1_coarse(&stats, &acc.finish(), &map, 3).unwrap();
+            assert!(
+                (got - want).abs() <= 1e-9 * want.abs(),
+                "K = {k}, d = {d}, {route:?}: {got} vs {want}"
+            );
+        }
+    }
+}
+
+/// Two passes streamed in uneven batches give the one-shot numbers (to 1e-10).
+#[test]
+fn the_streaming_accumulator_equals_one_shot_measurement() {
+    use nclab_core::metrics::scatter::Classifier;
+    use nclab_core::metrics::{neural_collapse, Accumulator, TreeMatrices};
+    let mut rng = Rng::new(77);
+    let (k, d) = (4, 6);
+    let (h, y, w, b) = random_problem(k, d, &[25, 40, 9, 31], 0.8, &mut rng);
+    let n = y.len();
+    let tree = TreeMatrices::from_hierarchy(
+        &nclab_core::hierarchy::parse_edges("r x\nr z\nx a\nx b\nz c\nz e\n", "t").unwrap(),
+        1,
+    );
+    let input = CollapseInput {
+        features: MatrixView::f64(&h, n, d),
+        labels: &y,
+        num_classes: k,
+        weights: Some(MatrixView::f64(&w, k, d)),
+        bias: Some(&b),
+        predictions: None,
+    };
+    let whole = neural_collapse(&input, Some(&tree)).unwrap();
+    let mut acc = Accumulator::new(k, d).unwrap();
+    let batches = [0, 7, 8, 50, 99, n];
+    let feed = |acc: &mut Accumulator| {
+        for win in batches.windows(2) {
+            let (s, e) = (win[0], win[1]);
+            acc.add(MatrixView::f64(&h[s * d..e * d], e - s, d), &y[s..e], None)
+                .unwrap();
+        }
+    };
+    feed(&mut acc);
+    let classifier = Classifier::new(MatrixView::f64(&w, k, d), Some(&b), k, d).unwrap();
+    acc.second_pass(Some(classifier)).unwrap();
+    feed(&mut acc);
+    let streamed = acc.finish().unwrap().metrics(Some(&tree)).unwrap();
+    assert_eq!(whole.len(), streamed.len());
+    for ((name, a), (_, b)) in whole.iter().zip(&streamed) {
+        let (a, b) = (a.unwrap(), b.unwrap());
+        assert!(
+            (a - b).abs() <= 1e-10 * a.abs().max(1e-12),
+            "{name}: {a} vs {b}"
+        );
+    }
+    // Pass 2 must see as many samples as pass 1.
+    let mut short = Accumulator::new(k, d).unwrap();
+    feed(&mut short);
+    short.second_pass(None).unwrap();
+    short
+        .add(MatrixView::f64(&h[..10 * d], 10, d), &y[..10], None)
+        .unwrap();
+    let e = short.finish().err().unwrap().to_string();
+    assert!(
+        e.contains("pass 2 saw 10 samples but pass 1 saw 105"),
+        "{e}"
+    );
+}

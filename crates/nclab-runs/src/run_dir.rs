@@ -92,10 +92,7 @@ impl RunDir {
             text.push_str(&header.join(","));
             text.push('\n');
         }
-        let cells: Vec<String> = row
-            .iter()
-            .map(|(_, v)| numbers::exact(*v))
-            .collect();
+        let cells: Vec<String> = row.iter().map(|(_, v)| numbers::exact(*v)).collect();
         text.push_str(&cells.join(","));
         text.push('\n');
         append(&csv, text.as_bytes())?;

@@ -9,14 +9,10 @@
 //!   is their label (the accuracy of the nearest-class-mean classifier built on the training
 //!   set).
 
-use rayon::prelude::*;
-
 use super::collapse::{measure, ClassStatistics, CollapseInput};
-use crate::linalg::gemm_nt;
+use super::decisions;
+use super::scatter::Classifier;
 use crate::{Error, Result};
-
-/// Rows per block of the held-out pass.
-const BLOCK_ROWS: usize = 1024;
 
 /// The held-out metrics, named as in the docs.
 #[derive(Clone, Debug, PartialEq)]
@@ -60,117 +56,30 @@ pub fn heldout(train: &ClassStatistics, heldout: &CollapseInput<'_>) -> Result<H
         ..*heldout
     })
     .map_err(|e| Error::invalid(format!("held-out data: {e}")))?;
-    let weights = heldout.weights.map(|w| w.to_f64_vec());
-    let bias = heldout.bias.map_or_else(|| vec![0.0; k], <[f64]>::to_vec);
-    let n = heldout.features.n;
-    let blocks: Vec<(usize, usize)> = (0..n)
-        .step_by(BLOCK_ROWS)
-        .map(|s| (s, (s + BLOCK_ROWS).min(n)))
-        .collect();
-    let counts: Vec<(usize, usize)> = blocks
-        .par_iter()
-        .map(|&(start, end)| {
-            let ncm = nearest_means(heldout, train, start, end);
-            let correct = ncm
-                .iter()
-                .zip(&heldout.labels[start..end])
-                .filter(|(a, &y)| **a == y as usize)
-                .count();
-            let decisions: Option<Vec<usize>> = match (heldout.predictions, &weights) {
-                (Some(p), _) => Some(p[start..end].iter().map(|&v| v as usize).collect()),
-                (None, Some(w)) => Some(linear_decisions(heldout, w, &bias, start, end)),
-                (None, None) => None,
-            };
-            let differ = decisions.map_or(0, |dec| {
-                dec.iter().zip(&ncm).filter(|(a, b)| a != b).count()
-            });
-            (correct, differ)
-        })
-        .collect();
-    let correct: usize = counts.iter().map(|c| c.0).sum();
-    let differ: usize = counts.iter().map(|c| c.1).sum();
-    let has_decisions = heldout.predictions.is_some() || weights.is_some();
+    let ncm = decisions::nearest_means(heldout.features, &train.means, k);
+    let correct = ncm
+        .iter()
+        .zip(heldout.labels)
+        .filter(|(a, b)| a == b)
+        .count();
+    let network: Option<Vec<u32>> = match (heldout.predictions, heldout.weights) {
+        (Some(p), _) => Some(p.to_vec()),
+        (None, Some(w)) => {
+            let c = Classifier::new(w, heldout.bias, k, d)?;
+            Some(decisions::linear_decisions(
+                heldout.features,
+                &c.weights,
+                &c.bias,
+            ))
+        }
+        (None, None) => None,
+    };
+    let n = heldout.features.n as f64;
     Ok(HeldoutMetrics {
         nc1: nc1.nc1,
-        nc4: has_decisions.then(|| differ as f64 / n as f64),
-        ncc_accuracy: correct as f64 / n as f64,
+        nc4: network.map(|p| p.iter().zip(&ncm).filter(|(a, b)| a != b).count() as f64 / n),
+        ncc_accuracy: correct as f64 / n,
     })
-}
-
-/// For rows `start..end`, the nearest training class mean (lowest index on a tie), from the
-/// deviation `c = h - mu_y` from the sample's own class mean, without cancellation:
-/// `||h - mu_k||^2 = ||c||^2 + 2 (c . mu_y - c . mu_k) + ||mu_y - mu_k||^2`.
-fn nearest_means(
-    input: &CollapseInput<'_>,
-    train: &ClassStatistics,
-    start: usize,
-    end: usize,
-) -> Vec<usize> {
-    let (k, d, rows) = (train.k, train.d, end - start);
-    let mu = &train.means;
-    let mut dev = vec![0.0; rows * d];
-    input
-        .features
-        .rows
-        .copy_to_f64(start * d, end * d, &mut dev);
-    let labels = &input.labels[start..end];
-    let mut sq = vec![0.0; rows];
-    for (r, &y) in labels.iter().enumerate() {
-        let row = &mut dev[r * d..(r + 1) * d];
-        row.iter_mut()
-            .zip(&mu[y as usize * d..(y as usize + 1) * d])
-            .for_each(|(x, m)| *x -= m);
-        sq[r] = row.iter().map(|x| x * x).sum();
-    }
-    // proj[r * k + c] = c_r . mu_c
-    let mut proj = vec![0.0; rows * k];
-    gemm_nt(&mut proj, &dev, mu, rows, k, d, 1.0, false, false);
-    let mut gram = vec![0.0; k * k];
-    gemm_nt(&mut gram, mu, mu, k, k, d, 1.0, false, false);
-    labels
-        .iter()
-        .enumerate()
-        .map(|(r, &y)| {
-            let y = y as usize;
-            let p = &proj[r * k..(r + 1) * k];
-            let mut best = (f64::INFINITY, 0);
-            for c in 0..k {
-                let between = gram[y * k + y] + gram[c * k + c] - 2.0 * gram[y * k + c];
-                let dist = sq[r] + 2.0 * (p[y] - p[c]) + between.max(0.0);
-                if dist < best.0 {
-                    best = (dist, c);
-                }
-            }
-            best.1
-        })
-        .collect()
-}
-
-/// For rows `start..end`, `argmax_c (w_c . h + b_c)` (lowest index on a tie).
-fn linear_decisions(
-    input: &CollapseInput<'_>,
-    w: &[f64],
-    bias: &[f64],
-    start: usize,
-    end: usize,
-) -> Vec<usize> {
-    let (k, d, rows) = (bias.len(), input.features.d, end - start);
-    let mut h = vec![0.0; rows * d];
-    input.features.rows.copy_to_f64(start * d, end * d, &mut h);
-    let mut z = vec![0.0; rows * k];
-    gemm_nt(&mut z, &h, w, rows, k, d, 1.0, false, false);
-    (0..rows)
-        .map(|r| {
-            let mut best = (f64::NEG_INFINITY, 0);
-            for (c, b) in bias.iter().enumerate() {
-                let v = z[r * k + c] + b;
-                if v > best.0 {
-                    best = (v, c);
-                }
-            }
-            best.1
-        })
-        .collect()
 }
 
 #[cfg(test)]

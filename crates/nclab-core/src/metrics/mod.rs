@@ -7,9 +7,13 @@
 //! the CLI (`nclab measure`) and the trainer both call it.
 
 pub mod collapse;
+pub mod decisions;
 pub mod heldout;
 pub mod mistakes;
 pub mod mse_decomposition;
+pub mod pairs;
+pub mod scatter;
+pub mod statistics;
 pub mod tree_geometry;
 
 pub use collapse::{measure, ClassStatistics, CollapseInput, CollapseMetrics};
@@ -47,12 +51,12 @@ impl TreeMatrices {
 /// Metric values by name, in a fixed order; `None` where a metric is not defined.
 pub type NamedMetrics = Vec<(&'static str, Option<f64>)>;
 
-/// Names of the hierarchy-aware metrics, in the spec's order.
+/// Names of the hierarchy-aware metrics, in the docs' order.
 pub const TREE_METRIC_NAMES: [&str; 3] = ["mean_tree_correlation", "nc2_tree", "nc1_coarse"];
 
-/// Every neural-collapse metric of the spec for one set of features: the collapse metrics,
-/// then (with a tree) `mean_tree_correlation`, `nc2_tree`, `nc1_coarse` (`None` without a
-/// coarse level). Returns `(name, value)` pairs in a fixed order.
+/// Every neural-collapse metric for one set of features: the collapse metrics, then (with a
+/// tree) `mean_tree_correlation`, `nc2_tree`, `nc1_coarse` (`None` without a coarse level).
+/// Returns `(name, value)` pairs in a fixed order.
 pub fn neural_collapse(
     input: &CollapseInput<'_>,
     tree: Option<&TreeMatrices>,
@@ -60,46 +64,176 @@ pub fn neural_collapse(
     Ok(neural_collapse_with_statistics(input, tree)?.0)
 }
 
-/// [`neural_collapse`], also handing back the class statistics (means, counts, within-class
-/// scatter) it computed, for metrics that need them too (the MSE decomposition) without a
-/// second pass over the features.
+/// [`neural_collapse`], also handing back the class statistics (means, counts) it computed,
+/// for metrics that need them too (the MSE decomposition, held-out collapse) without another
+/// first pass.
 pub fn neural_collapse_with_statistics(
     input: &CollapseInput<'_>,
     tree: Option<&TreeMatrices>,
-) -> Result<(NamedMetrics, collapse::ClassStatistics)> {
-    let stats = collapse::class_statistics(input.features, input.labels, input.num_classes)?;
-    let metrics = collapse::measure_with_statistics(input, &stats)?;
-    let mut out = metrics.entries();
-    if let Some(tree) = tree {
-        if tree.k != stats.k {
+) -> Result<(NamedMetrics, ClassStatistics)> {
+    let mut acc = Accumulator::new(input.num_classes, input.features.d)?;
+    acc.add(input.features, input.labels, None)?;
+    let classifier = input
+        .weights
+        .map(|w| scatter::Classifier::new(w, input.bias, input.num_classes, input.features.d))
+        .transpose()?;
+    if input.bias.is_some() && classifier.is_none() {
+        return Err(crate::Error::invalid("bias given without weights"));
+    }
+    acc.second_pass(classifier)?;
+    acc.add(input.features, input.labels, input.predictions)?;
+    let measured = acc.finish()?;
+    let metrics = measured.metrics(tree)?;
+    Ok((metrics, measured.stats))
+}
+
+/// The metrics measured in two streamed passes over the data, batch by batch, with memory
+/// that does not depend on the number of samples: `add` every batch (pass 1: class means),
+/// `second_pass`, `add` every batch again (pass 2: the scatter and the decisions), `finish`.
+/// Gives the numbers of [`neural_collapse`] on the concatenated batches (up to rounding).
+pub struct Accumulator {
+    k: usize,
+    d: usize,
+    state: State,
+}
+
+enum State {
+    Means(statistics::MeanAccumulator),
+    Scatter {
+        scatter: Box<scatter::ScatterAccumulator<'static>>,
+        pass1_rows: usize,
+    },
+}
+
+/// The result of the two passes.
+pub struct Measured {
+    pub stats: ClassStatistics,
+    pub scatter: scatter::Scatter,
+    pub classifier: Option<scatter::Classifier>,
+}
+
+impl Accumulator {
+    /// An accumulator for `k` classes of `d`-dimensional features, in pass 1.
+    pub fn new(k: usize, d: usize) -> Result<Self> {
+        Ok(Accumulator {
+            k,
+            d,
+            state: State::Means(statistics::MeanAccumulator::new(k, d)?),
+        })
+    }
+
+    /// Number of classes and feature dimension.
+    pub fn shape(&self) -> (usize, usize) {
+        (self.k, self.d)
+    }
+
+    /// Whether pass 2 has begun.
+    pub fn in_second_pass(&self) -> bool {
+        matches!(self.state, State::Scatter { .. })
+    }
+
+    /// Adds a batch to the current pass. `predictions` (the network's decisions) count in
+    /// pass 2 only, where they must be given for every batch or for none.
+    pub fn add(
+        &mut self,
+        features: crate::tensor::MatrixView<'_>,
+        labels: &[u32],
+        predictions: Option<&[u32]>,
+    ) -> Result<()> {
+        match &mut self.state {
+            State::Means(acc) => acc.add(features, labels),
+            State::Scatter { scatter, .. } => scatter.add(features, labels, predictions),
+        }
+    }
+
+    /// Ends pass 1 (every class must have had a sample) and begins pass 2, with the network's
+    /// last layer when there is one (for NC4 and the classifier's metrics).
+    pub fn second_pass(&mut self, classifier: Option<scatter::Classifier>) -> Result<()> {
+        let State::Means(acc) = &mut self.state else {
+            return Err(crate::Error::invalid(
+                "second_pass: pass 2 has already begun",
+            ));
+        };
+        let means = std::mem::replace(acc, statistics::MeanAccumulator::new(self.k, self.d)?);
+        let pass1_rows = means.len();
+        let stats = means.finish()?;
+        self.state = State::Scatter {
+            scatter: Box::new(scatter::ScatterAccumulator::owned(stats, classifier, None)),
+            pass1_rows,
+        };
+        Ok(())
+    }
+
+    /// The two passes' results. Errors: pass 2 not begun, or not given as many samples as
+    /// pass 1.
+    pub fn finish(self) -> Result<Measured> {
+        let State::Scatter {
+            scatter,
+            pass1_rows,
+        } = self.state
+        else {
+            return Err(crate::Error::invalid(
+                "the second pass has not begun: call second_pass() and add the data again",
+            ));
+        };
+        let (stats, classifier, scatter) = scatter.finish_owned();
+        if scatter.n != pass1_rows {
             return Err(crate::Error::invalid(format!(
-                "the hierarchy has {} classes but the data has K = {}",
-                tree.k, stats.k
+                "pass 2 saw {} samples but pass 1 saw {pass1_rows}: both passes must see the same data",
+                scatter.n
             )));
         }
-        let gram = stats.centred_gram();
-        out.push((
-            "mean_tree_correlation",
+        Ok(Measured {
+            stats,
+            scatter,
+            classifier,
+        })
+    }
+}
+
+impl Measured {
+    /// The collapse metrics, then the tree's when given.
+    pub fn metrics(&self, tree: Option<&TreeMatrices>) -> Result<NamedMetrics> {
+        let mut out =
+            collapse::collapse_metrics(&self.stats, &self.scatter, self.classifier.as_ref())
+                .entries();
+        if let Some(tree) = tree {
+            out.extend(tree_metrics(&self.stats, &self.scatter, tree)?);
+        }
+        Ok(out)
+    }
+}
+
+/// `mean_tree_correlation`, `nc2_tree` and `nc1_coarse` (`None` without a coarse level).
+fn tree_metrics(
+    stats: &ClassStatistics,
+    scatter: &scatter::Scatter,
+    tree: &TreeMatrices,
+) -> Result<NamedMetrics> {
+    if tree.k != stats.k {
+        return Err(crate::Error::invalid(format!(
+            "the hierarchy has {} classes but the data has K = {}",
+            tree.k, stats.k
+        )));
+    }
+    let gram = stats.centred_gram();
+    let coarse = match &tree.coarse {
+        Some((map, n)) => Some(tree_geometry::nc1_coarse(stats, scatter, map, *n)?),
+        None => None,
+    };
+    Ok(vec![
+        (
+            TREE_METRIC_NAMES[0],
             Some(tree_geometry::mean_tree_correlation(
                 &gram,
                 &tree.lca_height,
                 stats.k,
             )),
-        ));
-        out.push((
-            "nc2_tree",
+        ),
+        (
+            TREE_METRIC_NAMES[1],
             Some(tree_geometry::nc2_tree(&gram, &tree.normalized, stats.k)),
-        ));
-        let coarse = match &tree.coarse {
-            Some((map, n)) => Some(tree_geometry::nc1_coarse(
-                input.features,
-                input.labels,
-                map,
-                *n,
-            )?),
-            None => None,
-        };
-        out.push(("nc1_coarse", coarse));
-    }
-    Ok((out, stats))
+        ),
+        (TREE_METRIC_NAMES[2], coarse),
+    ])
 }

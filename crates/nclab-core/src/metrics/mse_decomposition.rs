@@ -52,36 +52,15 @@ impl MseDecomposition {
     }
 }
 
-/// Within-class covariance `S_W = (1/N) sum_i (h_i - mu_{y_i})(h_i - mu_{y_i})^T`, `d x d`.
+/// Within-class covariance `S_W` (`d x d`), from `metrics::scatter`.
 fn within_class_covariance(
     features: MatrixView<'_>,
     labels: &[u32],
     stats: &ClassStatistics,
-) -> Mat<f64> {
-    let (n, d) = (stats.n, stats.d);
-    let mut sw = vec![0.0; d * d];
-    let chunk = 512;
-    let mut dev = vec![0.0; chunk * d];
-    let mut start = 0;
-    while start < n {
-        let rows = chunk.min(n - start);
-        let dev = &mut dev[..rows * d];
-        features
-            .rows
-            .copy_to_f64(start * d, (start + rows) * d, dev);
-        for r in 0..rows {
-            let y = labels[start + r] as usize;
-            for (x, m) in dev[r * d..(r + 1) * d]
-                .iter_mut()
-                .zip(&stats.means[y * d..(y + 1) * d])
-            {
-                *x -= m;
-            }
-        }
-        crate::linalg::gemm_tn(&mut sw, dev, dev, d, d, rows, 1.0 / n as f64, true);
-        start += rows;
-    }
-    Mat::from_fn(d, d, |i, j| sw[i * d + j])
+) -> Result<Mat<f64>> {
+    let d = stats.d;
+    let sw = crate::metrics::scatter::within_class_scatter(features, labels, stats)?;
+    Ok(Mat::from_fn(d, d, |i, j| sw[i * d + j]))
 }
 
 /// The decomposition for features with class statistics `stats`, classifier `W` (`K x d`),
@@ -122,7 +101,7 @@ pub fn decompose(
     let mu = Mat::from_fn(d, 1, |i, _| stats.global_mean[i]);
     let u = Mat::from_fn(k, d, |c, j| stats.means[c * d + j]);
     let m = Mat::from_fn(k, d, |c, j| stats.centred_means[c * d + j]);
-    let sw = within_class_covariance(features, labels, stats);
+    let sw = within_class_covariance(features, labels, stats)?;
     let sb = m.transpose() * &m * (1.0 / kf);
     let st = &sw + &sb;
     let eye_d = Mat::<f64>::identity(d, d);

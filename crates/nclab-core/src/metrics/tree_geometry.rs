@@ -4,9 +4,9 @@
 //! and their normalised form `dn`), so that they need nothing but the class means' Gram matrix.
 
 use crate::linalg::{self, symmetric_eigen};
-use crate::metrics::collapse::{class_statistics, measure_with_statistics, CollapseInput};
+use crate::metrics::collapse::{ClassStatistics, Spectrum};
+use crate::metrics::scatter::{Route, Scatter};
 use crate::stats::spearman;
-use crate::tensor::MatrixView;
 use crate::{Error, Result};
 
 /// `gamma` of the hierarchy target Gram matrix.
@@ -78,39 +78,125 @@ pub fn nc2_tree(centred_gram: &[f64], normalized_distance: &[f64], k: usize) -> 
     linalg::normalized_distance(centred_gram, &hierarchy_target(normalized_distance, k))
 }
 
-/// `nc1_coarse`: NC1 recomputed with every label replaced by its coarse class
-/// (`class_to_coarse[y]`, in `0..num_coarse`), i.e. variability collapse at the coarse level.
+/// `nc1_coarse`: NC1 with every label replaced by its coarse class (`class_to_coarse[k]`, in
+/// `0..num_coarse`), i.e. variability collapse at the coarse level, from the fine classes'
+/// two passes alone (no pass over the features):
+///
+/// with `A` the `K_c x K` matrix of the fine classes' shares of their coarse class
+/// (`A[C][k] = n_k / n_C` for `k` in `C`), the coarse centred means are `M_c = A M`, the
+/// coarse between-class covariance `M_c^T M_c / K_c`, and the coarse within-class scatter
+/// `S_W + (1/N) sum_k n_k delta_k delta_k^T` with `delta_k = mu_k - mu_{C(k)} = M_k - M_{C(k)}`.
+/// In the Span route both are carried in the fine span: the scatter becomes
+/// `A (C + D) A^T` with `D = (1/N) sum_k n_k (M delta_k)(M delta_k)^T` and
+/// `M delta_k = G (e_k - a_{C(k)})`, `G = M M^T`, `a_C` row `C` of `A`.
 pub fn nc1_coarse(
-    features: MatrixView<'_>,
-    labels: &[u32],
+    stats: &ClassStatistics,
+    scatter: &Scatter,
     class_to_coarse: &[usize],
     num_coarse: usize,
 ) -> Result<f64> {
-    let coarse: Vec<u32> = labels
-        .iter()
-        .map(|&y| {
-            class_to_coarse
-                .get(y as usize)
-                .map(|&c| c as u32)
-                .ok_or_else(|| {
-                    Error::invalid(format!(
-                        "label {y} has no coarse class ({} classes mapped)",
-                        class_to_coarse.len()
-                    ))
-                })
-        })
-        .collect::<Result<_>>()?;
-    let stats = class_statistics(features, &coarse, num_coarse)
-        .map_err(|e| Error::invalid(format!("nc1_coarse: {e}")))?;
-    let input = CollapseInput {
-        features,
-        labels: &coarse,
-        num_classes: num_coarse,
-        weights: None,
-        bias: None,
-        predictions: None,
-    };
-    Ok(measure_with_statistics(&input, &stats)?.nc1)
+    let (k, d, kc) = (stats.k, stats.d, num_coarse);
+    if class_to_coarse.len() != k || class_to_coarse.iter().any(|&c| c >= kc) || kc < 2 {
+        return Err(Error::invalid(format!(
+            "nc1_coarse: a map of {} classes into {kc} coarse classes does not fit K = {k}",
+            class_to_coarse.len()
+        )));
+    }
+    let mut coarse_count = vec![0usize; kc];
+    for (c, &cc) in class_to_coarse.iter().enumerate() {
+        coarse_count[cc] += stats.counts[c];
+    }
+    if let Some(empty) = coarse_count.iter().position(|&n| n == 0) {
+        return Err(Error::invalid(format!(
+            "nc1_coarse: coarse class {empty} has no sample"
+        )));
+    }
+    // A (K_c x K): each fine class's share of its coarse class.
+    let mut a = vec![0.0; kc * k];
+    for (c, &cc) in class_to_coarse.iter().enumerate() {
+        a[cc * k + c] = stats.counts[c] as f64 / coarse_count[cc] as f64;
+    }
+    let m = &stats.centred_means;
+    let mut mc = vec![0.0; kc * d]; // M_c = A M
+    crate::linalg::gemm_nt(
+        &mut mc,
+        &a,
+        &transpose(m, k, d),
+        kc,
+        d,
+        k,
+        1.0,
+        false,
+        false,
+    );
+    let n = stats.n as f64;
+    match scatter.route {
+        Route::Full => {
+            // S_W^c = S_W + (1/N) sum_k n_k delta_k delta_k^T; S_B^c = M_c^T M_c / K_c.
+            let mut delta = vec![0.0; k * d];
+            for (c, &cc) in class_to_coarse.iter().enumerate() {
+                let w = (stats.counts[c] as f64 / n).sqrt();
+                for j in 0..d {
+                    delta[c * d + j] = w * (m[c * d + j] - mc[cc * d + j]);
+                }
+            }
+            let mut within = scatter.within.clone();
+            crate::linalg::gemm_tn(&mut within, &delta, &delta, d, d, k, 1.0, true, true);
+            let mut between = vec![0.0; d * d];
+            crate::linalg::gemm_tn(
+                &mut between,
+                &mc,
+                &mc,
+                d,
+                d,
+                kc,
+                1.0 / kc as f64,
+                false,
+                true,
+            );
+            Ok(Spectrum::new(&between, d, Route::Full).nc1(&within, kc, d))
+        }
+        Route::Span => {
+            let g = stats.centred_gram(); // K x K
+                                          // P_k = G (e_k - a_{C(k)}), scaled by sqrt(n_k / N): D = sum_k P_k P_k^T.
+            let mut p = vec![0.0; k * k];
+            for (c, &cc) in class_to_coarse.iter().enumerate() {
+                let w = (stats.counts[c] as f64 / n).sqrt();
+                for r in 0..k {
+                    let ag: f64 = (0..k).map(|j| g[r * k + j] * a[cc * k + j]).sum();
+                    p[c * k + r] = w * (g[r * k + c] - ag);
+                }
+            }
+            let mut inner = scatter.within.clone(); // C + D
+            crate::linalg::gemm_tn(&mut inner, &p, &p, k, k, k, 1.0, true, false);
+            let within = sandwich(&a, &inner, kc, k); // A (C + D) A^T
+            let between: Vec<f64> = sandwich(&a, &g, kc, k)
+                .iter()
+                .map(|x| x / kc as f64)
+                .collect();
+            Ok(Spectrum::new(&between, kc, Route::Span).nc1(&within, kc, d))
+        }
+    }
+}
+
+/// `A X A^T` for `A` (`r x k`) and `X` (`k x k`).
+fn sandwich(a: &[f64], x: &[f64], r: usize, k: usize) -> Vec<f64> {
+    let mut ax = vec![0.0; r * k];
+    crate::linalg::gemm_nt(&mut ax, a, &transpose(x, k, k), r, k, k, 1.0, false, false);
+    let mut out = vec![0.0; r * r];
+    crate::linalg::gemm_nt(&mut out, &ax, a, r, r, k, 1.0, false, false);
+    out
+}
+
+/// The transpose of a row-major `rows x cols` matrix.
+fn transpose(x: &[f64], rows: usize, cols: usize) -> Vec<f64> {
+    let mut t = vec![0.0; rows * cols];
+    for i in 0..rows {
+        for j in 0..cols {
+            t[j * rows + i] = x[i * cols + j];
+        }
+    }
+    t
 }
 
 #[cfg(test)]

@@ -380,7 +380,7 @@ pub fn summary_markdown(
 #[cfg(test)]
 mod tests {
     use super::*;
-use crate::report::runs::parse_metrics_csv;
+    use crate::report::runs::parse_metrics_csv;
 
     fn run(csv: &str) -> Run {
         Run {

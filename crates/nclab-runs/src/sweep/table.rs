@@ -2,8 +2,8 @@
 //! end. Columns are left-aligned and padded to their widest cell.
 
 use super::exec::CellReport;
-use crate::numbers;
 use super::plan::{CellState, PlannedCell};
+use crate::numbers;
 
 /// Lays out rows (the first is the header) as padded columns separated by two spaces.
 pub fn layout(rows: &[Vec<String>]) -> String {

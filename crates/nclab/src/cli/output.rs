@@ -46,10 +46,7 @@ pub fn print_metrics(rows: &[(String, Option<f64>)], format: Format) {
         }
         Format::Csv => {
             let names: Vec<&str> = rows.iter().map(|(n, _)| n.as_str()).collect();
-            let values: Vec<String> = rows
-                .iter()
-                .map(|(_, v)| numbers::exact(*v))
-                .collect();
+            let values: Vec<String> = rows.iter().map(|(_, v)| numbers::exact(*v)).collect();
             println!("{}", names.join(","));
             println!("{}", values.join(","));
         }

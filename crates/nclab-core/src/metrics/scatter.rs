@@ -1,0 +1,485 @@
+//! Pass 2 over the features: the within-class scatter and the per-sample decisions.
+//!
+//! For each sample the deviation `c_i = h_i - mu_{y_i}` from its class mean is formed in f64.
+//! What is accumulated from it depends on the [`Route`], the cheaper of two exact ways to the
+//! same metrics:
+//!
+//! - [`Route::Span`] (K <= d): everything lives in the span of the K centred means `M`. One
+//!   product per block of rows gives `P_i = M c_i` (and the logits, from `W c_i`), from which
+//!   `C = (1/N) sum_i P_i P_i^T` (`K x K`) is accumulated and the nearest class mean follows
+//!   without cancellation, as
+//!   `||h_i - mu_k||^2 = ||c_i||^2 + 2 (c_i . M_{y_i} - c_i . M_k) + ||mu_{y_i} - mu_k||^2`.
+//!   Cost `O(N K (d + K))`, memory `O(K d + K^2)`.
+//! - [`Route::Full`] (K > d): the within-class scatter `S_W = (1/N) sum_i c_i c_i^T`
+//!   (`d x d`) itself, and the decisions by `metrics::decisions` (an f32 screen of all K
+//!   scores, exact in f64). Cost `O(N d (d + K))`, memory `O(K d + d^2)`.
+//!
+//! Both also sum `||c_i||^2` overall (`tr S_W`) and per class (for CDNV), and count the
+//! samples whose nearest class mean is their label (NCC accuracy) and those whose network
+//! decision differs from it (NC4). Blocks of rows are summed in parallel and merged in order,
+//! so a result depends on the batches given, not on the number of threads.
+
+use std::borrow::Cow;
+
+use rayon::prelude::*;
+
+use super::decisions;
+use super::statistics::{check_batch, ClassStatistics};
+use crate::linalg::{gemm_nt, gemm_tn};
+use crate::tensor::MatrixView;
+use crate::{Error, Result};
+
+/// Rows per block of the second pass.
+const CHUNK_ROWS: usize = 1024;
+
+/// Which exact formulation the second pass and NC1 use (see the module doc).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Route {
+    /// In the span of the K centred class means: `K x K` matrices.
+    Span,
+    /// In feature space: `d x d` matrices.
+    Full,
+}
+
+impl Route {
+    /// The cheaper route for K classes of dimension d, by the flop and memory count of the
+    /// module doc: `Span` when `K <= d`, else `Full`.
+    pub fn cheaper(k: usize, d: usize) -> Route {
+        if k <= d {
+            Route::Span
+        } else {
+            Route::Full
+        }
+    }
+}
+
+/// The last layer: weights `W` (`K x d`, row-major) and bias `b` (`K`; zeros when absent).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Classifier {
+    pub weights: Vec<f64>,
+    pub bias: Vec<f64>,
+}
+
+impl Classifier {
+    /// Checks the shapes against K and d and that every value is finite; errors name the
+    /// tensor (`weights`, `bias`) and the offending entry.
+    pub fn new(weights: MatrixView<'_>, bias: Option<&[f64]>, k: usize, d: usize) -> Result<Self> {
+        if weights.n != k || weights.d != d {
+            let hint = if weights.n == d && weights.d == k {
+                " (it looks transposed: the rows of W are the classes)"
+            } else {
+                ""
+            };
+            return Err(Error::invalid(format!(
+                "weights: expected shape {k} x {d} (classes x feature dimension), got {} x {}{hint}",
+                weights.n, weights.d
+            )));
+        }
+        let w = weights.to_f64_vec();
+        if let Some(i) = w.iter().position(|v| !v.is_finite()) {
+            return Err(Error::invalid(format!(
+                "weights: non-finite value {} at row {}, column {}",
+                w[i],
+                i / d,
+                i % d
+            )));
+        }
+        let b = match bias {
+            Some(b) if b.len() != k => {
+                return Err(Error::invalid(format!(
+                    "bias: expected {k} values (one per class), got {}",
+                    b.len()
+                )))
+            }
+            Some(b) => {
+                if let Some(i) = b.iter().position(|v| !v.is_finite()) {
+                    return Err(Error::invalid(format!(
+                        "bias: non-finite value {} at entry {i}",
+                        b[i]
+                    )));
+                }
+                b.to_vec()
+            }
+            None => vec![0.0; k],
+        };
+        Ok(Classifier {
+            weights: w,
+            bias: b,
+        })
+    }
+}
+
+/// What pass 2 accumulates, divided by N at the end.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct Scatter {
+    pub route: Route,
+    /// Number of samples `N`.
+    pub n: usize,
+    /// `Span`: `C = (1/N) sum_i (M c_i)(M c_i)^T` (`K x K`); `Full`: `S_W` (`d x d`).
+    pub within: Vec<f64>,
+    /// `tr S_W = (1/N) sum_i ||c_i||^2`.
+    pub trace_within: f64,
+    /// Per class, `sum_{y_i = k} ||c_i||^2`.
+    pub class_sum_sq_dev: Vec<f64>,
+    /// Samples whose nearest class mean is their label.
+    pub ncc_correct: usize,
+    /// Samples whose network decision differs from their nearest class mean (`None` without
+    /// a classifier or predictions).
+    pub nc4_mismatches: Option<usize>,
+}
+
+/// Partial sums of a block of rows.
+struct Partial {
+    within: Vec<f64>,
+    sum_sq_dev: f64,
+    class_sum_sq_dev: Vec<f64>,
+    ncc_correct: usize,
+    nc4_mismatches: usize,
+}
+
+/// Pass 2, batch by batch, against the class statistics of pass 1.
+pub struct ScatterAccumulator<'a> {
+    stats: Cow<'a, ClassStatistics>,
+    classifier: Option<Cow<'a, Classifier>>,
+    route: Route,
+    /// `Span`: `[M; W]` (W when the logits are needed), `w_c . mu_y + b_c` (`K x K`),
+    /// `||mu_a - mu_b||^2` (`K x K`).
+    span: Option<SpanTables>,
+    total: Partial,
+    n: usize,
+    /// Whether the batches come with predictions (fixed by the first batch).
+    with_predictions: Option<bool>,
+    /// Whether to decide (nearest class mean, network) at all.
+    decide: bool,
+}
+
+struct SpanTables {
+    b_mat: Vec<f64>,
+    offset: Vec<f64>,
+    mean_dist2: Vec<f64>,
+}
+
+impl<'a> ScatterAccumulator<'a> {
+    /// An empty pass 2 by `route` (`None`: [`Route::cheaper`]).
+    pub fn new(
+        stats: &'a ClassStatistics,
+        classifier: Option<&'a Classifier>,
+        route: Option<Route>,
+    ) -> Self {
+        Self::with(Cow::Borrowed(stats), classifier.map(Cow::Borrowed), route)
+    }
+
+    fn with(
+        stats: Cow<'a, ClassStatistics>,
+        classifier: Option<Cow<'a, Classifier>>,
+        route: Option<Route>,
+    ) -> Self {
+        let (d, k) = (stats.d, stats.k);
+        let route = route.unwrap_or_else(|| Route::cheaper(k, d));
+        let span = (route == Route::Span).then(|| span_tables(&stats, classifier.as_deref()));
+        let size = match route {
+            Route::Span => k * k,
+            Route::Full => d * d,
+        };
+        ScatterAccumulator {
+            stats,
+            classifier,
+            route,
+            span,
+            total: Partial {
+                within: vec![0.0; size],
+                sum_sq_dev: 0.0,
+                class_sum_sq_dev: vec![0.0; k],
+                ncc_correct: 0,
+                nc4_mismatches: 0,
+            },
+            n: 0,
+            with_predictions: None,
+            decide: true,
+        }
+    }
+
+    /// Adds a batch: `features` (`rows x d`), `labels`, and optionally the network's
+    /// `predictions` (given for every batch or for none; they take the place of the
+    /// classifier's decisions). Errors leave the accumulator unchanged.
+    pub fn add(
+        &mut self,
+        features: MatrixView<'_>,
+        labels: &[u32],
+        predictions: Option<&[u32]>,
+    ) -> Result<()> {
+        let (d, k) = (self.stats.d, self.stats.k);
+        check_batch(features, labels, k, d, self.n)?;
+        if let Some(p) = predictions {
+            if p.len() != features.n {
+                return Err(Error::invalid(format!(
+                    "features have {} rows but predictions have {} entries",
+                    features.n,
+                    p.len()
+                )));
+            }
+            if let Some((i, &v)) = p.iter().enumerate().find(|(_, &v)| v as usize >= k) {
+                return Err(Error::invalid(format!(
+                    "prediction {v} at row {} is out of range for {k} classes (0..{})",
+                    self.n + i,
+                    k - 1
+                )));
+            }
+        }
+        match self.with_predictions {
+            Some(w) if w != predictions.is_some() => {
+                return Err(Error::invalid(
+                    "predictions were given for some batches but not for others",
+                ))
+            }
+            _ => self.with_predictions = Some(predictions.is_some()),
+        }
+        // The Full route decides every sample of the batch at once (its own blocks).
+        let full = self.route == Route::Full && self.decide;
+        let decided: Option<(Vec<u32>, Option<Vec<u32>>)> = full.then(|| {
+            let ncm = decisions::nearest_means(features, &self.stats.means, k);
+            let net = match (predictions, self.classifier.as_deref()) {
+                (Some(p), _) => Some(p.to_vec()),
+                (None, Some(c)) => Some(decisions::linear_decisions(features, &c.weights, &c.bias)),
+                (None, None) => None,
+            };
+            (ncm, net)
+        });
+        let starts: Vec<usize> = (0..features.n).step_by(CHUNK_ROWS).collect();
+        // Blocks summed side by side: a few per thread, at most ~256 MB of partial sums.
+        let size = self.total.within.len().max(1) * 8;
+        let group = (2 * rayon::current_num_threads().max(1))
+            .min((256 << 20) / size)
+            .max(1);
+        for chunk_starts in starts.chunks(group) {
+            let parts: Vec<Partial> = chunk_starts
+                .par_iter()
+                .map(|&start| {
+                    let end = (start + CHUNK_ROWS).min(features.n);
+                    let dec = decided.as_ref().map(|(ncm, net)| {
+                        (&ncm[start..end], net.as_deref().map(|p| &p[start..end]))
+                    });
+                    self.chunk(features, labels, predictions, start, end, dec)
+                })
+                .collect();
+            for part in parts {
+                merge(&mut self.total, &part);
+            }
+        }
+        self.n += features.n;
+        Ok(())
+    }
+
+    /// The sums of rows `start..end`; `decided`: the Full route's decisions for them.
+    fn chunk(
+        &self,
+        features: MatrixView<'_>,
+        labels: &[u32],
+        predictions: Option<&[u32]>,
+        start: usize,
+        end: usize,
+        decided: Option<(&[u32], Option<&[u32]>)>,
+    ) -> Partial {
+        let (d, k, rows) = (self.stats.d, self.stats.k, end - start);
+        let labels = &labels[start..end];
+        let mut part = Partial {
+            within: vec![0.0; self.total.within.len()],
+            sum_sq_dev: 0.0,
+            class_sum_sq_dev: vec![0.0; k],
+            ncc_correct: 0,
+            nc4_mismatches: 0,
+        };
+        let mut dev = vec![0.0; rows * d];
+        features.rows.copy_to_f64(start * d, end * d, &mut dev);
+        let mut sq = vec![0.0; rows];
+        for (r, &y) in labels.iter().enumerate() {
+            let row = &mut dev[r * d..(r + 1) * d];
+            row.iter_mut()
+                .zip(self.stats.mean(y as usize))
+                .for_each(|(x, m)| *x -= m);
+            sq[r] = row.iter().map(|x| x * x).sum();
+            part.sum_sq_dev += sq[r];
+            part.class_sum_sq_dev[y as usize] += sq[r];
+        }
+        let (ncm, net): (Vec<u32>, Option<Vec<u32>>) = match (&self.span, decided) {
+            (Some(tables), _) => {
+                let predictions = predictions.map(|p| &p[start..end]);
+                self.span_chunk(tables, &dev, &sq, labels, predictions, &mut part.within)
+            }
+            (None, Some((ncm, net))) => {
+                gemm_tn(&mut part.within, &dev, &dev, d, d, rows, 1.0, true, false);
+                (ncm.to_vec(), net.map(<[u32]>::to_vec))
+            }
+            (None, None) => {
+                // Only the scatter is wanted (`within_class_scatter`).
+                gemm_tn(&mut part.within, &dev, &dev, d, d, rows, 1.0, true, false);
+                return part;
+            }
+        };
+        part.ncc_correct = ncm.iter().zip(labels).filter(|(a, b)| a == b).count();
+        if let Some(net) = net {
+            part.nc4_mismatches = net.iter().zip(&ncm).filter(|(a, b)| a != b).count();
+        }
+        part
+    }
+
+    /// The Span route on one block of deviations `dev` (`rows x d`) with squared norms `sq`:
+    /// adds `P^T P` to `within`, returns the nearest class means and the network decisions.
+    fn span_chunk(
+        &self,
+        tables: &SpanTables,
+        dev: &[f64],
+        sq: &[f64],
+        labels: &[u32],
+        predictions: Option<&[u32]>,
+        within: &mut [f64],
+    ) -> (Vec<u32>, Option<Vec<u32>>) {
+        let (d, k, rows) = (self.stats.d, self.stats.k, labels.len());
+        let kk = tables.b_mat.len() / d;
+        // T = B C^T: row c < K holds c_i . M_c, row K + c holds c_i . w_c.
+        let mut t = vec![0.0; kk * rows];
+        gemm_nt(&mut t, &tables.b_mat, dev, kk, rows, d, 1.0, false, false);
+        let p_t = &t[..k * rows];
+        gemm_nt(within, p_t, p_t, k, k, rows, 1.0, true, false);
+        let mut best = vec![(f64::INFINITY, 0u32); rows];
+        for c in 0..k {
+            let row_c = &p_t[c * rows..(c + 1) * rows];
+            for (r, &y) in labels.iter().enumerate() {
+                let y = y as usize;
+                let dist =
+                    sq[r] + 2.0 * (p_t[y * rows + r] - row_c[r]) + tables.mean_dist2[y * k + c];
+                if dist < best[r].0 {
+                    best[r] = (dist, c as u32);
+                }
+            }
+        }
+        let ncm: Vec<u32> = best.iter().map(|b| b.1).collect();
+        let net = match predictions {
+            Some(p) => Some(p.to_vec()),
+            None if kk > k => {
+                // w_c . h_i + b_c = c_i . w_c + (w_c . mu_{y_i} + b_c); lowest index on a tie.
+                let mut top = vec![(f64::NEG_INFINITY, 0u32); rows];
+                for c in 0..k {
+                    let row_c = &t[(k + c) * rows..(k + c + 1) * rows];
+                    for (r, &y) in labels.iter().enumerate() {
+                        let z = row_c[r] + tables.offset[y as usize * k + c];
+                        if z > top[r].0 {
+                            top[r] = (z, c as u32);
+                        }
+                    }
+                }
+                Some(top.iter().map(|b| b.1).collect())
+            }
+            None => None,
+        };
+        (ncm, net)
+    }
+
+    /// The sums divided by N.
+    pub fn finish(self) -> Scatter {
+        self.finish_owned().2
+    }
+
+    /// The class statistics, the classifier and the sums divided by N.
+    pub fn finish_owned(self) -> (ClassStatistics, Option<Classifier>, Scatter) {
+        let n = self.n;
+        let inv = 1.0 / n as f64;
+        let has_decisions = self.with_predictions == Some(true) || self.classifier.is_some();
+        let scatter = Scatter {
+            route: self.route,
+            n,
+            within: self.total.within.iter().map(|x| x * inv).collect(),
+            trace_within: self.total.sum_sq_dev * inv,
+            class_sum_sq_dev: self.total.class_sum_sq_dev,
+            ncc_correct: self.total.ncc_correct,
+            nc4_mismatches: has_decisions.then_some(self.total.nc4_mismatches),
+        };
+        (
+            self.stats.into_owned(),
+            self.classifier.map(Cow::into_owned),
+            scatter,
+        )
+    }
+}
+
+impl ScatterAccumulator<'static> {
+    /// Pass 2 owning its class statistics and classifier (for a streaming accumulator that
+    /// outlives pass 1's results).
+    pub fn owned(
+        stats: ClassStatistics,
+        classifier: Option<Classifier>,
+        route: Option<Route>,
+    ) -> Self {
+        Self::with(Cow::Owned(stats), classifier.map(Cow::Owned), route)
+    }
+}
+
+/// `total += part`.
+fn merge(total: &mut Partial, part: &Partial) {
+    total
+        .within
+        .iter_mut()
+        .zip(&part.within)
+        .for_each(|(a, b)| *a += b);
+    total.sum_sq_dev += part.sum_sq_dev;
+    total
+        .class_sum_sq_dev
+        .iter_mut()
+        .zip(&part.class_sum_sq_dev)
+        .for_each(|(a, b)| *a += b);
+    total.ncc_correct += part.ncc_correct;
+    total.nc4_mismatches += part.nc4_mismatches;
+}
+
+/// The Span route's tables: `[M; W]`, the logit offsets `w_c . mu_y + b_c` and the squared
+/// distances between class means (from the Gram matrix of `M`: `mu_a - mu_b = M_a - M_b`).
+fn span_tables(stats: &ClassStatistics, classifier: Option<&Classifier>) -> SpanTables {
+    let (d, k) = (stats.d, stats.k);
+    let gram = stats.centred_gram();
+    let mut mean_dist2 = vec![0.0; k * k];
+    for a in 0..k {
+        for b in 0..k {
+            mean_dist2[a * k + b] =
+                (gram[a * k + a] + gram[b * k + b] - 2.0 * gram[a * k + b]).max(0.0);
+        }
+    }
+    let mut b_mat = stats.centred_means.clone();
+    let mut offset = Vec::new();
+    if let Some(c) = classifier {
+        b_mat.extend_from_slice(&c.weights);
+        offset = vec![0.0; k * k];
+        gemm_nt(
+            &mut offset,
+            &stats.means,
+            &c.weights,
+            k,
+            k,
+            d,
+            1.0,
+            false,
+            false,
+        );
+        for row in offset.chunks_exact_mut(k) {
+            row.iter_mut().zip(&c.bias).for_each(|(o, b)| *o += b);
+        }
+    }
+    SpanTables {
+        b_mat,
+        offset,
+        mean_dist2,
+    }
+}
+
+/// The within-class scatter `S_W = (1/N) sum_i (h_i - mu_{y_i})(h_i - mu_{y_i})^T` (`d x d`)
+/// on its own (for metrics that need it whatever the route, such as the MSE decomposition).
+pub fn within_class_scatter(
+    features: MatrixView<'_>,
+    labels: &[u32],
+    stats: &ClassStatistics,
+) -> Result<Vec<f64>> {
+    let mut acc = ScatterAccumulator::new(stats, None, Some(Route::Full));
+    acc.decide = false;
+    acc.add(features, labels, None)?;
+    Ok(acc.finish().within)
+}

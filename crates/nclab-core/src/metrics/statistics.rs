@@ -1,0 +1,250 @@
+//! Pass 1 over the features: how many samples each class has, and its mean.
+//!
+//! [`MeanAccumulator`] takes the features batch by batch (in any number of batches: a dataset
+//! that does not fit in memory streams through it) and keeps only `K x d` sums, so its memory
+//! does not depend on `N`. Every sum runs over the rows in the order they came, one column
+//! range per thread, so the result does not depend on the number of threads.
+
+use rayon::prelude::*;
+
+use crate::tensor::MatrixView;
+use crate::{Error, Result};
+
+/// Columns per task of the parallel sums.
+const COLUMN_BLOCK: usize = 64;
+
+/// A non-finite feature: its row, column and value.
+type BadValue = (usize, usize, f64);
+
+/// The class statistics of pass 1 (`docs/metrics.md`, "Means and covariances").
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct ClassStatistics {
+    /// Number of samples `N`.
+    pub n: usize,
+    /// Feature dimension `d`.
+    pub d: usize,
+    /// Number of classes `K`.
+    pub k: usize,
+    /// Samples per class `n_k`.
+    pub counts: Vec<usize>,
+    /// Class means `mu_k = (1/n_k) sum_{y_i = k} h_i`, `K x d` row-major.
+    pub means: Vec<f64>,
+    /// Global (sample) mean `mu_G = (1/N) sum_i h_i`, `d`.
+    pub global_mean: Vec<f64>,
+    /// Centred class means `M`, row k = `mu_k - mu_G`, `K x d` row-major.
+    pub centred_means: Vec<f64>,
+}
+
+impl ClassStatistics {
+    /// Gram matrix of the centred means, `M M^T` (`K x K`; O(K^2 d) time, O(K^2) memory).
+    pub fn centred_gram(&self) -> Vec<f64> {
+        let mut g = vec![0.0; self.k * self.k];
+        crate::linalg::gemm_nt(
+            &mut g,
+            &self.centred_means,
+            &self.centred_means,
+            self.k,
+            self.k,
+            self.d,
+            1.0,
+            false,
+            true,
+        );
+        g
+    }
+
+    /// Row `c` of the class means.
+    pub fn mean(&self, c: usize) -> &[f64] {
+        &self.means[c * self.d..(c + 1) * self.d]
+    }
+}
+
+/// Sums features by class, batch by batch: pass 1 of the metrics.
+#[derive(Clone, Debug)]
+pub struct MeanAccumulator {
+    k: usize,
+    d: usize,
+    n: usize,
+    counts: Vec<usize>,
+    /// `K x d` per-class sums, row-major.
+    sums: Vec<f64>,
+}
+
+impl MeanAccumulator {
+    /// An empty accumulator for `k` classes of `d`-dimensional features. Errors: `K < 2`,
+    /// `d = 0`, or `K x d` sums that would not fit in memory's address space.
+    pub fn new(k: usize, d: usize) -> Result<Self> {
+        if k < 2 {
+            return Err(Error::invalid(format!(
+                "neural-collapse metrics need at least 2 classes, got K = {k}"
+            )));
+        }
+        if d == 0 {
+            return Err(Error::invalid("features have 0 columns"));
+        }
+        let len = k.checked_mul(d).filter(|l| l.checked_mul(8).is_some());
+        let Some(len) = len else {
+            return Err(Error::invalid(format!(
+                "K = {k} classes of dimension d = {d} need K x d sums, more than memory can hold"
+            )));
+        };
+        Ok(MeanAccumulator {
+            k,
+            d,
+            n: 0,
+            counts: vec![0; k],
+            sums: vec![0.0; len],
+        })
+    }
+
+    /// Samples seen so far.
+    pub fn len(&self) -> usize {
+        self.n
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.n == 0
+    }
+
+    /// Adds a batch: `features` (`rows x d`) with their `labels` (in `0..K`). Errors, which
+    /// leave the accumulator unchanged, name the row (counted over every batch so far):
+    /// lengths that differ, a label out of range, a NaN or infinite feature.
+    pub fn add(&mut self, features: MatrixView<'_>, labels: &[u32]) -> Result<()> {
+        let (rows, d, k, first) = (features.n, self.d, self.k, self.n);
+        check_batch(features, labels, k, d, first)?;
+        // Each task owns a block of columns of every class's sum (disjoint memory), and runs
+        // over the rows in order; the sums are written back only if no value was bad.
+        let blocks: Vec<(usize, usize)> = (0..d)
+            .step_by(COLUMN_BLOCK)
+            .map(|j| (j, (j + COLUMN_BLOCK).min(d)))
+            .collect();
+        // Per column block: its partial sums (K x width) and the first non-finite value met.
+        let parts: Vec<(Vec<f64>, Option<BadValue>)> = blocks
+            .par_iter()
+            .map(|&(j0, j1)| {
+                let width = j1 - j0;
+                let mut part = vec![0.0; k * width];
+                for (c, dst) in part.chunks_exact_mut(width).enumerate() {
+                    dst.copy_from_slice(&self.sums[c * d + j0..c * d + j1]);
+                }
+                let mut row = vec![0.0; width];
+                for (i, &y) in labels.iter().enumerate() {
+                    features.rows.copy_to_f64(i * d + j0, i * d + j1, &mut row);
+                    if let Some(j) = row.iter().position(|v| !v.is_finite()) {
+                        return (part, Some((first + i, j0 + j, row[j])));
+                    }
+                    let dst = &mut part[y as usize * width..(y as usize + 1) * width];
+                    dst.iter_mut().zip(&row).for_each(|(s, v)| *s += v);
+                }
+                (part, None)
+            })
+            .collect();
+        if let Some((i, j, v)) = parts.iter().filter_map(|p| p.1).min_by_key(|b| (b.0, b.1)) {
+            return Err(Error::invalid(format!(
+                "features: non-finite value {v} at row {i}, column {j}"
+            )));
+        }
+        for (&(j0, j1), (part, _)) in blocks.iter().zip(parts) {
+            let width = j1 - j0;
+            for (c, src) in part.chunks_exact(width).enumerate() {
+                self.sums[c * d + j0..c * d + j1].copy_from_slice(src);
+            }
+        }
+        for &y in labels {
+            self.counts[y as usize] += 1;
+        }
+        self.n += rows;
+        Ok(())
+    }
+
+    /// The class statistics. Error: a class with no sample (named).
+    pub fn finish(self) -> Result<ClassStatistics> {
+        let (n, d, k) = (self.n, self.d, self.k);
+        let empty: Vec<String> = (0..k)
+            .filter(|&c| self.counts[c] == 0)
+            .map(|c| c.to_string())
+            .collect();
+        if !empty.is_empty() {
+            let what = if empty.len() == 1 {
+                format!("class {} has", empty[0])
+            } else {
+                format!("classes {} have", empty.join(", "))
+            };
+            return Err(Error::invalid(format!(
+                "{what} no sample (K = {k}); every class needs at least one"
+            )));
+        }
+        let mut global_mean = vec![0.0; d];
+        for c in 0..k {
+            for (g, s) in global_mean.iter_mut().zip(&self.sums[c * d..(c + 1) * d]) {
+                *g += s;
+            }
+        }
+        global_mean.iter_mut().for_each(|g| *g /= n as f64);
+        let mut means = self.sums;
+        for (c, row) in means.chunks_exact_mut(d).enumerate() {
+            let inv = 1.0 / self.counts[c] as f64;
+            row.iter_mut().for_each(|m| *m *= inv);
+        }
+        let mut centred_means = means.clone();
+        for row in centred_means.chunks_exact_mut(d) {
+            row.iter_mut().zip(&global_mean).for_each(|(m, g)| *m -= g);
+        }
+        Ok(ClassStatistics {
+            n,
+            d,
+            k,
+            counts: self.counts,
+            means,
+            global_mean,
+            centred_means,
+        })
+    }
+}
+
+/// The checks of a batch: `labels` one per row, every label in `0..k`, the dimension `d`.
+/// `first` is the number of rows seen before, so that errors count rows over all batches.
+pub(crate) fn check_batch(
+    features: MatrixView<'_>,
+    labels: &[u32],
+    k: usize,
+    d: usize,
+    first: usize,
+) -> Result<()> {
+    if features.d != d {
+        return Err(Error::invalid(format!(
+            "features have {} columns, expected d = {d}",
+            features.d
+        )));
+    }
+    if labels.len() != features.n {
+        return Err(Error::invalid(format!(
+            "features have {} rows but labels have {} entries",
+            features.n,
+            labels.len()
+        )));
+    }
+    if let Some((i, &y)) = labels.iter().enumerate().find(|(_, &y)| y as usize >= k) {
+        return Err(Error::invalid(format!(
+            "label {y} at row {} is out of range for {k} classes (0..{})",
+            first + i,
+            k - 1
+        )));
+    }
+    Ok(())
+}
+
+/// Pass 1 in one call: the class statistics of `features` with `labels` for `k` classes.
+///
+/// Errors: `K < 2`; features and labels of different lengths; a label out of range; a class
+/// with no sample (named); a NaN or infinite feature (its row is named).
+pub fn class_statistics(
+    features: MatrixView<'_>,
+    labels: &[u32],
+    k: usize,
+) -> Result<ClassStatistics> {
+    let mut acc = MeanAccumulator::new(k, features.d)?;
+    acc.add(features, labels)?;
+    acc.finish()
+}
