@@ -11,7 +11,7 @@
 //! `S_B = M^T M / K`, and the metrics over pairs of classes through the Gram matrices of
 //! [`super::pairs`] (O(K^2 d) time, bounded memory).
 
-use super::pairs::{squared_norms, Gram, MeanVariance};
+use super::pairs::squared_norms;
 use super::scatter::{Classifier, Route, Scatter, ScatterAccumulator};
 use super::statistics::MeanAccumulator;
 use crate::linalg::{frobenius, gemm_nt, symmetric_eigen};
@@ -207,31 +207,29 @@ pub fn collapse_metrics(
     let (k, d) = (stats.k, stats.d);
     let m = &stats.centred_means;
     let spectrum = between_class_spectrum(stats, scatter.route);
-    let means = Gram::new(m, k, m, k, d);
-    let means_sq = squared_norms(m, d);
-    let uniformity = hyperspherical_uniformity(&means, &means_sq, d);
+    let means = &scatter.geometry.means;
+    let weights = scatter.geometry.weights.as_ref();
     let w = classifier.map(|c| c.weights.as_slice());
     CollapseMetrics {
         nc1: nc1(&spectrum, scatter, k, d),
-        nc2: means.etf_distance(),
-        nc3: w.map(|w| Gram::new(w, k, m, k, d).etf_distance()),
+        nc2: means.nc2,
+        nc3: weights.map(|g| g.nc3),
         nc4: nc4(scatter),
         nc1_rank: nc1_rank(&spectrum, scatter, k, d),
         nc1_quotient: nc1_quotient(stats, scatter),
-        cdnv: cdnv(stats, scatter, &means, &means_sq),
+        cdnv: cdnv(stats, scatter),
         equinorm_means: equinorm(m, d),
         equinorm_weights: w.map(|w| equinorm(w, d)),
-        equiangularity_means: equiangularity(&means, &means_sq),
-        equiangularity_weights: w
-            .map(|w| equiangularity(&Gram::new(w, k, w, k, d), &squared_norms(w, d))),
-        nc2_weights: w.map(|w| Gram::new(w, k, w, k, d).etf_distance()),
+        equiangularity_means: means.equiangularity,
+        equiangularity_weights: weights.map(|g| g.equiangularity),
+        nc2_weights: weights.map(|g| g.nc2_weights),
         self_duality: w.map(|w| self_duality(w, m)),
         ncc_accuracy: scatter.ncc_correct as f64 / scatter.n as f64,
         bias_collapse: classifier.map(|c| bias_collapse(c, &stats.global_mean)),
-        gnc2_log_mean: uniformity.log.mean(),
-        gnc2_log_var: uniformity.log.variance(),
-        gnc2_riesz_mean: uniformity.riesz.mean(),
-        gnc2_riesz_var: uniformity.riesz.variance(),
+        gnc2_log_mean: means.log_kernel.mean(),
+        gnc2_log_var: means.log_kernel.variance(),
+        gnc2_riesz_mean: means.riesz_kernel.mean(),
+        gnc2_riesz_var: means.riesz_kernel.variance(),
         unc3: w.map(|w| uniform_duality(w, m, d)),
     }
 }
@@ -334,17 +332,15 @@ fn nc1_quotient(stats: &ClassStatistics, scatter: &Scatter) -> f64 {
 }
 
 /// CDNV: the mean over class pairs `i < j` of `(s_i + s_j) / (2 ||mu_i - mu_j||^2)`, with
-/// `s_k` the mean of `||h - mu_k||^2` over class k and
-/// `||mu_i - mu_j||^2 = ||M_i||^2 + ||M_j||^2 - 2 M_i . M_j`.
-fn cdnv(stats: &ClassStatistics, scatter: &Scatter, means: &Gram<'_>, sq: &[f64]) -> f64 {
-    let s: Vec<f64> = (0..stats.k)
-        .map(|c| scatter.class_sum_sq_dev[c] / stats.counts[c] as f64)
-        .collect();
-    let mut total = 0.0;
-    means.for_each_pair(|i, j, g| {
-        total += (s[i] + s[j]) / (2.0 * (sq[i] + sq[j] - 2.0 * g).max(0.0));
-    });
+/// `s_k` the mean of `||h - mu_k||^2` over class k. As a sum over pairs of a symmetric term,
+/// it is `sum_i s_i q_i / (K (K-1) / 2)` with `q_i = sum_{j != i} 1 / (2 ||mu_i - mu_j||^2)`
+/// from the class means' geometry.
+fn cdnv(stats: &ClassStatistics, scatter: &Scatter) -> f64 {
+    let q = &scatter.geometry.means.cdnv_weights;
     let k = stats.k;
+    let total: f64 = (0..k)
+        .map(|c| scatter.class_sum_sq_dev[c] / stats.counts[c] as f64 * q[c])
+        .sum();
     total / (k * (k - 1) / 2) as f64
 }
 
@@ -360,16 +356,6 @@ fn equinorm(a: &[f64], d: usize) -> f64 {
     let mean = norms.iter().sum::<f64>() / n;
     let var = norms.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0);
     var.sqrt() / mean
-}
-
-/// Equiangularity: the mean over ordered pairs `i != j` of `|cos(a_i, a_j) + 1/(K-1)|`, from
-/// the Gram matrix of the rows `a` and their squared norms.
-fn equiangularity(gram: &Gram<'_>, sq: &[f64]) -> f64 {
-    let k = sq.len();
-    let shift = 1.0 / (k - 1) as f64;
-    let mut total = 0.0;
-    gram.for_each_pair(|i, j, g| total += 2.0 * (g / (sq[i] * sq[j]).sqrt() + shift).abs());
-    total / (k * (k - 1)) as f64
 }
 
 /// Papyan et al.'s self-duality: `|| W/||W||_F - M/||M||_F ||_F^2`.
@@ -401,34 +387,6 @@ fn bias_collapse(c: &Classifier, global_mean: &[f64]) -> f64 {
         .map(|(a, b)| (a + b).powi(2))
         .sum::<f64>()
         .sqrt()
-}
-
-/// GNC2's pair statistics: the log and Riesz kernels' mean and variance.
-struct Uniformity {
-    log: MeanVariance,
-    riesz: MeanVariance,
-}
-
-/// Hyperspherical uniformity of the normalised centred means (GNC2, Liu et al. 2023): with
-/// `u_k = M_k / ||M_k||`, a pair's distance is `||u_i - u_j|| = sqrt(2 - 2 cos(M_i, M_j))`;
-/// over the pairs `i < j`, the mean and variance (mean squared deviation) of
-/// `log(1 / ||u_i - u_j||)` and of `sign(d-2) ||u_i - u_j||^-(d-2)` (the Riesz s-energy
-/// kernel with `s = d - 2`; it underflows to 0 for large `d` whenever the pairs are farther
-/// apart than 1). A pair of equal directions gives an infinite kernel value.
-fn hyperspherical_uniformity(means: &Gram<'_>, sq: &[f64], d: usize) -> Uniformity {
-    let s = d as f64 - 2.0;
-    let sign = if s >= 0.0 { 1.0 } else { -1.0 };
-    let mut out = Uniformity {
-        log: MeanVariance::default(),
-        riesz: MeanVariance::default(),
-    };
-    means.for_each_pair(|i, j, g| {
-        let cos = g / (sq[i] * sq[j]).sqrt();
-        let dist = (2.0 - 2.0 * cos).max(0.0).sqrt();
-        out.log.push(-dist.ln());
-        out.riesz.push(sign * dist.powf(-s));
-    });
-    out
 }
 
 /// Uniform duality (UNC3, Wu and Papyan 2024): the variance over classes, with the `K-1`

@@ -8,6 +8,7 @@
 
 pub mod collapse;
 pub mod decisions;
+pub mod geometry;
 pub mod heldout;
 pub mod mistakes;
 pub mod mse_decomposition;

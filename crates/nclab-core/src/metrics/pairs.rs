@@ -80,36 +80,85 @@ impl<'a> Gram<'a> {
         }
     }
 
-    /// `||A B^T / ||A B^T||_F - E||_F` with `E` the unit-norm simplex-ETF Gram matrix
-    /// (`(I - 1 1^T / K) / sqrt(K-1)`): how far the pairs' geometry is from a simplex ETF.
-    /// Summed entry by entry, so that small distances keep their digits. Square only.
-    pub fn etf_distance(&self) -> f64 {
-        let k = self.ka;
-        let norm = self.frobenius();
-        let scale = 1.0 / ((k - 1) as f64).sqrt();
-        let (diag, off) = (scale * (1.0 - 1.0 / k as f64), -scale / k as f64);
-        let mut total = 0.0;
-        self.for_each_block(|first, block| {
-            for (r, row) in block.chunks_exact(self.kb).enumerate() {
-                for (j, g) in row.iter().enumerate() {
-                    let e = if first + r == j { diag } else { off };
-                    total += (g / norm - e).powi(2);
+    /// Calls `visit(i, j, g_ij)` for every entry, in a fixed order. A symmetric Gram matrix
+    /// (`A A^T`) is computed by its upper triangle only, half the work, each off-diagonal
+    /// entry visited as `(i, j)` and then `(j, i)`.
+    pub fn for_each_entry(&self, mut visit: impl FnMut(usize, usize, f64)) {
+        let symmetric = std::ptr::eq(self.a, self.b) && self.ka == self.kb;
+        if !symmetric || self.whole.is_some() {
+            self.for_each_block(|first, block| {
+                for (r, row) in block.chunks_exact(self.kb).enumerate() {
+                    for (j, &g) in row.iter().enumerate() {
+                        visit(first + r, j, g);
+                    }
+                }
+            });
+            return;
+        }
+        // Blocks of rows i0..i1 against the columns i0..K: the upper triangle and the
+        // diagonal blocks.
+        let (k, d) = (self.ka, self.d);
+        let mut start = 0;
+        let mut block = Vec::new();
+        while start < k {
+            let rows = self.block_rows.min(k - start);
+            let cols = k - start;
+            block.resize(rows * cols, 0.0);
+            gemm_nt(
+                &mut block,
+                &self.a[start * d..(start + rows) * d],
+                &self.a[start * d..],
+                rows,
+                cols,
+                d,
+                1.0,
+                false,
+                true,
+            );
+            for r in 0..rows {
+                let i = start + r;
+                for c in r..cols {
+                    let (j, g) = (start + c, block[r * cols + c]);
+                    visit(i, j, g);
+                    if j != i {
+                        visit(j, i, g);
+                    }
                 }
             }
-        });
-        total.sqrt()
+            start += rows;
+        }
+    }
+}
+
+/// The distance `||G / ||G||_F - E||_F` of a square Gram matrix from the unit-norm
+/// simplex-ETF Gram matrix `E = (I - 1 1^T / K) / sqrt(K-1)`, summed entry by entry (small
+/// distances keep their digits): feed it every entry.
+pub struct EtfDistance {
+    norm: f64,
+    diag: f64,
+    off: f64,
+    total: f64,
+}
+
+impl EtfDistance {
+    /// For a `k x k` Gram matrix of Frobenius norm `norm`.
+    pub fn new(k: usize, norm: f64) -> Self {
+        let scale = 1.0 / ((k - 1) as f64).sqrt();
+        EtfDistance {
+            norm,
+            diag: scale * (1.0 - 1.0 / k as f64),
+            off: -scale / k as f64,
+            total: 0.0,
+        }
     }
 
-    /// Calls `visit(i, j, g_ij)` for every pair `i < j` of a square Gram matrix, in order.
-    pub fn for_each_pair(&self, mut visit: impl FnMut(usize, usize, f64)) {
-        self.for_each_block(|first, block| {
-            for (r, row) in block.chunks_exact(self.kb).enumerate() {
-                let i = first + r;
-                for (j, &g) in row.iter().enumerate().skip(i + 1) {
-                    visit(i, j, g);
-                }
-            }
-        });
+    pub fn push(&mut self, i: usize, j: usize, g: f64) {
+        let e = if i == j { self.diag } else { self.off };
+        self.total += (g / self.norm - e).powi(2);
+    }
+
+    pub fn value(&self) -> f64 {
+        self.total.sqrt()
     }
 }
 
@@ -175,7 +224,15 @@ mod tests {
             assert!((x - y).abs() < 1e-12);
         }
         assert!((g.frobenius() - blocked.frobenius()).abs() < 1e-12 * g.frobenius());
-        assert!((g.etf_distance() - blocked.etf_distance()).abs() < 1e-12);
+        // The symmetric visit of the blocked Gram sees every entry once.
+        let mut sym = vec![f64::NAN; k * k];
+        blocked.for_each_entry(|i, j, v| {
+            assert!(sym[i * k + j].is_nan(), "({i}, {j}) twice");
+            sym[i * k + j] = v;
+        });
+        for (x, y) in sym.iter().zip(&whole) {
+            assert!((x - y).abs() < 1e-12);
+        }
     }
 
     #[test]

@@ -24,6 +24,7 @@ use std::borrow::Cow;
 use rayon::prelude::*;
 
 use super::decisions;
+use super::geometry::{mean_geometry, weight_geometry, MeanGeometry, WeightGeometry};
 use super::statistics::{check_batch, ClassStatistics};
 use crate::linalg::{gemm_nt, gemm_tn};
 use crate::tensor::MatrixView;
@@ -110,7 +111,7 @@ impl Classifier {
 }
 
 /// What pass 2 accumulates, divided by N at the end.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Scatter {
     pub route: Route,
@@ -127,6 +128,15 @@ pub struct Scatter {
     /// Samples whose network decision differs from their nearest class mean (`None` without
     /// a classifier or predictions).
     pub nc4_mismatches: Option<usize>,
+    /// The geometry of the class means and of the classifier (`metrics::geometry`).
+    pub geometry: ClassGeometry,
+}
+
+/// The class means' and the classifier's geometry.
+#[derive(Clone, Debug)]
+pub struct ClassGeometry {
+    pub means: MeanGeometry,
+    pub weights: Option<WeightGeometry>,
 }
 
 /// Partial sums of a block of rows.
@@ -152,6 +162,7 @@ pub struct ScatterAccumulator<'a> {
     with_predictions: Option<bool>,
     /// Whether to decide (nearest class mean, network) at all.
     decide: bool,
+    geometry: ClassGeometry,
 }
 
 struct SpanTables {
@@ -178,6 +189,10 @@ impl<'a> ScatterAccumulator<'a> {
         let (d, k) = (stats.d, stats.k);
         let route = route.unwrap_or_else(|| Route::cheaper(k, d));
         let span = (route == Route::Span).then(|| span_tables(&stats, classifier.as_deref()));
+        let geometry = ClassGeometry {
+            means: mean_geometry(&stats),
+            weights: classifier.as_deref().map(|c| weight_geometry(&stats, c)),
+        };
         let size = match route {
             Route::Span => k * k,
             Route::Full => d * d,
@@ -197,6 +212,7 @@ impl<'a> ScatterAccumulator<'a> {
             n: 0,
             with_predictions: None,
             decide: true,
+            geometry,
         }
     }
 
@@ -237,15 +253,8 @@ impl<'a> ScatterAccumulator<'a> {
         }
         // The Full route decides every sample of the batch at once (its own blocks).
         let full = self.route == Route::Full && self.decide;
-        let decided: Option<(Vec<u32>, Option<Vec<u32>>)> = full.then(|| {
-            let ncm = decisions::nearest_means(features, &self.stats.means, k);
-            let net = match (predictions, self.classifier.as_deref()) {
-                (Some(p), _) => Some(p.to_vec()),
-                (None, Some(c)) => Some(decisions::linear_decisions(features, &c.weights, &c.bias)),
-                (None, None) => None,
-            };
-            (ncm, net)
-        });
+        let decided: Option<(Vec<u32>, Option<Vec<u32>>)> =
+            full.then(|| self.decide_batch(features, labels, predictions));
         let starts: Vec<usize> = (0..features.n).step_by(CHUNK_ROWS).collect();
         // Blocks summed side by side: a few per thread, at most ~256 MB of partial sums.
         let size = self.total.within.len().max(1) * 8;
@@ -269,6 +278,59 @@ impl<'a> ScatterAccumulator<'a> {
         }
         self.n += features.n;
         Ok(())
+    }
+
+    /// The Full route's decisions for a whole batch: the nearest class means and the network's
+    /// (its predictions, else the classifier's). A sample that its class's certificates
+    /// (`metrics::geometry`) settle is decided from its own distance to its class mean; only
+    /// the others are scored against every class.
+    fn decide_batch(
+        &self,
+        features: MatrixView<'_>,
+        labels: &[u32],
+        predictions: Option<&[u32]>,
+    ) -> (Vec<u32>, Option<Vec<u32>>) {
+        let (d, k) = (self.stats.d, self.stats.k);
+        let dist: Vec<f64> = (0..features.n)
+            .into_par_iter()
+            .map(|i| {
+                let mut row = vec![0.0; d];
+                features.row_into(i, &mut row);
+                let mu = self.stats.mean(labels[i] as usize);
+                row.iter()
+                    .zip(mu)
+                    .map(|(x, m)| (x - m) * (x - m))
+                    .sum::<f64>()
+                    .sqrt()
+            })
+            .collect();
+        // A relative safety margin over the rounding of the certificates' own arithmetic.
+        const SAFE: f64 = 1.0 - 1e-9;
+        let radius = &self.geometry.means.ncm_radius;
+        let ncm = decide_uncertain(
+            features,
+            labels,
+            |i| dist[i] < SAFE * radius[labels[i] as usize],
+            |view| decisions::nearest_means(view, &self.stats.means, k),
+        );
+        let net = match (
+            predictions,
+            self.classifier.as_deref(),
+            &self.geometry.weights,
+        ) {
+            (Some(p), _, _) => Some(p.to_vec()),
+            (None, Some(c), Some(g)) => Some(decide_uncertain(
+                features,
+                labels,
+                |i| {
+                    let y = labels[i] as usize;
+                    g.spread[y] * dist[i] < SAFE * g.margin[y]
+                },
+                |view| decisions::linear_decisions(view, &c.weights, &c.bias),
+            )),
+            _ => None,
+        };
+        (ncm, net)
     }
 
     /// The sums of rows `start..end`; `decided`: the Full route's decisions for them.
@@ -387,6 +449,7 @@ impl<'a> ScatterAccumulator<'a> {
         let inv = 1.0 / n as f64;
         let has_decisions = self.with_predictions == Some(true) || self.classifier.is_some();
         let scatter = Scatter {
+            geometry: self.geometry,
             route: self.route,
             n,
             within: self.total.within.iter().map(|x| x * inv).collect(),
@@ -413,6 +476,33 @@ impl ScatterAccumulator<'static> {
     ) -> Self {
         Self::with(Cow::Owned(stats), classifier.map(Cow::Owned), route)
     }
+}
+
+/// Each row's own label where `certain(row)`, else the decision `score` makes for it (on the
+/// uncertain rows gathered into one matrix).
+fn decide_uncertain(
+    features: MatrixView<'_>,
+    labels: &[u32],
+    certain: impl Fn(usize) -> bool + Sync,
+    score: impl Fn(MatrixView<'_>) -> Vec<u32>,
+) -> Vec<u32> {
+    let d = features.d;
+    let open: Vec<usize> = (0..features.n).filter(|&i| !certain(i)).collect();
+    let mut out = labels.to_vec();
+    if open.is_empty() {
+        return out;
+    }
+    let mut rows = vec![0.0; open.len() * d];
+    for (r, &i) in open.iter().enumerate() {
+        features.row_into(i, &mut rows[r * d..(r + 1) * d]);
+    }
+    for (&i, v) in open
+        .iter()
+        .zip(score(MatrixView::f64(&rows, open.len(), d)))
+    {
+        out[i] = v;
+    }
+    out
 }
 
 /// `total += part`.

@@ -2,19 +2,30 @@
 //!
 //! [`MeanAccumulator`] takes the features batch by batch (in any number of batches: a dataset
 //! that does not fit in memory streams through it) and keeps only `K x d` sums, so its memory
-//! does not depend on `N`. Every sum runs over the rows in the order they came, one column
-//! range per thread, so the result does not depend on the number of threads.
+//! does not depend on `N`. The sums are made by blocks of a fixed size (rows when `K x d` is
+//! small, columns otherwise) merged in a fixed order, so the result does not depend on the
+//! number of threads.
 
 use rayon::prelude::*;
 
 use crate::tensor::MatrixView;
 use crate::{Error, Result};
 
-/// Columns per task of the parallel sums.
+/// Columns per task of the column-parallel sums.
 const COLUMN_BLOCK: usize = 64;
+/// Rows per task of the row-parallel sums.
+const ROW_BLOCK: usize = 4096;
+/// Up to this many `K x d` sums (64 MB), each row block keeps partial sums of its own.
+const ROW_BLOCK_SUMS_LIMIT: usize = 8 << 20;
 
 /// A non-finite feature: its row, column and value.
 type BadValue = (usize, usize, f64);
+
+fn non_finite((i, j, v): BadValue) -> Error {
+    Error::invalid(format!(
+        "features: non-finite value {v} at row {i}, column {j}"
+    ))
+}
 
 /// The class statistics of pass 1 (`docs/metrics.md`, "Means and covariances").
 #[derive(Clone, Debug, PartialEq)]
@@ -113,14 +124,65 @@ impl MeanAccumulator {
     pub fn add(&mut self, features: MatrixView<'_>, labels: &[u32]) -> Result<()> {
         let (rows, d, k, first) = (features.n, self.d, self.k, self.n);
         check_batch(features, labels, k, d, first)?;
-        // Each task owns a block of columns of every class's sum (disjoint memory), and runs
-        // over the rows in order; the sums are written back only if no value was bad.
+        let sums = if k * d <= ROW_BLOCK_SUMS_LIMIT {
+            self.sums_by_row_blocks(features, labels)?
+        } else {
+            self.sums_by_column_blocks(features, labels)?
+        };
+        self.sums = sums;
+        for &y in labels {
+            self.counts[y as usize] += 1;
+        }
+        self.n += rows;
+        Ok(())
+    }
+
+    /// The new sums with the batch added, by fixed blocks of rows summed side by side into
+    /// partial `K x d` sums (a few blocks at a time), added to the total in block order: one
+    /// sequential read of the features.
+    fn sums_by_row_blocks(&self, features: MatrixView<'_>, labels: &[u32]) -> Result<Vec<f64>> {
+        let (d, k, first) = (self.d, self.k, self.n);
+        let starts: Vec<usize> = (0..features.n).step_by(ROW_BLOCK).collect();
+        let group = (2 * rayon::current_num_threads()).max(1);
+        let mut sums = self.sums.clone();
+        for group_starts in starts.chunks(group) {
+            let parts: Vec<std::result::Result<Vec<f64>, BadValue>> = group_starts
+                .par_iter()
+                .map(|&start| {
+                    let end = (start + ROW_BLOCK).min(features.n);
+                    let mut part = vec![0.0; k * d];
+                    let mut row = vec![0.0; d];
+                    for (i, &y) in labels.iter().enumerate().take(end).skip(start) {
+                        features.row_into(i, &mut row);
+                        if let Some(j) = row.iter().position(|v| !v.is_finite()) {
+                            return Err((first + i, j, row[j]));
+                        }
+                        let y = y as usize;
+                        part[y * d..(y + 1) * d]
+                            .iter_mut()
+                            .zip(&row)
+                            .for_each(|(s, v)| *s += v);
+                    }
+                    Ok(part)
+                })
+                .collect();
+            for part in parts {
+                let part = part.map_err(non_finite)?;
+                sums.iter_mut().zip(&part).for_each(|(s, p)| *s += p);
+            }
+        }
+        Ok(sums)
+    }
+
+    /// The new sums with the batch added, by blocks of columns of every class's sum (disjoint
+    /// memory, no partial copies: for large `K x d`), each running over the rows in order.
+    fn sums_by_column_blocks(&self, features: MatrixView<'_>, labels: &[u32]) -> Result<Vec<f64>> {
+        let (d, k, first) = (self.d, self.k, self.n);
         let blocks: Vec<(usize, usize)> = (0..d)
             .step_by(COLUMN_BLOCK)
             .map(|j| (j, (j + COLUMN_BLOCK).min(d)))
             .collect();
-        // Per column block: its partial sums (K x width) and the first non-finite value met.
-        let parts: Vec<(Vec<f64>, Option<BadValue>)> = blocks
+        let parts: Vec<std::result::Result<Vec<f64>, BadValue>> = blocks
             .par_iter()
             .map(|&(j0, j1)| {
                 let width = j1 - j0;
@@ -132,30 +194,29 @@ impl MeanAccumulator {
                 for (i, &y) in labels.iter().enumerate() {
                     features.rows.copy_to_f64(i * d + j0, i * d + j1, &mut row);
                     if let Some(j) = row.iter().position(|v| !v.is_finite()) {
-                        return (part, Some((first + i, j0 + j, row[j])));
+                        return Err((first + i, j0 + j, row[j]));
                     }
                     let dst = &mut part[y as usize * width..(y as usize + 1) * width];
                     dst.iter_mut().zip(&row).for_each(|(s, v)| *s += v);
                 }
-                (part, None)
+                Ok(part)
             })
             .collect();
-        if let Some((i, j, v)) = parts.iter().filter_map(|p| p.1).min_by_key(|b| (b.0, b.1)) {
-            return Err(Error::invalid(format!(
-                "features: non-finite value {v} at row {i}, column {j}"
-            )));
+        let bad = parts
+            .iter()
+            .filter_map(|p| p.as_ref().err())
+            .min_by_key(|b| (b.0, b.1));
+        if let Some(&b) = bad {
+            return Err(non_finite(b));
         }
-        for (&(j0, j1), (part, _)) in blocks.iter().zip(parts) {
+        let mut sums = vec![0.0; k * d];
+        for (&(j0, j1), part) in blocks.iter().zip(parts) {
             let width = j1 - j0;
-            for (c, src) in part.chunks_exact(width).enumerate() {
-                self.sums[c * d + j0..c * d + j1].copy_from_slice(src);
+            for (c, src) in part.expect("checked above").chunks_exact(width).enumerate() {
+                sums[c * d + j0..c * d + j1].copy_from_slice(src);
             }
         }
-        for &y in labels {
-            self.counts[y as usize] += 1;
-        }
-        self.n += rows;
-        Ok(())
+        Ok(sums)
     }
 
     /// The class statistics. Error: a class with no sample (named).
