@@ -15,6 +15,7 @@ pub mod data;
 pub mod error;
 pub mod hierarchy;
 pub mod io;
+pub mod labels;
 pub mod linalg;
 pub mod losses;
 pub mod metrics;

@@ -70,9 +70,13 @@ impl DType {
     }
 }
 
-/// The bytes behind a tensor: owned, or a window into a memory-mapped file.
-pub enum Storage {
-    /// Owned bytes, kept in a `u64` buffer so that any element type is aligned.
+/// The bytes behind a tensor: owned, or a window into a memory-mapped file. Opaque: its
+/// constructors check that the window lies inside the map, so `bytes` is always sound.
+pub struct Storage(Bytes);
+
+enum Bytes {
+    /// Owned bytes, kept in a `u64` buffer so that any element type is aligned; `len` of them
+    /// are the tensor's.
     Owned { words: Vec<u64>, len: usize },
     Mapped {
         map: std::sync::Arc<memmap2::Mmap>,
@@ -82,32 +86,44 @@ pub enum Storage {
 }
 
 impl Storage {
-    pub fn bytes(&self) -> &[u8] {
-        match self {
-            // SAFETY: `words` holds at least `len` initialised bytes.
-            Storage::Owned { words, len } => unsafe {
-                std::slice::from_raw_parts(words.as_ptr() as *const u8, *len)
-            },
-            Storage::Mapped { map, offset, len } => &map[*offset..*offset + *len],
-        }
-    }
-}
-
-impl Storage {
     /// Copies `bytes` into an aligned owned buffer.
     pub fn owned(bytes: &[u8]) -> Self {
         let mut words = vec![0u64; bytes.len().div_ceil(8)];
-        // SAFETY: the buffer has at least `bytes.len()` bytes.
-        unsafe {
-            std::ptr::copy_nonoverlapping(
-                bytes.as_ptr(),
-                words.as_mut_ptr() as *mut u8,
-                bytes.len(),
-            )
-        };
-        Storage::Owned {
+        bytemuck::cast_slice_mut::<u64, u8>(&mut words)[..bytes.len()].copy_from_slice(bytes);
+        Storage(Bytes::Owned {
             words,
             len: bytes.len(),
+        })
+    }
+
+    /// `len` bytes of `map` from `offset`; an error when they do not lie inside the map.
+    pub fn mapped(map: std::sync::Arc<memmap2::Mmap>, offset: usize, len: usize) -> Result<Self> {
+        if offset.checked_add(len).is_none_or(|end| end > map.len()) {
+            return Err(Error::invalid(format!(
+                "{len} bytes from offset {offset} do not lie inside the {} bytes of the file",
+                map.len()
+            )));
+        }
+        Ok(Storage(Bytes::Mapped { map, offset, len }))
+    }
+
+    pub fn bytes(&self) -> &[u8] {
+        match &self.0 {
+            Bytes::Owned { words, len } => &bytemuck::cast_slice::<u64, u8>(words)[..*len],
+            Bytes::Mapped { map, offset, len } => &map[*offset..*offset + *len],
+        }
+    }
+
+    /// Whether the bytes are read from a memory-mapped file (not copied).
+    pub fn is_mapped(&self) -> bool {
+        matches!(self.0, Bytes::Mapped { .. })
+    }
+
+    /// For a mapped window, its offset in the file.
+    pub fn map_offset(&self) -> Option<usize> {
+        match &self.0 {
+            Bytes::Mapped { offset, .. } => Some(*offset),
+            Bytes::Owned { .. } => None,
         }
     }
 }
@@ -129,6 +145,8 @@ pub struct Tensor {
 /// Rows of a 2-D floating-point matrix, borrowed in the precision they were stored in.
 #[derive(Clone, Copy, Debug)]
 pub enum Rows<'a> {
+    F16(&'a [half::f16]),
+    BF16(&'a [half::bf16]),
     F32(&'a [f32]),
     F64(&'a [f64]),
 }
@@ -137,6 +155,8 @@ impl<'a> Rows<'a> {
     /// Number of stored elements.
     pub fn len(&self) -> usize {
         match self {
+            Rows::F16(x) => x.len(),
+            Rows::BF16(x) => x.len(),
             Rows::F32(x) => x.len(),
             Rows::F64(x) => x.len(),
         }
@@ -150,6 +170,8 @@ impl<'a> Rows<'a> {
     #[inline]
     pub fn get(&self, i: usize) -> f64 {
         match self {
+            Rows::F16(x) => x[i].to_f64(),
+            Rows::BF16(x) => x[i].to_f64(),
             Rows::F32(x) => x[i] as f64,
             Rows::F64(x) => x[i],
         }
@@ -159,6 +181,14 @@ impl<'a> Rows<'a> {
     #[inline]
     pub fn copy_to_f64(&self, start: usize, end: usize, out: &mut [f64]) {
         match self {
+            Rows::F16(x) => out
+                .iter_mut()
+                .zip(&x[start..end])
+                .for_each(|(o, &v)| *o = v.to_f64()),
+            Rows::BF16(x) => out
+                .iter_mut()
+                .zip(&x[start..end])
+                .for_each(|(o, &v)| *o = v.to_f64()),
             Rows::F32(x) => out
                 .iter_mut()
                 .zip(&x[start..end])
@@ -271,14 +301,20 @@ impl Tensor {
         self.shape.iter().product()
     }
 
-    /// The elements as a float slice without copying, when the type is f32 or f64 and the
-    /// bytes are suitably aligned (always the case for files written by numpy and safetensors
-    /// that are memory-mapped or read into a fresh buffer).
+    /// The elements as a float slice without copying, when the type is a float (f16, bf16,
+    /// f32, f64: the half types are widened as they are read) and the bytes are suitably
+    /// aligned (always the case for files written by numpy and safetensors that are
+    /// memory-mapped or read into a fresh buffer). Little-endian machines only.
     pub fn float_rows(&self) -> Option<Rows<'_>> {
         let b = self.bytes();
+        if cfg!(target_endian = "big") {
+            return None;
+        }
         match self.dtype {
-            DType::F32 => bytemuck_cast::<f32>(b).map(Rows::F32),
-            DType::F64 => bytemuck_cast::<f64>(b).map(Rows::F64),
+            DType::F16 => bytemuck::try_cast_slice(b).ok().map(Rows::F16),
+            DType::BF16 => bytemuck::try_cast_slice(b).ok().map(Rows::BF16),
+            DType::F32 => bytemuck::try_cast_slice(b).ok().map(Rows::F32),
+            DType::F64 => bytemuck::try_cast_slice(b).ok().map(Rows::F64),
             _ => None,
         }
     }
@@ -293,15 +329,18 @@ impl Tensor {
         }
         let rows = self.float_rows().ok_or_else(|| {
             Error::invalid(format!(
-                "{what}: expected float32 or float64 values, got {}",
+                "{what}: expected float values (float16, bfloat16, float32 or float64), got {}",
                 self.dtype.name()
             ))
         })?;
-        Ok(MatrixView {
-            rows,
-            n: self.shape[0],
-            d: self.shape[1],
-        })
+        let (n, d) = (self.shape[0], self.shape[1]);
+        if n.checked_mul(d) != Some(rows.len()) {
+            return Err(Error::invalid(format!(
+                "{what}: shape {n} x {d} does not match its {} values",
+                rows.len()
+            )));
+        }
+        Ok(MatrixView { rows, n, d })
     }
 
     /// A 1-D float tensor widened to f64; `what` names the tensor in error messages.
@@ -314,7 +353,7 @@ impl Tensor {
         }
         let rows = self.float_rows().ok_or_else(|| {
             Error::invalid(format!(
-                "{what}: expected float32 or float64 values, got {}",
+                "{what}: expected float values (float16, bfloat16, float32 or float64), got {}",
                 self.dtype.name()
             ))
         })?;
@@ -367,19 +406,4 @@ impl Tensor {
         };
         Ok(v)
     }
-}
-
-/// Reinterprets little-endian bytes as a slice of `T` when the alignment allows it.
-fn bytemuck_cast<T: Copy>(b: &[u8]) -> Option<&[T]> {
-    let size = std::mem::size_of::<T>();
-    if !b.len().is_multiple_of(size)
-        || !(b.as_ptr() as usize).is_multiple_of(std::mem::align_of::<T>())
-    {
-        return None;
-    }
-    if cfg!(target_endian = "big") {
-        return None;
-    }
-    // SAFETY: alignment and length were checked above; f32/f64 accept every bit pattern.
-    Some(unsafe { std::slice::from_raw_parts(b.as_ptr() as *const T, b.len() / size) })
 }

@@ -4,9 +4,8 @@
 // The naive reference indexes as the formulas do (h_i, mu_k, S_W[a][b]), on purpose.
 #![allow(clippy::needless_range_loop)]
 
-use nclab_core::metrics::collapse::{
-    labels_from_integers, measure, CollapseInput, CollapseMetrics,
-};
+use nclab_core::labels::to_classes as labels_from_integers;
+use nclab_core::metrics::collapse::{measure, CollapseInput, CollapseMetrics};
 use nclab_core::rng::Rng;
 use nclab_core::tensor::MatrixView;
 

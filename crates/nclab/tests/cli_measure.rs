@@ -64,23 +64,7 @@ fn json_output_has_the_spec_names_and_hand_computed_values() {
     assert!((v["nc1"].as_f64().unwrap() - 916.0 / 5445.0).abs() < 1e-12);
     assert!((v["nc1_quotient"].as_f64().unwrap() - 30.0 / 229.0).abs() < 1e-12);
     assert!((v["nc4"].as_f64().unwrap() - 0.2).abs() < 1e-15);
-    for name in [
-        "nc1",
-        "nc2",
-        "nc3",
-        "nc4",
-        "nc1_rank",
-        "nc1_quotient",
-        "cdnv",
-        "equinorm_means",
-        "equinorm_weights",
-        "equiangularity_means",
-        "equiangularity_weights",
-        "nc2_weights",
-        "self_duality",
-        "ncc_accuracy",
-        "bias_collapse",
-    ] {
+    for name in nclab_core::metrics::CollapseMetrics::NAMES {
         assert!(v[name].is_number(), "{name} missing in {stdout}");
     }
 
@@ -270,7 +254,7 @@ fn bad_input_gets_a_clear_error() {
                     labels(d, &[0, 1, 1]),
                 ]
             }),
-            "features have 4 rows but labels have 3",
+            "h.npy has 4 rows but",
         ),
         (
             "range",
@@ -348,7 +332,7 @@ fn bad_input_gets_a_clear_error() {
                     labels(d, &[0, 1]),
                 ]
             }),
-            "expected float32 or float64 values, got I64",
+            "expected float values (float16, bfloat16, float32 or float64), got I64",
         ),
         (
             "weights shape",
@@ -460,4 +444,155 @@ fn mse_decomposition_terms_add_up_to_the_loss() {
         "--mse-decomposition",
     ]);
     assert!(!ok && stderr.contains("--weight-decay"), "{stderr}");
+}
+
+/// Held-out (--eval-features), out-of-distribution (--ood-features), float16 features and
+/// column-vector labels, against the core functions on the same values.
+#[test]
+fn held_out_ood_half_precision_and_column_labels() {
+    use nclab_core::metrics::collapse::class_statistics;
+    use nclab_core::metrics::heldout::heldout;
+    use nclab_core::metrics::CollapseInput;
+    use nclab_core::tensor::MatrixView;
+    let dir = tempdir("heldout");
+    let [h, y, w, b] = write_example(&dir);
+    // Held-out samples near the three class means, one per class, and a column of labels.
+    let eh: Vec<f32> = vec![0.5, 0.1, 0.2, 2.5, -1.0, -1.5];
+    let ey_path = dir.join("ey.npy");
+    npy::write(&ey_path, &Tensor::from_i64(vec![3, 1], &[0, 1, 2])).unwrap();
+    let eh_path = dir.join("eh.npy");
+    npy::write(&eh_path, &Tensor::from_f32(vec![3, 2], &eh)).unwrap();
+    let ood_path = dir.join("ood.npy");
+    npy::write(
+        &ood_path,
+        &Tensor::from_f32(vec![2, 2], &[3.0, 1.0, 1.0, 3.0]),
+    )
+    .unwrap();
+    let s = |p: &PathBuf| p.display().to_string();
+    let (ok, stdout, stderr) = nclab(&[
+        "measure",
+        "--train-features",
+        &h,
+        "--train-labels",
+        &y,
+        "--weights",
+        &w,
+        "--bias",
+        &b,
+        "--eval-features",
+        &s(&eh_path),
+        "--eval-labels",
+        &s(&ey_path),
+        "--ood-features",
+        &s(&ood_path),
+        "--format",
+        "json",
+    ]);
+    assert!(ok, "{stderr}");
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    // The same computation through the library.
+    let train_h = [0.0f32, 0.0, 2.0, 0.0, 0.0, 2.0, 0.0, 4.0, -2.0, -2.0];
+    let stats = class_statistics(MatrixView::f32(&train_h, 5, 2), &[0, 0, 1, 1, 2], 3).unwrap();
+    let wv = [1.0, 0.0, 0.0, 1.0, -1.0, -1.0];
+    let want = heldout(
+        &stats,
+        &CollapseInput {
+            features: MatrixView::f32(&eh, 3, 2),
+            labels: &[0, 1, 2],
+            num_classes: 3,
+            weights: Some(MatrixView::f64(&wv, 3, 2)),
+            bias: Some(&[0.0, 0.5, 0.0]),
+            predictions: None,
+        },
+    )
+    .unwrap();
+    for (name, value) in want.entries() {
+        assert_eq!(v[name].as_f64(), value, "{name}");
+    }
+    // NC5 by hand: class means (1, 0), (0, 3), (-2, -2); OOD mean (2, 2):
+    // |cos| = 1/sqrt(2), 1/sqrt(2), 1 -> (2/sqrt(2) + 1) / 3.
+    let nc5 = (2.0 / 2f64.sqrt() + 1.0) / 3.0;
+    assert!((v["nc5"].as_f64().unwrap() - nc5).abs() < 1e-12, "{stdout}");
+
+    // float16 features give the metrics of their values (all exact in f16 here).
+    let half: Vec<u8> = train_h
+        .iter()
+        .flat_map(|&x| half::f16::from_f32(x).to_le_bytes())
+        .collect();
+    let h16 = dir.join("h16.npy");
+    npy::write(
+        &h16,
+        &Tensor::from_bytes(DType::F16, vec![5, 2], half).unwrap(),
+    )
+    .unwrap();
+    let (ok, out16, stderr) = nclab(&[
+        "measure",
+        "--features",
+        &s(&h16),
+        "--labels",
+        &y,
+        "--format",
+        "json",
+    ]);
+    assert!(ok, "{stderr}");
+    let v16: serde_json::Value = serde_json::from_str(&out16).unwrap();
+    assert!((v16["nc1"].as_f64().unwrap() - 916.0 / 5445.0).abs() < 1e-12);
+
+    // A label far above N is refused before anything of size K is made.
+    let big = dir.join("big.npy");
+    npy::write(&big, &Tensor::from_i64(vec![5], &[0, 1, 2, 0, 1 << 62])).unwrap();
+    let (ok, _, stderr) = nclab(&["measure", "--features", &h, "--labels", &s(&big)]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("would make K = 4611686018427387905 classes for 5 samples"),
+        "{stderr}"
+    );
+}
+
+/// Every key `nclab measure --format json` can print is defined in docs/metrics.md (written
+/// there in backticks), so that the reference never falls behind the tool.
+#[test]
+fn docs_define_every_metric_measure_prints() {
+    let dir = tempdir("docs");
+    let [h, y, w, b] = write_example(&dir);
+    let tree = dir.join("tree.txt");
+    std::fs::write(&tree, "root a\nroot x\nx b\nx c\n").unwrap();
+    let (ok, stdout, stderr) = nclab(&[
+        "measure",
+        "--features",
+        &h,
+        "--labels",
+        &y,
+        "--weights",
+        &w,
+        "--bias",
+        &b,
+        "--eval-features",
+        &h,
+        "--eval-labels",
+        &y,
+        "--ood-features",
+        &h,
+        "--hierarchy",
+        tree.to_str().unwrap(),
+        "--mse-decomposition",
+        "--weight-decay",
+        "0.001",
+        "--format",
+        "json",
+    ]);
+    assert!(ok, "{stderr}");
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let docs = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/metrics.md"),
+    )
+    .unwrap();
+    let keys: Vec<&String> = v.as_object().unwrap().keys().collect();
+    assert!(keys.len() > 30, "{keys:?}");
+    for key in keys {
+        assert!(
+            docs.contains(&format!("`{key}`")),
+            "docs/metrics.md does not define `{key}`"
+        );
+    }
 }

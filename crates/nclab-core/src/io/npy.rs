@@ -55,11 +55,7 @@ pub(crate) fn decode(
     }
     let storage = match mapped {
         Some((map, base)) if (base + header.data_offset).is_multiple_of(header.dtype.size()) => {
-            Storage::Mapped {
-                offset: base + header.data_offset,
-                len: need,
-                map: map.clone(),
-            }
+            Storage::mapped(map.clone(), base + header.data_offset, need)?
         }
         _ => Storage::owned(payload),
     };
@@ -546,7 +542,7 @@ mod tests {
         }
         // The reader maps rather than copies a C-order little-endian file.
         let p = dir.join("f32.npy");
-        assert!(matches!(read(&p).unwrap().storage, Storage::Mapped { .. }));
+        assert!(read(&p).unwrap().storage.is_mapped());
         // No temporary file is left behind.
         let left: Vec<_> = std::fs::read_dir(&dir)
             .unwrap()

@@ -164,11 +164,7 @@ pub fn read(path: &Path) -> Result<SafeTensorsFile> {
         ranges.push((begin, end, name));
         let at = data_start + begin;
         let storage = if at.is_multiple_of(dtype.size()) {
-            Storage::Mapped {
-                map: map.clone(),
-                offset: at,
-                len: need,
-            }
+            Storage::mapped(map.clone(), at, need)?
         } else {
             Storage::owned(&map[at..at + need])
         };
@@ -288,12 +284,12 @@ mod tests {
                 (t.dtype, &t.shape, t.bytes())
             );
             // Written aligned, so read in place.
-            assert!(matches!(g.storage, Storage::Mapped { .. }), "{name}");
+            assert!(g.storage.is_mapped(), "{name}");
         }
         // Laid out by element size, ties in the given order: i64 labels, f64 w, f32
         // features, u8 b.
-        let offs = |n: &str| match &r.get(n).unwrap().storage {
-            Storage::Mapped { offset, .. } => *offset,
+        let offs = |n: &str| match r.get(n).unwrap().storage.map_offset() {
+            Some(offset) => offset,
             _ => unreachable!(),
         };
         let base = offs("labels");
@@ -327,7 +323,7 @@ mod tests {
         raw(&p, &h, &data);
         let r = read(&p).unwrap();
         let x = r.get("x").unwrap();
-        assert!(matches!(x.storage, Storage::Owned { .. }));
+        assert!(!x.storage.is_mapped());
         assert_eq!(x.vector_f64("x").unwrap(), vec![1.0, -2.0]);
         assert!(r.metadata.is_empty());
     }

@@ -91,7 +91,8 @@ metric_table! {
     /// NC1-NC4, their companions, GNC2 and UNC3 (docs/metrics.md). A metric that needs an
     /// input that was not given (the classifier for NC3, say) is `None`.
     pub struct CollapseMetrics {
-        /// `(1/K) tr(S_W S_B^+)`, pseudo-inverse with NumPy's default cut-off.
+        /// `(1/K) tr(S_W S_B^+)`, the pseudo-inverse cutting eigenvalues at or below
+        /// `lambda_max max(d, K) eps` (the Array API standard's and `torch.linalg.pinv`'s default).
         nc1: f64,
         /// `|| M M^T / ||M M^T||_F - E ||_F`.
         nc2: f64,
@@ -132,27 +133,6 @@ metric_table! {
         /// UNC3: variance over classes (K-1 divisor) of `cos(w_k, M_k)`.
         unc3: Option<f64>,
     }
-}
-
-/// Converts integer labels (any width, signed or not, as read from a file) into class
-/// indices, checking that each is in `0..num_classes`; `what` names the source in errors.
-pub fn labels_from_integers(values: &[i64], num_classes: usize, what: &str) -> Result<Vec<u32>> {
-    values
-        .iter()
-        .enumerate()
-        .map(|(i, &v)| {
-            if v < 0 {
-                Err(Error::invalid(format!("{what}: label {v} at row {i} is negative")))
-            } else if v as u64 >= num_classes as u64 {
-                Err(Error::invalid(format!(
-                    "{what}: label {v} at row {i} is out of range for {num_classes} classes (0..{})",
-                    num_classes.saturating_sub(1)
-                )))
-            } else {
-                Ok(v as u32)
-            }
-        })
-        .collect()
 }
 
 /// Every metric of [`CollapseMetrics`] in two passes over `input`, by the cheaper route.
@@ -289,7 +269,8 @@ impl Spectrum {
     }
 
     /// NC1 for `k` classes of dimension `d`: `(1/k) tr(S_W S_B^+)`, the pseudo-inverse cutting
-    /// eigenvalues at or below `lambda_max max(d, k) eps` (NumPy's `pinv` default).
+    /// eigenvalues at or below `lambda_max max(d, k) eps` (the default of `torch.linalg.pinv` and
+    /// of the Array API standard; NumPy's own default is a fixed 1e-15).
     pub(crate) fn nc1(&self, within: &[f64], k: usize, d: usize) -> f64 {
         let lambda_max = self.values.first().copied().unwrap_or(0.0).max(0.0);
         let cutoff = lambda_max * (d.max(k) as f64) * f64::EPSILON;
@@ -313,7 +294,7 @@ fn between_class_spectrum(stats: &ClassStatistics, route: Route) -> Spectrum {
 }
 
 /// NC1 = `(1/K) tr(S_W S_B^+)`, the pseudo-inverse cutting eigenvalues at or below
-/// `lambda_max max(d, K) eps` (NumPy's `pinv` default).
+/// `lambda_max max(d, K) eps` (the default of `torch.linalg.pinv` and of the Array API standard).
 fn nc1(s: &Spectrum, scatter: &Scatter, k: usize, d: usize) -> f64 {
     s.nc1(&scatter.within, k, d)
 }

@@ -1,5 +1,5 @@
 //! Held-out collapse: how the collapse of the training features carries over to samples the
-//! network did not train on (Hui, Belkin and Wright 2022; Wu and Papyan 2024).
+//! network did not train on (Hui, Belkin and Nakkiran 2022; Wu and Papyan 2024).
 //!
 //! - `heldout_nc1`: NC1 of the held-out features, with their own class means (the training
 //!   metric applied to the held-out set);

@@ -12,6 +12,7 @@ pub mod geometry;
 pub mod heldout;
 pub mod mistakes;
 pub mod mse_decomposition;
+pub mod ood;
 pub mod pairs;
 pub mod scatter;
 pub mod statistics;

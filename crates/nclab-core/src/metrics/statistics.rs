@@ -94,18 +94,26 @@ impl MeanAccumulator {
         if d == 0 {
             return Err(Error::invalid("features have 0 columns"));
         }
-        let len = k.checked_mul(d).filter(|l| l.checked_mul(8).is_some());
-        let Some(len) = len else {
-            return Err(Error::invalid(format!(
-                "K = {k} classes of dimension d = {d} need K x d sums, more than memory can hold"
-            )));
+        let too_big = || {
+            Error::invalid(format!(
+                "K = {k} classes of dimension d = {d} need {k} x {d} sums ({:.1} GB), more \
+                 than can be allocated",
+                k as f64 * d as f64 * 8e-9
+            ))
         };
+        let len = k.checked_mul(d).ok_or_else(too_big)?;
+        let mut sums = Vec::new();
+        sums.try_reserve_exact(len).map_err(|_| too_big())?;
+        sums.resize(len, 0.0);
+        let mut counts = Vec::new();
+        counts.try_reserve_exact(k).map_err(|_| too_big())?;
+        counts.resize(k, 0);
         Ok(MeanAccumulator {
             k,
             d,
             n: 0,
-            counts: vec![0; k],
-            sums: vec![0.0; len],
+            counts,
+            sums,
         })
     }
 

@@ -6,8 +6,9 @@ use std::path::Path;
 
 use anyhow::{anyhow, Context, Result};
 use nclab_core::hierarchy::Hierarchy;
+use nclab_core::labels::to_classes as labels_from_integers;
 use nclab_core::linalg::{gemm_nt, symmetric_eigen};
-use nclab_core::metrics::collapse::{class_statistics, labels_from_integers};
+use nclab_core::metrics::collapse::class_statistics;
 use nclab_core::metrics::tree_geometry::hierarchy_target;
 use nclab_core::tensor::MatrixView;
 

@@ -14,8 +14,8 @@ use std::path::PathBuf;
 use anyhow::{bail, Context, Result};
 use nclab_core::hierarchy::Hierarchy;
 use nclab_core::io::npy;
+use nclab_core::labels::to_classes as labels_from_integers;
 use nclab_core::losses::{Loss, LossSpec};
-use nclab_core::metrics::collapse::labels_from_integers;
 use nclab_core::metrics::mistakes::{MistakeEvaluator, MistakeMetrics, Ranking, ScoreKind};
 
 use super::output::human;
@@ -62,13 +62,7 @@ pub fn run(args: Args) -> Result<()> {
     let scores = logits_t.matrix(&what)?;
     let labels_t = npy::read(&args.labels)?;
     let lwhat = args.labels.display().to_string();
-    if !matches!(labels_t.shape.as_slice(), [_] | [_, 1]) {
-        bail!(
-            "{lwhat}: expected a 1-D array of integer labels, got shape {:?}",
-            labels_t.shape
-        );
-    }
-    let raw = labels_t.integers(&lwhat)?;
+    let raw = nclab_core::labels::label_values(&labels_t, &lwhat)?;
     if raw.len() != scores.n {
         bail!(
             "{what} has {} rows but {lwhat} has {} labels",

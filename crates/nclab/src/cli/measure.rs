@@ -2,7 +2,8 @@
 //!
 //! ```text
 //! nclab measure --features H.npy --labels Y.npy [--weights W.npy] [--bias B.npy] [--predictions P.npy]
-//! nclab measure RUN.safetensors [--features-key features ...]
+//!               [--eval-features H2.npy --eval-labels Y2.npy] [--ood-features O.npy]
+//! nclab measure RUN.safetensors [--features-key features ...] [--eval-features-key test.features ...]
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -10,8 +11,10 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use nclab_core::hierarchy::Hierarchy;
 use nclab_core::io::{npy, safetensors};
-use nclab_core::metrics::collapse::labels_from_integers;
+use nclab_core::labels::{class_labels, label_values, to_classes};
+use nclab_core::metrics::heldout::heldout;
 use nclab_core::metrics::mse_decomposition::mse_decomposition;
+use nclab_core::metrics::ood::nc5;
 use nclab_core::metrics::{neural_collapse_with_statistics, CollapseInput, TreeMatrices};
 use nclab_core::tensor::Tensor;
 
@@ -24,12 +27,23 @@ use super::output::{print_metrics, Format};
 pub struct Args {
     /// A .safetensors file holding the tensors (names set by the --*-key flags).
     pub file: Option<PathBuf>,
-    /// Penultimate features, N x d (.npy, f32 or f64).
-    #[arg(long, conflicts_with = "file")]
+    /// Penultimate features of the training set, N x d (.npy: float16, bfloat16, float32 or
+    /// float64).
+    #[arg(long, alias = "train-features", conflicts_with = "file")]
     pub features: Option<PathBuf>,
-    /// Labels, N integers in 0..K (.npy, any integer type).
-    #[arg(long, conflicts_with = "file")]
+    /// Labels, N integers in 0..K (.npy, any integer type; N or N x 1).
+    #[arg(long, alias = "train-labels", conflicts_with = "file")]
     pub labels: Option<PathBuf>,
+    /// Held-out features (e.g. the test set), for heldout_nc1, heldout_nc4 and
+    /// heldout_ncc_accuracy against the training set's class means.
+    #[arg(long, conflicts_with = "file", requires = "eval_labels")]
+    pub eval_features: Option<PathBuf>,
+    /// Labels of the held-out features.
+    #[arg(long, conflicts_with = "file", requires = "eval_features")]
+    pub eval_labels: Option<PathBuf>,
+    /// Out-of-distribution features, for nc5 (their mean's |cos| with the class means).
+    #[arg(long)]
+    pub ood_features: Option<PathBuf>,
     /// Last-layer weights, K x d (.npy).
     #[arg(long, conflicts_with = "file")]
     pub weights: Option<PathBuf>,
@@ -50,7 +64,14 @@ pub struct Args {
     pub bias_key: String,
     #[arg(long, default_value = "predictions")]
     pub predictions_key: String,
-    /// Number of classes K (default: rows of the weights, else max label + 1).
+    /// Held-out tensors inside the .safetensors file (e.g. test.features, test.labels of a run's
+    /// final.safetensors); measured when both are there.
+    #[arg(long, default_value = "test.features")]
+    pub eval_features_key: String,
+    #[arg(long, default_value = "test.labels")]
+    pub eval_labels_key: String,
+    /// Number of classes K (default: rows of the weights, else the largest label + 1, which
+    /// must then be below N).
     #[arg(long)]
     pub num_classes: Option<usize>,
     /// A class hierarchy (built-in name or file) for mean_tree_correlation, nc2_tree, nc1_coarse.
@@ -77,8 +98,11 @@ struct Inputs {
     weights: Option<Tensor>,
     bias: Option<Tensor>,
     predictions: Option<Tensor>,
-    /// Where each came from, for error messages.
-    sources: [String; 5],
+    /// Held-out features and labels.
+    eval: Option<(Tensor, Tensor)>,
+    /// Where each came from, for error messages: features, labels, weights, bias,
+    /// predictions, held-out features, held-out labels.
+    sources: [String; 7],
 }
 
 fn load_inputs(args: &Args) -> Result<Inputs> {
@@ -88,6 +112,13 @@ fn load_inputs(args: &Args) -> Result<Inputs> {
         let weights = optional(&args.weights_key);
         let bias = optional(&args.bias_key);
         let predictions = optional(&args.predictions_key);
+        let eval = match (
+            optional(&args.eval_features_key),
+            optional(&args.eval_labels_key),
+        ) {
+            (Some(h), Some(y)) => Some((h, y)),
+            _ => None,
+        };
         let features = st.take(&args.features_key)?;
         let labels = st.take(&args.labels_key)?;
         let name = |key: &str| format!("{}:{key}", file.display());
@@ -97,12 +128,15 @@ fn load_inputs(args: &Args) -> Result<Inputs> {
             weights,
             bias,
             predictions,
+            eval,
             sources: [
                 name(&args.features_key),
                 name(&args.labels_key),
                 name(&args.weights_key),
                 name(&args.bias_key),
                 name(&args.predictions_key),
+                name(&args.eval_features_key),
+                name(&args.eval_labels_key),
             ],
         });
     }
@@ -117,39 +151,41 @@ fn load_inputs(args: &Args) -> Result<Inputs> {
             .map(|p| p.display().to_string())
             .unwrap_or_default()
     };
+    let eval = match (&args.eval_features, &args.eval_labels) {
+        (Some(h), Some(y)) => Some((read(h)?, read(y)?)),
+        _ => None,
+    };
     Ok(Inputs {
         features: read(features)?,
         labels: read(labels)?,
         weights: optional(&args.weights)?,
         bias: optional(&args.bias)?,
         predictions: optional(&args.predictions)?,
+        eval,
         sources: [
             features.display().to_string(),
             labels.display().to_string(),
             show(&args.weights),
             show(&args.bias),
             show(&args.predictions),
+            show(&args.eval_features),
+            show(&args.eval_labels),
         ],
     })
 }
 
-/// A 1-D integer tensor (labels, predictions); a column vector `N x 1` is accepted too.
-fn integer_vector(t: &Tensor, what: &str) -> Result<Vec<i64>> {
-    let flat = matches!(t.shape.as_slice(), [_] | [_, 1]);
-    if !flat {
-        bail!(
-            "{what}: expected a 1-D array of integers, got shape {:?}",
-            t.shape
-        );
-    }
-    Ok(t.integers(what)?)
-}
-
 pub fn run(args: Args) -> Result<()> {
     let inputs = load_inputs(&args)?;
-    let [src_h, src_y, src_w, src_b, src_p] = &inputs.sources;
+    let [src_h, src_y, src_w, src_b, src_p, src_eh, src_ey] = &inputs.sources;
     let features = inputs.features.matrix(src_h)?;
-    let raw_labels = integer_vector(&inputs.labels, src_y)?;
+    let raw_labels = label_values(&inputs.labels, src_y)?;
+    if raw_labels.len() != features.n {
+        bail!(
+            "{src_h} has {} rows but {src_y} has {} labels",
+            features.n,
+            raw_labels.len()
+        );
+    }
     let weights = inputs
         .weights
         .as_ref()
@@ -160,24 +196,16 @@ pub fn run(args: Args) -> Result<()> {
         .as_ref()
         .map(|b| b.vector_f64(src_b))
         .transpose()?;
+    let given_k = args.num_classes.or(weights.map(|w| w.n));
+    let (labels, k) = class_labels(&raw_labels, given_k, src_y)?;
     let hierarchy = args
         .hierarchy
         .as_deref()
-        .map(|spec| Hierarchy::resolve(spec, args.num_classes.or(weights.map(|w| w.n))))
+        .map(|spec| Hierarchy::resolve(spec, Some(k)))
         .transpose()
         .context("--hierarchy")?;
-
-    let k = match (args.num_classes, weights) {
-        (Some(k), _) => k,
-        (None, Some(w)) => w.n,
-        (None, None) => raw_labels
-            .iter()
-            .max()
-            .map_or(0, |&m| m.max(0) as usize + 1),
-    };
-    let labels = labels_from_integers(&raw_labels, k, src_y)?;
     let predictions = match &inputs.predictions {
-        Some(p) => Some(labels_from_integers(&integer_vector(p, src_p)?, k, src_p)?),
+        Some(p) => Some(to_classes(&label_values(p, src_p)?, k, src_p)?),
         None => None,
     };
     let tree = match &hierarchy {
@@ -198,7 +226,36 @@ pub fn run(args: Args) -> Result<()> {
         ("d".into(), Some(features.d as f64)),
         ("k".into(), Some(k as f64)),
     ];
-    rows.extend(metrics.into_iter().map(|(name, v)| (name.to_string(), v)));
+    let mut push = |entries: Vec<(&'static str, Option<f64>)>| {
+        rows.extend(entries.into_iter().map(|(name, v)| (name.to_string(), v)))
+    };
+    push(metrics);
+    if let Some((h, y)) = &inputs.eval {
+        let eval_features = h.matrix(src_eh)?;
+        let eval_labels = to_classes(&label_values(y, src_ey)?, k, src_ey)?;
+        if eval_labels.len() != eval_features.n {
+            bail!(
+                "{src_eh} has {} rows but {src_ey} has {} labels",
+                eval_features.n,
+                eval_labels.len()
+            );
+        }
+        let held = heldout(
+            &stats,
+            &CollapseInput {
+                features: eval_features,
+                labels: &eval_labels,
+                predictions: None,
+                ..input
+            },
+        )?;
+        push(held.entries());
+    }
+    if let Some(path) = &args.ood_features {
+        let t = npy::read(path)?;
+        let what = path.display().to_string();
+        push(vec![("nc5", Some(nc5(&stats, t.matrix(&what)?)?))]);
+    }
     if args.mse_decomposition {
         let (w, wd) = (
             weights.expect("clap requires --weights"),
@@ -206,11 +263,7 @@ pub fn run(args: Args) -> Result<()> {
         );
         let b = bias.clone().unwrap_or_else(|| vec![0.0; k]);
         let dec = mse_decomposition(features, &labels, &stats, &w.to_f64_vec(), &b, wd)?;
-        rows.extend(
-            dec.entries()
-                .into_iter()
-                .map(|(name, v)| (name.to_string(), v)),
-        );
+        push(dec.entries());
     }
     print_metrics(&rows, args.format);
     Ok(())
