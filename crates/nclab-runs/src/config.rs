@@ -235,6 +235,10 @@ pub struct AnalysisConfig {
     /// training set to see whether the training error is 0, so `tpt_epoch` does not wait for
     /// the next analysis epoch. 0 checks every epoch, above 1 only the analysis epochs.
     pub tpt_check: f64,
+    /// Layers whose collapse (NC1, CDNV, NCC accuracy of the training set) is recorded at
+    /// every analysis epoch in `metrics_layers.csv`: `[]` (none), `["all"]`, or layer names
+    /// (`hidden.0`, ... for the MLP; `stem`, `layer1` ... `layer4` for the ResNet18).
+    pub layers: Vec<String>,
 }
 
 /// The analysis epochs as written in the config.
@@ -324,6 +328,7 @@ impl Default for AnalysisConfig {
             coarse_depth: 1,
             batch_size: 1000,
             tpt_check: 0.99,
+            layers: Vec::new(),
         }
     }
 }

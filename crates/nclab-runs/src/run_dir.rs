@@ -14,12 +14,87 @@ use serde::{Deserialize, Serialize};
 pub const CONFIG: &str = "config.toml";
 pub const METRICS_CSV: &str = "metrics.csv";
 pub const METRICS_JSONL: &str = "metrics.jsonl";
+/// Per-layer collapse at analysis epochs (with `analysis.layers`).
+pub const METRICS_LAYERS_CSV: &str = "metrics_layers.csv";
+
 pub const SUMMARY: &str = "summary.json";
 pub const FINAL: &str = "final.safetensors";
 pub const CHECKPOINT: &str = "checkpoint.safetensors";
 
 /// One row of `metrics.csv`: ordered `(column, value)` pairs, `None` = not computed.
 pub type Row = Vec<(String, Option<f64>)>;
+
+/// The lock file of a run directory (and, in a sweep folder, of the sweep).
+pub const LOCK: &str = ".nclab.lock";
+
+/// An exclusive advisory lock on a file (`flock`), held as long as this value lives; the
+/// file holds the holder's pid and what it is, for the message a second writer gets.
+#[derive(Debug)]
+pub struct RunLock {
+    file: fs::File,
+    path: PathBuf,
+    /// The directory the lock's taker created, removed by [`RunLock::abandon`].
+    created_dir: Option<PathBuf>,
+}
+
+impl RunLock {
+    /// Takes the lock at `path` for `what` (`nclab train`, `nclab sweep`), or fails naming
+    /// the process that holds it.
+    pub fn take(path: &Path, what: &str, created_dir: Option<PathBuf>) -> anyhow::Result<RunLock> {
+        let mut file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .read(true)
+            .write(true)
+            .open(path)
+            .with_context(|| format!("cannot open the lock {}", path.display()))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(fs::TryLockError::WouldBlock) => {
+                let holder = fs::read_to_string(path).unwrap_or_default();
+                let holder = holder.trim();
+                bail!(
+                    "{} is in use by {} ({}); wait for it to end or stop it first",
+                    path.parent().unwrap_or(path).display(),
+                    if holder.is_empty() {
+                        "another process"
+                    } else {
+                        holder
+                    },
+                    path.display()
+                );
+            }
+            Err(fs::TryLockError::Error(e)) => {
+                return Err(e).with_context(|| format!("cannot lock {}", path.display()))
+            }
+        }
+        file.set_len(0)?;
+        writeln!(file, "{what}, pid {}", std::process::id())?;
+        Ok(RunLock {
+            file,
+            path: path.to_path_buf(),
+            created_dir,
+        })
+    }
+
+    /// For a start that failed before anything else was written: removes the lock file, and
+    /// the directory when the start created it (and it is then empty).
+    pub fn abandon(self) {
+        let _ = fs::remove_file(&self.path);
+        if let Some(dir) = &self.created_dir {
+            let _ = fs::remove_dir(dir);
+        }
+        drop(self.file);
+    }
+}
+
+/// One layer's row of `metrics_layers.csv`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LayerRow {
+    pub layer: String,
+    pub depth: usize,
+    pub metrics: Row,
+}
 
 /// An open run directory.
 #[derive(Debug, Clone)]
@@ -28,14 +103,27 @@ pub struct RunDir {
 }
 
 impl RunDir {
-    /// Creates `path` for a new run; refuses an existing directory that holds anything.
-    pub fn create(path: &Path) -> anyhow::Result<RunDir> {
-        if path.exists() {
-            let non_empty = fs::read_dir(path)
+    /// Takes the directory for a new run (`resume = false`: it must not exist, or be empty)
+    /// or for continuing one (`resume = true`: it must hold its `config.toml`), with an
+    /// exclusive lock held until the returned [`RunLock`] is dropped (the end of the process,
+    /// whatever ends it): a second writer fails at once, naming the process that holds it.
+    /// Nothing else is written; if the start fails later, [`RunLock::abandon`] removes what
+    /// this call created.
+    pub fn lock(path: &Path, resume: bool) -> anyhow::Result<(RunDir, RunLock)> {
+        let created = !path.exists();
+        if resume {
+            if !path.join(CONFIG).is_file() {
+                bail!(
+                    "cannot resume: {} holds no {CONFIG} (is it a run directory?)",
+                    path.display()
+                );
+            }
+        } else if !created {
+            let others = fs::read_dir(path)
                 .with_context(|| format!("cannot read run directory {}", path.display()))?
-                .next()
-                .is_some();
-            if non_empty {
+                .filter_map(|e| e.ok())
+                .any(|e| e.file_name() != LOCK);
+            if others {
                 bail!(
                     "run directory {} already exists and is not empty; pass --resume to \
                      continue it or choose another --out",
@@ -45,12 +133,21 @@ impl RunDir {
         }
         fs::create_dir_all(path)
             .with_context(|| format!("cannot create run directory {}", path.display()))?;
-        Ok(RunDir {
-            path: path.to_path_buf(),
-        })
+        let lock = RunLock::take(
+            &path.join(LOCK),
+            "nclab train",
+            created.then(|| path.into()),
+        )?;
+        Ok((
+            RunDir {
+                path: path.to_path_buf(),
+            },
+            lock,
+        ))
     }
 
-    /// Opens the directory of an earlier run, which must hold its `config.toml`.
+    /// Opens the directory of an earlier run, which must hold its `config.toml` (to read it;
+    /// no lock).
     pub fn open_existing(path: &Path) -> anyhow::Result<RunDir> {
         if !path.join(CONFIG).is_file() {
             bail!(
@@ -81,10 +178,10 @@ impl RunDir {
         if csv.exists() {
             let existing = fs::read_to_string(&csv)
                 .with_context(|| format!("cannot read {}", csv.display()))?;
-            let first = existing.lines().next().unwrap_or("");
-            if first != header.join(",") {
+            let have = existing.lines().next().unwrap_or("");
+            if have != header.join(",") {
                 bail!(
-                    "{}: its columns differ from this run's ({first:?})",
+                    "{}: its columns differ from this run's ({have:?})",
                     csv.display()
                 );
             }
@@ -96,7 +193,6 @@ impl RunDir {
         text.push_str(&cells.join(","));
         text.push('\n');
         append(&csv, text.as_bytes())?;
-
         let mut obj = serde_json::Map::new();
         for (k, v) in row {
             obj.insert(k.clone(), numbers::json(*v));
@@ -106,18 +202,62 @@ impl RunDir {
         append(&self.file(METRICS_JSONL), line.as_bytes())
     }
 
-    /// The rows of `metrics.csv` up to and including `epoch`; later rows (written after the
-    /// checkpoint a resumed run continues from) are dropped from both metrics files.
-    pub fn truncate_rows_after(&self, epoch: usize) -> anyhow::Result<()> {
-        for (name, is_csv) in [(METRICS_CSV, true), (METRICS_JSONL, false)] {
+    /// Appends the rows of one analysis epoch to `metrics_layers.csv`: per layer, `epoch`,
+    /// `layer` (its name), `depth` (its position from the input, from 0) and its metrics.
+    pub fn append_layer_rows(&self, epoch: usize, rows: &[LayerRow]) -> anyhow::Result<()> {
+        let Some(first) = rows.first() else {
+            return Ok(());
+        };
+        let path = self.file(METRICS_LAYERS_CSV);
+        let mut header = vec!["epoch", "layer", "depth"];
+        header.extend(first.metrics.iter().map(|(k, _)| k.as_str()));
+        let mut text = String::new();
+        if !path.exists() {
+            text.push_str(&header.join(","));
+            text.push('\n');
+        }
+        for row in rows {
+            text.push_str(&format!("{epoch},{},{}", row.layer, row.depth));
+            for (_, v) in &row.metrics {
+                text.push(',');
+                text.push_str(&numbers::exact(*v));
+            }
+            text.push('\n');
+        }
+        append(&path, text.as_bytes())
+    }
+
+    /// Keeps the rows of the metrics files up to and including `epoch`: later rows (written
+    /// after the checkpoint a resumed run continues from) are dropped, and so is a torn last
+    /// line (a write cut short by a crash or a full disk), which is never read as a row.
+    /// Returns a note for each torn line cut.
+    pub fn truncate_rows_after(&self, epoch: usize) -> anyhow::Result<Vec<String>> {
+        let mut notes = Vec::new();
+        for (name, is_csv) in [
+            (METRICS_CSV, true),
+            (METRICS_JSONL, false),
+            (METRICS_LAYERS_CSV, true),
+        ] {
             let path = self.file(name);
             if !path.exists() {
                 continue;
             }
             let text = fs::read_to_string(&path)
                 .with_context(|| format!("cannot read {}", path.display()))?;
+            let (whole, torn) = match text.rfind('\n') {
+                Some(i) => (&text[..=i], &text[i + 1..]),
+                None => ("", text.as_str()),
+            };
+            if !torn.is_empty() {
+                notes.push(format!(
+                    "{}: cut a torn last line ({} bytes, no end of line): {:?}",
+                    path.display(),
+                    torn.len(),
+                    torn.chars().take(60).collect::<String>()
+                ));
+            }
             let mut kept = String::new();
-            for (i, line) in text.lines().enumerate() {
+            for (i, line) in whole.lines().enumerate() {
                 let keep = if is_csv && i == 0 {
                     true
                 } else {
@@ -130,9 +270,11 @@ impl RunDir {
                     kept.push('\n');
                 }
             }
-            write_atomic(&path, kept.as_bytes())?;
+            if kept != text {
+                write_atomic(&path, kept.as_bytes())?;
+            }
         }
-        Ok(())
+        Ok(notes)
     }
 
     /// Writes `summary.json` atomically.
@@ -162,6 +304,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     Ok(nclab_core::io::write_atomic_bytes(path, bytes)?)
 }
 
+/// Appends `bytes` (whole lines) in one write and flushes them to disk before returning.
 fn append(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     let mut f = OpenOptions::new()
         .create(true)
@@ -169,6 +312,7 @@ fn append(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
         .open(path)
         .with_context(|| format!("cannot open {}", path.display()))?;
     f.write_all(bytes)
+        .and_then(|()| f.sync_data())
         .with_context(|| format!("cannot write {}", path.display()))
 }
 
@@ -185,9 +329,15 @@ pub struct Summary {
     pub status: String,
     pub diverged_at_epoch: Option<usize>,
     pub epochs: usize,
-    /// First analysis epoch whose training error is exactly 0.
+    /// The first epoch whose training error (eval mode, whole training set) is exactly 0,
+    /// checked between analysis epochs too (`analysis.tpt_check`): the start of TPT.
     pub tpt_epoch: Option<usize>,
-    /// Whether `tpt_epoch` is at or before the epoch of the first learning-rate decay.
+    /// The first epoch from which every later check (TPT checks, analysis epochs) found zero
+    /// training error: TPT for good (`None` when the last check found errors).
+    #[serde(default)]
+    pub stable_tpt_epoch: Option<usize>,
+    /// Whether `tpt_epoch` comes before the first learning-rate decay (`tpt_epoch <=
+    /// floor(E/3)`, the last epoch at the initial rate, for the step schedule).
     pub reached_tpt_before_first_decay: bool,
     pub wall_time_s: f64,
     /// Training images per second over the training steps only (no analysis).

@@ -14,7 +14,7 @@ use tch::{Kind, Tensor};
 use super::dataset::DeviceSplit;
 use super::losses::Loss;
 use super::models::Model;
-use nclab_runs::run_dir::Row;
+use nclab_runs::run_dir::{LayerRow, Row};
 
 /// Features and logits of one set, on the host, with the labels.
 #[derive(Debug, Clone)]
@@ -36,14 +36,26 @@ pub struct Outputs {
 /// The network's outputs over a whole set in eval mode, `batch` samples at a time, computed
 /// on the set's device; the features and logits come to the host once, at the end.
 pub fn evaluate(model: &Model, loss: &Loss, set: &DeviceSplit, batch: usize) -> Outputs {
+    evaluate_with_layers(model, loss, set, batch, &[]).0
+}
+
+/// [`evaluate`], also returning, in the same forward passes, the outputs (`N x width`, f32,
+/// row-major) of the layers at positions `layers` of `Model::layer_names`.
+pub fn evaluate_with_layers(
+    model: &Model,
+    loss: &Loss,
+    set: &DeviceSplit,
+    batch: usize,
+    layers: &[usize],
+) -> (Outputs, Vec<Vec<f32>>) {
     let (n, y) = (set.len(), &set.y);
-    let (f, l) = forward_eval(model, set, batch);
+    let (f, l, tapped) = forward_eval(model, set, batch, layers);
     let (loss_value, accuracy) = tch::no_grad(|| {
         let lv = loss.forward(&l, y).to_kind(Kind::Double).double_value(&[]);
         (lv, accuracy_of(&l, y))
     });
     let (d, k) = (f.size()[1] as usize, l.size()[1] as usize);
-    Outputs {
+    let outputs = Outputs {
         features: to_vec_f32(&f),
         logits: to_vec_f32(&l),
         labels: Vec::<i64>::try_from(y.to_device(tch::Device::Cpu))
@@ -56,25 +68,72 @@ pub fn evaluate(model: &Model, loss: &Loss, set: &DeviceSplit, batch: usize) -> 
         k,
         loss: loss_value,
         accuracy,
-    }
+    };
+    (outputs, tapped.iter().map(to_vec_f32).collect())
 }
 
-/// Features and logits of a whole set in eval mode without gradients, `batch` samples at a
-/// time (the batch size does not change the values).
-fn forward_eval(model: &Model, set: &DeviceSplit, batch: usize) -> (Tensor, Tensor) {
+/// Features, logits and the tapped layers' outputs of a whole set in eval mode without
+/// gradients, `batch` samples at a time (the batch size does not change the values).
+fn forward_eval(
+    model: &Model,
+    set: &DeviceSplit,
+    batch: usize,
+    layers: &[usize],
+) -> (Tensor, Tensor, Vec<Tensor>) {
     let n = set.len();
     let (mut feats, mut logits) = (Vec::new(), Vec::new());
+    let mut tapped: Vec<Vec<Tensor>> = layers.iter().map(|_| Vec::new()).collect();
     tch::no_grad(|| {
         let mut start = 0;
         while start < n {
             let len = batch.min(n - start);
-            let (f, l) = model.forward_t(&set.inputs(start, len), false);
+            let (f, l, t) = model.forward_layers(&set.inputs(start, len), layers);
             feats.push(f);
             logits.push(l);
+            for (all, part) in tapped.iter_mut().zip(t) {
+                all.push(part);
+            }
             start += len;
         }
     });
-    (Tensor::cat(&feats, 0), Tensor::cat(&logits, 0))
+    let tapped = tapped.iter().map(|parts| Tensor::cat(parts, 0)).collect();
+    (Tensor::cat(&feats, 0), Tensor::cat(&logits, 0), tapped)
+}
+
+/// The metrics of `metrics_layers.csv` for each tapped layer's outputs on the training set
+/// (`train` gives the labels): NC1, CDNV and NCC accuracy, computed as for the penultimate
+/// features (`docs/metrics.md`).
+pub fn layer_rows(
+    features: &[Vec<f32>],
+    layers: &[usize],
+    names: &[String],
+    train: &Outputs,
+) -> anyhow::Result<Vec<LayerRow>> {
+    features
+        .iter()
+        .zip(layers)
+        .map(|(f, &depth)| {
+            let d = f.len() / train.n.max(1);
+            let m = metrics::measure(&CollapseInput {
+                features: MatrixView::f32(f, train.n, d),
+                labels: &train.labels,
+                num_classes: train.k,
+                weights: None,
+                bias: None,
+                predictions: None,
+            })
+            .with_context(|| format!("collapse of layer {}", names[depth]))?;
+            Ok(LayerRow {
+                layer: names[depth].clone(),
+                depth,
+                metrics: vec![
+                    ("nc1".into(), Some(m.nc1)),
+                    ("cdnv".into(), Some(m.cdnv)),
+                    ("ncc_accuracy".into(), Some(m.ncc_accuracy)),
+                ],
+            })
+        })
+        .collect()
 }
 
 /// Top-1 accuracy: the fraction of rows of `logits` whose largest entry is at the label.

@@ -6,7 +6,7 @@
 //! * `optim.buf.<i>`: SGD's momentum buffers (see `Sgd::state`);
 //! * `meta.epoch` (i64): the last completed epoch;
 //! * `meta.rng` (4 x i64): the state of nclab's shuffling generator, bits as stored;
-//! * `meta.tpt_epoch` (i64, -1 = not reached), `meta.elapsed_s`, `meta.train_s`,
+//! * `meta.tpt_epoch`, `meta.stable_tpt_epoch` (i64, -1 = not reached), `meta.elapsed_s`, `meta.train_s`,
 //!   `meta.data_s`, `meta.analysis_s`, `meta.checkpoint_s` (f64), and `meta.train_images`
 //!   (i64): the running totals that summary.json reports.
 //!
@@ -32,6 +32,9 @@ pub struct Progress {
     pub epoch: usize,
     pub rng: [u64; 4],
     pub tpt_epoch: Option<usize>,
+    /// The first check (a TPT check or an analysis epoch) of the current streak of checks
+    /// that found zero training error: the stable TPT so far.
+    pub stable_tpt_epoch: Option<usize>,
     /// Wall time of the run so far.
     pub elapsed_s: f64,
     /// Time in training steps (forward, backward, update) only.
@@ -43,6 +46,24 @@ pub struct Progress {
     /// Time writing checkpoints.
     pub checkpoint_s: f64,
     pub train_images: u64,
+}
+
+impl Progress {
+    /// The progress of a run that has not trained yet: its generator seeded with `seed`.
+    pub fn start(seed: u64) -> Progress {
+        Progress {
+            epoch: 0,
+            rng: nclab_core::rng::Rng::new(seed).state(),
+            tpt_epoch: None,
+            stable_tpt_epoch: None,
+            elapsed_s: 0.0,
+            train_s: 0.0,
+            data_s: 0.0,
+            analysis_s: 0.0,
+            checkpoint_s: 0.0,
+            train_images: 0,
+        }
+    }
 }
 
 /// Writes checkpoints on a background thread, so that training goes on while the file is
@@ -120,6 +141,10 @@ fn snapshot(vs: &VarStore, sgd: &Sgd, progress: &Progress) -> Vec<(String, Tenso
     entries.push((
         "meta.tpt_epoch".into(),
         Tensor::from(progress.tpt_epoch.map_or(-1, |e| e as i64)),
+    ));
+    entries.push((
+        "meta.stable_tpt_epoch".into(),
+        Tensor::from(progress.stable_tpt_epoch.map_or(-1, |e| e as i64)),
     ));
     entries.push(("meta.elapsed_s".into(), Tensor::from(progress.elapsed_s)));
     entries.push(("meta.train_s".into(), Tensor::from(progress.train_s)));
@@ -207,6 +232,7 @@ pub fn load(path: &Path, vs: &mut VarStore, sgd: &mut Sgd) -> anyhow::Result<Pro
     }
     let rng_v = Vec::<i64>::try_from(rng_t.to_kind(Kind::Int64))?;
     let tpt = int("tpt_epoch")?;
+    let stable = int("stable_tpt_epoch")?;
     Ok(Progress {
         epoch: usize::try_from(int("epoch")?).context("meta.epoch is negative")?,
         rng: [
@@ -216,6 +242,7 @@ pub fn load(path: &Path, vs: &mut VarStore, sgd: &mut Sgd) -> anyhow::Result<Pro
             rng_v[3] as u64,
         ],
         tpt_epoch: (tpt >= 0).then_some(tpt as usize),
+        stable_tpt_epoch: (stable >= 0).then_some(stable as usize),
         elapsed_s: float("elapsed_s")?,
         train_s: float("train_s")?,
         data_s: float("data_s")?,
@@ -245,6 +272,7 @@ mod tests {
             epoch: 7,
             rng: [1, 2, u64::MAX, 4],
             tpt_epoch: Some(5),
+            stable_tpt_epoch: Some(6),
             elapsed_s: 1.5,
             train_s: 1.0,
             data_s: 0.25,

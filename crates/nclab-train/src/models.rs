@@ -150,12 +150,54 @@ impl Model {
     }
 
     fn forward_in(&self, xs: &Tensor, train: bool, k: Kind) -> (Tensor, Tensor) {
+        let (features, logits, _) = self.forward_tapped(xs, train, k, &[]);
+        (features, logits)
+    }
+
+    /// The names of the layers whose outputs [`Model::forward_layers`] can return, from the
+    /// input up: `mlp`: `hidden.0`, `hidden.1`, ... (each Linear -> BatchNorm -> ReLU block);
+    /// `resnet18`: `stem`, `layer1` ... `layer4` (each residual stage), globally average-pooled.
+    /// The last one is the penultimate layer, the features of the other metrics.
+    pub fn layer_names(&self) -> Vec<String> {
+        match &self.body {
+            Body::Mlp(mlp) => (0..mlp.blocks.len())
+                .map(|i| format!("hidden.{i}"))
+                .collect(),
+            Body::Resnet18(_) => ["stem", "layer1", "layer2", "layer3", "layer4"]
+                .map(String::from)
+                .to_vec(),
+        }
+    }
+
+    /// Eval-mode `(features, logits)` and the outputs (`N x width`, f32) of the layers at
+    /// positions `taps` of [`Model::layer_names`].
+    pub fn forward_layers(&self, xs: &Tensor, taps: &[usize]) -> (Tensor, Tensor, Vec<Tensor>) {
+        self.forward_tapped(xs, false, Kind::Float, taps)
+    }
+
+    fn forward_tapped(
+        &self,
+        xs: &Tensor,
+        train: bool,
+        k: Kind,
+        taps: &[usize],
+    ) -> (Tensor, Tensor, Vec<Tensor>) {
+        let mut tapped = Vec::with_capacity(taps.len());
+        let mut tap = |i: usize, h: &Tensor, pool: bool| {
+            if taps.contains(&i) {
+                tapped.push(if pool {
+                    h.adaptive_avg_pool2d([1, 1]).flatten(1, -1)
+                } else {
+                    h.shallow_clone()
+                });
+            }
+        };
         let features = match &self.body {
-            Body::Mlp(mlp) => mlp.forward_t(&cast(xs, k), train, k),
-            Body::Resnet18(net) => net.forward_t(&cast(xs, k), train, k),
+            Body::Mlp(mlp) => mlp.forward_t(&cast(xs, k), train, k, &mut tap),
+            Body::Resnet18(net) => net.forward_t(&cast(xs, k), train, k, &mut tap),
         };
         let logits = apply_linear(&self.classifier, &features, k);
-        (features, logits)
+        (features, logits, tapped)
     }
 
     /// `d`, the dimension of the penultimate features (last `mlp` width, or `8 * width`).
@@ -308,10 +350,18 @@ impl Mlp {
         })
     }
 
-    fn forward_t(&self, xs: &Tensor, train: bool, k: Kind) -> Tensor {
+    /// The features; `tap(i, h, pooled)` sees the output of block `i`.
+    fn forward_t(
+        &self,
+        xs: &Tensor,
+        train: bool,
+        k: Kind,
+        tap: &mut impl FnMut(usize, &Tensor, bool),
+    ) -> Tensor {
         let mut h = xs.reshape([-1, self.in_dim]);
-        for (lin, bn) in &self.blocks {
+        for (i, (lin, bn)) in self.blocks.iter().enumerate() {
             h = apply_linear(lin, &h, k).apply_t(bn, train).relu();
+            tap(i, &h, false);
         }
         h
     }
@@ -387,12 +437,24 @@ impl Resnet18 {
         }
     }
 
-    fn forward_t(&self, xs: &Tensor, train: bool, k: Kind) -> Tensor {
+    /// The features; `tap(i, h, pooled)` sees the stem's output (`i = 0`) and each stage's
+    /// (`i = 1..=4`), to be average-pooled.
+    fn forward_t(
+        &self,
+        xs: &Tensor,
+        train: bool,
+        k: Kind,
+        tap: &mut impl FnMut(usize, &Tensor, bool),
+    ) -> Tensor {
         let mut h = apply_conv(&self.stem_conv, xs, k)
             .apply_t(&self.stem_bn, train)
             .relu();
-        for block in &self.blocks {
+        tap(0, &h, true);
+        for (b, block) in self.blocks.iter().enumerate() {
             h = block.forward_t(&h, train, k);
+            if b % 2 == 1 {
+                tap(1 + b / 2, &h, true);
+            }
         }
         h.adaptive_avg_pool2d([1, 1]).flatten(1, -1)
     }

@@ -18,6 +18,8 @@ use nclab_core::metrics::TreeMatrices;
 use nclab_core::rng::Rng;
 use tch::{nn::VarStore, Device, Kind, Tensor};
 
+use nclab_core::metrics::mistakes::MistakeEvaluator;
+
 use super::analysis::{self, MetricContext, Outputs};
 use super::checkpoint::{self, Progress};
 use super::dataset::{self, DeviceData};
@@ -94,241 +96,403 @@ pub fn model_spec(config: &Config) -> ModelSpec {
 pub fn train(config: &Config, opts: &TrainOptions) -> anyhow::Result<Outcome> {
     let wall_start = Instant::now();
     // Everything that can be checked without data is checked before the directory is touched.
-    let k = config.num_classes();
-    let hierarchy = resolve_hierarchy(config, k)?;
-    let tree = TreeMatrices::from_hierarchy(&hierarchy, config.analysis.coarse_depth);
-    let mistakes = analysis::mistake_evaluator(&hierarchy)?;
-    let spec = config.loss_spec();
-    let schedule = config.optim.schedule;
-    let analysis_epochs = config.analysis_epochs()?;
-    let device = resolve_device(config.device)?;
-
-    let dir = if opts.resume {
-        let dir = RunDir::open_existing(&opts.out)?;
-        check_same_config(config, &dir.file(run_dir::CONFIG))?;
-        dir
-    } else {
-        let dir = RunDir::create(&opts.out)?;
-        dir.write_atomic(run_dir::CONFIG, config.to_toml_string().as_bytes())?;
-        dir
-    };
-    if config.threads > 0 {
-        tch::set_num_threads(config.threads as i32);
-    }
-    tch::manual_seed(config.seed as i64);
-
-    let data = dataset::load(config, device, config.channels_last)?;
-    if data.num_classes != k {
-        bail!(
-            "data.name = {:?}: the data has {} classes, expected {k}",
-            config.data.name.as_str(),
-            data.num_classes
-        );
-    }
-    let loss = Loss::from_tree(&spec, &LossTree::from_hierarchy(&hierarchy), device)
-        .with_context(|| format!("loss.kind = {:?}", config.loss.kind.as_str()))?;
-
-    // Reuse freed activation blocks instead of fresh zeroed pages (see train::malloc).
-    super::malloc::tune_malloc_for_training();
-    // Initialised on the CPU from libtorch's CPU generator, then moved: a seed gives the same
-    // initial network on every device.
-    let mut vs = VarStore::new(Device::Cpu);
-    let model = Model::try_new(&vs.root(), &model_spec(config), &data.input_shape, k as i64)
-        .context("[model]")?;
-    vs.set_device(device);
-    if config.channels_last {
-        convert_to_channels_last(&vs);
-    }
-    if device.is_cuda() {
-        tch::Cuda::cudnn_set_benchmark(config.cudnn_benchmark);
-    }
-    let precision = match config.precision {
-        Precision::F32 => Kind::Float,
-        Precision::Bf16 => Kind::BFloat16,
-    };
-    let mut sgd = Sgd::new(
-        vs.trainable_variables(),
-        config.optim.momentum,
-        config.optim.weight_decay,
-    );
-
-    let ckpt_path = dir.file(run_dir::CHECKPOINT);
-    let mut progress = if opts.resume && ckpt_path.exists() {
-        let p = checkpoint::load(&ckpt_path, &mut vs, &mut sgd)?;
-        dir.truncate_rows_after(p.epoch)?;
-        p
-    } else {
-        if opts.resume {
-            // Killed before its first checkpoint: start over in the same directory.
-            dir.truncate_rows_after(0)?;
-        }
-        Progress {
-            epoch: 0,
-            rng: Rng::new(config.seed).state(),
-            tpt_epoch: None,
-            elapsed_s: 0.0,
-            train_s: 0.0,
-            data_s: 0.0,
-            analysis_s: 0.0,
-            checkpoint_s: 0.0,
-            train_images: 0,
-        }
-    };
-    let elapsed_before = progress.elapsed_s;
-    let mut ckpt_writer = checkpoint::Writer::default();
-    let mut rng = Rng::from_state(progress.rng);
-    let epochs = config.optim.epochs;
-    let mut reporter = Reporter::new(opts.quiet);
-    let mut last: Option<(Outputs, Outputs, Vec<f32>, Vec<f64>)> = None;
-    let mut last_row: Option<Row> = None;
-    let n = data.num_train();
-    let batch = config.optim.batch_size;
-    let steps = n / batch;
-    if steps == 0 {
-        bail!(
-            "key `optim.batch_size`: {batch} is larger than the training set ({n} samples), \
-             so no batch would be complete"
-        );
-    }
-    let mut stepper = Stepper {
-        model: &model,
-        loss: &loss,
-        sgd: &mut sgd,
-        precision,
-    };
-    let summary_of =
-        |status: &str, diverged: Option<usize>, progress: &Progress, last_row: &Option<Row>| {
-            make_summary(config, device, status, diverged, progress, last_row)
-        };
-
-    for epoch in progress.epoch + 1..=epochs {
-        let lr = learning_rate(schedule, config.optim.lr, epoch - 1, epochs);
-        let t_data = Instant::now();
-        let plan = data.plan_epoch(&mut rng, batch, steps);
-        progress.data_s += t_data.elapsed().as_secs_f64();
-        reporter.start_epoch(epoch, epochs, steps as u64);
-        let stats = stepper.epoch(&data, &plan, lr, &reporter);
-        reporter.finish_epoch();
-        progress.data_s += stats.data_s;
-        progress.train_s += stats.train_s;
-        let (bad_step, epoch_loss) = (stats.diverged_at_step, stats.loss);
-        if bad_step.is_some() || !epoch_loss.is_finite() {
-            let step = bad_step.map_or("".to_string(), |s| format!(" at step {s}"));
-            reporter.line(&format!(
-                "training diverged in epoch {epoch}{step}: the loss is {epoch_loss} \
-                 (not finite); keeping the checkpoint of epoch {}",
-                progress.epoch
-            ));
-            ckpt_writer.wait()?;
-            progress.elapsed_s = elapsed_before + wall_start.elapsed().as_secs_f64();
-            let summary = summary_of("diverged", Some(epoch), &progress, &last_row);
-            dir.write_summary(&summary)?;
-            return Ok(Outcome {
-                summary,
-                dir: dir.path.clone(),
-            });
-        }
-        progress.train_images += (steps * batch) as u64;
-
-        let running_acc = stats.accuracy;
-        if analysis_epochs.binary_search(&epoch).is_ok() {
-            let t_analysis = Instant::now();
-            let (train_out, test_out, weights, bias) =
-                measure_outputs(config, &model, &loss, &data);
-            let elapsed = elapsed_before + wall_start.elapsed().as_secs_f64();
-            let mut row: Row = vec![
-                ("epoch".into(), Some(epoch as f64)),
-                ("lr".into(), Some(lr)),
-                ("elapsed_s".into(), Some(elapsed)),
-                ("train_loss".into(), Some(train_out.loss)),
-                ("train_acc".into(), Some(train_out.accuracy)),
-                ("test_loss".into(), Some(test_out.loss)),
-                ("test_acc".into(), Some(test_out.accuracy)),
-            ];
-            let ctx = MetricContext {
-                weights: &weights,
-                bias: &bias,
-                tree: &tree,
-                mse_weight_decay: (config.loss.kind == LossKind::Mse)
-                    .then_some(config.optim.weight_decay),
-            };
-            row.extend(analysis::collapse_columns(&train_out, &test_out, &ctx)?);
-            row.extend(analysis::mistake_columns(&test_out, &mistakes)?);
-            dir.append_row(&row)?;
-            reporter.analysis_row(&row);
-            if progress.tpt_epoch.is_none() && train_out.accuracy == 1.0 {
-                progress.tpt_epoch = Some(epoch);
+    let fixed = Fixed::new(config)?;
+    let (dir, lock) = RunDir::lock(&opts.out, opts.resume)?;
+    let run = match Run::set_up(config, opts, fixed, dir, wall_start) {
+        Ok(run) => run,
+        Err(err) => {
+            if !opts.resume {
+                // Nothing of a new run was written yet: leave no directory behind.
+                lock.abandon();
             }
-            last_row = Some(row);
-            last = Some((train_out, test_out, weights, bias));
-            progress.analysis_s += t_analysis.elapsed().as_secs_f64();
-        } else if progress.tpt_epoch.is_none() && running_acc >= config.analysis.tpt_check {
-            // Between analysis epochs: is the training error (eval mode, whole set) 0 yet? In
-            // training-sized batches, so that a set with mistakes is rejected early.
-            let t_check = Instant::now();
-            let b = config.optim.batch_size.min(config.analysis.batch_size);
-            if analysis::all_correct(&model, &data.train, b) {
-                progress.tpt_epoch = Some(epoch);
-            }
-            progress.analysis_s += t_check.elapsed().as_secs_f64();
+            return Err(err);
         }
-
-        progress.epoch = epoch;
-        progress.rng = rng.state();
-        progress.elapsed_s = elapsed_before + wall_start.elapsed().as_secs_f64();
-        let t_ckpt = Instant::now();
-        ckpt_writer.save(&ckpt_path, &vs, stepper.sgd, &progress)?;
-        progress.checkpoint_s += t_ckpt.elapsed().as_secs_f64();
-        if opts.stop_after_epoch == Some(epoch) && epoch < epochs {
-            ckpt_writer.wait()?;
-            let summary = summary_of("running", None, &progress, &last_row);
-            dir.write_summary(&summary)?;
-            return Ok(Outcome {
-                summary,
-                dir: dir.path.clone(),
-            });
-        }
-    }
-
-    // The last epoch is always an analysis epoch; a run resumed after it has finished
-    // re-measures from the checkpoint.
-    let (train_out, test_out, weights, bias) = match last {
-        Some(v) => v,
-        None => measure_outputs(config, &model, &loss, &data),
     };
-    if last_row.is_none() {
-        last_row = last_row_from_csv(&dir)?;
-    }
-    write_final(&dir, &train_out, &test_out, &weights, &bias)?;
-    let t_ckpt = Instant::now();
-    ckpt_writer.wait()?;
-    progress.checkpoint_s += t_ckpt.elapsed().as_secs_f64();
-    progress.elapsed_s = elapsed_before + wall_start.elapsed().as_secs_f64();
-    let summary = summary_of("finished", None, &progress, &last_row);
-    dir.write_summary(&summary)?;
-    Ok(Outcome {
-        summary,
-        dir: dir.path.clone(),
-    })
+    let outcome = run.train();
+    drop(lock);
+    outcome
 }
 
-/// Train and test outputs in eval mode, and the classifier's weights (`K x d`) and bias.
-fn measure_outputs(
-    config: &Config,
-    model: &Model,
-    loss: &Loss,
-    data: &DeviceData,
-) -> (Outputs, Outputs, Vec<f32>, Vec<f64>) {
-    let b = config.analysis.batch_size;
-    let train_out = analysis::evaluate(model, loss, &data.train, b);
-    let test_out = analysis::evaluate(model, loss, &data.test, b);
-    let (w, bias) = model.classifier();
+/// What the config fixes before any data is read.
+struct Fixed {
+    k: usize,
+    hierarchy: Hierarchy,
+    tree: TreeMatrices,
+    mistakes: MistakeEvaluator,
+    analysis_epochs: Vec<usize>,
+    device: Device,
+}
+
+impl Fixed {
+    fn new(config: &Config) -> anyhow::Result<Fixed> {
+        let k = config.num_classes();
+        let hierarchy = resolve_hierarchy(config, k)?;
+        Ok(Fixed {
+            k,
+            tree: TreeMatrices::from_hierarchy(&hierarchy, config.analysis.coarse_depth),
+            mistakes: analysis::mistake_evaluator(&hierarchy)?,
+            hierarchy,
+            analysis_epochs: config.analysis_epochs()?,
+            device: resolve_device(config.device)?,
+        })
+    }
+}
+
+/// A run in progress: its data, network, optimiser, progress and outputs.
+struct Run<'a> {
+    config: &'a Config,
+    opts: &'a TrainOptions,
+    fixed: Fixed,
+    dir: RunDir,
+    data: DeviceData,
+    loss: Loss,
+    vs: VarStore,
+    model: Model,
+    sgd: Sgd,
+    precision: Kind,
+    /// Positions in `model.layer_names()` of the layers of `analysis.layers`.
+    layers: Vec<usize>,
+    progress: Progress,
+    rng: Rng,
+    reporter: Reporter,
+    checkpoints: checkpoint::Writer,
+    /// The outputs and the row of the last analysis epoch.
+    last: Option<Measured>,
+    last_row: Option<Row>,
+    wall_start: Instant,
+    elapsed_before: f64,
+    steps: usize,
+}
+
+/// The train and test outputs of an analysis, with the classifier.
+struct Measured {
+    train: Outputs,
+    test: Outputs,
+    weights: Vec<f32>,
+    bias: Vec<f64>,
+}
+
+/// How an epoch ended.
+enum EpochEnd {
+    Continue,
+    /// Diverged or stopped as asked: the run ends with this outcome.
+    Stop(Outcome),
+}
+
+impl<'a> Run<'a> {
+    /// Loads the data, builds the network and the optimiser (from the checkpoint when
+    /// resuming), and writes `config.toml` for a new run.
+    fn set_up(
+        config: &'a Config,
+        opts: &'a TrainOptions,
+        fixed: Fixed,
+        dir: RunDir,
+        wall_start: Instant,
+    ) -> anyhow::Result<Run<'a>> {
+        if opts.resume {
+            check_same_config(config, &dir.file(run_dir::CONFIG))?;
+        }
+        if config.threads > 0 {
+            tch::set_num_threads(config.threads as i32);
+        }
+        tch::manual_seed(config.seed as i64);
+        let (k, device) = (fixed.k, fixed.device);
+        let data = dataset::load(config, device, config.channels_last)?;
+        if data.num_classes != k {
+            bail!(
+                "data.name = {:?}: the data has {} classes, expected {k}",
+                config.data.name.as_str(),
+                data.num_classes
+            );
+        }
+        let steps = data.num_train() / config.optim.batch_size;
+        if steps == 0 {
+            bail!(
+                "key `optim.batch_size`: {} is larger than the training set ({} samples), so \
+                 no batch would be complete",
+                config.optim.batch_size,
+                data.num_train()
+            );
+        }
+        let loss = Loss::from_tree(
+            &config.loss_spec(),
+            &LossTree::from_hierarchy(&fixed.hierarchy),
+            device,
+        )
+        .with_context(|| format!("loss.kind = {:?}", config.loss.kind.as_str()))?;
+
+        // Reuse freed activation blocks instead of fresh zeroed pages (see train::malloc).
+        super::malloc::tune_malloc_for_training();
+        // Initialised on the CPU from libtorch's CPU generator, then moved: a seed gives the
+        // same initial network on every device.
+        let mut vs = VarStore::new(Device::Cpu);
+        let model = Model::try_new(&vs.root(), &model_spec(config), &data.input_shape, k as i64)
+            .context("[model]")?;
+        let layers = resolve_layers(&config.analysis.layers, &model.layer_names())?;
+        vs.set_device(device);
+        if config.channels_last {
+            convert_to_channels_last(&vs);
+        }
+        if device.is_cuda() {
+            tch::Cuda::cudnn_set_benchmark(config.cudnn_benchmark);
+        }
+        let precision = match config.precision {
+            Precision::F32 => Kind::Float,
+            Precision::Bf16 => Kind::BFloat16,
+        };
+        let mut sgd = Sgd::new(
+            vs.trainable_variables(),
+            config.optim.momentum,
+            config.optim.weight_decay,
+        );
+        let reporter = Reporter::new(opts.quiet);
+        let ckpt_path = dir.file(run_dir::CHECKPOINT);
+        let progress = if opts.resume && ckpt_path.exists() {
+            let p = checkpoint::load(&ckpt_path, &mut vs, &mut sgd)?;
+            for note in dir.truncate_rows_after(p.epoch)? {
+                reporter.line(&note);
+            }
+            p
+        } else {
+            if opts.resume {
+                // Killed before its first checkpoint: start over in the same directory.
+                for note in dir.truncate_rows_after(0)? {
+                    reporter.line(&note);
+                }
+            } else {
+                dir.write_atomic(run_dir::CONFIG, config.to_toml_string().as_bytes())?;
+            }
+            Progress::start(config.seed)
+        };
+        Ok(Run {
+            config,
+            opts,
+            fixed,
+            dir,
+            data,
+            loss,
+            vs,
+            model,
+            sgd,
+            precision,
+            layers,
+            rng: Rng::from_state(progress.rng),
+            elapsed_before: progress.elapsed_s,
+            progress,
+            reporter,
+            checkpoints: checkpoint::Writer::default(),
+            last: None,
+            last_row: None,
+            wall_start,
+            steps,
+        })
+    }
+
+    /// Every remaining epoch, then the final outputs and the summary.
+    fn train(mut self) -> anyhow::Result<Outcome> {
+        for epoch in self.progress.epoch + 1..=self.config.optim.epochs {
+            if let EpochEnd::Stop(outcome) = self.epoch(epoch)? {
+                return Ok(outcome);
+            }
+        }
+        self.finish()
+    }
+
+    /// One epoch: the training steps, then the analysis (or the TPT check), the checkpoint.
+    fn epoch(&mut self, epoch: usize) -> anyhow::Result<EpochEnd> {
+        let (config, epochs) = (self.config, self.config.optim.epochs);
+        let lr = learning_rate(config.optim.schedule, config.optim.lr, epoch - 1, epochs);
+        let batch = config.optim.batch_size;
+        let t_data = Instant::now();
+        let plan = self.data.plan_epoch(&mut self.rng, batch, self.steps);
+        self.progress.data_s += t_data.elapsed().as_secs_f64();
+        self.reporter.start_epoch(epoch, epochs, self.steps as u64);
+        let mut stepper = Stepper {
+            model: &self.model,
+            loss: &self.loss,
+            sgd: &mut self.sgd,
+            precision: self.precision,
+        };
+        let stats = stepper.epoch(&self.data, &plan, lr, &self.reporter);
+        self.reporter.finish_epoch();
+        self.progress.data_s += stats.data_s;
+        self.progress.train_s += stats.train_s;
+        if stats.diverged_at_step.is_some() || !stats.loss.is_finite() {
+            let step = stats
+                .diverged_at_step
+                .map_or(String::new(), |s| format!(" at step {s}"));
+            self.reporter.line(&format!(
+                "training diverged in epoch {epoch}{step}: the loss is {} (not finite); \
+                 keeping the checkpoint of epoch {}",
+                stats.loss, self.progress.epoch
+            ));
+            return Ok(EpochEnd::Stop(self.stop("diverged", Some(epoch))?));
+        }
+        self.progress.train_images += (self.steps * batch) as u64;
+        if self.fixed.analysis_epochs.binary_search(&epoch).is_ok() {
+            self.analyse(epoch, lr)?;
+        } else if self.progress.tpt_epoch.is_none() && stats.accuracy >= config.analysis.tpt_check {
+            self.check_tpt(epoch);
+        }
+        self.progress.epoch = epoch;
+        self.progress.rng = self.rng.state();
+        self.progress.elapsed_s = self.elapsed();
+        let t_ckpt = Instant::now();
+        let path = self.dir.file(run_dir::CHECKPOINT);
+        self.checkpoints
+            .save(&path, &self.vs, &self.sgd, &self.progress)?;
+        self.progress.checkpoint_s += t_ckpt.elapsed().as_secs_f64();
+        if self.opts.stop_after_epoch == Some(epoch) && epoch < epochs {
+            return Ok(EpochEnd::Stop(self.stop("running", None)?));
+        }
+        Ok(EpochEnd::Continue)
+    }
+
+    /// An analysis epoch: the metrics row (and the layers' rows), and the TPT bookkeeping.
+    fn analyse(&mut self, epoch: usize, lr: f64) -> anyhow::Result<()> {
+        let t_analysis = Instant::now();
+        let (m, layer_features) = measure_outputs(self, &self.layers);
+        let mut row: Row = vec![
+            ("epoch".into(), Some(epoch as f64)),
+            ("lr".into(), Some(lr)),
+            ("elapsed_s".into(), Some(self.elapsed())),
+            ("train_loss".into(), Some(m.train.loss)),
+            ("train_acc".into(), Some(m.train.accuracy)),
+            ("test_loss".into(), Some(m.test.loss)),
+            ("test_acc".into(), Some(m.test.accuracy)),
+        ];
+        let ctx = MetricContext {
+            weights: &m.weights,
+            bias: &m.bias,
+            tree: &self.fixed.tree,
+            mse_weight_decay: (self.config.loss.kind == LossKind::Mse)
+                .then_some(self.config.optim.weight_decay),
+        };
+        row.extend(analysis::collapse_columns(&m.train, &m.test, &ctx)?);
+        row.extend(analysis::mistake_columns(&m.test, &self.fixed.mistakes)?);
+        self.dir.append_row(&row)?;
+        if !layer_features.is_empty() {
+            let names = self.model.layer_names();
+            let rows = analysis::layer_rows(&layer_features, &self.layers, &names, &m.train)?;
+            self.dir.append_layer_rows(epoch, &rows)?;
+        }
+        self.reporter.analysis_row(&row);
+        self.record_check(epoch, m.train.accuracy == 1.0);
+        self.last_row = Some(row);
+        self.last = Some(m);
+        self.progress.analysis_s += t_analysis.elapsed().as_secs_f64();
+        Ok(())
+    }
+
+    /// Between analysis epochs, until TPT is found: is the training error (eval mode, whole
+    /// set) 0 yet? In training-sized batches, so that a set with mistakes is rejected early.
+    fn check_tpt(&mut self, epoch: usize) {
+        let t_check = Instant::now();
+        let b = self
+            .config
+            .optim
+            .batch_size
+            .min(self.config.analysis.batch_size);
+        let zero_error = analysis::all_correct(&self.model, &self.data.train, b);
+        self.record_check(epoch, zero_error);
+        self.progress.analysis_s += t_check.elapsed().as_secs_f64();
+    }
+
+    /// A check of the training error at `epoch`: TPT is the first epoch with zero error, the
+    /// stable TPT the first of the last streak of checks that all found zero error.
+    fn record_check(&mut self, epoch: usize, zero_error: bool) {
+        let p = &mut self.progress;
+        if zero_error {
+            p.tpt_epoch.get_or_insert(epoch);
+            p.stable_tpt_epoch.get_or_insert(epoch);
+        } else {
+            p.stable_tpt_epoch = None;
+        }
+    }
+
+    /// Ends the run early (diverged, or stopped as asked): waits for the checkpoint in
+    /// flight, writes the summary.
+    fn stop(&mut self, status: &str, diverged: Option<usize>) -> anyhow::Result<Outcome> {
+        self.checkpoints.wait()?;
+        self.progress.elapsed_s = self.elapsed();
+        let summary = make_summary(
+            self.config,
+            self.fixed.device,
+            status,
+            diverged,
+            &self.progress,
+            &self.last_row,
+        );
+        self.dir.write_summary(&summary)?;
+        Ok(Outcome {
+            summary,
+            dir: self.dir.path.clone(),
+        })
+    }
+
+    /// After the last epoch: `final.safetensors` and the summary. The last epoch is always an
+    /// analysis epoch; a run resumed after it had finished re-measures from the checkpoint.
+    fn finish(mut self) -> anyhow::Result<Outcome> {
+        let m = match self.last.take() {
+            Some(m) => m,
+            None => measure_outputs(&self, &[]).0,
+        };
+        if self.last_row.is_none() {
+            self.last_row = last_row_from_csv(&self.dir)?;
+        }
+        write_final(&self.dir, &m.train, &m.test, &m.weights, &m.bias)?;
+        let t_ckpt = Instant::now();
+        self.checkpoints.wait()?;
+        self.progress.checkpoint_s += t_ckpt.elapsed().as_secs_f64();
+        self.stop("finished", None)
+    }
+
+    /// Wall time of the whole run so far, resumed parts included.
+    fn elapsed(&self) -> f64 {
+        self.elapsed_before + self.wall_start.elapsed().as_secs_f64()
+    }
+}
+
+/// The positions in `names` of the layers of `analysis.layers` (`["all"]`: every one); an
+/// unknown name is an error naming the model's layers.
+fn resolve_layers(wanted: &[String], names: &[String]) -> anyhow::Result<Vec<usize>> {
+    if wanted.iter().any(|w| w == "all") {
+        return Ok((0..names.len()).collect());
+    }
+    wanted
+        .iter()
+        .map(|w| {
+            names.iter().position(|n| n == w).with_context(|| {
+                format!(
+                    "key `analysis.layers`: this model has no layer {w:?} (its layers: {}, or \
+                     \"all\")",
+                    names.join(", ")
+                )
+            })
+        })
+        .collect()
+}
+
+/// Train and test outputs in eval mode, the classifier's weights (`K x d`) and bias, and the
+/// training set's outputs of the layers at positions `layers`.
+fn measure_outputs(run: &Run<'_>, layers: &[usize]) -> (Measured, Vec<Vec<f32>>) {
+    let b = run.config.analysis.batch_size;
+    let (train, layer_features) =
+        analysis::evaluate_with_layers(&run.model, &run.loss, &run.data.train, b, layers);
+    let test = analysis::evaluate(&run.model, &run.loss, &run.data.test, b);
+    let (w, bias) = run.model.classifier();
     let weights = analysis::to_vec_f32(&w);
     let bias: Vec<f64> = analysis::to_vec_f32(&bias)
         .into_iter()
         .map(|v| v as f64)
         .collect();
-    (train_out, test_out, weights, bias)
+    let m = Measured {
+        train,
+        test,
+        weights,
+        bias,
+    };
+    (m, layer_features)
 }
 
 /// Writes `final.safetensors`: features, labels and logits of both sets, and the classifier.
@@ -368,7 +532,7 @@ fn make_summary(
 ) -> Summary {
     let first_decay = match config.optim.schedule {
         Schedule::Step => config.optim.epochs / 3,
-        _ => config.optim.epochs,
+        Schedule::Cosine | Schedule::Constant => config.optim.epochs,
     };
     let mut fin = serde_json::Map::new();
     if let Some(row) = last_row {
@@ -387,6 +551,7 @@ fn make_summary(
         diverged_at_epoch,
         epochs: config.optim.epochs,
         tpt_epoch: progress.tpt_epoch,
+        stable_tpt_epoch: progress.stable_tpt_epoch,
         reached_tpt_before_first_decay: progress.tpt_epoch.is_some_and(|e| e <= first_decay),
         wall_time_s: progress.elapsed_s,
         train_images_per_s: if progress.train_s > 0.0 {

@@ -625,3 +625,113 @@ fn channels_last_and_bf16_runs_agree_with_the_default() {
         std::fs::remove_dir_all(d).unwrap();
     }
 }
+
+/// `analysis.layers = ["all"]` records every hidden layer's collapse at every analysis epoch;
+/// the last hidden layer is the penultimate one, so its NC1 is the run's own NC1.
+#[test]
+fn layerwise_collapse_is_recorded_and_the_last_layer_is_the_penultimate() {
+    let out = scratch("layers");
+    train(&tiny(&["analysis.layers=[\"all\"]"]), &opts(&out)).unwrap();
+    let (header, rows) = read_csv(&out.join("metrics_layers.csv"));
+    assert_eq!(
+        header,
+        ["epoch", "layer", "depth", "nc1", "cdnv", "ncc_accuracy"]
+    );
+    // 3 analysis epochs x 2 hidden layers (widths 16, 12).
+    let layers: Vec<(&str, &str, &str)> = rows
+        .iter()
+        .map(|r| (r[0].as_str(), r[1].as_str(), r[2].as_str()))
+        .collect();
+    assert_eq!(
+        layers,
+        [
+            ("1", "hidden.0", "0"),
+            ("1", "hidden.1", "1"),
+            ("2", "hidden.0", "0"),
+            ("2", "hidden.1", "1"),
+            ("3", "hidden.0", "0"),
+            ("3", "hidden.1", "1"),
+        ]
+    );
+    let (mh, mrows) = read_csv(&out.join("metrics.csv"));
+    let nc1_col = mh.iter().position(|h| h == "nc1").unwrap();
+    for (e, row) in mrows.iter().enumerate() {
+        let layer_nc1: f64 = rows[2 * e + 1][3].parse().unwrap();
+        let run_nc1: f64 = row[nc1_col].parse().unwrap();
+        assert!(
+            (layer_nc1 - run_nc1).abs() <= 1e-12 * run_nc1,
+            "epoch {}: {layer_nc1} vs {run_nc1}",
+            e + 1
+        );
+    }
+    std::fs::remove_dir_all(&out).unwrap();
+    // An unknown layer is refused before anything is written, naming the model's layers.
+    let bad = scratch("layers-bad");
+    let err = train(&tiny(&["analysis.layers=[\"layer4\"]"]), &opts(&bad)).unwrap_err();
+    assert!(
+        format!("{err:#}").contains(
+            "this model has no layer \"layer4\" (its layers: hidden.0, hidden.1, or \"all\")"
+        ),
+        "{err:#}"
+    );
+    assert!(!bad.exists(), "a failed start leaves no directory");
+}
+
+/// One writer per run directory: a second start on a locked directory fails at once, naming
+/// the holder; a start that fails before training (no data) leaves no directory behind; a
+/// torn last line (a crash mid-write) is cut on resume and never read as a row.
+#[test]
+fn one_writer_no_trace_of_failed_starts_and_torn_lines_cut() {
+    use nclab_runs::run_dir::RunDir;
+    let out = scratch("lock");
+    let (_dir, lock) = RunDir::lock(&out, false).unwrap();
+    let err = train(&tiny(&[]), &opts(&out)).unwrap_err();
+    let msg = format!("{err:#}");
+    assert!(msg.contains("is in use by nclab train, pid"), "{msg}");
+    assert!(msg.contains(&std::process::id().to_string()), "{msg}");
+    drop(lock);
+    std::fs::remove_dir_all(&out).unwrap();
+
+    let missing = scratch("no-data");
+    let cfg = tiny(&["data.name=mnist", "data.root=\"/nonexistent-nclab-data\""]);
+    assert!(train(&cfg, &opts(&missing)).is_err());
+    assert!(
+        !missing.exists(),
+        "the failed start left {}",
+        missing.display()
+    );
+
+    let cut = scratch("torn");
+    let cfg = tiny(&["optim.epochs=3"]);
+    train(
+        &cfg,
+        &TrainOptions {
+            stop_after_epoch: Some(2),
+            ..opts(&cut)
+        },
+    )
+    .unwrap();
+    // A crash in the middle of the next row: half a line at the end of both files.
+    for f in ["metrics.csv", "metrics.jsonl"] {
+        let mut text = std::fs::read_to_string(cut.join(f)).unwrap();
+        text.push_str("3,0.05,1.2");
+        std::fs::write(cut.join(f), text).unwrap();
+    }
+    train(
+        &cfg,
+        &TrainOptions {
+            resume: true,
+            ..opts(&cut)
+        },
+    )
+    .unwrap();
+    let (_, rows) = read_csv(&cut.join("metrics.csv"));
+    let epochs: Vec<&str> = rows.iter().map(|r| r[0].as_str()).collect();
+    assert_eq!(epochs, ["1", "2", "3"]);
+    assert!(rows.iter().all(|r| r.len() == COLUMNS.len()));
+    let jsonl = std::fs::read_to_string(cut.join("metrics.jsonl")).unwrap();
+    assert!(jsonl
+        .lines()
+        .all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok()));
+    std::fs::remove_dir_all(&cut).unwrap();
+}
