@@ -369,7 +369,7 @@ mod tests {
     #[test]
     fn rows_append_and_truncate() {
         let p = tmpdir("rows");
-        let dir = RunDir::create(&p).unwrap();
+        let (dir, lock) = RunDir::lock(&p, false).unwrap();
         for e in [1.0, 2.0, 4.0] {
             dir.append_row(&vec![
                 ("epoch".into(), Some(e)),
@@ -388,8 +388,9 @@ mod tests {
             jsonl,
             "{\"epoch\":1,\"nc1\":0.25,\"nc2_tree\":null}\n{\"epoch\":2,\"nc1\":0.25,\"nc2_tree\":null}\n"
         );
-        // A non-empty directory is refused.
-        let err = RunDir::create(&p).unwrap_err().to_string();
+        drop(lock);
+        // A non-empty directory is refused for a new run.
+        let err = RunDir::lock(&p, false).unwrap_err().to_string();
         assert!(err.contains("not empty"), "{err}");
         fs::remove_dir_all(&p).unwrap();
     }
