@@ -176,7 +176,7 @@ struct Measured {
 enum EpochEnd {
     Continue,
     /// Diverged or stopped as asked: the run ends with this outcome.
-    Stop(Outcome),
+    Stop(Box<Outcome>),
 }
 
 impl<'a> Run<'a> {
@@ -292,7 +292,7 @@ impl<'a> Run<'a> {
     fn train(mut self) -> anyhow::Result<Outcome> {
         for epoch in self.progress.epoch + 1..=self.config.optim.epochs {
             if let EpochEnd::Stop(outcome) = self.epoch(epoch)? {
-                return Ok(outcome);
+                return Ok(*outcome);
             }
         }
         self.finish()
@@ -326,7 +326,7 @@ impl<'a> Run<'a> {
                  keeping the checkpoint of epoch {}",
                 stats.loss, self.progress.epoch
             ));
-            return Ok(EpochEnd::Stop(self.stop("diverged", Some(epoch))?));
+            return Ok(EpochEnd::Stop(Box::new(self.stop("diverged", Some(epoch))?)));
         }
         self.progress.train_images += (self.steps * batch) as u64;
         if self.fixed.analysis_epochs.binary_search(&epoch).is_ok() {
@@ -343,7 +343,7 @@ impl<'a> Run<'a> {
             .save(&path, &self.vs, &self.sgd, &self.progress)?;
         self.progress.checkpoint_s += t_ckpt.elapsed().as_secs_f64();
         if self.opts.stop_after_epoch == Some(epoch) && epoch < epochs {
-            return Ok(EpochEnd::Stop(self.stop("running", None)?));
+            return Ok(EpochEnd::Stop(Box::new(self.stop("running", None)?)));
         }
         Ok(EpochEnd::Continue)
     }
