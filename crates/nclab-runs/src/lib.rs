@@ -6,6 +6,7 @@
 //! (`nclab-train`, the only crate that links libtorch) both build on it.
 
 pub mod config;
+pub mod interrupt;
 pub mod numbers;
 pub mod report;
 pub mod run_dir;

@@ -23,6 +23,8 @@ pub struct EpochStats {
     pub accuracy: f64,
     /// The step (from 1) after which the running loss was seen not to be finite.
     pub diverged_at_step: Option<usize>,
+    /// A stop was asked for (`nclab_runs::interrupt`) before the epoch's last step.
+    pub interrupted: bool,
     /// Seconds spent making batches on the host (on a GPU only their queueing: the gathers
     /// run on the device and count in `train_s`).
     pub data_s: f64,
@@ -54,9 +56,14 @@ impl Stepper<'_> {
         let mut loss_sum = Tensor::zeros([], (Kind::Double, device));
         let mut correct = Tensor::zeros([], (Kind::Int64, device));
         let mut diverged_at_step = None;
+        let mut interrupted = false;
         let mut data_s = 0.0;
         let start = Instant::now();
         for s in 0..steps {
+            if nclab_runs::interrupt::requested().is_some() {
+                interrupted = true;
+                break;
+            }
             let t_batch = Instant::now();
             let (x, y) = data.train_batch(plan, s);
             data_s += t_batch.elapsed().as_secs_f64();
@@ -92,6 +99,7 @@ impl Stepper<'_> {
             loss,
             accuracy,
             diverged_at_step,
+            interrupted,
             data_s,
             train_s: (start.elapsed().as_secs_f64() - data_s).max(0.0),
         }

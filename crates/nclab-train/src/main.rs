@@ -30,6 +30,7 @@ fn main() -> ExitCode {
 }
 
 fn run(args: args::Args) -> anyhow::Result<()> {
+    nclab_runs::interrupt::install();
     let config = Config::load(&args.config, &args.set)?;
     let out = args
         .out
@@ -54,6 +55,12 @@ fn run(args: args::Args) -> anyhow::Result<()> {
             args.stop_after_epoch.unwrap_or(0),
             outcome.dir.display()
         ),
+        "interrupted" => {
+            let dir = outcome.dir.display();
+            eprintln!("continue with: nclab train {dir}/config.toml --out {dir} --resume");
+            let code = nclab_runs::interrupt::requested().map_or(130, |s| 128 + s);
+            std::process::exit(code);
+        }
         _ => eprintln!(
             "finished {} epochs in {:.1} s on {} ({:.0} train images/s, {:.1}% of the time \
              outside training steps); TPT epoch: {}; results in {}",

@@ -16,13 +16,7 @@
 pub fn tune_malloc_for_training() -> bool {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
-        use std::os::raw::c_int;
-        extern "C" {
-            fn mallopt(param: c_int, value: c_int) -> c_int;
-        }
-        const M_TRIM_THRESHOLD: c_int = -1;
-        const M_TOP_PAD: c_int = -2;
-        const M_MMAP_THRESHOLD: c_int = -3;
+        use libc::{mallopt, M_MMAP_THRESHOLD, M_TOP_PAD, M_TRIM_THRESHOLD};
         // SAFETY: mallopt only changes allocator parameters; any value is safe to pass.
         unsafe {
             mallopt(M_MMAP_THRESHOLD, 32 << 20) == 1

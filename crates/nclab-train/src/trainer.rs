@@ -317,6 +317,15 @@ impl<'a> Run<'a> {
         self.reporter.finish_epoch();
         self.progress.data_s += stats.data_s;
         self.progress.train_s += stats.train_s;
+        if let Some(sig) = nclab_runs::interrupt::requested() {
+            // The epoch in flight is dropped: the checkpoint of the last whole one stays.
+            self.reporter.line(&format!(
+                "stopped by {} in epoch {epoch}; the checkpoint of epoch {} is kept",
+                nclab_runs::interrupt::name(sig),
+                self.progress.epoch
+            ));
+            return Ok(EpochEnd::Stop(Box::new(self.stop("interrupted", None)?)));
+        }
         if stats.diverged_at_step.is_some() || !stats.loss.is_finite() {
             let step = stats
                 .diverged_at_step
@@ -326,7 +335,9 @@ impl<'a> Run<'a> {
                  keeping the checkpoint of epoch {}",
                 stats.loss, self.progress.epoch
             ));
-            return Ok(EpochEnd::Stop(Box::new(self.stop("diverged", Some(epoch))?)));
+            return Ok(EpochEnd::Stop(Box::new(
+                self.stop("diverged", Some(epoch))?,
+            )));
         }
         self.progress.train_images += (self.steps * batch) as u64;
         if self.fixed.analysis_epochs.binary_search(&epoch).is_ok() {

@@ -844,3 +844,112 @@ fn by_seed_runs_one_seed_of_every_condition_before_the_next() {
         "{err}"
     );
 }
+
+/// Waits up to 60 s for `path` to exist.
+fn wait_for(path: &Path) {
+    for _ in 0..600 {
+        if path.exists() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("{} never appeared", path.display());
+}
+
+/// Ctrl-C stops a training run at a whole epoch and says how to resume; a sweep passes the
+/// signal on to its runs, waits for them, and refuses a second sweep on its folder while it
+/// runs.
+#[test]
+fn interrupts_keep_runs_resumable_and_one_sweep_per_folder() {
+    common::require_trainer();
+    let dir = scratch("interrupt");
+    // Long enough to be stopped: many fast epochs, analysed only at the first and last.
+    let long = tiny_grid()
+        .replace("epochs = 3", "epochs = 100000")
+        .replace("[analysis]\nepochs = \"all\"", "[analysis]\nepochs = [1]");
+    let cfg = dir.join("long.toml");
+    fs::write(&cfg, long.replace("[axes]\nseed = [0, 1, 2]\n", "")).unwrap();
+    let out = dir.join("run");
+    let child = Command::new(env!("CARGO_BIN_EXE_nclab"))
+        .args([
+            "train",
+            cfg.to_str().unwrap(),
+            "--quiet",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for(&out.join("checkpoint.safetensors"));
+    // SAFETY: a signal to our own child.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    let o = out.display();
+    assert!(
+        stderr.contains("stopped by SIGINT (Ctrl-C) in epoch"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "continue with: nclab train {o}/config.toml --out {o} --resume"
+        )),
+        "{stderr}"
+    );
+    let summary: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["status"], "interrupted");
+
+    // A sweep of the same long cell: a second sweep on the folder is refused while the first
+    // runs; SIGINT to the first reaches its run, which stops resumable.
+    let grid = write_grid(
+        &dir,
+        "long",
+        &long.replace("seed = [0, 1, 2]", "seed = [0]"),
+    );
+    let sweep_out = dir.join("sweep");
+    let sweep = Command::new(env!("CARGO_BIN_EXE_nclab"))
+        .args([
+            "sweep",
+            grid.to_str().unwrap(),
+            "--out",
+            sweep_out.to_str().unwrap(),
+        ])
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for(&sweep_out.join("seed=0/checkpoint.safetensors"));
+    let (ok, _, err) = nclab(&[
+        "sweep",
+        grid.to_str().unwrap(),
+        "--out",
+        sweep_out.to_str().unwrap(),
+    ]);
+    assert!(!ok);
+    assert!(err.contains("is in use by nclab sweep, pid"), "{err}");
+    // SAFETY: a signal to our own child.
+    unsafe { libc::kill(sweep.id() as libc::pid_t, libc::SIGINT) };
+    let output = sweep.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(
+        stderr.contains("the sweep was stopped by SIGINT (Ctrl-C)"),
+        "{stderr}"
+    );
+    let summary: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(sweep_out.join("seed=0/summary.json")).unwrap())
+            .unwrap();
+    assert_eq!(summary["status"], "interrupted");
+    let (_, plan, _) = nclab(&[
+        "sweep",
+        grid.to_str().unwrap(),
+        "--out",
+        sweep_out.to_str().unwrap(),
+        "--dry-run",
+    ]);
+    assert!(plan.contains("(1 resume)"), "{plan}");
+    fs::remove_dir_all(&dir).unwrap();
+}

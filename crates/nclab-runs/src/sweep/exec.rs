@@ -130,6 +130,9 @@ pub fn run_cells(cells: &[PlannedCell], opts: &RunOptions) -> anyhow::Result<Vec
     std::thread::scope(|scope| {
         for _ in 0..workers {
             scope.spawn(|| loop {
+                if crate::interrupt::requested().is_some() {
+                    break;
+                }
                 let k = next.fetch_add(1, Ordering::SeqCst);
                 let Some(&i) = todo.get(k) else { break };
                 let cell = &cells[i];
@@ -208,8 +211,7 @@ fn run_one(cell: &PlannedCell, exe: &Path, threads: usize) -> CellReport {
         for var in THREAD_VARS {
             cmd.env(var, threads.to_string());
         }
-        cmd.status()
-            .with_context(|| format!("cannot start {}", exe.display()))
+        run_child(cmd).with_context(|| format!("cannot start {}", exe.display()))
     })();
     let log_path = settle_log(cell);
     let seconds = start.elapsed().as_secs_f64();
@@ -233,6 +235,35 @@ fn run_one(cell: &PlannedCell, exe: &Path, threads: usize) -> CellReport {
         outcome,
         summary,
         seconds,
+    }
+}
+
+/// Runs a cell's training process in a process group of its own (so that a Ctrl-C at the
+/// terminal reaches the sweep alone), passing on to that group a stop the sweep is asked for
+/// (`crate::interrupt`), and waits for it to end.
+fn run_child(mut cmd: Command) -> std::io::Result<std::process::ExitStatus> {
+    #[cfg(unix)]
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+    let mut child = cmd.spawn()?;
+    let mut forwarded = false;
+    loop {
+        if let Some(status) = child.try_wait()? {
+            return Ok(status);
+        }
+        if let (Some(sig), false) = (crate::interrupt::requested(), forwarded) {
+            forwarded = true;
+            #[cfg(unix)]
+            // SAFETY: kill only sends a signal; the group is the child's own.
+            unsafe {
+                libc::kill(-(child.id() as libc::pid_t), sig);
+            }
+            #[cfg(not(unix))]
+            {
+                let _ = sig;
+                child.kill()?;
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
     }
 }
 

@@ -88,7 +88,11 @@ pub fn cell_state(dir: &Path, config: &Config) -> CellState {
         Err(e) => return CellState::Blocked(format!("cannot read {}: {e}", dir.display())),
         Ok(entries) => entries,
     };
-    if entries.count() == 0 {
+    // A lock file alone is left by a start that was killed before it wrote anything.
+    let any = entries
+        .filter_map(|e| e.ok())
+        .any(|e| e.file_name() != run_dir::LOCK);
+    if !any {
         return CellState::New;
     }
     let saved_path = dir.join(run_dir::CONFIG);

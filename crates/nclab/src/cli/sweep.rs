@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use anyhow::{bail, Context};
+use nclab_runs::run_dir::{RunLock, LOCK};
 use nclab_runs::sweep::exec::{self, RunOptions};
 use nclab_runs::sweep::plan::CellState;
 use nclab_runs::sweep::slurm::{self, SlurmOptions};
@@ -94,6 +95,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         return Ok(());
     }
 
+    std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
+    let _lock = RunLock::take(&out.join(LOCK), "nclab sweep", None)?;
+    nclab_runs::interrupt::install();
     let threads = args
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
@@ -143,6 +147,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .collect();
     if let Some(line) = table::throughput_line(&fresh, jobs, started.elapsed().as_secs_f64()) {
         eprintln!("{line}");
+    }
+    if let Some(sig) = nclab_runs::interrupt::requested() {
+        bail!(
+            "the sweep was stopped by {}; its runs kept their last whole epoch: run the same \
+             command again to resume them",
+            nclab_runs::interrupt::name(sig)
+        );
     }
     let failed: Vec<&str> = reports
         .iter()
