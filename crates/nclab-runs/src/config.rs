@@ -333,6 +333,29 @@ impl Default for AnalysisConfig {
     }
 }
 
+/// The most samples per class any dataset has (MNIST's largest class: 6,742).
+const MAX_PER_CLASS: usize = 10_000_000;
+/// The most values a synthetic dataset may hold (16 GB of f32).
+const MAX_SYNTHETIC_VALUES: u128 = 1 << 32;
+/// The most parameters an MLP may have (4 GB of f32).
+const MAX_PARAMETERS: u128 = 1_000_000_000;
+
+/// `value` must be positive and finite; the error names `key`.
+fn positive(key: &str, value: f64) -> anyhow::Result<()> {
+    if !(value.is_finite() && value > 0.0) {
+        bail!("key `{key}`: must be a positive number, got {value}");
+    }
+    Ok(())
+}
+
+/// `value <= max`; the error names `key`.
+fn at_most(key: &str, value: usize, max: usize) -> anyhow::Result<()> {
+    if value > max {
+        bail!("key `{key}`: {value} is more than the largest value accepted, {max}");
+    }
+    Ok(())
+}
+
 /// The leaves of a table as `(dotted key, value)`; sub-tables are walked, lists are leaves.
 /// A quoted dotted key (`"loss.kind" = ...`) and a nested one (`loss.kind = ...`) are the same.
 pub fn flatten(table: &toml::Table) -> Vec<(String, toml::Value)> {
@@ -394,18 +417,128 @@ impl Config {
         toml::to_string(self).expect("a Config always serialises to TOML")
     }
 
-    /// Checks values that the types alone do not: known kinds, positive sizes, a hierarchy
-    /// whose classes are the dataset's. Each error names its key.
+    /// Checks values that the types alone do not: positive sizes, ranges, and bounds that keep
+    /// a typo (`1e12` for `1e2`) from reaching an allocation. Each error names its key.
     pub fn validate(&self) -> anyhow::Result<()> {
-        let positive = |key: &str, v: f64| -> anyhow::Result<()> {
-            if !(v.is_finite() && v > 0.0) {
-                bail!("key `{key}`: must be a positive number, got {v}");
+        self.validate_run()?;
+        self.validate_data()?;
+        self.validate_model()?;
+        self.validate_loss()?;
+        self.validate_optim()?;
+        self.analysis_epochs()?;
+        Ok(())
+    }
+
+    fn validate_run(&self) -> anyhow::Result<()> {
+        // `name` names the default run directory runs/<name>: it must stay inside runs/.
+        let path = Path::new(&self.name);
+        let inside = !self.name.is_empty()
+            && path
+                .components()
+                .all(|c| matches!(c, std::path::Component::Normal(_)));
+        if !inside || self.name.chars().any(char::is_control) {
+            bail!(
+                "key `name`: {:?} must be a relative path without `..` (the run directory is \
+                 runs/<name>)",
+                self.name
+            );
+        }
+        if self.threads > 4096 {
+            bail!("key `threads`: too large ({})", self.threads);
+        }
+        Ok(())
+    }
+
+    fn validate_data(&self) -> anyhow::Result<()> {
+        let d = &self.data;
+        at_most("data.per_class", d.per_class, MAX_PER_CLASS)?;
+        at_most("data.test_per_class", d.test_per_class, MAX_PER_CLASS)?;
+        if d.name == DatasetName::Synthetic {
+            if d.classes < 2 {
+                bail!(
+                    "key `data.classes`: need at least 2 classes, got {}",
+                    d.classes
+                );
             }
-            Ok(())
-        };
-        positive("optim.lr", self.optim.lr)?;
-        positive("optim.batch_size", self.optim.batch_size as f64)?;
-        positive("optim.epochs", self.optim.epochs as f64)?;
+            at_most("data.classes", d.classes, 100_000)?;
+            positive("data.dim", d.dim as f64)?;
+            at_most("data.dim", d.dim, 100_000)?;
+            let per = d.per_class.max(d.test_per_class).max(1);
+            let values = (per as u128) * (d.classes as u128) * (d.dim as u128);
+            if values > MAX_SYNTHETIC_VALUES {
+                bail!(
+                    "key `data.per_class`: {per} samples of {} classes in {} dimensions are \
+                     {values} values, more than {MAX_SYNTHETIC_VALUES}",
+                    d.classes,
+                    d.dim
+                );
+            }
+            if !(d.separation >= 0.0 && d.separation.is_finite()) {
+                bail!("key `data.separation`: must be >= 0, got {}", d.separation);
+            }
+        }
+        if d.pad_to > 4096 {
+            bail!("key `data.pad_to`: too large ({})", d.pad_to);
+        }
+        Ok(())
+    }
+
+    fn validate_model(&self) -> anyhow::Result<()> {
+        let m = &self.model;
+        match m.kind {
+            ModelKind::Mlp => {
+                if m.widths.iter().any(|&w| w <= 0) {
+                    bail!(
+                        "key `model.widths`: every width must be positive, got {:?}",
+                        m.widths
+                    );
+                }
+                // The largest inputs nclab's datasets have: CIFAR's 3 x 32 x 32.
+                let mut params: u128 = 0;
+                let mut prev: u128 = 3 * 32 * 32;
+                for &w in &m.widths {
+                    params += prev * w as u128 + w as u128;
+                    prev = w as u128;
+                }
+                if params > MAX_PARAMETERS {
+                    bail!(
+                        "key `model.widths`: {:?} make about {params} parameters, more than \
+                         {MAX_PARAMETERS}",
+                        m.widths
+                    );
+                }
+            }
+            ModelKind::Resnet18 => {
+                if !(1..=1024).contains(&m.width) {
+                    bail!("key `model.width`: must lie in 1..=1024, got {}", m.width);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn validate_loss(&self) -> anyhow::Result<()> {
+        let l = &self.loss;
+        match l.kind {
+            LossKind::Mse => {
+                positive("loss.kappa", l.kappa)?;
+                positive("loss.weight", l.weight)?;
+            }
+            LossKind::Soft => positive("loss.beta", l.beta)?,
+            LossKind::Hxe if !(l.alpha >= 0.0 && l.alpha.is_finite()) => {
+                bail!("key `loss.alpha`: must be >= 0, got {}", l.alpha);
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn validate_optim(&self) -> anyhow::Result<()> {
+        let o = &self.optim;
+        positive("optim.lr", o.lr)?;
+        positive("optim.batch_size", o.batch_size as f64)?;
+        positive("optim.epochs", o.epochs as f64)?;
+        at_most("optim.epochs", o.epochs, 1_000_000)?;
         positive("analysis.batch_size", self.analysis.batch_size as f64)?;
         if !(self.analysis.tpt_check.is_finite() && self.analysis.tpt_check >= 0.0) {
             bail!(
@@ -413,60 +546,18 @@ impl Config {
                 self.analysis.tpt_check
             );
         }
-        if !(0.0..1.0).contains(&self.optim.momentum) {
+        if !(0.0..1.0).contains(&o.momentum) {
             bail!(
                 "key `optim.momentum`: must lie in [0, 1), got {}",
-                self.optim.momentum
+                o.momentum
             );
         }
-        if !(self.optim.weight_decay >= 0.0 && self.optim.weight_decay.is_finite()) {
+        if !(o.weight_decay >= 0.0 && o.weight_decay.is_finite()) {
             bail!(
                 "key `optim.weight_decay`: must be >= 0, got {}",
-                self.optim.weight_decay
+                o.weight_decay
             );
         }
-        match self.loss.kind {
-            LossKind::Mse => {
-                positive("loss.kappa", self.loss.kappa)?;
-                positive("loss.weight", self.loss.weight)?;
-            }
-            LossKind::Soft => positive("loss.beta", self.loss.beta)?,
-            LossKind::Hxe if !(self.loss.alpha >= 0.0 && self.loss.alpha.is_finite()) => {
-                bail!("key `loss.alpha`: must be >= 0, got {}", self.loss.alpha);
-            }
-            _ => {}
-        }
-        if self.model.kind == ModelKind::Mlp && self.model.widths.iter().any(|&w| w <= 0) {
-            bail!(
-                "key `model.widths`: every width must be positive, got {:?}",
-                self.model.widths
-            );
-        }
-        if self.model.kind == ModelKind::Resnet18 && self.model.width <= 0 {
-            bail!(
-                "key `model.width`: must be positive, got {}",
-                self.model.width
-            );
-        }
-        if self.data.name == DatasetName::Synthetic {
-            if self.data.classes < 2 {
-                bail!(
-                    "key `data.classes`: need at least 2 classes, got {}",
-                    self.data.classes
-                );
-            }
-            positive("data.dim", self.data.dim as f64)?;
-            if !(self.data.separation >= 0.0 && self.data.separation.is_finite()) {
-                bail!(
-                    "key `data.separation`: must be >= 0, got {}",
-                    self.data.separation
-                );
-            }
-        }
-        if self.threads > 4096 {
-            bail!("key `threads`: too large ({})", self.threads);
-        }
-        self.analysis_epochs()?;
         Ok(())
     }
 
@@ -514,11 +605,11 @@ impl Config {
                 let n: usize = s
                     .strip_prefix("log:")
                     .and_then(|n| n.parse().ok())
-                    .filter(|&n| n >= 2)
+                    .filter(|&n| n >= 2 && n <= last.max(2))
                     .ok_or_else(|| {
                         anyhow!(
-                            "key `analysis.epochs`: expected \"log:N\" (N >= 2), \"all\" or a \
-                             list of epochs, got {s:?}"
+                            "key `analysis.epochs`: expected \"log:N\" (2 <= N <= the {last} \
+                             epochs), \"all\" or a list of epochs, got {s:?}"
                         )
                     })?;
                 (0..n)

@@ -479,6 +479,32 @@ fn config_errors_name_the_key() {
         e.contains("analysis.tpt_check") && e.contains("-0.5"),
         "{e}"
     );
+    // Numbers that would reach an allocation are refused, naming the key.
+    for (set, key) in [
+        (
+            "analysis.epochs=\"log:1000000000000\"",
+            "key `analysis.epochs`",
+        ),
+        ("data.per_class=100000000000", "key `data.per_class`"),
+        ("model.widths=[1000000000000]", "key `model.widths`"),
+        ("model.widths=[100000, 100000]", "key `model.widths`"),
+        ("optim.epochs=10000000000", "key `optim.epochs`"),
+        ("name=\"../../x\"", "key `name`"),
+        ("name=\"/etc/x\"", "key `name`"),
+    ] {
+        let e = config_error("", &[set]);
+        assert!(e.contains(key), "{set}: {e}");
+    }
+    let e = config_error("[model]\nkind = \"resnet18\"\nwidth = 100000\n", &[]);
+    assert!(e.contains("key `model.width`: must lie in 1..=1024"), "{e}");
+    let e = config_error(
+        "[data]\nname = \"synthetic\"\nclasses = 100000\ndim = 100000\nper_class = 100\n",
+        &[],
+    );
+    assert!(
+        e.contains("key `data.per_class`") && e.contains("values"),
+        "{e}"
+    );
 }
 
 #[test]
