@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Copy the small files of every finished run under a sweep folder into results/, so that a
+# study running for days is kept by commits as its runs finish (checkpoints stay behind).
+#   scripts/collect-runs.sh SWEEP_DIR RESULTS_DIR
+set -euo pipefail
+src=${1:?usage: collect-runs.sh SWEEP_DIR RESULTS_DIR}
+dst=${2:?usage: collect-runs.sh SWEEP_DIR RESULTS_DIR}
+copied=0
+for run in "$src"/*/; do
+  run=${run%/}
+  [ -f "$run/summary.json" ] || continue
+  grep -q '"status": "\(finished\|diverged\)"' "$run/summary.json" || continue
+  out="$dst/$(basename "$run")"
+  if [ -f "$out/summary.json" ] && cmp -s "$run/summary.json" "$out/summary.json"; then continue; fi
+  mkdir -p "$out"
+  for f in config.toml metrics.csv metrics.jsonl metrics_layers.csv summary.json train.log; do
+    [ -f "$run/$f" ] && cp "$run/$f" "$out/$f"
+  done
+  copied=$((copied + 1))
+  echo "collected $(basename "$run")"
+done
+echo "$copied new run(s) in $dst"
