@@ -241,12 +241,58 @@ pub struct AnalysisConfig {
     pub layers: Vec<String>,
 }
 
+/// The most epochs a run may have (`optim.epochs`), and the largest N of `"log:N"`.
+const MAX_EPOCHS: usize = 1_000_000;
+
 /// The analysis epochs as written in the config.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum AnalysisEpochs {
     Spec(String),
     List(Vec<usize>),
+}
+
+impl AnalysisEpochs {
+    /// The sorted, distinct analysis epochs in `1..=last`, always with 1 and `last`.
+    ///
+    /// `log:N`: `round(E^(j/(N-1)))` for `j = 0..N-1` (N log-spaced points from 1 to E),
+    /// duplicates removed, so short runs get fewer than N epochs (N may exceed E: `log:50` over
+    /// 30 epochs is valid; N is bounded by 1,000,000, the most epochs a run may have). `all`:
+    /// every epoch.
+    pub fn resolve(&self, last: usize) -> anyhow::Result<Vec<usize>> {
+        let mut epochs: Vec<usize> = match self {
+            AnalysisEpochs::List(list) => {
+                if let Some(&bad) = list.iter().find(|&&e| e == 0 || e > last) {
+                    bail!("key `analysis.epochs`: epoch {bad} is outside 1..={last}");
+                }
+                list.clone()
+            }
+            AnalysisEpochs::Spec(s) if s == "all" => (1..=last).collect(),
+            AnalysisEpochs::Spec(s) => {
+                let n: usize = s
+                    .strip_prefix("log:")
+                    .and_then(|n| n.parse().ok())
+                    .filter(|&n| (2..=MAX_EPOCHS).contains(&n))
+                    .ok_or_else(|| {
+                        anyhow!(
+                            "key `analysis.epochs`: expected \"log:N\" (2 <= N <= \
+                             {MAX_EPOCHS}), \"all\" or a list of epochs, got {s:?}"
+                        )
+                    })?;
+                (0..n)
+                    .map(|j| {
+                        let t = j as f64 / (n - 1) as f64;
+                        ((last as f64).powf(t).round() as usize).clamp(1, last)
+                    })
+                    .collect()
+            }
+        };
+        epochs.push(1);
+        epochs.push(last);
+        epochs.sort_unstable();
+        epochs.dedup();
+        Ok(epochs)
+    }
 }
 
 impl Default for Config {
@@ -538,7 +584,7 @@ impl Config {
         positive("optim.lr", o.lr)?;
         positive("optim.batch_size", o.batch_size as f64)?;
         positive("optim.epochs", o.epochs as f64)?;
-        at_most("optim.epochs", o.epochs, 1_000_000)?;
+        at_most("optim.epochs", o.epochs, MAX_EPOCHS)?;
         positive("analysis.batch_size", self.analysis.batch_size as f64)?;
         if !(self.analysis.tpt_check.is_finite() && self.analysis.tpt_check >= 0.0) {
             bail!(
@@ -587,44 +633,9 @@ impl Config {
         }
     }
 
-    /// The sorted, distinct analysis epochs in `1..=optim.epochs`, always with 1 and the last.
-    ///
-    /// `log:N`: `round(E^(j/(N-1)))` for `j = 0..N-1` (N log-spaced points from 1 to E),
-    /// duplicates removed, so short runs get fewer than N epochs. `all`: every epoch.
+    /// The sorted, distinct analysis epochs in `1..=optim.epochs` ([`AnalysisEpochs::resolve`]).
     pub fn analysis_epochs(&self) -> anyhow::Result<Vec<usize>> {
-        let last = self.optim.epochs;
-        let mut epochs: Vec<usize> = match &self.analysis.epochs {
-            AnalysisEpochs::List(list) => {
-                if let Some(&bad) = list.iter().find(|&&e| e == 0 || e > last) {
-                    bail!("key `analysis.epochs`: epoch {bad} is outside 1..={last}");
-                }
-                list.clone()
-            }
-            AnalysisEpochs::Spec(s) if s == "all" => (1..=last).collect(),
-            AnalysisEpochs::Spec(s) => {
-                let n: usize = s
-                    .strip_prefix("log:")
-                    .and_then(|n| n.parse().ok())
-                    .filter(|&n| n >= 2 && n <= last.max(2))
-                    .ok_or_else(|| {
-                        anyhow!(
-                            "key `analysis.epochs`: expected \"log:N\" (2 <= N <= the {last} \
-                             epochs), \"all\" or a list of epochs, got {s:?}"
-                        )
-                    })?;
-                (0..n)
-                    .map(|j| {
-                        let t = j as f64 / (n - 1) as f64;
-                        ((last as f64).powf(t).round() as usize).clamp(1, last)
-                    })
-                    .collect()
-            }
-        };
-        epochs.push(1);
-        epochs.push(last);
-        epochs.sort_unstable();
-        epochs.dedup();
-        Ok(epochs)
+        self.analysis.epochs.resolve(self.optim.epochs)
     }
 }
 
@@ -704,5 +715,9 @@ mod tests {
         let c = Config::from_toml_str("[optim]\nepochs = 10\n[analysis]\nepochs = [3, 5]\n", &[])
             .unwrap();
         assert_eq!(c.analysis_epochs().unwrap(), vec![1, 3, 5, 10]);
+        // More points than epochs (the default log:50 on a short run): 4^(j/5) for j = 0..5
+        // is 1, 1.32, 1.74, 2.30, 3.03, 4, which round to 1, 1, 2, 2, 3, 4.
+        let spec = AnalysisEpochs::Spec("log:6".into());
+        assert_eq!(spec.resolve(4).unwrap(), vec![1, 2, 3, 4]);
     }
 }
