@@ -3,7 +3,7 @@
 //! The pure-Rust half of nclab: everything that does not need a neural-network engine.
 //!
 //! * [`metrics`]: neural-collapse metrics (NC1-NC4 and their companions), hierarchy-aware
-//!   geometry and mistake metrics, exactly as `spec/metrics.md` and `spec/hierarchy.md` define
+//!   geometry and mistake metrics, exactly as `docs/metrics.md` and `docs/losses-and-hierarchies.md` define
 //!   them, in f64.
 //! * [`hierarchy`]: class hierarchies (trees), their distances, readers and writers.
 //! * [`losses`]: f64 reference implementations of the training losses and their gradients.

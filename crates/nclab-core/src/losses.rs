@@ -1,4 +1,4 @@
-//! f64 reference implementations of the training losses (spec `hierarchy.md`), per sample and
+//! f64 reference implementations of the training losses (docs/losses-and-hierarchies.md), per sample and
 //! as a batch mean, with their gradients with respect to the logits. They are the yardstick
 //! for the training engine's batched losses.
 //!

@@ -108,22 +108,26 @@ impl RunDir {
     /// exclusive lock held until the returned [`RunLock`] is dropped (the end of the process,
     /// whatever ends it): a second writer fails at once, naming the process that holds it.
     /// Nothing else is written; if the start fails later, [`RunLock::abandon`] removes what
-    /// this call created.
-    pub fn lock(path: &Path, resume: bool) -> anyhow::Result<(RunDir, RunLock)> {
+    /// this call created. `holder` names the writer for that message (`nclab train`).
+    pub fn lock(path: &Path, resume: bool, holder: &str) -> anyhow::Result<(RunDir, RunLock)> {
         let created = !path.exists();
-        if resume {
-            if !path.join(CONFIG).is_file() {
-                bail!(
-                    "cannot resume: {} holds no {CONFIG} (is it a run directory?)",
-                    path.display()
-                );
-            }
-        } else if !created {
+        if resume && !path.join(CONFIG).is_file() {
+            bail!(
+                "cannot resume: {} holds no {CONFIG} (is it a run directory?)",
+                path.display()
+            );
+        }
+        fs::create_dir_all(path)
+            .with_context(|| format!("cannot create run directory {}", path.display()))?;
+        // The lock first: a directory in use is named as such, whatever it holds.
+        let lock = RunLock::take(&path.join(LOCK), holder, created.then(|| path.into()))?;
+        if !resume && !created {
             let others = fs::read_dir(path)
                 .with_context(|| format!("cannot read run directory {}", path.display()))?
                 .filter_map(|e| e.ok())
                 .any(|e| e.file_name() != LOCK);
             if others {
+                lock.abandon();
                 bail!(
                     "run directory {} already exists and is not empty; pass --resume to \
                      continue it or choose another --out",
@@ -131,13 +135,6 @@ impl RunDir {
                 );
             }
         }
-        fs::create_dir_all(path)
-            .with_context(|| format!("cannot create run directory {}", path.display()))?;
-        let lock = RunLock::take(
-            &path.join(LOCK),
-            "nclab train",
-            created.then(|| path.into()),
-        )?;
         Ok((
             RunDir {
                 path: path.to_path_buf(),
@@ -369,7 +366,7 @@ mod tests {
     #[test]
     fn rows_append_and_truncate() {
         let p = tmpdir("rows");
-        let (dir, lock) = RunDir::lock(&p, false).unwrap();
+        let (dir, lock) = RunDir::lock(&p, false, "test").unwrap();
         for e in [1.0, 2.0, 4.0] {
             dir.append_row(&vec![
                 ("epoch".into(), Some(e)),
@@ -390,7 +387,7 @@ mod tests {
         );
         drop(lock);
         // A non-empty directory is refused for a new run.
-        let err = RunDir::lock(&p, false).unwrap_err().to_string();
+        let err = RunDir::lock(&p, false, "test").unwrap_err().to_string();
         assert!(err.contains("not empty"), "{err}");
         fs::remove_dir_all(&p).unwrap();
     }

@@ -1,7 +1,7 @@
 //! What is measured at an analysis epoch: the network in eval mode over the whole training and
 //! test sets, giving features and logits; from them the loss and accuracy of both sets, every
-//! neural-collapse metric of spec/metrics.md on the *training* features (with the hierarchy's
-//! ones, and the MSE decomposition for MSE runs), and the mistake metrics of spec/hierarchy.md
+//! neural-collapse metric of docs/metrics.md on the *training* features (with the hierarchy's
+//! ones, and the MSE decomposition for MSE runs), and the mistake metrics of docs/losses-and-hierarchies.md
 //! on the *test* logits.
 
 use anyhow::Context;
@@ -243,15 +243,13 @@ pub fn collapse_columns(
     Ok(row)
 }
 
-/// The mistake-metric cut-offs: top-1 and top-5 (top-K when there are fewer than 5 classes,
-/// still reported as `top5_error` and `hdist@5`: every class is then in the top 5).
+/// The mistake-metric cut-offs of a run ([`MistakeEvaluator::top1_top5`]).
 pub fn mistake_evaluator(hierarchy: &Hierarchy) -> anyhow::Result<MistakeEvaluator> {
-    let k5 = 5.min(hierarchy.num_classes());
-    Ok(MistakeEvaluator::new(hierarchy, &[1, k5])?)
+    Ok(MistakeEvaluator::top1_top5(hierarchy)?)
 }
 
-/// The mistake metric columns on the test logits, ranked by score: `top1_error`,
-/// `top5_error`, `mistake_severity` (empty without a mistake), `hdist@1`, `hdist@5`.
+/// The mistake metric columns on the test logits, ranked by score
+/// ([`MistakeMetrics::run_columns`](nclab_core::metrics::mistakes::MistakeMetrics::run_columns)).
 pub fn mistake_columns(test: &Outputs, evaluator: &MistakeEvaluator) -> anyhow::Result<Row> {
     let labels: Vec<usize> = test.labels.iter().map(|&c| c as usize).collect();
     let m = evaluator
@@ -262,13 +260,5 @@ pub fn mistake_columns(test: &Outputs, evaluator: &MistakeEvaluator) -> anyhow::
             Ranking::Scores,
         )
         .context("mistake metrics of the test logits")?;
-    let last = m.ks.len() - 1;
-    let finite = |v: f64| v.is_finite().then_some(v);
-    Ok(vec![
-        ("top1_error".into(), Some(m.top_k_error[0])),
-        ("top5_error".into(), Some(m.top_k_error[last])),
-        ("mistake_severity".into(), finite(m.mistake_severity)),
-        ("hdist@1".into(), Some(m.hdist[0])),
-        ("hdist@5".into(), Some(m.hdist[last])),
-    ])
+    Ok(m.run_columns())
 }

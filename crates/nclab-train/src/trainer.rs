@@ -1,4 +1,4 @@
-//! The training loop of spec/training.md: SGD over shuffled batches (the last incomplete batch
+//! The training loop of docs/protocol.md: SGD over shuffled batches (the last incomplete batch
 //! dropped), the learning-rate schedule, an analysis at each analysis epoch, a checkpoint after
 //! each epoch, and at the end `summary.json` and `final.safetensors`.
 //!
@@ -97,7 +97,7 @@ pub fn train(config: &Config, opts: &TrainOptions) -> anyhow::Result<Outcome> {
     let wall_start = Instant::now();
     // Everything that can be checked without data is checked before the directory is touched.
     let fixed = Fixed::new(config)?;
-    let (dir, lock) = RunDir::lock(&opts.out, opts.resume)?;
+    let (dir, lock) = RunDir::lock(&opts.out, opts.resume, "nclab train")?;
     let run = match Run::set_up(config, opts, fixed, dir, wall_start) {
         Ok(run) => run,
         Err(err) => {

@@ -710,7 +710,7 @@ fn layerwise_collapse_is_recorded_and_the_last_layer_is_the_penultimate() {
 fn one_writer_no_trace_of_failed_starts_and_torn_lines_cut() {
     use nclab_runs::run_dir::RunDir;
     let out = scratch("lock");
-    let (_dir, lock) = RunDir::lock(&out, false).unwrap();
+    let (_dir, lock) = RunDir::lock(&out, false, "nclab train").unwrap();
     let err = train(&tiny(&[]), &opts(&out)).unwrap_err();
     let msg = format!("{err:#}");
     assert!(msg.contains("is in use by nclab train, pid"), "{msg}");

@@ -346,7 +346,7 @@ fn bad_input_gets_a_clear_error() {
                     save(d, "w.npy", Tensor::from_f32(vec![2, 3], &[0.0; 6])),
                 ]
             }),
-            "weights: expected shape 2 x 2",
+            "weights: expected K x 2 (classes x the features' 2 columns), got 2 x 3 (it looks transposed",
         ),
         (
             "truncated npy",

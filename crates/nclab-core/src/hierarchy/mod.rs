@@ -1,4 +1,4 @@
-//! Class hierarchies (spec `hierarchy.md`): a rooted tree whose leaves are exactly the K
+//! Class hierarchies (docs/losses-and-hierarchies.md): a rooted tree whose leaves are exactly the K
 //! classes, its LCA-height distances `d` and `dn`, coarse labels, readers and writers, and the
 //! built-in trees.
 //!

@@ -1,6 +1,6 @@
 //! The [`Hierarchy`] type: a rooted tree whose leaves are exactly the K classes.
 //!
-//! Definitions (spec `hierarchy.md`):
+//! Definitions (docs/losses-and-hierarchies.md):
 //! * `depth(n)`: number of edges from the root to `n` (the root has depth 0);
 //! * `height(n)`: 0 for a leaf, else `1 + max height of its children`;
 //! * `d(a, b) = height(LCA(a, b))` for classes `a`, `b` (0 when `a = b`);

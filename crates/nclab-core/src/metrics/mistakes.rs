@@ -1,4 +1,4 @@
-//! Mistake metrics (spec `hierarchy.md`), on logits or probabilities against labels, with the
+//! Mistake metrics (docs/losses-and-hierarchies.md), on logits or probabilities against labels, with the
 //! classes ranked either by score or by CRM.
 //!
 //! For a sample with true class `t` and classes ranked `r_1, r_2, ...` (best first; equal
@@ -82,6 +82,23 @@ impl MistakeMetrics {
     }
 }
 
+impl MistakeMetrics {
+    /// The mistake columns of a run directory's `metrics.csv` (docs/run-directory.md), for
+    /// the cut-offs of [`MistakeEvaluator::top1_top5`]: `top1_error`, `top5_error`,
+    /// `mistake_severity` (`None` without a mistake), `hdist@1`, `hdist@5`.
+    pub fn run_columns(&self) -> Vec<(String, Option<f64>)> {
+        let last = self.ks.len() - 1;
+        let finite = |v: f64| v.is_finite().then_some(v);
+        vec![
+            ("top1_error".into(), Some(self.top_k_error[0])),
+            ("top5_error".into(), Some(self.top_k_error[last])),
+            ("mistake_severity".into(), finite(self.mistake_severity)),
+            ("hdist@1".into(), Some(self.hdist[0])),
+            ("hdist@5".into(), Some(self.hdist[last])),
+        ]
+    }
+}
+
 /// Precomputed distances for the mistake metrics of one hierarchy and set of k.
 #[derive(Clone, Debug)]
 pub struct MistakeEvaluator {
@@ -97,6 +114,12 @@ pub struct MistakeEvaluator {
 }
 
 impl MistakeEvaluator {
+    /// The cut-offs of a run's columns: top-1 and top-5 (top-K when there are fewer than 5
+    /// classes, still reported as `top5_error` and `hdist@5`: every class is then in the top 5).
+    pub fn top1_top5(h: &Hierarchy) -> Result<MistakeEvaluator> {
+        MistakeEvaluator::new(h, &[1, 5.min(h.num_classes())])
+    }
+
     /// For hierarchy `h` (K >= 2 classes) and the cut-offs `ks` (each in 1..=K; 1 is always
     /// added, duplicates dropped, sorted).
     pub fn new(h: &Hierarchy, ks: &[usize]) -> Result<MistakeEvaluator> {

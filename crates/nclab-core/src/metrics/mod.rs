@@ -1,15 +1,17 @@
 //! Metrics, each computed in one place:
-//! - [`collapse`]: NC1-NC4 and their companions (`spec/metrics.md`);
+//! - [`collapse`]: NC1-NC4 and their companions (docs/metrics.md);
 //! - [`tree_geometry`]: hierarchy-aware geometry of the class means;
 //! - [`mistakes`]: top-k error, mistake severity, hdist/hprecision/hmap@k, with and without CRM;
 //!
-//! [`neural_collapse`] gathers all of them for one set of features, in the order of the spec;
-//! the CLI (`nclab measure`) and the trainer both call it.
+//! [`neural_collapse`] gathers all of them for one set of features, in the order of the docs;
+//! the trainer calls it, and [`measurement::Measurement`] adds the held-out, out-of-distribution
+//! and MSE metrics for `nclab measure` and the Python package.
 
 pub mod collapse;
 pub mod decisions;
 pub mod geometry;
 pub mod heldout;
+pub mod measurement;
 pub mod mistakes;
 pub mod mse_decomposition;
 pub mod ood;
@@ -47,6 +49,17 @@ impl TreeMatrices {
             coarse: (num_coarse >= 2 && num_coarse < hierarchy.num_classes())
                 .then_some((map, num_coarse)),
         }
+    }
+
+    /// [`TreeMatrices::from_hierarchy`] for data with `k` classes: an error names both counts
+    /// when the hierarchy has another number of classes.
+    pub fn for_data(
+        hierarchy: &crate::hierarchy::Hierarchy,
+        k: usize,
+        coarse_depth: usize,
+    ) -> Result<Self> {
+        hierarchy.check_num_classes(k)?;
+        Ok(TreeMatrices::from_hierarchy(hierarchy, coarse_depth))
     }
 }
 
@@ -194,6 +207,21 @@ impl Accumulator {
 }
 
 impl Measured {
+    /// Gives the last layer after the passes, when pass 2 ran without it: the classifier's
+    /// geometry (NC3, the weights' equinorm and equiangularity, self-duality, bias collapse,
+    /// UNC3) is computed now. NC4 counts decisions made during pass 2, so it stays undefined
+    /// unless pass 2 had the network's predictions. Errors: a classifier was already given.
+    pub fn set_classifier(&mut self, classifier: scatter::Classifier) -> Result<()> {
+        if self.classifier.is_some() {
+            return Err(crate::Error::invalid(
+                "the classifier was already given for pass 2",
+            ));
+        }
+        self.scatter.geometry.weights = Some(geometry::weight_geometry(&self.stats, &classifier));
+        self.classifier = Some(classifier);
+        Ok(())
+    }
+
     /// The collapse metrics, then the tree's when given.
     pub fn metrics(&self, tree: Option<&TreeMatrices>) -> Result<NamedMetrics> {
         let mut out =

@@ -1,5 +1,5 @@
 //! Han, Papyan & Donoho (2022)'s decomposition of the last-layer MSE loss
-//! (`spec/metrics.md`, "MSE decomposition"). The one group of metrics that needs `d x d`
+//! (docs/metrics.md, "MSE decomposition"). The one group of metrics that needs `d x d`
 //! matrices: `O(N d^2 + d^3)` time, computed only when asked.
 //!
 //! With `lam = WD / 2`, `U` the `K x d` class means, `S_T = S_W + S_B`:

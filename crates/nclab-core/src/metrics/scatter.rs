@@ -62,6 +62,23 @@ pub struct Classifier {
 }
 
 impl Classifier {
+    /// Checks that the weights have the features' `d` columns, before their rows are taken as
+    /// the number of classes; a transposed `W` (`d x K`) is named as such.
+    pub fn check_columns(weights: MatrixView<'_>, d: usize) -> Result<()> {
+        if weights.d == d {
+            return Ok(());
+        }
+        let hint = if weights.n == d {
+            " (it looks transposed: the rows of W are the classes)"
+        } else {
+            ""
+        };
+        Err(Error::invalid(format!(
+            "weights: expected K x {d} (classes x the features' {d} columns), got {} x {}{hint}",
+            weights.n, weights.d
+        )))
+    }
+
     /// Checks the shapes against K and d and that every value is finite; errors name the
     /// tensor (`weights`, `bias`) and the offending entry.
     pub fn new(weights: MatrixView<'_>, bias: Option<&[f64]>, k: usize, d: usize) -> Result<Self> {

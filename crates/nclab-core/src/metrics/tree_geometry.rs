@@ -1,4 +1,4 @@
-//! Hierarchy-aware geometry of the class means (`spec/metrics.md`, "Hierarchy-aware geometry").
+//! Hierarchy-aware geometry of the class means (docs/metrics.md, "Hierarchy-aware geometry").
 //!
 //! The functions take the tree as plain `K x K` matrices in class order (the LCA heights `d`
 //! and their normalised form `dn`), so that they need nothing but the class means' Gram matrix.

@@ -12,10 +12,9 @@ use anyhow::{bail, Context, Result};
 use nclab_core::hierarchy::Hierarchy;
 use nclab_core::io::{npy, safetensors};
 use nclab_core::labels::{class_labels, label_values, to_classes};
-use nclab_core::metrics::heldout::heldout;
-use nclab_core::metrics::mse_decomposition::mse_decomposition;
-use nclab_core::metrics::ood::nc5;
-use nclab_core::metrics::{neural_collapse_with_statistics, CollapseInput, TreeMatrices};
+use nclab_core::metrics::measurement::Measurement;
+use nclab_core::metrics::scatter::Classifier;
+use nclab_core::metrics::{CollapseInput, TreeMatrices};
 use nclab_core::tensor::Tensor;
 
 use super::output::{print_metrics, Format};
@@ -196,6 +195,9 @@ pub fn run(args: Args) -> Result<()> {
         .as_ref()
         .map(|b| b.vector_f64(src_b))
         .transpose()?;
+    if let Some(w) = weights {
+        Classifier::check_columns(w, features.d).with_context(|| src_w.clone())?;
+    }
     let given_k = args.num_classes.or(weights.map(|w| w.n));
     let (labels, k) = class_labels(&raw_labels, given_k, src_y)?;
     let hierarchy = args
@@ -208,69 +210,42 @@ pub fn run(args: Args) -> Result<()> {
         Some(p) => Some(to_classes(&label_values(p, src_p)?, k, src_p)?),
         None => None,
     };
-    let tree = match &hierarchy {
-        Some(h) => Some(tree_matrices(h, k, args.coarse_depth.unwrap_or(1))?),
+    let tree = hierarchy
+        .as_ref()
+        .map(|h| TreeMatrices::for_data(h, k, args.coarse_depth.unwrap_or(1)))
+        .transpose()?;
+    let heldout = match &inputs.eval {
+        Some((h, y)) => {
+            let (h, y) = (h.matrix(src_eh)?, to_classes(&label_values(y, src_ey)?, k, src_ey)?);
+            if y.len() != h.n {
+                bail!("{src_eh} has {} rows but {src_ey} has {} labels", h.n, y.len());
+            }
+            Some((h, y))
+        }
         None => None,
     };
-    let input = CollapseInput {
-        features,
-        labels: &labels,
-        num_classes: k,
-        weights,
-        bias: bias.as_deref(),
-        predictions: predictions.as_deref(),
+    let ood = args.ood_features.as_deref().map(npy::read).transpose()?;
+    let ood_what = args
+        .ood_features
+        .as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
+    let measurement = Measurement {
+        input: CollapseInput {
+            features,
+            labels: &labels,
+            num_classes: k,
+            weights,
+            bias: bias.as_deref(),
+            predictions: predictions.as_deref(),
+        },
+        tree: tree.as_ref(),
+        heldout: heldout.as_ref().map(|(h, y)| (*h, y.as_slice())),
+        ood: ood.as_ref().map(|t| t.matrix(&ood_what)).transpose()?,
+        mse_weight_decay: args.mse_decomposition.then_some(args.weight_decay).flatten(),
     };
-    let (metrics, stats) = neural_collapse_with_statistics(&input, tree.as_ref())?;
-    let mut rows: Vec<(String, Option<f64>)> = vec![
-        ("n".into(), Some(features.n as f64)),
-        ("d".into(), Some(features.d as f64)),
-        ("k".into(), Some(k as f64)),
-    ];
-    let mut push = |entries: Vec<(&'static str, Option<f64>)>| {
-        rows.extend(entries.into_iter().map(|(name, v)| (name.to_string(), v)))
-    };
-    push(metrics);
-    if let Some((h, y)) = &inputs.eval {
-        let eval_features = h.matrix(src_eh)?;
-        let eval_labels = to_classes(&label_values(y, src_ey)?, k, src_ey)?;
-        if eval_labels.len() != eval_features.n {
-            bail!(
-                "{src_eh} has {} rows but {src_ey} has {} labels",
-                eval_features.n,
-                eval_labels.len()
-            );
-        }
-        let held = heldout(
-            &stats,
-            &CollapseInput {
-                features: eval_features,
-                labels: &eval_labels,
-                predictions: None,
-                ..input
-            },
-        )?;
-        push(held.entries());
-    }
-    if let Some(path) = &args.ood_features {
-        let t = npy::read(path)?;
-        let what = path.display().to_string();
-        push(vec![("nc5", Some(nc5(&stats, t.matrix(&what)?)?))]);
-    }
-    if args.mse_decomposition {
-        let (w, wd) = (
-            weights.expect("clap requires --weights"),
-            args.weight_decay.expect("clap requires --weight-decay"),
-        );
-        let b = bias.clone().unwrap_or_else(|| vec![0.0; k]);
-        let dec = mse_decomposition(features, &labels, &stats, &w.to_f64_vec(), &b, wd)?;
-        push(dec.entries());
-    }
+    let rows = measurement.run()?;
     print_metrics(&rows, args.format);
     Ok(())
 }
 
-/// The matrices of a hierarchy that the tree metrics use, checked against the data's K.
-fn tree_matrices(h: &Hierarchy, k: usize, coarse_depth: usize) -> Result<TreeMatrices> {
-    h.check_num_classes(k)?;
-    Ok(TreeMatrices::from_hierarchy(h, coarse_depth))
-}
