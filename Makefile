@@ -1,18 +1,20 @@
 # nclab: the two commands that matter are `make demo` and `make test`.
 # Both set up what is missing first (a Python venv holding PyTorch 2.11.0, whose libtorch
-# the `tch` crate links against), so they work on a clean clone.
+# the `tch` crate links against, and the `nclab` Python package built into it), so they work
+# on a clean clone.
 
 PYTHON ?= python3
 VENV   := .venv
 TORCH  := torch==2.11.0
+PYTOOLS := maturin==1.16.0 pytest==9.2.0
 CARGO  ?= cargo
 NCLAB_DATA ?= data
 export NCLAB_DATA
 
-.PHONY: setup demo test data check bench clean-venv
+.PHONY: setup python wheel demo test data check bench clean-venv
 
-# ---- set-up (idempotent: a second run only checks two files) --------------------------
-setup: .libtorch
+# ---- set-up (idempotent: a second run checks two files and rebuilds nothing unchanged) -
+setup: .libtorch python
 
 $(VENV)/.torch-installed:
 	$(PYTHON) -m venv $(VENV)
@@ -24,14 +26,30 @@ $(VENV)/.torch-installed:
 	ln -sfn "$$($(VENV)/bin/python -c 'import os, torch; print(os.path.dirname(torch.__file__))')" $@
 	@test -f $@/lib/libtorch_cpu.so || { echo "setup: libtorch not found under $@/lib" >&2; exit 1; }
 
+$(VENV)/.python-tools: | $(VENV)/.torch-installed
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check $(PYTOOLS)
+	touch $@
+
+# `import nclab` in the venv: the compiled extension (crates/nclab-py), installed editable.
+python: $(VENV)/.python-tools
+	cd crates/nclab-py && VIRTUAL_ENV="$(abspath $(VENV))" "$(abspath $(VENV))/bin/maturin" develop --release --quiet
+
+# One abi3 wheel (CPython >= 3.9) in dist/.
+wheel: $(VENV)/.python-tools
+	"$(abspath $(VENV))/bin/maturin" build --release --manifest-path crates/nclab-py/Cargo.toml --out dist
+
 # ---- the main job -------------------------------------------------------------------------
 demo: setup
 	$(CARGO) build --release --quiet
 	./scripts/demo.sh
 
 # ---- every test ---------------------------------------------------------------------------
+# Rust first (it builds target/debug/nclab, which the Python tests call), then Python; the
+# example loop's test trains on MNIST, fetched if missing.
 test: setup
 	$(CARGO) test --workspace
+	./scripts/fetch-data.sh mnist
+	NCLAB_BIN=target/debug/nclab $(VENV)/bin/python -m pytest -q -rs crates/nclab-py/tests
 
 data: setup
 	./scripts/fetch-data.sh mnist fashion-mnist cifar10

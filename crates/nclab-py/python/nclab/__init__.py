@@ -1,0 +1,234 @@
+"""nclab: neural collapse under hierarchical losses, from Python.
+
+The metrics, hierarchies, mistake metrics and losses of the nclab command-line tool, computed
+by the same Rust core (in float64, with the GIL released), on NumPy arrays and PyTorch tensors:
+
+- :func:`measure`: every neural-collapse metric of ``nclab measure`` (NC1-NC4 and companions,
+  GNC2, UNC3, the tree metrics, held-out and out-of-distribution collapse);
+- :class:`Accumulator`: the same numbers streamed batch by batch, memory independent of N;
+- :class:`Hierarchy`: class hierarchies, their LCA distances, soft labels, coarse labels;
+- :func:`evaluate`: top-k error, mistake severity, hdist/hprecision/hmap@k, CRM;
+- :mod:`nclab.torch`: ``HXELoss``, ``SoftLabelLoss``, ``features`` and ``Tracker`` for a
+  PyTorch training loop (imports torch; ``nclab`` itself does not).
+
+Every metric is defined in the repository's ``docs/metrics.md``; the losses, hierarchies and
+mistake metrics in ``docs/losses-and-hierarchies.md``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional, Sequence, Union
+
+from . import _arrays
+from ._nclab import Hierarchy, __version__
+from . import _nclab
+
+__all__ = [
+    "Accumulator",
+    "Hierarchy",
+    "analysis_epochs",
+    "evaluate",
+    "load_dataset",
+    "measure",
+    "__version__",
+]
+
+HierarchyLike = Union["Hierarchy", str]
+
+
+def _hierarchy(h: Optional[HierarchyLike]) -> Optional[Hierarchy]:
+    """A Hierarchy from a Hierarchy, a built-in name or a file path."""
+    if h is None or isinstance(h, Hierarchy):
+        return h
+    if isinstance(h, str) or hasattr(h, "__fspath__"):
+        return Hierarchy.load(h)
+    raise ValueError(f"hierarchy: expected an nclab.Hierarchy, a built-in name or a path, got {type(h).__name__}")
+
+
+def measure(
+    features: Any,
+    labels: Any,
+    weights: Any = None,
+    bias: Any = None,
+    *,
+    predictions: Any = None,
+    hierarchy: Optional[HierarchyLike] = None,
+    coarse_depth: Optional[int] = None,
+    num_classes: Optional[int] = None,
+    eval_features: Any = None,
+    eval_labels: Any = None,
+    ood_features: Any = None,
+    weight_decay: Optional[float] = None,
+) -> dict:
+    """Every neural-collapse metric of ``nclab measure``, by the same names.
+
+    ``features`` ``H`` (``N x d``: float16, bfloat16, float32 or float64; NumPy or torch, on any
+    device, any strides) and ``labels`` ``y`` (``N`` integers in ``0..K-1``); optionally the
+    last layer ``W`` (``K x d``) and ``b`` (``K``), the network's ``predictions`` (default
+    ``argmax_k (w_k . h_i + b_k)``), a ``hierarchy`` (an :class:`Hierarchy`, built-in name or
+    file) for ``mean_tree_correlation``, ``nc2_tree`` and ``nc1_coarse`` (at ``coarse_depth``,
+    default 1), held-out data (``eval_features``, ``eval_labels``) for ``heldout_nc1``,
+    ``heldout_nc4`` and ``heldout_ncc_accuracy``, ``ood_features`` for ``nc5``, and
+    ``weight_decay`` (``lam = WD / 2``) for the MSE decomposition ``lnc1``, ``lnc23``,
+    ``lperp``.
+
+    With ``mu_k`` the class means, ``mu_G`` the global mean, ``M`` the centred means,
+    ``S_W = (1/N) sum_i (h_i - mu_{y_i})(h_i - mu_{y_i})^T`` and ``S_B = M^T M / K``:
+
+    - ``nc1 = (1/K) tr(S_W S_B^+)``;
+    - ``nc2 = || M M^T / ||M M^T||_F - E ||_F`` with ``E`` the unit-norm simplex ETF;
+    - ``nc3 = || W M^T / ||W M^T||_F - E ||_F``;
+    - ``nc4``: the share of samples whose network decision differs from the nearest class mean;
+
+    and their companions as docs/metrics.md defines them. Returns a dict in the order of
+    ``nclab measure --format json``: ``n``, ``d``, ``k`` (ints), then floats, ``None`` where a
+    metric's input was not given. Contiguous float32 and float64 NumPy arrays (and CPU
+    tensors) are read in place, without a copy; the GIL is released while it computes.
+
+    Raises ``ValueError`` for bad inputs (shapes, NaN, labels out of range, a class without a
+    sample, a hierarchy with another number of classes), with the message the CLI gives.
+    """
+    return _nclab.measure(
+        _arrays.floats(features, "features"),
+        _arrays.labels(labels, "labels"),
+        _arrays.optional(_arrays.floats, weights, "weights"),
+        _arrays.optional(_arrays.vector, bias, "bias"),
+        predictions=_arrays.optional(_arrays.labels, predictions, "predictions"),
+        hierarchy=_hierarchy(hierarchy),
+        coarse_depth=coarse_depth,
+        num_classes=num_classes,
+        eval_features=_arrays.optional(_arrays.floats, eval_features, "eval_features"),
+        eval_labels=_arrays.optional(_arrays.labels, eval_labels, "eval_labels"),
+        ood_features=_arrays.optional(_arrays.floats, ood_features, "ood_features"),
+        weight_decay=weight_decay,
+    )
+
+
+class Accumulator:
+    """The metrics of :func:`measure`, streamed over batches in two passes, in memory that does
+    not depend on the number of samples N (``O(K d + K^2)``, or ``O(d^2)`` when ``d < K``).
+
+    Pass 1 accumulates the class means; pass 2 the within-class scatter, the nearest-mean and
+    network decisions (NC4)::
+
+        acc = nclab.Accumulator(num_classes=10, dim=512)
+        for h, y in batches():            # pass 1
+            acc.add(h, y)
+        acc.second_pass(weights=W, bias=b)
+        for h, y in batches():            # pass 2: the same data again
+            acc.add(h, y)
+        metrics = acc.result(hierarchy="cifar10")
+
+    ``result()`` equals ``measure()`` on the concatenated batches (to rounding, ~1e-12
+    relative) and can be called again with another hierarchy. Give the classifier to
+    ``second_pass()``: NC4 compares decisions made during pass 2, so weights given only to
+    ``result()`` need the network's ``predictions`` in every pass-2 ``add()``.
+    """
+
+    def __init__(self, num_classes: int, dim: int):
+        self._inner = _nclab.Accumulator(num_classes, dim)
+
+    @property
+    def num_classes(self) -> int:
+        return self._inner.num_classes
+
+    @property
+    def dim(self) -> int:
+        return self._inner.dim
+
+    @property
+    def current_pass(self) -> int:
+        """1 or 2 while adding, 3 once ``result()`` has been called."""
+        return self._inner.current_pass
+
+    def add(self, features: Any, labels: Any, predictions: Any = None) -> None:
+        """Adds a batch (``features`` ``B x d``, ``labels`` ``B``) to the current pass;
+        ``predictions`` (the network's decisions) count in pass 2, for every batch or none."""
+        self._inner.add(
+            _arrays.floats(features, "features"),
+            _arrays.labels(labels, "labels"),
+            _arrays.optional(_arrays.labels, predictions, "predictions"),
+        )
+
+    def second_pass(self, weights: Any = None, bias: Any = None) -> None:
+        """Ends pass 1 (every class must have had a sample) and begins pass 2, with the last
+        layer ``W`` (``K x d``) and ``b`` (``K``) when there is one."""
+        self._inner.second_pass(
+            _arrays.optional(_arrays.floats, weights, "weights"),
+            _arrays.optional(_arrays.vector, bias, "bias"),
+        )
+
+    def result(
+        self,
+        weights: Any = None,
+        bias: Any = None,
+        *,
+        hierarchy: Optional[HierarchyLike] = None,
+        coarse_depth: Optional[int] = None,
+    ) -> dict:
+        """The metrics (a dict as :func:`measure` returns, without the held-out, NC5 and MSE
+        metrics). Pass 2 must have seen as many samples as pass 1."""
+        return self._inner.result(
+            _arrays.optional(_arrays.floats, weights, "weights"),
+            _arrays.optional(_arrays.vector, bias, "bias"),
+            hierarchy=_hierarchy(hierarchy),
+            coarse_depth=coarse_depth,
+        )
+
+    def heldout(self, features: Any, labels: Any) -> dict:
+        """The held-out metrics of ``features`` and ``labels`` (e.g. the test set) against the
+        class means and classifier of the finished passes (after ``result()``):
+        ``heldout_nc1`` (NC1 of the held-out features with their own means),
+        ``heldout_nc4`` (the share whose network decision differs from the nearest *training*
+        mean; None without a classifier) and ``heldout_ncc_accuracy`` (the accuracy of the
+        nearest training mean)."""
+        return self._inner.heldout(
+            _arrays.floats(features, "features"), _arrays.labels(labels, "labels")
+        )
+
+    def __repr__(self) -> str:
+        return repr(self._inner)
+
+
+def evaluate(
+    logits: Any,
+    labels: Any,
+    hierarchy: HierarchyLike,
+    k: Sequence[int] = (1, 5),
+    crm: bool = False,
+    probabilities: bool = False,
+) -> dict:
+    """The mistake metrics of ``nclab evaluate``, by the same names.
+
+    For scores ``N x K`` (logits, or probabilities with ``probabilities=True``) and labels
+    against a hierarchy with LCA heights ``d(i, j)``, for each cut-off ``k`` (1 always
+    included): ``top{k}_error``; ``mistake_severity``, the mean ``d(pred, y)`` over the top-1
+    mistakes (None without a mistake); ``hdist@k``, the mean over samples of the mean
+    ``d(c, y)`` of the k top-ranked classes; ``hprecision@k`` and ``hmap@k`` (Karthik et al.
+    2021). With ``crm=True`` the same metrics again under ``"crm"``, after ranking every
+    sample by conditional risk ``p D`` (Karthik et al. 2021).
+    """
+    return _nclab.evaluate(
+        _arrays.floats(logits, "logits"),
+        _arrays.labels(labels, "labels"),
+        _hierarchy(hierarchy),
+        list(k),
+        crm,
+        probabilities,
+    )
+
+
+def load_dataset(name: str, split: str = "train", root: Optional[str] = None):
+    """``(inputs, labels, class_names)`` of a dataset nclab trains on: ``mnist``,
+    ``fashion-mnist``, ``cifar10``, ``cifar100`` from their files under ``root`` (default
+    ``$NCLAB_DATA``, else ``./data``; ``nclab data`` puts them there), or ``synthetic:...``.
+    Images are ``uint8`` ``N x C x H x W``, synthetic vectors ``float32`` ``N x dim``; labels
+    ``int64``."""
+    return _nclab.load_dataset(name, split, root)
+
+
+def analysis_epochs(spec: Union[str, Sequence[int]], epochs: int) -> list:
+    """The epochs at which ``nclab train`` analyses a run of ``epochs`` epochs:
+    ``"log:N"`` (``round(E^(j/(N-1)))`` for ``j = 0..N-1``), ``"all"``, or a list; always
+    with 1 and the last epoch, sorted, without repeats."""
+    return _nclab.analysis_epochs(spec if isinstance(spec, str) else list(spec), epochs)

@@ -1,0 +1,542 @@
+"""nclab in a PyTorch training loop: hierarchical losses, features, and collapse tracking.
+
+- :class:`HXELoss` and :class:`SoftLabelLoss`: the hierarchical losses of Bertinetto et al.
+  (2020) as ``torch.nn.Module`` s, on any device and dtype, equal to nclab's float64 reference
+  implementation (the one ``nclab train`` is tested against);
+- :func:`features`: a layer's features (by default the penultimate: the input of the last
+  ``nn.Linear``) over a loader, in eval mode, through a forward hook, optionally straight into
+  an :class:`nclab.Accumulator`;
+- :class:`Tracker`: one call per epoch from your own loop; at analysis epochs it measures
+  collapse on the training set and mistakes on the test set and writes a run directory that
+  ``nclab report`` reads beside the runs of ``nclab train``.
+
+This module imports torch; ``import nclab`` alone does not.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from typing import Any, Iterable, NamedTuple, Optional, Sequence, Union
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+import nclab
+from . import _nclab
+
+__all__ = ["HXELoss", "SoftLabelLoss", "Features", "features", "measure_model", "Tracker"]
+
+
+# ---- the hierarchy as index tensors ---------------------------------------------------------
+
+
+class _Tree(NamedTuple):
+    """A hierarchy's nodes in a fixed order: the node x class membership mask, each class's
+    path from its leaf to the root (padded with the root), and each node's depth."""
+
+    members: torch.Tensor  # (nodes, K) bool: class c lies under node n
+    paths: torch.Tensor  # (K, depth + 1) long: leaf, parent, ..., root, root, ...
+    depths: torch.Tensor  # (nodes,) float64
+
+
+def _tree(h: nclab.Hierarchy) -> _Tree:
+    edges = h.edges()
+    parent = {child: par for par, child in edges}
+    names = [edges[0][0]] + [child for _, child in edges]
+    index = {name: i for i, name in enumerate(names)}
+    root = index[edges[0][0]]
+    depth = [0] * len(names)
+    for par, child in edges:  # pre-order: a parent's depth is known before its children's
+        depth[index[child]] = depth[index[par]] + 1
+    k = h.num_classes
+    members = torch.zeros(len(names), k, dtype=torch.bool)
+    paths = []
+    for c, name in enumerate(h.classes):
+        path = [index[name]]
+        while names[path[-1]] in parent:
+            path.append(index[parent[names[path[-1]]]])
+        members[path, c] = True
+        paths.append(path)
+    width = max(len(p) for p in paths)
+    padded = torch.tensor([p + [root] * (width - len(p)) for p in paths], dtype=torch.long)
+    return _Tree(members, padded, torch.tensor(depth, dtype=torch.float64))
+
+
+def _reduce(loss: torch.Tensor, reduction: str) -> torch.Tensor:
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    return loss
+
+
+def _check_reduction(reduction: str) -> str:
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f'reduction must be "mean", "sum" or "none", got {reduction!r}')
+    return reduction
+
+
+def _as_hierarchy(hierarchy: Union[nclab.Hierarchy, str]) -> nclab.Hierarchy:
+    return hierarchy if isinstance(hierarchy, nclab.Hierarchy) else nclab.Hierarchy.load(hierarchy)
+
+
+class HXELoss(nn.Module):
+    """Hierarchical cross-entropy (Bertinetto et al. 2020, "Making Better Mistakes").
+
+    With ``p = softmax(z)`` and ``p(n)`` the summed probability of the classes under node
+    ``n``, for true class ``t`` whose path runs from its leaf ``C_0 = t`` up to the root::
+
+        HXE(z, t) = - sum_{l=0}^{h-1} lambda(C_l) log( p(C_l) / p(C_{l+1}) ),
+        lambda(C) = exp(-alpha depth(C))            (normalize="none": alpha = 0 gives CE)
+        lambda(C) = exp(-alpha depth(C)) / sum_n exp(-alpha depth(n))   (normalize="nodes")
+
+    ``log p(n)`` is a log-sum-exp of log-softmax over the node's classes, so no probability is
+    formed and nothing underflows. Memory per batch: ``B x (depth + 1) x K``.
+    """
+
+    def __init__(
+        self,
+        hierarchy: Union[nclab.Hierarchy, str],
+        alpha: float,
+        normalize: str = "none",
+        reduction: str = "mean",
+    ):
+        super().__init__()
+        if not (math.isfinite(alpha) and alpha >= 0):
+            raise ValueError(f"alpha must be finite and >= 0, got {alpha}")
+        if normalize not in ("none", "nodes"):
+            raise ValueError(f'normalize must be "none" or "nodes", got {normalize!r}')
+        h = _as_hierarchy(hierarchy)
+        tree = _tree(h)
+        weights = torch.exp(-alpha * tree.depths)
+        if normalize == "nodes":
+            weights = weights / weights.sum()
+        # Term l of class t weighs its node paths[t, l]; padding (root to root) adds 0.
+        term_weights = weights[tree.paths[:, :-1]]
+        term_weights[tree.paths[:, :-1] == tree.paths[:, 1:]] = 0.0
+        self.alpha, self.normalize, self.reduction = alpha, normalize, _check_reduction(reduction)
+        self.num_classes = h.num_classes
+        self.register_buffer("members", tree.members, persistent=False)
+        self.register_buffer("paths", tree.paths, persistent=False)
+        self.register_buffer("term_weights", term_weights, persistent=False)
+
+    def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        _check_logits(logits, target, self.num_classes)
+        logp = F.log_softmax(logits, dim=-1)
+        path = self.paths[target]  # B x (D+1)
+        inside = self.members[path]  # B x (D+1) x K
+        node_logp = torch.logsumexp(
+            logp.unsqueeze(1).masked_fill(~inside, float("-inf")), dim=-1
+        )  # B x (D+1): log p(node)
+        conditional = node_logp[:, :-1] - node_logp[:, 1:]  # log p(C_l | C_{l+1})
+        loss = -(self.term_weights[target].to(logits.dtype) * conditional).sum(dim=1)
+        return _reduce(loss, self.reduction)
+
+    def extra_repr(self) -> str:
+        return f"alpha={self.alpha}, normalize={self.normalize!r}, classes={self.num_classes}"
+
+
+class SoftLabelLoss(nn.Module):
+    """Soft-label cross-entropy (Bertinetto et al. 2020): ``-sum_a q_t(a) log p_a`` with
+    ``q_t(a) = exp(-beta dn(a, t)) / sum_b exp(-beta dn(b, t))``, ``dn`` the LCA height
+    divided by its maximum (:meth:`nclab.Hierarchy.soft_labels`). ``beta -> inf`` gives CE."""
+
+    def __init__(self, hierarchy: Union[nclab.Hierarchy, str], beta: float, reduction: str = "mean"):
+        super().__init__()
+        if not (math.isfinite(beta) and beta >= 0):
+            raise ValueError(f"beta must be finite and >= 0, got {beta}")
+        h = _as_hierarchy(hierarchy)
+        self.beta, self.reduction = beta, _check_reduction(reduction)
+        self.num_classes = h.num_classes
+        self.register_buffer("targets", torch.from_numpy(h.soft_labels(beta)), persistent=False)
+
+    def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        _check_logits(logits, target, self.num_classes)
+        q = self.targets[target].to(logits.dtype)
+        loss = -(q * F.log_softmax(logits, dim=-1)).sum(dim=1)
+        return _reduce(loss, self.reduction)
+
+    def extra_repr(self) -> str:
+        return f"beta={self.beta}, classes={self.num_classes}"
+
+
+def _check_logits(logits: torch.Tensor, target: torch.Tensor, k: int) -> None:
+    if logits.dim() != 2 or logits.shape[1] != k:
+        raise ValueError(f"logits: expected shape (batch, {k}), got {tuple(logits.shape)}")
+    if target.shape != logits.shape[:1]:
+        raise ValueError(
+            f"target: expected {logits.shape[0]} class indices, got shape {tuple(target.shape)}"
+        )
+
+
+# ---- features ----------------------------------------------------------------------------------
+
+
+class Features(NamedTuple):
+    """What :func:`features` collects: ``features`` (``N x d``; None when streamed into an
+    accumulator), ``labels`` (``N``) and ``logits`` (``N x K``; None when not kept), on the
+    CPU."""
+
+    features: Optional[torch.Tensor]
+    labels: torch.Tensor
+    logits: Optional[torch.Tensor]
+
+
+def _classifier(model: nn.Module) -> nn.Linear:
+    last = None
+    for m in model.modules():
+        if isinstance(m, nn.Linear):
+            last = m
+    if last is None:
+        raise ValueError(
+            f"{type(model).__name__} has no nn.Linear: name the feature layer with layer=..."
+        )
+    return last
+
+
+def _device(model: nn.Module) -> torch.device:
+    p = next(model.parameters(), None)
+    return p.device if p is not None else torch.device("cpu")
+
+
+@torch.no_grad()
+def features(
+    model: nn.Module,
+    loader: Iterable,
+    layer: Optional[str] = None,
+    *,
+    into: Optional[nclab.Accumulator] = None,
+    keep_logits: bool = True,
+    device: Optional[torch.device] = None,
+) -> Features:
+    """The features of ``layer`` over ``loader`` (batches ``(inputs, labels)``), in eval mode.
+
+    ``layer=None`` takes the penultimate features: the input of the model's last
+    ``nn.Linear``; a name (``model.get_submodule(name)``) takes that module's output,
+    flattened to ``B x d``. With ``into``, each batch's features go straight into the
+    accumulator (its current pass) and are not kept. The model's mode is restored after.
+    """
+    if layer is None:
+        captured = []
+        hook = _classifier(model).register_forward_pre_hook(lambda m, args: captured.append(args[0]))
+    else:
+        try:
+            module = model.get_submodule(layer)
+        except AttributeError as e:
+            raise ValueError(f"layer {layer!r}: {e}") from None
+        captured = []
+        hook = module.register_forward_hook(lambda m, args, out: captured.append(out))
+    device = device or _device(model)
+    was_training = model.training
+    model.eval()
+    kept, labels, logits = [], [], []
+    try:
+        for inputs, y in loader:
+            captured.clear()
+            out = model(inputs.to(device, non_blocking=True))
+            if not captured:
+                raise ValueError("the feature layer was not called in the model's forward pass")
+            h = captured[-1].flatten(1)
+            if into is not None:
+                into.add(h, y)
+            else:
+                kept.append(h.cpu())
+            labels.append(y.cpu())
+            if keep_logits:
+                logits.append(out.cpu())
+    finally:
+        hook.remove()
+        model.train(was_training)
+    return Features(
+        torch.cat(kept) if kept else None,
+        torch.cat(labels),
+        torch.cat(logits) if keep_logits else None,
+    )
+
+
+def measure_model(
+    model: nn.Module,
+    loader: Iterable,
+    num_classes: int,
+    *,
+    hierarchy: Union[nclab.Hierarchy, str, None] = None,
+    coarse_depth: Optional[int] = None,
+    cache_bytes: int = 1 << 30,
+) -> tuple:
+    """The collapse metrics of ``model``'s penultimate features over ``loader``, with its last
+    ``nn.Linear`` as the classifier: ``(metrics, accumulator, logits, labels)``.
+
+    Two streamed passes (:class:`nclab.Accumulator`). Features up to ``cache_bytes`` are kept
+    on the host after pass 1 (4 bytes a value) so pass 2 needs no second forward pass; above
+    it, or when the loader has no ``dataset`` length, each batch goes straight into the
+    accumulator, the loader is run twice, and memory does not grow with N.
+    """
+    head = _classifier(model)
+    acc = nclab.Accumulator(num_classes, head.in_features)
+    n = _dataset_len(loader)
+    fits = 0 < n * head.in_features * 4 <= cache_bytes
+    first = features(model, loader, into=None if fits else acc)
+    if fits:
+        acc.add(first.features, first.labels)
+    acc.second_pass(head.weight, head.bias)
+    if fits:
+        acc.add(first.features, first.labels)
+    else:
+        features(model, loader, into=acc, keep_logits=False)
+    metrics = acc.result(hierarchy=hierarchy, coarse_depth=coarse_depth)
+    return metrics, acc, first.logits, first.labels
+
+
+# ---- the tracker -------------------------------------------------------------------------------
+
+
+def _loss_config(loss: Optional[nn.Module]) -> dict:
+    if loss is None or isinstance(loss, nn.CrossEntropyLoss):
+        return {"kind": "ce"}
+    if isinstance(loss, HXELoss):
+        return {"kind": "hxe", "alpha": loss.alpha, "normalize": loss.normalize}
+    if isinstance(loss, SoftLabelLoss):
+        return {"kind": "soft", "beta": loss.beta}
+    if isinstance(loss, nn.MSELoss):
+        return {"kind": "mse"}
+    return {"kind": type(loss).__name__}
+
+
+# A hierarchy that is not built in is saved beside the run, under this name.
+_HIERARCHY_FILE = "hierarchy.json"
+
+
+def _is_builtin(source: str) -> bool:
+    return source in ("cifar10", "cifar100", "fashion-mnist") or source.startswith("flat:")
+
+
+class Tracker:
+    """Neural-collapse tracking for a training loop of your own, into an nclab run directory.
+
+    Call :meth:`epoch` once per epoch, after the epoch's training steps::
+
+        tracker = Tracker("runs/my-run", hierarchy="cifar10", epochs="log:50", num_epochs=E)
+        for epoch in range(1, E + 1):
+            train_one_epoch(...)
+            tracker.epoch(epoch, model, train_loader, test_loader, lr=scheduler.get_last_lr()[0])
+
+    At the analysis epochs of ``epochs`` (``"log:N"``, ``"all"`` or a list, resolved as
+    ``nclab train`` resolves ``analysis.epochs``) it measures, in eval mode: the training
+    loss and accuracy and every collapse metric of :func:`nclab.measure` on the training set
+    (the penultimate features, the last ``nn.Linear`` as classifier), the held-out metrics
+    and the test loss, accuracy and mistake metrics on the test set; and appends the row to
+    ``metrics.csv`` and ``metrics.jsonl``. ``summary.json`` is rewritten after every analysis
+    (``status`` ``running``, then ``finished`` after the last epoch, ``diverged`` at a
+    non-finite training loss). The directory is locked against a second writer while the
+    tracker is open. ``nclab report`` reads it like a run of ``nclab train``.
+
+    ``loss`` (default cross-entropy) gives the loss columns and the config's ``[loss]``;
+    ``config`` adds keys to ``config.toml`` (e.g. ``{"data": {"name": "mnist"}}``);
+    ``seed`` defaults to ``torch.initial_seed()``.
+    """
+
+    def __init__(
+        self,
+        run_dir: Union[str, os.PathLike],
+        hierarchy: Union[nclab.Hierarchy, str, None] = None,
+        epochs: Union[str, Sequence[int]] = "log:50",
+        *,
+        num_epochs: int,
+        loss: Optional[nn.Module] = None,
+        seed: Optional[int] = None,
+        name: Optional[str] = None,
+        config: Optional[dict] = None,
+        coarse_depth: int = 1,
+    ):
+        self.hierarchy = None if hierarchy is None else _as_hierarchy(hierarchy)
+        self.analysis_epochs = set(nclab.analysis_epochs(epochs, num_epochs))
+        self.num_epochs = num_epochs
+        self.loss = loss if loss is not None else nn.CrossEntropyLoss()
+        self.coarse_depth = coarse_depth
+        self.seed = int(torch.initial_seed() if seed is None else seed) % (1 << 63)
+        self.name = name or os.path.basename(os.path.normpath(os.fspath(run_dir)))
+        cfg = {
+            "name": self.name,
+            "seed": self.seed,
+            "trainer": "nclab.torch.Tracker",
+            "hierarchy": self.hierarchy.source if self.hierarchy is not None else "flat",
+            "loss": _loss_config(loss),
+            "optim": {"epochs": num_epochs},
+            "analysis": {
+                "epochs": epochs if isinstance(epochs, str) else list(epochs),
+                "coarse_depth": coarse_depth,
+            },
+        }
+        for key, value in (config or {}).items():
+            if isinstance(value, dict) and isinstance(cfg.get(key), dict):
+                cfg[key] = {**cfg[key], **value}
+            else:
+                cfg[key] = value
+        builtin = self.hierarchy is None or _is_builtin(self.hierarchy.source)
+        if not builtin:
+            cfg["hierarchy"] = _HIERARCHY_FILE
+        self.config = cfg
+        self._writer = _nclab.RunWriter(os.fspath(run_dir), json.dumps(cfg))
+        self.path = self._writer.path
+        if not builtin:
+            self.hierarchy.save(os.path.join(self.path, _HIERARCHY_FILE))
+        self._start = time.perf_counter()
+        self._analysis_s = 0.0
+        self._images = 0
+        self._first_lr = None
+        self._first_decay = None
+        self._tpt_epoch = None
+        self._stable_tpt_epoch = None
+        self._last_row = None
+        self._device = "cpu"
+        self._status = "running"
+        self._diverged_at = None
+
+    def epoch(
+        self,
+        epoch: int,
+        model: nn.Module,
+        train_loader: Iterable,
+        test_loader: Optional[Iterable] = None,
+        *,
+        lr: Optional[float] = None,
+    ) -> Optional[dict]:
+        """Records epoch ``epoch`` (1-based); at an analysis epoch measures and writes the row
+        and returns it (a dict), else returns None at once."""
+        if self._writer is None:
+            raise ValueError(f"{self.path}: the tracker is closed")
+        if not 1 <= epoch <= self.num_epochs:
+            raise ValueError(f"epoch {epoch} is outside 1..{self.num_epochs}")
+        if lr is not None:
+            if self._first_lr is None:
+                self._first_lr = lr
+            elif self._first_decay is None and lr < self._first_lr:
+                self._first_decay = epoch
+        self._images += _dataset_len(train_loader)
+        if epoch not in self.analysis_epochs:
+            return None
+        started = time.perf_counter()
+        row = self._analyse(epoch, model, train_loader, test_loader, lr)
+        self._analysis_s += time.perf_counter() - started
+        self._writer.append_row(list(row.items()))
+        self._last_row = row
+        if row["train_loss"] is None or not math.isfinite(row["train_loss"]):
+            self._status, self._diverged_at = "diverged", epoch
+        elif epoch == self.num_epochs:
+            self._status = "finished"
+        self._write_summary(epoch)
+        if self._status != "running":
+            self.close()
+        return row
+
+    def _analyse(self, epoch, model, train_loader, test_loader, lr) -> dict:
+        if not all(bool(torch.isfinite(p).all()) for p in model.parameters()):
+            # Diverged: nothing to measure; the row says when, the summary says so.
+            return {"epoch": epoch, "lr": lr, "elapsed_s": time.perf_counter() - self._start,
+                    "train_loss": None}
+        head = _classifier(model)
+        k = head.out_features
+        self._device = str(_device(model))
+        metrics, acc, logits, labels = measure_model(
+            model, train_loader, k, hierarchy=self.hierarchy, coarse_depth=self.coarse_depth
+        )
+        train_loss = _mean_loss(self.loss, logits, labels)
+        row = {
+            "epoch": epoch,
+            "lr": lr,
+            "elapsed_s": time.perf_counter() - self._start,
+            "train_loss": train_loss,
+            "train_acc": float((logits.argmax(1) == labels).double().mean()),
+            "test_loss": None,
+            "test_acc": None,
+        }
+        row.update({key: v for key, v in metrics.items() if key not in ("n", "d", "k")})
+        heldout = dict.fromkeys(("heldout_nc1", "heldout_nc4", "heldout_ncc_accuracy"))
+        mistakes = {}
+        if test_loader is not None:
+            test = features(model, test_loader)
+            row["test_loss"] = _mean_loss(self.loss, test.logits, test.labels)
+            row["test_acc"] = float((test.logits.argmax(1) == test.labels).double().mean())
+            heldout = acc.heldout(test.features, test.labels)
+            if self.hierarchy is not None:
+                mistakes = dict(
+                    _nclab._run_mistake_columns(
+                        nclab._arrays.floats(test.logits, "logits"),
+                        nclab._arrays.labels(test.labels, "labels"),
+                        self.hierarchy,
+                    )
+                )
+        row.update(heldout)
+        row.update(mistakes)
+        if row["train_acc"] == 1.0:
+            if self._tpt_epoch is None:
+                self._tpt_epoch = epoch
+            if self._stable_tpt_epoch is None:
+                self._stable_tpt_epoch = epoch
+        else:
+            self._stable_tpt_epoch = None
+        return row
+
+    def _write_summary(self, epoch: int) -> None:
+        wall = time.perf_counter() - self._start
+        train_s = max(wall - self._analysis_s, 0.0)
+        tpt, decay = self._tpt_epoch, self._first_decay
+        summary = {
+            "name": self.name,
+            "seed": self.seed,
+            "dataset": str(self.config.get("data", {}).get("name", "custom")),
+            "model": str(self.config.get("model", {}).get("kind", "custom")),
+            "loss": self.config["loss"]["kind"],
+            "hierarchy": self.config["hierarchy"],
+            "status": self._status,
+            "diverged_at_epoch": self._diverged_at,
+            "epochs": epoch,
+            "tpt_epoch": tpt,
+            "stable_tpt_epoch": self._stable_tpt_epoch,
+            "reached_tpt_before_first_decay": tpt is not None and (decay is None or tpt < decay),
+            "wall_time_s": wall,
+            "train_images_per_s": self._images / train_s if train_s > 0 else 0.0,
+            "overhead_share": self._analysis_s / wall if wall > 0 else 0.0,
+            "train_steps_s": train_s,
+            "data_s": 0.0,
+            "analysis_s": self._analysis_s,
+            "checkpoint_s": 0.0,
+            "device": self._device,
+            "final": {key: (v if v is None or math.isfinite(v) else None) for key, v in self._last_row.items()},
+        }
+        self._writer.write_summary(json.dumps(summary))
+
+    def close(self) -> None:
+        """Releases the run directory (done by itself after the last epoch)."""
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+    def __enter__(self) -> "Tracker":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Tracker({os.fspath(self.path)!r}, {len(self.analysis_epochs)} analysis epochs, {self._status})"
+
+
+@torch.no_grad()
+def _mean_loss(loss: nn.Module, logits: torch.Tensor, labels: torch.Tensor) -> float:
+    """The mean of ``loss`` over logits and labels, on the device of the loss's buffers."""
+    device = next((b.device for b in loss.buffers()), logits.device)
+    value = loss(logits.to(device, torch.float32), labels.to(device))
+    return float(value.mean().item())
+
+
+def _dataset_len(loader: Any) -> int:
+    try:
+        return len(loader.dataset)
+    except (AttributeError, TypeError):
+        return 0

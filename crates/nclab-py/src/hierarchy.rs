@@ -1,0 +1,216 @@
+//! `nclab.Hierarchy`: a class hierarchy (a rooted tree whose leaves are the classes), its
+//! LCA-height distances, soft labels and coarse labels, read and written in every format of
+//! the CLI.
+
+use std::path::PathBuf;
+
+use nclab_core::hierarchy::{self, Edge, Hierarchy as Tree};
+use nclab_core::losses::SoftTargets;
+use numpy::{PyArray1, PyArray2};
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+
+use crate::errors;
+
+/// A class hierarchy.
+#[pyclass(module = "nclab", name = "Hierarchy", frozen)]
+pub struct Hierarchy {
+    pub tree: Tree,
+}
+
+/// A `k x k` row-major matrix as a NumPy array.
+fn square<'py>(py: Python<'py>, values: Vec<f64>, k: usize) -> PyResult<Bound<'py, PyArray2<f64>>> {
+    numpy::ndarray::Array2::from_shape_vec((k, k), values)
+        .map(|a| PyArray2::from_owned_array(py, a))
+        .map_err(|e| PyValueError::new_err(e.to_string()))
+}
+
+#[pymethods]
+impl Hierarchy {
+    /// A built-in hierarchy: "cifar10", "cifar100", "fashion-mnist", or "flat:K".
+    #[staticmethod]
+    fn builtin(name: &str) -> PyResult<Self> {
+        let name = name.trim();
+        let known = [
+            "cifar10",
+            "cifar-10",
+            "cifar100",
+            "cifar-100",
+            "fashion-mnist",
+        ];
+        if !known.contains(&name) && !name.starts_with("flat:") {
+            return Err(PyValueError::new_err(format!(
+                "no built-in hierarchy {name:?}; the built-ins are {}",
+                hierarchy::BUILTIN_NAMES
+            )));
+        }
+        Tree::load(name)
+            .map(|tree| Hierarchy { tree })
+            .map_err(errors::core)
+    }
+
+    /// Reads a hierarchy file (an edge list `parent child` per line, or nested JSON) or
+    /// resolves a built-in name.
+    #[staticmethod]
+    fn load(path: PathBuf) -> PyResult<Self> {
+        let spec = path.to_string_lossy();
+        Tree::load(&spec)
+            .map(|tree| Hierarchy { tree })
+            .map_err(errors::core)
+    }
+
+    /// A hierarchy from `(parent, child)` name pairs; the classes are the leaves in order of
+    /// first appearance, or `classes` when given (every leaf, once).
+    #[staticmethod]
+    #[pyo3(signature = (edges, classes=None))]
+    fn from_edges(edges: Vec<(String, String)>, classes: Option<Vec<String>>) -> PyResult<Self> {
+        let edges: Vec<Edge> = edges
+            .into_iter()
+            .enumerate()
+            .map(|(i, (parent, child))| Edge {
+                parent,
+                child,
+                location: format!("edge {i}"),
+            })
+            .collect();
+        let tree = Tree::from_edges("edges", &edges).map_err(errors::core)?;
+        let tree = match classes {
+            Some(c) => tree.with_class_order(&c).map_err(errors::core)?,
+            None => tree,
+        };
+        Ok(Hierarchy { tree })
+    }
+
+    /// The class names, in class-index order.
+    #[getter]
+    fn classes(&self) -> Vec<String> {
+        self.tree.class_names()
+    }
+
+    /// The number of classes K (the leaves).
+    #[getter]
+    fn num_classes(&self) -> usize {
+        self.tree.num_classes()
+    }
+
+    /// The number of nodes, root and leaves included.
+    #[getter]
+    fn num_nodes(&self) -> usize {
+        self.tree.num_nodes()
+    }
+
+    /// The depth of the deepest leaf (the root has depth 0).
+    #[getter]
+    fn max_depth(&self) -> usize {
+        self.tree.max_depth()
+    }
+
+    /// Where the hierarchy came from (a built-in name or a file path).
+    #[getter]
+    fn source(&self) -> String {
+        self.tree.source().to_string()
+    }
+
+    /// `d(i, j)`: the height of the lowest common ancestor of classes i and j (0 on the
+    /// diagonal), a K x K float64 array.
+    fn lca_heights<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray2<f64>>> {
+        square(py, self.tree.distance_matrix(), self.tree.num_classes())
+    }
+
+    /// `dn(i, j) = d(i, j) / max d`, in [0, 1], a K x K float64 array.
+    fn normalized_distances<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray2<f64>>> {
+        square(
+            py,
+            self.tree.normalized_distance_matrix(),
+            self.tree.num_classes(),
+        )
+    }
+
+    /// Soft-label targets (Bertinetto et al. 2020): row t is the target for true class t,
+    /// `q_t(a) = exp(-beta dn(a, t)) / sum_b exp(-beta dn(b, t))`; a K x K float64 array.
+    fn soft_labels<'py>(&self, py: Python<'py>, beta: f64) -> PyResult<Bound<'py, PyArray2<f64>>> {
+        if !(beta.is_finite() && beta >= 0.0) {
+            return Err(PyValueError::new_err(format!(
+                "beta must be finite and >= 0, got {beta}"
+            )));
+        }
+        let q = SoftTargets::new(&self.tree, beta);
+        square(py, q.by_true_class, self.tree.num_classes())
+    }
+
+    /// The beta whose soft labels put, on average over the classes, `mass` on the true class.
+    fn beta_for_mass(&self, mass: f64) -> PyResult<f64> {
+        SoftTargets::beta_for_mass(&self.tree, mass).map_err(errors::core)
+    }
+
+    /// Coarse labels at `depth` (1 = the root's children): `(labels, names)` where
+    /// `labels[c]` is the coarse group of class c (an int64 array of length K) and `names` the
+    /// groups' node names. A class whose leaf is not deeper than `depth` is its own group.
+    #[pyo3(signature = (depth=1))]
+    fn coarse_labels<'py>(
+        &self,
+        py: Python<'py>,
+        depth: usize,
+    ) -> (Bound<'py, PyArray1<i64>>, Vec<String>) {
+        let (labels, _) = self.tree.coarse_labels(depth);
+        let labels: Vec<i64> = labels.into_iter().map(|v| v as i64).collect();
+        (
+            PyArray1::from_vec(py, labels),
+            self.tree.coarse_names(depth),
+        )
+    }
+
+    /// The `(parent, child)` name pairs, in pre-order.
+    fn edges(&self) -> Vec<(String, String)> {
+        self.tree
+            .edges()
+            .into_iter()
+            .map(|(p, c)| (self.tree.name(p).to_string(), self.tree.name(c).to_string()))
+            .collect()
+    }
+
+    /// The hierarchy as text: "edges" (one `parent child` pair per line), "json" (nested) or
+    /// "dot" (Graphviz, write-only).
+    #[pyo3(signature = (format="edges"))]
+    fn to_string(&self, format: &str) -> PyResult<String> {
+        match format {
+            "edges" => hierarchy::write_edges(&self.tree).map_err(errors::core),
+            "json" => Ok(hierarchy::write_json(&self.tree)),
+            "dot" => Ok(hierarchy::write_dot(&self.tree)),
+            other => Err(PyValueError::new_err(format!(
+                "format must be \"edges\", \"json\" or \"dot\", got {other:?}"
+            ))),
+        }
+    }
+
+    /// Writes the hierarchy to `path` (atomically): `format` "edges", "json" or "dot", by
+    /// default from the extension (.json, .dot/.gv, else edges).
+    #[pyo3(signature = (path, format=None))]
+    fn save(&self, path: PathBuf, format: Option<&str>) -> PyResult<()> {
+        let ext = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase);
+        let format = format.unwrap_or(match ext.as_deref() {
+            Some("json") => "json",
+            Some("dot") | Some("gv") => "dot",
+            _ => "edges",
+        });
+        let text = self.to_string(format)?;
+        nclab_core::io::write_atomic_bytes(&path, text.as_bytes()).map_err(errors::core)
+    }
+
+    fn __len__(&self) -> usize {
+        self.tree.num_classes()
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "Hierarchy({:?}: {} classes, {} nodes, depth {})",
+            self.tree.source(),
+            self.tree.num_classes(),
+            self.tree.num_nodes(),
+            self.tree.max_depth()
+        )
+    }
+}

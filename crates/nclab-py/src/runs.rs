@@ -1,0 +1,135 @@
+//! Run directories written from Python (`nclab.torch.Tracker`): the same files, in the same
+//! format, with the same lock and atomic writes as `nclab train`'s, so that `nclab report`
+//! reads both alike.
+
+use std::path::PathBuf;
+
+use nclab_runs::config::AnalysisEpochs;
+use nclab_runs::run_dir::{RunDir, RunLock, Summary, CONFIG};
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+
+use crate::errors;
+
+/// An open run directory, locked against a second writer while this object lives (or until
+/// `close()`).
+#[pyclass(module = "nclab._nclab", name = "RunWriter")]
+pub struct RunWriter {
+    dir: RunDir,
+    lock: Option<RunLock>,
+}
+
+impl RunWriter {
+    fn open(&self) -> PyResult<&RunDir> {
+        match self.lock {
+            Some(_) => Ok(&self.dir),
+            None => Err(PyValueError::new_err(format!(
+                "{}: the run directory has been closed",
+                self.dir.path.display()
+            ))),
+        }
+    }
+}
+
+#[pymethods]
+impl RunWriter {
+    /// Takes `path` for a new run (it must not exist, or be empty) and writes its
+    /// `config.toml` from `config_json` (a JSON object of tables and values; nulls are left
+    /// out). Nothing is left behind when this fails.
+    #[new]
+    fn new(path: PathBuf, config_json: &str) -> PyResult<Self> {
+        let config = config_toml(config_json)?;
+        let (dir, lock) =
+            RunDir::lock(&path, false, "nclab.torch.Tracker").map_err(errors::runs)?;
+        if let Err(e) = dir.write_atomic(CONFIG, config.as_bytes()) {
+            lock.abandon();
+            return Err(errors::runs(e));
+        }
+        Ok(RunWriter {
+            dir,
+            lock: Some(lock),
+        })
+    }
+
+    #[getter]
+    fn path(&self) -> PathBuf {
+        self.dir.path.clone()
+    }
+
+    /// Appends one analysis row to `metrics.csv` and `metrics.jsonl` (`epoch` first; the
+    /// columns must be those of the first row).
+    fn append_row(&self, row: Vec<(String, Option<f64>)>) -> PyResult<()> {
+        if row.first().map(|(k, _)| k.as_str()) != Some("epoch") {
+            return Err(PyValueError::new_err("a metrics row starts with its epoch"));
+        }
+        self.open()?.append_row(&row).map_err(errors::runs)
+    }
+
+    /// Writes `summary.json` (given as JSON text, checked against the fields of
+    /// docs/run-directory.md).
+    fn write_summary(&self, summary_json: &str) -> PyResult<()> {
+        let summary: Summary = serde_json::from_str(summary_json)
+            .map_err(|e| PyValueError::new_err(format!("summary.json: {e}")))?;
+        self.open()?.write_summary(&summary).map_err(errors::runs)
+    }
+
+    /// Releases the lock; the directory is then complete.
+    fn close(&mut self) {
+        self.lock = None;
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "RunWriter({:?}, {})",
+            self.dir.path,
+            if self.lock.is_some() {
+                "open"
+            } else {
+                "closed"
+            }
+        )
+    }
+}
+
+/// A JSON object as TOML text (nulls dropped: TOML has none).
+fn config_toml(json: &str) -> PyResult<String> {
+    fn drop_nulls(v: serde_json::Value) -> Option<serde_json::Value> {
+        match v {
+            serde_json::Value::Null => None,
+            serde_json::Value::Object(m) => Some(serde_json::Value::Object(
+                m.into_iter()
+                    .filter_map(|(k, v)| drop_nulls(v).map(|v| (k, v)))
+                    .collect(),
+            )),
+            other => Some(other),
+        }
+    }
+    let value: serde_json::Value = serde_json::from_str(json)
+        .map_err(|e| PyValueError::new_err(format!("the run's config: {e}")))?;
+    if !value.is_object() {
+        return Err(PyValueError::new_err("the run's config must be a dict"));
+    }
+    let value = drop_nulls(value).unwrap_or_default();
+    toml::to_string(&value).map_err(|e| PyValueError::new_err(format!("the run's config: {e}")))
+}
+
+/// An `analysis.epochs` value: `"log:N"`, `"all"`, or a list of epochs.
+#[derive(FromPyObject)]
+pub enum EpochsSpec {
+    Text(String),
+    List(Vec<usize>),
+}
+
+/// The analysis epochs of `spec` in a run of `epochs` epochs (sorted, with 1 and the last),
+/// as `nclab train` resolves `analysis.epochs`.
+#[pyfunction]
+pub fn analysis_epochs(spec: EpochsSpec, epochs: usize) -> PyResult<Vec<usize>> {
+    if epochs == 0 {
+        return Err(PyValueError::new_err("a run has at least 1 epoch"));
+    }
+    let spec = match spec {
+        EpochsSpec::Text(s) => AnalysisEpochs::Spec(s),
+        EpochsSpec::List(l) => AnalysisEpochs::List(l),
+    };
+    spec.resolve(epochs).map_err(errors::runs)
+}

@@ -1,0 +1,153 @@
+"""nclab.Hierarchy and nclab.evaluate against the CLI and hand-computed values."""
+
+import json
+
+import numpy as np
+import pytest
+
+import nclab
+
+# A tree of depth 3 with leaves at depths 2 and 3:
+#   root -> a -> (x, y), root -> b -> c -> (z, w), root -> b -> v
+EDGES = [("root", "a"), ("root", "b"), ("a", "x"), ("a", "y"), ("b", "c"), ("b", "v"),
+         ("c", "z"), ("c", "w")]
+
+
+def test_builtin_cifar10():
+    h = nclab.Hierarchy.builtin("cifar10")
+    assert h.num_classes == len(h) == 10
+    assert h.classes[:3] == ["airplane", "automobile", "bird"]
+    d = h.lca_heights()
+    assert d.shape == (10, 10) and d.dtype == np.float64
+    assert np.array_equal(d, d.T) and np.all(np.diag(d) == 0)
+    assert np.array_equal(h.normalized_distances(), d / d.max())
+
+
+def test_hand_computed_distances_and_coarse_labels():
+    h = nclab.Hierarchy.from_edges(EDGES)
+    assert h.classes == ["x", "y", "v", "z", "w"]  # leaves in order of first appearance
+    assert (h.num_nodes, h.max_depth) == (9, 3)
+    # LCA heights: height of a node = longest path down to a leaf (a: 1, c: 1, b: 2, root: 3).
+    want = np.array([
+        [0, 1, 3, 3, 3],
+        [1, 0, 3, 3, 3],
+        [3, 3, 0, 2, 2],
+        [3, 3, 2, 0, 1],
+        [3, 3, 2, 1, 0],
+    ], dtype=float)
+    assert np.array_equal(h.lca_heights(), want)
+    labels, names = h.coarse_labels(1)
+    assert labels.tolist() == [0, 0, 1, 1, 1] and names == ["a", "b"]
+    labels, names = h.coarse_labels(2)
+    assert labels.tolist() == [0, 1, 2, 3, 3] and names == ["x", "y", "v", "c"]
+    ordered = nclab.Hierarchy.from_edges(EDGES, classes=["z", "w", "v", "x", "y"])
+    assert ordered.lca_heights()[0].tolist() == [0, 1, 2, 3, 3]
+
+
+def test_distances_and_soft_labels_equal_cli(cli):
+    d = np.loadtxt(cli("hierarchy", "distances", "cifar100", "--format", "csv").stdout.splitlines(),
+                   delimiter=",", skiprows=1)
+    assert np.array_equal(nclab.Hierarchy.builtin("cifar100").lca_heights(), d)
+    out = json.loads(cli("hierarchy", "soft-labels", "cifar10", "--beta", "2.5", "--format", "json").stdout)
+    q = nclab.Hierarchy.builtin("cifar10").soft_labels(2.5)
+    # The CLI writes column t for true class t; Python gives row t.
+    assert np.array_equal(q, np.array(out["matrix"]).T)
+
+
+def test_soft_labels_formula():
+    h = nclab.Hierarchy.from_edges(EDGES)
+    beta = 3.0
+    dn = h.lca_heights() / 3.0
+    want = np.exp(-beta * dn)
+    want /= want.sum(axis=1, keepdims=True)
+    assert np.allclose(h.soft_labels(beta), want, rtol=1e-15, atol=0)
+    beta_half = h.beta_for_mass(0.5)
+    assert np.mean(np.diag(h.soft_labels(beta_half))) == pytest.approx(0.5, rel=1e-10)
+
+
+@pytest.mark.parametrize("fmt, ext", [("edges", "txt"), ("json", "json")])
+def test_save_and_load_round_trip(tmp_path, fmt, ext, cli):
+    h = nclab.Hierarchy.builtin("fashion-mnist")
+    path = tmp_path / f"tree.{ext}"
+    h.save(path)
+    back = nclab.Hierarchy.load(path)
+    assert back.classes == h.classes
+    assert np.array_equal(back.lca_heights(), h.lca_heights())
+    assert sorted(back.edges()) == sorted(h.edges())
+    # The CLI reads what Python wrote.
+    assert f"{h.classes[9]} [class 9]" in cli("hierarchy", "show", path).stdout
+    assert h.to_string(fmt) == path.read_text()
+
+
+def test_dot_is_write_only(tmp_path):
+    h = nclab.Hierarchy.builtin("cifar10")
+    h.save(tmp_path / "t.dot")
+    assert (tmp_path / "t.dot").read_text().startswith("digraph")
+    with pytest.raises(ValueError, match="Graphviz files can be written but not read"):
+        nclab.Hierarchy.load(tmp_path / "t.dot")
+
+
+def test_hierarchy_errors(tmp_path):
+    with pytest.raises(ValueError, match='no built-in hierarchy "cifar11"'):
+        nclab.Hierarchy.builtin("cifar11")
+    with pytest.raises(ValueError, match="neither a built-in"):
+        nclab.Hierarchy.load(tmp_path / "missing.txt")
+    bad = tmp_path / "bad.txt"
+    bad.write_text("root a\na b\nb a\n")
+    with pytest.raises(ValueError, match="bad.txt"):
+        nclab.Hierarchy.load(bad)
+    with pytest.raises(ValueError, match="two parents|cycle"):
+        nclab.Hierarchy.from_edges([("r", "a"), ("s", "a"), ("r", "s")])
+    with pytest.raises(ValueError, match="format must be"):
+        nclab.Hierarchy.builtin("cifar10").to_string("yaml")
+    with pytest.raises(ValueError, match="beta must be finite"):
+        nclab.Hierarchy.builtin("cifar10").soft_labels(float("nan"))
+    with pytest.raises(OSError):
+        nclab.Hierarchy.builtin("cifar10").save(tmp_path / "no" / "such" / "dir" / "t.txt")
+
+
+# ---- evaluate ----------------------------------------------------------------------------------
+
+
+def test_evaluate_hand_computed():
+    h = nclab.Hierarchy.from_edges(EDGES)  # classes x y v z w
+    logits = np.array([
+        [5.0, 1, 0, 0, 0],   # label x: right
+        [5.0, 1, 0, 0, 0],   # label y: wrong, predicted x, d(x, y) = 1
+        [0.0, 0, 1, 5, 0],   # label w: wrong, predicted z, d(z, w) = 1
+        [5.0, 0, 0, 0, 1],   # label v: wrong, predicted x, d(x, v) = 3
+    ])
+    labels = np.array([0, 1, 4, 2])
+    m = nclab.evaluate(logits, labels, h, k=(1, 2))
+    assert m["top1_error"] == 0.75
+    assert m["mistake_severity"] == pytest.approx((1 + 1 + 3) / 3, rel=1e-15)
+    assert m["hdist@1"] == pytest.approx((0 + 1 + 1 + 3) / 4, rel=1e-15)
+    # top-2 sets: {x, y}, {x, y}, {z, v}, {x, w}: the label is in the first two.
+    assert m["top2_error"] == 0.5
+    none_wrong = nclab.evaluate(logits[:1], labels[:1], h, k=(1,))
+    assert none_wrong["mistake_severity"] is None
+
+
+def test_evaluate_equals_cli(tmp_path, cli_json):
+    rng = np.random.default_rng(5)
+    logits = rng.normal(size=(300, 10)) * 3
+    labels = rng.integers(0, 10, 300)
+    np.save(tmp_path / "z.npy", logits)
+    np.save(tmp_path / "y.npy", labels)
+    want = cli_json("evaluate", "--logits", tmp_path / "z.npy", "--labels", tmp_path / "y.npy",
+                    "--hierarchy", "cifar10", "--k", "1,3,5", "--crm")
+    got = nclab.evaluate(logits, labels, "cifar10", k=(1, 3, 5), crm=True)
+    assert got == want
+
+
+def test_evaluate_errors():
+    h = nclab.Hierarchy.builtin("cifar10")
+    z = np.zeros((4, 10))
+    with pytest.raises(ValueError, match="logits have 9 columns but the hierarchy"):
+        nclab.evaluate(z[:, :9], np.zeros(4, int), h)
+    with pytest.raises(ValueError, match="logits have 4 rows but labels have 3"):
+        nclab.evaluate(z, np.zeros(3, int), h)
+    with pytest.raises(ValueError, match="label 10 at row 1"):
+        nclab.evaluate(z, np.array([0, 10, 0, 0]), h)
+    with pytest.raises(ValueError, match="non-finite"):
+        nclab.evaluate(np.where(np.eye(4, 10) > 0, np.inf, z), np.zeros(4, int), h)

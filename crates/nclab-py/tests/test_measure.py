@@ -1,0 +1,253 @@
+"""nclab.measure and nclab.Accumulator against `nclab measure` (the CLI, reading the same data
+from .npy files), across dtypes, layouts, torch and NumPy inputs, and bad inputs."""
+
+import threading
+from pathlib import Path
+import time
+import tracemalloc
+
+import numpy as np
+import pytest
+import torch
+
+import nclab
+from conftest import assert_metrics_close, gaussian_classes
+
+CASES = {
+    # name: (class sizes, d, subspace rank)
+    "balanced": ([60] * 6, 12, None),
+    "imbalanced": ([5, 80, 23, 41, 9, 60, 2], 10, None),
+    "rank_deficient": ([50] * 8, 16, 3),
+    "k_greater_than_d": ([7] * 40, 8, None),
+}
+
+
+@pytest.fixture(params=sorted(CASES))
+def case(request, tmp_path):
+    counts, d, rank = CASES[request.param]
+    rng = np.random.default_rng(len(counts) * 1000 + d)
+    h, y = gaussian_classes(rng, counts, d, rank=rank)
+    k = len(counts)
+    w = rng.normal(size=(k, d))
+    b = rng.normal(size=k)
+    files = {"case": request.param}
+    for name, array in {"h": h, "y": y, "w": w, "b": b}.items():
+        files[name] = tmp_path / f"{name}.npy"
+        np.save(files[name], array)
+    return h, y, w, b, files
+
+
+def case_name(case):
+    return case[4]["case"]
+
+
+def test_measure_equals_cli(case, cli_json):
+    h, y, w, b, f = case
+    want = cli_json("measure", "--features", f["h"], "--labels", f["y"],
+                    "--weights", f["w"], "--bias", f["b"])
+    assert_metrics_close(nclab.measure(h, y, w, b), want)
+
+
+def test_measure_with_hierarchy_equals_cli(cli_json, tmp_path):
+    rng = np.random.default_rng(3)
+    h, y = gaussian_classes(rng, [30, 50, 20, 40, 35, 25, 60, 45, 30, 55], 20)
+    np.save(tmp_path / "h.npy", h)
+    np.save(tmp_path / "y.npy", y)
+    want = cli_json("measure", "--features", tmp_path / "h.npy", "--labels", tmp_path / "y.npy",
+                    "--hierarchy", "cifar10", "--coarse-depth", "2")
+    got = nclab.measure(h, y, hierarchy="cifar10", coarse_depth=2)
+    assert_metrics_close(got, want)
+    assert got["nc1_coarse"] is not None and got["nc3"] is None
+
+
+def test_accumulator_equals_cli(case, cli_json):
+    h, y, w, b, f = case
+    want = cli_json("measure", "--features", f["h"], "--labels", f["y"],
+                    "--weights", f["w"], "--bias", f["b"])
+    acc = nclab.Accumulator(num_classes=w.shape[0], dim=w.shape[1])
+    batches = np.array_split(np.arange(len(y)), 7)
+    for rows in batches:
+        acc.add(h[rows], y[rows])
+    acc.second_pass(w, b)
+    for rows in batches[::-1]:  # pass 2 in another order
+        acc.add(h[rows], y[rows])
+    # With S_B of rank 3 < K-1, nc1_rank divides by eigenvalues that are rounding noise
+    # (docs/metrics.md, nc1_rank): its value depends on the order of the sums.
+    noise = ("nc1_rank",) if case_name(case) == "rank_deficient" else ()
+    assert_metrics_close(acc.result(), want, rtol=1e-10, atol=1e-12, noise=noise)
+    # result() again, with a hierarchy, keeps the same collapse numbers.
+    again = acc.result()
+    assert again == acc.result()
+
+
+def test_accumulator_predictions_and_late_weights(case):
+    h, y, w, b, _ = case
+    logits = h @ w.T + b
+    predictions = logits.argmax(1)
+    acc = nclab.Accumulator(len(b), h.shape[1])
+    acc.add(h, y)
+    acc.second_pass()
+    acc.add(h, y, predictions)
+    late = acc.result(w, b)
+    one_shot = nclab.measure(h, y, w, b)
+    noise = ("nc1_rank",) if case_name(case) == "rank_deficient" else ()
+    assert_metrics_close(late, one_shot, rtol=1e-10, atol=1e-12, noise=noise)
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16", "float32", "float64"])
+def test_every_dtype(dtype, tmp_path, cli_json):
+    """Each precision, read as it is stored: the result equals the CLI's on the same values
+    (bfloat16, which .npy cannot hold, against float32 holding the same values exactly)."""
+    rng = np.random.default_rng(7)
+    h, y = gaussian_classes(rng, [40] * 5, 6)
+    t = torch.from_numpy(h).to(getattr(torch, dtype))
+    stored = t.float().numpy() if dtype == "bfloat16" else t.numpy()
+    np.save(tmp_path / "h.npy", stored)
+    np.save(tmp_path / "y.npy", y)
+    want = cli_json("measure", "--features", tmp_path / "h.npy", "--labels", tmp_path / "y.npy")
+    assert_metrics_close(nclab.measure(t, torch.from_numpy(y)), want, rtol=0, atol=0)
+    if dtype != "bfloat16":
+        assert_metrics_close(nclab.measure(stored, y), want, rtol=0, atol=0)
+
+
+def test_labels_of_any_integer_type_and_shape(case):
+    h, y, *_ = case
+    want = nclab.measure(h, y)
+    for labels in (y.astype(np.int32), y.astype(np.uint8), y.reshape(-1, 1), torch.from_numpy(y),
+                   y.tolist()):
+        assert nclab.measure(h, labels) == want
+
+
+def test_non_contiguous_input(case):
+    h, y, w, b, _ = case
+    want = nclab.measure(h, y, w, b)
+    fortran = np.asfortranarray(h)
+    wide = np.zeros((h.shape[0], 2 * h.shape[1]))
+    wide[:, ::2] = h
+    for variant in (fortran, wide[:, ::2], torch.from_numpy(h.T.copy()).T):
+        assert nclab.measure(variant, y, w, b) == want
+    assert nclab.measure(h[::-1], y[::-1], w, b)["nc1"] == pytest.approx(want["nc1"], rel=1e-12)
+
+
+def test_contiguous_float_input_is_not_copied():
+    rng = np.random.default_rng(0)
+    for dtype in (np.float32, np.float64):
+        h = rng.normal(size=(400, 16)).astype(dtype)
+        prepared = nclab._arrays.floats(h, "features")
+        assert nclab._nclab._data_address(prepared) == h.ctypes.data
+        t = torch.from_numpy(h)
+        assert nclab._nclab._data_address(nclab._arrays.floats(t, "features")) == h.ctypes.data
+    # And measure() allocates nothing of the features' size on the Python side.
+    h = rng.normal(size=(20000, 64)).astype(np.float32)
+    y = np.arange(20000) % 10
+    tracemalloc.start()
+    nclab.measure(h, y)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert peak < h.nbytes / 4, f"peak Python allocation {peak} bytes for {h.nbytes} of features"
+
+
+def test_gil_is_released():
+    """Another Python thread keeps running while measure() computes."""
+    rng = np.random.default_rng(1)
+    h = rng.normal(size=(60000, 256))
+    y = np.arange(60000) % 100
+    ticks = []
+    done = threading.Event()
+
+    def count():
+        while not done.is_set():
+            ticks.append(time.perf_counter())
+
+    thread = threading.Thread(target=count)
+    start = time.perf_counter()
+    thread.start()
+    nclab.measure(h, y)
+    end = time.perf_counter()
+    done.set()
+    thread.join()
+    during = [t for t in ticks if start < t < end]
+    assert end - start > 0.05, "the measurement was too quick to tell"
+    assert len(during) > 1000, f"only {len(during)} ticks of the other thread in {end - start:.2f} s"
+
+
+def test_cuda_tensors_are_moved_once():
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device here (the GPU runs of scripts/gpu-check.sh cover it)")
+    rng = np.random.default_rng(2)
+    h, y = gaussian_classes(rng, [30] * 4, 5)
+    assert nclab.measure(torch.from_numpy(h).cuda(), torch.from_numpy(y).cuda()) == nclab.measure(h, y)
+
+
+# ---- bad inputs ------------------------------------------------------------------------------
+
+H, Y = gaussian_classes(np.random.default_rng(9), [10, 10, 10], 4)
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: nclab.measure(H[:, 0], Y), "features: expected 2 dimensions"),
+        (lambda: nclab.measure(H, Y[:-1]), "features have 30 rows but labels have 29"),
+        (lambda: nclab.measure(H, Y.astype(float)), "labels: expected integer class labels"),
+        (lambda: nclab.measure(H.astype(int), Y), "features: expected floating-point values"),
+        (lambda: nclab.measure(H, Y, np.ones((4, 3))), "it looks transposed"),
+        (lambda: nclab.measure(H, Y, np.ones((3, 5))), "weights: expected K x 4"),
+        (lambda: nclab.measure(H, Y, np.ones((2, 4))), "label 2 at row"),
+        (lambda: nclab.measure(H, Y, bias=np.ones(3)), "bias given without weights"),
+        (lambda: nclab.measure(H, Y, hierarchy="cifar10"), "10 classes"),
+        (lambda: nclab.measure(H, Y, num_classes=2), "label 2 at row"),
+        (lambda: nclab.measure(H, Y, num_classes=4), "class 3 has no sample"),
+        (lambda: nclab.measure(H, np.where(Y == 1, 2, Y)), "has no sample"),
+        (lambda: nclab.measure(H, Y - 1), "label -1 at row"),
+        (lambda: nclab.measure(np.where(np.arange(120).reshape(30, 4) == 17, np.nan, H), Y),
+         "non-finite"),
+        (lambda: nclab.measure(H, Y, coarse_depth=1), "coarse_depth needs a hierarchy"),
+        (lambda: nclab.measure(H, Y, eval_features=H), "together"),
+        (lambda: nclab.measure(H, Y, hierarchy=3), "hierarchy: expected"),
+    ],
+)
+def test_bad_input_raises_value_error(call, message):
+    with pytest.raises(ValueError, match=message.replace("(", r"\(")):
+        call()
+
+
+def test_accumulator_misuse():
+    acc = nclab.Accumulator(3, 4)
+    with pytest.raises(ValueError, match="pass 2 has not begun"):
+        acc.result()
+    acc.add(H, Y)
+    with pytest.raises(ValueError, match="features: expected 2 dimensions"):
+        acc.add(H[0], Y[:1])
+    with pytest.raises(ValueError, match="label 3 at row 0 is out of range"):
+        acc.add(H[:1], np.array([3]))
+    acc.second_pass()
+    acc.add(H[:10], Y[:10])
+    with pytest.raises(ValueError, match="pass 2 saw 10 samples but pass 1 saw 30"):
+        acc.result()
+    with pytest.raises(ValueError, match="at least 2 classes"):
+        nclab.Accumulator(1, 4)
+    empty = nclab.Accumulator(4, 4)
+    empty.add(H, Y)
+    with pytest.raises(ValueError, match="class 3"):
+        empty.second_pass()
+
+
+def test_type_stubs_cover_the_compiled_module():
+    """_nclab.pyi declares every function and class the extension exports, and each class's
+    public methods, so type checkers and editors see the whole API."""
+    import ast
+    import inspect
+    from nclab import _nclab
+
+    stub_path = Path(_nclab.__file__).with_name("_nclab.pyi")
+    assert (stub_path.parent / "py.typed").exists()
+    tree = ast.parse(stub_path.read_text())
+    stubbed = {n.name: n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
+    exported = {name for name in dir(_nclab) if not name.startswith("__")}
+    assert exported == set(stubbed), exported ^ set(stubbed)
+    for name, node in stubbed.items():
+        if isinstance(node, ast.ClassDef):
+            methods = {m.name for m in node.body if isinstance(m, ast.FunctionDef)}
+            public = {m for m, _ in inspect.getmembers(getattr(_nclab, name)) if not m.startswith("_")}
+            assert public <= methods, (name, public - methods)

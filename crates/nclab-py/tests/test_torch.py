@@ -1,0 +1,152 @@
+"""nclab.torch.features, measure_model and Tracker; the example loop end to end."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+import nclab
+from conftest import REPO, assert_metrics_close, gaussian_classes
+from nclab.torch import HXELoss, Tracker, features, measure_model
+
+
+def toy(seed=0, k=5, d=8, per_class=40):
+    rng = np.random.default_rng(seed)
+    x, y = gaussian_classes(rng, [per_class] * k, d, dtype=np.float32)
+    torch.manual_seed(seed)
+    model = nn.Sequential(nn.Linear(d, 16), nn.ReLU(), nn.Linear(16, 12), nn.Tanh(), nn.Linear(12, k))
+    data = TensorDataset(torch.from_numpy(x), torch.from_numpy(y))
+    return model, DataLoader(data, batch_size=32), x, y
+
+
+def test_features_are_the_penultimate_layer():
+    model, loader, x, y = toy()
+    model.train()
+    got = features(model, loader)
+    assert model.training  # the mode is restored
+    with torch.no_grad():
+        want = model[:-1](torch.from_numpy(x))
+        logits = model(torch.from_numpy(x))
+    assert torch.equal(got.features, want)
+    assert torch.equal(got.logits, logits)
+    assert torch.equal(got.labels, torch.from_numpy(y))
+    named = features(model, loader, layer="1", keep_logits=False)
+    assert named.logits is None
+    assert torch.equal(named.features, torch.relu(model[0](torch.from_numpy(x))).detach())
+
+
+def test_features_into_an_accumulator_and_measure_model():
+    model, loader, x, y = toy(seed=1)
+    with torch.no_grad():
+        h = model[:-1](torch.from_numpy(x)).double().numpy()
+    head = model[-1]
+    want = nclab.measure(h.astype(np.float32), y, head.weight.detach(), head.bias.detach(), hierarchy="flat:5")
+    acc = nclab.Accumulator(5, 12)
+    out = features(model, loader, into=acc)
+    assert out.features is None
+    acc.second_pass(head.weight, head.bias)
+    features(model, loader, into=acc, keep_logits=False)
+    assert_metrics_close(acc.result(hierarchy="flat:5"), want, rtol=1e-10, atol=1e-12)
+    for cache in (1 << 30, 0):  # features kept after pass 1, and a second forward pass
+        metrics, _, logits, labels = measure_model(model, loader, 5, hierarchy="flat:5", cache_bytes=cache)
+        assert_metrics_close(metrics, want, rtol=1e-10, atol=1e-12)
+
+
+def test_features_errors():
+    model, loader, *_ = toy()
+    with pytest.raises(ValueError, match="layer 'nope'"):
+        features(model, loader, layer="nope")
+    with pytest.raises(ValueError, match="has no nn.Linear"):
+        features(nn.Sequential(nn.ReLU()), loader)
+
+
+def train(model, loader, loss, epochs, tracker):
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    rows = []
+    for epoch in range(1, epochs + 1):
+        for xb, yb in loader:
+            opt.zero_grad()
+            loss(model(xb), yb).backward()
+            opt.step()
+        rows.append(tracker.epoch(epoch, model, loader, loader, lr=0.1 if epoch < 4 else 0.01))
+    return rows
+
+
+def test_tracker_writes_a_run_directory_that_nclab_reads(tmp_path, cli):
+    model, loader, x, y = toy(k=5)
+    tree = nclab.Hierarchy.from_edges([("r", "a"), ("r", "b")] + [("a", "0"), ("a", "1"), ("b", "2"),
+                                      ("b", "3"), ("b", "4")], classes=list("01234"))
+    loss = HXELoss(tree, 0.3)
+    run = tmp_path / "run"
+    tracker = Tracker(run, tree, [1, 2, 6], num_epochs=6, loss=loss, seed=11,
+                      config={"data": {"name": "toy"}})
+    rows = train(model, loader, loss, 6, tracker)
+    assert [r is not None for r in rows] == [True, True, False, False, False, True]
+    # The row at the last epoch equals nclab.measure on the model's features.
+    with torch.no_grad():
+        h = model[:-1](torch.from_numpy(x)).numpy()
+    want = nclab.measure(h, y, model[-1].weight.detach(), model[-1].bias.detach(), hierarchy=tree)
+    for key in ("nc1", "nc2", "nc3", "nc4", "nc2_tree", "nc1_coarse"):
+        assert rows[-1][key] == pytest.approx(want[key], rel=1e-10, abs=1e-12), key
+    header = (run / "metrics.csv").read_text().splitlines()[0].split(",")
+    assert header[:7] == ["epoch", "lr", "elapsed_s", "train_loss", "train_acc", "test_loss", "test_acc"]
+    assert header[-5:] == ["top1_error", "top5_error", "mistake_severity", "hdist@1", "hdist@5"]
+    lines = (run / "metrics.jsonl").read_text().splitlines()
+    assert [json.loads(l)["epoch"] for l in lines] == [1, 2, 6]
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["status"] == "finished" and summary["seed"] == 11 and summary["loss"] == "hxe"
+    assert summary["final"]["nc1"] == rows[-1]["nc1"]
+    assert summary["hierarchy"] == "hierarchy.json"
+    assert nclab.Hierarchy.load(run / "hierarchy.json").classes == tree.classes
+    report = tmp_path / "report"
+    cli("report", run, "--out", report)
+    assert (report / "index.html").is_file()
+    assert "toy" in (run / "config.toml").read_text()
+
+
+def test_tracker_refuses_a_busy_or_used_directory(tmp_path):
+    run = tmp_path / "run"
+    first = Tracker(run, epochs="all", num_epochs=3)
+    with pytest.raises(ValueError, match="in use by nclab.torch.Tracker, pid"):
+        Tracker(run, epochs="all", num_epochs=3)
+    first.close()
+    with pytest.raises(ValueError, match="already exists and is not empty"):
+        Tracker(run, epochs="all", num_epochs=3)
+    with pytest.raises(ValueError, match="log:N"):
+        Tracker(tmp_path / "other", epochs="log:1", num_epochs=3)
+    assert not (tmp_path / "other").exists()  # nothing left behind
+
+
+def test_tracker_marks_divergence(tmp_path):
+    model, loader, *_ = toy()
+    with torch.no_grad():
+        model[-1].weight.fill_(float("nan"))
+    tracker = Tracker(tmp_path / "run", epochs="all", num_epochs=3)
+    row = tracker.epoch(1, model, loader)
+    assert row["train_loss"] is None
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert (summary["status"], summary["diverged_at_epoch"]) == ("diverged", 1)
+    with pytest.raises(ValueError, match="the tracker is closed"):
+        tracker.epoch(2, model, loader)
+
+
+def test_example_loop_runs_and_reports(tmp_path):
+    """examples/pytorch_loop.py for 2 epochs on 500 MNIST images a class, then nclab report."""
+    if not (REPO / "data" / "mnist" / "train-labels-idx1-ubyte").exists() and not os.environ.get("NCLAB_DATA"):
+        pytest.fail("MNIST is missing: `make data` (or `scripts/fetch-data.sh mnist`) puts it in data/")
+    out = tmp_path / "run"
+    env = dict(os.environ, PATH=f"{os.path.dirname(os.environ.get('NCLAB_BIN', ''))}:{os.environ['PATH']}")
+    p = subprocess.run([sys.executable, "examples/pytorch_loop.py", "--epochs", "2", "--per-class", "500",
+                        "--out", str(out)], cwd=REPO, capture_output=True, text=True, env=env)
+    assert p.returncode == 0, p.stderr
+    assert "epoch 2:" in p.stdout
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["status"] == "finished"
+    assert summary["final"]["train_acc"] > 0.5
+    assert (tmp_path / "run-report" / "index.html").is_file()
