@@ -1,4 +1,4 @@
-"""A straightforward NumPy implementation of the NC metrics of spec/metrics.md (the baseline of
+"""A straightforward NumPy implementation of the NC metrics of docs/metrics.md (the baseline of
 scripts/bench-measure.sh): full d x d S_W and S_B, numpy.linalg.pinv, direct distances.
 Prints the metrics as JSON so that the benchmark can also compare the values."""
 import json
