@@ -36,6 +36,8 @@ def test_features_are_the_penultimate_layer():
     assert torch.equal(got.features, want)
     assert torch.equal(got.logits, logits)
     assert torch.equal(got.labels, torch.from_numpy(y))
+    # Read without an autograd graph (cheaper, and nothing kept alive).
+    assert not got.features.requires_grad and not got.logits.requires_grad
     named = features(model, loader, layer="1", keep_logits=False)
     assert named.logits is None
     assert torch.equal(named.features, torch.relu(model[0](torch.from_numpy(x))).detach())

@@ -238,7 +238,8 @@ def features(
     try:
         for inputs, y in loader:
             captured.clear()
-            out = model(inputs.to(device, non_blocking=True))
+            with torch.no_grad():  # no autograd graph: features are read, not trained
+                out = model(inputs.to(device, non_blocking=True))
             if not captured:
                 raise ValueError("the feature layer was not called in the model's forward pass")
             h = captured[-1].flatten(1)
