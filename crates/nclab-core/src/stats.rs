@@ -1076,9 +1076,12 @@ mod tests {
 
     /// scipy.stats.ttest_rel(x, y).confidence_interval(0.95) (and .statistic, .pvalue, against
     /// paired_t_test).
+    /// x, y, then scipy's interval (low, high), t and p.
+    type PairedCase<'a> = (&'a [f64], &'a [f64], f64, f64, f64, f64);
+
     #[test]
     fn paired_difference_interval_matches_scipy_ttest_rel() {
-        let cases: [(&[f64], &[f64], f64, f64, f64, f64); 3] = [
+        let cases: [PairedCase; 3] = [
             (
                 &[0.112, 0.095, 0.131, 0.104, 0.120, 0.099],
                 &[0.101, 0.097, 0.118, 0.090, 0.121, 0.087],
