@@ -1,13 +1,20 @@
 //! `nclab report`: figures, tables and an HTML page over run directories.
 //!
-//! [`generate`] reads the runs ([`runs`]), groups them into conditions ([`conditions`]), and
-//! writes into the output directory:
+//! [`generate`] reads the runs ([`runs`]), groups them into conditions ([`conditions`]; it
+//! refuses to pool runs of different datasets, models, epochs or data sizes unless asked, and
+//! warns on a seed that appears twice in a condition), and writes into the output directory:
 //! * `curve-<metric>.{svg,png}`: each metric against the epoch ([`curves`]);
+//! * `panels.{svg,png}`: the collapse quantities in small panels ([`panels`]);
+//! * `layers-nc1.{svg,png}`: NC1 against the layer depth, when runs have
+//!   `metrics_layers.csv` ([`layers`]);
 //! * `gram-<id>.{svg,png}` and `pca-<id>.{svg,png}`: the final geometry of a condition's first
 //!   run with a `final.safetensors` ([`geometry`], [`geometry_plots`]);
 //! * `tradeoff.{svg,png}`: top-1 error against mistake severity ([`tradeoff`]);
-//! * `summary.csv`, `comparisons.csv`, `summary.md` ([`summary`]);
+//! * `summary.csv`, `comparisons.csv`, `summary.md` ([`summary`]) and `folds.csv` ([`folds`]);
 //! * `index.html` ([`html`]).
+//!
+//! Runs whose `summary.json` says `diverged` (with or without a `metrics.csv`) are listed as
+//! such and left out of every mean, test and figure.
 //!
 //! Nothing is written until every run has been read; files are rendered into a staging
 //! directory inside the output directory and renamed into place at the end, so that an error
@@ -15,12 +22,16 @@
 
 pub mod conditions;
 pub mod curves;
+pub mod folds;
 pub mod geometry;
 pub mod geometry_plots;
 pub mod html;
+pub mod layers;
+pub mod panels;
 pub mod plot;
 pub mod runs;
 pub mod summary;
+pub mod svg;
 pub mod tradeoff;
 
 use std::path::{Path, PathBuf};
@@ -28,8 +39,10 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 
 use conditions::Condition;
+use curves::CurveOptions;
 use html::{escape, FigureEntry, Section};
 use runs::Run;
+use summary::{sig, signed, stars, Comparison};
 
 /// What to report on and where.
 #[derive(Debug, Clone)]
@@ -42,6 +55,25 @@ pub struct Options {
     pub group_by: Option<String>,
     /// Skip unreadable runs with a warning instead of failing.
     pub skip_bad: bool,
+    /// Pool runs that differ in a [`conditions::POOL_KEYS`] entry into one condition (with a
+    /// warning) instead of refusing.
+    pub allow_mixed: bool,
+    /// How curves are drawn (log y axes, per-seed lines).
+    pub curves: CurveOptions,
+}
+
+impl Options {
+    /// The defaults of `nclab report` for these inputs and output directory.
+    pub fn new(inputs: Vec<PathBuf>, out: PathBuf) -> Options {
+        Options {
+            inputs,
+            out,
+            group_by: None,
+            skip_bad: false,
+            allow_mixed: false,
+            curves: CurveOptions::default(),
+        }
+    }
 }
 
 /// What [`generate`] did.
@@ -49,8 +81,10 @@ pub struct Options {
 pub struct Outcome {
     /// Files written, relative to the output directory, in writing order.
     pub files: Vec<String>,
-    /// Problems that did not stop the report (skipped runs, missing hierarchies).
+    /// Problems that did not stop the report (skipped runs, missing hierarchies, diverged
+    /// runs, duplicate seeds, runs pooled with --allow-mixed).
     pub warnings: Vec<String>,
+    /// Runs read (diverged ones included).
     pub runs: usize,
     pub conditions: usize,
 }
@@ -76,6 +110,20 @@ pub fn generate(options: &Options) -> Result<Outcome> {
         bail!("no usable run directory among {} found", dirs.len());
     }
     let conds = conditions::group(&loaded, options.group_by.as_deref())?;
+    warnings.extend(conditions::check_pooling(
+        &loaded,
+        &conds,
+        options.allow_mixed,
+    )?);
+    for c in &conds {
+        for &i in &c.diverged {
+            warnings.push(format!(
+                "{}: diverged{}; listed, left out of the means, tests and figures",
+                loaded[i].dir.display(),
+                summary::diverged_at(&loaded[i])
+            ));
+        }
+    }
 
     std::fs::create_dir_all(&options.out)
         .with_context(|| format!("{}: cannot create directory", options.out.display()))?;
@@ -140,10 +188,33 @@ fn write_all(
     let mut files = Vec::new();
     let mut sections = Vec::new();
     let metrics = summary::metric_names(runs);
+    let decays = decay_epochs(runs, conds);
+    let mut save = |fig: &dyn SaveFigure, stem: &str| -> Result<String> {
+        let svg = fig.save(dir, stem)?;
+        files.push(format!("{stem}.svg"));
+        files.push(format!("{stem}.png"));
+        Ok(svg)
+    };
 
-    // 1. Metrics against epoch.
+    // 1. The collapse quantities in small panels.
+    let mut panel_figs = Vec::new();
+    if let Some(fig) = panels::PanelsFigure::new(runs, conds, &decays, options.curves) {
+        let svg = save(&fig, "panels")?;
+        let shown: Vec<&str> = fig.panels.iter().map(|p| p.title.as_str()).collect();
+        panel_figs.push(FigureEntry {
+            stem: "panels".into(),
+            caption: format!(
+                "Collapse at a glance: {}, against the epoch, one line per condition (mean over \
+                 its runs). Log axes where the values fall by decades.",
+                shown.join("; ")
+            ),
+            svg: Some(svg),
+        });
+    }
+
+    // 2. Metrics against epoch: the headline metrics first (NC1-NC4, ...), then the others in
+    // metrics.csv order.
     let mut curve_figs = Vec::new();
-    // The headline metrics first (NC1-NC4, ...), then the others in metrics.csv order.
     let mut plotted: Vec<&String> = metrics
         .iter()
         .filter(|m| !NOT_PLOTTED.contains(&m.as_str()))
@@ -155,40 +226,52 @@ fn write_all(
             .unwrap_or(summary::KEY_METRICS.len())
     });
     for m in plotted {
-        let curves: Vec<curves::Curve> = conds
-            .iter()
-            .map(|c| curves::aggregate(runs, c, m))
+        let curves: Vec<curves::Curve> = (0..conds.len())
+            .map(|i| curves::aggregate(runs, conds, i, m))
             .filter(|c| !c.points.is_empty())
             .collect();
         if curves.is_empty() {
             continue;
         }
-        let fig = curves::CurvesFigure::new(m, curves);
+        let fig = curves::CurvesFigure::new(m, curves, &decays, options.curves);
         let stem = format!("curve-{}", file_stem(m));
-        plot::save(&fig, dir, &stem)?;
-        files.push(format!("{stem}.svg"));
-        files.push(format!("{stem}.png"));
+        let svg = save(&fig, &stem)?;
         let (_, _, description) = curves::describe(m);
-        let scale = if fig.log_y {
-            " Logarithmic y axis."
-        } else {
-            ""
-        };
+        let mut scale = String::new();
+        if fig.panel.log_y {
+            scale.push_str(" Logarithmic y axis.");
+        }
+        if fig.panel.log_x {
+            scale.push_str(" Logarithmic x axis (log-spaced analysis epochs).");
+        }
         curve_figs.push(FigureEntry {
             stem,
             caption: format!("{m}: {description}{scale}"),
+            svg: Some(svg),
         });
     }
-    sections.push(Section {
-        title: "Metrics against epoch".into(),
-        intro: "One line per condition: the mean over its runs (seeds) at each analysis epoch; \
-                the shaded band spans the minimum to the maximum over the runs. NC metrics are \
-                measured on the training set, mistake metrics on the test set."
-            .into(),
-        figures: curve_figs,
-    });
 
-    // 2-3. Final geometry of each condition (its first run that has final.safetensors).
+    // 3. Collapse through the layers.
+    let mut layer_figs = Vec::new();
+    if let Some(fig) = layers::LayersFigure::new(runs, conds, "nc1") {
+        let svg = save(&fig, "layers-nc1")?;
+        layer_figs.push(FigureEntry {
+            stem: "layers-nc1".into(),
+            caption: format!(
+                "NC1 of each tapped layer's features against its depth, one panel per condition \
+                 with metrics_layers.csv, one line per analysis epoch (epochs {}), the mean over \
+                 the condition's runs.",
+                fig.epochs
+                    .iter()
+                    .map(|e| e.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            svg: Some(svg),
+        });
+    }
+
+    // 4-5. Final geometry of each condition (its first run that has final.safetensors).
     let mut gram_figs = Vec::new();
     let mut pca_figs = Vec::new();
     for c in conds {
@@ -210,15 +293,12 @@ fn write_all(
         }
         let Some((i, geo)) = found else { continue };
         let seed = runs[i].seed().map_or("?".into(), |s| s.to_string());
-        let who = format!("{} ({}, seed {seed})", c.id, c.label);
+        let who = format!("{} ({}, seed {seed})", c.id, c.name);
         let stem = format!("gram-{}", c.id);
-        plot::save(
+        save(
             &geometry_plots::GramFigure::new(format!("Final class-mean geometry: {who}"), &geo),
-            dir,
             &stem,
         )?;
-        files.push(format!("{stem}.svg"));
-        files.push(format!("{stem}.png"));
         let target = if geo.target.is_some() {
             ", and the hierarchy target T_ij = (1 − s_min) exp(−2 dn(i,j)) + s_min (HAFrame). \
              Classes in depth-first order of the hierarchy, so that sibling classes are adjacent"
@@ -232,18 +312,16 @@ fn write_all(
                  (from {}), beside the simplex ETF (−1/(K−1) off the diagonal){target}.",
                 runs[i].dir.join("final.safetensors").display()
             ),
+            svg: None,
         });
         let stem = format!("pca-{}", c.id);
-        plot::save(
+        save(
             &geometry_plots::PcaFigure::new(
-                format!("Means and classifier, PCA plane: {}", c.id),
+                format!("Means and classifier, PCA plane: {}", c.name),
                 &geo,
             ),
-            dir,
             &stem,
         )?;
-        files.push(format!("{stem}.svg"));
-        files.push(format!("{stem}.png"));
         pca_figs.push(FigureEntry {
             stem,
             caption: format!(
@@ -253,6 +331,69 @@ fn write_all(
                 100.0 * geo.explained.0,
                 100.0 * geo.explained.1
             ),
+            svg: None,
+        });
+    }
+
+    // 6. Trade-off.
+    let mut trade = Vec::new();
+    if let Some(fig) = tradeoff::TradeoffFigure::new(runs, conds) {
+        let svg = save(&fig, "tradeoff")?;
+        let mut caption = "Top-1 test error against mistake severity (mean tree distance of \
+                           the mistakes) at the final epoch, one point per run: hierarchical \
+                           losses aim to lower severity without raising the error."
+            .to_string();
+        if !fig.left_out.is_empty() {
+            caption.push_str(&format!(
+                " Left out, measured against a flat tree (severity 1 by definition): {}.",
+                fig.left_out.join("; ")
+            ));
+        }
+        trade.push(FigureEntry {
+            stem: "tradeoff".into(),
+            caption,
+            svg: Some(svg),
+        });
+    }
+
+    // The overview: every figure against epoch (and the trade-off) as a thumbnail linking to
+    // the full figure further down.
+    let thumbs: Vec<&FigureEntry> = panel_figs
+        .iter()
+        .chain(&curve_figs)
+        .chain(&layer_figs)
+        .chain(&trade)
+        .collect();
+    let overview = if thumbs.is_empty() {
+        String::new()
+    } else {
+        html::thumbnails(&thumbs)
+    };
+    sections.push(Section {
+        title: "Collapse at a glance".into(),
+        intro: "The quantities of neural collapse in the manner of Papyan, Han and Donoho \
+                (2020): training error, NC1, equinorm and equiangularity of the class means and \
+                of the classifier rows, NC2, NC3 and NC4."
+            .into(),
+        figures: panel_figs.clone(),
+    });
+    sections.push(Section {
+        title: "Metrics against epoch".into(),
+        intro: "One line per condition: the mean over its runs (seeds) at each analysis epoch; \
+                the shaded band spans the minimum to the maximum over the runs. NC metrics are \
+                measured on the training set, mistake metrics on the test set. Log y axes for \
+                the NC metrics, losses and errors (a value of exactly 0 is drawn on the dashed \
+                line labelled 0, at half the smallest positive value); dashed grey verticals at \
+                the learning-rate decays, dotted verticals in a condition's colour at its \
+                stable TPT epoch (the mean over its seeds)."
+            .into(),
+        figures: curve_figs,
+    });
+    if !layer_figs.is_empty() {
+        sections.push(Section {
+            title: "Collapse through the layers".into(),
+            intro: "From the runs' metrics_layers.csv (analysis.layers).".into(),
+            figures: layer_figs,
         });
     }
     let geometry_note = if gram_figs.is_empty() {
@@ -270,28 +411,6 @@ fn write_all(
         intro: geometry_note.into(),
         figures: pca_figs,
     });
-
-    // 4. Trade-off.
-    let mut trade = Vec::new();
-    if let Some(fig) = tradeoff::TradeoffFigure::new(runs, conds) {
-        plot::save(&fig, dir, "tradeoff")?;
-        files.push("tradeoff.svg".into());
-        files.push("tradeoff.png".into());
-        let mut caption = "Top-1 test error against mistake severity (mean tree distance of \
-                           the mistakes) at the final epoch, one point per run: hierarchical \
-                           losses aim to lower severity without raising the error."
-            .to_string();
-        if !fig.left_out.is_empty() {
-            caption.push_str(&format!(
-                " Left out, measured against a flat tree (severity 1 by definition): {}.",
-                fig.left_out.join("; ")
-            ));
-        }
-        trade.push(FigureEntry {
-            stem: "tradeoff".into(),
-            caption,
-        });
-    }
     sections.push(Section {
         title: "Error vs mistake severity".into(),
         intro: if trade.is_empty() {
@@ -302,8 +421,9 @@ fn write_all(
         figures: trade,
     });
 
-    // 5. Tables.
+    // 7. Tables.
     let comps = summary::comparisons(runs, conds, &metrics);
+    let fold_table = folds::FoldTable::new(runs, conds);
     write_text(
         dir,
         "summary.csv",
@@ -316,42 +436,341 @@ fn write_all(
         &summary::comparisons_csv(conds, &comps),
         &mut files,
     )?;
-    let md = summary::summary_markdown(runs, conds, &metrics, &comps);
+    write_text(dir, "folds.csv", &fold_table.csv(conds), &mut files)?;
+    let md = summary::summary_markdown(runs, conds, &metrics, &comps, &fold_table);
     write_text(dir, "summary.md", &md, &mut files)?;
 
-    // 6. The page.
-    let blocks = vec![
-        ("Runs and conditions".to_string(), runs_block(runs, conds)),
+    // 8. The page.
+    let mut blocks = vec![
+        (
+            "Decision table".to_string(),
+            decision_block(runs, conds, &comps),
+        ),
+        (
+            "Collapse during the terminal phase".to_string(),
+            folds_block(conds, &fold_table),
+        ),
         (
             "Summary at the final epoch".to_string(),
             summary_block(runs, conds, &metrics),
         ),
         (
-            "Against the CE baseline".to_string(),
+            "Against the CE baseline in detail".to_string(),
             comparison_block(conds, &comps),
         ),
+        ("Runs and conditions".to_string(), runs_block(runs, conds)),
     ];
+    if !overview.is_empty() {
+        blocks.push((
+            "Overview of the figures".to_string(),
+            format!(
+                "<p>Each thumbnail links to its full figure below (inline SVG: hover a point \
+                 for its value; the checkboxes above the figures hide a condition).</p>\n\
+                 {overview}"
+            ),
+        ));
+    }
     let mut preface = format!(
         "<p>{} runs in {} conditions. Tables: <a href=\"summary.csv\">summary.csv</a>, \
-         <a href=\"comparisons.csv\">comparisons.csv</a>, <a href=\"summary.md\">summary.md</a>.</p>\n",
-        runs.len(),
+         <a href=\"comparisons.csv\">comparisons.csv</a>, <a href=\"folds.csv\">folds.csv</a>, \
+         <a href=\"summary.md\">summary.md</a>.</p>\n",
+        conds.iter().map(|c| c.runs.len()).sum::<usize>(),
         conds.len()
     );
+    let diverged: Vec<String> = conds
+        .iter()
+        .flat_map(|c| {
+            c.diverged.iter().map(move |&i| {
+                format!(
+                    "{} seed {}{} (<code>{}</code>)",
+                    escape(&c.name),
+                    runs[i].seed().map_or("?".into(), |s| s.to_string()),
+                    escape(&summary::diverged_at(&runs[i])),
+                    escape(&runs[i].dir.display().to_string())
+                )
+            })
+        })
+        .collect();
+    if !diverged.is_empty() {
+        preface.push_str(&format!(
+            "<p class=\"warn\"><b>Diverged runs</b>, listed and left out of every mean, test \
+             and figure: {}.</p>\n",
+            diverged.join("; ")
+        ));
+    }
     for w in warnings.iter() {
         preface.push_str(&format!("<p class=\"warn\">Warning: {}</p>\n", escape(w)));
     }
-    let page = html::page("nclab report", &preface, &blocks, &sections);
+    let toggles: Vec<html::Toggle> = conds
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| !c.runs.is_empty())
+        .map(|(i, c)| {
+            let colour = plot::series_style(i).colour;
+            html::Toggle {
+                id: c.id.clone(),
+                name: c.name.clone(),
+                colour: format!("#{:02X}{:02X}{:02X}", colour.0, colour.1, colour.2),
+            }
+        })
+        .collect();
+    let page = html::page("nclab report", &preface, &blocks, &sections, &toggles);
     write_text(dir, "index.html", &page, &mut files)?;
     Ok(files)
+}
+
+/// A figure that [`plot::save`] writes (object-safe, for one saving closure).
+trait SaveFigure {
+    fn save(&self, dir: &Path, stem: &str) -> Result<String>;
+}
+
+impl<F: plot::Figure> SaveFigure for F {
+    fn save(&self, dir: &Path, stem: &str) -> Result<String> {
+        plot::save(self, dir, stem)
+    }
+}
+
+/// The learning-rate decay epochs of the runs that did not diverge (their union: the same for
+/// all runs of a report unless --allow-mixed pooled different lengths).
+fn decay_epochs(runs: &[Run], conds: &[Condition]) -> Vec<f64> {
+    let mut d: Vec<usize> = conds
+        .iter()
+        .flat_map(|c| c.runs.iter().flat_map(|&i| runs[i].decay_epochs()))
+        .collect();
+    d.sort_unstable();
+    d.dedup();
+    d.into_iter().map(|e| e as f64).collect()
+}
+
+/// Short column headings of the decision table: (abbreviation, what it is).
+fn abbreviation(metric: &str) -> &str {
+    match metric {
+        "nc1" => "NC1",
+        "nc2" => "NC2",
+        "nc3" => "NC3",
+        "nc4" => "NC4",
+        "top1_error" => "top-1 error",
+        "top5_error" => "top-5 error",
+        "mistake_severity" => "mistake severity",
+        "hdist@1" => "hdist @1",
+        "hdist@5" => "hdist @5",
+        "nc2_tree" => "NC2 tree",
+        "mean_tree_correlation" => "tree corr.",
+        "nc1_coarse" => "NC1 coarse",
+        m => m,
+    }
+}
+
+/// A value in 3 significant digits with its sign (`+0.0123`, `−0.5`).
+fn signed3(v: f64) -> String {
+    if !v.is_finite() {
+        return "n/a".into();
+    }
+    let t = crate::numbers::significant(Some(v), 3);
+    if v > 0.0 {
+        format!("+{t}")
+    } else {
+        t.replacen('-', "−", 1)
+    }
+}
+
+fn decision_block(runs: &[Run], conds: &[Condition], comps: &[Comparison]) -> String {
+    let (metrics, rows) = summary::decision_table(conds, comps);
+    if rows.is_empty() || metrics.is_empty() {
+        return "<p>No comparison: no non-CE condition has a CE condition of the same dataset \
+                and model.</p>"
+            .into();
+    }
+    let mut baselines: Vec<usize> = rows
+        .iter()
+        .filter_map(|(c, _)| conds[*c].baseline)
+        .collect();
+    baselines.sort_unstable();
+    baselines.dedup();
+    let mut header = vec!["condition".to_string()];
+    header.extend(metrics.iter().map(|m| {
+        format!(
+            "<span title=\"{}\">{}</span>",
+            escape(m),
+            escape(abbreviation(m))
+        )
+    }));
+    let mut s = format!(
+        "<p>Each condition against its CE baseline: the difference condition − baseline at the \
+         final epoch (mean over seed pairs), its 95% interval under it, then the \
+         Benjamini–Hochberg adjusted p-value (BH, which the stars use) and Holm's. Highlighted: \
+         BH p < 0.05, <span class=\"key\"><span class=\"down\">lower than the baseline</span>\
+         <span class=\"up\">higher than the baseline</span></span>. Click a heading to sort \
+         the rows by it. Hover a cell for the raw p-values.</p>\n<p>{}</p>\n",
+        escape(&summary::family_note(comps))
+    );
+    let mut table = format!(
+        "<table class=\"decision sortable\">\n<thead><tr>{}</tr>\n",
+        header
+            .iter()
+            .map(|h| format!("<th>{h}</th>"))
+            .collect::<String>()
+    );
+    if let [b] = baselines[..] {
+        table.push_str(&format!(
+            "<tr class=\"base\"><td>{} (baseline): mean</td>",
+            escape(&conds[b].name)
+        ));
+        for m in &metrics {
+            let cell = summary::cell(runs, &conds[b], m);
+            table.push_str(&format!(
+                "<td>{}</td>",
+                if cell.n == 0 {
+                    "–".to_string()
+                } else {
+                    crate::numbers::significant(Some(cell.mean), 3)
+                }
+            ));
+        }
+        table.push_str("</tr>\n");
+    }
+    table.push_str("</thead>\n<tbody>\n");
+    for (ci, cells) in &rows {
+        let c = &conds[*ci];
+        let vs = match c.baseline {
+            Some(b) if baselines.len() > 1 => {
+                format!("<br><span class=\"q\">vs {}</span>", escape(&conds[b].name))
+            }
+            _ => String::new(),
+        };
+        table.push_str(&format!("<tr><td>{}{vs}</td>", escape(&c.name)));
+        for (m, cell) in metrics.iter().zip(cells) {
+            let Some(k) = cell else {
+                table.push_str("<td data-v=\"\">–</td>");
+                continue;
+            };
+            let (d, lo, hi, paired) = k.effect();
+            let significant = k.p_bh < 0.05;
+            let class = match (significant, d < 0.0) {
+                (true, true) => " class=\"sig down\"",
+                (true, false) => " class=\"sig up\"",
+                _ => "",
+            };
+            let ci = if lo.is_finite() && hi.is_finite() {
+                format!("[{}, {}]", signed3(lo), signed3(hi))
+            } else {
+                "no interval".to_string()
+            };
+            let q = if k.p_bh.is_finite() {
+                format!("BH {} · Holm {}", sig(k.p_bh), sig(k.p_holm))
+            } else {
+                "p n/a".to_string()
+            };
+            let opt = |v: Option<f64>| v.map_or("n/a".to_string(), sig);
+            let title = format!(
+                "{m}: {} − {} = {} ({}); p ({}) {}; sign-flip p {}; Welch p {}; Holm {}; BH {}{}",
+                c.name,
+                conds[k.baseline].name,
+                signed(d),
+                if paired {
+                    format!("{} seed pairs", k.n_pairs)
+                } else {
+                    format!("{} vs {} runs, unpaired", k.n, k.n_baseline)
+                },
+                if k.p_test.is_empty() { "–" } else { k.p_test },
+                sig(k.p),
+                opt(k.sign_flip.map(|f| f.p)),
+                opt(k.welch.map(|w| w.p)),
+                sig(k.p_holm),
+                sig(k.p_bh),
+                k.harm_bound()
+                    .map_or(String::new(), |b| format!("; worst case {}", signed(b)))
+            );
+            table.push_str(&format!(
+                "<td{class} data-v=\"{}\" title=\"{}\"><b>{}</b>{}<br><span class=\"ci\">{ci}</span>\
+                 <br><span class=\"q\">{q}</span></td>",
+                crate::numbers::exact(Some(d)),
+                escape(&title),
+                signed3(d),
+                stars(k.p_bh)
+            ));
+        }
+        table.push_str("</tr>\n");
+    }
+    table.push_str("</tbody>\n</table>\n");
+    s.push_str(&table);
+    s
+}
+
+fn folds_block(conds: &[Condition], t: &folds::FoldTable) -> String {
+    let short = |span: &str| -> String {
+        match span {
+            "total" => "1 → last".to_string(),
+            "after_stable_tpt" => "stable TPT → last".to_string(),
+            d => d.replace("decay", "decay "),
+        }
+    };
+    let mut header = vec![
+        "condition".to_string(),
+        "runs".to_string(),
+        "stable TPT epoch".to_string(),
+    ];
+    for m in folds::FOLD_METRICS {
+        for n in &t.spans {
+            header.push(format!(
+                "<span title=\"{}\">{} {}</span>",
+                escape(&folds::column(m, n)),
+                m.to_uppercase(),
+                escape(&short(n))
+            ));
+        }
+    }
+    let rows: Vec<Vec<String>> = t
+        .rows
+        .iter()
+        .map(|r| {
+            let c = &conds[r.condition];
+            let mut row = vec![
+                escape(&c.name),
+                format!("<td data-v=\"{}\">{}</td>", c.runs.len(), c.runs.len()),
+                format!(
+                    "<td data-v=\"{}\">{}</td>",
+                    crate::numbers::exact(Some(r.stable_tpt.0)),
+                    match r.stable_tpt.1 {
+                        0 => "never".to_string(),
+                        n if n < c.runs.len() =>
+                            format!("{} ({n} of {})", sig(r.stable_tpt.0), c.runs.len()),
+                        _ => sig(r.stable_tpt.0),
+                    }
+                ),
+            ];
+            for per_metric in &r.values {
+                for (v, n) in per_metric {
+                    row.push(if *n == 0 {
+                        "<td data-v=\"\">–</td>".to_string()
+                    } else {
+                        format!(
+                            "<td data-v=\"{}\">{}×</td>",
+                            crate::numbers::exact(Some(*v)),
+                            folds::fold_text(*v)
+                        )
+                    });
+                }
+            }
+            row
+        })
+        .collect();
+    format!(
+        "<p>{}</p>\n{}",
+        escape(&summary::folds_note(t)),
+        html::table_with(&header, &rows, "sortable")
+    )
 }
 
 fn runs_block(runs: &[Run], conds: &[Condition]) -> String {
     let header: Vec<String> = [
         "id",
         "condition",
+        "config entries that differ",
         "seed",
         "status",
         "epochs",
+        "stable TPT",
         "run directory",
     ]
     .iter()
@@ -359,24 +778,38 @@ fn runs_block(runs: &[Run], conds: &[Condition]) -> String {
     .collect();
     let mut rows = Vec::new();
     for c in conds {
-        for &i in &c.runs {
+        for &i in c.runs.iter().chain(&c.diverged) {
             let r = &runs[i];
+            let status = if r.diverged() {
+                format!(
+                    "<td class=\"warn\"><b>diverged</b>{}</td>",
+                    escape(&summary::diverged_at(r))
+                )
+            } else {
+                escape(&r.status())
+            };
             rows.push(vec![
                 escape(&c.id),
+                escape(&c.name),
                 escape(&c.label),
                 r.seed().map_or("?".into(), |s| s.to_string()),
-                escape(&r.status()),
+                status,
                 r.metrics
                     .epochs
                     .last()
                     .map_or(String::new(), |e| e.to_string()),
+                r.stable_tpt_epoch()
+                    .map_or("–".to_string(), |e| e.to_string()),
                 format!("<code>{}</code>", escape(&r.dir.display().to_string())),
             ]);
         }
     }
     let grouping = "Runs are grouped by their config.toml without the seed (and without name, \
-                    device, threads and data.root) unless --group-by names a key; the label \
-                    shows the config entries that differ between conditions.";
+                    device, threads and data.root) unless --group-by names a key; runs that \
+                    differ in data.name, model.kind, optim.epochs, data.per_class or \
+                    data.test_per_class are never pooled without --allow-mixed. A condition's \
+                    name is the sweep's variant name when its runs come from a sweep, else the \
+                    config entries that differ in short.";
     format!("<p>{grouping}</p>\n{}", html::table(&header, &rows))
 }
 
@@ -394,14 +827,18 @@ fn summary_block(runs: &[Run], conds: &[Condition], metrics: &[String]) -> Strin
     let rows: Vec<Vec<String>> = conds
         .iter()
         .map(|c| {
-            let mut row = vec![escape(&c.id), escape(&c.label), c.runs.len().to_string()];
+            let mut row = vec![escape(&c.id), escape(&c.name), c.runs.len().to_string()];
             for m in &shown {
                 let cell = summary::cell(runs, c, m);
-                row.push(match cell.n {
+                let text = match cell.n {
                     0 => "–".into(),
-                    1 => summary::sig(cell.mean),
-                    _ => format!("{} ± {}", summary::sig(cell.mean), summary::sig(cell.sd)),
-                });
+                    1 => sig(cell.mean),
+                    _ => format!("{} ± {}", sig(cell.mean), sig(cell.sd)),
+                };
+                row.push(format!(
+                    "<td data-v=\"{}\">{text}</td>",
+                    crate::numbers::exact(Some(cell.mean))
+                ));
             }
             row
         })
@@ -409,11 +846,11 @@ fn summary_block(runs: &[Run], conds: &[Condition], metrics: &[String]) -> Strin
     format!(
         "<p>Mean ± sd (n−1 divisor) over the runs of each condition, at each run's last \
          analysis epoch. All metrics are in <a href=\"summary.csv\">summary.csv</a>.</p>\n{}",
-        html::table(&header, &rows)
+        html::table_with(&header, &rows, "sortable")
     )
 }
 
-fn comparison_block(conds: &[Condition], comps: &[summary::Comparison]) -> String {
+fn comparison_block(conds: &[Condition], comps: &[Comparison]) -> String {
     if comps.is_empty() {
         return "<p>No comparison: no non-CE condition has a CE condition of the same dataset \
                 and model.</p>"
@@ -421,50 +858,66 @@ fn comparison_block(conds: &[Condition], comps: &[summary::Comparison]) -> Strin
     }
     let header: Vec<String> = [
         "condition",
-        "CE baseline",
+        "baseline",
         "metric",
         "n vs n",
+        "pairs",
         "diff",
-        "95% CI (Welch)",
+        "95% CI",
+        "worst case",
+        "p (paired t)",
+        "p (sign-flip)",
         "p (Welch t)",
         "p (Mann–Whitney)",
-        "pairs",
-        "p (paired t)",
+        "p Holm",
+        "p BH",
     ]
     .iter()
     .map(|s| s.to_string())
     .collect();
+    let num = |v: f64, text: String| {
+        format!(
+            "<td data-v=\"{}\">{text}</td>",
+            crate::numbers::exact(Some(v))
+        )
+    };
+    let opt = |v: Option<f64>| num(v.unwrap_or(f64::NAN), v.map_or("n/a".into(), sig));
     let rows: Vec<Vec<String>> = comps
         .iter()
-        .filter(|c| summary::KEY_METRICS.contains(&c.metric.as_str()))
+        .filter(|c| summary::KEY_METRICS.contains(&c.metric.as_str()) || c.in_family)
         .map(|c| {
-            let (ci, p) = c.welch.map_or(("n/a".into(), "n/a".into()), |w| {
-                (
-                    format!("[{}, {}]", summary::sig(w.ci_low), summary::sig(w.ci_high)),
-                    summary::sig(w.p),
-                )
-            });
+            let (d, lo, hi, _) = c.effect();
             vec![
-                escape(&conds[c.condition].label),
-                escape(&conds[c.baseline].label),
+                escape(&conds[c.condition].name),
+                escape(&conds[c.baseline].name),
                 escape(&c.metric),
                 format!("{} vs {}", c.n, c.n_baseline),
-                summary::sig(c.diff),
-                ci,
-                p,
-                c.mann_whitney.map_or("n/a".into(), |m| summary::sig(m.p)),
                 c.n_pairs.to_string(),
-                c.paired.map_or("n/a".into(), |w| summary::sig(w.p)),
+                num(d, signed(d)),
+                escape(&summary::interval(lo, hi)),
+                opt(c.harm_bound()),
+                opt(c.paired.map(|t| t.p)),
+                opt(c.sign_flip.map(|f| f.p)),
+                opt(c.welch.map(|w| w.p)),
+                opt(c.mann_whitney.map(|m| m.p)),
+                num(c.p_holm, sig(c.p_holm)),
+                num(c.p_bh, format!("{}{}", sig(c.p_bh), stars(c.p_bh))),
             ]
         })
         .collect();
     format!(
-        "<p>diff = mean(condition) − mean(baseline). Welch's t-test and its 95% interval \
-         (Welch–Satterthwaite df) need at least 2 runs a side; the Mann–Whitney U test (exact \
-         without ties) is given from 3 runs a side, since with 2 against 2 its p-value cannot go \
-         below 1/3. The paired t-test pairs the runs of the two conditions that share a seed \
-         (same data subset and initialisation). n/a: not computable with these runs. Every metric is in \
+        "<p>diff: the mean paired difference (runs paired by seed: same data subset and \
+         initialisation) with its 95% t interval; without pairs the difference of means with \
+         Welch's interval. Worst case: for errors and severities, the interval's bound on the \
+         side of harm, the largest rise the data still allow at 95% (\"no worse than this\"). \
+         p (paired t): the paired t-test (df = pairs − 1), n/a with fewer than 2 pairs or \
+         differences without spread; p (sign-flip): the exact sign-flip permutation test of \
+         the paired differences (all 2^n sign patterns), defined for a constant difference too. \
+         Welch's t-test (Welch–Satterthwaite df) needs at least 2 runs a side; the Mann–Whitney \
+         U test (exact without ties) is given from 3 runs a side, since with 2 against 2 its \
+         p-value cannot go below 1/3. Holm and BH: adjusted in the family of the decision \
+         table. n/a: not computable with these runs. Every metric is in \
          <a href=\"comparisons.csv\">comparisons.csv</a>.</p>\n{}",
-        html::table(&header, &rows)
+        html::table_with(&header, &rows, "sortable")
     )
 }
