@@ -120,7 +120,7 @@ pub fn generate(options: &Options) -> Result<Outcome> {
             warnings.push(format!(
                 "{}: diverged{}; listed, left out of the means, tests and figures",
                 loaded[i].dir.display(),
-                summary::diverged_at(&loaded[i])
+                summary::diverged_epoch(&loaded[i])
             ));
         }
     }
@@ -277,7 +277,7 @@ fn write_all(
     for c in conds {
         let mut found = None;
         for &i in &c.runs {
-            let spec = runs[i].config_str("hierarchy");
+            let spec = runs[i].hierarchy_spec();
             match geometry::load(&runs[i].dir, spec.as_deref()) {
                 Ok(Some((g, w))) => {
                     warnings.extend(w);
@@ -602,7 +602,7 @@ fn decision_block(runs: &[Run], conds: &[Condition], comps: &[Comparison]) -> St
          BH p < 0.05, <span class=\"key\"><span class=\"down\">lower than the baseline</span>\
          <span class=\"up\">higher than the baseline</span></span>. Click a heading to sort \
          the rows by it. Hover a cell for the raw p-values.</p>\n<p>{}</p>\n",
-        escape(&summary::family_note(comps))
+        escape(&summary::family_note(conds, comps))
     );
     let mut table = format!(
         "<table class=\"decision sortable\">\n<thead><tr>{}</tr>\n",
@@ -681,9 +681,12 @@ fn decision_block(runs: &[Run], conds: &[Condition], comps: &[Comparison]) -> St
                 k.harm_bound()
                     .map_or(String::new(), |b| format!("; worst case {}", signed(b)))
             );
+            let harm = k.harm_text().map_or(String::new(), |h| {
+                format!("<br><span class=\"q\">{}</span>", escape(&h))
+            });
             table.push_str(&format!(
                 "<td{class} data-v=\"{}\" title=\"{}\"><b>{}</b>{}<br><span class=\"ci\">{ci}</span>\
-                 <br><span class=\"q\">{q}</span></td>",
+                 <br><span class=\"q\">{q}</span>{harm}</td>",
                 crate::numbers::exact(Some(d)),
                 escape(&title),
                 signed3(d),
@@ -783,7 +786,7 @@ fn runs_block(runs: &[Run], conds: &[Condition]) -> String {
             let status = if r.diverged() {
                 format!(
                     "<td class=\"warn\"><b>diverged</b>{}</td>",
-                    escape(&summary::diverged_at(r))
+                    escape(&summary::diverged_epoch(r))
                 )
             } else {
                 escape(&r.status())

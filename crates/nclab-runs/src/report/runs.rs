@@ -122,6 +122,19 @@ impl Run {
         self.config.get(key).map(|v| unquote(v))
     }
 
+    /// The run's `hierarchy` spec, with a relative file path resolved against the run
+    /// directory when the file is there (the Python Tracker writes `hierarchy =
+    /// "hierarchy.json"` beside `config.toml`); otherwise the spec as written (a built-in
+    /// name, an absolute path, or a path relative to where training ran).
+    pub fn hierarchy_spec(&self) -> Option<String> {
+        let spec = self.config_str("hierarchy")?;
+        let path = Path::new(spec.trim());
+        if path.is_relative() && self.dir.join(path).is_file() {
+            return Some(self.dir.join(path).display().to_string());
+        }
+        Some(spec)
+    }
+
     /// The run's final value of `name`: for [`SUMMARY_VALUES`] the number in `summary.json`
     /// (`None` when it is null, e.g. a run that never reached TPT), else the last
     /// `metrics.csv` row's.

@@ -152,28 +152,67 @@ impl Comparison {
         let b = if lower { hi } else { lo };
         b.is_finite().then_some(b)
     }
+
+    /// The "no worse" statement of a metric with a direction of harm, from [`harm_bound`]
+    /// `b`: `no worse than +b (95% bound)` when the interval reaches the side of harm (the
+    /// largest worsening the data still allow, not a proof of none), `better (95% interval)`
+    /// when the whole interval lies on the side of benefit.
+    ///
+    /// [`harm_bound`]: Comparison::harm_bound
+    pub fn harm_text(&self) -> Option<String> {
+        let b = self.harm_bound()?;
+        let harmful = match lower_is_better(&self.metric)? {
+            true => b > 0.0,
+            false => b < 0.0,
+        };
+        Some(if harmful {
+            format!("no worse than {} (95% bound)", signed(b))
+        } else {
+            "better (whole 95% interval)".to_string()
+        })
+    }
 }
 
-/// Adjusts the family's p-values: the comparisons of every condition with its baseline on the
-/// [`HEADLINE_METRICS`] whose `p` is defined make one family (the whole report); Holm's and
-/// Benjamini-Hochberg's adjusted p-values are set on its members, `NaN` on the others.
+/// Adjusts the p-values per grid: the comparisons with one baseline (the conditions of one
+/// grid against its CE condition) on the [`HEADLINE_METRICS`] whose `p` is defined make one
+/// family; Holm's and Benjamini-Hochberg's adjusted p-values are set on its members (see
+/// [`stats::holm_adjust`], [`stats::benjamini_hochberg_adjust`]), `NaN` on the others. Grids
+/// are separate families: a report over several grids adjusts each as if reported alone.
 pub fn adjust_family(comps: &mut [Comparison]) {
-    let members: Vec<usize> = (0..comps.len())
-        .filter(|&i| HEADLINE_METRICS.contains(&comps[i].metric.as_str()) && comps[i].p.is_finite())
-        .collect();
-    let p: Vec<f64> = members.iter().map(|&i| comps[i].p).collect();
-    let holm = stats::holm_adjust(&p);
-    let bh = stats::benjamini_hochberg_adjust(&p);
     for c in comps.iter_mut() {
         c.in_family = false;
         c.p_holm = f64::NAN;
         c.p_bh = f64::NAN;
     }
-    for (k, &i) in members.iter().enumerate() {
-        comps[i].in_family = true;
-        comps[i].p_holm = holm[k];
-        comps[i].p_bh = bh[k];
+    for baseline in families(comps) {
+        let members: Vec<usize> = (0..comps.len())
+            .filter(|&i| comps[i].baseline == baseline && in_family(&comps[i]))
+            .collect();
+        let p: Vec<f64> = members.iter().map(|&i| comps[i].p).collect();
+        let holm = stats::holm_adjust(&p);
+        let bh = stats::benjamini_hochberg_adjust(&p);
+        for (k, &i) in members.iter().enumerate() {
+            comps[i].in_family = true;
+            comps[i].p_holm = holm[k];
+            comps[i].p_bh = bh[k];
+        }
     }
+}
+
+/// Whether a comparison belongs to its grid's family: a headline metric with a defined `p`.
+fn in_family(c: &Comparison) -> bool {
+    HEADLINE_METRICS.contains(&c.metric.as_str()) && c.p.is_finite()
+}
+
+/// The baselines of the comparisons (one family each), in order of first appearance.
+pub fn families(comps: &[Comparison]) -> Vec<usize> {
+    let mut out: Vec<usize> = Vec::new();
+    for c in comps {
+        if !out.contains(&c.baseline) {
+            out.push(c.baseline);
+        }
+    }
+    out
 }
 
 /// The metric columns of all runs, in the order of first appearance, then the
@@ -455,23 +494,35 @@ pub fn decision_table<'a>(
     (metrics, rows)
 }
 
-/// How the family and the tests are defined, for summary.md and index.html.
-pub fn family_note(comps: &[Comparison]) -> String {
-    let m = comps.iter().filter(|c| c.in_family).count();
+/// How the families and the tests are defined, for summary.md and index.html.
+pub fn family_note(conditions: &[Condition], comps: &[Comparison]) -> String {
+    let sizes: Vec<String> = families(comps)
+        .into_iter()
+        .map(|b| {
+            let m = comps
+                .iter()
+                .filter(|c| c.baseline == b && c.in_family)
+                .count();
+            format!("against {}: {m}", conditions[b].name)
+        })
+        .collect();
     format!(
-        "Family: every condition against its CE baseline on each headline metric ({}), {m} \
-         comparisons with a defined p-value, adjusted together. p: the paired t-test of the \
-         runs paired by seed (same data subset and initialisation; df = pairs − 1) when there \
-         are at least 2 pairs, else Welch's t-test. Adjusted p-values: Holm (family-wise error \
-         rate) and Benjamini–Hochberg (false discovery rate); the stars use BH: * < 0.05, \
-         ** < 0.01, *** < 0.001. An undefined p (e.g. paired differences without spread) is \
-         left out of the family and does not count in its size. The sign-flip p is the exact \
-         permutation test of the paired differences (all 2^n sign patterns): it is defined \
-         where the t-test is not, but with n pairs it cannot go below 2/2^n (0.25 with 3 \
-         seeds). Intervals: 95% t intervals of the mean paired difference (of the difference \
-         of means, Welch, without pairs). Worst case: for errors and severities, the \
-         interval's bound on the side of harm, the largest rise the data still allow at 95%.",
-        HEADLINE_METRICS.join(", ")
+        "Families: per grid (the conditions compared with one CE baseline), every condition \
+         against the baseline on each headline metric ({}); comparisons with a defined p-value \
+         per family: {}. p: the paired t-test of the runs paired by seed (same data subset and \
+         initialisation; df = pairs − 1) when there are at least 2 pairs, else Welch's t-test. \
+         Adjusted p-values: Holm (family-wise error rate) and Benjamini–Hochberg (false \
+         discovery rate), each within its family; the stars use BH: * < 0.05, ** < 0.01, \
+         *** < 0.001. An undefined p (e.g. paired differences without spread) is left out of \
+         the family and does not count in its size. The sign-flip p is the exact permutation \
+         test of the paired differences (all 2^n sign patterns): it is defined where the t-test \
+         is not, but with n pairs it cannot go below 2/2^n (0.25 with 3 seeds). Intervals: 95% \
+         t intervals of the mean paired difference (of the difference of means, Welch, without \
+         pairs). Worst case: for errors and severities, the interval's bound on the side of \
+         harm, the largest rise the data still allow at 95%: \"no worse than\" that bound, \
+         which is not evidence of no harm.",
+        HEADLINE_METRICS.join(", "),
+        sizes.join("; ")
     )
 }
 
@@ -578,7 +629,7 @@ pub fn summary_markdown(
              model (`data.name`, `model.kind`).\n",
         );
     } else {
-        s.push_str(&family_note(comps));
+        s.push_str(&family_note(conditions, comps));
         s.push_str(" With few seeds read p-values as indications, not as findings.\n\n");
         let (dm, rows) = decision_table(conditions, comps);
         s.push_str(
@@ -610,7 +661,8 @@ pub fn summary_markdown(
                         } else {
                             String::new()
                         };
-                        s.push_str(&format!(" {} {}{q} |", signed(d), interval(lo, hi)));
+                        let harm = k.harm_text().map_or(String::new(), |h| format!("; {h}"));
+                        s.push_str(&format!(" {} {}{q}{harm} |", signed(d), interval(lo, hi)));
                     }
                 }
             }
@@ -682,10 +734,20 @@ pub fn summary_markdown(
 
 /// `, diverged at epoch N` from `summary.json`, when it says.
 pub fn diverged_at(run: &Run) -> String {
+    let at = diverged_epoch(run);
+    if at.is_empty() {
+        at
+    } else {
+        format!(", diverged{at}")
+    }
+}
+
+/// ` at epoch N` from `summary.json`'s `diverged_at_epoch`, empty when it does not say.
+pub fn diverged_epoch(run: &Run) -> String {
     run.summary
         .as_ref()
         .and_then(|s| s.get("diverged_at_epoch")?.as_f64())
-        .map_or(String::new(), |e| format!(", diverged at epoch {e}"))
+        .map_or(String::new(), |e| format!(" at epoch {e}"))
 }
 
 /// What the fold columns compare, for summary.md and index.html.

@@ -1,0 +1,240 @@
+//! `nclab report` over awkward sets of runs: NC folds over the spans of training (hand-computed),
+//! diverged runs (listed, never rejected), runs that must not be pooled, duplicate seeds, and a
+//! run-relative hierarchy file.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use nclab_core::tensor::Tensor;
+use nclab_runs::report::{generate, Options};
+
+fn scratch(name: &str) -> PathBuf {
+    nclab_testkit::fresh_dir("report-runs-test", name)
+}
+
+/// A 9-epoch run with the step schedule (decays at epochs 4 and 7) and analyses at epochs
+/// 1, 2, 3, 5, 6, 8, 9; `nc1` one value per analysis epoch.
+fn write_run(dir: &Path, data: &str, seed: u64, nc1: [f64; 7], stable_tpt: u64) {
+    std::fs::create_dir_all(dir).unwrap();
+    let config = format!(
+        "seed = {seed}\n[data]\nname = \"{data}\"\n[model]\nkind = \"mlp\"\n[loss]\n\
+         kind = \"ce\"\n[optim]\nepochs = 9\nschedule = \"step\"\n"
+    );
+    std::fs::write(dir.join("config.toml"), config).unwrap();
+    let mut csv = String::from("epoch,train_acc,nc1\n");
+    for (e, v) in [1, 2, 3, 5, 6, 8, 9].iter().zip(nc1) {
+        csv.push_str(&format!("{e},{},{v}\n", if *e >= 5 { 1.0 } else { 0.9 }));
+    }
+    std::fs::write(dir.join("metrics.csv"), csv).unwrap();
+    let summary = format!(
+        "{{\"status\": \"finished\", \"seed\": {seed}, \"tpt_epoch\": 2, \
+         \"stable_tpt_epoch\": {stable_tpt}}}"
+    );
+    std::fs::write(dir.join("summary.json"), summary).unwrap();
+}
+
+const NC1_S0: [f64; 7] = [100.0, 50.0, 20.0, 10.0, 8.0, 2.0, 1.6];
+const NC1_S1: [f64; 7] = [200.0, 90.0, 40.0, 25.0, 10.0, 4.0, 2.0];
+
+fn read_csv(path: &Path) -> Vec<BTreeMap<String, String>> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<String> = lines
+        .next()
+        .unwrap()
+        .split(',')
+        .map(str::to_string)
+        .collect();
+    lines
+        .map(|l| {
+            let cells: Vec<String> = l.split(',').map(str::to_string).collect();
+            assert_eq!(cells.len(), header.len(), "{l}");
+            header.iter().cloned().zip(cells).collect()
+        })
+        .collect()
+}
+
+fn num(row: &BTreeMap<String, String>, key: &str) -> f64 {
+    row[key]
+        .parse()
+        .unwrap_or_else(|_| panic!("{key} = {:?}", row[key]))
+}
+
+/// A run that diverged in epoch 1: `metrics.csv` has its header only.
+fn write_diverged(dir: &Path, seed: u64) {
+    std::fs::create_dir_all(dir).unwrap();
+    let config = format!(
+        "seed = {seed}\n[data]\nname = \"syn\"\n[model]\nkind = \"mlp\"\n[loss]\n\
+         kind = \"ce\"\n[optim]\nepochs = 9\nschedule = \"step\"\n"
+    );
+    std::fs::write(dir.join("config.toml"), config).unwrap();
+    std::fs::write(dir.join("metrics.csv"), "epoch,train_acc,nc1\n").unwrap();
+    let summary = format!(
+        "{{\"status\": \"diverged\", \"seed\": {seed}, \"diverged_at_epoch\": 1, \
+         \"tpt_epoch\": null}}"
+    );
+    std::fs::write(dir.join("summary.json"), summary).unwrap();
+}
+
+/// Folds per run, then the mean over the two runs:
+/// * total (epoch 1 -> 9): 100 / 1.6 = 62.5 and 200 / 2 = 100, mean 81.25;
+/// * after the stable TPT (epochs 5 and 4, both first analysed at 5; 5 -> 9): 10 / 1.6 = 6.25
+///   and 25 / 2 = 12.5, mean 9.375;
+/// * across decay 1 (at epoch 4: last analysis before it 3 -> last of its phase, epochs 4-6,
+///   6): 20 / 8 = 2.5 and 40 / 10 = 4, mean 3.25;
+/// * across decay 2 (at 7: 6 -> 9): 8 / 1.6 = 5 and 10 / 2 = 5, mean 5.
+///
+/// The runs of seeds 2 and 3 diverged in epoch 1: listed, not averaged, not an error.
+#[test]
+fn folds_over_each_span_and_a_run_diverged_in_epoch_1() {
+    let root = scratch("folds");
+    let runs = root.join("runs");
+    write_run(&runs.join("s0"), "syn", 0, NC1_S0, 5);
+    write_run(&runs.join("s1"), "syn", 1, NC1_S1, 4);
+    write_diverged(&runs.join("s2"), 2);
+    // Seed 3 diverged before writing metrics.csv at all.
+    write_diverged(&runs.join("s3"), 3);
+    std::fs::remove_file(runs.join("s3/metrics.csv")).unwrap();
+    let out = root.join("out");
+    let outcome = generate(&Options::new(vec![runs.clone()], out.clone())).unwrap();
+    assert_eq!(outcome.runs, 4);
+    let rows = read_csv(&out.join("folds.csv"));
+    assert_eq!(rows.len(), 1);
+    let r = &rows[0];
+    assert_eq!(r["runs"], "2");
+    assert_eq!(num(r, "stable_tpt_epoch_mean"), 4.5);
+    for (span, from, to, fold) in [
+        ("total", 1.0, 9.0, 81.25),
+        ("after_stable_tpt", 5.0, 9.0, 9.375),
+        ("decay1", 3.0, 6.0, 3.25),
+        ("decay2", 6.0, 9.0, 5.0),
+    ] {
+        assert_eq!(num(r, &format!("{span}_from_epoch")), from, "{span}");
+        assert_eq!(num(r, &format!("{span}_to_epoch")), to, "{span}");
+        let got = num(r, &format!("nc1_fold_{span}"));
+        assert!((got - fold).abs() < 1e-12, "{span}: {got}");
+        assert_eq!(r[&format!("nc1_fold_{span}_n")], "2");
+    }
+    // The diverged run: a warning, a line in summary.md and the page, counted apart.
+    let s2 = runs.join("s2").display().to_string();
+    assert!(
+        outcome
+            .warnings
+            .iter()
+            .any(|w| w.contains(&s2) && w.contains(": diverged at epoch 1; listed")),
+        "{:?}",
+        outcome.warnings
+    );
+    let summary = read_csv(&out.join("summary.csv"));
+    assert_eq!(
+        (summary[0]["runs"].as_str(), summary[0]["diverged"].as_str()),
+        ("2", "2")
+    );
+    let md = std::fs::read_to_string(out.join("summary.md")).unwrap();
+    assert!(md.contains("## Diverged runs"), "{md}");
+    assert!(md.contains(&format!("`{s2}`, diverged at epoch 1")), "{md}");
+    let html = std::fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(html.contains("<b>diverged</b> at epoch 1"));
+}
+
+/// Runs of two datasets grouped by the loss alone: refused, naming the key and the runs;
+/// pooled with a warning under --allow-mixed. A run copied twice: a warning naming both.
+#[test]
+fn mixed_configs_are_refused_and_duplicate_seeds_warned() {
+    let root = scratch("mixed");
+    let runs = root.join("runs");
+    write_run(&runs.join("a0"), "syn-a", 0, NC1_S0, 5);
+    write_run(&runs.join("b0"), "syn-b", 0, NC1_S1, 4);
+    let out = root.join("out");
+    let mut o = Options::new(vec![runs.clone()], out.clone());
+    o.group_by = Some("loss.kind".into());
+    let err = format!("{:#}", generate(&o).unwrap_err());
+    let (a0, b0) = (runs.join("a0"), runs.join("b0"));
+    let expect = format!(
+        "data.name (syn-a: {}; syn-b: {})",
+        a0.display(),
+        b0.display()
+    );
+    assert!(err.contains(&expect), "{err}");
+    assert!(err.contains("--allow-mixed"), "{err}");
+    assert!(!out.join("index.html").exists());
+
+    o.allow_mixed = true;
+    let outcome = generate(&o).unwrap();
+    assert!(outcome
+        .warnings
+        .iter()
+        .any(|w| w.contains(&expect) && w.contains("pooled as asked by --allow-mixed")));
+    // Both runs have seed 0: a duplicate within the pooled condition.
+    assert!(
+        outcome
+            .warnings
+            .iter()
+            .any(|w| w.contains("has seed 0 in 2 runs")),
+        "{:?}",
+        outcome.warnings
+    );
+
+    // Default grouping: a run copied under another name is one condition with seed 0 twice.
+    let root = scratch("duplicate");
+    let runs = root.join("runs");
+    write_run(&runs.join("a0"), "syn", 0, NC1_S0, 5);
+    write_run(&runs.join("copy-of-a0"), "syn", 0, NC1_S0, 5);
+    let outcome = generate(&Options::new(vec![runs.clone()], root.join("out"))).unwrap();
+    let w = outcome.warnings.join("\n");
+    assert!(w.contains("has seed 0 in 2 runs"), "{w}");
+    assert!(
+        w.contains(&runs.join("copy-of-a0").display().to_string()),
+        "{w}"
+    );
+}
+
+/// `hierarchy = "hierarchy.json"` in config.toml names the file beside it, whatever the
+/// working directory: the final-geometry figure then draws the hierarchy target.
+#[test]
+fn a_relative_hierarchy_is_read_from_the_run_directory() {
+    let root = scratch("hierarchy");
+    let dir = root.join("runs/r0");
+    write_run(&dir, "syn", 0, NC1_S0, 5);
+    let config = std::fs::read_to_string(dir.join("config.toml")).unwrap();
+    let config = format!("hierarchy = \"hierarchy.json\"\n{config}");
+    std::fs::write(dir.join("config.toml"), config).unwrap();
+    std::fs::write(
+        dir.join("hierarchy.json"),
+        r#"{"name": "root", "children": [{"name": "x", "children": [{"name": "a"}, {"name": "b"}]}, {"name": "c"}]}"#,
+    )
+    .unwrap();
+    let f = Tensor::from_f32(
+        vec![6, 2],
+        &[
+            1.0, 0.1, 1.0, -0.1, -0.5, 0.9, -0.5, 0.8, -0.5, -0.9, -0.4, -0.9,
+        ],
+    );
+    let y = Tensor::from_i64(vec![6], &[0, 0, 1, 1, 2, 2]);
+    nclab_core::io::safetensors::write(
+        &dir.join("final.safetensors"),
+        &[("train.features", &f), ("train.labels", &y)],
+        &BTreeMap::new(),
+    )
+    .unwrap();
+    assert!(
+        !Path::new("hierarchy.json").exists(),
+        "the test needs another cwd"
+    );
+    let out = root.join("out");
+    let outcome = generate(&Options::new(vec![root.join("runs")], out.clone())).unwrap();
+    assert!(outcome.warnings.is_empty(), "{:?}", outcome.warnings);
+    let html = std::fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(html.contains("and the hierarchy target T_ij"), "{html}");
+    // Without the file the spec is unusable, and said so.
+    std::fs::remove_file(dir.join("hierarchy.json")).unwrap();
+    let outcome = generate(&Options::new(vec![root.join("runs")], out)).unwrap();
+    assert!(
+        outcome
+            .warnings
+            .iter()
+            .any(|w| w.contains("hierarchy 'hierarchy.json' not usable")),
+        "{:?}",
+        outcome.warnings
+    );
+}
