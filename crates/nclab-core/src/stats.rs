@@ -15,28 +15,53 @@ pub fn mean(x: &[f64]) -> f64 {
 }
 
 /// Sample variance with the n-1 divisor, `sum (x_i - m)^2 / (n-1)` with `m` the mean; `NaN`
-/// when n < 2.
+/// when n < 2; infinite when it exceeds f64 (not a wrong finite number).
 ///
-/// Uses the corrected two-pass form `(sum d_i^2 - (sum d_i)^2 / n) / (n-1)`, `d_i = x_i - m`,
-/// whose second term cancels the rounding error of `m` (so equal values give exactly 0).
+/// Evaluated as `c^2 v` from [`scaled_variance`].
 pub fn variance(x: &[f64]) -> f64 {
+    let (c, v) = scaled_variance(x);
+    c * c * v
+}
+
+/// Sample standard deviation with the n-1 divisor, `sqrt(variance(x))`; `NaN` when n < 2.
+///
+/// Evaluated as `c sqrt(v)` from [`scaled_variance`], so that values whose squares overflow
+/// f64 (GNC2's Riesz energy reaches 1e201 and more at large d) still have a finite sd when it
+/// is representable.
+pub fn sd(x: &[f64]) -> f64 {
+    let (c, v) = scaled_variance(x);
+    c * v.sqrt()
+}
+
+/// `(c, v)` with `c` the power of two at or below `max |x_i|` (1 when that is 0 or not
+/// finite) and `v` the sample variance
+/// of `x / c`, so that `variance(x) = c^2 v` in exact arithmetic while no square overflows.
+///
+/// `v` uses the corrected two-pass form `(sum d_i^2 - (sum d_i)^2 / n) / (n-1)`, `d_i = y_i -
+/// m`, `y = x / c`, whose second term cancels the rounding error of the mean `m` (so equal
+/// values give exactly 0).
+fn scaled_variance(x: &[f64]) -> (f64, f64) {
     if x.len() < 2 {
-        return f64::NAN;
+        return (1.0, f64::NAN);
     }
-    let m = mean(x);
-    let n = x.len() as f64;
+    let top = x.iter().fold(0.0f64, |a, v| a.max(v.abs()));
+    // A power of two, so that x / c and the products with c are exact.
+    let c = if top > 0.0 && top.is_finite() {
+        2f64.powi(top.log2().floor() as i32)
+    } else {
+        1.0
+    };
+    let y: Vec<f64> = x.iter().map(|v| v / c).collect();
+    let m = mean(&y);
+    let n = y.len() as f64;
     let (mut ss, mut s) = (0.0, 0.0);
-    for v in x {
+    for v in &y {
         let d = v - m;
         ss += d * d;
         s += d;
     }
-    ((ss - s * s / n) / (n - 1.0)).max(0.0)
-}
-
-/// Sample standard deviation with the n-1 divisor, `sqrt(variance(x))`; `NaN` when n < 2.
-pub fn sd(x: &[f64]) -> f64 {
-    variance(x).sqrt()
+    let v = (ss - s * s / n) / (n - 1.0);
+    (c, if v.is_nan() { v } else { v.max(0.0) })
 }
 
 /// Ranks 1..n of `x`, ties sharing the average of the ranks they span (the "average" method).
@@ -645,6 +670,23 @@ fn erfc(x: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sd_of_values_whose_squares_overflow() {
+        // sd(1e201, 3e201) = sqrt(((-1e201)^2 + (1e201)^2) / 1) = sqrt(2) 1e201, although the
+        // variance (2e402) is beyond f64.
+        let s = sd(&[1e201, 3e201]);
+        assert!(
+            (s / (std::f64::consts::SQRT_2 * 1e201) - 1.0).abs() < 1e-15,
+            "{s}"
+        );
+        assert!(variance(&[1e201, 3e201]).is_infinite());
+        // Ordinary values are unchanged: sd(2, 4, 4, 4, 5, 5, 7, 9) = sqrt(32 / 7).
+        let s = sd(&[2.0, 4.0, 4.0, 4.0, 5.0, 5.0, 7.0, 9.0]);
+        assert!((s - (32.0f64 / 7.0).sqrt()).abs() < 1e-15);
+        assert_eq!(sd(&[3.0, 3.0]), 0.0);
+        assert!(sd(&[1.0]).is_nan());
+    }
 
     fn close(a: f64, b: f64, tol: f64) -> bool {
         (a - b).abs() <= tol
