@@ -238,3 +238,49 @@ fn a_relative_hierarchy_is_read_from_the_run_directory() {
         outcome.warnings
     );
 }
+
+/// GNC2 and UNC3 columns: a Riesz energy of 1e201 (its square overflows f64) and empty cells
+/// (undefined values) in the tables and on log axes; the negative log-energy mean on a linear
+/// axis.
+#[test]
+fn gnc2_and_unc3_with_huge_and_missing_values() {
+    let root = scratch("gnc2");
+    let runs = root.join("runs");
+    // Final rows: Riesz 1e201, 3e201 and empty (seed 2); unc3 0.01, 0.03, 0.05.
+    for (seed, riesz, unc3) in [(0, "1e201", 0.01), (1, "3e201", 0.03), (2, "", 0.05)] {
+        let dir = runs.join(format!("s{seed}"));
+        write_run(&dir, "syn", seed, NC1_S0, 5);
+        let csv = format!(
+            "epoch,nc1,gnc2_log_mean,gnc2_riesz_var,unc3\n1,5,-0.28,,0.2\n\
+             2,4,-0.30,5e250,0.1\n3,2,-0.33,{riesz},{unc3}\n"
+        );
+        std::fs::write(dir.join("metrics.csv"), csv).unwrap();
+    }
+    let out = root.join("out");
+    generate(&Options::new(vec![runs], out.clone())).unwrap();
+    let rows = read_csv(&out.join("summary.csv"));
+    let r = &rows[0];
+    // mean(1e201, 3e201) = 2e201; sd = sqrt(2) 1e201 (n = 2: the empty cell is left out).
+    assert_eq!(r["gnc2_riesz_var_n"], "2");
+    assert!((num(r, "gnc2_riesz_var_mean") / 2e201 - 1.0).abs() < 1e-15);
+    let sd = num(r, "gnc2_riesz_var_sd");
+    assert!(
+        (sd / (std::f64::consts::SQRT_2 * 1e201) - 1.0).abs() < 1e-15,
+        "{sd}"
+    );
+    // unc3: mean 0.03, sd sqrt((0.02^2 + 0 + 0.02^2) / 2) = 0.02.
+    assert!((num(r, "unc3_mean") - 0.03).abs() < 1e-15);
+    assert!((num(r, "unc3_sd") - 0.02).abs() < 1e-15);
+    let md = std::fs::read_to_string(out.join("summary.md")).unwrap();
+    assert!(md.contains(" gnc2_riesz_var | unc3 |"), "{md}");
+    assert!(
+        md.contains(" 2.000e201 ± 1.414e201 | 0.03000 ± 0.02000 |"),
+        "{md}"
+    );
+    let svg = |m: &str| std::fs::read_to_string(out.join(format!("curve-{m}.svg"))).unwrap();
+    assert!(svg("gnc2_riesz_var").contains("log scale"));
+    assert!(svg("unc3").contains("log scale"));
+    assert!(!svg("gnc2_log_mean").contains("log scale"));
+    let panels = std::fs::read_to_string(out.join("panels.svg")).unwrap();
+    assert!(panels.contains("UNC3: uniform duality"));
+}

@@ -160,11 +160,17 @@ pub fn log_by_default(metric: &str) -> Option<bool> {
         | "top5_error"
         | "train_error"
         | "lr"
-        | "gnc2"
-        | "unc3" => Some(true),
+        | "gnc2_log_var"
+        | "gnc2_riesz_mean"
+        | "gnc2_riesz_var"
+        | "unc3"
+        | "heldout_nc1"
+        | "heldout_nc4" => Some(true),
         "train_acc"
         | "test_acc"
         | "ncc_accuracy"
+        | "heldout_ncc_accuracy"
+        | "gnc2_log_mean"
         | "mean_tree_correlation"
         | "mistake_severity"
         | "hdist@1"
@@ -620,6 +626,14 @@ pub fn describe(metric: &str) -> (String, String, String) {
         "mistake_severity" => ("Mistake severity", "LCA height (tree levels)", "Mean tree distance between the label and the top prediction, over the mistakes."),
         "hdist@1" => ("Hierarchical distance @1", "LCA height (tree levels)", "Mean tree distance between the label and the top prediction, over all test samples."),
         "hdist@5" => ("Hierarchical distance @5", "LCA height (tree levels)", "Mean tree distance between the label and the top 5 predictions."),
+        "gnc2_log_mean" => ("GNC2: mean log energy of the normalised class means", "mean of log(1/‖u_i − u_j‖) over class pairs", "Hyperspherical energy of the normalised centred means with the log kernel (Liu et al. 2023): lowest when the means spread uniformly over the sphere."),
+        "gnc2_log_var" => ("GNC2: variance of the log energy", "variance over class pairs", "Variance over class pairs of log(1/‖u_i − u_j‖) (Liu et al. 2023): 0 when every pair of normalised means is equally far apart."),
+        "gnc2_riesz_mean" => ("GNC2: mean Riesz energy", "mean of ‖u_i − u_j‖^−(d−2) over class pairs", "Hyperspherical energy with the Riesz kernel (Liu et al. 2023); it spans hundreds of decades at large d (log axis), and undefined values (overflow) are skipped."),
+        "gnc2_riesz_var" => ("GNC2: variance of the Riesz energy", "variance over class pairs", "Variance over class pairs of the Riesz kernel (Liu et al. 2023); undefined values (overflow) are skipped."),
+        "unc3" => ("UNC3: uniform duality", "variance over classes of cos(w_k, μ_k − μ_G)", "Wu and Papyan (2024): 0 when every classifier row makes the same angle with its own centred class mean."),
+        "heldout_nc1" => ("NC1 of the held-out set", "tr(S_W S_B⁺)/K (dimensionless)", "NC1 of the test features with their own class means: whether collapse carries over to unseen data."),
+        "heldout_nc4" => ("NC4 of the held-out set", "fraction of held-out samples", "Held-out samples whose decision is not the nearest training class mean."),
+        "heldout_ncc_accuracy" => ("Held-out nearest-class-mean accuracy", "fraction correct", "Accuracy on the test set of the nearest training class mean."),
         "lr" => ("Learning rate", "learning rate", "The learning rate of the schedule at the analysis epoch."),
         "elapsed_s" => ("Elapsed time", "seconds", "Wall-clock time since the start of the run."),
         _ => ("", "value", "A column of metrics.csv."),
