@@ -284,3 +284,47 @@ fn gnc2_and_unc3_with_huge_and_missing_values() {
     let panels = std::fs::read_to_string(out.join("panels.svg")).unwrap();
     assert!(panels.contains("UNC3: uniform duality"));
 }
+
+/// metrics_layers.csv: NC1 against depth (one figure) and each layer's NC1 against the epoch
+/// (one figure per condition), the mean over the runs.
+#[test]
+fn layerwise_nc1_against_depth_and_against_epoch() {
+    let root = scratch("layers");
+    let runs = root.join("runs");
+    // Seed 0 and 1: NC1 of block1 at epoch 3 is 0.4 and 0.6 (mean 0.5), of block2 0.1 and 0.3
+    // (mean 0.2).
+    for (seed, b1, b2) in [(0, 0.4, 0.1), (1, 0.6, 0.3)] {
+        let dir = runs.join(format!("s{seed}"));
+        write_run(&dir, "syn", seed, NC1_S0, 5);
+        let csv = format!(
+            "epoch,layer,depth,nc1,cdnv\n1,block1,1,4,1\n1,block2,2,3,1\n\
+             3,block1,1,{b1},1\n3,block2,2,{b2},\n"
+        );
+        std::fs::write(dir.join("metrics_layers.csv"), csv).unwrap();
+    }
+    let out = root.join("out");
+    let outcome = generate(&Options::new(vec![runs], out.clone())).unwrap();
+    for f in [
+        "layers-nc1.svg",
+        "layers-nc1-epochs-c1.svg",
+        "layers-nc1-epochs-c1.png",
+    ] {
+        assert!(
+            outcome.files.iter().any(|g| g == f),
+            "{f}: {:?}",
+            outcome.files
+        );
+    }
+    let svg = std::fs::read_to_string(out.join("layers-nc1-epochs-c1.svg")).unwrap();
+    assert!(svg.contains("block1 (depth 1)") && svg.contains("block2 (depth 2)"));
+    assert!(svg.contains("log scale"));
+    // The hover value of each mean point.
+    for t in [
+        "block1 (depth 1): epoch 3, nc1 = 0.5000 (mean of 2 runs; 0.4000 to 0.6000)",
+        "block2 (depth 2): epoch 3, nc1 = 0.2000 (mean of 2 runs; 0.1000 to 0.3000)",
+    ] {
+        assert!(svg.contains(t), "{t} not in {svg}");
+    }
+    let html = std::fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(html.contains("one line per layer (block1, block2)"));
+}

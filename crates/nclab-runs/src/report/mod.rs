@@ -5,8 +5,9 @@
 //! warns on a seed that appears twice in a condition), and writes into the output directory:
 //! * `curve-<metric>.{svg,png}`: each metric against the epoch ([`curves`]);
 //! * `panels.{svg,png}`: the collapse quantities in small panels ([`panels`]);
-//! * `layers-nc1.{svg,png}`: NC1 against the layer depth, when runs have
-//!   `metrics_layers.csv` ([`layers`]);
+//! * `layers-nc1.{svg,png}`: NC1 against the layer depth, and `layers-nc1-epochs-<id>.{svg,png}`:
+//!   each layer's NC1 against the epoch, when runs have `metrics_layers.csv` ([`layers`],
+//!   [`layer_epochs`]);
 //! * `gram-<id>.{svg,png}` and `pca-<id>.{svg,png}`: the final geometry of a condition's first
 //!   run with a `final.safetensors` ([`geometry`], [`geometry_plots`]);
 //! * `tradeoff.{svg,png}`: top-1 error against mistake severity ([`tradeoff`]);
@@ -26,6 +27,7 @@ pub mod folds;
 pub mod geometry;
 pub mod geometry_plots;
 pub mod html;
+pub mod layer_epochs;
 pub mod layers;
 pub mod panels;
 pub mod plot;
@@ -266,6 +268,23 @@ fn write_all(
                     .map(|e| e.to_string())
                     .collect::<Vec<_>>()
                     .join(", ")
+            ),
+            svg: Some(svg),
+        });
+    }
+
+    for f in layer_epochs::figures(runs, conds, "nc1", &decays, options.curves) {
+        let c = &conds[f.condition];
+        let stem = format!("layers-nc1-epochs-{}", c.id);
+        let svg = save(&f.figure, &stem)?;
+        layer_figs.push(FigureEntry {
+            stem,
+            caption: format!(
+                "NC1 of each tapped layer against the epoch, {} ({} runs): one line per layer \
+                 ({}), the mean over the runs, the band their range.",
+                c.name,
+                c.runs.len(),
+                f.layers.join(", ")
             ),
             svg: Some(svg),
         });
