@@ -26,9 +26,12 @@ fn write_run(dir: &Path, data: &str, seed: u64, nc1: [f64; 7], stable_tpt: u64) 
         csv.push_str(&format!("{e},{},{v}\n", if *e >= 5 { 1.0 } else { 0.9 }));
     }
     std::fs::write(dir.join("metrics.csv"), csv).unwrap();
+    // Wall time 10 + 2 seed seconds, 10 (seed + 1) % of it outside the training steps.
     let summary = format!(
         "{{\"status\": \"finished\", \"seed\": {seed}, \"tpt_epoch\": 2, \
-         \"stable_tpt_epoch\": {stable_tpt}}}"
+         \"stable_tpt_epoch\": {stable_tpt}, \"wall_time_s\": {}, \"overhead_share\": {}}}",
+        10 + 2 * seed,
+        0.1 * (seed + 1) as f64
     );
     std::fs::write(dir.join("summary.json"), summary).unwrap();
 }
@@ -135,6 +138,12 @@ fn folds_over_each_span_and_a_run_diverged_in_epoch_1() {
     assert!(md.contains(&format!("`{s2}`, diverged at epoch 1")), "{md}");
     let html = std::fs::read_to_string(out.join("index.html")).unwrap();
     assert!(html.contains("<b>diverged</b> at epoch 1"));
+    // Start of the terminal phase: TPT at epoch 2 in both runs, stable at 5 and 4 (mean 4.5),
+    // both before the first decay (epoch 4); wall 10 and 12 s (mean 11), outside the steps
+    // 10% and 20% (mean 15%).
+    let row = "| all runs | 2 | 2 | 4.5 (4–5) | 2 of 2 | 11 | 15.0% |";
+    assert!(md.contains(row), "{md}");
+    assert!(html.contains("<td>4.5 (4–5)</td><td>2 of 2</td><td>11</td><td>15.0%</td>"));
 }
 
 /// Runs of two datasets grouped by the loss alone: refused, naming the key and the runs;

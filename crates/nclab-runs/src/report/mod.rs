@@ -34,6 +34,7 @@ pub mod plot;
 pub mod runs;
 pub mod summary;
 pub mod svg;
+pub mod tpt;
 pub mod tradeoff;
 
 use std::path::{Path, PathBuf};
@@ -470,6 +471,10 @@ fn write_all(
             folds_block(conds, &fold_table),
         ),
         (
+            "Start of the terminal phase and cost".to_string(),
+            tpt_block(runs, conds),
+        ),
+        (
             "Summary at the final epoch".to_string(),
             summary_block(runs, conds, &metrics),
         ),
@@ -781,6 +786,21 @@ fn folds_block(conds: &[Condition], t: &folds::FoldTable) -> String {
         "<p>{}</p>\n{}",
         escape(&summary::folds_note(t)),
         html::table_with(&header, &rows, "sortable")
+    )
+}
+
+fn tpt_block(runs: &[Run], conds: &[Condition]) -> String {
+    let (header, rows) = tpt::text_rows(conds, &tpt::rows(runs, conds));
+    let rows: Vec<Vec<String>> = rows
+        .into_iter()
+        .map(|r| r.iter().map(|c| escape(c)).collect())
+        .collect();
+    let header: Vec<String> = header.iter().map(|h| escape(h)).collect();
+    format!(
+        "<p>TPT epochs: the mean (range) over the runs that reach it; the stable TPT is the \
+         first epoch from which training error stays 0. Wall time and the share of it outside \
+         the training steps (analysis, data, checkpoints, start-up) from summary.json.</p>\n{}",
+        html::table(&header, &rows)
     )
 }
 

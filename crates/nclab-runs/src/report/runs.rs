@@ -56,9 +56,14 @@ impl MetricsTable {
 
 /// Per-run values that `summary.json` holds and `metrics.csv` does not, reported beside the
 /// final metrics: the epoch at which training error first reached 0 (`tpt_epoch`), the first
-/// epoch from which it stayed 0 (`stable_tpt_epoch`, see [`Run::stable_tpt_epoch`]) and the
-/// run's wall time.
-pub const SUMMARY_VALUES: &[&str] = &["tpt_epoch", "stable_tpt_epoch", "wall_time_s"];
+/// epoch from which it stayed 0 (`stable_tpt_epoch`, see [`Run::stable_tpt_epoch`]), the
+/// run's wall time and the share of it outside the training steps.
+pub const SUMMARY_VALUES: &[&str] = &[
+    "tpt_epoch",
+    "stable_tpt_epoch",
+    "wall_time_s",
+    "overhead_share",
+];
 
 /// `metrics_layers.csv`: per analysis epoch and tapped layer, collapse metrics of that layer's
 /// features (docs/metrics.md, "Layerwise collapse").

@@ -720,6 +720,7 @@ pub fn summary_markdown(
         let r: Vec<String> = r.iter().map(|c| md_escape(c)).collect();
         s.push_str(&format!("| {} |\n", r.join(" | ")));
     }
+    s.push_str(&tpt_markdown(runs, conditions));
     if !diverged.is_empty() {
         s.push_str("\n## Diverged runs\n\nLeft out of every mean, test and figure:\n\n");
         for (ci, i) in diverged {
@@ -731,6 +732,26 @@ pub fn summary_markdown(
                 diverged_at(&runs[i])
             ));
         }
+    }
+    s
+}
+
+/// The start of the terminal phase and the cost per condition ([`super::tpt`]), in Markdown.
+fn tpt_markdown(runs: &[Run], conditions: &[Condition]) -> String {
+    let (header, rows) = super::tpt::text_rows(conditions, &super::tpt::rows(runs, conditions));
+    let mut s = String::from(
+        "\n### Start of the terminal phase and cost\n\nTPT epochs: mean (range) over the runs \
+         that reach it. Wall time and the share of it outside the training steps (analysis, \
+         data, checkpoints, start-up) from summary.json.\n\n",
+    );
+    s.push_str(&format!(
+        "| {} |\n|{}\n",
+        header.join(" | "),
+        "---|".repeat(header.len())
+    ));
+    for r in rows {
+        let r: Vec<String> = r.iter().map(|c| md_escape(c)).collect();
+        s.push_str(&format!("| {} |\n", r.join(" | ")));
     }
     s
 }
