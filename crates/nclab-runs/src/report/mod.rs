@@ -1,4 +1,5 @@
-//! `nclab report`: figures, tables and an HTML page over run directories.
+//! `nclab report`: figures, tables and an HTML page over run directories (docs/report.md says
+//! what each number is).
 //!
 //! [`generate`] reads the runs ([`runs`]), groups them into conditions ([`conditions`]; it
 //! refuses to pool runs of different datasets, models, epochs or data sizes unless asked, and
