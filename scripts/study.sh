@@ -7,7 +7,8 @@
 #   scripts/study.sh collect            runs/<grid>/<cell>/{config.toml,metrics.csv,summary.json}
 #                                       -> results/<grid>/<cell>/
 #   scripts/study.sh report             results/ -> report/study/<grid>/ (nclab report), and its
-#                                       tables and key figures -> docs/results/<grid>/
+#                                       tables and key figures -> docs/results/<grid>/; the wall
+#                                       time of each grid -> docs/results/wall-times.md
 #
 # Stopping and rerunning `run` continues where it stopped (finished cells are skipped,
 # killed ones resume). Environment: JOBS (default 2), NCLAB (default target/release/nclab),
@@ -64,12 +65,28 @@ report() {
         rm -rf "${report_out:?}/$g" "docs/results/$g"
         "$nclab" report "results/$g" --out "$report_out/$g"
         mkdir -p "docs/results/$g"
-        cp "$report_out/$g"/{summary.md,summary.csv,comparisons.csv} "docs/results/$g/"
+        cp "$report_out/$g"/{summary.md,summary.csv,comparisons.csv,folds.csv} "docs/results/$g/"
         for f in tradeoff "${doc_figures[@]/#/curve-}"; do
             [ -f "$report_out/$g/$f.svg" ] && cp "$report_out/$g/$f.svg" "docs/results/$g/"
         done
     done
+    wall_times > docs/results/wall-times.md
     echo "study: full reports in $report_out/, tables and figures for docs/results.md in docs/results/"
+}
+
+# results/wall-times.tsv (grid, seconds, cells side by side, date) as a Markdown table.
+wall_times() {
+    echo "<!-- made by scripts/study.sh report from results/wall-times.tsv; do not edit -->"
+    echo
+    echo "| grid | cells | wall time | cells side by side |"
+    echo "|---|---|---|---|"
+    [ -f results/wall-times.tsv ] || return 0
+    while IFS=$'\t' read -r name seconds jobs _; do
+        local cells=0
+        [ -d "results/$name" ] && cells=$(find "results/$name" -mindepth 1 -maxdepth 1 -type d | wc -l)
+        awk -v n="$name" -v c="$cells" -v s="$seconds" -v j="$jobs" \
+            'BEGIN { printf "| `%s` | %d | %.1f min | %s |\n", n, c, s / 60, j }'
+    done < results/wall-times.tsv
 }
 
 case "${1:-}" in

@@ -15,28 +15,53 @@ pub fn mean(x: &[f64]) -> f64 {
 }
 
 /// Sample variance with the n-1 divisor, `sum (x_i - m)^2 / (n-1)` with `m` the mean; `NaN`
-/// when n < 2.
+/// when n < 2; infinite when it exceeds f64 (not a wrong finite number).
 ///
-/// Uses the corrected two-pass form `(sum d_i^2 - (sum d_i)^2 / n) / (n-1)`, `d_i = x_i - m`,
-/// whose second term cancels the rounding error of `m` (so equal values give exactly 0).
+/// Evaluated as `c^2 v` from [`scaled_variance`].
 pub fn variance(x: &[f64]) -> f64 {
+    let (c, v) = scaled_variance(x);
+    c * c * v
+}
+
+/// Sample standard deviation with the n-1 divisor, `sqrt(variance(x))`; `NaN` when n < 2.
+///
+/// Evaluated as `c sqrt(v)` from [`scaled_variance`], so that values whose squares overflow
+/// f64 (GNC2's Riesz energy reaches 1e201 and more at large d) still have a finite sd when it
+/// is representable.
+pub fn sd(x: &[f64]) -> f64 {
+    let (c, v) = scaled_variance(x);
+    c * v.sqrt()
+}
+
+/// `(c, v)` with `c` the power of two at or below `max |x_i|` (1 when that is 0 or not
+/// finite) and `v` the sample variance
+/// of `x / c`, so that `variance(x) = c^2 v` in exact arithmetic while no square overflows.
+///
+/// `v` uses the corrected two-pass form `(sum d_i^2 - (sum d_i)^2 / n) / (n-1)`, `d_i = y_i -
+/// m`, `y = x / c`, whose second term cancels the rounding error of the mean `m` (so equal
+/// values give exactly 0).
+fn scaled_variance(x: &[f64]) -> (f64, f64) {
     if x.len() < 2 {
-        return f64::NAN;
+        return (1.0, f64::NAN);
     }
-    let m = mean(x);
-    let n = x.len() as f64;
+    let top = x.iter().fold(0.0f64, |a, v| a.max(v.abs()));
+    // A power of two, so that x / c and the products with c are exact.
+    let c = if top > 0.0 && top.is_finite() {
+        2f64.powi(top.log2().floor() as i32)
+    } else {
+        1.0
+    };
+    let y: Vec<f64> = x.iter().map(|v| v / c).collect();
+    let m = mean(&y);
+    let n = y.len() as f64;
     let (mut ss, mut s) = (0.0, 0.0);
-    for v in x {
+    for v in &y {
         let d = v - m;
         ss += d * d;
         s += d;
     }
-    ((ss - s * s / n) / (n - 1.0)).max(0.0)
-}
-
-/// Sample standard deviation with the n-1 divisor, `sqrt(variance(x))`; `NaN` when n < 2.
-pub fn sd(x: &[f64]) -> f64 {
-    variance(x).sqrt()
+    let v = (ss - s * s / n) / (n - 1.0);
+    (c, if v.is_nan() { v } else { v.max(0.0) })
 }
 
 /// Ranks 1..n of `x`, ties sharing the average of the ranks they span (the "average" method).
@@ -329,6 +354,172 @@ pub fn welch_t_test(a: &[f64], b: &[f64], level: f64) -> Option<WelchTest> {
     })
 }
 
+/// The mean of paired differences `d_i = a_i - b_i` with its `level` t interval: an effect size
+/// that stays defined where the paired t-test is not (one pair: no interval; differences
+/// without spread: a zero-width interval at their common value, which is what the t interval
+/// `mean -+ t_{(1+level)/2, n-1} sd / sqrt(n)` gives with `sd = 0`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PairedDifference {
+    /// Number of pairs.
+    pub n: usize,
+    /// `mean(d)`.
+    pub mean: f64,
+    /// `sd(d)` with the n-1 divisor (`NaN` with one pair).
+    pub sd: f64,
+    /// The interval `mean -+ t_{(1+level)/2, n-1} sd / sqrt(n)` (`NaN` with one pair).
+    pub ci_low: f64,
+    pub ci_high: f64,
+    /// The confidence level of the interval (e.g. 0.95).
+    pub level: f64,
+}
+
+impl PairedDifference {
+    /// The interval's bound on the side of harm: the largest worsening the interval still
+    /// allows, so that "no worse than this" holds at the interval's confidence level (one-sided
+    /// level `(1+level)/2`). `lower_is_better`: a rise is harm (errors, severities), so the upper
+    /// bound; otherwise (accuracies) the lower bound. `NaN` when there is no interval.
+    pub fn harm_bound(&self, lower_is_better: bool) -> f64 {
+        if lower_is_better {
+            self.ci_high
+        } else {
+            self.ci_low
+        }
+    }
+}
+
+/// [`PairedDifference`] of `a` against `b` (`a_i` and `b_i` a pair, e.g. runs with one seed).
+/// `None` when the lengths differ, there is no pair, or a value is not finite.
+pub fn paired_difference(a: &[f64], b: &[f64], level: f64) -> Option<PairedDifference> {
+    if a.len() != b.len() || a.is_empty() || a.iter().chain(b).any(|v| !v.is_finite()) {
+        return None;
+    }
+    let d: Vec<f64> = a.iter().zip(b).map(|(x, y)| x - y).collect();
+    let n = d.len();
+    let m = mean(&d);
+    let s = sd(&d);
+    let half = if n >= 2 {
+        student_t_quantile(0.5 + level / 2.0, (n - 1) as f64) * s / (n as f64).sqrt()
+    } else {
+        f64::NAN
+    };
+    Some(PairedDifference {
+        n,
+        mean: m,
+        sd: s,
+        ci_low: m - half,
+        ci_high: m + half,
+        level,
+    })
+}
+
+/// The exact sign-flip (paired permutation) test of paired differences.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SignFlip {
+    /// Number of differences.
+    pub n: usize,
+    /// Observed mean difference.
+    pub mean: f64,
+    /// Sign patterns enumerated, `2^n`.
+    pub patterns: u64,
+    /// Patterns whose `|mean|` is at least the observed `|mean|` (the observed one included).
+    pub at_least: u64,
+    /// Two-sided p-value `at_least / patterns`.
+    pub p: f64,
+}
+
+/// The largest number of differences [`sign_flip_test`] enumerates exactly (`2^20` patterns).
+pub const SIGN_FLIP_MAX_N: usize = 20;
+
+/// Exact sign-flip permutation test of `d` (paired differences) against a distribution
+/// symmetric about 0: under the null hypothesis each `d_i` is as likely as `-d_i`, so all `2^n`
+/// sign patterns `s` are equally likely. Two-sided `p = #{s : |sum s_i d_i| >= |sum d_i| - tol}
+/// / 2^n` with `tol = 1e-12 sum |d_i|`, a tolerance above the rounding of sums taken in another
+/// order, so that patterns equal to the observed one in exact arithmetic count as ties (the
+/// observed pattern counts itself, so `p >= 2 / 2^n` unless every `d_i` is 0, then `p = 1`).
+/// Unlike the paired t-test it is defined for differences without spread: `n` equal non-zero
+/// differences give `p = 2 / 2^n`. `None` when `d` is empty, longer than [`SIGN_FLIP_MAX_N`], or
+/// holds a non-finite value.
+pub fn sign_flip_test(d: &[f64]) -> Option<SignFlip> {
+    let n = d.len();
+    if n == 0 || n > SIGN_FLIP_MAX_N || d.iter().any(|v| !v.is_finite()) {
+        return None;
+    }
+    let observed: f64 = d.iter().sum::<f64>().abs();
+    let scale: f64 = d.iter().map(|v| v.abs()).sum();
+    let threshold = observed - 1e-12 * scale;
+    // A pattern and its negation give the same |sum|: enumerate the patterns with the last
+    // sign +, and count each twice.
+    let half = 1u64 << (n - 1);
+    let mut count = 0u64;
+    for mask in 0..half {
+        let mut s = 0.0;
+        for (i, v) in d.iter().enumerate() {
+            if mask >> i & 1 == 1 {
+                s -= v;
+            } else {
+                s += v;
+            }
+        }
+        if s.abs() >= threshold {
+            count += 2;
+        }
+    }
+    let patterns = half * 2;
+    Some(SignFlip {
+        n,
+        mean: mean(d),
+        patterns,
+        at_least: count,
+        p: count as f64 / patterns as f64,
+    })
+}
+
+/// Holm's step-down adjusted p-values of a family, in the input's order:
+/// with the `m` defined p-values sorted, `p_(1) <= ... <= p_(m)`,
+/// `adj_(i) = max_{j <= i} min(1, (m - j + 1) p_(j))`. Rejecting where `adj <= alpha` controls
+/// the family-wise error rate at `alpha` under any dependence.
+///
+/// Undefined values: a `NaN` (or other non-finite) p-value is a comparison that could not be
+/// tested; it stays `NaN` and is not counted in the family size `m`.
+pub fn holm_adjust(p: &[f64]) -> Vec<f64> {
+    let (order, m) = defined_order(p);
+    let mut out = vec![f64::NAN; p.len()];
+    let mut running = 0.0f64;
+    for (rank, &i) in order.iter().enumerate() {
+        let v = ((m - rank) as f64 * p[i]).min(1.0);
+        running = running.max(v);
+        out[i] = running;
+    }
+    out
+}
+
+/// Benjamini-Hochberg adjusted p-values (q-values of the step-up procedure), in the input's
+/// order: with the `m` defined p-values sorted, `adj_(i) = min_{j >= i} min(1, m p_(j) / j)`.
+/// Rejecting where `adj <= alpha` controls the false discovery rate at `alpha` for independent
+/// or positively dependent tests (as `scipy.stats.false_discovery_control(p, method='bh')`).
+///
+/// Undefined values as in [`holm_adjust`]: `NaN` stays `NaN` and is not counted in `m`.
+pub fn benjamini_hochberg_adjust(p: &[f64]) -> Vec<f64> {
+    let (order, m) = defined_order(p);
+    let mut out = vec![f64::NAN; p.len()];
+    let mut running = 1.0f64;
+    for (rank, &i) in order.iter().enumerate().rev() {
+        let v = (m as f64 * p[i] / (rank + 1) as f64).min(1.0);
+        running = running.min(v);
+        out[i] = running;
+    }
+    out
+}
+
+/// Indices of the finite values of `p` in increasing order of value (ties by index), and their
+/// count.
+fn defined_order(p: &[f64]) -> (Vec<usize>, usize) {
+    let mut order: Vec<usize> = (0..p.len()).filter(|&i| p[i].is_finite()).collect();
+    order.sort_by(|&a, &b| p[a].total_cmp(&p[b]).then(a.cmp(&b)));
+    let m = order.len();
+    (order, m)
+}
+
 /// Mann-Whitney U test of `a` against `b` (two-sided).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct MannWhitney {
@@ -479,6 +670,23 @@ fn erfc(x: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sd_of_values_whose_squares_overflow() {
+        // sd(1e201, 3e201) = sqrt(((-1e201)^2 + (1e201)^2) / 1) = sqrt(2) 1e201, although the
+        // variance (2e402) is beyond f64.
+        let s = sd(&[1e201, 3e201]);
+        assert!(
+            (s / (std::f64::consts::SQRT_2 * 1e201) - 1.0).abs() < 1e-15,
+            "{s}"
+        );
+        assert!(variance(&[1e201, 3e201]).is_infinite());
+        // Ordinary values are unchanged: sd(2, 4, 4, 4, 5, 5, 7, 9) = sqrt(32 / 7).
+        let s = sd(&[2.0, 4.0, 4.0, 4.0, 5.0, 5.0, 7.0, 9.0]);
+        assert!((s - (32.0f64 / 7.0).sqrt()).abs() < 1e-15);
+        assert_eq!(sd(&[3.0, 3.0]), 0.0);
+        assert!(sd(&[1.0]).is_nan());
+    }
 
     fn close(a: f64, b: f64, tol: f64) -> bool {
         (a - b).abs() <= tol
@@ -736,5 +944,230 @@ mod tests {
         assert!(paired_t_test(&[1.0, 2.0], &[0.0, 1.0], 0.95).is_none());
         assert!(paired_t_test(&[1.0, 2.0], &[0.0], 0.95).is_none());
         assert!(paired_t_test(&[1.0], &[0.0], 0.95).is_none());
+    }
+
+    // The reference values of the tests below were computed with scipy 1.17.1 and statsmodels
+    // 0.15.0 (Python 3.11), outside this repository.
+
+    fn all_close(got: &[f64], want: &[f64], tol: f64) {
+        assert_eq!(got.len(), want.len());
+        for (i, (g, w)) in got.iter().zip(want).enumerate() {
+            assert!(
+                (g.is_nan() && w.is_nan()) || close(*g, *w, tol),
+                "[{i}]: {g} vs {w}"
+            );
+        }
+    }
+
+    #[test]
+    fn benjamini_hochberg_matches_scipy() {
+        // scipy.stats.false_discovery_control([0.01, 0.04, 0.03, 0.005, 0.2, 0.5, 0.04],
+        //     method='bh')
+        let p = [0.01, 0.04, 0.03, 0.005, 0.2, 0.5, 0.04];
+        let want = [
+            0.035,
+            0.056,
+            0.056,
+            0.035,
+            0.233_333_333_333_333_36,
+            0.5,
+            0.056,
+        ];
+        all_close(&benjamini_hochberg_adjust(&p), &want, 1e-15);
+        // scipy.stats.false_discovery_control([0.001, 0.0101, 0.0102, 0.9, 1.0, 0.0499, 0.03,
+        //     0.7, 0.02, 0.06, 0.06], method='bh')
+        let p = [
+            0.001, 0.0101, 0.0102, 0.9, 1.0, 0.0499, 0.03, 0.7, 0.02, 0.06, 0.06,
+        ];
+        let want = [
+            0.011,
+            0.0374,
+            0.0374,
+            0.990_000_000_000_000_1,
+            1.0,
+            0.082_499_999_999_999_99,
+            0.066,
+            0.855_555_555_555_555_6,
+            0.055,
+            0.082_499_999_999_999_99,
+            0.082_499_999_999_999_99,
+        ];
+        all_close(&benjamini_hochberg_adjust(&p), &want, 1e-15);
+    }
+
+    #[test]
+    fn holm_matches_statsmodels_and_a_hand_computation() {
+        // statsmodels.stats.multitest.multipletests([0.01, 0.04, 0.03, 0.005, 0.2, 0.5, 0.04],
+        //     method='holm')[1]. By hand (m = 7): sorted 0.005 x 7 = 0.035, 0.01 x 6 = 0.06,
+        // 0.03 x 5 = 0.15, 0.04 x 4 = 0.16, 0.04 x 3 = 0.12 -> max 0.16, 0.2 x 2 = 0.4, 0.5 x 1.
+        let p = [0.01, 0.04, 0.03, 0.005, 0.2, 0.5, 0.04];
+        let want = [0.06, 0.16, 0.15, 0.035, 0.4, 0.5, 0.16];
+        all_close(&holm_adjust(&p), &want, 1e-15);
+        // multipletests([0.001, 0.0101, 0.0102, 0.9, 1.0, 0.0499, 0.03, 0.7, 0.02, 0.06, 0.06],
+        //     method='holm')[1]
+        let p = [
+            0.001, 0.0101, 0.0102, 0.9, 1.0, 0.0499, 0.03, 0.7, 0.02, 0.06, 0.06,
+        ];
+        let want = [
+            0.011, 0.101, 0.101, 1.0, 1.0, 0.2994, 0.21, 1.0, 0.16, 0.3, 0.3,
+        ];
+        all_close(&holm_adjust(&p), &want, 1e-15);
+    }
+
+    #[test]
+    fn adjustments_leave_undefined_p_values_out_of_the_family() {
+        // The NaN is neither adjusted nor counted: the others are adjusted as a family of 7,
+        // the same numbers as without it.
+        let p = [0.01, 0.04, f64::NAN, 0.03, 0.005, 0.2, 0.5, 0.04];
+        let bh = benjamini_hochberg_adjust(&p);
+        let holm = holm_adjust(&p);
+        assert!(bh[2].is_nan() && holm[2].is_nan());
+        let without = |v: &[f64]| -> Vec<f64> {
+            v.iter()
+                .enumerate()
+                .filter(|&(i, _)| i != 2)
+                .map(|(_, x)| *x)
+                .collect()
+        };
+        all_close(
+            &without(&bh),
+            &[
+                0.035,
+                0.056,
+                0.056,
+                0.035,
+                0.233_333_333_333_333_36,
+                0.5,
+                0.056,
+            ],
+            1e-15,
+        );
+        all_close(
+            &without(&holm),
+            &[0.06, 0.16, 0.15, 0.035, 0.4, 0.5, 0.16],
+            1e-15,
+        );
+        // Empty and all-undefined families.
+        assert!(holm_adjust(&[]).is_empty());
+        assert!(benjamini_hochberg_adjust(&[f64::NAN])[0].is_nan());
+        // One test: unchanged.
+        assert_eq!(holm_adjust(&[0.03]), vec![0.03]);
+        assert_eq!(benjamini_hochberg_adjust(&[0.03]), vec![0.03]);
+    }
+
+    #[test]
+    fn sign_flip_by_hand() {
+        // d = (1, 2, 3): of the 8 sums +-1 +-2 +-3 only +-6 reach |6|: p = 2/8.
+        let s = sign_flip_test(&[1.0, 2.0, 3.0]).unwrap();
+        assert_eq!((s.patterns, s.at_least, s.p), (8, 2, 0.25));
+        assert_eq!(s.mean, 2.0);
+        // A constant difference (the paired t-test is undefined): p = 2/2^n.
+        assert!(paired_t_test(&[1.5, 2.5, 3.5], &[1.0, 2.0, 3.0], 0.95).is_none());
+        let s = sign_flip_test(&[0.5, 0.5, 0.5]).unwrap();
+        assert_eq!(s.p, 0.25);
+        assert_eq!(sign_flip_test(&[0.1; 4]).unwrap().p, 0.125);
+        // d = (2, 1, 1): sums 4, 2, 2, 0 and their negatives; |sum| >= 4 twice: 2/8.
+        assert_eq!(sign_flip_test(&[2.0, 1.0, 1.0]).unwrap().p, 0.25);
+        // d = (1, 2, -4): |sum| = 1, and every sum of +-1 +-2 +-4 is odd: all 8 reach it.
+        assert_eq!(sign_flip_test(&[1.0, 2.0, -4.0]).unwrap().p, 1.0);
+        // d = (3, 1, -1, 1), observed sum 4. With +3 the three +-1 add up to 3, 1, -1, -3 in
+        // 1, 3, 3, 1 ways: sums 6, 4, 2, 0, of which 1 + 3 reach |4|; the same with -3: 8 of 16.
+        let s = sign_flip_test(&[3.0, 1.0, -1.0, 1.0]).unwrap();
+        assert_eq!((s.at_least, s.p), (8, 0.5));
+        // No difference at all, or differences that cancel: p = 1.
+        assert_eq!(sign_flip_test(&[0.0, 0.0]).unwrap().p, 1.0);
+        assert_eq!(sign_flip_test(&[1.0, -1.0]).unwrap().p, 1.0);
+        // Equal to the observed sum only in exact arithmetic: 0.1 + 0.2 - 0.3 is 5.6e-17 in
+        // f64, and the tolerance counts every pattern as at least as extreme.
+        assert_eq!(sign_flip_test(&[0.1, 0.2, -0.3]).unwrap().p, 1.0);
+        assert!(sign_flip_test(&[]).is_none());
+        assert!(sign_flip_test(&[1.0, f64::NAN]).is_none());
+        assert!(sign_flip_test(&[1.0; 21]).is_none());
+    }
+
+    /// scipy.stats.permutation_test((x, y), lambda a, b, axis: np.mean(a - b, axis=axis),
+    /// permutation_type='samples', alternative='two-sided', n_resamples=np.inf), confirmed by an
+    /// explicit enumeration of the 2^n sign patterns (itertools.product([1, -1], repeat=n)).
+    #[test]
+    fn sign_flip_matches_scipy_permutation_test() {
+        let diff =
+            |x: &[f64], y: &[f64]| -> Vec<f64> { x.iter().zip(y).map(|(a, b)| a - b).collect() };
+        let x = [0.112, 0.095, 0.131, 0.104, 0.120, 0.099];
+        let y = [0.101, 0.097, 0.118, 0.090, 0.121, 0.087];
+        let s = sign_flip_test(&diff(&x, &y)).unwrap();
+        assert_eq!((s.at_least, s.patterns), (8, 64));
+        assert_eq!(s.p, 0.125);
+        assert!(close(s.mean, 0.007_833_333_333_333_336, 1e-15));
+        let x = [1.3, 0.2, 2.9, 1.1, 0.4, 1.7, 2.2, 0.9, 1.5, 0.8];
+        let y = [0.7, 0.5, 1.1, 1.4, 0.1, 0.6, 1.9, 1.0, 0.2, 0.3];
+        let s = sign_flip_test(&diff(&x, &y)).unwrap();
+        assert_eq!((s.at_least, s.patterns, s.p), (52, 1024, 0.050_781_25));
+        let x = [3.1, 2.7, 4.0, 3.3, 2.9, 3.8, 3.5, 3.0, 2.6, 3.9, 3.4, 3.2];
+        let y = [3.0, 2.9, 3.6, 3.4, 2.5, 3.3, 3.6, 2.8, 2.7, 3.5, 3.0, 3.3];
+        let s = sign_flip_test(&diff(&x, &y)).unwrap();
+        assert_eq!((s.at_least, s.patterns, s.p), (376, 4096, 0.091_796_875));
+        // 20 differences (2^20 patterns), np.round(default_rng(7).normal(0.3, 1, 20), 3).
+        let d = [
+            0.301, 0.599, 0.026, -0.591, -0.155, -0.692, 0.36, 1.64, -0.192, -0.32, 0.79, 0.657,
+            0.405, -0.63, 0.271, 0.995, -1.044, -0.158, -1.601, -0.99,
+        ];
+        let s = sign_flip_test(&d).unwrap();
+        assert_eq!((s.at_least, s.patterns), (970_952, 1_048_576));
+        assert_eq!(s.p, 0.925_971_984_863_281_2);
+    }
+
+    /// scipy.stats.ttest_rel(x, y).confidence_interval(0.95) (and .statistic, .pvalue, against
+    /// paired_t_test).
+    /// x, y, then scipy's interval (low, high), t and p.
+    type PairedCase<'a> = (&'a [f64], &'a [f64], f64, f64, f64, f64);
+
+    #[test]
+    fn paired_difference_interval_matches_scipy_ttest_rel() {
+        let cases: [PairedCase; 3] = [
+            (
+                &[0.112, 0.095, 0.131, 0.104, 0.120, 0.099],
+                &[0.101, 0.097, 0.118, 0.090, 0.121, 0.087],
+                0.000_166_944_407_603_665_7,
+                0.015_499_722_259_063_008,
+                2.626_559_202_021_519_4,
+                0.046_726_653_105_639_23,
+            ),
+            (
+                &[1.3, 0.2, 2.9, 1.1, 0.4, 1.7, 2.2, 0.9, 1.5, 0.8],
+                &[0.7, 0.5, 1.1, 1.4, 0.1, 0.6, 1.9, 1.0, 0.2, 0.3],
+                0.018_909_635_462_116_99,
+                1.021_090_364_537_883,
+                2.347_524_135_172_5,
+                0.043_481_079_673_054,
+            ),
+            (
+                &[3.1, 2.7, 4.0, 3.3, 2.9, 3.8, 3.5, 3.0, 2.6, 3.9, 3.4, 3.2],
+                &[3.0, 2.9, 3.6, 3.4, 2.5, 3.3, 3.6, 2.8, 2.7, 3.5, 3.0, 3.3],
+                -0.015_905_498_753_733_51,
+                0.315_905_498_753_733_5,
+                1.989_974_874_213_240_8,
+                0.072_029_887_657_552_82,
+            ),
+        ];
+        for (x, y, low, high, t, p) in cases {
+            let d = paired_difference(x, y, 0.95).unwrap();
+            assert!(close(d.ci_low, low, 1e-10), "{} vs {low}", d.ci_low);
+            assert!(close(d.ci_high, high, 1e-10), "{} vs {high}", d.ci_high);
+            let test = paired_t_test(x, y, 0.95).unwrap();
+            assert!(close(test.t, t, 1e-10));
+            assert!(close(test.p, p, 1e-12));
+            assert!(close(test.ci_low, d.ci_low, 1e-14));
+            // Lower is better (an error): harm is a rise, bounded by the upper end.
+            assert_eq!(d.harm_bound(true), d.ci_high);
+            assert_eq!(d.harm_bound(false), d.ci_low);
+        }
+        // No spread: the interval shrinks to the common difference; one pair: no interval.
+        let d = paired_difference(&[1.5, 2.5, 3.5], &[1.0, 2.0, 3.0], 0.95).unwrap();
+        assert_eq!((d.mean, d.ci_low, d.ci_high), (0.5, 0.5, 0.5));
+        let d = paired_difference(&[2.0], &[1.0], 0.95).unwrap();
+        assert_eq!(d.mean, 1.0);
+        assert!(d.ci_low.is_nan() && d.harm_bound(true).is_nan());
+        assert!(paired_difference(&[1.0], &[1.0, 2.0], 0.95).is_none());
+        assert!(paired_difference(&[], &[], 0.95).is_none());
     }
 }

@@ -98,12 +98,7 @@ fn four_runs(root: &Path) -> PathBuf {
 }
 
 fn options(inputs: Vec<PathBuf>, out: PathBuf) -> Options {
-    Options {
-        inputs,
-        out,
-        group_by: None,
-        skip_bad: false,
-    }
+    Options::new(inputs, out)
 }
 
 /// Rows of a CSV file as column -> value maps (quoted fields may hold commas).
@@ -167,11 +162,17 @@ fn report_writes_every_file_and_references_only_existing_ones() {
         expected.push(format!("curve-{m}.png"));
     }
     // Only the CE condition (c1) has a final.safetensors.
-    for f in ["gram-c1", "pca-c1", "tradeoff"] {
+    for f in ["gram-c1", "pca-c1", "tradeoff", "panels"] {
         expected.push(format!("{f}.svg"));
         expected.push(format!("{f}.png"));
     }
-    for f in ["summary.csv", "comparisons.csv", "summary.md", "index.html"] {
+    for f in [
+        "summary.csv",
+        "comparisons.csv",
+        "folds.csv",
+        "summary.md",
+        "index.html",
+    ] {
         expected.push(f.to_string());
     }
     let mut written = outcome.files.clone();
@@ -209,7 +210,9 @@ fn report_writes_every_file_and_references_only_existing_ones() {
         assert!(refs.contains(f), "{f} not in index.html");
     }
     assert!(html.contains("<figcaption>nc1: Within-class variability"));
-    assert!(!html.contains("<script"));
+    // The page's script is inline: no src= of any kind (it must work offline).
+    assert!(html.contains("<script>"));
+    assert!(!html.contains("<script src"));
 }
 
 #[test]
@@ -296,7 +299,7 @@ fn summary_csv_holds_final_values_and_hand_computed_statistics() {
     assert_eq!(num(sev, "diff"), 0.0);
 
     let md = std::fs::read_to_string(out.join("summary.md")).unwrap();
-    assert!(md.contains("| c1 | loss.kind=ce | 2 (0 1) |"), "{md}");
+    assert!(md.contains("| c1 | ce | 2 (0 1) |"), "{md}");
     assert!(md.contains("0.4000 ± 0.1414"), "{md}");
     assert!(md.contains("Welch"));
 }
@@ -326,10 +329,11 @@ fn labels_show_only_the_parameters_of_each_loss() {
     let labels: Vec<&str> = rows.iter().map(|r| r["condition"].as_str()).collect();
     assert_eq!(
         labels,
+        // The baseline first, then by name.
         [
+            "loss.kind=ce",
             "loss.alpha=0.1, loss.kind=hxe",
             "loss.alpha=0.3, loss.kind=hxe",
-            "loss.kind=ce"
         ]
     );
     let comps = read_csv(&out.join("comparisons.csv"));
@@ -358,7 +362,7 @@ fn the_tradeoff_figure_leaves_out_flat_tree_conditions_beside_real_trees() {
     assert!(
         html.contains(
             "Left out, measured against a flat tree (severity 1 by definition): \
-             hierarchy=flat:3, loss.kind=mse."
+             mse hierarchy=flat:3."
         ),
         "{html}"
     );

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use anyhow::{bail, Result};
 
-use super::runs::{unquote, Run};
+use super::runs::{parse_cell, unquote, Run};
 
 /// Config keys that never distinguish conditions: the seed, and bookkeeping that does not change
 /// the experiment (`name` is a label, the device and thread count only the speed, `data.root`
@@ -15,14 +15,22 @@ pub const NON_CONDITION_KEYS: &[&str] = &["seed", "name", "device", "threads", "
 /// One condition: runs that share every defining config entry and differ only in their seed.
 #[derive(Debug, Clone)]
 pub struct Condition {
-    /// Human-readable label: the defining entries that differ between conditions (`loss.kind=mse`).
+    /// The defining entries that differ between conditions (`loss.kind=mse`): the condition's
+    /// name in the CSV files.
     pub label: String,
-    /// A file-name-safe identifier (`c1`, `c2`, ... in label order).
+    /// A short name for figures and the page: the sweep's variant name when the runs come from
+    /// a sweep (cell `loss=hxe-0.6_seed=0` -> `hxe-0.6`), else the differing values in short
+    /// (`hxe alpha=0.3`); see [`short_names`].
+    pub name: String,
+    /// A file-name-safe identifier (`c1`, `c2`, ... in the report's order: baselines first,
+    /// then by name, numbers within names compared as numbers).
     pub id: String,
     /// The defining entries (dotted key -> TOML value text).
     pub key: BTreeMap<String, String>,
-    /// Indices into the run list, in seed order.
+    /// Indices into the run list, in seed order: the runs that did not diverge.
     pub runs: Vec<usize>,
+    /// Runs of this condition whose `summary.json` says `diverged`: listed, not averaged.
+    pub diverged: Vec<usize>,
     /// Config entries shared by all runs of the condition.
     pub common: BTreeMap<String, String>,
     /// `data.name`, `model.kind` and `loss.kind` when all runs agree on them.
@@ -121,8 +129,12 @@ pub fn group(runs: &[Run], group_by: Option<&str>) -> Result<Vec<Condition>> {
             };
             let common = common_entries(runs, &members);
             let agreed = |k: &str| common.get(k).map(|v| unquote(v));
+            let (diverged, members): (Vec<usize>, Vec<usize>) =
+                members.into_iter().partition(|&i| runs[i].diverged());
             Condition {
                 label,
+                name: String::new(),
+                diverged,
                 id: String::new(),
                 dataset: agreed("data.name"),
                 model: agreed("model.kind"),
@@ -135,11 +147,233 @@ pub fn group(runs: &[Run], group_by: Option<&str>) -> Result<Vec<Condition>> {
         })
         .collect();
     conditions.sort_by(|a, b| a.label.cmp(&b.label));
-    for (i, c) in conditions.iter_mut().enumerate() {
-        c.id = format!("c{}", i + 1);
-    }
     assign_baselines(&mut conditions);
-    Ok(conditions)
+    let names = short_names(runs, &conditions, &varying);
+    for (c, n) in conditions.iter_mut().zip(names) {
+        c.name = n;
+    }
+    // Baselines first, then by name; the baseline indices follow the new order.
+    let is_baseline: Vec<bool> = (0..conditions.len())
+        .map(|i| conditions.iter().any(|c| c.baseline == Some(i)))
+        .collect();
+    let mut order: Vec<usize> = (0..conditions.len()).collect();
+    order.sort_by(|&a, &b| {
+        is_baseline[b]
+            .cmp(&is_baseline[a])
+            .then_with(|| natural_cmp(&conditions[a].name, &conditions[b].name))
+            .then_with(|| conditions[a].label.cmp(&conditions[b].label))
+    });
+    let mut new_index = vec![0; order.len()];
+    for (new, &old) in order.iter().enumerate() {
+        new_index[old] = new;
+    }
+    let mut sorted: Vec<Condition> = order.iter().map(|&i| conditions[i].clone()).collect();
+    for (i, c) in sorted.iter_mut().enumerate() {
+        c.id = format!("c{}", i + 1);
+        c.baseline = c.baseline.map(|b| new_index[b]);
+    }
+    Ok(sorted)
+}
+
+/// Compares names with runs of digits (and a decimal point between digits) read as numbers:
+/// `soft-4 < soft-10 < soft-30`, `hxe-0.1 < hxe-0.3`.
+pub fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+    fn chunks(s: &str) -> Vec<Result<f64, String>> {
+        let mut out = Vec::new();
+        let chars: Vec<char> = s.chars().collect();
+        let mut i = 0;
+        while i < chars.len() {
+            let start = i;
+            if chars[i].is_ascii_digit() {
+                while i < chars.len()
+                    && (chars[i].is_ascii_digit()
+                        || (chars[i] == '.'
+                            && i + 1 < chars.len()
+                            && chars[i + 1].is_ascii_digit()))
+                {
+                    i += 1;
+                }
+                let text: String = chars[start..i].iter().collect();
+                out.push(text.parse::<f64>().map_err(|_| text));
+            } else {
+                while i < chars.len() && !chars[i].is_ascii_digit() {
+                    i += 1;
+                }
+                out.push(Err(chars[start..i].iter().collect()));
+            }
+        }
+        out
+    }
+    let (ca, cb) = (chunks(a), chunks(b));
+    for (x, y) in ca.iter().zip(&cb) {
+        let o = match (x, y) {
+            (Ok(p), Ok(q)) => p.total_cmp(q),
+            (Err(p), Err(q)) => p.cmp(q),
+            (Ok(_), Err(_)) => std::cmp::Ordering::Less,
+            (Err(_), Ok(_)) => std::cmp::Ordering::Greater,
+        };
+        if o != std::cmp::Ordering::Equal {
+            return o;
+        }
+    }
+    ca.len().cmp(&cb.len())
+}
+
+/// A short name per condition: the sweep's variant names when every run comes from a sweep
+/// cell (`loss=hxe-0.6_seed=0`), all runs of a condition agree on the cell without its `seed`,
+/// and the names differ between conditions: the level alone when one dimension is left
+/// (`hxe-0.6`), else `dimension=level` parts joined by `, `. Otherwise the differing config
+/// values in short (`loss.kind` by its value, other keys by their last part: `hxe alpha=0.3`),
+/// and the full label when even those collide.
+pub fn short_names(runs: &[Run], conditions: &[Condition], varying: &[String]) -> Vec<String> {
+    let from_sweep: Option<Vec<String>> = conditions
+        .iter()
+        .map(|c| {
+            let mut names = c.runs.iter().chain(&c.diverged).map(|&i| {
+                let cell = parse_cell(&runs[i].sweep_cell()?)?;
+                let rest: Vec<(String, String)> =
+                    cell.into_iter().filter(|(d, _)| d != "seed").collect();
+                Some(match rest.as_slice() {
+                    [] => return None,
+                    [(_, level)] => level.clone(),
+                    parts => parts
+                        .iter()
+                        .map(|(d, l)| format!("{d}={l}"))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                })
+            });
+            let first = names.next()??;
+            names
+                .all(|n| n.as_deref() == Some(first.as_str()))
+                .then_some(first)
+        })
+        .collect();
+    if let Some(names) = from_sweep.filter(|n| distinct(n)) {
+        return names;
+    }
+    let short: Vec<String> = conditions
+        .iter()
+        .map(|c| {
+            let loss_kind = c.key.get("loss.kind").map(|v| unquote(v));
+            let mut parts = Vec::new();
+            if varying.iter().any(|k| k == "loss.kind") {
+                parts.push(loss_kind.clone().unwrap_or_else(|| "-".into()));
+            }
+            for k in varying {
+                if k == "loss.kind" || unused_loss_parameter(k, loss_kind.as_deref()) {
+                    continue;
+                }
+                let v = c.key.get(k).map(|v| unquote(v)).unwrap_or("-".into());
+                let last = k.rsplit('.').next().unwrap_or(k);
+                parts.push(format!("{last}={v}"));
+            }
+            if parts.is_empty() {
+                c.label.clone()
+            } else {
+                parts.join(" ")
+            }
+        })
+        .collect();
+    if distinct(&short) {
+        short
+    } else {
+        conditions.iter().map(|c| c.label.clone()).collect()
+    }
+}
+
+fn distinct(names: &[String]) -> bool {
+    let mut sorted: Vec<&String> = names.iter().collect();
+    sorted.sort();
+    sorted.windows(2).all(|w| w[0] != w[1])
+}
+
+/// Config keys whose values must agree within a condition: runs that differ in them measure
+/// different things (another dataset, model, training length or data size), and their mean
+/// would be no condition's.
+pub const POOL_KEYS: &[&str] = &[
+    "data.name",
+    "model.kind",
+    "optim.epochs",
+    "data.per_class",
+    "data.test_per_class",
+];
+
+/// Checks what grouping pooled: an error naming the keys and runs when a condition holds runs
+/// that differ in a [`POOL_KEYS`] entry (a warning instead with `allow_mixed`), and a warning
+/// for a seed that appears twice in a condition (probably the same run copied twice, which
+/// would count it twice). Returns the warnings.
+pub fn check_pooling(
+    runs: &[Run],
+    conditions: &[Condition],
+    allow_mixed: bool,
+) -> Result<Vec<String>> {
+    let mut warnings = Vec::new();
+    let mut errors = Vec::new();
+    for c in conditions {
+        let members: Vec<usize> = c.runs.iter().chain(&c.diverged).copied().collect();
+        let mut differing = Vec::new();
+        for key in POOL_KEYS {
+            let mut values: BTreeMap<String, Vec<String>> = BTreeMap::new();
+            for &i in &members {
+                let v = runs[i]
+                    .config_str(key)
+                    .unwrap_or_else(|| "(absent)".to_string());
+                values
+                    .entry(v)
+                    .or_default()
+                    .push(runs[i].dir.display().to_string());
+            }
+            if values.len() > 1 {
+                let parts: Vec<String> = values
+                    .iter()
+                    .map(|(v, dirs)| format!("{v}: {}", dirs.join(", ")))
+                    .collect();
+                differing.push(format!("{key} ({})", parts.join("; ")));
+            }
+        }
+        if !differing.is_empty() {
+            errors.push(format!(
+                "condition '{}' would pool runs that differ in {}",
+                c.label,
+                differing.join(" and ")
+            ));
+        }
+        let mut by_seed: BTreeMap<i64, Vec<String>> = BTreeMap::new();
+        for &i in &members {
+            if let Some(seed) = runs[i].seed() {
+                by_seed
+                    .entry(seed)
+                    .or_default()
+                    .push(runs[i].dir.display().to_string());
+            }
+        }
+        for (seed, dirs) in by_seed.iter().filter(|(_, d)| d.len() > 1) {
+            warnings.push(format!(
+                "condition '{}' has seed {seed} in {} runs ({}): probably one run copied \
+                 twice; each copy counts as a run, and pairing by seed leaves the condition out",
+                c.label,
+                dirs.len(),
+                dirs.join(", ")
+            ));
+        }
+    }
+    if errors.is_empty() {
+        return Ok(warnings);
+    }
+    if allow_mixed {
+        warnings.extend(
+            errors
+                .into_iter()
+                .map(|e| format!("{e} (pooled as asked by --allow-mixed)")),
+        );
+        return Ok(warnings);
+    }
+    bail!(
+        "{}. Refusing to pool them: use --allow-mixed to pool them anyway, or --group-by a key \
+         that tells them apart",
+        errors.join("; ")
+    )
 }
 
 /// Whether `key` is a loss parameter that `loss_kind` does not read (`loss.alpha` of a CE run):

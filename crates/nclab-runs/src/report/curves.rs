@@ -1,15 +1,31 @@
-//! Figure 1: a metric against the epoch, one line per condition (the mean over its runs) with a
-//! shaded min-max band across seeds; logarithmic y axis when the metric spans decades.
+//! Metrics against the epoch, one line per condition (the mean over its runs) with a shaded
+//! min-max band across seeds, shaped for collapse:
+//! * a logarithmic y axis for NC metrics, losses and errors ([`log_by_default`]), where a value
+//!   of exactly 0 is drawn on a dashed floor line at half the smallest positive value, labelled
+//!   `0`;
+//! * a logarithmic x axis when the analysis epochs are log-spaced ([`log_spaced`]);
+//! * dashed grey verticals at the learning-rate decays, dotted verticals in each condition's
+//!   colour at its stable TPT epoch (mean over seeds);
+//! * optionally one thin line per run (`--per-seed`);
+//! * in the SVG, each condition's elements in a `<g class="cond cond-<id>">` (the page's
+//!   toggles) and a `<title>` on each point (hover values).
+//!
+//! [`Panel`] draws one such plot into any area: [`CurvesFigure`] is a panel with a legend
+//! beside it, [`super::panels::PanelsFigure`] a grid of small panels with a legend strip.
 
 use std::collections::BTreeMap;
 
 use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
 use plotters::coord::Shift;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::conditions::Condition;
-use super::plot::{self, draw_legend, draw_line, draw_marker, series_style, Figure, LegendEntry};
+use super::plot::{
+    self, draw_legend, draw_line, draw_marker, series_style, Figure, LegendEntry, SeriesStyle,
+};
 use super::runs::Run;
+use super::svg::Marks;
 
 /// The mean and range over runs of a metric at one epoch.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -25,26 +41,52 @@ pub struct CurvePoint {
 /// One condition's line.
 #[derive(Debug, Clone)]
 pub struct Curve {
+    /// The condition's short name.
     pub label: String,
+    /// The condition's id (`c3`): the class of its SVG group.
+    pub id: String,
+    /// The condition's index in the report: its style ([`series_style`]), the same in every
+    /// figure.
+    pub style: usize,
     pub runs: usize,
     pub points: Vec<CurvePoint>,
+    /// Each run's own series: `(seed, points)`.
+    pub seeds: Vec<(String, Vec<(f64, f64)>)>,
+    /// Mean stable TPT epoch over the runs that have one.
+    pub tpt: Option<f64>,
 }
 
-/// Mean, min and max of `metric` over the runs of `condition` at each epoch where at least one
-/// run has a finite value.
-pub fn aggregate(runs: &[Run], condition: &Condition, metric: &str) -> Curve {
+/// [`aggregate_by`] of a `metrics.csv` column.
+pub fn aggregate(runs: &[Run], conditions: &[Condition], index: usize, metric: &str) -> Curve {
+    aggregate_by(runs, conditions, index, |r| r.metrics.series(metric))
+}
+
+/// Mean, min and max over the runs of condition `index` of the series `series` gives for each
+/// run, at each epoch where at least one run has a finite value.
+pub fn aggregate_by(
+    runs: &[Run],
+    conditions: &[Condition],
+    index: usize,
+    series: impl Fn(&Run) -> Vec<(f64, f64)>,
+) -> Curve {
+    let condition = &conditions[index];
     let mut by_epoch: BTreeMap<u64, (f64, Vec<f64>)> = BTreeMap::new();
+    let mut seeds = Vec::new();
     for &i in &condition.runs {
-        for (e, v) in runs[i].metrics.series(metric) {
-            if v.is_finite() {
-                // Epochs are non-negative and ordered: their bit patterns sort like the values.
-                by_epoch
-                    .entry(e.to_bits())
-                    .or_insert((e, Vec::new()))
-                    .1
-                    .push(v);
-            }
+        let s: Vec<(f64, f64)> = series(&runs[i])
+            .into_iter()
+            .filter(|(_, v)| v.is_finite())
+            .collect();
+        for &(e, v) in &s {
+            // Epochs are non-negative and ordered: their bit patterns sort like the values.
+            by_epoch
+                .entry(e.to_bits())
+                .or_insert((e, Vec::new()))
+                .1
+                .push(v);
         }
+        let seed = runs[i].seed().map_or("?".to_string(), |s| s.to_string());
+        seeds.push((seed, s));
     }
     let points = by_epoch
         .into_values()
@@ -56,15 +98,25 @@ pub fn aggregate(runs: &[Run], condition: &Condition, metric: &str) -> Curve {
             n: vals.len(),
         })
         .collect();
+    let tpts: Vec<f64> = condition
+        .runs
+        .iter()
+        .filter_map(|&i| runs[i].stable_tpt_epoch())
+        .collect();
     Curve {
-        label: condition.label.clone(),
+        label: condition.name.clone(),
+        id: condition.id.clone(),
+        style: index,
         runs: condition.runs.len(),
         points,
+        seeds,
+        tpt: (!tpts.is_empty()).then(|| nclab_core::stats::mean(&tpts)),
     }
 }
 
 /// Whether a y axis over these values should be logarithmic: all positive and
-/// `max / min >= 30` (about a decade and a half).
+/// `max / min >= 30` (about a decade and a half). Used for columns that
+/// [`log_by_default`] does not know.
 pub fn wants_log(values: impl IntoIterator<Item = f64>) -> bool {
     let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
     for v in values {
@@ -75,6 +127,469 @@ pub fn wants_log(values: impl IntoIterator<Item = f64>) -> bool {
         hi = hi.max(v);
     }
     lo.is_finite() && hi / lo >= 30.0
+}
+
+/// Whether `metric` is drawn on a logarithmic y axis by default: `Some(true)` for the NC
+/// metrics, losses, errors and the learning rate (quantities that fall by decades towards 0),
+/// `Some(false)` for accuracies, correlations and tree distances, `None` for columns this
+/// report does not know (then [`wants_log`] decides).
+pub fn log_by_default(metric: &str) -> Option<bool> {
+    match metric {
+        "nc1"
+        | "nc2"
+        | "nc3"
+        | "nc4"
+        | "nc1_rank"
+        | "nc1_quotient"
+        | "cdnv"
+        | "equinorm_means"
+        | "equinorm_weights"
+        | "equiangularity_means"
+        | "equiangularity_weights"
+        | "nc2_weights"
+        | "self_duality"
+        | "bias_collapse"
+        | "nc2_tree"
+        | "nc1_coarse"
+        | "lnc1"
+        | "lnc23"
+        | "lperp"
+        | "train_loss"
+        | "test_loss"
+        | "top1_error"
+        | "top5_error"
+        | "train_error"
+        | "lr"
+        | "gnc2_log_var"
+        | "gnc2_riesz_mean"
+        | "gnc2_riesz_var"
+        | "unc3"
+        | "heldout_nc1"
+        | "heldout_nc4" => Some(true),
+        "train_acc"
+        | "test_acc"
+        | "ncc_accuracy"
+        | "heldout_ncc_accuracy"
+        | "gnc2_log_mean"
+        | "mean_tree_correlation"
+        | "mistake_severity"
+        | "hdist@1"
+        | "hdist@5"
+        | "elapsed_s" => Some(false),
+        _ => None,
+    }
+}
+
+/// Whether analysis epochs are log-spaced (`log:N` schedules: 1, 2, 3, 4, 6, 7, 9, 12, ...):
+/// at least 6 distinct epochs, all positive, and the median gap of the last third at least 4
+/// times that of the first third (evenly spaced epochs give about 1).
+pub fn log_spaced(epochs: &[f64]) -> bool {
+    let mut e: Vec<f64> = epochs.iter().copied().filter(|v| v.is_finite()).collect();
+    e.sort_by(f64::total_cmp);
+    e.dedup();
+    if e.len() < 6 || e[0] <= 0.0 {
+        return false;
+    }
+    let gaps: Vec<f64> = e.windows(2).map(|w| w[1] - w[0]).collect();
+    let third = gaps.len() / 3;
+    let median = |v: &[f64]| {
+        let mut v = v.to_vec();
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let first = median(&gaps[..third.max(1)]);
+    let last = median(&gaps[gaps.len() - third.max(1)..]);
+    last >= 4.0 * first
+}
+
+/// How curves are drawn: options of `nclab report`.
+#[derive(Debug, Clone, Copy)]
+pub struct CurveOptions {
+    /// Logarithmic y axes where [`log_by_default`] says so (`--linear-y` turns it off).
+    pub log_y: bool,
+    /// One thin line per run under the mean (`--per-seed`).
+    pub per_seed: bool,
+}
+
+impl Default for CurveOptions {
+    fn default() -> Self {
+        CurveOptions {
+            log_y: true,
+            per_seed: false,
+        }
+    }
+}
+
+/// One plot of a metric against the epoch; see the module documentation.
+#[derive(Debug, Clone)]
+pub struct Panel {
+    pub metric: String,
+    pub title: String,
+    pub y_label: String,
+    pub curves: Vec<Curve>,
+    pub log_x: bool,
+    pub log_y: bool,
+    /// With `log_y`: where a value of 0 is drawn (half the smallest positive value), when some
+    /// value is 0.
+    pub floor: Option<f64>,
+    /// Epochs at which the learning rate decays.
+    pub decays: Vec<f64>,
+    pub per_seed: bool,
+}
+
+impl Panel {
+    /// A panel of `metric` (its title and unit from [`describe`]).
+    pub fn new(metric: &str, curves: Vec<Curve>, decays: &[f64], options: CurveOptions) -> Panel {
+        let (title, unit, _) = describe(metric);
+        let values = || {
+            curves.iter().flat_map(|c| {
+                c.points
+                    .iter()
+                    .flat_map(|p| [p.min, p.max, p.mean])
+                    .chain(c.seeds.iter().flat_map(|(_, s)| s.iter().map(|p| p.1)))
+            })
+        };
+        let any_negative = values().any(|v| v < 0.0);
+        let smallest_positive = values().filter(|&v| v > 0.0).fold(f64::INFINITY, f64::min);
+        let log_y = options.log_y
+            && !any_negative
+            && smallest_positive.is_finite()
+            && log_by_default(metric).unwrap_or_else(|| wants_log(values()));
+        let floor = (log_y && values().any(|v| v == 0.0)).then_some(smallest_positive / 2.0);
+        let epochs: Vec<f64> = curves
+            .iter()
+            .flat_map(|c| c.points.iter().map(|p| p.epoch))
+            .collect();
+        let y_label = if log_y {
+            format!("{unit}, log scale")
+        } else {
+            unit
+        };
+        Panel {
+            metric: metric.to_string(),
+            title,
+            y_label,
+            log_x: log_spaced(&epochs),
+            log_y,
+            floor,
+            decays: decays.to_vec(),
+            per_seed: options.per_seed,
+            curves,
+        }
+    }
+
+    /// A value as drawn: 0 (or below) at the floor on a log axis.
+    fn shown(&self, v: f64) -> f64 {
+        match self.floor {
+            Some(f) if v <= 0.0 => f,
+            _ => v,
+        }
+    }
+
+    fn x_bounds(&self) -> (f64, f64) {
+        let (lo, hi) = min_max(
+            self.curves
+                .iter()
+                .flat_map(|c| c.points.iter().map(|p| p.epoch)),
+        );
+        if self.log_x {
+            (lo / 1.15, hi * 1.08)
+        } else if hi > lo {
+            (lo - 0.01 * (hi - lo), hi + 0.02 * (hi - lo))
+        } else {
+            (lo - 1.0, hi + 1.0)
+        }
+    }
+
+    fn y_bounds(&self) -> (f64, f64) {
+        let (lo, hi) = min_max(self.curves.iter().flat_map(|c| {
+            c.points
+                .iter()
+                .flat_map(|p| [p.min, p.max])
+                .chain(
+                    c.seeds
+                        .iter()
+                        .filter(|_| self.per_seed)
+                        .flat_map(|(_, s)| s.iter().map(|p| p.1)),
+                )
+                .map(|v| self.shown(v))
+        }));
+        if self.log_y {
+            let lo = self.floor.unwrap_or(lo);
+            (lo / 1.6, hi * 1.6)
+        } else {
+            let r = padded(lo, hi);
+            (r.start, r.end)
+        }
+    }
+
+    /// Draws the panel into `area`. `compact`: smaller text and markers, for a grid of panels.
+    pub fn draw<DB: DrawingBackend>(
+        &self,
+        area: &DrawingArea<DB, Shift>,
+        marks: &Marks,
+        compact: bool,
+    ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+        let (x0, x1) = self.x_bounds();
+        let (y0, y1) = self.y_bounds();
+        let yspan = y1 - y0;
+        let lin_fmt = move |v: &f64| plot::tick_label(*v, yspan);
+        let log_fmt = |v: &f64| log_tick(*v);
+        let y_fmt: &dyn Fn(&f64) -> String = if self.log_y { &log_fmt } else { &lin_fmt };
+        match (self.log_x, self.log_y) {
+            (false, false) => self.draw_in(area, marks, compact, x0..x1, y0..y1, y_fmt),
+            (true, false) => {
+                self.draw_in(area, marks, compact, (x0..x1).log_scale(), y0..y1, y_fmt)
+            }
+            (false, true) => {
+                self.draw_in(area, marks, compact, x0..x1, (y0..y1).log_scale(), y_fmt)
+            }
+            (true, true) => self.draw_in(
+                area,
+                marks,
+                compact,
+                (x0..x1).log_scale(),
+                (y0..y1).log_scale(),
+                y_fmt,
+            ),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn draw_in<DB: DrawingBackend, X, Y>(
+        &self,
+        area: &DrawingArea<DB, Shift>,
+        marks: &Marks,
+        compact: bool,
+        x: X,
+        y: Y,
+        y_format: &dyn Fn(&f64) -> String,
+    ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>>
+    where
+        X: AsRangedCoord<Value = f64>,
+        X::CoordDescType: ValueFormatter<f64>,
+        Y: AsRangedCoord<Value = f64>,
+        Y::CoordDescType: ValueFormatter<f64>,
+    {
+        let (title_size, label_size, desc_size) = if compact {
+            (17.0, 12.0, 12.0)
+        } else {
+            (22.0, 15.0, 16.0)
+        };
+        let mut chart = ChartBuilder::on(area)
+            .caption(&self.title, plot::text(title_size))
+            .margin(if compact { 6 } else { 12 })
+            .x_label_area_size(if compact { 36 } else { 55 })
+            .y_label_area_size(if compact { 62 } else { 85 })
+            .build_cartesian_2d(x, y)?;
+        let x_desc = if self.log_x {
+            "epoch (log scale)"
+        } else {
+            "epoch"
+        };
+        let mut mesh = chart.configure_mesh();
+        mesh.x_desc(x_desc)
+            .x_label_formatter(&|x| format!("{x:.0}"))
+            .y_label_formatter(y_format)
+            .label_style(plot::text(label_size))
+            .axis_desc_style(plot::text(desc_size))
+            .max_light_lines(1)
+            .light_line_style(RGBColor(240, 240, 240))
+            .bold_line_style(RGBColor(215, 215, 215));
+        if !compact {
+            mesh.y_desc(&self.y_label);
+        }
+        mesh.draw()?;
+        let base = area.get_base_pixel();
+        // Pixel coordinates: `abs` for the SVG marks (the whole figure), `rel` for `area`.
+        let abs = |p: (f64, f64)| chart.backend_coord(&(p.0, self.shown(p.1)));
+        let rel = |q: (i32, i32)| (q.0 - base.0, q.1 - base.1);
+        let (px, py) = chart.plotting_area().get_pixel_range();
+        let (top, bottom) = (py.start - base.1, py.end - base.1);
+        let grey = RGBColor(120, 120, 120);
+
+        // Exact zeros: the floor line, labelled 0 beside the axis.
+        if let Some(f) = self.floor {
+            let y = rel(chart.backend_coord(&(1.0, f))).1;
+            let style = SeriesStyle {
+                colour: grey,
+                marker: plot::Marker::Circle,
+                dash: Some((6, 4)),
+            };
+            draw_line(
+                area,
+                &[(px.start - base.0, y), (px.end - base.0, y)],
+                &style,
+                1,
+                marks,
+            )?;
+            area.draw_text(
+                "0",
+                &plot::text(label_size).pos(Pos::new(HPos::Right, VPos::Center)),
+                (px.start - base.0 - 6, y),
+            )?;
+        }
+        // Learning-rate decays.
+        for &d in &self.decays {
+            let xpix = rel(chart.backend_coord(&(d, 1.0))).0;
+            if xpix < px.start - base.0 || xpix > px.end - base.0 {
+                continue;
+            }
+            let style = SeriesStyle {
+                colour: grey,
+                marker: plot::Marker::Circle,
+                dash: Some((7, 5)),
+            };
+            draw_line(area, &[(xpix, top), (xpix, bottom)], &style, 1, marks)?;
+            area.draw_text(
+                "lr ÷10",
+                &plot::text(label_size - 2.0)
+                    .color(&grey)
+                    .pos(Pos::new(HPos::Left, VPos::Top)),
+                (xpix + 3, top + 2),
+            )?;
+        }
+        // Bands, then per-seed lines, then the means: each layer in reverse condition order,
+        // so that the first condition (the baseline) lies on top.
+        for c in self.curves.iter().rev() {
+            let st = series_style(c.style);
+            let banded: Vec<&CurvePoint> = c.points.iter().filter(|p| p.n >= 2).collect();
+            if banded.len() >= 2 {
+                marks.group(&format!("cond cond-{}", c.id));
+                let mut poly: Vec<(i32, i32)> =
+                    banded.iter().map(|p| rel(abs((p.epoch, p.max)))).collect();
+                poly.extend(banded.iter().rev().map(|p| rel(abs((p.epoch, p.min)))));
+                area.draw(&Polygon::new(poly, st.colour.mix(0.14).filled()))?;
+                marks.end_group();
+            }
+        }
+        if self.per_seed {
+            for c in self.curves.iter().rev() {
+                let st = series_style(c.style);
+                marks.group(&format!("cond cond-{} seed", c.id));
+                for (_, s) in &c.seeds {
+                    let pix: Vec<(i32, i32)> = s.iter().map(|&p| rel(abs(p))).collect();
+                    if pix.len() >= 2 {
+                        area.draw(&PathElement::new(pix, st.colour.mix(0.45).stroke_width(1)))?;
+                    }
+                }
+                marks.end_group();
+            }
+        }
+        let (width, msize) = if compact { (2, 2) } else { (2, 3) };
+        for c in self.curves.iter().rev() {
+            let st = series_style(c.style);
+            marks.group(&format!("cond cond-{}", c.id));
+            if let Some(t) = c.tpt {
+                let xpix = rel(chart.backend_coord(&(t, 1.0))).0;
+                if xpix >= px.start - base.0 && xpix <= px.end - base.0 {
+                    let tst = SeriesStyle {
+                        colour: st.colour,
+                        marker: st.marker,
+                        dash: Some((2, 4)),
+                    };
+                    draw_line(area, &[(xpix, top), (xpix, bottom)], &tst, 1, marks)?;
+                    marks.hover(
+                        (xpix + base.0, top + base.1 + 6),
+                        5,
+                        &format!(
+                            "{}: stable TPT at epoch {} (mean over seeds)",
+                            c.label,
+                            sig_text(t)
+                        ),
+                    );
+                }
+            }
+            let pix: Vec<(i32, i32)> = c
+                .points
+                .iter()
+                .map(|p| rel(abs((p.epoch, p.mean))))
+                .collect();
+            if pix.len() >= 2 {
+                draw_line(area, &pix, &st, width, marks)?;
+            }
+            for &p in &pix {
+                draw_marker(area, p, st.marker, st.colour, msize)?;
+            }
+            for (p, q) in c.points.iter().zip(&pix) {
+                let range = if p.n >= 2 {
+                    format!(
+                        " (mean of {} runs; {} to {})",
+                        p.n,
+                        sig_text(p.min),
+                        sig_text(p.max)
+                    )
+                } else {
+                    String::new()
+                };
+                marks.hover(
+                    (q.0 + base.0, q.1 + base.1),
+                    5,
+                    &format!(
+                        "{}: epoch {}, {} = {}{range}",
+                        c.label,
+                        p.epoch,
+                        self.metric,
+                        sig_text(p.mean)
+                    ),
+                );
+            }
+            marks.end_group();
+        }
+        Ok(())
+    }
+
+    /// Notes for the legend: what the lines, bands and verticals are.
+    pub fn notes(&self) -> Vec<String> {
+        let mut note = vec!["Line: mean over runs (seeds).".to_string()];
+        if self
+            .curves
+            .iter()
+            .any(|c| c.points.iter().any(|p| p.n >= 2))
+        {
+            note.push("Band: min–max over runs.".to_string());
+        }
+        if self.per_seed {
+            note.push("Thin lines: single runs.".to_string());
+        }
+        if !self.decays.is_empty() {
+            note.push("Grey dashed verticals: learning-rate decays (÷10).".to_string());
+        }
+        if self.curves.iter().any(|c| c.tpt.is_some()) {
+            note.push("Dotted verticals: stable TPT (mean over seeds).".to_string());
+        }
+        if self.floor.is_some() {
+            note.push("Dashed '0' line: values of exactly 0 on the log axis.".to_string());
+        }
+        note
+    }
+}
+
+fn sig_text(v: f64) -> String {
+    crate::numbers::significant(Some(v), 4)
+}
+
+/// Tick label of a log axis: plain decimals from 0.001 to 10^4 (`0.01`, `250`), else `1e-5`.
+pub fn log_tick(v: f64) -> String {
+    if v.is_nan() || v <= 0.0 || v.is_infinite() {
+        return String::new();
+    }
+    if (1e-3..1e4).contains(&v) {
+        let decimals = (-(v.log10().floor()) as i32).max(0) as usize + 1;
+        let mut s = format!("{v:.decimals$}");
+        if s.contains('.') {
+            s = s.trim_end_matches('0').trim_end_matches('.').to_string();
+        }
+        s
+    } else {
+        let e = v.log10().floor() as i32;
+        let m = v / 10f64.powi(e);
+        if (m - 1.0).abs() < 1e-9 {
+            format!("1e{e}")
+        } else {
+            format!("{m:.1}e{e}")
+        }
+    }
 }
 
 /// Title, y-axis label (with units) and a one-sentence description of a metric column.
@@ -103,6 +618,7 @@ pub fn describe(metric: &str) -> (String, String, String) {
         "lperp" => ("MSE decomposition: L_⊥", "loss units", "Excess loss of the actual classifier over the least-squares one."),
         "train_loss" => ("Training loss", "loss per sample (nats for CE)", "Mean training loss of the configured loss function."),
         "test_loss" => ("Test loss", "loss per sample (nats for CE)", "Mean loss on the test set."),
+        "train_error" => ("Training error", "fraction of training samples (1 − train_acc)", "Top-1 error on the training set: 0 from the terminal phase of training (TPT) on."),
         "train_acc" => ("Training accuracy", "fraction correct", "Top-1 accuracy on the training set."),
         "test_acc" => ("Test accuracy", "fraction correct", "Top-1 accuracy on the test set."),
         "top1_error" => ("Top-1 test error", "fraction of test samples", "Fraction of test samples whose top prediction is wrong."),
@@ -110,6 +626,14 @@ pub fn describe(metric: &str) -> (String, String, String) {
         "mistake_severity" => ("Mistake severity", "LCA height (tree levels)", "Mean tree distance between the label and the top prediction, over the mistakes."),
         "hdist@1" => ("Hierarchical distance @1", "LCA height (tree levels)", "Mean tree distance between the label and the top prediction, over all test samples."),
         "hdist@5" => ("Hierarchical distance @5", "LCA height (tree levels)", "Mean tree distance between the label and the top 5 predictions."),
+        "gnc2_log_mean" => ("GNC2: mean log energy of the normalised class means", "mean of log(1/‖u_i − u_j‖) over class pairs", "Hyperspherical energy of the normalised centred means with the log kernel (Liu et al. 2023): lowest when the means spread uniformly over the sphere."),
+        "gnc2_log_var" => ("GNC2: variance of the log energy", "variance over class pairs", "Variance over class pairs of log(1/‖u_i − u_j‖) (Liu et al. 2023): 0 when every pair of normalised means is equally far apart."),
+        "gnc2_riesz_mean" => ("GNC2: mean Riesz energy", "mean of ‖u_i − u_j‖^−(d−2) over class pairs", "Hyperspherical energy with the Riesz kernel (Liu et al. 2023); it spans hundreds of decades at large d (log axis), and undefined values (overflow) are skipped."),
+        "gnc2_riesz_var" => ("GNC2: variance of the Riesz energy", "variance over class pairs", "Variance over class pairs of the Riesz kernel (Liu et al. 2023); undefined values (overflow) are skipped."),
+        "unc3" => ("UNC3: uniform duality", "variance over classes of cos(w_k, μ_k − μ_G)", "Wu and Papyan (2024): 0 when every classifier row makes the same angle with its own centred class mean."),
+        "heldout_nc1" => ("NC1 of the held-out set", "tr(S_W S_B⁺)/K (dimensionless)", "NC1 of the test features with their own class means: whether collapse carries over to unseen data."),
+        "heldout_nc4" => ("NC4 of the held-out set", "fraction of held-out samples", "Held-out samples whose decision is not the nearest training class mean."),
+        "heldout_ncc_accuracy" => ("Held-out nearest-class-mean accuracy", "fraction correct", "Accuracy on the test set of the nearest training class mean."),
         "lr" => ("Learning rate", "learning rate", "The learning rate of the schedule at the analysis epoch."),
         "elapsed_s" => ("Elapsed time", "seconds", "Wall-clock time since the start of the run."),
         _ => ("", "value", "A column of metrics.csv."),
@@ -122,115 +646,29 @@ pub fn describe(metric: &str) -> (String, String, String) {
     (title, unit.to_string(), text.to_string())
 }
 
-/// Figure 1 for one metric.
+/// A metric against the epoch: one [`Panel`] with the legend beside it.
 pub struct CurvesFigure {
-    pub title: String,
-    pub y_label: String,
-    pub log_y: bool,
-    pub curves: Vec<Curve>,
+    pub panel: Panel,
 }
 
 impl CurvesFigure {
-    pub fn new(metric: &str, curves: Vec<Curve>) -> CurvesFigure {
-        let (title, unit, _) = describe(metric);
-        let log_y = wants_log(
-            curves
-                .iter()
-                .flat_map(|c| c.points.iter().flat_map(|p| [p.min, p.max])),
-        );
-        let y_label = if log_y {
-            format!("{unit}, log scale")
-        } else {
-            unit
-        };
+    pub fn new(metric: &str, curves: Vec<Curve>, decays: &[f64], options: CurveOptions) -> Self {
         CurvesFigure {
-            title,
-            y_label,
-            log_y,
-            curves,
+            panel: Panel::new(metric, curves, decays, options),
         }
     }
+}
 
-    fn x_range(&self) -> std::ops::Range<f64> {
-        let xs = self
-            .curves
-            .iter()
-            .flat_map(|c| c.points.iter().map(|p| p.epoch));
-        let (lo, hi) = min_max(xs);
-        if hi > lo {
-            // A little room on the right so that the last marker is not cut by the frame.
-            lo..(hi + 0.02 * (hi - lo))
-        } else {
-            (lo - 1.0)..(hi + 1.0)
-        }
-    }
-
-    fn values(&self) -> (f64, f64) {
-        min_max(
-            self.curves
-                .iter()
-                .flat_map(|c| c.points.iter().flat_map(|p| [p.min, p.max])),
-        )
-    }
-
-    fn draw_in<DB: DrawingBackend, Y>(
-        &self,
-        area: &DrawingArea<DB, Shift>,
-        y: Y,
-        y_format: Option<&dyn Fn(&f64) -> String>,
-    ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>>
-    where
-        Y: AsRangedCoord<Value = f64>,
-        Y::CoordDescType: ValueFormatter<f64>,
-    {
-        let mut chart = ChartBuilder::on(area)
-            .caption(&self.title, plot::text(22.0))
-            .margin(12)
-            .x_label_area_size(55)
-            .y_label_area_size(85)
-            .build_cartesian_2d(self.x_range(), y)?;
-        let mut mesh = chart.configure_mesh();
-        mesh.x_desc("epoch (analysis epochs marked)")
-            .y_desc(&self.y_label)
-            .x_label_formatter(&|x| format!("{x:.0}"))
-            .label_style(plot::text(15.0))
-            .axis_desc_style(plot::text(16.0))
-            .max_light_lines(1)
-            .light_line_style(RGBColor(240, 240, 240))
-            .bold_line_style(RGBColor(215, 215, 215));
-        if let Some(f) = y_format {
-            mesh.y_label_formatter(f);
-        }
-        mesh.draw()?;
-        // Bands first, so that every line stays on top of every band.
-        for (i, c) in self.curves.iter().enumerate() {
-            let st = series_style(i);
-            let banded: Vec<&CurvePoint> = c.points.iter().filter(|p| p.n >= 2).collect();
-            if banded.len() >= 2 {
-                let mut poly: Vec<(f64, f64)> = banded.iter().map(|p| (p.epoch, p.max)).collect();
-                poly.extend(banded.iter().rev().map(|p| (p.epoch, p.min)));
-                chart.draw_series(std::iter::once(Polygon::new(
-                    poly,
-                    st.colour.mix(0.16).filled(),
-                )))?;
-            }
-        }
-        for (i, c) in self.curves.iter().enumerate() {
-            let st = series_style(i);
-            let pix: Vec<(i32, i32)> = c
-                .points
-                .iter()
-                .map(|p| chart.backend_coord(&(p.epoch, p.mean)))
-                .collect();
-            if pix.len() >= 2 {
-                draw_line(area, &pix, &st, 2)?;
-            }
-            for &p in &pix {
-                draw_marker(area, p, st.marker, st.colour, 3)?;
-            }
-        }
-        Ok(())
-    }
+/// Legend entries of a set of curves, in their order.
+pub fn legend_entries(curves: &[Curve]) -> Vec<LegendEntry> {
+    curves
+        .iter()
+        .map(|c| LegendEntry {
+            label: format!("{} (n={})", c.label, c.runs),
+            style: series_style(c.style),
+            line: true,
+        })
+        .collect()
 }
 
 /// Smallest and largest finite value (`(0, 1)` when there is none).
@@ -266,36 +704,16 @@ impl Figure for CurvesFigure {
     fn draw<DB: DrawingBackend>(
         &self,
         root: &DrawingArea<DB, Shift>,
+        marks: &Marks,
     ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
         let (left, right) = root.split_horizontally(self.size().0 - 280);
-        let (lo, hi) = self.values();
-        if self.log_y {
-            self.draw_in(&left, ((lo / 1.5)..(hi * 1.5)).log_scale(), None)?;
-        } else {
-            let range = padded(lo, hi);
-            let span = range.end - range.start;
-            let fmt = move |v: &f64| plot::tick_label(*v, span);
-            self.draw_in(&left, range, Some(&fmt))?;
-        }
-        let entries: Vec<LegendEntry> = self
-            .curves
-            .iter()
-            .enumerate()
-            .map(|(i, c)| LegendEntry {
-                label: format!("{} (n={})", c.label, c.runs),
-                style: series_style(i),
-                line: true,
-            })
-            .collect();
-        let mut note = vec!["Line: mean over runs (seeds).".to_string()];
-        if self
-            .curves
-            .iter()
-            .any(|c| c.points.iter().any(|p| p.n >= 2))
-        {
-            note.push("Shaded band: min–max over runs.".to_string());
-        }
-        draw_legend(&right, "Condition", &entries, &note)
+        self.panel.draw(&left, marks, false)?;
+        draw_legend(
+            &right,
+            "Condition",
+            &legend_entries(&self.panel.curves),
+            &self.panel.notes(),
+        )
     }
 }
 
@@ -316,5 +734,75 @@ mod tests {
         assert_eq!(padded(0.0, 10.0), -0.5..10.5);
         assert_eq!(padded(0.0, 0.0), -0.5..0.5);
         assert_eq!(padded(2.0, 2.0), 1.8..2.2);
+    }
+
+    #[test]
+    fn log_spacing_is_told_from_even_spacing() {
+        // The study's `log:25` epochs of a 360-epoch run.
+        let log = [
+            1.0, 2.0, 3.0, 4.0, 6.0, 7.0, 9.0, 12.0, 15.0, 19.0, 24.0, 31.0, 40.0, 51.0, 65.0,
+            83.0, 106.0, 135.0, 172.0, 220.0, 282.0, 360.0,
+        ];
+        assert!(log_spaced(&log));
+        let even: Vec<f64> = (1..=30).map(|e| (e * 5) as f64).collect();
+        assert!(!log_spaced(&even));
+        // Every epoch, then the last: still even.
+        let mut every: Vec<f64> = (1..=20).map(f64::from).collect();
+        every.push(25.0);
+        assert!(!log_spaced(&every));
+        assert!(!log_spaced(&[1.0, 2.0, 4.0]));
+    }
+
+    #[test]
+    fn zeros_go_to_a_floor_at_half_the_smallest_positive_value() {
+        let curve = Curve {
+            label: "a".into(),
+            id: "c1".into(),
+            style: 0,
+            runs: 1,
+            points: [(1.0, 0.5), (2.0, 0.02), (3.0, 0.0)]
+                .iter()
+                .map(|&(epoch, v)| CurvePoint {
+                    epoch,
+                    mean: v,
+                    min: v,
+                    max: v,
+                    n: 1,
+                })
+                .collect(),
+            seeds: vec![],
+            tpt: None,
+        };
+        let p = Panel::new("nc4", vec![curve.clone()], &[], CurveOptions::default());
+        assert!(p.log_y && !p.log_x);
+        assert_eq!(p.floor, Some(0.01));
+        assert_eq!(p.shown(0.0), 0.01);
+        assert_eq!(p.shown(0.5), 0.5);
+        // Accuracies stay linear; --linear-y turns log off.
+        assert!(
+            !Panel::new(
+                "test_acc",
+                vec![curve.clone()],
+                &[],
+                CurveOptions::default()
+            )
+            .log_y
+        );
+        let linear = CurveOptions {
+            log_y: false,
+            per_seed: false,
+        };
+        let p = Panel::new("nc4", vec![curve], &[], linear);
+        assert!(!p.log_y && p.floor.is_none());
+    }
+
+    #[test]
+    fn log_ticks() {
+        assert_eq!(log_tick(0.01), "0.01");
+        assert_eq!(log_tick(100.0), "100");
+        assert_eq!(log_tick(1.0), "1");
+        assert_eq!(log_tick(1e-5), "1e-5");
+        assert_eq!(log_tick(2e-6), "2.0e-6");
+        assert_eq!(log_tick(0.0), "");
     }
 }

@@ -6,6 +6,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::geometry::FinalGeometry;
 use super::plot::{self, draw_legend, draw_marker, Figure, LegendEntry, Marker, SeriesStyle};
+use super::svg::Marks;
 
 /// Class names are written on the axes up to this many classes (beyond, the cells are too small).
 const MAX_NAMED: usize = 24;
@@ -103,6 +104,7 @@ impl Figure for GramFigure {
     fn draw<DB: DrawingBackend>(
         &self,
         root: &DrawingArea<DB, Shift>,
+        marks: &Marks,
     ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
         let k = self.k as i32;
         let lab = self.label_space();
@@ -127,6 +129,16 @@ impl Figure for GramFigure {
                         [(cx, cy), (cx + cell, cy + cell)],
                         colour_map((v + 1.0) / 2.0).filled(),
                     ))?;
+                    if self.k <= MAX_NAMED {
+                        marks.hover(
+                            (cx + cell / 2, cy + cell / 2),
+                            (cell / 2).max(1) as u32,
+                            &format!(
+                                "{}: {} vs {}: {v:.4}",
+                                title, self.names[i as usize], self.names[j as usize]
+                            ),
+                        );
+                    }
                     if self.k <= 10 && cell >= 30 {
                         let ink = if (v + 1.0) / 2.0 > 0.6 { BLACK } else { WHITE };
                         root.draw_text(
@@ -237,6 +249,76 @@ const WEIGHT_STYLE: SeriesStyle = SeriesStyle {
     dash: Some((6, 4)),
 };
 
+/// Estimated width in pixels of `text` in the embedded font at `size` pixels (DejaVu Sans
+/// averages about 0.6 em per character).
+pub fn text_width(text: &str, size: f64) -> i32 {
+    (text.chars().count() as f64 * size * 0.62).ceil() as i32
+}
+
+/// Places labels of sizes `sizes` (width, height) near their `anchors` (pixel points) so that
+/// they overlap neither each other nor any anchor's marker, inside `bounds` (x0, y0, x1, y1)
+/// where possible: each label in turn takes the first free position among 8 around its point
+/// (right, left, above, below and the diagonals), tried at growing distances; when none is
+/// free, the position overlapping least. Returns each label's top-left corner.
+pub fn place_labels(
+    anchors: &[(i32, i32)],
+    sizes: &[(i32, i32)],
+    bounds: (i32, i32, i32, i32),
+) -> Vec<(i32, i32)> {
+    type Box4 = (i32, i32, i32, i32);
+    let overlap = |a: Box4, b: Box4| -> i64 {
+        let w = (a.2.min(b.2) - a.0.max(b.0)).max(0) as i64;
+        let h = (a.3.min(b.3) - a.1.max(b.1)).max(0) as i64;
+        w * h
+    };
+    let markers: Vec<Box4> = anchors
+        .iter()
+        .map(|&(x, y)| (x - 6, y - 6, x + 6, y + 6))
+        .collect();
+    let mut placed: Vec<Box4> = Vec::new();
+    let mut out = Vec::new();
+    for (&(ax, ay), &(w, h)) in anchors.iter().zip(sizes) {
+        let mut best: Option<(i64, (i32, i32))> = None;
+        'search: for step in 1..=6 {
+            let d = 4 + 8 * (step - 1);
+            let candidates = [
+                (ax + 6 + d, ay - h / 2),
+                (ax - 6 - d - w, ay - h / 2),
+                (ax - w / 2, ay - 6 - d - h),
+                (ax - w / 2, ay + 6 + d),
+                (ax + 4 + d, ay - 4 - d - h),
+                (ax + 4 + d, ay + 4 + d),
+                (ax - 4 - d - w, ay - 4 - d - h),
+                (ax - 4 - d - w, ay + 4 + d),
+            ];
+            for (x, y) in candidates {
+                let b = (x, y, x + w, y + h);
+                let outside = (bounds.0 - b.0).max(0)
+                    + (b.2 - bounds.2).max(0)
+                    + (bounds.1 - b.1).max(0)
+                    + (b.3 - bounds.3).max(0);
+                let cost: i64 = placed
+                    .iter()
+                    .chain(&markers)
+                    .map(|&o| overlap(b, o))
+                    .sum::<i64>()
+                    + 1000 * outside as i64
+                    + step as i64;
+                if best.is_none_or(|(c, _)| cost < c) {
+                    best = Some((cost, (x, y)));
+                }
+                if cost == step as i64 {
+                    break 'search;
+                }
+            }
+        }
+        let (_, (x, y)) = best.expect("candidates");
+        placed.push((x, y, x + w, y + h));
+        out.push((x, y));
+    }
+    out
+}
+
 impl Figure for PcaFigure {
     fn size(&self) -> (u32, u32) {
         (980, 700)
@@ -245,6 +327,7 @@ impl Figure for PcaFigure {
     fn draw<DB: DrawingBackend>(
         &self,
         root: &DrawingArea<DB, Shift>,
+        marks: &Marks,
     ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
         let (left, right) = root.split_horizontally(700);
         let r = self
@@ -281,27 +364,51 @@ impl Figure for PcaFigure {
             .draw()?;
         let origin = chart.backend_coord(&(0.0, 0.0));
         let named = self.names.len() <= 40;
-        let label_style = plot::text(12.0).pos(Pos::new(HPos::Left, VPos::Bottom));
+        let font = 12.0;
+        let mut anchors: Vec<(i32, i32)> = Vec::new();
+        let mut labels: Vec<(String, RGBColor)> = Vec::new();
         if let Some(w) = &self.weights {
             for (i, p) in w.iter().enumerate() {
                 let q = chart.backend_coord(p);
-                plot::draw_line(&left, &[origin, q], &WEIGHT_STYLE, 1)?;
+                plot::draw_line(&left, &[origin, q], &WEIGHT_STYLE, 1, marks)?;
                 draw_marker(&left, q, WEIGHT_STYLE.marker, WEIGHT_STYLE.colour, 5)?;
-                if named {
-                    left.draw_text(
-                        &self.names[i],
-                        &label_style.color(&WEIGHT_STYLE.colour),
-                        (q.0 + 6, q.1 + 14),
-                    )?;
-                }
+                marks.hover(q, 6, &format!("classifier row of {}", self.names[i]));
+                anchors.push(q);
+                labels.push((self.names[i].clone(), WEIGHT_STYLE.colour));
             }
         }
         for (i, p) in self.means.iter().enumerate() {
             let q = chart.backend_coord(p);
-            plot::draw_line(&left, &[origin, q], &MEAN_STYLE, 1)?;
+            plot::draw_line(&left, &[origin, q], &MEAN_STYLE, 1, marks)?;
             draw_marker(&left, q, MEAN_STYLE.marker, MEAN_STYLE.colour, 5)?;
-            if named {
-                left.draw_text(&self.names[i], &label_style, (q.0 + 6, q.1 - 4))?;
+            marks.hover(q, 6, &format!("class mean of {}", self.names[i]));
+            anchors.push(q);
+            labels.push((self.names[i].clone(), MEAN_STYLE.colour));
+        }
+        if named {
+            let sizes: Vec<(i32, i32)> = labels
+                .iter()
+                .map(|(t, _)| (text_width(t, font), font as i32 + 2))
+                .collect();
+            let (px, py) = chart.plotting_area().get_pixel_range();
+            let placed = place_labels(&anchors, &sizes, (px.start, py.start, px.end, py.end));
+            for (((name, colour), &(x, y)), &a) in labels.iter().zip(&placed).zip(&anchors) {
+                let (w, h) = (text_width(name, font), font as i32 + 2);
+                // A leader line when the label had to move away from its point.
+                let nearest = (a.0.clamp(x, x + w), a.1.clamp(y, y + h));
+                if (nearest.0 - a.0).abs() + (nearest.1 - a.1).abs() > 14 {
+                    left.draw(&PathElement::new(
+                        vec![a, nearest],
+                        colour.mix(0.5).stroke_width(1),
+                    ))?;
+                }
+                left.draw_text(
+                    name,
+                    &plot::text(font)
+                        .color(colour)
+                        .pos(Pos::new(HPos::Left, VPos::Top)),
+                    (x, y),
+                )?;
             }
         }
         let mut entries = vec![LegendEntry {
@@ -344,5 +451,26 @@ mod tests {
         }
         assert_eq!(colour_map(0.0), RGBColor(68, 1, 84));
         assert_eq!(colour_map(1.0), RGBColor(253, 231, 37));
+    }
+
+    #[test]
+    fn labels_of_clustered_points_do_not_collide() {
+        // Ten points within a few pixels of each other (collapsed means and their classifier
+        // rows), labels 60 x 14 pixels.
+        let anchors: Vec<(i32, i32)> = (0..10).map(|i| (300 + i % 3, 300 + i / 3)).collect();
+        let sizes = vec![(60, 14); 10];
+        let placed = place_labels(&anchors, &sizes, (0, 0, 700, 700));
+        for i in 0..10 {
+            let a = (placed[i].0, placed[i].1, placed[i].0 + 60, placed[i].1 + 14);
+            assert!(a.0 >= 0 && a.1 >= 0 && a.2 <= 700 && a.3 <= 700);
+            for (j, q) in placed.iter().enumerate().take(i) {
+                let b = (q.0, q.1, q.0 + 60, q.1 + 14);
+                let apart = a.2 <= b.0 || b.2 <= a.0 || a.3 <= b.1 || b.3 <= a.1;
+                assert!(apart, "labels {i} and {j} overlap: {a:?} {b:?}");
+            }
+        }
+        // A lone point keeps its label right beside it.
+        let one = place_labels(&[(100, 100)], &[(40, 14)], (0, 0, 700, 700));
+        assert_eq!(one, vec![(110, 93)]);
     }
 }

@@ -1,35 +1,55 @@
-//! `nclab report`: figures, tables and an HTML page over run directories.
+//! `nclab report`: figures, tables and an HTML page over run directories (docs/report.md says
+//! what each number is).
 //!
-//! [`generate`] reads the runs ([`runs`]), groups them into conditions ([`conditions`]), and
-//! writes into the output directory:
+//! [`generate`] reads the runs ([`runs`]), groups them into conditions ([`conditions`]; it
+//! refuses to pool runs of different datasets, models, epochs or data sizes unless asked, and
+//! warns on a seed that appears twice in a condition), and writes into the output directory:
 //! * `curve-<metric>.{svg,png}`: each metric against the epoch ([`curves`]);
+//! * `panels.{svg,png}`: the collapse quantities in small panels ([`panels`]);
+//! * `layers-nc1.{svg,png}`: NC1 against the layer depth, and `layers-nc1-epochs-<id>.{svg,png}`:
+//!   each layer's NC1 against the epoch, when runs have `metrics_layers.csv` ([`layers`],
+//!   [`layer_epochs`]);
 //! * `gram-<id>.{svg,png}` and `pca-<id>.{svg,png}`: the final geometry of a condition's first
 //!   run with a `final.safetensors` ([`geometry`], [`geometry_plots`]);
 //! * `tradeoff.{svg,png}`: top-1 error against mistake severity ([`tradeoff`]);
-//! * `summary.csv`, `comparisons.csv`, `summary.md` ([`summary`]);
+//! * `summary.csv`, `comparisons.csv`, `summary.md` ([`summary`]) and `folds.csv` ([`folds`]);
 //! * `index.html` ([`html`]).
+//!
+//! Runs whose `summary.json` says `diverged` (with or without a `metrics.csv`) are listed as
+//! such and left out of every mean, test and figure.
 //!
 //! Nothing is written until every run has been read; files are rendered into a staging
 //! directory inside the output directory and renamed into place at the end, so that an error
 //! leaves the output directory as it was.
 
+pub mod blocks;
 pub mod conditions;
 pub mod curves;
+pub mod figures;
+pub mod folds;
 pub mod geometry;
 pub mod geometry_plots;
 pub mod html;
+pub mod layer_epochs;
+pub mod layers;
+pub mod panels;
 pub mod plot;
 pub mod runs;
 pub mod summary;
+pub mod svg;
+pub mod tpt;
 pub mod tradeoff;
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 
+use blocks::{comparison_block, decision_block, folds_block, runs_block, summary_block, tpt_block};
 use conditions::Condition;
+use curves::CurveOptions;
 use html::{escape, FigureEntry, Section};
 use runs::Run;
+use summary::Comparison;
 
 /// What to report on and where.
 #[derive(Debug, Clone)]
@@ -42,6 +62,25 @@ pub struct Options {
     pub group_by: Option<String>,
     /// Skip unreadable runs with a warning instead of failing.
     pub skip_bad: bool,
+    /// Pool runs that differ in a [`conditions::POOL_KEYS`] entry into one condition (with a
+    /// warning) instead of refusing.
+    pub allow_mixed: bool,
+    /// How curves are drawn (log y axes, per-seed lines).
+    pub curves: CurveOptions,
+}
+
+impl Options {
+    /// The defaults of `nclab report` for these inputs and output directory.
+    pub fn new(inputs: Vec<PathBuf>, out: PathBuf) -> Options {
+        Options {
+            inputs,
+            out,
+            group_by: None,
+            skip_bad: false,
+            allow_mixed: false,
+            curves: CurveOptions::default(),
+        }
+    }
 }
 
 /// What [`generate`] did.
@@ -49,8 +88,10 @@ pub struct Options {
 pub struct Outcome {
     /// Files written, relative to the output directory, in writing order.
     pub files: Vec<String>,
-    /// Problems that did not stop the report (skipped runs, missing hierarchies).
+    /// Problems that did not stop the report (skipped runs, missing hierarchies, diverged
+    /// runs, duplicate seeds, runs pooled with --allow-mixed).
     pub warnings: Vec<String>,
+    /// Runs read (diverged ones included).
     pub runs: usize,
     pub conditions: usize,
 }
@@ -76,6 +117,20 @@ pub fn generate(options: &Options) -> Result<Outcome> {
         bail!("no usable run directory among {} found", dirs.len());
     }
     let conds = conditions::group(&loaded, options.group_by.as_deref())?;
+    warnings.extend(conditions::check_pooling(
+        &loaded,
+        &conds,
+        options.allow_mixed,
+    )?);
+    for c in &conds {
+        for &i in &c.diverged {
+            warnings.push(format!(
+                "{}: diverged{}; listed, left out of the means, tests and figures",
+                loaded[i].dir.display(),
+                summary::diverged_epoch(&loaded[i])
+            ));
+        }
+    }
 
     std::fs::create_dir_all(&options.out)
         .with_context(|| format!("{}: cannot create directory", options.out.display()))?;
@@ -137,122 +192,114 @@ fn write_all(
     dir: &Path,
     warnings: &mut Vec<String>,
 ) -> Result<Vec<String>> {
-    let mut files = Vec::new();
-    let mut sections = Vec::new();
     let metrics = summary::metric_names(runs);
+    let cx = figures::Context {
+        runs,
+        conds,
+        decays: decay_epochs(runs, conds),
+        options,
+    };
+    let mut saver = figures::Saver {
+        dir,
+        files: Vec::new(),
+    };
+    let panel_figs = figures::panel_figures(&cx, &mut saver)?;
+    let curve_figs = figures::curve_figures(&cx, &metrics, &mut saver)?;
+    let layer_figs = figures::layer_figures(&cx, &mut saver)?;
+    let (gram_figs, pca_figs) = figures::geometry_figures(&cx, &mut saver, warnings)?;
+    let trade = figures::tradeoff_figures(&cx, &mut saver)?;
+    let all = [
+        panel_figs, curve_figs, layer_figs, gram_figs, pca_figs, trade,
+    ];
+    let (sections, overview) = figure_sections(all);
+    let mut files = saver.files;
 
-    // 1. Metrics against epoch.
-    let mut curve_figs = Vec::new();
-    // The headline metrics first (NC1-NC4, ...), then the others in metrics.csv order.
-    let mut plotted: Vec<&String> = metrics
-        .iter()
-        .filter(|m| !NOT_PLOTTED.contains(&m.as_str()))
-        .collect();
-    plotted.sort_by_key(|m| {
-        summary::KEY_METRICS
-            .iter()
-            .position(|k| k == m)
-            .unwrap_or(summary::KEY_METRICS.len())
-    });
-    for m in plotted {
-        let curves: Vec<curves::Curve> = conds
-            .iter()
-            .map(|c| curves::aggregate(runs, c, m))
-            .filter(|c| !c.points.is_empty())
-            .collect();
-        if curves.is_empty() {
-            continue;
-        }
-        let fig = curves::CurvesFigure::new(m, curves);
-        let stem = format!("curve-{}", file_stem(m));
-        plot::save(&fig, dir, &stem)?;
-        files.push(format!("{stem}.svg"));
-        files.push(format!("{stem}.png"));
-        let (_, _, description) = curves::describe(m);
-        let scale = if fig.log_y {
-            " Logarithmic y axis."
-        } else {
-            ""
-        };
-        curve_figs.push(FigureEntry {
-            stem,
-            caption: format!("{m}: {description}{scale}"),
-        });
+    // Tables.
+    let comps = summary::comparisons(runs, conds, &metrics);
+    let fold_table = folds::FoldTable::new(runs, conds);
+    write_text(
+        dir,
+        "summary.csv",
+        &summary::summary_csv(runs, conds, &metrics),
+        &mut files,
+    )?;
+    write_text(
+        dir,
+        "comparisons.csv",
+        &summary::comparisons_csv(conds, &comps),
+        &mut files,
+    )?;
+    write_text(dir, "folds.csv", &fold_table.csv(conds), &mut files)?;
+    let md = summary::summary_markdown(runs, conds, &metrics, &comps, &fold_table);
+    write_text(dir, "summary.md", &md, &mut files)?;
+
+    // The page.
+    let mut blocks = page_blocks(runs, conds, &metrics, &comps, &fold_table);
+    if !overview.is_empty() {
+        blocks.push((
+            "Overview of the figures".to_string(),
+            format!(
+                "<p>Each thumbnail links to its full figure below (inline SVG: hover a point \
+                 for its value; the checkboxes above the figures hide a condition).</p>\n\
+                 {overview}"
+            ),
+        ));
     }
+    let preface = preface(runs, conds, warnings);
+    let page = html::page(
+        "nclab report",
+        &preface,
+        &blocks,
+        &sections,
+        &toggles(conds),
+    );
+    write_text(dir, "index.html", &page, &mut files)?;
+    Ok(files)
+}
+
+/// The sections of figures in index.html (panels, curves, layers, geometry, PCA, trade-off),
+/// and the overview of thumbnails.
+fn figure_sections(all: [Vec<FigureEntry>; 6]) -> (Vec<Section>, String) {
+    let [panel_figs, curve_figs, layer_figs, gram_figs, pca_figs, trade] = all;
+    let mut sections = Vec::new();
+    // The overview: every figure against epoch (and the trade-off) as a thumbnail linking to
+    // the full figure further down.
+    let thumbs: Vec<&FigureEntry> = panel_figs
+        .iter()
+        .chain(&curve_figs)
+        .chain(&layer_figs)
+        .chain(&trade)
+        .collect();
+    let overview = if thumbs.is_empty() {
+        String::new()
+    } else {
+        html::thumbnails(&thumbs)
+    };
+    sections.push(Section {
+        title: "Collapse at a glance".into(),
+        intro: "The quantities of neural collapse in the manner of Papyan, Han and Donoho \
+                (2020): training error, NC1, equinorm and equiangularity of the class means and \
+                of the classifier rows, NC2, NC3 and NC4."
+            .into(),
+        figures: panel_figs.clone(),
+    });
     sections.push(Section {
         title: "Metrics against epoch".into(),
         intro: "One line per condition: the mean over its runs (seeds) at each analysis epoch; \
                 the shaded band spans the minimum to the maximum over the runs. NC metrics are \
-                measured on the training set, mistake metrics on the test set."
+                measured on the training set, mistake metrics on the test set. Log y axes for \
+                the NC metrics, losses and errors (a value of exactly 0 is drawn on the dashed \
+                line labelled 0, at half the smallest positive value); dashed grey verticals at \
+                the learning-rate decays, dotted verticals in a condition's colour at its \
+                stable TPT epoch (the mean over its seeds)."
             .into(),
         figures: curve_figs,
     });
-
-    // 2-3. Final geometry of each condition (its first run that has final.safetensors).
-    let mut gram_figs = Vec::new();
-    let mut pca_figs = Vec::new();
-    for c in conds {
-        let mut found = None;
-        for &i in &c.runs {
-            let spec = runs[i].config_str("hierarchy");
-            match geometry::load(&runs[i].dir, spec.as_deref()) {
-                Ok(Some((g, w))) => {
-                    warnings.extend(w);
-                    found = Some((i, g));
-                    break;
-                }
-                Ok(None) => {}
-                Err(e) if options.skip_bad => {
-                    warnings.push(format!("skipped the final geometry of {e:#}"))
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        let Some((i, geo)) = found else { continue };
-        let seed = runs[i].seed().map_or("?".into(), |s| s.to_string());
-        let who = format!("{} ({}, seed {seed})", c.id, c.label);
-        let stem = format!("gram-{}", c.id);
-        plot::save(
-            &geometry_plots::GramFigure::new(format!("Final class-mean geometry: {who}"), &geo),
-            dir,
-            &stem,
-        )?;
-        files.push(format!("{stem}.svg"));
-        files.push(format!("{stem}.png"));
-        let target = if geo.target.is_some() {
-            ", and the hierarchy target T_ij = (1 − s_min) exp(−2 dn(i,j)) + s_min (HAFrame). \
-             Classes in depth-first order of the hierarchy, so that sibling classes are adjacent"
-        } else {
-            " (no usable hierarchy, so no target T)"
-        };
-        gram_figs.push(FigureEntry {
-            stem,
-            caption: format!(
-                "{who}: cosines of the centred class means at the end of training \
-                 (from {}), beside the simplex ETF (−1/(K−1) off the diagonal){target}.",
-                runs[i].dir.join("final.safetensors").display()
-            ),
-        });
-        let stem = format!("pca-{}", c.id);
-        plot::save(
-            &geometry_plots::PcaFigure::new(
-                format!("Means and classifier, PCA plane: {}", c.id),
-                &geo,
-            ),
-            dir,
-            &stem,
-        )?;
-        files.push(format!("{stem}.svg"));
-        files.push(format!("{stem}.png"));
-        pca_figs.push(FigureEntry {
-            stem,
-            caption: format!(
-                "{who}: centred class means (divided by ‖M‖_F) and classifier rows (divided by \
-                 ‖W‖_F) projected on the two leading principal axes of the centred means \
-                 ({:.0}% and {:.0}% of their variance).",
-                100.0 * geo.explained.0,
-                100.0 * geo.explained.1
-            ),
+    if !layer_figs.is_empty() {
+        sections.push(Section {
+            title: "Collapse through the layers".into(),
+            intro: "From the runs' metrics_layers.csv (analysis.layers).".into(),
+            figures: layer_figs,
         });
     }
     let geometry_note = if gram_figs.is_empty() {
@@ -270,28 +317,6 @@ fn write_all(
         intro: geometry_note.into(),
         figures: pca_figs,
     });
-
-    // 4. Trade-off.
-    let mut trade = Vec::new();
-    if let Some(fig) = tradeoff::TradeoffFigure::new(runs, conds) {
-        plot::save(&fig, dir, "tradeoff")?;
-        files.push("tradeoff.svg".into());
-        files.push("tradeoff.png".into());
-        let mut caption = "Top-1 test error against mistake severity (mean tree distance of \
-                           the mistakes) at the final epoch, one point per run: hierarchical \
-                           losses aim to lower severity without raising the error."
-            .to_string();
-        if !fig.left_out.is_empty() {
-            caption.push_str(&format!(
-                " Left out, measured against a flat tree (severity 1 by definition): {}.",
-                fig.left_out.join("; ")
-            ));
-        }
-        trade.push(FigureEntry {
-            stem: "tradeoff".into(),
-            caption,
-        });
-    }
     sections.push(Section {
         title: "Error vs mistake severity".into(),
         intro: if trade.is_empty() {
@@ -301,170 +326,103 @@ fn write_all(
         },
         figures: trade,
     });
+    (sections, overview)
+}
 
-    // 5. Tables.
-    let comps = summary::comparisons(runs, conds, &metrics);
-    write_text(
-        dir,
-        "summary.csv",
-        &summary::summary_csv(runs, conds, &metrics),
-        &mut files,
-    )?;
-    write_text(
-        dir,
-        "comparisons.csv",
-        &summary::comparisons_csv(conds, &comps),
-        &mut files,
-    )?;
-    let md = summary::summary_markdown(runs, conds, &metrics, &comps);
-    write_text(dir, "summary.md", &md, &mut files)?;
-
-    // 6. The page.
-    let blocks = vec![
-        ("Runs and conditions".to_string(), runs_block(runs, conds)),
+/// The tables of index.html, in page order: (title, HTML).
+fn page_blocks(
+    runs: &[Run],
+    conds: &[Condition],
+    metrics: &[String],
+    comps: &[Comparison],
+    fold_table: &folds::FoldTable,
+) -> Vec<(String, String)> {
+    vec![
+        (
+            "Decision table".to_string(),
+            decision_block(runs, conds, comps),
+        ),
+        (
+            "Collapse during the terminal phase".to_string(),
+            folds_block(conds, fold_table),
+        ),
+        (
+            "Start of the terminal phase and cost".to_string(),
+            tpt_block(runs, conds),
+        ),
         (
             "Summary at the final epoch".to_string(),
-            summary_block(runs, conds, &metrics),
+            summary_block(runs, conds, metrics),
         ),
         (
-            "Against the CE baseline".to_string(),
-            comparison_block(conds, &comps),
+            "Against the CE baseline in detail".to_string(),
+            comparison_block(conds, comps),
         ),
-    ];
+        ("Runs and conditions".to_string(), runs_block(runs, conds)),
+    ]
+}
+
+/// The page's opening: counts, links to the tables, diverged runs and warnings.
+fn preface(runs: &[Run], conds: &[Condition], warnings: &[String]) -> String {
     let mut preface = format!(
         "<p>{} runs in {} conditions. Tables: <a href=\"summary.csv\">summary.csv</a>, \
-         <a href=\"comparisons.csv\">comparisons.csv</a>, <a href=\"summary.md\">summary.md</a>.</p>\n",
-        runs.len(),
+         <a href=\"comparisons.csv\">comparisons.csv</a>, <a href=\"folds.csv\">folds.csv</a>, \
+         <a href=\"summary.md\">summary.md</a>.</p>\n",
+        conds.iter().map(|c| c.runs.len()).sum::<usize>(),
         conds.len()
     );
+    let diverged: Vec<String> = conds
+        .iter()
+        .flat_map(|c| {
+            c.diverged.iter().map(move |&i| {
+                format!(
+                    "{} seed {}{} (<code>{}</code>)",
+                    escape(&c.name),
+                    runs[i].seed().map_or("?".into(), |s| s.to_string()),
+                    escape(&summary::diverged_at(&runs[i])),
+                    escape(&runs[i].dir.display().to_string())
+                )
+            })
+        })
+        .collect();
+    if !diverged.is_empty() {
+        preface.push_str(&format!(
+            "<p class=\"warn\"><b>Diverged runs</b>, listed and left out of every mean, test \
+             and figure: {}.</p>\n",
+            diverged.join("; ")
+        ));
+    }
     for w in warnings.iter() {
         preface.push_str(&format!("<p class=\"warn\">Warning: {}</p>\n", escape(w)));
     }
-    let page = html::page("nclab report", &preface, &blocks, &sections);
-    write_text(dir, "index.html", &page, &mut files)?;
-    Ok(files)
+    preface
 }
 
-fn runs_block(runs: &[Run], conds: &[Condition]) -> String {
-    let header: Vec<String> = [
-        "id",
-        "condition",
-        "seed",
-        "status",
-        "epochs",
-        "run directory",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    let mut rows = Vec::new();
-    for c in conds {
-        for &i in &c.runs {
-            let r = &runs[i];
-            rows.push(vec![
-                escape(&c.id),
-                escape(&c.label),
-                r.seed().map_or("?".into(), |s| s.to_string()),
-                escape(&r.status()),
-                r.metrics
-                    .epochs
-                    .last()
-                    .map_or(String::new(), |e| e.to_string()),
-                format!("<code>{}</code>", escape(&r.dir.display().to_string())),
-            ]);
-        }
-    }
-    let grouping = "Runs are grouped by their config.toml without the seed (and without name, \
-                    device, threads and data.root) unless --group-by names a key; the label \
-                    shows the config entries that differ between conditions.";
-    format!("<p>{grouping}</p>\n{}", html::table(&header, &rows))
-}
-
-fn summary_block(runs: &[Run], conds: &[Condition], metrics: &[String]) -> String {
-    let shown: Vec<&String> = metrics
+/// The condition toggles above the figures, in each condition's colour.
+fn toggles(conds: &[Condition]) -> Vec<html::Toggle> {
+    conds
         .iter()
-        .filter(|m| summary::KEY_METRICS.contains(&m.as_str()))
-        .collect();
-    let mut header = vec![
-        "id".to_string(),
-        "condition".to_string(),
-        "runs".to_string(),
-    ];
-    header.extend(shown.iter().map(|m| escape(m)));
-    let rows: Vec<Vec<String>> = conds
-        .iter()
-        .map(|c| {
-            let mut row = vec![escape(&c.id), escape(&c.label), c.runs.len().to_string()];
-            for m in &shown {
-                let cell = summary::cell(runs, c, m);
-                row.push(match cell.n {
-                    0 => "–".into(),
-                    1 => summary::sig(cell.mean),
-                    _ => format!("{} ± {}", summary::sig(cell.mean), summary::sig(cell.sd)),
-                });
+        .enumerate()
+        .filter(|(_, c)| !c.runs.is_empty())
+        .map(|(i, c)| {
+            let colour = plot::series_style(i).colour;
+            html::Toggle {
+                id: c.id.clone(),
+                name: c.name.clone(),
+                colour: format!("#{:02X}{:02X}{:02X}", colour.0, colour.1, colour.2),
             }
-            row
         })
-        .collect();
-    format!(
-        "<p>Mean ± sd (n−1 divisor) over the runs of each condition, at each run's last \
-         analysis epoch. All metrics are in <a href=\"summary.csv\">summary.csv</a>.</p>\n{}",
-        html::table(&header, &rows)
-    )
+        .collect()
 }
 
-fn comparison_block(conds: &[Condition], comps: &[summary::Comparison]) -> String {
-    if comps.is_empty() {
-        return "<p>No comparison: no non-CE condition has a CE condition of the same dataset \
-                and model.</p>"
-            .into();
-    }
-    let header: Vec<String> = [
-        "condition",
-        "CE baseline",
-        "metric",
-        "n vs n",
-        "diff",
-        "95% CI (Welch)",
-        "p (Welch t)",
-        "p (Mann–Whitney)",
-        "pairs",
-        "p (paired t)",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    let rows: Vec<Vec<String>> = comps
+/// The learning-rate decay epochs of the runs that did not diverge (their union: the same for
+/// all runs of a report unless --allow-mixed pooled different lengths).
+fn decay_epochs(runs: &[Run], conds: &[Condition]) -> Vec<f64> {
+    let mut d: Vec<usize> = conds
         .iter()
-        .filter(|c| summary::KEY_METRICS.contains(&c.metric.as_str()))
-        .map(|c| {
-            let (ci, p) = c.welch.map_or(("n/a".into(), "n/a".into()), |w| {
-                (
-                    format!("[{}, {}]", summary::sig(w.ci_low), summary::sig(w.ci_high)),
-                    summary::sig(w.p),
-                )
-            });
-            vec![
-                escape(&conds[c.condition].label),
-                escape(&conds[c.baseline].label),
-                escape(&c.metric),
-                format!("{} vs {}", c.n, c.n_baseline),
-                summary::sig(c.diff),
-                ci,
-                p,
-                c.mann_whitney.map_or("n/a".into(), |m| summary::sig(m.p)),
-                c.n_pairs.to_string(),
-                c.paired.map_or("n/a".into(), |w| summary::sig(w.p)),
-            ]
-        })
+        .flat_map(|c| c.runs.iter().flat_map(|&i| runs[i].decay_epochs()))
         .collect();
-    format!(
-        "<p>diff = mean(condition) − mean(baseline). Welch's t-test and its 95% interval \
-         (Welch–Satterthwaite df) need at least 2 runs a side; the Mann–Whitney U test (exact \
-         without ties) is given from 3 runs a side, since with 2 against 2 its p-value cannot go \
-         below 1/3. The paired t-test pairs the runs of the two conditions that share a seed \
-         (same data subset and initialisation). n/a: not computable with these runs. Every metric is in \
-         <a href=\"comparisons.csv\">comparisons.csv</a>.</p>\n{}",
-        html::table(&header, &rows)
-    )
+    d.sort_unstable();
+    d.dedup();
+    d.into_iter().map(|e| e as f64).collect()
 }

@@ -1,5 +1,7 @@
-//! Shared figure machinery: the embedded font, a greyscale-safe style cycle (colour + marker +
-//! dash), the legend drawn beside the plot, and writing each figure as SVG and PNG.
+//! Shared figure machinery: the embedded font, a greyscale-safe style cycle (12 colours, 7
+//! markers, 4 dash patterns), the legend drawn beside the plot or in a strip under it, and
+//! writing each figure as SVG (through [`super::svg`], with its groups and hover titles) and
+//! PNG.
 
 use std::path::Path;
 use std::sync::Once;
@@ -8,6 +10,8 @@ use anyhow::{anyhow, Result};
 use plotters::coord::Shift;
 use plotters::element::DashedPathElement;
 use plotters::prelude::*;
+
+use super::svg::{Marks, SvgBackend};
 
 /// DejaVu Sans (Bitstream Vera licence, see `assets/DejaVuSans-LICENSE.txt`), embedded so that
 /// neither building nor running needs fontconfig or a system font.
@@ -25,9 +29,11 @@ pub fn init_font() {
     });
 }
 
-/// Okabe-Ito colours (distinguishable with colour-vision deficiencies), without yellow (too
-/// light on white). In greyscale several coincide, hence markers and dashes as well.
-pub const COLOURS: [RGBColor; 7] = [
+/// The Okabe-Ito colours (distinguishable with colour-vision deficiencies) without yellow (too
+/// light on white), then five of Paul Tol's muted scheme and a brown: 12 colours, the first
+/// (black: the baseline) drawn on top. In greyscale several coincide, hence markers and
+/// dashes as well.
+pub const COLOURS: [RGBColor; 12] = [
     RGBColor(0, 0, 0),
     RGBColor(230, 159, 0),
     RGBColor(0, 114, 178),
@@ -35,6 +41,11 @@ pub const COLOURS: [RGBColor; 7] = [
     RGBColor(213, 94, 0),
     RGBColor(86, 180, 233),
     RGBColor(204, 121, 167),
+    RGBColor(136, 34, 85),
+    RGBColor(153, 153, 51),
+    RGBColor(51, 34, 136),
+    RGBColor(68, 170, 153),
+    RGBColor(140, 86, 75),
 ];
 
 /// Marker shapes, cycled with a period coprime to the colours' so that pairs stay distinct.
@@ -45,14 +56,18 @@ pub enum Marker {
     Square,
     Cross,
     Diamond,
+    InvertedTriangle,
+    Plus,
 }
 
-const MARKERS: [Marker; 5] = [
+const MARKERS: [Marker; 7] = [
     Marker::Circle,
     Marker::Triangle,
     Marker::Square,
     Marker::Cross,
     Marker::Diamond,
+    Marker::InvertedTriangle,
+    Marker::Plus,
 ];
 
 /// Line dash patterns `(dash, gap)` in pixels; `None` = solid.
@@ -158,19 +173,43 @@ pub fn draw_marker_styled<DB: DrawingBackend>(
             (x, y + size + 1),
             (x - size - 1, y),
         ]),
+        Marker::InvertedTriangle => shape(vec![
+            (x, y + size + 1),
+            (x - size - 1, y - size),
+            (x + size + 1, y - size),
+        ]),
+        Marker::Plus => {
+            let thick = colour.stroke_width(3);
+            area.draw(&PathElement::new(
+                vec![(x - size - 1, y), (x + size + 1, y)],
+                thick,
+            ))?;
+            area.draw(&PathElement::new(
+                vec![(x, y - size - 1), (x, y + size + 1)],
+                thick,
+            ))
+        }
     }
 }
 
-/// Draws a polyline in pixel coordinates, solid or dashed.
+/// Draws a polyline in pixel coordinates, solid or dashed (in the SVG one element with a
+/// dash pattern, in the PNG one segment per dash).
 pub fn draw_line<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     points: &[(i32, i32)],
     style: &SeriesStyle,
     width: u32,
+    marks: &Marks,
 ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
     let stroke = style.colour.stroke_width(width);
     match style.dash {
         None => area.draw(&PathElement::new(points.to_vec(), stroke)),
+        Some(dash) if marks.is_svg() => {
+            marks.set_dash(Some(dash));
+            let r = area.draw(&PathElement::new(points.to_vec(), stroke));
+            marks.set_dash(None);
+            r
+        }
         Some((dash, gap)) => area.draw(&DashedPathElement::new(
             points.iter().copied(),
             dash as i32,
@@ -221,7 +260,13 @@ pub fn draw_legend<DB: DrawingBackend>(
     area.draw_text(title, &text(16.0), (10, y - 24))?;
     for e in entries {
         if e.line {
-            draw_line(area, &[(10, y + 8), (48, y + 8)], &e.style, 2)?;
+            draw_line(
+                area,
+                &[(10, y + 8), (48, y + 8)],
+                &e.style,
+                2,
+                &Marks::none(),
+            )?;
         }
         draw_marker_styled(area, (29, y + 8), e.style.marker, e.style.colour, 5, e.line)?;
         for (i, l) in wrap(&e.label, 24).iter().enumerate() {
@@ -239,43 +284,94 @@ pub fn draw_legend<DB: DrawingBackend>(
     Ok(())
 }
 
+/// Draws a legend in a strip (under a grid of panels): entries in as many columns of
+/// `column_width` pixels as fit, then the notes on one line each.
+pub fn draw_legend_strip<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    entries: &[LegendEntry],
+    note: &[String],
+    column_width: i32,
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    let (w, _) = area.dim_in_pixel();
+    let columns = ((w as i32 - 20) / column_width).max(1) as usize;
+    let row_h = 24;
+    for (k, e) in entries.iter().enumerate() {
+        let x = 10 + (k % columns) as i32 * column_width;
+        let y = 8 + (k / columns) as i32 * row_h;
+        if e.line {
+            draw_line(
+                area,
+                &[(x, y + 8), (x + 36, y + 8)],
+                &e.style,
+                2,
+                &Marks::none(),
+            )?;
+        }
+        draw_marker_styled(
+            area,
+            (x + 18, y + 8),
+            e.style.marker,
+            e.style.colour,
+            5,
+            e.line,
+        )?;
+        area.draw_text(&e.label, &text(15.0), (x + 46, y))?;
+    }
+    let mut y = 8 + entries.len().div_ceil(columns) as i32 * row_h + 4;
+    for n in note {
+        area.draw_text(n, &text(13.0).color(&RGBColor(60, 60, 60)), (10, y))?;
+        y += 18;
+    }
+    Ok(())
+}
+
+/// The height of a [`draw_legend_strip`] of `entries` entries and `notes` notes in a strip
+/// `width` pixels wide.
+pub fn legend_strip_height(entries: usize, notes: usize, width: u32, column_width: i32) -> u32 {
+    let columns = ((width as i32 - 20) / column_width).max(1) as usize;
+    (8 + entries.div_ceil(columns) * 24 + 4 + notes * 18 + 8) as u32
+}
+
 /// A figure that can be drawn on any plotters backend.
 pub trait Figure {
     /// Size in pixels (the PNG) and in SVG user units.
     fn size(&self) -> (u32, u32);
+    /// Draws the figure; `marks` annotates the SVG ([`Marks::none`] for the PNG).
     fn draw<DB: DrawingBackend>(
         &self,
         root: &DrawingArea<DB, Shift>,
+        marks: &Marks,
     ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>>;
 }
 
-/// Writes `dir/<stem>.svg` and `dir/<stem>.png`.
-pub fn save<F: Figure>(figure: &F, dir: &Path, stem: &str) -> Result<()> {
+/// Writes `dir/<stem>.svg` and `dir/<stem>.png`, and returns the SVG's text.
+pub fn save<F: Figure>(figure: &F, dir: &Path, stem: &str) -> Result<String> {
     init_font();
     let size = figure.size();
     let svg = dir.join(format!("{stem}.svg"));
-    {
-        let root = SVGBackend::new(&svg, size).into_drawing_area();
+    let text = {
+        let (backend, marks) = SvgBackend::new(size);
+        let root = backend.into_drawing_area();
         root.fill(&WHITE)
             .map_err(|e| anyhow!("{}: {e}", svg.display()))?;
         figure
-            .draw(&root)
+            .draw(&root, &marks)
             .map_err(|e| anyhow!("{}: {e}", svg.display()))?;
-        root.present()
-            .map_err(|e| anyhow!("{}: {e}", svg.display()))?;
-    }
+        marks.document().expect("an SVG backend's marks")
+    };
+    std::fs::write(&svg, &text).map_err(|e| anyhow!("{}: cannot write: {e}", svg.display()))?;
     let png = dir.join(format!("{stem}.png"));
     {
         let root = BitMapBackend::new(&png, size).into_drawing_area();
         root.fill(&WHITE)
             .map_err(|e| anyhow!("{}: {e}", png.display()))?;
         figure
-            .draw(&root)
+            .draw(&root, &Marks::none())
             .map_err(|e| anyhow!("{}: {e}", png.display()))?;
         root.present()
             .map_err(|e| anyhow!("{}: {e}", png.display()))?;
     }
-    Ok(())
+    Ok(text)
 }
 
 #[cfg(test)]
@@ -305,6 +401,19 @@ mod tests {
         for i in 0..12 {
             let (a, b) = (series_style(i), series_style(i + 1));
             assert!(a.colour != b.colour && a.marker != b.marker);
+        }
+    }
+
+    #[test]
+    fn the_first_twelve_styles_have_distinct_colours_and_distinct_looks_in_grey() {
+        for i in 0..12 {
+            for j in 0..i {
+                let (a, b) = (series_style(i), series_style(j));
+                assert!(a.colour != b.colour, "{i} {j}");
+                // In greyscale the colour may coincide: the marker and dash together still
+                // tell any two of the first 12 apart (7 markers x 4 dashes, coprime cycles).
+                assert!(a.marker != b.marker || a.dash != b.dash, "{i} {j}");
+            }
         }
     }
 }

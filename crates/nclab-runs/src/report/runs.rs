@@ -21,6 +21,15 @@ pub struct MetricsTable {
 }
 
 impl MetricsTable {
+    /// A table without columns or rows (a run that diverged before its first analysis epoch).
+    pub fn empty() -> MetricsTable {
+        MetricsTable {
+            columns: Vec::new(),
+            epochs: Vec::new(),
+            rows: Vec::new(),
+        }
+    }
+
     /// Index of a metric column.
     pub fn column(&self, name: &str) -> Option<usize> {
         self.columns.iter().position(|c| c == name)
@@ -46,8 +55,50 @@ impl MetricsTable {
 }
 
 /// Per-run values that `summary.json` holds and `metrics.csv` does not, reported beside the
-/// final metrics: the epoch at which training error first reached 0 and the run's wall time.
-pub const SUMMARY_VALUES: &[&str] = &["tpt_epoch", "wall_time_s"];
+/// final metrics: the epoch at which training error first reached 0 (`tpt_epoch`), the first
+/// epoch from which it stayed 0 (`stable_tpt_epoch`, see [`Run::stable_tpt_epoch`]), the
+/// run's wall time and the share of it outside the training steps.
+pub const SUMMARY_VALUES: &[&str] = &[
+    "tpt_epoch",
+    "stable_tpt_epoch",
+    "wall_time_s",
+    "overhead_share",
+];
+
+/// `metrics_layers.csv`: per analysis epoch and tapped layer, collapse metrics of that layer's
+/// features (docs/metrics.md, "Layerwise collapse").
+#[derive(Debug, Clone, PartialEq)]
+pub struct LayerTable {
+    /// Metric columns after `epoch`, `layer` and `depth`.
+    pub columns: Vec<String>,
+    pub rows: Vec<LayerRow>,
+}
+
+/// One row of `metrics_layers.csv`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LayerRow {
+    pub epoch: f64,
+    pub layer: String,
+    pub depth: f64,
+    /// Values of [`LayerTable::columns`], `None` for an empty cell.
+    pub values: Vec<Option<f64>>,
+}
+
+impl LayerTable {
+    /// `(epoch, depth, value)` of `metric` over the rows where it was computed and is finite.
+    pub fn series(&self, metric: &str) -> Vec<(f64, f64, f64)> {
+        let Some(c) = self.columns.iter().position(|n| n == metric) else {
+            return Vec::new();
+        };
+        self.rows
+            .iter()
+            .filter_map(|r| {
+                let v = r.values[c]?;
+                v.is_finite().then_some((r.epoch, r.depth, v))
+            })
+            .collect()
+    }
+}
 
 /// One training run read from its directory.
 #[derive(Debug, Clone)]
@@ -58,6 +109,8 @@ pub struct Run {
     pub metrics: MetricsTable,
     /// `summary.json`, when present (a run still going has none).
     pub summary: Option<serde_json::Value>,
+    /// `metrics_layers.csv`, when present.
+    pub layers: Option<LayerTable>,
 }
 
 impl Run {
@@ -74,15 +127,47 @@ impl Run {
         self.config.get(key).map(|v| unquote(v))
     }
 
+    /// The run's `hierarchy` spec, with a relative file path resolved against the run
+    /// directory when the file is there (the Python Tracker writes `hierarchy =
+    /// "hierarchy.json"` beside `config.toml`); otherwise the spec as written (a built-in
+    /// name, an absolute path, or a path relative to where training ran).
+    pub fn hierarchy_spec(&self) -> Option<String> {
+        let spec = self.config_str("hierarchy")?;
+        let path = Path::new(spec.trim());
+        if path.is_relative() && self.dir.join(path).is_file() {
+            return Some(self.dir.join(path).display().to_string());
+        }
+        Some(spec)
+    }
+
     /// The run's final value of `name`: for [`SUMMARY_VALUES`] the number in `summary.json`
     /// (`None` when it is null, e.g. a run that never reached TPT), else the last
     /// `metrics.csv` row's.
     pub fn final_value(&self, name: &str) -> Option<f64> {
-        if SUMMARY_VALUES.contains(&name) {
+        if name == "stable_tpt_epoch" {
+            self.stable_tpt_epoch()
+        } else if SUMMARY_VALUES.contains(&name) {
             self.summary.as_ref()?.get(name)?.as_f64()
         } else {
             self.metrics.final_value(name)
         }
+    }
+
+    /// The stable TPT epoch: the first epoch from which every later check found zero training
+    /// error. `summary.json`'s `stable_tpt_epoch` when it has the key (newer runs; `null`:
+    /// never stable); otherwise from `metrics.csv`: the first analysis epoch of the final
+    /// streak of rows with `train_acc == 1` (`None` when the last row has training errors or
+    /// there is no `train_acc`). The analysis epochs are a subset of the trainer's checks, so
+    /// the second form can be later than the trainer's value, never earlier.
+    pub fn stable_tpt_epoch(&self) -> Option<f64> {
+        if let Some(v) = self
+            .summary
+            .as_ref()
+            .and_then(|s| s.get("stable_tpt_epoch"))
+        {
+            return v.as_f64();
+        }
+        stable_tpt_from_rows(&self.metrics)
     }
 
     /// `status` of `summary.json` (`finished`, `diverged`, `running`), `running` without one.
@@ -92,6 +177,71 @@ impl Run {
             .and_then(|s| s.get("status")?.as_str().map(str::to_string))
             .unwrap_or_else(|| "running".to_string())
     }
+
+    /// Whether `summary.json` says the run diverged.
+    pub fn diverged(&self) -> bool {
+        self.status() == "diverged"
+    }
+
+    /// The sweep cell this run is, `<dimension>=<level>` parts joined by `_`
+    /// (`loss=hxe-0.6_seed=0`): the last component of the config's `name` when it has that
+    /// form (a sweep names each run `<grid>/<cell>`), else the directory's name when it does;
+    /// `None` for a run not from a sweep.
+    pub fn sweep_cell(&self) -> Option<String> {
+        let from_name = self
+            .config_str("name")
+            .and_then(|n| n.rsplit('/').next().map(str::to_string));
+        let from_dir = self
+            .dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned());
+        [from_name, from_dir]
+            .into_iter()
+            .flatten()
+            .find(|n| parse_cell(n).is_some())
+    }
+
+    /// The epochs (counted from 1) at which the learning rate decays: `optim.schedule` and
+    /// `optim.epochs` of the config through [`crate::config::Schedule::decay_epochs`] (empty for
+    /// schedules without decays, or when the config lacks them).
+    pub fn decay_epochs(&self) -> Vec<usize> {
+        let schedule = self
+            .config_str("optim.schedule")
+            .and_then(|s| s.parse::<crate::config::Schedule>().ok());
+        let epochs = self
+            .config_str("optim.epochs")
+            .and_then(|s| s.parse::<usize>().ok());
+        match (schedule, epochs) {
+            (Some(s), Some(e)) => s.decay_epochs(e),
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// The `<dimension>=<level>` parts of a sweep cell name (`loss=hxe-0.6_seed=0` ->
+/// `[("loss", "hxe-0.6"), ("seed", "0")]`); `None` unless every `_`-separated part has that
+/// form.
+pub fn parse_cell(name: &str) -> Option<Vec<(String, String)>> {
+    name.split('_')
+        .map(|part| {
+            let (d, l) = part.split_once('=')?;
+            (!d.is_empty() && !l.is_empty()).then(|| (d.to_string(), l.to_string()))
+        })
+        .collect()
+}
+
+/// The first analysis epoch of the last streak of rows with `train_acc == 1`.
+pub fn stable_tpt_from_rows(metrics: &MetricsTable) -> Option<f64> {
+    let c = metrics.column("train_acc")?;
+    let mut first = None;
+    for (e, row) in metrics.epochs.iter().zip(&metrics.rows).rev() {
+        if row[c] == Some(1.0) {
+            first = Some(*e);
+        } else {
+            break;
+        }
+    }
+    first
 }
 
 /// Removes the quotes of a TOML basic string; other values are returned as they are.
@@ -150,17 +300,32 @@ fn walk(dir: &Path, found: &mut Vec<PathBuf>) -> Result<()> {
     Ok(())
 }
 
-/// Reads one run directory: `metrics.csv` and `config.toml` are required, `summary.json`
-/// optional.
+/// Reads one run directory: `config.toml` is required, `metrics.csv` too unless `summary.json`
+/// says the run diverged (a run can diverge before its first analysis epoch: it is then
+/// reported as diverged with no rows), `summary.json` and `metrics_layers.csv` are optional.
 pub fn load_run(dir: &Path) -> Result<Run> {
+    let summary = load_summary(dir)?;
+    let diverged = summary
+        .as_ref()
+        .and_then(|s| s.get("status")?.as_str())
+        .is_some_and(|s| s == "diverged");
     let metrics_path = dir.join("metrics.csv");
-    if !metrics_path.is_file() {
+    let metrics = if metrics_path.is_file() {
+        let text = std::fs::read_to_string(&metrics_path)
+            .with_context(|| format!("{}: cannot read", metrics_path.display()))?;
+        match parse_metrics_csv(&text) {
+            Ok(m) => m,
+            // A diverged run may stop before its first row.
+            Err(_) if diverged && text.lines().filter(|l| !l.trim().is_empty()).count() <= 1 => {
+                MetricsTable::empty()
+            }
+            Err(msg) => bail!("{}: {msg}", metrics_path.display()),
+        }
+    } else if diverged {
+        MetricsTable::empty()
+    } else {
         bail!("{}: run directory has no metrics.csv", dir.display());
-    }
-    let text = std::fs::read_to_string(&metrics_path)
-        .with_context(|| format!("{}: cannot read", metrics_path.display()))?;
-    let metrics = parse_metrics_csv(&text)
-        .map_err(|msg| anyhow::anyhow!("{}: {msg}", metrics_path.display()))?;
+    };
 
     let config_path = dir.join("config.toml");
     if !config_path.is_file() {
@@ -175,16 +340,14 @@ pub fn load_run(dir: &Path) -> Result<Run> {
         .map(|(k, v)| (k, v.to_string()))
         .collect();
 
-    let summary_path = dir.join("summary.json");
-    let summary = if summary_path.is_file() {
-        let text = std::fs::read_to_string(&summary_path)
-            .with_context(|| format!("{}: cannot read", summary_path.display()))?;
-        let value: serde_json::Value = serde_json::from_str(&text)
-            .map_err(|e| anyhow::anyhow!("{}: not valid JSON: {e}", summary_path.display()))?;
-        if !value.is_object() {
-            bail!("{}: expected a JSON object", summary_path.display());
-        }
-        Some(value)
+    let layers_path = dir.join("metrics_layers.csv");
+    let layers = if layers_path.is_file() {
+        let text = std::fs::read_to_string(&layers_path)
+            .with_context(|| format!("{}: cannot read", layers_path.display()))?;
+        Some(
+            parse_layers_csv(&text)
+                .map_err(|msg| anyhow::anyhow!("{}: {msg}", layers_path.display()))?,
+        )
     } else {
         None
     };
@@ -193,6 +356,75 @@ pub fn load_run(dir: &Path) -> Result<Run> {
         config,
         metrics,
         summary,
+        layers,
+    })
+}
+
+fn load_summary(dir: &Path) -> Result<Option<serde_json::Value>> {
+    let summary_path = dir.join("summary.json");
+    if !summary_path.is_file() {
+        return Ok(None);
+    }
+    let text = std::fs::read_to_string(&summary_path)
+        .with_context(|| format!("{}: cannot read", summary_path.display()))?;
+    let value: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| anyhow::anyhow!("{}: not valid JSON: {e}", summary_path.display()))?;
+    if !value.is_object() {
+        bail!("{}: expected a JSON object", summary_path.display());
+    }
+    Ok(Some(value))
+}
+
+/// Parses the text of a `metrics_layers.csv` (`epoch,layer,depth,` then metric columns).
+pub fn parse_layers_csv(text: &str) -> std::result::Result<LayerTable, String> {
+    let mut lines = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty());
+    let Some((_, header)) = lines.next() else {
+        return Err("empty file: expected a header line 'epoch,layer,depth,...'".into());
+    };
+    let names: Vec<String> = header.split(',').map(|s| s.trim().to_string()).collect();
+    if names.len() < 3 || names[..3] != ["epoch", "layer", "depth"] {
+        return Err("line 1: the first columns must be 'epoch,layer,depth'".into());
+    }
+    let mut rows = Vec::new();
+    for (idx, line) in lines {
+        let lineno = idx + 1;
+        let cells: Vec<&str> = line.split(',').map(str::trim).collect();
+        if cells.len() != names.len() {
+            return Err(format!(
+                "line {lineno}: {} fields, the header has {}",
+                cells.len(),
+                names.len()
+            ));
+        }
+        let number = |i: usize| -> std::result::Result<Option<f64>, String> {
+            if cells[i].is_empty() {
+                return Ok(None);
+            }
+            cells[i].parse::<f64>().map(Some).map_err(|_| {
+                format!(
+                    "line {lineno}, column '{}': '{}' is not a number",
+                    names[i], cells[i]
+                )
+            })
+        };
+        let epoch = number(0)?.ok_or_else(|| format!("line {lineno}: empty 'epoch'"))?;
+        let depth = number(2)?.ok_or_else(|| format!("line {lineno}: empty 'depth'"))?;
+        let values = (3..names.len())
+            .map(number)
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        rows.push(LayerRow {
+            epoch,
+            layer: cells[1].to_string(),
+            depth,
+            values,
+        });
+    }
+    Ok(LayerTable {
+        columns: names[3..].to_vec(),
+        rows,
     })
 }
 
@@ -279,6 +511,41 @@ mod tests {
         assert_eq!(t.rows[0], vec![Some(0.5), None]);
         assert_eq!(t.final_value("lnc1"), Some(1e-3));
         assert_eq!(t.series("lnc1"), vec![(3.0, 1e-3)]);
+    }
+
+    #[test]
+    fn stable_tpt_is_the_start_of_the_last_streak_of_perfect_rows() {
+        let t = parse_metrics_csv("epoch,train_acc\n1,0.9\n2,1\n4,0.999\n8,1\n16,1\n").unwrap();
+        assert_eq!(stable_tpt_from_rows(&t), Some(8.0));
+        let t = parse_metrics_csv("epoch,train_acc\n1,1\n2,0.99\n").unwrap();
+        assert_eq!(stable_tpt_from_rows(&t), None);
+        let t = parse_metrics_csv("epoch,train_acc\n1,1\n2,1\n").unwrap();
+        assert_eq!(stable_tpt_from_rows(&t), Some(1.0));
+        let t = parse_metrics_csv("epoch,nc1\n1,1\n").unwrap();
+        assert_eq!(stable_tpt_from_rows(&t), None);
+    }
+
+    #[test]
+    fn sweep_cells_and_layer_tables() {
+        assert_eq!(
+            parse_cell("loss=hxe-0.6_seed=0"),
+            Some(vec![
+                ("loss".into(), "hxe-0.6".into()),
+                ("seed".into(), "0".into())
+            ])
+        );
+        assert_eq!(parse_cell("ce-s0"), None);
+        assert_eq!(parse_cell("loss=ce_extra"), None);
+        let t = parse_layers_csv(
+            "epoch,layer,depth,nc1,cdnv\n1,hidden.0,0,2.5,\n1,hidden.1,1,1.5,0.3\n",
+        )
+        .unwrap();
+        assert_eq!(t.columns, vec!["nc1", "cdnv"]);
+        assert_eq!(t.series("nc1"), vec![(1.0, 0.0, 2.5), (1.0, 1.0, 1.5)]);
+        assert_eq!(t.series("cdnv"), vec![(1.0, 1.0, 0.3)]);
+        assert!(parse_layers_csv("epoch,depth\n").is_err());
+        let e = parse_layers_csv("epoch,layer,depth,nc1\n1,a,0,x\n").unwrap_err();
+        assert_eq!(e, "line 2, column 'nc1': 'x' is not a number");
     }
 
     #[test]

@@ -1,11 +1,15 @@
 //! The summary tables: each condition's metrics at the final epoch (mean and sd over seeds), and
-//! each condition against its CE baseline (difference, 95% CI, Welch's t-test, Mann-Whitney U).
+//! each condition against its CE baseline: the difference with its 95% interval (paired by seed
+//! where the runs pair), the paired t-test and the exact sign-flip test of the paired
+//! differences, Welch's t-test and the Mann-Whitney U test of the unpaired values, and the
+//! p-values adjusted for the family of headline comparisons (Holm, Benjamini-Hochberg).
 
-use nclab_core::stats::{self, MannWhitney, WelchTest};
+use nclab_core::stats::{self, MannWhitney, PairedDifference, SignFlip, WelchTest};
 
 use crate::numbers;
 
 use super::conditions::Condition;
+use super::folds::FoldTable;
 use super::runs::{Run, SUMMARY_VALUES};
 
 /// Metrics shown in the Markdown and HTML tables, in this order (all metrics go to the CSV
@@ -19,6 +23,9 @@ pub const KEY_METRICS: &[&str] = &[
     "nc2_tree",
     "mean_tree_correlation",
     "nc1_coarse",
+    "gnc2_log_var",
+    "gnc2_riesz_var",
+    "unc3",
     "train_loss",
     "train_acc",
     "test_acc",
@@ -28,8 +35,53 @@ pub const KEY_METRICS: &[&str] = &[
     "hdist@5",
 ];
 
+/// The headline metrics: every condition's comparison with its baseline on these (the ones its
+/// runs have) makes the family whose p-values are adjusted for multiplicity, and the decision
+/// table of index.html.
+pub const HEADLINE_METRICS: &[&str] = &[
+    "nc1",
+    "nc2",
+    "nc3",
+    "nc4",
+    "top1_error",
+    "top5_error",
+    "mistake_severity",
+    "hdist@1",
+    "hdist@5",
+    "nc2_tree",
+    "mean_tree_correlation",
+    "nc1_coarse",
+];
+
+/// Whether a lower value of `metric` is better for the task (`Some(true)`: errors, severities,
+/// test loss; `Some(false)`: test accuracy), so that a rise (a fall) is harm. `None` for
+/// metrics without a direction of harm (the collapse metrics describe geometry).
+pub fn lower_is_better(metric: &str) -> Option<bool> {
+    match metric {
+        "top1_error" | "top5_error" | "mistake_severity" | "hdist@1" | "hdist@5" | "test_loss" => {
+            Some(true)
+        }
+        "test_acc" => Some(false),
+        _ => None,
+    }
+}
+
 /// Confidence level of the intervals.
 pub const CI_LEVEL: f64 = 0.95;
+
+/// Significance marks of an adjusted p-value: `***` below 0.001, `**` below 0.01, `*` below
+/// 0.05, nothing otherwise (or undefined).
+pub fn stars(p: f64) -> &'static str {
+    if p < 0.001 {
+        "***"
+    } else if p < 0.01 {
+        "**"
+    } else if p < 0.05 {
+        "*"
+    } else {
+        ""
+    }
+}
 
 /// Mean and sample sd (n-1) of one metric over a condition's runs at their final epoch.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -60,10 +112,110 @@ pub struct Comparison {
     /// initialisation): how many pairs, and the paired t-test of the differences (`None` with
     /// fewer than 2 pairs or no spread).
     pub n_pairs: usize,
-    /// Mean of the paired differences (`NaN` without pairs): defined even where the test is not
-    /// (differences all equal).
-    pub paired_diff: f64,
+    /// Mean of the paired differences with its 95% t interval (`None` without pairs): defined
+    /// even where the test is not (differences all equal give a zero-width interval).
+    pub paired_difference: Option<PairedDifference>,
     pub paired: Option<WelchTest>,
+    /// The exact sign-flip test of the paired differences (`None` without pairs or beyond
+    /// [`stats::SIGN_FLIP_MAX_N`] of them).
+    pub sign_flip: Option<SignFlip>,
+    /// The p-value adjusted in the family: the paired t-test's when the runs pair by seed
+    /// (at least 2 pairs; `NaN` when the differences have no spread), else Welch's.
+    pub p: f64,
+    /// Which test gave `p`: `paired t`, `Welch t`, or empty when neither is defined.
+    pub p_test: &'static str,
+    /// Whether the comparison is in the family (a [`HEADLINE_METRICS`] metric with a defined
+    /// `p`), and its adjusted p-values there (`NaN` outside it).
+    pub in_family: bool,
+    pub p_holm: f64,
+    pub p_bh: f64,
+}
+
+impl Comparison {
+    /// The effect shown in the decision table: the mean paired difference and its interval
+    /// with at least 2 pairs, else the difference of means and Welch's interval. `(diff, low,
+    /// high, paired)`; the interval bounds are `NaN` when undefined.
+    pub fn effect(&self) -> (f64, f64, f64, bool) {
+        match self.paired_difference {
+            Some(d) if self.n_pairs >= 2 => (d.mean, d.ci_low, d.ci_high, true),
+            _ => {
+                let (lo, hi) = self
+                    .welch
+                    .map_or((f64::NAN, f64::NAN), |w| (w.ci_low, w.ci_high));
+                (self.diff, lo, hi, false)
+            }
+        }
+    }
+
+    /// For metrics with a direction of harm ([`lower_is_better`]): the interval's bound on the
+    /// side of harm, the largest worsening it still allows ("no worse than this", at 95%).
+    pub fn harm_bound(&self) -> Option<f64> {
+        let lower = lower_is_better(&self.metric)?;
+        let (_, lo, hi, _) = self.effect();
+        let b = if lower { hi } else { lo };
+        b.is_finite().then_some(b)
+    }
+
+    /// The "no worse" statement of a metric with a direction of harm, from [`harm_bound`]
+    /// `b`: `no worse than +b (95% bound)` when the interval reaches the side of harm (the
+    /// largest worsening the data still allow, not a proof of none), `better (95% interval)`
+    /// when the whole interval lies on the side of benefit.
+    ///
+    /// [`harm_bound`]: Comparison::harm_bound
+    pub fn harm_text(&self) -> Option<String> {
+        let b = self.harm_bound()?;
+        let harmful = match lower_is_better(&self.metric)? {
+            true => b > 0.0,
+            false => b < 0.0,
+        };
+        Some(if harmful {
+            format!("no worse than {} (95% bound)", signed(b))
+        } else {
+            "better (whole 95% interval)".to_string()
+        })
+    }
+}
+
+/// Adjusts the p-values per grid: the comparisons with one baseline (the conditions of one
+/// grid against its CE condition) on the [`HEADLINE_METRICS`] whose `p` is defined make one
+/// family; Holm's and Benjamini-Hochberg's adjusted p-values are set on its members (see
+/// [`stats::holm_adjust`], [`stats::benjamini_hochberg_adjust`]), `NaN` on the others. Grids
+/// are separate families: a report over several grids adjusts each as if reported alone.
+pub fn adjust_family(comps: &mut [Comparison]) {
+    for c in comps.iter_mut() {
+        c.in_family = false;
+        c.p_holm = f64::NAN;
+        c.p_bh = f64::NAN;
+    }
+    for baseline in families(comps) {
+        let members: Vec<usize> = (0..comps.len())
+            .filter(|&i| comps[i].baseline == baseline && in_family(&comps[i]))
+            .collect();
+        let p: Vec<f64> = members.iter().map(|&i| comps[i].p).collect();
+        let holm = stats::holm_adjust(&p);
+        let bh = stats::benjamini_hochberg_adjust(&p);
+        for (k, &i) in members.iter().enumerate() {
+            comps[i].in_family = true;
+            comps[i].p_holm = holm[k];
+            comps[i].p_bh = bh[k];
+        }
+    }
+}
+
+/// Whether a comparison belongs to its grid's family: a headline metric with a defined `p`.
+fn in_family(c: &Comparison) -> bool {
+    HEADLINE_METRICS.contains(&c.metric.as_str()) && c.p.is_finite()
+}
+
+/// The baselines of the comparisons (one family each), in order of first appearance.
+pub fn families(comps: &[Comparison]) -> Vec<usize> {
+    let mut out: Vec<usize> = Vec::new();
+    for c in comps {
+        if !out.contains(&c.baseline) {
+            out.push(c.baseline);
+        }
+    }
+    out
 }
 
 /// The metric columns of all runs, in the order of first appearance, then the
@@ -133,7 +285,8 @@ pub fn cell(runs: &[Run], condition: &Condition, metric: &str) -> Cell {
     }
 }
 
-/// Every condition with a baseline against it, for every metric both have.
+/// Every condition with a baseline against it, for every metric both have, with the family's
+/// adjusted p-values ([`adjust_family`]).
 pub fn comparisons(runs: &[Run], conditions: &[Condition], metrics: &[String]) -> Vec<Comparison> {
     let mut out = Vec::new();
     for (ci, c) in conditions.iter().enumerate() {
@@ -150,21 +303,38 @@ pub fn comparisons(runs: &[Run], conditions: &[Condition], metrics: &[String]) -
                 None
             };
             let (pa, pb) = paired_by_seed(runs, c, &conditions[bi], m);
+            let paired = stats::paired_t_test(&pa, &pb, CI_LEVEL);
+            let welch = stats::welch_t_test(&a, &b, CI_LEVEL);
+            let d: Vec<f64> = pa.iter().zip(&pb).map(|(x, y)| x - y).collect();
+            let (p, p_test) = if pa.len() >= 2 {
+                (paired.map_or(f64::NAN, |t| t.p), "paired t")
+            } else if let Some(w) = welch {
+                (w.p, "Welch t")
+            } else {
+                (f64::NAN, "")
+            };
             out.push(Comparison {
                 n_pairs: pa.len(),
-                paired_diff: stats::mean(&pa) - stats::mean(&pb),
-                paired: stats::paired_t_test(&pa, &pb, CI_LEVEL),
+                paired_difference: stats::paired_difference(&pa, &pb, CI_LEVEL),
+                paired,
+                sign_flip: stats::sign_flip_test(&d),
+                p,
+                p_test,
+                in_family: false,
+                p_holm: f64::NAN,
+                p_bh: f64::NAN,
                 condition: ci,
                 baseline: bi,
                 metric: m.clone(),
                 n: a.len(),
                 n_baseline: b.len(),
                 diff: stats::mean(&a) - stats::mean(&b),
-                welch: stats::welch_t_test(&a, &b, CI_LEVEL),
+                welch,
                 mann_whitney,
             });
         }
     }
+    adjust_family(&mut out);
     out
 }
 
@@ -182,21 +352,24 @@ pub fn csv_field(s: &str) -> String {
     }
 }
 
-/// `summary.csv`: one row per condition (`condition,id,runs,seeds`), then `<metric>_mean`,
-/// `<metric>_sd` and `<metric>_n` for every metric; empty cells where a value is undefined.
+/// `summary.csv`: one row per condition (`condition,name,id,runs,seeds,diverged`), then
+/// `<metric>_mean`, `<metric>_sd` and `<metric>_n` for every metric; empty cells where a value
+/// is undefined. `runs` counts the runs that did not diverge, `diverged` the others.
 pub fn summary_csv(runs: &[Run], conditions: &[Condition], metrics: &[String]) -> String {
-    let mut s = String::from("condition,id,runs,seeds");
+    let mut s = String::from("condition,name,id,runs,seeds,diverged");
     for m in metrics {
         s.push_str(&format!(",{m}_mean,{m}_sd,{m}_n"));
     }
     s.push('\n');
     for c in conditions {
         s.push_str(&format!(
-            "{},{},{},{}",
+            "{},{},{},{},{},{}",
             csv_field(&c.label),
+            csv_field(&c.name),
             c.id,
             c.runs.len(),
-            csv_field(&seeds_text(runs, c))
+            csv_field(&seeds_text(runs, c)),
+            c.diverged.len()
         ));
         for m in metrics {
             let cell = cell(runs, c, m);
@@ -212,10 +385,14 @@ pub fn summary_csv(runs: &[Run], conditions: &[Condition], metrics: &[String]) -
     s
 }
 
-/// `comparisons.csv`: one row per (condition, metric) against the baseline.
+/// `comparisons.csv`: one row per (condition, metric) against the baseline. The paired
+/// interval (`paired_ci95_*`) is that of [`stats::paired_difference`] (zero width when the
+/// differences have no spread); `p` is the p-value adjusted in the family (`p_test` names the
+/// test), `p_holm` and `p_bh` its adjusted values (empty outside the family), `stars_bh` the
+/// marks of `p_bh`, `harm_bound` the interval's bound on the side of harm for metrics with one.
 pub fn comparisons_csv(conditions: &[Condition], comps: &[Comparison]) -> String {
     let mut s = String::from(
-        "condition,baseline,metric,n,n_baseline,diff,ci95_low,ci95_high,welch_t,welch_df,welch_p,mann_whitney_u,mann_whitney_p,mann_whitney_exact,n_pairs,paired_diff,paired_ci95_low,paired_ci95_high,paired_t,paired_df,paired_p\n",
+        "condition,baseline,metric,n,n_baseline,diff,ci95_low,ci95_high,welch_t,welch_df,welch_p,mann_whitney_u,mann_whitney_p,mann_whitney_exact,n_pairs,paired_diff,paired_ci95_low,paired_ci95_high,paired_t,paired_df,paired_p,sign_flip_p,sign_flip_patterns,p,p_test,family,p_holm,p_bh,stars_bh,harm_bound\n",
     );
     for c in comps {
         let mw = c.mann_whitney;
@@ -228,14 +405,33 @@ pub fn comparisons_csv(conditions: &[Condition], comps: &[Comparison]) -> String
             csv_num(c.diff),
         ];
         fields.extend(t_test_fields(c.welch));
+        let pd = c.paired_difference;
         fields.extend([
             mw.map(|m| csv_num(m.u)).unwrap_or_default(),
             mw.map(|m| csv_num(m.p)).unwrap_or_default(),
             mw.map(|m| m.exact.to_string()).unwrap_or_default(),
             c.n_pairs.to_string(),
-            csv_num(c.paired_diff),
+            pd.map(|d| csv_num(d.mean)).unwrap_or_default(),
+            pd.map(|d| csv_num(d.ci_low)).unwrap_or_default(),
+            pd.map(|d| csv_num(d.ci_high)).unwrap_or_default(),
         ]);
-        fields.extend(t_test_fields(c.paired));
+        let t = c.paired;
+        fields.extend([
+            t.map(|t| csv_num(t.t)).unwrap_or_default(),
+            t.map(|t| csv_num(t.df)).unwrap_or_default(),
+            t.map(|t| csv_num(t.p)).unwrap_or_default(),
+            c.sign_flip.map(|f| csv_num(f.p)).unwrap_or_default(),
+            c.sign_flip
+                .map(|f| f.patterns.to_string())
+                .unwrap_or_default(),
+            csv_num(c.p),
+            c.p_test.to_string(),
+            c.in_family.to_string(),
+            csv_num(c.p_holm),
+            csv_num(c.p_bh),
+            stars(c.p_bh).to_string(),
+            c.harm_bound().map(csv_num).unwrap_or_default(),
+        ]);
         s.push_str(&fields.join(","));
         s.push('\n');
     }
@@ -274,19 +470,126 @@ fn md_escape(s: &str) -> String {
     s.replace('|', "\\|")
 }
 
-/// `summary.md`: the condition table (key metrics as `mean ± sd`), then the comparisons
-/// against the CE baselines with the tests named.
+/// The decision table: the headline metrics that some comparison has (columns, in
+/// [`HEADLINE_METRICS`] order), and per condition with a baseline its comparison on each (rows,
+/// in condition order).
+pub type DecisionRows<'a> = Vec<(usize, Vec<Option<&'a Comparison>>)>;
+
+pub fn decision_table<'a>(
+    conditions: &[Condition],
+    comps: &'a [Comparison],
+) -> (Vec<&'static str>, DecisionRows<'a>) {
+    let metrics: Vec<&'static str> = HEADLINE_METRICS
+        .iter()
+        .copied()
+        .filter(|m| comps.iter().any(|c| c.metric == *m))
+        .collect();
+    let rows = (0..conditions.len())
+        .filter(|&ci| conditions[ci].baseline.is_some())
+        .map(|ci| {
+            let cells = metrics
+                .iter()
+                .map(|m| comps.iter().find(|c| c.condition == ci && c.metric == *m))
+                .collect();
+            (ci, cells)
+        })
+        .collect();
+    (metrics, rows)
+}
+
+/// How the families and the tests are defined, for summary.md and index.html.
+pub fn family_note(conditions: &[Condition], comps: &[Comparison]) -> String {
+    let sizes: Vec<String> = families(comps)
+        .into_iter()
+        .map(|b| {
+            let m = comps
+                .iter()
+                .filter(|c| c.baseline == b && c.in_family)
+                .count();
+            format!("against {}: {m}", conditions[b].name)
+        })
+        .collect();
+    format!(
+        "Families: per grid (the conditions compared with one CE baseline), every condition \
+         against the baseline on each headline metric ({}); comparisons with a defined p-value \
+         per family: {}. p: the paired t-test of the runs paired by seed (same data subset and \
+         initialisation; df = pairs − 1) when there are at least 2 pairs, else Welch's t-test. \
+         Adjusted p-values: Holm (family-wise error rate) and Benjamini–Hochberg (false \
+         discovery rate), each within its family; the stars use BH: * < 0.05, ** < 0.01, \
+         *** < 0.001. An undefined p (e.g. paired differences without spread) is left out of \
+         the family and does not count in its size. The sign-flip p is the exact permutation \
+         test of the paired differences (all 2^n sign patterns): it is defined where the t-test \
+         is not, but with n pairs it cannot go below 2/2^n (0.25 with 3 seeds). Intervals: 95% \
+         t intervals of the mean paired difference (of the difference of means, Welch, without \
+         pairs). Worst case: for errors and severities, the interval's bound on the side of \
+         harm, the largest rise the data still allow at 95%: \"no worse than\" that bound, \
+         which is not evidence of no harm.",
+        HEADLINE_METRICS.join(", "),
+        sizes.join("; ")
+    )
+}
+
+/// A difference with its sign (`+0.0123`, `−0.5`).
+pub fn signed(v: f64) -> String {
+    if !v.is_finite() {
+        return "n/a".into();
+    }
+    let t = sig(v);
+    if v > 0.0 {
+        format!("+{t}")
+    } else {
+        t.replacen('-', "−", 1)
+    }
+}
+
+/// `[low, high]` of an interval, `n/a` when undefined.
+pub fn interval(lo: f64, hi: f64) -> String {
+    if lo.is_finite() && hi.is_finite() {
+        format!("[{}, {}]", signed(lo), signed(hi))
+    } else {
+        "n/a".into()
+    }
+}
+
+/// `summary.md`: the conditions, their final values (mean ± sd), the decision table, the
+/// comparisons in detail, the collapse folds and the diverged runs.
 pub fn summary_markdown(
     runs: &[Run],
     conditions: &[Condition],
     metrics: &[String],
     comps: &[Comparison],
+    folds: &FoldTable,
 ) -> String {
     let shown: Vec<&String> = metrics
         .iter()
         .filter(|m| KEY_METRICS.contains(&m.as_str()))
         .collect();
     let mut s = String::from("# nclab report: summary\n\n");
+    let used: usize = conditions.iter().map(|c| c.runs.len()).sum();
+    let diverged: Vec<(usize, usize)> = conditions
+        .iter()
+        .enumerate()
+        .flat_map(|(ci, c)| c.diverged.iter().map(move |&i| (ci, i)))
+        .collect();
+    s.push_str(&format!(
+        "{used} runs in {} conditions{}.\n\n",
+        conditions.len(),
+        if diverged.is_empty() {
+            String::new()
+        } else {
+            format!(", and {} diverged runs (listed at the end)", diverged.len())
+        }
+    ));
+    s.push_str("## Conditions\n\n| id | condition | config entries that differ |\n|---|---|---|\n");
+    for c in conditions {
+        s.push_str(&format!(
+            "| {} | {} | {} |\n",
+            c.id,
+            md_escape(&c.name),
+            md_escape(&c.label)
+        ));
+    }
+    s.push_str("\n## Final values\n\n");
     s.push_str(
         "Values at each run's final analysis epoch; mean ± sd over the runs (seeds) of a \
          condition, sd with the n-1 divisor (n/a with one run). Every metric is in \
@@ -305,7 +608,7 @@ pub fn summary_markdown(
         s.push_str(&format!(
             "| {} | {} | {} ({}) |",
             c.id,
-            md_escape(&c.label),
+            md_escape(&c.name),
             c.runs.len(),
             seeds_text(runs, c)
         ));
@@ -328,53 +631,171 @@ pub fn summary_markdown(
             "No comparison: no non-CE condition has a CE condition of the same dataset and \
              model (`data.name`, `model.kind`).\n",
         );
-        return s;
+    } else {
+        s.push_str(&family_note(conditions, comps));
+        s.push_str(" With few seeds read p-values as indications, not as findings.\n\n");
+        let (dm, rows) = decision_table(conditions, comps);
+        s.push_str(
+            "### Decision table\n\nEach cell: the difference to the baseline, its 95% interval, \
+             and the BH-adjusted p-value with its stars (Holm's in the detailed table).\n\n",
+        );
+        s.push_str("| condition | baseline |");
+        for m in &dm {
+            s.push_str(&format!(" {m} |"));
+        }
+        s.push_str("\n|---|---|");
+        for _ in &dm {
+            s.push_str("---|");
+        }
+        s.push('\n');
+        for (ci, cells) in &rows {
+            let c = &conditions[*ci];
+            let b = c
+                .baseline
+                .map_or("–".to_string(), |b| conditions[b].name.clone());
+            s.push_str(&format!("| {} | {} |", md_escape(&c.name), md_escape(&b)));
+            for cell in cells {
+                match cell {
+                    None => s.push_str(" – |"),
+                    Some(k) => {
+                        let (d, lo, hi, _) = k.effect();
+                        let q = if k.p_bh.is_finite() {
+                            format!(" q={}{}", sig(k.p_bh), stars(k.p_bh))
+                        } else {
+                            String::new()
+                        };
+                        let harm = k.harm_text().map_or(String::new(), |h| format!("; {h}"));
+                        s.push_str(&format!(" {} {}{q}{harm} |", signed(d), interval(lo, hi)));
+                    }
+                }
+            }
+            s.push('\n');
+        }
+        s.push_str(
+            "\n### Comparisons in detail\n\ndiff: mean paired difference (difference of means \
+             without pairs) with its 95% interval; worst case: the interval's bound on the side \
+             of harm. p (Welch): two-sided Welch's t-test of the unpaired values, n/a with fewer \
+             than 2 runs a side or no spread. p (MW): two-sided Mann–Whitney U (exact without \
+             ties, else normal with tie correction), n/a with fewer than 3 runs a side, where it \
+             cannot reach significance. Every metric is in `comparisons.csv`.\n\n",
+        );
+        s.push_str(
+            "| condition | baseline | metric | n vs n | pairs | diff | 95% CI | worst case | p (paired t) | p (sign-flip) | p (Welch) | p (MW) | p Holm | p BH |\n",
+        );
+        s.push_str("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+        for c in comps
+            .iter()
+            .filter(|c| KEY_METRICS.contains(&c.metric.as_str()) || c.in_family)
+        {
+            let (d, lo, hi, _) = c.effect();
+            let opt = |v: Option<f64>| v.map_or("n/a".to_string(), sig);
+            s.push_str(&format!(
+                "| {} | {} | {} | {} vs {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {}{} |\n",
+                md_escape(&conditions[c.condition].name),
+                md_escape(&conditions[c.baseline].name),
+                c.metric,
+                c.n,
+                c.n_baseline,
+                c.n_pairs,
+                signed(d),
+                interval(lo, hi),
+                c.harm_bound().map_or("–".to_string(), signed),
+                opt(c.paired.map(|t| t.p)),
+                opt(c.sign_flip.map(|f| f.p)),
+                opt(c.welch.map(|w| w.p)),
+                opt(c.mann_whitney.map(|m| m.p)),
+                sig(c.p_holm),
+                sig(c.p_bh),
+                stars(c.p_bh)
+            ));
+        }
     }
-    s.push_str(&format!(
-        "diff = mean(condition) − mean(CE baseline). CI: {:.0}% confidence interval of the \
-         difference with Welch–Satterthwaite degrees of freedom. p (Welch): two-sided Welch's \
-         t-test, n/a with fewer than 2 runs a side or no spread. p (MW): two-sided \
-         Mann–Whitney U (exact without ties, else normal with tie correction), n/a with fewer \
-         than 3 runs a side, where it cannot reach significance. Paired: the runs of the two \
-         conditions with the same seed (same data subset and initialisation) as pairs, a \
-         paired t-test of their differences (df = pairs − 1), n/a with fewer than 2 pairs. \
-         With few seeds read p-values as indications, not as findings.\n\n",
-        CI_LEVEL * 100.0
-    ));
-    s.push_str(
-        "| condition | baseline | metric | n vs n | diff | 95% CI | p (Welch) | p (MW) | pairs | 95% CI (paired) | p (paired) |\n",
-    );
-    s.push_str("|---|---|---|---|---|---|---|---|---|---|---|\n");
-    for c in comps
-        .iter()
-        .filter(|c| KEY_METRICS.contains(&c.metric.as_str()))
-    {
-        let (ci, p) = match c.welch {
-            Some(w) => (format!("[{}, {}]", sig(w.ci_low), sig(w.ci_high)), sig(w.p)),
-            None => ("n/a".into(), "n/a".into()),
-        };
-        let mw = c.mann_whitney.map_or("n/a".into(), |m| sig(m.p));
-        let (pci, pp) = match c.paired {
-            Some(w) => (format!("[{}, {}]", sig(w.ci_low), sig(w.ci_high)), sig(w.p)),
-            None => ("n/a".into(), "n/a".into()),
-        };
-        s.push_str(&format!(
-            "| {} | {} | {} | {} vs {} | {} | {} | {} | {} | {} | {} | {} |\n",
-            md_escape(&conditions[c.condition].label),
-            md_escape(&conditions[c.baseline].label),
-            c.metric,
-            c.n,
-            c.n_baseline,
-            sig(c.diff),
-            ci,
-            p,
-            mw,
-            c.n_pairs,
-            pci,
-            pp
-        ));
+    s.push_str("\n## Collapse during the terminal phase\n\n");
+    s.push_str(&folds_note(folds));
+    s.push_str("\n\n");
+    let (header, rows) = folds.text_rows(conditions);
+    s.push_str(&format!("| {} |\n", header.join(" | ")));
+    s.push_str(&format!("|{}\n", "---|".repeat(header.len())));
+    for r in rows {
+        let r: Vec<String> = r.iter().map(|c| md_escape(c)).collect();
+        s.push_str(&format!("| {} |\n", r.join(" | ")));
+    }
+    s.push_str(&tpt_markdown(runs, conditions));
+    if !diverged.is_empty() {
+        s.push_str("\n## Diverged runs\n\nLeft out of every mean, test and figure:\n\n");
+        for (ci, i) in diverged {
+            s.push_str(&format!(
+                "- {} (seed {}): `{}`{}\n",
+                md_escape(&conditions[ci].name),
+                runs[i].seed().map_or("?".into(), |s| s.to_string()),
+                runs[i].dir.display(),
+                diverged_at(&runs[i])
+            ));
+        }
     }
     s
+}
+
+/// The start of the terminal phase and the cost per condition ([`super::tpt`]), in Markdown.
+fn tpt_markdown(runs: &[Run], conditions: &[Condition]) -> String {
+    let (header, rows) = super::tpt::text_rows(conditions, &super::tpt::rows(runs, conditions));
+    let mut s = String::from(
+        "\n### Start of the terminal phase and cost\n\nTPT epochs: mean (range) over the runs \
+         that reach it. Wall time and the share of it outside the training steps (analysis, \
+         data, checkpoints, start-up) from summary.json.\n\n",
+    );
+    s.push_str(&format!(
+        "| {} |\n|{}\n",
+        header.join(" | "),
+        "---|".repeat(header.len())
+    ));
+    for r in rows {
+        let r: Vec<String> = r.iter().map(|c| md_escape(c)).collect();
+        s.push_str(&format!("| {} |\n", r.join(" | ")));
+    }
+    s
+}
+
+/// `, diverged at epoch N` from `summary.json`, when it says.
+pub fn diverged_at(run: &Run) -> String {
+    let at = diverged_epoch(run);
+    if at.is_empty() {
+        at
+    } else {
+        format!(", diverged{at}")
+    }
+}
+
+/// ` at epoch N` from `summary.json`'s `diverged_at_epoch`, empty when it does not say.
+pub fn diverged_epoch(run: &Run) -> String {
+    run.summary
+        .as_ref()
+        .and_then(|s| s.get("diverged_at_epoch")?.as_f64())
+        .map_or(String::new(), |e| format!(" at epoch {e}"))
+}
+
+/// What the fold columns compare, for summary.md and index.html.
+pub fn folds_note(folds: &FoldTable) -> String {
+    let mut parts = Vec::new();
+    for (k, name) in folds.spans.iter().enumerate() {
+        let epochs = folds
+            .span_epochs(k)
+            .map_or(String::new(), |(a, b)| format!(" (here epochs {a} → {b})"));
+        parts.push(format!(
+            "`<m>_fold_{name}`: {}{epochs}",
+            super::folds::describe_span(name)
+        ));
+    }
+    format!(
+        "Fold = the metric at the start of a span divided by its value at the end (10× = a \
+         tenfold fall; below 1× = a rise), per run, then the mean over the runs (seeds) of the \
+         condition (`folds.csv` has how many runs each mean has). The stable TPT epoch is the \
+         first epoch from which every later check found zero training error (summary.json, or \
+         for older runs the first analysis epoch of the final streak of rows with train_acc = \
+         1). Spans: {}. The learning rate decays at epochs ⌊E/3⌋+1 and ⌊2E/3⌋+1 of the step \
+         schedule (E epochs).",
+        parts.join("; ")
+    )
 }
 
 #[cfg(test)]
@@ -388,6 +809,7 @@ mod tests {
             config: Default::default(),
             metrics: parse_metrics_csv(csv).unwrap(),
             summary: None,
+            layers: None,
         }
     }
 
@@ -403,6 +825,8 @@ mod tests {
         ];
         let c = Condition {
             label: "x".into(),
+            name: "x".into(),
+            diverged: Vec::new(),
             id: "c1".into(),
             key: Default::default(),
             runs: vec![0, 1, 2, 3],

@@ -8,10 +8,21 @@ use super::conditions::Condition;
 use super::curves::{min_max, padded};
 use super::plot::{self, draw_legend, draw_marker_styled, series_style, Figure, LegendEntry};
 use super::runs::{unquote, Run};
+use super::svg::Marks;
 
-/// One condition's points `(top1_error, mistake_severity)`.
+/// One condition's runs as points `(top1_error, mistake_severity)`.
+pub struct TradeoffGroup {
+    /// The condition's short name, id and index (its style).
+    pub label: String,
+    pub id: String,
+    pub style: usize,
+    /// `(error, severity, seed)` per run.
+    pub points: Vec<(f64, f64, String)>,
+}
+
+/// Figure 4: the runs of each condition as points.
 pub struct TradeoffFigure {
-    pub groups: Vec<(String, Vec<(f64, f64)>)>,
+    pub groups: Vec<TradeoffGroup>,
     /// Conditions left out because they were measured against a flat tree while others have a
     /// real one (their severity is 1 by definition and would only stretch the axis).
     pub left_out: Vec<String>,
@@ -25,35 +36,45 @@ fn flat_hierarchy(c: &Condition) -> bool {
         .is_some_and(|h| h == "flat" || h.starts_with("flat:"))
 }
 
+/// A condition with its index in the report's list.
+type Indexed<'a> = (usize, &'a Condition);
+
 impl TradeoffFigure {
     /// `None` when no run has both `top1_error` and `mistake_severity` at its last epoch.
     pub fn new(runs: &[Run], conditions: &[Condition]) -> Option<TradeoffFigure> {
         let any_tree = conditions.iter().any(|c| !flat_hierarchy(c));
-        let (shown, left_out): (Vec<&Condition>, Vec<&Condition>) = conditions
+        let (shown, left_out): (Vec<Indexed>, Vec<Indexed>) = conditions
             .iter()
-            .partition(|c| !(any_tree && flat_hierarchy(c)));
-        let groups: Vec<(String, Vec<(f64, f64)>)> = shown
+            .enumerate()
+            .partition(|(_, c)| !(any_tree && flat_hierarchy(c)));
+        let groups: Vec<TradeoffGroup> = shown
             .into_iter()
-            .map(|c| {
-                let pts = c
+            .map(|(index, c)| {
+                let points = c
                     .runs
                     .iter()
                     .filter_map(|&i| {
                         let m = &runs[i].metrics;
                         let e = m.final_value("top1_error")?;
                         let s = m.final_value("mistake_severity")?;
-                        (e.is_finite() && s.is_finite()).then_some((e, s))
+                        let seed = runs[i].seed().map_or("?".to_string(), |s| s.to_string());
+                        (e.is_finite() && s.is_finite()).then_some((e, s, seed))
                     })
                     .collect();
-                (c.label.clone(), pts)
+                TradeoffGroup {
+                    label: c.name.clone(),
+                    id: c.id.clone(),
+                    style: index,
+                    points,
+                }
             })
             .collect();
         groups
             .iter()
-            .any(|(_, p)| !p.is_empty())
+            .any(|g| !g.points.is_empty())
             .then(|| TradeoffFigure {
                 groups,
-                left_out: left_out.iter().map(|c| c.label.clone()).collect(),
+                left_out: left_out.iter().map(|(_, c)| c.name.clone()).collect(),
             })
     }
 }
@@ -66,9 +87,10 @@ impl Figure for TradeoffFigure {
     fn draw<DB: DrawingBackend>(
         &self,
         root: &DrawingArea<DB, Shift>,
+        marks: &Marks,
     ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
         let (left, right) = root.split_horizontally(self.size().0 - 280);
-        let all = || self.groups.iter().flat_map(|(_, p)| p.iter());
+        let all = || self.groups.iter().flat_map(|g| g.points.iter());
         let (x0, x1) = min_max(all().map(|p| p.0));
         let (y0, y1) = min_max(all().map(|p| p.1));
         let mut chart = ChartBuilder::on(&left)
@@ -94,26 +116,32 @@ impl Figure for TradeoffFigure {
             .light_line_style(RGBColor(240, 240, 240))
             .bold_line_style(RGBColor(215, 215, 215))
             .draw()?;
-        for (i, (_, pts)) in self.groups.iter().enumerate() {
-            let st = series_style(i);
-            for p in pts {
-                draw_marker_styled(
-                    &left,
-                    chart.backend_coord(p),
-                    st.marker,
-                    st.colour,
-                    7,
-                    false,
-                )?;
+        // The first condition (the baseline) drawn last, on top.
+        for g in self.groups.iter().rev() {
+            let st = series_style(g.style);
+            marks.group(&format!("cond cond-{}", g.id));
+            for (e, s, seed) in &g.points {
+                let q = chart.backend_coord(&(*e, *s));
+                draw_marker_styled(&left, q, st.marker, st.colour, 7, false)?;
+                marks.hover(
+                    q,
+                    8,
+                    &format!(
+                        "{} seed {seed}: top-1 error {}, severity {}",
+                        g.label,
+                        crate::numbers::significant(Some(*e), 4),
+                        crate::numbers::significant(Some(*s), 4)
+                    ),
+                );
             }
+            marks.end_group();
         }
         let entries: Vec<LegendEntry> = self
             .groups
             .iter()
-            .enumerate()
-            .map(|(i, (label, pts))| LegendEntry {
-                label: format!("{label} (n={})", pts.len()),
-                style: series_style(i),
+            .map(|g| LegendEntry {
+                label: format!("{} (n={})", g.label, g.points.len()),
+                style: series_style(g.style),
                 line: false,
             })
             .collect();

@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use nclab_runs::report::curves::CurveOptions;
 use nclab_runs::report::{generate, Options};
 
 #[derive(clap::Args, Debug)]
@@ -20,15 +21,28 @@ pub struct Args {
     /// Skip run directories that cannot be read, with a warning, instead of failing.
     #[arg(long)]
     pub skip_bad: bool,
+    /// Pool runs that differ in data.name, model.kind, optim.epochs, data.per_class or
+    /// data.test_per_class into one condition (with a warning) instead of refusing.
+    #[arg(long)]
+    pub allow_mixed: bool,
+    /// Draw each run as a thin line under its condition's mean in the curve figures.
+    #[arg(long)]
+    pub per_seed: bool,
+    /// Linear y axes everywhere (by default NC metrics, losses and errors are on log axes).
+    #[arg(long)]
+    pub linear_y: bool,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let outcome = generate(&Options {
-        inputs: args.runs,
-        out: args.out.clone(),
-        group_by: args.group_by,
-        skip_bad: args.skip_bad,
-    })?;
+    let mut options = Options::new(args.runs, args.out.clone());
+    options.group_by = args.group_by;
+    options.skip_bad = args.skip_bad;
+    options.allow_mixed = args.allow_mixed;
+    options.curves = CurveOptions {
+        log_y: !args.linear_y,
+        per_seed: args.per_seed,
+    };
+    let outcome = generate(&options)?;
     for w in &outcome.warnings {
         eprintln!("warning: {w}");
     }

@@ -1,0 +1,177 @@
+//! When the terminal phase starts, and what a run costs, per condition: the first epoch with
+//! zero training error (`tpt_epoch`) and the stable TPT epoch (from which it stays zero), each
+//! as the mean over the runs that reach it with its range; how many runs reach TPT before the
+//! first learning-rate decay; the mean wall time per run and the share of it outside the
+//! training steps (analysis, data, checkpoints, start-up: `overhead_share` of summary.json).
+
+use nclab_core::stats;
+
+use super::conditions::Condition;
+use super::runs::Run;
+
+/// An epoch or a mean of epochs: whole numbers as such (`43`), others to one decimal (`42.3`).
+pub fn epoch_text(v: f64) -> String {
+    if (v - v.round()).abs() < 1e-9 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.1}")
+    }
+}
+
+/// Mean, smallest and largest of some runs' values, and how many runs have one.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Spread {
+    pub n: usize,
+    pub mean: f64,
+    pub min: f64,
+    pub max: f64,
+}
+
+impl Spread {
+    pub fn of(values: &[f64]) -> Spread {
+        Spread {
+            n: values.len(),
+            mean: stats::mean(values),
+            min: values.iter().copied().fold(f64::INFINITY, f64::min),
+            max: values.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+        }
+    }
+
+    /// `mean (min–max)`, `never` without values, `k of n: ...` when only some runs have one.
+    pub fn text(&self, runs: usize) -> String {
+        if self.n == 0 {
+            return "never".into();
+        }
+        let range = if self.min == self.max {
+            epoch_text(self.mean)
+        } else {
+            format!(
+                "{} ({}–{})",
+                epoch_text(self.mean),
+                epoch_text(self.min),
+                epoch_text(self.max)
+            )
+        };
+        if self.n < runs {
+            format!("{} of {runs}: {range}", self.n)
+        } else {
+            range
+        }
+    }
+}
+
+/// One condition's row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TptRow {
+    pub condition: usize,
+    pub tpt: Spread,
+    pub stable_tpt: Spread,
+    /// Runs whose `tpt_epoch` comes before the first decay, and runs for which that is known.
+    pub before_decay: (usize, usize),
+    pub wall_s: Spread,
+    pub overhead_share: Spread,
+}
+
+/// Whether a run reached TPT before its first decay: `tpt_epoch < D_1` when both are known,
+/// else summary.json's `reached_tpt_before_first_decay`; `None` when neither says.
+fn before_first_decay(run: &Run) -> Option<bool> {
+    let tpt = run.final_value("tpt_epoch");
+    match (tpt, run.decay_epochs().first()) {
+        (Some(t), Some(&d)) => Some(t < d as f64),
+        (None, Some(_)) if run.summary.is_some() => Some(false),
+        _ => run
+            .summary
+            .as_ref()?
+            .get("reached_tpt_before_first_decay")?
+            .as_bool(),
+    }
+}
+
+/// The rows of every condition, in condition order (diverged runs are not counted).
+pub fn rows(runs: &[Run], conditions: &[Condition]) -> Vec<TptRow> {
+    conditions
+        .iter()
+        .enumerate()
+        .map(|(ci, c)| {
+            let values = |name: &str| -> Vec<f64> {
+                c.runs
+                    .iter()
+                    .filter_map(|&i| runs[i].final_value(name))
+                    .filter(|v| v.is_finite())
+                    .collect()
+            };
+            let known: Vec<bool> = c
+                .runs
+                .iter()
+                .filter_map(|&i| before_first_decay(&runs[i]))
+                .collect();
+            TptRow {
+                condition: ci,
+                tpt: Spread::of(&values("tpt_epoch")),
+                stable_tpt: Spread::of(&values("stable_tpt_epoch")),
+                before_decay: (known.iter().filter(|&&b| b).count(), known.len()),
+                wall_s: Spread::of(&values("wall_time_s")),
+                overhead_share: Spread::of(&values("overhead_share")),
+            }
+        })
+        .collect()
+}
+
+/// The table as text cells (header first) for Markdown and HTML.
+pub fn text_rows(conditions: &[Condition], rows: &[TptRow]) -> (Vec<String>, Vec<Vec<String>>) {
+    let header = [
+        "condition",
+        "runs",
+        "TPT epoch (first zero training error)",
+        "stable TPT epoch",
+        "TPT before the 1st decay",
+        "wall s per run",
+        "outside training steps",
+    ]
+    .map(str::to_string)
+    .to_vec();
+    let body = rows
+        .iter()
+        .map(|r| {
+            let c = &conditions[r.condition];
+            let n = c.runs.len();
+            vec![
+                c.name.clone(),
+                n.to_string(),
+                r.tpt.text(n),
+                r.stable_tpt.text(n),
+                match r.before_decay {
+                    (_, 0) => "–".to_string(),
+                    (k, m) => format!("{k} of {m}"),
+                },
+                if r.wall_s.n == 0 {
+                    "–".into()
+                } else {
+                    format!("{:.0}", r.wall_s.mean)
+                },
+                if r.overhead_share.n == 0 {
+                    "–".into()
+                } else {
+                    format!("{:.1}%", 100.0 * r.overhead_share.mean)
+                },
+            ]
+        })
+        .collect();
+    (header, body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spreads_say_how_many_runs_have_a_value() {
+        // TPT epochs 37, 51, 41 -> mean 43, range 37-51; 37, 51, 39 -> mean 42.33.
+        let s = Spread::of(&[37.0, 51.0, 41.0]);
+        assert_eq!(s.text(3), "43 (37–51)");
+        assert_eq!(s.text(4), "3 of 4: 43 (37–51)");
+        assert_eq!(Spread::of(&[37.0, 51.0, 39.0]).text(3), "42.3 (37–51)");
+        assert_eq!(Spread::of(&[12.0]).text(1), "12");
+        assert_eq!(Spread::of(&[]).text(2), "never");
+    }
+}

@@ -1,0 +1,339 @@
+//! `nclab report` over awkward sets of runs: NC folds over the spans of training (hand-computed),
+//! diverged runs (listed, never rejected), runs that must not be pooled, duplicate seeds, and a
+//! run-relative hierarchy file.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use nclab_core::tensor::Tensor;
+use nclab_runs::report::{generate, Options};
+
+fn scratch(name: &str) -> PathBuf {
+    nclab_testkit::fresh_dir("report-runs-test", name)
+}
+
+/// A 9-epoch run with the step schedule (decays at epochs 4 and 7) and analyses at epochs
+/// 1, 2, 3, 5, 6, 8, 9; `nc1` one value per analysis epoch.
+fn write_run(dir: &Path, data: &str, seed: u64, nc1: [f64; 7], stable_tpt: u64) {
+    std::fs::create_dir_all(dir).unwrap();
+    let config = format!(
+        "seed = {seed}\n[data]\nname = \"{data}\"\n[model]\nkind = \"mlp\"\n[loss]\n\
+         kind = \"ce\"\n[optim]\nepochs = 9\nschedule = \"step\"\n"
+    );
+    std::fs::write(dir.join("config.toml"), config).unwrap();
+    let mut csv = String::from("epoch,train_acc,nc1\n");
+    for (e, v) in [1, 2, 3, 5, 6, 8, 9].iter().zip(nc1) {
+        csv.push_str(&format!("{e},{},{v}\n", if *e >= 5 { 1.0 } else { 0.9 }));
+    }
+    std::fs::write(dir.join("metrics.csv"), csv).unwrap();
+    // Wall time 10 + 2 seed seconds, 10 (seed + 1) % of it outside the training steps.
+    let summary = format!(
+        "{{\"status\": \"finished\", \"seed\": {seed}, \"tpt_epoch\": 2, \
+         \"stable_tpt_epoch\": {stable_tpt}, \"wall_time_s\": {}, \"overhead_share\": {}}}",
+        10 + 2 * seed,
+        0.1 * (seed + 1) as f64
+    );
+    std::fs::write(dir.join("summary.json"), summary).unwrap();
+}
+
+const NC1_S0: [f64; 7] = [100.0, 50.0, 20.0, 10.0, 8.0, 2.0, 1.6];
+const NC1_S1: [f64; 7] = [200.0, 90.0, 40.0, 25.0, 10.0, 4.0, 2.0];
+
+fn read_csv(path: &Path) -> Vec<BTreeMap<String, String>> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<String> = lines
+        .next()
+        .unwrap()
+        .split(',')
+        .map(str::to_string)
+        .collect();
+    lines
+        .map(|l| {
+            let cells: Vec<String> = l.split(',').map(str::to_string).collect();
+            assert_eq!(cells.len(), header.len(), "{l}");
+            header.iter().cloned().zip(cells).collect()
+        })
+        .collect()
+}
+
+fn num(row: &BTreeMap<String, String>, key: &str) -> f64 {
+    row[key]
+        .parse()
+        .unwrap_or_else(|_| panic!("{key} = {:?}", row[key]))
+}
+
+/// A run that diverged in epoch 1: `metrics.csv` has its header only.
+fn write_diverged(dir: &Path, seed: u64) {
+    std::fs::create_dir_all(dir).unwrap();
+    let config = format!(
+        "seed = {seed}\n[data]\nname = \"syn\"\n[model]\nkind = \"mlp\"\n[loss]\n\
+         kind = \"ce\"\n[optim]\nepochs = 9\nschedule = \"step\"\n"
+    );
+    std::fs::write(dir.join("config.toml"), config).unwrap();
+    std::fs::write(dir.join("metrics.csv"), "epoch,train_acc,nc1\n").unwrap();
+    let summary = format!(
+        "{{\"status\": \"diverged\", \"seed\": {seed}, \"diverged_at_epoch\": 1, \
+         \"tpt_epoch\": null}}"
+    );
+    std::fs::write(dir.join("summary.json"), summary).unwrap();
+}
+
+/// Folds per run, then the mean over the two runs:
+/// * total (epoch 1 -> 9): 100 / 1.6 = 62.5 and 200 / 2 = 100, mean 81.25;
+/// * after the stable TPT (epochs 5 and 4, both first analysed at 5; 5 -> 9): 10 / 1.6 = 6.25
+///   and 25 / 2 = 12.5, mean 9.375;
+/// * across decay 1 (at epoch 4: last analysis before it 3 -> last of its phase, epochs 4-6,
+///   6): 20 / 8 = 2.5 and 40 / 10 = 4, mean 3.25;
+/// * across decay 2 (at 7: 6 -> 9): 8 / 1.6 = 5 and 10 / 2 = 5, mean 5.
+///
+/// The runs of seeds 2 and 3 diverged in epoch 1: listed, not averaged, not an error.
+#[test]
+fn folds_over_each_span_and_a_run_diverged_in_epoch_1() {
+    let root = scratch("folds");
+    let runs = root.join("runs");
+    write_run(&runs.join("s0"), "syn", 0, NC1_S0, 5);
+    write_run(&runs.join("s1"), "syn", 1, NC1_S1, 4);
+    write_diverged(&runs.join("s2"), 2);
+    // Seed 3 diverged before writing metrics.csv at all.
+    write_diverged(&runs.join("s3"), 3);
+    std::fs::remove_file(runs.join("s3/metrics.csv")).unwrap();
+    let out = root.join("out");
+    let outcome = generate(&Options::new(vec![runs.clone()], out.clone())).unwrap();
+    assert_eq!(outcome.runs, 4);
+    let rows = read_csv(&out.join("folds.csv"));
+    assert_eq!(rows.len(), 1);
+    let r = &rows[0];
+    assert_eq!(r["runs"], "2");
+    assert_eq!(num(r, "stable_tpt_epoch_mean"), 4.5);
+    for (span, from, to, fold) in [
+        ("total", 1.0, 9.0, 81.25),
+        ("after_stable_tpt", 5.0, 9.0, 9.375),
+        ("decay1", 3.0, 6.0, 3.25),
+        ("decay2", 6.0, 9.0, 5.0),
+    ] {
+        assert_eq!(num(r, &format!("{span}_from_epoch")), from, "{span}");
+        assert_eq!(num(r, &format!("{span}_to_epoch")), to, "{span}");
+        let got = num(r, &format!("nc1_fold_{span}"));
+        assert!((got - fold).abs() < 1e-12, "{span}: {got}");
+        assert_eq!(r[&format!("nc1_fold_{span}_n")], "2");
+    }
+    // The diverged run: a warning, a line in summary.md and the page, counted apart.
+    let s2 = runs.join("s2").display().to_string();
+    assert!(
+        outcome
+            .warnings
+            .iter()
+            .any(|w| w.contains(&s2) && w.contains(": diverged at epoch 1; listed")),
+        "{:?}",
+        outcome.warnings
+    );
+    let summary = read_csv(&out.join("summary.csv"));
+    assert_eq!(
+        (summary[0]["runs"].as_str(), summary[0]["diverged"].as_str()),
+        ("2", "2")
+    );
+    let md = std::fs::read_to_string(out.join("summary.md")).unwrap();
+    assert!(md.contains("## Diverged runs"), "{md}");
+    assert!(md.contains(&format!("`{s2}`, diverged at epoch 1")), "{md}");
+    let html = std::fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(html.contains("<b>diverged</b> at epoch 1"));
+    // Start of the terminal phase: TPT at epoch 2 in both runs, stable at 5 and 4 (mean 4.5),
+    // both before the first decay (epoch 4); wall 10 and 12 s (mean 11), outside the steps
+    // 10% and 20% (mean 15%).
+    let row = "| all runs | 2 | 2 | 4.5 (4–5) | 2 of 2 | 11 | 15.0% |";
+    assert!(md.contains(row), "{md}");
+    assert!(html.contains("<td>4.5 (4–5)</td><td>2 of 2</td><td>11</td><td>15.0%</td>"));
+}
+
+/// Runs of two datasets grouped by the loss alone: refused, naming the key and the runs;
+/// pooled with a warning under --allow-mixed. A run copied twice: a warning naming both.
+#[test]
+fn mixed_configs_are_refused_and_duplicate_seeds_warned() {
+    let root = scratch("mixed");
+    let runs = root.join("runs");
+    write_run(&runs.join("a0"), "syn-a", 0, NC1_S0, 5);
+    write_run(&runs.join("b0"), "syn-b", 0, NC1_S1, 4);
+    let out = root.join("out");
+    let mut o = Options::new(vec![runs.clone()], out.clone());
+    o.group_by = Some("loss.kind".into());
+    let err = format!("{:#}", generate(&o).unwrap_err());
+    let (a0, b0) = (runs.join("a0"), runs.join("b0"));
+    let expect = format!(
+        "data.name (syn-a: {}; syn-b: {})",
+        a0.display(),
+        b0.display()
+    );
+    assert!(err.contains(&expect), "{err}");
+    assert!(err.contains("--allow-mixed"), "{err}");
+    assert!(!out.join("index.html").exists());
+
+    o.allow_mixed = true;
+    let outcome = generate(&o).unwrap();
+    assert!(outcome
+        .warnings
+        .iter()
+        .any(|w| w.contains(&expect) && w.contains("pooled as asked by --allow-mixed")));
+    // Both runs have seed 0: a duplicate within the pooled condition.
+    assert!(
+        outcome
+            .warnings
+            .iter()
+            .any(|w| w.contains("has seed 0 in 2 runs")),
+        "{:?}",
+        outcome.warnings
+    );
+
+    // Default grouping: a run copied under another name is one condition with seed 0 twice.
+    let root = scratch("duplicate");
+    let runs = root.join("runs");
+    write_run(&runs.join("a0"), "syn", 0, NC1_S0, 5);
+    write_run(&runs.join("copy-of-a0"), "syn", 0, NC1_S0, 5);
+    let outcome = generate(&Options::new(vec![runs.clone()], root.join("out"))).unwrap();
+    let w = outcome.warnings.join("\n");
+    assert!(w.contains("has seed 0 in 2 runs"), "{w}");
+    assert!(
+        w.contains(&runs.join("copy-of-a0").display().to_string()),
+        "{w}"
+    );
+}
+
+/// `hierarchy = "hierarchy.json"` in config.toml names the file beside it, whatever the
+/// working directory: the final-geometry figure then draws the hierarchy target.
+#[test]
+fn a_relative_hierarchy_is_read_from_the_run_directory() {
+    let root = scratch("hierarchy");
+    let dir = root.join("runs/r0");
+    write_run(&dir, "syn", 0, NC1_S0, 5);
+    let config = std::fs::read_to_string(dir.join("config.toml")).unwrap();
+    let config = format!("hierarchy = \"hierarchy.json\"\n{config}");
+    std::fs::write(dir.join("config.toml"), config).unwrap();
+    std::fs::write(
+        dir.join("hierarchy.json"),
+        r#"{"name": "root", "children": [{"name": "x", "children": [{"name": "a"}, {"name": "b"}]}, {"name": "c"}]}"#,
+    )
+    .unwrap();
+    let f = Tensor::from_f32(
+        vec![6, 2],
+        &[
+            1.0, 0.1, 1.0, -0.1, -0.5, 0.9, -0.5, 0.8, -0.5, -0.9, -0.4, -0.9,
+        ],
+    );
+    let y = Tensor::from_i64(vec![6], &[0, 0, 1, 1, 2, 2]);
+    nclab_core::io::safetensors::write(
+        &dir.join("final.safetensors"),
+        &[("train.features", &f), ("train.labels", &y)],
+        &BTreeMap::new(),
+    )
+    .unwrap();
+    assert!(
+        !Path::new("hierarchy.json").exists(),
+        "the test needs another cwd"
+    );
+    let out = root.join("out");
+    let outcome = generate(&Options::new(vec![root.join("runs")], out.clone())).unwrap();
+    assert!(outcome.warnings.is_empty(), "{:?}", outcome.warnings);
+    let html = std::fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(html.contains("and the hierarchy target T_ij"), "{html}");
+    // Without the file the spec is unusable, and said so.
+    std::fs::remove_file(dir.join("hierarchy.json")).unwrap();
+    let outcome = generate(&Options::new(vec![root.join("runs")], out)).unwrap();
+    assert!(
+        outcome
+            .warnings
+            .iter()
+            .any(|w| w.contains("hierarchy 'hierarchy.json' not usable")),
+        "{:?}",
+        outcome.warnings
+    );
+}
+
+/// GNC2 and UNC3 columns: a Riesz energy of 1e201 (its square overflows f64) and empty cells
+/// (undefined values) in the tables and on log axes; the negative log-energy mean on a linear
+/// axis.
+#[test]
+fn gnc2_and_unc3_with_huge_and_missing_values() {
+    let root = scratch("gnc2");
+    let runs = root.join("runs");
+    // Final rows: Riesz 1e201, 3e201 and empty (seed 2); unc3 0.01, 0.03, 0.05.
+    for (seed, riesz, unc3) in [(0, "1e201", 0.01), (1, "3e201", 0.03), (2, "", 0.05)] {
+        let dir = runs.join(format!("s{seed}"));
+        write_run(&dir, "syn", seed, NC1_S0, 5);
+        let csv = format!(
+            "epoch,nc1,gnc2_log_mean,gnc2_riesz_var,unc3\n1,5,-0.28,,0.2\n\
+             2,4,-0.30,5e250,0.1\n3,2,-0.33,{riesz},{unc3}\n"
+        );
+        std::fs::write(dir.join("metrics.csv"), csv).unwrap();
+    }
+    let out = root.join("out");
+    generate(&Options::new(vec![runs], out.clone())).unwrap();
+    let rows = read_csv(&out.join("summary.csv"));
+    let r = &rows[0];
+    // mean(1e201, 3e201) = 2e201; sd = sqrt(2) 1e201 (n = 2: the empty cell is left out).
+    assert_eq!(r["gnc2_riesz_var_n"], "2");
+    assert!((num(r, "gnc2_riesz_var_mean") / 2e201 - 1.0).abs() < 1e-15);
+    let sd = num(r, "gnc2_riesz_var_sd");
+    assert!(
+        (sd / (std::f64::consts::SQRT_2 * 1e201) - 1.0).abs() < 1e-15,
+        "{sd}"
+    );
+    // unc3: mean 0.03, sd sqrt((0.02^2 + 0 + 0.02^2) / 2) = 0.02.
+    assert!((num(r, "unc3_mean") - 0.03).abs() < 1e-15);
+    assert!((num(r, "unc3_sd") - 0.02).abs() < 1e-15);
+    let md = std::fs::read_to_string(out.join("summary.md")).unwrap();
+    assert!(md.contains(" gnc2_riesz_var | unc3 |"), "{md}");
+    assert!(
+        md.contains(" 2.000e201 ± 1.414e201 | 0.03000 ± 0.02000 |"),
+        "{md}"
+    );
+    let svg = |m: &str| std::fs::read_to_string(out.join(format!("curve-{m}.svg"))).unwrap();
+    assert!(svg("gnc2_riesz_var").contains("log scale"));
+    assert!(svg("unc3").contains("log scale"));
+    assert!(!svg("gnc2_log_mean").contains("log scale"));
+    let panels = std::fs::read_to_string(out.join("panels.svg")).unwrap();
+    assert!(panels.contains("UNC3: uniform duality"));
+}
+
+/// metrics_layers.csv: NC1 against depth (one figure) and each layer's NC1 against the epoch
+/// (one figure per condition), the mean over the runs.
+#[test]
+fn layerwise_nc1_against_depth_and_against_epoch() {
+    let root = scratch("layers");
+    let runs = root.join("runs");
+    // Seed 0 and 1: NC1 of block1 at epoch 3 is 0.4 and 0.6 (mean 0.5), of block2 0.1 and 0.3
+    // (mean 0.2).
+    for (seed, b1, b2) in [(0, 0.4, 0.1), (1, 0.6, 0.3)] {
+        let dir = runs.join(format!("s{seed}"));
+        write_run(&dir, "syn", seed, NC1_S0, 5);
+        let csv = format!(
+            "epoch,layer,depth,nc1,cdnv\n1,block1,1,4,1\n1,block2,2,3,1\n\
+             3,block1,1,{b1},1\n3,block2,2,{b2},\n"
+        );
+        std::fs::write(dir.join("metrics_layers.csv"), csv).unwrap();
+    }
+    let out = root.join("out");
+    let outcome = generate(&Options::new(vec![runs], out.clone())).unwrap();
+    for f in [
+        "layers-nc1.svg",
+        "layers-nc1-epochs-c1.svg",
+        "layers-nc1-epochs-c1.png",
+    ] {
+        assert!(
+            outcome.files.iter().any(|g| g == f),
+            "{f}: {:?}",
+            outcome.files
+        );
+    }
+    let svg = std::fs::read_to_string(out.join("layers-nc1-epochs-c1.svg")).unwrap();
+    assert!(svg.contains("block1 (depth 1)") && svg.contains("block2 (depth 2)"));
+    assert!(svg.contains("log scale"));
+    // The hover value of each mean point.
+    for t in [
+        "block1 (depth 1): epoch 3, nc1 = 0.5000 (mean of 2 runs; 0.4000 to 0.6000)",
+        "block2 (depth 2): epoch 3, nc1 = 0.2000 (mean of 2 runs; 0.1000 to 0.3000)",
+    ] {
+        assert!(svg.contains(t), "{t} not in {svg}");
+    }
+    let html = std::fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(html.contains("one line per layer (block1, block2)"));
+}

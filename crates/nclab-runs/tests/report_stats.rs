@@ -1,0 +1,259 @@
+//! The statistics of `nclab report` end to end: per-grid families, Holm and Benjamini-Hochberg
+//! adjusted p-values, stars from the adjusted p, the exact sign-flip test and the "no worse
+//! than" bound, checked in comparisons.csv, summary.md and index.html against values computed
+//! independently of the code under test.
+//!
+//! Independent values. With 3 seeds the paired t-test has df = 2, where Student's t has the
+//! closed-form CDF F(t) = 1/2 + t / (2 sqrt(t^2 + 2)); so the two-sided p is
+//! 1 - |t| / sqrt(t^2 + 2) = 1 - sqrt(t^2 / (t^2 + 2)), and the 0.975 quantile solves
+//! t / sqrt(t^2 + 2) = 0.95: t = sqrt(2 * 0.95^2 / (1 - 0.95^2)) = 4.302652729749464.
+//! The p-values below are these formulas evaluated in Python 3 (math.sqrt only; scipy was not
+//! installed), Holm and BH adjusted by hand from their definitions (sorted p, step-down
+//! max of (m - j + 1) p_(j); step-up min of m p_(j) / j), each step written out beside the
+//! constant.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use nclab_runs::report::{generate, Options};
+
+fn scratch(name: &str) -> PathBuf {
+    nclab_testkit::fresh_dir("report-stats-test", name)
+}
+
+/// One finished run with final `nc1` and `top1_error` (an epoch-1 decoy row first).
+fn write_run(dir: &Path, data: &str, loss: &str, seed: u64, nc1: f64, top1: f64) {
+    std::fs::create_dir_all(dir).unwrap();
+    let config = format!(
+        "seed = {seed}\n[data]\nname = \"{data}\"\n[model]\nkind = \"mlp\"\n\
+         [loss]\nkind = \"{loss}\"\n[optim]\nepochs = 2\n"
+    );
+    std::fs::write(dir.join("config.toml"), config).unwrap();
+    let csv = format!("epoch,nc1,top1_error\n1,50,0.9\n2,{nc1},{top1}\n");
+    std::fs::write(dir.join("metrics.csv"), csv).unwrap();
+    let summary = format!("{{\"status\": \"finished\", \"seed\": {seed}}}");
+    std::fs::write(dir.join("summary.json"), summary).unwrap();
+}
+
+/// Per seed 0, 1, 2: (nc1, top1_error) of each condition.
+const CE: [(f64, f64); 3] = [(1.0, 0.30), (2.0, 0.32), (3.0, 0.31)];
+/// Paired differences from CE: nc1 (-0.9, -1.0, -1.1), top-1 (+0.01, +0.03, +0.02).
+const A: [(f64, f64); 3] = [(0.1, 0.31), (1.0, 0.35), (1.9, 0.33)];
+/// Paired differences from CE: nc1 (-0.2, -0.4, -0.3), top-1 (+0.5, -0.1, +0.3).
+const B: [(f64, f64); 3] = [(0.8, 0.80), (1.6, 0.22), (2.7, 0.61)];
+
+/// A loss and its runs' (nc1, top1_error) by seed.
+type Condition = (&'static str, [(f64, f64); 3]);
+
+/// Grid 1 (dataset `syn-a`): CE, MSE (= A), HXE (= B); grid 2 (`syn-b`): CE, MSE (= A again).
+fn two_grids(root: &Path) -> PathBuf {
+    let runs = root.join("runs");
+    let grids: [(&str, &[Condition]); 2] = [
+        ("syn-a", &[("ce", CE), ("mse", A), ("hxe", B)]),
+        ("syn-b", &[("ce", CE), ("mse", A)]),
+    ];
+    for (data, conds) in grids {
+        for (loss, values) in conds {
+            for (seed, (nc1, top1)) in values.iter().enumerate() {
+                let dir = runs.join(format!("{data}/loss={loss}_seed={seed}"));
+                write_run(&dir, data, loss, seed as u64, *nc1, *top1);
+            }
+        }
+    }
+    runs
+}
+
+fn read_csv(path: &Path) -> Vec<BTreeMap<String, String>> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<String> = lines
+        .next()
+        .unwrap()
+        .split(',')
+        .map(str::to_string)
+        .collect();
+    lines
+        .map(|l| {
+            let mut cells = Vec::new();
+            let (mut cur, mut quoted) = (String::new(), false);
+            for c in l.chars() {
+                match c {
+                    '"' => quoted = !quoted,
+                    ',' if !quoted => cells.push(std::mem::take(&mut cur)),
+                    c => cur.push(c),
+                }
+            }
+            cells.push(cur);
+            assert_eq!(cells.len(), header.len(), "{l}");
+            header.iter().cloned().zip(cells).collect()
+        })
+        .collect()
+}
+
+fn num(row: &BTreeMap<String, String>, key: &str) -> f64 {
+    row[key]
+        .parse()
+        .unwrap_or_else(|_| panic!("{key} = {:?}", row[key]))
+}
+
+fn close(a: f64, b: f64, what: &str) {
+    assert!((a - b).abs() < 1e-9, "{what}: {a} vs {b}");
+}
+
+// Raw two-sided paired-t p-values, p = 1 - sqrt(t^2 / (t^2 + 2)):
+// A nc1: mean -1, sd 0.1, t^2 = 1 / (0.01 / 3) = 300.
+const P_A_NC1: f64 = 0.003_316_758_722_356_927_3;
+// A top-1: mean 0.02, sd 0.01, t^2 = 0.0004 / (0.0001 / 3) = 12.
+const P_A_TOP1: f64 = 0.074_179_900_227_448_58;
+// B nc1: mean -0.3, sd 0.1, t^2 = 0.09 / (0.01 / 3) = 27.
+const P_B_NC1: f64 = 0.035_098_718_645_984_68;
+// B top-1: mean 7/30, variance 7/75, t^2 = (49/900) / (7/225) = 1.75.
+const P_B_TOP1: f64 = 0.316_869_948_936_026_8;
+
+// Grid 1, m = 4, sorted A nc1 < B nc1 < A top-1 < B top-1.
+// Holm: 4 * 0.0033168 = 0.013267; 3 * 0.035099 = 0.10530; 2 * 0.074180 = 0.14836;
+// 1 * 0.31687 (each at least the one before).
+const HOLM_1: [f64; 4] = [
+    0.013_267_034_889_427_709,
+    0.105_296_155_937_954_05,
+    0.148_359_800_454_897_16,
+    0.316_869_948_936_026_8,
+];
+// BH: from the top, 4/4 * 0.31687; 4/3 * 0.074180 = 0.098907; 4/2 * 0.035099 = 0.070197;
+// 4/1 * 0.0033168 = 0.013267 (each at most the one after).
+const BH_1: [f64; 4] = [
+    0.013_267_034_889_427_709,
+    0.070_197_437_291_969_37,
+    0.098_906_533_636_598_11,
+    0.316_869_948_936_026_8,
+];
+// Grid 2, m = 2 (the same differences as A): Holm 2 * 0.0033168 = 0.0066335, then
+// max(1 * 0.074180, 0.0066335); BH 2/1 * 0.0033168, 2/2 * 0.074180. Pooled with grid 1
+// (m = 6) Holm would give 0.019901 for nc1, so these values tell per-grid families apart.
+const HOLM_2: [f64; 2] = [0.006_633_517_444_713_854_5, P_A_TOP1];
+const BH_2: [f64; 2] = [0.006_633_517_444_713_854_5, P_A_TOP1];
+
+#[test]
+fn each_grid_is_its_own_family_with_holm_and_bh_from_hand_computed_values() {
+    let root = scratch("families");
+    let out = root.join("out");
+    generate(&Options::new(vec![two_grids(&root)], out.clone())).unwrap();
+    let comps = read_csv(&out.join("comparisons.csv"));
+    let row = |data: &str, loss: &str, metric: &str| {
+        comps
+            .iter()
+            .find(|r| {
+                r["condition"].contains(&format!("data.name={data}"))
+                    && r["condition"].contains(&format!("loss.kind={loss}"))
+                    && r["metric"] == metric
+            })
+            .unwrap_or_else(|| panic!("no row {data} {loss} {metric}"))
+    };
+    let grid1 = [
+        (row("syn-a", "mse", "nc1"), P_A_NC1, HOLM_1[0], BH_1[0], "*"),
+        (row("syn-a", "hxe", "nc1"), P_B_NC1, HOLM_1[1], BH_1[1], ""),
+        (
+            row("syn-a", "mse", "top1_error"),
+            P_A_TOP1,
+            HOLM_1[2],
+            BH_1[2],
+            "",
+        ),
+        (
+            row("syn-a", "hxe", "top1_error"),
+            P_B_TOP1,
+            HOLM_1[3],
+            BH_1[3],
+            "",
+        ),
+        (
+            row("syn-b", "mse", "nc1"),
+            P_A_NC1,
+            HOLM_2[0],
+            BH_2[0],
+            "**",
+        ),
+        (
+            row("syn-b", "mse", "top1_error"),
+            P_A_TOP1,
+            HOLM_2[1],
+            BH_2[1],
+            "",
+        ),
+    ];
+    for (r, p, holm, bh, stars) in grid1 {
+        let what = format!("{} {}", r["condition"], r["metric"]);
+        assert_eq!(r["p_test"], "paired t", "{what}");
+        assert_eq!(r["family"], "true", "{what}");
+        close(num(r, "paired_p"), p, &what);
+        close(num(r, "p"), p, &what);
+        close(num(r, "p_holm"), holm, &what);
+        close(num(r, "p_bh"), bh, &what);
+        // Stars from BH, not from the raw p: B nc1 has raw p 0.035 but BH 0.070, no star;
+        // A nc1 has raw p 0.0033 (two stars raw) but BH 0.013, one star.
+        assert_eq!(r["stars_bh"], stars, "{what}");
+    }
+    // The baselines are not compared with themselves, nor grid 2 with grid 1's CE.
+    assert_eq!(comps.len(), 6);
+    assert!(comps.iter().all(|r| r["baseline"].contains("loss.kind=ce")));
+}
+
+/// The exact sign-flip p by enumeration, and the interval's bound on the side of harm.
+#[test]
+fn sign_flip_p_and_the_no_worse_bound_are_reported() {
+    let root = scratch("signflip");
+    let out = root.join("out");
+    generate(&Options::new(vec![two_grids(&root)], out.clone())).unwrap();
+    let comps = read_csv(&out.join("comparisons.csv"));
+    let find = |loss: &str, metric: &str| {
+        comps
+            .iter()
+            .find(|r| {
+                r["condition"].contains("data.name=syn-a")
+                    && r["condition"].contains(&format!("loss.kind={loss}"))
+                    && r["metric"] == metric
+            })
+            .unwrap()
+    };
+    // A nc1, d = (-0.9, -1.0, -1.1): of the 8 sign patterns only all-minus and all-plus reach
+    // |sum| = 3.0, p = 2/8.
+    let a = find("mse", "nc1");
+    assert_eq!(
+        (num(a, "sign_flip_p"), a["sign_flip_patterns"].as_str()),
+        (0.25, "8")
+    );
+    // B top-1, d = (0.5, -0.1, 0.3), |sum| = 0.7: |±0.5 ±0.1 ±0.3| is 0.9, 0.7, 0.3 or 0.1,
+    // each for a pattern and its negation; 0.9 and 0.7 reach it: p = 4/8.
+    let b = find("hxe", "top1_error");
+    assert_eq!(num(b, "sign_flip_p"), 0.5);
+    // A top-1: mean 0.02, se = 0.01 / sqrt(3), 95% interval 0.02 ± 4.302652729749464 se =
+    // [-0.004841377117503, 0.044841377117503]. Lower error is better, so the bound on the
+    // side of harm is the upper end: the data allow a rise of up to +0.0448.
+    let a = find("mse", "top1_error");
+    close(num(a, "paired_ci95_low"), -0.004_841_377_117_503_31, "low");
+    close(
+        num(a, "paired_ci95_high"),
+        0.044_841_377_117_503_314,
+        "high",
+    );
+    close(
+        num(a, "harm_bound"),
+        0.044_841_377_117_503_314,
+        "harm bound",
+    );
+    // nc1 has no direction of harm: no bound.
+    assert_eq!(find("mse", "nc1")["harm_bound"], "");
+
+    let md = std::fs::read_to_string(out.join("summary.md")).unwrap();
+    assert!(md.contains("no worse than +0.04484 (95% bound)"), "{md}");
+    // The family sizes, one per grid (4 = 2 conditions x 2 metrics; 2 = 1 x 2).
+    assert!(
+        md.contains("per family: against ce name=syn-a: 4; against ce name=syn-b: 2"),
+        "{md}"
+    );
+    let html = std::fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(html.contains("no worse than +0.04484 (95% bound)"));
+    // The decision table sorts in the page without any network access.
+    assert!(html.contains("class=\"decision sortable\""));
+    assert!(html.contains("<script>") && !html.contains("<script src"));
+}
