@@ -293,7 +293,7 @@ impl Panel {
                 .flat_map(|c| c.points.iter().map(|p| p.epoch)),
         );
         if self.log_x {
-            (lo / 1.15, hi * 1.08)
+            (lo / 1.15, hi * 1.08) // epochs: small positive numbers
         } else if hi > lo {
             (lo - 0.01 * (hi - lo), hi + 0.02 * (hi - lo))
         } else {
@@ -315,8 +315,7 @@ impl Panel {
                 .map(|v| self.shown(v))
         }));
         if self.log_y {
-            let lo = self.floor.unwrap_or(lo);
-            (lo / 1.6, hi * 1.6)
+            plot::log_bounds(self.floor.unwrap_or(lo), hi, 1.6)
         } else {
             let r = padded(lo, hi);
             (r.start, r.end)

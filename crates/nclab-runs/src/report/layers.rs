@@ -250,7 +250,8 @@ impl Figure for LayersFigure {
         );
         for (panel, cell) in self.panels.iter().zip(&cells) {
             if self.log_y {
-                self.draw_panel(cell, panel, ((lo / 1.5)..(hi * 1.5)).log_scale(), marks)?;
+                let (y0, y1) = plot::log_bounds(lo, hi, 1.5);
+                self.draw_panel(cell, panel, (y0..y1).log_scale(), marks)?;
             } else {
                 self.draw_panel(cell, panel, padded(lo, hi), marks)?;
             }

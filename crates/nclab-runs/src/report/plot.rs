@@ -96,6 +96,20 @@ pub fn text(size: f64) -> TextStyle<'static> {
 
 /// Tick-label text for a linear axis spanning `span`: enough decimals to tell neighbouring ticks
 /// apart (`2 - floor(log10 span)`), trailing zeros trimmed, no `-0`.
+/// A log axis's range around positive data `[lo, hi]`: widened by `pad` on each side (a factor),
+/// kept inside the positive finite numbers, and at most [`MAX_LOG_SPAN`] wide: plotters' tick
+/// search divides the bounds, and a quotient that overflows to infinity (a GNC2 Riesz energy at
+/// large `d` spans 1e-227 to 1e269 over a run) makes it loop for ever. Values below the bottom
+/// of such an axis are drawn at its edge.
+pub fn log_bounds(lo: f64, hi: f64, pad: f64) -> (f64, f64) {
+    let hi = (hi * pad).clamp(f64::MIN_POSITIVE * 2.0, f64::MAX);
+    let lo = (lo / pad).clamp((hi / MAX_LOG_SPAN).max(f64::MIN_POSITIVE), hi / 2.0);
+    (lo, hi)
+}
+
+/// The widest log axis drawn: 300 decades (top / bottom).
+pub const MAX_LOG_SPAN: f64 = 1e300;
+
 pub fn tick_label(v: f64, span: f64) -> String {
     let decimals = if span > 0.0 && span.is_finite() {
         (2 - span.log10().floor() as i32).clamp(0, 8) as usize
@@ -379,6 +393,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn log_bounds_stay_finite() {
+        // Ordinary data: padded by the factor on each side.
+        assert_eq!(log_bounds(0.01, 0.5, 2.0), (0.005, 1.0));
+        // A GNC2 Riesz energy near f64::MAX: the top stays finite, the span 300 decades.
+        let (lo, hi) = log_bounds(1e-3, 1.7e308, 1.6);
+        assert_eq!((lo, hi), (f64::MAX / 1e300, f64::MAX));
+        // The Fashion-MNIST protocol run's gnc2_riesz_var (1e-227 to 1e269): 300 decades.
+        let (lo, hi) = log_bounds(8.2e-227, 1.4e269, 1.6);
+        assert_eq!((lo, hi), (1.4e269 * 1.6 / 1e300, 1.4e269 * 1.6));
+        // Zero data: a positive range below the top.
+        let (lo, hi) = log_bounds(0.0, 0.0, 1.6);
+        assert_eq!((lo, hi), (f64::MIN_POSITIVE, 2.0 * f64::MIN_POSITIVE));
+    }
+
+    #[test]
     fn tick_labels() {
         assert_eq!(tick_label(0.30000000000000004, 0.6), "0.3");
         assert_eq!(tick_label(-0.0001, 0.6), "0");
@@ -415,5 +444,22 @@ mod tests {
                 assert!(a.marker != b.marker || a.dash != b.dash, "{i} {j}");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod log_axis {
+    use plotters::coord::ranged1d::{BoldPoints, LightPoints, Ranged};
+    use plotters::prelude::*;
+
+    /// plotters draws the ticks of an axis from log_bounds over the widest data seen (the
+    /// protocol run's gnc2_riesz_var), where the raw bounds made it loop for ever.
+    #[test]
+    fn ticks_of_the_widest_axis_come_back() {
+        let (lo, hi) = super::log_bounds(8.2e-227, 1.4e269, 1.6);
+        let axis: LogCoord<f64> = (lo..hi).log_scale().into();
+        let bold = axis.key_points(BoldPoints(10));
+        assert!(!bold.is_empty() && bold.len() <= 300, "{}", bold.len());
+        assert!(!axis.key_points(LightPoints::new(10, 100)).is_empty());
     }
 }
