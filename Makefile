@@ -11,7 +11,7 @@ CARGO  ?= cargo
 NCLAB_DATA ?= data
 export NCLAB_DATA
 
-.PHONY: setup python wheel demo test data check bench clean-venv
+.PHONY: setup python wheel demo install test data check bench clean-venv
 
 # ---- set-up (idempotent: a second run checks two files and rebuilds nothing unchanged) -
 setup: .libtorch python
@@ -42,6 +42,17 @@ wheel: $(VENV)/.python-tools
 demo: setup
 	$(CARGO) build --release --quiet
 	./scripts/demo.sh
+
+# ---- nclab on PATH -------------------------------------------------------------------------
+# `make install` copies the release binaries `nclab` and `nclab-train` (which `nclab train`
+# runs; it must sit beside `nclab`) into $(PREFIX)/bin, ~/.local/bin by default. nclab-train
+# finds libtorch through an rpath into .venv, so keep this checkout's .venv.
+PREFIX ?= $(HOME)/.local
+install: .libtorch
+	$(CARGO) build --release --quiet
+	install -d "$(PREFIX)/bin"
+	install -m 755 "$${CARGO_TARGET_DIR:-target}/release/nclab" "$${CARGO_TARGET_DIR:-target}/release/nclab-train" "$(PREFIX)/bin/"
+	@case ":$$PATH:" in *":$(PREFIX)/bin:"*) ;; *) echo "install: $(PREFIX)/bin is not on PATH; add it with: export PATH=\"$(PREFIX)/bin:\$$PATH\"" ;; esac
 
 # ---- every test ---------------------------------------------------------------------------
 # Rust first (it builds target/debug/nclab, which the Python tests call), then Python; the

@@ -8,6 +8,7 @@
 use std::path::Path;
 
 use anyhow::{anyhow, bail, Context};
+use nclab_core::hierarchy::Hierarchy;
 use nclab_core::losses::{HxeNormalize, LossSpec};
 use serde::{Deserialize, Serialize};
 
@@ -427,10 +428,40 @@ pub fn flatten(table: &toml::Table) -> Vec<(String, toml::Value)> {
 impl Config {
     /// Reads a config file and applies `key=value` overrides (dotted keys, TOML values; a value
     /// that is not valid TOML is taken as a string, so `--set data.name=cifar10` works).
+    ///
+    /// An error is attributed to where it comes from: a key or type error of the file to
+    /// `config PATH`, one that a `--set` brought in to that `--set KEY=VALUE`, and a value out
+    /// of range to the `--set` of its key, else to the file (with the `--set`s in effect).
     pub fn load(path: &Path, overrides: &[String]) -> anyhow::Result<Config> {
+        let file = || format!("config {}", path.display());
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read config {}", path.display()))?;
-        Self::from_toml_str(&text, overrides).with_context(|| format!("config {}", path.display()))
+        let mut table: toml::Table = text
+            .parse()
+            .map_err(|e| anyhow!("{e}"))
+            .with_context(file)?;
+        let mut config = deserialize(&table).with_context(file)?;
+        for o in overrides {
+            apply_override(&mut table, o)?;
+            config = deserialize(&table).with_context(|| format!("--set {o}"))?;
+        }
+        config.validate().map_err(|e| {
+            let message = format!("{e:#}");
+            let culprit = overrides.iter().rev().find(|o| {
+                let key = o.split_once('=').map_or(o.as_str(), |(k, _)| k).trim();
+                message.contains(&format!("`{key}`"))
+            });
+            match culprit {
+                Some(o) => e.context(format!("--set {o}")),
+                None if overrides.is_empty() => e.context(file()),
+                None => e.context(format!(
+                    "{} (with --set {})",
+                    file(),
+                    overrides.join(", --set ")
+                )),
+            }
+        })?;
+        Ok(config)
     }
 
     /// Parses a config from TOML text and applies `key=value` overrides.
@@ -439,21 +470,7 @@ impl Config {
         for o in overrides {
             apply_override(&mut table, o)?;
         }
-        let config: Config =
-            serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
-                let path = e.path().to_string();
-                // toml's messages end with an "in `key`" line; the path is given here instead.
-                let inner = e.into_inner().to_string();
-                let inner = inner.lines().next().unwrap_or("").trim_end().to_string();
-                if path == "." || path.is_empty() {
-                    anyhow!("{inner}")
-                } else if let Some(rest) = inner.strip_prefix("unknown field ") {
-                    let expected = rest.split_once(", ").map_or("", |(_, e)| e);
-                    anyhow!("unknown key `{path}` ({expected})")
-                } else {
-                    anyhow!("key `{path}`: {inner}")
-                }
-            })?;
+        let config = deserialize(&table)?;
         config.validate()?;
         Ok(config)
     }
@@ -633,10 +650,90 @@ impl Config {
         }
     }
 
+    /// The class hierarchy of key `hierarchy`, resolved for the dataset's classes (`flat` gets
+    /// one leaf per class); the error names the key and, for a class count that does not
+    /// match, the dataset.
+    pub fn hierarchy(&self) -> anyhow::Result<Hierarchy> {
+        let k = self.num_classes();
+        let h = Hierarchy::resolve(&self.hierarchy, Some(k))
+            .with_context(|| format!("key `hierarchy` ({:?})", self.hierarchy))?;
+        h.check_num_classes(k).with_context(|| {
+            format!(
+                "key `hierarchy` ({:?}) does not match data.name = {:?}",
+                self.hierarchy,
+                self.data.name.as_str()
+            )
+        })?;
+        Ok(h)
+    }
+
+    /// Settings that are valid but are probably not what was meant, one message each: a
+    /// hierarchical loss on a tree of depth 1 (every class one edge below the root), and the
+    /// step schedule on a run too short to train at `optim.lr` at all.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let flat = || self.hierarchy().is_ok_and(|h| h.max_depth() <= 1);
+        let what = match self.loss.kind {
+            LossKind::Hxe => Some(
+                "HXE is then cross-entropy times a constant (the weight of the one edge above \
+                 each class)",
+            ),
+            LossKind::Soft => Some(
+                "every wrong class is then equally far from the true one, so the soft labels \
+                 are plain label smoothing",
+            ),
+            LossKind::Ce | LossKind::Mse => None,
+        };
+        if let Some(what) = what.filter(|_| flat()) {
+            out.push(format!(
+                "loss.kind = {:?} with hierarchy = {:?}, a tree of depth 1: {what}, not a \
+                 hierarchical loss; set `hierarchy` to a tree with levels between the root and \
+                 the classes (cifar10, cifar100, fashion-mnist or a file)",
+                self.loss.kind.as_str(),
+                self.hierarchy
+            ));
+        }
+        let e = self.optim.epochs;
+        if self.optim.schedule == Schedule::Step && e < 3 {
+            let rates: Vec<String> = (0..e)
+                .map(|i| {
+                    let factor = 1.0 / Schedule::Step.learning_rate(1.0, i, e);
+                    format!("epoch {} at lr/{}", i + 1, factor.round())
+                })
+                .collect();
+            out.push(format!(
+                "optim.epochs = {e} with optim.schedule = \"step\": the decays at epochs \
+                 floor(E/3) and floor(2E/3) (counted from 0) leave no epoch at optim.lr ({}); \
+                 use optim.schedule = \"constant\" for a run this short",
+                rates.join(", ")
+            ));
+        }
+        out
+    }
+
     /// The sorted, distinct analysis epochs in `1..=optim.epochs` ([`AnalysisEpochs::resolve`]).
     pub fn analysis_epochs(&self) -> anyhow::Result<Vec<usize>> {
         self.analysis.epochs.resolve(self.optim.epochs)
     }
+}
+
+/// A config from a TOML table, types and keys checked (values are not: see
+/// [`Config::validate`]); the error names the key at fault.
+fn deserialize(table: &toml::Table) -> anyhow::Result<Config> {
+    serde_path_to_error::deserialize(toml::Value::Table(table.clone())).map_err(|e| {
+        let path = e.path().to_string();
+        // toml's messages end with an "in `key`" line; the path is given here instead.
+        let inner = e.into_inner().to_string();
+        let inner = inner.lines().next().unwrap_or("").trim_end().to_string();
+        if path == "." || path.is_empty() {
+            anyhow!("{inner}")
+        } else if let Some(rest) = inner.strip_prefix("unknown field ") {
+            let expected = rest.split_once(", ").map_or("", |(_, e)| e);
+            anyhow!("unknown key `{path}` ({expected})")
+        } else {
+            anyhow!("key `{path}`: {inner}")
+        }
+    })
 }
 
 /// Sets `key=value` in a TOML table; the key is a dotted path (`optim.lr`), the value TOML
@@ -719,5 +816,109 @@ mod tests {
         // is 1, 1.32, 1.74, 2.30, 3.03, 4, which round to 1, 1, 2, 2, 3, 4.
         let spec = AnalysisEpochs::Spec("log:6".into());
         assert_eq!(spec.resolve(4).unwrap(), vec![1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn errors_name_the_set_or_the_file_they_come_from() {
+        let dir = nclab_testkit::fresh_dir("config-test", "attribution");
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("c.toml");
+        let err = |file: &str, sets: &[&str]| {
+            std::fs::write(&path, file).unwrap();
+            let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+            format!("{:#}", Config::load(&path, &sets).unwrap_err())
+        };
+        let file = format!("config {}", path.display());
+        // A typo in a --set is the --set's, not the file's.
+        let e = err("[optim]\nepochs = 30\n", &["seed=1", "optim.lrr=0.1"]);
+        assert!(
+            e.starts_with("--set optim.lrr=0.1: unknown key `optim.lrr` (expected one of"),
+            "{e}"
+        );
+        assert!(!e.contains("c.toml"), "{e}");
+        let e = err("", &["optim.epochs=abc"]);
+        assert!(
+            e.starts_with("--set optim.epochs=abc: key `optim.epochs`: invalid type"),
+            "{e}"
+        );
+        // A value out of range set by --set.
+        let e = err("", &["optim.lr=-1"]);
+        assert_eq!(
+            e,
+            "--set optim.lr=-1: key `optim.lr`: must be a positive number, got -1"
+        );
+        // The file's own typo, with or without --set.
+        let e = err("[optim]\nlrr = 1\n", &["seed=1"]);
+        assert!(
+            e.starts_with(&format!("{file}: unknown key `optim.lrr`")),
+            "{e}"
+        );
+        let e = err("[optim]\nlr = -1\n", &[]);
+        assert_eq!(
+            e,
+            format!("{file}: key `optim.lr`: must be a positive number, got -1")
+        );
+        // A value of the file out of range once a --set applies: both are named.
+        let e = err("[analysis]\nepochs = [20]\n", &["optim.epochs=10"]);
+        assert!(
+            e.starts_with(&format!(
+                "{file} (with --set optim.epochs=10): key `analysis.epochs`: epoch 20 is \
+                 outside 1..=10"
+            )),
+            "{e}"
+        );
+    }
+
+    fn warnings(sets: &[&str]) -> Vec<String> {
+        let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+        Config::from_toml_str("", &sets).unwrap().warnings()
+    }
+
+    #[test]
+    fn hierarchical_losses_on_a_flat_tree_are_warned_about() {
+        assert_eq!(warnings(&[]), Vec::<String>::new());
+        let tree = ["data.name=fashion-mnist", "hierarchy=fashion-mnist"];
+        assert_eq!(
+            warnings(&[tree[0], tree[1], "loss.kind=hxe"]),
+            Vec::<String>::new()
+        );
+        for flat in ["flat", "flat:10"] {
+            let w = warnings(&[&format!("hierarchy={flat}"), "loss.kind=hxe"]);
+            assert_eq!(w.len(), 1, "{w:?}");
+            assert!(
+                w[0].starts_with(&format!(
+                    "loss.kind = \"hxe\" with hierarchy = \"{flat}\", a tree of depth 1: HXE \
+                     is then cross-entropy times a constant"
+                )),
+                "{}",
+                w[0]
+            );
+        }
+        let w = warnings(&["loss.kind=soft"]);
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(w[0].contains("plain label smoothing"), "{}", w[0]);
+        // A plain loss on the flat tree is what it should be.
+        assert_eq!(warnings(&["loss.kind=mse"]), Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_step_schedule_too_short_for_its_decays_is_warned_about() {
+        assert_eq!(
+            warnings(&["optim.epochs=2"]),
+            vec![
+                "optim.epochs = 2 with optim.schedule = \"step\": the decays at epochs \
+                 floor(E/3) and floor(2E/3) (counted from 0) leave no epoch at optim.lr (epoch \
+                 1 at lr/10, epoch 2 at lr/100); use optim.schedule = \"constant\" for a run \
+                 this short"
+                    .to_string()
+            ]
+        );
+        let w = warnings(&["optim.epochs=1"]);
+        assert!(w[0].contains("(epoch 1 at lr/100)"), "{w:?}");
+        assert_eq!(warnings(&["optim.epochs=3"]), Vec::<String>::new());
+        assert_eq!(
+            warnings(&["optim.epochs=2", "optim.schedule=constant"]),
+            Vec::<String>::new()
+        );
     }
 }

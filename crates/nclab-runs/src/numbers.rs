@@ -55,6 +55,15 @@ pub fn scientific(v: Option<f64>, decimals: usize) -> String {
     }
 }
 
+/// `n` and the noun in agreement: `1 run`, `2 runs`, `0 runs` (nouns whose plural adds `s`).
+pub fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 /// Whether `x` is an integer small enough to print exactly as one.
 fn is_integer(x: f64) -> bool {
     x.is_finite() && x == x.trunc() && x.abs() < 1e15
@@ -82,6 +91,13 @@ mod tests {
         assert_eq!(exact(Some(-0.0)), "0");
         assert_eq!(json(Some(3.0)), serde_json::json!(3));
         assert_eq!(json(Some(0.25)), serde_json::json!(0.25));
+    }
+
+    #[test]
+    fn counts_agree_with_their_noun() {
+        assert_eq!(count(1, "run"), "1 run");
+        assert_eq!(count(0, "run"), "0 runs");
+        assert_eq!(count(3, "condition"), "3 conditions");
     }
 
     #[test]

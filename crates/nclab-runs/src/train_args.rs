@@ -1,4 +1,5 @@
-//! `nclab train CONFIG [--set key=value ...] [--out DIR] [--resume] [--quiet]`: the arguments.
+//! `nclab train CONFIG [--set key=value ...] [--out DIR] [--resume] [--quiet] [--wide]`: the
+//! arguments.
 //!
 //! Training is the one part of nclab that needs libtorch, so it runs in its own binary,
 //! `nclab-train` (crate `nclab-train`), which `nclab train` runs in its place: the other
@@ -22,6 +23,10 @@ pub struct Args {
     /// No progress bars: one plain line per analysis epoch (for log files).
     #[arg(long)]
     pub quiet: bool,
+    /// Every column in the table of the analysis epochs (losses, times), not only the ones
+    /// that fit an 80-column terminal.
+    #[arg(long)]
+    pub wide: bool,
     /// Stop after this epoch as if killed, leaving a resumable run (for tests).
     #[arg(long, hide = true)]
     pub stop_after_epoch: Option<usize>,

@@ -187,7 +187,7 @@ fn main() -> anyhow::Result<()> {
             sgd: &mut opt,
             precision: o.precision,
         };
-        let quiet = Reporter::new(true);
+        let quiet = Reporter::new(true, false);
         for e in 0..o.epochs {
             sync();
             let start = Instant::now();

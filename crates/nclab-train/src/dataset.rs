@@ -249,18 +249,28 @@ fn load_host(config: &Config) -> anyhow::Result<(Dataset, Dataset)> {
             data::load(&name(per_test), &root(config), Split::Test)?,
         )
     } else {
-        let load = |split: Split, per_class: usize| -> anyhow::Result<Dataset> {
-            let full = data::load(d.name.as_str(), &root(config), split)?;
+        // A missing or unreadable dataset is blamed on data.name and data.root; only a subset
+        // the data cannot give is blamed on the per-class key.
+        let load = |split: Split, per_class: usize, key: &str| -> anyhow::Result<Dataset> {
+            let full = data::load(d.name.as_str(), &root(config), split).with_context(|| {
+                format!(
+                    "data.name = {:?}, data.root = {:?}",
+                    d.name.as_str(),
+                    d.root
+                )
+            })?;
             Ok(if per_class > 0 {
                 full.subset_balanced(per_class, config.seed)
-                    .with_context(|| format!("{split} subset of {per_class} per class"))?
+                    .with_context(|| {
+                        format!("key `{key}`: {split} subset of {per_class} per class")
+                    })?
             } else {
                 full
             })
         };
         (
-            load(Split::Train, d.per_class).context("key `data.per_class`")?,
-            load(Split::Test, d.test_per_class).context("key `data.test_per_class`")?,
+            load(Split::Train, d.per_class, "data.per_class")?,
+            load(Split::Test, d.test_per_class, "data.test_per_class")?,
         )
     };
     Ok(if d.pad_to > 0 {

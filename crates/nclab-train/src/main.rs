@@ -32,6 +32,9 @@ fn main() -> ExitCode {
 fn run(args: args::Args) -> anyhow::Result<()> {
     nclab_runs::interrupt::install();
     let config = Config::load(&args.config, &args.set)?;
+    for warning in config.warnings() {
+        eprintln!("warning: {warning}");
+    }
     let out = args
         .out
         .unwrap_or_else(|| PathBuf::from("runs").join(&config.name));
@@ -39,6 +42,7 @@ fn run(args: args::Args) -> anyhow::Result<()> {
         out,
         resume: args.resume,
         quiet: args.quiet,
+        wide: args.wide,
         stop_after_epoch: args.stop_after_epoch,
     };
     let outcome = trainer::train(&config, &opts)?;

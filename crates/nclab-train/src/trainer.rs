@@ -27,7 +27,7 @@ use super::epoch::Stepper;
 use super::losses::{Loss, LossTree};
 use super::models::{convert_to_channels_last, Model, ModelSpec};
 use super::optim::{learning_rate, Schedule, Sgd};
-use super::progress::Reporter;
+use super::progress::{Banner, Reporter};
 use nclab_runs::config::{flatten, Config, DeviceChoice, LossKind, Precision};
 use nclab_runs::run_dir::{self, Row, RunDir, Summary};
 
@@ -40,6 +40,8 @@ pub struct TrainOptions {
     pub resume: bool,
     /// No progress bars; only the one-line rows of the analysis epochs.
     pub quiet: bool,
+    /// Every column in the table of the analysis epochs, not only those that fit 80 columns.
+    pub wide: bool,
     /// Stop (as if killed) after this epoch, leaving a resumable run. For tests.
     pub stop_after_epoch: Option<usize>,
 }
@@ -245,7 +247,7 @@ impl<'a> Run<'a> {
             config.optim.momentum,
             config.optim.weight_decay,
         );
-        let reporter = Reporter::new(opts.quiet);
+        let reporter = Reporter::new(opts.quiet, opts.wide);
         let ckpt_path = dir.file(run_dir::CHECKPOINT);
         let progress = if opts.resume && ckpt_path.exists() {
             let p = checkpoint::load(&ckpt_path, &mut vs, &mut sgd)?;
@@ -288,8 +290,36 @@ impl<'a> Run<'a> {
         })
     }
 
-    /// Every remaining epoch, then the final outputs and the summary.
+    /// Prints the banner: run directory, device, data sizes, model size, schedule and
+    /// analysis epochs.
+    fn banner(&self) {
+        let (w, _) = self.model.classifier();
+        let banner = Banner {
+            dir: &self.dir.path,
+            resumed_after: self.progress.epoch,
+            device: device_name(self.fixed.device),
+            threads: tch::get_num_threads() as i64,
+            n_train: self.data.num_train(),
+            n_test: self.data.num_test(),
+            d: w.size()[1] as usize,
+            k: self.fixed.k,
+            parameters: self
+                .vs
+                .trainable_variables()
+                .iter()
+                .map(|t| t.numel() as i64)
+                .sum(),
+            config: self.config,
+            analysis_epochs: &self.fixed.analysis_epochs,
+        };
+        for line in banner.lines() {
+            self.reporter.line(&line);
+        }
+    }
+
+    /// The banner, every remaining epoch, then the final outputs and the summary.
     fn train(mut self) -> anyhow::Result<Outcome> {
+        self.banner();
         for epoch in self.progress.epoch + 1..=self.config.optim.epochs {
             if let EpochEnd::Stop(outcome) = self.epoch(epoch)? {
                 return Ok(*outcome);
@@ -579,12 +609,17 @@ fn make_summary(
         data_s: progress.data_s,
         analysis_s: progress.analysis_s,
         checkpoint_s: progress.checkpoint_s,
-        device: match device {
-            Device::Cpu => "cpu".into(),
-            Device::Cuda(i) => format!("cuda:{i}"),
-            other => format!("{other:?}").to_lowercase(),
-        },
+        device: device_name(device),
         r#final: fin,
+    }
+}
+
+/// `cpu`, `cuda:0`, ...: the device as `summary.json` and the banner name it.
+fn device_name(device: Device) -> String {
+    match device {
+        Device::Cpu => "cpu".into(),
+        Device::Cuda(i) => format!("cuda:{i}"),
+        other => format!("{other:?}").to_lowercase(),
     }
 }
 

@@ -287,6 +287,9 @@ impl Grid {
                 .collect();
             let mut config = Config::from_toml_str(&base_text, &overrides)
                 .with_context(|| format!("cell {name}"))?;
+            // A hierarchy that does not resolve, or does not fit the dataset, fails here (and
+            // so in `--dry-run`), not when the cell's run starts.
+            config.hierarchy().with_context(|| format!("cell {name}"))?;
             config.name = format!("{}/{name}", self.name);
             cells.push(Cell {
                 name,

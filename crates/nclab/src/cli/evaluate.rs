@@ -52,6 +52,7 @@ pub struct Args {
     /// The scores are probabilities (rows summing to 1), not logits.
     #[arg(long)]
     pub probabilities: bool,
+    /// Output format.
     #[arg(long, value_enum, default_value_t = EvalFormat::Table)]
     pub format: EvalFormat,
 }

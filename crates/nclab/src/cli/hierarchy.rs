@@ -68,6 +68,7 @@ pub enum Command {
         /// Print dn = d / max d instead of d.
         #[arg(long)]
         normalized: bool,
+        /// Output format.
         #[arg(long, value_enum, default_value_t = MatrixFormat::Csv)]
         format: MatrixFormat,
         /// Write to this file (atomically) instead of standard output.
@@ -86,6 +87,7 @@ pub enum Command {
         /// and 1); the beta that gives it is solved for and printed on standard error.
         #[arg(long)]
         mass: Option<f64>,
+        /// Output format.
         #[arg(long, value_enum, default_value_t = MatrixFormat::Csv)]
         format: MatrixFormat,
         /// Write to this file (atomically) instead of standard output.
@@ -96,8 +98,10 @@ pub enum Command {
     Convert {
         #[command(flatten)]
         source: Source,
+        /// The format to write.
         #[arg(long, value_enum)]
         to: TreeFormat,
+        /// Write to this file (atomically) instead of standard output.
         #[arg(long, short)]
         output: Option<PathBuf>,
     },

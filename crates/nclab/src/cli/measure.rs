@@ -21,7 +21,10 @@ use super::output::{print_metrics, Format};
 
 #[derive(clap::Args, Debug)]
 #[command(
-    after_help = "A metric whose input was not given (NC3 without --weights, say) is reported as null."
+    after_help = "A metric that is not defined for the input is null in the table and in JSON and an \
+                  empty cell in CSV: one whose input was not given (NC3 without --weights), or \
+                  one the data leave undefined (nc1_coarse on a tree without a level between \
+                  the root and the classes, such as flat)."
 )]
 pub struct Args {
     /// A .safetensors file holding the tensors (names set by the --*-key flags).
@@ -52,21 +55,27 @@ pub struct Args {
     /// The network's predictions, N integers (.npy); default argmax(W h + b).
     #[arg(long, conflicts_with = "file")]
     pub predictions: Option<PathBuf>,
-    /// Tensor names inside a .safetensors file.
+    /// The features' tensor in the .safetensors file (a run's final.safetensors:
+    /// train.features).
     #[arg(long, default_value = "features")]
     pub features_key: String,
+    /// The labels' tensor in the .safetensors file (a run's final.safetensors: train.labels).
     #[arg(long, default_value = "labels")]
     pub labels_key: String,
+    /// The classifier's weights (K x d) in the .safetensors file, used when present.
     #[arg(long, default_value = "weights")]
     pub weights_key: String,
+    /// The classifier's bias (K) in the .safetensors file, used when present.
     #[arg(long, default_value = "bias")]
     pub bias_key: String,
+    /// The predictions (N integers) in the .safetensors file, used when present.
     #[arg(long, default_value = "predictions")]
     pub predictions_key: String,
-    /// Held-out tensors inside the .safetensors file (e.g. test.features, test.labels of a run's
-    /// final.safetensors); measured when both are there.
+    /// Held-out features inside the .safetensors file (e.g. test.features of a run's
+    /// final.safetensors); measured when they and --eval-labels-key are both there.
     #[arg(long, default_value = "test.features")]
     pub eval_features_key: String,
+    /// Labels of the held-out features inside the .safetensors file.
     #[arg(long, default_value = "test.labels")]
     pub eval_labels_key: String,
     /// Number of classes K (default: rows of the weights, else the largest label + 1, which
@@ -107,6 +116,10 @@ struct Inputs {
 fn load_inputs(args: &Args) -> Result<Inputs> {
     if let Some(file) = &args.file {
         let mut st = safetensors::read(file)?;
+        // The required tensors are looked up before any is taken out, so that a missing one
+        // is reported with every tensor the file holds.
+        st.get(&args.features_key)?;
+        st.get(&args.labels_key)?;
         let mut optional = |key: &str| st.tensors.remove(key);
         let weights = optional(&args.weights_key);
         let bias = optional(&args.bias_key);

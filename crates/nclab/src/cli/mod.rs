@@ -78,3 +78,39 @@ fn run_sibling(name: &str, skip: usize) -> anyhow::Result<()> {
         std::process::exit(status.code().unwrap_or(1));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// `(command path, argument id)` of every argument and subcommand without help text.
+    fn missing_help(cmd: &clap::Command, path: &str, out: &mut Vec<String>) {
+        for arg in cmd.get_arguments() {
+            let id = arg.get_id().as_str();
+            if id == "help" || id == "version" {
+                continue;
+            }
+            let text = arg.get_help().map(|h| h.to_string()).unwrap_or_default();
+            if text.trim().is_empty() {
+                out.push(format!("{path} {id}"));
+            }
+        }
+        for sub in cmd.get_subcommands() {
+            let sub_path = format!("{path} {}", sub.get_name());
+            if sub
+                .get_about()
+                .is_none_or(|a| a.to_string().trim().is_empty())
+            {
+                out.push(sub_path.clone());
+            }
+            missing_help(sub, &sub_path, out);
+        }
+    }
+
+    #[test]
+    fn every_flag_and_command_has_help() {
+        let mut missing = Vec::new();
+        missing_help(&super::Cli::command(), "nclab", &mut missing);
+        assert!(missing.is_empty(), "no help text: {missing:?}");
+    }
+}

@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use nclab_runs::numbers::count;
 use nclab_runs::report::curves::CurveOptions;
 use nclab_runs::report::{generate, Options};
 
@@ -47,10 +48,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         eprintln!("warning: {w}");
     }
     println!(
-        "{} runs in {} conditions: wrote {} files to {} (open {})",
-        outcome.runs,
-        outcome.conditions,
-        outcome.files.len(),
+        "{} in {}: wrote {} to {} (open {})",
+        count(outcome.runs, "run"),
+        count(outcome.conditions, "condition"),
+        count(outcome.files.len(), "file"),
         args.out.display(),
         args.out.join("index.html").display()
     );

@@ -3,9 +3,10 @@
 use std::path::PathBuf;
 
 use anyhow::{bail, Context};
+use nclab_runs::numbers::count;
 use nclab_runs::run_dir::{RunLock, LOCK};
 use nclab_runs::sweep::exec::{self, RunOptions};
-use nclab_runs::sweep::plan::CellState;
+use nclab_runs::sweep::plan::{CellState, PlannedCell};
 use nclab_runs::sweep::slurm::{self, SlurmOptions};
 use nclab_runs::sweep::{load_plan, table};
 
@@ -64,13 +65,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 
     if args.dry_run {
         println!(
-            "sweep {}: {} cells in {} ({})",
+            "sweep {}: {} in {} ({})",
             grid.name,
-            cells.len(),
+            count(cells.len(), "cell"),
             out.display(),
             table::state_counts(&cells)
         );
         print!("{}", table::plan_table(&cells));
+        print_warnings(&cells);
         return Ok(());
     }
     if let Some(Emit::Slurm) = args.emit {
@@ -86,9 +88,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             },
         )?;
         println!(
-            "wrote {} ({} array tasks) and the cells' configs in {}; submit with: sbatch {}",
+            "wrote {} ({}) and the cells' configs in {}; submit with: sbatch {}",
             path.display(),
-            cells.len(),
+            count(cells.len(), "array task"),
             out.display(),
             path.display()
         );
@@ -103,13 +105,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let jobs = args.jobs.unwrap_or(1);
     eprintln!(
-        "sweep {}: {} cells in {} ({}); {jobs} at a time, {} thread(s) each",
+        "sweep {}: {} in {} ({}); {jobs} at a time, {} each",
         grid.name,
-        cells.len(),
+        count(cells.len(), "cell"),
         out.display(),
         table::state_counts(&cells),
-        exec::threads_per_job(threads, jobs)
+        count(exec::threads_per_job(threads, jobs), "thread")
     );
+    print_warnings(&cells);
     for c in &cells {
         if let CellState::Blocked(why) = &c.state {
             eprintln!("blocked {}: {why}", c.cell.name);
@@ -162,11 +165,28 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .collect();
     if !failed.is_empty() {
         bail!(
-            "{} of {} cells failed or are blocked: {}",
+            "{} of {} failed or are blocked: {}",
             failed.len(),
-            reports.len(),
+            count(reports.len(), "cell"),
             failed.join(", ")
         );
     }
     Ok(())
+}
+
+/// Prints the warnings of the cells' configs ([`nclab_runs::config::Config::warnings`]) on
+/// standard error, each once with the cells it concerns.
+fn print_warnings(cells: &[PlannedCell]) {
+    let mut seen: Vec<(String, Vec<&str>)> = Vec::new();
+    for c in cells {
+        for w in c.cell.config.warnings() {
+            match seen.iter_mut().find(|(text, _)| *text == w) {
+                Some((_, names)) => names.push(&c.cell.name),
+                None => seen.push((w, vec![&c.cell.name])),
+            }
+        }
+    }
+    for (text, names) in seen {
+        eprintln!("warning ({}): {text}", names.join(", "));
+    }
 }
