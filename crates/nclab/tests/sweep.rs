@@ -1,7 +1,7 @@
 //! Tests of `nclab sweep`: grid expansion and its errors, the states of cells read from run
 //! directories, the runner (with a stand-in trainer script that records how it was called),
-//! the slurm script (run with bash against the same stand-in), and end to end with the real
-//! `nclab train` on a tiny synthetic dataset (a few seconds per cell).
+//! and end to end with the real `nclab train` on a tiny synthetic dataset (a few seconds per
+//! cell). The Slurm script's tests are in slurm.rs.
 
 mod common;
 use common::nclab;
@@ -14,7 +14,6 @@ use nclab_runs::config::Config;
 use nclab_runs::sweep::exec::{self, Outcome, RunOptions};
 use nclab_runs::sweep::grid::{value_label, Grid};
 use nclab_runs::sweep::plan::{self, CellState};
-use nclab_runs::sweep::slurm::{self, SlurmOptions};
 use nclab_runs::sweep::{load_plan, table};
 
 fn scratch(tag: &str) -> PathBuf {
@@ -397,140 +396,6 @@ fn the_runner_splits_threads_skips_done_cells_and_goes_on_after_a_failure() {
         "seed=2  done      3       -    -         -         -"
     );
     assert!(reports[1].outcome.is_failure() && !reports[2].outcome.is_failure());
-    fs::remove_dir_all(&dir).unwrap();
-}
-
-#[test]
-fn the_slurm_script_has_one_task_per_cell_and_runs_the_same_train_command() {
-    let dir = scratch("slurm");
-    let grid_path = write_grid(&dir, "tiny", &tiny_grid());
-    let out = dir.join("runs");
-    let (_, _, cells) = load_plan(&grid_path, Some(&out)).unwrap();
-    let fake = fake_trainer(&dir);
-    let opts = SlurmOptions {
-        name: "tiny".into(),
-        out: out.clone(),
-        exe: PathBuf::from("/opt/nclab/bin/nclab"),
-        cpus_per_task: 8,
-        max_parallel: Some(2),
-        extra: vec!["--partition=gpu".into(), "--time=12:00:00".into()],
-    };
-    let path = slurm::emit(&cells, &opts).unwrap();
-    assert_eq!(path, out.join("sweep.sbatch"));
-    let text = fs::read_to_string(&path).unwrap();
-    let o = out.display();
-    for line in [
-        "#!/bin/bash".to_string(),
-        "#SBATCH --job-name=nclab-tiny".into(),
-        "#SBATCH --array=0-2%2".into(),
-        "#SBATCH --cpus-per-task=8".into(),
-        format!("#SBATCH --output={o}/slurm-%A_%a.out"),
-        "#SBATCH --partition=gpu".into(),
-        "#SBATCH --time=12:00:00".into(),
-        "NCLAB=\"${NCLAB:-/opt/nclab/bin/nclab}\"".into(),
-        "export OMP_NUM_THREADS=\"${SLURM_CPUS_PER_TASK:-8}\"".into(),
-    ] {
-        assert!(
-            text.lines().any(|l| l == line),
-            "no line {line:?} in:\n{text}"
-        );
-    }
-    // The cells in grid order: task i is cell i.
-    let listed: Vec<&str> = text
-        .lines()
-        .skip_while(|l| *l != "CELLS=(")
-        .skip(1)
-        .take_while(|l| *l != ")")
-        .collect();
-    assert_eq!(listed, ["  'seed=0'", "  'seed=1'", "  'seed=2'"]);
-    // Every #SBATCH line comes before the first command (sbatch stops reading them there).
-    let first_cmd = text.lines().position(|l| l == "set -u").unwrap();
-    assert!(text
-        .lines()
-        .skip(first_cmd)
-        .all(|l| !l.starts_with("#SBATCH")));
-    for c in &cells {
-        assert_eq!(Config::load(&c.config_path, &[]).unwrap(), c.cell.config);
-    }
-
-    // Run task 0 with bash, the stand-in trainer as $NCLAB, from the folder the paths are
-    // relative to (here they are absolute).
-    let task = |id: usize| {
-        let r = Command::new("bash")
-            .arg(&path)
-            .env("NCLAB", &fake)
-            .env("SLURM_ARRAY_TASK_ID", id.to_string())
-            .env("SLURM_CPUS_PER_TASK", "3")
-            .output()
-            .unwrap();
-        (
-            r.status.code(),
-            String::from_utf8_lossy(&r.stdout).into_owned(),
-        )
-    };
-    let calls = || fs::read_to_string(dir.join("calls")).unwrap_or_default();
-    let (code, _) = task(0);
-    assert_eq!(code, Some(0));
-    assert_eq!(
-        calls(),
-        format!("threads=3 train {o}/seed=0.toml --out {o}/seed=0 --quiet\n")
-    );
-    assert_eq!(
-        fs::read_to_string(out.join("seed=0/train.log")).unwrap(),
-        format!("trained {o}/seed=0\n")
-    );
-    // Again: finished, so the trainer is not called.
-    let (code, stdout) = task(0);
-    assert_eq!(
-        (code, stdout.trim()),
-        (Some(0), "cell seed=0: already done")
-    );
-    assert_eq!(calls().lines().count(), 1);
-    // Task 1 fails: the script exits with the trainer's status; the log stays beside.
-    let (code, _) = task(1);
-    assert_eq!(code, Some(3));
-    assert!(fs::read_to_string(out.join("seed=1.log"))
-        .unwrap()
-        .contains("boom"));
-    // Task 2 with a run directory holding its config (a killed run): resumed.
-    fs::create_dir_all(out.join("seed=2")).unwrap();
-    fs::copy(&cells[2].config_path, out.join("seed=2/config.toml")).unwrap();
-    let (code, _) = task(2);
-    assert_eq!(code, Some(0));
-    assert_eq!(
-        calls().lines().last().unwrap(),
-        format!("threads=3 train {o}/seed=2.toml --out {o}/seed=2 --resume --quiet")
-    );
-    fs::remove_dir_all(&dir).unwrap();
-}
-
-#[test]
-fn emitting_refuses_blocked_cells_and_writes_nothing() {
-    let dir = scratch("blocked");
-    let grid_path = write_grid(&dir, "tiny", &tiny_grid());
-    let out = dir.join("runs");
-    fs::create_dir_all(out.join("seed=1")).unwrap();
-    fs::write(out.join("seed=1/other.txt"), "x").unwrap();
-    let (_, _, cells) = load_plan(&grid_path, Some(&out)).unwrap();
-    let opts = SlurmOptions {
-        name: "tiny".into(),
-        out: out.clone(),
-        exe: PathBuf::from("nclab"),
-        cpus_per_task: 1,
-        max_parallel: None,
-        extra: vec![],
-    };
-    let err = slurm::emit(&cells, &opts).unwrap_err().to_string();
-    assert!(
-        err.contains("seed=1") && err.contains("no config.toml"),
-        "{err}"
-    );
-    assert!(!out.join("sweep.sbatch").exists() && !out.join("seed=0.toml").exists());
-    // Without a throttle the array line has none.
-    let fresh = dir.join("fresh");
-    let (_, _, cells) = load_plan(&grid_path, Some(&fresh)).unwrap();
-    let text = slurm::script(&cells, &SlurmOptions { out: fresh, ..opts });
-    assert!(text.lines().any(|l| l == "#SBATCH --array=0-2"), "{text}");
     fs::remove_dir_all(&dir).unwrap();
 }
 

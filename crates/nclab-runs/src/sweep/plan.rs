@@ -3,7 +3,8 @@
 //!
 //! Layout under the sweep's folder `OUT` (default `runs/<sweep>`):
 //! `OUT/<cell>.toml` (the cell's resolved config), `OUT/<cell>/` (its run directory, with
-//! `train.log`), and `OUT/<cell>.log` while the cell runs.
+//! `train.log`), and `OUT/<cell>.log` while the cell runs in a local sweep (a Slurm array
+//! task writes `OUT/logs/<cell>.<job>_<task>.log` instead: see `slurm`).
 
 use std::fmt;
 use std::path::{Path, PathBuf};

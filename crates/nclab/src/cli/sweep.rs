@@ -42,8 +42,16 @@ pub struct Args {
     /// With --emit slurm: CPUs (and threads) of each task.
     #[arg(long, default_value_t = 4)]
     pub cpus_per_task: usize,
+    /// With --emit slurm: GPUs of each task (`#SBATCH --gres=gpu:N`); a task given GPUs fails
+    /// when the trainer ran on the CPU.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub gpus: usize,
+    /// With --emit slurm: seconds before the time limit at which Slurm signals a task, which
+    /// then stops at its last whole epoch and requeues itself (`--signal=B:USR1@SECONDS`).
+    #[arg(long, value_name = "SECONDS", default_value_t = slurm::DEFAULT_GRACE_S)]
+    pub grace: u32,
     /// With --emit slurm: an extra #SBATCH option, as written after `#SBATCH` (repeatable),
-    /// e.g. --sbatch=--partition=gpu --sbatch=--gres=gpu:1 --sbatch=--time=12:00:00.
+    /// e.g. --sbatch=--partition=gpu --sbatch=--time=12:00:00.
     #[arg(long, value_name = "OPTION", allow_hyphen_values = true)]
     pub sbatch: Vec<String>,
 }
@@ -76,25 +84,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         return Ok(());
     }
     if let Some(Emit::Slurm) = args.emit {
-        let path = slurm::emit(
-            &cells,
-            &SlurmOptions {
-                name: grid.name.clone(),
-                out: out.clone(),
-                exe,
-                cpus_per_task: args.cpus_per_task,
-                max_parallel: args.jobs,
-                extra: args.sbatch.clone(),
-            },
-        )?;
-        println!(
-            "wrote {} ({}) and the cells' configs in {}; submit with: sbatch {}",
-            path.display(),
-            count(cells.len(), "array task"),
-            out.display(),
-            path.display()
-        );
-        return Ok(());
+        return emit_slurm(&args, &grid.name, &out, exe, &cells);
+    }
+    if args.gpus > 0 || args.grace != slurm::DEFAULT_GRACE_S || !args.sbatch.is_empty() {
+        bail!("--gpus, --grace and --sbatch are options of --emit slurm");
     }
 
     std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
@@ -140,11 +133,22 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             by: args.by.clone(),
         },
     )?;
-    print!("{}", table::summary_table(&reports));
+    finish(&reports, &cells, jobs, started)
+}
+
+/// After the cells ran: the summary table, the throughput of the new cells, and an error when
+/// the sweep was interrupted or a cell failed.
+fn finish(
+    reports: &[exec::CellReport],
+    cells: &[PlannedCell],
+    jobs: usize,
+    started: std::time::Instant,
+) -> anyhow::Result<()> {
+    print!("{}", table::summary_table(reports));
     // Cells resumed here also count the images of their earlier part: left out.
     let fresh: Vec<_> = reports
         .iter()
-        .zip(&cells)
+        .zip(cells)
         .filter(|(_, c)| c.state == CellState::New)
         .map(|(r, _)| r.clone())
         .collect();
@@ -189,4 +193,44 @@ fn print_warnings(cells: &[PlannedCell]) {
     for (text, names) in seen {
         eprintln!("warning ({}): {text}", names.join(", "));
     }
+}
+
+/// `--emit slurm`: the script and the cells' configs, with absolute paths (the tasks run in
+/// this directory); warns when `--cpus-per-task` disagrees with the cells' `threads`.
+fn emit_slurm(
+    args: &Args,
+    name: &str,
+    out: &std::path::Path,
+    exe: PathBuf,
+    cells: &[PlannedCell],
+) -> anyhow::Result<()> {
+    let chdir = std::env::current_dir().context("cannot read the current directory")?;
+    let out = std::path::absolute(out)
+        .with_context(|| format!("cannot make {} absolute", out.display()))?;
+    let path = slurm::emit(
+        cells,
+        &SlurmOptions {
+            name: name.to_string(),
+            out: out.clone(),
+            chdir,
+            exe,
+            cpus_per_task: args.cpus_per_task,
+            max_parallel: args.jobs,
+            gpus: args.gpus,
+            grace_s: args.grace,
+            extra: args.sbatch.clone(),
+        },
+    )?;
+    print_warnings(cells);
+    if let Some(warning) = slurm::threads_warning(cells, args.cpus_per_task) {
+        eprintln!("warning: {warning}");
+    }
+    println!(
+        "wrote {} ({}) and the cells' configs in {}; submit with: sbatch {}",
+        path.display(),
+        count(cells.len(), "array task"),
+        out.display(),
+        path.display()
+    );
+    Ok(())
 }
