@@ -60,7 +60,7 @@ install: .libtorch
 test: setup
 	$(CARGO) test --workspace
 	./scripts/fetch-data.sh mnist
-	NCLAB_BIN=target/debug/nclab $(VENV)/bin/python -m pytest -q -rs crates/nclab-py/tests
+	NCLAB_BIN=target/debug/nclab $(VENV)/bin/python -m pytest -q -rs crates/nclab-py/tests tests
 
 data: setup
 	./scripts/fetch-data.sh mnist fashion-mnist cifar10

@@ -59,8 +59,12 @@ collect() {
 doc_figures=(nc1 nc2 nc3 nc4 nc2_tree mean_tree_correlation nc1_coarse test_acc train_acc
              mistake_severity hdist-at-1 hdist-at-5 lnc1 lnc23 lperp)
 
+# The grids docs/results.md quotes: the five above, the full-data protocol grids and the GPU
+# runs, as far as results/ holds them.
+report_grids=("${grids[@]}" protocol-fashion-mnist-mlp protocol-mnist-mlp gpu-hierarchy-cifar10-resnet18)
+
 report() {
-    for g in "${grids[@]}"; do
+    for g in "${report_grids[@]}"; do
         [ -d "results/$g" ] || continue
         rm -rf "${report_out:?}/$g" "docs/results/$g"
         "$nclab" report "results/$g" --out "$report_out/$g"
@@ -71,6 +75,7 @@ report() {
         done
     done
     wall_times > docs/results/wall-times.md
+    python3 scripts/results_doc.py
     echo "study: full reports in $report_out/, tables and figures for docs/results.md in docs/results/"
 }
 

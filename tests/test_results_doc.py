@@ -1,0 +1,54 @@
+"""docs/results.md and the reports it quotes are up to date with the committed runs."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "scripts"))
+import results_doc  # noqa: E402
+
+
+def nclab_bin():
+    for p in (os.environ.get("NCLAB_BIN"), REPO / "target" / "debug" / "nclab", REPO / "target" / "release" / "nclab"):
+        if p and Path(p).exists():
+            return str(p)
+    pytest.fail("no nclab binary: `cargo build` first (or set NCLAB_BIN)")
+
+
+def test_the_page_is_what_the_script_writes(tmp_path):
+    page = REPO / "docs" / "results.md"
+    run = subprocess.run([sys.executable, "scripts/results_doc.py", "--check"], cwd=REPO,
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    # And the check does fail on a page that differs by one character.
+    stale = tmp_path / "results.md"
+    stale.write_text(page.read_text().replace("0", "1", 1))
+    run = subprocess.run([sys.executable, "scripts/results_doc.py", "--check", "--page", str(stale)],
+                         cwd=REPO, capture_output=True, text=True)
+    assert run.returncode == 1 and "out of date" in run.stderr
+
+
+# Every grid the page quotes that has committed runs (a protocol grid appears with its first run).
+GRIDS = [g for g in results_doc.CPU_GRIDS + results_doc.PROTOCOL_GRIDS + results_doc.GPU_GRIDS
+         if results_doc.runs_of(g)]
+
+
+def test_the_cpu_study_is_committed():
+    assert set(results_doc.CPU_GRIDS) <= set(GRIDS)
+
+
+@pytest.mark.parametrize("grid", GRIDS)
+def test_each_report_is_up_to_date_with_its_runs(tmp_path, grid):
+    """`nclab report results/<grid>` now writes the tables committed in docs/results/<grid>/."""
+    out = tmp_path / grid
+    run = subprocess.run([nclab_bin(), "report", f"results/{grid}", "--out", str(out)], cwd=REPO,
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    for table in ("summary.csv", "comparisons.csv", "folds.csv"):
+        committed = REPO / "docs" / "results" / grid / table
+        assert committed.exists(), f"{committed} missing: run scripts/study.sh report"
+        assert (out / table).read_text() == committed.read_text(), f"{grid}/{table} is stale"
