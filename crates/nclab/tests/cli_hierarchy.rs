@@ -146,11 +146,15 @@ fn evaluate_json_on_a_hand_made_example() {
     std::fs::write(&f, TREE3).unwrap();
     // Rankings: s1 t=a: a,b,c; s2 t=a: b,c,a; s3 t=c: c,a,b; s4 t=c: a,c,b.
     let z = [3.0, 2.0, 1.0, 1.0, 3.0, 2.0, 2.0, 1.0, 3.0, 3.0, 1.0, 2.0];
-    let logits = write_npy(&dir, "logits.npy", &Tensor::from_f64(vec![4, 3], &z));
+    let logits = write_npy(
+        &dir,
+        "logits.npy",
+        &Tensor::from_f64(vec![4, 3], &z).unwrap(),
+    );
     let labels = write_npy(
         &dir,
         "labels.npy",
-        &Tensor::from_i64(vec![4], &[0, 0, 2, 2]),
+        &Tensor::from_i64(vec![4], &[0, 0, 2, 2]).unwrap(),
     );
     let (ok, out, err) = nclab(&[
         "evaluate",
@@ -211,8 +215,12 @@ fn evaluate_json_on_a_hand_made_example() {
 #[test]
 fn evaluate_refuses_a_hierarchy_that_does_not_match_k() {
     let dir = temp_dir("mismatch");
-    let logits = write_npy(&dir, "l.npy", &Tensor::from_f64(vec![2, 4], &[0.0; 8]));
-    let labels = write_npy(&dir, "y.npy", &Tensor::from_i64(vec![2], &[0, 3]));
+    let logits = write_npy(
+        &dir,
+        "l.npy",
+        &Tensor::from_f64(vec![2, 4], &[0.0; 8]).unwrap(),
+    );
+    let labels = write_npy(&dir, "y.npy", &Tensor::from_i64(vec![2], &[0, 3]).unwrap());
     let (ok, _, err) = nclab(&[
         "evaluate",
         "--logits",
@@ -227,7 +235,7 @@ fn evaluate_refuses_a_hierarchy_that_does_not_match_k() {
         err.contains("'cifar10' has 10 classes but the data has 4"),
         "{err}"
     );
-    let bad_labels = write_npy(&dir, "y2.npy", &Tensor::from_i64(vec![2], &[0, 4]));
+    let bad_labels = write_npy(&dir, "y2.npy", &Tensor::from_i64(vec![2], &[0, 4]).unwrap());
     let (ok, _, err) = nclab(&[
         "evaluate",
         "--logits",

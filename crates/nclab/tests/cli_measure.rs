@@ -19,7 +19,11 @@ fn tempdir(name: &str) -> PathBuf {
 fn write_example(dir: &Path) -> [String; 4] {
     let h = [0.0f32, 0.0, 2.0, 0.0, 0.0, 2.0, 0.0, 4.0, -2.0, -2.0];
     let paths = ["h.npy", "y.npy", "w.npy", "b.npy"].map(|f| dir.join(f).display().to_string());
-    npy::write(Path::new(&paths[0]), &Tensor::from_f32(vec![5, 2], &h)).unwrap();
+    npy::write(
+        Path::new(&paths[0]),
+        &Tensor::from_f32(vec![5, 2], &h).unwrap(),
+    )
+    .unwrap();
     npy::write(
         Path::new(&paths[1]),
         &Tensor::from_bytes(DType::U8, vec![5], vec![0, 0, 1, 1, 2]).unwrap(),
@@ -27,12 +31,12 @@ fn write_example(dir: &Path) -> [String; 4] {
     .unwrap();
     npy::write(
         Path::new(&paths[2]),
-        &Tensor::from_f64(vec![3, 2], &[1.0, 0.0, 0.0, 1.0, -1.0, -1.0]),
+        &Tensor::from_f64(vec![3, 2], &[1.0, 0.0, 0.0, 1.0, -1.0, -1.0]).unwrap(),
     )
     .unwrap();
     npy::write(
         Path::new(&paths[3]),
-        &Tensor::from_f32(vec![3], &[0.0, 0.5, 0.0]),
+        &Tensor::from_f32(vec![3], &[0.0, 0.5, 0.0]).unwrap(),
     )
     .unwrap();
     paths
@@ -118,10 +122,11 @@ fn safetensors_input_with_default_and_custom_names() {
     let h = Tensor::from_f32(
         vec![5, 2],
         &[0.0, 0.0, 2.0, 0.0, 0.0, 2.0, 0.0, 4.0, -2.0, -2.0],
-    );
-    let y = Tensor::from_i64(vec![5], &[0, 0, 1, 1, 2]);
-    let w = Tensor::from_f32(vec![3, 2], &[1.0, 0.0, 0.0, 1.0, -1.0, -1.0]);
-    let b = Tensor::from_f32(vec![3], &[0.0, 0.5, 0.0]);
+    )
+    .unwrap();
+    let y = Tensor::from_i64(vec![5], &[0, 0, 1, 1, 2]).unwrap();
+    let w = Tensor::from_f32(vec![3, 2], &[1.0, 0.0, 0.0, 1.0, -1.0, -1.0]).unwrap();
+    let b = Tensor::from_f32(vec![3], &[0.0, 0.5, 0.0]).unwrap();
     let file = dir.join("run.safetensors");
     safetensors::write(
         &file,
@@ -239,10 +244,12 @@ fn bad_input_gets_a_clear_error() {
             Tensor::from_f32(
                 vec![n, 2],
                 &(0..2 * n).map(|i| i as f32).collect::<Vec<_>>(),
-            ),
+            )
+            .unwrap(),
         )
     };
-    let labels = |dir: &Path, y: &[i64]| save(dir, "y.npy", Tensor::from_i64(vec![y.len()], y));
+    let labels =
+        |dir: &Path, y: &[i64]| save(dir, "y.npy", Tensor::from_i64(vec![y.len()], y).unwrap());
     let cases: Vec<(&str, Setup<'_>, &str)> = vec![
         (
             "lengths",
@@ -314,7 +321,7 @@ fn bad_input_gets_a_clear_error() {
                     save(
                         d,
                         "h.npy",
-                        Tensor::from_f32(vec![3, 1], &[0.0, 1.0, f32::NAN]),
+                        Tensor::from_f32(vec![3, 1], &[0.0, 1.0, f32::NAN]).unwrap(),
                     ),
                     "--labels".into(),
                     labels(d, &[0, 1, 1]),
@@ -327,7 +334,7 @@ fn bad_input_gets_a_clear_error() {
             Box::new(|d: &Path| {
                 vec![
                     "--features".into(),
-                    save(d, "h.npy", Tensor::from_i64(vec![2, 1], &[0, 1])),
+                    save(d, "h.npy", Tensor::from_i64(vec![2, 1], &[0, 1]).unwrap()),
                     "--labels".into(),
                     labels(d, &[0, 1]),
                 ]
@@ -343,7 +350,7 @@ fn bad_input_gets_a_clear_error() {
                     "--labels".into(),
                     labels(d, &[0, 1, 1]),
                     "--weights".into(),
-                    save(d, "w.npy", Tensor::from_f32(vec![2, 3], &[0.0; 6])),
+                    save(d, "w.npy", Tensor::from_f32(vec![2, 3], &[0.0; 6]).unwrap()),
                 ]
             }),
             "weights: expected K x 2 (classes x the features' 2 columns), got 2 x 3 (it looks transposed",
@@ -405,11 +412,23 @@ fn mse_decomposition_terms_add_up_to_the_loss() {
     let h = save(
         &dir,
         "h.npy",
-        Tensor::from_f64(vec![4, 1], &[-3.0, -1.0, 1.0, 3.0]),
+        Tensor::from_f64(vec![4, 1], &[-3.0, -1.0, 1.0, 3.0]).unwrap(),
     );
-    let y = save(&dir, "y.npy", Tensor::from_i64(vec![4], &[0, 0, 1, 1]));
-    let w = save(&dir, "w.npy", Tensor::from_f64(vec![2, 1], &[-1.0, 1.0]));
-    let b = save(&dir, "b.npy", Tensor::from_f64(vec![2], &[0.5, 0.0]));
+    let y = save(
+        &dir,
+        "y.npy",
+        Tensor::from_i64(vec![4], &[0, 0, 1, 1]).unwrap(),
+    );
+    let w = save(
+        &dir,
+        "w.npy",
+        Tensor::from_f64(vec![2, 1], &[-1.0, 1.0]).unwrap(),
+    );
+    let b = save(
+        &dir,
+        "b.npy",
+        Tensor::from_f64(vec![2], &[0.5, 0.0]).unwrap(),
+    );
     let (ok, stdout, stderr) = nclab(&[
         "measure",
         "--features",
@@ -459,13 +478,13 @@ fn held_out_ood_half_precision_and_column_labels() {
     // Held-out samples near the three class means, one per class, and a column of labels.
     let eh: Vec<f32> = vec![0.5, 0.1, 0.2, 2.5, -1.0, -1.5];
     let ey_path = dir.join("ey.npy");
-    npy::write(&ey_path, &Tensor::from_i64(vec![3, 1], &[0, 1, 2])).unwrap();
+    npy::write(&ey_path, &Tensor::from_i64(vec![3, 1], &[0, 1, 2]).unwrap()).unwrap();
     let eh_path = dir.join("eh.npy");
-    npy::write(&eh_path, &Tensor::from_f32(vec![3, 2], &eh)).unwrap();
+    npy::write(&eh_path, &Tensor::from_f32(vec![3, 2], &eh).unwrap()).unwrap();
     let ood_path = dir.join("ood.npy");
     npy::write(
         &ood_path,
-        &Tensor::from_f32(vec![2, 2], &[3.0, 1.0, 1.0, 3.0]),
+        &Tensor::from_f32(vec![2, 2], &[3.0, 1.0, 1.0, 3.0]).unwrap(),
     )
     .unwrap();
     let s = |p: &PathBuf| p.display().to_string();
@@ -540,7 +559,11 @@ fn held_out_ood_half_precision_and_column_labels() {
 
     // A label far above N is refused before anything of size K is made.
     let big = dir.join("big.npy");
-    npy::write(&big, &Tensor::from_i64(vec![5], &[0, 1, 2, 0, 1 << 62])).unwrap();
+    npy::write(
+        &big,
+        &Tensor::from_i64(vec![5], &[0, 1, 2, 0, 1 << 62]).unwrap(),
+    )
+    .unwrap();
     let (ok, _, stderr) = nclab(&["measure", "--features", &h, "--labels", &s(&big)]);
     assert!(!ok);
     assert!(
