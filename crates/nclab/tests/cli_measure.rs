@@ -619,3 +619,71 @@ fn docs_define_every_metric_measure_prints() {
         );
     }
 }
+
+/// K never comes from a number nobody checked: `--num-classes 1000000000` for 5 samples, a
+/// label of 1e8, and one of 2^62 with `--num-classes 3` are each refused with a message naming
+/// the labels file (and the row), before anything of size K is allocated.
+#[test]
+fn huge_class_counts_are_refused_before_allocating() {
+    let dir = tempdir("huge-k");
+    let [h, y, _, _] = write_example(&dir);
+    let (ok, out, err) = nclab(&[
+        "measure",
+        "--features",
+        &h,
+        "--labels",
+        &y,
+        "--num-classes",
+        "1000000000",
+    ]);
+    assert!(!ok, "{out}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(
+        err.contains(
+            "y.npy: 1000000000 classes for 5 samples; every class needs at least one sample"
+        ),
+        "{err}"
+    );
+    let big = dir.join("y1e8.npy");
+    npy::write(
+        &big,
+        &Tensor::from_i64(vec![5], &[0, 1, 2, 0, 100_000_000]).unwrap(),
+    )
+    .unwrap();
+    let (ok, _, err) = nclab(&[
+        "measure",
+        "--features",
+        &h,
+        "--labels",
+        big.to_str().unwrap(),
+    ]);
+    assert!(!ok);
+    assert!(
+        err.contains(
+            "y1e8.npy: label 100000000 at row 4 would make K = 100000001 classes for 5 samples"
+        ),
+        "{err}"
+    );
+    let huge = dir.join("y2e62.npy");
+    npy::write(
+        &huge,
+        &Tensor::from_i64(vec![5], &[0, 1, 2, 0, 1 << 62]).unwrap(),
+    )
+    .unwrap();
+    let (ok, _, err) = nclab(&[
+        "measure",
+        "--features",
+        &h,
+        "--labels",
+        huge.to_str().unwrap(),
+        "--num-classes",
+        "3",
+    ]);
+    assert!(!ok);
+    assert!(
+        err.contains(
+            "y2e62.npy: label 4611686018427387904 at row 4 is out of range for 3 classes (0..2)"
+        ),
+        "{err}"
+    );
+}

@@ -216,9 +216,16 @@ pub fn run(args: Args) -> Result<()> {
         .transpose()?;
     let heldout = match &inputs.eval {
         Some((h, y)) => {
-            let (h, y) = (h.matrix(src_eh)?, to_classes(&label_values(y, src_ey)?, k, src_ey)?);
+            let (h, y) = (
+                h.matrix(src_eh)?,
+                to_classes(&label_values(y, src_ey)?, k, src_ey)?,
+            );
             if y.len() != h.n {
-                bail!("{src_eh} has {} rows but {src_ey} has {} labels", h.n, y.len());
+                bail!(
+                    "{src_eh} has {} rows but {src_ey} has {} labels",
+                    h.n,
+                    y.len()
+                );
             }
             Some((h, y))
         }
@@ -242,10 +249,11 @@ pub fn run(args: Args) -> Result<()> {
         tree: tree.as_ref(),
         heldout: heldout.as_ref().map(|(h, y)| (*h, y.as_slice())),
         ood: ood.as_ref().map(|t| t.matrix(&ood_what)).transpose()?,
-        mse_weight_decay: args.mse_decomposition.then_some(args.weight_decay).flatten(),
+        mse_weight_decay: args
+            .mse_decomposition
+            .then_some(args.weight_decay)
+            .flatten(),
     };
     let rows = measurement.run()?;
-    print_metrics(&rows, args.format);
-    Ok(())
+    print_metrics(&rows, args.format)
 }
-

@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+use super::output::outln;
+
 use nclab_runs::report::{generate, Options};
 
 #[derive(clap::Args, Debug)]
@@ -32,13 +34,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     for w in &outcome.warnings {
         eprintln!("warning: {w}");
     }
-    println!(
+    outln!(
         "{} runs in {} conditions: wrote {} files to {} (open {})",
         outcome.runs,
         outcome.conditions,
         outcome.files.len(),
         args.out.display(),
         args.out.join("index.html").display()
-    );
-    Ok(())
+    )
 }

@@ -9,6 +9,8 @@ use nclab_runs::sweep::plan::CellState;
 use nclab_runs::sweep::slurm::{self, SlurmOptions};
 use nclab_runs::sweep::{load_plan, table};
 
+use super::output::{outln, print_out};
+
 #[derive(clap::Args, Debug)]
 #[command(
     after_help = "The grid file format and the study's grids are described in docs/study.md. \
@@ -63,14 +65,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let exe = std::env::current_exe().context("cannot find the nclab executable")?;
 
     if args.dry_run {
-        println!(
+        outln!(
             "sweep {}: {} cells in {} ({})",
             grid.name,
             cells.len(),
             out.display(),
             table::state_counts(&cells)
-        );
-        print!("{}", table::plan_table(&cells));
+        )?;
+        print_out(&table::plan_table(&cells))?;
         return Ok(());
     }
     if let Some(Emit::Slurm) = args.emit {
@@ -85,13 +87,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 extra: args.sbatch.clone(),
             },
         )?;
-        println!(
+        outln!(
             "wrote {} ({} array tasks) and the cells' configs in {}; submit with: sbatch {}",
             path.display(),
             cells.len(),
             out.display(),
             path.display()
-        );
+        )?;
         return Ok(());
     }
 
@@ -137,7 +139,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             by: args.by.clone(),
         },
     )?;
-    print!("{}", table::summary_table(&reports));
+    print_out(&table::summary_table(&reports))?;
     // Cells resumed here also count the images of their earlier part: left out.
     let fresh: Vec<_> = reports
         .iter()
