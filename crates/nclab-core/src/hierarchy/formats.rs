@@ -368,24 +368,6 @@ mod json {
         (line, at - start + 1)
     }
 
-    #[cfg(test)]
-    mod tests {
-        use super::*;
-
-        /// `Lines` gives what a scan from the start gives, for increasing offsets (and for
-        /// one that goes back), on text with empty lines and no final newline.
-        #[test]
-        fn incremental_lines_match_a_full_scan() {
-            let s = b"{\n  \"a\": 1,\n\n  \"b\": [2,\n3]}";
-            let mut lines = Lines::new();
-            for at in [0, 1, 2, 5, 12, 13, 14, 20, s.len(), s.len() + 5] {
-                assert_eq!(lines.line_column(s, at), line_column(s, at), "at {at}");
-            }
-            assert_eq!(line_column(s, 14), (4, 2));
-            assert_eq!(lines.line_column(s, 3), (2, 2));
-        }
-    }
-
     /// The JSON path of node `n` (`/`, `/children/2/children/0`, ...); for a node deeper
     /// than 32 levels, its first and last 8 steps around the count of those left out.
     pub(super) fn path(nodes: &[Node], n: usize) -> String {
@@ -608,6 +590,24 @@ mod json {
             }
             lx.expect(b']')?;
             return Ok(out);
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        /// `Lines` gives what a scan from the start gives, for increasing offsets (and for
+        /// one that goes back), on text with empty lines and no final newline.
+        #[test]
+        fn incremental_lines_match_a_full_scan() {
+            let s = b"{\n  \"a\": 1,\n\n  \"b\": [2,\n3]}";
+            let mut lines = Lines::new();
+            for at in [0, 1, 2, 5, 12, 13, 14, 20, s.len(), s.len() + 5] {
+                assert_eq!(lines.line_column(s, at), line_column(s, at), "at {at}");
+            }
+            assert_eq!(line_column(s, 14), (4, 2));
+            assert_eq!(lines.line_column(s, 3), (2, 2));
         }
     }
 }
