@@ -779,6 +779,13 @@ mod tests {
         let Value::List(xs) = &v else { panic!("{v:?}") };
         assert_eq!(xs.len(), 2);
         assert!(Rc::ptr_eq(&xs[0], &xs[1]));
+        // Read from a file (as the CIFAR loader does), the error names the file.
+        let dir = super::super::test_dir("pickle-laughs");
+        let f = dir.join("data_batch_1");
+        std::fs::write(&f, laughs(40)).unwrap();
+        let e = read(&f).unwrap_err().to_string();
+        assert!(e.contains("data_batch_1: not a readable pickle"), "{e}");
+        assert!(e.contains("expands to more than 67108864 values"), "{e}");
     }
 
     /// 1,000,000 nested EMPTY_LIST/APPEND levels and 1,000,000 nested MARK/TUPLE levels
