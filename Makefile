@@ -11,7 +11,7 @@ CARGO  ?= cargo
 NCLAB_DATA ?= data
 export NCLAB_DATA
 
-.PHONY: setup python wheel demo install test data check bench clean-venv
+.PHONY: setup python wheel demo install test data check bench fuzz clean-venv
 
 # ---- set-up (idempotent: a second run checks two files and rebuilds nothing unchanged) -
 setup: .libtorch python
@@ -71,6 +71,22 @@ check: setup
 
 bench: setup
 	./scripts/bench-measure.sh
+
+# ---- fuzzing (cargo-fuzz on the nightly toolchain; no libtorch needed) --------------------
+# Runs every target in fuzz/ for FUZZ_SECONDS each, one after the other; the corpus grows in
+# fuzz/corpus/<target> (not committed), a crash is saved in fuzz/artifacts/<target> and stops
+# the run. Install the tool once with `cargo install cargo-fuzz`. fuzz/seeds.py first writes a
+# few valid files of each format into the corpus (the .npy/.npz seeds need numpy).
+FUZZ_SECONDS ?= 600
+FUZZ_TARGETS ?= npy npz safetensors idx cifar pickle hierarchy config
+
+fuzz:
+	-$(PYTHON) fuzz/seeds.py
+	@for t in $(FUZZ_TARGETS); do \
+		echo "== fuzz $$t for $(FUZZ_SECONDS) s"; \
+		$(CARGO) +nightly fuzz run $$t -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096 \
+			|| exit 1; \
+	done
 
 clean-venv:
 	rm -rf $(VENV) .libtorch

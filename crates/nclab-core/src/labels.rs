@@ -8,10 +8,10 @@ use crate::{Error, Result};
 /// The integer values of a label tensor (`N`, or a column vector `N x 1`); `what` names the
 /// tensor in errors.
 pub fn label_values(t: &Tensor, what: &str) -> Result<Vec<i64>> {
-    if !matches!(t.shape.as_slice(), [_] | [_, 1]) {
+    if !matches!(t.shape(), [_] | [_, 1]) {
         return Err(Error::invalid(format!(
             "{what}: expected a 1-D array of integers (or N x 1), got shape {:?}",
-            t.shape
+            t.shape()
         )));
     }
     t.integers(what)
@@ -118,9 +118,9 @@ mod tests {
 
     #[test]
     fn column_vectors_are_labels_too() {
-        let t = Tensor::from_i64(vec![3, 1], &[2, 0, 1]);
+        let t = Tensor::from_i64(vec![3, 1], &[2, 0, 1]).unwrap();
         assert_eq!(label_values(&t, "y").unwrap(), vec![2, 0, 1]);
-        let t = Tensor::from_i64(vec![1, 3], &[2, 0, 1]);
+        let t = Tensor::from_i64(vec![1, 3], &[2, 0, 1]).unwrap();
         let e = label_values(&t, "y").unwrap_err().to_string();
         assert!(
             e.contains("expected a 1-D array of integers (or N x 1), got shape [1, 3]"),

@@ -6,6 +6,12 @@
 
 use crate::{Error, Result};
 
+/// `prod(shape)`, or `None` when the product overflows `usize`. Every size computed from a
+/// file header goes through this (or [`DType::byte_len`]), never through a plain product.
+pub fn checked_numel(shape: &[usize]) -> Option<usize> {
+    shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d))
+}
+
 /// Element types found in `.npy` and `.safetensors` files.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DType {
@@ -33,6 +39,12 @@ impl DType {
             DType::U32 | DType::I32 | DType::F32 => 4,
             DType::U64 | DType::I64 | DType::F64 => 8,
         }
+    }
+
+    /// Bytes of an array of this type and shape: `prod(shape) * size`, or `None` when that
+    /// overflows `usize` (a corrupt or hostile header; checked before anything is allocated).
+    pub fn byte_len(self, shape: &[usize]) -> Option<usize> {
+        checked_numel(shape)?.checked_mul(self.size())
     }
 
     /// Whether the type holds integers (bool excluded).
@@ -107,6 +119,7 @@ impl Storage {
         Ok(Storage(Bytes::Mapped { map, offset, len }))
     }
 
+    /// The bytes (always inside the owned buffer or the map: checked when built).
     pub fn bytes(&self) -> &[u8] {
         match &self.0 {
             Bytes::Owned { words, len } => &bytemuck::cast_slice::<u64, u8>(words)[..*len],
@@ -134,12 +147,14 @@ impl std::fmt::Debug for Storage {
     }
 }
 
-/// A named-type n-dimensional array in C order, little-endian.
+/// A named-type n-dimensional array in C order, little-endian. Its fields are private: every
+/// constructor checks that the storage holds exactly `prod(shape) * size(dtype)` bytes, so a
+/// tensor's shape always describes its bytes.
 #[derive(Debug)]
 pub struct Tensor {
-    pub dtype: DType,
-    pub shape: Vec<usize>,
-    pub storage: Storage,
+    dtype: DType,
+    shape: Vec<usize>,
+    storage: Storage,
 }
 
 /// Rows of a 2-D floating-point matrix, borrowed in the precision they were stored in.
@@ -207,10 +222,29 @@ pub struct MatrixView<'a> {
 }
 
 impl<'a> MatrixView<'a> {
+    /// A view of `rows` as an `n x d` matrix, checking `n * d` (for overflow too) against the
+    /// number of values. Use this wherever `n` and `d` come from input (a file, a header, a
+    /// command line).
+    pub fn try_new(rows: Rows<'a>, n: usize, d: usize) -> Result<Self> {
+        match n.checked_mul(d) {
+            Some(nd) if nd == rows.len() => Ok(MatrixView { rows, n, d }),
+            Some(nd) => Err(Error::invalid(format!(
+                "a {n} x {d} matrix needs {nd} values, found {}",
+                rows.len()
+            ))),
+            None => Err(Error::invalid(format!(
+                "a {n} x {d} matrix has more values than memory can address (found {})",
+                rows.len()
+            ))),
+        }
+    }
+
+    /// An `n x d` view of f32 values. Panics when `data.len() != n * d`: for internal use and
+    /// tests, where the sizes are the program's own; sizes read from input go through
+    /// [`MatrixView::try_new`].
     pub fn f32(data: &'a [f32], n: usize, d: usize) -> Self {
-        assert_eq!(
-            data.len(),
-            n * d,
+        assert!(
+            n.checked_mul(d) == Some(data.len()),
             "MatrixView::f32: {} elements for {n} x {d}",
             data.len()
         );
@@ -221,10 +255,12 @@ impl<'a> MatrixView<'a> {
         }
     }
 
+    /// An `n x d` view of f64 values. Panics when `data.len() != n * d`: for internal use and
+    /// tests, where the sizes are the program's own; sizes read from input go through
+    /// [`MatrixView::try_new`].
     pub fn f64(data: &'a [f64], n: usize, d: usize) -> Self {
-        assert_eq!(
-            data.len(),
-            n * d,
+        assert!(
+            n.checked_mul(d) == Some(data.len()),
             "MatrixView::f64: {} elements for {n} x {d}",
             data.len()
         );
@@ -249,56 +285,78 @@ impl<'a> MatrixView<'a> {
 }
 
 impl Tensor {
-    /// An owned tensor from raw little-endian bytes; checks that the sizes agree.
-    pub fn from_bytes(dtype: DType, shape: Vec<usize>, bytes: Vec<u8>) -> Result<Self> {
-        let want = shape.iter().product::<usize>() * dtype.size();
-        if bytes.len() != want {
+    /// A tensor of `dtype` and `shape` over `storage`; an error (naming the shape, the type
+    /// and both sizes) unless the storage holds exactly `prod(shape) * size(dtype)` bytes.
+    pub fn new(dtype: DType, shape: Vec<usize>, storage: Storage) -> Result<Self> {
+        let got = storage.bytes().len();
+        let Some(want) = dtype.byte_len(&shape) else {
             return Err(Error::invalid(format!(
-                "tensor of shape {shape:?} and type {} needs {want} bytes, got {}",
-                dtype.name(),
-                bytes.len()
+                "tensor of shape {shape:?} and type {}: the size overflows (got {got} bytes)",
+                dtype.name()
+            )));
+        };
+        if got != want {
+            return Err(Error::invalid(format!(
+                "tensor of shape {shape:?} and type {} needs {want} bytes, got {got}",
+                dtype.name()
             )));
         }
         Ok(Tensor {
             dtype,
             shape,
-            storage: Storage::owned(&bytes),
+            storage,
         })
     }
 
-    pub fn from_f32(shape: Vec<usize>, data: &[f32]) -> Self {
-        let bytes: Vec<u8> = data.iter().flat_map(|v| v.to_le_bytes()).collect();
-        Tensor {
-            dtype: DType::F32,
-            shape,
-            storage: Storage::owned(&bytes),
-        }
+    /// An owned tensor from raw little-endian bytes; checks that the sizes agree.
+    pub fn from_bytes(dtype: DType, shape: Vec<usize>, bytes: Vec<u8>) -> Result<Self> {
+        Tensor::new(dtype, shape, Storage::owned(&bytes))
     }
 
-    pub fn from_f64(shape: Vec<usize>, data: &[f64]) -> Self {
+    /// An f32 tensor of `shape` holding `data`; an error unless `data` has `prod(shape)`
+    /// values.
+    pub fn from_f32(shape: Vec<usize>, data: &[f32]) -> Result<Self> {
         let bytes: Vec<u8> = data.iter().flat_map(|v| v.to_le_bytes()).collect();
-        Tensor {
-            dtype: DType::F64,
-            shape,
-            storage: Storage::owned(&bytes),
-        }
+        Tensor::new(DType::F32, shape, Storage::owned(&bytes))
     }
 
-    pub fn from_i64(shape: Vec<usize>, data: &[i64]) -> Self {
+    /// An f64 tensor of `shape` holding `data`; an error unless `data` has `prod(shape)`
+    /// values.
+    pub fn from_f64(shape: Vec<usize>, data: &[f64]) -> Result<Self> {
         let bytes: Vec<u8> = data.iter().flat_map(|v| v.to_le_bytes()).collect();
-        Tensor {
-            dtype: DType::I64,
-            shape,
-            storage: Storage::owned(&bytes),
-        }
+        Tensor::new(DType::F64, shape, Storage::owned(&bytes))
     }
 
+    /// An i64 tensor of `shape` holding `data`; an error unless `data` has `prod(shape)`
+    /// values.
+    pub fn from_i64(shape: Vec<usize>, data: &[i64]) -> Result<Self> {
+        let bytes: Vec<u8> = data.iter().flat_map(|v| v.to_le_bytes()).collect();
+        Tensor::new(DType::I64, shape, Storage::owned(&bytes))
+    }
+
+    /// The element type.
+    pub fn dtype(&self) -> DType {
+        self.dtype
+    }
+
+    /// The dimensions, outermost first (C order).
+    pub fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+
+    /// The bytes behind the tensor (owned or memory-mapped).
+    pub fn storage(&self) -> &Storage {
+        &self.storage
+    }
+
+    /// The elements' bytes, little-endian, C order.
     pub fn bytes(&self) -> &[u8] {
         self.storage.bytes()
     }
 
+    /// The number of elements, `prod(shape)` (checked to fit when the tensor was built).
     pub fn numel(&self) -> usize {
-        self.shape.iter().product()
+        self.bytes().len() / self.dtype.size()
     }
 
     /// The elements as a float slice without copying, when the type is a float (f16, bf16,
@@ -334,13 +392,7 @@ impl Tensor {
             ))
         })?;
         let (n, d) = (self.shape[0], self.shape[1]);
-        if n.checked_mul(d) != Some(rows.len()) {
-            return Err(Error::invalid(format!(
-                "{what}: shape {n} x {d} does not match its {} values",
-                rows.len()
-            )));
-        }
-        Ok(MatrixView { rows, n, d })
+        MatrixView::try_new(rows, n, d).map_err(|e| Error::invalid(format!("{what}: {e}")))
     }
 
     /// A 1-D float tensor widened to f64; `what` names the tensor in error messages.
@@ -405,5 +457,100 @@ impl Tensor {
             }
         };
         Ok(v)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn try_new_checks_the_size_and_overflow() {
+        let v = [1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0];
+        let m = MatrixView::try_new(Rows::F32(&v), 2, 3).unwrap();
+        assert_eq!((m.n, m.d), (2, 3));
+        assert_eq!(m.to_f64_vec(), vec![1., 2., 3., 4., 5., 6.]);
+        let e = MatrixView::try_new(Rows::F32(&v), 4, 2)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("a 4 x 2 matrix needs 8 values, found 6"), "{e}");
+        // n * d wraps around: 2^33 * (2^31 + 3) = 6 * 2^32 + ... mod 2^64 is not 6, but a
+        // product like 2^32 * 2^32 is 0 mod 2^64 and would match an empty slice.
+        let e = MatrixView::try_new(Rows::F64(&[]), 1 << 32, 1 << 32)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("more values than memory can address"), "{e}");
+        // The panicking constructors refuse the wrapped product too.
+        let r = std::panic::catch_unwind(|| MatrixView::f64(&[], 1 << 32, 1 << 32));
+        assert!(r.is_err());
+    }
+
+    #[test]
+    fn sizes_from_shapes_are_checked() {
+        assert_eq!(checked_numel(&[2, 3, 4]), Some(24));
+        assert_eq!(checked_numel(&[]), Some(1));
+        assert_eq!(checked_numel(&[1 << 32, (1 << 32) + 1]), None);
+        assert_eq!(DType::F32.byte_len(&[1 << 31, 1 << 31]), None);
+        assert_eq!(DType::F32.byte_len(&[5, 0]), Some(0));
+        // A shape whose product wraps to a small number is refused, not taken at face value.
+        let e = Tensor::from_bytes(DType::U8, vec![1 << 32, 1 << 32], vec![])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("overflows"), "{e}");
+        let e = Tensor::from_bytes(DType::F32, vec![2], vec![0; 4])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("needs 8 bytes, got 4"), "{e}");
+    }
+
+    /// Every constructor checks the storage against the shape: a tensor can no longer claim
+    /// more elements than it holds (before, `Tensor { shape, .. }` was public and the
+    /// typed constructors did not look at the length).
+    #[test]
+    fn constructors_refuse_a_shape_that_does_not_match_the_bytes() {
+        let e = Tensor::from_f64(vec![5, 5], &[1.0])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("shape [5, 5] and type F64 needs 200 bytes, got 8"),
+            "{e}"
+        );
+        let e = Tensor::from_f32(vec![3], &[1.0; 4])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("needs 12 bytes, got 16"), "{e}");
+        let e = Tensor::from_i64(vec![1 << 62, 4], &[])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("the size overflows"), "{e}");
+        let e = Tensor::new(DType::U16, vec![2], Storage::owned(&[1, 2, 3]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("needs 4 bytes, got 3"), "{e}");
+        let t = Tensor::new(DType::U16, vec![2], Storage::owned(&[1, 0, 2, 0])).unwrap();
+        assert_eq!((t.dtype(), t.shape(), t.numel()), (DType::U16, &[2][..], 2));
+        assert_eq!(t.integers("x").unwrap(), vec![1, 2]);
+        let t = Tensor::from_f64(vec![2, 0], &[]).unwrap();
+        assert_eq!((t.numel(), t.bytes().len()), (0, 0));
+    }
+
+    /// A mapped window must lie inside the map, so `bytes` never reads past it.
+    #[test]
+    fn mapped_storage_stays_inside_the_map() {
+        let dir = crate::io::test_dir("tensor-mapped");
+        let p = dir.join("eight.bin");
+        std::fs::write(&p, [7u8; 8]).unwrap();
+        let map = crate::io::map_file(&p).unwrap();
+        let ok = Storage::mapped(map.clone(), 2, 6).unwrap();
+        assert_eq!((ok.bytes(), ok.map_offset()), (&[7u8; 6][..], Some(2)));
+        for (offset, len) in [(2, 7), (9, 0), (usize::MAX, 2)] {
+            let e = Storage::mapped(map.clone(), offset, len)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.contains("do not lie inside the 8 bytes of the file"),
+                "{e}"
+            );
+        }
     }
 }

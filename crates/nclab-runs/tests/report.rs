@@ -61,14 +61,15 @@ fn write_final(dir: &Path) {
         -0.5, 0.9, 0.0, 0.1, -0.5, 0.9, 0.0, -0.1, // class 1
         -0.5, -0.9, 0.0, 0.1, -0.5, -0.9, 0.0, -0.1, // class 2
     ];
-    let f = Tensor::from_f32(vec![6, 4], &feats);
-    let y = Tensor::from_i64(vec![6], &[0, 0, 1, 1, 2, 2]);
+    let f = Tensor::from_f32(vec![6, 4], &feats).unwrap();
+    let y = Tensor::from_i64(vec![6], &[0, 0, 1, 1, 2, 2]).unwrap();
     let w = Tensor::from_f32(
         vec![3, 4],
         &[
             2.0, 0.0, 0.0, 0.0, -1.0, 1.8, 0.0, 0.0, -1.0, -1.8, 0.0, 0.0,
         ],
-    );
+    )
+    .unwrap();
     nclab_core::io::safetensors::write(
         &dir.join("final.safetensors"),
         &[

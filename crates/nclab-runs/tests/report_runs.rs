@@ -218,8 +218,9 @@ fn a_relative_hierarchy_is_read_from_the_run_directory() {
         &[
             1.0, 0.1, 1.0, -0.1, -0.5, 0.9, -0.5, 0.8, -0.5, -0.9, -0.4, -0.9,
         ],
-    );
-    let y = Tensor::from_i64(vec![6], &[0, 0, 1, 1, 2, 2]);
+    )
+    .unwrap();
+    let y = Tensor::from_i64(vec![6], &[0, 0, 1, 1, 2, 2]).unwrap();
     nclab_core::io::safetensors::write(
         &dir.join("final.safetensors"),
         &[("train.features", &f), ("train.labels", &y)],

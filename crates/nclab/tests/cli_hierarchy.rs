@@ -146,11 +146,15 @@ fn evaluate_json_on_a_hand_made_example() {
     std::fs::write(&f, TREE3).unwrap();
     // Rankings: s1 t=a: a,b,c; s2 t=a: b,c,a; s3 t=c: c,a,b; s4 t=c: a,c,b.
     let z = [3.0, 2.0, 1.0, 1.0, 3.0, 2.0, 2.0, 1.0, 3.0, 3.0, 1.0, 2.0];
-    let logits = write_npy(&dir, "logits.npy", &Tensor::from_f64(vec![4, 3], &z));
+    let logits = write_npy(
+        &dir,
+        "logits.npy",
+        &Tensor::from_f64(vec![4, 3], &z).unwrap(),
+    );
     let labels = write_npy(
         &dir,
         "labels.npy",
-        &Tensor::from_i64(vec![4], &[0, 0, 2, 2]),
+        &Tensor::from_i64(vec![4], &[0, 0, 2, 2]).unwrap(),
     );
     let (ok, out, err) = nclab(&[
         "evaluate",
@@ -211,8 +215,12 @@ fn evaluate_json_on_a_hand_made_example() {
 #[test]
 fn evaluate_refuses_a_hierarchy_that_does_not_match_k() {
     let dir = temp_dir("mismatch");
-    let logits = write_npy(&dir, "l.npy", &Tensor::from_f64(vec![2, 4], &[0.0; 8]));
-    let labels = write_npy(&dir, "y.npy", &Tensor::from_i64(vec![2], &[0, 3]));
+    let logits = write_npy(
+        &dir,
+        "l.npy",
+        &Tensor::from_f64(vec![2, 4], &[0.0; 8]).unwrap(),
+    );
+    let labels = write_npy(&dir, "y.npy", &Tensor::from_i64(vec![2], &[0, 3]).unwrap());
     let (ok, _, err) = nclab(&[
         "evaluate",
         "--logits",
@@ -227,7 +235,7 @@ fn evaluate_refuses_a_hierarchy_that_does_not_match_k() {
         err.contains("'cifar10' has 10 classes but the data has 4"),
         "{err}"
     );
-    let bad_labels = write_npy(&dir, "y2.npy", &Tensor::from_i64(vec![2], &[0, 4]));
+    let bad_labels = write_npy(&dir, "y2.npy", &Tensor::from_i64(vec![2], &[0, 4]).unwrap());
     let (ok, _, err) = nclab(&[
         "evaluate",
         "--logits",
@@ -250,4 +258,124 @@ fn evaluate_refuses_a_hierarchy_that_does_not_match_k() {
         "hxe",
     ]);
     assert!(!ok && err.contains("unknown loss 'hxe'"), "{err}");
+}
+
+/// `n0 n1\nn1 n2\n...`: a chain `depth` edges deep.
+fn chain(depth: usize) -> String {
+    (0..depth).map(|i| format!("n{i} n{}\n", i + 1)).collect()
+}
+
+/// A 100,000-deep chain is drawn without recursion, and its drawing is linear in size:
+/// nodes deeper than the drawn levels sit at a fixed indentation after a `…` mark.
+#[test]
+fn show_draws_a_100000_deep_chain() {
+    let dir = temp_dir("show-deep");
+    let f = dir.join("chain.txt");
+    std::fs::write(&f, chain(100_000)).unwrap();
+    let (ok, out, err) = nclab(&["hierarchy", "show", s(&f)]);
+    assert!(ok, "{err}");
+    assert!(
+        !err.contains("panicked") && !err.contains("overflow"),
+        "{err}"
+    );
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 100_002);
+    assert!(lines[0].contains("1 classes, 100001 nodes (100000 internal), max depth 100000"));
+    assert_eq!(lines[1], "n0 (depth 0, height 100000, 1 classes)");
+    assert_eq!(lines[2], "└── n1 (depth 1, height 99999, 1 classes)");
+    assert!(
+        lines[100_001].ends_with("… └── n100000 [class 0] (depth 100000)"),
+        "{}",
+        lines[100_001]
+    );
+    assert!(out.len() < 300 * 100_002, "{} bytes", out.len());
+}
+
+/// Deep trees written by `convert --to json` (20,000 and 100,000 levels; 64 levels was
+/// already beyond what serde_json read) are read back by nclab, in linear space.
+#[test]
+fn convert_writes_deep_json_that_reads_back() {
+    let dir = temp_dir("convert-deep");
+    for depth in [64, 20_000, 100_000] {
+        let f = dir.join(format!("chain{depth}.txt"));
+        std::fs::write(&f, chain(depth)).unwrap();
+        let j = dir.join(format!("chain{depth}.json"));
+        let (ok, _, err) = nclab(&["hierarchy", "convert", s(&f), "--to", "json", "-o", s(&j)]);
+        assert!(ok, "{depth}: {err}");
+        let size = std::fs::metadata(&j).unwrap().len() as usize;
+        assert!(size < 400 * (depth + 1), "{depth}: {size} bytes");
+        let (ok, out, err) = nclab(&["hierarchy", "convert", s(&j), "--to", "edges"]);
+        assert!(ok, "{depth}: {err}");
+        assert_eq!(out, chain(depth), "{depth}");
+    }
+}
+
+#[test]
+fn distances_refuse_a_matrix_too_large_to_build() {
+    let (ok, out, err) = nclab(&["hierarchy", "distances", "flat:1000000"]);
+    assert!(!ok);
+    assert!(out.is_empty(), "{out}");
+    assert!(
+        err.contains("flat:1000000: 1000000 classes: a 1000000 x 1000000 matrix has 1000000000000 entries, more than the 67108864"),
+        "{err}"
+    );
+    assert!(err.contains("use a hierarchy with fewer classes"), "{err}");
+    let (ok, _, err) = nclab(&["hierarchy", "soft-labels", "flat:100000", "--beta", "1"]);
+    assert!(!ok && err.contains("more than the 67108864"), "{err}");
+}
+
+/// `nclab hierarchy distances flat:3000 | head -1`: the reader goes away after one line of an
+/// 18 MB matrix; nclab stops quietly with status 141 instead of panicking.
+#[test]
+fn a_closed_pipe_ends_printing_quietly() {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_nclab"))
+        .args(["hierarchy", "distances", "flat:3000"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut reader = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    reader.read_line(&mut line).unwrap();
+    assert!(line.starts_with("0,1,2,"), "{line}");
+    drop(reader);
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(err.is_empty(), "{err}");
+    assert_eq!(out.status.code(), Some(141));
+    // `show` streams: the same when the pipe is closed before anything is written.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_nclab"))
+        .args(["hierarchy", "show", "cifar100"])
+        .stdout(writer)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.is_empty(), "{err}");
+    assert_eq!(out.status.code(), Some(141));
+}
+
+/// A class count from a typo (10^9) is refused before a node is made, as `flat:K` and as
+/// `flat --num-classes K`, with a message naming the spec; no panic, no allocation failure.
+#[test]
+fn a_billion_flat_classes_are_refused() {
+    for args in [
+        &["hierarchy", "show", "flat:1000000000"][..],
+        &["hierarchy", "show", "flat", "--num-classes", "1000000000"][..],
+        &["hierarchy", "distances", "flat:1000000000"][..],
+    ] {
+        let (ok, out, err) = nclab(args);
+        assert!(!ok, "{args:?}: {out}");
+        assert!(out.is_empty(), "{args:?}: {out}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert!(
+            err.contains(
+                "flat:1000000000: more than the 1000000 classes a flat hierarchy may have"
+            ),
+            "{args:?}: {err}"
+        );
+    }
 }

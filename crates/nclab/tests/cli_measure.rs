@@ -19,7 +19,11 @@ fn tempdir(name: &str) -> PathBuf {
 fn write_example(dir: &Path) -> [String; 4] {
     let h = [0.0f32, 0.0, 2.0, 0.0, 0.0, 2.0, 0.0, 4.0, -2.0, -2.0];
     let paths = ["h.npy", "y.npy", "w.npy", "b.npy"].map(|f| dir.join(f).display().to_string());
-    npy::write(Path::new(&paths[0]), &Tensor::from_f32(vec![5, 2], &h)).unwrap();
+    npy::write(
+        Path::new(&paths[0]),
+        &Tensor::from_f32(vec![5, 2], &h).unwrap(),
+    )
+    .unwrap();
     npy::write(
         Path::new(&paths[1]),
         &Tensor::from_bytes(DType::U8, vec![5], vec![0, 0, 1, 1, 2]).unwrap(),
@@ -27,12 +31,12 @@ fn write_example(dir: &Path) -> [String; 4] {
     .unwrap();
     npy::write(
         Path::new(&paths[2]),
-        &Tensor::from_f64(vec![3, 2], &[1.0, 0.0, 0.0, 1.0, -1.0, -1.0]),
+        &Tensor::from_f64(vec![3, 2], &[1.0, 0.0, 0.0, 1.0, -1.0, -1.0]).unwrap(),
     )
     .unwrap();
     npy::write(
         Path::new(&paths[3]),
-        &Tensor::from_f32(vec![3], &[0.0, 0.5, 0.0]),
+        &Tensor::from_f32(vec![3], &[0.0, 0.5, 0.0]).unwrap(),
     )
     .unwrap();
     paths
@@ -118,10 +122,11 @@ fn safetensors_input_with_default_and_custom_names() {
     let h = Tensor::from_f32(
         vec![5, 2],
         &[0.0, 0.0, 2.0, 0.0, 0.0, 2.0, 0.0, 4.0, -2.0, -2.0],
-    );
-    let y = Tensor::from_i64(vec![5], &[0, 0, 1, 1, 2]);
-    let w = Tensor::from_f32(vec![3, 2], &[1.0, 0.0, 0.0, 1.0, -1.0, -1.0]);
-    let b = Tensor::from_f32(vec![3], &[0.0, 0.5, 0.0]);
+    )
+    .unwrap();
+    let y = Tensor::from_i64(vec![5], &[0, 0, 1, 1, 2]).unwrap();
+    let w = Tensor::from_f32(vec![3, 2], &[1.0, 0.0, 0.0, 1.0, -1.0, -1.0]).unwrap();
+    let b = Tensor::from_f32(vec![3], &[0.0, 0.5, 0.0]).unwrap();
     let file = dir.join("run.safetensors");
     safetensors::write(
         &file,
@@ -239,10 +244,12 @@ fn bad_input_gets_a_clear_error() {
             Tensor::from_f32(
                 vec![n, 2],
                 &(0..2 * n).map(|i| i as f32).collect::<Vec<_>>(),
-            ),
+            )
+            .unwrap(),
         )
     };
-    let labels = |dir: &Path, y: &[i64]| save(dir, "y.npy", Tensor::from_i64(vec![y.len()], y));
+    let labels =
+        |dir: &Path, y: &[i64]| save(dir, "y.npy", Tensor::from_i64(vec![y.len()], y).unwrap());
     let cases: Vec<(&str, Setup<'_>, &str)> = vec![
         (
             "lengths",
@@ -314,7 +321,7 @@ fn bad_input_gets_a_clear_error() {
                     save(
                         d,
                         "h.npy",
-                        Tensor::from_f32(vec![3, 1], &[0.0, 1.0, f32::NAN]),
+                        Tensor::from_f32(vec![3, 1], &[0.0, 1.0, f32::NAN]).unwrap(),
                     ),
                     "--labels".into(),
                     labels(d, &[0, 1, 1]),
@@ -327,7 +334,7 @@ fn bad_input_gets_a_clear_error() {
             Box::new(|d: &Path| {
                 vec![
                     "--features".into(),
-                    save(d, "h.npy", Tensor::from_i64(vec![2, 1], &[0, 1])),
+                    save(d, "h.npy", Tensor::from_i64(vec![2, 1], &[0, 1]).unwrap()),
                     "--labels".into(),
                     labels(d, &[0, 1]),
                 ]
@@ -343,7 +350,7 @@ fn bad_input_gets_a_clear_error() {
                     "--labels".into(),
                     labels(d, &[0, 1, 1]),
                     "--weights".into(),
-                    save(d, "w.npy", Tensor::from_f32(vec![2, 3], &[0.0; 6])),
+                    save(d, "w.npy", Tensor::from_f32(vec![2, 3], &[0.0; 6]).unwrap()),
                 ]
             }),
             "weights: expected K x 2 (classes x the features' 2 columns), got 2 x 3 (it looks transposed",
@@ -405,11 +412,23 @@ fn mse_decomposition_terms_add_up_to_the_loss() {
     let h = save(
         &dir,
         "h.npy",
-        Tensor::from_f64(vec![4, 1], &[-3.0, -1.0, 1.0, 3.0]),
+        Tensor::from_f64(vec![4, 1], &[-3.0, -1.0, 1.0, 3.0]).unwrap(),
     );
-    let y = save(&dir, "y.npy", Tensor::from_i64(vec![4], &[0, 0, 1, 1]));
-    let w = save(&dir, "w.npy", Tensor::from_f64(vec![2, 1], &[-1.0, 1.0]));
-    let b = save(&dir, "b.npy", Tensor::from_f64(vec![2], &[0.5, 0.0]));
+    let y = save(
+        &dir,
+        "y.npy",
+        Tensor::from_i64(vec![4], &[0, 0, 1, 1]).unwrap(),
+    );
+    let w = save(
+        &dir,
+        "w.npy",
+        Tensor::from_f64(vec![2, 1], &[-1.0, 1.0]).unwrap(),
+    );
+    let b = save(
+        &dir,
+        "b.npy",
+        Tensor::from_f64(vec![2], &[0.5, 0.0]).unwrap(),
+    );
     let (ok, stdout, stderr) = nclab(&[
         "measure",
         "--features",
@@ -459,13 +478,13 @@ fn held_out_ood_half_precision_and_column_labels() {
     // Held-out samples near the three class means, one per class, and a column of labels.
     let eh: Vec<f32> = vec![0.5, 0.1, 0.2, 2.5, -1.0, -1.5];
     let ey_path = dir.join("ey.npy");
-    npy::write(&ey_path, &Tensor::from_i64(vec![3, 1], &[0, 1, 2])).unwrap();
+    npy::write(&ey_path, &Tensor::from_i64(vec![3, 1], &[0, 1, 2]).unwrap()).unwrap();
     let eh_path = dir.join("eh.npy");
-    npy::write(&eh_path, &Tensor::from_f32(vec![3, 2], &eh)).unwrap();
+    npy::write(&eh_path, &Tensor::from_f32(vec![3, 2], &eh).unwrap()).unwrap();
     let ood_path = dir.join("ood.npy");
     npy::write(
         &ood_path,
-        &Tensor::from_f32(vec![2, 2], &[3.0, 1.0, 1.0, 3.0]),
+        &Tensor::from_f32(vec![2, 2], &[3.0, 1.0, 1.0, 3.0]).unwrap(),
     )
     .unwrap();
     let s = |p: &PathBuf| p.display().to_string();
@@ -540,7 +559,11 @@ fn held_out_ood_half_precision_and_column_labels() {
 
     // A label far above N is refused before anything of size K is made.
     let big = dir.join("big.npy");
-    npy::write(&big, &Tensor::from_i64(vec![5], &[0, 1, 2, 0, 1 << 62])).unwrap();
+    npy::write(
+        &big,
+        &Tensor::from_i64(vec![5], &[0, 1, 2, 0, 1 << 62]).unwrap(),
+    )
+    .unwrap();
     let (ok, _, stderr) = nclab(&["measure", "--features", &h, "--labels", &s(&big)]);
     assert!(!ok);
     assert!(
@@ -595,4 +618,72 @@ fn docs_define_every_metric_measure_prints() {
             "docs/metrics.md does not define `{key}`"
         );
     }
+}
+
+/// K never comes from a number nobody checked: `--num-classes 1000000000` for 5 samples, a
+/// label of 1e8, and one of 2^62 with `--num-classes 3` are each refused with a message naming
+/// the labels file (and the row), before anything of size K is allocated.
+#[test]
+fn huge_class_counts_are_refused_before_allocating() {
+    let dir = tempdir("huge-k");
+    let [h, y, _, _] = write_example(&dir);
+    let (ok, out, err) = nclab(&[
+        "measure",
+        "--features",
+        &h,
+        "--labels",
+        &y,
+        "--num-classes",
+        "1000000000",
+    ]);
+    assert!(!ok, "{out}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(
+        err.contains(
+            "y.npy: 1000000000 classes for 5 samples; every class needs at least one sample"
+        ),
+        "{err}"
+    );
+    let big = dir.join("y1e8.npy");
+    npy::write(
+        &big,
+        &Tensor::from_i64(vec![5], &[0, 1, 2, 0, 100_000_000]).unwrap(),
+    )
+    .unwrap();
+    let (ok, _, err) = nclab(&[
+        "measure",
+        "--features",
+        &h,
+        "--labels",
+        big.to_str().unwrap(),
+    ]);
+    assert!(!ok);
+    assert!(
+        err.contains(
+            "y1e8.npy: label 100000000 at row 4 would make K = 100000001 classes for 5 samples"
+        ),
+        "{err}"
+    );
+    let huge = dir.join("y2e62.npy");
+    npy::write(
+        &huge,
+        &Tensor::from_i64(vec![5], &[0, 1, 2, 0, 1 << 62]).unwrap(),
+    )
+    .unwrap();
+    let (ok, _, err) = nclab(&[
+        "measure",
+        "--features",
+        &h,
+        "--labels",
+        huge.to_str().unwrap(),
+        "--num-classes",
+        "3",
+    ]);
+    assert!(!ok);
+    assert!(
+        err.contains(
+            "y2e62.npy: label 4611686018427387904 at row 4 is out of range for 3 classes (0..2)"
+        ),
+        "{err}"
+    );
 }

@@ -189,10 +189,14 @@ fn a_report_of_one_run_says_1_run_in_1_condition() {
 fn write_features(dir: &Path) -> [String; 3] {
     let h = [0.0f32, 0.0, 2.0, 0.0, 0.0, 2.0, 0.0, 4.0, -2.0, -2.0];
     let paths = ["h.npy", "y.npy", "w.npy"].map(|f| dir.join(f).display().to_string());
-    npy::write(Path::new(&paths[0]), &Tensor::from_f32(vec![5, 2], &h)).unwrap();
+    npy::write(
+        Path::new(&paths[0]),
+        &Tensor::from_f32(vec![5, 2], &h).unwrap(),
+    )
+    .unwrap();
     let y = Tensor::from_bytes(DType::U8, vec![5], vec![0, 0, 1, 1, 2]).unwrap();
     npy::write(Path::new(&paths[1]), &y).unwrap();
-    let w = Tensor::from_f64(vec![3, 2], &[1.0, 0.0, 0.0, 1.0, -1.0, -1.0]);
+    let w = Tensor::from_f64(vec![3, 2], &[1.0, 0.0, 0.0, 1.0, -1.0, -1.0]).unwrap();
     npy::write(Path::new(&paths[2]), &w).unwrap();
     paths
 }
@@ -255,7 +259,7 @@ fn undefined_metrics_read_the_same_in_table_csv_and_json() {
 fn a_missing_tensor_is_reported_with_every_tensor_of_the_file() {
     let dir = scratch("st-names");
     let file = dir.join("final.safetensors");
-    let m = Tensor::from_f32(vec![2, 2], &[1.0, 0.0, 0.0, 1.0]);
+    let m = Tensor::from_f32(vec![2, 2], &[1.0, 0.0, 0.0, 1.0]).unwrap();
     let labels = Tensor::from_bytes(DType::U8, vec![2], vec![0, 1]).unwrap();
     let entries = [
         ("train.features", &m),

@@ -86,3 +86,76 @@ fn check_fails_with_the_reason() {
         "{err}"
     );
 }
+
+/// `nclab data check mnist | head -1` with the reader gone before anything is written: no
+/// panic ("failed printing to stdout"), a quiet exit with status 141.
+#[test]
+fn check_into_a_closed_pipe_exits_quietly() {
+    let d = dir("pipe");
+    split(&d, "train", 3);
+    split(&d, "t10k", 1);
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_nclab"))
+        .args(["data", "check", "mnist", "--dir", d.to_str().unwrap()])
+        .stdout(writer)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(err.is_empty(), "{err}");
+    assert_eq!(out.status.code(), Some(141));
+}
+
+/// A huge label (1e8) in an i32 IDX label file: an error naming the file and the row.
+#[test]
+fn check_names_the_file_and_row_of_a_huge_label() {
+    let d = dir("huge-label");
+    split(&d, "train", 3);
+    split(&d, "t10k", 1);
+    let mut labels: Vec<i32> = (0..10).collect();
+    labels[6] = 100_000_000;
+    std::fs::remove_file(d.join("t10k-labels-idx1-ubyte.gz")).unwrap();
+    write(
+        &d.join("t10k-labels-idx1-ubyte"),
+        &IdxArray {
+            dtype: DType::I32,
+            dims: vec![10],
+            data: labels.iter().flat_map(|v| v.to_le_bytes()).collect(),
+        },
+        false,
+    )
+    .unwrap();
+    let (ok, out, err) = nclab(&["data", "check", "mnist", "--dir", d.to_str().unwrap()]);
+    assert!(!ok, "{out}");
+    assert!(!out.contains("ok"), "{out}");
+    assert!(
+        err.contains(
+            "t10k-labels-idx1-ubyte: row 6: label 100000000 out of range (expected 0..10)"
+        ),
+        "{err}"
+    );
+}
+
+/// Image dimensions whose size wraps around 64 bits (2^31 x 2^31 x 4 = 2^64 bytes, 0 mod
+/// 2^64, matching an empty payload): an error naming the file, not a panic nor "ok".
+#[test]
+fn check_refuses_dimensions_that_overflow() {
+    let d = dir("overflow");
+    split(&d, "train", 3);
+    split(&d, "t10k", 1);
+    let mut b = vec![0, 0, 8, 3];
+    for dim in [1u32 << 31, 1 << 31, 4] {
+        b.extend_from_slice(&dim.to_be_bytes());
+    }
+    std::fs::write(d.join("train-images-idx3-ubyte"), b).unwrap();
+    let (ok, out, err) = nclab(&["data", "check", "mnist", "--dir", d.to_str().unwrap()]);
+    assert!(!ok, "{out}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(
+        err.contains(
+            "train-images-idx3-ubyte: dimensions [2147483648, 2147483648, 4] of U8 are too large"
+        ),
+        "{err}"
+    );
+}

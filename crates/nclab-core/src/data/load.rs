@@ -99,8 +99,10 @@ fn load_idx(name: &str, dir: &Path, split: Split, class_names: Vec<String>) -> R
     };
     let ip = find_idx(dir, &format!("{prefix}-images-idx3-ubyte"), name)?;
     let lp = find_idx(dir, &format!("{prefix}-labels-idx1-ubyte"), name)?;
+    let k = class_names.len();
     let (n, h, w, pixels) = idx::read_images(&ip)?;
-    let labels = idx::read_labels(&lp)?;
+    // Any integer label type; a label out of 0..k is an error naming the file and row.
+    let labels = idx::read_class_labels(&lp, k)?;
     if labels.len() != n {
         return Err(Error::format(
             &lp,
@@ -109,13 +111,6 @@ fn load_idx(name: &str, dir: &Path, split: Split, class_names: Vec<String>) -> R
                 labels.len(),
                 ip.display()
             ),
-        ));
-    }
-    let k = class_names.len();
-    if let Some((i, &y)) = labels.iter().enumerate().find(|(_, &y)| y as usize >= k) {
-        return Err(Error::format(
-            &lp,
-            format!("label {i} is {y}, expected 0..{k}"),
         ));
     }
     Ok(Dataset {
@@ -127,7 +122,7 @@ fn load_idx(name: &str, dir: &Path, split: Split, class_names: Vec<String>) -> R
             height: h,
             width: w,
         },
-        labels: labels.into_iter().map(u32::from).collect(),
+        labels,
         class_names,
         coarse_labels: None,
         coarse_names: None,
@@ -197,31 +192,42 @@ fn load_cifar(name: &str, dir: &Path, split: Split, variant: cifar::Variant) -> 
         coarse_labels: (variant == cifar::Variant::Cifar100).then(Vec::new),
         ..Default::default()
     };
+    let paths: Vec<PathBuf> = stems
+        .iter()
+        .map(|stem| {
+            let p = layout.dir.join(if layout.binary {
+                format!("{stem}.bin")
+            } else {
+                stem.clone()
+            });
+            if p.is_file() {
+                Ok(p)
+            } else {
+                Err(Error::format(
+                    &p,
+                    format!("missing file: a {name} {split} split needs {stems:?}"),
+                ))
+            }
+        })
+        .collect::<Result<_>>()?;
     if layout.binary {
-        // Reserve the whole split once, so that appending batches never reallocates.
-        let records: u64 = stems
-            .iter()
-            .filter_map(|s| std::fs::metadata(layout.dir.join(format!("{s}.bin"))).ok())
-            .map(|m| m.len() / variant.record_size() as u64)
-            .sum();
-        all.images.reserve(records as usize * cifar::IMAGE_BYTES);
-    }
-    for stem in &stems {
-        let p = layout.dir.join(if layout.binary {
-            format!("{stem}.bin")
-        } else {
-            stem.clone()
-        });
-        if !p.is_file() {
-            return Err(Error::format(
-                &p,
-                format!("missing file: a {name} {split} split needs {stems:?}"),
-            ));
+        // Check every file's length first (a whole number of records, at most
+        // cifar::MAX_RECORDS of them), then reserve the whole split once, so that appending
+        // batches never reallocates and a bad file costs no memory.
+        let mut records = 0usize;
+        for p in &paths {
+            let len = std::fs::metadata(p).map_err(|e| Error::io(p, e))?.len();
+            records += cifar::bin_records(p, variant, len)?;
         }
+        all.images.reserve(records * cifar::IMAGE_BYTES);
+        all.labels.reserve(records);
+    }
+    for p in &paths {
+        let p = p.as_path();
         if layout.binary {
-            cifar::read_bin_into(&p, variant, &mut all)?;
+            cifar::read_bin_into(p, variant, &mut all)?;
         } else {
-            let b = cifar::read_pickle(&p, variant)?;
+            let b = cifar::read_pickle(p, variant)?;
             all.images.extend_from_slice(&b.images);
             all.labels.extend_from_slice(&b.labels);
             if let (Some(dst), Some(src)) = (&mut all.coarse_labels, b.coarse_labels) {
@@ -408,7 +414,7 @@ mod tests {
         .unwrap();
         let e = load("mnist", &root, Split::Test).unwrap_err().to_string();
         assert!(
-            e.contains("t10k-labels-idx1-ubyte: label 4 is 10, expected 0..10"),
+            e.contains("t10k-labels-idx1-ubyte: row 4: label 10 out of range (expected 0..10)"),
             "{e}"
         );
 
@@ -552,5 +558,89 @@ mod tests {
             (d.len(), d.num_classes(), d.sample_shape()),
             (6, 3, vec![4])
         );
+    }
+
+    /// A split whose batch file is a sparse 49 GB file is refused from its length before any
+    /// memory is reserved for the split, and the message names the file.
+    #[test]
+    fn enormous_cifar_batches_are_refused_before_reserving() {
+        let root = test_dir("load-c10-sparse");
+        let bin = root.join("cifar10");
+        std::fs::create_dir_all(&bin).unwrap();
+        for j in 1..=5 {
+            write_bin(
+                &bin.join(format!("data_batch_{j}.bin")),
+                Variant::Cifar10,
+                &batch(Variant::Cifar10, &[1, 2]),
+            )
+            .unwrap();
+        }
+        // 16,000,000 records of 3073 bytes: 49.2 GB, a whole number of records.
+        let big = bin.join("data_batch_3.bin");
+        std::fs::File::create(&big)
+            .unwrap()
+            .set_len(3073 * 16_000_000)
+            .unwrap();
+        let e = load("cifar10", &root, Split::Train)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("data_batch_3.bin"), "{e}");
+        assert!(
+            e.contains("size 49168000000 bytes is 16000000 CIFAR-10 records, more than the 60000"),
+            "{e}"
+        );
+        // 49 GB that is not a whole number of records.
+        std::fs::File::create(&big)
+            .unwrap()
+            .set_len(49_000_000_000)
+            .unwrap();
+        let e = load("cifar10", &root, Split::Train)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("data_batch_3.bin: size 49000000000 bytes is not a positive multiple"),
+            "{e}"
+        );
+        std::fs::remove_file(&big).unwrap();
+    }
+
+    /// MNIST labels stored as i32 are read; a huge one names the file and the row.
+    #[test]
+    fn huge_idx_labels_name_the_file_and_row() {
+        let root = test_dir("load-mnist-huge-label");
+        let dir = root.join("mnist");
+        std::fs::create_dir_all(&dir).unwrap();
+        write_mnist(&dir, "train", 10, 1, false);
+        let mut labels: Vec<i32> = (0..10).collect();
+        labels[7] = 100_000_000;
+        write_idx(
+            &dir.join("train-labels-idx1-ubyte"),
+            &IdxArray {
+                dtype: DType::I32,
+                dims: vec![10],
+                data: labels.iter().flat_map(|v| v.to_le_bytes()).collect(),
+            },
+            false,
+        )
+        .unwrap();
+        let e = load("mnist", &root, Split::Train).unwrap_err().to_string();
+        assert!(
+            e.contains(
+                "train-labels-idx1-ubyte: row 7: label 100000000 out of range (expected 0..10)"
+            ),
+            "{e}"
+        );
+        labels[7] = 7;
+        write_idx(
+            &dir.join("train-labels-idx1-ubyte"),
+            &IdxArray {
+                dtype: DType::I32,
+                dims: vec![10],
+                data: labels.iter().flat_map(|v| v.to_le_bytes()).collect(),
+            },
+            false,
+        )
+        .unwrap();
+        assert_eq!(load("mnist", &root, Split::Train).unwrap().labels[7], 7);
     }
 }

@@ -294,11 +294,21 @@ pub fn fashion_mnist() -> Hierarchy {
     )
 }
 
+/// Most classes [`flat`] builds: 1,000,000 (about 100 MB of nodes). A count beyond it is
+/// taken as a typo rather than trusted with memory.
+pub const MAX_FLAT_CLASSES: usize = 1_000_000;
+
 /// `flat:K`: classes `"0"`, ..., `"K-1"` directly under `root` (every d = 1). K >= 2.
 pub fn flat(k: usize) -> Result<Hierarchy> {
     if k < 2 {
         return Err(Error::invalid(format!(
             "flat:{k}: a flat hierarchy needs at least 2 classes"
+        )));
+    }
+    if k > MAX_FLAT_CLASSES {
+        return Err(Error::invalid(format!(
+            "flat:{k}: more than the {MAX_FLAT_CLASSES} classes a flat hierarchy may have \
+             (a typo? each class costs a node, about 100 bytes)"
         )));
     }
     let names: Vec<String> = (0..k).map(|i| i.to_string()).collect();
@@ -316,6 +326,19 @@ pub fn flat(k: usize) -> Result<Hierarchy> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `flat:K` with K from a typo (10^9) is refused before a node is made; the largest
+    /// allowed K still builds.
+    #[test]
+    fn flat_refuses_more_classes_than_it_may_build() {
+        let e = flat(1_000_000_000).unwrap_err().to_string();
+        assert!(
+            e.contains("flat:1000000000: more than the 1000000 classes a flat hierarchy may have"),
+            "{e}"
+        );
+        assert!(flat(MAX_FLAT_CLASSES + 1).is_err());
+        assert_eq!(flat(1000).unwrap().num_classes(), 1000);
+    }
 
     #[test]
     fn cifar10_lca_heights_match_the_spec_entry_by_entry() {

@@ -12,8 +12,6 @@
 
 use std::path::Path;
 
-use serde_json::Value;
-
 use super::tree::{Edge, Hierarchy};
 use crate::{Error, Result};
 
@@ -44,88 +42,574 @@ pub fn parse_edges(text: &str, source: &str) -> Result<Hierarchy> {
 
 /// Parses the nested JSON format; `source` names the input in error messages, which give the
 /// JSON path of the offending node (e.g. `/children/2/children/0`).
+///
+/// The parser is iterative (a small one of its own rather than serde_json, whose recursion
+/// limit of 128 levels refuses deep trees): any depth is read, in memory linear in the
+/// document's size. Keys other than `name`, `children` and the root's `classes` are skipped.
 pub fn parse_json(text: &str, source: &str) -> Result<Hierarchy> {
-    let value: Value = serde_json::from_str(text)
-        .map_err(|e| Error::invalid(format!("{source}: not valid JSON: {e}")))?;
-    let mut edges = Vec::new();
-    let mut seen = std::collections::HashMap::new();
-    let root = node_name(&value, "/", source)?;
-    seen.insert(root.to_string(), "/".to_string());
-    collect_json(&value, "", source, &mut edges, &mut seen)?;
+    let doc = json::parse(text, source)?;
+    let edges: Vec<Edge> = (1..doc.nodes.len())
+        .map(|i| {
+            let n = &doc.nodes[i];
+            let p = n.parent.expect("every node but the root has a parent");
+            Edge {
+                parent: doc.nodes[p].name.clone(),
+                child: n.name.clone(),
+                location: format!("line {}, column {}", n.line, n.column),
+            }
+        })
+        .collect();
     let h = Hierarchy::from_edges(source, &edges)?;
-    match value.get("classes") {
+    match doc.classes {
         None => Ok(h),
-        Some(Value::Array(items)) => {
-            let classes = items
-                .iter()
-                .enumerate()
-                .map(|(i, v)| {
-                    v.as_str().map(str::to_string).ok_or_else(|| {
-                        Error::invalid(format!("{source}: /classes/{i}: expected a string"))
-                    })
-                })
-                .collect::<Result<Vec<String>>>()?;
-            h.with_class_order(&classes)
-        }
-        Some(_) => Err(Error::invalid(format!(
-            "{source}: /classes: expected an array of class names"
-        ))),
+        Some(classes) => h.with_class_order(&classes),
     }
 }
 
-fn node_name<'a>(v: &'a Value, path: &str, source: &str) -> Result<&'a str> {
-    let obj = v.as_object().ok_or_else(|| {
-        Error::invalid(format!(
-            "{source}: {path}: expected an object {{\"name\": ..., \"children\": [...]}}"
-        ))
-    })?;
-    match obj.get("name") {
-        Some(Value::String(s)) if !s.is_empty() => Ok(s),
-        Some(Value::String(_)) => Err(Error::invalid(format!("{source}: {path}: empty name"))),
-        Some(_) => Err(Error::invalid(format!(
-            "{source}: {path}: \"name\" must be a string"
-        ))),
-        None => Err(Error::invalid(format!(
-            "{source}: {path}: missing \"name\""
-        ))),
-    }
-}
+/// The iterative reader of the nested JSON format.
+mod json {
+    use crate::{Error, Result};
+    use std::collections::HashMap;
 
-fn collect_json(
-    v: &Value,
-    path: &str,
-    source: &str,
-    edges: &mut Vec<Edge>,
-    seen: &mut std::collections::HashMap<String, String>,
-) -> Result<()> {
-    let here = if path.is_empty() { "/" } else { path };
-    let name = node_name(v, here, source)?;
-    let children = match v.get("children") {
-        None | Some(Value::Null) => return Ok(()),
-        Some(Value::Array(a)) => a,
-        Some(_) => {
-            return Err(Error::invalid(format!(
-                "{source}: {here}: \"children\" of '{name}' must be an array"
-            )))
+    /// One `{"name": ..., "children": [...]}` object, in document order (a pre-order).
+    pub(super) struct Node {
+        pub name: String,
+        pub parent: Option<usize>,
+        /// Position among its parent's children.
+        pub index: usize,
+        pub line: usize,
+        pub column: usize,
+        has_name: bool,
+        name_is_string: bool,
+        /// `children` was present but not an array (or null).
+        bad_children: bool,
+        saw_children: bool,
+    }
+
+    pub(super) struct Doc {
+        pub nodes: Vec<Node>,
+        pub classes: Option<Vec<String>>,
+    }
+
+    /// Where the reader is inside the object of a node.
+    #[derive(Clone, Copy, PartialEq)]
+    enum State {
+        /// After `{`: a key or `}`.
+        ObjectStart,
+        /// After a member: `,` or `}`.
+        AfterMember,
+        /// After `"children": [`: a child or `]`.
+        ArrayStart,
+        /// After a child: `,` or `]`.
+        AfterChild,
+    }
+
+    struct Frame {
+        node: usize,
+        state: State,
+        children: usize,
+    }
+
+    struct Lexer<'a> {
+        s: &'a [u8],
+        i: usize,
+        source: &'a str,
+    }
+
+    impl Lexer<'_> {
+        /// "not valid JSON" at the current position, with serde_json's wording of where.
+        fn syntax(&self, what: &str) -> Error {
+            let (line, column) = line_column(self.s, self.i);
+            Error::invalid(format!(
+                "{}: not valid JSON: {what} at line {line} column {column}",
+                self.source
+            ))
         }
-    };
-    for (i, c) in children.iter().enumerate() {
-        let cpath = format!("{path}/children/{i}");
-        let cname = node_name(c, &cpath, source)?;
-        if let Some(prev) = seen.insert(cname.to_string(), cpath.clone()) {
+
+        fn ws(&mut self) {
+            while self.i < self.s.len() && matches!(self.s[self.i], b' ' | b'\t' | b'\n' | b'\r') {
+                self.i += 1;
+            }
+        }
+
+        fn peek(&mut self) -> Option<u8> {
+            self.ws();
+            self.s.get(self.i).copied()
+        }
+
+        fn eat(&mut self, c: u8) -> bool {
+            if self.peek() == Some(c) {
+                self.i += 1;
+                true
+            } else {
+                false
+            }
+        }
+
+        fn expect(&mut self, c: u8) -> Result<()> {
+            if self.eat(c) {
+                Ok(())
+            } else if self.i >= self.s.len() {
+                Err(self.syntax("EOF while parsing"))
+            } else {
+                Err(self.syntax(&format!("expected '{}'", c as char)))
+            }
+        }
+
+        fn hex4(&mut self) -> Result<u32> {
+            let digits = self
+                .s
+                .get(self.i..self.i + 4)
+                .and_then(|h| std::str::from_utf8(h).ok())
+                .and_then(|h| u32::from_str_radix(h, 16).ok())
+                .ok_or_else(|| self.syntax("invalid \\u escape"))?;
+            self.i += 4;
+            Ok(digits)
+        }
+
+        /// A string (the opening quote next), escapes decoded.
+        fn string(&mut self) -> Result<String> {
+            if self.peek() != Some(b'"') {
+                return Err(self.syntax("expected a string"));
+            }
+            self.i += 1;
+            let mut out = String::new();
+            loop {
+                let start = self.i;
+                while self.i < self.s.len() && !matches!(self.s[self.i], b'"' | b'\\' | 0..=0x1f) {
+                    self.i += 1;
+                }
+                // The input is a &str, and the run stops at an ASCII byte: valid UTF-8.
+                out.push_str(std::str::from_utf8(&self.s[start..self.i]).expect("UTF-8"));
+                match self.s.get(self.i) {
+                    None => return Err(self.syntax("EOF while parsing a string")),
+                    Some(b'"') => {
+                        self.i += 1;
+                        return Ok(out);
+                    }
+                    Some(b'\\') => {
+                        self.i += 1;
+                        let c = self.s.get(self.i).copied();
+                        self.i += 1;
+                        match c {
+                            Some(b'"') => out.push('"'),
+                            Some(b'\\') => out.push('\\'),
+                            Some(b'/') => out.push('/'),
+                            Some(b'b') => out.push('\u{8}'),
+                            Some(b'f') => out.push('\u{c}'),
+                            Some(b'n') => out.push('\n'),
+                            Some(b'r') => out.push('\r'),
+                            Some(b't') => out.push('\t'),
+                            Some(b'u') => {
+                                let hi = self.hex4()?;
+                                let code = if (0xD800..0xDC00).contains(&hi) {
+                                    if self.s.get(self.i..self.i + 2) != Some(b"\\u") {
+                                        return Err(self.syntax("lone leading surrogate"));
+                                    }
+                                    self.i += 2;
+                                    let lo = self.hex4()?;
+                                    if !(0xDC00..0xE000).contains(&lo) {
+                                        return Err(self.syntax("invalid surrogate pair"));
+                                    }
+                                    0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00)
+                                } else {
+                                    hi
+                                };
+                                out.push(
+                                    char::from_u32(code)
+                                        .ok_or_else(|| self.syntax("invalid \\u escape"))?,
+                                );
+                            }
+                            _ => return Err(self.syntax("invalid escape")),
+                        }
+                    }
+                    Some(_) => return Err(self.syntax("control character in a string")),
+                }
+            }
+        }
+
+        /// A number, `true`, `false` or `null`; returns whether it was `null`.
+        fn scalar(&mut self) -> Result<bool> {
+            self.ws();
+            for (word, null) in [("true", false), ("false", false), ("null", true)] {
+                if self.s[self.i..].starts_with(word.as_bytes()) {
+                    self.i += word.len();
+                    return Ok(null);
+                }
+            }
+            let start = self.i;
+            self.eat_byte(b'-');
+            if !self.digits() {
+                self.i = start;
+                return Err(self.syntax(if start >= self.s.len() {
+                    "EOF while parsing a value"
+                } else {
+                    "expected value"
+                }));
+            }
+            if self.eat_byte(b'.') && !self.digits() {
+                return Err(self.syntax("invalid number"));
+            }
+            if self.eat_byte(b'e') || self.eat_byte(b'E') {
+                let _ = self.eat_byte(b'+') || self.eat_byte(b'-');
+                if !self.digits() {
+                    return Err(self.syntax("invalid number"));
+                }
+            }
+            Ok(false)
+        }
+
+        fn eat_byte(&mut self, c: u8) -> bool {
+            if self.s.get(self.i) == Some(&c) {
+                self.i += 1;
+                true
+            } else {
+                false
+            }
+        }
+
+        fn digits(&mut self) -> bool {
+            let start = self.i;
+            while self.i < self.s.len() && self.s[self.i].is_ascii_digit() {
+                self.i += 1;
+            }
+            self.i > start
+        }
+
+        /// Skips one value of any kind and depth, without recursion.
+        fn skip_value(&mut self) -> Result<()> {
+            let mut open: Vec<u8> = Vec::new();
+            loop {
+                match self.peek() {
+                    Some(b'{') => {
+                        self.i += 1;
+                        if !self.eat(b'}') {
+                            open.push(b'}');
+                            self.string()?;
+                            self.expect(b':')?;
+                            continue;
+                        }
+                    }
+                    Some(b'[') => {
+                        self.i += 1;
+                        if !self.eat(b']') {
+                            open.push(b']');
+                            continue;
+                        }
+                    }
+                    Some(b'"') => {
+                        self.string()?;
+                    }
+                    _ => {
+                        self.scalar()?;
+                    }
+                }
+                // After a value: close what ends here, or go on to the next item.
+                loop {
+                    let Some(&close) = open.last() else {
+                        return Ok(());
+                    };
+                    if self.eat(b',') {
+                        if close == b'}' {
+                            self.string()?;
+                            self.expect(b':')?;
+                        }
+                        break;
+                    }
+                    self.expect(close)?;
+                    open.pop();
+                }
+            }
+        }
+    }
+
+    /// Line and column of byte offsets given in increasing order, each found by scanning
+    /// only the bytes since the last one: linear in the document however many nodes it has
+    /// (a fresh scan from the start for every node was quadratic: minutes for a 100,000-deep
+    /// chain).
+    struct Lines {
+        at: usize,
+        line: usize,
+        line_start: usize,
+    }
+
+    impl Lines {
+        fn new() -> Lines {
+            Lines {
+                at: 0,
+                line: 1,
+                line_start: 0,
+            }
+        }
+
+        fn line_column(&mut self, s: &[u8], at: usize) -> (usize, usize) {
+            let at = at.min(s.len());
+            if at < self.at {
+                return line_column(s, at);
+            }
+            for (k, &c) in s[self.at..at].iter().enumerate() {
+                if c == b'\n' {
+                    self.line += 1;
+                    self.line_start = self.at + k + 1;
+                }
+            }
+            self.at = at;
+            (self.line, at - self.line_start + 1)
+        }
+    }
+
+    fn line_column(s: &[u8], at: usize) -> (usize, usize) {
+        let at = at.min(s.len());
+        let line = 1 + s[..at].iter().filter(|&&c| c == b'\n').count();
+        let start = s[..at]
+            .iter()
+            .rposition(|&c| c == b'\n')
+            .map_or(0, |p| p + 1);
+        (line, at - start + 1)
+    }
+
+    /// The JSON path of node `n` (`/`, `/children/2/children/0`, ...); for a node deeper
+    /// than 32 levels, its first and last 8 steps around the count of those left out.
+    pub(super) fn path(nodes: &[Node], n: usize) -> String {
+        let mut steps = Vec::new();
+        let mut m = n;
+        while let Some(p) = nodes[m].parent {
+            steps.push(nodes[m].index);
+            m = p;
+        }
+        steps.reverse();
+        if steps.is_empty() {
+            return "/".into();
+        }
+        let step = |i: &usize| format!("/children/{i}");
+        if steps.len() <= 32 {
+            return steps.iter().map(step).collect();
+        }
+        let head: String = steps[..8].iter().map(step).collect();
+        let tail: String = steps[steps.len() - 8..].iter().map(step).collect();
+        format!("{head}/...({} more levels)...{tail}", steps.len() - 16)
+    }
+
+    pub(super) fn parse(text: &str, source: &str) -> Result<Doc> {
+        let mut lx = Lexer {
+            s: text.as_bytes(),
+            i: 0,
+            source,
+        };
+        let mut nodes: Vec<Node> = Vec::new();
+        let mut classes = None;
+        let mut stack: Vec<Frame> = Vec::new();
+        let node_err = |nodes: &[Node], n: usize, msg: &str| {
+            Error::invalid(format!("{source}: {}: {msg}", path(nodes, n)))
+        };
+        let not_object = "expected an object {\"name\": ..., \"children\": [...]}";
+        // The root.
+        match lx.peek() {
+            Some(b'{') => {}
+            None => return Err(lx.syntax("EOF while parsing a value")),
+            Some(_) => {
+                lx.skip_value()?;
+                return Err(Error::invalid(format!("{source}: /: {not_object}")));
+            }
+        }
+        fn open_node(
+            lx: &mut Lexer<'_>,
+            lines: &mut Lines,
+            nodes: &mut Vec<Node>,
+            parent: Option<usize>,
+            index: usize,
+        ) -> Frame {
+            let (line, column) = lines.line_column(lx.s, lx.i);
+            lx.i += 1; // the '{'
+            nodes.push(Node {
+                name: String::new(),
+                parent,
+                index,
+                line,
+                column,
+                has_name: false,
+                name_is_string: true,
+                bad_children: false,
+                saw_children: false,
+            });
+            Frame {
+                node: nodes.len() - 1,
+                state: State::ObjectStart,
+                children: 0,
+            }
+        }
+        let mut lines = Lines::new();
+        let root = open_node(&mut lx, &mut lines, &mut nodes, None, 0);
+        stack.push(root);
+        while let Some(top) = stack.last_mut() {
+            let n = top.node;
+            match top.state {
+                State::ObjectStart | State::AfterMember => {
+                    let more = if top.state == State::ObjectStart {
+                        !lx.eat(b'}')
+                    } else if lx.eat(b',') {
+                        true
+                    } else {
+                        lx.expect(b'}')?;
+                        false
+                    };
+                    if !more {
+                        // The object is complete: check it.
+                        let node = &nodes[n];
+                        if !node.name_is_string {
+                            return Err(node_err(&nodes, n, "\"name\" must be a string"));
+                        }
+                        if !node.has_name {
+                            return Err(node_err(&nodes, n, "missing \"name\""));
+                        }
+                        if node.name.is_empty() {
+                            return Err(node_err(&nodes, n, "empty name"));
+                        }
+                        if node.bad_children {
+                            let msg = format!("\"children\" of '{}' must be an array", node.name);
+                            return Err(node_err(&nodes, n, &msg));
+                        }
+                        stack.pop();
+                        continue;
+                    }
+                    top.state = State::AfterMember;
+                    let key = lx.string()?;
+                    lx.expect(b':')?;
+                    match key.as_str() {
+                        "name" => {
+                            let node = &mut nodes[n];
+                            node.has_name = true;
+                            if lx.peek() == Some(b'"') {
+                                node.name = lx.string()?;
+                                node.name_is_string = true;
+                            } else {
+                                node.name_is_string = false;
+                                lx.skip_value()?;
+                            }
+                        }
+                        "children" => {
+                            if nodes[n].saw_children {
+                                return Err(node_err(&nodes, n, "\"children\" given twice"));
+                            }
+                            nodes[n].saw_children = true;
+                            if lx.eat(b'[') {
+                                top.state = State::ArrayStart;
+                            } else if lx.scalar_or_skip()? {
+                                // null: a leaf
+                            } else {
+                                nodes[n].bad_children = true;
+                            }
+                        }
+                        "classes" if n == 0 => classes = Some(class_list(&mut lx, source)?),
+                        _ => lx.skip_value()?,
+                    }
+                }
+                State::ArrayStart | State::AfterChild => {
+                    let more = if top.state == State::ArrayStart {
+                        !lx.eat(b']')
+                    } else if lx.eat(b',') {
+                        true
+                    } else {
+                        lx.expect(b']')?;
+                        false
+                    };
+                    if !more {
+                        top.state = State::AfterMember;
+                        continue;
+                    }
+                    top.state = State::AfterChild;
+                    let index = top.children;
+                    top.children += 1;
+                    if lx.peek() != Some(b'{') {
+                        lx.skip_value()?;
+                        let p = path(&nodes, n);
+                        let here = if p == "/" { String::new() } else { p };
+                        return Err(Error::invalid(format!(
+                            "{source}: {here}/children/{index}: {not_object}"
+                        )));
+                    }
+                    let child = open_node(&mut lx, &mut lines, &mut nodes, Some(n), index);
+                    stack.push(child);
+                }
+            }
+        }
+        if lx.peek().is_some() {
+            return Err(lx.syntax("trailing characters"));
+        }
+        // Names: each node once (a node has one parent, a class appears once).
+        let mut seen: HashMap<&str, usize> = HashMap::with_capacity(nodes.len());
+        for (i, node) in nodes.iter().enumerate() {
+            if let Some(prev) = seen.insert(node.name.as_str(), i) {
+                return Err(Error::invalid(format!(
+                    "{source}: {}: node '{}' appears twice (also at {}): a node can have only \
+                     one parent and a class can appear only once",
+                    path(&nodes, i),
+                    node.name,
+                    path(&nodes, prev)
+                )));
+            }
+        }
+        Ok(Doc { nodes, classes })
+    }
+
+    impl Lexer<'_> {
+        /// After `"children":` that is not an array: `Ok(true)` for `null` (consumed), else
+        /// the value is skipped and `Ok(false)`.
+        fn scalar_or_skip(&mut self) -> Result<bool> {
+            if self.s[self.i..].starts_with(b"null") {
+                self.i += 4;
+                return Ok(true);
+            }
+            self.skip_value()?;
+            Ok(false)
+        }
+    }
+
+    /// The root's `"classes": [...]`: an array of strings.
+    fn class_list(lx: &mut Lexer, source: &str) -> Result<Vec<String>> {
+        if !lx.eat(b'[') {
+            lx.skip_value()?;
             return Err(Error::invalid(format!(
-                "{source}: {cpath}: node '{cname}' appears twice (also at {prev}): \
-                 a node can have only one parent and a class can appear only once"
+                "{source}: /classes: expected an array of class names"
             )));
         }
-        edges.push(Edge {
-            parent: name.to_string(),
-            child: cname.to_string(),
-            location: cpath.clone(),
-        });
-        collect_json(c, &cpath, source, edges, seen)?;
+        let mut out = Vec::new();
+        if lx.eat(b']') {
+            return Ok(out);
+        }
+        loop {
+            if lx.peek() != Some(b'"') {
+                return Err(Error::invalid(format!(
+                    "{source}: /classes/{}: expected a string",
+                    out.len()
+                )));
+            }
+            out.push(lx.string()?);
+            if lx.eat(b',') {
+                continue;
+            }
+            lx.expect(b']')?;
+            return Ok(out);
+        }
     }
-    Ok(())
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        /// `Lines` gives what a scan from the start gives, for increasing offsets (and for
+        /// one that goes back), on text with empty lines and no final newline.
+        #[test]
+        fn incremental_lines_match_a_full_scan() {
+            let s = b"{\n  \"a\": 1,\n\n  \"b\": [2,\n3]}";
+            let mut lines = Lines::new();
+            for at in [0, 1, 2, 5, 12, 13, 14, 20, s.len(), s.len() + 5] {
+                assert_eq!(lines.line_column(s, at), line_column(s, at), "at {at}");
+            }
+            assert_eq!(line_column(s, 14), (4, 2));
+            assert_eq!(lines.line_column(s, 3), (2, 2));
+        }
+    }
 }
 
 /// Reads a hierarchy file: JSON when the extension is `.json` or the content starts with `{`,
@@ -177,12 +661,19 @@ pub fn write_edges(h: &Hierarchy) -> Result<String> {
     Ok(out)
 }
 
-/// Writes the nested JSON format (2-space indent), with a `"classes"` array on the root when
-/// the class order differs from the order of the leaves in the document.
+/// Deepest indentation [`write_json`] writes: 64 spaces (16 levels). Deeper nodes are
+/// written at that indentation, so that the output of a deep tree stays linear in its size
+/// (a 100,000-deep chain is about 35 MB, where unbounded indentation made 40 GB);
+/// [`parse_json`] reads any depth.
+const MAX_INDENT: usize = 64;
+
+/// Writes the nested JSON format (2-space indent, capped at [`MAX_INDENT`] spaces), with a
+/// `"classes"` array on the root when the class order differs from the order of the leaves
+/// in the document. Iterative: any depth is written.
 pub fn write_json(h: &Hierarchy) -> String {
     let mut out = String::new();
     let mut doc_leaves = Vec::new();
-    json_node(h, h.root(), 0, &mut out, &mut doc_leaves, true);
+    json_tree(h, &mut out, &mut doc_leaves);
     let in_order = doc_leaves
         .iter()
         .enumerate()
@@ -201,33 +692,59 @@ fn quote(s: &str) -> String {
     serde_json::to_string(s).expect("a string serialises")
 }
 
-fn json_node(
-    h: &Hierarchy,
-    n: usize,
-    indent: usize,
-    out: &mut String,
-    leaves: &mut Vec<usize>,
-    first_line: bool,
-) {
-    let pad = "  ".repeat(indent);
-    if !first_line {
-        out.push_str(&pad);
+/// What is left to write of the document, innermost last.
+enum Task {
+    /// A node's object, at an indentation of `indent` levels (2 spaces each).
+    Open { node: usize, indent: usize },
+    /// What follows a child: `,\n`, or `\n` after the last one.
+    After { last: bool },
+    /// The end of a node's children list and object.
+    Close { indent: usize },
+}
+
+/// Writes the tree rooted at `h.root()`, without recursion; `leaves` gets the leaves in
+/// document order.
+fn json_tree(h: &Hierarchy, out: &mut String, leaves: &mut Vec<usize>) {
+    let pad = |indent: usize| " ".repeat((2 * indent).min(MAX_INDENT));
+    let mut tasks = vec![Task::Open {
+        node: h.root(),
+        indent: 0,
+    }];
+    while let Some(task) = tasks.pop() {
+        match task {
+            Task::Open { node, indent } => {
+                let pad = pad(indent);
+                if node != h.root() {
+                    out.push_str(&pad);
+                }
+                if h.is_leaf(node) {
+                    leaves.push(node);
+                    out.push_str(&format!("{{\"name\": {}}}", quote(h.name(node))));
+                    continue;
+                }
+                out.push_str(&format!(
+                    "{{\n{pad}  \"name\": {},\n{pad}  \"children\": [\n",
+                    quote(h.name(node))
+                ));
+                tasks.push(Task::Close { indent });
+                let ch = h.children(node);
+                for (i, &c) in ch.iter().enumerate().rev() {
+                    tasks.push(Task::After {
+                        last: i + 1 == ch.len(),
+                    });
+                    tasks.push(Task::Open {
+                        node: c,
+                        indent: indent + 2,
+                    });
+                }
+            }
+            Task::After { last } => out.push_str(if last { "\n" } else { ",\n" }),
+            Task::Close { indent } => {
+                let pad = pad(indent);
+                out.push_str(&format!("{pad}  ]\n{pad}}}"));
+            }
+        }
     }
-    if h.is_leaf(n) {
-        leaves.push(n);
-        out.push_str(&format!("{{\"name\": {}}}", quote(h.name(n))));
-        return;
-    }
-    out.push_str(&format!(
-        "{{\n{pad}  \"name\": {},\n{pad}  \"children\": [\n",
-        quote(h.name(n))
-    ));
-    let ch = h.children(n);
-    for (i, &c) in ch.iter().enumerate() {
-        json_node(h, c, indent + 2, out, leaves, false);
-        out.push_str(if i + 1 < ch.len() { ",\n" } else { "\n" });
-    }
-    out.push_str(&format!("{pad}  ]\n{pad}}}"));
 }
 
 /// Writes a Graphviz digraph: internal nodes as ellipses, classes as boxes labelled with
@@ -350,5 +867,101 @@ mod tests {
         let h = parse_json(r#"{"name": "r", "children": [{"name": "a b"}]}"#, "j").unwrap();
         let e = write_edges(&h).unwrap_err().to_string();
         assert!(e.contains("node 'a b' contains whitespace"), "{e}");
+    }
+
+    /// `n0 n1\nn1 n2\n...`: a chain `depth` edges deep.
+    fn chain(depth: usize) -> String {
+        (0..depth).map(|i| format!("n{i} n{}\n", i + 1)).collect()
+    }
+
+    /// Deep trees written by `write_json` are read back (serde_json's default limit of 128
+    /// levels refused anything 64 or more nodes deep), and the output is linear in size.
+    #[test]
+    fn deep_json_round_trips() {
+        for depth in [64, 1000, 100_000] {
+            let h = parse_edges(&chain(depth), "chain").unwrap();
+            let json = write_json(&h);
+            assert!(
+                json.len() < 400 * (depth + 1),
+                "{depth}: {} bytes",
+                json.len()
+            );
+            let back = parse_json(&json, "deep.json").unwrap();
+            assert_eq!(back.max_depth(), depth);
+            assert_eq!(write_edges(&back).unwrap(), write_edges(&h).unwrap());
+        }
+        // Hand-written, no whitespace, 200,000 levels, other keys skipped at every level.
+        let depth = 200_000;
+        let mut text = String::new();
+        for i in 0..depth {
+            text.push_str(&format!(
+                "{{\"name\":\"n{i}\",\"x\":[1,{{\"y\":null}}],\"children\":["
+            ));
+        }
+        text.push_str("{\"name\":\"leaf\"}");
+        for _ in 0..depth {
+            text.push_str("]}");
+        }
+        let h = parse_json(&text, "hand.json").unwrap();
+        assert_eq!(
+            (h.max_depth(), h.class_names()),
+            (depth, vec!["leaf".to_string()])
+        );
+    }
+
+    #[test]
+    fn json_syntax_and_deep_errors() {
+        for bad in [
+            "",
+            "{\"name\": \"r\", \"children\": [{\"name\": \"a\"}]",
+            "{\"name\": \"r\", \"children\": [{\"name\": \"a\"},]}",
+            "{\"name\": \"r\"} x",
+            "{\"name\": \"r\", \"x\": [1, 2}",
+            "{\"name\": \"r\\q\"}",
+            "{\"name\": \"r\", \"x\": tru}",
+        ] {
+            let e = parse_json(bad, "t.json").unwrap_err().to_string();
+            assert!(e.contains("t.json: not valid JSON"), "{bad:?}: {e}");
+        }
+        // Escapes are decoded.
+        let h = parse_json(
+            r#"{"name": "r\u00e9", "children": [{"name": "a\"b"}, {"name": "\ud83d\ude00"}]}"#,
+            "t.json",
+        )
+        .unwrap();
+        assert_eq!(h.class_names(), vec!["a\"b", "\u{1f600}"]);
+        assert_eq!(h.name(h.root()), "ré");
+        let e = parse_json(r#"{"name": 3}"#, "t.json")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("t.json: /: \"name\" must be a string"), "{e}");
+        let e = parse_json(r#"{"name": "r", "children": {"name": "a"}}"#, "t.json")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("/: \"children\" of 'r' must be an array"), "{e}");
+        let e = parse_json(r#"{"name": "r", "children": ["a"]}"#, "t.json")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("/children/0: expected an object"), "{e}");
+        let e = parse_json(
+            r#"{"name": "r", "classes": "a", "children": [{"name": "a"}]}"#,
+            "t.json",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("/classes: expected an array of class names"),
+            "{e}"
+        );
+        // A duplicate 100 levels down: the path is shortened, not 100 steps long.
+        let mut h = parse_edges(&chain(100), "c").unwrap();
+        h = parse_json(&write_json(&h), "c").unwrap();
+        let json = write_json(&h).replace("\"n100\"", "\"n3\"");
+        let e = parse_json(&json, "d.json").unwrap_err().to_string();
+        assert!(
+            e.contains("d.json: /children/0/children/0/children/0/children/0/children/0/children/0/children/0/children/0/...(84 more levels)...")
+                && e.contains("node 'n3' appears twice (also at /children/0/children/0/children/0)"),
+            "{e}"
+        );
     }
 }

@@ -13,10 +13,10 @@ use std::path::Path;
 
 pub use builtins::{
     cifar10, cifar100, fashion_mnist, flat, CIFAR100_CLASSES, CIFAR100_SUPERCLASSES,
-    CIFAR10_CLASSES, FASHION_MNIST_CLASSES,
+    CIFAR10_CLASSES, FASHION_MNIST_CLASSES, MAX_FLAT_CLASSES,
 };
 pub use formats::{parse_edges, parse_json, read_file, write_dot, write_edges, write_json};
-pub use tree::{Edge, Hierarchy};
+pub use tree::{Edge, Hierarchy, MAX_MATRIX_ENTRIES};
 
 use crate::{Error, Result};
 

@@ -6,13 +6,24 @@
 //! * `d(a, b) = height(LCA(a, b))` for classes `a`, `b` (0 when `a = b`);
 //! * `dn(a, b) = d(a, b) / max_{a,b} d(a, b)`.
 //!
+//! Every algorithm here is iterative and takes O(nodes) memory (besides the K x K matrices,
+//! which are refused above [`MAX_MATRIX_ENTRIES`] entries by their checked versions), so a
+//! 100,000-deep chain is as cheap as a 100,000-class flat tree. The one exception is
+//! [`Hierarchy::leaf_classes`], whose per-node class lists (as large as the sum of the leaf
+//! depths) are built on first use only.
+//!
 //! Nodes are numbered `0..num_nodes()`; classes are numbered `0..num_classes()` in the class
 //! order (the dataset's label order for built-ins, the order of first appearance for files,
 //! or the order imposed by [`Hierarchy::with_class_order`]).
 
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
 use crate::{Error, Result};
+
+/// Most entries of a K x K matrix (distances, soft labels) that nclab builds: 2^26, that is
+/// 512 MiB of f64 and K up to 8192. [`Hierarchy::check_matrix_size`] refuses more.
+pub const MAX_MATRIX_ENTRIES: usize = 1 << 26;
 
 /// One `parent -> child` edge and where it came from (e.g. `"line 12"`), for error messages.
 #[derive(Clone, Debug)]
@@ -37,8 +48,14 @@ pub struct Hierarchy {
     class_nodes: Vec<usize>,
     /// node -> class index (leaves only)
     node_class: Vec<Option<usize>>,
-    /// node -> the classes of the leaves under it, ascending class index
-    leaf_sets: Vec<Vec<usize>>,
+    /// The classes in pre-order of their leaves: the classes under node `n` are
+    /// `leaf_seq[leaf_start[n]..leaf_start[n] + leaf_count[n]]` (a subtree is contiguous).
+    leaf_seq: Vec<usize>,
+    leaf_start: Vec<usize>,
+    leaf_count: Vec<usize>,
+    /// node -> the classes of the leaves under it, ascending class index; built on first use
+    /// (its size is the sum of the leaf depths, which can be quadratic in the nodes).
+    leaf_sets: OnceLock<Vec<Vec<usize>>>,
     index: HashMap<String, usize>,
 }
 
@@ -178,34 +195,50 @@ impl Hierarchy {
             root,
             class_nodes,
             node_class: Vec::new(),
-            leaf_sets: Vec::new(),
+            leaf_seq: Vec::new(),
+            leaf_start: Vec::new(),
+            leaf_count: Vec::new(),
+            leaf_sets: OnceLock::new(),
             index,
         };
         h.finish(&order);
         Ok(h)
     }
 
-    /// Recomputes heights, the class maps and the leaf sets (`order` is a pre-order).
+    /// Recomputes heights, the class maps and the leaf ranges (`order` is a pre-order), in
+    /// O(nodes) time and memory.
     fn finish(&mut self, preorder: &[usize]) {
         let n = self.names.len();
         self.height = vec![0; n];
+        self.leaf_count = vec![0; n];
         for &v in preorder.iter().rev() {
+            if self.children[v].is_empty() {
+                self.leaf_count[v] = 1;
+            }
             if let Some(p) = self.parent[v] {
                 self.height[p] = self.height[p].max(self.height[v] + 1);
+                self.leaf_count[p] += self.leaf_count[v];
             }
         }
         self.node_class = vec![None; n];
         for (c, &v) in self.class_nodes.iter().enumerate() {
             self.node_class[v] = Some(c);
         }
-        self.leaf_sets = vec![Vec::new(); n];
-        for (c, &v) in self.class_nodes.iter().enumerate() {
-            let mut m = Some(v);
-            while let Some(x) = m {
-                self.leaf_sets[x].push(c);
-                m = self.parent[x];
+        self.leaf_start = vec![0; n];
+        self.leaf_seq = Vec::with_capacity(self.class_nodes.len());
+        for &v in preorder {
+            self.leaf_start[v] = self.leaf_seq.len();
+            if let Some(c) = self.node_class[v] {
+                self.leaf_seq.push(c);
             }
         }
+        self.leaf_sets = OnceLock::new();
+    }
+
+    /// The classes under node `n` in pre-order of their leaves (not sorted).
+    fn leaves_under(&self, n: usize) -> &[usize] {
+        let start = self.leaf_start[n];
+        &self.leaf_seq[start..start + self.leaf_count[n]]
     }
 
     fn preorder(&self) -> Vec<usize> {
@@ -368,9 +401,26 @@ impl Hierarchy {
         self.node_class[n]
     }
 
-    /// The classes under node `n` (its leaf set), ascending.
+    /// The classes under node `n` (its leaf set), ascending. The sets of all nodes are built
+    /// together on the first call; their total size is the sum of the leaf depths, so prefer
+    /// [`Hierarchy::num_leaves`] when the count is enough.
     pub fn leaf_classes(&self, n: usize) -> &[usize] {
-        &self.leaf_sets[n]
+        &self.leaf_sets.get_or_init(|| {
+            let mut sets = vec![Vec::new(); self.names.len()];
+            for (c, &v) in self.class_nodes.iter().enumerate() {
+                let mut m = Some(v);
+                while let Some(x) = m {
+                    sets[x].push(c);
+                    m = self.parent[x];
+                }
+            }
+            sets
+        })[n]
+    }
+
+    /// Number of classes under node `n` (1 for a leaf), in O(1).
+    pub fn num_leaves(&self, n: usize) -> usize {
+        self.leaf_count[n]
     }
 
     /// Lowest common ancestor of nodes `a` and `b`.
@@ -411,8 +461,42 @@ impl Hierarchy {
             .unwrap_or(0)
     }
 
-    /// The K x K matrix of `d(a, b)`, row-major in class order, computed in O(K^2): for each
-    /// node, every pair of classes under two different children gets the node's height.
+    /// Checks that a K x K matrix of this hierarchy has at most [`MAX_MATRIX_ENTRIES`]
+    /// entries; the error says why and what to do instead.
+    pub fn check_matrix_size(&self) -> Result<()> {
+        let k = self.num_classes();
+        match k.checked_mul(k) {
+            Some(e) if e <= MAX_MATRIX_ENTRIES => Ok(()),
+            _ => Err(Error::invalid(format!(
+                "{}: {k} classes: a {k} x {k} matrix has {} entries, more than the {} \
+                 (2^26, 512 MiB of f64, K up to 8192) nclab builds; use a hierarchy with \
+                 fewer classes, or compute the distances of the pairs you need with \
+                 Hierarchy::distance",
+                self.source,
+                (k as u128) * (k as u128),
+                MAX_MATRIX_ENTRIES
+            ))),
+        }
+    }
+
+    /// [`Hierarchy::distance_matrix`], refused (with [`Hierarchy::check_matrix_size`]'s
+    /// error) above [`MAX_MATRIX_ENTRIES`] entries. Use this where K comes from input.
+    pub fn try_distance_matrix(&self) -> Result<Vec<f64>> {
+        self.check_matrix_size()?;
+        Ok(self.distance_matrix())
+    }
+
+    /// [`Hierarchy::normalized_distance_matrix`], refused above [`MAX_MATRIX_ENTRIES`]
+    /// entries.
+    pub fn try_normalized_distance_matrix(&self) -> Result<Vec<f64>> {
+        self.check_matrix_size()?;
+        Ok(self.normalized_distance_matrix())
+    }
+
+    /// The K x K matrix of `d(a, b)`, row-major in class order, computed in O(K^2) without
+    /// recursion: for each node, every pair of classes under two different children gets the
+    /// node's height. Allocates K^2 values whatever K: where K comes from input, use
+    /// [`Hierarchy::try_distance_matrix`].
     pub fn distance_matrix(&self) -> Vec<f64> {
         let k = self.num_classes();
         let mut d = vec![0.0; k * k];
@@ -424,8 +508,8 @@ impl Hierarchy {
             let h = self.height[n] as f64;
             for (i, &ci) in ch.iter().enumerate() {
                 for &cj in &ch[i + 1..] {
-                    for &a in &self.leaf_sets[ci] {
-                        for &b in &self.leaf_sets[cj] {
+                    for &a in self.leaves_under(ci) {
+                        for &b in self.leaves_under(cj) {
                             d[a * k + b] = h;
                             d[b * k + a] = h;
                         }
@@ -615,5 +699,110 @@ mod tests {
         let e = small().check_num_classes(4).unwrap_err().to_string();
         assert!(e.contains("has 3 classes but the data has 4"), "{e}");
         small().check_num_classes(3).unwrap();
+    }
+
+    /// A 100,000-deep chain and a 100,000-deep caterpillar (a class hanging off every spine
+    /// node, 100,000 classes): built and queried in O(nodes) time and memory, no recursion.
+    #[test]
+    fn deep_trees_cost_o_nodes() {
+        let n = 100_000;
+        let chain: Vec<Edge> = (0..n)
+            .map(|i| Edge {
+                parent: format!("n{i}"),
+                child: format!("n{}", i + 1),
+                location: format!("line {}", i + 1),
+            })
+            .collect();
+        let h = Hierarchy::from_edges("chain", &chain).unwrap();
+        assert_eq!(
+            (h.num_nodes(), h.num_classes(), h.max_depth()),
+            (n + 1, 1, n)
+        );
+        assert_eq!(h.depth(h.class_node(0)), n);
+        assert_eq!(h.num_leaves(h.root()), 1);
+        assert_eq!(h.distance_matrix(), vec![0.0]);
+        assert_eq!(h.max_distance(), 0);
+
+        let mut cat = Vec::new();
+        for i in 0..n {
+            let spine = format!("s{i}");
+            cat.push((spine.clone(), format!("s{}", i + 1)));
+            cat.push((spine, format!("leaf{i}")));
+        }
+        let cat: Vec<Edge> = cat
+            .into_iter()
+            .enumerate()
+            .map(|(i, (parent, child))| Edge {
+                parent,
+                child,
+                location: format!("line {}", i + 1),
+            })
+            .collect();
+        let h = Hierarchy::from_edges("caterpillar", &cat).unwrap();
+        // Classes: leaf0, ..., leaf{n-1} by first appearance, then the last spine node.
+        assert_eq!(h.num_classes(), n + 1);
+        assert_eq!(h.num_leaves(h.root()), n + 1);
+        assert_eq!(h.max_depth(), n);
+        assert_eq!(h.distance(0, 1), n);
+        assert_eq!(h.distance(n - 1, n), 1);
+        let e = h.try_distance_matrix().unwrap_err().to_string();
+        assert!(
+            e.contains("caterpillar: 100001 classes: a 100001 x 100001 matrix has 10000200001 entries, more than the 67108864"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn matrices_above_the_bound_are_refused() {
+        let h = crate::hierarchy::flat(1_000_000).unwrap();
+        let e = h.check_matrix_size().unwrap_err().to_string();
+        assert!(e.contains("flat:1000000: 1000000 classes"), "{e}");
+        assert!(
+            e.contains("1000000000000 entries, more than the 67108864"),
+            "{e}"
+        );
+        assert!(e.contains("use a hierarchy with fewer classes"), "{e}");
+        assert!(h.try_normalized_distance_matrix().is_err());
+        let h = crate::hierarchy::flat(8192).unwrap();
+        h.check_matrix_size().unwrap();
+        assert!(crate::hierarchy::flat(8193)
+            .unwrap()
+            .check_matrix_size()
+            .is_err());
+        assert_eq!(
+            small().try_distance_matrix().unwrap(),
+            small().distance_matrix()
+        );
+    }
+
+    /// The matrix agrees with the LCA climb when the class order is not the leaves' order.
+    #[test]
+    fn distance_matrix_matches_distance_under_any_class_order() {
+        // r -> {p -> {a, q -> {b, c}}, d, s -> {e, f}}
+        let h = Hierarchy::from_edges(
+            "t",
+            &edges(&[
+                ("r", "p"),
+                ("p", "a"),
+                ("p", "q"),
+                ("q", "b"),
+                ("q", "c"),
+                ("r", "d"),
+                ("r", "s"),
+                ("s", "e"),
+                ("s", "f"),
+            ]),
+        )
+        .unwrap()
+        .with_class_order(&["f", "c", "a", "e", "d", "b"])
+        .unwrap();
+        let d = h.distance_matrix();
+        for a in 0..6 {
+            for b in 0..6 {
+                assert_eq!(d[a * 6 + b], h.distance(a, b) as f64, "{a} {b}");
+            }
+        }
+        assert_eq!(h.leaf_classes(h.find("q").unwrap()), &[1, 5]);
+        assert_eq!(h.num_leaves(h.find("p").unwrap()), 3);
     }
 }

@@ -46,6 +46,11 @@ impl Variant {
     }
 }
 
+/// Most records accepted in one binary batch file: 60,000. The real files hold 10,000
+/// (CIFAR-10 batches, both test files) or 50,000 (the CIFAR-100 train file); a file that
+/// would hold more is refused from its length, before anything is read or reserved.
+pub const MAX_RECORDS: usize = 60_000;
+
 /// Number of CIFAR-100 coarse classes (superclasses).
 pub const CIFAR100_COARSE: usize = 20;
 
@@ -94,17 +99,18 @@ pub fn read_bin(path: &Path, variant: Variant) -> Result<CifarBatch> {
     Ok(out)
 }
 
-/// Like [`read_bin`], appending to `out` (whose `coarse_labels` must be `Some` exactly for
-/// CIFAR-100), so that several batches load into one buffer without further copies.
-pub fn read_bin_into(path: &Path, variant: Variant, out: &mut CifarBatch) -> Result<()> {
-    let b = super::map_file(path)?;
-    let r = variant.record_size();
-    if b.is_empty() || !b.len().is_multiple_of(r) {
+/// The number of records of a binary batch file of `len` bytes: an error naming `path` when
+/// the length is not a positive whole number of records, or is more than [`MAX_RECORDS`]
+/// records (a sparse or corrupt file). Nothing is read: callers check every file of a split
+/// with this before reserving memory for it.
+pub fn bin_records(path: &Path, variant: Variant, len: u64) -> Result<usize> {
+    let r = variant.record_size() as u64;
+    if len == 0 || !len.is_multiple_of(r) {
         let other = match variant {
             Variant::Cifar10 => Variant::Cifar100,
             Variant::Cifar100 => Variant::Cifar10,
         };
-        let hint = if !b.is_empty() && b.len().is_multiple_of(other.record_size()) {
+        let hint = if len != 0 && len.is_multiple_of(other.record_size() as u64) {
             format!(
                 " (it is a whole number of {}-byte {} records: wrong dataset?)",
                 other.record_size(),
@@ -116,22 +122,57 @@ pub fn read_bin_into(path: &Path, variant: Variant, out: &mut CifarBatch) -> Res
         return Err(Error::format(
             path,
             format!(
-                "size {} bytes is not a positive multiple of the {r}-byte {} record \
+                "size {len} bytes is not a positive multiple of the {r}-byte {} record \
                  ({} label byte(s) + 3072 pixels){hint}",
-                b.len(),
                 variant.name(),
-                r - IMAGE_BYTES
+                r as usize - IMAGE_BYTES
             ),
         ));
     }
-    assert_eq!(
-        out.coarse_labels.is_some(),
-        variant == Variant::Cifar100,
-        "read_bin_into: coarse_labels must be Some exactly for CIFAR-100"
-    );
-    let n = b.len() / r;
+    let n = len / r;
+    if n > MAX_RECORDS as u64 {
+        return Err(Error::format(
+            path,
+            format!(
+                "size {len} bytes is {n} {} records, more than the {MAX_RECORDS} a batch file \
+                 may hold (CIFAR-10 batches hold 10000, the CIFAR-100 train file 50000): a \
+                 corrupt or sparse file?",
+                variant.name()
+            ),
+        ));
+    }
+    Ok(n as usize)
+}
+
+/// Like [`read_bin`], appending to `out` (whose `coarse_labels` must be `Some` exactly for
+/// CIFAR-100), so that several batches load into one buffer without further copies.
+pub fn read_bin_into(path: &Path, variant: Variant, out: &mut CifarBatch) -> Result<()> {
+    if out.coarse_labels.is_some() != (variant == Variant::Cifar100) {
+        return Err(Error::invalid(format!(
+            "read_bin_into({}): coarse_labels must be Some exactly for CIFAR-100",
+            path.display()
+        )));
+    }
+    let len = std::fs::metadata(path)
+        .map_err(|e| Error::io(path, e))?
+        .len();
+    let n = bin_records(path, variant, len)?;
+    let b = super::map_file(path)?;
+    let r = variant.record_size();
+    if b.len() != n * r {
+        return Err(Error::format(
+            path,
+            format!(
+                "size changed while it was read ({len} bytes, then {})",
+                b.len()
+            ),
+        ));
+    }
     out.images.reserve(n * IMAGE_BYTES);
     out.labels.reserve(n);
+    if let Some(c) = &mut out.coarse_labels {
+        c.reserve(n);
+    }
     for (i, rec) in b.chunks_exact(r).enumerate() {
         match &mut out.coarse_labels {
             None => {
@@ -225,11 +266,12 @@ pub fn read_pickle(path: &Path, variant: Variant) -> Result<CifarBatch> {
         )));
     }
     let n = arr.shape[0];
-    if arr.data.len() != n * IMAGE_BYTES {
+    if n.checked_mul(IMAGE_BYTES) != Some(arr.data.len()) {
         return Err(err(format!(
             "'data' of shape {:?} needs {} bytes, holds {}",
             arr.shape,
-            n * IMAGE_BYTES,
+            n.checked_mul(IMAGE_BYTES)
+                .map_or_else(|| "more than 2^64".to_string(), |b| b.to_string()),
             arr.data.len()
         )));
     }
@@ -587,5 +629,70 @@ pub(crate) mod tests {
         std::fs::write(&p, &full[..full.len() / 2]).unwrap();
         let e = read_pickle(&p, Variant::Cifar10).unwrap_err().to_string();
         assert!(e.contains("not a readable pickle: truncated"), "{e}");
+    }
+
+    /// Enormous (sparse) files are refused from their length alone, naming the file: 49 GB
+    /// that is not a whole number of records, and 49 GB that is (16,000,000 records, more than
+    /// MAX_RECORDS).
+    #[test]
+    fn enormous_binary_files_are_refused_from_their_length() {
+        let dir = test_dir("cifar-bin-sparse");
+        let p = dir.join("data_batch_1.bin");
+        let f = std::fs::File::create(&p).unwrap();
+        f.set_len(49_000_000_000).unwrap();
+        let e = read_bin(&p, Variant::Cifar10).unwrap_err().to_string();
+        assert!(
+            e.contains("data_batch_1.bin: size 49000000000 bytes is not a positive multiple"),
+            "{e}"
+        );
+        f.set_len(3074 * 16_000_000).unwrap();
+        let e = read_bin(&p, Variant::Cifar100).unwrap_err().to_string();
+        assert!(e.contains("data_batch_1.bin"), "{e}");
+        assert!(
+            e.contains("is 16000000 CIFAR-100 records, more than the 60000 a batch file may hold"),
+            "{e}"
+        );
+        drop(f);
+        std::fs::remove_file(&p).unwrap();
+        // The bound itself: MAX_RECORDS records are accepted, one more is not.
+        assert_eq!(
+            bin_records(&p, Variant::Cifar10, 3073 * MAX_RECORDS as u64).unwrap(),
+            MAX_RECORDS
+        );
+        assert!(bin_records(&p, Variant::Cifar10, 3073 * (MAX_RECORDS as u64 + 1)).is_err());
+    }
+
+    /// Labels of 2^62 (LONG1) and 1e8 (BININT) in a python batch name the file and the image.
+    #[test]
+    fn huge_pickle_labels_name_the_file_and_row() {
+        let dir = test_dir("cifar-pkl-huge");
+        let p = dir.join("data_batch_1");
+        let b = batch(Variant::Cifar10, &[1, 2, 3]);
+        for (big, shown) in [
+            (1i64 << 62, "4611686018427387904"),
+            (100_000_000, "100000000"),
+        ] {
+            let mut bytes = py2_pickle(&[
+                ("data", PyVal::Array(3, IMAGE_BYTES, b.images.clone())),
+                ("labels", PyVal::Ints(vec![1, 7, 2])),
+            ]);
+            // Replace the label 7 (BININT `J` 07 00 00 00) by LONG1 8 bytes of `big`.
+            let at = bytes
+                .windows(5)
+                .position(|w| w == [b'J', 7, 0, 0, 0])
+                .unwrap();
+            let mut long = vec![0x8a, 8];
+            long.extend_from_slice(&big.to_le_bytes());
+            bytes.splice(at..at + 5, long);
+            std::fs::write(&p, &bytes).unwrap();
+            let e = read_pickle(&p, Variant::Cifar10).unwrap_err().to_string();
+            assert!(
+                e.contains("data_batch_1")
+                    && e.contains(&format!(
+                        "image 1: labels {shown} out of range (expected 0..10)"
+                    )),
+                "{e}"
+            );
+        }
     }
 }

@@ -9,7 +9,7 @@
 use super::write_atomic;
 use crate::tensor::DType;
 use crate::{Error, Result};
-use std::io::{Read, Write};
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
 /// An IDX array: element type, dimensions, and the elements as little-endian bytes.
@@ -44,31 +44,134 @@ fn code_of(dtype: DType) -> Option<u8> {
     })
 }
 
-/// The bytes of `path`, gunzipped when they start with the gzip magic `1f 8b`.
+/// Largest IDX payload accepted, raw or gzip: 4 GiB. The largest IDX files in use (the
+/// EMNIST `byclass` images) hold about 550 MB; a header declaring more is taken as corrupt
+/// rather than trusted with that much memory.
+pub const MAX_PAYLOAD: u64 = 4 << 30;
+
+/// The most a deflate stream can expand: 1032 output bytes per input byte (a run of one
+/// repeated byte, 258 bytes per 2-bit code). A gzip file declaring, through its IDX header,
+/// more than this many times its own size cannot hold what it declares.
+const MAX_DEFLATE_RATIO: u64 = 1032;
+
+/// The bytes of `path`, gunzipped when they start with the gzip magic `1f 8b`. Memory is
+/// bounded: the raw file must be at most [`MAX_PAYLOAD`] bytes, and a gzip stream is cut (an
+/// error) as soon as it yields more than that. Prefer [`read`], which bounds a gzip stream by
+/// what its IDX header declares.
 pub fn read_maybe_gz(path: &Path) -> Result<Vec<u8>> {
-    let raw = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    if raw.len() >= 2 && raw[0] == 0x1f && raw[1] == 0x8b {
-        let mut out = Vec::with_capacity(raw.len() * 4);
-        flate2::read::MultiGzDecoder::new(&raw[..])
-            .read_to_end(&mut out)
-            .map_err(|e| Error::format(path, format!("corrupt gzip stream: {e}")))?;
-        Ok(out)
-    } else {
-        Ok(raw)
+    let mut src = Source::open(path)?;
+    let mut out = Vec::new();
+    match &mut src {
+        Source::Raw { file, len } => {
+            if *len > MAX_PAYLOAD {
+                return Err(Error::format(
+                    path,
+                    format!("file of {len} bytes is larger than the {MAX_PAYLOAD} accepted"),
+                ));
+            }
+            file.read_to_end(&mut out).map_err(|e| Error::io(path, e))?;
+        }
+        Source::Gz { stream, .. } => {
+            stream
+                .take(MAX_PAYLOAD + 1)
+                .read_to_end(&mut out)
+                .map_err(|e| gz_error(path, e))?;
+            if out.len() as u64 > MAX_PAYLOAD {
+                return Err(Error::format(
+                    path,
+                    format!("gzip stream expands to more than {MAX_PAYLOAD} bytes"),
+                ));
+            }
+        }
     }
+    Ok(out)
+}
+
+/// An open IDX file: raw, with its length, or a gzip stream, with the compressed length.
+enum Source {
+    Raw {
+        file: std::io::BufReader<std::fs::File>,
+        len: u64,
+    },
+    Gz {
+        stream: Box<flate2::read::MultiGzDecoder<std::io::BufReader<std::fs::File>>>,
+        compressed_len: u64,
+    },
+}
+
+impl Source {
+    fn open(path: &Path) -> Result<Source> {
+        let ioerr = |e| Error::io(path, e);
+        let mut file = std::fs::File::open(path).map_err(ioerr)?;
+        let len = file.metadata().map_err(ioerr)?.len();
+        let mut magic = [0u8; 2];
+        let got = read_full(&mut file, &mut magic).map_err(ioerr)?;
+        file.seek(SeekFrom::Start(0)).map_err(ioerr)?;
+        let file = std::io::BufReader::with_capacity(1 << 16, file);
+        Ok(if got == 2 && magic == [0x1f, 0x8b] {
+            Source::Gz {
+                stream: Box::new(flate2::read::MultiGzDecoder::new(file)),
+                compressed_len: len,
+            }
+        } else {
+            Source::Raw { file, len }
+        })
+    }
+
+    fn reader(&mut self) -> &mut dyn Read {
+        match self {
+            Source::Raw { file, .. } => file,
+            Source::Gz { stream, .. } => stream,
+        }
+    }
+}
+
+/// Reads until `buf` is full or the stream ends; returns the number of bytes read. Unlike
+/// `read_exact`, a clean end of the stream is told apart from an error of the stream.
+fn read_full(r: &mut dyn Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+fn gz_error(path: &Path, e: std::io::Error) -> Error {
+    Error::format(path, format!("corrupt gzip stream: {e}"))
 }
 
 /// Reads an IDX file (raw or gzip), checking the magic number and that the payload has
 /// exactly `prod(dims) * size(dtype)` bytes.
+///
+/// Memory is bounded by what the header declares, and the declaration is checked before
+/// anything is allocated: its size must not overflow, must be at most [`MAX_PAYLOAD`], must
+/// match the length of a raw file, and must be at most [`MAX_DEFLATE_RATIO`] times the length
+/// of a gzip file (what deflate can expand to). A gzip stream is then read only up to the
+/// declared size; one that yields more is an error as soon as it does.
 pub fn read(path: &Path) -> Result<IdxArray> {
-    let mut b = read_maybe_gz(path)?;
     let err = |m: String| Error::format(path, m);
-    if b.len() < 4 {
+    let mut src = Source::open(path)?;
+    let gz = matches!(src, Source::Gz { .. });
+    let stream_err = |e: std::io::Error| {
+        if gz {
+            gz_error(path, e)
+        } else {
+            Error::io(path, e)
+        }
+    };
+    let mut magic = [0u8; 4];
+    let got = read_full(src.reader(), &mut magic).map_err(stream_err)?;
+    if got < 4 {
         return Err(err(format!(
-            "truncated header: an IDX file starts with a 4-byte magic number, found {} bytes",
-            b.len()
+            "truncated header: an IDX file starts with a 4-byte magic number, found {got} bytes"
         )));
     }
+    let b = magic;
     let dtype = match (b[0], b[1], dtype_of(b[2])) {
         (0, 0, Some(t)) => t,
         _ => {
@@ -81,33 +184,102 @@ pub fn read(path: &Path) -> Result<IdxArray> {
     };
     let k = b[3] as usize;
     let start = 4 + 4 * k;
-    if b.len() < start {
+    let mut dim_bytes = vec![0u8; 4 * k];
+    let got = read_full(src.reader(), &mut dim_bytes).map_err(stream_err)?;
+    if got < 4 * k {
         return Err(err(format!(
             "truncated header: {k} dimensions need {start} header bytes, found {}",
-            b.len()
+            4 + got
         )));
     }
-    let dims: Vec<usize> = (0..k)
-        .map(|i| u32::from_be_bytes(b[4 + 4 * i..8 + 4 * i].try_into().unwrap()) as usize)
+    let dims: Vec<usize> = dim_bytes
+        .chunks_exact(4)
+        .map(|c| u32::from_be_bytes(c.try_into().unwrap()) as usize)
         .collect();
-    let need = dims.iter().product::<usize>() * dtype.size();
-    let found = b.len() - start;
-    if found != need {
+    let need = dtype.byte_len(&dims).ok_or_else(|| {
+        err(format!(
+            "dimensions {dims:?} of {} are too large: their size in bytes overflows a 64-bit \
+             integer (a corrupt header)",
+            dtype.name()
+        ))
+    })?;
+    if need as u64 > MAX_PAYLOAD {
         return Err(err(format!(
-            "payload too {}: dimensions {dims:?} of {} need {need} bytes, found {found}",
-            if found < need { "short" } else { "long" },
+            "dimensions {dims:?} of {} declare {need} bytes, more than the {MAX_PAYLOAD} an \
+             IDX file may hold here (a corrupt header?)",
             dtype.name()
         )));
     }
-    b.drain(..start);
+    let data = match &mut src {
+        Source::Raw { file, len } => {
+            let found = len.saturating_sub(start as u64);
+            if found != need as u64 {
+                return Err(err(format!(
+                    "payload too {}: dimensions {dims:?} of {} need {need} bytes, found {found}",
+                    if found < need as u64 { "short" } else { "long" },
+                    dtype.name()
+                )));
+            }
+            let mut data = Vec::with_capacity(need);
+            file.take(need as u64)
+                .read_to_end(&mut data)
+                .map_err(|e| Error::io(path, e))?;
+            if data.len() != need {
+                return Err(err(format!(
+                    "payload too short: dimensions {dims:?} of {} need {need} bytes, found {} \
+                     (the file shrank while it was read)",
+                    dtype.name(),
+                    data.len()
+                )));
+            }
+            data
+        }
+        Source::Gz {
+            stream,
+            compressed_len,
+        } => {
+            let most = compressed_len.saturating_mul(MAX_DEFLATE_RATIO);
+            if (start + need) as u64 > most {
+                return Err(err(format!(
+                    "dimensions {dims:?} of {} declare {need} bytes, more than a gzip file of \
+                     {compressed_len} bytes can expand to (at most {MAX_DEFLATE_RATIO} times \
+                     its size): a corrupt header",
+                    dtype.name()
+                )));
+            }
+            // Grown as the data arrives, so a lying header costs no more than the stream
+            // really yields; never more than the declared size plus one byte.
+            let mut data = Vec::with_capacity(need.min(1 << 24));
+            (&mut **stream)
+                .take(need as u64)
+                .read_to_end(&mut data)
+                .map_err(|e| gz_error(path, e))?;
+            if data.len() < need {
+                return Err(err(format!(
+                    "payload too short: dimensions {dims:?} of {} need {need} bytes, the gzip \
+                     stream holds {}",
+                    dtype.name(),
+                    data.len()
+                )));
+            }
+            // One byte more than declared ends the read; reaching the end checks the CRC.
+            let mut extra = [0u8; 1];
+            if read_full(&mut **stream, &mut extra).map_err(|e| gz_error(path, e))? > 0 {
+                return Err(err(format!(
+                    "payload too long: dimensions {dims:?} of {} need {need} bytes, the gzip \
+                     stream holds more (reading stopped there)",
+                    dtype.name()
+                )));
+            }
+            data
+        }
+    };
+    let mut data = data;
     if dtype.size() > 1 {
-        b.chunks_exact_mut(dtype.size()).for_each(|c| c.reverse());
+        data.chunks_exact_mut(dtype.size())
+            .for_each(|c| c.reverse());
     }
-    Ok(IdxArray {
-        dtype,
-        dims,
-        data: b,
-    })
+    Ok(IdxArray { dtype, dims, data })
 }
 
 /// Reads an image file: u8, three dimensions `N x H x W` (magic `0x00000803`). Returns
@@ -144,19 +316,82 @@ pub fn read_labels(path: &Path) -> Result<Vec<u8>> {
     Ok(a.data)
 }
 
+/// Reads a label file of `k` classes: one dimension `N` of integers (u8 as MNIST has it,
+/// or i8, i16, i32), every label in `0..k`. A label out of range is an error naming the file
+/// and the row.
+pub fn read_class_labels(path: &Path, k: usize) -> Result<Vec<u32>> {
+    let a = read(path)?;
+    let wrong = || {
+        Error::format(
+            path,
+            format!(
+                "expected a label file (magic 0x00000801: u8, N; or i8, i16, i32), found {} \
+                 with dimensions {:?}",
+                a.dtype.name(),
+                a.dims
+            ),
+        )
+    };
+    if a.dims.len() != 1 {
+        return Err(wrong());
+    }
+    let values: Vec<i64> = match a.dtype {
+        DType::U8 => a.data.iter().map(|&x| x as i64).collect(),
+        DType::I8 => a.data.iter().map(|&x| x as i8 as i64).collect(),
+        DType::I16 => a
+            .data
+            .chunks_exact(2)
+            .map(|c| i16::from_le_bytes([c[0], c[1]]) as i64)
+            .collect(),
+        DType::I32 => a
+            .data
+            .chunks_exact(4)
+            .map(|c| i32::from_le_bytes(c.try_into().unwrap()) as i64)
+            .collect(),
+        _ => return Err(wrong()),
+    };
+    values
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| {
+            u32::try_from(v)
+                .ok()
+                .filter(|&y| (y as usize) < k)
+                .ok_or_else(|| {
+                    Error::format(
+                        path,
+                        format!("row {i}: label {v} out of range (expected 0..{k})"),
+                    )
+                })
+        })
+        .collect()
+}
+
 /// Writes an IDX file (gzip-compressed when `gzip`), elements given little-endian. Atomic.
 pub fn write(path: &Path, array: &IdxArray, gzip: bool) -> Result<()> {
     let code = code_of(array.dtype).ok_or_else(|| {
         Error::format(path, format!("IDX has no type for {}", array.dtype.name()))
     })?;
-    let need = array.dims.iter().product::<usize>() * array.dtype.size();
-    if array.data.len() != need {
+    let need = array.dtype.byte_len(&array.dims);
+    if need != Some(array.data.len()) {
         return Err(Error::format(
             path,
             format!(
-                "dimensions {:?} need {need} bytes, given {}",
+                "dimensions {:?} need {} bytes, given {}",
                 array.dims,
+                need.map_or("too many".into(), |n| n.to_string()),
                 array.data.len()
+            ),
+        ));
+    }
+    if array.dims.len() > 255 || array.dims.iter().any(|&d| u32::try_from(d).is_err()) {
+        return Err(Error::format(
+            path,
+            format!(
+                "dimensions {:?} cannot be written: IDX holds at most 255 dimensions of at most \
+                 {} each",
+                array.dims,
+                u32::MAX
             ),
         ));
     }
@@ -288,6 +523,154 @@ mod tests {
         let e = read(&q).unwrap_err().to_string();
         assert!(
             e.contains("bad.gz") && e.contains("corrupt gzip stream"),
+            "{e}"
+        );
+    }
+
+    /// A raw IDX header of type `code` with the given dimensions.
+    fn header(code: u8, dims: &[u32]) -> Vec<u8> {
+        let mut b = vec![0, 0, code, dims.len() as u8];
+        for d in dims {
+            b.extend_from_slice(&d.to_be_bytes());
+        }
+        b
+    }
+
+    fn gzip(bytes: &[u8]) -> Vec<u8> {
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        enc.write_all(bytes).unwrap();
+        enc.finish().unwrap()
+    }
+
+    #[test]
+    fn dimensions_whose_size_overflows_are_refused() {
+        let dir = test_dir("idx-overflow");
+        // u8, (2^32 - 1)^3 elements: far beyond 64 bits.
+        let p = dir.join("wrap-idx3-ubyte");
+        std::fs::write(&p, header(0x08, &[u32::MAX; 3])).unwrap();
+        let e = read(&p).unwrap_err().to_string();
+        assert!(e.contains("wrap-idx3-ubyte"), "{e}");
+        assert!(e.contains("too large") && e.contains("overflows"), "{e}");
+        // i32, 2^31 x 2^31 x 4 elements of 4 bytes: 2^66 bytes, which wraps to 0 and would
+        // match an empty payload.
+        let p = dir.join("zero.gz");
+        std::fs::write(&p, gzip(&header(0x0C, &[1 << 31, 1 << 31, 4]))).unwrap();
+        let e = read(&p).unwrap_err().to_string();
+        assert!(e.contains("zero.gz") && e.contains("overflows"), "{e}");
+        // 5 GiB declared, beyond the documented cap, in a sparse file that really is that
+        // long: refused from the header, nothing read.
+        let p = dir.join("sparse-idx3-ubyte");
+        let f = std::fs::File::create(&p).unwrap();
+        let mut w = &f;
+        w.write_all(&header(0x08, &[5, 1 << 30])).unwrap();
+        f.set_len(12 + (5u64 << 30)).unwrap();
+        drop(f);
+        let e = read(&p).unwrap_err().to_string();
+        assert!(e.contains("sparse-idx3-ubyte"), "{e}");
+        assert!(
+            e.contains("declare 5368709120 bytes, more than the 4294967296"),
+            "{e}"
+        );
+        std::fs::remove_file(&p).unwrap();
+    }
+
+    /// A gzip file is read only as far as its IDX header declares: a stream that expands to
+    /// more stops being read at the first extra byte, and a header that declares more than the
+    /// file could expand to is refused before anything is decompressed.
+    #[test]
+    fn gzip_decompression_is_bounded_by_the_header() {
+        let dir = test_dir("idx-gz-bomb");
+        // Header: 10 labels; then 16 MiB of zeros (a 16 KiB gzip file).
+        let mut raw = header(0x08, &[10]);
+        raw.resize(raw.len() + (16 << 20), 0);
+        let p = dir.join("bomb-idx1-ubyte.gz");
+        let gz = gzip(&raw);
+        assert!(gz.len() < 1 << 20);
+        std::fs::write(&p, &gz).unwrap();
+        drop(raw);
+        let e = read(&p).unwrap_err().to_string();
+        assert!(e.contains("bomb-idx1-ubyte.gz"), "{e}");
+        assert!(
+            e.contains("payload too long") && e.contains("reading stopped there"),
+            "{e}"
+        );
+        // A 2 GiB image file declared by a gzip file of a few dozen bytes.
+        let p = dir.join("liar-idx3-ubyte.gz");
+        let gz = gzip(&header(0x08, &[2048, 1024, 1024]));
+        std::fs::write(&p, &gz).unwrap();
+        let e = read(&p).unwrap_err().to_string();
+        assert!(e.contains("liar-idx3-ubyte.gz"), "{e}");
+        assert!(
+            e.contains(&format!(
+                "more than a gzip file of {} bytes can expand to",
+                gz.len()
+            )),
+            "{e}"
+        );
+        // Exactly the declared size still reads, and the whole stream (CRC included) is
+        // checked: a corrupted trailer is an error.
+        let a = IdxArray {
+            dtype: DType::U8,
+            dims: vec![3],
+            data: vec![1, 2, 3],
+        };
+        let p = dir.join("ok.gz");
+        write(&p, &a, true).unwrap();
+        assert_eq!(read(&p).unwrap(), a);
+        let mut gz = std::fs::read(&p).unwrap();
+        let n = gz.len();
+        gz[n - 8] ^= 0xff; // CRC32 of the member
+        std::fs::write(&p, &gz).unwrap();
+        let e = read(&p).unwrap_err().to_string();
+        assert!(e.contains("corrupt gzip stream"), "{e}");
+    }
+
+    /// Labels wider than u8 are read and checked against the class count, naming the row.
+    #[test]
+    fn class_labels_out_of_range_name_the_file_and_row() {
+        let dir = test_dir("idx-labels");
+        let p = dir.join("labels-idx1-int");
+        let a = IdxArray {
+            dtype: DType::I32,
+            dims: vec![5],
+            data: [1i32, 2, 0, 100_000_000, 3]
+                .iter()
+                .flat_map(|v| v.to_le_bytes())
+                .collect(),
+        };
+        write(&p, &a, false).unwrap();
+        let e = read_class_labels(&p, 10).unwrap_err().to_string();
+        assert!(e.contains("labels-idx1-int"), "{e}");
+        assert!(
+            e.contains("row 3: label 100000000 out of range (expected 0..10)"),
+            "{e}"
+        );
+        // A negative one, and a u8 label at the class count.
+        let a = IdxArray {
+            dtype: DType::I16,
+            dims: vec![2],
+            data: [4i16, -1].iter().flat_map(|v| v.to_le_bytes()).collect(),
+        };
+        write(&p, &a, true).unwrap();
+        let e = read_class_labels(&p, 10).unwrap_err().to_string();
+        assert!(e.contains("row 1: label -1 out of range"), "{e}");
+        std::fs::write(&p, [0, 0, 8, 1, 0, 0, 0, 3, 1, 9, 2]).unwrap();
+        assert_eq!(read_class_labels(&p, 10).unwrap(), vec![1, 9, 2]);
+        let e = read_class_labels(&p, 9).unwrap_err().to_string();
+        assert!(
+            e.contains("row 1: label 9 out of range (expected 0..9)"),
+            "{e}"
+        );
+        // Floats are not labels.
+        let a = IdxArray {
+            dtype: DType::F64,
+            dims: vec![1],
+            data: (2f64.powi(62)).to_le_bytes().to_vec(),
+        };
+        write(&p, &a, false).unwrap();
+        let e = read_class_labels(&p, 10).unwrap_err().to_string();
+        assert!(
+            e.contains("expected a label file") && e.contains("F64"),
             "{e}"
         );
     }

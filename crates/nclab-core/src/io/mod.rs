@@ -18,6 +18,9 @@ pub mod pickle;
 
 pub mod safetensors;
 
+#[cfg(test)]
+mod fuzz;
+
 use crate::{Error, Result};
 use std::io::Write;
 use std::path::{Path, PathBuf};

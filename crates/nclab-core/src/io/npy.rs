@@ -10,7 +10,7 @@
 //! little-endian C order. Supported element types: `f2`, `f4`, `f8`, `i1`..`i8`, `u1`..`u8`, `b1`.
 
 use super::{map_file, write_atomic};
-use crate::tensor::{DType, Storage, Tensor};
+use crate::tensor::{checked_numel, DType, Storage, Tensor};
 use crate::{Error, Result};
 use std::path::Path;
 
@@ -32,7 +32,17 @@ pub(crate) fn decode(
     err: &dyn Fn(String) -> Error,
 ) -> Result<Tensor> {
     let header = parse_header(b, err)?;
-    let need = header.shape.iter().product::<usize>() * header.dtype.size();
+    // Checked: a shape such as (2^32, 2^32 + 1) must not wrap around to a small size that a
+    // short payload would then match.
+    let need = header.dtype.byte_len(&header.shape).ok_or_else(|| {
+        err(format!(
+            "shape {:?} of {} is too large: its size in bytes overflows a 64-bit integer \
+             (a corrupt header; the file holds {} bytes)",
+            header.shape,
+            header.descr,
+            b.len()
+        ))
+    })?;
     let found = b.len() - header.data_offset;
     if found != need {
         let what = if found < need { "short" } else { "long" };
@@ -55,15 +65,12 @@ pub(crate) fn decode(
     }
     let storage = match mapped {
         Some((map, base)) if (base + header.data_offset).is_multiple_of(header.dtype.size()) => {
-            Storage::mapped(map.clone(), base + header.data_offset, need)?
+            Storage::mapped(map.clone(), base + header.data_offset, need)
+                .map_err(|e| err(e.to_string()))?
         }
         _ => Storage::owned(payload),
     };
-    Ok(Tensor {
-        dtype: header.dtype,
-        shape: header.shape,
-        storage,
-    })
+    Tensor::new(header.dtype, header.shape, storage).map_err(|e| err(e.to_string()))
 }
 
 /// Writes `tensor` as a `.npy` file (version 1.0, or 2.0 when the header needs more than
@@ -78,14 +85,14 @@ pub fn write(path: &Path, tensor: &Tensor) -> Result<()> {
 
 /// The header bytes (magic to final newline) for `tensor`, and nothing else.
 pub(crate) fn encode(tensor: &Tensor) -> std::result::Result<Vec<u8>, String> {
-    let descr = descr_of(tensor.dtype)?;
-    let shape = match tensor.shape.len() {
+    let descr = descr_of(tensor.dtype())?;
+    let shape = match tensor.shape().len() {
         0 => "()".to_string(),
-        1 => format!("({},)", tensor.shape[0]),
+        1 => format!("({},)", tensor.shape()[0]),
         _ => format!(
             "({})",
             tensor
-                .shape
+                .shape()
                 .iter()
                 .map(|d| d.to_string())
                 .collect::<Vec<_>>()
@@ -271,7 +278,8 @@ fn swap_bytes(bytes: &mut [u8], size: usize) {
 /// fastest): element `(i_0, ..., i_{k-1})` sits at Fortran position
 /// `sum_j i_j * prod_{l<j} shape_l` and goes to C position `sum_j i_j * prod_{l>j} shape_l`.
 fn fortran_to_c(src: &[u8], shape: &[usize], size: usize) -> Vec<u8> {
-    let n: usize = shape.iter().product();
+    // The caller checked that `src` holds exactly `prod(shape) * size` bytes.
+    let n = checked_numel(shape).expect("checked by decode");
     let mut out = vec![0u8; src.len()];
     if n == 0 || shape.len() < 2 {
         out.copy_from_slice(src);
@@ -509,11 +517,17 @@ mod tests {
         let dir = test_dir("npy-rt");
         let cases: Vec<(Tensor, &str)> = vec![
             (
-                Tensor::from_f32(vec![2, 3], &[1., 2., 3., 4., 5., -6.5]),
+                Tensor::from_f32(vec![2, 3], &[1., 2., 3., 4., 5., -6.5]).unwrap(),
                 "f32",
             ),
-            (Tensor::from_f64(vec![3], &[0.25, -1e300, 7.0]), "f64"),
-            (Tensor::from_i64(vec![2, 2], &[-1, i64::MAX, 0, 5]), "i64"),
+            (
+                Tensor::from_f64(vec![3], &[0.25, -1e300, 7.0]).unwrap(),
+                "f64",
+            ),
+            (
+                Tensor::from_i64(vec![2, 2], &[-1, i64::MAX, 0, 5]).unwrap(),
+                "i64",
+            ),
             (
                 Tensor::from_bytes(DType::U8, vec![4], vec![0, 1, 254, 255]).unwrap(),
                 "u8",
@@ -526,15 +540,15 @@ mod tests {
                 Tensor::from_bytes(DType::Bool, vec![3], vec![1, 0, 1]).unwrap(),
                 "bool",
             ),
-            (Tensor::from_f32(vec![], &[42.0]), "scalar"),
-            (Tensor::from_f32(vec![0, 5], &[]), "empty"),
+            (Tensor::from_f32(vec![], &[42.0]).unwrap(), "scalar"),
+            (Tensor::from_f32(vec![0, 5], &[]).unwrap(), "empty"),
         ];
         for (t, name) in cases {
             let p = dir.join(format!("{name}.npy"));
             write(&p, &t).unwrap();
             let r = read(&p).unwrap();
-            assert_eq!(r.dtype, t.dtype, "{name}");
-            assert_eq!(r.shape, t.shape, "{name}");
+            assert_eq!(r.dtype(), t.dtype(), "{name}");
+            assert_eq!(r.shape(), t.shape(), "{name}");
             assert_eq!(r.bytes(), t.bytes(), "{name}");
             // Header padded so that the data starts at a multiple of 64, as NumPy does.
             let len = std::fs::metadata(&p).unwrap().len() as usize;
@@ -542,7 +556,7 @@ mod tests {
         }
         // The reader maps rather than copies a C-order little-endian file.
         let p = dir.join("f32.npy");
-        assert!(read(&p).unwrap().storage.is_mapped());
+        assert!(read(&p).unwrap().storage().is_mapped());
         // No temporary file is left behind.
         let left: Vec<_> = std::fs::read_dir(&dir)
             .unwrap()
@@ -559,7 +573,11 @@ mod tests {
         // then the 24 data bytes. nclab's writer produces the same file byte for byte.
         let dir = test_dir("npy-numpy-bytes");
         let p = dir.join("x.npy");
-        write(&p, &Tensor::from_f32(vec![2, 3], &[0., 1., 2., 3., 4., 5.])).unwrap();
+        write(
+            &p,
+            &Tensor::from_f32(vec![2, 3], &[0., 1., 2., 3., 4., 5.]).unwrap(),
+        )
+        .unwrap();
         let ours = std::fs::read(&p).unwrap();
         let numpy = std::fs::read(fixture("f4_c.npy")).unwrap();
         assert_eq!(&ours[..10], b"\x93NUMPY\x01\x00\x76\x00");
@@ -579,21 +597,21 @@ mod tests {
     fn reads_files_written_by_numpy() {
         // np.arange(6, dtype='<f4').reshape(2, 3)
         let t = read(&fixture("f4_c.npy")).unwrap();
-        assert_eq!(t.shape, vec![2, 3]);
+        assert_eq!(t.shape(), [2, 3]);
         assert_eq!(
             t.matrix("x").unwrap().to_f64_vec(),
             vec![0., 1., 2., 3., 4., 5.]
         );
         // np.asfortranarray(np.arange(6, dtype='<f8').reshape(2, 3)): same values, C order out.
         let t = read(&fixture("f8_fortran.npy")).unwrap();
-        assert_eq!(t.shape, vec![2, 3]);
+        assert_eq!(t.shape(), [2, 3]);
         assert_eq!(
             t.matrix("x").unwrap().to_f64_vec(),
             vec![0., 1., 2., 3., 4., 5.]
         );
         // np.arange(24, dtype='<i2').reshape(2, 3, 4, order='F'): element (i, j, k) = i + 2j + 6k
         let t = read(&fixture("i2_fortran_3d.npy")).unwrap();
-        assert_eq!(t.shape, vec![2, 3, 4]);
+        assert_eq!(t.shape(), [2, 3, 4]);
         let v = t.integers("x").unwrap();
         for i in 0..2 {
             for j in 0..3 {
@@ -604,7 +622,7 @@ mod tests {
         }
         // np.array([1, -2, 300000], dtype='>i4')
         let t = read(&fixture("i4_big.npy")).unwrap();
-        assert_eq!(t.dtype, DType::I32);
+        assert_eq!(t.dtype(), DType::I32);
         assert_eq!(t.integers("x").unwrap(), vec![1, -2, 300000]);
         // np.array([3, 65535, 0], dtype='<u2')
         let t = read(&fixture("u2.npy")).unwrap();
@@ -614,15 +632,47 @@ mod tests {
         assert_eq!(t.integers("x").unwrap(), vec![i64::MAX, 7]);
         // np.array([True, False, True])
         let t = read(&fixture("bool.npy")).unwrap();
-        assert_eq!((t.dtype, t.bytes()), (DType::Bool, &[1u8, 0, 1][..]));
+        assert_eq!((t.dtype(), t.bytes()), (DType::Bool, &[1u8, 0, 1][..]));
         // np.lib.format.write_array(f, np.array([1.5, -2.5], '<f8'), version=(2, 0))
         let t = read(&fixture("f8_v2.npy")).unwrap();
         assert_eq!(t.vector_f64("x").unwrap(), vec![1.5, -2.5]);
         // version (3, 0) of np.array([[9]], dtype='|i1')
         let t = read(&fixture("i1_v3.npy")).unwrap();
         assert_eq!(
-            (t.shape.clone(), t.integers("x").unwrap()),
+            (t.shape().to_vec(), t.integers("x").unwrap()),
             (vec![1, 1], vec![9])
+        );
+    }
+
+    /// Shapes whose size wraps around 64 bits are refused before anything is read or
+    /// allocated, whatever the payload: (2^32, 2^32 + 1) f4 and (2^62, 4) f4 (whose byte
+    /// count, 2^66, wraps to 0 and would match an empty payload).
+    #[test]
+    fn shapes_that_overflow_are_refused() {
+        let dir = test_dir("npy-overflow");
+        for (i, shape) in ["(4294967296, 4294967297)", "(4611686018427387904, 4)"]
+            .iter()
+            .enumerate()
+        {
+            let p = dir.join(format!("wrap{i}.npy"));
+            let dict = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': {shape}, }}");
+            write_raw(&p, (1, 0), &dict, &[0; 16]);
+            let e = err_of(&p);
+            assert!(e.contains(&format!("wrap{i}.npy")), "{e}");
+            assert!(e.contains("too large") && e.contains("overflows"), "{e}");
+            // The same with an empty payload, and in Fortran order (the copying path).
+            let dict = format!("{{'descr': '>f4', 'fortran_order': True, 'shape': {shape}, }}");
+            write_raw(&p, (1, 0), &dict, &[]);
+            assert!(err_of(&p).contains("overflows"), "{}", err_of(&p));
+        }
+        // A dimension that does not fit in 64 bits at all.
+        let p = dir.join("huge.npy");
+        let dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999999999999,), }";
+        write_raw(&p, (1, 0), dict, &[]);
+        let e = err_of(&p);
+        assert!(
+            e.contains("huge.npy") && e.contains("dimension at byte"),
+            "{e}"
         );
     }
 

@@ -41,10 +41,38 @@ pub fn read(path: &Path) -> Result<BTreeMap<String, Tensor>> {
                 npy::decode(&map[start..start + len], Some((&map, start)), &err)?
             }
             zip::CompressionMethod::Deflated => {
-                let mut bytes = Vec::with_capacity(entry.size() as usize);
-                entry
+                // The declared size is checked against what deflate can expand the compressed
+                // bytes to (1032 times) before it sizes anything, and the entry is read only up
+                // to it: a stream that yields more is an error at the first extra byte.
+                let size = entry.size();
+                let packed = entry.compressed_size();
+                if size > packed.saturating_mul(1032) {
+                    return Err(err(format!(
+                        "declares {size} bytes once decompressed, more than its {packed} \
+                         compressed bytes can expand to (a corrupt archive)"
+                    )));
+                }
+                let mut bytes = Vec::with_capacity((size as usize).min(1 << 24));
+                (&mut entry)
+                    .take(size)
                     .read_to_end(&mut bytes)
                     .map_err(|e| err(format!("corrupt compressed data: {e}")))?;
+                let mut extra = [0u8; 1];
+                match entry.read(&mut extra) {
+                    Ok(0) => {}
+                    Ok(_) => {
+                        return Err(err(format!(
+                            "decompresses to more than the {size} bytes its header declares"
+                        )))
+                    }
+                    Err(e) => return Err(err(format!("corrupt compressed data: {e}"))),
+                }
+                if (bytes.len() as u64) < size {
+                    return Err(err(format!(
+                        "decompresses to {} bytes, its header declares {size}",
+                        bytes.len()
+                    )));
+                }
                 npy::decode(&bytes, None, &err)?
             }
             other => {
@@ -105,7 +133,7 @@ mod tests {
             let a = read(&fixture(name)).unwrap();
             assert_eq!(a.keys().collect::<Vec<_>>(), vec!["features", "labels"]);
             let f = &a["features"];
-            assert_eq!(f.shape, vec![3, 2]);
+            assert_eq!(f.shape(), vec![3, 2]);
             assert_eq!(
                 f.matrix("f").unwrap().to_f64_vec(),
                 vec![0., 1., 2., 3., 4., 5.]
@@ -117,7 +145,7 @@ mod tests {
     #[test]
     fn round_trip_stored_and_deflated() {
         let dir = test_dir("npz-rt");
-        let f = Tensor::from_f64(vec![2, 2], &[1.5, -2.0, 0.0, 7.25]);
+        let f = Tensor::from_f64(vec![2, 2], &[1.5, -2.0, 0.0, 7.25]).unwrap();
         let y = Tensor::from_bytes(DType::U16, vec![2], vec![1, 0, 255, 255]).unwrap();
         for compress in [false, true] {
             let p = dir.join(format!("a{compress}.npz"));
@@ -125,7 +153,7 @@ mod tests {
             let a = read(&p).unwrap();
             assert_eq!(a["features"].bytes(), f.bytes());
             assert_eq!(a["labels"].integers("y").unwrap(), vec![1, 65535]);
-            assert_eq!(a["features"].storage.is_mapped(), !compress);
+            assert_eq!(a["features"].storage().is_mapped(), !compress);
         }
     }
 
@@ -154,5 +182,50 @@ mod tests {
         std::fs::write(&p, &full[..200]).unwrap();
         let e = read(&p).unwrap_err().to_string();
         assert!(e.contains("not a readable .npz"), "{e}");
+    }
+
+    /// Sets the uncompressed size of every entry, in the local headers and the central
+    /// directory, to `size` (a lying archive).
+    fn patch_sizes(zip: &mut [u8], size: u32) {
+        let mut i = 0;
+        while i + 28 <= zip.len() {
+            match &zip[i..i + 4] {
+                b"PK\x03\x04" => zip[i + 22..i + 26].copy_from_slice(&size.to_le_bytes()),
+                b"PK\x01\x02" => zip[i + 24..i + 28].copy_from_slice(&size.to_le_bytes()),
+                _ => {}
+            }
+            i += 1;
+        }
+    }
+
+    /// A deflated entry is decompressed only up to its declared size, and a declared size
+    /// beyond what its compressed bytes can expand to is refused before anything is sized
+    /// from it.
+    #[test]
+    fn deflated_entries_are_bounded_by_their_declared_size() {
+        let dir = test_dir("npz-bomb");
+        let p = dir.join("a.npz");
+        let t = Tensor::from_f64(vec![64], &[0.0; 64]).unwrap();
+        write(&p, &[("x", &t)], true).unwrap();
+        let good = std::fs::read(&p).unwrap();
+        // Declares 4 GB from about a hundred compressed bytes.
+        let mut bytes = good.clone();
+        patch_sizes(&mut bytes, 0xFFFF_FFF0);
+        std::fs::write(&p, &bytes).unwrap();
+        let e = read(&p).unwrap_err().to_string();
+        assert!(e.contains("a.npz") && e.contains("entry \"x.npy\""), "{e}");
+        assert!(
+            e.contains("declares 4294967280 bytes once decompressed"),
+            "{e}"
+        );
+        // Declares 10 bytes, holds 640.
+        let mut bytes = good;
+        patch_sizes(&mut bytes, 10);
+        std::fs::write(&p, &bytes).unwrap();
+        let e = read(&p).unwrap_err().to_string();
+        assert!(
+            e.contains("decompresses to more than the 10 bytes its header declares"),
+            "{e}"
+        );
     }
 }

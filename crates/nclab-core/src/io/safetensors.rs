@@ -164,18 +164,12 @@ pub fn read(path: &Path) -> Result<SafeTensorsFile> {
         ranges.push((begin, end, name));
         let at = data_start + begin;
         let storage = if at.is_multiple_of(dtype.size()) {
-            Storage::mapped(map.clone(), at, need)?
+            Storage::mapped(map.clone(), at, need).map_err(|e| terr(e.to_string()))?
         } else {
             Storage::owned(&map[at..at + need])
         };
-        tensors.insert(
-            name.clone(),
-            Tensor {
-                dtype,
-                shape,
-                storage,
-            },
-        );
+        let tensor = Tensor::new(dtype, shape, storage).map_err(|e| terr(e.to_string()))?;
+        tensors.insert(name.clone(), tensor);
     }
     ranges.sort();
     for w in ranges.windows(2) {
@@ -211,7 +205,7 @@ pub fn write(
         );
     }
     let mut order: Vec<&(&str, &Tensor)> = tensors.iter().collect();
-    order.sort_by_key(|(_, t)| std::cmp::Reverse(t.dtype.size()));
+    order.sort_by_key(|(_, t)| std::cmp::Reverse(t.dtype().size()));
     let mut offset = 0usize;
     for (name, t) in &order {
         if *name == "__metadata__" || header.contains_key(*name) {
@@ -224,8 +218,8 @@ pub fn write(
         header.insert(
             name.to_string(),
             serde_json::json!({
-                "dtype": t.dtype.name(),
-                "shape": t.shape,
+                "dtype": t.dtype().name(),
+                "shape": t.shape(),
                 "data_offsets": [offset, offset + len],
             }),
         );
@@ -263,10 +257,10 @@ mod tests {
     fn round_trip_with_metadata() {
         let dir = test_dir("st-rt");
         let p = dir.join("a.safetensors");
-        let f = Tensor::from_f32(vec![2, 3], &[1., 2., 3., 4., 5., 6.]);
-        let y = Tensor::from_i64(vec![2], &[0, 1]);
+        let f = Tensor::from_f32(vec![2, 3], &[1., 2., 3., 4., 5., 6.]).unwrap();
+        let y = Tensor::from_i64(vec![2], &[0, 1]).unwrap();
         let b = Tensor::from_bytes(DType::U8, vec![3], vec![7, 8, 9]).unwrap();
-        let w = Tensor::from_f64(vec![1, 2], &[0.5, -0.5]);
+        let w = Tensor::from_f64(vec![1, 2], &[0.5, -0.5]).unwrap();
         let meta = BTreeMap::from([("epoch".to_string(), "350".to_string())]);
         write(
             &p,
@@ -280,15 +274,15 @@ mod tests {
         for (name, t) in [("features", &f), ("labels", &y), ("b", &b), ("w", &w)] {
             let g = r.get(name).unwrap();
             assert_eq!(
-                (g.dtype, &g.shape, g.bytes()),
-                (t.dtype, &t.shape, t.bytes())
+                (g.dtype(), g.shape(), g.bytes()),
+                (t.dtype(), t.shape(), t.bytes())
             );
             // Written aligned, so read in place.
-            assert!(g.storage.is_mapped(), "{name}");
+            assert!(g.storage().is_mapped(), "{name}");
         }
         // Laid out by element size, ties in the given order: i64 labels, f64 w, f32
         // features, u8 b.
-        let offs = |n: &str| match r.get(n).unwrap().storage.map_offset() {
+        let offs = |n: &str| match r.get(n).unwrap().storage().map_offset() {
             Some(offset) => offset,
             _ => unreachable!(),
         };
@@ -323,7 +317,7 @@ mod tests {
         raw(&p, &h, &data);
         let r = read(&p).unwrap();
         let x = r.get("x").unwrap();
-        assert!(!x.storage.is_mapped());
+        assert!(!x.storage().is_mapped());
         assert_eq!(x.vector_f64("x").unwrap(), vec![1.0, -2.0]);
         assert!(r.metadata.is_empty());
     }
@@ -409,7 +403,7 @@ mod tests {
 
         // A duplicate name is refused when writing, and nothing is written.
         let q = dir.join("dup.safetensors");
-        let t = Tensor::from_f32(vec![1], &[1.0]);
+        let t = Tensor::from_f32(vec![1], &[1.0]).unwrap();
         let e = write(&q, &[("a", &t), ("a", &t)], &BTreeMap::new())
             .unwrap_err()
             .to_string();

@@ -52,13 +52,15 @@ impl TreeMatrices {
     }
 
     /// [`TreeMatrices::from_hierarchy`] for data with `k` classes: an error names both counts
-    /// when the hierarchy has another number of classes.
+    /// when the hierarchy has another number of classes, and a hierarchy whose K x K matrices
+    /// would exceed [`crate::hierarchy::MAX_MATRIX_ENTRIES`] is refused before allocating.
     pub fn for_data(
         hierarchy: &crate::hierarchy::Hierarchy,
         k: usize,
         coarse_depth: usize,
     ) -> Result<Self> {
         hierarchy.check_num_classes(k)?;
+        hierarchy.check_matrix_size()?;
         Ok(TreeMatrices::from_hierarchy(hierarchy, coarse_depth))
     }
 }

@@ -1,5 +1,6 @@
 //! `nclab data`: set up and check datasets.
 
+use super::output::outln;
 use anyhow::{bail, Context};
 use nclab_core::data::{self, Dataset, Normalization, Split};
 use std::path::{Path, PathBuf};
@@ -52,36 +53,36 @@ fn check(name: &str, dir: Option<PathBuf>) -> anyhow::Result<()> {
         );
     }
     if !name.starts_with("synthetic") {
-        println!("dataset {name} in {}", dir.display());
+        outln!("dataset {name} in {}", dir.display())?;
     } else {
-        println!("dataset {name} (generated)");
+        outln!("dataset {name} (generated)")?;
     }
     let shape = train.sample_shape();
     match shape.as_slice() {
-        [c, h, w] => println!("image size: {c} x {h} x {w} (channels x height x width), u8"),
-        [d] => println!("vector size: {d}, f32"),
+        [c, h, w] => outln!("image size: {c} x {h} x {w} (channels x height x width), u8")?,
+        [d] => outln!("vector size: {d}, f32")?,
         _ => {}
     }
-    println!(
+    outln!(
         "samples: train {}, test {}; classes: {}",
         train.len(),
         test.len(),
         train.num_classes()
-    );
-    print_counts(&train, &test, &train.class_names, |d| d.class_counts());
+    )?;
+    print_counts(&train, &test, &train.class_names, |d| d.class_counts())?;
     if let (Some(names), Some(_), Some(_)) = (
         &train.coarse_names,
         &train.coarse_labels,
         &test.coarse_labels,
     ) {
-        println!("coarse classes (superclasses): {}", names.len());
+        outln!("coarse classes (superclasses): {}", names.len())?;
         print_counts(&train, &test, names, |d| {
             let mut c = vec![0usize; names.len()];
             for &y in d.coarse_labels.as_ref().expect("checked") {
                 c[y as usize] += 1;
             }
             c
-        });
+        })?;
     }
     for (split, d) in [("train", &train), ("test", &test)] {
         if let Some(k) = d.class_counts().iter().position(|&c| c == 0) {
@@ -97,11 +98,11 @@ fn check(name: &str, dir: Option<PathBuf>) -> anyhow::Result<()> {
     } else {
         "per-coordinate, first 8"
     };
-    println!("train {what} mean and std:");
+    outln!("train {what} mean and std:")?;
     for (c, (m, s)) in norm.mean.iter().zip(&norm.std).enumerate().take(8) {
-        println!("  {c}: mean {m:.4}  std {s:.4}");
+        outln!("  {c}: mean {m:.4}  std {s:.4}")?;
     }
-    println!("ok");
+    outln!("ok")?;
     Ok(())
 }
 
@@ -110,16 +111,20 @@ fn print_counts(
     test: &Dataset,
     names: &[String],
     counts: impl Fn(&Dataset) -> Vec<usize>,
-) {
+) -> anyhow::Result<()> {
     let (a, b) = (counts(train), counts(test));
     let width = names.iter().map(|n| n.len()).max().unwrap_or(5).max(5);
-    println!(
+    outln!(
         "  {:>3}  {:<width$}  {:>7}  {:>7}",
-        "k", "class", "train", "test"
-    );
+        "k",
+        "class",
+        "train",
+        "test"
+    )?;
     for (k, name) in names.iter().enumerate() {
-        println!("  {k:>3}  {name:<width$}  {:>7}  {:>7}", a[k], b[k]);
+        outln!("  {k:>3}  {name:<width$}  {:>7}  {:>7}", a[k], b[k])?;
     }
+    Ok(())
 }
 
 fn fetch(names: &[String], from: Option<PathBuf>) -> anyhow::Result<()> {

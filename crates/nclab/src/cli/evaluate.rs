@@ -18,7 +18,7 @@ use nclab_core::labels::to_classes as labels_from_integers;
 use nclab_core::losses::{Loss, LossSpec};
 use nclab_core::metrics::mistakes::{MistakeEvaluator, MistakeMetrics, Ranking, ScoreKind};
 
-use super::output::human;
+use super::output::{human, outln};
 
 /// Output format.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -82,6 +82,7 @@ pub fn run(args: Args) -> Result<()> {
             args.hierarchy
         )
     })?;
+    hierarchy.check_matrix_size()?;
     let kind = if args.probabilities {
         ScoreKind::Probabilities
     } else {
@@ -122,14 +123,13 @@ pub fn run(args: Args) -> Result<()> {
             if let Some(c) = &crm {
                 obj.insert("crm".into(), metrics_json(c).into());
             }
-            println!(
+            outln!(
                 "{}",
                 serde_json::to_string_pretty(&serde_json::Value::Object(obj))?
-            );
+            )
         }
         EvalFormat::Table => print_table(&plain, crm.as_ref(), &losses, &hierarchy),
     }
-    Ok(())
 }
 
 fn number(v: f64) -> serde_json::Value {
@@ -149,14 +149,14 @@ fn print_table(
     crm: Option<&MistakeMetrics>,
     losses: &[(String, f64)],
     h: &Hierarchy,
-) {
-    println!(
+) -> Result<()> {
+    outln!(
         "{} samples, {} classes, hierarchy {} (max LCA height {})",
         plain.n,
         h.num_classes(),
         h.source(),
         h.max_distance()
-    );
+    )?;
     let entries = plain.entries();
     let crm_entries = crm.map(|c| c.entries());
     let width = entries
@@ -173,16 +173,17 @@ fn print_table(
         }
     };
     if crm_entries.is_some() {
-        println!("{:<width$}  {:>12}  {:>12}", "metric", "scores", "crm");
+        outln!("{:<width$}  {:>12}  {:>12}", "metric", "scores", "crm")?;
     }
     for (i, (name, v)) in entries.iter().enumerate() {
         match &crm_entries {
-            Some(c) => println!("{name:<width$}  {:>12}  {:>12}", show(*v), show(c[i].1)),
-            None => println!("{name:<width$}  {}", show(*v)),
+            Some(c) => outln!("{name:<width$}  {:>12}  {:>12}", show(*v), show(c[i].1))?,
+            None => outln!("{name:<width$}  {}", show(*v))?,
         }
     }
     for (name, v) in losses {
         let label = format!("loss {name}");
-        println!("{label:<width$}  {}", show(*v));
+        outln!("{label:<width$}  {}", show(*v))?;
     }
+    Ok(())
 }

@@ -17,6 +17,8 @@ use nclab_core::hierarchy::{write_dot, write_edges, write_json, Hierarchy};
 use nclab_core::io::write_atomic;
 use nclab_core::losses::SoftTargets;
 
+use super::output::{print_out, stream_out};
+
 #[derive(clap::Args, Debug)]
 pub struct Source {
     /// A built-in hierarchy (cifar10, cifar100, fashion-mnist, flat:K, flat) or a file
@@ -110,8 +112,8 @@ pub enum Command {
 pub fn run(cmd: Command) -> Result<()> {
     match cmd {
         Command::Show { source } => {
-            print!("{}", draw(&source.load()?));
-            Ok(())
+            let h = source.load()?;
+            stream_out(|out| draw(&h, out))
         }
         Command::Distances {
             source,
@@ -120,6 +122,7 @@ pub fn run(cmd: Command) -> Result<()> {
             output,
         } => {
             let h = source.load()?;
+            h.check_matrix_size()?;
             let m = if normalized {
                 h.normalized_distance_matrix()
             } else {
@@ -144,6 +147,7 @@ pub fn run(cmd: Command) -> Result<()> {
             output,
         } => {
             let h = source.load()?;
+            h.check_matrix_size()?;
             let beta = match (beta, mass) {
                 (Some(beta), _) => beta,
                 (None, Some(mass)) => {
@@ -189,15 +193,11 @@ pub fn run(cmd: Command) -> Result<()> {
     }
 }
 
-/// Prints to stdout, or writes the file atomically.
+/// Prints to stdout (quietly stopping at a closed pipe), or writes the file atomically.
 fn emit(text: &str, output: Option<&PathBuf>) -> Result<()> {
     match output {
         Some(path) => Ok(write_atomic(path, |w| w.write_all(text.as_bytes()))?),
-        None => {
-            let mut out = std::io::stdout().lock();
-            out.write_all(text.as_bytes())?;
-            Ok(())
-        }
+        None => print_out(text),
     }
 }
 
@@ -257,36 +257,55 @@ fn to_json(obj: serde_json::Map<String, serde_json::Value>) -> String {
     s
 }
 
+/// Ancestor levels drawn in front of a node: deeper nodes are drawn at this indentation after
+/// a `… ` mark (their label gives their depth), so that every line is short and the drawing
+/// of a 100,000-deep chain is linear in its size.
+const MAX_DRAWN_LEVELS: usize = 32;
+
 /// The terminal drawing: a summary line, then one line per node with box-drawing branches.
 /// Internal nodes show their depth, height and number of classes; leaves their class index.
-fn draw(h: &Hierarchy) -> String {
+/// Written line by line to `out` without recursion.
+fn draw(h: &Hierarchy, out: &mut dyn Write) -> std::io::Result<()> {
     let root = h.root();
-    let mut out = format!(
-        "{}: {} classes, {} nodes ({} internal), max depth {}, max LCA height {}\n",
+    writeln!(
+        out,
+        "{}: {} classes, {} nodes ({} internal), max depth {}, max LCA height {}",
         h.source(),
         h.num_classes(),
         h.num_nodes(),
         h.num_nodes() - h.num_classes(),
         h.max_depth(),
         h.max_distance()
-    );
-    out.push_str(&node_label(h, root));
-    out.push('\n');
-    // (node, prefix for its children's lines)
-    fn walk(h: &Hierarchy, n: usize, prefix: &str, out: &mut String) {
+    )?;
+    writeln!(out, "{}", node_label(h, root))?;
+    // Nodes still to draw, last one next: (node, whether it is its parent's last child).
+    let mut todo: Vec<(usize, bool)> = h.children(root).iter().rev().map(|&c| (c, false)).collect();
+    if let Some(first) = todo.first_mut() {
+        first.1 = true;
+    }
+    // `lasts[j]`: whether the ancestor at depth j + 1 of the node drawn next was a last
+    // child (its column is blank) or not (a `│`).
+    let mut lasts: Vec<bool> = Vec::new();
+    let mut prefix = String::new();
+    while let Some((n, last)) = todo.pop() {
+        let depth = h.depth(n);
+        lasts.truncate(depth - 1);
+        prefix.clear();
+        for &l in lasts.iter().take(MAX_DRAWN_LEVELS) {
+            prefix.push_str(if l { "    " } else { "│   " });
+        }
+        if lasts.len() > MAX_DRAWN_LEVELS {
+            prefix.push_str("… ");
+        }
+        let branch = if last { "└── " } else { "├── " };
+        writeln!(out, "{prefix}{branch}{}", node_label(h, n))?;
+        lasts.push(last);
         let ch = h.children(n);
-        for (i, &c) in ch.iter().enumerate() {
-            let last = i + 1 == ch.len();
-            out.push_str(prefix);
-            out.push_str(if last { "└── " } else { "├── " });
-            out.push_str(&node_label(h, c));
-            out.push('\n');
-            let next = format!("{prefix}{}", if last { "    " } else { "│   " });
-            walk(h, c, &next, out);
+        for (i, &c) in ch.iter().enumerate().rev() {
+            todo.push((c, i + 1 == ch.len()));
         }
     }
-    walk(h, root, "", &mut out);
-    out
+    Ok(())
 }
 
 fn node_label(h: &Hierarchy, n: usize) -> String {
@@ -297,7 +316,7 @@ fn node_label(h: &Hierarchy, n: usize) -> String {
             h.name(n),
             h.depth(n),
             h.height(n),
-            h.leaf_classes(n).len()
+            h.num_leaves(n)
         ),
     }
 }

@@ -268,6 +268,5 @@ pub fn run(args: Args) -> Result<()> {
             .flatten(),
     };
     let rows = measurement.run()?;
-    print_metrics(&rows, args.format);
-    Ok(())
+    print_metrics(&rows, args.format)
 }

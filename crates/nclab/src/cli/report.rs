@@ -6,6 +6,8 @@ use nclab_runs::numbers::count;
 use nclab_runs::report::curves::CurveOptions;
 use nclab_runs::report::{generate, Options};
 
+use super::output::outln;
+
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// Run directories, or directories searched recursively for runs (a run directory holds
@@ -47,13 +49,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     for w in &outcome.warnings {
         eprintln!("warning: {w}");
     }
-    println!(
+    outln!(
         "{} in {}: wrote {} to {} (open {})",
         count(outcome.runs, "run"),
         count(outcome.conditions, "condition"),
         count(outcome.files.len(), "file"),
         args.out.display(),
         args.out.join("index.html").display()
-    );
-    Ok(())
+    )
 }

@@ -10,6 +10,8 @@ use nclab_runs::sweep::plan::{CellState, PlannedCell};
 use nclab_runs::sweep::slurm::{self, SlurmOptions};
 use nclab_runs::sweep::{load_plan, table};
 
+use super::output::{outln, print_out};
+
 #[derive(clap::Args, Debug)]
 #[command(
     after_help = "The grid file format and the study's grids are described in docs/study.md. \
@@ -72,14 +74,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let exe = std::env::current_exe().context("cannot find the nclab executable")?;
 
     if args.dry_run {
-        println!(
+        outln!(
             "sweep {}: {} in {} ({})",
             grid.name,
             count(cells.len(), "cell"),
             out.display(),
             table::state_counts(&cells)
-        );
-        print!("{}", table::plan_table(&cells));
+        )?;
+        print_out(&table::plan_table(&cells))?;
         print_warnings(&cells);
         return Ok(());
     }
@@ -144,7 +146,7 @@ fn finish(
     jobs: usize,
     started: std::time::Instant,
 ) -> anyhow::Result<()> {
-    print!("{}", table::summary_table(reports));
+    print_out(&table::summary_table(reports))?;
     // Cells resumed here also count the images of their earlier part: left out.
     let fresh: Vec<_> = reports
         .iter()
@@ -225,12 +227,11 @@ fn emit_slurm(
     if let Some(warning) = slurm::threads_warning(cells, args.cpus_per_task) {
         eprintln!("warning: {warning}");
     }
-    println!(
+    outln!(
         "wrote {} ({}) and the cells' configs in {}; submit with: sbatch {}",
         path.display(),
         count(cells.len(), "array task"),
         out.display(),
         path.display()
-    );
-    Ok(())
+    )
 }
