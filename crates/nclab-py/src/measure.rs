@@ -65,6 +65,23 @@ fn tree(
 }
 
 /// See `nclab.measure` (python/nclab/__init__.py) for the documentation.
+/// The features as an `N x d` view and their `N` labels, or an error when the counts differ.
+fn rows_and_labels<'a>(
+    features: &'a Floats<'_>,
+    labels: &'a PyReadonlyArray1<'_, i64>,
+) -> PyResult<(MatrixView<'a>, &'a [i64])> {
+    let h = features.view("features")?;
+    let raw = integers(labels, "labels")?;
+    if raw.len() != h.n {
+        return Err(PyValueError::new_err(format!(
+            "features have {} rows but labels have {} entries",
+            h.n,
+            raw.len()
+        )));
+    }
+    Ok((h, raw))
+}
+
 #[pyfunction]
 #[pyo3(signature = (
     features, labels, weights=None, bias=None, *, predictions=None, hierarchy=None,
@@ -87,15 +104,7 @@ pub fn measure<'py>(
     ood_features: Option<Floats<'py>>,
     weight_decay: Option<f64>,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let h = features.view("features")?;
-    let raw = integers(&labels, "labels")?;
-    if raw.len() != h.n {
-        return Err(PyValueError::new_err(format!(
-            "features have {} rows but labels have {} entries",
-            h.n,
-            raw.len()
-        )));
-    }
+    let (h, raw) = rows_and_labels(&features, &labels)?;
     let w = weights.as_ref().map(|w| w.view("weights")).transpose()?;
     if let Some(w) = w {
         Classifier::check_columns(w, h.d).map_err(errors::core)?;
@@ -340,15 +349,7 @@ impl Accumulator {
                 "heldout() needs the finished passes: call result() first",
             ));
         };
-        let h = features.view("features")?;
-        let raw = integers(&labels, "labels")?;
-        if raw.len() != h.n {
-            return Err(PyValueError::new_err(format!(
-                "features have {} rows but labels have {} entries",
-                h.n,
-                raw.len()
-            )));
-        }
+        let (h, raw) = rows_and_labels(&features, &labels)?;
         let y = to_classes(raw, self.k, "labels").map_err(errors::core)?;
         let c = measured.classifier.as_ref();
         let input = CollapseInput {
