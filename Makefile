@@ -55,11 +55,11 @@ install: .libtorch
 	@case ":$$PATH:" in *":$(PREFIX)/bin:"*) ;; *) echo "install: $(PREFIX)/bin is not on PATH; add it with: export PATH=\"$(PREFIX)/bin:\$$PATH\"" ;; esac
 
 # ---- every test ---------------------------------------------------------------------------
-# Rust first (it builds target/debug/nclab, which the Python tests call), then Python; the
-# example loop's test trains on MNIST, fetched if missing.
+# MNIST first (fetched if missing: the README tour's test and the Python example's test train
+# on it), then Rust (it builds target/debug/nclab, which the Python tests call), then Python.
 test: setup
-	$(CARGO) test --workspace
 	./scripts/fetch-data.sh mnist
+	$(CARGO) test --workspace
 	NCLAB_BIN=target/debug/nclab $(VENV)/bin/python -m pytest -q -rs crates/nclab-py/tests tests
 
 data: setup
