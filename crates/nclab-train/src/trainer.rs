@@ -100,6 +100,16 @@ pub fn train(config: &Config, opts: &TrainOptions) -> anyhow::Result<Outcome> {
     // Everything that can be checked without data is checked before the directory is touched.
     let fixed = Fixed::new(config)?;
     let (dir, lock) = RunDir::lock(&opts.out, opts.resume, "nclab train")?;
+    if opts.resume {
+        check_same_config(config, &dir.file(run_dir::CONFIG))?;
+        if let Some(done) = already_finished(&dir)? {
+            eprintln!(
+                "{}: the run had already finished; nothing to do",
+                dir.path.display()
+            );
+            return Ok(done);
+        }
+    }
     let run = match Run::set_up(config, opts, fixed, dir, wall_start) {
         Ok(run) => run,
         Err(err) => {
@@ -113,6 +123,23 @@ pub fn train(config: &Config, opts: &TrainOptions) -> anyhow::Result<Outcome> {
     let outcome = run.train();
     drop(lock);
     outcome
+}
+
+/// A finished run (its summary says so and `final.safetensors` is there) as it stands: resuming
+/// it changes nothing, not even the timings. `None` for a run that can go on.
+fn already_finished(dir: &RunDir) -> anyhow::Result<Option<Outcome>> {
+    let path = dir.file(run_dir::SUMMARY);
+    if !path.exists() || !dir.file(run_dir::FINAL).exists() {
+        return Ok(None);
+    }
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    let summary: run_dir::Summary = serde_json::from_str(&text)
+        .with_context(|| format!("{}: not a run summary", path.display()))?;
+    Ok((summary.status == "finished").then(|| Outcome {
+        summary,
+        dir: dir.path.clone(),
+    }))
 }
 
 /// What the config fixes before any data is read.
@@ -191,9 +218,6 @@ impl<'a> Run<'a> {
         dir: RunDir,
         wall_start: Instant,
     ) -> anyhow::Result<Run<'a>> {
-        if opts.resume {
-            check_same_config(config, &dir.file(run_dir::CONFIG))?;
-        }
         if config.threads > 0 {
             tch::set_num_threads(config.threads as i32);
         }
@@ -472,7 +496,8 @@ impl<'a> Run<'a> {
     }
 
     /// After the last epoch: `final.safetensors` and the summary. The last epoch is always an
-    /// analysis epoch; a run resumed after it had finished re-measures from the checkpoint.
+    /// analysis epoch; a finished run whose final.safetensors was removed re-measures it from
+    /// the checkpoint when resumed.
     fn finish(mut self) -> anyhow::Result<Outcome> {
         let m = match self.last.take() {
             Some(m) => m,
