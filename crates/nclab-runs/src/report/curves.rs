@@ -2,7 +2,8 @@
 //! min-max band across seeds, shaped for collapse:
 //! * a logarithmic y axis for NC metrics, losses and errors ([`log_by_default`]), where a value
 //!   of exactly 0 is drawn on a dashed floor line at half the smallest positive value, labelled
-//!   `0`;
+//!   `0`; values that all lie within one decade (and none 0) get a linear axis instead, where
+//!   a log axis would carry a single labelled tick;
 //! * a logarithmic x axis when the analysis epochs are log-spaced ([`log_spaced`]);
 //! * dashed grey verticals at the learning-rate decays, dotted verticals in each condition's
 //!   colour at its stable TPT epoch (mean over seeds);
@@ -251,11 +252,16 @@ impl Panel {
         };
         let any_negative = values().any(|v| v < 0.0);
         let smallest_positive = values().filter(|&v| v > 0.0).fold(f64::INFINITY, f64::min);
+        let largest = values().fold(0.0, f64::max);
+        let has_zero = values().any(|v| v == 0.0);
+        // Within one decade a log axis would carry a single labelled tick: drawn linear.
+        let spans_a_decade = has_zero || largest >= 10.0 * smallest_positive;
         let log_y = options.log_y
             && !any_negative
             && smallest_positive.is_finite()
+            && spans_a_decade
             && log_by_default(metric).unwrap_or_else(|| wants_log(values()));
-        let floor = (log_y && values().any(|v| v == 0.0)).then_some(smallest_positive / 2.0);
+        let floor = (log_y && has_zero).then_some(smallest_positive / 2.0);
         let epochs: Vec<f64> = curves
             .iter()
             .flat_map(|c| c.points.iter().map(|p| p.epoch))
@@ -791,8 +797,23 @@ mod tests {
             log_y: false,
             per_seed: false,
         };
-        let p = Panel::new("nc4", vec![curve], &[], linear);
+        let p = Panel::new("nc4", vec![curve.clone()], &[], linear);
         assert!(!p.log_y && p.floor.is_none());
+        // NC2 between 0.5 and 0.02 spans 25x: log. Between 0.5 and 0.06 (8.3x, no zero): a
+        // log axis would label one tick at most, so linear.
+        let narrow = |lo: f64| {
+            let mut c = curve.clone();
+            c.points.truncate(2);
+            c.points[1] = CurvePoint {
+                mean: lo,
+                min: lo,
+                max: lo,
+                ..c.points[1]
+            };
+            Panel::new("nc2", vec![c], &[], CurveOptions::default()).log_y
+        };
+        assert!(narrow(0.02));
+        assert!(!narrow(0.06));
     }
 
     #[test]
