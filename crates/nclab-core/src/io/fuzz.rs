@@ -196,7 +196,7 @@ proptest! {
             zip::CompressionMethod::Deflated
         };
         let mut zw = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-        zw.start_file("a.npy", zip::write::FileOptions::default().compression_method(method))
+        zw.start_file("a.npy", zip::write::SimpleFileOptions::default().compression_method(method))
             .unwrap();
         zw.write_all(&entry).unwrap();
         let z = zw.finish().unwrap().into_inner();

@@ -99,12 +99,12 @@ pub fn write(path: &Path, arrays: &[(&str, &Tensor)], compress: bool) -> Result<
     let zerr = |e: zip::result::ZipError| Error::format(path, format!("zip: {e}"));
     for (name, t) in arrays {
         let header = npy::encode(t).map_err(|m| Error::format(path, format!("{name}: {m}")))?;
-        let opts = zip::write::FileOptions::default()
-            .compression_method(method)
-            .large_file(header.len() + t.bytes().len() >= u32::MAX as usize);
         // Stored entries start at a multiple of 64 bytes so that readers can map them in place.
-        zw.start_file_aligned(format!("{name}.npy"), opts, if compress { 1 } else { 64 })
-            .map_err(zerr)?;
+        let opts = zip::write::SimpleFileOptions::default()
+            .compression_method(method)
+            .large_file(header.len() + t.bytes().len() >= u32::MAX as usize)
+            .with_alignment(if compress { 1 } else { 64 });
+        zw.start_file(format!("{name}.npy"), opts).map_err(zerr)?;
         zw.write_all(&header)
             .and_then(|_| zw.write_all(t.bytes()))
             .map_err(|e| Error::io(path, e))?;
@@ -170,7 +170,7 @@ mod tests {
 
         // A valid zip whose entry is a corrupt .npy: the message names the entry.
         let mut zw = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-        zw.start_file("labels.npy", zip::write::FileOptions::default())
+        zw.start_file("labels.npy", zip::write::SimpleFileOptions::default())
             .unwrap();
         zw.write_all(b"\x93NUMPY\x01\x00").unwrap();
         std::fs::write(&p, zw.finish().unwrap().into_inner()).unwrap();
