@@ -375,12 +375,44 @@ fn load_summary(dir: &Path) -> Result<Option<serde_json::Value>> {
     Ok(Some(value))
 }
 
+/// The non-blank lines of a CSV text with their 1-based line numbers.
+fn csv_lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    text.lines()
+        .enumerate()
+        .map(|(i, l)| (i + 1, l))
+        .filter(|(_, l)| !l.trim().is_empty())
+}
+
+/// The trimmed fields of data line `lineno`, which must have as many as the header `names`.
+fn csv_fields<'a>(
+    line: &'a str,
+    lineno: usize,
+    names: &[String],
+) -> std::result::Result<Vec<&'a str>, String> {
+    let cells: Vec<&str> = line.split(',').map(str::trim).collect();
+    if cells.len() != names.len() {
+        return Err(format!(
+            "line {lineno}: {} fields, the header has {}",
+            cells.len(),
+            names.len()
+        ));
+    }
+    Ok(cells)
+}
+
+/// A CSV cell as a number (`None` when empty); the error names the line and column.
+fn csv_number(cell: &str, name: &str, lineno: usize) -> std::result::Result<Option<f64>, String> {
+    if cell.is_empty() {
+        return Ok(None);
+    }
+    cell.parse::<f64>()
+        .map(Some)
+        .map_err(|_| format!("line {lineno}, column '{name}': '{cell}' is not a number"))
+}
+
 /// Parses the text of a `metrics_layers.csv` (`epoch,layer,depth,` then metric columns).
 pub fn parse_layers_csv(text: &str) -> std::result::Result<LayerTable, String> {
-    let mut lines = text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty());
+    let mut lines = csv_lines(text);
     let Some((_, header)) = lines.next() else {
         return Err("empty file: expected a header line 'epoch,layer,depth,...'".into());
     };
@@ -389,27 +421,9 @@ pub fn parse_layers_csv(text: &str) -> std::result::Result<LayerTable, String> {
         return Err("line 1: the first columns must be 'epoch,layer,depth'".into());
     }
     let mut rows = Vec::new();
-    for (idx, line) in lines {
-        let lineno = idx + 1;
-        let cells: Vec<&str> = line.split(',').map(str::trim).collect();
-        if cells.len() != names.len() {
-            return Err(format!(
-                "line {lineno}: {} fields, the header has {}",
-                cells.len(),
-                names.len()
-            ));
-        }
-        let number = |i: usize| -> std::result::Result<Option<f64>, String> {
-            if cells[i].is_empty() {
-                return Ok(None);
-            }
-            cells[i].parse::<f64>().map(Some).map_err(|_| {
-                format!(
-                    "line {lineno}, column '{}': '{}' is not a number",
-                    names[i], cells[i]
-                )
-            })
-        };
+    for (lineno, line) in lines {
+        let cells = csv_fields(line, lineno, &names)?;
+        let number = |i: usize| csv_number(cells[i], &names[i], lineno);
         let epoch = number(0)?.ok_or_else(|| format!("line {lineno}: empty 'epoch'"))?;
         let depth = number(2)?.ok_or_else(|| format!("line {lineno}: empty 'depth'"))?;
         let values = (3..names.len())
@@ -431,10 +445,7 @@ pub fn parse_layers_csv(text: &str) -> std::result::Result<LayerTable, String> {
 /// Parses the text of a `metrics.csv`. The error (without the path, which the caller adds)
 /// names the line and column at fault.
 pub fn parse_metrics_csv(text: &str) -> std::result::Result<MetricsTable, String> {
-    let mut lines = text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty());
+    let mut lines = csv_lines(text);
     let Some((_, header)) = lines.next() else {
         return Err("empty file: expected a header line starting with 'epoch'".into());
     };
@@ -455,27 +466,13 @@ pub fn parse_metrics_csv(text: &str) -> std::result::Result<MetricsTable, String
     }
     let mut epochs = Vec::new();
     let mut rows = Vec::new();
-    for (idx, line) in lines {
-        let lineno = idx + 1;
-        let cells: Vec<&str> = line.split(',').map(str::trim).collect();
-        if cells.len() != names.len() {
-            return Err(format!(
-                "line {lineno}: {} fields, the header has {}",
-                cells.len(),
-                names.len()
-            ));
-        }
-        let mut row = Vec::with_capacity(names.len() - 1);
-        for (cell, name) in cells.iter().zip(&names) {
-            let value = if cell.is_empty() {
-                None
-            } else {
-                Some(cell.parse::<f64>().map_err(|_| {
-                    format!("line {lineno}, column '{name}': '{cell}' is not a number")
-                })?)
-            };
-            row.push(value);
-        }
+    for (lineno, line) in lines {
+        let cells = csv_fields(line, lineno, &names)?;
+        let mut row = cells
+            .iter()
+            .zip(&names)
+            .map(|(cell, name)| csv_number(cell, name, lineno))
+            .collect::<std::result::Result<Vec<_>, _>>()?;
         let epoch = row
             .remove(0)
             .ok_or_else(|| format!("line {lineno}: empty 'epoch'"))?;
