@@ -611,18 +611,18 @@ mod tests {
         let dir = root.join("mnist");
         std::fs::create_dir_all(&dir).unwrap();
         write_mnist(&dir, "train", 10, 1, false);
-        let mut labels: Vec<i32> = (0..10).collect();
-        labels[7] = 100_000_000;
-        write_idx(
-            &dir.join("train-labels-idx1-ubyte"),
-            &IdxArray {
+        let write_labels = |labels: &[i32]| {
+            let data = labels.iter().flat_map(|v| v.to_le_bytes()).collect();
+            let array = IdxArray {
                 dtype: DType::I32,
                 dims: vec![10],
-                data: labels.iter().flat_map(|v| v.to_le_bytes()).collect(),
-            },
-            false,
-        )
-        .unwrap();
+                data,
+            };
+            write_idx(&dir.join("train-labels-idx1-ubyte"), &array, false).unwrap();
+        };
+        let mut labels: Vec<i32> = (0..10).collect();
+        labels[7] = 100_000_000;
+        write_labels(&labels);
         let e = load("mnist", &root, Split::Train).unwrap_err().to_string();
         assert!(
             e.contains(
@@ -631,16 +631,7 @@ mod tests {
             "{e}"
         );
         labels[7] = 7;
-        write_idx(
-            &dir.join("train-labels-idx1-ubyte"),
-            &IdxArray {
-                dtype: DType::I32,
-                dims: vec![10],
-                data: labels.iter().flat_map(|v| v.to_le_bytes()).collect(),
-            },
-            false,
-        )
-        .unwrap();
+        write_labels(&labels);
         assert_eq!(load("mnist", &root, Split::Train).unwrap().labels[7], 7);
     }
 }
