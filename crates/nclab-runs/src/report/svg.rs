@@ -141,6 +141,18 @@ fn attr(s: &str) -> String {
     out
 }
 
+/// The fill or stroke attributes of a shape: filled with `c`, or outlined in `c` `width` wide.
+fn paint(c: BackendColor, fill: bool, width: u32) -> String {
+    if fill {
+        format!("fill=\"{}\" stroke=\"none\"", colour(c))
+    } else {
+        format!(
+            "fill=\"none\" stroke=\"{}\" stroke-width=\"{width}\"",
+            colour(c)
+        )
+    }
+}
+
 fn colour(c: BackendColor) -> String {
     format!("#{:02X}{:02X}{:02X}", c.rgb.0, c.rgb.1, c.rgb.2)
 }
@@ -240,15 +252,7 @@ impl DrawingBackend for SvgBackend {
     ) -> Result<(), DrawingErrorKind<Self::ErrorType>> {
         let c = style.color();
         if c.alpha > 0.0 {
-            let paint = if fill {
-                format!("fill=\"{}\" stroke=\"none\"", colour(c))
-            } else {
-                format!(
-                    "fill=\"none\" stroke=\"{}\" stroke-width=\"{}\"",
-                    colour(c),
-                    style.stroke_width().max(1)
-                )
-            };
+            let paint = paint(c, fill, style.stroke_width().max(1));
             self.push(&format!(
                 "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" {paint}{}/>",
                 ul.0,
@@ -290,15 +294,7 @@ impl DrawingBackend for SvgBackend {
     ) -> Result<(), DrawingErrorKind<Self::ErrorType>> {
         let c = style.color();
         if c.alpha > 0.0 {
-            let paint = if fill {
-                format!("fill=\"{}\" stroke=\"none\"", colour(c))
-            } else {
-                format!(
-                    "fill=\"none\" stroke=\"{}\" stroke-width=\"{}\"",
-                    colour(c),
-                    style.stroke_width()
-                )
-            };
+            let paint = paint(c, fill, style.stroke_width());
             self.push(&format!(
                 "<circle cx=\"{x}\" cy=\"{y}\" r=\"{r}\" {paint}{}/>",
                 opacity(c)
