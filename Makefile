@@ -16,9 +16,20 @@ export NCLAB_DATA
 # ---- set-up (idempotent: a second run checks two files and rebuilds nothing unchanged) -
 setup: .libtorch python
 
+# PyTorch from PyPI carries its CUDA libraries: the venv takes about 4.7 GB. pip keeps no cache
+# (the wheels would take as much again), and the install refuses to start, saying so, where the
+# disk has less than $(VENV_NEED_GB) GB free, instead of failing half-way with ENOSPC.
+VENV_NEED_GB ?= 6
+PIP := $(VENV)/bin/python -m pip install --quiet --disable-pip-version-check --no-cache-dir
+
 $(VENV)/.torch-installed:
+	@free=$$(df -Pk . | awk 'NR==2 {print int($$4 / 1048576)}'); \
+	if [ "$$free" -lt $(VENV_NEED_GB) ]; then \
+		echo "setup: $(TORCH) and its CUDA libraries need about $(VENV_NEED_GB) GB in $(abspath $(VENV)); only $$free GB free on this disk. Free some space (\`cargo clean\` frees target/) and run make again." >&2; \
+		exit 1; \
+	fi
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check $(TORCH) numpy
+	$(PIP) $(TORCH) numpy
 	touch $@
 
 # `.cargo/config.toml` points LIBTORCH at this link, so plain `cargo build` works after setup.
@@ -27,7 +38,7 @@ $(VENV)/.torch-installed:
 	@test -f $@/lib/libtorch_cpu.so || { echo "setup: libtorch not found under $@/lib" >&2; exit 1; }
 
 $(VENV)/.python-tools: | $(VENV)/.torch-installed
-	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check $(PYTOOLS)
+	$(PIP) $(PYTOOLS)
 	touch $@
 
 # `import nclab` in the venv: the compiled extension (crates/nclab-py), installed editable.
