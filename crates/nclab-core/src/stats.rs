@@ -118,7 +118,7 @@ pub fn spearman(x: &[f64], y: &[f64]) -> f64 {
 
 /// `ln Gamma(x)` for `x > 0`, by the Lanczos approximation (g = 7, 9 coefficients), with the
 /// reflection formula below 0.5; relative error about 1e-15.
-pub fn ln_gamma(x: f64) -> f64 {
+pub(crate) fn ln_gamma(x: f64) -> f64 {
     const G: f64 = 7.0;
     const C: [f64; 9] = [
         0.999_999_999_999_809_9,
@@ -153,7 +153,7 @@ pub fn ln_gamma(x: f64) -> f64 {
 /// `d_{2m+1} = -(a+m)(a+b+m) x / ((a+2m)(a+2m+1))` and `d_{2m} = m(b-m) x / ((a+2m-1)(a+2m))`,
 /// summed by the modified Lentz method; it converges fast for `x < (a+1)/(a+b+2)`, otherwise
 /// the symmetry `I_x(a,b) = 1 - I_{1-x}(b,a)` is used.
-pub fn incomplete_beta(a: f64, b: f64, x: f64) -> f64 {
+pub(crate) fn incomplete_beta(a: f64, b: f64, x: f64) -> f64 {
     if x.is_nan() || a <= 0.0 || b <= 0.0 {
         return f64::NAN;
     }
@@ -213,7 +213,7 @@ fn nonzero(v: f64, tiny: f64) -> f64 {
 
 /// Cumulative distribution function of Student's t with `df > 0` degrees of freedom:
 /// `P(T <= t) = 1 - I_{df/(df+t^2)}(df/2, 1/2) / 2` for `t >= 0`, and by symmetry for `t < 0`.
-pub fn student_t_cdf(t: f64, df: f64) -> f64 {
+pub(crate) fn student_t_cdf(t: f64, df: f64) -> f64 {
     if t.is_nan() || df.is_nan() || df <= 0.0 {
         return f64::NAN;
     }
@@ -230,7 +230,7 @@ pub fn student_t_cdf(t: f64, df: f64) -> f64 {
 
 /// Two-sided p-value of a t statistic, `P(|T| >= |t|) = I_{df/(df+t^2)}(df/2, 1/2)`
 /// (computed directly, not as `2 (1 - cdf)`, so that tiny p-values keep their precision).
-pub fn student_t_two_sided_p(t: f64, df: f64) -> f64 {
+pub(crate) fn student_t_two_sided_p(t: f64, df: f64) -> f64 {
     if t.is_nan() || df.is_nan() || df <= 0.0 {
         return f64::NAN;
     }
@@ -242,7 +242,7 @@ pub fn student_t_two_sided_p(t: f64, df: f64) -> f64 {
 
 /// Quantile of Student's t: the `t` with `student_t_cdf(t, df) = p`, for `0 < p < 1`, found by
 /// bisection on the monotone CDF (to about 1e-12 relative accuracy).
-pub fn student_t_quantile(p: f64, df: f64) -> f64 {
+pub(crate) fn student_t_quantile(p: f64, df: f64) -> f64 {
     if !(p > 0.0 && p < 1.0) || df.is_nan() || df <= 0.0 {
         return f64::NAN;
     }
@@ -279,6 +279,7 @@ pub fn student_t_quantile(p: f64, df: f64) -> f64 {
 /// `mean(a) - mean(b)` with unequal variances, or the paired test of `mean(a_i - b_i)`
 /// (then `df = n - 1` and `se = sd(d)/sqrt(n)`).
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
 pub struct WelchTest {
     /// `mean(a) - mean(b)`.
     pub diff: f64,
@@ -359,6 +360,7 @@ pub fn welch_t_test(a: &[f64], b: &[f64], level: f64) -> Option<WelchTest> {
 /// without spread: a zero-width interval at their common value, which is what the t interval
 /// `mean -+ t_{(1+level)/2, n-1} sd / sqrt(n)` gives with `sd = 0`).
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
 pub struct PairedDifference {
     /// Number of pairs.
     pub n: usize,
@@ -414,6 +416,7 @@ pub fn paired_difference(a: &[f64], b: &[f64], level: f64) -> Option<PairedDiffe
 
 /// The exact sign-flip (paired permutation) test of paired differences.
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
 pub struct SignFlip {
     /// Number of differences.
     pub n: usize,
@@ -522,6 +525,7 @@ fn defined_order(p: &[f64]) -> (Vec<usize>, usize) {
 
 /// Mann-Whitney U test of `a` against `b` (two-sided).
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
 pub struct MannWhitney {
     /// `U_a = R_a - n_a (n_a + 1) / 2`, `R_a` the sum of the average ranks of `a` in the pooled
     /// sample: the number of pairs (a_i, b_j) with a_i > b_j, ties counting 1/2.

@@ -19,6 +19,7 @@ use super::statistics::ClassStatistics;
 
 /// What the Gram matrix of the centred means gives.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct MeanGeometry {
     /// NC2.
     pub nc2: f64,
@@ -36,6 +37,7 @@ pub struct MeanGeometry {
 
 /// What the Gram matrices `W M^T` and `W W^T` give.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct WeightGeometry {
     pub nc3: f64,
     pub nc2_weights: f64,

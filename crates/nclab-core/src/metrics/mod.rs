@@ -26,6 +26,7 @@ use crate::Result;
 
 /// A class hierarchy seen as matrices in class order, for the hierarchy-aware metrics.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct TreeMatrices {
     /// Number of classes `K`.
     pub k: usize,
@@ -123,6 +124,7 @@ enum State {
 }
 
 /// The result of the two passes.
+#[non_exhaustive]
 pub struct Measured {
     pub stats: ClassStatistics,
     pub scatter: scatter::Scatter,

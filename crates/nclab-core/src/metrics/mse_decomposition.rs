@@ -27,6 +27,7 @@ use crate::{Error, Result};
 
 /// The three terms of the decomposition.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct MseDecomposition {
     pub lnc1: f64,
     pub lnc23: f64,

@@ -133,6 +133,7 @@ impl<'a> Gram<'a> {
 /// The distance `||G / ||G||_F - E||_F` of a square Gram matrix from the unit-norm
 /// simplex-ETF Gram matrix `E = (I - 1 1^T / K) / sqrt(K-1)`, summed entry by entry (small
 /// distances keep their digits): feed it every entry.
+#[non_exhaustive]
 pub struct EtfDistance {
     norm: f64,
     diag: f64,
@@ -172,6 +173,7 @@ pub fn squared_norms(a: &[f64], d: usize) -> Vec<f64> {
 /// Mean and variance (mean squared deviation) of a stream of values, by Welford's update
 /// (no cancellation for small variances).
 #[derive(Clone, Copy, Debug, Default)]
+#[non_exhaustive]
 pub struct MeanVariance {
     n: u64,
     mean: f64,
