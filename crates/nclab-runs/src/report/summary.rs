@@ -6,7 +6,7 @@
 
 use nclab_core::stats::{self, MannWhitney, PairedDifference, SignFlip, WelchTest};
 
-use crate::numbers;
+use crate::{csv_text, numbers};
 
 use super::conditions::Condition;
 use super::folds::FoldTable;
@@ -343,46 +343,32 @@ fn csv_num(v: f64) -> String {
     numbers::exact(Some(v))
 }
 
-/// Quotes a CSV field when it holds a comma, quote or newline.
-pub fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
-}
-
 /// `summary.csv`: one row per condition (`condition,name,id,runs,seeds,diverged`), then
 /// `<metric>_mean`, `<metric>_sd` and `<metric>_n` for every metric; empty cells where a value
 /// is undefined. `runs` counts the runs that did not diverge, `diverged` the others.
 pub fn summary_csv(runs: &[Run], conditions: &[Condition], metrics: &[String]) -> String {
-    let mut s = String::from("condition,name,id,runs,seeds,diverged");
+    let mut header: Vec<String> = ["condition", "name", "id", "runs", "seeds", "diverged"]
+        .map(String::from)
+        .to_vec();
     for m in metrics {
-        s.push_str(&format!(",{m}_mean,{m}_sd,{m}_n"));
+        header.extend([format!("{m}_mean"), format!("{m}_sd"), format!("{m}_n")]);
     }
-    s.push('\n');
-    for c in conditions {
-        s.push_str(&format!(
-            "{},{},{},{},{},{}",
-            csv_field(&c.label),
-            csv_field(&c.name),
-            c.id,
-            c.runs.len(),
-            csv_field(&seeds_text(runs, c)),
-            c.diverged.len()
-        ));
+    let rows = conditions.iter().map(|c| {
+        let mut row = vec![
+            c.label.clone(),
+            c.name.clone(),
+            c.id.clone(),
+            c.runs.len().to_string(),
+            seeds_text(runs, c),
+            c.diverged.len().to_string(),
+        ];
         for m in metrics {
             let cell = cell(runs, c, m);
-            s.push_str(&format!(
-                ",{},{},{}",
-                csv_num(cell.mean),
-                csv_num(cell.sd),
-                cell.n
-            ));
+            row.extend([csv_num(cell.mean), csv_num(cell.sd), cell.n.to_string()]);
         }
-        s.push('\n');
-    }
-    s
+        row
+    });
+    csv_text::write(std::iter::once(header).chain(rows))
 }
 
 /// `comparisons.csv`: one row per (condition, metric) against the baseline. The paired
@@ -391,14 +377,12 @@ pub fn summary_csv(runs: &[Run], conditions: &[Condition], metrics: &[String]) -
 /// test), `p_holm` and `p_bh` its adjusted values (empty outside the family), `stars_bh` the
 /// marks of `p_bh`, `harm_bound` the interval's bound on the side of harm for metrics with one.
 pub fn comparisons_csv(conditions: &[Condition], comps: &[Comparison]) -> String {
-    let mut s = String::from(
-        "condition,baseline,metric,n,n_baseline,diff,ci95_low,ci95_high,welch_t,welch_df,welch_p,mann_whitney_u,mann_whitney_p,mann_whitney_exact,n_pairs,paired_diff,paired_ci95_low,paired_ci95_high,paired_t,paired_df,paired_p,sign_flip_p,sign_flip_patterns,p,p_test,family,p_holm,p_bh,stars_bh,harm_bound\n",
-    );
-    for c in comps {
+    let header = "condition,baseline,metric,n,n_baseline,diff,ci95_low,ci95_high,welch_t,welch_df,welch_p,mann_whitney_u,mann_whitney_p,mann_whitney_exact,n_pairs,paired_diff,paired_ci95_low,paired_ci95_high,paired_t,paired_df,paired_p,sign_flip_p,sign_flip_patterns,p,p_test,family,p_holm,p_bh,stars_bh,harm_bound";
+    let rows = comps.iter().map(|c| {
         let mw = c.mann_whitney;
         let mut fields = vec![
-            csv_field(&conditions[c.condition].label),
-            csv_field(&conditions[c.baseline].label),
+            conditions[c.condition].label.clone(),
+            conditions[c.baseline].label.clone(),
             c.metric.clone(),
             c.n.to_string(),
             c.n_baseline.to_string(),
@@ -432,10 +416,10 @@ pub fn comparisons_csv(conditions: &[Condition], comps: &[Comparison]) -> String
             stars(c.p_bh).to_string(),
             c.harm_bound().map(csv_num).unwrap_or_default(),
         ]);
-        s.push_str(&fields.join(","));
-        s.push('\n');
-    }
-    s
+        fields
+    });
+    let header: Vec<String> = header.split(',').map(String::from).collect();
+    csv_text::write(std::iter::once(header).chain(rows))
 }
 
 /// The CSV cells of a t-test in the order of `comparisons.csv`: 95% interval (low, high), t, df,
@@ -925,7 +909,9 @@ mod tests {
 
     #[test]
     fn csv_quotes_commas() {
-        assert_eq!(csv_field("a=1, b=2"), "\"a=1, b=2\"");
-        assert_eq!(csv_field("plain"), "plain");
+        assert_eq!(
+            csv_text::line(["a=1, b=2", "plain"]),
+            "\"a=1, b=2\",plain\n"
+        );
     }
 }

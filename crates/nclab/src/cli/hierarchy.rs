@@ -16,6 +16,7 @@ use anyhow::{Context, Result};
 use nclab_core::hierarchy::{write_dot, write_edges, write_json, Hierarchy};
 use nclab_core::io::write_atomic;
 use nclab_core::losses::SoftTargets;
+use nclab_runs::csv_text;
 
 use super::output::{print_out, stream_out};
 
@@ -226,30 +227,12 @@ fn emit(text: &str, output: Option<&PathBuf>) -> Result<()> {
     }
 }
 
-/// A CSV field, quoted when it holds a comma, quote or newline.
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
-}
-
 /// A header of class names, then the K rows of the row-major K x K matrix `m`.
 fn matrix_csv(classes: &[String], m: &[f64]) -> String {
-    let k = classes.len();
-    let mut out = classes
-        .iter()
-        .map(|c| csv_field(c))
-        .collect::<Vec<_>>()
-        .join(",");
-    out.push('\n');
-    for row in m.chunks_exact(k) {
-        let cells: Vec<String> = row.iter().map(|v| format!("{v}")).collect();
-        out.push_str(&cells.join(","));
-        out.push('\n');
-    }
-    out
+    let rows = m
+        .chunks_exact(classes.len())
+        .map(|row| row.iter().map(|v| format!("{v}")).collect::<Vec<_>>());
+    csv_text::write(std::iter::once(classes.to_vec()).chain(rows))
 }
 
 fn matrix_json(classes: &[String], m: &[f64]) -> serde_json::Map<String, serde_json::Value> {
