@@ -2,10 +2,12 @@
 //! without libtorch: the training [`config`] (a TOML file, every key with a default), the
 //! [`run_dir`] a run writes (config, metrics, summary), the arguments of `nclab train`
 //! ([`train_args`]), [`sweep`]s of runs over a grid of configs, and the [`report`] (figures,
-//! tables and statistics) over run directories. The `nclab` command line and the trainer
+//! tables and statistics) over run directories, and [`csv_text`], how all of them read and
+//! write CSV. The `nclab` command line and the trainer
 //! (`nclab-train`, the only crate that links libtorch) both build on it.
 
 pub mod config;
+pub mod csv_text;
 pub mod interrupt;
 pub mod numbers;
 pub mod report;

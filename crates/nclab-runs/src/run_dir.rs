@@ -7,7 +7,7 @@ use std::fs::{self, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::numbers;
+use crate::{csv_text, numbers};
 use anyhow::{bail, Context};
 use serde::{Deserialize, Serialize};
 
@@ -170,25 +170,22 @@ impl RunDir {
     /// new) and to `metrics.jsonl`. The columns must be those of the header already written.
     pub fn append_row(&self, row: &Row) -> anyhow::Result<()> {
         let csv = self.file(METRICS_CSV);
-        let header: Vec<&str> = row.iter().map(|(k, _)| k.as_str()).collect();
+        let header = csv_text::line(row.iter().map(|(k, _)| k));
         let mut text = String::new();
         if csv.exists() {
             let existing = fs::read_to_string(&csv)
                 .with_context(|| format!("cannot read {}", csv.display()))?;
             let have = existing.lines().next().unwrap_or("");
-            if have != header.join(",") {
+            if have != header.trim_end_matches('\n') {
                 bail!(
                     "{}: its columns differ from this run's ({have:?})",
                     csv.display()
                 );
             }
         } else {
-            text.push_str(&header.join(","));
-            text.push('\n');
+            text.push_str(&header);
         }
-        let cells: Vec<String> = row.iter().map(|(_, v)| numbers::exact(*v)).collect();
-        text.push_str(&cells.join(","));
-        text.push('\n');
+        text.push_str(&csv_text::line(row.iter().map(|(_, v)| numbers::exact(*v))));
         append(&csv, text.as_bytes())?;
         let mut obj = serde_json::Map::new();
         for (k, v) in row {
@@ -208,19 +205,14 @@ impl RunDir {
         let path = self.file(METRICS_LAYERS_CSV);
         let mut header = vec!["epoch", "layer", "depth"];
         header.extend(first.metrics.iter().map(|(k, _)| k.as_str()));
-        let mut text = String::new();
-        if !path.exists() {
-            text.push_str(&header.join(","));
-            text.push('\n');
-        }
-        for row in rows {
-            text.push_str(&format!("{epoch},{},{}", row.layer, row.depth));
-            for (_, v) in &row.metrics {
-                text.push(',');
-                text.push_str(&numbers::exact(*v));
-            }
-            text.push('\n');
-        }
+        let header: Option<Vec<String>> =
+            (!path.exists()).then_some(header.into_iter().map(String::from).collect());
+        let records = rows.iter().map(|row| {
+            let mut cells = vec![epoch.to_string(), row.layer.clone(), row.depth.to_string()];
+            cells.extend(row.metrics.iter().map(|(_, v)| numbers::exact(*v)));
+            cells
+        });
+        let text = csv_text::write(header.into_iter().chain(records));
         append(&path, text.as_bytes())
     }
 
@@ -228,6 +220,12 @@ impl RunDir {
     /// after the checkpoint a resumed run continues from) are dropped, and so is a torn last
     /// line (a write cut short by a crash or a full disk), which is never read as a row.
     /// Returns a note for each torn line cut.
+    ///
+    /// Line by line by design, not through [`crate::csv_text`]: it treats `metrics.jsonl` the
+    /// same way, finds a torn last line by its missing end of line (a CSV reader reads such a
+    /// line as a whole record: test `a_csv_reader_reads_a_torn_line_as_a_row`), and copies the
+    /// kept lines byte for byte. Of each row it reads only the first field, the epoch, which
+    /// nclab writes itself as a plain number (never quoted).
     pub fn truncate_rows_after(&self, epoch: usize) -> anyhow::Result<Vec<String>> {
         let mut notes = Vec::new();
         for (name, is_csv) in [
@@ -390,5 +388,14 @@ mod tests {
         let err = RunDir::lock(&p, false, "test").unwrap_err().to_string();
         assert!(err.contains("not empty"), "{err}");
         fs::remove_dir_all(&p).unwrap();
+    }
+
+    #[test]
+    fn a_csv_reader_reads_a_torn_line_as_a_row() {
+        // Why truncate_rows_after looks for the end of line itself: the cut "3,0." is a record
+        // like any other to the CSV reader.
+        let records = crate::csv_text::read("epoch,nc1\n1,0.5\n3,0.").unwrap();
+        assert_eq!(records.len(), 3);
+        assert_eq!(records[2].fields, vec!["3", "0."]);
     }
 }

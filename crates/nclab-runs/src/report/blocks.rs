@@ -39,6 +39,8 @@ fn signed3(v: f64) -> String {
     }
 }
 
+/// The decision table of index.html: each condition against its CE baseline on the headline
+/// metrics, with the explanation above it; a one-line note when there is no comparison.
 pub fn decision_block(runs: &[Run], conds: &[Condition], comps: &[Comparison]) -> String {
     let (metrics, rows) = summary::decision_table(conds, comps);
     if rows.is_empty() || metrics.is_empty() {
@@ -52,6 +54,41 @@ pub fn decision_block(runs: &[Run], conds: &[Condition], comps: &[Comparison]) -
         .collect();
     baselines.sort_unstable();
     baselines.dedup();
+    let mut s = decision_intro(conds, comps);
+    s.push_str(&decision_head(&metrics));
+    if let [b] = baselines[..] {
+        s.push_str(&baseline_means_row(runs, &conds[b], &metrics));
+    }
+    s.push_str("</thead>\n<tbody>\n");
+    for (ci, cells) in &rows {
+        s.push_str(&decision_row(
+            conds,
+            &conds[*ci],
+            &metrics,
+            cells,
+            baselines.len() > 1,
+        ));
+    }
+    s.push_str("</tbody>\n</table>\n");
+    s
+}
+
+/// The paragraphs above the decision table: how to read it, and the family note.
+fn decision_intro(conds: &[Condition], comps: &[Comparison]) -> String {
+    format!(
+        "<p>Each condition against its CE baseline: the difference condition − baseline at the \
+         final epoch (mean over seed pairs), its 95% interval under it, then the \
+         Benjamini–Hochberg adjusted p-value (BH, which the stars use) and Holm's. Highlighted: \
+         BH p < 0.05, <span class=\"key\"><span class=\"down\">lower than the baseline</span>\
+         <span class=\"up\">higher than the baseline</span></span>. Click a heading to sort \
+         the rows by it. Hover a cell for the raw p-values.</p>\n<p>{}</p>\n",
+        escape(&summary::family_note(conds, comps))
+    )
+}
+
+/// The opening of the decision table and its heading row: `condition`, then each metric's
+/// abbreviation (the full name on hover).
+fn decision_head(metrics: &[&str]) -> String {
     let mut header = vec!["condition".to_string()];
     header.extend(metrics.iter().map(|m| {
         format!(
@@ -60,109 +97,117 @@ pub fn decision_block(runs: &[Run], conds: &[Condition], comps: &[Comparison]) -
             escape(abbreviation(m))
         )
     }));
-    let mut s = format!(
-        "<p>Each condition against its CE baseline: the difference condition − baseline at the \
-         final epoch (mean over seed pairs), its 95% interval under it, then the \
-         Benjamini–Hochberg adjusted p-value (BH, which the stars use) and Holm's. Highlighted: \
-         BH p < 0.05, <span class=\"key\"><span class=\"down\">lower than the baseline</span>\
-         <span class=\"up\">higher than the baseline</span></span>. Click a heading to sort \
-         the rows by it. Hover a cell for the raw p-values.</p>\n<p>{}</p>\n",
-        escape(&summary::family_note(conds, comps))
-    );
-    let mut table = format!(
+    format!(
         "<table class=\"decision sortable\">\n<thead><tr>{}</tr>\n",
         header
             .iter()
             .map(|h| format!("<th>{h}</th>"))
             .collect::<String>()
+    )
+}
+
+/// The heading row of the baseline's own means (when all rows share one baseline).
+fn baseline_means_row(runs: &[Run], baseline: &Condition, metrics: &[&str]) -> String {
+    let mut row = format!(
+        "<tr class=\"base\"><td>{} (baseline): mean</td>",
+        escape(&baseline.name)
     );
-    if let [b] = baselines[..] {
-        table.push_str(&format!(
-            "<tr class=\"base\"><td>{} (baseline): mean</td>",
-            escape(&conds[b].name)
-        ));
-        for m in &metrics {
-            let cell = summary::cell(runs, &conds[b], m);
-            table.push_str(&format!(
-                "<td>{}</td>",
-                if cell.n == 0 {
-                    "–".to_string()
-                } else {
-                    crate::numbers::significant(Some(cell.mean), 3)
-                }
-            ));
-        }
-        table.push_str("</tr>\n");
-    }
-    table.push_str("</thead>\n<tbody>\n");
-    for (ci, cells) in &rows {
-        let c = &conds[*ci];
-        let vs = match c.baseline {
-            Some(b) if baselines.len() > 1 => {
-                format!("<br><span class=\"q\">vs {}</span>", escape(&conds[b].name))
+    for m in metrics {
+        let cell = summary::cell(runs, baseline, m);
+        row.push_str(&format!(
+            "<td>{}</td>",
+            if cell.n == 0 {
+                "–".to_string()
+            } else {
+                crate::numbers::significant(Some(cell.mean), 3)
             }
-            _ => String::new(),
-        };
-        table.push_str(&format!("<tr><td>{}{vs}</td>", escape(&c.name)));
-        for (m, cell) in metrics.iter().zip(cells) {
-            let Some(k) = cell else {
-                table.push_str("<td data-v=\"\">–</td>");
-                continue;
-            };
-            let (d, lo, hi, paired) = k.effect();
-            let significant = k.p_bh < 0.05;
-            let class = match (significant, d < 0.0) {
-                (true, true) => " class=\"sig down\"",
-                (true, false) => " class=\"sig up\"",
-                _ => "",
-            };
-            let ci = if lo.is_finite() && hi.is_finite() {
-                format!("[{}, {}]", signed3(lo), signed3(hi))
-            } else {
-                "no interval".to_string()
-            };
-            let q = if k.p_bh.is_finite() {
-                format!("BH {} · Holm {}", sig(k.p_bh), sig(k.p_holm))
-            } else {
-                "p n/a".to_string()
-            };
-            let opt = |v: Option<f64>| v.map_or("n/a".to_string(), sig);
-            let title = format!(
-                "{m}: {} − {} = {} ({}); p ({}) {}; sign-flip p {}; Welch p {}; Holm {}; BH {}{}",
-                c.name,
-                conds[k.baseline].name,
-                signed(d),
-                if paired {
-                    format!("{} seed pairs", k.n_pairs)
-                } else {
-                    format!("{} vs {} runs, unpaired", k.n, k.n_baseline)
-                },
-                if k.p_test.is_empty() { "–" } else { k.p_test },
-                sig(k.p),
-                opt(k.sign_flip.map(|f| f.p)),
-                opt(k.welch.map(|w| w.p)),
-                sig(k.p_holm),
-                sig(k.p_bh),
-                k.harm_bound()
-                    .map_or(String::new(), |b| format!("; worst case {}", signed(b)))
-            );
-            let harm = k.harm_text().map_or(String::new(), |h| {
-                format!("<br><span class=\"q\">{}</span>", escape(&h))
-            });
-            table.push_str(&format!(
-                "<td{class} data-v=\"{}\" title=\"{}\"><b>{}</b>{}<br><span class=\"ci\">{ci}</span>\
-                 <br><span class=\"q\">{q}</span>{harm}</td>",
-                crate::numbers::exact(Some(d)),
-                escape(&title),
-                signed3(d),
-                stars(k.p_bh)
-            ));
-        }
-        table.push_str("</tr>\n");
+        ));
     }
-    table.push_str("</tbody>\n</table>\n");
-    s.push_str(&table);
-    s
+    row.push_str("</tr>\n");
+    row
+}
+
+/// One condition's row of the decision table; with `several_baselines` its name says which
+/// baseline it is compared with.
+fn decision_row(
+    conds: &[Condition],
+    c: &Condition,
+    metrics: &[&str],
+    cells: &[Option<&Comparison>],
+    several_baselines: bool,
+) -> String {
+    let vs = match c.baseline {
+        Some(b) if several_baselines => {
+            format!("<br><span class=\"q\">vs {}</span>", escape(&conds[b].name))
+        }
+        _ => String::new(),
+    };
+    let mut row = format!("<tr><td>{}{vs}</td>", escape(&c.name));
+    for (m, cell) in metrics.iter().zip(cells) {
+        match cell {
+            None => row.push_str("<td data-v=\"\">–</td>"),
+            Some(k) => row.push_str(&decision_cell_html(conds, c, m, k)),
+        }
+    }
+    row.push_str("</tr>\n");
+    row
+}
+
+/// One cell of the decision table: the difference (highlighted when BH p < 0.05), its
+/// interval, the adjusted p-values and the worst case, with every test on hover.
+fn decision_cell_html(conds: &[Condition], c: &Condition, m: &str, k: &Comparison) -> String {
+    let (d, lo, hi, _) = k.effect();
+    let class = match (k.p_bh < 0.05, d < 0.0) {
+        (true, true) => " class=\"sig down\"",
+        (true, false) => " class=\"sig up\"",
+        _ => "",
+    };
+    let ci = if lo.is_finite() && hi.is_finite() {
+        format!("[{}, {}]", signed3(lo), signed3(hi))
+    } else {
+        "no interval".to_string()
+    };
+    let q = if k.p_bh.is_finite() {
+        format!("BH {} · Holm {}", sig(k.p_bh), sig(k.p_holm))
+    } else {
+        "p n/a".to_string()
+    };
+    let harm = k.harm_text().map_or(String::new(), |h| {
+        format!("<br><span class=\"q\">{}</span>", escape(&h))
+    });
+    format!(
+        "<td{class} data-v=\"{}\" title=\"{}\"><b>{}</b>{}<br><span class=\"ci\">{ci}</span>\
+         <br><span class=\"q\">{q}</span>{harm}</td>",
+        crate::numbers::exact(Some(d)),
+        escape(&decision_cell_title(conds, c, m, k)),
+        signed3(d),
+        stars(k.p_bh)
+    )
+}
+
+/// The hover text of a decision-table cell: the difference, the pairing and every p-value.
+fn decision_cell_title(conds: &[Condition], c: &Condition, m: &str, k: &Comparison) -> String {
+    let (d, _, _, paired) = k.effect();
+    let opt = |v: Option<f64>| v.map_or("n/a".to_string(), sig);
+    format!(
+        "{m}: {} − {} = {} ({}); p ({}) {}; sign-flip p {}; Welch p {}; Holm {}; BH {}{}",
+        c.name,
+        conds[k.baseline].name,
+        signed(d),
+        if paired {
+            format!("{} seed pairs", k.n_pairs)
+        } else {
+            format!("{} vs {} runs, unpaired", k.n, k.n_baseline)
+        },
+        if k.p_test.is_empty() { "–" } else { k.p_test },
+        sig(k.p),
+        opt(k.sign_flip.map(|f| f.p)),
+        opt(k.welch.map(|w| w.p)),
+        sig(k.p_holm),
+        sig(k.p_bh),
+        k.harm_bound()
+            .map_or(String::new(), |b| format!("; worst case {}", signed(b)))
+    )
 }
 
 pub fn folds_block(conds: &[Condition], t: &folds::FoldTable) -> String {

@@ -45,56 +45,82 @@ pub struct Condition {
 /// [`NON_CONDITION_KEYS`]; `Some(key)`: by that config key, where a table name (`loss`) stands
 /// for all the entries under it and `name` for the run name.
 pub fn group(runs: &[Run], group_by: Option<&str>) -> Result<Vec<Condition>> {
-    let defining = |run: &Run| -> BTreeMap<String, String> {
-        match group_by {
-            None => run
-                .config
-                .iter()
-                .filter(|(k, _)| !NON_CONDITION_KEYS.contains(&k.as_str()))
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect(),
-            Some(key) => {
-                let prefix = format!("{key}.");
-                let mut m: BTreeMap<String, String> = run
-                    .config
-                    .iter()
-                    .filter(|(k, _)| k.as_str() == key || k.starts_with(&prefix))
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect();
-                if m.is_empty() {
-                    m.insert(key.to_string(), "(absent)".to_string());
-                }
-                m
-            }
-        }
-    };
     if let Some(key) = group_by {
-        let prefix = format!("{key}.");
-        let known = runs
-            .iter()
-            .any(|r| r.config.keys().any(|k| k == key || k.starts_with(&prefix)));
-        if !known {
-            let example: Vec<&String> = runs
-                .first()
-                .map(|r| r.config.keys().take(12).collect())
-                .unwrap_or_default();
-            bail!(
-                "--group-by {key}: no run's config.toml has this key (keys look like: {})",
-                example
-                    .iter()
-                    .map(|s| s.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
-        }
+        check_group_key(runs, key)?;
     }
-
     let mut groups: BTreeMap<BTreeMap<String, String>, Vec<usize>> = BTreeMap::new();
     for (i, run) in runs.iter().enumerate() {
-        groups.entry(defining(run)).or_default().push(i);
+        groups
+            .entry(defining_entries(run, group_by))
+            .or_default()
+            .push(i);
     }
-    let keys: Vec<&BTreeMap<String, String>> = groups.keys().collect();
-    // Entries whose value is not the same in every condition make the label.
+    let varying = varying_keys(&groups.keys().collect::<Vec<_>>());
+    let mut conditions: Vec<Condition> = groups
+        .into_iter()
+        .map(|(key, members)| new_condition(runs, key, members, &varying))
+        .collect();
+    conditions.sort_by(|a, b| a.label.cmp(&b.label));
+    assign_baselines(&mut conditions);
+    let names = short_names(runs, &conditions, &varying);
+    for (c, n) in conditions.iter_mut().zip(names) {
+        c.name = n;
+    }
+    Ok(in_report_order(conditions))
+}
+
+/// The config entries that define a run's condition: all but [`NON_CONDITION_KEYS`], or with
+/// `group_by` the entries of that key (`(absent)` when the run lacks it).
+fn defining_entries(run: &Run, group_by: Option<&str>) -> BTreeMap<String, String> {
+    match group_by {
+        None => run
+            .config
+            .iter()
+            .filter(|(k, _)| !NON_CONDITION_KEYS.contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+        Some(key) => {
+            let prefix = format!("{key}.");
+            let mut m: BTreeMap<String, String> = run
+                .config
+                .iter()
+                .filter(|(k, _)| k.as_str() == key || k.starts_with(&prefix))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            if m.is_empty() {
+                m.insert(key.to_string(), "(absent)".to_string());
+            }
+            m
+        }
+    }
+}
+
+/// Fails unless some run's config has the `--group-by` key (or a table of that name), naming
+/// a few keys that exist.
+fn check_group_key(runs: &[Run], key: &str) -> Result<()> {
+    let prefix = format!("{key}.");
+    let known = runs
+        .iter()
+        .any(|r| r.config.keys().any(|k| k == key || k.starts_with(&prefix)));
+    if !known {
+        let example: Vec<&String> = runs
+            .first()
+            .map(|r| r.config.keys().take(12).collect())
+            .unwrap_or_default();
+        bail!(
+            "--group-by {key}: no run's config.toml has this key (keys look like: {})",
+            example
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    Ok(())
+}
+
+/// The entries whose value is not the same in every condition (sorted): they make the labels.
+fn varying_keys(keys: &[&BTreeMap<String, String>]) -> Vec<String> {
     let mut varying: Vec<String> = Vec::new();
     for k in keys.iter().flat_map(|m| m.keys()) {
         if varying.contains(k) {
@@ -106,53 +132,66 @@ pub fn group(runs: &[Run], group_by: Option<&str>) -> Result<Vec<Condition>> {
         }
     }
     varying.sort();
+    varying
+}
 
-    let mut conditions: Vec<Condition> = groups
-        .into_iter()
-        .map(|(key, mut members)| {
-            members.sort_by_key(|&i| (runs[i].seed(), runs[i].dir.clone()));
-            let label = if varying.is_empty() {
-                runs[members[0]]
-                    .config_str("name")
-                    .unwrap_or_else(|| "all runs".to_string())
-            } else {
-                let loss_kind = key.get("loss.kind").map(|v| unquote(v));
-                varying
-                    .iter()
-                    .filter(|k| !unused_loss_parameter(k, loss_kind.as_deref()))
-                    .map(|k| {
-                        let v = key.get(k).map(|v| unquote(v)).unwrap_or("-".into());
-                        format!("{k}={v}")
-                    })
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            };
-            let common = common_entries(runs, &members);
-            let agreed = |k: &str| common.get(k).map(|v| unquote(v));
-            let (diverged, members): (Vec<usize>, Vec<usize>) =
-                members.into_iter().partition(|&i| runs[i].diverged());
-            Condition {
-                label,
-                name: String::new(),
-                diverged,
-                id: String::new(),
-                dataset: agreed("data.name"),
-                model: agreed("model.kind"),
-                loss: agreed("loss.kind"),
-                key,
-                runs: members,
-                common,
-                baseline: None,
-            }
-        })
-        .collect();
-    conditions.sort_by(|a, b| a.label.cmp(&b.label));
-    assign_baselines(&mut conditions);
-    let names = short_names(runs, &conditions, &varying);
-    for (c, n) in conditions.iter_mut().zip(names) {
-        c.name = n;
+/// A condition's label: its `varying` entries as `key=value` (without loss parameters its loss
+/// does not use), or with nothing varying the first run's name (`all runs` without one).
+fn condition_label(
+    runs: &[Run],
+    members: &[usize],
+    key: &BTreeMap<String, String>,
+    varying: &[String],
+) -> String {
+    if varying.is_empty() {
+        return runs[members[0]]
+            .config_str("name")
+            .unwrap_or_else(|| "all runs".to_string());
     }
-    // Baselines first, then by name; the baseline indices follow the new order.
+    let loss_kind = key.get("loss.kind").map(|v| unquote(v));
+    varying
+        .iter()
+        .filter(|k| !unused_loss_parameter(k, loss_kind.as_deref()))
+        .map(|k| {
+            let v = key.get(k).map(|v| unquote(v)).unwrap_or("-".into());
+            format!("{k}={v}")
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The condition of the runs `members` (sharing the defining entries `key`): runs in seed
+/// order, diverged ones set apart; name, id and baseline are set later.
+fn new_condition(
+    runs: &[Run],
+    key: BTreeMap<String, String>,
+    mut members: Vec<usize>,
+    varying: &[String],
+) -> Condition {
+    members.sort_by_key(|&i| (runs[i].seed(), runs[i].dir.clone()));
+    let label = condition_label(runs, &members, &key, varying);
+    let common = common_entries(runs, &members);
+    let agreed = |k: &str| common.get(k).map(|v| unquote(v));
+    let (diverged, members): (Vec<usize>, Vec<usize>) =
+        members.into_iter().partition(|&i| runs[i].diverged());
+    Condition {
+        label,
+        name: String::new(),
+        diverged,
+        id: String::new(),
+        dataset: agreed("data.name"),
+        model: agreed("model.kind"),
+        loss: agreed("loss.kind"),
+        key,
+        runs: members,
+        common,
+        baseline: None,
+    }
+}
+
+/// The report's order: baselines first, then by name (numbers compared as numbers), then by
+/// label; ids `c1`, `c2`, ... in that order, and the baseline indices following it.
+fn in_report_order(conditions: Vec<Condition>) -> Vec<Condition> {
     let is_baseline: Vec<bool> = (0..conditions.len())
         .map(|i| conditions.iter().any(|c| c.baseline == Some(i)))
         .collect();
@@ -172,7 +211,7 @@ pub fn group(runs: &[Run], group_by: Option<&str>) -> Result<Vec<Condition>> {
         c.id = format!("c{}", i + 1);
         c.baseline = c.baseline.map(|b| new_index[b]);
     }
-    Ok(sorted)
+    sorted
 }
 
 /// Compares names with runs of digits (and a decimal point between digits) read as numbers:

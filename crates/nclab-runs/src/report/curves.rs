@@ -221,6 +221,60 @@ impl Default for CurveOptions {
     }
 }
 
+/// The grey of the floor line and the learning-rate decays.
+const GREY: RGBColor = RGBColor(120, 120, 120);
+
+/// Text sizes of a panel: title, tick labels, axis descriptions (smaller when compact).
+#[derive(Debug, Clone, Copy)]
+struct TextSizes {
+    title: f64,
+    label: f64,
+    desc: f64,
+}
+
+impl TextSizes {
+    /// The sizes of a full panel, or of a compact one in a grid.
+    fn new(compact: bool) -> TextSizes {
+        let (title, label, desc) = if compact {
+            (17.0, 12.0, 12.0)
+        } else {
+            (22.0, 15.0, 16.0)
+        };
+        TextSizes { title, label, desc }
+    }
+}
+
+/// Where a panel's plotting area lies in the drawing area it is drawn into, in pixels relative
+/// to that area, and how a data point maps to such a pixel.
+struct Frame<'a> {
+    /// `(epoch, value)` -> pixel, the value as drawn ([`Panel::shown`]).
+    pixel: &'a dyn Fn((f64, f64)) -> (i32, i32),
+    /// The drawing area's top-left pixel in the whole figure: added for the SVG marks.
+    base: (i32, i32),
+    left: i32,
+    right: i32,
+    top: i32,
+    bottom: i32,
+}
+
+impl Frame<'_> {
+    /// The pixel column of `epoch`, when it lies within the plotting area.
+    fn column(&self, epoch: f64) -> Option<i32> {
+        let x = (self.pixel)((epoch, 1.0)).0;
+        (self.left..=self.right).contains(&x).then_some(x)
+    }
+
+    /// A vertical from the top to the bottom of the plotting area at pixel column `x`.
+    fn vertical(&self, x: i32) -> [(i32, i32); 2] {
+        [(x, self.top), (x, self.bottom)]
+    }
+
+    /// A pixel of the drawing area in the coordinates of the whole figure.
+    fn absolute(&self, p: (i32, i32)) -> (i32, i32) {
+        (p.0 + self.base.0, p.1 + self.base.1)
+    }
+}
+
 /// One plot of a metric against the epoch; see the module documentation.
 #[derive(Debug, Clone)]
 pub struct Panel {
@@ -376,17 +430,58 @@ impl Panel {
         Y: AsRangedCoord<Value = f64>,
         Y::CoordDescType: ValueFormatter<f64>,
     {
-        let (title_size, label_size, desc_size) = if compact {
-            (17.0, 12.0, 12.0)
-        } else {
-            (22.0, 15.0, 16.0)
-        };
+        let sizes = TextSizes::new(compact);
         let mut chart = ChartBuilder::on(area)
-            .caption(&self.title, plot::text(title_size))
+            .caption(&self.title, plot::text(sizes.title))
             .margin(if compact { 6 } else { 12 })
             .x_label_area_size(if compact { 36 } else { 55 })
             .y_label_area_size(if compact { 62 } else { 85 })
             .build_cartesian_2d(x, y)?;
+        self.draw_mesh(&mut chart, compact, sizes, y_format)?;
+        let base = area.get_base_pixel();
+        let pixel = |p: (f64, f64)| {
+            let q = chart.backend_coord(&(p.0, self.shown(p.1)));
+            (q.0 - base.0, q.1 - base.1)
+        };
+        let (px, py) = chart.plotting_area().get_pixel_range();
+        let frame = Frame {
+            pixel: &pixel,
+            base,
+            left: px.start - base.0,
+            right: px.end - base.0,
+            top: py.start - base.1,
+            bottom: py.end - base.1,
+        };
+        self.draw_floor(area, marks, &frame, sizes.label)?;
+        self.draw_decays(area, marks, &frame, sizes.label)?;
+        // Bands, then per-seed lines, then the means: each layer in reverse condition order,
+        // so that the first condition (the baseline) lies on top.
+        self.draw_bands(area, marks, &frame)?;
+        if self.per_seed {
+            self.draw_seed_lines(area, marks, &frame)?;
+        }
+        for c in self.curves.iter().rev() {
+            marks.group(&format!("cond cond-{}", c.id));
+            self.draw_tpt(area, marks, &frame, c)?;
+            self.draw_mean(area, marks, &frame, c, compact)?;
+            marks.end_group();
+        }
+        Ok(())
+    }
+
+    /// The grid, the tick labels and the axis descriptions (the y description only outside a
+    /// compact panel).
+    fn draw_mesh<DB: DrawingBackend, XC, YC>(
+        &self,
+        chart: &mut ChartContext<DB, Cartesian2d<XC, YC>>,
+        compact: bool,
+        sizes: TextSizes,
+        y_format: &dyn Fn(&f64) -> String,
+    ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>>
+    where
+        XC: Ranged<ValueType = f64> + ValueFormatter<f64>,
+        YC: Ranged<ValueType = f64> + ValueFormatter<f64>,
+    {
         let x_desc = if self.log_x {
             "epoch (log scale)"
         } else {
@@ -396,152 +491,198 @@ impl Panel {
         mesh.x_desc(x_desc)
             .x_label_formatter(&|x| format!("{x:.0}"))
             .y_label_formatter(y_format)
-            .label_style(plot::text(label_size))
-            .axis_desc_style(plot::text(desc_size))
+            .label_style(plot::text(sizes.label))
+            .axis_desc_style(plot::text(sizes.desc))
             .max_light_lines(1)
             .light_line_style(RGBColor(240, 240, 240))
             .bold_line_style(RGBColor(215, 215, 215));
         if !compact {
             mesh.y_desc(&self.y_label);
         }
-        mesh.draw()?;
-        let base = area.get_base_pixel();
-        // Pixel coordinates: `abs` for the SVG marks (the whole figure), `rel` for `area`.
-        let abs = |p: (f64, f64)| chart.backend_coord(&(p.0, self.shown(p.1)));
-        let rel = |q: (i32, i32)| (q.0 - base.0, q.1 - base.1);
-        let (px, py) = chart.plotting_area().get_pixel_range();
-        let (top, bottom) = (py.start - base.1, py.end - base.1);
-        let grey = RGBColor(120, 120, 120);
+        mesh.draw()
+    }
 
-        // Exact zeros: the floor line, labelled 0 beside the axis.
-        if let Some(f) = self.floor {
-            let y = rel(chart.backend_coord(&(1.0, f))).1;
-            let style = SeriesStyle {
-                colour: grey,
-                marker: plot::Marker::Circle,
-                dash: Some((6, 4)),
-            };
-            draw_line(
-                area,
-                &[(px.start - base.0, y), (px.end - base.0, y)],
-                &style,
-                1,
-                marks,
-            )?;
-            area.draw_text(
-                "0",
-                &plot::text(label_size).pos(Pos::new(HPos::Right, VPos::Center)),
-                (px.start - base.0 - 6, y),
-            )?;
-        }
-        // Learning-rate decays.
+    /// Exact zeros: the dashed floor line, labelled 0 beside the axis (with a floor only).
+    fn draw_floor<DB: DrawingBackend>(
+        &self,
+        area: &DrawingArea<DB, Shift>,
+        marks: &Marks,
+        frame: &Frame,
+        label_size: f64,
+    ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+        let Some(f) = self.floor else {
+            return Ok(());
+        };
+        let y = (frame.pixel)((1.0, f)).1;
+        let style = SeriesStyle {
+            colour: GREY,
+            marker: plot::Marker::Circle,
+            dash: Some((6, 4)),
+        };
+        draw_line(area, &[(frame.left, y), (frame.right, y)], &style, 1, marks)?;
+        area.draw_text(
+            "0",
+            &plot::text(label_size).pos(Pos::new(HPos::Right, VPos::Center)),
+            (frame.left - 6, y),
+        )
+    }
+
+    /// The learning-rate decays inside the x range: dashed grey verticals labelled `lr ÷10`.
+    fn draw_decays<DB: DrawingBackend>(
+        &self,
+        area: &DrawingArea<DB, Shift>,
+        marks: &Marks,
+        frame: &Frame,
+        label_size: f64,
+    ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
         for &d in &self.decays {
-            let xpix = rel(chart.backend_coord(&(d, 1.0))).0;
-            if xpix < px.start - base.0 || xpix > px.end - base.0 {
+            let Some(xpix) = frame.column(d) else {
                 continue;
-            }
+            };
             let style = SeriesStyle {
-                colour: grey,
+                colour: GREY,
                 marker: plot::Marker::Circle,
                 dash: Some((7, 5)),
             };
-            draw_line(area, &[(xpix, top), (xpix, bottom)], &style, 1, marks)?;
+            draw_line(area, &frame.vertical(xpix), &style, 1, marks)?;
             area.draw_text(
                 "lr ÷10",
                 &plot::text(label_size - 2.0)
-                    .color(&grey)
+                    .color(&GREY)
                     .pos(Pos::new(HPos::Left, VPos::Top)),
-                (xpix + 3, top + 2),
+                (xpix + 3, frame.top + 2),
             )?;
         }
-        // Bands, then per-seed lines, then the means: each layer in reverse condition order,
-        // so that the first condition (the baseline) lies on top.
+        Ok(())
+    }
+
+    /// Each condition's min-max band over its runs, where at least two epochs have two runs.
+    fn draw_bands<DB: DrawingBackend>(
+        &self,
+        area: &DrawingArea<DB, Shift>,
+        marks: &Marks,
+        frame: &Frame,
+    ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
         for c in self.curves.iter().rev() {
             let st = series_style(c.style);
             let banded: Vec<&CurvePoint> = c.points.iter().filter(|p| p.n >= 2).collect();
             if banded.len() >= 2 {
                 marks.group(&format!("cond cond-{}", c.id));
-                let mut poly: Vec<(i32, i32)> =
-                    banded.iter().map(|p| rel(abs((p.epoch, p.max)))).collect();
-                poly.extend(banded.iter().rev().map(|p| rel(abs((p.epoch, p.min)))));
+                let mut poly: Vec<(i32, i32)> = banded
+                    .iter()
+                    .map(|p| (frame.pixel)((p.epoch, p.max)))
+                    .collect();
+                poly.extend(banded.iter().rev().map(|p| (frame.pixel)((p.epoch, p.min))));
                 area.draw(&Polygon::new(poly, st.colour.mix(0.14).filled()))?;
                 marks.end_group();
             }
         }
-        if self.per_seed {
-            for c in self.curves.iter().rev() {
-                let st = series_style(c.style);
-                marks.group(&format!("cond cond-{} seed", c.id));
-                for (_, s) in &c.seeds {
-                    let pix: Vec<(i32, i32)> = s.iter().map(|&p| rel(abs(p))).collect();
-                    if pix.len() >= 2 {
-                        area.draw(&PathElement::new(pix, st.colour.mix(0.45).stroke_width(1)))?;
-                    }
-                }
-                marks.end_group();
-            }
-        }
-        let (width, msize) = if compact { (2, 2) } else { (2, 3) };
+        Ok(())
+    }
+
+    /// One thin line per run (`--per-seed`), in its condition's colour.
+    fn draw_seed_lines<DB: DrawingBackend>(
+        &self,
+        area: &DrawingArea<DB, Shift>,
+        marks: &Marks,
+        frame: &Frame,
+    ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
         for c in self.curves.iter().rev() {
             let st = series_style(c.style);
-            marks.group(&format!("cond cond-{}", c.id));
-            if let Some(t) = c.tpt {
-                let xpix = rel(chart.backend_coord(&(t, 1.0))).0;
-                if xpix >= px.start - base.0 && xpix <= px.end - base.0 {
-                    let tst = SeriesStyle {
-                        colour: st.colour,
-                        marker: st.marker,
-                        dash: Some((2, 4)),
-                    };
-                    draw_line(area, &[(xpix, top), (xpix, bottom)], &tst, 1, marks)?;
-                    marks.hover(
-                        (xpix + base.0, top + base.1 + 6),
-                        5,
-                        &format!(
-                            "{}: stable TPT at epoch {} (mean over seeds)",
-                            c.label,
-                            sig_text(t)
-                        ),
-                    );
+            marks.group(&format!("cond cond-{} seed", c.id));
+            for (_, s) in &c.seeds {
+                let pix: Vec<(i32, i32)> = s.iter().map(|&p| (frame.pixel)(p)).collect();
+                if pix.len() >= 2 {
+                    area.draw(&PathElement::new(pix, st.colour.mix(0.45).stroke_width(1)))?;
                 }
-            }
-            let pix: Vec<(i32, i32)> = c
-                .points
-                .iter()
-                .map(|p| rel(abs((p.epoch, p.mean))))
-                .collect();
-            if pix.len() >= 2 {
-                draw_line(area, &pix, &st, width, marks)?;
-            }
-            for &p in &pix {
-                draw_marker(area, p, st.marker, st.colour, msize)?;
-            }
-            for (p, q) in c.points.iter().zip(&pix) {
-                let range = if p.n >= 2 {
-                    format!(
-                        " (mean of {} runs; {} to {})",
-                        p.n,
-                        sig_text(p.min),
-                        sig_text(p.max)
-                    )
-                } else {
-                    String::new()
-                };
-                marks.hover(
-                    (q.0 + base.0, q.1 + base.1),
-                    5,
-                    &format!(
-                        "{}: epoch {}, {} = {}{range}",
-                        c.label,
-                        p.epoch,
-                        self.metric,
-                        sig_text(p.mean)
-                    ),
-                );
             }
             marks.end_group();
         }
         Ok(())
+    }
+
+    /// A condition's mean stable TPT epoch, when inside the x range: a dotted vertical in its
+    /// colour, with a hover title.
+    fn draw_tpt<DB: DrawingBackend>(
+        &self,
+        area: &DrawingArea<DB, Shift>,
+        marks: &Marks,
+        frame: &Frame,
+        c: &Curve,
+    ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+        let Some(t) = c.tpt else {
+            return Ok(());
+        };
+        let Some(xpix) = frame.column(t) else {
+            return Ok(());
+        };
+        let st = series_style(c.style);
+        let tst = SeriesStyle {
+            colour: st.colour,
+            marker: st.marker,
+            dash: Some((2, 4)),
+        };
+        draw_line(area, &frame.vertical(xpix), &tst, 1, marks)?;
+        marks.hover(
+            frame.absolute((xpix, frame.top + 6)),
+            5,
+            &format!(
+                "{}: stable TPT at epoch {} (mean over seeds)",
+                c.label,
+                sig_text(t)
+            ),
+        );
+        Ok(())
+    }
+
+    /// A condition's mean line with its markers, and a hover title on each point.
+    fn draw_mean<DB: DrawingBackend>(
+        &self,
+        area: &DrawingArea<DB, Shift>,
+        marks: &Marks,
+        frame: &Frame,
+        c: &Curve,
+        compact: bool,
+    ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+        let (width, msize) = if compact { (2, 2) } else { (2, 3) };
+        let st = series_style(c.style);
+        let pix: Vec<(i32, i32)> = c
+            .points
+            .iter()
+            .map(|p| (frame.pixel)((p.epoch, p.mean)))
+            .collect();
+        if pix.len() >= 2 {
+            draw_line(area, &pix, &st, width, marks)?;
+        }
+        for &p in &pix {
+            draw_marker(area, p, st.marker, st.colour, msize)?;
+        }
+        for (p, &q) in c.points.iter().zip(&pix) {
+            marks.hover(frame.absolute(q), 5, &self.point_title(c, p));
+        }
+        Ok(())
+    }
+
+    /// The hover title of a mean point: condition, epoch, metric, value, and with several runs
+    /// their number and range.
+    fn point_title(&self, c: &Curve, p: &CurvePoint) -> String {
+        let range = if p.n >= 2 {
+            format!(
+                " (mean of {} runs; {} to {})",
+                p.n,
+                sig_text(p.min),
+                sig_text(p.max)
+            )
+        } else {
+            String::new()
+        };
+        format!(
+            "{}: epoch {}, {} = {}{range}",
+            c.label,
+            p.epoch,
+            self.metric,
+            sig_text(p.mean)
+        )
     }
 
     /// Notes for the legend: what the lines, bands and verticals are.

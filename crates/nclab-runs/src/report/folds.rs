@@ -15,8 +15,8 @@
 
 use super::conditions::Condition;
 use super::runs::Run;
-use super::summary::{csv_field, sig};
-use crate::numbers;
+use super::summary::sig;
+use crate::{csv_text, numbers};
 
 /// The metrics whose folds are reported.
 pub const FOLD_METRICS: &[&str] = &["nc1", "nc2", "nc3"];
@@ -195,22 +195,31 @@ impl FoldTable {
     /// when the runs compare different epochs), then for each metric and span
     /// `<metric>_fold_<span>` (mean over runs) and `<metric>_fold_<span>_n`.
     pub fn csv(&self, conditions: &[Condition]) -> String {
-        let mut s = String::from("condition,name,id,runs,stable_tpt_epoch_mean,stable_tpt_epoch_n");
+        let mut header: Vec<String> = [
+            "condition",
+            "name",
+            "id",
+            "runs",
+            "stable_tpt_epoch_mean",
+            "stable_tpt_epoch_n",
+        ]
+        .map(String::from)
+        .to_vec();
         for n in &self.spans {
-            s.push_str(&format!(",{n}_from_epoch,{n}_to_epoch"));
+            header.extend([format!("{n}_from_epoch"), format!("{n}_to_epoch")]);
         }
         for m in FOLD_METRICS {
             for n in &self.spans {
                 let col = column(m, n);
-                s.push_str(&format!(",{col},{col}_n"));
+                let count = format!("{col}_n");
+                header.extend([col, count]);
             }
         }
-        s.push('\n');
-        for r in &self.rows {
+        let rows = self.rows.iter().map(|r| {
             let c = &conditions[r.condition];
             let mut f = vec![
-                csv_field(&c.label),
-                csv_field(&c.name),
+                c.label.clone(),
+                c.name.clone(),
                 c.id.clone(),
                 c.runs.len().to_string(),
                 numbers::exact(Some(r.stable_tpt.0)),
@@ -226,10 +235,9 @@ impl FoldTable {
                     f.push(n.to_string());
                 }
             }
-            s.push_str(&f.join(","));
-            s.push('\n');
-        }
-        s
+            f
+        });
+        csv_text::write(std::iter::once(header).chain(rows))
     }
 
     /// The table as rows of text cells (header first) for Markdown and HTML: condition, runs,

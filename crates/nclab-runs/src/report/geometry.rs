@@ -64,9 +64,32 @@ pub fn compute(
     hierarchy: Option<&Hierarchy>,
 ) -> Result<FinalGeometry> {
     let stats = class_statistics(features, labels, k)?;
-    let d = stats.d;
-    let m = &stats.centred_means;
     let gram = stats.centred_gram();
+    let eigen = symmetric_eigen(&gram, k);
+    let total: f64 = eigen.0.iter().map(|v| v.max(0.0)).sum();
+    let weights_2d = weights.map(|w| weights_on_axes(w, &stats.centred_means, stats.d, &eigen, k));
+    let explained = (
+        eigen.0[0].max(0.0) / total,
+        eigen.0.get(1).map_or(0.0, |v| v.max(0.0) / total),
+    );
+    Ok(FinalGeometry {
+        k,
+        order: hierarchy.map_or_else(|| (0..k).collect(), tree_order),
+        class_names: match hierarchy {
+            Some(h) => h.class_names(),
+            None => (0..k).map(|i| i.to_string()).collect(),
+        },
+        cosines: cosine_matrix(&gram, k),
+        etf: simplex_etf(k),
+        target: hierarchy.map(|h| hierarchy_target(&h.normalized_distance_matrix(), k)),
+        means_2d: means_on_axes(&eigen, k, total.sqrt()),
+        weights_2d,
+        explained,
+    })
+}
+
+/// The cosines `G_ij / sqrt(G_ii G_jj)` of a `K x K` Gram matrix (NaN where a norm is 0).
+fn cosine_matrix(gram: &[f64], k: usize) -> Vec<f64> {
     let norms: Vec<f64> = (0..k).map(|i| gram[i * k + i].sqrt()).collect();
     let mut cosines = vec![0.0; k * k];
     for i in 0..k {
@@ -79,76 +102,72 @@ pub fn compute(
             };
         }
     }
+    cosines
+}
+
+/// The cosines of the `K`-class simplex ETF: 1 on the diagonal, `-1/(K-1)` off it.
+fn simplex_etf(k: usize) -> Vec<f64> {
     let mut etf = vec![-1.0 / (k as f64 - 1.0); k * k];
     for i in 0..k {
         etf[i * k + i] = 1.0;
     }
-    let target = hierarchy.map(|h| hierarchy_target(&h.normalized_distance_matrix(), k));
+    etf
+}
 
-    let (values, vectors) = symmetric_eigen(&gram, k);
-    let total: f64 = values.iter().map(|v| v.max(0.0)).sum();
-    let frob_m = total.sqrt();
-    let axes = 2.min(k);
+/// Sets coordinate `axis` (0: x, 1: y) of a point in the plane.
+fn set_axis(p: &mut (f64, f64), axis: usize, c: f64) {
+    if axis == 0 {
+        p.0 = c;
+    } else {
+        p.1 = c;
+    }
+}
+
+/// The centred class means on the two leading principal axes, divided by `||M||_F`:
+/// `sqrt(l_j) u_j[i] / frob_m` from the eigenpairs `(values, vectors)` of `M M^T`.
+fn means_on_axes(
+    (values, vectors): &(Vec<f64>, Vec<f64>),
+    k: usize,
+    frob_m: f64,
+) -> Vec<(f64, f64)> {
     let mut means_2d = vec![(0.0, 0.0); k];
-    for j in 0..axes {
+    for j in 0..2.min(k) {
         let s = values[j].max(0.0).sqrt();
         for (i, p) in means_2d.iter_mut().enumerate() {
-            let c = s * vectors[j * k + i] / frob_m;
-            if j == 0 {
-                p.0 = c;
-            } else {
-                p.1 = c;
-            }
+            set_axis(p, j, s * vectors[j * k + i] / frob_m);
         }
     }
-    let weights_2d = weights.map(|w| {
-        let mut wm = vec![0.0; k * k];
-        gemm_nt(&mut wm, w, m, k, k, d, 1.0, false, false);
-        let frob_w = w.iter().map(|x| x * x).sum::<f64>().sqrt();
-        let mut pts = vec![(0.0, 0.0); k];
-        for j in 0..axes {
-            let s = values[j].max(0.0).sqrt();
-            if s == 0.0 {
-                continue;
-            }
-            for (r, p) in pts.iter_mut().enumerate() {
-                let c: f64 = (0..k)
-                    .map(|i| wm[r * k + i] * vectors[j * k + i])
-                    .sum::<f64>()
-                    / s
-                    / frob_w;
-                if j == 0 {
-                    p.0 = c;
-                } else {
-                    p.1 = c;
-                }
-            }
+    means_2d
+}
+
+/// The classifier rows `W` (K x d) on the same axes, divided by `||W||_F`:
+/// `(W M^T u_j)[r] / sqrt(l_j) / ||W||_F` (0 on an axis whose eigenvalue is 0).
+fn weights_on_axes(
+    w: &[f64],
+    m: &[f64],
+    d: usize,
+    (values, vectors): &(Vec<f64>, Vec<f64>),
+    k: usize,
+) -> Vec<(f64, f64)> {
+    let mut wm = vec![0.0; k * k];
+    gemm_nt(&mut wm, w, m, k, k, d, 1.0, false, false);
+    let frob_w = w.iter().map(|x| x * x).sum::<f64>().sqrt();
+    let mut pts = vec![(0.0, 0.0); k];
+    for j in 0..2.min(k) {
+        let s = values[j].max(0.0).sqrt();
+        if s == 0.0 {
+            continue;
         }
-        pts
-    });
-    let explained = (
-        values[0].max(0.0) / total,
-        values.get(1).map_or(0.0, |v| v.max(0.0) / total),
-    );
-    let class_names = match hierarchy {
-        Some(h) => h.class_names(),
-        None => (0..k).map(|i| i.to_string()).collect(),
-    };
-    let order = match hierarchy {
-        Some(h) => tree_order(h),
-        None => (0..k).collect(),
-    };
-    Ok(FinalGeometry {
-        k,
-        order,
-        class_names,
-        cosines,
-        etf,
-        target,
-        means_2d,
-        weights_2d,
-        explained,
-    })
+        for (r, p) in pts.iter_mut().enumerate() {
+            let c: f64 = (0..k)
+                .map(|i| wm[r * k + i] * vectors[j * k + i])
+                .sum::<f64>()
+                / s
+                / frob_w;
+            set_axis(p, j, c);
+        }
+    }
+    pts
 }
 
 /// Reads `final.safetensors` of a run (`train.features`, `train.labels`, `weights`) and

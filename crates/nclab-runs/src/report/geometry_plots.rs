@@ -1,5 +1,6 @@
 //! Drawing figures 2 (Gram heatmaps) and 3 (PCA plane) from a [`FinalGeometry`].
 
+use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -93,93 +94,129 @@ impl GramFigure {
 
 const PANEL: i32 = 380;
 
-impl Figure for GramFigure {
-    fn size(&self) -> (u32, u32) {
-        let lab = self.label_space();
-        let side = PANEL / (self.k as i32).max(1) * self.k as i32;
-        let w = self.panels.len() as i32 * (PANEL + lab + 30) + 130;
-        (w as u32, (side + lab + 110) as u32)
+/// The top of the Gram panels, below the figure's title and the panel titles.
+const GRAM_TOP: i32 = 80;
+
+impl GramFigure {
+    /// The side of one matrix cell in pixels.
+    fn cell_size(&self) -> i32 {
+        PANEL / (self.k as i32).max(1)
     }
 
-    fn draw<DB: DrawingBackend>(
+    /// The side of one panel in pixels: a whole number of cells.
+    fn side(&self) -> i32 {
+        self.cell_size() * self.k as i32
+    }
+
+    /// One panel: its title, the matrix `m` (rows and columns in figure order) with its left
+    /// edge at `x0`, a frame, and the class names (or how many classes there are).
+    fn draw_panel<DB: DrawingBackend>(
         &self,
         root: &DrawingArea<DB, Shift>,
         marks: &Marks,
+        x0: i32,
+        title: &str,
+        m: &[f64],
     ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
         let k = self.k as i32;
-        let lab = self.label_space();
-        let cell = PANEL / k.max(1);
-        let side = cell * k;
-        let centred = plot::text(22.0).pos(Pos::new(HPos::Center, VPos::Top));
-        root.draw_text(&self.title, &centred, (self.size().0 as i32 / 2, 8))?;
-        let top = 80;
-        let name_style = plot::text(if cell >= 24 { 13.0 } else { 10.0 });
-        for (p, (title, m)) in self.panels.iter().enumerate() {
-            let x0 = 20 + p as i32 * (PANEL + lab + 30) + lab;
-            root.draw_text(
-                title,
-                &plot::text(16.0).pos(Pos::new(HPos::Center, VPos::Bottom)),
-                (x0 + side / 2, top - 8),
-            )?;
-            for i in 0..k {
-                for j in 0..k {
-                    let v = m[(i * k + j) as usize];
-                    let (cx, cy) = (x0 + j * cell, top + i * cell);
-                    root.draw(&Rectangle::new(
-                        [(cx, cy), (cx + cell, cy + cell)],
-                        colour_map((v + 1.0) / 2.0).filled(),
-                    ))?;
-                    if self.k <= MAX_NAMED {
-                        marks.hover(
-                            (cx + cell / 2, cy + cell / 2),
-                            (cell / 2).max(1) as u32,
-                            &format!(
-                                "{}: {} vs {}: {v:.4}",
-                                title, self.names[i as usize], self.names[j as usize]
-                            ),
-                        );
-                    }
-                    if self.k <= 10 && cell >= 30 {
-                        let ink = if (v + 1.0) / 2.0 > 0.6 { BLACK } else { WHITE };
-                        root.draw_text(
-                            &format!("{v:.2}"),
-                            &plot::text(11.0)
-                                .color(&ink)
-                                .pos(Pos::new(HPos::Center, VPos::Center)),
-                            (cx + cell / 2, cy + cell / 2),
-                        )?;
-                    }
-                }
-            }
-            root.draw(&Rectangle::new(
-                [(x0, top), (x0 + side, top + side)],
-                BLACK.stroke_width(1),
-            ))?;
-            if self.k <= MAX_NAMED {
-                for (i, name) in self.names.iter().enumerate() {
-                    let c = i as i32 * cell + cell / 2;
-                    root.draw_text(
-                        name,
-                        &name_style.pos(Pos::new(HPos::Right, VPos::Center)),
-                        (x0 - 4, top + c),
-                    )?;
-                    root.draw_text(
-                        name,
-                        &name_style
-                            .transform(FontTransform::Rotate90)
-                            .pos(Pos::new(HPos::Left, VPos::Center)),
-                        (x0 + c, top + side + 4),
-                    )?;
-                }
-            } else {
-                root.draw_text(
-                    &format!("{} classes (names omitted)", self.k),
-                    &plot::text(13.0).pos(Pos::new(HPos::Center, VPos::Top)),
-                    (x0 + side / 2, top + side + 6),
-                )?;
+        let side = self.side();
+        root.draw_text(
+            title,
+            &plot::text(16.0).pos(Pos::new(HPos::Center, VPos::Bottom)),
+            (x0 + side / 2, GRAM_TOP - 8),
+        )?;
+        for i in 0..k {
+            for j in 0..k {
+                self.draw_cell(root, marks, x0, title, (i, j), m[(i * k + j) as usize])?;
             }
         }
-        // Colour bar.
+        root.draw(&Rectangle::new(
+            [(x0, GRAM_TOP), (x0 + side, GRAM_TOP + side)],
+            BLACK.stroke_width(1),
+        ))?;
+        self.draw_class_names(root, x0)
+    }
+
+    /// One matrix cell `(i, j)` of value `v`: its colour, a hover title when the classes are
+    /// named, and the value written in it when the cells are large.
+    fn draw_cell<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+        marks: &Marks,
+        x0: i32,
+        title: &str,
+        (i, j): (i32, i32),
+        v: f64,
+    ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+        let cell = self.cell_size();
+        let (cx, cy) = (x0 + j * cell, GRAM_TOP + i * cell);
+        root.draw(&Rectangle::new(
+            [(cx, cy), (cx + cell, cy + cell)],
+            colour_map((v + 1.0) / 2.0).filled(),
+        ))?;
+        if self.k <= MAX_NAMED {
+            marks.hover(
+                (cx + cell / 2, cy + cell / 2),
+                (cell / 2).max(1) as u32,
+                &format!(
+                    "{}: {} vs {}: {v:.4}",
+                    title, self.names[i as usize], self.names[j as usize]
+                ),
+            );
+        }
+        if self.k <= 10 && cell >= 30 {
+            let ink = if (v + 1.0) / 2.0 > 0.6 { BLACK } else { WHITE };
+            root.draw_text(
+                &format!("{v:.2}"),
+                &plot::text(11.0)
+                    .color(&ink)
+                    .pos(Pos::new(HPos::Center, VPos::Center)),
+                (cx + cell / 2, cy + cell / 2),
+            )?;
+        }
+        Ok(())
+    }
+
+    /// The class names left of the rows and under the columns of the panel at `x0`, up to
+    /// [`MAX_NAMED`] classes; beyond, how many classes there are.
+    fn draw_class_names<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+        x0: i32,
+    ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+        let (cell, side) = (self.cell_size(), self.side());
+        if self.k > MAX_NAMED {
+            return root.draw_text(
+                &format!("{} classes (names omitted)", self.k),
+                &plot::text(13.0).pos(Pos::new(HPos::Center, VPos::Top)),
+                (x0 + side / 2, GRAM_TOP + side + 6),
+            );
+        }
+        let name_style = plot::text(if cell >= 24 { 13.0 } else { 10.0 });
+        for (i, name) in self.names.iter().enumerate() {
+            let c = i as i32 * cell + cell / 2;
+            root.draw_text(
+                name,
+                &name_style.pos(Pos::new(HPos::Right, VPos::Center)),
+                (x0 - 4, GRAM_TOP + c),
+            )?;
+            root.draw_text(
+                name,
+                &name_style
+                    .transform(FontTransform::Rotate90)
+                    .pos(Pos::new(HPos::Left, VPos::Center)),
+                (x0 + c, GRAM_TOP + side + 4),
+            )?;
+        }
+        Ok(())
+    }
+
+    /// The colour bar at the right edge: the colour map over [-1, 1], framed and labelled.
+    fn draw_colour_bar<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+    ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+        let (top, side) = (GRAM_TOP, self.side());
         let bx = self.size().0 as i32 - 95;
         let steps = 100;
         for s in 0..steps {
@@ -212,8 +249,32 @@ impl Figure for GramFigure {
             "cosine",
             &plot::text(14.0).pos(Pos::new(HPos::Center, VPos::Bottom)),
             (bx + 10, top - 8),
-        )?;
-        Ok(())
+        )
+    }
+}
+
+impl Figure for GramFigure {
+    fn size(&self) -> (u32, u32) {
+        let lab = self.label_space();
+        let side = PANEL / (self.k as i32).max(1) * self.k as i32;
+        let w = self.panels.len() as i32 * (PANEL + lab + 30) + 130;
+        (w as u32, (side + lab + 110) as u32)
+    }
+
+    /// The title, the panels side by side, and the colour bar.
+    fn draw<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+        marks: &Marks,
+    ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+        let lab = self.label_space();
+        let centred = plot::text(22.0).pos(Pos::new(HPos::Center, VPos::Top));
+        root.draw_text(&self.title, &centred, (self.size().0 as i32 / 2, 8))?;
+        for (p, (title, m)) in self.panels.iter().enumerate() {
+            let x0 = 20 + p as i32 * (PANEL + lab + 30) + lab;
+            self.draw_panel(root, marks, x0, title, m)?;
+        }
+        self.draw_colour_bar(root)
     }
 }
 
@@ -319,31 +380,25 @@ pub fn place_labels(
     out
 }
 
-impl Figure for PcaFigure {
-    fn size(&self) -> (u32, u32) {
-        (980, 700)
-    }
-
-    fn draw<DB: DrawingBackend>(
-        &self,
-        root: &DrawingArea<DB, Shift>,
-        marks: &Marks,
-    ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
-        let (left, right) = root.split_horizontally(700);
-        let r = self
-            .means
+impl PcaFigure {
+    /// Half the side of the square plotted: the largest coordinate of any point, plus a
+    /// quarter.
+    fn extent(&self) -> f64 {
+        self.means
             .iter()
             .chain(self.weights.iter().flatten())
             .map(|p| p.0.abs().max(p.1.abs()))
             .fold(0.0, f64::max)
             .max(1e-12)
-            * 1.25;
-        let mut chart = ChartBuilder::on(&left)
-            .caption(&self.title, plot::text(20.0))
-            .margin(12)
-            .x_label_area_size(55)
-            .y_label_area_size(75)
-            .build_cartesian_2d(-r..r, -r..r)?;
+            * 1.25
+    }
+
+    /// The grid, tick labels and axis descriptions (each axis with its share of tr M Mᵀ).
+    fn draw_mesh<DB: DrawingBackend>(
+        &self,
+        chart: &mut ChartContext<DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
+        r: f64,
+    ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
         chart
             .configure_mesh()
             .x_label_formatter(&|v| plot::tick_label(*v, 2.0 * r))
@@ -361,56 +416,32 @@ impl Figure for PcaFigure {
             .axis_desc_style(plot::text(15.0))
             .light_line_style(RGBColor(240, 240, 240))
             .bold_line_style(RGBColor(215, 215, 215))
-            .draw()?;
-        let origin = chart.backend_coord(&(0.0, 0.0));
-        let named = self.names.len() <= 40;
-        let font = 12.0;
-        let mut anchors: Vec<(i32, i32)> = Vec::new();
-        let mut labels: Vec<(String, RGBColor)> = Vec::new();
-        if let Some(w) = &self.weights {
-            for (i, p) in w.iter().enumerate() {
-                let q = chart.backend_coord(p);
-                plot::draw_line(&left, &[origin, q], &WEIGHT_STYLE, 1, marks)?;
-                draw_marker(&left, q, WEIGHT_STYLE.marker, WEIGHT_STYLE.colour, 5)?;
-                marks.hover(q, 6, &format!("classifier row of {}", self.names[i]));
-                anchors.push(q);
-                labels.push((self.names[i].clone(), WEIGHT_STYLE.colour));
-            }
+            .draw()
+    }
+
+    /// One vector per class from the origin to its pixel in `pixels` (class order), in `style`,
+    /// with a hover title `<what> of <class>`.
+    fn draw_vectors<DB: DrawingBackend>(
+        &self,
+        area: &DrawingArea<DB, Shift>,
+        marks: &Marks,
+        origin: (i32, i32),
+        pixels: &[(i32, i32)],
+        (style, what): (&SeriesStyle, &str),
+    ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+        for (i, &q) in pixels.iter().enumerate() {
+            plot::draw_line(area, &[origin, q], style, 1, marks)?;
+            draw_marker(area, q, style.marker, style.colour, 5)?;
+            marks.hover(q, 6, &format!("{what} of {}", self.names[i]));
         }
-        for (i, p) in self.means.iter().enumerate() {
-            let q = chart.backend_coord(p);
-            plot::draw_line(&left, &[origin, q], &MEAN_STYLE, 1, marks)?;
-            draw_marker(&left, q, MEAN_STYLE.marker, MEAN_STYLE.colour, 5)?;
-            marks.hover(q, 6, &format!("class mean of {}", self.names[i]));
-            anchors.push(q);
-            labels.push((self.names[i].clone(), MEAN_STYLE.colour));
-        }
-        if named {
-            let sizes: Vec<(i32, i32)> = labels
-                .iter()
-                .map(|(t, _)| (text_width(t, font), font as i32 + 2))
-                .collect();
-            let (px, py) = chart.plotting_area().get_pixel_range();
-            let placed = place_labels(&anchors, &sizes, (px.start, py.start, px.end, py.end));
-            for (((name, colour), &(x, y)), &a) in labels.iter().zip(&placed).zip(&anchors) {
-                let (w, h) = (text_width(name, font), font as i32 + 2);
-                // A leader line when the label had to move away from its point.
-                let nearest = (a.0.clamp(x, x + w), a.1.clamp(y, y + h));
-                if (nearest.0 - a.0).abs() + (nearest.1 - a.1).abs() > 14 {
-                    left.draw(&PathElement::new(
-                        vec![a, nearest],
-                        colour.mix(0.5).stroke_width(1),
-                    ))?;
-                }
-                left.draw_text(
-                    name,
-                    &plot::text(font)
-                        .color(colour)
-                        .pos(Pos::new(HPos::Left, VPos::Top)),
-                    (x, y),
-                )?;
-            }
-        }
+        Ok(())
+    }
+
+    /// The legend panel: what the points are and what the axes are.
+    fn draw_key<DB: DrawingBackend>(
+        &self,
+        area: &DrawingArea<DB, Shift>,
+    ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
         let mut entries = vec![LegendEntry {
             label: "class mean μ_k − μ_G, divided by ‖M‖_F".into(),
             style: MEAN_STYLE,
@@ -424,7 +455,7 @@ impl Figure for PcaFigure {
             });
         }
         draw_legend(
-            &right,
+            area,
             "Legend",
             &entries,
             &[
@@ -432,6 +463,98 @@ impl Figure for PcaFigure {
                 "Under collapse the rows align with the means (NC3).".into(),
             ],
         )
+    }
+}
+
+/// Writes each label at a place found by [`place_labels`] near its anchor (inside `bounds`,
+/// `font` pixels high, in its colour), with a leader line to its point when it had to move
+/// away from it.
+fn draw_point_labels<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    anchors: &[(i32, i32)],
+    labels: &[(&str, RGBColor)],
+    bounds: (i32, i32, i32, i32),
+    font: f64,
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    let sizes: Vec<(i32, i32)> = labels
+        .iter()
+        .map(|(t, _)| (text_width(t, font), font as i32 + 2))
+        .collect();
+    let placed = place_labels(anchors, &sizes, bounds);
+    for ((&(name, colour), &(x, y)), &a) in labels.iter().zip(&placed).zip(anchors) {
+        let (w, h) = (text_width(name, font), font as i32 + 2);
+        let nearest = (a.0.clamp(x, x + w), a.1.clamp(y, y + h));
+        if (nearest.0 - a.0).abs() + (nearest.1 - a.1).abs() > 14 {
+            area.draw(&PathElement::new(
+                vec![a, nearest],
+                colour.mix(0.5).stroke_width(1),
+            ))?;
+        }
+        area.draw_text(
+            name,
+            &plot::text(font)
+                .color(&colour)
+                .pos(Pos::new(HPos::Left, VPos::Top)),
+            (x, y),
+        )?;
+    }
+    Ok(())
+}
+
+impl Figure for PcaFigure {
+    fn size(&self) -> (u32, u32) {
+        (980, 700)
+    }
+
+    /// The plane with the classifier rows, then the means, as vectors from the origin; their
+    /// labels up to 40 classes; the legend on the right.
+    fn draw<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+        marks: &Marks,
+    ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+        let (left, right) = root.split_horizontally(700);
+        let r = self.extent();
+        let mut chart = ChartBuilder::on(&left)
+            .caption(&self.title, plot::text(20.0))
+            .margin(12)
+            .x_label_area_size(55)
+            .y_label_area_size(75)
+            .build_cartesian_2d(-r..r, -r..r)?;
+        self.draw_mesh(&mut chart, r)?;
+        let origin = chart.backend_coord(&(0.0, 0.0));
+        let pixels = |ps: &[(f64, f64)]| -> Vec<(i32, i32)> {
+            ps.iter().map(|p| chart.backend_coord(p)).collect()
+        };
+        let weights = self.weights.as_deref().map_or(Vec::new(), pixels);
+        let means = pixels(&self.means);
+        self.draw_vectors(
+            &left,
+            marks,
+            origin,
+            &weights,
+            (&WEIGHT_STYLE, "classifier row"),
+        )?;
+        self.draw_vectors(&left, marks, origin, &means, (&MEAN_STYLE, "class mean"))?;
+        if self.names.len() <= 40 {
+            let anchors: Vec<(i32, i32)> = weights.iter().chain(&means).copied().collect();
+            let labels: Vec<(&str, RGBColor)> = self
+                .names
+                .iter()
+                .take(weights.len())
+                .map(|n| (n.as_str(), WEIGHT_STYLE.colour))
+                .chain(
+                    self.names
+                        .iter()
+                        .take(means.len())
+                        .map(|n| (n.as_str(), MEAN_STYLE.colour)),
+                )
+                .collect();
+            let (px, py) = chart.plotting_area().get_pixel_range();
+            let bounds = (px.start, py.start, px.end, py.end);
+            draw_point_labels(&left, &anchors, &labels, bounds, 12.0)?;
+        }
+        self.draw_key(&right)
     }
 }
 

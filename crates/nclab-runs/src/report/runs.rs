@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 
 use crate::config::flatten;
+use crate::csv_text::Record;
 
 /// The rows of a `metrics.csv`: `epoch` first, then one column per metric; an empty cell is a
 /// value that was not computed (`None`).
@@ -316,7 +317,7 @@ pub fn load_run(dir: &Path) -> Result<Run> {
         match parse_metrics_csv(&text) {
             Ok(m) => m,
             // A diverged run may stop before its first row.
-            Err(_) if diverged && text.lines().filter(|l| !l.trim().is_empty()).count() <= 1 => {
+            Err(_) if diverged && crate::csv_text::read(&text).is_ok_and(|r| r.len() <= 1) => {
                 MetricsTable::empty()
             }
             Err(msg) => bail!("{}: {msg}", metrics_path.display()),
@@ -375,29 +376,32 @@ fn load_summary(dir: &Path) -> Result<Option<serde_json::Value>> {
     Ok(Some(value))
 }
 
-/// The non-blank lines of a CSV text with their 1-based line numbers.
-fn csv_lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
-    text.lines()
-        .enumerate()
-        .map(|(i, l)| (i + 1, l))
-        .filter(|(_, l)| !l.trim().is_empty())
+/// A CSV text's header names and its data records.
+type CsvTable = (Vec<String>, Vec<Record>);
+
+/// The header's names and the data records of a CSV text (blank lines left out), read by
+/// [`crate::csv_text::read`]; `None` for a text without a record.
+fn csv_table(text: &str) -> std::result::Result<Option<CsvTable>, String> {
+    let mut records = crate::csv_text::read(text)?.into_iter();
+    Ok(records
+        .next()
+        .map(|header| (header.fields, records.collect())))
 }
 
-/// The trimmed fields of data line `lineno`, which must have as many as the header `names`.
+/// The fields of a data record, which must have as many as the header `names`.
 fn csv_fields<'a>(
-    line: &'a str,
-    lineno: usize,
+    record: &'a Record,
     names: &[String],
 ) -> std::result::Result<Vec<&'a str>, String> {
-    let cells: Vec<&str> = line.split(',').map(str::trim).collect();
-    if cells.len() != names.len() {
+    if record.fields.len() != names.len() {
         return Err(format!(
-            "line {lineno}: {} fields, the header has {}",
-            cells.len(),
+            "line {}: {} fields, the header has {}",
+            record.line,
+            record.fields.len(),
             names.len()
         ));
     }
-    Ok(cells)
+    Ok(record.fields.iter().map(String::as_str).collect())
 }
 
 /// A CSV cell as a number (`None` when empty); the error names the line and column.
@@ -412,17 +416,16 @@ fn csv_number(cell: &str, name: &str, lineno: usize) -> std::result::Result<Opti
 
 /// Parses the text of a `metrics_layers.csv` (`epoch,layer,depth,` then metric columns).
 pub fn parse_layers_csv(text: &str) -> std::result::Result<LayerTable, String> {
-    let mut lines = csv_lines(text);
-    let Some((_, header)) = lines.next() else {
+    let Some((names, records)) = csv_table(text)? else {
         return Err("empty file: expected a header line 'epoch,layer,depth,...'".into());
     };
-    let names: Vec<String> = header.split(',').map(|s| s.trim().to_string()).collect();
     if names.len() < 3 || names[..3] != ["epoch", "layer", "depth"] {
         return Err("line 1: the first columns must be 'epoch,layer,depth'".into());
     }
     let mut rows = Vec::new();
-    for (lineno, line) in lines {
-        let cells = csv_fields(line, lineno, &names)?;
+    for record in &records {
+        let lineno = record.line;
+        let cells = csv_fields(record, &names)?;
         let number = |i: usize| csv_number(cells[i], &names[i], lineno);
         let epoch = number(0)?.ok_or_else(|| format!("line {lineno}: empty 'epoch'"))?;
         let depth = number(2)?.ok_or_else(|| format!("line {lineno}: empty 'depth'"))?;
@@ -445,29 +448,15 @@ pub fn parse_layers_csv(text: &str) -> std::result::Result<LayerTable, String> {
 /// Parses the text of a `metrics.csv`. The error (without the path, which the caller adds)
 /// names the line and column at fault.
 pub fn parse_metrics_csv(text: &str) -> std::result::Result<MetricsTable, String> {
-    let mut lines = csv_lines(text);
-    let Some((_, header)) = lines.next() else {
+    let Some((names, records)) = csv_table(text)? else {
         return Err("empty file: expected a header line starting with 'epoch'".into());
     };
-    let names: Vec<String> = header.split(',').map(|s| s.trim().to_string()).collect();
-    if names[0] != "epoch" {
-        return Err(format!(
-            "line 1: the first column must be 'epoch', found '{}'",
-            names[0]
-        ));
-    }
-    for (i, n) in names.iter().enumerate() {
-        if n.is_empty() {
-            return Err(format!("line 1: column {} has an empty name", i + 1));
-        }
-        if names[..i].contains(n) {
-            return Err(format!("line 1: column '{n}' appears twice"));
-        }
-    }
+    check_metrics_header(&names)?;
     let mut epochs = Vec::new();
     let mut rows = Vec::new();
-    for (lineno, line) in lines {
-        let cells = csv_fields(line, lineno, &names)?;
+    for record in &records {
+        let lineno = record.line;
+        let cells = csv_fields(record, &names)?;
         let mut row = cells
             .iter()
             .zip(&names)
@@ -494,6 +483,25 @@ pub fn parse_metrics_csv(text: &str) -> std::result::Result<MetricsTable, String
         epochs,
         rows,
     })
+}
+
+/// The header of a `metrics.csv`: `epoch` first, no empty and no repeated column name.
+fn check_metrics_header(names: &[String]) -> std::result::Result<(), String> {
+    if names[0] != "epoch" {
+        return Err(format!(
+            "line 1: the first column must be 'epoch', found '{}'",
+            names[0]
+        ));
+    }
+    for (i, n) in names.iter().enumerate() {
+        if n.is_empty() {
+            return Err(format!("line 1: column {} has an empty name", i + 1));
+        }
+        if names[..i].contains(n) {
+            return Err(format!("line 1: column '{n}' appears twice"));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -558,5 +566,19 @@ mod tests {
             .contains("no data rows"));
         let e = parse_metrics_csv("epoch,nc1\n2,1\n2,1\n").unwrap_err();
         assert!(e.contains("line 3"), "{e}");
+        // Lines as an editor counts them, with CRLF ends and blank lines too.
+        let e = parse_metrics_csv("epoch,nc1\r\n1,0.5\r\n\r\n2,abc\r\n").unwrap_err();
+        assert_eq!(e, "line 4, column 'nc1': 'abc' is not a number");
+        let e = parse_layers_csv("epoch,layer,depth\n\n\n1,a\n").unwrap_err();
+        assert_eq!(e, "line 4: 2 fields, the header has 3");
+    }
+
+    #[test]
+    fn quoted_fields_are_read_as_csv() {
+        let t = parse_metrics_csv("\"epoch\",\"nc1\"\n1,\" 0.5\"\n").unwrap();
+        assert_eq!(t.columns, vec!["nc1"]);
+        assert_eq!(t.rows, vec![vec![Some(0.5)]]);
+        let t = parse_layers_csv("epoch,layer,depth,nc1\n1,\"block 1, conv\",0,2\n").unwrap();
+        assert_eq!(t.rows[0].layer, "block 1, conv");
     }
 }

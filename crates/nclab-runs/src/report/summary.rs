@@ -6,7 +6,7 @@
 
 use nclab_core::stats::{self, MannWhitney, PairedDifference, SignFlip, WelchTest};
 
-use crate::numbers;
+use crate::{csv_text, numbers};
 
 use super::conditions::Condition;
 use super::folds::FoldTable;
@@ -343,46 +343,32 @@ fn csv_num(v: f64) -> String {
     numbers::exact(Some(v))
 }
 
-/// Quotes a CSV field when it holds a comma, quote or newline.
-pub fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
-}
-
 /// `summary.csv`: one row per condition (`condition,name,id,runs,seeds,diverged`), then
 /// `<metric>_mean`, `<metric>_sd` and `<metric>_n` for every metric; empty cells where a value
 /// is undefined. `runs` counts the runs that did not diverge, `diverged` the others.
 pub fn summary_csv(runs: &[Run], conditions: &[Condition], metrics: &[String]) -> String {
-    let mut s = String::from("condition,name,id,runs,seeds,diverged");
+    let mut header: Vec<String> = ["condition", "name", "id", "runs", "seeds", "diverged"]
+        .map(String::from)
+        .to_vec();
     for m in metrics {
-        s.push_str(&format!(",{m}_mean,{m}_sd,{m}_n"));
+        header.extend([format!("{m}_mean"), format!("{m}_sd"), format!("{m}_n")]);
     }
-    s.push('\n');
-    for c in conditions {
-        s.push_str(&format!(
-            "{},{},{},{},{},{}",
-            csv_field(&c.label),
-            csv_field(&c.name),
-            c.id,
-            c.runs.len(),
-            csv_field(&seeds_text(runs, c)),
-            c.diverged.len()
-        ));
+    let rows = conditions.iter().map(|c| {
+        let mut row = vec![
+            c.label.clone(),
+            c.name.clone(),
+            c.id.clone(),
+            c.runs.len().to_string(),
+            seeds_text(runs, c),
+            c.diverged.len().to_string(),
+        ];
         for m in metrics {
             let cell = cell(runs, c, m);
-            s.push_str(&format!(
-                ",{},{},{}",
-                csv_num(cell.mean),
-                csv_num(cell.sd),
-                cell.n
-            ));
+            row.extend([csv_num(cell.mean), csv_num(cell.sd), cell.n.to_string()]);
         }
-        s.push('\n');
-    }
-    s
+        row
+    });
+    csv_text::write(std::iter::once(header).chain(rows))
 }
 
 /// `comparisons.csv`: one row per (condition, metric) against the baseline. The paired
@@ -391,14 +377,12 @@ pub fn summary_csv(runs: &[Run], conditions: &[Condition], metrics: &[String]) -
 /// test), `p_holm` and `p_bh` its adjusted values (empty outside the family), `stars_bh` the
 /// marks of `p_bh`, `harm_bound` the interval's bound on the side of harm for metrics with one.
 pub fn comparisons_csv(conditions: &[Condition], comps: &[Comparison]) -> String {
-    let mut s = String::from(
-        "condition,baseline,metric,n,n_baseline,diff,ci95_low,ci95_high,welch_t,welch_df,welch_p,mann_whitney_u,mann_whitney_p,mann_whitney_exact,n_pairs,paired_diff,paired_ci95_low,paired_ci95_high,paired_t,paired_df,paired_p,sign_flip_p,sign_flip_patterns,p,p_test,family,p_holm,p_bh,stars_bh,harm_bound\n",
-    );
-    for c in comps {
+    let header = "condition,baseline,metric,n,n_baseline,diff,ci95_low,ci95_high,welch_t,welch_df,welch_p,mann_whitney_u,mann_whitney_p,mann_whitney_exact,n_pairs,paired_diff,paired_ci95_low,paired_ci95_high,paired_t,paired_df,paired_p,sign_flip_p,sign_flip_patterns,p,p_test,family,p_holm,p_bh,stars_bh,harm_bound";
+    let rows = comps.iter().map(|c| {
         let mw = c.mann_whitney;
         let mut fields = vec![
-            csv_field(&conditions[c.condition].label),
-            csv_field(&conditions[c.baseline].label),
+            conditions[c.condition].label.clone(),
+            conditions[c.baseline].label.clone(),
             c.metric.clone(),
             c.n.to_string(),
             c.n_baseline.to_string(),
@@ -432,10 +416,10 @@ pub fn comparisons_csv(conditions: &[Condition], comps: &[Comparison]) -> String
             stars(c.p_bh).to_string(),
             c.harm_bound().map(csv_num).unwrap_or_default(),
         ]);
-        s.push_str(&fields.join(","));
-        s.push('\n');
-    }
-    s
+        fields
+    });
+    let header: Vec<String> = header.split(',').map(String::from).collect();
+    csv_text::write(std::iter::once(header).chain(rows))
 }
 
 /// The CSV cells of a t-test in the order of `comparisons.csv`: 95% interval (low, high), t, df,
@@ -564,23 +548,59 @@ pub fn summary_markdown(
         .iter()
         .filter(|m| KEY_METRICS.contains(&m.as_str()))
         .collect();
+    let diverged = diverged_runs(conditions);
     let mut s = String::from("# nclab report: summary\n\n");
-    let used: usize = conditions.iter().map(|c| c.runs.len()).sum();
-    let diverged: Vec<(usize, usize)> = conditions
+    s.push_str(&run_count_line(conditions, diverged.len()));
+    s.push_str(&conditions_markdown(conditions));
+    s.push_str(&final_values_markdown(runs, conditions, &shown));
+    s.push_str(&baseline_markdown(conditions, comps));
+    s.push_str(&folds_markdown(conditions, folds));
+    s.push_str(&tpt_markdown(runs, conditions));
+    s.push_str(&diverged_markdown(runs, conditions, &diverged));
+    s
+}
+
+/// The diverged runs as `(condition, run)` index pairs, in condition order.
+fn diverged_runs(conditions: &[Condition]) -> Vec<(usize, usize)> {
+    conditions
         .iter()
         .enumerate()
         .flat_map(|(ci, c)| c.diverged.iter().map(move |&i| (ci, i)))
-        .collect();
-    s.push_str(&format!(
+        .collect()
+}
+
+/// The opening line of summary.md: how many runs in how many conditions, and how many
+/// diverged.
+fn run_count_line(conditions: &[Condition], n_diverged: usize) -> String {
+    let used: usize = conditions.iter().map(|c| c.runs.len()).sum();
+    format!(
         "{used} runs in {} conditions{}.\n\n",
         conditions.len(),
-        if diverged.is_empty() {
+        if n_diverged == 0 {
             String::new()
         } else {
-            format!(", and {} diverged runs (listed at the end)", diverged.len())
+            format!(", and {n_diverged} diverged runs (listed at the end)")
         }
-    ));
-    s.push_str("## Conditions\n\n| id | condition | config entries that differ |\n|---|---|---|\n");
+    )
+}
+
+/// The Markdown header row and separator of a table: `fixed` columns, then one per `extra`.
+fn md_table_head(fixed: &[&str], extra: &[impl std::fmt::Display]) -> String {
+    let mut s = format!("| {} |", fixed.join(" | "));
+    for m in extra {
+        s.push_str(&format!(" {m} |"));
+    }
+    s.push_str(&format!("\n|{}", "---|".repeat(fixed.len())));
+    s.push_str(&"---|".repeat(extra.len()));
+    s.push('\n');
+    s
+}
+
+/// `## Conditions`: each condition's id, name and the config entries that set it apart.
+fn conditions_markdown(conditions: &[Condition]) -> String {
+    let mut s = String::from(
+        "## Conditions\n\n| id | condition | config entries that differ |\n|---|---|---|\n",
+    );
     for c in conditions {
         s.push_str(&format!(
             "| {} | {} | {} |\n",
@@ -589,21 +609,19 @@ pub fn summary_markdown(
             md_escape(&c.label)
         ));
     }
-    s.push_str("\n## Final values\n\n");
+    s
+}
+
+/// `## Final values`: per condition the mean ± sd of each shown metric at the final analysis
+/// epoch.
+fn final_values_markdown(runs: &[Run], conditions: &[Condition], shown: &[&String]) -> String {
+    let mut s = String::from("\n## Final values\n\n");
     s.push_str(
         "Values at each run's final analysis epoch; mean ± sd over the runs (seeds) of a \
          condition, sd with the n-1 divisor (n/a with one run). Every metric is in \
          `summary.csv`.\n\n",
     );
-    s.push_str("| id | condition | runs (seeds) |");
-    for m in &shown {
-        s.push_str(&format!(" {m} |"));
-    }
-    s.push_str("\n|---|---|---|");
-    for _ in &shown {
-        s.push_str("---|");
-    }
-    s.push('\n');
+    s.push_str(&md_table_head(&["id", "condition", "runs (seeds)"], shown));
     for c in conditions {
         s.push_str(&format!(
             "| {} | {} | {} ({}) |",
@@ -612,126 +630,172 @@ pub fn summary_markdown(
             c.runs.len(),
             seeds_text(runs, c)
         ));
-        for m in &shown {
-            let cell = cell(runs, c, m);
-            if cell.n == 0 {
-                s.push_str(" – |");
-            } else if cell.n == 1 {
-                s.push_str(&format!(" {} |", sig(cell.mean)));
-            } else {
-                s.push_str(&format!(" {} ± {} |", sig(cell.mean), sig(cell.sd)));
-            }
+        for m in shown {
+            s.push_str(&mean_sd_cell(&cell(runs, c, m)));
         }
         s.push('\n');
     }
-    s.push_str("\n## Against the cross-entropy baseline\n\n");
-    let with_baseline = conditions.iter().filter(|c| c.baseline.is_some()).count();
-    if with_baseline == 0 {
+    s
+}
+
+/// One final-values cell: `–` without runs, the value with one, `mean ± sd` with more.
+fn mean_sd_cell(cell: &Cell) -> String {
+    match cell.n {
+        0 => " – |".to_string(),
+        1 => format!(" {} |", sig(cell.mean)),
+        _ => format!(" {} ± {} |", sig(cell.mean), sig(cell.sd)),
+    }
+}
+
+/// `## Against the cross-entropy baseline`: the family note, the decision table and the
+/// comparisons in detail, or why there is no comparison.
+fn baseline_markdown(conditions: &[Condition], comps: &[Comparison]) -> String {
+    let mut s = String::from("\n## Against the cross-entropy baseline\n\n");
+    if !conditions.iter().any(|c| c.baseline.is_some()) {
         s.push_str(
             "No comparison: no non-CE condition has a CE condition of the same dataset and \
              model (`data.name`, `model.kind`).\n",
         );
-    } else {
-        s.push_str(&family_note(conditions, comps));
-        s.push_str(" With few seeds read p-values as indications, not as findings.\n\n");
-        let (dm, rows) = decision_table(conditions, comps);
-        s.push_str(
-            "### Decision table\n\nEach cell: the difference to the baseline, its 95% interval, \
-             and the BH-adjusted p-value with its stars (Holm's in the detailed table).\n\n",
-        );
-        s.push_str("| condition | baseline |");
-        for m in &dm {
-            s.push_str(&format!(" {m} |"));
-        }
-        s.push_str("\n|---|---|");
-        for _ in &dm {
-            s.push_str("---|");
+        return s;
+    }
+    s.push_str(&family_note(conditions, comps));
+    s.push_str(" With few seeds read p-values as indications, not as findings.\n\n");
+    s.push_str(&decision_markdown(conditions, comps));
+    s.push_str(&comparisons_detail_markdown(conditions, comps));
+    s
+}
+
+/// `### Decision table`: per condition with a baseline, its comparison on each headline
+/// metric.
+fn decision_markdown(conditions: &[Condition], comps: &[Comparison]) -> String {
+    let (dm, rows) = decision_table(conditions, comps);
+    let mut s = String::from(
+        "### Decision table\n\nEach cell: the difference to the baseline, its 95% interval, \
+         and the BH-adjusted p-value with its stars (Holm's in the detailed table).\n\n",
+    );
+    s.push_str(&md_table_head(&["condition", "baseline"], &dm));
+    for (ci, cells) in &rows {
+        let c = &conditions[*ci];
+        let b = c
+            .baseline
+            .map_or("–".to_string(), |b| conditions[b].name.clone());
+        s.push_str(&format!("| {} | {} |", md_escape(&c.name), md_escape(&b)));
+        for cell in cells {
+            s.push_str(&decision_cell(*cell));
         }
         s.push('\n');
-        for (ci, cells) in &rows {
-            let c = &conditions[*ci];
-            let b = c
-                .baseline
-                .map_or("–".to_string(), |b| conditions[b].name.clone());
-            s.push_str(&format!("| {} | {} |", md_escape(&c.name), md_escape(&b)));
-            for cell in cells {
-                match cell {
-                    None => s.push_str(" – |"),
-                    Some(k) => {
-                        let (d, lo, hi, _) = k.effect();
-                        let q = if k.p_bh.is_finite() {
-                            format!(" q={}{}", sig(k.p_bh), stars(k.p_bh))
-                        } else {
-                            String::new()
-                        };
-                        let harm = k.harm_text().map_or(String::new(), |h| format!("; {h}"));
-                        s.push_str(&format!(" {} {}{q}{harm} |", signed(d), interval(lo, hi)));
-                    }
-                }
-            }
-            s.push('\n');
-        }
-        s.push_str(
-            "\n### Comparisons in detail\n\ndiff: mean paired difference (difference of means \
-             without pairs) with its 95% interval; worst case: the interval's bound on the side \
-             of harm. p (Welch): two-sided Welch's t-test of the unpaired values, n/a with fewer \
-             than 2 runs a side or no spread. p (MW): two-sided Mann–Whitney U (exact without \
-             ties, else normal with tie correction), n/a with fewer than 3 runs a side, where it \
-             cannot reach significance. Every metric is in `comparisons.csv`.\n\n",
-        );
-        s.push_str(
-            "| condition | baseline | metric | n vs n | pairs | diff | 95% CI | worst case | p (paired t) | p (sign-flip) | p (Welch) | p (MW) | p Holm | p BH |\n",
-        );
-        s.push_str("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
-        for c in comps
-            .iter()
-            .filter(|c| KEY_METRICS.contains(&c.metric.as_str()) || c.in_family)
-        {
-            let (d, lo, hi, _) = c.effect();
-            let opt = |v: Option<f64>| v.map_or("n/a".to_string(), sig);
-            s.push_str(&format!(
-                "| {} | {} | {} | {} vs {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {}{} |\n",
-                md_escape(&conditions[c.condition].name),
-                md_escape(&conditions[c.baseline].name),
-                c.metric,
-                c.n,
-                c.n_baseline,
-                c.n_pairs,
-                signed(d),
-                interval(lo, hi),
-                c.harm_bound().map_or("–".to_string(), signed),
-                opt(c.paired.map(|t| t.p)),
-                opt(c.sign_flip.map(|f| f.p)),
-                opt(c.welch.map(|w| w.p)),
-                opt(c.mann_whitney.map(|m| m.p)),
-                sig(c.p_holm),
-                sig(c.p_bh),
-                stars(c.p_bh)
-            ));
-        }
     }
-    s.push_str("\n## Collapse during the terminal phase\n\n");
+    s
+}
+
+/// One decision-table cell: the signed difference, its interval, the BH q-value with its
+/// stars and the worst case; `–` without a comparison.
+fn decision_cell(comp: Option<&Comparison>) -> String {
+    let Some(k) = comp else {
+        return " – |".to_string();
+    };
+    let (d, lo, hi, _) = k.effect();
+    let q = if k.p_bh.is_finite() {
+        format!(" q={}{}", sig(k.p_bh), stars(k.p_bh))
+    } else {
+        String::new()
+    };
+    let harm = k.harm_text().map_or(String::new(), |h| format!("; {h}"));
+    format!(" {} {}{q}{harm} |", signed(d), interval(lo, hi))
+}
+
+/// `### Comparisons in detail`: every comparison on a key metric or in the family, with all
+/// its tests.
+fn comparisons_detail_markdown(conditions: &[Condition], comps: &[Comparison]) -> String {
+    let mut s = String::from(
+        "\n### Comparisons in detail\n\ndiff: mean paired difference (difference of means \
+         without pairs) with its 95% interval; worst case: the interval's bound on the side \
+         of harm. p (Welch): two-sided Welch's t-test of the unpaired values, n/a with fewer \
+         than 2 runs a side or no spread. p (MW): two-sided Mann–Whitney U (exact without \
+         ties, else normal with tie correction), n/a with fewer than 3 runs a side, where it \
+         cannot reach significance. Every metric is in `comparisons.csv`.\n\n",
+    );
+    s.push_str(
+        "| condition | baseline | metric | n vs n | pairs | diff | 95% CI | worst case | p (paired t) | p (sign-flip) | p (Welch) | p (MW) | p Holm | p BH |\n",
+    );
+    s.push_str("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+    for c in comps
+        .iter()
+        .filter(|c| KEY_METRICS.contains(&c.metric.as_str()) || c.in_family)
+    {
+        s.push_str(&comparison_detail_row(conditions, c));
+    }
+    s
+}
+
+/// One row of the detailed comparisons table.
+fn comparison_detail_row(conditions: &[Condition], c: &Comparison) -> String {
+    let (d, lo, hi, _) = c.effect();
+    let opt = |v: Option<f64>| v.map_or("n/a".to_string(), sig);
+    format!(
+        "| {} | {} | {} | {} vs {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {}{} |\n",
+        md_escape(&conditions[c.condition].name),
+        md_escape(&conditions[c.baseline].name),
+        c.metric,
+        c.n,
+        c.n_baseline,
+        c.n_pairs,
+        signed(d),
+        interval(lo, hi),
+        c.harm_bound().map_or("–".to_string(), signed),
+        opt(c.paired.map(|t| t.p)),
+        opt(c.sign_flip.map(|f| f.p)),
+        opt(c.welch.map(|w| w.p)),
+        opt(c.mann_whitney.map(|m| m.p)),
+        sig(c.p_holm),
+        sig(c.p_bh),
+        stars(c.p_bh)
+    )
+}
+
+/// `## Collapse during the terminal phase`: the folds note and the fold table.
+fn folds_markdown(conditions: &[Condition], folds: &FoldTable) -> String {
+    let mut s = String::from("\n## Collapse during the terminal phase\n\n");
     s.push_str(&folds_note(folds));
     s.push_str("\n\n");
     let (header, rows) = folds.text_rows(conditions);
-    s.push_str(&format!("| {} |\n", header.join(" | ")));
-    s.push_str(&format!("|{}\n", "---|".repeat(header.len())));
+    s.push_str(&md_rows(&header, &rows));
+    s
+}
+
+/// A Markdown table of text cells (escaped), header and separator first.
+fn md_rows(header: &[String], rows: &[Vec<String>]) -> String {
+    let mut s = format!(
+        "| {} |\n|{}\n",
+        header.join(" | "),
+        "---|".repeat(header.len())
+    );
     for r in rows {
         let r: Vec<String> = r.iter().map(|c| md_escape(c)).collect();
         s.push_str(&format!("| {} |\n", r.join(" | ")));
     }
-    s.push_str(&tpt_markdown(runs, conditions));
-    if !diverged.is_empty() {
-        s.push_str("\n## Diverged runs\n\nLeft out of every mean, test and figure:\n\n");
-        for (ci, i) in diverged {
-            s.push_str(&format!(
-                "- {} (seed {}): `{}`{}\n",
-                md_escape(&conditions[ci].name),
-                runs[i].seed().map_or("?".into(), |s| s.to_string()),
-                runs[i].dir.display(),
-                diverged_at(&runs[i])
-            ));
-        }
+    s
+}
+
+/// `## Diverged runs`: each diverged run with its seed, directory and epoch; empty when none
+/// diverged.
+fn diverged_markdown(
+    runs: &[Run],
+    conditions: &[Condition],
+    diverged: &[(usize, usize)],
+) -> String {
+    if diverged.is_empty() {
+        return String::new();
+    }
+    let mut s = String::from("\n## Diverged runs\n\nLeft out of every mean, test and figure:\n\n");
+    for &(ci, i) in diverged {
+        s.push_str(&format!(
+            "- {} (seed {}): `{}`{}\n",
+            md_escape(&conditions[ci].name),
+            runs[i].seed().map_or("?".into(), |s| s.to_string()),
+            runs[i].dir.display(),
+            diverged_at(&runs[i])
+        ));
     }
     s
 }
@@ -744,15 +808,7 @@ fn tpt_markdown(runs: &[Run], conditions: &[Condition]) -> String {
          that reach it. Wall time and the share of it outside the training steps (analysis, \
          data, checkpoints, start-up) from summary.json.\n\n",
     );
-    s.push_str(&format!(
-        "| {} |\n|{}\n",
-        header.join(" | "),
-        "---|".repeat(header.len())
-    ));
-    for r in rows {
-        let r: Vec<String> = r.iter().map(|c| md_escape(c)).collect();
-        s.push_str(&format!("| {} |\n", r.join(" | ")));
-    }
+    s.push_str(&md_rows(&header, &rows));
     s
 }
 
@@ -853,7 +909,9 @@ mod tests {
 
     #[test]
     fn csv_quotes_commas() {
-        assert_eq!(csv_field("a=1, b=2"), "\"a=1, b=2\"");
-        assert_eq!(csv_field("plain"), "plain");
+        assert_eq!(
+            csv_text::line(["a=1, b=2", "plain"]),
+            "\"a=1, b=2\",plain\n"
+        );
     }
 }

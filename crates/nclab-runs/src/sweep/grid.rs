@@ -98,30 +98,9 @@ impl Grid {
     /// Parses grid text. `name` is the sweep name, `folder` the folder `base` is relative to,
     /// `source` the file named in messages.
     pub fn parse(text: &str, name: &str, folder: &Path, source: &Path) -> anyhow::Result<Grid> {
-        // The sweep name is a folder name (`_` allowed: it never splits a cell name).
-        if name.is_empty() || name.starts_with('.') || !name.chars().all(|c| is_safe(c) || c == '_')
-        {
-            bail!(
-                "the sweep name {name:?} (the grid file's stem) must use only letters, digits, \
-                 '.', '+', '-' and '_' (not first '.')"
-            );
-        }
+        check_sweep_name(name)?;
         let mut table: toml::Table = text.parse().map_err(|e| anyhow!("{e}"))?;
-        let mut base = match table.remove("base") {
-            None => toml::Table::new(),
-            Some(toml::Value::String(rel)) => {
-                let path = folder.join(&rel);
-                let text = std::fs::read_to_string(&path).with_context(|| {
-                    format!("key `base`: cannot read the base config {}", path.display())
-                })?;
-                text.parse::<toml::Table>()
-                    .map_err(|e| anyhow!("key `base`: {}: {e}", path.display()))?
-            }
-            Some(other) => bail!(
-                "key `base`: expected the path of a config file, got {}",
-                other.type_str()
-            ),
-        };
+        let mut base = read_base(table.remove("base"), folder)?;
         let axes = match table.remove("axes") {
             None => toml::Table::new(),
             Some(toml::Value::Table(t)) => t,
@@ -140,108 +119,13 @@ impl Grid {
         let known = config_keys();
         let mut dims = Vec::new();
         for (key, values) in flatten(&axes) {
-            let origin = format!("axes.{key}");
-            check_key(&origin, &key, &known)?;
-            let toml::Value::Array(values) = values else {
-                bail!(
-                    "key `{origin}`: expected a list of values, got {}",
-                    values.type_str()
-                );
-            };
-            let levels = values
-                .into_iter()
-                .map(|v| {
-                    let label =
-                        value_label(&v).with_context(|| format!("key `{origin}`: value {v}"))?;
-                    Ok(Level {
-                        label,
-                        set: vec![(key.clone(), v)],
-                    })
-                })
-                .collect::<anyhow::Result<Vec<_>>>()?;
-            dims.push(Dimension {
-                name: key,
-                origin,
-                levels,
-            });
+            dims.push(axis_dimension(key, values, &known)?);
         }
         for (group, entries) in variants {
-            let origin = format!("variants.{group}");
-            check_label(&format!("`{origin}`"), &group)?;
-            let toml::Value::Array(entries) = entries else {
-                bail!(
-                    "key `{origin}`: expected a list of tables `[[{origin}]]`, got {}",
-                    entries.type_str()
-                );
-            };
-            let mut levels = Vec::new();
-            for (i, entry) in entries.into_iter().enumerate() {
-                let at = format!("{origin}[{i}]");
-                let toml::Value::Table(mut entry) = entry else {
-                    bail!("key `{at}`: expected a table, got {}", entry.type_str());
-                };
-                let label = match entry.remove("label") {
-                    Some(toml::Value::String(s)) => s,
-                    Some(other) => {
-                        bail!(
-                            "key `{at}.label`: expected a string, got {}",
-                            other.type_str()
-                        )
-                    }
-                    None => bail!("key `{at}.label`: missing (every variant needs a label)"),
-                };
-                check_label(&format!("`{at}.label`"), &label)?;
-                let mut set = flatten(&entry);
-                for (key, _) in &set {
-                    check_key(&format!("{at}.{key}"), key, &known)?;
-                }
-                set.sort_by(|a, b| a.0.cmp(&b.0));
-                levels.push(Level { label, set });
-            }
-            dims.push(Dimension {
-                name: group,
-                origin,
-                levels,
-            });
+            dims.push(variant_dimension(group, entries, &known)?);
         }
         dims.sort_by(|a, b| a.name.cmp(&b.name));
-        for w in dims.windows(2) {
-            if w[0].name == w[1].name {
-                bail!(
-                    "`{}` and `{}` both name a dimension `{}`",
-                    w[0].origin,
-                    w[1].origin,
-                    w[0].name
-                );
-            }
-        }
-        for d in &dims {
-            if d.levels.is_empty() {
-                bail!(
-                    "key `{}`: no values (an empty dimension has no cells)",
-                    d.origin
-                );
-            }
-            let mut seen = BTreeSet::new();
-            for l in &d.levels {
-                if !seen.insert(&l.label) {
-                    bail!(
-                        "key `{}`: two levels are both named {:?} in cell names",
-                        d.origin,
-                        l.label
-                    );
-                }
-            }
-        }
-        // A key set by two dimensions would make the result depend on their order.
-        for (i, a) in dims.iter().enumerate() {
-            for b in &dims[i + 1..] {
-                let keys_a: BTreeSet<&str> = keys_of(a).collect();
-                if let Some(k) = keys_of(b).find(|k| keys_a.contains(k)) {
-                    bail!("key `{k}` is set by both `{}` and `{}`", a.origin, b.origin);
-                }
-            }
-        }
+        check_dimensions(&dims)?;
         Ok(Grid {
             name: name.to_string(),
             source: source.to_path_buf(),
@@ -313,6 +197,163 @@ impl Grid {
         }
         Ok(cells)
     }
+}
+/// The sweep name is a folder name: only [`is_safe`] characters and `_` (which never splits a
+/// cell name), not empty and not starting with `.`.
+fn check_sweep_name(name: &str) -> anyhow::Result<()> {
+    if name.is_empty() || name.starts_with('.') || !name.chars().all(|c| is_safe(c) || c == '_') {
+        bail!(
+            "the sweep name {name:?} (the grid file's stem) must use only letters, digits, \
+             '.', '+', '-' and '_' (not first '.')"
+        );
+    }
+    Ok(())
+}
+
+/// The table of the grid's `base` key (a config file relative to `folder`), empty without
+/// one.
+fn read_base(base: Option<toml::Value>, folder: &Path) -> anyhow::Result<toml::Table> {
+    match base {
+        None => Ok(toml::Table::new()),
+        Some(toml::Value::String(rel)) => {
+            let path = folder.join(&rel);
+            let text = std::fs::read_to_string(&path).with_context(|| {
+                format!("key `base`: cannot read the base config {}", path.display())
+            })?;
+            text.parse::<toml::Table>()
+                .map_err(|e| anyhow!("key `base`: {}: {e}", path.display()))
+        }
+        Some(other) => bail!(
+            "key `base`: expected the path of a config file, got {}",
+            other.type_str()
+        ),
+    }
+}
+
+/// The dimension of one `[axes]` entry: a known config key with a list of values, one level
+/// per value (labelled by [`value_label`]).
+fn axis_dimension(
+    key: String,
+    values: toml::Value,
+    known: &BTreeSet<String>,
+) -> anyhow::Result<Dimension> {
+    let origin = format!("axes.{key}");
+    check_key(&origin, &key, known)?;
+    let toml::Value::Array(values) = values else {
+        bail!(
+            "key `{origin}`: expected a list of values, got {}",
+            values.type_str()
+        );
+    };
+    let levels = values
+        .into_iter()
+        .map(|v| {
+            let label = value_label(&v).with_context(|| format!("key `{origin}`: value {v}"))?;
+            Ok(Level {
+                label,
+                set: vec![(key.clone(), v)],
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok(Dimension {
+        name: key,
+        origin,
+        levels,
+    })
+}
+
+/// The dimension of one variant group (`[[variants.<group>]]`), one level per table.
+fn variant_dimension(
+    group: String,
+    entries: toml::Value,
+    known: &BTreeSet<String>,
+) -> anyhow::Result<Dimension> {
+    let origin = format!("variants.{group}");
+    check_label(&format!("`{origin}`"), &group)?;
+    let toml::Value::Array(entries) = entries else {
+        bail!(
+            "key `{origin}`: expected a list of tables `[[{origin}]]`, got {}",
+            entries.type_str()
+        );
+    };
+    let levels = entries
+        .into_iter()
+        .enumerate()
+        .map(|(i, entry)| variant_level(&format!("{origin}[{i}]"), entry, known))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok(Dimension {
+        name: group,
+        origin,
+        levels,
+    })
+}
+
+/// One variant (`at` is where it was written, `variants.loss[1]`): its `label` and the known
+/// config keys it sets, in key order.
+fn variant_level(at: &str, entry: toml::Value, known: &BTreeSet<String>) -> anyhow::Result<Level> {
+    let toml::Value::Table(mut entry) = entry else {
+        bail!("key `{at}`: expected a table, got {}", entry.type_str());
+    };
+    let label = match entry.remove("label") {
+        Some(toml::Value::String(s)) => s,
+        Some(other) => {
+            bail!(
+                "key `{at}.label`: expected a string, got {}",
+                other.type_str()
+            )
+        }
+        None => bail!("key `{at}.label`: missing (every variant needs a label)"),
+    };
+    check_label(&format!("`{at}.label`"), &label)?;
+    let mut set = flatten(&entry);
+    for (key, _) in &set {
+        check_key(&format!("{at}.{key}"), key, known)?;
+    }
+    set.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(Level { label, set })
+}
+
+/// The checks across dimensions (sorted by name): no two share a name, none is empty, no two
+/// levels of one share a label, and no key is set by two dimensions (the result would depend
+/// on their order).
+fn check_dimensions(dims: &[Dimension]) -> anyhow::Result<()> {
+    for w in dims.windows(2) {
+        if w[0].name == w[1].name {
+            bail!(
+                "`{}` and `{}` both name a dimension `{}`",
+                w[0].origin,
+                w[1].origin,
+                w[0].name
+            );
+        }
+    }
+    for d in dims {
+        if d.levels.is_empty() {
+            bail!(
+                "key `{}`: no values (an empty dimension has no cells)",
+                d.origin
+            );
+        }
+        let mut seen = BTreeSet::new();
+        for l in &d.levels {
+            if !seen.insert(&l.label) {
+                bail!(
+                    "key `{}`: two levels are both named {:?} in cell names",
+                    d.origin,
+                    l.label
+                );
+            }
+        }
+    }
+    for (i, a) in dims.iter().enumerate() {
+        for b in &dims[i + 1..] {
+            let keys_a: BTreeSet<&str> = keys_of(a).collect();
+            if let Some(k) = keys_of(b).find(|k| keys_a.contains(k)) {
+                bail!("key `{k}` is set by both `{}` and `{}`", a.origin, b.origin);
+            }
+        }
+    }
+    Ok(())
 }
 
 fn keys_of(d: &Dimension) -> impl Iterator<Item = &str> {

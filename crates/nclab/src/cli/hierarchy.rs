@@ -16,6 +16,7 @@ use anyhow::{Context, Result};
 use nclab_core::hierarchy::{write_dot, write_edges, write_json, Hierarchy};
 use nclab_core::io::write_atomic;
 use nclab_core::losses::SoftTargets;
+use nclab_runs::csv_text;
 
 use super::output::{print_out, stream_out};
 
@@ -109,6 +110,7 @@ pub enum Command {
     },
 }
 
+/// `nclab hierarchy`: runs one subcommand.
 pub fn run(cmd: Command) -> Result<()> {
     match cmd {
         Command::Show { source } => {
@@ -120,67 +122,14 @@ pub fn run(cmd: Command) -> Result<()> {
             normalized,
             format,
             output,
-        } => {
-            let h = source.load()?;
-            h.check_matrix_size()?;
-            let m = if normalized {
-                h.normalized_distance_matrix()
-            } else {
-                h.distance_matrix()
-            };
-            let text = match format {
-                MatrixFormat::Csv => matrix_csv(&h.class_names(), &m),
-                MatrixFormat::Json => {
-                    let mut obj = matrix_json(&h.class_names(), &m);
-                    obj.insert("normalized".into(), normalized.into());
-                    obj.insert("max_distance".into(), h.max_distance().into());
-                    to_json(obj)
-                }
-            };
-            emit(&text, output.as_ref())
-        }
+        } => distances(&source.load()?, normalized, format, output.as_ref()),
         Command::SoftLabels {
             source,
             beta,
             mass,
             format,
             output,
-        } => {
-            let h = source.load()?;
-            h.check_matrix_size()?;
-            let beta = match (beta, mass) {
-                (Some(beta), _) => beta,
-                (None, Some(mass)) => {
-                    let beta = SoftTargets::beta_for_mass(&h, mass)
-                        .map_err(|e| anyhow::anyhow!("--mass: {e}"))?;
-                    eprintln!("beta = {beta:.6} puts a mean mass of {mass} on the true class");
-                    beta
-                }
-                (None, None) => unreachable!("clap requires --beta or --mass"),
-            };
-            if !beta.is_finite() || beta < 0.0 {
-                anyhow::bail!("--beta must be finite and >= 0, got {beta}");
-            }
-            let targets = SoftTargets::new(&h, beta);
-            let q = targets.matrix();
-            let text = match format {
-                MatrixFormat::Csv => matrix_csv(&h.class_names(), &q),
-                MatrixFormat::Json => {
-                    let mut obj = matrix_json(&h.class_names(), &q);
-                    obj.insert("beta".into(), beta.into());
-                    obj.insert(
-                        "mean_true_class_mass".into(),
-                        targets.mean_true_class_mass().into(),
-                    );
-                    obj.insert(
-                        "layout".into(),
-                        "matrix[a][t] = q_a for true class t (column t is the target of t)".into(),
-                    );
-                    to_json(obj)
-                }
-            };
-            emit(&text, output.as_ref())
-        }
+        } => soft_labels(&source.load()?, beta, mass, format, output.as_ref()),
         Command::Convert { source, to, output } => {
             let h = source.load()?;
             let text = match to {
@@ -193,6 +142,83 @@ pub fn run(cmd: Command) -> Result<()> {
     }
 }
 
+/// `nclab hierarchy distances`: the K x K tree-distance matrix (LCA heights, or divided by
+/// the largest with `normalized`), as CSV or JSON.
+fn distances(
+    h: &Hierarchy,
+    normalized: bool,
+    format: MatrixFormat,
+    output: Option<&PathBuf>,
+) -> Result<()> {
+    h.check_matrix_size()?;
+    let m = if normalized {
+        h.normalized_distance_matrix()
+    } else {
+        h.distance_matrix()
+    };
+    let text = match format {
+        MatrixFormat::Csv => matrix_csv(&h.class_names(), &m),
+        MatrixFormat::Json => {
+            let mut obj = matrix_json(&h.class_names(), &m);
+            obj.insert("normalized".into(), normalized.into());
+            obj.insert("max_distance".into(), h.max_distance().into());
+            to_json(obj)
+        }
+    };
+    emit(&text, output)
+}
+
+/// `nclab hierarchy soft-labels`: the soft targets of every class at `--beta`, or at the beta
+/// that puts `--mass` on the true class, as CSV or JSON.
+fn soft_labels(
+    h: &Hierarchy,
+    beta: Option<f64>,
+    mass: Option<f64>,
+    format: MatrixFormat,
+    output: Option<&PathBuf>,
+) -> Result<()> {
+    h.check_matrix_size()?;
+    let beta = soft_label_beta(h, beta, mass)?;
+    let targets = SoftTargets::new(h, beta);
+    let q = targets.matrix();
+    let text = match format {
+        MatrixFormat::Csv => matrix_csv(&h.class_names(), &q),
+        MatrixFormat::Json => {
+            let mut obj = matrix_json(&h.class_names(), &q);
+            obj.insert("beta".into(), beta.into());
+            obj.insert(
+                "mean_true_class_mass".into(),
+                targets.mean_true_class_mass().into(),
+            );
+            obj.insert(
+                "layout".into(),
+                "matrix[a][t] = q_a for true class t (column t is the target of t)".into(),
+            );
+            to_json(obj)
+        }
+    };
+    emit(&text, output)
+}
+
+/// The soft labels' beta: `--beta` as given, or the one that puts a mean mass of `--mass` on
+/// the true class (said on stderr); it must be finite and >= 0.
+fn soft_label_beta(h: &Hierarchy, beta: Option<f64>, mass: Option<f64>) -> Result<f64> {
+    let beta = match (beta, mass) {
+        (Some(beta), _) => beta,
+        (None, Some(mass)) => {
+            let beta =
+                SoftTargets::beta_for_mass(h, mass).map_err(|e| anyhow::anyhow!("--mass: {e}"))?;
+            eprintln!("beta = {beta:.6} puts a mean mass of {mass} on the true class");
+            beta
+        }
+        (None, None) => unreachable!("clap requires --beta or --mass"),
+    };
+    if !beta.is_finite() || beta < 0.0 {
+        anyhow::bail!("--beta must be finite and >= 0, got {beta}");
+    }
+    Ok(beta)
+}
+
 /// Prints to stdout (quietly stopping at a closed pipe), or writes the file atomically.
 fn emit(text: &str, output: Option<&PathBuf>) -> Result<()> {
     match output {
@@ -201,30 +227,12 @@ fn emit(text: &str, output: Option<&PathBuf>) -> Result<()> {
     }
 }
 
-/// A CSV field, quoted when it holds a comma, quote or newline.
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
-}
-
 /// A header of class names, then the K rows of the row-major K x K matrix `m`.
 fn matrix_csv(classes: &[String], m: &[f64]) -> String {
-    let k = classes.len();
-    let mut out = classes
-        .iter()
-        .map(|c| csv_field(c))
-        .collect::<Vec<_>>()
-        .join(",");
-    out.push('\n');
-    for row in m.chunks_exact(k) {
-        let cells: Vec<String> = row.iter().map(|v| format!("{v}")).collect();
-        out.push_str(&cells.join(","));
-        out.push('\n');
-    }
-    out
+    let rows = m
+        .chunks_exact(classes.len())
+        .map(|row| row.iter().map(|v| format!("{v}")).collect::<Vec<_>>());
+    csv_text::write(std::iter::once(classes.to_vec()).chain(rows))
 }
 
 fn matrix_json(classes: &[String], m: &[f64]) -> serde_json::Map<String, serde_json::Value> {

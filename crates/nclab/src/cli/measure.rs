@@ -15,7 +15,7 @@ use nclab_core::labels::{class_labels, label_values, to_classes};
 use nclab_core::metrics::measurement::Measurement;
 use nclab_core::metrics::scatter::Classifier;
 use nclab_core::metrics::{CollapseInput, TreeMatrices};
-use nclab_core::tensor::Tensor;
+use nclab_core::tensor::{MatrixView, Tensor};
 
 use super::output::{print_metrics, Format};
 
@@ -186,18 +186,14 @@ fn load_inputs(args: &Args) -> Result<Inputs> {
     })
 }
 
+/// `nclab measure`: reads the inputs, checks that they agree, and prints every metric they
+/// define.
 pub fn run(args: Args) -> Result<()> {
     let inputs = load_inputs(&args)?;
-    let [src_h, src_y, src_w, src_b, src_p, src_eh, src_ey] = &inputs.sources;
+    let [src_h, src_y, src_w, src_b, src_p, _, _] = &inputs.sources;
     let features = inputs.features.matrix(src_h)?;
     let raw_labels = label_values(&inputs.labels, src_y)?;
-    if raw_labels.len() != features.n {
-        bail!(
-            "{src_h} has {} rows but {src_y} has {} labels",
-            features.n,
-            raw_labels.len()
-        );
-    }
+    check_label_count(src_h, features.n, src_y, raw_labels.len())?;
     let weights = inputs
         .weights
         .as_ref()
@@ -227,29 +223,8 @@ pub fn run(args: Args) -> Result<()> {
         .as_ref()
         .map(|h| TreeMatrices::for_data(h, k, args.coarse_depth.unwrap_or(1)))
         .transpose()?;
-    let heldout = match &inputs.eval {
-        Some((h, y)) => {
-            let (h, y) = (
-                h.matrix(src_eh)?,
-                to_classes(&label_values(y, src_ey)?, k, src_ey)?,
-            );
-            if y.len() != h.n {
-                bail!(
-                    "{src_eh} has {} rows but {src_ey} has {} labels",
-                    h.n,
-                    y.len()
-                );
-            }
-            Some((h, y))
-        }
-        None => None,
-    };
-    let ood = args.ood_features.as_deref().map(npy::read).transpose()?;
-    let ood_what = args
-        .ood_features
-        .as_ref()
-        .map(|p| p.display().to_string())
-        .unwrap_or_default();
+    let heldout = heldout_set(&inputs, k)?;
+    let (ood, ood_what) = read_ood(&args)?;
     let measurement = Measurement {
         input: CollapseInput {
             features,
@@ -269,4 +244,39 @@ pub fn run(args: Args) -> Result<()> {
     };
     let rows = measurement.run()?;
     print_metrics(&rows, args.format)
+}
+
+/// Fails unless the features (`rows` of them, from `src_h`) and their labels (from `src_y`)
+/// are as many.
+fn check_label_count(src_h: &str, rows: usize, src_y: &str, labels: usize) -> Result<()> {
+    if labels != rows {
+        bail!("{src_h} has {rows} rows but {src_y} has {labels} labels");
+    }
+    Ok(())
+}
+
+/// The held-out features and their class indices in `0..k`, when given.
+fn heldout_set(inputs: &Inputs, k: usize) -> Result<Option<(MatrixView<'_>, Vec<u32>)>> {
+    let Some((h, y)) = &inputs.eval else {
+        return Ok(None);
+    };
+    let [_, _, _, _, _, src_eh, src_ey] = &inputs.sources;
+    let (h, y) = (
+        h.matrix(src_eh)?,
+        to_classes(&label_values(y, src_ey)?, k, src_ey)?,
+    );
+    check_label_count(src_eh, h.n, src_ey, y.len())?;
+    Ok(Some((h, y)))
+}
+
+/// The out-of-distribution features (`--ood-features`), when given, with their path for
+/// messages.
+fn read_ood(args: &Args) -> Result<(Option<Tensor>, String)> {
+    let ood = args.ood_features.as_deref().map(npy::read).transpose()?;
+    let what = args
+        .ood_features
+        .as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
+    Ok((ood, what))
 }

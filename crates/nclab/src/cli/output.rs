@@ -8,7 +8,7 @@
 
 use std::io::Write;
 
-use nclab_runs::numbers;
+use nclab_runs::{csv_text, numbers};
 
 /// Exit status after a closed standard output: 128 + SIGPIPE (13), as for `yes | head`.
 pub const EXIT_BROKEN_PIPE: i32 = 141;
@@ -89,9 +89,9 @@ pub fn print_metrics(rows: &[(String, Option<f64>)], format: Format) -> anyhow::
             text.push('\n');
         }
         Format::Csv => {
-            let names: Vec<&str> = rows.iter().map(|(n, _)| n.as_str()).collect();
+            let names: Vec<String> = rows.iter().map(|(n, _)| n.clone()).collect();
             let values: Vec<String> = rows.iter().map(|(_, v)| numbers::exact(*v)).collect();
-            text = format!("{}\n{}\n", names.join(","), values.join(","));
+            text = csv_text::write([names, values]);
         }
     }
     print_out(&text)
