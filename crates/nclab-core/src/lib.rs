@@ -16,7 +16,7 @@ pub mod error;
 pub mod hierarchy;
 pub mod io;
 pub mod labels;
-pub mod linalg;
+pub(crate) mod linalg;
 pub mod losses;
 pub mod metrics;
 mod named_enum;

@@ -9,6 +9,7 @@
 
 pub mod collapse;
 pub mod decisions;
+pub mod embedding;
 pub mod geometry;
 pub mod heldout;
 pub mod measurement;

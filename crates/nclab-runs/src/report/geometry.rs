@@ -7,8 +7,8 @@ use std::path::Path;
 use anyhow::{anyhow, Context, Result};
 use nclab_core::hierarchy::Hierarchy;
 use nclab_core::labels::to_classes as labels_from_integers;
-use nclab_core::linalg::{gemm_nt, symmetric_eigen};
 use nclab_core::metrics::collapse::class_statistics;
+use nclab_core::metrics::embedding::{cosine_matrix, principal_plane, simplex_etf_cosines};
 use nclab_core::metrics::tree_geometry::hierarchy_target;
 use nclab_core::tensor::MatrixView;
 
@@ -51,11 +51,8 @@ pub fn tree_order(h: &Hierarchy) -> Vec<usize> {
 }
 
 /// Computes the geometry from features `H` (N x d), labels, the class count and optionally the
-/// classifier `W` (K x d) and the class hierarchy.
-///
-/// PCA without a d x d matrix: with `M M^T = sum_j l_j u_j u_j^T` (eigenvalues decreasing), the
-/// principal axes are `v_j = M^T u_j / sqrt(l_j)`, so mean i sits at `sqrt(l_j) u_j[i]` and
-/// classifier row k at `(W M^T u_j)[k] / sqrt(l_j)`.
+/// classifier `W` (K x d) and the class hierarchy; the numbers come from
+/// [`nclab_core::metrics::embedding`].
 pub fn compute(
     features: MatrixView<'_>,
     labels: &[u32],
@@ -64,14 +61,7 @@ pub fn compute(
     hierarchy: Option<&Hierarchy>,
 ) -> Result<FinalGeometry> {
     let stats = class_statistics(features, labels, k)?;
-    let gram = stats.centred_gram();
-    let eigen = symmetric_eigen(&gram, k);
-    let total: f64 = eigen.0.iter().map(|v| v.max(0.0)).sum();
-    let weights_2d = weights.map(|w| weights_on_axes(w, &stats.centred_means, stats.d, &eigen, k));
-    let explained = (
-        eigen.0[0].max(0.0) / total,
-        eigen.0.get(1).map_or(0.0, |v| v.max(0.0) / total),
-    );
+    let plane = principal_plane(&stats, weights);
     Ok(FinalGeometry {
         k,
         order: hierarchy.map_or_else(|| (0..k).collect(), tree_order),
@@ -79,95 +69,13 @@ pub fn compute(
             Some(h) => h.class_names(),
             None => (0..k).map(|i| i.to_string()).collect(),
         },
-        cosines: cosine_matrix(&gram, k),
-        etf: simplex_etf(k),
+        cosines: cosine_matrix(&stats.centred_gram(), k),
+        etf: simplex_etf_cosines(k),
         target: hierarchy.map(|h| hierarchy_target(&h.normalized_distance_matrix(), k)),
-        means_2d: means_on_axes(&eigen, k, total.sqrt()),
-        weights_2d,
-        explained,
+        means_2d: plane.means,
+        weights_2d: plane.weights,
+        explained: plane.explained,
     })
-}
-
-/// The cosines `G_ij / sqrt(G_ii G_jj)` of a `K x K` Gram matrix (NaN where a norm is 0).
-fn cosine_matrix(gram: &[f64], k: usize) -> Vec<f64> {
-    let norms: Vec<f64> = (0..k).map(|i| gram[i * k + i].sqrt()).collect();
-    let mut cosines = vec![0.0; k * k];
-    for i in 0..k {
-        for j in 0..k {
-            let den = norms[i] * norms[j];
-            cosines[i * k + j] = if den > 0.0 {
-                gram[i * k + j] / den
-            } else {
-                f64::NAN
-            };
-        }
-    }
-    cosines
-}
-
-/// The cosines of the `K`-class simplex ETF: 1 on the diagonal, `-1/(K-1)` off it.
-fn simplex_etf(k: usize) -> Vec<f64> {
-    let mut etf = vec![-1.0 / (k as f64 - 1.0); k * k];
-    for i in 0..k {
-        etf[i * k + i] = 1.0;
-    }
-    etf
-}
-
-/// Sets coordinate `axis` (0: x, 1: y) of a point in the plane.
-fn set_axis(p: &mut (f64, f64), axis: usize, c: f64) {
-    if axis == 0 {
-        p.0 = c;
-    } else {
-        p.1 = c;
-    }
-}
-
-/// The centred class means on the two leading principal axes, divided by `||M||_F`:
-/// `sqrt(l_j) u_j[i] / frob_m` from the eigenpairs `(values, vectors)` of `M M^T`.
-fn means_on_axes(
-    (values, vectors): &(Vec<f64>, Vec<f64>),
-    k: usize,
-    frob_m: f64,
-) -> Vec<(f64, f64)> {
-    let mut means_2d = vec![(0.0, 0.0); k];
-    for j in 0..2.min(k) {
-        let s = values[j].max(0.0).sqrt();
-        for (i, p) in means_2d.iter_mut().enumerate() {
-            set_axis(p, j, s * vectors[j * k + i] / frob_m);
-        }
-    }
-    means_2d
-}
-
-/// The classifier rows `W` (K x d) on the same axes, divided by `||W||_F`:
-/// `(W M^T u_j)[r] / sqrt(l_j) / ||W||_F` (0 on an axis whose eigenvalue is 0).
-fn weights_on_axes(
-    w: &[f64],
-    m: &[f64],
-    d: usize,
-    (values, vectors): &(Vec<f64>, Vec<f64>),
-    k: usize,
-) -> Vec<(f64, f64)> {
-    let mut wm = vec![0.0; k * k];
-    gemm_nt(&mut wm, w, m, k, k, d, 1.0, false, false);
-    let frob_w = w.iter().map(|x| x * x).sum::<f64>().sqrt();
-    let mut pts = vec![(0.0, 0.0); k];
-    for j in 0..2.min(k) {
-        let s = values[j].max(0.0).sqrt();
-        if s == 0.0 {
-            continue;
-        }
-        for (r, p) in pts.iter_mut().enumerate() {
-            let c: f64 = (0..k)
-                .map(|i| wm[r * k + i] * vectors[j * k + i])
-                .sum::<f64>()
-                / s
-                / frob_w;
-            set_axis(p, j, c);
-        }
-    }
-    pts
 }
 
 /// Reads `final.safetensors` of a run (`train.features`, `train.labels`, `weights`) and
