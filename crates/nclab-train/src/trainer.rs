@@ -223,45 +223,18 @@ impl<'a> Run<'a> {
         }
         tch::manual_seed(config.seed as i64);
         let (k, device) = (fixed.k, fixed.device);
-        let data = dataset::load(config, device, config.channels_last)?;
-        if data.num_classes != k {
-            bail!(
-                "data.name = {:?}: the data has {} classes, expected {k}",
-                config.data.name.as_str(),
-                data.num_classes
-            );
-        }
-        let steps = data.num_train() / config.optim.batch_size;
-        if steps == 0 {
-            bail!(
-                "key `optim.batch_size`: {} is larger than the training set ({} samples), so \
-                 no batch would be complete",
-                config.optim.batch_size,
-                data.num_train()
-            );
-        }
+        let (data, steps) = load_data(config, k, device)?;
         let loss = Loss::from_tree(
             &config.loss_spec(),
             &LossTree::from_hierarchy(&fixed.hierarchy),
             device,
         )
         .with_context(|| format!("loss.kind = {:?}", config.loss.kind.as_str()))?;
-
-        // Reuse freed activation blocks instead of fresh zeroed pages (see train::malloc).
-        super::malloc::tune_malloc_for_training();
-        // Initialised on the CPU from libtorch's CPU generator, then moved: a seed gives the
-        // same initial network on every device.
-        let mut vs = VarStore::new(Device::Cpu);
-        let model = Model::try_new(&vs.root(), &model_spec(config), &data.input_shape, k as i64)
-            .context("[model]")?;
-        let layers = resolve_layers(&config.analysis.layers, &model.layer_names())?;
-        vs.set_device(device);
-        if config.channels_last {
-            convert_to_channels_last(&vs);
-        }
-        if device.is_cuda() {
-            tch::Cuda::cudnn_set_benchmark(config.cudnn_benchmark);
-        }
+        let Network {
+            mut vs,
+            model,
+            layers,
+        } = Network::build(config, &data, k, device)?;
         let precision = match config.precision {
             Precision::F32 => Kind::Float,
             Precision::Bf16 => Kind::BFloat16,
@@ -272,24 +245,7 @@ impl<'a> Run<'a> {
             config.optim.weight_decay,
         );
         let reporter = Reporter::new(opts.quiet, opts.wide);
-        let ckpt_path = dir.file(run_dir::CHECKPOINT);
-        let progress = if opts.resume && ckpt_path.exists() {
-            let p = checkpoint::load(&ckpt_path, &mut vs, &mut sgd)?;
-            for note in dir.truncate_rows_after(p.epoch)? {
-                reporter.line(&note);
-            }
-            p
-        } else {
-            if opts.resume {
-                // Killed before its first checkpoint: start over in the same directory.
-                for note in dir.truncate_rows_after(0)? {
-                    reporter.line(&note);
-                }
-            } else {
-                dir.write_atomic(run_dir::CONFIG, config.to_toml_string().as_bytes())?;
-            }
-            Progress::start(config.seed)
-        };
+        let progress = start_progress(config, opts, &dir, &reporter, &mut vs, &mut sgd)?;
         Ok(Run {
             config,
             opts,
@@ -517,6 +473,97 @@ impl<'a> Run<'a> {
     fn elapsed(&self) -> f64 {
         self.elapsed_before + self.wall_start.elapsed().as_secs_f64()
     }
+}
+
+/// Loads the data of the config onto `device`, and the number of SGD steps of an epoch,
+/// `floor(n_train / batch_size)`. Errors: data with other than `k` classes, or a batch
+/// larger than the training set (no complete batch).
+fn load_data(config: &Config, k: usize, device: Device) -> anyhow::Result<(DeviceData, usize)> {
+    let data = dataset::load(config, device, config.channels_last)?;
+    if data.num_classes != k {
+        bail!(
+            "data.name = {:?}: the data has {} classes, expected {k}",
+            config.data.name.as_str(),
+            data.num_classes
+        );
+    }
+    let steps = data.num_train() / config.optim.batch_size;
+    if steps == 0 {
+        bail!(
+            "key `optim.batch_size`: {} is larger than the training set ({} samples), so \
+             no batch would be complete",
+            config.optim.batch_size,
+            data.num_train()
+        );
+    }
+    Ok((data, steps))
+}
+
+/// The network of a run: its variables, the model, and the positions in
+/// `model.layer_names()` of the layers of `analysis.layers`.
+struct Network {
+    vs: VarStore,
+    model: Model,
+    layers: Vec<usize>,
+}
+
+impl Network {
+    /// Builds the model of the config for `data` and `k` classes: initialised on the CPU from
+    /// libtorch's CPU generator, then moved to `device` (so a seed gives the same initial
+    /// network on every device), in channels-last layout when asked; on CUDA, cuDNN's
+    /// benchmark mode is set as configured.
+    fn build(
+        config: &Config,
+        data: &DeviceData,
+        k: usize,
+        device: Device,
+    ) -> anyhow::Result<Network> {
+        // Reuse freed activation blocks instead of fresh zeroed pages (see train::malloc).
+        super::malloc::tune_malloc_for_training();
+        let mut vs = VarStore::new(Device::Cpu);
+        let model = Model::try_new(&vs.root(), &model_spec(config), &data.input_shape, k as i64)
+            .context("[model]")?;
+        let layers = resolve_layers(&config.analysis.layers, &model.layer_names())?;
+        vs.set_device(device);
+        if config.channels_last {
+            convert_to_channels_last(&vs);
+        }
+        if device.is_cuda() {
+            tch::Cuda::cudnn_set_benchmark(config.cudnn_benchmark);
+        }
+        Ok(Network { vs, model, layers })
+    }
+}
+
+/// Where the run starts: from the checkpoint when resuming one (the rows of `metrics.csv`
+/// after its epoch are dropped, with a note), else from epoch 0 with the config's seed. A
+/// resumed run killed before its first checkpoint starts over in the same directory (all rows
+/// dropped); a new run writes `config.toml` first.
+fn start_progress(
+    config: &Config,
+    opts: &TrainOptions,
+    dir: &RunDir,
+    reporter: &Reporter,
+    vs: &mut VarStore,
+    sgd: &mut Sgd,
+) -> anyhow::Result<Progress> {
+    let ckpt_path = dir.file(run_dir::CHECKPOINT);
+    if opts.resume && ckpt_path.exists() {
+        let p = checkpoint::load(&ckpt_path, vs, sgd)?;
+        for note in dir.truncate_rows_after(p.epoch)? {
+            reporter.line(&note);
+        }
+        return Ok(p);
+    }
+    if opts.resume {
+        // Killed before its first checkpoint: start over in the same directory.
+        for note in dir.truncate_rows_after(0)? {
+            reporter.line(&note);
+        }
+    } else {
+        dir.write_atomic(run_dir::CONFIG, config.to_toml_string().as_bytes())?;
+    }
+    Ok(Progress::start(config.seed))
 }
 
 /// The positions in `names` of the layers of `analysis.layers` (`["all"]`: every one); an

@@ -60,63 +60,27 @@ impl Dataset {
                 height,
                 width,
             } => {
-                let (c, h, w) = (*channels, *height, *width);
+                let shape = ImageShape {
+                    c: *channels,
+                    h: *height,
+                    w: *width,
+                };
                 assert_eq!(
                     norm.channels(),
-                    c,
-                    "batch: normalisation has {} channels, the images {c}",
-                    norm.channels()
+                    shape.c,
+                    "batch: normalisation has {} channels, the images {}",
+                    norm.channels(),
+                    shape.c
                 );
                 let table = norm.pixel_lut();
                 let lut: Vec<&[f32]> = table.chunks_exact(256).collect();
-                let plane = h * w;
-                match augment {
-                    None => {
-                        for (b, &i) in indices.iter().enumerate() {
-                            let src = &data[i * s..(i + 1) * s];
-                            let dst = &mut out[b * s..(b + 1) * s];
-                            for ch in 0..c {
-                                let l = &lut[ch];
-                                for (o, &v) in dst[ch * plane..(ch + 1) * plane]
-                                    .iter_mut()
-                                    .zip(&src[ch * plane..(ch + 1) * plane])
-                                {
-                                    *o = l[v as usize];
-                                }
-                            }
-                        }
-                    }
-                    Some(rng) => {
-                        let p = CROP_PADDING as isize;
-                        for (b, &i) in indices.iter().enumerate() {
-                            let CropFlip { dy, dx, flip } = CropFlip::draw(rng);
-                            let (dy, dx) = (dy as isize, dx as isize);
-                            let src = &data[i * s..(i + 1) * s];
-                            let dst = &mut out[b * s..(b + 1) * s];
-                            for ch in 0..c {
-                                let l = &lut[ch];
-                                let sp = &src[ch * plane..(ch + 1) * plane];
-                                let dp = &mut dst[ch * plane..(ch + 1) * plane];
-                                for y in 0..h {
-                                    let sy = y as isize + dy - p;
-                                    let row = &mut dp[y * w..(y + 1) * w];
-                                    if sy < 0 || sy >= h as isize {
-                                        row.fill(l[0]);
-                                        continue;
-                                    }
-                                    let srow = &sp[sy as usize * w..(sy as usize + 1) * w];
-                                    for (x, o) in row.iter_mut().enumerate() {
-                                        let xx = if flip { w - 1 - x } else { x };
-                                        let sx = xx as isize + dx - p;
-                                        *o = if sx < 0 || sx >= w as isize {
-                                            l[0]
-                                        } else {
-                                            l[srow[sx as usize] as usize]
-                                        };
-                                    }
-                                }
-                            }
-                        }
+                let mut augment = augment;
+                for (b, &i) in indices.iter().enumerate() {
+                    let src = &data[i * s..(i + 1) * s];
+                    let dst = &mut out[b * s..(b + 1) * s];
+                    match augment.as_deref_mut() {
+                        None => shape.normalise(&lut, src, dst),
+                        Some(rng) => shape.crop_flip_normalise(&lut, CropFlip::draw(rng), src, dst),
                     }
                 }
             }
@@ -127,14 +91,87 @@ impl Dataset {
                     "batch: normalisation has {} channels, the vectors {dim} coordinates",
                     norm.channels()
                 );
-                let inv: Vec<f64> = norm.std.iter().map(|s| 1.0 / s).collect();
-                for (b, &i) in indices.iter().enumerate() {
-                    let src = &data[i * s..(i + 1) * s];
-                    for (j, (o, &v)) in out[b * s..(b + 1) * s].iter_mut().zip(src).enumerate() {
-                        *o = ((v as f64 - norm.mean[j]) * inv[j]) as f32;
-                    }
+                normalise_vectors(data, *dim, indices, norm, out);
+            }
+        }
+    }
+}
+
+/// The shape of one CHW image: channels, height, width.
+#[derive(Clone, Copy)]
+struct ImageShape {
+    c: usize,
+    h: usize,
+    w: usize,
+}
+
+impl ImageShape {
+    /// Normalises one image through the per-channel tables: `dst[p] = lut[ch][src[p]]` for
+    /// every pixel `p` of channel `ch`.
+    fn normalise(self, lut: &[&[f32]], src: &[u8], dst: &mut [f32]) {
+        let plane = self.h * self.w;
+        for ch in 0..self.c {
+            let l = lut[ch];
+            for (o, &v) in dst[ch * plane..(ch + 1) * plane]
+                .iter_mut()
+                .zip(&src[ch * plane..(ch + 1) * plane])
+            {
+                *o = l[v as usize];
+            }
+        }
+    }
+
+    /// Normalises one image cropped and flipped by `cf` (see [`CropFlip`]): `dst(ch, y, x) =
+    /// lut[ch][src(ch, y + dy - 4, x' + dx - 4)]` with `x' = W - 1 - x` when flipped, and
+    /// `lut[ch][0]` (a black pixel) where that falls outside the image.
+    fn crop_flip_normalise(self, lut: &[&[f32]], cf: CropFlip, src: &[u8], dst: &mut [f32]) {
+        let (h, w) = (self.h, self.w);
+        let plane = h * w;
+        let p = CROP_PADDING as isize;
+        let CropFlip { dy, dx, flip } = cf;
+        let (dy, dx) = (dy as isize, dx as isize);
+        for ch in 0..self.c {
+            let l = lut[ch];
+            let sp = &src[ch * plane..(ch + 1) * plane];
+            let dp = &mut dst[ch * plane..(ch + 1) * plane];
+            for y in 0..h {
+                let sy = y as isize + dy - p;
+                let row = &mut dp[y * w..(y + 1) * w];
+                if sy < 0 || sy >= h as isize {
+                    row.fill(l[0]);
+                    continue;
+                }
+                let srow = &sp[sy as usize * w..(sy as usize + 1) * w];
+                for (x, o) in row.iter_mut().enumerate() {
+                    let xx = if flip { w - 1 - x } else { x };
+                    let sx = xx as isize + dx - p;
+                    *o = if sx < 0 || sx >= w as isize {
+                        l[0]
+                    } else {
+                        l[srow[sx as usize] as usize]
+                    };
                 }
             }
+        }
+    }
+}
+
+/// Normalises the vectors at `indices` (each of `dim` coordinates) into `out`:
+/// `out[b * dim + j] = (x_j - mean[j]) / std[j]`, computed in f64 as `(x_j - mean[j]) *
+/// (1 / std[j])`.
+fn normalise_vectors(
+    data: &[f32],
+    dim: usize,
+    indices: &[usize],
+    norm: &Normalization,
+    out: &mut [f32],
+) {
+    let s = dim;
+    let inv: Vec<f64> = norm.std.iter().map(|s| 1.0 / s).collect();
+    for (b, &i) in indices.iter().enumerate() {
+        let src = &data[i * s..(i + 1) * s];
+        for (j, (o, &v)) in out[b * s..(b + 1) * s].iter_mut().zip(src).enumerate() {
+            *o = ((v as f64 - norm.mean[j]) * inv[j]) as f32;
         }
     }
 }

@@ -104,6 +104,9 @@ mod json {
         AfterChild,
     }
 
+    /// An object still open: its node, where the reader is inside it, and how many
+    /// children it has so far.
+    #[derive(Clone, Copy)]
     struct Frame {
         node: usize,
         state: State,
@@ -390,38 +393,78 @@ mod json {
         format!("{head}/...({} more levels)...{tail}", steps.len() - 16)
     }
 
+    /// The byte that opens a JSON object.
+    const OPEN_OBJECT: u8 = b'{';
+
+    /// What a child, or the root, must be.
+    const NOT_OBJECT: &str = "expected an object {\"name\": ..., \"children\": [...]}";
+
+    /// Reads the nested JSON format into its nodes in document order (a pre-order), without
+    /// recursion: the objects still open are a stack of [`Frame`]s, and each turn of the loop
+    /// reads one member of the innermost object or one element of its `children`.
     pub(super) fn parse(text: &str, source: &str) -> Result<Doc> {
-        let mut lx = Lexer {
-            s: text.as_bytes(),
-            i: 0,
-            source,
+        let mut reader = Reader {
+            lx: Lexer {
+                s: text.as_bytes(),
+                i: 0,
+                source,
+            },
+            lines: Lines::new(),
+            nodes: Vec::new(),
+            classes: None,
+            stack: Vec::new(),
         };
-        let mut nodes: Vec<Node> = Vec::new();
-        let mut classes = None;
-        let mut stack: Vec<Frame> = Vec::new();
-        let node_err = |nodes: &[Node], n: usize, msg: &str| {
-            Error::invalid(format!("{source}: {}: {msg}", path(nodes, n)))
-        };
-        let not_object = "expected an object {\"name\": ..., \"children\": [...]}";
-        // The root.
-        match lx.peek() {
-            Some(b'{') => {}
-            None => return Err(lx.syntax("EOF while parsing a value")),
-            Some(_) => {
-                lx.skip_value()?;
-                return Err(Error::invalid(format!("{source}: /: {not_object}")));
+        reader.expect_root_object()?;
+        reader.open_node(None, 0);
+        while let Some(&top) = reader.stack.last() {
+            match top.state {
+                State::ObjectStart | State::AfterMember => reader.object_step(top)?,
+                State::ArrayStart | State::AfterChild => reader.array_step(top)?,
             }
         }
-        fn open_node(
-            lx: &mut Lexer<'_>,
-            lines: &mut Lines,
-            nodes: &mut Vec<Node>,
-            parent: Option<usize>,
-            index: usize,
-        ) -> Frame {
-            let (line, column) = lines.line_column(lx.s, lx.i);
-            lx.i += 1; // the '{'
-            nodes.push(Node {
+        if reader.lx.peek().is_some() {
+            return Err(reader.lx.syntax("trailing characters"));
+        }
+        check_unique_names(&reader.nodes, source)?;
+        Ok(Doc {
+            nodes: reader.nodes,
+            classes: reader.classes,
+        })
+    }
+
+    /// The iterative reader: the lexer, the nodes read so far, the root's `classes`, and the
+    /// stack of the objects still open (innermost last).
+    struct Reader<'a> {
+        lx: Lexer<'a>,
+        lines: Lines,
+        nodes: Vec<Node>,
+        classes: Option<Vec<String>>,
+        stack: Vec<Frame>,
+    }
+
+    impl Reader<'_> {
+        /// The document must start with `{`; an empty one is a syntax error, any other value
+        /// is skipped (to report a syntax error in it first) and refused at `/`.
+        fn expect_root_object(&mut self) -> Result<()> {
+            match self.lx.peek() {
+                Some(OPEN_OBJECT) => Ok(()),
+                None => Err(self.lx.syntax("EOF while parsing a value")),
+                Some(_) => {
+                    self.lx.skip_value()?;
+                    Err(Error::invalid(format!(
+                        "{}: /: {NOT_OBJECT}",
+                        self.lx.source
+                    )))
+                }
+            }
+        }
+
+        /// Consumes the `{` of a node object (the `index`-th child of `parent`), records the
+        /// node with its line and column, and opens its frame.
+        fn open_node(&mut self, parent: Option<usize>, index: usize) {
+            let (line, column) = self.lines.line_column(self.lx.s, self.lx.i);
+            self.lx.i += 1; // the opening brace
+            self.nodes.push(Node {
                 name: String::new(),
                 parent,
                 index,
@@ -432,124 +475,161 @@ mod json {
                 bad_children: false,
                 saw_children: false,
             });
-            Frame {
-                node: nodes.len() - 1,
+            self.stack.push(Frame {
+                node: self.nodes.len() - 1,
                 state: State::ObjectStart,
                 children: 0,
+            });
+        }
+
+        /// The innermost open frame.
+        fn top(&mut self) -> &mut Frame {
+            self.stack.last_mut().expect("a frame is open")
+        }
+
+        /// The error "`{source}: {path of node n}: {msg}`".
+        fn node_error(&self, n: usize, msg: &str) -> Error {
+            Error::invalid(format!(
+                "{}: {}: {msg}",
+                self.lx.source,
+                path(&self.nodes, n)
+            ))
+        }
+
+        /// Whether another item of a list ending in `close` follows: at the `first` item,
+        /// anything but `close` (which is consumed); after an item, a `,` (else `close` must
+        /// come).
+        fn next_item(&mut self, first: bool, close: u8) -> Result<bool> {
+            if first {
+                Ok(!self.lx.eat(close))
+            } else if self.lx.eat(b',') {
+                Ok(true)
+            } else {
+                self.lx.expect(close)?;
+                Ok(false)
             }
         }
-        let mut lines = Lines::new();
-        let root = open_node(&mut lx, &mut lines, &mut nodes, None, 0);
-        stack.push(root);
-        while let Some(top) = stack.last_mut() {
+
+        /// One step inside the object of node `top.node`: its next member, or, at its `}`,
+        /// the checks of the complete node and the closing of its frame.
+        fn object_step(&mut self, top: Frame) -> Result<()> {
             let n = top.node;
-            match top.state {
-                State::ObjectStart | State::AfterMember => {
-                    let more = if top.state == State::ObjectStart {
-                        !lx.eat(b'}')
-                    } else if lx.eat(b',') {
-                        true
-                    } else {
-                        lx.expect(b'}')?;
-                        false
-                    };
-                    if !more {
-                        // The object is complete: check it.
-                        let node = &nodes[n];
-                        if !node.name_is_string {
-                            return Err(node_err(&nodes, n, "\"name\" must be a string"));
-                        }
-                        if !node.has_name {
-                            return Err(node_err(&nodes, n, "missing \"name\""));
-                        }
-                        if node.name.is_empty() {
-                            return Err(node_err(&nodes, n, "empty name"));
-                        }
-                        if node.bad_children {
-                            let msg = format!("\"children\" of '{}' must be an array", node.name);
-                            return Err(node_err(&nodes, n, &msg));
-                        }
-                        stack.pop();
-                        continue;
-                    }
-                    top.state = State::AfterMember;
-                    let key = lx.string()?;
-                    lx.expect(b':')?;
-                    match key.as_str() {
-                        "name" => {
-                            let node = &mut nodes[n];
-                            node.has_name = true;
-                            if lx.peek() == Some(b'"') {
-                                node.name = lx.string()?;
-                                node.name_is_string = true;
-                            } else {
-                                node.name_is_string = false;
-                                lx.skip_value()?;
-                            }
-                        }
-                        "children" => {
-                            if nodes[n].saw_children {
-                                return Err(node_err(&nodes, n, "\"children\" given twice"));
-                            }
-                            nodes[n].saw_children = true;
-                            if lx.eat(b'[') {
-                                top.state = State::ArrayStart;
-                            } else if lx.scalar_or_skip()? {
-                                // null: a leaf
-                            } else {
-                                nodes[n].bad_children = true;
-                            }
-                        }
-                        "classes" if n == 0 => classes = Some(class_list(&mut lx, source)?),
-                        _ => lx.skip_value()?,
-                    }
+            if !self.next_item(top.state == State::ObjectStart, b'}')? {
+                self.close_node(n)?;
+                self.stack.pop();
+                return Ok(());
+            }
+            self.top().state = State::AfterMember;
+            let key = self.lx.string()?;
+            self.lx.expect(b':')?;
+            match key.as_str() {
+                "name" => self.read_name(n),
+                "children" => self.read_children_start(n),
+                "classes" if n == 0 => {
+                    let source = self.lx.source;
+                    self.classes = Some(class_list(&mut self.lx, source)?);
+                    Ok(())
                 }
-                State::ArrayStart | State::AfterChild => {
-                    let more = if top.state == State::ArrayStart {
-                        !lx.eat(b']')
-                    } else if lx.eat(b',') {
-                        true
-                    } else {
-                        lx.expect(b']')?;
-                        false
-                    };
-                    if !more {
-                        top.state = State::AfterMember;
-                        continue;
-                    }
-                    top.state = State::AfterChild;
-                    let index = top.children;
-                    top.children += 1;
-                    if lx.peek() != Some(b'{') {
-                        lx.skip_value()?;
-                        let p = path(&nodes, n);
-                        let here = if p == "/" { String::new() } else { p };
-                        return Err(Error::invalid(format!(
-                            "{source}: {here}/children/{index}: {not_object}"
-                        )));
-                    }
-                    let child = open_node(&mut lx, &mut lines, &mut nodes, Some(n), index);
-                    stack.push(child);
-                }
+                _ => self.lx.skip_value(),
             }
         }
-        if lx.peek().is_some() {
-            return Err(lx.syntax("trailing characters"));
+
+        /// The checks of a complete node object: a `name` that is a non-empty string, and
+        /// `children` (when given) an array or null.
+        fn close_node(&self, n: usize) -> Result<()> {
+            let node = &self.nodes[n];
+            if !node.name_is_string {
+                return Err(self.node_error(n, "\"name\" must be a string"));
+            }
+            if !node.has_name {
+                return Err(self.node_error(n, "missing \"name\""));
+            }
+            if node.name.is_empty() {
+                return Err(self.node_error(n, "empty name"));
+            }
+            if node.bad_children {
+                let msg = format!("\"children\" of '{}' must be an array", node.name);
+                return Err(self.node_error(n, &msg));
+            }
+            Ok(())
         }
-        // Names: each node once (a node has one parent, a class appears once).
+
+        /// The value of `"name"` of node `n`: kept when it is a string, else skipped and
+        /// marked (refused when the object closes).
+        fn read_name(&mut self, n: usize) -> Result<()> {
+            let node = &mut self.nodes[n];
+            node.has_name = true;
+            if self.lx.peek() == Some(b'"') {
+                node.name = self.lx.string()?;
+                node.name_is_string = true;
+            } else {
+                node.name_is_string = false;
+                self.lx.skip_value()?;
+            }
+            Ok(())
+        }
+
+        /// The value of `"children"` of node `n`: an array opens (its elements are read by
+        /// [`Self::array_step`]), `null` is a leaf, anything else is skipped and marked
+        /// (refused when the object closes); a second `"children"` is an error.
+        fn read_children_start(&mut self, n: usize) -> Result<()> {
+            if self.nodes[n].saw_children {
+                return Err(self.node_error(n, "\"children\" given twice"));
+            }
+            self.nodes[n].saw_children = true;
+            if self.lx.eat(b'[') {
+                self.top().state = State::ArrayStart;
+            } else if self.lx.scalar_or_skip()? {
+                // null: a leaf
+            } else {
+                self.nodes[n].bad_children = true;
+            }
+            Ok(())
+        }
+
+        /// One step inside the `children` array of node `top.node`: the next child object is
+        /// opened, or, at the `]`, the reader goes back to the node's members. A child that
+        /// is not an object is skipped and refused, naming its path.
+        fn array_step(&mut self, top: Frame) -> Result<()> {
+            let n = top.node;
+            if !self.next_item(top.state == State::ArrayStart, b']')? {
+                self.top().state = State::AfterMember;
+                return Ok(());
+            }
+            let index = top.children;
+            let frame = self.top();
+            frame.state = State::AfterChild;
+            frame.children += 1;
+            if self.lx.peek() != Some(OPEN_OBJECT) {
+                self.lx.skip_value()?;
+                let p = path(&self.nodes, n);
+                let here = if p == "/" { String::new() } else { p };
+                return Err(Error::invalid(format!(
+                    "{}: {here}/children/{index}: {NOT_OBJECT}",
+                    self.lx.source
+                )));
+            }
+            self.open_node(Some(n), index);
+            Ok(())
+        }
+    }
+
+    /// Each node name once (a node has one parent, a class appears once); the error names
+    /// both places of a repeated name.
+    fn check_unique_names(nodes: &[Node], source: &str) -> Result<()> {
         let mut seen: HashMap<&str, usize> = HashMap::with_capacity(nodes.len());
         for (i, node) in nodes.iter().enumerate() {
             if let Some(prev) = seen.insert(node.name.as_str(), i) {
                 return Err(Error::invalid(format!(
                     "{source}: {}: node '{}' appears twice (also at {}): a node can have only \
                      one parent and a class can appear only once",
-                    path(&nodes, i),
+                    path(nodes, i),
                     node.name,
-                    path(&nodes, prev)
+                    path(nodes, prev)
                 )));
             }
         }
-        Ok(Doc { nodes, classes })
+        Ok(())
     }
 
     impl Lexer<'_> {

@@ -59,6 +59,138 @@ pub struct Hierarchy {
     index: HashMap<String, usize>,
 }
 
+/// The nodes and parent links of an edge list as it is read, before it is known to be a tree:
+/// nodes are numbered in order of first appearance.
+#[derive(Default)]
+struct Links {
+    index: HashMap<String, usize>,
+    names: Vec<String>,
+    parent: Vec<Option<usize>>,
+    /// Where each node's parent link was given (an edge's location).
+    parent_loc: Vec<Option<String>>,
+    children: Vec<Vec<usize>>,
+}
+
+impl Links {
+    /// The number of the node called `name`, a new one (no parent, no children) if unseen.
+    fn intern(&mut self, name: &str) -> usize {
+        *self.index.entry(name.to_string()).or_insert_with(|| {
+            self.names.push(name.to_string());
+            self.parent.push(None);
+            self.parent_loc.push(None);
+            self.children.push(Vec::new());
+            self.names.len() - 1
+        })
+    }
+
+    /// Adds the edge `e.parent -> e.child`. Errors: a node that is its own parent, an edge
+    /// given twice, a child that already has another parent (each naming both locations).
+    fn add(&mut self, source: &str, e: &Edge) -> Result<()> {
+        if e.parent == e.child {
+            return Err(Error::invalid(format!(
+                "{source}: {}: node '{}' is its own parent (a cycle)",
+                e.location, e.child
+            )));
+        }
+        let p = self.intern(&e.parent);
+        let c = self.intern(&e.child);
+        if let Some(old) = self.parent[c] {
+            if old == p {
+                return Err(Error::invalid(format!(
+                    "{source}: {}: duplicate node '{}': listed twice under '{}' (also {})",
+                    e.location,
+                    e.child,
+                    e.parent,
+                    self.parent_loc[c].as_deref().unwrap_or("?")
+                )));
+            }
+            return Err(Error::invalid(format!(
+                "{source}: {}: node '{}' has two parents: '{}' ({}) and '{}'",
+                e.location,
+                e.child,
+                self.names[old],
+                self.parent_loc[c].as_deref().unwrap_or("?"),
+                e.parent
+            )));
+        }
+        self.parent[c] = Some(p);
+        self.parent_loc[c] = Some(e.location.clone());
+        self.children[p].push(c);
+        Ok(())
+    }
+
+    /// The node without a parent, `None` when every node has one (then they lie on cycles);
+    /// more than one is an error listing them.
+    fn single_root(&self, source: &str) -> Result<Option<usize>> {
+        let roots: Vec<usize> = (0..self.names.len())
+            .filter(|&n| self.parent[n].is_none())
+            .collect();
+        if roots.len() > 1 {
+            let list: Vec<String> = roots
+                .iter()
+                .map(|&r| format!("'{}'", self.names[r]))
+                .collect();
+            return Err(Error::invalid(format!(
+                "{source}: more than one root: {} (every node but one needs a parent)",
+                list.join(", ")
+            )));
+        }
+        Ok(roots.first().copied())
+    }
+
+    /// The depth of every node below `root` (`usize::MAX` for a node not reached, and for
+    /// every node when there is no root) and the nodes reached in pre-order (children in
+    /// their given order), by an explicit stack.
+    fn depths_from(&self, root: Option<usize>) -> (Vec<usize>, Vec<usize>) {
+        let mut depth = vec![usize::MAX; self.names.len()];
+        let mut order = Vec::with_capacity(self.names.len());
+        if let Some(root) = root {
+            depth[root] = 0;
+            let mut stack = vec![root];
+            while let Some(n) = stack.pop() {
+                order.push(n);
+                for &c in self.children[n].iter().rev() {
+                    depth[c] = depth[n] + 1;
+                    stack.push(c);
+                }
+            }
+        }
+        (depth, order)
+    }
+
+    /// Every node must have been reached from the root. Every node has at most one parent, so
+    /// a node not reached lies on or below a cycle of parent links: the error names the
+    /// cycle (`a -> b -> ... -> a`) and where the link into its first node was given.
+    fn check_all_reached(&self, source: &str, depth: &[usize]) -> Result<()> {
+        let Some(start) = (0..self.names.len()).find(|&n| depth[n] == usize::MAX) else {
+            return Ok(());
+        };
+        let names = &self.names;
+        let parent = |n: usize| self.parent[n].expect("an unreachable node has a parent");
+        // Walk up the parent links until a node repeats: that node is on the cycle.
+        let mut seen = vec![false; names.len()];
+        let mut n = start;
+        while !seen[n] {
+            seen[n] = true;
+            n = parent(n);
+        }
+        let mut cycle = vec![names[n].clone()];
+        let mut m = parent(n);
+        while m != n {
+            cycle.push(names[m].clone());
+            m = parent(m);
+        }
+        cycle.push(names[n].clone());
+        cycle.reverse();
+        Err(Error::invalid(format!(
+            "{source}: {}: cycle through node '{}': {}",
+            self.parent_loc[n].as_deref().unwrap_or("?"),
+            names[n],
+            cycle.join(" -> ")
+        )))
+    }
+}
+
 impl Hierarchy {
     /// Builds and validates a tree from edges given in order; the classes are the leaves in the
     /// order of their first appearance. `source` names the input in error messages.
@@ -72,115 +204,21 @@ impl Hierarchy {
                 "{source}: the hierarchy has no edges (a tree needs a root and at least one class)"
             )));
         }
-        let mut index: HashMap<String, usize> = HashMap::new();
-        let mut names: Vec<String> = Vec::new();
-        let mut parent: Vec<Option<usize>> = Vec::new();
-        let mut parent_loc: Vec<Option<String>> = Vec::new();
-        let mut children: Vec<Vec<usize>> = Vec::new();
-        let mut intern = |name: &str,
-                          names: &mut Vec<String>,
-                          parent: &mut Vec<Option<usize>>,
-                          parent_loc: &mut Vec<Option<String>>,
-                          children: &mut Vec<Vec<usize>>| {
-            *index.entry(name.to_string()).or_insert_with(|| {
-                names.push(name.to_string());
-                parent.push(None);
-                parent_loc.push(None);
-                children.push(Vec::new());
-                names.len() - 1
-            })
-        };
+        let mut links = Links::default();
         for e in edges {
-            if e.parent == e.child {
-                return Err(Error::invalid(format!(
-                    "{source}: {}: node '{}' is its own parent (a cycle)",
-                    e.location, e.child
-                )));
-            }
-            let p = intern(
-                &e.parent,
-                &mut names,
-                &mut parent,
-                &mut parent_loc,
-                &mut children,
-            );
-            let c = intern(
-                &e.child,
-                &mut names,
-                &mut parent,
-                &mut parent_loc,
-                &mut children,
-            );
-            if let Some(old) = parent[c] {
-                if old == p {
-                    return Err(Error::invalid(format!(
-                        "{source}: {}: duplicate node '{}': listed twice under '{}' (also {})",
-                        e.location,
-                        e.child,
-                        e.parent,
-                        parent_loc[c].as_deref().unwrap_or("?")
-                    )));
-                }
-                return Err(Error::invalid(format!(
-                    "{source}: {}: node '{}' has two parents: '{}' ({}) and '{}'",
-                    e.location,
-                    e.child,
-                    names[old],
-                    parent_loc[c].as_deref().unwrap_or("?"),
-                    e.parent
-                )));
-            }
-            parent[c] = Some(p);
-            parent_loc[c] = Some(e.location.clone());
-            children[p].push(c);
+            links.add(source, e)?;
         }
-        let roots: Vec<usize> = (0..names.len()).filter(|&n| parent[n].is_none()).collect();
-        if roots.len() > 1 {
-            let list: Vec<String> = roots.iter().map(|&r| format!("'{}'", names[r])).collect();
-            return Err(Error::invalid(format!(
-                "{source}: more than one root: {} (every node but one needs a parent)",
-                list.join(", ")
-            )));
-        }
-        // Every node has at most one parent, so a node not reachable from the root (or every
-        // node, if there is no root) lies on or below a cycle of parent links.
-        let mut depth = vec![usize::MAX; names.len()];
-        let mut order = Vec::with_capacity(names.len());
-        if let Some(&root) = roots.first() {
-            depth[root] = 0;
-            let mut stack = vec![root];
-            while let Some(n) = stack.pop() {
-                order.push(n);
-                for &c in children[n].iter().rev() {
-                    depth[c] = depth[n] + 1;
-                    stack.push(c);
-                }
-            }
-        }
-        if let Some(start) = (0..names.len()).find(|&n| depth[n] == usize::MAX) {
-            // Walk up the parent links until a node repeats: that node is on the cycle.
-            let mut seen = vec![false; names.len()];
-            let mut n = start;
-            while !seen[n] {
-                seen[n] = true;
-                n = parent[n].expect("an unreachable node has a parent");
-            }
-            let mut cycle = vec![names[n].clone()];
-            let mut m = parent[n].unwrap();
-            while m != n {
-                cycle.push(names[m].clone());
-                m = parent[m].unwrap();
-            }
-            cycle.push(names[n].clone());
-            cycle.reverse();
-            return Err(Error::invalid(format!(
-                "{source}: {}: cycle through node '{}': {}",
-                parent_loc[n].as_deref().unwrap_or("?"),
-                names[n],
-                cycle.join(" -> ")
-            )));
-        }
-        let root = roots[0];
+        let root = links.single_root(source)?;
+        let (depth, order) = links.depths_from(root);
+        links.check_all_reached(source, &depth)?;
+        let root = root.expect("a tree where every node is reached has a root");
+        let Links {
+            index,
+            names,
+            parent,
+            children,
+            ..
+        } = links;
         // Classes: leaves in order of first appearance (node numbering is first appearance).
         let class_nodes: Vec<usize> = (0..names.len())
             .filter(|&n| children[n].is_empty())

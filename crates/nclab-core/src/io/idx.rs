@@ -154,132 +154,213 @@ fn gz_error(path: &Path, e: std::io::Error) -> Error {
 /// of a gzip file (what deflate can expand to). A gzip stream is then read only up to the
 /// declared size; one that yields more is an error as soon as it does.
 pub fn read(path: &Path) -> Result<IdxArray> {
-    let err = |m: String| Error::format(path, m);
     let mut src = Source::open(path)?;
-    let gz = matches!(src, Source::Gz { .. });
-    let stream_err = |e: std::io::Error| {
-        if gz {
-            gz_error(path, e)
-        } else {
-            Error::io(path, e)
-        }
-    };
-    let mut magic = [0u8; 4];
-    let got = read_full(src.reader(), &mut magic).map_err(stream_err)?;
-    if got < 4 {
-        return Err(err(format!(
-            "truncated header: an IDX file starts with a 4-byte magic number, found {got} bytes"
-        )));
-    }
-    let b = magic;
-    let dtype = match (b[0], b[1], dtype_of(b[2])) {
-        (0, 0, Some(t)) => t,
-        _ => {
-            return Err(err(format!(
-                "bad magic 0x{:02x}{:02x}{:02x}{:02x}: expected 0x0000TTKK with type TT one of \
-                 08 09 0b 0c 0d 0e (is this an IDX file?)",
-                b[0], b[1], b[2], b[3]
-            )))
-        }
-    };
-    let k = b[3] as usize;
-    let start = 4 + 4 * k;
-    let mut dim_bytes = vec![0u8; 4 * k];
-    let got = read_full(src.reader(), &mut dim_bytes).map_err(stream_err)?;
-    if got < 4 * k {
-        return Err(err(format!(
-            "truncated header: {k} dimensions need {start} header bytes, found {}",
-            4 + got
-        )));
-    }
-    let dims: Vec<usize> = dim_bytes
-        .chunks_exact(4)
-        .map(|c| u32::from_be_bytes(c.try_into().unwrap()) as usize)
-        .collect();
-    let need = dtype.byte_len(&dims).ok_or_else(|| {
-        err(format!(
-            "dimensions {dims:?} of {} are too large: their size in bytes overflows a 64-bit \
-             integer (a corrupt header)",
-            dtype.name()
-        ))
-    })?;
-    if need as u64 > MAX_PAYLOAD {
-        return Err(err(format!(
-            "dimensions {dims:?} of {} declare {need} bytes, more than the {MAX_PAYLOAD} an \
-             IDX file may hold here (a corrupt header?)",
-            dtype.name()
-        )));
-    }
-    let data = match &mut src {
-        Source::Raw { file, len } => {
-            let found = len.saturating_sub(start as u64);
-            if found != need as u64 {
-                return Err(err(format!(
-                    "payload too {}: dimensions {dims:?} of {} need {need} bytes, found {found}",
-                    if found < need as u64 { "short" } else { "long" },
-                    dtype.name()
-                )));
-            }
-            let mut data = Vec::with_capacity(need);
-            file.take(need as u64)
-                .read_to_end(&mut data)
-                .map_err(|e| Error::io(path, e))?;
-            if data.len() != need {
-                return Err(err(format!(
-                    "payload too short: dimensions {dims:?} of {} need {need} bytes, found {} \
-                     (the file shrank while it was read)",
-                    dtype.name(),
-                    data.len()
-                )));
-            }
-            data
-        }
+    let header = Header::read(path, &mut src)?;
+    let mut data = match &mut src {
+        Source::Raw { file, len } => header.raw_payload(path, file, *len)?,
         Source::Gz {
             stream,
             compressed_len,
-        } => {
-            let most = compressed_len.saturating_mul(MAX_DEFLATE_RATIO);
-            if (start + need) as u64 > most {
-                return Err(err(format!(
-                    "dimensions {dims:?} of {} declare {need} bytes, more than a gzip file of \
-                     {compressed_len} bytes can expand to (at most {MAX_DEFLATE_RATIO} times \
-                     its size): a corrupt header",
-                    dtype.name()
-                )));
-            }
-            // Grown as the data arrives, so a lying header costs no more than the stream
-            // really yields; never more than the declared size plus one byte.
-            let mut data = Vec::with_capacity(need.min(1 << 24));
-            (&mut **stream)
-                .take(need as u64)
-                .read_to_end(&mut data)
-                .map_err(|e| gz_error(path, e))?;
-            if data.len() < need {
-                return Err(err(format!(
-                    "payload too short: dimensions {dims:?} of {} need {need} bytes, the gzip \
-                     stream holds {}",
-                    dtype.name(),
-                    data.len()
-                )));
-            }
-            // One byte more than declared ends the read; reaching the end checks the CRC.
-            let mut extra = [0u8; 1];
-            if read_full(&mut **stream, &mut extra).map_err(|e| gz_error(path, e))? > 0 {
-                return Err(err(format!(
-                    "payload too long: dimensions {dims:?} of {} need {need} bytes, the gzip \
-                     stream holds more (reading stopped there)",
-                    dtype.name()
-                )));
-            }
-            data
-        }
+        } => header.gz_payload(path, stream, *compressed_len)?,
     };
-    let mut data = data;
-    if dtype.size() > 1 {
-        data.chunks_exact_mut(dtype.size())
+    if header.dtype.size() > 1 {
+        // Big-endian elements to little-endian: each element's bytes reversed in place.
+        data.chunks_exact_mut(header.dtype.size())
             .for_each(|c| c.reverse());
     }
-    Ok(IdxArray { dtype, dims, data })
+    Ok(IdxArray {
+        dtype: header.dtype,
+        dims: header.dims,
+        data,
+    })
+}
+
+/// The header of an IDX file as declared: element type, dimensions, the header's length
+/// `start = 4 + 4 k` and the payload's length `need = prod(dims) * size(dtype)` in bytes.
+struct Header {
+    dtype: DType,
+    dims: Vec<usize>,
+    start: usize,
+    need: usize,
+}
+
+impl Header {
+    /// Reads and checks the magic number and the dimensions from the start of `src`, and
+    /// checks that the declared payload size neither overflows nor exceeds [`MAX_PAYLOAD`].
+    fn read(path: &Path, src: &mut Source) -> Result<Header> {
+        let gz = matches!(src, Source::Gz { .. });
+        let (dtype, k) = read_magic(path, src.reader(), gz)?;
+        let dims = read_dims(path, src.reader(), gz, k)?;
+        let err = |m: String| Error::format(path, m);
+        let need = dtype.byte_len(&dims).ok_or_else(|| {
+            err(format!(
+                "dimensions {dims:?} of {} are too large: their size in bytes overflows a \
+                 64-bit integer (a corrupt header)",
+                dtype.name()
+            ))
+        })?;
+        if need as u64 > MAX_PAYLOAD {
+            return Err(err(format!(
+                "dimensions {dims:?} of {} declare {need} bytes, more than the {MAX_PAYLOAD} \
+                 an IDX file may hold here (a corrupt header?)",
+                dtype.name()
+            )));
+        }
+        Ok(Header {
+            dtype,
+            dims,
+            start: 4 + 4 * k,
+            need,
+        })
+    }
+
+    /// The payload of a raw file of `len` bytes: exactly `need` bytes must follow the header
+    /// (checked against the length before reading, and again after, in case the file shrank).
+    fn raw_payload(
+        &self,
+        path: &Path,
+        file: &mut std::io::BufReader<std::fs::File>,
+        len: u64,
+    ) -> Result<Vec<u8>> {
+        let Header {
+            dtype,
+            dims,
+            start,
+            need,
+        } = self;
+        let (start, need) = (*start, *need);
+        let err = |m: String| Error::format(path, m);
+        let found = len.saturating_sub(start as u64);
+        if found != need as u64 {
+            return Err(err(format!(
+                "payload too {}: dimensions {dims:?} of {} need {need} bytes, found {found}",
+                if found < need as u64 { "short" } else { "long" },
+                dtype.name()
+            )));
+        }
+        let mut data = Vec::with_capacity(need);
+        file.take(need as u64)
+            .read_to_end(&mut data)
+            .map_err(|e| Error::io(path, e))?;
+        if data.len() != need {
+            return Err(err(format!(
+                "payload too short: dimensions {dims:?} of {} need {need} bytes, found {} \
+                 (the file shrank while it was read)",
+                dtype.name(),
+                data.len()
+            )));
+        }
+        Ok(data)
+    }
+
+    /// The payload of a gzip file of `compressed_len` bytes: the declared size must be within
+    /// what deflate can expand to ([`MAX_DEFLATE_RATIO`] times the file), and the stream must
+    /// then yield exactly `need` bytes (it is read up to one byte more, which ends the read
+    /// and, at the end of the stream, checks the CRC).
+    fn gz_payload(
+        &self,
+        path: &Path,
+        stream: &mut flate2::read::MultiGzDecoder<std::io::BufReader<std::fs::File>>,
+        compressed_len: u64,
+    ) -> Result<Vec<u8>> {
+        let Header {
+            dtype,
+            dims,
+            start,
+            need,
+        } = self;
+        let (start, need) = (*start, *need);
+        let err = |m: String| Error::format(path, m);
+        let most = compressed_len.saturating_mul(MAX_DEFLATE_RATIO);
+        if (start + need) as u64 > most {
+            return Err(err(format!(
+                "dimensions {dims:?} of {} declare {need} bytes, more than a gzip file of \
+                 {compressed_len} bytes can expand to (at most {MAX_DEFLATE_RATIO} times \
+                 its size): a corrupt header",
+                dtype.name()
+            )));
+        }
+        // Grown as the data arrives, so a lying header costs no more than the stream
+        // really yields; never more than the declared size plus one byte.
+        let mut data = Vec::with_capacity(need.min(1 << 24));
+        (&mut *stream)
+            .take(need as u64)
+            .read_to_end(&mut data)
+            .map_err(|e| gz_error(path, e))?;
+        if data.len() < need {
+            return Err(err(format!(
+                "payload too short: dimensions {dims:?} of {} need {need} bytes, the gzip \
+                 stream holds {}",
+                dtype.name(),
+                data.len()
+            )));
+        }
+        // One byte more than declared ends the read; reaching the end checks the CRC.
+        let mut extra = [0u8; 1];
+        if read_full(stream, &mut extra).map_err(|e| gz_error(path, e))? > 0 {
+            return Err(err(format!(
+                "payload too long: dimensions {dims:?} of {} need {need} bytes, the gzip \
+                 stream holds more (reading stopped there)",
+                dtype.name()
+            )));
+        }
+        Ok(data)
+    }
+}
+
+/// An error of the stream being read: a corrupt gzip stream, or an I/O error of a raw file.
+fn stream_error(path: &Path, gz: bool, e: std::io::Error) -> Error {
+    if gz {
+        gz_error(path, e)
+    } else {
+        Error::io(path, e)
+    }
+}
+
+/// The magic number `00 00 TT KK`: the element type `TT` and the number of dimensions `KK`.
+fn read_magic(path: &Path, r: &mut dyn Read, gz: bool) -> Result<(DType, usize)> {
+    let mut b = [0u8; 4];
+    let got = read_full(r, &mut b).map_err(|e| stream_error(path, gz, e))?;
+    if got < 4 {
+        return Err(Error::format(
+            path,
+            format!(
+                "truncated header: an IDX file starts with a 4-byte magic number, found {got} \
+                 bytes"
+            ),
+        ));
+    }
+    match (b[0], b[1], dtype_of(b[2])) {
+        (0, 0, Some(t)) => Ok((t, b[3] as usize)),
+        _ => Err(Error::format(
+            path,
+            format!(
+                "bad magic 0x{:02x}{:02x}{:02x}{:02x}: expected 0x0000TTKK with type TT one of \
+                 08 09 0b 0c 0d 0e (is this an IDX file?)",
+                b[0], b[1], b[2], b[3]
+            ),
+        )),
+    }
+}
+
+/// The `k` big-endian u32 dimensions after the magic number.
+fn read_dims(path: &Path, r: &mut dyn Read, gz: bool, k: usize) -> Result<Vec<usize>> {
+    let mut dim_bytes = vec![0u8; 4 * k];
+    let got = read_full(r, &mut dim_bytes).map_err(|e| stream_error(path, gz, e))?;
+    if got < 4 * k {
+        return Err(Error::format(
+            path,
+            format!(
+                "truncated header: {k} dimensions need {} header bytes, found {}",
+                4 + 4 * k,
+                4 + got
+            ),
+        ));
+    }
+    Ok(dim_bytes
+        .chunks_exact(4)
+        .map(|c| u32::from_be_bytes(c.try_into().unwrap()) as usize)
+        .collect())
 }
 
 /// Reads an image file: u8, three dimensions `N x H x W` (magic `0x00000803`). Returns

@@ -1,4 +1,4 @@
-//! `.safetensors` files, read and written without the `safetensors` crate.
+//! `.safetensors` files, read and written here rather than by the `safetensors` crate.
 //!
 //! Layout: `N` (u64 little-endian), then `N` bytes of JSON
 //! `{"__metadata__": {"k": "v", ...}, "name": {"dtype": "F32", "shape": [2, 3],
@@ -9,12 +9,32 @@
 //! [`read`] memory-maps the file: each [`Tensor`] is a window into the map when its data is
 //! aligned to its element size (writers pad the header to 8 bytes so this is the usual case),
 //! and an owned, aligned copy otherwise.
+//!
+//! Why not the `safetensors` crate (0.8, tried for issue 14 on the inputs of this module's
+//! tests): its reader and writer cannot give nclab's behaviour.
+//! * Its errors do not say what is wrong where: `[0, 8]` past a 4-byte buffer is
+//!   "incomplete metadata, file not fully covered", a shape that does not match its offsets is
+//!   "invalid shape, data type, or offset for tensor" without the tensor's name, and every
+//!   fault of a field (a missing `dtype`, a negative dimension, a metadata value that is not a
+//!   string) is a serde message about the JSON (its "missing field" at a line and column).
+//!   The messages here name the file, the tensor and the field, with the numbers at fault.
+//! * It refuses files that [`read`] reads: a gap between two tensors' data, or bytes after
+//!   the last one (it wants the data buffer tiled exactly).
+//! * Its writer sorts the tensors by dtype and then by name (here: by element size, ties in
+//!   the given order), writes the header's keys in another order, takes the metadata as a
+//!   `HashMap` (so its order, and the file's bytes, change from one process to the next), and
+//!   makes its own temporary file without the flushes of [`write_atomic`].
+//!
+//! The crate is a dev-dependency instead: the tests check that it reads what [`write`]
+//! writes, that [`read`] reads what it writes, and that [`read`] reads, with the same tensors
+//! and metadata, every file of random tensors, offsets and data lengths that it reads.
 
 use super::{map_file, write_atomic};
 use crate::tensor::{DType, Storage, Tensor};
 use crate::{Error, Result};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// The tensors and metadata of one `.safetensors` file.
 #[derive(Debug)]
@@ -78,113 +98,184 @@ const MAX_HEADER: u64 = 100_000_000;
 /// Reads a `.safetensors` file; every offset, length and type is checked against the file.
 pub fn read(path: &Path) -> Result<SafeTensorsFile> {
     let map = map_file(path)?;
-    let err = |m: String| Error::format(path, m);
-    if map.len() < 8 {
-        return Err(err(format!(
-            "truncated header: a .safetensors file starts with an 8-byte header length, \
-             found only {} bytes",
-            map.len()
-        )));
-    }
-    let n = u64::from_le_bytes(map[..8].try_into().unwrap());
-    if n > MAX_HEADER || n > (map.len() - 8) as u64 {
-        return Err(err(format!(
-            "truncated or corrupt header: header length field says {n} bytes, the file has \
-             {} bytes after it",
-            map.len() - 8
-        )));
-    }
-    let n = n as usize;
-    let json: serde_json::Value = serde_json::from_slice(&map[8..8 + n])
-        .map_err(|e| err(format!("header is not valid JSON ({e})")))?;
-    let obj = json
-        .as_object()
-        .ok_or_else(|| err("header JSON is not an object".into()))?;
+    let n = header_len(path, &map)?;
+    let header = header_object(path, &map[8..8 + n])?;
     let data_start = 8 + n;
     let data_len = map.len() - data_start;
     let mut metadata = BTreeMap::new();
     let mut tensors = BTreeMap::new();
     let mut ranges: Vec<(usize, usize, &str)> = Vec::new();
-    for (name, entry) in obj {
+    for (name, entry) in &header {
         if name == "__metadata__" {
-            let m = entry
-                .as_object()
-                .ok_or_else(|| err("__metadata__ is not an object".into()))?;
-            for (k, v) in m {
-                let v = v.as_str().ok_or_else(|| {
-                    err(format!("__metadata__ value of {k:?} is not a string: {v}"))
-                })?;
-                metadata.insert(k.clone(), v.to_string());
-            }
+            metadata = metadata_map(path, entry)?;
             continue;
         }
-        let terr = |m: String| err(format!("tensor {name:?}: {m}"));
-        let dtype_name = entry
-            .get("dtype")
-            .and_then(|d| d.as_str())
-            .ok_or_else(|| terr("missing string field \"dtype\"".into()))?;
-        let dtype = parse_dtype(dtype_name).ok_or_else(|| {
-            terr(format!(
-                "unknown dtype {dtype_name:?} (expected BOOL, U8, I8, U16, I16, U32, I32, U64, \
-                 I64, F16, BF16, F32 or F64)"
-            ))
-        })?;
-        let shape = entry
-            .get("shape")
-            .and_then(|s| s.as_array())
-            .ok_or_else(|| terr("missing array field \"shape\"".into()))?
-            .iter()
-            .map(|d| d.as_u64().map(|d| d as usize))
-            .collect::<Option<Vec<usize>>>()
-            .ok_or_else(|| terr("\"shape\" must hold non-negative integers".into()))?;
-        let offs = entry
-            .get("data_offsets")
-            .and_then(|s| s.as_array())
-            .filter(|a| a.len() == 2)
-            .and_then(|a| Some((a[0].as_u64()? as usize, a[1].as_u64()? as usize)))
-            .ok_or_else(|| terr("\"data_offsets\" must be [begin, end]".into()))?;
-        let (begin, end) = offs;
-        let need = shape
-            .iter()
-            .try_fold(dtype.size(), |a, &d| a.checked_mul(d))
-            .ok_or_else(|| terr(format!("shape {shape:?} overflows")))?;
-        if begin > end || end > data_len {
-            return Err(terr(format!(
-                "data_offsets [{begin}, {end}] out of range: the data buffer has {data_len} \
-                 bytes"
-            )));
-        }
-        if end - begin != need {
-            return Err(terr(format!(
-                "shape {shape:?} of {dtype_name} needs {need} bytes, data_offsets \
-                 [{begin}, {end}] give {}",
-                end - begin
-            )));
-        }
-        ranges.push((begin, end, name));
-        let at = data_start + begin;
-        let storage = if at.is_multiple_of(dtype.size()) {
-            Storage::mapped(map.clone(), at, need).map_err(|e| terr(e.to_string()))?
-        } else {
-            Storage::owned(&map[at..at + need])
-        };
-        let tensor = Tensor::new(dtype, shape, storage).map_err(|e| terr(e.to_string()))?;
+        let terr = |m: String| Error::format(path, format!("tensor {name:?}: {m}"));
+        let info = TensorInfo::parse(entry, data_len).map_err(terr)?;
+        ranges.push((info.begin, info.end, name.as_str()));
+        let tensor = info
+            .tensor(&map, data_start)
+            .map_err(|e| terr(e.to_string()))?;
         tensors.insert(name.clone(), tensor);
     }
-    ranges.sort();
-    for w in ranges.windows(2) {
-        if w[1].0 < w[0].1 {
-            return Err(err(format!(
-                "tensors {:?} [{}, {}] and {:?} [{}, {}] overlap",
-                w[0].2, w[0].0, w[0].1, w[1].2, w[1].0, w[1].1
-            )));
-        }
-    }
+    check_disjoint(path, ranges)?;
     Ok(SafeTensorsFile {
         path: path.to_path_buf(),
         tensors,
         metadata,
     })
+}
+
+/// The header length `N` of the first 8 bytes (u64 little-endian); an error unless the file
+/// has those 8 bytes and at least `N` after them, and `N` is at most [`MAX_HEADER`].
+fn header_len(path: &Path, map: &[u8]) -> Result<usize> {
+    if map.len() < 8 {
+        return Err(Error::format(
+            path,
+            format!(
+                "truncated header: a .safetensors file starts with an 8-byte header length, \
+                 found only {} bytes",
+                map.len()
+            ),
+        ));
+    }
+    let n = u64::from_le_bytes(map[..8].try_into().unwrap());
+    if n > MAX_HEADER || n > (map.len() - 8) as u64 {
+        return Err(Error::format(
+            path,
+            format!(
+                "truncated or corrupt header: header length field says {n} bytes, the file \
+                 has {} bytes after it",
+                map.len() - 8
+            ),
+        ));
+    }
+    Ok(n as usize)
+}
+
+/// The header's JSON, which must be an object.
+fn header_object(path: &Path, json: &[u8]) -> Result<serde_json::Map<String, serde_json::Value>> {
+    let json: serde_json::Value = serde_json::from_slice(json)
+        .map_err(|e| Error::format(path, format!("header is not valid JSON ({e})")))?;
+    match json {
+        serde_json::Value::Object(object) => Ok(object),
+        _ => Err(Error::format(path, "header JSON is not an object")),
+    }
+}
+
+/// The `__metadata__` entry: an object whose values are all strings.
+fn metadata_map(path: &Path, entry: &serde_json::Value) -> Result<BTreeMap<String, String>> {
+    let m = entry
+        .as_object()
+        .ok_or_else(|| Error::format(path, "__metadata__ is not an object"))?;
+    let mut metadata = BTreeMap::new();
+    for (k, v) in m {
+        let v = v.as_str().ok_or_else(|| {
+            Error::format(
+                path,
+                format!("__metadata__ value of {k:?} is not a string: {v}"),
+            )
+        })?;
+        metadata.insert(k.clone(), v.to_string());
+    }
+    Ok(metadata)
+}
+
+/// One tensor's header entry, checked against a data buffer of `data_len` bytes: its data
+/// is `begin..end` of the buffer, `need = end - begin = prod(shape) * size(dtype)` bytes.
+struct TensorInfo {
+    dtype: DType,
+    shape: Vec<usize>,
+    begin: usize,
+    end: usize,
+    need: usize,
+}
+
+impl TensorInfo {
+    /// Reads `{"dtype": ..., "shape": [...], "data_offsets": [begin, end]}` and checks that the
+    /// dtype is known, the size `prod(shape) * size(dtype)` does not overflow, the range lies
+    /// inside the buffer and has that size. The error is the fault, without the tensor's
+    /// name.
+    fn parse(entry: &serde_json::Value, data_len: usize) -> std::result::Result<Self, String> {
+        let dtype_name = entry
+            .get("dtype")
+            .and_then(|d| d.as_str())
+            .ok_or_else(|| "missing string field \"dtype\"".to_string())?;
+        let dtype = parse_dtype(dtype_name).ok_or_else(|| {
+            format!(
+                "unknown dtype {dtype_name:?} (expected BOOL, U8, I8, U16, I16, U32, I32, U64, \
+                 I64, F16, BF16, F32 or F64)"
+            )
+        })?;
+        let shape = entry
+            .get("shape")
+            .and_then(|s| s.as_array())
+            .ok_or_else(|| "missing array field \"shape\"".to_string())?
+            .iter()
+            .map(|d| d.as_u64().map(|d| d as usize))
+            .collect::<Option<Vec<usize>>>()
+            .ok_or_else(|| "\"shape\" must hold non-negative integers".to_string())?;
+        let (begin, end) = entry
+            .get("data_offsets")
+            .and_then(|s| s.as_array())
+            .filter(|a| a.len() == 2)
+            .and_then(|a| Some((a[0].as_u64()? as usize, a[1].as_u64()? as usize)))
+            .ok_or_else(|| "\"data_offsets\" must be [begin, end]".to_string())?;
+        let need = shape
+            .iter()
+            .try_fold(dtype.size(), |a, &d| a.checked_mul(d))
+            .ok_or_else(|| format!("shape {shape:?} overflows"))?;
+        if begin > end || end > data_len {
+            return Err(format!(
+                "data_offsets [{begin}, {end}] out of range: the data buffer has {data_len} \
+                 bytes"
+            ));
+        }
+        if end - begin != need {
+            return Err(format!(
+                "shape {shape:?} of {dtype_name} needs {need} bytes, data_offsets \
+                 [{begin}, {end}] give {}",
+                end - begin
+            ));
+        }
+        Ok(TensorInfo {
+            dtype,
+            shape,
+            begin,
+            end,
+            need,
+        })
+    }
+
+    /// The tensor, its data at `data_start + begin` of the file: a window into `map` when that
+    /// offset is a multiple of the element size, else an owned, aligned copy.
+    fn tensor(self, map: &Arc<memmap2::Mmap>, data_start: usize) -> Result<Tensor> {
+        let at = data_start + self.begin;
+        let storage = if at.is_multiple_of(self.dtype.size()) {
+            Storage::mapped(map.clone(), at, self.need)?
+        } else {
+            Storage::owned(&map[at..at + self.need])
+        };
+        Tensor::new(self.dtype, self.shape, storage)
+    }
+}
+
+/// No two tensors' data ranges `(begin, end, name)` overlap (an error naming the first two
+/// that do, in order of `begin`).
+fn check_disjoint(path: &Path, mut ranges: Vec<(usize, usize, &str)>) -> Result<()> {
+    ranges.sort();
+    for w in ranges.windows(2) {
+        if w[1].0 < w[0].1 {
+            return Err(Error::format(
+                path,
+                format!(
+                    "tensors {:?} [{}, {}] and {:?} [{}, {}] overlap",
+                    w[0].2, w[0].0, w[0].1, w[1].2, w[1].0, w[1].1
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Writes `tensors` (names unique) and `metadata` as a `.safetensors` file that the reference
@@ -412,5 +503,187 @@ mod tests {
             "{e}"
         );
         assert!(!q.exists());
+    }
+
+    /// `len` bytes that differ from their neighbours: `(31 i + seed) mod 256`.
+    fn pattern(len: usize, seed: u8) -> Vec<u8> {
+        (0..len)
+            .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
+            .collect()
+    }
+
+    /// `ours` holds the tensors of `reference`, and only those, with the same dtype, shape and
+    /// bytes.
+    fn assert_same(ours: &SafeTensorsFile, reference: &::safetensors::SafeTensors<'_>) {
+        assert_eq!(ours.tensors.len(), reference.len());
+        for (name, view) in reference.iter() {
+            let t = ours.get(name).unwrap();
+            assert_eq!(t.dtype().name(), view.dtype().to_string(), "{name}");
+            assert_eq!(t.shape(), view.shape(), "{name}");
+            assert_eq!(t.bytes(), view.data(), "{name}");
+        }
+    }
+
+    /// The `__metadata__` of a file as the reference crate reads it (empty when absent).
+    fn reference_metadata(bytes: &[u8]) -> BTreeMap<String, String> {
+        let (_, header) = ::safetensors::SafeTensors::read_metadata(bytes).unwrap();
+        header
+            .metadata()
+            .clone()
+            .unwrap_or_default()
+            .into_iter()
+            .collect()
+    }
+
+    #[test]
+    fn the_reference_crate_reads_what_write_writes() {
+        let dir = test_dir("st-ref-reads");
+        let p = dir.join("w.safetensors");
+        let t = |dtype: DType, shape: Vec<usize>, seed: u8| {
+            let len = dtype.byte_len(&shape).unwrap();
+            Tensor::from_bytes(dtype, shape, pattern(len, seed)).unwrap()
+        };
+        let tensors = [
+            ("u8", t(DType::U8, vec![3], 1)),
+            ("f32", t(DType::F32, vec![2, 3], 2)),
+            (
+                "bool",
+                Tensor::from_bytes(DType::Bool, vec![2], vec![0, 1]).unwrap(),
+            ),
+            ("i64", t(DType::I64, vec![2], 4)),
+            ("bf16", t(DType::BF16, vec![2, 2], 5)),
+            ("empty", t(DType::F64, vec![0, 4], 6)),
+            ("i16", t(DType::I16, vec![3], 7)),
+        ];
+        let meta = BTreeMap::from([
+            ("epoch".to_string(), "350".to_string()),
+            ("a".to_string(), "b".to_string()),
+        ]);
+        let entries: Vec<(&str, &Tensor)> = tensors.iter().map(|(n, t)| (*n, t)).collect();
+        write(&p, &entries, &meta).unwrap();
+        let bytes = std::fs::read(&p).unwrap();
+        let reference = ::safetensors::SafeTensors::deserialize(&bytes).unwrap();
+        assert_eq!(reference.len(), tensors.len());
+        for (name, t) in &tensors {
+            let view = reference.tensor(name).unwrap();
+            assert_eq!(view.dtype().to_string(), t.dtype().name(), "{name}");
+            assert_eq!(view.shape(), t.shape(), "{name}");
+            assert_eq!(view.data(), t.bytes(), "{name}");
+        }
+        assert_eq!(reference_metadata(&bytes), meta);
+    }
+
+    #[test]
+    fn read_reads_what_the_reference_crate_writes() {
+        use ::safetensors::{tensor::TensorView, Dtype};
+        let dir = test_dir("st-ref-writes");
+        let specs = [
+            ("a", Dtype::F32, vec![2, 2]),
+            ("b", Dtype::U8, vec![5]),
+            ("c", Dtype::I64, vec![1, 3]),
+            ("d", Dtype::F16, vec![3]),
+            ("e", Dtype::U16, vec![0]),
+        ];
+        let data: Vec<Vec<u8>> = specs
+            .iter()
+            .enumerate()
+            .map(|(i, (_, d, s))| pattern(s.iter().product::<usize>() * d.bitsize() / 8, i as u8))
+            .collect();
+        let views: Vec<(&str, TensorView<'_>)> = specs
+            .iter()
+            .zip(&data)
+            .map(|((n, d, s), b)| (*n, TensorView::new(*d, s.clone(), b).unwrap()))
+            .collect();
+        let meta = std::collections::HashMap::from([("k".to_string(), "v".to_string())]);
+        let bytes = ::safetensors::serialize(views, Some(meta)).unwrap();
+        let p = dir.join("r.safetensors");
+        std::fs::write(&p, &bytes).unwrap();
+        let ours = read(&p).unwrap();
+        assert_same(
+            &ours,
+            &::safetensors::SafeTensors::deserialize(&bytes).unwrap(),
+        );
+        assert_eq!(ours.metadata, reference_metadata(&bytes));
+        // The reference pads its header to 8 bytes and orders by alignment: all in place.
+        assert!(ours.tensors.values().all(|t| t.storage().is_mapped()));
+    }
+
+    /// One tensor of a random header: a name (repeats possible), a dtype name (two that nclab
+    /// does not read among them), a shape, and how far its begin and end are moved off the
+    /// exact tiling (mostly not at all).
+    fn entry() -> impl Strategy<Value = (String, &'static str, Vec<usize>, usize, usize)> {
+        let moved = || prop_oneof![6 => Just(0usize), 1 => 1usize..4];
+        (
+            "[a-c]{1,2}",
+            prop::sample::select(vec![
+                "F32", "I64", "U8", "F16", "BF16", "BOOL", "F64", "I32", "U16", "F8_E4M3", "C64",
+            ]),
+            proptest::collection::vec(0usize..4, 0..3),
+            moved(),
+            moved(),
+        )
+    }
+
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig {
+            cases: 256,
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        })]
+
+        /// Every file that the reference crate reads, `read` reads with the same tensors and
+        /// metadata, or refuses for a dtype that nclab does not know.
+        #[test]
+        fn read_reads_every_file_the_reference_crate_reads(
+            entries in proptest::collection::vec(entry(), 0..5),
+            metadata in proptest::option::of(
+                proptest::collection::btree_map("[a-c]{1,2}", "[a-z ]{0,4}", 0..3)
+            ),
+            pad in 0usize..8,
+            slack in prop_oneof![6 => Just(0i64), 1 => -3i64..4],
+        ) {
+            let mut members = Vec::new();
+            if let Some(m) = &metadata {
+                members.push(format!("\"__metadata__\":{}", serde_json::to_string(m).unwrap()));
+            }
+            let mut offset = 0;
+            for (name, dtype, shape, shift, extra) in &entries {
+                let size = parse_dtype(dtype).map_or(if *dtype == "C64" { 8 } else { 1 }, |d| d.size());
+                let begin = offset + shift;
+                let end = begin + size * shape.iter().product::<usize>() + extra;
+                members.push(format!(
+                    "{name:?}:{{\"dtype\":{dtype:?},\"shape\":{shape:?},\"data_offsets\":[{begin},{end}]}}"
+                ));
+                offset = end;
+            }
+            let json = format!("{{{}}}{}", members.join(","), " ".repeat(pad));
+            let mut bytes = (json.len() as u64).to_le_bytes().to_vec();
+            bytes.extend_from_slice(json.as_bytes());
+            bytes.extend(pattern((offset as i64 + slack).max(0) as usize, 7));
+            let Ok(reference) = ::safetensors::SafeTensors::deserialize(&bytes) else {
+                return Ok(());
+            };
+            let p = test_dir("st-prop-ref").join("p.safetensors");
+            std::fs::write(&p, &bytes).unwrap();
+            let unknown = reference
+                .iter()
+                .find(|(_, v)| parse_dtype(&v.dtype().to_string()).is_none())
+                .map(|(name, _)| name.to_string());
+            match (read(&p), unknown) {
+                (Ok(ours), None) => {
+                    assert_same(&ours, &reference);
+                    prop_assert_eq!(&ours.metadata, &reference_metadata(&bytes));
+                }
+                (Err(e), Some(_)) => prop_assert!(e.to_string().contains("unknown dtype"), "{}", e),
+                (ours, unknown) => prop_assert!(
+                    false,
+                    "nclab: {:?}; a dtype nclab does not know: {:?}",
+                    ours.map(|f| f.tensors.len()),
+                    unknown
+                ),
+            }
+        }
     }
 }

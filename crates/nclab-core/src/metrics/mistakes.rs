@@ -195,35 +195,8 @@ impl MistakeEvaluator {
         ranking: Ranking,
     ) -> Result<MistakeMetrics> {
         let (n, k) = (scores.n, scores.d);
-        if k != self.k {
-            return Err(Error::invalid(format!(
-                "scores have {k} columns but the hierarchy has {} classes",
-                self.k
-            )));
-        }
-        if labels.len() != n {
-            return Err(Error::invalid(format!(
-                "{n} rows of scores but {} labels",
-                labels.len()
-            )));
-        }
-        if n == 0 {
-            return Err(Error::invalid("no samples to evaluate"));
-        }
-        if let Some((i, &t)) = labels.iter().enumerate().find(|(_, &t)| t >= k) {
-            return Err(Error::invalid(format!(
-                "label {t} of sample {i} is out of range 0..{k}"
-            )));
-        }
-        let nk = self.ks.len();
-        let mut acc = Accumulator {
-            wrong: vec![0.0; nk],
-            severity_sum: 0.0,
-            severity_count: 0,
-            hdist: vec![0.0; nk],
-            hprec: vec![0.0; nk],
-            hmap: vec![0.0; nk],
-        };
+        self.check_inputs(n, k, labels)?;
+        let mut acc = Accumulator::new(self.ks.len());
         let chunk = self.chunk_rows.min(n);
         let mut buf = vec![0.0; chunk * k];
         let mut risk = if ranking == Ranking::Crm {
@@ -244,22 +217,7 @@ impl MistakeEvaluator {
             }
             let ranked: &[f64] = match ranking {
                 Ranking::Scores => block,
-                Ranking::Crm => {
-                    if kind == ScoreKind::Logits {
-                        block.chunks_exact_mut(k).for_each(softmax_in_place);
-                    }
-                    let out = &mut risk[..rows * k];
-                    // risk = -(P D): the score to maximise.
-                    matmul(
-                        MatMut::from_row_major_slice_mut(out, rows, k),
-                        Accum::Replace,
-                        MatRef::from_row_major_slice(block, rows, k),
-                        MatRef::from_row_major_slice(&self.d, k, k),
-                        -1.0,
-                        faer::get_global_parallelism(),
-                    );
-                    out
-                }
+                Ranking::Crm => self.negative_risk(block, kind, &mut risk[..rows * k]),
             };
             for (r, row) in ranked.chunks_exact(k).enumerate() {
                 top.select(row);
@@ -267,20 +225,59 @@ impl MistakeEvaluator {
             }
             start += rows;
         }
-        let nf = n as f64;
-        Ok(MistakeMetrics {
-            n,
-            ks: self.ks.clone(),
-            top_k_error: acc.wrong.iter().map(|x| x / nf).collect(),
-            mistake_severity: if acc.severity_count == 0 {
-                f64::NAN
-            } else {
-                acc.severity_sum / acc.severity_count as f64
-            },
-            hdist: acc.hdist.iter().map(|x| x / nf).collect(),
-            hprecision: acc.hprec.iter().map(|x| x / nf).collect(),
-            hmap: acc.hmap.iter().map(|x| x / nf).collect(),
-        })
+        Ok(acc.into_metrics(n, &self.ks))
+    }
+
+    /// The sizes agree (`k` score columns for the hierarchy's classes, one label per row),
+    /// there is at least one sample, and every label is a class (`< k`).
+    fn check_inputs(&self, n: usize, k: usize, labels: &[usize]) -> Result<()> {
+        if k != self.k {
+            return Err(Error::invalid(format!(
+                "scores have {k} columns but the hierarchy has {} classes",
+                self.k
+            )));
+        }
+        if labels.len() != n {
+            return Err(Error::invalid(format!(
+                "{n} rows of scores but {} labels",
+                labels.len()
+            )));
+        }
+        if n == 0 {
+            return Err(Error::invalid("no samples to evaluate"));
+        }
+        if let Some((i, &t)) = labels.iter().enumerate().find(|(_, &t)| t >= k) {
+            return Err(Error::invalid(format!(
+                "label {t} of sample {i} is out of range 0..{k}"
+            )));
+        }
+        Ok(())
+    }
+
+    /// The CRM scores of a block of rows, written into `out`: `-(P D)`, with `P` the rows as
+    /// probabilities (a softmax of each row first, in place, when they are logits) and `D`
+    /// the distance matrix. The highest score is the lowest conditional risk.
+    fn negative_risk<'o>(
+        &self,
+        block: &mut [f64],
+        kind: ScoreKind,
+        out: &'o mut [f64],
+    ) -> &'o [f64] {
+        let k = self.k;
+        let rows = block.len() / k;
+        if kind == ScoreKind::Logits {
+            block.chunks_exact_mut(k).for_each(softmax_in_place);
+        }
+        // risk = -(P D): the score to maximise.
+        matmul(
+            MatMut::from_row_major_slice_mut(out, rows, k),
+            Accum::Replace,
+            MatRef::from_row_major_slice(block, rows, k),
+            MatRef::from_row_major_slice(&self.d, k, k),
+            -1.0,
+            faer::get_global_parallelism(),
+        );
+        out
     }
 
     /// Adds one sample's contributions, given its top-kmax classes best first.
@@ -316,6 +313,9 @@ impl MistakeEvaluator {
     }
 }
 
+/// Sums over the samples, one entry per cut-off k: the samples whose true class is not in the
+/// top k (`wrong`), and the per-sample `hdist@k`, `hprecision@k` and `hmap@k`; with the sum and
+/// count of `d(r_1, t)` over the top-1 mistakes.
 struct Accumulator {
     wrong: Vec<f64>,
     severity_sum: f64,
@@ -323,6 +323,39 @@ struct Accumulator {
     hdist: Vec<f64>,
     hprec: Vec<f64>,
     hmap: Vec<f64>,
+}
+
+impl Accumulator {
+    /// All sums zero, for `nk` cut-offs.
+    fn new(nk: usize) -> Self {
+        Accumulator {
+            wrong: vec![0.0; nk],
+            severity_sum: 0.0,
+            severity_count: 0,
+            hdist: vec![0.0; nk],
+            hprec: vec![0.0; nk],
+            hmap: vec![0.0; nk],
+        }
+    }
+
+    /// The metrics of `n` samples: each sum divided by `n`, and `mistake_severity` the mean
+    /// over the mistakes (NaN without one).
+    fn into_metrics(self, n: usize, ks: &[usize]) -> MistakeMetrics {
+        let nf = n as f64;
+        MistakeMetrics {
+            n,
+            ks: ks.to_vec(),
+            top_k_error: self.wrong.iter().map(|x| x / nf).collect(),
+            mistake_severity: if self.severity_count == 0 {
+                f64::NAN
+            } else {
+                self.severity_sum / self.severity_count as f64
+            },
+            hdist: self.hdist.iter().map(|x| x / nf).collect(),
+            hprecision: self.hprec.iter().map(|x| x / nf).collect(),
+            hmap: self.hmap.iter().map(|x| x / nf).collect(),
+        }
+    }
 }
 
 fn check_row(row: &[f64], i: usize, kind: ScoreKind) -> Result<()> {

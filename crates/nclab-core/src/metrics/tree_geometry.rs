@@ -95,7 +95,25 @@ pub fn nc1_coarse(
     class_to_coarse: &[usize],
     num_coarse: usize,
 ) -> Result<f64> {
-    let (k, d, kc) = (stats.k, stats.d, num_coarse);
+    let a = coarse_shares(stats, class_to_coarse, num_coarse)?;
+    Ok(match scatter.route {
+        Route::Full => {
+            let mc = coarse_means(&a, &stats.centred_means, num_coarse, stats.k, stats.d);
+            nc1_coarse_full(stats, scatter, class_to_coarse, num_coarse, &mc)
+        }
+        Route::Span => nc1_coarse_span(stats, scatter, class_to_coarse, num_coarse, &a),
+    })
+}
+
+/// `A` (`K_c x K`, row-major): `A[C][k] = n_k / n_C` for each fine class `k` of coarse class
+/// `C`, else 0. Errors when the map does not fit (`K` entries, each below `K_c >= 2`) or a
+/// coarse class has no sample.
+fn coarse_shares(
+    stats: &ClassStatistics,
+    class_to_coarse: &[usize],
+    num_coarse: usize,
+) -> Result<Vec<f64>> {
+    let (k, kc) = (stats.k, num_coarse);
     if class_to_coarse.len() != k || class_to_coarse.iter().any(|&c| c >= kc) || kc < 2 {
         return Err(Error::invalid(format!(
             "nc1_coarse: a map of {} classes into {kc} coarse classes does not fit K = {k}",
@@ -111,72 +129,76 @@ pub fn nc1_coarse(
             "nc1_coarse: coarse class {empty} has no sample"
         )));
     }
-    // A (K_c x K): each fine class's share of its coarse class.
     let mut a = vec![0.0; kc * k];
     for (c, &cc) in class_to_coarse.iter().enumerate() {
         a[cc * k + c] = stats.counts[c] as f64 / coarse_count[cc] as f64;
     }
+    Ok(a)
+}
+
+/// The coarse centred means `M_c = A M` (`K_c x d`) from `A` (`K_c x K`) and the fine centred
+/// means `M` (`K x d`).
+fn coarse_means(a: &[f64], m: &[f64], kc: usize, k: usize, d: usize) -> Vec<f64> {
+    let mut mc = vec![0.0; kc * d];
+    crate::linalg::gemm_nt(&mut mc, a, &transpose(m, k, d), kc, d, k, 1.0, false, false);
+    mc
+}
+
+/// `nc1_coarse` in the Full route (`d x d` scatter): `S_W^c = S_W + (1/N) sum_k n_k delta_k
+/// delta_k^T` with `delta_k = M_k - M_{C(k)}`, and `S_B^c = M_c^T M_c / K_c`.
+fn nc1_coarse_full(
+    stats: &ClassStatistics,
+    scatter: &Scatter,
+    class_to_coarse: &[usize],
+    kc: usize,
+    mc: &[f64],
+) -> f64 {
+    let (k, d) = (stats.k, stats.d);
     let m = &stats.centred_means;
-    let mut mc = vec![0.0; kc * d]; // M_c = A M
-    crate::linalg::gemm_nt(
-        &mut mc,
-        &a,
-        &transpose(m, k, d),
-        kc,
-        d,
-        k,
-        1.0,
-        false,
-        false,
-    );
     let n = stats.n as f64;
-    match scatter.route {
-        Route::Full => {
-            // S_W^c = S_W + (1/N) sum_k n_k delta_k delta_k^T; S_B^c = M_c^T M_c / K_c.
-            let mut delta = vec![0.0; k * d];
-            for (c, &cc) in class_to_coarse.iter().enumerate() {
-                let w = (stats.counts[c] as f64 / n).sqrt();
-                for j in 0..d {
-                    delta[c * d + j] = w * (m[c * d + j] - mc[cc * d + j]);
-                }
-            }
-            let mut within = scatter.within.clone();
-            crate::linalg::gemm_tn(&mut within, &delta, &delta, d, d, k, 1.0, true, true);
-            let mut between = vec![0.0; d * d];
-            crate::linalg::gemm_tn(
-                &mut between,
-                &mc,
-                &mc,
-                d,
-                d,
-                kc,
-                1.0 / kc as f64,
-                false,
-                true,
-            );
-            Ok(Spectrum::new(&between, d, Route::Full).nc1(&within, kc, d))
-        }
-        Route::Span => {
-            let g = stats.centred_gram(); // K x K
-                                          // P_k = G (e_k - a_{C(k)}), scaled by sqrt(n_k / N): D = sum_k P_k P_k^T.
-            let mut p = vec![0.0; k * k];
-            for (c, &cc) in class_to_coarse.iter().enumerate() {
-                let w = (stats.counts[c] as f64 / n).sqrt();
-                for r in 0..k {
-                    let ag: f64 = (0..k).map(|j| g[r * k + j] * a[cc * k + j]).sum();
-                    p[c * k + r] = w * (g[r * k + c] - ag);
-                }
-            }
-            let mut inner = scatter.within.clone(); // C + D
-            crate::linalg::gemm_tn(&mut inner, &p, &p, k, k, k, 1.0, true, false);
-            let within = sandwich(&a, &inner, kc, k); // A (C + D) A^T
-            let between: Vec<f64> = sandwich(&a, &g, kc, k)
-                .iter()
-                .map(|x| x / kc as f64)
-                .collect();
-            Ok(Spectrum::new(&between, kc, Route::Span).nc1(&within, kc, d))
+    let mut delta = vec![0.0; k * d];
+    for (c, &cc) in class_to_coarse.iter().enumerate() {
+        let w = (stats.counts[c] as f64 / n).sqrt();
+        for j in 0..d {
+            delta[c * d + j] = w * (m[c * d + j] - mc[cc * d + j]);
         }
     }
+    let mut within = scatter.within.clone();
+    crate::linalg::gemm_tn(&mut within, &delta, &delta, d, d, k, 1.0, true, true);
+    let mut between = vec![0.0; d * d];
+    crate::linalg::gemm_tn(&mut between, mc, mc, d, d, kc, 1.0 / kc as f64, false, true);
+    Spectrum::new(&between, d, Route::Full).nc1(&within, kc, d)
+}
+
+/// `nc1_coarse` in the Span route (`K x K`, in the span of the fine means): within-class
+/// scatter `A (C + D) A^T` with `D = sum_k P_k P_k^T`, `P_k = sqrt(n_k / N) G (e_k -
+/// a_{C(k)})`, `G = M M^T`; between-class `A G A^T / K_c`.
+fn nc1_coarse_span(
+    stats: &ClassStatistics,
+    scatter: &Scatter,
+    class_to_coarse: &[usize],
+    kc: usize,
+    a: &[f64],
+) -> f64 {
+    let (k, d) = (stats.k, stats.d);
+    let n = stats.n as f64;
+    let g = stats.centred_gram(); // K x K
+    let mut p = vec![0.0; k * k];
+    for (c, &cc) in class_to_coarse.iter().enumerate() {
+        let w = (stats.counts[c] as f64 / n).sqrt();
+        for r in 0..k {
+            let ag: f64 = (0..k).map(|j| g[r * k + j] * a[cc * k + j]).sum();
+            p[c * k + r] = w * (g[r * k + c] - ag);
+        }
+    }
+    let mut inner = scatter.within.clone(); // C + D
+    crate::linalg::gemm_tn(&mut inner, &p, &p, k, k, k, 1.0, true, false);
+    let within = sandwich(a, &inner, kc, k); // A (C + D) A^T
+    let between: Vec<f64> = sandwich(a, &g, kc, k)
+        .iter()
+        .map(|x| x / kc as f64)
+        .collect();
+    Spectrum::new(&between, kc, Route::Span).nc1(&within, kc, d)
 }
 
 /// `A X A^T` for `A` (`r x k`) and `X` (`k x k`).
