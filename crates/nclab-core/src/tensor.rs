@@ -213,8 +213,11 @@ impl<'a> Rows<'a> {
     }
 }
 
-/// A borrowed row-major `n x d` matrix of f32 or f64.
+/// A borrowed row-major `n x d` matrix of f32 or f64. Its fields can be read but not set
+/// from outside nclab-core (`#[non_exhaustive]`): every view is made by a constructor that
+/// checks `n * d` against the number of values.
 #[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
 pub struct MatrixView<'a> {
     pub rows: Rows<'a>,
     pub n: usize,

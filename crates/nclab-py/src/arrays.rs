@@ -52,11 +52,8 @@ impl<'py> Floats<'py> {
         if !self.is_c_contiguous() {
             return Err(not_contiguous());
         }
-        Ok(MatrixView {
-            rows,
-            n: shape[0],
-            d: shape[1],
-        })
+        MatrixView::try_new(rows, shape[0], shape[1])
+            .map_err(|e| PyValueError::new_err(format!("{what}: {e}")))
     }
 
     fn is_c_contiguous(&self) -> bool {
