@@ -215,8 +215,13 @@ pub fn load(path: &Path, vs: &mut VarStore, sgd: &mut Sgd) -> anyhow::Result<Pro
     }
     sgd.load_state(&optim).with_context(|| what.clone())?;
     let get = |key: &str| -> anyhow::Result<&Tensor> {
-        meta.get(key)
-            .with_context(|| format!("{what}: no entry meta.{key}"))
+        meta.get(key).with_context(|| {
+            format!(
+                "{what}: no entry meta.{key}: the checkpoint was written by another version of \
+                 nclab (or is damaged); resume it with the nclab that started the run, or train \
+                 again into a new directory"
+            )
+        })
     };
     let int =
         |key: &str| -> anyhow::Result<i64> { Ok(get(key)?.to_kind(Kind::Int64).int64_value(&[])) };
@@ -317,6 +322,21 @@ mod tests {
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
         assert_eq!(names, ["checkpoint.safetensors"]);
+
+        // A checkpoint of an older nclab, without meta.stable_tpt_epoch, is refused with a
+        // message that names the entry and says what to do.
+        let old: Vec<(String, Tensor)> = snapshot(&vs, &sgd, &progress)
+            .into_iter()
+            .filter(|(name, _)| name != "meta.stable_tpt_epoch")
+            .collect();
+        write_safetensors_atomic(&path, &old).unwrap();
+        let err = format!("{:#}", load(&path, &mut vs2, &mut sgd2).unwrap_err());
+        assert!(
+            err.contains("no entry meta.stable_tpt_epoch")
+                && err.contains("another version of nclab")
+                && err.contains("resume it with the nclab that started the run"),
+            "{err}"
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
