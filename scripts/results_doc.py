@@ -242,8 +242,8 @@ def full_data_folds(folds):
     parts, tpt_folds = [], []
     for g, n, total, after_tpt, train_acc in folds:
         if after_tpt is None:
-            parts.append(f"`{g}` {n}: {fmt(total)}x from epoch 1, but it never held zero training "
-                         f"error at the analysis epochs (training accuracy {fmt(train_acc, 6)} at the "
+            parts.append(f"`{g}` {n}: {fmt(total)}x from epoch 1, but its training error was never 0 "
+                         f"when checked (training accuracy {fmt(train_acc, 6)} at the "
                          "end), so it has no TPT to measure from")
         else:
             tpt_folds.append(after_tpt)
@@ -382,7 +382,8 @@ def page():
             "below, one seed each, without statistics. A run's wall time is its own clock, stops and "
             "resumes included, while it shared the machine's two cores with other work (builds, "
             "tests): a measure of that day, not of the run; TPT epoch '-' means the training error "
-            "was never 0 at an analysis epoch.",
+            "was never 0 when checked (at every analysis epoch, and after every epoch whose running "
+            "training accuracy reached `tpt_check`, docs/config.md).",
             "",
         ]
         for g in protocol:
