@@ -213,9 +213,10 @@ impl<'a> Rows<'a> {
     }
 }
 
-/// A borrowed row-major `n x d` matrix of f32 or f64. Its fields can be read but not set
-/// from outside nclab-core (`#[non_exhaustive]`): every view is made by a constructor that
-/// checks `n * d` against the number of values.
+/// A borrowed row-major `n x d` matrix of f32 or f64. Outside nclab-core a view is made only
+/// by a constructor that checks `n * d` against the number of values (`#[non_exhaustive]`
+/// forbids a struct literal); its fields are public to be read, and a caller that changes
+/// `n` or `d` afterwards breaks that check.
 #[derive(Clone, Copy, Debug)]
 #[non_exhaustive]
 pub struct MatrixView<'a> {

@@ -11,8 +11,8 @@ pub struct Record {
 }
 
 /// The records of a CSV text, blank lines left out. Quoted fields are read as CSV (`"a,b"` is
-/// one field); records may have different numbers of fields, for the caller to check against
-/// its header and name the line. The error (a CSV the `csv` crate cannot read, which text
+/// one field) but may not span lines; records may have different numbers of fields, for the
+/// caller to check against its header and name the line. The error (a CSV the `csv` crate cannot read, which text
 /// cannot be: it is valid UTF-8 and records may differ in length) names the line.
 pub fn read(text: &str) -> Result<Vec<Record>, String> {
     let mut reader = csv::ReaderBuilder::new()
@@ -27,6 +27,13 @@ pub fn read(text: &str) -> Result<Vec<Record>, String> {
             None => e.to_string(),
         })?;
         let line = lines.line_at(record.position().map_or(0, |p| p.byte() as usize));
+        // No file nclab reads has a field over several lines: one that does comes from a
+        // quote left open, which would otherwise swallow the lines after it.
+        if record.iter().any(|f| f.contains(['\n', '\r'])) {
+            return Err(format!(
+                "line {line}: a quoted field runs over several lines (a quote left open?)"
+            ));
+        }
         let fields: Vec<String> = record.iter().map(|f| f.trim().to_string()).collect();
         // A line of spaces is one field of spaces: blank, like an empty line.
         if fields.len() == 1 && fields[0].is_empty() {
@@ -141,9 +148,20 @@ mod tests {
             |text: &str| -> Vec<usize> { read(text).unwrap().iter().map(|r| r.line).collect() };
         assert_eq!(lines("a\n\n\n1\n"), vec![1, 4]);
         assert_eq!(lines("a,b\r\n\r\n1,2\r\n3,4\r\n"), vec![1, 3, 4]);
-        // A quoted field may span lines: the next record starts two lines on.
-        assert_eq!(lines("a,b\n1,\"x\ny\"\n2,3\n"), vec![1, 2, 4]);
         assert_eq!(lines("a\r1\r\n\n2"), vec![1, 2, 4]);
+    }
+
+    /// A quote left open would swallow the rest of the file into one field (the `csv` crate
+    /// reads to the end without an error): refused, naming the line it opens on.
+    #[test]
+    fn a_field_over_several_lines_is_refused() {
+        let open = "line 3: a quoted field runs over several lines (a quote left open?)";
+        assert_eq!(
+            read("epoch,nc1,nc2\n1,0.5,0.3\n2,0.4,\"\n").unwrap_err(),
+            open
+        );
+        assert_eq!(read("a,b\n\n1,\"x\ny\"\n2,3\n").unwrap_err(), open);
+        assert_eq!(read("a,b\n1,2\n\"3\r4\",5\n").unwrap_err(), open);
     }
 
     #[test]

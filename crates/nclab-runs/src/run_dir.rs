@@ -223,8 +223,9 @@ impl RunDir {
     ///
     /// Line by line by design, not through [`crate::csv_text`]: it treats `metrics.jsonl` the
     /// same way, finds a torn last line by its missing end of line (a CSV reader reads such a
-    /// line as a whole record: test `a_csv_reader_reads_a_torn_line_as_a_row`), and copies the
-    /// kept lines byte for byte. Of each row it reads only the first field, the epoch, which
+    /// line as a whole record: test `a_csv_reader_reads_a_torn_line_as_a_row`), and writes the
+    /// kept lines back as they were, each ended by `\n` (the files nclab writes use no other
+    /// line end). Of each row it reads only the first field, the epoch, which
     /// nclab writes itself as a plain number (never quoted).
     pub fn truncate_rows_after(&self, epoch: usize) -> anyhow::Result<Vec<String>> {
         let mut notes = Vec::new();

@@ -377,7 +377,7 @@ fn load_summary(dir: &Path) -> Result<Option<serde_json::Value>> {
 }
 
 /// A CSV text's header names and its data records.
-type CsvTable = (Vec<String>, Vec<Record>);
+type CsvTable = (Vec<String>, usize, Vec<Record>);
 
 /// The header's names and the data records of a CSV text (blank lines left out), read by
 /// [`crate::csv_text::read`]; `None` for a text without a record.
@@ -385,7 +385,7 @@ fn csv_table(text: &str) -> std::result::Result<Option<CsvTable>, String> {
     let mut records = crate::csv_text::read(text)?.into_iter();
     Ok(records
         .next()
-        .map(|header| (header.fields, records.collect())))
+        .map(|header| (header.fields, header.line, records.collect())))
 }
 
 /// The fields of a data record, which must have as many as the header `names`.
@@ -409,18 +409,32 @@ fn csv_number(cell: &str, name: &str, lineno: usize) -> std::result::Result<Opti
     if cell.is_empty() {
         return Ok(None);
     }
-    cell.parse::<f64>()
-        .map(Some)
-        .map_err(|_| format!("line {lineno}, column '{name}': '{cell}' is not a number"))
+    cell.parse::<f64>().map(Some).map_err(|_| {
+        format!(
+            "line {lineno}, column '{}': '{}' is not a number",
+            shorten(name),
+            shorten(cell)
+        )
+    })
+}
+
+/// A cell or name as an error message shows it: at most 60 characters, then "...".
+fn shorten(s: &str) -> String {
+    match s.char_indices().nth(60) {
+        Some((i, _)) => format!("{}...", &s[..i]),
+        None => s.to_string(),
+    }
 }
 
 /// Parses the text of a `metrics_layers.csv` (`epoch,layer,depth,` then metric columns).
 pub fn parse_layers_csv(text: &str) -> std::result::Result<LayerTable, String> {
-    let Some((names, records)) = csv_table(text)? else {
+    let Some((names, header_line, records)) = csv_table(text)? else {
         return Err("empty file: expected a header line 'epoch,layer,depth,...'".into());
     };
     if names.len() < 3 || names[..3] != ["epoch", "layer", "depth"] {
-        return Err("line 1: the first columns must be 'epoch,layer,depth'".into());
+        return Err(format!(
+            "line {header_line}: the first columns must be 'epoch,layer,depth'"
+        ));
     }
     let mut rows = Vec::new();
     for record in &records {
@@ -448,10 +462,10 @@ pub fn parse_layers_csv(text: &str) -> std::result::Result<LayerTable, String> {
 /// Parses the text of a `metrics.csv`. The error (without the path, which the caller adds)
 /// names the line and column at fault.
 pub fn parse_metrics_csv(text: &str) -> std::result::Result<MetricsTable, String> {
-    let Some((names, records)) = csv_table(text)? else {
+    let Some((names, header_line, records)) = csv_table(text)? else {
         return Err("empty file: expected a header line starting with 'epoch'".into());
     };
-    check_metrics_header(&names)?;
+    check_metrics_header(&names, header_line)?;
     let mut epochs = Vec::new();
     let mut rows = Vec::new();
     for record in &records {
@@ -486,19 +500,22 @@ pub fn parse_metrics_csv(text: &str) -> std::result::Result<MetricsTable, String
 }
 
 /// The header of a `metrics.csv`: `epoch` first, no empty and no repeated column name.
-fn check_metrics_header(names: &[String]) -> std::result::Result<(), String> {
+fn check_metrics_header(names: &[String], line: usize) -> std::result::Result<(), String> {
     if names[0] != "epoch" {
         return Err(format!(
-            "line 1: the first column must be 'epoch', found '{}'",
-            names[0]
+            "line {line}: the first column must be 'epoch', found '{}'",
+            shorten(&names[0])
         ));
     }
     for (i, n) in names.iter().enumerate() {
         if n.is_empty() {
-            return Err(format!("line 1: column {} has an empty name", i + 1));
+            return Err(format!("line {line}: column {} has an empty name", i + 1));
         }
         if names[..i].contains(n) {
-            return Err(format!("line 1: column '{n}' appears twice"));
+            return Err(format!(
+                "line {line}: column '{}' appears twice",
+                shorten(n)
+            ));
         }
     }
     Ok(())
@@ -571,6 +588,18 @@ mod tests {
         assert_eq!(e, "line 4, column 'nc1': 'abc' is not a number");
         let e = parse_layers_csv("epoch,layer,depth\n\n\n1,a\n").unwrap_err();
         assert_eq!(e, "line 4: 2 fields, the header has 3");
+        // The header's own line, after blank lines; long cells cut to 60 characters.
+        let e = parse_metrics_csv("\n\nepoch,,nc1\n1,2,3\n").unwrap_err();
+        assert_eq!(e, "line 3: column 2 has an empty name");
+        let long = "9".repeat(70) + "x";
+        let e = parse_metrics_csv(&format!("epoch,nc1\n1,{long}\n")).unwrap_err();
+        assert_eq!(
+            e,
+            format!(
+                "line 2, column 'nc1': '{}...' is not a number",
+                "9".repeat(60)
+            )
+        );
     }
 
     #[test]
