@@ -16,16 +16,26 @@ export NCLAB_DATA
 # ---- set-up (idempotent: a second run checks two files and rebuilds nothing unchanged) -
 setup: .libtorch python
 
-# PyTorch from PyPI carries its CUDA libraries: the venv takes about 4.7 GB. pip keeps no cache
-# (the wheels would take as much again), and the install refuses to start, saying so, where the
-# disk has less than $(VENV_NEED_GB) GB free, instead of failing half-way with ENOSPC.
-VENV_NEED_GB ?= 6
+# PyTorch from PyPI carries its CUDA libraries: the venv takes about 4.7 GB, and pip first
+# downloads the wheels (a few GB) into $TMPDIR. pip keeps no cache (the wheels would be kept a
+# second time), and the install refuses to start, saying so, where the repository's disk has
+# less than $(VENV_NEED_GB) GB free (or a separate $TMPDIR disk less than $(TMP_NEED_GB) GB),
+# instead of failing half-way with ENOSPC.
+VENV_NEED_GB ?= 8
+TMP_NEED_GB ?= 4
 PIP := $(VENV)/bin/python -m pip install --quiet --disable-pip-version-check --no-cache-dir
 
 $(VENV)/.torch-installed:
-	@free=$$(df -Pk . | awk 'NR==2 {print int($$4 / 1048576)}'); \
+	@tmp="$${TMPDIR:-/tmp}"; \
+	free_gb() { df -Pk "$$1" | awk 'NR==2 {print int($$4 / 1048576)}'; }; \
+	device() { df -P "$$1" | awk 'NR==2 {print $$1}'; }; \
+	free=$$(free_gb .); \
 	if [ "$$free" -lt $(VENV_NEED_GB) ]; then \
-		echo "setup: $(TORCH) and its CUDA libraries need about $(VENV_NEED_GB) GB in $(abspath $(VENV)); only $$free GB free on this disk. Free some space (\`cargo clean\` frees target/) and run make again." >&2; \
+		echo "setup: $(TORCH) and its CUDA libraries need about $(VENV_NEED_GB) GB while installing into $(abspath $(VENV)); only $$free GB free on its disk. Free some space (\`cargo clean\` frees target/, \`make clean-venv\` a half-installed .venv) and run make again." >&2; \
+		exit 1; \
+	fi; \
+	if [ "$$(device "$$tmp")" != "$$(device .)" ] && [ "$$(free_gb "$$tmp")" -lt $(TMP_NEED_GB) ]; then \
+		echo "setup: pip downloads the torch wheels into $$tmp, which has only $$(free_gb "$$tmp") GB free (needs about $(TMP_NEED_GB) GB); set TMPDIR to a folder on a larger disk and run make again." >&2; \
 		exit 1; \
 	fi
 	$(PYTHON) -m venv $(VENV)
