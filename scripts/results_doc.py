@@ -231,31 +231,36 @@ def facts():
         "min_sign_flip": min(num(c.get("sign_flip_p")) or 1.0 for g in CPU_GRIDS
                              for c in report_of(g)[1].values()),
         "protocol_folds": [(g, n, num(r.get("nc1_fold_total")), num(r.get("nc1_fold_after_stable_tpt")),
-                            num(report_of(g)[0][n].get("train_acc_mean")))
+                            num(report_of(g)[0][n].get("train_acc_mean")),
+                            num(report_of(g)[0][n].get("stable_tpt_epoch_mean")))
                            for g in PROTOCOL_GRIDS if runs_of(g) for n, r in report_of(g)[2].items()],
     }
 
 
 def full_data_folds(folds):
-    """The NC1 folds of the full-data runs as a clause per condition, and what they say about
-    'orders of magnitude during TPT' (a 10x fall from the stable TPT epoch or more)."""
+    """The NC1 folds of the full-data runs as a clause per condition, and the verdict they give
+    on 'orders of magnitude during TPT' (a 10x fall from the stable TPT epoch or more)."""
     parts, tpt_folds = [], []
-    for g, n, total, after_tpt, train_acc in folds:
-        if after_tpt is None:
+    for g, n, total, after_tpt, train_acc, stable_tpt in folds:
+        if stable_tpt is None:
             parts.append(f"`{g}` {n}: {fmt(total)}x from epoch 1, but its training error was never 0 "
-                         f"when checked (training accuracy {fmt(train_acc, 6)} at the "
-                         "end), so it has no TPT to measure from")
+                         f"when checked (training accuracy {fmt(train_acc, 6)} at the end), so it has "
+                         "no TPT to measure from")
+        elif after_tpt is None:
+            parts.append(f"`{g}` {n}: {fmt(total)}x from epoch 1; from its stable TPT (epoch "
+                         f"{fmt(stable_tpt)}) the fold is undefined (a value missing or not positive)")
         else:
             tpt_folds.append(after_tpt)
             parts.append(f"`{g}` {n}: {fmt(total)}x from epoch 1, {fmt(after_tpt)}x from the stable TPT")
     if not tpt_folds:
-        return "; ".join(parts), "."
+        return "; ".join(parts), ". **Differs** at the subsets' scale;"
     if max(tpt_folds) < 10:
         verdict = (", no run falls 10x from its stable TPT: the picture is the same; a fall of "
-                   "orders of magnitude over the whole run is not one during TPT.")
+                   "orders of magnitude over the whole run is not one during TPT. **Differs** at "
+                   "this scale;")
     else:
-        verdict = (f", a run falls {fmt(max(tpt_folds))}x from its stable TPT: the full data "
-                   "differs from the subsets here.")
+        verdict = (f", a run falls {fmt(max(tpt_folds))}x from its stable TPT. **Differs** on the "
+                   "subsets, **agrees** at full data for that condition;")
     return "; ".join(parts), verdict
 
 
@@ -273,7 +278,7 @@ def literature(f):
         f"- *NC1 falls by orders of magnitude during TPT.* Here, from epoch 1 NC1 falls {f['fold_total']}, "
         f"but from the stable TPT epoch to the end only {f['fold_tpt']}, and across a learning-rate decay "
         f"{f['fold_decay']}. At full data (one seed so far: {full or 'none finished'}){full_verdict} "
-        "**Differs** at this scale; whether it holds at the published scale (larger "
+        "whether it holds at the published scale (larger "
         "networks, full CIFAR-10, more seeds) these runs cannot say.",
         f"- *The means and classifiers approach a simplex ETF (NC2, NC3 -> 0).* Final NC2 here spans "
         f"{f['final_nc2']}: **differs** (far from an ETF at the end of the CPU-scale runs).",
@@ -379,9 +384,9 @@ def page():
             "The full training sets (60,000 images), MLP 3 x 1024, 350 epochs (decays at 117 and 233), "
             "one thread per run: about 83 minutes a run on this machine, so each grid of 5 seeds is "
             "days of CPU. **This part of the study is incomplete**: the runs finished so far are "
-            "below, one seed each, without statistics. A run's wall time is its own clock, stops and "
-            "resumes included, while it shared the machine's two cores with other work (builds, "
-            "tests): a measure of that day, not of the run; TPT epoch '-' means the training error "
+            "below, one seed each, without statistics. A run's wall time is the time it ran, summed "
+            "over its resumes (not the time it was stopped), while it shared the machine's two "
+            "cores with other work (builds, tests): a measure of that day, not of the run; TPT epoch '-' means the training error "
             "was never 0 when checked (at every analysis epoch, and after every epoch whose running "
             "training accuracy reached `tpt_check`, docs/config.md).",
             "",
