@@ -381,6 +381,16 @@ impl Tensor {
         }
     }
 
+    /// [`Tensor::float_rows`], or an error naming `what` and the dtype found.
+    fn checked_float_rows(&self, what: &str) -> Result<Rows<'_>> {
+        self.float_rows().ok_or_else(|| {
+            Error::invalid(format!(
+                "{what}: expected float values (float16, bfloat16, float32 or float64), got {}",
+                self.dtype.name()
+            ))
+        })
+    }
+
     /// A 2-D float tensor as a matrix view; `what` names the tensor in error messages.
     pub fn matrix(&self, what: &str) -> Result<MatrixView<'_>> {
         if self.shape.len() != 2 {
@@ -389,12 +399,7 @@ impl Tensor {
                 self.shape
             )));
         }
-        let rows = self.float_rows().ok_or_else(|| {
-            Error::invalid(format!(
-                "{what}: expected float values (float16, bfloat16, float32 or float64), got {}",
-                self.dtype.name()
-            ))
-        })?;
+        let rows = self.checked_float_rows(what)?;
         let (n, d) = (self.shape[0], self.shape[1]);
         MatrixView::try_new(rows, n, d).map_err(|e| Error::invalid(format!("{what}: {e}")))
     }
@@ -407,12 +412,7 @@ impl Tensor {
                 self.shape
             )));
         }
-        let rows = self.float_rows().ok_or_else(|| {
-            Error::invalid(format!(
-                "{what}: expected float values (float16, bfloat16, float32 or float64), got {}",
-                self.dtype.name()
-            ))
-        })?;
+        let rows = self.checked_float_rows(what)?;
         let mut out = vec![0.0; rows.len()];
         rows.copy_to_f64(0, rows.len(), &mut out);
         Ok(out)
