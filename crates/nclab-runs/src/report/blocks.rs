@@ -28,15 +28,7 @@ fn abbreviation(metric: &str) -> &str {
 
 /// A value in 3 significant digits with its sign (`+0.0123`, `−0.5`).
 fn signed3(v: f64) -> String {
-    if !v.is_finite() {
-        return "n/a".into();
-    }
-    let t = crate::numbers::significant(Some(v), 3);
-    if v > 0.0 {
-        format!("+{t}")
-    } else {
-        t.replacen('-', "−", 1)
-    }
+    summary::signed_digits(v, 3)
 }
 
 /// The decision table of index.html: each condition against its CE baseline on the headline

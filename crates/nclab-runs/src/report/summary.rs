@@ -513,12 +513,18 @@ pub fn family_note(conditions: &[Condition], comps: &[Comparison]) -> String {
     )
 }
 
-/// A difference with its sign (`+0.0123`, `−0.5`).
+/// A difference with its sign, in 4 significant digits (`+0.0123`, `−0.5`).
 pub fn signed(v: f64) -> String {
+    signed_digits(v, 4)
+}
+
+/// A difference with its sign in `digits` significant digits (a typographic minus), `n/a`
+/// when undefined.
+pub fn signed_digits(v: f64, digits: usize) -> String {
     if !v.is_finite() {
         return "n/a".into();
     }
-    let t = sig(v);
+    let t = numbers::significant(Some(v), digits);
     if v > 0.0 {
         format!("+{t}")
     } else {
