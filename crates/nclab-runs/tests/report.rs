@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use nclab_core::tensor::Tensor;
 use nclab_runs::report::{generate, html::referenced_files, Options};
+use nclab_testkit::{number_at as num, read_csv};
 
 /// A fresh empty directory under the target's temp area.
 fn scratch(name: &str) -> PathBuf {
@@ -100,41 +101,6 @@ fn four_runs(root: &Path) -> PathBuf {
 
 fn options(inputs: Vec<PathBuf>, out: PathBuf) -> Options {
     Options::new(inputs, out)
-}
-
-/// Rows of a CSV file as column -> value maps (quoted fields may hold commas).
-fn read_csv(path: &Path) -> Vec<BTreeMap<String, String>> {
-    let text = std::fs::read_to_string(path).unwrap();
-    let mut lines = text.lines();
-    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
-    lines
-        .map(|l| {
-            let cells = split_csv(l);
-            assert_eq!(cells.len(), header.len(), "{l}");
-            header.iter().map(|h| h.to_string()).zip(cells).collect()
-        })
-        .collect()
-}
-
-fn split_csv(line: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut quoted = false;
-    for c in line.chars() {
-        match c {
-            '"' => quoted = !quoted,
-            ',' if !quoted => out.push(std::mem::take(&mut cur)),
-            c => cur.push(c),
-        }
-    }
-    out.push(cur);
-    out
-}
-
-fn num(row: &BTreeMap<String, String>, key: &str) -> f64 {
-    row[key]
-        .parse()
-        .unwrap_or_else(|_| panic!("{key} = {:?}", row[key]))
 }
 
 #[test]

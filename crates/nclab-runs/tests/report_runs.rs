@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use nclab_core::tensor::Tensor;
 use nclab_runs::report::{generate, Options};
+use nclab_testkit::{number_at as num, read_csv};
 
 fn scratch(name: &str) -> PathBuf {
     nclab_testkit::fresh_dir("report-runs-test", name)
@@ -38,30 +39,6 @@ fn write_run(dir: &Path, data: &str, seed: u64, nc1: [f64; 7], stable_tpt: u64) 
 
 const NC1_S0: [f64; 7] = [100.0, 50.0, 20.0, 10.0, 8.0, 2.0, 1.6];
 const NC1_S1: [f64; 7] = [200.0, 90.0, 40.0, 25.0, 10.0, 4.0, 2.0];
-
-fn read_csv(path: &Path) -> Vec<BTreeMap<String, String>> {
-    let text = std::fs::read_to_string(path).unwrap();
-    let mut lines = text.lines();
-    let header: Vec<String> = lines
-        .next()
-        .unwrap()
-        .split(',')
-        .map(str::to_string)
-        .collect();
-    lines
-        .map(|l| {
-            let cells: Vec<String> = l.split(',').map(str::to_string).collect();
-            assert_eq!(cells.len(), header.len(), "{l}");
-            header.iter().cloned().zip(cells).collect()
-        })
-        .collect()
-}
-
-fn num(row: &BTreeMap<String, String>, key: &str) -> f64 {
-    row[key]
-        .parse()
-        .unwrap_or_else(|_| panic!("{key} = {:?}", row[key]))
-}
 
 /// A run that diverged in epoch 1: `metrics.csv` has its header only.
 fn write_diverged(dir: &Path, seed: u64) {

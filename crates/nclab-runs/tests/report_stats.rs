@@ -12,10 +12,10 @@
 //! max of (m - j + 1) p_(j); step-up min of m p_(j) / j), each step written out beside the
 //! constant.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use nclab_runs::report::{generate, Options};
+use nclab_testkit::{number_at as num, read_csv};
 
 fn scratch(name: &str) -> PathBuf {
     nclab_testkit::fresh_dir("report-stats-test", name)
@@ -61,39 +61,6 @@ fn two_grids(root: &Path) -> PathBuf {
         }
     }
     runs
-}
-
-fn read_csv(path: &Path) -> Vec<BTreeMap<String, String>> {
-    let text = std::fs::read_to_string(path).unwrap();
-    let mut lines = text.lines();
-    let header: Vec<String> = lines
-        .next()
-        .unwrap()
-        .split(',')
-        .map(str::to_string)
-        .collect();
-    lines
-        .map(|l| {
-            let mut cells = Vec::new();
-            let (mut cur, mut quoted) = (String::new(), false);
-            for c in l.chars() {
-                match c {
-                    '"' => quoted = !quoted,
-                    ',' if !quoted => cells.push(std::mem::take(&mut cur)),
-                    c => cur.push(c),
-                }
-            }
-            cells.push(cur);
-            assert_eq!(cells.len(), header.len(), "{l}");
-            header.iter().cloned().zip(cells).collect()
-        })
-        .collect()
-}
-
-fn num(row: &BTreeMap<String, String>, key: &str) -> f64 {
-    row[key]
-        .parse()
-        .unwrap_or_else(|_| panic!("{key} = {:?}", row[key]))
 }
 
 fn close(a: f64, b: f64, what: &str) {

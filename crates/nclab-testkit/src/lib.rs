@@ -1,7 +1,8 @@
 //! Fixtures shared by the test suites of the nclab crates (a dev-dependency only): scratch
 //! folders and the tiny training config the trainer, sweep and report tests run.
 
-use std::path::PathBuf;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 /// A training config that runs in well under a second on one CPU thread: a tiny MLP
 /// (widths 16, 12) on a synthetic Gaussian mixture of 4 classes in 8 dimensions, 16 training
@@ -36,4 +37,45 @@ pub fn fresh_dir(suite: &str, name: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
+}
+
+/// The rows of a CSV file as column -> cell maps, read without nclab's own CSV code (so that a
+/// test of what nclab writes does not lean on nclab's reader): each line split at the commas
+/// outside double quotes, the quotes dropped. Panics, naming the line, when a row's cells
+/// are not as many as the header's.
+pub fn read_csv(path: &Path) -> Vec<BTreeMap<String, String>> {
+    let text = std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    let mut lines = text.lines();
+    let header = split_csv_line(lines.next().unwrap_or(""));
+    lines
+        .map(|l| {
+            let cells = split_csv_line(l);
+            assert_eq!(cells.len(), header.len(), "{l}");
+            header.iter().cloned().zip(cells).collect()
+        })
+        .collect()
+}
+
+/// The fields of one CSV line: split at commas outside double quotes, the quotes dropped.
+fn split_csv_line(line: &str) -> Vec<String> {
+    let mut cells = Vec::new();
+    let (mut cur, mut quoted) = (String::new(), false);
+    for c in line.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            ',' if !quoted => cells.push(std::mem::take(&mut cur)),
+            c => cur.push(c),
+        }
+    }
+    cells.push(cur);
+    cells
+}
+
+/// The cell `key` of a [`read_csv`] row as a number; panics, naming the key and the cell,
+/// when it is not one.
+pub fn number_at(row: &BTreeMap<String, String>, key: &str) -> f64 {
+    row[key]
+        .parse()
+        .unwrap_or_else(|_| panic!("{key} = {:?}", row[key]))
 }
