@@ -963,21 +963,24 @@ mod tests {
         }
     }
 
+    /// A family of 7 p-values and its adjustments by the references: BH by
+    /// `scipy.stats.false_discovery_control(FAMILY, method='bh')`, Holm by
+    /// `statsmodels.stats.multitest.multipletests(FAMILY, method='holm')[1]`.
+    const FAMILY: [f64; 7] = [0.01, 0.04, 0.03, 0.005, 0.2, 0.5, 0.04];
+    const FAMILY_BH: [f64; 7] = [
+        0.035,
+        0.056,
+        0.056,
+        0.035,
+        0.233_333_333_333_333_36,
+        0.5,
+        0.056,
+    ];
+    const FAMILY_HOLM: [f64; 7] = [0.06, 0.16, 0.15, 0.035, 0.4, 0.5, 0.16];
+
     #[test]
     fn benjamini_hochberg_matches_scipy() {
-        // scipy.stats.false_discovery_control([0.01, 0.04, 0.03, 0.005, 0.2, 0.5, 0.04],
-        //     method='bh')
-        let p = [0.01, 0.04, 0.03, 0.005, 0.2, 0.5, 0.04];
-        let want = [
-            0.035,
-            0.056,
-            0.056,
-            0.035,
-            0.233_333_333_333_333_36,
-            0.5,
-            0.056,
-        ];
-        all_close(&benjamini_hochberg_adjust(&p), &want, 1e-15);
+        all_close(&benjamini_hochberg_adjust(&FAMILY), &FAMILY_BH, 1e-15);
         // scipy.stats.false_discovery_control([0.001, 0.0101, 0.0102, 0.9, 1.0, 0.0499, 0.03,
         //     0.7, 0.02, 0.06, 0.06], method='bh')
         let p = [
@@ -1001,12 +1004,9 @@ mod tests {
 
     #[test]
     fn holm_matches_statsmodels_and_a_hand_computation() {
-        // statsmodels.stats.multitest.multipletests([0.01, 0.04, 0.03, 0.005, 0.2, 0.5, 0.04],
-        //     method='holm')[1]. By hand (m = 7): sorted 0.005 x 7 = 0.035, 0.01 x 6 = 0.06,
+        // FAMILY_HOLM by hand (m = 7): sorted 0.005 x 7 = 0.035, 0.01 x 6 = 0.06,
         // 0.03 x 5 = 0.15, 0.04 x 4 = 0.16, 0.04 x 3 = 0.12 -> max 0.16, 0.2 x 2 = 0.4, 0.5 x 1.
-        let p = [0.01, 0.04, 0.03, 0.005, 0.2, 0.5, 0.04];
-        let want = [0.06, 0.16, 0.15, 0.035, 0.4, 0.5, 0.16];
-        all_close(&holm_adjust(&p), &want, 1e-15);
+        all_close(&holm_adjust(&FAMILY), &FAMILY_HOLM, 1e-15);
         // multipletests([0.001, 0.0101, 0.0102, 0.9, 1.0, 0.0499, 0.03, 0.7, 0.02, 0.06, 0.06],
         //     method='holm')[1]
         let p = [
@@ -1033,24 +1033,8 @@ mod tests {
                 .map(|(_, x)| *x)
                 .collect()
         };
-        all_close(
-            &without(&bh),
-            &[
-                0.035,
-                0.056,
-                0.056,
-                0.035,
-                0.233_333_333_333_333_36,
-                0.5,
-                0.056,
-            ],
-            1e-15,
-        );
-        all_close(
-            &without(&holm),
-            &[0.06, 0.16, 0.15, 0.035, 0.4, 0.5, 0.16],
-            1e-15,
-        );
+        all_close(&without(&bh), &FAMILY_BH, 1e-15);
+        all_close(&without(&holm), &FAMILY_HOLM, 1e-15);
         // Empty and all-undefined families.
         assert!(holm_adjust(&[]).is_empty());
         assert!(benjamini_hochberg_adjust(&[f64::NAN])[0].is_nan());
