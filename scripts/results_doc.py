@@ -12,6 +12,7 @@ writes now (the test suite runs it).
 
 import argparse
 import csv
+import functools
 import json
 import math
 import sys
@@ -52,8 +53,10 @@ def read_csv(path):
         return list(csv.DictReader(f))
 
 
+@functools.cache
 def runs_of(grid):
-    """Every committed run of a grid: (cell name, config, summary), sorted by name."""
+    """Every committed run of a grid: (cell name, config, summary), sorted by name (read once:
+    callers only read what it returns)."""
     out = []
     for d in sorted((RESULTS / grid).glob("*/")):
         if (d / "summary.json").exists():
@@ -62,6 +65,7 @@ def runs_of(grid):
     return out
 
 
+@functools.cache
 def report_of(grid):
     """The tables of a grid's report: summary rows by condition name, comparison rows by
     (condition name, metric), fold rows by condition name."""
