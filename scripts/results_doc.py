@@ -211,6 +211,22 @@ def runs_table(grid):
     return "\n".join(rows)
 
 
+def flat_control_table(grid):
+    """The CE networks of a grid measured against their tree and the flat tree
+    (results/<grid>/flat-tree-control.csv, from scripts/flat_control.py); None without it."""
+    path = RESULTS / grid / "flat-tree-control.csv"
+    if not path.exists():
+        return None
+    rows = ["| run | measured against | top-1 error | mistake severity | hdist@1 | hdist@5 | NC2 | "
+            "nc2_tree | tree corr. | NC1 coarse |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for r in read_csv(path):
+        rows.append(f"| {r['run']} | `{r['hierarchy']}` | " + " | ".join(
+            fmt(num(r[k]), 4) for k in ("top1_error", "mistake_severity", "hdist@1", "hdist@5", "nc2",
+                                         "nc2_tree", "mean_tree_correlation", "nc1_coarse")) + " |")
+    return "\n".join(rows)
+
+
 # ---- the page -----------------------------------------------------------------------------------
 
 def facts():
@@ -397,6 +413,13 @@ def page():
         ]
         for g in protocol:
             parts += [f"### `{g}`", "", runs_table(g), ""]
+            control = flat_control_table(g)
+            if control:
+                parts += ["The flat-tree control, measured instead of trained: each finished CE "
+                          "network (its final features and logits) against the grid's tree and "
+                          "against the flat tree (`scripts/flat_control.py`, docs/study.md). Against "
+                          "the flat tree every mistake has severity 1 and the tree correlation and "
+                          "NC1 coarse are undefined (-), whatever the network.", "", control, ""]
     if gpu:
         parts += ["## GPU runs (CIFAR-10, ResNet18)", "",
                   "The full CIFAR-10 training set on one GPU (the machine, the commands and the "

@@ -1,0 +1,118 @@
+"""The flat-tree control of a hierarchy grid, measured instead of trained.
+
+CE does not use the hierarchy while it trains, so "CE on a flat tree" is the CE network itself;
+only the measurement changes. For every finished CE run of a sweep folder that still has its
+final.safetensors (final features, logits and classifier), this script measures the network
+twice with the Python package, against the run's own tree and against the flat tree over the
+same classes, and writes one CSV row for each into RESULTS_DIR/flat-tree-control.csv:
+
+    run, seed, hierarchy,
+    top1_error, top5_error, mistake_severity, hdist@1, hdist@5   (test logits, nclab.evaluate)
+    nc1, nc2, nc2_tree, mean_tree_correlation, nc1_coarse        (training features, nclab.measure)
+
+The rows against the run's own tree repeat what the trainer wrote in the last row of its
+metrics.csv (a check that final.safetensors is the final network); the flat rows are the
+control. On a flat tree every wrong class is at distance 1, so mistake_severity is 1,
+hdist@1 = top1_error and hdist@5 = 1 - (1 - top5_error) / 5; the tree correlation and
+nc1_coarse are undefined (empty cells); nc2_tree is the one number that needs the features.
+
+    .venv/bin/python scripts/flat_control.py SWEEP_DIR RESULTS_DIR
+"""
+
+import argparse
+import csv
+import json
+import struct
+import sys
+import tomllib
+from pathlib import Path
+
+import numpy as np
+
+import nclab
+
+COLUMNS = ["run", "seed", "hierarchy", "top1_error", "top5_error", "mistake_severity", "hdist@1",
+           "hdist@5", "nc1", "nc2", "nc2_tree", "mean_tree_correlation", "nc1_coarse"]
+# The safetensors dtypes final.safetensors holds.
+DTYPES = {"F32": np.float32, "F64": np.float64, "I64": np.int64, "I32": np.int32}
+
+
+def read_safetensors(path):
+    """Every tensor of a .safetensors file as a NumPy array: an 8-byte little-endian header
+    length, a JSON header {name: {dtype, shape, data_offsets}}, then the raw little-endian data."""
+    with open(path, "rb") as f:
+        (n,) = struct.unpack("<Q", f.read(8))
+        header = json.loads(f.read(n))
+        data = f.read()
+    out = {}
+    for name, meta in header.items():
+        if name == "__metadata__":
+            continue
+        begin, end = meta["data_offsets"]
+        dtype = np.dtype(DTYPES[meta["dtype"]]).newbyteorder("<")
+        out[name] = np.frombuffer(data[begin:end], dtype=dtype).reshape(meta["shape"])
+    return out
+
+
+def measure_against(tensors, hierarchy, coarse_depth):
+    """One row of COLUMNS (without run and seed) for the final network against `hierarchy`."""
+    mistakes = nclab.evaluate(tensors["test.logits"], tensors["test.labels"], hierarchy, k=(1, 5))
+    nc = nclab.measure(tensors["train.features"], tensors["train.labels"], tensors["weights"],
+                       tensors["bias"], hierarchy=hierarchy, coarse_depth=coarse_depth)
+    row = {"hierarchy": hierarchy.source, **{k: mistakes.get(k) for k in COLUMNS[3:8]}}
+    row.update({k: nc.get(k) for k in COLUMNS[8:]})
+    return row
+
+
+def ce_runs(sweep):
+    """(run directory, config) of every finished CE run measured against a real tree."""
+    for run in sorted(p for p in sweep.iterdir() if p.is_dir()):
+        summary, config = run / "summary.json", run / "config.toml"
+        if not (summary.exists() and config.exists() and (run / "final.safetensors").exists()):
+            continue
+        if json.loads(summary.read_text()).get("status") != "finished":
+            continue
+        cfg = tomllib.loads(config.read_text())
+        if cfg["loss"]["kind"] == "ce" and not cfg["hierarchy"].startswith("flat"):
+            yield run, cfg
+
+
+def tree_of(run, name):
+    """The run's hierarchy: a built-in name, or a file path (relative to the run directory)."""
+    path = run / name
+    return nclab.Hierarchy.load(path) if path.exists() else nclab.Hierarchy.builtin(name)
+
+
+def cell(v):
+    return "" if v is None else repr(float(v)) if not isinstance(v, (str, int)) else str(v)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("sweep", type=Path, help="a sweep folder (its runs keep final.safetensors)")
+    p.add_argument("results", type=Path, help="the grid's folder under results/")
+    args = p.parse_args()
+    rows = []
+    for run, cfg in ce_runs(args.sweep):
+        tensors = read_safetensors(run / "final.safetensors")
+        k = tensors["weights"].shape[0]
+        depth = cfg["analysis"]["coarse_depth"]
+        for tree in (tree_of(run, cfg["hierarchy"]), nclab.Hierarchy.builtin(f"flat:{k}")):
+            rows.append({"run": run.name, "seed": cfg["seed"], **measure_against(tensors, tree, depth)})
+        print(f"measured {run.name} against {cfg['hierarchy']} and flat:{k}")
+    if not rows:
+        print(f"no finished CE run with final.safetensors in {args.sweep}", file=sys.stderr)
+        return 1
+    out = args.results / "flat-tree-control.csv"
+    tmp = out.with_suffix(".csv.tmp")
+    with open(tmp, "w", newline="") as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(COLUMNS)
+        w.writerows([cell(r[c]) for c in COLUMNS] for r in rows)
+    tmp.replace(out)
+    print(f"wrote {out} ({len(rows)} rows)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
