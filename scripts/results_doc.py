@@ -154,31 +154,38 @@ def headline_table(grid):
     return "\n".join(rows)
 
 
-def significant(grid):
-    """The comparisons of the grid's family whose BH-adjusted p is below ALPHA."""
+def significant(grid, headline_only=True):
+    """The comparisons of the grid's family whose BH-adjusted p is below ALPHA:
+    (condition, metric, paired difference, raw p, BH p)."""
     _, comps, _ = report_of(grid)
     out = []
     for (name, m), c in comps.items():
         p = num(c.get("p_bh"))
-        if c.get("family") == "true" and p is not None and p < ALPHA and m in dict(HEADLINE):
+        if c.get("family") == "true" and p is not None and p < ALPHA and (m in dict(HEADLINE) or not headline_only):
             out.append((name, m, num(c["paired_diff"]), num(c.get("p")), p))
     return out
 
 
 def lost_significance(grid):
-    """Comparisons with a raw paired p below ALPHA that BH takes above it."""
+    """Headline comparisons with a raw p below ALPHA that BH takes above it."""
     _, comps, _ = report_of(grid)
     n = 0
-    for c in comps.values():
-        raw, bh = num(c.get("paired_p")), num(c.get("p_bh"))
-        if c.get("family") == "true" and raw is not None and raw < ALPHA and (bh is None or bh >= ALPHA):
+    for (_, m), c in comps.items():
+        raw, bh = num(c.get("p")), num(c.get("p_bh"))
+        if (c.get("family") == "true" and m in dict(HEADLINE) and raw is not None and raw < ALPHA
+                and (bh is None or bh >= ALPHA)):
             n += 1
     return n
 
 
-def harm_bounds(grid, metric="top1_error"):
+def top1_cost(grid):
+    """Per condition, what its paired 95% interval says about a rise in top-1 error:
+    (condition, difference, low, high, harm bound, BH p); low == high when every seed's
+    difference is the same (no interval: the t-test is undefined)."""
     _, comps, _ = report_of(grid)
-    return {name: num(c.get("harm_bound")) for (name, m), c in comps.items() if m == metric}
+    return [(name, num(c["paired_diff"]), num(c["paired_ci95_low"]), num(c["paired_ci95_high"]),
+             num(c.get("harm_bound")), num(c.get("p_bh")))
+            for (name, m), c in comps.items() if m == "top1_error" and num(c.get("paired_diff")) is not None]
 
 
 def folds_table(grids):
@@ -229,110 +236,333 @@ def flat_control_table(grid):
 
 # ---- the page -----------------------------------------------------------------------------------
 
+# A fall of NC1 by at least this factor from the stable TPT epoch to the end counts as "an order of
+# magnitude during TPT" (Papyan et al. report several).
+ORDER = 10.0
+
+
+def decay_epochs(cfg):
+    """The first epochs at a decayed learning rate: floor(E/3) + 1 and floor(2E/3) + 1 for the
+    step schedule (docs/config.md), none for the others."""
+    e = cfg["optim"]["epochs"]
+    return [e // 3 + 1, 2 * e // 3 + 1] if cfg["optim"]["schedule"] == "step" else []
+
+
+def seeds_of(grid):
+    return sorted({c["seed"] for _, c, _ in runs_of(grid)})
+
+
+def count_word(n):
+    return {0: "no", 1: "one", 2: "two", 3: "three", 4: "four", 5: "five"}.get(n, str(n))
+
+
+def plural(n, noun):
+    """'one seed', 'three seeds', '8 comparisons'."""
+    return f"{count_word(n)} {noun}{'' if n == 1 else 's'}"
+
+
+def spans_or_is(values, digits, where):
+    """'spans a to b', or 'is a <where>' when every value is the same."""
+    text = span(values, digits)
+    return f"spans {text}" if " to " in text else f"is {text} {where}"
+
+
+def condition_rows(grids, name):
+    """(grid, fold row, summary row) of condition `name` in each grid that has it."""
+    return [(g, report_of(g)[2].get(name, {}), report_of(g)[0][name]) for g in grids if name in report_of(g)[0]]
+
+
 def facts():
     """The numbers the prose quotes, each computed once."""
     cpu_runs = [r for g in CPU_GRIDS for r in runs_of(g)]
-    fold_rows = [r for g in CPU_GRIDS for r in report_of(g)[2].values()]
+    # ce-flat is the CE network again (docs/study.md): its folds are CE's, so it is not counted twice.
+    fold_rows = [r for g in CPU_GRIDS for n, r in report_of(g)[2].items() if n != "ce-flat"]
     finals = [s["final"] for _, _, s in cpu_runs]
     hier = [g for g in CPU_GRIDS if g.startswith("hierarchy")]
+    protocol = [g for g in PROTOCOL_GRIDS if runs_of(g)]
+    per_class = [c["data"]["per_class"] for _, c, _ in cpu_runs]
     return {
         "n_runs": len(cpu_runs),
+        "per_class": f"{min(per_class)}-{max(per_class)}",
+        "cpu_seeds": len({c["seed"] for _, c, _ in cpu_runs}),
         "n_tpt": sum(s.get("tpt_epoch") is not None for _, _, s in cpu_runs),
+        "n_stable_recorded": sum("stable_tpt_epoch" in s for _, _, s in cpu_runs),
         "fold_total": span([num(r.get("nc1_fold_total")) for r in fold_rows], 3, "x"),
         "fold_tpt": span([num(r.get("nc1_fold_after_stable_tpt")) for r in fold_rows], 3, "x"),
+        "max_fold_tpt": max(num(r.get("nc1_fold_after_stable_tpt")) or 0 for r in fold_rows),
         "fold_decay": span([num(r.get(f"nc1_fold_decay{k}")) for r in fold_rows for k in (1, 2)], 3, "x"),
         "final_nc1": span([f.get("nc1") for f in finals], 2),
         "final_nc2": span([f.get("nc2") for f in finals], 2),
         "nc4_zero": sum(f.get("nc4") == 0 for f in finals),
         "sig": {g: significant(g) for g in CPU_GRIDS},
+        "sig_other": sum(len(significant(g, headline_only=False)) - len(significant(g)) for g in CPU_GRIDS),
         "lost": {g: lost_significance(g) for g in CPU_GRIDS},
-        "harm": {g: harm_bounds(g) for g in hier},
+        "cost": {g: top1_cost(g) for g in hier},
         "hier": hier,
         "min_sign_flip": min(num(c.get("sign_flip_p")) or 1.0 for g in CPU_GRIDS
                              for c in report_of(g)[1].values()),
+        "ce": condition_rows(CPU_GRIDS, "ce"),
+        "ce_full": condition_rows(protocol, "ce"),
+        "protocol": protocol,
         "protocol_folds": [(g, n, num(r.get("nc1_fold_total")), num(r.get("nc1_fold_after_stable_tpt")),
                             num(report_of(g)[0][n].get("train_acc_mean")),
                             num(report_of(g)[0][n].get("stable_tpt_epoch_mean")))
-                           for g in PROTOCOL_GRIDS if runs_of(g) for n, r in report_of(g)[2].items()],
+                           for g in protocol for n, r in report_of(g)[2].items()],
     }
 
 
+def verdict(values, agree, differ):
+    """'agrees' when `agree` holds for every defined value, 'differs' when `differ` does,
+    'mixed' otherwise ('cannot say' without values)."""
+    vs = [v for v in values if v is not None]
+    if not vs:
+        return "**cannot say**"
+    if all(agree(v) for v in vs):
+        return "**agrees**"
+    if all(differ(v) for v in vs):
+        return "**differs**"
+    return "**mixed**"
+
+
 def full_data_folds(folds):
-    """The NC1 folds of the full-data runs as a clause per condition, and the verdict they give
-    on 'orders of magnitude during TPT' (a 10x fall from the stable TPT epoch or more)."""
-    parts, tpt_folds = [], []
+    """The NC1 folds of the full-data runs, a clause per condition."""
+    parts = []
     for g, n, total, after_tpt, train_acc, stable_tpt in folds:
         if stable_tpt is None:
-            parts.append(f"`{g}` {n}: {fmt(total)}x from epoch 1, but its training error was never 0 "
-                         f"when checked (training accuracy {fmt(train_acc, 6)} at the end), so it has "
-                         "no TPT to measure from")
+            parts.append(f"`{g}` {n}: {fmt(total)}x from epoch 1, and no stable TPT (its training "
+                         f"error was never 0 when checked; training accuracy {fmt(train_acc, 6)} at the end)")
         elif after_tpt is None:
             parts.append(f"`{g}` {n}: {fmt(total)}x from epoch 1; from its stable TPT (epoch "
-                         f"{fmt(stable_tpt)}) the fold is undefined (a value missing or not positive)")
+                         f"{fmt(stable_tpt)}) undefined (a value missing or not positive)")
         else:
-            tpt_folds.append(after_tpt)
-            parts.append(f"`{g}` {n}: {fmt(total)}x from epoch 1, {fmt(after_tpt)}x from the stable TPT")
-    if not tpt_folds:
-        return "; ".join(parts), ". **Differs** at the subsets' scale;"
-    if max(tpt_folds) < 10:
-        verdict = (", no run falls 10x from its stable TPT: the picture is the same; a fall of "
-                   "orders of magnitude over the whole run is not one during TPT. **Differs** at "
-                   "this scale;")
-    else:
-        verdict = (f", a run falls {fmt(max(tpt_folds))}x from its stable TPT. **Differs** on the "
-                   "subsets, **agrees** at full data for that condition;")
-    return "; ".join(parts), verdict
+            parts.append(f"`{g}` {n}: {fmt(total)}x from epoch 1, {fmt(after_tpt)}x from its stable TPT "
+                         f"(epoch {fmt(stable_tpt)})")
+    return "; ".join(parts)
 
 
-def literature(f):
-    """Papyan et al. 2020 and Bertinetto et al. 2020, point by point."""
+def papyan(f):
+    """Papyan, Han and Donoho (2020), point by point. Their claims are about CE networks, so the
+    CE runs judge them; the other losses are in the tables above."""
+    ce_cpu = [num(r.get("nc1_fold_after_stable_tpt")) for _, r, _ in f["ce"]]
+    ce_full = [num(r.get("nc1_fold_after_stable_tpt")) for _, r, _ in f["ce_full"]]
+    ce_all = ce_cpu + ce_full
+    nc1 = verdict(ce_all, lambda v: v >= ORDER, lambda v: v < ORDER)
+    nc23 = {m: [num(r.get(f"{m}_fold_after_stable_tpt")) for _, r, _ in f["ce"] + f["ce_full"]]
+            for m in ("nc2", "nc3")}
+    nc23_final = {m: [num(s.get(f"{m}_mean")) for _, _, s in f["ce"] + f["ce_full"]] for m in ("nc2", "nc3")}
+    nc4 = [num(s.get("nc4_mean")) for _, _, s in f["ce"] + f["ce_full"]]
+    full = full_data_folds(f["protocol_folds"])
+    n_full_seeds = max((len(seeds_of(g)) for g in f["protocol"]), default=0)
+    return [
+        "**Papyan, Han and Donoho (2020)**, *Prevalence of neural collapse during the terminal phase "
+        "of deep learning training*. Their claims are about networks trained with CE, so the CE "
+        "runs judge them here (the other losses are in the tables above).",
+        "",
+        f"- *NC1 falls by orders of magnitude during TPT.* From its stable TPT epoch to the end, CE's "
+        f"NC1 falls {span(ce_cpu, 3, 'x')} in the CPU-scale grids"
+        + (f" and {span(ce_full, 3, 'x')} at full data ({plural(n_full_seeds, 'seed')} so far)"
+           if ce_full else "")
+        + f"; a fall of at least {fmt(ORDER)}x counts as agreement: {nc1}"
+        + (f" (no CE run falls {fmt(ORDER)}x during TPT)." if nc1 == "**differs**" else ".")
+        + f" Over the whole run the falls are larger, from epoch 1, when the network is near random "
+        f"(every condition, CPU scale: {f['fold_total']}), which is not the paper's claim. At full "
+        f"data, per run: {full or 'none finished'}.",
+        f"- *The class means and the classifier approach a simplex ETF during TPT (NC2, NC3 -> 0).* "
+        f"From the stable TPT epoch to the end CE's NC2 falls {span(nc23['nc2'], 3, 'x')} and NC3 "
+        f"{span(nc23['nc3'], 3, 'x')} (above 1: still falling), to final values of "
+        f"{span(nc23_final['nc2'], 2)} (NC2) and {span(nc23_final['nc3'], 2)} (NC3), where 0 is an "
+        "exact ETF. In direction: "
+        + verdict(nc23["nc2"] + nc23["nc3"], lambda v: v > 1, lambda v: v <= 1)
+        + "; whether they would reach 0 with longer training these runs **cannot say**.",
+        f"- *NC4: the network decides like the nearest class mean.* CE's final NC4 (the share of "
+        f"training images where the two disagree, mean per grid) {spans_or_is(nc4, 2, 'in every grid')}; every value "
+        f"below 0.01 counts as agreement: "
+        + verdict(nc4, lambda v: v < 0.01, lambda v: v >= 0.01) + ".",
+    ]
+
+
+def bertinetto(f):
+    """Bertinetto et al. (2020), point by point, on the hierarchy grids."""
     def sig(metric):
         return [(g, n, d) for g in f["hier"] for n, m, d, _, _ in f["sig"][g] if m == metric]
+
+    def direction(found):
+        """'lower' significant differences agree, 'higher' ones differ."""
+        if not found:
+            return "**cannot say**"
+        return verdict([d for _, _, d in found], lambda d: d < 0, lambda d: d > 0)
+
     sev, hd5, top1 = sig("mistake_severity"), sig("hdist@5"), sig("top1_error")
-    full, full_verdict = full_data_folds(f["protocol_folds"])
-    harms = [b for g in f["harm"].values() for b in g.values() if b is not None]
-    lines = [
-        "**Papyan, Han and Donoho (2020)**, *Prevalence of neural collapse during the terminal phase "
-        "of deep learning training*:",
-        "",
-        f"- *NC1 falls by orders of magnitude during TPT.* Here, from epoch 1 NC1 falls {f['fold_total']}, "
-        f"but from the stable TPT epoch to the end only {f['fold_tpt']}, and across a learning-rate decay "
-        f"{f['fold_decay']}. At full data (one seed so far: {full or 'none finished'}){full_verdict} "
-        "whether it holds at the published scale (larger "
-        "networks, full CIFAR-10, more seeds) these runs cannot say.",
-        f"- *The means and classifiers approach a simplex ETF (NC2, NC3 -> 0).* Final NC2 here spans "
-        f"{f['final_nc2']}: **differs** (far from an ETF at the end of the CPU-scale runs).",
-        f"- *NC4: the network decides like the nearest class mean.* NC4 is exactly 0 at the end in "
-        f"{f['nc4_zero']} of {f['n_runs']} runs: **agrees**.",
-        "",
-        "**Bertinetto et al. (2020)**, *Making better mistakes*:",
-        "",
-        "(Only the hierarchy grids count here: HXE and soft labels against CE.)",
+    costs = [(g, *c) for g, cs in f["cost"].items() for c in cs]
+    exact = [(g, n, d) for g, n, d, lo, hi, _, _ in costs if lo is not None and lo == hi]
+    bounds = [b for g, n, d, lo, hi, b, _ in costs if b is not None and not (lo is not None and lo == hi)]
+    above = [(g, n, lo, hi) for g, n, d, lo, hi, _, _ in costs if lo is not None and lo > 0 and lo != hi]
+    listed = lambda found: "; ".join(f"{n} on `{g}` ({signed(d)})" for g, n, d in found)  # noqa: E731
+    return [
+        "**Bertinetto et al. (2020)**, *Making better mistakes* (the hierarchy grids: HXE and soft "
+        f"labels against CE, {count_word(f['cpu_seeds'])} seeds):",
         "",
         "- *HXE and soft labels lower the severity of mistakes.* Significant after Benjamini-Hochberg "
-        f"in {len(sev)} comparison(s)"
-        + (": " + "; ".join(f"{n} on `{g}` ({signed(d)})" for g, n, d in sev) if sev else "")
-        + ". " + ("**Agrees** where significant, **cannot say** elsewhere (three seeds)." if sev
-                  else "**Cannot say** with three seeds at this scale."),
-        f"- *Top-k predictions become hierarchically closer (hdist@k for k > 1).* hdist@5 lower after "
-        f"Benjamini-Hochberg in {len(hd5)} comparison(s): " + ("**agrees**." if hd5 else "**cannot say**."),
-        f"- *At a cost in top-1 accuracy.* Top-1 error differs significantly after Benjamini-Hochberg in "
-        f"{len(top1)} comparison(s); the 95% intervals still allow increases of up to "
-        f"{span(harms, 2)} (the largest worsening each condition's interval allows). **Cannot say**: "
-        "the intervals are too wide to rule out the cost the paper reports.",
+        f"in {plural(len(sev), 'comparison')}" + (f": {listed(sev)}" if sev else "") + ": " + direction(sev)
+        + ("." if sev else f" with {count_word(f['cpu_seeds'])} seeds at this scale."),
+        f"- *Top-k predictions become hierarchically closer (hdist@k for k > 1).* hdist@5 differs "
+        f"after Benjamini-Hochberg in {plural(len(hd5), 'comparison')}, "
+        f"{sum(d < 0 for _, _, d in hd5)} of them lower: " + direction(hd5) + ".",
+        f"- *At a cost in top-1 accuracy.* Top-1 error differs after Benjamini-Hochberg in "
+        f"{plural(len(top1), 'comparison')}" + (f" ({listed(top1)})" if top1 else "") + ". "
+        + (f"Before the correction, {plural(len(above), 'condition')} {'has' if len(above) == 1 else 'have'} "
+           "a 95% interval wholly above 0 ("
+           + "; ".join(f"{n} on `{g}`: [{signed(lo)}, {signed(hi)}]" for g, n, lo, hi in above)
+           + "), in the direction of the paper's small cost. " if above else "")
+        + f"The intervals allow increases of up to {span(bounds, 2)} (the largest worsening each "
+        "condition's interval allows)"
+        + (f"; {'; '.join(f'{n} on `{g}`' for g, n, _ in exact)}: every seed's difference is the "
+           "same, so there is no interval" if exact else "")
+        + ". " + ("**Agrees**." if top1 and all(d > 0 for _, _, d in top1) else
+                  "**Cannot say** after the correction: no significant cost, and intervals too "
+                  "wide to rule out the one the paper reports."),
     ]
-    return "\n".join(lines)
+
+
+def scales_table(f):
+    """Each condition run at both scales: the CPU-scale grids (subsets, mean over seeds) beside
+    the full-data grid (its seeds so far)."""
+    rows = ["| condition | grid | images per class | runs | test acc. | NC1 | NC2 | NC3 | NC4 | "
+            "mistake severity | NC1 fold, stable TPT to end |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for pg in f["protocol"]:
+        dataset = runs_of(pg)[0][1]["data"]["name"]
+        cpu = [g for g in CPU_GRIDS if runs_of(g)[0][1]["data"]["name"] == dataset]
+        for name in report_of(pg)[0]:
+            # The first CPU-scale grid with the condition (the grids share their CE runs).
+            here = condition_rows(cpu, name)[:1]
+            if not here:
+                continue
+            for g, folds, s in here + condition_rows([pg], name):
+                per = runs_of(g)[0][1]["data"]["per_class"] or "all"
+                rows.append(f"| {name} | `{g}` | {per} | {s['runs']} | {fmt(num(s.get('test_acc_mean')), 4)} | "
+                            + " | ".join(fmt(num(s.get(f"{m}_mean"))) for m in
+                                         ("nc1", "nc2", "nc3", "nc4", "mistake_severity"))
+                            + f" | {fmt(num(folds.get('nc1_fold_after_stable_tpt')))} |")
+    return "\n".join(rows) if len(rows) > 2 else None
+
+
+def spans_sentence(grids):
+    """The analysis epochs each decay fold spans, per grid (the same for every condition of a grid)."""
+    out = []
+    for g in grids:
+        folds = next(iter(report_of(g)[2].values()), None)
+        if folds:
+            out.append(f"`{g}` " + ", ".join(
+                f"{folds.get(f'decay{k}_from_epoch')}-{folds.get(f'decay{k}_to_epoch')}" for k in (1, 2)))
+    return "; ".join(out)
+
+
+def in_short(f):
+    weak = f["max_fold_tpt"] < ORDER
+    sig_lines = [f"| `{g}` | {name} | {m} | {signed(d, 3)} | {fmt(p, 2)} | {fmt(pbh, 2)} |"
+                 for g in CPU_GRIDS for name, m, d, p, pbh in f["sig"][g]]
+    def no_worse(costs):
+        """The bounds of the conditions with an interval, and those without one."""
+        exact = [c for c in costs if c[2] is not None and c[2] == c[3]]
+        text = span([c[4] for c in costs if c not in exact], 2)
+        if exact:
+            text += " (" + "; ".join(f"{c[0]}: every seed's difference is {signed(c[1], 2)}, no interval"
+                                     for c in exact) + ")"
+        return text
+
+    return [
+        "## In short",
+        "",
+        ("- **Collapse happens under every loss, but during TPT NC1 falls less than "
+         f"{fmt(ORDER)}x in every condition.** " if weak else
+         "- **Collapse happens under every loss.** ")
+        + f"The training error reached 0 in {f['n_tpt']} of {f['n_runs']} runs and NC4 ended at exactly "
+        f"0 in {f['nc4_zero']}. NC1 falls {f['fold_total']} from epoch 1 to the end, but only "
+        f"{f['fold_tpt']} from the stable TPT epoch to the end, and {f['fold_decay']} over each "
+        f"learning-rate phase that a decay starts; the final NC1 spans {f['final_nc1']} and NC2 "
+        f"{f['final_nc2']}.",
+        f"- **What survives the correction for multiple comparisons.** {sum(len(v) for v in f['sig'].values())} "
+        "differences in the headline metrics are significant after Benjamini-Hochberg (below; "
+        f"{f['sig_other']} more in the family's other metrics, such as `nc2_tree` and `top5_error`, are in "
+        f"each grid's `comparisons.csv`); {sum(f['lost'].values())} headline comparisons with a raw p "
+        "below 0.05 lose it after the correction:",
+        "",
+        "\n".join(["| grid | condition | metric | paired difference | p | p (BH) |",
+                   "| --- | --- | --- | --- | --- | --- |"] + sig_lines),
+        "",
+        f"- **{count_word(f['cpu_seeds']).capitalize()} seeds limit what can be shown.** The exact "
+        f"sign-flip test over {count_word(f['cpu_seeds'])} pairs cannot go below p = "
+        f"{fmt(f['min_sign_flip'], 2)}, so every significant result above rests on the paired "
+        f"t-test and its assumption of normal differences, with {f['cpu_seeds'] - 1} degrees of freedom.",
+        "- **Top-1 error, \"no worse\"?** Absence of a significant difference is not evidence of none: "
+        "the largest increase in top-1 error each hierarchical condition's 95% paired interval "
+        "still allows is "
+        + "; ".join(f"`{g}`: {no_worse(cs)}" for g, cs in f["cost"].items()) + ".",
+    ]
+
+
+def grid_plan(grid):
+    """The conditions a full-data grid's config asks for (configs/study/protocol/), with their loss
+    settings, learning rate and how many of their seeds are committed."""
+    path = REPO / "configs" / "study" / "protocol" / f"{grid.removeprefix('protocol-')}.toml"
+    cfg = tomllib.loads(path.read_text())
+    base_lr = tomllib.loads((path.parent / cfg["base"]).read_text())["optim"]["lr"]
+    seeds = cfg["axes"]["seed"]
+    done = {name for name, _, _ in runs_of(grid)}
+    rows = ["| condition | loss | learning rate | seeds committed |", "| --- | --- | --- | --- |"]
+    for v in cfg["variants"]["loss"]:
+        loss = v.get("loss", {})
+        settings = ", ".join(f"{k} {x}" for k, x in loss.items())
+        lr = v.get("optim.lr", v.get("optim", {}).get("lr", base_lr))
+        lr_text = f"{lr:g}" + (f" ({lr / base_lr:.3f} x {base_lr:g})" if lr != base_lr and "hxe" in str(loss) else "")
+        n = sum(f"loss={v['label']}_seed={s}" in done for s in seeds)
+        rows.append(f"| {v['label']} | {settings} | {lr_text} | {n} of {len(seeds)} |")
+    return f"`{path.relative_to(REPO)}`", "\n".join(rows)
+
+
+def protocol_section(f):
+    parts = ["## The published protocol at full data", ""]
+    if not f["protocol"]:
+        return parts + ["No full-data run is committed yet.", ""]
+    cfg = runs_of(f["protocol"][0])[0][1]
+    model = cfg["model"]
+    walls = [s["wall_time_s"] / 3600 for g in f["protocol"] for _, _, s in runs_of(g)]
+    parts += [
+        f"The whole training set, MLP {len(model['widths'])} x {model['widths'][0]}, "
+        f"{cfg['optim']['epochs']} epochs, the learning rate divided by 10 from epochs "
+        f"{' and '.join(map(str, decay_epochs(cfg)))}, one thread per run (docs/study.md). "
+        f"**This part of the study is incomplete**: the runs finished so far are below, without "
+        f"statistics. Their wall times, {span(walls, 2, ' h')}, are the time each ran, summed over its "
+        "resumes, while it shared the machine's two cores with other work (builds, tests, a second "
+        "run): a measure of that day, not of the run. TPT epoch '-' means the training error was never "
+        "0 when checked (at every analysis epoch, and after every epoch whose running training "
+        "accuracy reached `tpt_check`, docs/config.md).",
+        "",
+    ]
+    for g in f["protocol"]:
+        source, plan = grid_plan(g)
+        parts += [f"### `{g}`", "", f"The conditions of {source} (its comments say how the HXE "
+                  "learning-rate factor and the soft-label betas were derived):", "", plan, "",
+                  "The runs finished so far:", "", runs_table(g), ""]
+        control = flat_control_table(g)
+        if control:
+            parts += ["The flat-tree control, measured instead of trained: each finished CE "
+                      "network (its final features and logits) against the grid's tree and "
+                      "against the flat tree (`scripts/flat_control.py`, docs/study.md). Against "
+                      "the flat tree every mistake has severity 1 and the tree correlation and "
+                      "NC1 coarse are undefined (-), whatever the network.", "", control, ""]
+    table = scales_table(f)
+    if table:
+        parts += ["### Both scales side by side", "",
+                  "Every condition of the full-data grids that the CPU-scale grids also ran: the "
+                  "subset grids' mean over their seeds, then the full-data runs so far (the final "
+                  "epoch; means over the runs listed).", "", table, ""]
+    return parts
 
 
 def page():
     f = facts()
-    sig_lines = []
-    for g in CPU_GRIDS:
-        for name, m, d, p, pbh in f["sig"][g]:
-            sig_lines.append(f"| `{g}` | {name} | {m} | {signed(d, 3)} | {fmt(p, 2)} | {fmt(pbh, 2)} |")
-    sig_table = "\n".join(["| grid | condition | metric | paired difference | p | p (BH) |",
-                           "| --- | --- | --- | --- | --- | --- |"] + sig_lines)
-    protocol = [g for g in PROTOCOL_GRIDS if runs_of(g)]
     gpu = [g for g in GPU_GRIDS if runs_of(g)]
     parts = [
         "# Do hierarchical losses change neural collapse? The study",
@@ -341,39 +571,27 @@ def page():
         "     rerun `python3 scripts/results_doc.py` after `scripts/study.sh report`. -->",
         "",
         f"This page answers the question nclab exists for with the runs committed under "
-        f"[`results/`](../results): {f['n_runs']} runs of the CPU-scale study (five grids, subsets of "
-        "100-500 images per class, three seeds), the full-data runs of the published protocol "
-        "finished so far, and the GPU runs. Each grid's report (`nclab report`) is in "
-        "[`docs/results/<grid>/`](results). Differences are paired over seeds (a seed fixes the "
-        "subset, the initialisation and the batch order) and called significant only when their "
-        f"Benjamini-Hochberg adjusted p-value, within the grid's family (every condition x metric "
-        f"against the grid's CE baseline), is below {ALPHA}.",
+        f"[`results/`](../results): {f['n_runs']} runs of the CPU-scale study ({count_word(len(CPU_GRIDS))} "
+        f"grids, subsets of {f['per_class']} images per class, {count_word(f['cpu_seeds'])} seeds), the "
+        "full-data runs of the published protocol finished so far, and the GPU runs. Each grid's "
+        "report (`nclab report`) is in [`docs/results/<grid>/`](results). Differences are paired over "
+        "seeds (a seed fixes the subset, the initialisation and the batch order) and called "
+        "significant only when their Benjamini-Hochberg adjusted p-value, within the grid's family "
+        f"(every condition x metric against the grid's CE baseline), is below {ALPHA}.",
         "",
-        "## In short",
+        "The stable TPT epoch is the first epoch from which the training error stays 0. "
+        + (("None" if f["n_stable_recorded"] == 0 else f"Only {f['n_stable_recorded']}")
+           + f" of the {f['n_runs']} CPU-scale runs records it (the trainer "
+           "checks every epoch); for the others, which predate that record, the report dates it by "
+           "the analysis epochs: the first of the final streak of analysed epochs with zero training "
+           "error, known to the spacing of the analysis schedule (docs/report.md)."
+           if f["n_stable_recorded"] < f["n_runs"] else "Every run records it (the trainer checks every epoch)."),
         "",
-        f"- **Collapse happens under every loss, but weakly at this scale.** The training error reached "
-        f"0 in {f['n_tpt']} of {f['n_runs']} runs and NC4 ended at exactly 0 in {f['nc4_zero']}. NC1 "
-        f"falls {f['fold_total']} from epoch 1 to the end, but only {f['fold_tpt']} from the stable TPT "
-        f"epoch (the first from which the training error stays 0) and {f['fold_decay']} across each "
-        f"learning-rate decay; the final NC1 spans {f['final_nc1']} and NC2 {f['final_nc2']}, not the "
-        "orders-of-magnitude collapse of the published protocol.",
-        f"- **What survives the correction for multiple comparisons** ({sum(len(v) for v in f['sig'].values())} "
-        f"differences in the headline metrics; {sum(f['lost'].values())} comparisons with a raw paired "
-        "p below 0.05 lose it after Benjamini-Hochberg):",
-        "",
-        sig_table,
-        "",
-        f"- **Three seeds limit what can be shown.** The exact sign-flip test over three pairs cannot go "
-        f"below p = {fmt(f['min_sign_flip'], 2)}; only the paired t-test, which assumes normal "
-        "differences, reaches significance.",
-        "- **Top-1 error, \"no worse\"?** Absence of a significant difference is not evidence of none: "
-        "for each hierarchical condition the largest increase in top-1 error its 95% paired interval "
-        "still allows is "
-        + "; ".join(f"`{g}`: {span(list(h.values()), 2)}" for g, h in f["harm"].items()) + ".",
+        *in_short(f),
         "",
         "## What was run",
         "",
-        what_was_run(CPU_GRIDS + protocol + gpu),
+        what_was_run(CPU_GRIDS + f["protocol"] + gpu),
         "",
         "The protocol of each grid (SGD, learning rates, schedules, analyses) is in "
         "[docs/study.md](study.md) and [docs/protocol.md](protocol.md).",
@@ -382,8 +600,14 @@ def page():
         "",
         "Each cell: the mean over seeds at the last epoch, then (against the grid's CE baseline) the "
         "paired mean difference, its 95% t interval, and stars for the Benjamini-Hochberg adjusted "
-        "p-value (* < 0.05, ** < 0.01, *** < 0.001). Raw, Holm and BH p-values, the Welch and "
-        "sign-flip tests and the \"no worse than\" bounds are in each grid's `comparisons.csv`.",
+        "p-value (* < 0.05, ** < 0.01, *** < 0.001). The intervals are not adjusted for the "
+        "multiple comparisons: an interval that excludes 0 without a star was significant only "
+        "before the correction. Raw, Holm and BH p-values, the Welch and sign-flip tests and the "
+        "\"no worse than\" bounds are in each grid's `comparisons.csv`. `ce-flat` is the CE network "
+        "measured against the flat tree (the control for the tree metrics): the same training "
+        "numbers as `ce`, with mistake severity 1, `hdist@5 = 1 - (1 - top-5 error) / 5` and no "
+        "tree correlation by definition. On MNIST, whose hierarchy is flat, hdist@5 is the same "
+        "rescaled top-5 error, not a hierarchy result.",
         "",
     ]
     for g in CPU_GRIDS:
@@ -392,48 +616,29 @@ def page():
         "## Collapse during the terminal phase",
         "",
         "How many times NC1 falls (start value / end value, mean over seeds) over three spans: from "
-        "epoch 1, from the stable TPT epoch, and across each learning-rate decay. A fold near 1 means "
-        "no further collapse.",
+        "epoch 1, from the stable TPT epoch, and over each learning-rate phase a decay starts, from "
+        "the last analysis before the decay to the last analysis of the phase (so the fold includes "
+        f"all the training of that phase, not the decay alone; the epochs: {spans_sentence(CPU_GRIDS)}). "
+        "A fold near 1 means no further collapse.",
         "",
         folds_table(CPU_GRIDS),
         "",
     ]
-    parts += ["## The published protocol at full data", ""]
-    if protocol:
-        parts += [
-            "The full training sets (60,000 images), MLP 3 x 1024, 350 epochs (decays at 117 and 233), "
-            "one thread per run: about 83 minutes a run on this machine, so each grid of 5 seeds is "
-            "days of CPU. **This part of the study is incomplete**: the runs finished so far are "
-            "below, one seed each, without statistics. A run's wall time is the time it ran, summed "
-            "over its resumes (not the time it was stopped), while it shared the machine's two "
-            "cores with other work (builds, tests): a measure of that day, not of the run; TPT epoch '-' means the training error "
-            "was never 0 when checked (at every analysis epoch, and after every epoch whose running "
-            "training accuracy reached `tpt_check`, docs/config.md).",
-            "",
-        ]
-        for g in protocol:
-            parts += [f"### `{g}`", "", runs_table(g), ""]
-            control = flat_control_table(g)
-            if control:
-                parts += ["The flat-tree control, measured instead of trained: each finished CE "
-                          "network (its final features and logits) against the grid's tree and "
-                          "against the flat tree (`scripts/flat_control.py`, docs/study.md). Against "
-                          "the flat tree every mistake has severity 1 and the tree correlation and "
-                          "NC1 coarse are undefined (-), whatever the network.", "", control, ""]
+    parts += protocol_section(f)
     if gpu:
         parts += ["## GPU runs (CIFAR-10, ResNet18)", "",
                   "The full CIFAR-10 training set on one GPU (the machine, the commands and the "
-                  "CPU-against-CUDA check are in [`results/gpu/`](../results/gpu)), one seed of "
-                  "each condition, no statistics.", ""]
+                  "CPU-against-CUDA check are in [`results/gpu/`](../results/gpu)), "
+                  f"{plural(max(len(seeds_of(g)) for g in gpu), 'seed')} of each condition, no "
+                  "statistics.", ""]
         for g in gpu:
             parts += [f"### `{g}`", "", runs_table(g), ""]
             if unfinished(g):
-                parts += [f"Stopped before the end (the GPU time ran out), not shown: "
-                          f"{', '.join(unfinished(g))}.", ""]
-    parts += ["## Against the literature", "", literature(f), "",
+                parts += [f"Stopped before the end, not shown: {', '.join(unfinished(g))}.", ""]
+    parts += ["## Against the literature", "", *papyan(f), "", *bertinetto(f), "",
               "## Reproducing", "",
               "```sh",
-              "scripts/study.sh run        # train the five CPU-scale grids (resumable)",
+              "scripts/study.sh run        # train the CPU-scale grids (resumable)",
               "scripts/study.sh collect    # copy finished runs' text files into results/",
               "scripts/study.sh report     # nclab report for each grid -> docs/results/<grid>/",
               "python3 scripts/results_doc.py   # this page",
