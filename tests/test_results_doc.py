@@ -48,7 +48,7 @@ def test_each_report_is_up_to_date_with_its_runs(tmp_path, grid):
     run = subprocess.run([nclab_bin(), "report", f"results/{grid}", "--out", str(out)], cwd=REPO,
                          capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
-    for table in ("summary.csv", "comparisons.csv", "folds.csv"):
+    for table in ("summary.csv", "summary.md", "comparisons.csv", "folds.csv"):
         committed = REPO / "docs" / "results" / grid / table
         assert committed.exists(), f"{committed} missing: run scripts/study.sh report"
         assert (out / table).read_text() == committed.read_text(), f"{grid}/{table} is stale"
