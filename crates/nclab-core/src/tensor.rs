@@ -541,7 +541,7 @@ mod tests {
     /// A mapped window must lie inside the map, so `bytes` never reads past it.
     #[test]
     fn mapped_storage_stays_inside_the_map() {
-        let dir = crate::io::test_dir("tensor-mapped");
+        let dir = nclab_testkit::scratch("tensor-mapped");
         let p = dir.join("eight.bin");
         std::fs::write(&p, [7u8; 8]).unwrap();
         let map = crate::io::map_file(&p).unwrap();

@@ -356,15 +356,10 @@ pub struct Summary {
 mod tests {
     use super::*;
 
-    fn tmpdir(tag: &str) -> PathBuf {
-        let p = std::env::temp_dir().join(format!("nclab-rundir-{tag}-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&p);
-        p
-    }
-
     #[test]
     fn rows_append_and_truncate() {
-        let p = tmpdir("rows");
+        let scratch = nclab_testkit::scratch("rundir-rows");
+        let p = scratch.join("run");
         let (dir, lock) = RunDir::lock(&p, false, "test").unwrap();
         for e in [1.0, 2.0, 4.0] {
             dir.append_row(&vec![
@@ -388,7 +383,6 @@ mod tests {
         // A non-empty directory is refused for a new run.
         let err = RunDir::lock(&p, false, "test").unwrap_err().to_string();
         assert!(err.contains("not empty"), "{err}");
-        fs::remove_dir_all(&p).unwrap();
     }
 
     #[test]

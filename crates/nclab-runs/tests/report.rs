@@ -8,9 +8,7 @@ use nclab_runs::report::{generate, html::referenced_files, Options};
 use nclab_testkit::{number_at as num, read_csv};
 
 /// A fresh empty directory under the target's temp area.
-fn scratch(name: &str) -> PathBuf {
-    nclab_testkit::fresh_dir("report-test", name)
-}
+use nclab_testkit::scratch;
 
 const HEADER: &str =
     "epoch,lr,elapsed_s,train_loss,train_acc,test_acc,nc1,nc2,top1_error,mistake_severity,hdist@1";
@@ -431,7 +429,7 @@ fn an_empty_directory_is_an_error() {
     let root = scratch("empty");
     let err = format!(
         "{:#}",
-        generate(&options(vec![root.clone()], root.join("out"))).unwrap_err()
+        generate(&options(vec![root.to_path_buf()], root.join("out"))).unwrap_err()
     );
     assert!(err.contains("no run directory found"), "{err}");
 }

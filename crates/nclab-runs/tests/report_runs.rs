@@ -3,15 +3,13 @@
 //! run-relative hierarchy file.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use nclab_core::tensor::Tensor;
 use nclab_runs::report::{generate, Options};
 use nclab_testkit::{number_at as num, read_csv};
 
-fn scratch(name: &str) -> PathBuf {
-    nclab_testkit::fresh_dir("report-runs-test", name)
-}
+use nclab_testkit::scratch;
 
 /// A 9-epoch run with the step schedule (decays at epochs 4 and 7) and analyses at epochs
 /// 1, 2, 3, 5, 6, 8, 9; `nc1` one value per analysis epoch.

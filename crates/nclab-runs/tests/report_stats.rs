@@ -17,9 +17,7 @@ use std::path::{Path, PathBuf};
 use nclab_runs::report::{generate, Options};
 use nclab_testkit::{number_at as num, read_csv};
 
-fn scratch(name: &str) -> PathBuf {
-    nclab_testkit::fresh_dir("report-stats-test", name)
-}
+use nclab_testkit::scratch;
 
 /// One finished run with final `nc1` and `top1_error` (an epoch-1 decoy row first).
 fn write_run(dir: &Path, data: &str, loss: &str, seed: u64, nc1: f64, top1: f64) {

@@ -2,7 +2,7 @@
 //! folders and the tiny training config the trainer, sweep and report tests run.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// A training config that runs in well under a second on one CPU thread: a tiny MLP
 /// (widths 16, 12) on a synthetic Gaussian mixture of 4 classes in 8 dimensions, 16 training
@@ -31,12 +31,31 @@ epochs = 3
 epochs = "all"
 "#;
 
-/// A fresh, empty directory `<temp>/nclab-<suite>-<name>-<pid>` (removed first if it exists).
-pub fn fresh_dir(suite: &str, name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("nclab-{suite}-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// A scratch folder for one test, `<temp>/nclab-<name>-<random>`: created empty, and removed
+/// with everything in it when the value is dropped (also when the test fails). It reads as a
+/// [`Path`] (`dir.join(..)`, `&dir`).
+pub struct Scratch(tempfile::TempDir);
+
+/// A fresh [`Scratch`] folder; `name` says which test it belongs to.
+pub fn scratch(name: &str) -> Scratch {
+    let dir = tempfile::Builder::new()
+        .prefix(&format!("nclab-{name}-"))
+        .tempdir()
+        .unwrap_or_else(|e| panic!("cannot create a scratch folder for {name}: {e}"));
+    Scratch(dir)
+}
+
+impl std::ops::Deref for Scratch {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        self.0.path()
+    }
+}
+
+impl AsRef<Path> for Scratch {
+    fn as_ref(&self) -> &Path {
+        self.0.path()
+    }
 }
 
 /// The rows of a CSV file as column -> cell maps, read without nclab's own CSV code (so that a

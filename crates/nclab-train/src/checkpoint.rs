@@ -265,8 +265,7 @@ mod tests {
     /// change while the background write goes on; `load` gives it back.
     #[test]
     fn a_background_checkpoint_holds_the_state_at_the_call() {
-        let dir = std::env::temp_dir().join(format!("nclab-ckpt-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = nclab_testkit::scratch("checkpoint-background");
         let path = dir.join("checkpoint.safetensors");
         let vs = VarStore::new(tch::Device::Cpu);
         let w = vs
@@ -337,6 +336,5 @@ mod tests {
                 && err.contains("resume it with the nclab that started the run"),
             "{err}"
         );
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -2,7 +2,7 @@
 //! mixture (4 classes in 8 dimensions), a few epochs each, so every test takes seconds.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use nclab_core::metrics::{neural_collapse, CollapseInput};
@@ -28,11 +28,7 @@ fn tiny(overrides: &[&str]) -> Config {
     Config::from_toml_str(TINY, &o).unwrap()
 }
 
-fn scratch(tag: &str) -> PathBuf {
-    let p = std::env::temp_dir().join(format!("nclab-train-test-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&p);
-    p
-}
+use nclab_testkit::scratch;
 
 fn opts(out: &Path) -> TrainOptions {
     TrainOptions {
@@ -465,7 +461,8 @@ fn a_huge_learning_rate_diverges_and_is_marked_in_the_summary() {
 #[test]
 fn the_cli_reports_divergence_with_a_non_zero_exit() {
     let out = scratch("diverge-cli");
-    let cfg = scratch("diverge-cli-config").with_extension("toml");
+    let cfg_dir = scratch("diverge-cli-config");
+    let cfg = cfg_dir.join("config.toml");
     std::fs::write(&cfg, TINY).unwrap();
     let run = Command::new(env!("CARGO_BIN_EXE_nclab-train"))
         .args([cfg.to_str().unwrap(), "--quiet", "--set", "optim.lr=1e30"])
@@ -542,7 +539,8 @@ fn config_errors_name_the_key() {
 
 #[test]
 fn a_hierarchy_that_does_not_fit_the_dataset_is_refused_before_anything_is_written() {
-    let out = scratch("hier");
+    let root = scratch("hier");
+    let out = root.join("run");
     // cifar100 has 100 classes; the synthetic data has 4.
     let err = train(&tiny(&["hierarchy=cifar100"]), &opts(&out)).unwrap_err();
     let msg = format!("{err:#}");
@@ -725,7 +723,8 @@ fn layerwise_collapse_is_recorded_and_the_last_layer_is_the_penultimate() {
     }
     std::fs::remove_dir_all(&out).unwrap();
     // An unknown layer is refused before anything is written, naming the model's layers.
-    let bad = scratch("layers-bad");
+    let bad_root = scratch("layers-bad");
+    let bad = bad_root.join("run");
     let err = train(&tiny(&["analysis.layers=[\"layer4\"]"]), &opts(&bad)).unwrap_err();
     assert!(
         format!("{err:#}").contains(
@@ -751,7 +750,8 @@ fn one_writer_no_trace_of_failed_starts_and_torn_lines_cut() {
     drop(lock);
     std::fs::remove_dir_all(&out).unwrap();
 
-    let missing = scratch("no-data");
+    let missing_root = scratch("no-data");
+    let missing = missing_root.join("run");
     let cfg = tiny(&["data.name=mnist", "data.root=\"/nonexistent-nclab-data\""]);
     assert!(train(&cfg, &opts(&missing)).is_err());
     assert!(

@@ -8,9 +8,7 @@ use std::path::{Path, PathBuf};
 use nclab_core::io::npy;
 use nclab_core::tensor::Tensor;
 
-fn temp_dir(name: &str) -> PathBuf {
-    common::fresh_dir("cli", name)
-}
+use nclab_testkit::scratch as temp_dir;
 
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()

@@ -10,9 +10,7 @@ use std::path::{Path, PathBuf};
 use nclab_core::io::{npy, safetensors};
 use nclab_core::tensor::{DType, Tensor};
 
-fn tempdir(name: &str) -> PathBuf {
-    common::fresh_dir("measure", name)
-}
+use nclab_testkit::scratch as tempdir;
 
 /// The K = 3 example of the core tests, whose metrics are worked out by hand there:
 /// NC1 = 916/5445, nc1_quotient = 30/229, NC4 = 0.2 with b = (0, 0.5, 0).

@@ -14,9 +14,7 @@ use nclab_core::io::{npy, safetensors};
 use nclab_core::tensor::{DType, Tensor};
 use nclab_testkit::TINY_CONFIG;
 
-fn scratch(name: &str) -> PathBuf {
-    common::fresh_dir("messages", name)
-}
+use nclab_testkit::scratch;
 
 /// Writes the tiny config into `dir` and returns its path.
 fn tiny_config(dir: &Path) -> String {

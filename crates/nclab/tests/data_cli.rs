@@ -5,14 +5,9 @@ use common::nclab;
 
 use nclab_core::io::idx::{write, IdxArray};
 use nclab_core::tensor::DType;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-fn dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("nclab-cli-data-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
+use nclab_testkit::scratch as dir;
 
 /// MNIST-like split: `per_class` 2 x 2 images of each of 10 classes; image i is all `i`.
 fn split(dir: &Path, prefix: &str, per_class: usize) {

@@ -114,7 +114,7 @@ fn every_command_of_the_readme_tour_runs_as_written() {
     let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
     let commands = tour_commands(&readme, "## A tour of the CLI");
     assert!(commands.len() >= 8, "too few commands found: {commands:?}");
-    let dir = common::fresh_dir("readme-tour", "tour");
+    let dir = nclab_testkit::scratch("readme-tour");
     for link in ["configs", "scripts"] {
         std::os::unix::fs::symlink(repo().join(link), dir.join(link)).unwrap();
     }

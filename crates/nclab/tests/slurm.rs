@@ -16,9 +16,7 @@ use nclab_runs::sweep::load_plan;
 use nclab_runs::sweep::plan::PlannedCell;
 use nclab_runs::sweep::slurm::{self, SlurmOptions};
 
-fn scratch(tag: &str) -> PathBuf {
-    common::fresh_dir("slurm-test", tag)
-}
+use nclab_testkit::scratch;
 
 fn make_executable(path: &Path, text: &str) {
     fs::write(path, text).unwrap();

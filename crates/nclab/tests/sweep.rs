@@ -16,9 +16,7 @@ use nclab_runs::sweep::grid::{value_label, Grid};
 use nclab_runs::sweep::plan::{self, CellState};
 use nclab_runs::sweep::{load_plan, table};
 
-fn scratch(tag: &str) -> PathBuf {
-    common::fresh_dir("sweep-test", tag)
-}
+use nclab_testkit::scratch;
 
 fn parse(text: &str, folder: &Path) -> anyhow::Result<Grid> {
     Grid::parse(text, "g", folder, Path::new("g.toml"))

@@ -319,8 +319,8 @@ mod tests {
     use crate::io::cifar::tests::{batch, batch_pickle, py2_pickle, PyVal};
     use crate::io::cifar::{write_bin, CifarBatch, Variant};
     use crate::io::idx::{write as write_idx, IdxArray};
-    use crate::io::test_dir;
     use crate::tensor::DType;
+    use nclab_testkit::scratch;
 
     /// MNIST-like files: `n` 2 x 3 images per class (labels 0..k cycling), pixel value
     /// `i % 256` for image `i`.
@@ -353,7 +353,7 @@ mod tests {
 
     #[test]
     fn mnist_layout_raw_and_gz() {
-        let root = test_dir("load-mnist");
+        let root = scratch("load-mnist");
         std::fs::create_dir_all(root.join("mnist")).unwrap();
         std::fs::create_dir_all(root.join("fashion-mnist")).unwrap();
         write_mnist(&root.join("mnist"), "train", 10, 3, false);
@@ -429,7 +429,7 @@ mod tests {
 
     #[test]
     fn cifar10_binary_and_python_layouts() {
-        let root = test_dir("load-c10");
+        let root = scratch("load-c10");
         let bin = root.join("cifar10/cifar-10-batches-bin");
         std::fs::create_dir_all(&bin).unwrap();
         let py = root.join("py");
@@ -508,7 +508,7 @@ mod tests {
 
     #[test]
     fn cifar100_binary_and_python_with_coarse_labels() {
-        let root = test_dir("load-c100");
+        let root = scratch("load-c100");
         let bin = root.join("cifar100");
         std::fs::create_dir_all(&bin).unwrap();
         let train = batch(Variant::Cifar100, &[99, 0, 57, 12]);
@@ -564,7 +564,7 @@ mod tests {
     /// memory is reserved for the split, and the message names the file.
     #[test]
     fn enormous_cifar_batches_are_refused_before_reserving() {
-        let root = test_dir("load-c10-sparse");
+        let root = scratch("load-c10-sparse");
         let bin = root.join("cifar10");
         std::fs::create_dir_all(&bin).unwrap();
         for j in 1..=5 {
@@ -607,7 +607,7 @@ mod tests {
     /// MNIST labels stored as i32 are read; a huge one names the file and the row.
     #[test]
     fn huge_idx_labels_name_the_file_and_row() {
-        let root = test_dir("load-mnist-huge-label");
+        let root = scratch("load-mnist-huge-label");
         let dir = root.join("mnist");
         std::fs::create_dir_all(&dir).unwrap();
         write_mnist(&dir, "train", 10, 1, false);

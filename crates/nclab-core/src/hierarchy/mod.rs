@@ -156,8 +156,7 @@ mod tests {
         assert!(e.contains("flat:K"), "{e}");
         let e = Hierarchy::load("no/such/file.txt").unwrap_err().to_string();
         assert!(e.contains("neither a built-in"), "{e}");
-        let dir = std::env::temp_dir().join(format!("nclab-hier-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = nclab_testkit::scratch("hierarchy-load");
         let p = dir.join("t.json");
         std::fs::write(&p, write_json(&cifar10())).unwrap();
         let h = Hierarchy::resolve(p.to_str().unwrap(), Some(10)).unwrap();
@@ -172,6 +171,5 @@ mod tests {
             e.contains("bad.txt") && e.contains("more than one root"),
             "{e}"
         );
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -349,7 +349,7 @@ pub fn read_names_txt(path: &Path) -> Result<Vec<String>> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::io::test_dir;
+    use nclab_testkit::scratch;
 
     /// A small batch: image `i` has every pixel of channel `c` equal to `10 i + c`.
     pub(crate) fn batch(variant: Variant, labels: &[u8]) -> CifarBatch {
@@ -440,7 +440,7 @@ pub(crate) mod tests {
 
     #[test]
     fn binary_round_trip_both_variants() {
-        let dir = test_dir("cifar-bin");
+        let dir = scratch("cifar-bin");
         for v in [Variant::Cifar10, Variant::Cifar100] {
             let b = batch(v, &[0, 9, 3, 3, 7]);
             let p = dir.join(format!("{v:?}.bin"));
@@ -465,7 +465,7 @@ pub(crate) mod tests {
 
     #[test]
     fn pickle_round_trip_both_variants() {
-        let dir = test_dir("cifar-pkl");
+        let dir = scratch("cifar-pkl");
         for v in [Variant::Cifar10, Variant::Cifar100] {
             let b = batch(v, &[1, 2, 8]);
             let p = dir.join(format!("{v:?}_batch"));
@@ -491,7 +491,7 @@ pub(crate) mod tests {
 
     #[test]
     fn bad_binary_inputs() {
-        let dir = test_dir("cifar-bin-bad");
+        let dir = scratch("cifar-bin-bad");
         let e = read_bin(&dir.join("data_batch_9.bin"), Variant::Cifar10)
             .unwrap_err()
             .to_string();
@@ -561,7 +561,7 @@ pub(crate) mod tests {
 
     #[test]
     fn bad_pickle_inputs() {
-        let dir = test_dir("cifar-pkl-bad");
+        let dir = scratch("cifar-pkl-bad");
         let p = dir.join("data_batch_1");
         let b = batch(Variant::Cifar10, &[1, 2]);
 
@@ -636,7 +636,7 @@ pub(crate) mod tests {
     /// MAX_RECORDS).
     #[test]
     fn enormous_binary_files_are_refused_from_their_length() {
-        let dir = test_dir("cifar-bin-sparse");
+        let dir = scratch("cifar-bin-sparse");
         let p = dir.join("data_batch_1.bin");
         let f = std::fs::File::create(&p).unwrap();
         f.set_len(49_000_000_000).unwrap();
@@ -665,7 +665,7 @@ pub(crate) mod tests {
     /// Labels of 2^62 (LONG1) and 1e8 (BININT) in a python batch name the file and the image.
     #[test]
     fn huge_pickle_labels_name_the_file_and_row() {
-        let dir = test_dir("cifar-pkl-huge");
+        let dir = scratch("cifar-pkl-huge");
         let p = dir.join("data_batch_1");
         let b = batch(Variant::Cifar10, &[1, 2, 3]);
         for (big, shown) in [

@@ -3,10 +3,11 @@
 //! and both hierarchy formats), which must return `Ok` or `Err`, never panic. Small inputs and
 //! a few hundred cases each, so the whole module runs in seconds.
 
-use super::{cifar, idx, npy, npz, pickle, safetensors, test_dir};
+use super::{cifar, idx, npy, npz, pickle, safetensors};
 use crate::hierarchy::{parse_edges, parse_json, write_edges, write_json, Edge, Hierarchy};
 use crate::tensor::{DType, Tensor};
 use crate::Error;
+use nclab_testkit::scratch;
 use proptest::prelude::*;
 use std::path::{Path, PathBuf};
 
@@ -150,7 +151,7 @@ proptest! {
         shape in proptest::collection::vec(0usize..4, 0..4),
         seed in any::<u64>(),
     ) {
-        let dir = test_dir("prop-npy-rt");
+        let dir = scratch("prop-npy-rt");
         let n: usize = shape.iter().product();
         let mut x = seed | 1;
         let bytes: Vec<u8> = (0..n * dtype.size())
@@ -180,13 +181,13 @@ proptest! {
     #[test]
     fn npy_never_panics(b in prop_oneof![bytes_after(b"\x93NUMPY\x01\x00"), npy_like()]) {
         no_panic(npy::decode(&b, None, &|m| Error::invalid(m)));
-        let dir = test_dir("prop-npy");
+        let dir = scratch("prop-npy");
         no_panic(npy::read(&file(&dir, "x.npy", &b)));
     }
 
     #[test]
     fn npz_never_panics(b in bytes_after(b"PK\x03\x04"), entry in npy_like(), stored in any::<bool>()) {
-        let dir = test_dir("prop-npz");
+        let dir = scratch("prop-npz");
         no_panic(npz::read(&file(&dir, "x.npz", &b)));
         // A valid archive around a random entry.
         use std::io::Write;
@@ -205,7 +206,7 @@ proptest! {
 
     #[test]
     fn idx_never_panics(b in prop_oneof![bytes_after(b"\0\0\x08\x01"), idx_like()]) {
-        let dir = test_dir("prop-idx");
+        let dir = scratch("prop-idx");
         let p = file(&dir, "x-idx", &b);
         no_panic(idx::read(&p));
         no_panic(idx::read_images(&p));
@@ -219,7 +220,7 @@ proptest! {
         fill in any::<u8>(),
         labels in any::<[u8; 2]>(),
     ) {
-        let dir = test_dir("prop-cifar");
+        let dir = scratch("prop-cifar");
         let mut b = vec![fill; len];
         for (i, l) in labels.iter().enumerate() {
             if let Some(x) = b.get_mut(i) {
@@ -235,7 +236,7 @@ proptest! {
     #[test]
     fn pickle_never_panics(b in prop_oneof![bytes_after(b"\x80\x02"), pickle_like()]) {
         let _ = pickle::parse(&b);
-        let dir = test_dir("prop-pickle");
+        let dir = scratch("prop-pickle");
         let p = file(&dir, "batch", &b);
         no_panic(pickle::read(&p));
         no_panic(cifar::read_pickle(&p, cifar::Variant::Cifar100));
@@ -248,7 +249,7 @@ proptest! {
         header in "\\{(\"[a-z_]{1,3}\": ?\\{\"dtype\": ?\"[A-Z0-9]{2,4}\", ?\"shape\": ?\\[[0-9, ]{0,12}\\], ?\"data_offsets\": ?\\[[0-9]{1,3}, ?[0-9]{1,21}\\]\\},? ?){0,3}\\}",
         data in proptest::collection::vec(any::<u8>(), 0..64),
     ) {
-        let dir = test_dir("prop-st");
+        let dir = scratch("prop-st");
         no_panic(safetensors::read(&file(&dir, "a.safetensors", &b)));
         let mut c = (header.len() as u64).to_le_bytes().to_vec();
         c.extend_from_slice(header.as_bytes());
@@ -267,7 +268,7 @@ proptest! {
         let lossy = String::from_utf8_lossy(&raw);
         no_panic(parse_edges(&lossy, "t"));
         no_panic(parse_json(&lossy, "j"));
-        let dir = test_dir("prop-hier");
+        let dir = scratch("prop-hier");
         no_panic(crate::hierarchy::read_file(&file(&dir, "h.json", &raw)));
         no_panic(crate::hierarchy::read_file(&file(&dir, "h.txt", &raw)));
     }

@@ -502,11 +502,11 @@ pub fn write(path: &Path, array: &IdxArray, gzip: bool) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::io::test_dir;
+    use nclab_testkit::scratch;
 
     #[test]
     fn round_trip_raw_and_gzip() {
-        let dir = test_dir("idx-rt");
+        let dir = scratch("idx-rt");
         let imgs = IdxArray {
             dtype: DType::U8,
             dims: vec![2, 2, 3],
@@ -539,7 +539,7 @@ mod tests {
 
     #[test]
     fn bad_inputs_name_the_file_and_the_fault() {
-        let dir = test_dir("idx-bad");
+        let dir = scratch("idx-bad");
         let e = read(&dir.join("nope-idx3-ubyte")).unwrap_err().to_string();
         assert!(
             e.contains("nope-idx3-ubyte") && e.contains("No such file"),
@@ -625,7 +625,7 @@ mod tests {
 
     #[test]
     fn dimensions_whose_size_overflows_are_refused() {
-        let dir = test_dir("idx-overflow");
+        let dir = scratch("idx-overflow");
         // u8, (2^32 - 1)^3 elements: far beyond 64 bits.
         let p = dir.join("wrap-idx3-ubyte");
         std::fs::write(&p, header(0x08, &[u32::MAX; 3])).unwrap();
@@ -660,7 +660,7 @@ mod tests {
     /// file could expand to is refused before anything is decompressed.
     #[test]
     fn gzip_decompression_is_bounded_by_the_header() {
-        let dir = test_dir("idx-gz-bomb");
+        let dir = scratch("idx-gz-bomb");
         // Header: 10 labels; then 16 MiB of zeros (a 16 KiB gzip file).
         let mut raw = header(0x08, &[10]);
         raw.resize(raw.len() + (16 << 20), 0);
@@ -709,7 +709,7 @@ mod tests {
     /// Labels wider than u8 are read and checked against the class count, naming the row.
     #[test]
     fn class_labels_out_of_range_name_the_file_and_row() {
-        let dir = test_dir("idx-labels");
+        let dir = scratch("idx-labels");
         let p = dir.join("labels-idx1-int");
         let a = IdxArray {
             dtype: DType::I32,

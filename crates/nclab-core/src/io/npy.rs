@@ -487,7 +487,7 @@ impl Parser<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::io::test_dir;
+    use nclab_testkit::scratch;
 
     fn fixture(name: &str) -> std::path::PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -514,7 +514,7 @@ mod tests {
 
     #[test]
     fn round_trip_every_dtype() {
-        let dir = test_dir("npy-rt");
+        let dir = scratch("npy-rt");
         let cases: Vec<(Tensor, &str)> = vec![
             (
                 Tensor::from_f32(vec![2, 3], &[1., 2., 3., 4., 5., -6.5]).unwrap(),
@@ -571,7 +571,7 @@ mod tests {
         // np.save of np.arange(6, dtype='<f4').reshape(2, 3) (fixture f4_c.npy): a 128-byte
         // header "\x93NUMPY\x01\x00" + length 118 + the dict padded with spaces and '\n',
         // then the 24 data bytes. nclab's writer produces the same file byte for byte.
-        let dir = test_dir("npy-numpy-bytes");
+        let dir = scratch("npy-numpy-bytes");
         let p = dir.join("x.npy");
         write(
             &p,
@@ -649,7 +649,7 @@ mod tests {
     /// count, 2^66, wraps to 0 and would match an empty payload).
     #[test]
     fn shapes_that_overflow_are_refused() {
-        let dir = test_dir("npy-overflow");
+        let dir = scratch("npy-overflow");
         for (i, shape) in ["(4294967296, 4294967297)", "(4611686018427387904, 4)"]
             .iter()
             .enumerate()
@@ -685,7 +685,7 @@ mod tests {
 
     #[test]
     fn bad_inputs_name_the_file_and_the_fault() {
-        let dir = test_dir("npy-bad");
+        let dir = scratch("npy-bad");
         let dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }\n";
 
         let p = dir.join("missing.npy");

@@ -116,8 +116,8 @@ pub fn write(path: &Path, arrays: &[(&str, &Tensor)], compress: bool) -> Result<
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::io::test_dir;
     use crate::tensor::DType;
+    use nclab_testkit::scratch;
 
     fn fixture(name: &str) -> std::path::PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -144,7 +144,7 @@ mod tests {
 
     #[test]
     fn round_trip_stored_and_deflated() {
-        let dir = test_dir("npz-rt");
+        let dir = scratch("npz-rt");
         let f = Tensor::from_f64(vec![2, 2], &[1.5, -2.0, 0.0, 7.25]).unwrap();
         let y = Tensor::from_bytes(DType::U16, vec![2], vec![1, 0, 255, 255]).unwrap();
         for compress in [false, true] {
@@ -159,7 +159,7 @@ mod tests {
 
     #[test]
     fn bad_archives() {
-        let dir = test_dir("npz-bad");
+        let dir = scratch("npz-bad");
         let p = dir.join("x.npz");
         std::fs::write(&p, b"\x93NUMPY not a zip").unwrap();
         let e = read(&p).unwrap_err().to_string();
@@ -203,7 +203,7 @@ mod tests {
     /// from it.
     #[test]
     fn deflated_entries_are_bounded_by_their_declared_size() {
-        let dir = test_dir("npz-bomb");
+        let dir = scratch("npz-bomb");
         let p = dir.join("a.npz");
         let t = Tensor::from_f64(vec![64], &[0.0; 64]).unwrap();
         write(&p, &[("x", &t)], true).unwrap();

@@ -780,7 +780,7 @@ mod tests {
         assert_eq!(xs.len(), 2);
         assert!(Rc::ptr_eq(&xs[0], &xs[1]));
         // Read from a file (as the CIFAR loader does), the error names the file.
-        let dir = super::super::test_dir("pickle-laughs");
+        let dir = nclab_testkit::scratch("pickle-laughs");
         let f = dir.join("data_batch_1");
         std::fs::write(&f, laughs(40)).unwrap();
         let e = read(&f).unwrap_err().to_string();

@@ -331,7 +331,7 @@ pub fn write(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::io::test_dir;
+    use nclab_testkit::scratch;
 
     fn raw(path: &Path, header: &str, data: &[u8]) {
         let mut b = (header.len() as u64).to_le_bytes().to_vec();
@@ -346,7 +346,7 @@ mod tests {
 
     #[test]
     fn round_trip_with_metadata() {
-        let dir = test_dir("st-rt");
+        let dir = scratch("st-rt");
         let p = dir.join("a.safetensors");
         let f = Tensor::from_f32(vec![2, 3], &[1., 2., 3., 4., 5., 6.]).unwrap();
         let y = Tensor::from_i64(vec![2], &[0, 1]).unwrap();
@@ -399,7 +399,7 @@ mod tests {
     fn reads_a_hand_written_file_and_copies_misaligned_data() {
         // Header of 61 bytes: the data buffer starts at 8 + 61 = 69, so the f32 tensor at
         // offset 0 is misaligned in the map and must be copied (values 1.0 and -2.0).
-        let dir = test_dir("st-hand");
+        let dir = scratch("st-hand");
         let p = dir.join("h.safetensors");
         let h = r#"{"x":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#;
         let h = format!("{h:<61}");
@@ -415,7 +415,7 @@ mod tests {
 
     #[test]
     fn bad_inputs_name_the_file_and_the_fault() {
-        let dir = test_dir("st-bad");
+        let dir = scratch("st-bad");
         let p = dir.join("bad.safetensors");
 
         let e = err_of(&dir.join("none.safetensors"));
@@ -537,7 +537,7 @@ mod tests {
 
     #[test]
     fn the_reference_crate_reads_what_write_writes() {
-        let dir = test_dir("st-ref-reads");
+        let dir = scratch("st-ref-reads");
         let p = dir.join("w.safetensors");
         let t = |dtype: DType, shape: Vec<usize>, seed: u8| {
             let len = dtype.byte_len(&shape).unwrap();
@@ -576,7 +576,7 @@ mod tests {
     #[test]
     fn read_reads_what_the_reference_crate_writes() {
         use ::safetensors::{tensor::TensorView, Dtype};
-        let dir = test_dir("st-ref-writes");
+        let dir = scratch("st-ref-writes");
         let specs = [
             ("a", Dtype::F32, vec![2, 2]),
             ("b", Dtype::U8, vec![5]),
@@ -665,7 +665,8 @@ mod tests {
             let Ok(reference) = ::safetensors::SafeTensors::deserialize(&bytes) else {
                 return Ok(());
             };
-            let p = test_dir("st-prop-ref").join("p.safetensors");
+            let dir = scratch("st-prop-ref");
+            let p = dir.join("p.safetensors");
             std::fs::write(&p, &bytes).unwrap();
             let unknown = reference
                 .iter()

@@ -22,9 +22,6 @@ pub fn nclab(args: &[&str]) -> (bool, String, String) {
     )
 }
 
-#[allow(unused_imports)]
-pub use nclab_testkit::fresh_dir;
-
 /// Fails, saying how to build it, when the `nclab-train` binary is not beside `nclab`.
 pub fn require_trainer() {
     let nclab = PathBuf::from(env!("CARGO_BIN_EXE_nclab"));
