@@ -286,7 +286,6 @@ def facts():
         "per_class": f"{min(per_class)}-{max(per_class)}",
         "cpu_seeds": len({c["seed"] for _, c, _ in cpu_runs}),
         "n_tpt": sum(s.get("tpt_epoch") is not None for _, _, s in cpu_runs),
-        "n_stable_recorded": sum("stable_tpt_epoch" in s for _, _, s in cpu_runs),
         "fold_total": span([num(r.get("nc1_fold_total")) for r in fold_rows], 3, "x"),
         "fold_tpt": span([num(r.get("nc1_fold_after_stable_tpt")) for r in fold_rows], 3, "x"),
         "max_fold_tpt": max(num(r.get("nc1_fold_after_stable_tpt")) or 0 for r in fold_rows),
@@ -428,8 +427,8 @@ def scales_table(f):
     """Each condition run at both scales: the CPU-scale grids (subsets, mean over seeds) beside
     the full-data grid (its seeds so far)."""
     rows = ["| condition | grid | images per class | runs | test acc. | NC1 | NC2 | NC3 | NC4 | "
-            "mistake severity | NC1 fold, stable TPT to end |",
-            "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+            "mistake severity | hdist@5 | NC1 fold, stable TPT to end |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for pg in f["protocol"]:
         dataset = runs_of(pg)[0][1]["data"]["name"]
         cpu = [g for g in CPU_GRIDS if runs_of(g)[0][1]["data"]["name"] == dataset]
@@ -442,7 +441,7 @@ def scales_table(f):
                 per = runs_of(g)[0][1]["data"]["per_class"] or "all"
                 rows.append(f"| {name} | `{g}` | {per} | {s['runs']} | {fmt(num(s.get('test_acc_mean')), 4)} | "
                             + " | ".join(fmt(num(s.get(f"{m}_mean"))) for m in
-                                         ("nc1", "nc2", "nc3", "nc4", "mistake_severity"))
+                                         ("nc1", "nc2", "nc3", "nc4", "mistake_severity", "hdist@5"))
                             + f" | {fmt(num(folds.get('nc1_fold_after_stable_tpt')))} |")
     return "\n".join(rows) if len(rows) > 2 else None
 
@@ -521,6 +520,19 @@ def grid_plan(grid):
     return f"`{path.relative_to(REPO)}`", "\n".join(rows)
 
 
+def stable_tpt_sentence(runs):
+    """Which runs record their stable TPT epoch, and how the others' is dated."""
+    old = [name for name, _, s in runs if "stable_tpt_epoch" not in s]
+    if not old:
+        return "Every run records its stable TPT epoch (the trainer checks every epoch)."
+    others = f"the other, {old[0]}, run by an older nclab, is" if len(old) == 1 else \
+        "the others, run by an older nclab, are"
+    return (f"{len(runs) - len(old)} of {len(runs)} runs record their stable TPT epoch (the trainer "
+            f"checks every epoch); {others} dated by the report from the analysis epochs (the first "
+            "of the final streak of analysed epochs with zero training error, known to the spacing "
+            "of the analysis schedule; docs/report.md).")
+
+
 def protocol_section(f):
     parts = ["## The published protocol at full data", ""]
     if not f["protocol"]:
@@ -537,7 +549,8 @@ def protocol_section(f):
         "resumes, while it shared the machine's two cores with other work (builds, tests, a second "
         "run): a measure of that day, not of the run. TPT epoch '-' means the training error was never "
         "0 when checked (at every analysis epoch, and after every epoch whose running training "
-        "accuracy reached `tpt_check`, docs/config.md).",
+        "accuracy reached `tpt_check`, docs/config.md). "
+        + stable_tpt_sentence([r for g in f["protocol"] for r in runs_of(g)]),
         "",
     ]
     for g in f["protocol"]:
@@ -579,13 +592,8 @@ def page():
         "significant only when their Benjamini-Hochberg adjusted p-value, within the grid's family "
         f"(every condition x metric against the grid's CE baseline), is below {ALPHA}.",
         "",
-        "The stable TPT epoch is the first epoch from which the training error stays 0. "
-        + (("None" if f["n_stable_recorded"] == 0 else f"Only {f['n_stable_recorded']}")
-           + f" of the {f['n_runs']} CPU-scale runs records it (the trainer "
-           "checks every epoch); for the others, which predate that record, the report dates it by "
-           "the analysis epochs: the first of the final streak of analysed epochs with zero training "
-           "error, known to the spacing of the analysis schedule (docs/report.md)."
-           if f["n_stable_recorded"] < f["n_runs"] else "Every run records it (the trainer checks every epoch)."),
+        "The stable TPT epoch is the first epoch from which the training error stays 0. CPU-scale "
+        "study: " + stable_tpt_sentence([r for g in CPU_GRIDS for r in runs_of(g)]),
         "",
         *in_short(f),
         "",
