@@ -3,8 +3,9 @@
 CE does not use the hierarchy while it trains, so "CE on a flat tree" is the CE network itself;
 only the measurement changes. For every finished CE run of a sweep folder that still has its
 final.safetensors (final features, logits and classifier), this script measures the network
-twice with the Python package, against the run's own tree and against the flat tree over the
-same classes, and writes one CSV row for each into RESULTS_DIR/flat-tree-control.csv:
+twice with the Python package (`nclab.load_tensors`, `nclab.measure`, `nclab.evaluate`):
+against the run's own tree and against the flat tree over the same classes. It writes one CSV
+row for each into RESULTS_DIR/flat-tree-control.csv:
 
     run, seed, hierarchy,
     top1_error, top5_error, mistake_severity, hdist@1, hdist@5   (test logits, nclab.evaluate)
@@ -22,36 +23,14 @@ nc1_coarse are undefined (empty cells); nc2_tree is the one number that needs th
 import argparse
 import csv
 import json
-import struct
 import sys
 import tomllib
 from pathlib import Path
-
-import numpy as np
 
 import nclab
 
 COLUMNS = ["run", "seed", "hierarchy", "top1_error", "top5_error", "mistake_severity", "hdist@1",
            "hdist@5", "nc1", "nc2", "nc2_tree", "mean_tree_correlation", "nc1_coarse"]
-# The safetensors dtypes final.safetensors holds.
-DTYPES = {"F32": np.float32, "F64": np.float64, "I64": np.int64, "I32": np.int32}
-
-
-def read_safetensors(path):
-    """Every tensor of a .safetensors file as a NumPy array: an 8-byte little-endian header
-    length, a JSON header {name: {dtype, shape, data_offsets}}, then the raw little-endian data."""
-    with open(path, "rb") as f:
-        (n,) = struct.unpack("<Q", f.read(8))
-        header = json.loads(f.read(n))
-        data = f.read()
-    out = {}
-    for name, meta in header.items():
-        if name == "__metadata__":
-            continue
-        begin, end = meta["data_offsets"]
-        dtype = np.dtype(DTYPES[meta["dtype"]]).newbyteorder("<")
-        out[name] = np.frombuffer(data[begin:end], dtype=dtype).reshape(meta["shape"])
-    return out
 
 
 def measure_against(tensors, hierarchy, coarse_depth):
@@ -94,7 +73,7 @@ def main():
     args = p.parse_args()
     rows = []
     for run, cfg in ce_runs(args.sweep):
-        tensors = read_safetensors(run / "final.safetensors")
+        tensors = nclab.load_tensors(run / "final.safetensors")
         k = tensors["weights"].shape[0]
         depth = cfg["analysis"]["coarse_depth"]
         for tree in (tree_of(run, cfg["hierarchy"]), nclab.Hierarchy.builtin(f"flat:{k}")):

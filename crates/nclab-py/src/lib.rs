@@ -9,6 +9,7 @@ mod evaluate;
 mod hierarchy;
 mod measure;
 mod runs;
+mod tensors;
 
 use pyo3::prelude::*;
 
@@ -25,5 +26,6 @@ fn _nclab(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(evaluate::_run_mistake_columns, m)?)?;
     m.add_function(wrap_pyfunction!(runs::analysis_epochs, m)?)?;
     m.add_function(wrap_pyfunction!(data::load_dataset, m)?)?;
+    m.add_function(wrap_pyfunction!(tensors::load_tensors, m)?)?;
     Ok(())
 }

@@ -8,6 +8,7 @@ by the same Rust core (in float64, with the GIL released), on NumPy arrays and P
 - :class:`Accumulator`: the same numbers streamed batch by batch, memory independent of N;
 - :class:`Hierarchy`: class hierarchies, their LCA distances, soft labels, coarse labels;
 - :func:`evaluate`: top-k error, mistake severity, hdist/hprecision/hmap@k, CRM;
+- :func:`load_tensors`: the arrays of a ``.safetensors`` file (a run's ``final.safetensors``);
 - :mod:`nclab.torch`: ``HXELoss``, ``SoftLabelLoss``, ``features`` and ``Tracker`` for a
   PyTorch training loop (imports torch; ``nclab`` itself does not).
 
@@ -29,6 +30,7 @@ __all__ = [
     "analysis_epochs",
     "evaluate",
     "load_dataset",
+    "load_tensors",
     "measure",
     "__version__",
 ]
@@ -225,6 +227,16 @@ def load_dataset(name: str, split: str = "train", root: Optional[str] = None):
     Images are ``uint8`` ``N x C x H x W``, synthetic vectors ``float32`` ``N x dim``; labels
     ``int64``."""
     return _nclab.load_dataset(name, split, root)
+
+
+def load_tensors(path) -> dict:
+    """``{name: array}`` for every tensor of a ``.safetensors`` file, as NumPy arrays of the
+    file's shapes and dtypes (bfloat16, which NumPy lacks, widened to float32 exactly): for
+    example a run's ``final.safetensors``, whose ``train.features``, ``train.labels``,
+    ``test.logits``, ``weights`` and ``bias`` go straight into :func:`measure` and
+    :func:`evaluate`. The file is checked as ``nclab measure`` checks it (a bad one raises
+    ``ValueError`` naming the file); the arrays are copies."""
+    return _nclab.load_tensors(path)
 
 
 def analysis_epochs(spec: Union[str, Sequence[int]], epochs: int) -> list:
