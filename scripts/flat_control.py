@@ -18,6 +18,10 @@ hdist@1 = top1_error and hdist@5 = 1 - (1 - top5_error) / 5; the tree correlatio
 nc1_coarse are undefined (empty cells); nc2_tree is the one number that needs the features.
 
     .venv/bin/python scripts/flat_control.py SWEEP_DIR RESULTS_DIR
+
+Runs that are not CE, not finished, measured against a flat tree already, or without
+final.safetensors are skipped (and listed). Needs Python 3.11 (tomllib), as the repository's
+.venv has.
 """
 
 import argparse
@@ -72,16 +76,22 @@ def main():
     p.add_argument("results", type=Path, help="the grid's folder under results/")
     args = p.parse_args()
     rows = []
+    measured = set()
     for run, cfg in ce_runs(args.sweep):
+        measured.add(run.name)
         tensors = nclab.load_tensors(run / "final.safetensors")
         k = tensors["weights"].shape[0]
         depth = cfg["analysis"]["coarse_depth"]
         for tree in (tree_of(run, cfg["hierarchy"]), nclab.Hierarchy.builtin(f"flat:{k}")):
             rows.append({"run": run.name, "seed": cfg["seed"], **measure_against(tensors, tree, depth)})
         print(f"measured {run.name} against {cfg['hierarchy']} and flat:{k}")
+    skipped = sorted(p.name for p in args.sweep.iterdir() if p.is_dir() and p.name not in measured)
+    if skipped:
+        print(f"skipped (not a finished CE run on a tree, or no final.safetensors): {', '.join(skipped)}")
     if not rows:
         print(f"no finished CE run with final.safetensors in {args.sweep}", file=sys.stderr)
         return 1
+    args.results.mkdir(parents=True, exist_ok=True)
     out = args.results / "flat-tree-control.csv"
     tmp = out.with_suffix(".csv.tmp")
     with open(tmp, "w", newline="") as f:

@@ -6,10 +6,26 @@
 
 use crate::{Error, Result};
 
-/// `prod(shape)`, or `None` when the product overflows `usize`. Every size computed from a
-/// file header goes through this (or [`DType::byte_len`]), never through a plain product.
+/// `prod(shape)`, or `None` when the shape cannot be addressed: when the product of its
+/// non-zero dimensions exceeds `isize::MAX` (NumPy's and ndarray's limit, which holds for
+/// empty arrays too, whatever the order of the dimensions). Every size computed from a file
+/// header goes through this (or [`DType::byte_len`]), never through a plain product.
 pub fn checked_numel(shape: &[usize]) -> Option<usize> {
-    shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d))
+    extent(shape, 1)?;
+    Some(if shape.contains(&0) {
+        0
+    } else {
+        shape.iter().product()
+    })
+}
+
+/// `size x` the product of the non-zero dimensions of `shape`, when it is at most `isize::MAX`.
+fn extent(shape: &[usize], size: usize) -> Option<usize> {
+    shape
+        .iter()
+        .filter(|&&d| d != 0)
+        .try_fold(size, |a, &d| a.checked_mul(d))
+        .filter(|&n| n <= isize::MAX as usize)
 }
 
 /// Element types found in `.npy` and `.safetensors` files.
@@ -44,7 +60,8 @@ impl DType {
     /// Bytes of an array of this type and shape: `prod(shape) * size`, or `None` when that
     /// overflows `usize` (a corrupt or hostile header; checked before anything is allocated).
     pub fn byte_len(self, shape: &[usize]) -> Option<usize> {
-        checked_numel(shape)?.checked_mul(self.size())
+        extent(shape, self.size())?;
+        Some(checked_numel(shape)? * self.size())
     }
 
     /// Whether the type holds integers (bool excluded).
@@ -496,6 +513,14 @@ mod tests {
         assert_eq!(checked_numel(&[1 << 32, (1 << 32) + 1]), None);
         assert_eq!(DType::F32.byte_len(&[1 << 31, 1 << 31]), None);
         assert_eq!(DType::F32.byte_len(&[5, 0]), Some(0));
+        // An empty shape is judged by its non-zero dimensions, in any order: NumPy could not
+        // address [0, 2^62] float32 values (its strides overflow) any more than [2^62, 0].
+        assert_eq!(DType::F32.byte_len(&[0, 1 << 62]), None);
+        assert_eq!(DType::F32.byte_len(&[1 << 62, 0]), None);
+        assert_eq!(checked_numel(&[0, 1 << 63]), None);
+        assert_eq!(DType::U8.byte_len(&[0, 1 << 62]), Some(0));
+        assert_eq!(DType::F64.byte_len(&[3, 1 << 59]), None);
+        assert_eq!(DType::F64.byte_len(&[1, 1 << 59]), Some(1 << 62));
         // A shape whose product wraps to a small number is refused, not taken at face value.
         let e = Tensor::from_bytes(DType::U8, vec![1 << 32, 1 << 32], vec![])
             .unwrap_err()

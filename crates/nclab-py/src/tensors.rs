@@ -25,10 +25,24 @@ pub fn load_tensors<'py>(py: Python<'py>, path: PathBuf) -> PyResult<Bound<'py, 
         .map_err(errors::core)?;
     let out = PyDict::new(py);
     for (name, tensor) in &file.tensors {
-        out.set_item(name, to_numpy(py, tensor)?)?;
+        let at = || format!("{}: tensor {name:?}", path.display());
+        let dims = tensor.shape().len();
+        if dims > MAX_DIMS {
+            return Err(PyValueError::new_err(format!(
+                "{}: {dims} dimensions; a NumPy array has at most {MAX_DIMS}",
+                at()
+            )));
+        }
+        let array = to_numpy(py, tensor)
+            .map_err(|e| PyValueError::new_err(format!("{}: {}", at(), e.value(py))))?;
+        out.set_item(name, array)?;
     }
     Ok(out)
 }
+
+/// The most dimensions a NumPy array may have (`NPY_MAXDIMS` of the NumPy 1.x ABI that the
+/// bindings build against).
+const MAX_DIMS: usize = 32;
 
 /// One tensor as an owned NumPy array of its dtype.
 fn to_numpy<'py>(py: Python<'py>, t: &Tensor) -> PyResult<Bound<'py, PyAny>> {

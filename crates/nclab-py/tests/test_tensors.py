@@ -2,6 +2,7 @@
 independent writer, from the format's definition), and the errors of bad files."""
 
 import json
+import os
 import struct
 
 import numpy as np
@@ -80,3 +81,27 @@ def test_bad_files_raise_errors_that_name_them(tmp_path):
     garbage.write_bytes(b"\xff" * 20)
     with pytest.raises(ValueError, match="garbage.safetensors"):
         nclab.load_tensors(garbage)
+
+
+def test_hostile_shapes_and_paths_raise_instead_of_crashing(tmp_path):
+    # An empty tensor whose other dimensions NumPy could not address (its strides would
+    # overflow): refused by the reader, whatever the order of the dimensions.
+    for shape in ([0, 2**62], [2**62, 0], [0, 2**63]):
+        path = tmp_path / "huge.safetensors"
+        write(path, {"x": ("F32", shape, b"")})
+        with pytest.raises(ValueError, match="huge.safetensors"):
+            nclab.load_tensors(path)
+    # More dimensions than NumPy allows; 32 is still fine.
+    path = tmp_path / "deep.safetensors"
+    write(path, {"x": ("U8", [1] * 33, b"\x07")})
+    with pytest.raises(ValueError, match=r"deep.safetensors: tensor \"x\": 33 dimensions"):
+        nclab.load_tensors(path)
+    write(path, {"x": ("U8", [1] * 32, b"\x07")})
+    assert nclab.load_tensors(path)["x"].shape == (1,) * 32
+    # A directory and a named pipe (which would block a plain open for ever) are refused.
+    with pytest.raises(OSError, match="a directory"):
+        nclab.load_tensors(tmp_path)
+    fifo = tmp_path / "pipe.safetensors"
+    os.mkfifo(fifo)
+    with pytest.raises(OSError, match="pipe.safetensors.*not a regular file"):
+        nclab.load_tensors(fifo)

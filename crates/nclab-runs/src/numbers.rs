@@ -9,11 +9,13 @@
 //! - [`scientific`]: for fixed-width terminal columns.
 
 /// The CSV text of a value (empty when undefined): integers such as `3` without a fraction,
-/// others in shortest round-trip form.
+/// others in shortest round-trip form, in scientific notation (`8.2e-227`) when `|x| < 1e-5`
+/// or `|x| >= 1e16`, where the plain form would run to hundreds of digits.
 pub fn exact(v: Option<f64>) -> String {
     match v {
         Some(x) if is_integer(x) => format!("{}", x as i64),
-        Some(x) if x.is_finite() => format!("{x}"),
+        Some(x) if x.is_finite() && (1e-5..1e16).contains(&x.abs()) => format!("{x}"),
+        Some(x) if x.is_finite() => format!("{x:e}"),
         _ => String::new(),
     }
 }
@@ -89,6 +91,14 @@ mod tests {
         }
         assert_eq!(exact(Some(3.0)), "3");
         assert_eq!(exact(Some(-0.0)), "0");
+        assert_eq!(exact(Some(0.25)), "0.25");
+        assert_eq!(exact(Some(1e-5)), "0.00001");
+        assert_eq!(
+            exact(Some(8.229050703016389e-227)),
+            "8.229050703016389e-227"
+        );
+        assert_eq!(exact(Some(-9.5e-6)), "-9.5e-6");
+        assert_eq!(exact(Some(2.5e17)), "2.5e17");
         assert_eq!(json(Some(3.0)), serde_json::json!(3));
         assert_eq!(json(Some(0.25)), serde_json::json!(0.25));
     }

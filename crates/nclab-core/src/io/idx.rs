@@ -102,7 +102,7 @@ enum Source {
 impl Source {
     fn open(path: &Path) -> Result<Source> {
         let ioerr = |e| Error::io(path, e);
-        let mut file = std::fs::File::open(path).map_err(ioerr)?;
+        let mut file = super::open_file(path)?;
         let len = file.metadata().map_err(ioerr)?.len();
         let mut magic = [0u8; 2];
         let got = read_full(&mut file, &mut magic).map_err(ioerr)?;

@@ -26,9 +26,30 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+/// Opens an input file for reading, refusing anything but a regular file (a directory, a
+/// named pipe, a device) up front: opening a pipe would wait for a writer for ever.
+pub fn open_file(path: &Path) -> Result<std::fs::File> {
+    let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+    if !meta.is_file() {
+        let what = if meta.is_dir() {
+            "a directory"
+        } else {
+            "not a regular file (a pipe, socket or device)"
+        };
+        return Err(Error::io(
+            path,
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("{what}: nclab reads its inputs from regular files"),
+            ),
+        ));
+    }
+    std::fs::File::open(path).map_err(|e| Error::io(path, e))
+}
+
 /// Memory-maps the whole of `path` read-only (an empty file gives an empty map).
 pub fn map_file(path: &Path) -> Result<Arc<memmap2::Mmap>> {
-    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let file = open_file(path)?;
     // SAFETY: the map is read-only; nclab does not modify its input files while reading them,
     // and a file truncated by another process underneath is outside the supported use.
     let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| Error::io(path, e))?;
@@ -93,4 +114,35 @@ fn sync_dir(dir: &Path) -> std::io::Result<()> {
     #[cfg(not(unix))]
     let _ = dir;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A directory and a named pipe are refused by name at once (opening a pipe would wait
+    /// for a writer for ever); a regular file, even an empty one, is read.
+    #[test]
+    fn only_regular_files_are_opened() {
+        let dir = nclab_testkit::scratch("open-file");
+        let e = map_file(&dir).unwrap_err().to_string();
+        assert!(
+            e.contains(&dir.display().to_string()) && e.contains("a directory"),
+            "{e}"
+        );
+        let fifo = dir.join("pipe.npy");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let e = map_file(&fifo).unwrap_err().to_string();
+        assert!(
+            e.contains("pipe.npy") && e.contains("not a regular file"),
+            "{e}"
+        );
+        let empty = dir.join("empty.bin");
+        std::fs::write(&empty, b"").unwrap();
+        assert_eq!(map_file(&empty).unwrap().len(), 0);
+    }
 }
