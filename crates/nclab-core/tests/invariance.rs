@@ -163,6 +163,81 @@ fn value(m: &NamedMetrics, name: &str) -> f64 {
         .unwrap_or_else(|| panic!("{name} undefined"))
 }
 
+/// A case proptest found (k = 3, d = 3, features scaled by 1e-3): the coarse between-class
+/// matrix (2 coarse classes, rank 1) had a rounding-noise eigenvalue above the pseudo-inverse
+/// cut-off, and `nc1_coarse` came out near 1e16 for one scale and 1e16 x 1.8 for the other.
+/// Inverting at most `K_c - 1` eigenvalues gives the same, finite value at both scales, equal
+/// to NC1 of the samples relabelled by their coarse class (2 classes, computed from scratch).
+#[test]
+fn nc1_coarse_inverts_no_rounding_noise() {
+    let data = Data {
+        k: 3,
+        d: 3,
+        features: vec![
+            2.7893237807225986,
+            0.38101193639944597,
+            -0.7536523501949358,
+            -3.9029879102485467,
+            0.17452111925682479,
+            -3.495671832667981,
+            -1.2336172680254633,
+            0.20566246038282854,
+            -2.9799837672177363,
+            2.872045983368498,
+            0.37991250291656364,
+            -0.9114205611416921,
+            -3.9110161134680346,
+            0.33185696803972176,
+            -3.457666676569972,
+            -1.07796199785465,
+            -0.6344188070681706,
+            -3.4045244805072206,
+            2.8225111181299964,
+            0.8854604754484077,
+            -0.6473655808866476,
+            -3.828626880148514,
+            0.4110971209701133,
+            -3.426799452537325,
+            -0.5947954320336903,
+            -0.3093743870456358,
+            -2.8729534829177847,
+        ],
+        labels: vec![0, 1, 2, 0, 1, 2, 0, 1, 2],
+        weights: vec![
+            2.7824144829097937,
+            0.38658167628551054,
+            -1.0496449507137766,
+            -3.593729327485824,
+            -0.06641152125382344,
+            -3.4403503147694354,
+            -1.0936204062214816,
+            -0.35291277490689404,
+            -3.3502436842627357,
+        ],
+        bias: vec![0.0; 3],
+    };
+    let tree = two_level_tree(3);
+    let scaled = Data {
+        features: data.features.iter().map(|x| 1e-3 * x).collect(),
+        ..data.clone()
+    };
+    let (a, b) = (
+        value(&data.metrics(Some(&tree)), "nc1_coarse"),
+        value(&scaled.metrics(Some(&tree)), "nc1_coarse"),
+    );
+    // Classes 0 and 1 form coarse class 0, class 2 coarse class 1 (two_level_tree).
+    let coarse = Data {
+        k: 2,
+        labels: data.labels.iter().map(|&y| u32::from(y == 2)).collect(),
+        weights: data.weights[..6].to_vec(),
+        bias: vec![0.0; 2],
+        ..data.clone()
+    };
+    let direct = value(&coarse.metrics(None), "nc1");
+    assert!((a - direct).abs() <= 1e-9 * direct, "{a} against {direct}");
+    assert!((b - direct).abs() <= 1e-9 * direct, "{b} against {direct}");
+}
+
 proptest! {
     #![proptest_config(config())]
 

@@ -272,9 +272,22 @@ impl Spectrum {
     /// eigenvalues at or below `lambda_max max(d, k) eps` (the default of `torch.linalg.pinv` and
     /// of the Array API standard; NumPy's own default is a fixed 1e-15).
     pub(crate) fn nc1(&self, within: &[f64], k: usize, d: usize) -> f64 {
+        self.nc1_of_rank_at_most(within, k, d, usize::MAX)
+    }
+
+    /// [`Self::nc1`] inverting at most the top `rank` eigenvalues: for a between-class matrix
+    /// whose rank is known to be at most `rank`, a further eigenvalue is rounding noise, which
+    /// the cut-off alone can let through when `d` and `k` are small.
+    pub(crate) fn nc1_of_rank_at_most(
+        &self,
+        within: &[f64],
+        k: usize,
+        d: usize,
+        rank: usize,
+    ) -> f64 {
         let lambda_max = self.values.first().copied().unwrap_or(0.0).max(0.0);
         let cutoff = lambda_max * (d.max(k) as f64) * f64::EPSILON;
-        self.within_over_between(within, k, |j| self.values[j] > cutoff) / k as f64
+        self.within_over_between(within, k, |j| j < rank && self.values[j] > cutoff) / k as f64
     }
 }
 

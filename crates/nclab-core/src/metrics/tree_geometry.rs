@@ -80,7 +80,9 @@ pub fn nc2_tree(centred_gram: &[f64], normalized_distance: &[f64], k: usize) -> 
 
 /// `nc1_coarse`: NC1 with every label replaced by its coarse class (`class_to_coarse[k]`, in
 /// `0..num_coarse`), i.e. variability collapse at the coarse level, from the fine classes'
-/// two passes alone (no pass over the features):
+/// two passes alone (no pass over the features). The coarse means weighted by their classes'
+/// sizes sum to zero, so `S_B^c` has rank at most `K_c - 1` and only its top `K_c - 1`
+/// eigenvalues (above the cut-off) are inverted:
 ///
 /// with `A` the `K_c x K` matrix of the fine classes' shares of their coarse class
 /// (`A[C][k] = n_k / n_C` for `k` in `C`), the coarse centred means are `M_c = A M`, the
@@ -167,7 +169,7 @@ fn nc1_coarse_full(
     crate::linalg::gemm_tn(&mut within, &delta, &delta, d, d, k, 1.0, true, true);
     let mut between = vec![0.0; d * d];
     crate::linalg::gemm_tn(&mut between, mc, mc, d, d, kc, 1.0 / kc as f64, false, true);
-    Spectrum::new(&between, d, Route::Full).nc1(&within, kc, d)
+    Spectrum::new(&between, d, Route::Full).nc1_of_rank_at_most(&within, kc, d, kc - 1)
 }
 
 /// `nc1_coarse` in the Span route (`K x K`, in the span of the fine means): within-class
@@ -198,7 +200,7 @@ fn nc1_coarse_span(
         .iter()
         .map(|x| x / kc as f64)
         .collect();
-    Spectrum::new(&between, kc, Route::Span).nc1(&within, kc, d)
+    Spectrum::new(&between, kc, Route::Span).nc1_of_rank_at_most(&within, kc, d, kc - 1)
 }
 
 /// `A X A^T` for `A` (`r x k`) and `X` (`k x k`).
