@@ -306,7 +306,8 @@ def facts():
         "protocol": protocol,
         "protocol_folds": [(g, n, num(r.get("nc1_fold_total")), num(r.get("nc1_fold_after_stable_tpt")),
                             num(report_of(g)[0][n].get("train_acc_mean")),
-                            num(report_of(g)[0][n].get("stable_tpt_epoch_mean")))
+                            num(report_of(g)[0][n].get("stable_tpt_epoch_mean")),
+                            num(report_of(g)[0][n].get("tpt_epoch_mean")))
                            for g in protocol for n, r in report_of(g)[2].items()],
     }
 
@@ -327,8 +328,12 @@ def verdict(values, agree, differ):
 def full_data_folds(folds):
     """The NC1 folds of the full-data runs, a clause per condition."""
     parts = []
-    for g, n, total, after_tpt, train_acc, stable_tpt in folds:
-        if stable_tpt is None:
+    for g, n, total, after_tpt, train_acc, stable_tpt, tpt in folds:
+        if stable_tpt is None and tpt is not None:
+            parts.append(f"`{g}` {n}: {fmt(total)}x from epoch 1, and no stable TPT (its training "
+                         f"error first reached 0 at epoch {fmt(tpt)} but not for good; training "
+                         f"accuracy {fmt(train_acc, 6)} at the end)")
+        elif stable_tpt is None:
             parts.append(f"`{g}` {n}: {fmt(total)}x from epoch 1, and no stable TPT (its training "
                          f"error was never 0 when checked; training accuracy {fmt(train_acc, 6)} at the end)")
         elif after_tpt is None:
