@@ -67,7 +67,12 @@ def tree_of(run, name):
 
 
 def cell(v):
-    return "" if v is None else repr(float(v)) if not isinstance(v, (str, int)) else str(v)
+    """A CSV cell: empty when undefined, names and integers as they are, floats exactly."""
+    if v is None:
+        return ""
+    if isinstance(v, (str, int)):
+        return str(v)
+    return repr(float(v))
 
 
 def main():

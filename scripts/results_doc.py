@@ -18,6 +18,7 @@ import math
 import sys
 import tomllib
 from pathlib import Path
+from typing import NamedTuple, Optional
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "results"
@@ -178,13 +179,31 @@ def lost_significance(grid):
     return n
 
 
+class Cost(NamedTuple):
+    """What a condition's paired 95% interval says about a rise in top-1 error."""
+    grid: str
+    condition: str
+    diff: float
+    low: Optional[float]
+    high: Optional[float]
+    harm_bound: Optional[float]
+
+    @property
+    def has_interval(self):
+        return self.low is not None and self.low != self.high
+
+    @property
+    def is_constant(self):
+        """Every seed's difference is the same (low == high): the t-test is undefined, so
+        there is no interval, nor a bound from it."""
+        return self.low is not None and self.low == self.high
+
+
 def top1_cost(grid):
-    """Per condition, what its paired 95% interval says about a rise in top-1 error:
-    (condition, difference, low, high, harm bound, BH p); low == high when every seed's
-    difference is the same (no interval: the t-test is undefined)."""
+    """A Cost per condition of the grid with a paired top-1 difference."""
     _, comps, _ = report_of(grid)
-    return [(name, num(c["paired_diff"]), num(c["paired_ci95_low"]), num(c["paired_ci95_high"]),
-             num(c.get("harm_bound")), num(c.get("p_bh")))
+    return [Cost(grid, name, num(c["paired_diff"]), num(c["paired_ci95_low"]), num(c["paired_ci95_high"]),
+                 num(c.get("harm_bound")))
             for (name, m), c in comps.items() if m == "top1_error" and num(c.get("paired_diff")) is not None]
 
 
@@ -295,7 +314,8 @@ def facts():
         "final_nc2": span([f.get("nc2") for f in finals], 2),
         "nc4_zero": sum(f.get("nc4") == 0 for f in finals),
         "sig": {g: significant(g) for g in CPU_GRIDS},
-        "sig_other": sum(len(significant(g, headline_only=False)) - len(significant(g)) for g in CPU_GRIDS),
+        "sig_other": sum(m not in dict(HEADLINE) for g in CPU_GRIDS
+                         for _, m, *_ in significant(g, headline_only=False)),
         "lost": {g: lost_significance(g) for g in CPU_GRIDS},
         "cost": {g: top1_cost(g) for g in hier},
         "hier": hier,
@@ -398,10 +418,9 @@ def bertinetto(f):
         return verdict([d for _, _, d in found], lambda d: d < 0, lambda d: d > 0)
 
     sev, hd5, top1 = sig("mistake_severity"), sig("hdist@5"), sig("top1_error")
-    costs = [(g, *c) for g, cs in f["cost"].items() for c in cs]
-    exact = [(g, n, d) for g, n, d, lo, hi, _, _ in costs if lo is not None and lo == hi]
-    bounds = [b for g, n, d, lo, hi, b, _ in costs if b is not None and not (lo is not None and lo == hi)]
-    above = [(g, n, lo, hi) for g, n, d, lo, hi, _, _ in costs if lo is not None and lo > 0 and lo != hi]
+    costs = [c for cs in f["cost"].values() for c in cs]
+    exact = [c for c in costs if c.is_constant]
+    above = [c for c in costs if c.has_interval and c.low > 0]
     listed = lambda found: "; ".join(f"{n} on `{g}` ({signed(d)})" for g, n, d in found)  # noqa: E731
     return [
         "**Bertinetto et al. (2020)**, *Making better mistakes* (the hierarchy grids: HXE and soft "
@@ -417,11 +436,12 @@ def bertinetto(f):
         f"{plural(len(top1), 'comparison')}" + (f" ({listed(top1)})" if top1 else "") + ". "
         + (f"Before the correction, {plural(len(above), 'condition')} {'has' if len(above) == 1 else 'have'} "
            "a 95% interval wholly above 0 ("
-           + "; ".join(f"{n} on `{g}`: [{signed(lo)}, {signed(hi)}]" for g, n, lo, hi in above)
+           + "; ".join(f"{c.condition} on `{c.grid}`: [{signed(c.low)}, {signed(c.high)}]" for c in above)
            + "), in the direction of the paper's small cost. " if above else "")
-        + f"The intervals allow increases of up to {span(bounds, 2)} (the largest worsening each "
+        + f"The intervals allow increases of up to {span([c.harm_bound for c in costs if c.has_interval], 2)} "
+        "(the largest worsening each "
         "condition's interval allows)"
-        + (f"; {'; '.join(f'{n} on `{g}`' for g, n, _ in exact)}: every seed's difference is the "
+        + (f"; {'; '.join(f'{c.condition} on `{c.grid}`' for c in exact)}: every seed's difference is the "
            "same, so there is no interval" if exact else "")
         + ". " + ("**Agrees**." if top1 and all(d > 0 for _, _, d in top1) else
                   "**Cannot say** after the correction: no significant cost, and intervals too "
@@ -467,13 +487,14 @@ def in_short(f):
     weak = f["max_fold_tpt"] < ORDER
     sig_lines = [f"| `{g}` | {name} | {m} | {signed(d, 3)} | {fmt(p, 2)} | {fmt(pbh, 2)} |"
                  for g in CPU_GRIDS for name, m, d, p, pbh in f["sig"][g]]
+
     def no_worse(costs):
         """The bounds of the conditions with an interval, and those without one."""
-        exact = [c for c in costs if c[2] is not None and c[2] == c[3]]
-        text = span([c[4] for c in costs if c not in exact], 2)
+        text = span([c.harm_bound for c in costs if c.has_interval], 2)
+        exact = [c for c in costs if c.is_constant]
         if exact:
-            text += " (" + "; ".join(f"{c[0]}: every seed's difference is {signed(c[1], 2)}, no interval"
-                                     for c in exact) + ")"
+            text += " (" + "; ".join(f"{c.condition}: every seed's difference is {signed(c.diff, 2)}, "
+                                     "no interval" for c in exact) + ")"
         return text
 
     return [

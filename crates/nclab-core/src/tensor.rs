@@ -11,21 +11,18 @@ use crate::{Error, Result};
 /// empty arrays too, whatever the order of the dimensions). Every size computed from a file
 /// header goes through this (or [`DType::byte_len`]), never through a plain product.
 pub fn checked_numel(shape: &[usize]) -> Option<usize> {
-    extent(shape, 1)?;
-    Some(if shape.contains(&0) {
-        0
-    } else {
-        shape.iter().product()
-    })
+    sized_product(shape, 1)
 }
 
-/// `size x` the product of the non-zero dimensions of `shape`, when it is at most `isize::MAX`.
-fn extent(shape: &[usize], size: usize) -> Option<usize> {
-    shape
+/// `size x prod(shape)`, or `None` when `size` times the product of the non-zero dimensions
+/// exceeds `isize::MAX` (an empty shape is judged by the dimensions it would have to address).
+fn sized_product(shape: &[usize], size: usize) -> Option<usize> {
+    let extent = shape
         .iter()
         .filter(|&&d| d != 0)
         .try_fold(size, |a, &d| a.checked_mul(d))
-        .filter(|&n| n <= isize::MAX as usize)
+        .filter(|&n| n <= isize::MAX as usize)?;
+    Some(if shape.contains(&0) { 0 } else { extent })
 }
 
 /// Element types found in `.npy` and `.safetensors` files.
@@ -57,11 +54,11 @@ impl DType {
         }
     }
 
-    /// Bytes of an array of this type and shape: `prod(shape) * size`, or `None` when that
-    /// overflows `usize` (a corrupt or hostile header; checked before anything is allocated).
+    /// Bytes of an array of this type and shape: `prod(shape) * size`, or `None` when the shape
+    /// cannot be addressed ([`checked_numel`]'s rule with the element size; a corrupt or hostile
+    /// header, checked before anything is allocated).
     pub fn byte_len(self, shape: &[usize]) -> Option<usize> {
-        extent(shape, self.size())?;
-        Some(checked_numel(shape)? * self.size())
+        sized_product(shape, self.size())
     }
 
     /// Whether the type holds integers (bool excluded).

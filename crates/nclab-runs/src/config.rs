@@ -821,7 +821,6 @@ mod tests {
     #[test]
     fn errors_name_the_set_or_the_file_they_come_from() {
         let dir = nclab_testkit::scratch("config-attribution");
-        std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("c.toml");
         let err = |file: &str, sets: &[&str]| {
             std::fs::write(&path, file).unwrap();
