@@ -81,6 +81,14 @@ def test_bad_files_raise_errors_that_name_them(tmp_path):
     garbage.write_bytes(b"\xff" * 20)
     with pytest.raises(ValueError, match="garbage.safetensors"):
         nclab.load_tensors(garbage)
+    # A name twice: json.loads would keep the second entry; the reader refuses the file.
+    twice = tmp_path / "twice.safetensors"
+    entry = '{"dtype":"U8","shape":[1],"data_offsets":[%d,%d]}'
+    text = ('{"w":%s,"w":%s}' % (entry % (0, 1), entry % (1, 2))).encode()
+    twice.write_bytes(struct.pack("<Q", len(text)) + text + b"\x01\x02")
+    assert json.loads(text)["w"]["data_offsets"] == [1, 2]
+    with pytest.raises(ValueError, match=r'twice.safetensors.*the name "w" appears twice'):
+        nclab.load_tensors(twice)
 
 
 def test_hostile_shapes_and_paths_raise_instead_of_crashing(tmp_path):

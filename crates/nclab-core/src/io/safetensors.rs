@@ -20,6 +20,8 @@
 //!   The messages here name the file, the tensor and the field, with the numbers at fault.
 //! * It refuses files that [`read`] reads: a gap between two tensors' data, or bytes after
 //!   the last one (it wants the data buffer tiled exactly).
+//! * It reads a header that names a tensor twice, keeping one of the two entries (so which
+//!   tensor a name means depends on the JSON parser); [`read`] refuses it.
 //! * Its writer sorts the tensors by dtype and then by name (here: by element size, ties in
 //!   the given order), writes the header's keys in another order, takes the metadata as a
 //!   `HashMap` (so its order, and the file's bytes, change from one process to the next), and
@@ -99,7 +101,7 @@ const MAX_HEADER: u64 = 100_000_000;
 pub fn read(path: &Path) -> Result<SafeTensorsFile> {
     let map = map_file(path)?;
     let n = header_len(path, &map)?;
-    let header = header_object(path, &map[8..8 + n])?;
+    let header = header_members(path, &map[8..8 + n])?;
     let data_start = 8 + n;
     let data_len = map.len() - data_start;
     let mut metadata = BTreeMap::new();
@@ -153,13 +155,50 @@ fn header_len(path: &Path, map: &[u8]) -> Result<usize> {
     Ok(n as usize)
 }
 
-/// The header's JSON, which must be an object.
-fn header_object(path: &Path, json: &[u8]) -> Result<serde_json::Map<String, serde_json::Value>> {
-    let json: serde_json::Value = serde_json::from_slice(json)
-        .map_err(|e| Error::format(path, format!("header is not valid JSON ({e})")))?;
-    match json {
-        serde_json::Value::Object(object) => Ok(object),
-        _ => Err(Error::format(path, "header JSON is not an object")),
+/// The header's members `(name, entry)` in file order: the JSON must be an object whose
+/// names are all different (a name twice is refused, naming it and where it repeats; a
+/// JSON parser would silently keep one of the two).
+fn header_members(path: &Path, json: &[u8]) -> Result<Vec<(String, serde_json::Value)>> {
+    serde_json::from_slice::<Members>(json)
+        .map(|m| m.0)
+        .map_err(|e| {
+            if e.is_data() {
+                Error::format(path, format!("header: {e}"))
+            } else {
+                Error::format(path, format!("header is not valid JSON ({e})"))
+            }
+        })
+}
+
+/// A JSON object's members in order, each name once.
+struct Members(Vec<(String, serde_json::Value)>);
+
+impl<'de> serde::Deserialize<'de> for Members {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Members;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object of tensors")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> std::result::Result<Members, A::Error> {
+                let mut seen = std::collections::HashSet::new();
+                let mut members = Vec::new();
+                while let Some(name) = map.next_key::<String>()? {
+                    if !seen.insert(name.clone()) {
+                        return Err(serde::de::Error::custom(format!(
+                            "the name {name:?} appears twice"
+                        )));
+                    }
+                    members.push((name, map.next_value()?));
+                }
+                Ok(Members(members))
+            }
+        }
+        d.deserialize_map(Visitor)
     }
 }
 
@@ -443,7 +482,27 @@ mod tests {
         assert!(err_of(&p).contains("header is not valid JSON"));
 
         raw(&p, "[1, 2]", &[]);
-        assert!(err_of(&p).contains("header JSON is not an object"));
+        let e = err_of(&p);
+        assert!(e.contains("header: invalid type: sequence"), "{e}");
+        assert!(e.contains("expected a JSON object of tensors"), "{e}");
+
+        // A name twice is refused (JSON parsers keep one of the two without a word).
+        raw(
+            &p,
+            r#"{"x":{"dtype":"U8","shape":[0],"data_offsets":[0,0]},
+                "x":{"dtype":"U8","shape":[1],"data_offsets":[0,1]}}"#,
+            &[7],
+        );
+        let e = err_of(&p);
+        assert!(e.contains("bad.safetensors"), "{e}");
+        assert!(
+            e.contains("header: the name \"x\" appears twice at line 2 column 19"),
+            "{e}"
+        );
+        // The reference crate reads this file, with one tensor "x".
+        let bytes = std::fs::read(&p).unwrap();
+        let reference = ::safetensors::SafeTensors::deserialize(&bytes).unwrap();
+        assert_eq!(reference.names(), vec!["x"]);
 
         raw(
             &p,
@@ -634,7 +693,8 @@ mod tests {
         })]
 
         /// Every file that the reference crate reads, `read` reads with the same tensors and
-        /// metadata, or refuses for a dtype that nclab does not know.
+        /// metadata, or refuses for a dtype that nclab does not know; a file with a tensor
+        /// name twice `read` refuses.
         #[test]
         fn read_reads_every_file_the_reference_crate_reads(
             entries in proptest::collection::vec(entry(), 0..5),
@@ -662,12 +722,19 @@ mod tests {
             let mut bytes = (json.len() as u64).to_le_bytes().to_vec();
             bytes.extend_from_slice(json.as_bytes());
             bytes.extend(pattern((offset as i64 + slack).max(0) as usize, 7));
-            let Ok(reference) = ::safetensors::SafeTensors::deserialize(&bytes) else {
-                return Ok(());
-            };
             let dir = scratch("st-prop-ref");
             let p = dir.join("p.safetensors");
             std::fs::write(&p, &bytes).unwrap();
+            let names: std::collections::BTreeSet<_> = entries.iter().map(|e| &e.0).collect();
+            if names.len() < entries.len() {
+                // A name twice: refused here whatever the reference makes of it.
+                let e = read(&p).unwrap_err().to_string();
+                prop_assert!(e.contains("appears twice"), "{}", e);
+                return Ok(());
+            }
+            let Ok(reference) = ::safetensors::SafeTensors::deserialize(&bytes) else {
+                return Ok(());
+            };
             let unknown = reference
                 .iter()
                 .find(|(_, v)| parse_dtype(&v.dtype().to_string()).is_none())
