@@ -101,30 +101,27 @@ const MAX_HEADER: u64 = 100_000_000;
 pub fn read(path: &Path) -> Result<SafeTensorsFile> {
     let map = map_file(path)?;
     let n = header_len(path, &map)?;
-    let header = header_members(path, &map[8..8 + n])?;
     let data_start = 8 + n;
-    let data_len = map.len() - data_start;
-    let mut metadata = BTreeMap::new();
+    let header = Header::parse(path, &map[8..data_start], map.len() - data_start)?;
+    check_disjoint(
+        path,
+        header
+            .tensors
+            .iter()
+            .map(|(name, info)| (info.begin, info.end, name.as_str()))
+            .collect(),
+    )?;
     let mut tensors = BTreeMap::new();
-    let mut ranges: Vec<(usize, usize, &str)> = Vec::new();
-    for (name, entry) in &header {
-        if name == "__metadata__" {
-            metadata = metadata_map(path, entry)?;
-            continue;
-        }
-        let terr = |m: String| Error::format(path, format!("tensor {name:?}: {m}"));
-        let info = TensorInfo::parse(entry, data_len).map_err(terr)?;
-        ranges.push((info.begin, info.end, name.as_str()));
+    for (name, info) in header.tensors {
         let tensor = info
             .tensor(&map, data_start)
-            .map_err(|e| terr(e.to_string()))?;
-        tensors.insert(name.clone(), tensor);
+            .map_err(|e| Error::format(path, format!("tensor {name:?}: {e}")))?;
+        tensors.insert(name, tensor);
     }
-    check_disjoint(path, ranges)?;
     Ok(SafeTensorsFile {
         path: path.to_path_buf(),
         tensors,
-        metadata,
+        metadata: header.metadata,
     })
 }
 
@@ -142,7 +139,16 @@ fn header_len(path: &Path, map: &[u8]) -> Result<usize> {
         ));
     }
     let n = u64::from_le_bytes(map[..8].try_into().unwrap());
-    if n > MAX_HEADER || n > (map.len() - 8) as u64 {
+    if n > MAX_HEADER {
+        return Err(Error::format(
+            path,
+            format!(
+                "header length field says {n} bytes, more than the {MAX_HEADER} bytes a \
+                 .safetensors header may have (corrupt, or not a .safetensors file)"
+            ),
+        ));
+    }
+    if n > (map.len() - 8) as u64 {
         return Err(Error::format(
             path,
             format!(
@@ -155,66 +161,85 @@ fn header_len(path: &Path, map: &[u8]) -> Result<usize> {
     Ok(n as usize)
 }
 
-/// The header's members `(name, entry)` in file order: the JSON must be an object whose
-/// names are all different (a name twice is refused, naming it and where it repeats; a
-/// JSON parser would silently keep one of the two).
-fn header_members(path: &Path, json: &[u8]) -> Result<Vec<(String, serde_json::Value)>> {
-    serde_json::from_slice::<Members>(json)
-        .map(|m| m.0)
-        .map_err(|e| {
-            if e.is_data() {
-                Error::format(path, format!("header: {e}"))
-            } else {
-                Error::format(path, format!("header is not valid JSON ({e})"))
-            }
-        })
+/// A header, read member by member (each member's JSON is dropped once it is checked, so a
+/// header of a million small entries does not stand as a JSON tree in memory): the tensors'
+/// entries checked against a data buffer of `data_len` bytes, and the metadata.
+struct Header {
+    tensors: BTreeMap<String, TensorInfo>,
+    metadata: BTreeMap<String, String>,
+    data_len: usize,
 }
 
-/// A JSON object's members in order, each name once.
-struct Members(Vec<(String, serde_json::Value)>);
-
-impl<'de> serde::Deserialize<'de> for Members {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        struct Visitor;
-        impl<'de> serde::de::Visitor<'de> for Visitor {
-            type Value = Members;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a JSON object of tensors")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> std::result::Result<Members, A::Error> {
-                let mut seen = std::collections::HashSet::new();
-                let mut members = Vec::new();
-                while let Some(name) = map.next_key::<String>()? {
-                    if !seen.insert(name.clone()) {
-                        return Err(serde::de::Error::custom(format!(
-                            "the name {name:?} appears twice"
-                        )));
-                    }
-                    members.push((name, map.next_value()?));
+impl Header {
+    /// Reads the header's JSON, which must be an object whose names are all different (a
+    /// name twice is refused, naming it and where it repeats; a JSON parser would quietly
+    /// keep one of the two). The first faulty member is the error, with its line and column.
+    fn parse(path: &Path, json: &[u8], data_len: usize) -> Result<Header> {
+        let mut de = serde_json::Deserializer::from_slice(json);
+        let header = Header {
+            tensors: BTreeMap::new(),
+            metadata: BTreeMap::new(),
+            data_len,
+        };
+        serde::Deserializer::deserialize_map(&mut de, header)
+            .and_then(|h| de.end().map(|()| h))
+            .map_err(|e| {
+                if e.is_data() {
+                    Error::format(path, format!("header: {e}"))
+                } else {
+                    Error::format(path, format!("header is not valid JSON ({e})"))
                 }
-                Ok(Members(members))
+            })
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Header {
+    type Value = Header;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON object of tensors")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(
+        mut self,
+        mut members: A,
+    ) -> std::result::Result<Header, A::Error> {
+        use serde::de::Error as _;
+        let mut has_metadata = false;
+        while let Some(name) = members.next_key::<String>()? {
+            let twice = if name == "__metadata__" {
+                std::mem::replace(&mut has_metadata, true)
+            } else {
+                self.tensors.contains_key(&name)
+            };
+            if twice {
+                return Err(A::Error::custom(format!("the name {name:?} appears twice")));
+            }
+            let entry: serde_json::Value = members.next_value()?;
+            if name == "__metadata__" {
+                self.metadata = metadata_map(&entry).map_err(A::Error::custom)?;
+            } else {
+                let info = TensorInfo::parse(&entry, self.data_len)
+                    .map_err(|m| A::Error::custom(format!("tensor {name:?}: {m}")))?;
+                self.tensors.insert(name, info);
             }
         }
-        d.deserialize_map(Visitor)
+        Ok(self)
     }
 }
 
 /// The `__metadata__` entry: an object whose values are all strings.
-fn metadata_map(path: &Path, entry: &serde_json::Value) -> Result<BTreeMap<String, String>> {
+fn metadata_map(
+    entry: &serde_json::Value,
+) -> std::result::Result<BTreeMap<String, String>, String> {
     let m = entry
         .as_object()
-        .ok_or_else(|| Error::format(path, "__metadata__ is not an object"))?;
+        .ok_or_else(|| "__metadata__ is not an object".to_string())?;
     let mut metadata = BTreeMap::new();
     for (k, v) in m {
-        let v = v.as_str().ok_or_else(|| {
-            Error::format(
-                path,
-                format!("__metadata__ value of {k:?} is not a string: {v}"),
-            )
-        })?;
+        let v = v
+            .as_str()
+            .ok_or_else(|| format!("__metadata__ value of {k:?} is not a string: {v}"))?;
         metadata.insert(k.clone(), v.to_string());
     }
     Ok(metadata)
@@ -477,6 +502,15 @@ mod tests {
         let e = err_of(&p);
         assert!(e.contains("header length field says 1000 bytes"), "{e}");
         assert!(e.contains("has 2 bytes after it"), "{e}");
+        // Header length above the limit (checked before the file's size).
+        let mut b = (MAX_HEADER + 1).to_le_bytes().to_vec();
+        b.extend_from_slice(b"{}");
+        std::fs::write(&p, b).unwrap();
+        let e = err_of(&p);
+        assert!(
+            e.contains("says 100000001 bytes, more than the 100000000"),
+            "{e}"
+        );
 
         raw(&p, r#"{"x": {"dtype": "F32""#, &[]);
         assert!(err_of(&p).contains("header is not valid JSON"));
@@ -727,9 +761,10 @@ mod tests {
             std::fs::write(&p, &bytes).unwrap();
             let names: std::collections::BTreeSet<_> = entries.iter().map(|e| &e.0).collect();
             if names.len() < entries.len() {
-                // A name twice: refused here whatever the reference makes of it.
+                // A name twice: refused here whatever the reference makes of it (for the
+                // repeat, or for a faulty entry before it).
                 let e = read(&p).unwrap_err().to_string();
-                prop_assert!(e.contains("appears twice"), "{}", e);
+                prop_assert!(e.contains("appears twice") || e.contains("header: tensor"), "{}", e);
                 return Ok(());
             }
             let Ok(reference) = ::safetensors::SafeTensors::deserialize(&bytes) else {
