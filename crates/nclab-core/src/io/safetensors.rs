@@ -512,78 +512,84 @@ mod tests {
             "{e}"
         );
 
-        raw(&p, r#"{"x": {"dtype": "F32""#, &[]);
-        assert!(err_of(&p).contains("header is not valid JSON"));
-
-        raw(&p, "[1, 2]", &[]);
-        let e = err_of(&p);
-        assert!(e.contains("header: invalid type: sequence"), "{e}");
-        assert!(e.contains("expected a JSON object of tensors"), "{e}");
-
-        // A name twice is refused (JSON parsers keep one of the two without a word).
-        raw(
-            &p,
-            r#"{"x":{"dtype":"U8","shape":[0],"data_offsets":[0,0]},
-                "x":{"dtype":"U8","shape":[1],"data_offsets":[0,1]}}"#,
-            &[7],
-        );
-        let e = err_of(&p);
-        assert!(e.contains("bad.safetensors"), "{e}");
-        assert!(
-            e.contains("header: the name \"x\" appears twice at line 2 column 19"),
-            "{e}"
-        );
-        // The reference crate reads this file, with one tensor "x".
-        let bytes = std::fs::read(&p).unwrap();
-        let reference = ::safetensors::SafeTensors::deserialize(&bytes).unwrap();
-        assert_eq!(reference.names(), vec!["x"]);
-
-        raw(
-            &p,
-            r#"{"x":{"dtype":"F8_E4M3","shape":[1],"data_offsets":[0,1]}}"#,
-            &[0],
-        );
-        let e = err_of(&p);
-        assert!(e.contains("tensor \"x\": unknown dtype \"F8_E4M3\""), "{e}");
-
-        raw(
-            &p,
-            r#"{"x":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#,
-            &[0; 4],
-        );
-        let e = err_of(&p);
-        assert!(e.contains("data_offsets [0, 8] out of range"), "{e}");
-        assert!(e.contains("buffer has 4 bytes"), "{e}");
-
-        raw(
-            &p,
-            r#"{"x":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}}"#,
-            &[0; 8],
-        );
-        let e = err_of(&p);
-        assert!(e.contains("shape [3] of F32 needs 12 bytes"), "{e}");
-        assert!(e.contains("give 8"), "{e}");
-
-        raw(
-            &p,
-            r#"{"x":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},
+        // Faulty headers: (header, data buffer, what the message must say).
+        let x_twice = r#"{"x":{"dtype":"U8","shape":[0],"data_offsets":[0,0]},
+                "x":{"dtype":"U8","shape":[1],"data_offsets":[0,1]}}"#;
+        let cases: [(&str, &[u8], &[&str]); 11] = [
+            (
+                r#"{"x": {"dtype": "F32""#,
+                &[],
+                &["header is not valid JSON"],
+            ),
+            (
+                "[1, 2]",
+                &[],
+                &[
+                    "header: invalid type: sequence",
+                    "expected a JSON object of tensors",
+                ],
+            ),
+            // A name twice (JSON parsers keep one of the two without a word).
+            (
+                x_twice,
+                &[7],
+                &["header: the name \"x\" appears twice at line 2 column 19"],
+            ),
+            (
+                r#"{"x":{"dtype":"F8_E4M3","shape":[1],"data_offsets":[0,1]}}"#,
+                &[0],
+                &["tensor \"x\": unknown dtype \"F8_E4M3\""],
+            ),
+            (
+                r#"{"x":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#,
+                &[0; 4],
+                &["data_offsets [0, 8] out of range", "buffer has 4 bytes"],
+            ),
+            (
+                r#"{"x":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}}"#,
+                &[0; 8],
+                &["shape [3] of F32 needs 12 bytes", "give 8"],
+            ),
+            (
+                r#"{"x":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},
                 "y":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#,
-            &[0; 8],
-        );
-        assert!(err_of(&p).contains("overlap"));
-
-        raw(&p, r#"{"x":{"shape":[2],"data_offsets":[0,8]}}"#, &[0; 8]);
-        assert!(err_of(&p).contains("missing string field \"dtype\""));
-
-        raw(
-            &p,
-            r#"{"x":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}}"#,
-            &[0; 8],
-        );
-        assert!(err_of(&p).contains("non-negative integers"));
-
-        raw(&p, r#"{"__metadata__":{"a":3}}"#, &[]);
-        assert!(err_of(&p).contains("value of \"a\" is not a string"));
+                &[0; 8],
+                &["tensors \"x\" [0, 8] and \"y\" [4, 8] overlap"],
+            ),
+            (
+                r#"{"x":{"shape":[2],"data_offsets":[0,8]}}"#,
+                &[0; 8],
+                &["tensor \"x\": missing string field \"dtype\""],
+            ),
+            (
+                r#"{"x":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}}"#,
+                &[0; 8],
+                &["\"shape\" must hold non-negative integers"],
+            ),
+            (
+                r#"{"__metadata__":{"a":3}}"#,
+                &[],
+                &["__metadata__ value of \"a\" is not a string: 3"],
+            ),
+            (
+                r#"{"__metadata__":{},"__metadata__":{}}"#,
+                &[],
+                &["the name \"__metadata__\" appears twice"],
+            ),
+        ];
+        for (header, data, expected) in cases {
+            raw(&p, header, data);
+            let e = err_of(&p);
+            assert!(e.contains("bad.safetensors"), "{e}");
+            for x in expected {
+                assert!(e.contains(x), "{header}: {e}");
+            }
+        }
+        // The reference crate reads the file with "x" twice, keeping one tensor "x".
+        raw(&p, x_twice, &[7]);
+        let reference = std::fs::read(&p).unwrap();
+        let reference = ::safetensors::SafeTensors::deserialize(&reference).unwrap();
+        assert_eq!(reference.names(), vec!["x"]);
 
         // A duplicate name is refused when writing, and nothing is written.
         let q = dir.join("dup.safetensors");
