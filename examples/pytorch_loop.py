@@ -2,9 +2,10 @@
 tracked by nclab into a run directory, and an nclab report at the end.
 
     python examples/pytorch_loop.py --epochs 10 --out runs/pytorch-mnist-hxe
+    python examples/pytorch_loop.py --epochs 2 --per-class 50      # a try in seconds
 """
 
-import argparse, shutil, subprocess
+import argparse, os, shutil, subprocess
 
 import torch
 from torch import nn
@@ -52,5 +53,6 @@ for epoch in range(1, args.epochs + 1):
         print(f"epoch {epoch}: train acc {row['train_acc']:.4f}  test acc {row['test_acc']:.4f}  "
               f"NC1 {row['nc1']:.4f}  mistake severity {row['mistake_severity']}")
 
-nclab_cli = shutil.which("nclab") or "target/release/nclab"
+repo = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+nclab_cli = shutil.which("nclab") or os.path.join(repo, "target", "release", "nclab")
 subprocess.run([nclab_cli, "report", args.out, "--out", args.out + "-report"], check=True)

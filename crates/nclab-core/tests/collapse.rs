@@ -821,3 +821,58 @@ fn the_streaming_accumulator_equals_one_shot_measurement() {
         "{e}"
     );
 }
+
+/// Where `S_B`'s rank is below `K-1`, `nc1_rank` divides by eigenvalues that are rounding
+/// noise (docs/metrics.md: meaningless), but every term `v^T S_W v / lambda` has a positive
+/// semi-definite `S_W` above a positive `lambda`, so it is never negative; rounding in the
+/// noise directions made it so (-2e13 for two coincident means before terms below 0 were
+/// taken as 0). Class means confined to a 3-dimensional subspace of R^20, K = 10, both
+/// routes, 20 random problems.
+#[test]
+fn nc1_rank_is_never_negative_when_s_b_is_rank_deficient() {
+    use nclab_core::metrics::collapse::measure_by;
+    use nclab_core::metrics::scatter::Route;
+    let (k, d, r, per) = (10, 20, 3, 15);
+    let mut negative = 0;
+    for seed in 0..20 {
+        let mut rng = Rng::new(500 + seed);
+        let centres: Vec<f64> = (0..k * r).map(|_| rng.normal()).collect();
+        let basis: Vec<f64> = (0..r * d).map(|_| rng.normal()).collect();
+        let mut h = Vec::new();
+        let mut y = Vec::new();
+        for c in 0..k {
+            for _ in 0..per {
+                h.extend((0..d).map(|j| {
+                    let mean: f64 = (0..r).map(|a| centres[c * r + a] * basis[a * d + j]).sum();
+                    mean + 0.5 * rng.normal()
+                }));
+                y.push(c as u32);
+            }
+        }
+        // Centre each class on its exact mean so the means stay in the subspace.
+        for c in 0..k {
+            for j in 0..d {
+                let rows: Vec<usize> = (0..k * per).filter(|&i| y[i] == c as u32).collect();
+                let m = rows.iter().map(|&i| h[i * d + j]).sum::<f64>() / per as f64;
+                let want: f64 = (0..r).map(|a| centres[c * r + a] * basis[a * d + j]).sum();
+                rows.iter().for_each(|&i| h[i * d + j] += want - m);
+            }
+        }
+        let input = CollapseInput {
+            features: MatrixView::f64(&h, k * per, d),
+            labels: &y,
+            num_classes: k,
+            weights: None,
+            bias: None,
+            predictions: None,
+        };
+        for route in [Route::Span, Route::Full] {
+            let m = measure_by(&input, Some(route)).unwrap();
+            assert!(m.nc1.is_finite() && m.nc1 >= 0.0, "nc1 {}", m.nc1);
+            if m.nc1_rank < 0.0 {
+                negative += 1;
+            }
+        }
+    }
+    assert_eq!(negative, 0, "nc1_rank < 0 in {negative} of 40 cases");
+}

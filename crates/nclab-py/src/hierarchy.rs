@@ -9,6 +9,7 @@ use nclab_core::losses::SoftTargets;
 use numpy::{PyArray1, PyArray2};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
+use pyo3::types::PyTuple;
 
 use crate::errors;
 
@@ -16,6 +17,16 @@ use crate::errors;
 #[pyclass(module = "nclab", name = "Hierarchy", frozen)]
 pub struct Hierarchy {
     pub tree: Tree,
+}
+
+impl Hierarchy {
+    /// What equality compares: the classes in order and the edges as a set (sorted), so the
+    /// order in which a tree's edges were given does not matter.
+    fn identity(&self) -> (Vec<String>, Vec<(String, String)>) {
+        let mut edges = self.edges();
+        edges.sort_unstable();
+        (self.classes(), edges)
+    }
 }
 
 /// A `k x k` row-major matrix as a NumPy array.
@@ -27,26 +38,20 @@ fn square<'py>(py: Python<'py>, values: Vec<f64>, k: usize) -> PyResult<Bound<'p
 
 #[pymethods]
 impl Hierarchy {
-    /// A built-in hierarchy: "cifar10", "cifar100", "fashion-mnist", or "flat:K".
+    /// A built-in hierarchy: "cifar10", "cifar100", "fashion-mnist" (and their spellings
+    /// "cifar-10", "cifar-100", "fashion_mnist", "fashionmnist"), "flat:K", or "flat" with
+    /// `num_classes`.
     #[staticmethod]
-    fn builtin(name: &str) -> PyResult<Self> {
+    #[pyo3(signature = (name, num_classes=None))]
+    fn builtin(name: &str, num_classes: Option<usize>) -> PyResult<Self> {
         let name = name.trim();
-        let known = [
-            "cifar10",
-            "cifar-10",
-            "cifar100",
-            "cifar-100",
-            "fashion-mnist",
-        ];
-        if !known.contains(&name) && !name.starts_with("flat:") {
-            return Err(PyValueError::new_err(format!(
+        match Tree::builtin(name, num_classes) {
+            Some(tree) => tree.map(|tree| Hierarchy { tree }).map_err(errors::core),
+            None => Err(PyValueError::new_err(format!(
                 "no built-in hierarchy {name:?}; the built-ins are {}",
                 hierarchy::BUILTIN_NAMES
-            )));
+            ))),
         }
-        Tree::load(name)
-            .map(|tree| Hierarchy { tree })
-            .map_err(errors::core)
     }
 
     /// Reads a hierarchy file (an edge list `parent child` per line, or nested JSON) or
@@ -202,6 +207,34 @@ impl Hierarchy {
 
     fn __len__(&self) -> usize {
         self.tree.num_classes()
+    }
+
+    /// Two hierarchies are equal when they have the same classes in the same order and the
+    /// same edges (the same tree with the same names), wherever they came from.
+    fn __eq__(&self, other: &Self) -> bool {
+        self.identity() == other.identity()
+    }
+
+    fn __hash__(&self) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        self.identity().hash(&mut h);
+        h.finish()
+    }
+
+    /// For pickle and `copy`: a built-in by its name, any other tree by its edges and classes
+    /// (`from_edges`).
+    fn __reduce__<'py>(
+        &self,
+        py: Python<'py>,
+    ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
+        let class = py.get_type::<Hierarchy>();
+        let source = self.tree.source();
+        if let Some(Ok(_)) = Tree::builtin(source, None) {
+            return Ok((class.getattr("builtin")?, (source,).into_pyobject(py)?));
+        }
+        let args = (self.edges(), self.classes()).into_pyobject(py)?;
+        Ok((class.getattr("from_edges")?, args))
     }
 
     fn __repr__(&self) -> String {

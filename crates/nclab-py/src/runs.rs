@@ -5,11 +5,18 @@
 use std::path::PathBuf;
 
 use nclab_runs::config::AnalysisEpochs;
-use nclab_runs::run_dir::{RunDir, RunLock, Summary, CONFIG};
+use nclab_runs::run_dir::{RunDir, RunLock, Summary, Writer, CONFIG};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
 use crate::errors;
+
+/// The Python `Tracker`, for the run directory's messages.
+const TRACKER: Writer = Writer {
+    name: "nclab.torch.Tracker",
+    when_used: "choose another run_dir, or remove this one (a Tracker starts a run; it cannot \
+                continue one)",
+};
 
 /// An open run directory, locked against a second writer while this object lives (or until
 /// `close()`).
@@ -39,8 +46,7 @@ impl RunWriter {
     #[new]
     fn new(path: PathBuf, config_json: &str) -> PyResult<Self> {
         let config = config_toml(config_json)?;
-        let (dir, lock) =
-            RunDir::lock(&path, false, "nclab.torch.Tracker").map_err(errors::runs)?;
+        let (dir, lock) = RunDir::lock(&path, false, TRACKER).map_err(errors::runs)?;
         if let Err(e) = dir.write_atomic(CONFIG, config.as_bytes()) {
             lock.abandon();
             return Err(errors::runs(e));
@@ -131,5 +137,6 @@ pub fn analysis_epochs(spec: EpochsSpec, epochs: usize) -> PyResult<Vec<usize>> 
         EpochsSpec::Text(s) => AnalysisEpochs::Spec(s),
         EpochsSpec::List(l) => AnalysisEpochs::List(l),
     };
-    spec.resolve(epochs).map_err(errors::runs)
+    spec.resolve(epochs)
+        .map_err(|e| PyValueError::new_err(format!("epochs with num_epochs={epochs}: {e}")))
 }

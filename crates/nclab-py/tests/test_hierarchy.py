@@ -151,3 +151,53 @@ def test_evaluate_errors():
         nclab.evaluate(z, np.array([0, 10, 0, 0]), h)
     with pytest.raises(ValueError, match="non-finite"):
         nclab.evaluate(np.where(np.eye(4, 10) > 0, np.inf, z), np.zeros(4, int), h)
+
+
+# ---- names, "flat", equality and pickling ------------------------------------------------------
+
+
+def test_builtin_spellings_and_flat_sized_by_the_data():
+    fashion = nclab.Hierarchy.builtin("fashion-mnist")
+    for alias in ("fashion_mnist", "fashionmnist", " fashion-mnist "):
+        assert nclab.Hierarchy.builtin(alias) == fashion
+    assert nclab.Hierarchy.builtin("cifar-10") == nclab.Hierarchy.builtin("cifar10")
+    assert nclab.Hierarchy.builtin("flat", 4) == nclab.Hierarchy.builtin("flat:4")
+    with pytest.raises(ValueError, match="'flat' needs the number of classes"):
+        nclab.Hierarchy.builtin("flat")
+    # "flat" in measure and evaluate takes K from the data: the same numbers as flat:K.
+    rng = np.random.default_rng(3)
+    h = rng.normal(size=(40, 6))
+    y = np.repeat(np.arange(4), 10)
+    w = rng.normal(size=(4, 6))
+    assert nclab.measure(h, y, w, hierarchy="flat") == nclab.measure(h, y, w, hierarchy="flat:4")
+    assert nclab.measure(h, y, hierarchy="flat") == nclab.measure(h, y, hierarchy="flat:4")
+    z = rng.normal(size=(40, 4))
+    assert nclab.evaluate(z, y, "flat") == nclab.evaluate(z, y, "flat:4")
+
+
+def test_evaluate_default_cut_offs_with_fewer_than_five_classes():
+    # K = 3: k defaults to (1, 3); top-3 of 3 classes always holds the label.
+    z = np.array([[2.0, 1, 0], [0, 2, 1], [1, 0, 2]])
+    y = np.array([0, 2, 1])
+    m = nclab.evaluate(z, y, "flat:3")
+    assert m["top1_error"] == pytest.approx(2 / 3, rel=1e-15)
+    assert m["top3_error"] == 0.0 and "top5_error" not in m
+    with pytest.raises(ValueError):
+        nclab.evaluate(z, y, "flat:3", k=(1, 5))  # asked for explicitly: refused
+
+
+def test_equality_and_pickling():
+    import copy
+    import pickle
+
+    tree = nclab.Hierarchy.from_edges(EDGES)
+    same = nclab.Hierarchy.from_edges(list(reversed(EDGES)), classes=tree.classes)
+    assert tree == same and hash(tree) == hash(same)
+    assert tree != nclab.Hierarchy.from_edges(EDGES, classes=["y", "x", "v", "z", "w"])
+    assert tree != nclab.Hierarchy.builtin("flat:5") and tree != "tree"
+    for h in (tree, nclab.Hierarchy.builtin("cifar100"), nclab.Hierarchy.builtin("flat:7")):
+        for back in (pickle.loads(pickle.dumps(h)), copy.deepcopy(h)):
+            assert back == h
+            assert np.array_equal(back.lca_heights(), h.lca_heights())
+    # A built-in comes back as itself (its source, which the Tracker reads, too).
+    assert pickle.loads(pickle.dumps(nclab.Hierarchy.builtin("cifar10"))).source == "cifar10"

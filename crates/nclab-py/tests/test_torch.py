@@ -152,3 +152,46 @@ def test_example_loop_runs_and_reports(tmp_path):
     assert summary["status"] == "finished"
     assert summary["final"]["train_acc"] > 0.5
     assert (tmp_path / "run-report" / "index.html").is_file()
+
+
+def test_tracker_without_a_hierarchy_measures_the_flat_metrics(tmp_path):
+    model, loader, x, y = toy(seed=2, k=4)
+    tracker = Tracker(tmp_path / "run", epochs="all", num_epochs=2)
+    rows = train(model, loader, nn.CrossEntropyLoss(), 2, tracker)
+    with torch.no_grad():
+        h = model[:-1](torch.from_numpy(x)).numpy()
+    want = nclab.measure(h, y, model[-1].weight.detach(), model[-1].bias.detach())
+    for key in ("nc1", "nc2", "nc3", "nc4"):
+        assert rows[-1][key] == pytest.approx(want[key], rel=1e-10, abs=1e-12), key
+    assert rows[-1].get("nc1_coarse") is None and rows[-1].get("nc2_tree") is None
+    assert json.loads((tmp_path / "run" / "summary.json").read_text())["status"] == "finished"
+
+
+def test_tracker_checks_its_calls_and_marks_an_early_close(tmp_path):
+    model, loader, *_ = toy(seed=3)
+    with pytest.raises(ValueError, match="expected epoch 1"):
+        Tracker(tmp_path / "a", epochs="all", num_epochs=3).epoch(2, model, loader)
+    with pytest.raises(RuntimeError, match="stop"):
+        with Tracker(tmp_path / "run", epochs="all", num_epochs=3,
+                     loss=nn.CrossEntropyLoss(label_smoothing=0.1)) as tracker:
+            tracker.epoch(1, model, loader)
+            with pytest.raises(ValueError, match="expected epoch 2"):
+                tracker.epoch(1, model, loader)  # the same epoch again
+            raise RuntimeError("stop")
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert (summary["status"], summary["epochs"]) == ("interrupted", 1)
+    config = (tmp_path / "run" / "config.toml").read_text()
+    assert "label_smoothing = 0.1" in config
+    # A tracker cannot continue it, and says so in its own terms (no CLI flags).
+    with pytest.raises(ValueError, match="choose another run_dir") as e:
+        Tracker(tmp_path / "run", epochs="all", num_epochs=3)
+    assert "--resume" not in str(e.value)
+    with pytest.raises(ValueError, match=r"epochs with num_epochs=3: epoch 9 is outside the run's epochs, 1 to 3"):
+        Tracker(tmp_path / "b", epochs=[1, 9], num_epochs=3)
+    with pytest.raises(ValueError, match="take the last nn.Linear as the classifier"):
+        measure_model(nn.Sequential(nn.Flatten()), loader, 5)
+
+
+def test_a_missing_data_set_is_an_os_error(tmp_path):
+    with pytest.raises(OSError, match="train-images-idx3-ubyte: missing file"):
+        nclab.load_dataset("mnist", "train", root=str(tmp_path))

@@ -264,7 +264,7 @@ impl AnalysisEpochs {
         let mut epochs: Vec<usize> = match self {
             AnalysisEpochs::List(list) => {
                 if let Some(&bad) = list.iter().find(|&&e| e == 0 || e > last) {
-                    bail!("key `analysis.epochs`: epoch {bad} is outside 1..={last}");
+                    bail!("epoch {bad} is outside the run's epochs, 1 to {last}");
                 }
                 list.clone()
             }
@@ -276,8 +276,8 @@ impl AnalysisEpochs {
                     .filter(|&n| (2..=MAX_EPOCHS).contains(&n))
                     .ok_or_else(|| {
                         anyhow!(
-                            "key `analysis.epochs`: expected \"log:N\" (2 <= N <= \
-                             {MAX_EPOCHS}), \"all\" or a list of epochs, got {s:?}"
+                            "expected \"log:N\" (2 <= N <= {MAX_EPOCHS}), \"all\" or a list \
+                             of epochs, got {s:?}"
                         )
                     })?;
                 (0..n)
@@ -713,7 +713,10 @@ impl Config {
 
     /// The sorted, distinct analysis epochs in `1..=optim.epochs` ([`AnalysisEpochs::resolve`]).
     pub fn analysis_epochs(&self) -> anyhow::Result<Vec<usize>> {
-        self.analysis.epochs.resolve(self.optim.epochs)
+        self.analysis
+            .epochs
+            .resolve(self.optim.epochs)
+            .map_err(|e| anyhow!("key `analysis.epochs`: {e}"))
     }
 }
 
@@ -862,7 +865,7 @@ mod tests {
         assert!(
             e.starts_with(&format!(
                 "{file} (with --set optim.epochs=10): key `analysis.epochs`: epoch 20 is \
-                 outside 1..=10"
+                 outside the run's epochs, 1 to 10"
             )),
             "{e}"
         );

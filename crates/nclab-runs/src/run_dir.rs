@@ -96,6 +96,21 @@ pub struct LayerRow {
     pub metrics: Row,
 }
 
+/// A program that writes run directories, for the messages [`RunDir::lock`] gives: its
+/// `name` (what a second writer is told holds the directory) and what its user can do when
+/// the directory of a new run is already used (`when_used`).
+#[derive(Debug, Clone, Copy)]
+pub struct Writer {
+    pub name: &'static str,
+    pub when_used: &'static str,
+}
+
+/// `nclab train` (and the runs of `nclab sweep`).
+pub const NCLAB_TRAIN: Writer = Writer {
+    name: "nclab train",
+    when_used: "pass --resume to continue it or choose another --out",
+};
+
 /// An open run directory.
 #[derive(Debug, Clone)]
 pub struct RunDir {
@@ -108,8 +123,8 @@ impl RunDir {
     /// exclusive lock held until the returned [`RunLock`] is dropped (the end of the process,
     /// whatever ends it): a second writer fails at once, naming the process that holds it.
     /// Nothing else is written; if the start fails later, [`RunLock::abandon`] removes what
-    /// this call created. `holder` names the writer for that message (`nclab train`).
-    pub fn lock(path: &Path, resume: bool, holder: &str) -> anyhow::Result<(RunDir, RunLock)> {
+    /// this call created. `writer` names the writer in these messages.
+    pub fn lock(path: &Path, resume: bool, writer: Writer) -> anyhow::Result<(RunDir, RunLock)> {
         let created = !path.exists();
         if resume && !path.join(CONFIG).is_file() {
             bail!(
@@ -120,7 +135,7 @@ impl RunDir {
         fs::create_dir_all(path)
             .with_context(|| format!("cannot create run directory {}", path.display()))?;
         // The lock first: a directory in use is named as such, whatever it holds.
-        let lock = RunLock::take(&path.join(LOCK), holder, created.then(|| path.into()))?;
+        let lock = RunLock::take(&path.join(LOCK), writer.name, created.then(|| path.into()))?;
         if !resume && !created {
             let others = fs::read_dir(path)
                 .with_context(|| format!("cannot read run directory {}", path.display()))?
@@ -129,9 +144,9 @@ impl RunDir {
             if others {
                 lock.abandon();
                 bail!(
-                    "run directory {} already exists and is not empty; pass --resume to \
-                     continue it or choose another --out",
-                    path.display()
+                    "run directory {} already exists and is not empty; {}",
+                    path.display(),
+                    writer.when_used
                 );
             }
         }
@@ -360,7 +375,7 @@ mod tests {
     fn rows_append_and_truncate() {
         let scratch = nclab_testkit::scratch("rundir-rows");
         let p = scratch.join("run");
-        let (dir, lock) = RunDir::lock(&p, false, "test").unwrap();
+        let (dir, lock) = RunDir::lock(&p, false, NCLAB_TRAIN).unwrap();
         for e in [1.0, 2.0, 4.0] {
             dir.append_row(&vec![
                 ("epoch".into(), Some(e)),
@@ -381,8 +396,13 @@ mod tests {
         );
         drop(lock);
         // A non-empty directory is refused for a new run.
-        let err = RunDir::lock(&p, false, "test").unwrap_err().to_string();
-        assert!(err.contains("not empty"), "{err}");
+        let err = RunDir::lock(&p, false, NCLAB_TRAIN)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("not empty; pass --resume to continue it or choose another --out"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -99,7 +99,7 @@ pub fn train(config: &Config, opts: &TrainOptions) -> anyhow::Result<Outcome> {
     let wall_start = Instant::now();
     // Everything that can be checked without data is checked before the directory is touched.
     let fixed = Fixed::new(config)?;
-    let (dir, lock) = RunDir::lock(&opts.out, opts.resume, "nclab train")?;
+    let (dir, lock) = RunDir::lock(&opts.out, opts.resume, run_dir::NCLAB_TRAIN)?;
     if opts.resume {
         check_same_config(config, &dir.file(run_dir::CONFIG))?;
         if let Some(done) = already_finished(&dir)? {

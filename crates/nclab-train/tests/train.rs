@@ -740,9 +740,9 @@ fn layerwise_collapse_is_recorded_and_the_last_layer_is_the_penultimate() {
 /// torn last line (a crash mid-write) is cut on resume and never read as a row.
 #[test]
 fn one_writer_no_trace_of_failed_starts_and_torn_lines_cut() {
-    use nclab_runs::run_dir::RunDir;
+    use nclab_runs::run_dir::{RunDir, NCLAB_TRAIN};
     let out = scratch("lock");
-    let (_dir, lock) = RunDir::lock(&out, false, "nclab train").unwrap();
+    let (_dir, lock) = RunDir::lock(&out, false, NCLAB_TRAIN).unwrap();
     let err = train(&tiny(&[]), &opts(&out)).unwrap_err();
     let msg = format!("{err:#}");
     assert!(msg.contains("is in use by nclab train, pid"), "{msg}");

@@ -73,6 +73,12 @@ pub fn load_from(name: &str, dir: &Path, split: Split) -> Result<Dataset> {
     Ok(d)
 }
 
+/// A data set's file that is not there: an I/O error ("not found"), with what was looked for
+/// and how to set the data set up.
+fn missing(path: &Path, msg: String) -> Error {
+    Error::io(path, std::io::Error::new(std::io::ErrorKind::NotFound, msg))
+}
+
 /// `dir/stem`, or `dir/stem.gz` when only that exists.
 fn find_idx(dir: &Path, stem: &str, name: &str) -> Result<PathBuf> {
     let raw = dir.join(stem);
@@ -83,7 +89,7 @@ fn find_idx(dir: &Path, stem: &str, name: &str) -> Result<PathBuf> {
     if gz.is_file() {
         return Ok(gz);
     }
-    Err(Error::format(
+    Err(missing(
         &raw,
         format!(
             "missing file (looked for {stem} and {stem}.gz); set up {name} with \
@@ -167,7 +173,7 @@ fn cifar_layout(name: &str, dir: &Path, variant: cifar::Variant) -> Result<Cifar
             });
         }
     }
-    Err(Error::format(
+    Err(missing(
         dir,
         format!(
             "no {name} batches found (looked for {probe_bin} or the python version's \

@@ -34,40 +34,50 @@ impl Hierarchy {
     /// checked against the hierarchy's class count (an error names both).
     pub fn resolve(spec: &str, k: Option<usize>) -> Result<Hierarchy> {
         let spec = spec.trim();
-        let h =
-            match spec {
-                "cifar10" | "cifar-10" => cifar10(),
-                "cifar100" | "cifar-100" => cifar100(),
-                "fashion-mnist" | "fashion_mnist" | "fashionmnist" => fashion_mnist(),
-                "flat" => match k {
-                    Some(k) => flat(k)?,
-                    None => return Err(Error::invalid(
-                        "hierarchy 'flat' needs the number of classes: write flat:K (e.g. flat:10)",
-                    )),
-                },
-                _ if spec.starts_with("flat:") => {
-                    let n: usize = spec[5..].parse().map_err(|_| {
-                        Error::invalid(format!(
-                            "hierarchy '{spec}': expected flat:K with K a positive integer"
-                        ))
-                    })?;
-                    flat(n)?
-                }
-                _ => {
-                    let path = Path::new(spec);
-                    if !path.is_file() {
-                        return Err(Error::invalid(format!(
-                            "hierarchy '{spec}' is neither a built-in ({BUILTIN_NAMES}) nor an \
+        let h = match Hierarchy::builtin(spec, k) {
+            Some(h) => h?,
+            None => {
+                let path = Path::new(spec);
+                if !path.is_file() {
+                    return Err(Error::invalid(format!(
+                        "hierarchy '{spec}' is neither a built-in ({BUILTIN_NAMES}) nor an \
                          existing file"
-                        )));
-                    }
-                    read_file(path)?
+                    )));
                 }
-            };
+                read_file(path)?
+            }
+        };
         if let Some(k) = k {
             h.check_num_classes(k)?;
         }
         Ok(h)
+    }
+
+    /// The built-in hierarchy called `name` (`cifar10` or `cifar-10`, `cifar100` or
+    /// `cifar-100`, `fashion-mnist`, `fashion_mnist` or `fashionmnist`, `flat:K`, and `flat`,
+    /// which takes K from `k`), or `None` when `name` is none of these.
+    pub fn builtin(name: &str, k: Option<usize>) -> Option<Result<Hierarchy>> {
+        Some(match name {
+            "cifar10" | "cifar-10" => Ok(cifar10()),
+            "cifar100" | "cifar-100" => Ok(cifar100()),
+            "fashion-mnist" | "fashion_mnist" | "fashionmnist" => Ok(fashion_mnist()),
+            "flat" => match k {
+                Some(k) => flat(k),
+                None => Err(Error::invalid(
+                    "hierarchy 'flat' needs the number of classes: write flat:K (e.g. flat:10)",
+                )),
+            },
+            _ => {
+                let n = name.strip_prefix("flat:")?;
+                n.parse()
+                    .map_err(|_| {
+                        Error::invalid(format!(
+                            "hierarchy '{name}': expected flat:K with K a positive integer"
+                        ))
+                    })
+                    .and_then(flat)
+            }
+        })
     }
 }
 

@@ -242,7 +242,8 @@ impl Spectrum {
     /// `tr(S_W S_B^+)` over the eigenpairs `j` that `keep` selects, with `within` the
     /// within-class scatter in the same space (`Span`: `C = M S_W M^T`, then the sum is
     /// `sum_j u_j^T C u_j / (K lambda_j^2)`; `Full`: `S_W`, `sum_j v_j^T S_W v_j / lambda_j`),
-    /// for `k` classes.
+    /// for `k` classes. `C` and `S_W` are positive semi-definite, so a quadratic form below 0
+    /// is rounding (along a noise eigenvector of a rank-deficient `S_B`) and counts as 0.
     pub(crate) fn within_over_between(
         &self,
         within: &[f64],
@@ -259,7 +260,8 @@ impl Spectrum {
                         let row = &within[a * n..(a + 1) * n];
                         v[a] * row.iter().zip(v).map(|(x, y)| x * y).sum::<f64>()
                     })
-                    .sum();
+                    .sum::<f64>()
+                    .max(0.0);
                 match self.route {
                     Route::Span => quad / (k as f64 * self.values[j] * self.values[j]),
                     Route::Full => quad / self.values[j],

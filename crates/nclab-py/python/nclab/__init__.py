@@ -38,10 +38,13 @@ __all__ = [
 HierarchyLike = Union["Hierarchy", str]
 
 
-def _hierarchy(h: Optional[HierarchyLike]) -> Optional[Hierarchy]:
-    """A Hierarchy from a Hierarchy, a built-in name or a file path."""
+def _hierarchy(h: Optional[HierarchyLike], k: Optional[int]) -> Optional[Hierarchy]:
+    """A Hierarchy from a Hierarchy, a built-in name or a file path; ``"flat"`` is
+    ``flat:k``, with ``k`` the data's number of classes."""
     if h is None or isinstance(h, Hierarchy):
         return h
+    if isinstance(h, str) and h.strip() == "flat":
+        return Hierarchy.builtin("flat", k)
     if isinstance(h, str) or hasattr(h, "__fspath__"):
         return Hierarchy.load(h)
     raise ValueError(f"hierarchy: expected an nclab.Hierarchy, a built-in name or a path, got {type(h).__name__}")
@@ -67,8 +70,8 @@ def measure(
     ``features`` ``H`` (``N x d``: float16, bfloat16, float32 or float64; NumPy or torch, on any
     device, any strides) and ``labels`` ``y`` (``N`` integers in ``0..K-1``); optionally the
     last layer ``W`` (``K x d``) and ``b`` (``K``), the network's ``predictions`` (default
-    ``argmax_k (w_k . h_i + b_k)``), a ``hierarchy`` (an :class:`Hierarchy`, built-in name or
-    file) for ``mean_tree_correlation``, ``nc2_tree`` and ``nc1_coarse`` (at ``coarse_depth``,
+    ``argmax_k (w_k . h_i + b_k)``), a ``hierarchy`` (an :class:`Hierarchy`, built-in name, ``"flat"``
+    for ``flat:K``, or file) for ``mean_tree_correlation``, ``nc2_tree`` and ``nc1_coarse`` (at ``coarse_depth``,
     default 1), held-out data (``eval_features``, ``eval_labels``) for ``heldout_nc1``,
     ``heldout_nc4`` and ``heldout_ncc_accuracy``, ``ood_features`` for ``nc5``, and
     ``weight_decay`` (``lam = WD / 2``) for the MSE decomposition ``lnc1``, ``lnc23``,
@@ -90,13 +93,21 @@ def measure(
     Raises ``ValueError`` for bad inputs (shapes, NaN, labels out of range, a class without a
     sample, a hierarchy with another number of classes), with the message the CLI gives.
     """
+    labels = _arrays.labels(labels, "labels")
+    weights = _arrays.optional(_arrays.floats, weights, "weights")
+    if num_classes is not None:
+        k = num_classes
+    elif weights is not None:
+        k = len(weights)
+    else:
+        k = int(labels.max()) + 1 if len(labels) else None
     return _nclab.measure(
         _arrays.floats(features, "features"),
-        _arrays.labels(labels, "labels"),
-        _arrays.optional(_arrays.floats, weights, "weights"),
+        labels,
+        weights,
         _arrays.optional(_arrays.vector, bias, "bias"),
         predictions=_arrays.optional(_arrays.labels, predictions, "predictions"),
-        hierarchy=_hierarchy(hierarchy),
+        hierarchy=_hierarchy(hierarchy, k),
         coarse_depth=coarse_depth,
         num_classes=num_classes,
         eval_features=_arrays.optional(_arrays.floats, eval_features, "eval_features"),
@@ -121,8 +132,9 @@ class Accumulator:
             acc.add(h, y)
         metrics = acc.result(hierarchy="cifar10")
 
-    ``result()`` equals ``measure()`` on the concatenated batches (to rounding, ~1e-12
-    relative) and can be called again with another hierarchy. Give the classifier to
+    ``result()`` equals ``measure()`` on the concatenated batches (to rounding: the sums are
+    taken in another order, about 1e-15 relative) and can be called again with another
+    hierarchy. Give the classifier to
     ``second_pass()``: NC4 compares decisions made during pass 2, so weights given only to
     ``result()`` need the network's ``predictions`` in every pass-2 ``add()``.
     """
@@ -173,7 +185,7 @@ class Accumulator:
         return self._inner.result(
             _arrays.optional(_arrays.floats, weights, "weights"),
             _arrays.optional(_arrays.vector, bias, "bias"),
-            hierarchy=_hierarchy(hierarchy),
+            hierarchy=_hierarchy(hierarchy, self.num_classes),
             coarse_depth=coarse_depth,
         )
 
@@ -196,7 +208,7 @@ def evaluate(
     logits: Any,
     labels: Any,
     hierarchy: HierarchyLike,
-    k: Sequence[int] = (1, 5),
+    k: Optional[Sequence[int]] = None,
     crm: bool = False,
     probabilities: bool = False,
 ) -> dict:
@@ -208,12 +220,16 @@ def evaluate(
     mistakes (None without a mistake); ``hdist@k``, the mean over samples of the mean
     ``d(c, y)`` of the k top-ranked classes; ``hprecision@k`` and ``hmap@k`` (Karthik et al.
     2021). With ``crm=True`` the same metrics again under ``"crm"``, after ranking every
-    sample by conditional risk ``p D`` (Karthik et al. 2021).
+    sample by conditional risk ``p D`` (Karthik et al. 2021). ``k`` defaults to ``(1, 5)``,
+    or ``(1, K)`` with fewer than 5 classes.
     """
+    logits = _arrays.floats(logits, "logits")
+    if k is None:
+        k = (1, min(5, logits.shape[1]))
     return _nclab.evaluate(
-        _arrays.floats(logits, "logits"),
+        logits,
         _arrays.labels(labels, "labels"),
-        _hierarchy(hierarchy),
+        _hierarchy(hierarchy, logits.shape[1]),
         list(k),
         crm,
         probabilities,

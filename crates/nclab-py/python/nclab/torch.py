@@ -187,15 +187,15 @@ class Features(NamedTuple):
     logits: Optional[torch.Tensor]
 
 
-def _classifier(model: nn.Module) -> nn.Linear:
+def _classifier(model: nn.Module, why: str) -> nn.Linear:
+    """The model's last ``nn.Linear`` (in ``model.modules()`` order), taken as the classifier;
+    ``why`` says what needs it, for the error when there is none."""
     last = None
     for m in model.modules():
         if isinstance(m, nn.Linear):
             last = m
     if last is None:
-        raise ValueError(
-            f"{type(model).__name__} has no nn.Linear: name the feature layer with layer=..."
-        )
+        raise ValueError(f"{type(model).__name__} has no nn.Linear layer: {why}")
     return last
 
 
@@ -223,7 +223,10 @@ def features(
     """
     if layer is None:
         captured = []
-        hook = _classifier(model).register_forward_pre_hook(lambda m, args: captured.append(args[0]))
+        head = _classifier(
+            model, "layer=None takes the input of the last nn.Linear; name a layer with layer=..."
+        )
+        hook = head.register_forward_pre_hook(lambda m, args: captured.append(args[0]))
     else:
         try:
             module = model.get_submodule(layer)
@@ -260,6 +263,14 @@ def features(
     )
 
 
+# Why measure_model and the Tracker need the model's last nn.Linear.
+_NEEDS_CLASSIFIER = (
+    "the collapse metrics take the last nn.Linear as the classifier (W, b) and its input as the "
+    "features; for another model, measure with nclab.torch.features(model, loader, layer=...) and "
+    "nclab.measure"
+)
+
+
 def measure_model(
     model: nn.Module,
     loader: Iterable,
@@ -277,7 +288,7 @@ def measure_model(
     it, or when the loader has no ``dataset`` length, each batch goes straight into the
     accumulator, the loader is run twice, and memory does not grow with N.
     """
-    head = _classifier(model)
+    head = _classifier(model, _NEEDS_CLASSIFIER)
     acc = nclab.Accumulator(num_classes, head.in_features)
     n = _dataset_len(loader)
     fits = 0 < n * head.in_features * 4 <= cache_bytes
@@ -297,8 +308,11 @@ def measure_model(
 
 
 def _loss_config(loss: Optional[nn.Module]) -> dict:
-    if loss is None or isinstance(loss, nn.CrossEntropyLoss):
+    if loss is None:
         return {"kind": "ce"}
+    if isinstance(loss, nn.CrossEntropyLoss):
+        smoothing = float(loss.label_smoothing)
+        return {"kind": "ce", "label_smoothing": smoothing} if smoothing else {"kind": "ce"}
     if isinstance(loss, HXELoss):
         return {"kind": "hxe", "alpha": loss.alpha, "normalize": loss.normalize}
     if isinstance(loss, SoftLabelLoss):
@@ -397,6 +411,7 @@ class Tracker:
         self._device = "cpu"
         self._status = "running"
         self._diverged_at = None
+        self._epoch = 0  # the last epoch recorded
 
     def epoch(
         self,
@@ -411,8 +426,15 @@ class Tracker:
         and returns it (a dict), else returns None at once."""
         if self._writer is None:
             raise ValueError(f"{self.path}: the tracker is closed")
-        if not 1 <= epoch <= self.num_epochs:
-            raise ValueError(f"epoch {epoch} is outside 1..{self.num_epochs}")
+        if epoch != self._epoch + 1 or epoch > self.num_epochs:
+            expected = (
+                f"epoch {self._epoch + 1}" if self._epoch < self.num_epochs else "no further epoch"
+            )
+            raise ValueError(
+                f"epoch({epoch}): call epoch() once after every epoch, in order, 1 to "
+                f"num_epochs={self.num_epochs}; expected {expected}"
+            )
+        self._epoch = epoch
         if lr is not None:
             if self._first_lr is None:
                 self._first_lr = lr
@@ -440,11 +462,15 @@ class Tracker:
             # Diverged: nothing to measure; the row says when, the summary says so.
             return {"epoch": epoch, "lr": lr, "elapsed_s": time.perf_counter() - self._start,
                     "train_loss": None}
-        head = _classifier(model)
+        head = _classifier(model, _NEEDS_CLASSIFIER)
         k = head.out_features
         self._device = str(_device(model))
         metrics, acc, logits, labels = measure_model(
-            model, train_loader, k, hierarchy=self.hierarchy, coarse_depth=self.coarse_depth
+            model,
+            train_loader,
+            k,
+            hierarchy=self.hierarchy,
+            coarse_depth=self.coarse_depth if self.hierarchy is not None else None,
         )
         train_loss = _mean_loss(self.loss, logits, labels)
         row = {
@@ -513,8 +539,17 @@ class Tracker:
         self._writer.write_summary(json.dumps(summary))
 
     def close(self) -> None:
-        """Releases the run directory (done by itself after the last epoch)."""
-        if self._writer is not None:
+        """Releases the run directory (done by itself after the last epoch). Closed before
+        its last epoch (or left by an exception in a ``with`` block), a run that has analysed
+        at least once is marked ``interrupted`` in ``summary.json``; a tracker cannot
+        continue it."""
+        if self._writer is None:
+            return
+        try:
+            if self._status == "running" and self._last_row is not None:
+                self._status = "interrupted"
+                self._write_summary(self._epoch)
+        finally:
             self._writer.close()
             self._writer = None
 
