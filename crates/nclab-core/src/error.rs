@@ -6,12 +6,13 @@ use std::path::{Path, PathBuf};
 /// Errors raised by nclab-core.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// The operating system refused to read or write a file.
-    #[error("{}: {source}", path.display())]
+    /// The operating system refused to read or write a file. The message includes the
+    /// system's reason, so it is not also given as the error's `source()` (a printer of
+    /// the whole chain, such as the CLI's `{:#}`, would say it twice).
+    #[error("{}: {cause}", path.display())]
     Io {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// A file exists but its content is not what its format requires.
     #[error("{}: {msg}", path.display())]
@@ -25,7 +26,7 @@ impl Error {
     pub fn io(path: impl AsRef<Path>, source: std::io::Error) -> Self {
         Error::Io {
             path: path.as_ref().to_path_buf(),
-            source,
+            cause: source,
         }
     }
 

@@ -434,8 +434,7 @@ impl Config {
     /// of range to the `--set` of its key, else to the file (with the `--set`s in effect).
     pub fn load(path: &Path, overrides: &[String]) -> anyhow::Result<Config> {
         let file = || format!("config {}", path.display());
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read config {}", path.display()))?;
+        let text = nclab_core::io::read_text(path).context("cannot read the config")?;
         let mut table: toml::Table = text
             .parse()
             .map_err(|e| anyhow!("{e}"))
@@ -831,6 +830,19 @@ mod tests {
             format!("{:#}", Config::load(&path, &sets).unwrap_err())
         };
         let file = format!("config {}", path.display());
+        // A named pipe is refused at once (reading it would wait for a writer for ever).
+        let fifo = dir.join("pipe.toml");
+        assert!(std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success());
+        let e = format!("{:#}", Config::load(&fifo, &[]).unwrap_err());
+        assert!(
+            e.starts_with("cannot read the config: ")
+                && e.contains("pipe.toml: not a regular file"),
+            "{e}"
+        );
         // A typo in a --set is the --set's, not the file's.
         let e = err("[optim]\nepochs = 30\n", &["seed=1", "optim.lrr=0.1"]);
         assert!(

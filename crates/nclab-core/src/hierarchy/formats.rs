@@ -695,7 +695,7 @@ mod json {
 /// Reads a hierarchy file: JSON when the extension is `.json` or the content starts with `{`,
 /// otherwise an edge list. Errors name the file.
 pub fn read_file(path: &Path) -> Result<Hierarchy> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let text = crate::io::read_text(path)?;
     let source = path.display().to_string();
     let ext = path
         .extension()

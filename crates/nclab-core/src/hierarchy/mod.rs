@@ -38,7 +38,7 @@ impl Hierarchy {
             Some(h) => h?,
             None => {
                 let path = Path::new(spec);
-                if !path.is_file() {
+                if !path.exists() {
                     return Err(Error::invalid(format!(
                         "hierarchy '{spec}' is neither a built-in ({BUILTIN_NAMES}) nor an \
                          existing file"
@@ -181,5 +181,10 @@ mod tests {
             e.contains("bad.txt") && e.contains("more than one root"),
             "{e}"
         );
+        // A folder that exists is named as such, not as missing.
+        let e = Hierarchy::load(dir.to_str().unwrap())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("a directory"), "{e}");
     }
 }

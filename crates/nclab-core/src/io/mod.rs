@@ -47,6 +47,15 @@ pub fn open_file(path: &Path) -> Result<std::fs::File> {
     std::fs::File::open(path).map_err(|e| Error::io(path, e))
 }
 
+/// Reads a whole text input file (UTF-8), refusing anything but a regular file as
+/// [`open_file`] does (a named pipe would block the read for ever).
+pub fn read_text(path: &Path) -> Result<String> {
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut open_file(path)?, &mut text)
+        .map_err(|e| Error::io(path, e))?;
+    Ok(text)
+}
+
 /// Memory-maps the whole of `path` read-only (an empty file gives an empty map).
 pub fn map_file(path: &Path) -> Result<Arc<memmap2::Mmap>> {
     let file = open_file(path)?;
@@ -85,26 +94,97 @@ pub fn write_atomic_with(
     path: &Path,
     write: impl FnOnce(&mut tempfile::NamedTempFile) -> std::io::Result<()>,
 ) -> Result<()> {
-    let dir = match path.parent() {
+    let (target, mode) = output_target(path)?;
+    let dir = match target.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let name = path
+    let name = target
         .file_name()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "out".into());
     let result = (|| -> std::io::Result<()> {
-        let mut tmp = tempfile::Builder::new()
-            .prefix(&format!(".{name}."))
-            .suffix(".tmp")
-            .tempfile_in(&dir)?;
+        let prefix = format!(".{name}.");
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(&prefix).suffix(".tmp");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            builder.permissions(std::fs::Permissions::from_mode(mode.unwrap_or(0o666)));
+        }
+        #[cfg(not(unix))]
+        let _ = mode;
+        let mut tmp = builder.tempfile_in(&dir)?;
         write(&mut tmp)?;
         tmp.as_file().sync_all()?;
         // Dropping a temporary file that was not persisted removes it.
-        tmp.persist(path).map_err(|e| e.error)?;
+        tmp.persist(&target).map_err(|e| e.error)?;
         sync_dir(&dir)
     })();
     result.map_err(|e| Error::io(path, e))
+}
+
+/// Where a write of `path` goes, and the permission bits to give the new file (`None`: a new
+/// file, `0o666` less the umask, as any program's): `path` itself, or the file a symbolic
+/// link points to (so the link stays a link), keeping an existing file's permissions. A path
+/// that exists but is not a regular file (a directory, device, pipe or socket) is refused,
+/// since renaming a new file over it would replace it.
+fn output_target(path: &Path) -> Result<(PathBuf, Option<u32>)> {
+    let mut target = path.to_path_buf();
+    // As many links as Linux follows (MAXSYMLINKS) before it reports a loop.
+    for _ in 0..=40 {
+        let meta = match std::fs::symlink_metadata(&target) {
+            Ok(meta) => meta,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((target, None)),
+            Err(e) => return Err(Error::io(path, e)),
+        };
+        if meta.file_type().is_symlink() {
+            let link = std::fs::read_link(&target).map_err(|e| Error::io(path, e))?;
+            target = match target.parent() {
+                Some(dir) => dir.join(link),
+                None => link,
+            };
+        } else if meta.is_file() {
+            return Ok((target, Some(permission_bits(&meta))));
+        } else {
+            let what = if meta.is_dir() {
+                "a directory"
+            } else {
+                "not a regular file (a device, pipe or socket)"
+            };
+            return Err(Error::io(
+                path,
+                std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    format!(
+                        "{what}: nclab writes its outputs to regular files, which it replaces \
+                         whole; give a file's path"
+                    ),
+                ),
+            ));
+        }
+    }
+    Err(Error::io(
+        path,
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "too many levels of symbolic links",
+        ),
+    ))
+}
+
+/// The permission bits of a file (0 off Unix, where they are not used).
+fn permission_bits(meta: &std::fs::Metadata) -> u32 {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        meta.permissions().mode() & 0o7777
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = meta;
+        0
+    }
 }
 
 /// Flushes a folder's entries (a rename into it) to disk; nothing to do off Unix.
@@ -144,5 +224,85 @@ mod tests {
         let empty = dir.join("empty.bin");
         std::fs::write(&empty, b"").unwrap();
         assert_eq!(map_file(&empty).unwrap().len(), 0);
+    }
+
+    /// An atomic write replaces a regular file whole, keeping its permissions; gives a new
+    /// file the permissions any program's new file gets (`0o666` less the umask, like
+    /// `std::fs::write`); writes through a symbolic link to its file, leaving the link; and
+    /// refuses a directory, a named pipe or a device, leaving them as they were.
+    #[cfg(unix)]
+    #[test]
+    fn atomic_writes_keep_links_permissions_and_special_files() {
+        use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+        let dir = nclab_testkit::scratch("write-atomic");
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        // A new file: as std::fs::write makes one (not tempfile's 0600).
+        let reference = dir.join("reference.txt");
+        std::fs::write(&reference, b"x").unwrap();
+        let new = dir.join("new.txt");
+        write_atomic_bytes(&new, b"new").unwrap();
+        assert_eq!(mode(&new), mode(&reference));
+        // An existing file keeps its permissions.
+        std::fs::set_permissions(&new, std::fs::Permissions::from_mode(0o640)).unwrap();
+        write_atomic_bytes(&new, b"again").unwrap();
+        assert_eq!(
+            (mode(&new), std::fs::read(&new).unwrap()),
+            (0o640, b"again".to_vec())
+        );
+        // Through a relative symbolic link: the link stays, its file changes.
+        let link = dir.join("link.txt");
+        std::os::unix::fs::symlink("new.txt", &link).unwrap();
+        write_atomic_bytes(&link, b"linked").unwrap();
+        assert!(std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert_eq!(std::fs::read(&new).unwrap(), b"linked");
+        // A dangling link: its file is created.
+        let dangling = dir.join("dangling.txt");
+        std::os::unix::fs::symlink("made.txt", &dangling).unwrap();
+        write_atomic_bytes(&dangling, b"made").unwrap();
+        assert_eq!(std::fs::read(dir.join("made.txt")).unwrap(), b"made");
+        // A loop of links is refused.
+        std::os::unix::fs::symlink("loop-b", dir.join("loop-a")).unwrap();
+        std::os::unix::fs::symlink("loop-a", dir.join("loop-b")).unwrap();
+        let e = write_atomic_bytes(&dir.join("loop-a"), b"x")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("too many levels of symbolic links"), "{e}");
+        // A named pipe and a directory are refused and left as they were.
+        let fifo = dir.join("pipe");
+        assert!(std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success());
+        let e = write_atomic_bytes(&fifo, b"x").unwrap_err().to_string();
+        assert!(e.contains("pipe: not a regular file"), "{e}");
+        assert!(std::fs::symlink_metadata(&fifo)
+            .unwrap()
+            .file_type()
+            .is_fifo());
+        let e = write_atomic_bytes(&dir, b"x").unwrap_err().to_string();
+        assert!(e.contains("a directory"), "{e}");
+        // Nothing else was left in the folder (no temporary files).
+        let mut names: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(
+            names,
+            [
+                "dangling.txt",
+                "link.txt",
+                "loop-a",
+                "loop-b",
+                "made.txt",
+                "new.txt",
+                "pipe",
+                "reference.txt"
+            ]
+        );
     }
 }

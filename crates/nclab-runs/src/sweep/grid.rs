@@ -83,8 +83,7 @@ pub struct Cell {
 impl Grid {
     /// Reads a grid file; `base` is resolved relative to the grid file's folder.
     pub fn load(path: &Path) -> anyhow::Result<Grid> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read grid file {}", path.display()))?;
+        let text = nclab_core::io::read_text(path).context("cannot read the grid file")?;
         let name = path
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
@@ -217,9 +216,8 @@ fn read_base(base: Option<toml::Value>, folder: &Path) -> anyhow::Result<toml::T
         None => Ok(toml::Table::new()),
         Some(toml::Value::String(rel)) => {
             let path = folder.join(&rel);
-            let text = std::fs::read_to_string(&path).with_context(|| {
-                format!("key `base`: cannot read the base config {}", path.display())
-            })?;
+            let text = nclab_core::io::read_text(&path)
+                .context("key `base`: cannot read the base config")?;
             text.parse::<toml::Table>()
                 .map_err(|e| anyhow!("key `base`: {}: {e}", path.display()))
         }
