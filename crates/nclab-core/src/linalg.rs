@@ -80,9 +80,24 @@ pub fn gemm_tn(
 ///
 /// Returns the eigenvalues in *decreasing* order and the matching unit eigenvectors as the
 /// rows of a `k x k` row-major matrix (row j is the eigenvector of eigenvalue j).
+///
+/// The matrix is scaled by the power of two nearest its largest magnitude first (exactly, so
+/// the eigenpairs are those of `a` to the last bit) and the eigenvalues scaled back: the
+/// iteration never meets subnormal numbers (a matrix of entries near 1e-320, from features
+/// near 1e-160, did not converge unscaled).
 pub fn symmetric_eigen(a: &[f64], k: usize) -> (Vec<f64>, Vec<f64>) {
     assert_eq!(a.len(), k * k);
-    let m = MatRef::from_row_major_slice(a, k, k);
+    let largest = a.iter().fold(0.0f64, |m, x| m.max(x.abs()));
+    let scale = if largest > 0.0 && largest.is_finite() {
+        // 2^e built from its bits (powi underflows to 0 for e near -1063), e within the
+        // normal exponents.
+        let e = (largest.log2().round() as i64).clamp(-1022, 1023);
+        f64::from_bits(((e + 1023) as u64) << 52)
+    } else {
+        1.0
+    };
+    let scaled: Vec<f64> = a.iter().map(|x| x / scale).collect();
+    let m = MatRef::from_row_major_slice(&scaled, k, k);
     let evd = m
         .self_adjoint_eigen(Side::Lower)
         .expect("symmetric eigendecomposition did not converge");
@@ -90,7 +105,7 @@ pub fn symmetric_eigen(a: &[f64], k: usize) -> (Vec<f64>, Vec<f64>) {
     let mut values = Vec::with_capacity(k);
     let mut vectors = Vec::with_capacity(k * k);
     for j in (0..k).rev() {
-        values.push(s[j]);
+        values.push(s[j] * scale);
         for i in 0..k {
             vectors.push(u[(i, j)]);
         }
@@ -116,6 +131,31 @@ pub fn normalized_distance(a: &[f64], b: &[f64]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `[[2, 1], [1, 2]]` has eigenvalues 3 and 1 with eigenvectors `(1, 1)/sqrt 2` and
+    /// `(1, -1)/sqrt 2`; scaled by `s`, its eigenvalues scale by `s`, for `s` from 1e-320
+    /// (subnormal entries, which did not converge unscaled) to 1e300, the vectors to the bit.
+    #[test]
+    fn symmetric_eigen_at_every_scale() {
+        let (v0, u0) = symmetric_eigen(&[2.0, 1.0, 1.0, 2.0], 2);
+        assert!(
+            (v0[0] - 3.0).abs() < 1e-15 && (v0[1] - 1.0).abs() < 1e-15,
+            "{v0:?}"
+        );
+        let r = std::f64::consts::FRAC_1_SQRT_2;
+        assert!((u0[0].abs() - r).abs() < 1e-15 && (u0[0] - u0[1]).abs() < 1e-15);
+        for s in [1e-320, 1e-300, 2f64.powi(-600), 1e-5, 3.0, 1e300] {
+            let a: Vec<f64> = [2.0, 1.0, 1.0, 2.0].iter().map(|x| x * s).collect();
+            let (v, u) = symmetric_eigen(&a, 2);
+            // Subnormal entries carry few bits: 1e-320 is 1e-320 to about 1e-3.
+            let tol = if s < 1e-300 { 1e-2 } else { 1e-15 };
+            assert!((v[0] / s - 3.0).abs() < 3.0 * tol, "{s}: {v:?}");
+            assert!((v[1] / s - 1.0).abs() < tol, "{s}: {v:?}");
+            if s > 1e-300 {
+                assert_eq!(u, u0, "{s}");
+            }
+        }
+    }
 
     #[test]
     fn gemm_nt_matches_hand_product() {

@@ -876,3 +876,38 @@ fn nc1_rank_is_never_negative_when_s_b_is_rank_deficient() {
     }
     assert_eq!(negative, 0, "nc1_rank < 0 in {negative} of 40 cases");
 }
+
+/// The metrics do not depend on the features' scale, from 1e-50 to 1e50 (NC1-NC3 to 1e-12
+/// relative; the scatter is computed in f64); beyond the range where their fourth powers fit
+/// in f64 the features are refused by name (at 1e90 NC2 came out as 1, at 1e-160 undefined,
+/// and at 1e160 the eigensolver panicked).
+#[test]
+fn scale_invariance_and_the_limits_of_f64() {
+    let mut rng = Rng::new(31);
+    let (h, y, w, b) = random_problem(4, 8, &[10; 4], 0.7, &mut rng);
+    let base = run(&h, 8, &y, 4, Some(&w), Some(&b));
+    for s in [1e-50, 1e-20, 1e20, 1e50] {
+        let hs: Vec<f64> = h.iter().map(|x| x * s).collect();
+        let m = run(&hs, 8, &y, 4, Some(&w), Some(&b));
+        for (name, a, b) in [("nc1", base.nc1, m.nc1), ("nc2", base.nc2, m.nc2)] {
+            assert!(
+                (a - b).abs() <= 1e-12 * a.abs(),
+                "{name} at scale {s}: {a} vs {b}"
+            );
+        }
+    }
+    let error = |s: f64| {
+        let hs: Vec<f64> = h.iter().map(|x| x * s).collect();
+        error_of(&hs, 8, &y, 4, None)
+    };
+    let e = error(1e90);
+    assert!(
+        e.contains("is beyond +-1e60") && e.contains("rescale"),
+        "{e}"
+    );
+    let e = error(1e-160);
+    assert!(
+        e.contains("class means differ by at most") && e.contains("below 1e-60"),
+        "{e}"
+    );
+}

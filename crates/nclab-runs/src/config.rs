@@ -243,7 +243,7 @@ pub struct AnalysisConfig {
 }
 
 /// The most epochs a run may have (`optim.epochs`), and the largest N of `"log:N"`.
-const MAX_EPOCHS: usize = 1_000_000;
+pub const MAX_EPOCHS: usize = 1_000_000;
 
 /// The analysis epochs as written in the config.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -313,3 +313,33 @@ fn layerwise_nc1_against_depth_and_against_epoch() {
     let html = std::fs::read_to_string(out.join("index.html")).unwrap();
     assert!(html.contains("one line per layer (block1, block2)"));
 }
+
+/// A report that fails while writing (here: a run's `final.safetensors` is not one) leaves
+/// no trace: no staging folder, and no `--out` folder when the report created it; one that
+/// existed stays, as it was. The error says how to go on without the run.
+#[test]
+fn a_failed_report_leaves_nothing_behind() {
+    let root = scratch("report-failed");
+    let runs = root.join("runs");
+    write_run(&runs.join("s0"), "syn", 0, NC1_S0, 5);
+    std::fs::write(runs.join("s0").join("final.safetensors"), [0xff; 100]).unwrap();
+    let out = root.join("out");
+    let e = format!(
+        "{:#}",
+        generate(&Options::new(vec![runs.clone()], out.clone())).unwrap_err()
+    );
+    assert!(
+        e.contains("use --skip-bad to skip it") && e.contains("final.safetensors"),
+        "{e}"
+    );
+    assert!(!out.exists(), "{e}");
+    let kept = root.join("kept");
+    std::fs::create_dir(&kept).unwrap();
+    std::fs::write(kept.join("notes.txt"), "mine").unwrap();
+    assert!(generate(&Options::new(vec![runs], kept.clone())).is_err());
+    let left: Vec<_> = std::fs::read_dir(&kept)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left, ["notes.txt"]);
+}

@@ -208,6 +208,24 @@ fn evaluate_json_on_a_hand_made_example() {
     ]);
     assert!(ok, "{err}");
     assert!(out.contains("top2_error") && out.contains("crm"), "{out}");
+
+    // Without --k, with 3 classes: cut-offs 1 and 3 (not 5, which 3 classes cannot have).
+    let (ok, out, err) = nclab(&[
+        "evaluate",
+        "--logits",
+        s(&logits),
+        "--labels",
+        s(&labels),
+        "--hierarchy",
+        s(&f),
+        "--format",
+        "json",
+    ]);
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["top1_error"], 0.5);
+    assert_eq!(v["top3_error"], 0.0);
+    assert!(v.get("top5_error").is_none(), "{out}");
 }
 
 #[test]

@@ -354,6 +354,35 @@ fn bad_input_gets_a_clear_error() {
             "weights: expected K x 2 (classes x the features' 2 columns), got 2 x 3 (it looks transposed",
         ),
         (
+            // K comes from the weights' 5 rows: the error says so, not only the labels'.
+            "weights taller than the classes",
+            Box::new(|d: &Path| {
+                vec![
+                    "--features".into(),
+                    feats(d, 3),
+                    "--labels".into(),
+                    labels(d, &[0, 1, 1]),
+                    "--weights".into(),
+                    save(d, "w.npy", Tensor::from_f32(vec![5, 2], &[0.0; 10]).unwrap()),
+                ]
+            }),
+            "K = 5: the rows of",
+        ),
+        (
+            // Squares of 1e160 overflow: refused by name (the eigensolver panicked).
+            "features too large",
+            Box::new(|d: &Path| {
+                let h: Vec<f64> = (0..6).map(|i| (i as f64 + 1.0) * 1e160).collect();
+                vec![
+                    "--features".into(),
+                    save(d, "h.npy", Tensor::from_f64(vec![3, 2], &h).unwrap()),
+                    "--labels".into(),
+                    labels(d, &[0, 1, 1]),
+                ]
+            }),
+            "features: value 1e160 at row 0, column 0 is beyond +-1e60",
+        ),
+        (
             "truncated npy",
             Box::new(|d: &Path| {
                 let p = d.join("h.npy");

@@ -219,6 +219,36 @@ fn bad_grids_are_refused_with_the_key_named() {
             assert!(err.contains(w), "grid:\n{text}\nerror {err:?} lacks {w:?}");
         }
     }
+    // Too many cells: refused before a cell is expanded, also where the product overflows
+    // (7 axes of 1,000 values: 1e21 > usize::MAX).
+    let list = |n: usize| (0..n).map(|i| i.to_string()).collect::<Vec<_>>().join(", ");
+    let big = format!(
+        "[axes]\nseed = [{}]\n\"optim.epochs\" = [{}]\n",
+        list(100),
+        list(101).replacen("0, ", "", 1) + ", 101"
+    );
+    let err = parse_err(&big);
+    assert!(
+        err.contains("more than 10000 cells (optim.epochs 101 x seed 100: their product)"),
+        "{err}"
+    );
+    let keys = [
+        "seed",
+        "optim.epochs",
+        "optim.batch_size",
+        "optim.lr",
+        "optim.momentum",
+        "optim.weight_decay",
+        "loss.alpha",
+    ];
+    let huge: String = std::iter::once("[axes]\n".to_string())
+        .chain(
+            keys.iter()
+                .map(|k| format!("\"{k}\" = [{}]\n", list(1001).replacen("0, ", "", 1))),
+        )
+        .collect();
+    let err = parse_err(&huge);
+    assert!(err.contains("more than 10000 cells"), "{err}");
 }
 
 /// The shared tiny config with a seed axis: 3 cells.

@@ -696,6 +696,8 @@ mod json {
 /// otherwise an edge list. Errors name the file.
 pub fn read_file(path: &Path) -> Result<Hierarchy> {
     let text = crate::io::read_text(path)?;
+    // A byte-order mark (some Windows editors write one) is not part of the first name.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
     let source = path.display().to_string();
     let ext = path
         .extension()
@@ -708,9 +710,9 @@ pub fn read_file(path: &Path) -> Result<Hierarchy> {
         ));
     }
     if ext.as_deref() == Some("json") || text.trim_start().starts_with('{') {
-        parse_json(&text, &source)
+        parse_json(text, &source)
     } else {
-        parse_edges(&text, &source)
+        parse_edges(text, &source)
     }
 }
 

@@ -181,6 +181,12 @@ mod tests {
             e.contains("bad.txt") && e.contains("more than one root"),
             "{e}"
         );
+        // A byte-order mark before the first name is not part of it.
+        let bom = dir.join("bom.txt");
+        std::fs::write(&bom, "\u{feff}root a\nroot b\n").unwrap();
+        let h = Hierarchy::load(bom.to_str().unwrap()).unwrap();
+        assert_eq!(h.class_names(), ["a", "b"]);
+        assert_eq!(h.name(h.root()), "root");
         // A folder that exists is named as such, not as missing.
         let e = Hierarchy::load(dir.to_str().unwrap())
             .unwrap_err()

@@ -378,6 +378,15 @@ pub fn read_images(path: &Path) -> Result<(usize, usize, usize, Vec<u8>)> {
             ),
         ));
     }
+    if a.dims[1] == 0 || a.dims[2] == 0 {
+        return Err(Error::format(
+            path,
+            format!(
+                "images of {} x {} pixels: an image needs at least one pixel",
+                a.dims[1], a.dims[2]
+            ),
+        ));
+    }
     Ok((a.dims[0], a.dims[1], a.dims[2], a.data))
 }
 
@@ -578,6 +587,14 @@ mod tests {
             "{e}"
         );
         assert_eq!(read_labels(&p).unwrap(), vec![1, 2]);
+        // 20 images of 0 x 0 pixels (the normalisation's per-image chunks were 0 long).
+        let p = dir.join("empty-images");
+        std::fs::write(&p, [0, 0, 8, 3, 0, 0, 0, 20, 0, 0, 0, 0, 0, 0, 0, 0]).unwrap();
+        let e = read_images(&p).unwrap_err().to_string();
+        assert!(
+            e.contains("empty-images: images of 0 x 0 pixels: an image needs at least one pixel"),
+            "{e}"
+        );
 
         // A gzip stream cut in half, and one with corrupted deflate data.
         let p = dir.join("full.gz");

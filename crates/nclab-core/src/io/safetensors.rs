@@ -57,11 +57,7 @@ impl SafeTensorsFile {
                 &self.path,
                 format!(
                     "no tensor named {name:?} (the file holds: {})",
-                    self.tensors
-                        .keys()
-                        .map(|k| format!("{k:?}"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    listing(self.tensors.keys())
                 ),
             )
         })
@@ -73,6 +69,19 @@ impl SafeTensorsFile {
         Ok(self.tensors.remove(name).expect("checked above"))
     }
 }
+
+/// The first [`LISTED`] names, quoted, and how many more there are.
+fn listing<'a>(names: impl ExactSizeIterator<Item = &'a String>) -> String {
+    let n = names.len();
+    let mut shown: Vec<String> = names.take(LISTED).map(|k| format!("{k:?}")).collect();
+    if n > LISTED {
+        shown.push(format!("and {} more", n - LISTED));
+    }
+    shown.join(", ")
+}
+
+/// How many tensor names an error lists.
+const LISTED: usize = 20;
 
 /// Parses a safetensors dtype name (`F32`, `I64`, `BOOL`, ...).
 pub fn parse_dtype(name: &str) -> Option<DType> {
@@ -457,6 +466,14 @@ mod tests {
             "{e}"
         );
         assert!(e.contains("\"features\""), "{e}");
+        // A file of many tensors: the first 20 names, and how many more.
+        let many = dir.join("many.safetensors");
+        let one = Tensor::from_f32(vec![1], &[0.0]).unwrap();
+        let names: Vec<String> = (0..25).map(|i| format!("t{i:02}")).collect();
+        let list: Vec<(&str, &Tensor)> = names.iter().map(|n| (n.as_str(), &one)).collect();
+        write(&many, &list, &BTreeMap::new()).unwrap();
+        let e = read(&many).unwrap().get("x").unwrap_err().to_string();
+        assert!(e.ends_with("\"t18\", \"t19\", and 5 more)"), "{e}");
     }
 
     #[test]

@@ -18,13 +18,37 @@ const ROW_BLOCK: usize = 4096;
 /// Up to this many `K x d` sums (64 MB), each row block keeps partial sums of its own.
 const ROW_BLOCK_SUMS_LIMIT: usize = 8 << 20;
 
-/// A non-finite feature: its row, column and value.
+/// The largest feature magnitude accepted. The metrics take up to fourth powers of the
+/// features (`S_B = M^T M / K`, then norms of `M M^T`), which stay inside f64's range
+/// (1.8e308) below it.
+pub const MAX_FEATURE: f64 = 1e60;
+
+/// The smallest spread of the class means accepted (the largest entry of the centred means
+/// `M`): below it the fourth powers underflow to 0 (or to subnormal numbers that have lost
+/// their digits), and the metrics would be undefined or noise.
+pub const MIN_SPREAD: f64 = 1e-60;
+
+/// Whether a feature value is usable: finite and at most [`MAX_FEATURE`] in magnitude (one
+/// comparison, false for NaN).
+fn usable(v: f64) -> bool {
+    v.abs() <= MAX_FEATURE
+}
+
+/// A feature that is not [`usable`]: its row, column and value.
 type BadValue = (usize, usize, f64);
 
 fn non_finite((i, j, v): BadValue) -> Error {
-    Error::invalid(format!(
-        "features: non-finite value {v} at row {i}, column {j}"
-    ))
+    if v.is_finite() {
+        Error::invalid(format!(
+            "features: value {v:e} at row {i}, column {j} is beyond +-{MAX_FEATURE:e}, where \
+             the scatter matrices' sums of squares overflow; rescale the features (the \
+             collapse metrics do not depend on their scale)"
+        ))
+    } else {
+        Error::invalid(format!(
+            "features: non-finite value {v} at row {i}, column {j}"
+        ))
+    }
 }
 
 /// The class statistics of pass 1 (`docs/metrics.md`, "Means and covariances").
@@ -162,7 +186,7 @@ impl MeanAccumulator {
                     let mut row = vec![0.0; d];
                     for (i, &y) in labels.iter().enumerate().take(end).skip(start) {
                         features.row_into(i, &mut row);
-                        if let Some(j) = row.iter().position(|v| !v.is_finite()) {
+                        if let Some(j) = row.iter().position(|&v| !usable(v)) {
                             return Err((first + i, j, row[j]));
                         }
                         let y = y as usize;
@@ -201,7 +225,7 @@ impl MeanAccumulator {
                 let mut row = vec![0.0; width];
                 for (i, &y) in labels.iter().enumerate() {
                     features.rows.copy_to_f64(i * d + j0, i * d + j1, &mut row);
-                    if let Some(j) = row.iter().position(|v| !v.is_finite()) {
+                    if let Some(j) = row.iter().position(|&v| !usable(v)) {
                         return Err((first + i, j0 + j, row[j]));
                     }
                     let dst = &mut part[y as usize * width..(y as usize + 1) * width];
@@ -259,6 +283,14 @@ impl MeanAccumulator {
         let mut centred_means = means.clone();
         for row in centred_means.chunks_exact_mut(d) {
             row.iter_mut().zip(&global_mean).for_each(|(m, g)| *m -= g);
+        }
+        let spread = centred_means.iter().fold(0.0f64, |a, m| a.max(m.abs()));
+        if spread > 0.0 && spread < MIN_SPREAD {
+            return Err(Error::invalid(format!(
+                "features: the class means differ by at most {spread:e}, below {MIN_SPREAD:e}, \
+                 where the metrics' sums of squares underflow; rescale the features (the \
+                 collapse metrics do not depend on their scale)"
+            )));
         }
         Ok(ClassStatistics {
             n,

@@ -183,7 +183,11 @@ pub fn geometry_figures(
                 Err(e) if cx.options.skip_bad => {
                     warnings.push(format!("skipped the final geometry of {e:#}"))
                 }
-                Err(e) => return Err(e),
+                Err(e) => {
+                    return Err(
+                        e.context("a run's final network is unusable (use --skip-bad to skip it)")
+                    )
+                }
             }
         }
         let Some((i, geo)) = found else { continue };

@@ -99,6 +99,23 @@ pub struct Outcome {
 /// Columns of metrics.csv that are bookkeeping rather than results: not drawn against epoch.
 const NOT_PLOTTED: &[&str] = &["elapsed_s"];
 
+/// On leaving [`generate`] by an error (or a panic), removes the staging folder and the
+/// `--out` folder when the report created it and put nothing in it: a failed report leaves no
+/// trace.
+struct Cleanup<'a> {
+    staging: &'a Path,
+    created_out: Option<&'a Path>,
+}
+
+impl Drop for Cleanup<'_> {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(self.staging);
+        if let Some(out) = self.created_out {
+            let _ = std::fs::remove_dir(out);
+        }
+    }
+}
+
 /// Reads the runs and writes the whole report. See the module documentation.
 pub fn generate(options: &Options) -> Result<Outcome> {
     let dirs = runs::discover(&options.inputs)?;
@@ -132,29 +149,29 @@ pub fn generate(options: &Options) -> Result<Outcome> {
         }
     }
 
+    let created_out = !options.out.exists();
     std::fs::create_dir_all(&options.out)
         .with_context(|| format!("{}: cannot create directory", options.out.display()))?;
     let staging = options
         .out
         .join(format!(".nclab-report-staging-{}", std::process::id()));
+    let mut cleanup = Cleanup {
+        staging: &staging,
+        created_out: created_out.then_some(options.out.as_path()),
+    };
     if staging.exists() {
         std::fs::remove_dir_all(&staging)
             .with_context(|| format!("{}: cannot clear", staging.display()))?;
     }
     std::fs::create_dir(&staging)
         .with_context(|| format!("{}: cannot create directory", staging.display()))?;
-    let result = write_all(&loaded, &conds, options, &staging, &mut warnings);
-    let files = match result {
-        Ok(files) => files,
-        Err(e) => {
-            let _ = std::fs::remove_dir_all(&staging);
-            return Err(e);
-        }
-    };
+    let files = write_all(&loaded, &conds, options, &staging, &mut warnings)?;
     for f in &files {
         let to = options.out.join(f);
         std::fs::rename(staging.join(f), &to)
             .with_context(|| format!("{}: cannot move into place", to.display()))?;
+        // Some files are in place: the folder stays, whatever happens next.
+        cleanup.created_out = None;
     }
     std::fs::remove_dir_all(&staging)
         .with_context(|| format!("{}: cannot remove", staging.display()))?;

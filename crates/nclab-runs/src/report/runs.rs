@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 
-use crate::config::flatten;
+use crate::config::{flatten, MAX_EPOCHS};
 use crate::csv_text::Record;
 
 /// The rows of a `metrics.csv`: `epoch` first, then one column per metric; an empty cell is a
@@ -340,6 +340,17 @@ pub fn load_run(dir: &Path) -> Result<Run> {
         .into_iter()
         .map(|(k, v)| (k, v.to_string()))
         .collect();
+    if let Some(e) = config.get("optim.epochs") {
+        if !e
+            .parse::<usize>()
+            .is_ok_and(|e| (1..=MAX_EPOCHS).contains(&e))
+        {
+            bail!(
+                "{}: key `optim.epochs` is {e}, expected a whole number from 1 to {MAX_EPOCHS}",
+                config_path.display()
+            );
+        }
+    }
 
     let layers_path = dir.join("metrics_layers.csv");
     let layers = if layers_path.is_file() {
@@ -373,8 +384,39 @@ fn load_summary(dir: &Path) -> Result<Option<serde_json::Value>> {
     if !value.is_object() {
         bail!("{}: expected a JSON object", summary_path.display());
     }
+    for key in SUMMARY_EPOCHS {
+        match value.get(key) {
+            None | Some(serde_json::Value::Null) => {}
+            Some(v) if v.as_u64().is_some_and(|e| e <= MAX_EPOCHS as u64) => {}
+            Some(v) => bail!(
+                "{}: `{key}` is {v}, expected null or a whole number from 0 to {MAX_EPOCHS}",
+                summary_path.display()
+            ),
+        }
+    }
     Ok(Some(value))
 }
+
+/// An epoch of a metrics file: a whole number from 1 to [`MAX_EPOCHS`] (the most a run may
+/// have), or an error naming the line.
+fn check_epoch(epoch: f64, lineno: usize) -> std::result::Result<(), String> {
+    if epoch.fract() == 0.0 && (1.0..=MAX_EPOCHS as f64).contains(&epoch) {
+        Ok(())
+    } else {
+        Err(format!(
+            "line {lineno}: epoch {epoch} is not a whole number from 1 to {MAX_EPOCHS}"
+        ))
+    }
+}
+
+/// The epoch fields of `summary.json`, each null (never) or a whole number from 0 to
+/// [`MAX_EPOCHS`].
+const SUMMARY_EPOCHS: [&str; 4] = [
+    "epochs",
+    "tpt_epoch",
+    "stable_tpt_epoch",
+    "diverged_at_epoch",
+];
 
 /// A CSV text's header names and its data records.
 type CsvTable = (Vec<String>, usize, Vec<Record>);
@@ -442,6 +484,7 @@ pub fn parse_layers_csv(text: &str) -> std::result::Result<LayerTable, String> {
         let cells = csv_fields(record, &names)?;
         let number = |i: usize| csv_number(cells[i], &names[i], lineno);
         let epoch = number(0)?.ok_or_else(|| format!("line {lineno}: empty 'epoch'"))?;
+        check_epoch(epoch, lineno)?;
         let depth = number(2)?.ok_or_else(|| format!("line {lineno}: empty 'depth'"))?;
         let values = (3..names.len())
             .map(number)
@@ -479,6 +522,7 @@ pub fn parse_metrics_csv(text: &str) -> std::result::Result<MetricsTable, String
         let epoch = row
             .remove(0)
             .ok_or_else(|| format!("line {lineno}: empty 'epoch'"))?;
+        check_epoch(epoch, lineno)?;
         if let Some(&last) = epochs.last() {
             if epoch <= last {
                 return Err(format!(
@@ -583,6 +627,17 @@ mod tests {
             .contains("no data rows"));
         let e = parse_metrics_csv("epoch,nc1\n2,1\n2,1\n").unwrap_err();
         assert!(e.contains("line 3"), "{e}");
+        // Epochs are whole numbers a run can have (a huge one overflowed the figures' axes).
+        for bad in ["0", "6.5", "1000001", "99999999999999999999"] {
+            let e = parse_metrics_csv(&format!("epoch,nc1\n{bad},1\n")).unwrap_err();
+            assert!(
+                e.contains("line 2: epoch")
+                    && e.contains("is not a whole number from 1 to 1000000"),
+                "{e}"
+            );
+            let e = parse_layers_csv(&format!("epoch,layer,depth\n{bad},a,0\n")).unwrap_err();
+            assert!(e.contains("is not a whole number from 1 to 1000000"), "{e}");
+        }
         // Lines as an editor counts them, with CRLF ends and blank lines too.
         let e = parse_metrics_csv("epoch,nc1\r\n1,0.5\r\n\r\n2,abc\r\n").unwrap_err();
         assert_eq!(e, "line 4, column 'nc1': 'abc' is not a number");
@@ -609,5 +664,37 @@ mod tests {
         assert_eq!(t.rows, vec![vec![Some(0.5)]]);
         let t = parse_layers_csv("epoch,layer,depth,nc1\n1,\"block 1, conv\",0,2\n").unwrap();
         assert_eq!(t.rows[0].layer, "block 1, conv");
+    }
+
+    /// `summary.json`'s epochs and the config's `optim.epochs` are whole numbers a run can
+    /// have (4294967296 made the figures' axes overflow inside the plotting crate).
+    #[test]
+    fn epochs_of_summaries_and_configs_are_checked() {
+        let dir = nclab_testkit::scratch("report-epochs");
+        std::fs::write(dir.join("metrics.csv"), "epoch,nc1\n1,0.5\n").unwrap();
+        std::fs::write(dir.join("config.toml"), "[optim]\nepochs = 4294967296\n").unwrap();
+        let e = format!("{:#}", load_run(&dir).unwrap_err());
+        assert!(
+            e.contains("config.toml: key `optim.epochs` is 4294967296"),
+            "{e}"
+        );
+        std::fs::write(dir.join("config.toml"), "[optim]\nepochs = 3\n").unwrap();
+        assert!(load_run(&dir).is_ok());
+        for bad in ["4294967296", "-1", "2.5", "\"x\""] {
+            let summary = format!("{{\"status\": \"finished\", \"stable_tpt_epoch\": {bad}}}");
+            std::fs::write(dir.join("summary.json"), summary).unwrap();
+            let e = format!("{:#}", load_run(&dir).unwrap_err());
+            assert!(
+                e.contains("summary.json: `stable_tpt_epoch` is")
+                    && e.contains("expected null or a whole number from 0 to 1000000"),
+                "{e}"
+            );
+        }
+        std::fs::write(
+            dir.join("summary.json"),
+            "{\"tpt_epoch\": null, \"epochs\": 3}",
+        )
+        .unwrap();
+        assert!(load_run(&dir).is_ok());
     }
 }

@@ -314,7 +314,26 @@ fn variant_level(at: &str, entry: toml::Value, known: &BTreeSet<String>) -> anyh
 /// The checks across dimensions (sorted by name): no two share a name, none is empty, no two
 /// levels of one share a label, and no key is set by two dimensions (the result would depend
 /// on their order).
+/// The most cells a grid may have: far more than a sweep can run (each cell is a training
+/// run), few enough that every cell's config can be resolved and checked up front.
+pub const MAX_CELLS: usize = 10_000;
+
 fn check_dimensions(dims: &[Dimension]) -> anyhow::Result<()> {
+    let cells = dims
+        .iter()
+        .try_fold(1usize, |n, d| n.checked_mul(d.levels.len()))
+        .filter(|&n| n <= MAX_CELLS);
+    if cells.is_none() {
+        let sizes: Vec<String> = dims
+            .iter()
+            .map(|d| format!("{} {}", d.name, d.levels.len()))
+            .collect();
+        bail!(
+            "the grid has more than {MAX_CELLS} cells ({}: their product); split it into \
+             several grids",
+            sizes.join(" x ")
+        );
+    }
     for w in dims.windows(2) {
         if w[0].name == w[1].name {
             bail!(

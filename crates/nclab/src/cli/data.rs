@@ -113,7 +113,13 @@ fn print_counts(
     counts: impl Fn(&Dataset) -> Vec<usize>,
 ) -> anyhow::Result<()> {
     let (a, b) = (counts(train), counts(test));
-    let width = names.iter().map(|n| n.len()).max().unwrap_or(5).max(5);
+    // Capped: a longer name overflows its column (and `{:<width$}` takes at most u16::MAX).
+    let width = names
+        .iter()
+        .map(|n| n.len())
+        .max()
+        .unwrap_or(5)
+        .clamp(5, 40);
     outln!(
         "  {:>3}  {:<width$}  {:>7}  {:>7}",
         "k",

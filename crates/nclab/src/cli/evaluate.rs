@@ -39,8 +39,9 @@ pub struct Args {
     /// Its class count must equal K.
     #[arg(long)]
     pub hierarchy: String,
-    /// Cut-offs k of the top-k metrics (comma separated; 1 is always included).
-    #[arg(long, value_delimiter = ',', default_values_t = [1usize, 5])]
+    /// Cut-offs k of the top-k metrics (comma separated; 1 is always included). Default:
+    /// 1,5, or 1,K with fewer than 5 classes.
+    #[arg(long, value_delimiter = ',')]
     pub k: Vec<usize>,
     /// Also report every metric after CRM re-ranking (rank by -(p @ D)).
     #[arg(long)]
@@ -97,7 +98,12 @@ pub fn run(args: Args) -> Result<()> {
         bail!("--loss needs logits, not probabilities (drop --probabilities or --loss)");
     }
 
-    let evaluator = MistakeEvaluator::new(&hierarchy, &args.k)?;
+    let cut_offs = if args.k.is_empty() {
+        vec![1, hierarchy.num_classes().min(5)]
+    } else {
+        args.k.clone()
+    };
+    let evaluator = MistakeEvaluator::new(&hierarchy, &cut_offs)?;
     let plain = evaluator.evaluate(scores, kind, &labels, Ranking::Scores)?;
     let crm = if args.crm {
         Some(evaluator.evaluate(scores, kind, &labels, Ranking::Crm)?)

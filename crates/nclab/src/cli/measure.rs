@@ -208,7 +208,18 @@ pub fn run(args: Args) -> Result<()> {
         Classifier::check_columns(w, features.d).with_context(|| src_w.clone())?;
     }
     let given_k = args.num_classes.or(weights.map(|w| w.n));
-    let (labels, k) = class_labels(&raw_labels, given_k, src_y)?;
+    // Where K comes from, for the errors it leads to (a class without a sample, a label out
+    // of range): weights of the wrong height otherwise read as the labels' fault.
+    let k_source = match (args.num_classes, weights) {
+        (None, Some(w)) => Some(format!("K = {}: the rows of {src_w}", w.n)),
+        _ => None,
+    };
+    let with_k_source = |e: anyhow::Error| match &k_source {
+        Some(s) => e.context(s.clone()),
+        None => e,
+    };
+    let (labels, k) =
+        class_labels(&raw_labels, given_k, src_y).map_err(|e| with_k_source(e.into()))?;
     let hierarchy = args
         .hierarchy
         .as_deref()
@@ -242,7 +253,7 @@ pub fn run(args: Args) -> Result<()> {
             .then_some(args.weight_decay)
             .flatten(),
     };
-    let rows = measurement.run()?;
+    let rows = measurement.run().map_err(|e| with_k_source(e.into()))?;
     print_metrics(&rows, args.format)
 }
 
