@@ -86,17 +86,7 @@ pub fn gemm_tn(
 /// iteration never meets subnormal numbers (a matrix of entries near 1e-320, from features
 /// near 1e-160, did not converge unscaled).
 pub fn symmetric_eigen(a: &[f64], k: usize) -> (Vec<f64>, Vec<f64>) {
-    assert_eq!(a.len(), k * k);
-    let largest = a.iter().fold(0.0f64, |m, x| m.max(x.abs()));
-    let scale = if largest > 0.0 && largest.is_finite() {
-        // 2^e built from its bits (powi underflows to 0 for e near -1063), e within the
-        // normal exponents.
-        let e = (largest.log2().round() as i64).clamp(-1022, 1023);
-        f64::from_bits(((e + 1023) as u64) << 52)
-    } else {
-        1.0
-    };
-    let scaled: Vec<f64> = a.iter().map(|x| x / scale).collect();
+    let (scaled, scale) = scaled_by_power_of_two(a, k);
     let m = MatRef::from_row_major_slice(&scaled, k, k);
     let evd = m
         .self_adjoint_eigen(Side::Lower)
@@ -111,6 +101,35 @@ pub fn symmetric_eigen(a: &[f64], k: usize) -> (Vec<f64>, Vec<f64>) {
         }
     }
     (values, vectors)
+}
+
+/// The eigenvalues alone of a symmetric `k x k` row-major matrix, in decreasing order, scaled
+/// as [`symmetric_eigen`] scales; without the eigenvectors, so faster (the PSD tests of
+/// `nc2_tree`'s target need only the values).
+pub fn symmetric_eigenvalues(a: &[f64], k: usize) -> Vec<f64> {
+    let (scaled, scale) = scaled_by_power_of_two(a, k);
+    let m = MatRef::from_row_major_slice(&scaled, k, k);
+    let mut values = m
+        .self_adjoint_eigenvalues(Side::Lower)
+        .expect("symmetric eigendecomposition did not converge");
+    values.reverse();
+    values.iter_mut().for_each(|v| *v *= scale);
+    values
+}
+
+/// `a / 2^e` and `2^e`, with `2^e` the power of two nearest the largest magnitude of `a`
+/// (within the normal exponents; 1 for a zero or non-finite matrix).
+fn scaled_by_power_of_two(a: &[f64], k: usize) -> (Vec<f64>, f64) {
+    assert_eq!(a.len(), k * k);
+    let largest = a.iter().fold(0.0f64, |m, x| m.max(x.abs()));
+    let scale = if largest > 0.0 && largest.is_finite() {
+        // 2^e built from its bits (powi underflows to 0 for e near -1063).
+        let e = (largest.log2().round() as i64).clamp(-1022, 1023);
+        f64::from_bits(((e + 1023) as u64) << 52)
+    } else {
+        1.0
+    };
+    (a.iter().map(|x| x / scale).collect(), scale)
 }
 
 /// Frobenius norm of a buffer.
@@ -154,6 +173,8 @@ mod tests {
             if s > 1e-300 {
                 assert_eq!(u, u0, "{s}");
             }
+            let w = symmetric_eigenvalues(&a, 2);
+            assert!((w[0] - v[0]).abs() <= 1e-15 * v[0] && (w[1] - v[1]).abs() <= 1e-14 * v[0]);
         }
     }
 

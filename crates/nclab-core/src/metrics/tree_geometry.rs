@@ -3,7 +3,7 @@
 //! The functions take the tree as plain `K x K` matrices in class order (the LCA heights `d`
 //! and their normalised form `dn`), so that they need nothing but the class means' Gram matrix.
 
-use crate::linalg::{self, symmetric_eigen};
+use crate::linalg::{self, symmetric_eigenvalues};
 use crate::metrics::collapse::{ClassStatistics, Spectrum};
 use crate::metrics::scatter::{Route, Scatter};
 use crate::stats::spearman;
@@ -51,7 +51,7 @@ pub fn hierarchy_target(normalized_distance: &[f64], k: usize) -> Vec<f64> {
     };
     let target = |s: f64| -> Vec<f64> { kernel.iter().map(|&a| (1.0 - s) * a + s).collect() };
     let is_psd = |t: &[f64]| {
-        let (values, _) = symmetric_eigen(t, k);
+        let values = symmetric_eigenvalues(t, k);
         values[k - 1] >= -1e-10 * values[0].abs().max(1.0)
     };
     // Largest index i (most negative s) such that candidate(i) is admissible.
