@@ -832,11 +832,7 @@ mod tests {
         let file = format!("config {}", path.display());
         // A named pipe is refused at once (reading it would wait for a writer for ever).
         let fifo = dir.join("pipe.toml");
-        assert!(std::process::Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .unwrap()
-            .success());
+        nclab_testkit::fifo(&fifo);
         let e = format!("{:#}", Config::load(&fifo, &[]).unwrap_err());
         assert!(
             e.starts_with("cannot read the config: ")

@@ -98,3 +98,13 @@ pub fn number_at(row: &BTreeMap<String, String>, key: &str) -> f64 {
         .parse()
         .unwrap_or_else(|_| panic!("{key} = {:?}", row[key]))
 }
+
+/// Makes a named pipe at `path` (with `mkfifo`), for the tests that check that nclab refuses
+/// one instead of blocking on it.
+pub fn fifo(path: &Path) {
+    let made = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .unwrap_or_else(|e| panic!("cannot run mkfifo: {e}"));
+    assert!(made.success(), "mkfifo {} failed", path.display());
+}

@@ -555,8 +555,11 @@ mod json {
         }
 
         /// The value of `"name"` of node `n`: kept when it is a string, else skipped and
-        /// marked (refused when the object closes).
+        /// marked (refused when the object closes); a second `"name"` is an error.
         fn read_name(&mut self, n: usize) -> Result<()> {
+            if self.nodes[n].has_name {
+                return Err(self.node_error(n, "\"name\" given twice"));
+            }
             let node = &mut self.nodes[n];
             node.has_name = true;
             if self.lx.peek() == Some(b'"') {
@@ -912,6 +915,20 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("node 'r' appears twice (also at /)"), "{e}");
+        // A member twice in one node: refused, not the last one kept.
+        for (member, json) in [
+            (
+                "name",
+                r#"{"name": "r", "children": [{"name": "a", "name": "b"}]}"#,
+            ),
+            (
+                "children",
+                r#"{"name": "r", "children": [{"name": "a"}], "children": []}"#,
+            ),
+        ] {
+            let e = parse_json(json, "t.json").unwrap_err().to_string();
+            assert!(e.contains(&format!("\"{member}\" given twice")), "{e}");
+        }
         let e = parse_json("{", "t.json").unwrap_err().to_string();
         assert!(e.contains("t.json: not valid JSON"), "{e}");
     }

@@ -31,20 +31,27 @@ use std::sync::Arc;
 pub fn open_file(path: &Path) -> Result<std::fs::File> {
     let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
     if !meta.is_file() {
-        let what = if meta.is_dir() {
-            "a directory"
-        } else {
-            "not a regular file (a pipe, socket or device)"
-        };
-        return Err(Error::io(
+        return Err(not_a_regular_file(
             path,
-            std::io::Error::new(
-                std::io::ErrorKind::InvalidInput,
-                format!("{what}: nclab reads its inputs from regular files"),
-            ),
+            &meta,
+            "nclab reads its inputs from regular files",
         ));
     }
     std::fs::File::open(path).map_err(|e| Error::io(path, e))
+}
+
+/// The error for `path`, which is a directory or a device, pipe or socket (`meta`) where a
+/// regular file is needed; `why` says why.
+fn not_a_regular_file(path: &Path, meta: &std::fs::Metadata, why: &str) -> Error {
+    let what = if meta.is_dir() {
+        "a directory"
+    } else {
+        "not a regular file (a device, pipe or socket)"
+    };
+    Error::io(
+        path,
+        std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("{what}: {why}")),
+    )
 }
 
 /// Reads a whole text input file (UTF-8), refusing anything but a regular file as
@@ -147,20 +154,11 @@ fn output_target(path: &Path) -> Result<(PathBuf, Option<u32>)> {
         } else if meta.is_file() {
             return Ok((target, Some(permission_bits(&meta))));
         } else {
-            let what = if meta.is_dir() {
-                "a directory"
-            } else {
-                "not a regular file (a device, pipe or socket)"
-            };
-            return Err(Error::io(
+            return Err(not_a_regular_file(
                 path,
-                std::io::Error::new(
-                    std::io::ErrorKind::InvalidInput,
-                    format!(
-                        "{what}: nclab writes its outputs to regular files, which it replaces \
-                         whole; give a file's path"
-                    ),
-                ),
+                &meta,
+                "nclab writes its outputs to regular files, which it replaces whole; give a \
+                 file's path",
             ));
         }
     }
@@ -211,11 +209,7 @@ mod tests {
             "{e}"
         );
         let fifo = dir.join("pipe.npy");
-        let made = std::process::Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .unwrap();
-        assert!(made.success());
+        nclab_testkit::fifo(&fifo);
         let e = map_file(&fifo).unwrap_err().to_string();
         assert!(
             e.contains("pipe.npy") && e.contains("not a regular file"),
@@ -272,11 +266,7 @@ mod tests {
         assert!(e.contains("too many levels of symbolic links"), "{e}");
         // A named pipe and a directory are refused and left as they were.
         let fifo = dir.join("pipe");
-        assert!(std::process::Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .unwrap()
-            .success());
+        nclab_testkit::fifo(&fifo);
         let e = write_atomic_bytes(&fifo, b"x").unwrap_err().to_string();
         assert!(e.contains("pipe: not a regular file"), "{e}");
         assert!(std::fs::symlink_metadata(&fifo)
