@@ -418,6 +418,9 @@ const SUMMARY_EPOCHS: [&str; 4] = [
     "diverged_at_epoch",
 ];
 
+/// The most metric columns a `metrics.csv` may have: the report draws two figures of each.
+const MAX_COLUMNS: usize = 1000;
+
 /// A CSV text's header names and its data records.
 type CsvTable = (Vec<String>, usize, Vec<Record>);
 
@@ -476,6 +479,12 @@ pub fn parse_layers_csv(text: &str) -> std::result::Result<LayerTable, String> {
     if names.len() < 3 || names[..3] != ["epoch", "layer", "depth"] {
         return Err(format!(
             "line {header_line}: the first columns must be 'epoch,layer,depth'"
+        ));
+    }
+    if names.len() > MAX_COLUMNS + 3 {
+        return Err(format!(
+            "line {header_line}: {} metric columns, more than the {MAX_COLUMNS} a report draws",
+            names.len() - 3
         ));
     }
     let mut rows = Vec::new();
@@ -545,6 +554,13 @@ pub fn parse_metrics_csv(text: &str) -> std::result::Result<MetricsTable, String
 
 /// The header of a `metrics.csv`: `epoch` first, no empty and no repeated column name.
 fn check_metrics_header(names: &[String], line: usize) -> std::result::Result<(), String> {
+    if names.len() > MAX_COLUMNS + 1 {
+        return Err(format!(
+            "line {line}: {} metric columns, more than the {MAX_COLUMNS} a report draws (two \
+             figures each; nclab train writes about 60)",
+            names.len() - 1
+        ));
+    }
     if names[0] != "epoch" {
         return Err(format!(
             "line {line}: the first column must be 'epoch', found '{}'",
@@ -627,6 +643,24 @@ mod tests {
             .contains("no data rows"));
         let e = parse_metrics_csv("epoch,nc1\n2,1\n2,1\n").unwrap_err();
         assert!(e.contains("line 3"), "{e}");
+        // At most 1,000 metric columns (a 1.6 MB file of 200,000 would make 400,000 figures).
+        let wide = format!(
+            "epoch,{}\n",
+            (0..1001)
+                .map(|i| format!("c{i}"))
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        let e = parse_metrics_csv(&wide).unwrap_err();
+        assert!(
+            e.contains("line 1: 1001 metric columns, more than the 1000"),
+            "{e}"
+        );
+        let e = parse_layers_csv(&wide.replacen("epoch,", "epoch,layer,depth,", 1)).unwrap_err();
+        assert!(
+            e.contains("line 1: 1001 metric columns, more than the 1000"),
+            "{e}"
+        );
         // Epochs are whole numbers a run can have (a huge one overflowed the figures' axes).
         for bad in ["0", "6.5", "1000001", "99999999999999999999"] {
             let e = parse_metrics_csv(&format!("epoch,nc1\n{bad},1\n")).unwrap_err();
