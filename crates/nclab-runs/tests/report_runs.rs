@@ -343,3 +343,30 @@ fn a_failed_report_leaves_nothing_behind() {
         .collect();
     assert_eq!(left, ["notes.txt"]);
 }
+
+/// A run written before `analysis.layers` existed (no key) is in one condition with a run
+/// that gives it its default `[]`, not in a condition of its own; a run with layers tapped is
+/// a condition apart.
+#[test]
+fn a_key_added_later_means_its_default_when_absent() {
+    use nclab_runs::report::{conditions, runs::load_run};
+    let root = scratch("report-added-keys");
+    write_run(&root.join("old"), "syn", 0, NC1_S0, 5);
+    write_run(&root.join("new"), "syn", 1, NC1_S1, 5);
+    write_run(&root.join("tapped"), "syn", 2, NC1_S1, 5);
+    let append = |dir: &str, text: &str| {
+        let p = root.join(dir).join("config.toml");
+        let config = std::fs::read_to_string(&p).unwrap() + text;
+        std::fs::write(p, config).unwrap();
+    };
+    append("new", "[analysis]\nlayers = []\n");
+    append("tapped", "[analysis]\nlayers = [\"hidden.0\"]\n");
+    let runs: Vec<_> = ["old", "new", "tapped"]
+        .iter()
+        .map(|d| load_run(&root.join(d)).unwrap())
+        .collect();
+    let groups = conditions::group(&runs, None).unwrap();
+    let mut members: Vec<Vec<usize>> = groups.iter().map(|c| c.runs.clone()).collect();
+    members.sort();
+    assert_eq!(members, [vec![0, 1], vec![2]]);
+}

@@ -12,6 +12,12 @@ use super::runs::{parse_cell, unquote, Run};
 /// only where the files live).
 pub const NON_CONDITION_KEYS: &[&str] = &["seed", "name", "device", "threads", "data.root"];
 
+/// Config keys that nclab added after runs had been made without them, with the value (TOML
+/// text) that their absence means: the default then and now. A run written before a key
+/// existed is in the same condition as a run that gives the key this value (a sweep resumed
+/// across nclab versions would otherwise split a condition in two).
+pub const ADDED_KEYS: &[(&str, &str)] = &[("analysis.layers", "[]"), ("loss.weight", "1.0")];
+
 /// One condition: runs that share every defining config entry and differ only in their seed.
 #[derive(Debug, Clone)]
 pub struct Condition {
@@ -73,12 +79,23 @@ pub fn group(runs: &[Run], group_by: Option<&str>) -> Result<Vec<Condition>> {
 /// `group_by` the entries of that key (`(absent)` when the run lacks it).
 fn defining_entries(run: &Run, group_by: Option<&str>) -> BTreeMap<String, String> {
     match group_by {
-        None => run
-            .config
-            .iter()
-            .filter(|(k, _)| !NON_CONDITION_KEYS.contains(&k.as_str()))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect(),
+        None => {
+            let mut m: BTreeMap<String, String> = run
+                .config
+                .iter()
+                .filter(|(k, _)| !NON_CONDITION_KEYS.contains(&k.as_str()))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            // Only for runs of `nclab train`: a Tracker's config says `trainer = ...` and
+            // holds only the keys its user gave.
+            if !run.config.contains_key("trainer") {
+                for (key, value) in ADDED_KEYS {
+                    m.entry(key.to_string())
+                        .or_insert_with(|| value.to_string());
+                }
+            }
+            m
+        }
         Some(key) => {
             let prefix = format!("{key}.");
             let mut m: BTreeMap<String, String> = run
