@@ -199,7 +199,13 @@ fn parse_header(b: &[u8], err: &dyn Fn(String) -> Error) -> Result<Header> {
     let mut descr = None;
     let mut fortran = None;
     let mut shape = None;
+    let mut seen: Vec<String> = Vec::new();
     for (k, v) in dict {
+        if seen.contains(&k) {
+            // Python's dict literal keeps the last; which one was meant is not clear.
+            return Err(err(format!("header gives {k:?} twice")));
+        }
+        seen.push(k.clone());
         match (k.as_str(), v) {
             ("descr", Value::Str(s)) => descr = Some(s),
             ("descr", _) => {
@@ -766,6 +772,15 @@ mod tests {
         let p = dir.join("noshape.npy");
         write_raw(&p, (1, 0), "{'descr': '<f4', 'fortran_order': False}", &[]);
         assert!(err_of(&p).contains("no 'shape' key"));
+
+        let p = dir.join("twice.npy");
+        let dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (1,), 'descr': '<f8', }";
+        write_raw(&p, (1, 0), dict, &[0; 8]);
+        let e = err_of(&p);
+        assert!(
+            e.contains("twice.npy") && e.contains("header gives \"descr\" twice"),
+            "{e}"
+        );
 
         let p = dir.join("garbage.npy");
         write_raw(&p, (1, 0), "{'descr': '<f4', 'shape': (2, x), }", &[]);
