@@ -173,6 +173,9 @@ def test_builtin_spellings_and_flat_sized_by_the_data():
     assert nclab.measure(h, y, hierarchy="flat") == nclab.measure(h, y, hierarchy="flat:4")
     z = rng.normal(size=(40, 4))
     assert nclab.evaluate(z, y, "flat") == nclab.evaluate(z, y, "flat:4")
+    # Labels that give no K fail on the labels, with their own message.
+    with pytest.raises(ValueError, match="label -1 at row 0 is negative"):
+        nclab.measure(h[:2], np.array([-1, -2]), hierarchy="flat")
 
 
 def test_evaluate_default_cut_offs_with_fewer_than_five_classes():

@@ -44,7 +44,9 @@ def _hierarchy(h: Optional[HierarchyLike], k: Optional[int]) -> Optional[Hierarc
     if h is None or isinstance(h, Hierarchy):
         return h
     if isinstance(h, str) and h.strip() == "flat":
-        return Hierarchy.builtin("flat", k)
+        # Without a usable K (no labels, or negative ones) the call fails on the labels
+        # themselves, with their own message.
+        return Hierarchy.builtin("flat", k) if k is not None and k >= 1 else None
     if isinstance(h, str) or hasattr(h, "__fspath__"):
         return Hierarchy.load(h)
     raise ValueError(f"hierarchy: expected an nclab.Hierarchy, a built-in name or a path, got {type(h).__name__}")
