@@ -137,6 +137,26 @@ fn write_npy(dir: &Path, name: &str, t: &Tensor) -> PathBuf {
     p
 }
 
+/// `nclab evaluate --logits L --labels Y --hierarchy H` and `extra` arguments.
+fn evaluate(
+    logits: &Path,
+    labels: &Path,
+    hierarchy: &str,
+    extra: &[&str],
+) -> (bool, String, String) {
+    let mut args = vec![
+        "evaluate",
+        "--logits",
+        s(logits),
+        "--labels",
+        s(labels),
+        "--hierarchy",
+        hierarchy,
+    ];
+    args.extend_from_slice(extra);
+    nclab(&args)
+}
+
 #[test]
 fn evaluate_json_on_a_hand_made_example() {
     let dir = temp_dir("evaluate");
@@ -154,24 +174,14 @@ fn evaluate_json_on_a_hand_made_example() {
         "labels.npy",
         &Tensor::from_i64(vec![4], &[0, 0, 2, 2]).unwrap(),
     );
-    let (ok, out, err) = nclab(&[
-        "evaluate",
-        "--logits",
-        s(&logits),
-        "--labels",
-        s(&labels),
-        "--hierarchy",
+    let (ok, out, err) = evaluate(
+        &logits,
+        &labels,
         s(&f),
-        "--k",
-        "1,2",
-        "--crm",
-        "--loss",
-        "ce",
-        "--loss",
-        "hxe:0",
-        "--format",
-        "json",
-    ]);
+        &[
+            "--k", "1,2", "--crm", "--loss", "ce", "--loss", "hxe:0", "--format", "json",
+        ],
+    );
     assert!(ok, "{err}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     // Values worked out in nclab-core's mistakes tests.
@@ -194,33 +204,12 @@ fn evaluate_json_on_a_hand_made_example() {
     );
 
     // Table output runs too.
-    let (ok, out, err) = nclab(&[
-        "evaluate",
-        "--logits",
-        s(&logits),
-        "--labels",
-        s(&labels),
-        "--hierarchy",
-        s(&f),
-        "--crm",
-        "--k",
-        "2",
-    ]);
+    let (ok, out, err) = evaluate(&logits, &labels, s(&f), &["--crm", "--k", "2"]);
     assert!(ok, "{err}");
     assert!(out.contains("top2_error") && out.contains("crm"), "{out}");
 
     // Without --k, with 3 classes: cut-offs 1 and 3 (not 5, which 3 classes cannot have).
-    let (ok, out, err) = nclab(&[
-        "evaluate",
-        "--logits",
-        s(&logits),
-        "--labels",
-        s(&labels),
-        "--hierarchy",
-        s(&f),
-        "--format",
-        "json",
-    ]);
+    let (ok, out, err) = evaluate(&logits, &labels, s(&f), &["--format", "json"]);
     assert!(ok, "{err}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["top1_error"], 0.5);
@@ -237,42 +226,16 @@ fn evaluate_refuses_a_hierarchy_that_does_not_match_k() {
         &Tensor::from_f64(vec![2, 4], &[0.0; 8]).unwrap(),
     );
     let labels = write_npy(&dir, "y.npy", &Tensor::from_i64(vec![2], &[0, 3]).unwrap());
-    let (ok, _, err) = nclab(&[
-        "evaluate",
-        "--logits",
-        s(&logits),
-        "--labels",
-        s(&labels),
-        "--hierarchy",
-        "cifar10",
-    ]);
+    let (ok, _, err) = evaluate(&logits, &labels, "cifar10", &[]);
     assert!(!ok);
     assert!(
         err.contains("'cifar10' has 10 classes but the data has 4"),
         "{err}"
     );
     let bad_labels = write_npy(&dir, "y2.npy", &Tensor::from_i64(vec![2], &[0, 4]).unwrap());
-    let (ok, _, err) = nclab(&[
-        "evaluate",
-        "--logits",
-        s(&logits),
-        "--labels",
-        s(&bad_labels),
-        "--hierarchy",
-        "flat",
-    ]);
+    let (ok, _, err) = evaluate(&logits, &bad_labels, "flat", &[]);
     assert!(!ok && err.contains("label 4 at row 1"), "{err}");
-    let (ok, _, err) = nclab(&[
-        "evaluate",
-        "--logits",
-        s(&logits),
-        "--labels",
-        s(&labels),
-        "--hierarchy",
-        "flat",
-        "--loss",
-        "hxe",
-    ]);
+    let (ok, _, err) = evaluate(&logits, &labels, "flat", &["--loss", "hxe"]);
     assert!(!ok && err.contains("unknown loss 'hxe'"), "{err}");
 }
 
