@@ -46,7 +46,13 @@ impl Hierarchy {
     fn builtin(name: &str, num_classes: Option<usize>) -> PyResult<Self> {
         let name = name.trim();
         match Tree::builtin(name, num_classes) {
-            Some(tree) => tree.map(|tree| Hierarchy { tree }).map_err(errors::core),
+            Some(tree) => {
+                let tree = tree.map_err(errors::core)?;
+                if let Some(k) = num_classes {
+                    tree.check_num_classes(k).map_err(errors::core)?;
+                }
+                Ok(Hierarchy { tree })
+            }
             None => Err(PyValueError::new_err(format!(
                 "no built-in hierarchy {name:?}; the built-ins are {}",
                 hierarchy::BUILTIN_NAMES

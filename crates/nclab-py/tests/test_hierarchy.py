@@ -164,6 +164,8 @@ def test_builtin_spellings_and_flat_sized_by_the_data():
     assert nclab.Hierarchy.builtin("flat", 4) == nclab.Hierarchy.builtin("flat:4")
     with pytest.raises(ValueError, match="'flat' needs the number of classes"):
         nclab.Hierarchy.builtin("flat")
+    with pytest.raises(ValueError, match="'cifar10' has 10 classes but the data has 5"):
+        nclab.Hierarchy.builtin("cifar10", 5)
     # "flat" in measure and evaluate takes K from the data: the same numbers as flat:K.
     rng = np.random.default_rng(3)
     h = rng.normal(size=(40, 6))

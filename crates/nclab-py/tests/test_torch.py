@@ -165,6 +165,15 @@ def test_tracker_without_a_hierarchy_measures_the_flat_metrics(tmp_path):
         assert rows[-1][key] == pytest.approx(want[key], rel=1e-10, abs=1e-12), key
     assert rows[-1].get("nc1_coarse") is None and rows[-1].get("nc2_tree") is None
     assert json.loads((tmp_path / "run" / "summary.json").read_text())["status"] == "finished"
+    # "flat" alone: sized by the classifier (4 classes) at the first analysis.
+    model, loader, x, y = toy(seed=2, k=4)
+    tracker = Tracker(tmp_path / "flat", "flat", epochs="all", num_epochs=1)
+    row = train(model, loader, nn.CrossEntropyLoss(), 1, tracker)[0]
+    with torch.no_grad():
+        h = model[:-1](torch.from_numpy(x)).numpy()
+    want = nclab.measure(h, y, model[-1].weight.detach(), model[-1].bias.detach(), hierarchy="flat:4")
+    assert row["nc2_tree"] == pytest.approx(want["nc2_tree"], rel=1e-10)
+    assert 'hierarchy = "flat"' in (tmp_path / "flat" / "config.toml").read_text()
 
 
 def test_tracker_checks_its_calls_and_marks_an_early_close(tmp_path):

@@ -359,14 +359,14 @@ fn bad_input_gets_a_clear_error() {
             Box::new(|d: &Path| {
                 vec![
                     "--features".into(),
-                    feats(d, 3),
+                    feats(d, 6),
                     "--labels".into(),
-                    labels(d, &[0, 1, 1]),
+                    labels(d, &[0, 1, 1, 0, 1, 0]),
                     "--weights".into(),
                     save(d, "w.npy", Tensor::from_f32(vec![5, 2], &[0.0; 10]).unwrap()),
                 ]
             }),
-            "K = 5: the rows of",
+            "w.npy has 5 rows, so K = 5, but",
         ),
         (
             // Squares of 1e160 overflow: refused by name (the eigensolver panicked).

@@ -122,6 +122,14 @@ pub fn write_atomic_with(
         #[cfg(not(unix))]
         let _ = mode;
         let mut tmp = builder.tempfile_in(&dir)?;
+        // The umask applies to the mode given at creation: an existing file's mode is set
+        // again, whole.
+        #[cfg(unix)]
+        if let Some(mode) = mode {
+            use std::os::unix::fs::PermissionsExt;
+            tmp.as_file()
+                .set_permissions(std::fs::Permissions::from_mode(mode))?;
+        }
         write(&mut tmp)?;
         tmp.as_file().sync_all()?;
         // Dropping a temporary file that was not persisted removes it.
@@ -237,11 +245,12 @@ mod tests {
         write_atomic_bytes(&new, b"new").unwrap();
         assert_eq!(mode(&new), mode(&reference));
         // An existing file keeps its permissions.
-        std::fs::set_permissions(&new, std::fs::Permissions::from_mode(0o640)).unwrap();
+        // (0o666: bits that the usual umask 022 would take from a new file.)
+        std::fs::set_permissions(&new, std::fs::Permissions::from_mode(0o666)).unwrap();
         write_atomic_bytes(&new, b"again").unwrap();
         assert_eq!(
             (mode(&new), std::fs::read(&new).unwrap()),
-            (0o640, b"again".to_vec())
+            (0o666, b"again".to_vec())
         );
         // Through a relative symbolic link: the link stays, its file changes.
         let link = dir.join("link.txt");

@@ -24,8 +24,8 @@ const ROW_BLOCK_SUMS_LIMIT: usize = 8 << 20;
 pub const MAX_FEATURE: f64 = 1e60;
 
 /// The smallest spread of the class means accepted (the largest entry of the centred means
-/// `M`): below it the fourth powers underflow to 0 (or to subnormal numbers that have lost
-/// their digits), and the metrics would be undefined or noise.
+/// `M`): a margin above about 1e-77, where the fourth powers that the metrics take underflow
+/// to 0 or to subnormal numbers that have lost their digits (undefined metrics, or noise).
 pub const MIN_SPREAD: f64 = 1e-60;
 
 /// Whether a feature value is usable: finite and at most [`MAX_FEATURE`] in magnitude (one

@@ -368,7 +368,9 @@ class Tracker:
         config: Optional[dict] = None,
         coarse_depth: int = 1,
     ):
-        self.hierarchy = None if hierarchy is None else _as_hierarchy(hierarchy)
+        # "flat" alone is sized by the model's classifier at the first analysis.
+        self._flat = isinstance(hierarchy, str) and hierarchy.strip() == "flat"
+        self.hierarchy = None if hierarchy is None or self._flat else _as_hierarchy(hierarchy)
         self.analysis_epochs = set(nclab.analysis_epochs(epochs, num_epochs))
         self.num_epochs = num_epochs
         self.loss = loss if loss is not None else nn.CrossEntropyLoss()
@@ -464,6 +466,8 @@ class Tracker:
                     "train_loss": None}
         head = _classifier(model, _NEEDS_CLASSIFIER)
         k = head.out_features
+        if self._flat and self.hierarchy is None:
+            self.hierarchy = nclab.Hierarchy.builtin("flat", k)
         self._device = str(_device(model))
         metrics, acc, logits, labels = measure_model(
             model,

@@ -311,13 +311,13 @@ fn variant_level(at: &str, entry: toml::Value, known: &BTreeSet<String>) -> anyh
     Ok(Level { label, set })
 }
 
-/// The checks across dimensions (sorted by name): no two share a name, none is empty, no two
-/// levels of one share a label, and no key is set by two dimensions (the result would depend
-/// on their order).
 /// The most cells a grid may have: far more than a sweep can run (each cell is a training
 /// run), few enough that every cell's config can be resolved and checked up front.
 pub const MAX_CELLS: usize = 10_000;
 
+/// The checks across dimensions (sorted by name): at most [`MAX_CELLS`] cells, no two share a
+/// name, none is empty, no two levels of one share a label, and no key is set by two
+/// dimensions (the result would depend on their order).
 fn check_dimensions(dims: &[Dimension]) -> anyhow::Result<()> {
     let cells = dims
         .iter()

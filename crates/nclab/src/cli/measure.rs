@@ -208,18 +208,35 @@ pub fn run(args: Args) -> Result<()> {
         Classifier::check_columns(w, features.d).with_context(|| src_w.clone())?;
     }
     let given_k = args.num_classes.or(weights.map(|w| w.n));
-    // Where K comes from, for the errors it leads to (a class without a sample, a label out
-    // of range): weights of the wrong height otherwise read as the labels' fault.
-    let k_source = match (args.num_classes, weights) {
-        (None, Some(w)) => Some(format!("K = {}: the rows of {src_w}", w.n)),
-        _ => None,
-    };
-    let with_k_source = |e: anyhow::Error| match &k_source {
-        Some(s) => e.context(s.clone()),
-        None => e,
-    };
-    let (labels, k) =
-        class_labels(&raw_labels, given_k, src_y).map_err(|e| with_k_source(e.into()))?;
+    let (labels, k) = class_labels(&raw_labels, given_k, src_y)?;
+    if let (None, Some(w)) = (args.num_classes, weights) {
+        // K is the weights' height: a class without a sample is the weights' doing as much as
+        // the labels' (weights of the wrong file, or of another network).
+        let mut seen = vec![false; k];
+        labels.iter().for_each(|&y| seen[y as usize] = true);
+        let missing: Vec<String> = (0..k)
+            .filter(|&c| !seen[c])
+            .map(|c| c.to_string())
+            .collect();
+        if !missing.is_empty() {
+            let shown = missing
+                .iter()
+                .take(10)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ");
+            let more = if missing.len() > 10 {
+                format!(" and {} more", missing.len() - 10)
+            } else {
+                String::new()
+            };
+            bail!(
+                "{src_w} has {} rows, so K = {k}, but {src_y} has no sample of class {shown}{more}; \
+                 give the weights of this network, or --num-classes",
+                w.n
+            );
+        }
+    }
     let hierarchy = args
         .hierarchy
         .as_deref()
@@ -253,7 +270,7 @@ pub fn run(args: Args) -> Result<()> {
             .then_some(args.weight_decay)
             .flatten(),
     };
-    let rows = measurement.run().map_err(|e| with_k_source(e.into()))?;
+    let rows = measurement.run()?;
     print_metrics(&rows, args.format)
 }
 
