@@ -101,7 +101,7 @@ pub fn write_atomic_with(
     path: &Path,
     write: impl FnOnce(&mut tempfile::NamedTempFile) -> std::io::Result<()>,
 ) -> Result<()> {
-    let (target, mode) = output_target(path)?;
+    let (target, existing) = output_target(path)?;
     let dir = match target.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
@@ -114,21 +114,16 @@ pub fn write_atomic_with(
         let prefix = format!(".{name}.");
         let mut builder = tempfile::Builder::new();
         builder.prefix(&prefix).suffix(".tmp");
+        // A new file: 0o666 less the umask, as any program's (tempfile's own is 0o600).
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            builder.permissions(std::fs::Permissions::from_mode(mode.unwrap_or(0o666)));
+            builder.permissions(std::fs::Permissions::from_mode(0o666));
         }
-        #[cfg(not(unix))]
-        let _ = mode;
         let mut tmp = builder.tempfile_in(&dir)?;
-        // The umask applies to the mode given at creation: an existing file's mode is set
-        // again, whole.
-        #[cfg(unix)]
-        if let Some(mode) = mode {
-            use std::os::unix::fs::PermissionsExt;
-            tmp.as_file()
-                .set_permissions(std::fs::Permissions::from_mode(mode))?;
+        // Replacing a file: its permissions, whole (the umask applies only at creation).
+        if let Some(permissions) = existing {
+            tmp.as_file().set_permissions(permissions)?;
         }
         write(&mut tmp)?;
         tmp.as_file().sync_all()?;
@@ -139,12 +134,11 @@ pub fn write_atomic_with(
     result.map_err(|e| Error::io(path, e))
 }
 
-/// Where a write of `path` goes, and the permission bits to give the new file (`None`: a new
-/// file, `0o666` less the umask, as any program's): `path` itself, or the file a symbolic
-/// link points to (so the link stays a link), keeping an existing file's permissions. A path
-/// that exists but is not a regular file (a directory, device, pipe or socket) is refused,
-/// since renaming a new file over it would replace it.
-fn output_target(path: &Path) -> Result<(PathBuf, Option<u32>)> {
+/// Where a write of `path` goes, and the permissions of the file it replaces (`None`: a new
+/// file): `path` itself, or the file a symbolic link points to (so the link stays a link). A
+/// path that exists but is not a regular file (a directory, device, pipe or socket) is
+/// refused, since renaming a new file over it would replace it.
+fn output_target(path: &Path) -> Result<(PathBuf, Option<std::fs::Permissions>)> {
     let mut target = path.to_path_buf();
     // As many links as Linux follows (MAXSYMLINKS) before it reports a loop.
     for _ in 0..=40 {
@@ -160,7 +154,7 @@ fn output_target(path: &Path) -> Result<(PathBuf, Option<u32>)> {
                 None => link,
             };
         } else if meta.is_file() {
-            return Ok((target, Some(permission_bits(&meta))));
+            return Ok((target, Some(meta.permissions())));
         } else {
             return Err(not_a_regular_file(
                 path,
@@ -177,20 +171,6 @@ fn output_target(path: &Path) -> Result<(PathBuf, Option<u32>)> {
             "too many levels of symbolic links",
         ),
     ))
-}
-
-/// The permission bits of a file (0 off Unix, where they are not used).
-fn permission_bits(meta: &std::fs::Metadata) -> u32 {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        meta.permissions().mode() & 0o7777
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = meta;
-        0
-    }
 }
 
 /// Flushes a folder's entries (a rename into it) to disk; nothing to do off Unix.
