@@ -2,6 +2,7 @@
 //! buffers: `C = A B^T` products and the eigendecomposition of small symmetric matrices.
 
 use faer::linalg::matmul::matmul;
+use faer::linalg::solvers::Solve;
 use faer::{Accum, MatMut, MatRef, Par, Side};
 
 /// `out (m x n) (+)= alpha * A (m x k) * B^T` where `B` is `n x k`; all row-major.
@@ -115,6 +116,17 @@ pub fn symmetric_eigenvalues(a: &[f64], k: usize) -> Vec<f64> {
     values.reverse();
     values.iter_mut().for_each(|v| *v *= scale);
     values
+}
+
+/// `1^T A^{-1} 1`, the sum of the entries of `A^{-1}`, for a symmetric `k x k` row-major
+/// matrix, from its Cholesky factor `A = L L^T`; `None` when `A` is not (numerically) positive
+/// definite.
+pub fn inverse_entry_sum(a: &[f64], k: usize) -> Option<f64> {
+    let m = MatRef::from_row_major_slice(a, k, k);
+    let llt = m.llt(Side::Lower).ok()?;
+    let mut x = faer::Mat::<f64>::from_fn(k, 1, |_, _| 1.0);
+    llt.solve_in_place(x.as_mut());
+    Some((0..k).map(|i| x[(i, 0)]).sum())
 }
 
 /// `a / 2^e` and `2^e`, with `2^e` the power of two nearest the largest magnitude of `a`

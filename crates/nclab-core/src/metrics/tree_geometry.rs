@@ -36,41 +36,65 @@ pub fn mean_tree_correlation(centred_gram: &[f64], lca_height: &[f64], k: usize)
 /// (`T_ii = 1`), with `gamma = 2` and `s_min` the most negative value of
 /// `linspace(-1/(K-1), -1, 100)` that keeps `T` positive semi-definite (HAFrame).
 ///
-/// `T(s) = A + s (1 - A)` is affine in `s` and the PSD cone is convex, so the admissible values
-/// of `s` form an interval: a binary search over the candidates needs about 7
-/// eigendecompositions instead of 100. If even `-1/(K-1)` fails (possible only for unusual
-/// trees), that first candidate is used and the matrix is the closest the construction offers.
+/// With `A = exp(-gamma dn)` and `J` the all-ones matrix, `T(s) = (1 - s) A + s J`. For
+/// `s < 0`, `1 - s > 0`, so `T(s)` is PSD iff `A - c J` is, with `c = -s / (1 - s)`. The
+/// tree distance is an ultrametric, so `A` is positive definite (Schoenberg), and then
+/// `A - c 1 1^T` is PSD iff `c q <= 1` with `q = 1^T A^{-1} 1`, i.e. iff `-s q <= 1 - s`: one
+/// Cholesky factorisation decides every candidate. Should the factorisation fail (rounding on
+/// an ill-conditioned `A`), each test falls back to the smallest eigenvalue of `T(s)`
+/// (`>= -1e-10 |largest|`).
+///
+/// The admissible values of `s` form an interval (the PSD cone is convex and `T` affine in
+/// `s`), so a binary search over the candidates finds the last one. If even `-1/(K-1)` fails
+/// (possible only for unusual trees), that first candidate is used and the matrix is the
+/// closest the construction offers.
 pub fn hierarchy_target(normalized_distance: &[f64], k: usize) -> Vec<f64> {
     let kernel: Vec<f64> = normalized_distance
         .iter()
         .map(|&x| (-TARGET_GAMMA * x).exp())
         .collect();
+    let s = match linalg::inverse_entry_sum(&kernel, k) {
+        Some(q) => most_negative_admissible(k, |s| -s * q <= 1.0 - s),
+        None => most_negative_admissible(k, |s| has_no_negative_eigenvalue(&kernel, s, k)),
+    };
+    target_at(&kernel, s)
+}
+
+/// `T(s) = (1 - s) A + s J`, entry by entry from the kernel `A`.
+fn target_at(kernel: &[f64], s: f64) -> Vec<f64> {
+    kernel.iter().map(|&a| (1.0 - s) * a + s).collect()
+}
+
+/// The eigenvalue test of `T(s)`: smallest eigenvalue `>= -1e-10 |largest|`.
+fn has_no_negative_eigenvalue(kernel: &[f64], s: f64, k: usize) -> bool {
+    let values = symmetric_eigenvalues(&target_at(kernel, s), k);
+    values[k - 1] >= -1e-10 * values[0].abs().max(1.0)
+}
+
+/// The most negative candidate `s` (of `linspace(-1/(K-1), -1, 100)`) that passes
+/// `admissible`, by binary search (the admissible candidates form a prefix); the first
+/// candidate when none does.
+fn most_negative_admissible(k: usize, admissible: impl Fn(f64) -> bool) -> f64 {
     let candidate = |i: usize| {
         let start = -1.0 / (k - 1) as f64;
         start + (-1.0 - start) * i as f64 / (S_MIN_CANDIDATES - 1) as f64
     };
-    let target = |s: f64| -> Vec<f64> { kernel.iter().map(|&a| (1.0 - s) * a + s).collect() };
-    let is_psd = |t: &[f64]| {
-        let values = symmetric_eigenvalues(t, k);
-        values[k - 1] >= -1e-10 * values[0].abs().max(1.0)
-    };
-    // Largest index i (most negative s) such that candidate(i) is admissible.
     let (mut lo, mut hi) = (0usize, S_MIN_CANDIDATES - 1);
-    if !is_psd(&target(candidate(0))) {
-        return target(candidate(0));
+    if !admissible(candidate(lo)) {
+        return candidate(lo);
     }
-    if is_psd(&target(candidate(hi))) {
-        return target(candidate(hi));
+    if admissible(candidate(hi)) {
+        return candidate(hi);
     }
     while hi - lo > 1 {
         let mid = (lo + hi) / 2;
-        if is_psd(&target(candidate(mid))) {
+        if admissible(candidate(mid)) {
             lo = mid;
         } else {
             hi = mid;
         }
     }
-    target(candidate(lo))
+    candidate(lo)
 }
 
 /// `nc2_tree = || M M^T/||M M^T||_F - T/||T||_F ||_F` with `T` from [`hierarchy_target`].
@@ -260,6 +284,36 @@ mod tests {
             .map(|i| if i / k == i % k { 1.0 } else { -1.0 / 3.0 })
             .collect();
         assert!(nc2_tree(&etf_gram, &dn, k) < 0.03);
+    }
+
+    /// The Cholesky criterion `-s q <= 1 - s` picks the same candidate as the eigenvalue test
+    /// of every `T(s)`, on the built-in trees and on random trees of uneven depth (node `i`
+    /// hangs under a random earlier node, so leaves sit at many depths).
+    #[test]
+    fn cholesky_criterion_matches_the_eigenvalue_test() {
+        use crate::hierarchy::{self as builtins, parse_edges};
+        let mut trees = vec![
+            builtins::cifar10(),
+            builtins::cifar100(),
+            builtins::fashion_mnist(),
+            builtins::flat(7).unwrap(),
+        ];
+        let mut rng = crate::rng::Rng::new(16);
+        for n in [12u64, 40, 90] {
+            let text: String = (1..n)
+                .map(|i| format!("n{} n{i}\n", rng.below(i)))
+                .collect();
+            trees.push(parse_edges(&text, "random").unwrap());
+        }
+        for h in trees {
+            let (k, dn) = (h.num_classes(), h.normalized_distance_matrix());
+            let kernel: Vec<f64> = dn.iter().map(|&x| (-TARGET_GAMMA * x).exp()).collect();
+            let q = linalg::inverse_entry_sum(&kernel, k).expect("A is positive definite");
+            let by_cholesky = most_negative_admissible(k, |s| -s * q <= 1.0 - s);
+            let by_eigenvalues =
+                most_negative_admissible(k, |s| has_no_negative_eigenvalue(&kernel, s, k));
+            assert_eq!(by_cholesky, by_eigenvalues, "{} (K = {k})", h.source());
+        }
     }
 
     /// Pairs (0,1) and (2,3) are siblings (d = 1), the rest meet at the root (d = 2).
