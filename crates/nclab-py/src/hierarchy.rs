@@ -122,6 +122,13 @@ impl Hierarchy {
         self.tree.source().to_string()
     }
 
+    /// Whether this is a built-in tree ("cifar10", "flat:10", ...), which a run records by
+    /// name; any other tree is saved beside the run.
+    #[getter]
+    fn is_builtin(&self) -> bool {
+        self.tree.is_builtin()
+    }
+
     /// `d(i, j)`: the height of the lowest common ancestor of classes i and j (0 on the
     /// diagonal), a K x K float64 array.
     fn lca_heights<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray2<f64>>> {
@@ -235,9 +242,9 @@ impl Hierarchy {
         py: Python<'py>,
     ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
         let class = py.get_type::<Hierarchy>();
-        let source = self.tree.source();
-        if let Some(Ok(_)) = Tree::builtin(source, None) {
-            return Ok((class.getattr("builtin")?, (source,).into_pyobject(py)?));
+        if self.tree.is_builtin() {
+            let name = (self.tree.source(),).into_pyobject(py)?;
+            return Ok((class.getattr("builtin")?, name));
         }
         let args = (self.edges(), self.classes()).into_pyobject(py)?;
         Ok((class.getattr("from_edges")?, args))

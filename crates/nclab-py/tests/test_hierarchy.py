@@ -206,3 +206,6 @@ def test_equality_and_pickling():
             assert np.array_equal(back.lca_heights(), h.lca_heights())
     # A built-in comes back as itself (its source, which the Tracker reads, too).
     assert pickle.loads(pickle.dumps(nclab.Hierarchy.builtin("cifar10"))).source == "cifar10"
+    for name in ("cifar10", "cifar-10", "fashion_mnist", "flat:7"):
+        assert nclab.Hierarchy.builtin(name).is_builtin, name
+    assert not tree.is_builtin

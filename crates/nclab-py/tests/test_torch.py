@@ -174,6 +174,11 @@ def test_tracker_without_a_hierarchy_measures_the_flat_metrics(tmp_path):
     want = nclab.measure(h, y, model[-1].weight.detach(), model[-1].bias.detach(), hierarchy="flat:4")
     assert row["nc2_tree"] == pytest.approx(want["nc2_tree"], rel=1e-10)
     assert 'hierarchy = "flat"' in (tmp_path / "flat" / "config.toml").read_text()
+    # A built-in tree, by any of its spellings, is recorded by name, not saved beside the run.
+    tracker = Tracker(tmp_path / "named", nclab.Hierarchy.builtin(" flat:4 "), epochs=[1], num_epochs=1)
+    train(model, loader, nn.CrossEntropyLoss(), 1, tracker)
+    assert 'hierarchy = "flat:4"' in (tmp_path / "named" / "config.toml").read_text()
+    assert not (tmp_path / "named" / "hierarchy.json").exists()
 
 
 def test_tracker_checks_its_calls_and_marks_an_early_close(tmp_path):

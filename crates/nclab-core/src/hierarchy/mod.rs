@@ -79,6 +79,12 @@ impl Hierarchy {
             }
         })
     }
+
+    /// Whether this tree is a built-in, i.e. its source is a built-in name (`flat:K`
+    /// included): such a tree is saved and rebuilt by its name alone.
+    pub fn is_builtin(&self) -> bool {
+        matches!(Hierarchy::builtin(self.source(), None), Some(Ok(_)))
+    }
 }
 
 #[cfg(test)]

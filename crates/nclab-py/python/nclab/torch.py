@@ -326,10 +326,6 @@ def _loss_config(loss: Optional[nn.Module]) -> dict:
 _HIERARCHY_FILE = "hierarchy.json"
 
 
-def _is_builtin(source: str) -> bool:
-    return source in ("cifar10", "cifar100", "fashion-mnist") or source.startswith("flat:")
-
-
 class Tracker:
     """Neural-collapse tracking for a training loop of your own, into an nclab run directory.
 
@@ -394,7 +390,7 @@ class Tracker:
                 cfg[key] = {**cfg[key], **value}
             else:
                 cfg[key] = value
-        builtin = self.hierarchy is None or _is_builtin(self.hierarchy.source)
+        builtin = self.hierarchy is None or self.hierarchy.is_builtin
         if not builtin:
             cfg["hierarchy"] = _HIERARCHY_FILE
         self.config = cfg
@@ -467,7 +463,7 @@ class Tracker:
         head = _classifier(model, _NEEDS_CLASSIFIER)
         k = head.out_features
         if self._flat and self.hierarchy is None:
-            self.hierarchy = nclab.Hierarchy.builtin("flat", k)
+            self.hierarchy = nclab._hierarchy("flat", k)
         self._device = str(_device(model))
         metrics, acc, logits, labels = measure_model(
             model,
