@@ -181,6 +181,13 @@ def test_tracker_without_a_hierarchy_measures_the_flat_metrics(tmp_path):
     assert not (tmp_path / "named" / "hierarchy.json").exists()
 
 
+class Failing:
+    """A data loader whose iteration fails."""
+
+    def __iter__(self):
+        raise RuntimeError("test set unavailable")
+
+
 def test_tracker_checks_its_calls_and_marks_an_early_close(tmp_path):
     model, loader, *_ = toy(seed=3)
     with pytest.raises(ValueError, match="expected epoch 1"):
@@ -191,9 +198,13 @@ def test_tracker_checks_its_calls_and_marks_an_early_close(tmp_path):
             tracker.epoch(1, model, loader)
             with pytest.raises(ValueError, match="expected epoch 2"):
                 tracker.epoch(1, model, loader)  # the same epoch again
+            # An analysis that raises does not count the epoch: it can be retried.
+            with pytest.raises(RuntimeError, match="test set unavailable"):
+                tracker.epoch(2, model, loader, Failing())
+            assert tracker.epoch(2, model, loader)["epoch"] == 2
             raise RuntimeError("stop")
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
-    assert (summary["status"], summary["epochs"]) == ("interrupted", 1)
+    assert (summary["status"], summary["epochs"]) == ("interrupted", 2)
     config = (tmp_path / "run" / "config.toml").read_text()
     assert "label_smoothing = 0.1" in config
     # A tracker cannot continue it, and says so in its own terms (no CLI flags).

@@ -421,7 +421,8 @@ class Tracker:
         lr: Optional[float] = None,
     ) -> Optional[dict]:
         """Records epoch ``epoch`` (1-based); at an analysis epoch measures and writes the row
-        and returns it (a dict), else returns None at once."""
+        and returns it (a dict), else returns None at once. If the analysis raises, the epoch
+        is not counted and the same call may be made again."""
         if self._writer is None:
             raise ValueError(f"{self.path}: the tracker is closed")
         if epoch != self._epoch + 1 or epoch > self.num_epochs:
@@ -432,6 +433,13 @@ class Tracker:
                 f"epoch({epoch}): call epoch() once after every epoch, in order, 1 to "
                 f"num_epochs={self.num_epochs}; expected {expected}"
             )
+        row = None
+        if epoch in self.analysis_epochs:
+            # Measured before the epoch is counted: an analysis that raises (a test loader
+            # that fails, say) leaves the tracker as it was, and the same epoch may be retried.
+            started = time.perf_counter()
+            row = self._analyse(epoch, model, train_loader, test_loader, lr)
+            self._analysis_s += time.perf_counter() - started
         self._epoch = epoch
         if lr is not None:
             if self._first_lr is None:
@@ -439,11 +447,8 @@ class Tracker:
             elif self._first_decay is None and lr < self._first_lr:
                 self._first_decay = epoch
         self._images += _dataset_len(train_loader)
-        if epoch not in self.analysis_epochs:
+        if row is None:
             return None
-        started = time.perf_counter()
-        row = self._analyse(epoch, model, train_loader, test_loader, lr)
-        self._analysis_s += time.perf_counter() - started
         self._writer.append_row(list(row.items()))
         self._last_row = row
         if row["train_loss"] is None or not math.isfinite(row["train_loss"]):
