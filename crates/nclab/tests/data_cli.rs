@@ -11,11 +11,16 @@ use nclab_testkit::scratch as dir;
 
 /// MNIST-like split: `per_class` 2 x 2 images of each of 10 classes; image i is all `i`.
 fn split(dir: &Path, prefix: &str, per_class: usize) {
+    split_of(dir, prefix, per_class, |i| i as u8);
+}
+
+/// [`split`] with image i all `value(i)`.
+fn split_of(dir: &Path, prefix: &str, per_class: usize, value: fn(usize) -> u8) {
     let n = 10 * per_class;
     let imgs = IdxArray {
         dtype: DType::U8,
         dims: vec![n, 2, 2],
-        data: (0..n).flat_map(|i| [i as u8; 4]).collect(),
+        data: (0..n).flat_map(|i| [value(i); 4]).collect(),
     };
     let labels = IdxArray {
         dtype: DType::U8,
@@ -54,6 +59,21 @@ fn check_prints_counts_and_statistics() {
     assert!(
         out.lines()
             .any(|l| l.split_whitespace().collect::<Vec<_>>() == ["7", "7", "3", "1"]),
+        "{out}"
+    );
+}
+
+/// A channel with zero spread is reported with std 0 (training divides it by 1, not 0).
+#[test]
+fn check_reports_a_constant_channel() {
+    let d = dir("constant");
+    split_of(&d, "train", 3, |_| 51);
+    split(&d, "t10k", 1);
+    let (ok, out, err) = nclab(&["data", "check", "mnist", "--dir", d.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    // 51 / 255 = 0.2 everywhere.
+    assert!(
+        out.contains("0: mean 0.2000  std 0.0000  (constant: training centres it, divides by 1)"),
         "{out}"
     );
 }

@@ -18,7 +18,7 @@ mod synthetic;
 
 pub use batch::{CropFlip, CROP_PADDING};
 pub use load::{data_root, dataset_dir, load, load_from, DATASETS};
-pub use norm::Normalization;
+pub use norm::{channel_moments, Normalization};
 pub use synthetic::{synthetic, SyntheticSpec};
 
 use crate::rng::Rng;

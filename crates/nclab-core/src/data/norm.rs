@@ -22,54 +22,14 @@ impl Normalization {
         }
     }
 
-    /// Mean and population standard deviation of each channel over every sample and pixel of
-    /// `data` (use the training split):
-    /// `mean_c = (1/M) sum x`, `std_c = sqrt((1/M) sum x^2 - mean_c^2)` over the `M` values
-    /// `x` of channel `c` (in `[0, 1]` for images). Computed exactly from 256-bin histograms
-    /// for images. A channel with zero spread gets `std = 1`, so it is centred but not divided
-    /// by zero.
+    /// The normalisation of `data` (use the training split): each channel's mean and standard
+    /// deviation from [`channel_moments`], except that a channel with zero spread gets
+    /// `std = 1`, so it is centred but not divided by zero.
     pub fn compute(data: &Dataset) -> Self {
-        let (mean, var): (Vec<f64>, Vec<f64>) = match &data.inputs {
-            Inputs::Images {
-                data: px,
-                channels,
-                height,
-                width,
-            } => {
-                let plane = height * width;
-                let mut hist = vec![[0u64; 256]; *channels];
-                for (j, chunk) in px.chunks_exact(plane).enumerate() {
-                    let h = &mut hist[j % channels];
-                    for &v in chunk {
-                        h[v as usize] += 1;
-                    }
-                }
-                hist.iter()
-                    .map(|h| {
-                        let m: u64 = h.iter().sum();
-                        let s1: u64 = h.iter().enumerate().map(|(v, &c)| v as u64 * c).sum();
-                        let s2: u64 = h.iter().enumerate().map(|(v, &c)| (v * v) as u64 * c).sum();
-                        moments(m as f64, s1 as f64 / 255.0, s2 as f64 / (255.0 * 255.0))
-                    })
-                    .unzip()
-            }
-            Inputs::Vectors { data: xs, dim } => {
-                let mut s1 = vec![0.0f64; *dim];
-                let mut s2 = vec![0.0f64; *dim];
-                for row in xs.chunks_exact(*dim) {
-                    for j in 0..*dim {
-                        let v = row[j] as f64;
-                        s1[j] += v;
-                        s2[j] += v * v;
-                    }
-                }
-                let m = (xs.len() / dim.max(&1)) as f64;
-                (0..*dim).map(|j| moments(m, s1[j], s2[j])).unzip()
-            }
-        };
-        let std = var
+        let (mean, std) = channel_moments(data);
+        let std = std
             .into_iter()
-            .map(|v| if v > 0.0 { v.sqrt() } else { 1.0 })
+            .map(|s| if s > 0.0 { s } else { 1.0 })
             .collect();
         Normalization { mean, std }
     }
@@ -90,6 +50,52 @@ impl Normalization {
             })
             .collect()
     }
+}
+
+/// Mean and population standard deviation of each channel over every sample and pixel of
+/// `data`: `mean_c = (1/M) sum x`, `std_c = sqrt((1/M) sum x^2 - mean_c^2)` over the `M`
+/// values `x` of channel `c` (in `[0, 1]` for images; 0 for a channel with zero spread).
+/// Computed exactly from 256-bin histograms for images.
+pub fn channel_moments(data: &Dataset) -> (Vec<f64>, Vec<f64>) {
+    let (mean, var): (Vec<f64>, Vec<f64>) = match &data.inputs {
+        Inputs::Images {
+            data: px,
+            channels,
+            height,
+            width,
+        } => {
+            let plane = height * width;
+            let mut hist = vec![[0u64; 256]; *channels];
+            for (j, chunk) in px.chunks_exact(plane).enumerate() {
+                let h = &mut hist[j % channels];
+                for &v in chunk {
+                    h[v as usize] += 1;
+                }
+            }
+            hist.iter()
+                .map(|h| {
+                    let m: u64 = h.iter().sum();
+                    let s1: u64 = h.iter().enumerate().map(|(v, &c)| v as u64 * c).sum();
+                    let s2: u64 = h.iter().enumerate().map(|(v, &c)| (v * v) as u64 * c).sum();
+                    moments(m as f64, s1 as f64 / 255.0, s2 as f64 / (255.0 * 255.0))
+                })
+                .unzip()
+        }
+        Inputs::Vectors { data: xs, dim } => {
+            let mut s1 = vec![0.0f64; *dim];
+            let mut s2 = vec![0.0f64; *dim];
+            for row in xs.chunks_exact(*dim) {
+                for j in 0..*dim {
+                    let v = row[j] as f64;
+                    s1[j] += v;
+                    s2[j] += v * v;
+                }
+            }
+            let m = (xs.len() / dim.max(&1)) as f64;
+            (0..*dim).map(|j| moments(m, s1[j], s2[j])).unzip()
+        }
+    };
+    (mean, var.into_iter().map(f64::sqrt).collect())
 }
 
 /// (mean, variance) from count `m`, sum `s1` and sum of squares `s2`.
@@ -130,6 +136,8 @@ mod tests {
         assert!((n.std[0] - (3.0f64 / 16.0).sqrt()).abs() < 1e-12);
         assert!((n.mean[1] - 0.2).abs() < 1e-12);
         assert_eq!(n.std[1], 1.0);
+        // The moments themselves give the constant channel its true spread, 0.
+        assert_eq!(channel_moments(&d).1[1], 0.0);
     }
 
     #[test]
@@ -150,5 +158,6 @@ mod tests {
         let n = Normalization::compute(&d);
         assert_eq!(n.mean, vec![2.0, 10.0]);
         assert_eq!(n.std, vec![1.0, 1.0]);
+        assert_eq!(channel_moments(&d), (vec![2.0, 10.0], vec![1.0, 0.0]));
     }
 }

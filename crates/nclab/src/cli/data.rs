@@ -2,7 +2,7 @@
 
 use super::output::outln;
 use anyhow::{bail, Context};
-use nclab_core::data::{self, Dataset, Normalization, Split};
+use nclab_core::data::{self, Dataset, Split};
 use std::path::{Path, PathBuf};
 
 #[derive(clap::Subcommand, Debug)]
@@ -92,15 +92,20 @@ fn check(name: &str, dir: Option<PathBuf>) -> anyhow::Result<()> {
             );
         }
     }
-    let norm = Normalization::compute(&train);
+    let (mean, std) = data::channel_moments(&train);
     let what = if shape.len() == 3 {
         "per-channel (pixels / 255)"
     } else {
         "per-coordinate, first 8"
     };
     outln!("train {what} mean and std:")?;
-    for (c, (m, s)) in norm.mean.iter().zip(&norm.std).enumerate().take(8) {
-        outln!("  {c}: mean {m:.4}  std {s:.4}")?;
+    for (c, (m, s)) in mean.iter().zip(&std).enumerate().take(8) {
+        let constant = if *s == 0.0 {
+            "  (constant: training centres it, divides by 1)"
+        } else {
+            ""
+        };
+        outln!("  {c}: mean {m:.4}  std {s:.4}{constant}")?;
     }
     outln!("ok")?;
     Ok(())
