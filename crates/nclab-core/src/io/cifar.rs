@@ -266,6 +266,12 @@ pub fn read_pickle(path: &Path, variant: Variant) -> Result<CifarBatch> {
         )));
     }
     let n = arr.shape[0];
+    if n == 0 {
+        return Err(err(format!(
+            "'data' holds no images (shape {:?})",
+            arr.shape
+        )));
+    }
     if n.checked_mul(IMAGE_BYTES) != Some(arr.data.len()) {
         return Err(err(format!(
             "'data' of shape {:?} needs {} bytes, holds {}",
@@ -618,6 +624,21 @@ pub(crate) mod tests {
         let e = read_pickle(&p, Variant::Cifar10).unwrap_err().to_string();
         assert!(
             e.contains("must be uint8 of shape (N, 3072), found u1 of shape [2, 3000]"),
+            "{e}"
+        );
+
+        // No images: 'data' of shape (0, 3072) and no labels.
+        std::fs::write(
+            &p,
+            py2_pickle(&[
+                ("data", PyVal::Array(0, IMAGE_BYTES, vec![])),
+                ("labels", PyVal::Ints(vec![])),
+            ]),
+        )
+        .unwrap();
+        let e = read_pickle(&p, Variant::Cifar10).unwrap_err().to_string();
+        assert!(
+            e.contains("data_batch_1: 'data' holds no images (shape [0, 3072])"),
             "{e}"
         );
 
