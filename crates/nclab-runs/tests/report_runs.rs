@@ -315,8 +315,8 @@ fn layerwise_nc1_against_depth_and_against_epoch() {
 }
 
 /// A report that fails while writing (here: a run's `final.safetensors` is not one) leaves
-/// no trace: no staging folder, and no `--out` folder when the report created it; one that
-/// existed stays, as it was. The error says how to go on without the run.
+/// no trace: no staging folder, and no `--out` folder (nor parents of it) when the report
+/// created it; one that existed stays, as it was. The error says how to go on without the run.
 #[test]
 fn a_failed_report_leaves_nothing_behind() {
     let root = scratch("report-failed");
@@ -333,6 +333,10 @@ fn a_failed_report_leaves_nothing_behind() {
         "{e}"
     );
     assert!(!out.exists(), "{e}");
+    // Parents that the report had to create go too.
+    let nested = root.join("new").join("deeper").join("out");
+    assert!(generate(&Options::new(vec![runs.clone()], nested)).is_err());
+    assert!(!root.join("new").exists());
     let kept = root.join("kept");
     std::fs::create_dir(&kept).unwrap();
     std::fs::write(kept.join("notes.txt"), "mine").unwrap();

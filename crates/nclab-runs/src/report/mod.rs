@@ -100,18 +100,19 @@ pub struct Outcome {
 const NOT_PLOTTED: &[&str] = &["elapsed_s"];
 
 /// On leaving [`generate`] by an error (or a panic), removes the staging folder and the
-/// `--out` folder when the report created it and put nothing in it: a failed report leaves no
-/// trace.
+/// folders that the report created for `--out` (`--out` itself and any missing parents),
+/// each only if still empty: a failed report leaves no trace.
 struct Cleanup<'a> {
     staging: &'a Path,
-    created_out: Option<&'a Path>,
+    /// The folders created for `--out`, deepest first.
+    created: Vec<PathBuf>,
 }
 
 impl Drop for Cleanup<'_> {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(self.staging);
-        if let Some(out) = self.created_out {
-            let _ = std::fs::remove_dir(out);
+        for dir in &self.created {
+            let _ = std::fs::remove_dir(dir);
         }
     }
 }
@@ -149,7 +150,12 @@ pub fn generate(options: &Options) -> Result<Outcome> {
         }
     }
 
-    let created_out = !options.out.exists();
+    let created: Vec<PathBuf> = options
+        .out
+        .ancestors()
+        .take_while(|dir| !dir.as_os_str().is_empty() && !dir.exists())
+        .map(Path::to_path_buf)
+        .collect();
     std::fs::create_dir_all(&options.out)
         .with_context(|| format!("{}: cannot create directory", options.out.display()))?;
     let staging = options
@@ -157,7 +163,7 @@ pub fn generate(options: &Options) -> Result<Outcome> {
         .join(format!(".nclab-report-staging-{}", std::process::id()));
     let mut cleanup = Cleanup {
         staging: &staging,
-        created_out: created_out.then_some(options.out.as_path()),
+        created,
     };
     if staging.exists() {
         std::fs::remove_dir_all(&staging)
@@ -171,7 +177,7 @@ pub fn generate(options: &Options) -> Result<Outcome> {
         std::fs::rename(staging.join(f), &to)
             .with_context(|| format!("{}: cannot move into place", to.display()))?;
         // Some files are in place: the folder stays, whatever happens next.
-        cleanup.created_out = None;
+        cleanup.created.clear();
     }
     std::fs::remove_dir_all(&staging)
         .with_context(|| format!("{}: cannot remove", staging.display()))?;
