@@ -171,7 +171,7 @@ impl Run {
         stable_tpt_from_rows(&self.metrics)
     }
 
-    /// `status` of `summary.json` (`finished`, `diverged`, `running`), `running` without one.
+    /// `status` of `summary.json` (one of [`STATUSES`]), `running` without one.
     pub fn status(&self) -> String {
         self.summary
             .as_ref()
@@ -384,6 +384,15 @@ fn load_summary(dir: &Path) -> Result<Option<serde_json::Value>> {
     if !value.is_object() {
         bail!("{}: expected a JSON object", summary_path.display());
     }
+    match value.get("status") {
+        None => {}
+        Some(v) if v.as_str().is_some_and(|s| STATUSES.contains(&s)) => {}
+        Some(v) => bail!(
+            "{}: `status` is {v}, expected one of {}",
+            summary_path.display(),
+            STATUSES.join(", ")
+        ),
+    }
     for key in SUMMARY_EPOCHS {
         match value.get(key) {
             None | Some(serde_json::Value::Null) => {}
@@ -408,6 +417,9 @@ fn check_epoch(epoch: f64, lineno: usize) -> std::result::Result<(), String> {
         ))
     }
 }
+
+/// The values of `summary.json`'s `status` (docs/run-directory.md).
+const STATUSES: [&str; 4] = ["running", "finished", "diverged", "interrupted"];
 
 /// The epoch fields of `summary.json`, each null (never) or a whole number from 0 to
 /// [`MAX_EPOCHS`].
@@ -730,5 +742,22 @@ mod tests {
         )
         .unwrap();
         assert!(load_run(&dir).is_ok());
+        // `status`, when given, is one of the four a run can have.
+        for (status, ok) in [("\"interrupted\"", true), ("\"done\"", false), ("1", false)] {
+            std::fs::write(
+                dir.join("summary.json"),
+                format!("{{\"status\": {status}}}"),
+            )
+            .unwrap();
+            let loaded = load_run(&dir);
+            assert_eq!(loaded.is_ok(), ok, "{status}");
+            if let Err(e) = loaded {
+                let e = format!("{e:#}");
+                assert!(
+                    e.contains(&format!("summary.json: `status` is {status}, expected one of running, finished, diverged, interrupted")),
+                    "{e}"
+                );
+            }
+        }
     }
 }
