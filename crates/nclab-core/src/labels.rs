@@ -82,9 +82,53 @@ pub fn to_classes(values: &[i64], k: usize, what: &str) -> Result<Vec<u32>> {
         .collect()
 }
 
+/// How many classes an error lists by number before it says how many more there are.
+const LISTED_CLASSES: usize = 10;
+
+/// Classes named for an error message: `class 3`, `classes 1, 2, 5`, or for many the first
+/// ten and how many more (`classes 0, 1, ..., 9 and 199990 more`), so that the message stays
+/// short whatever K is.
+pub fn name_classes(classes: &[usize]) -> String {
+    let shown: Vec<String> = classes
+        .iter()
+        .take(LISTED_CLASSES)
+        .map(|c| c.to_string())
+        .collect();
+    let more = match classes.len().saturating_sub(LISTED_CLASSES) {
+        0 => String::new(),
+        m => format!(" and {m} more"),
+    };
+    let noun = if classes.len() == 1 {
+        "class"
+    } else {
+        "classes"
+    };
+    format!("{noun} {}{more}", shown.join(", "))
+}
+
+/// The classes of `0..k` that no label names, in increasing order.
+pub fn classes_without_sample(labels: &[u32], k: usize) -> Vec<usize> {
+    let mut seen = vec![false; k];
+    labels.iter().for_each(|&y| seen[y as usize] = true);
+    (0..k).filter(|&c| !seen[c]).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// One class, a few, and many: the list stops at ten and counts the rest.
+    #[test]
+    fn classes_are_named_briefly() {
+        assert_eq!(name_classes(&[3]), "class 3");
+        assert_eq!(name_classes(&[1, 2, 5]), "classes 1, 2, 5");
+        let many: Vec<usize> = (1..200_000).collect();
+        assert_eq!(
+            name_classes(&many),
+            "classes 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 and 199989 more"
+        );
+        assert_eq!(classes_without_sample(&[0, 3, 0], 5), [1, 2, 4]);
+    }
 
     #[test]
     fn k_is_inferred_and_bounded_by_the_samples() {

@@ -594,6 +594,14 @@ fn bad_input_is_named() {
     assert!(error_of(&h, 1, &[0, 1, 2, 1], 2, None)
         .contains("label 2 at row 2 is out of range for 2 classes"));
     assert!(error_of(&h, 1, &[0, 1, 1, 0], 3, None).contains("class 2 has no sample"));
+    // K = 100000 with two classes present: ten are named, the rest counted (the message
+    // listed all 99998 before, 600 KB).
+    let e = error_of(&h, 1, &[0, 1, 1, 0], 100_000, None);
+    assert_eq!(
+        e,
+        "classes 2, 3, 4, 5, 6, 7, 8, 9, 10, 11 and 99988 more have no sample (K = 100000); \
+         every class needs at least one"
+    );
     assert!(error_of(&h, 1, &[0, 0, 0, 0], 1, None).contains("at least 2 classes, got K = 1"));
     let nan = [0.0, 1.0, f64::NAN, 3.0];
     assert!(error_of(&nan, 1, &[0, 1, 0, 1], 2, None)

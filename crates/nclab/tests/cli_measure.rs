@@ -366,7 +366,7 @@ fn bad_input_gets_a_clear_error() {
                     save(d, "w.npy", Tensor::from_f32(vec![5, 2], &[0.0; 10]).unwrap()),
                 ]
             }),
-            "w.npy has 5 rows, so K = 5, but",
+            "y.npy has no sample of classes 2, 3, 4; give the weights of this network",
         ),
         (
             // Squares of 1e160 overflow: refused by name (the eigensolver panicked).

@@ -8,6 +8,7 @@
 
 use rayon::prelude::*;
 
+use crate::labels::name_classes;
 use crate::tensor::MatrixView;
 use crate::{Error, Result};
 
@@ -254,18 +255,12 @@ impl MeanAccumulator {
     /// The class statistics. Error: a class with no sample (named).
     pub fn finish(self) -> Result<ClassStatistics> {
         let (n, d, k) = (self.n, self.d, self.k);
-        let empty: Vec<String> = (0..k)
-            .filter(|&c| self.counts[c] == 0)
-            .map(|c| c.to_string())
-            .collect();
+        let empty: Vec<usize> = (0..k).filter(|&c| self.counts[c] == 0).collect();
         if !empty.is_empty() {
-            let what = if empty.len() == 1 {
-                format!("class {} has", empty[0])
-            } else {
-                format!("classes {} have", empty.join(", "))
-            };
+            let verb = if empty.len() == 1 { "has" } else { "have" };
             return Err(Error::invalid(format!(
-                "{what} no sample (K = {k}); every class needs at least one"
+                "{} {verb} no sample (K = {k}); every class needs at least one",
+                name_classes(&empty)
             )));
         }
         let mut global_mean = vec![0.0; d];

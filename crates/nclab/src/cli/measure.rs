@@ -11,7 +11,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use nclab_core::hierarchy::Hierarchy;
 use nclab_core::io::{npy, safetensors};
-use nclab_core::labels::{class_labels, label_values, to_classes};
+use nclab_core::labels::{
+    class_labels, classes_without_sample, label_values, name_classes, to_classes,
+};
 use nclab_core::metrics::measurement::Measurement;
 use nclab_core::metrics::scatter::Classifier;
 use nclab_core::metrics::{CollapseInput, TreeMatrices};
@@ -212,28 +214,13 @@ pub fn run(args: Args) -> Result<()> {
     if let (None, Some(w)) = (args.num_classes, weights) {
         // K is the weights' height: a class without a sample is the weights' doing as much as
         // the labels' (weights of the wrong file, or of another network).
-        let mut seen = vec![false; k];
-        labels.iter().for_each(|&y| seen[y as usize] = true);
-        let missing: Vec<String> = (0..k)
-            .filter(|&c| !seen[c])
-            .map(|c| c.to_string())
-            .collect();
+        let missing = classes_without_sample(&labels, k);
         if !missing.is_empty() {
-            let shown = missing
-                .iter()
-                .take(10)
-                .cloned()
-                .collect::<Vec<_>>()
-                .join(", ");
-            let more = if missing.len() > 10 {
-                format!(" and {} more", missing.len() - 10)
-            } else {
-                String::new()
-            };
             bail!(
-                "{src_w} has {} rows, so K = {k}, but {src_y} has no sample of class {shown}{more}; \
+                "{src_w} has {} rows, so K = {k}, but {src_y} has no sample of {}; \
                  give the weights of this network, or --num-classes",
-                w.n
+                w.n,
+                name_classes(&missing)
             );
         }
     }
