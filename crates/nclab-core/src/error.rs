@@ -44,3 +44,15 @@ impl Error {
 
 /// `Result` with nclab-core's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A list for an error message: the first `shown` items joined by ", ", then "and N more"
+/// for the rest, so that a message stays short however long the list (a file with 100,000
+/// roots, labels that leave 199,998 classes empty).
+pub fn short_list(items: impl ExactSizeIterator<Item = String>, shown: usize) -> String {
+    let n = items.len();
+    let mut parts: Vec<String> = items.take(shown).collect();
+    if n > shown {
+        parts.push(format!("and {} more", n - shown));
+    }
+    parts.join(", ")
+}

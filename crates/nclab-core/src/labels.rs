@@ -86,24 +86,16 @@ pub fn to_classes(values: &[i64], k: usize, what: &str) -> Result<Vec<u32>> {
 const LISTED_CLASSES: usize = 10;
 
 /// Classes named for an error message: `class 3`, `classes 1, 2, 5`, or for many the first
-/// ten and how many more (`classes 0, 1, ..., 9 and 199990 more`), so that the message stays
+/// ten and how many more (`classes 0, 1, ..., 9, and 199990 more`), so that the message stays
 /// short whatever K is.
 pub fn name_classes(classes: &[usize]) -> String {
-    let shown: Vec<String> = classes
-        .iter()
-        .take(LISTED_CLASSES)
-        .map(|c| c.to_string())
-        .collect();
-    let more = match classes.len().saturating_sub(LISTED_CLASSES) {
-        0 => String::new(),
-        m => format!(" and {m} more"),
-    };
     let noun = if classes.len() == 1 {
         "class"
     } else {
         "classes"
     };
-    format!("{noun} {}{more}", shown.join(", "))
+    let list = crate::error::short_list(classes.iter().map(usize::to_string), LISTED_CLASSES);
+    format!("{noun} {list}")
 }
 
 /// The classes of `0..k` that no label names, in increasing order.
@@ -125,7 +117,7 @@ mod tests {
         let many: Vec<usize> = (1..200_000).collect();
         assert_eq!(
             name_classes(&many),
-            "classes 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 and 199989 more"
+            "classes 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, and 199989 more"
         );
         assert_eq!(classes_without_sample(&[0, 3, 0], 5), [1, 2, 4]);
     }

@@ -599,7 +599,7 @@ fn bad_input_is_named() {
     let e = error_of(&h, 1, &[0, 1, 1, 0], 100_000, None);
     assert_eq!(
         e,
-        "classes 2, 3, 4, 5, 6, 7, 8, 9, 10, 11 and 99988 more have no sample (K = 100000); \
+        "classes 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, and 99988 more have no sample (K = 100000); \
          every class needs at least one"
     );
     assert!(error_of(&h, 1, &[0, 0, 0, 0], 1, None).contains("at least 2 classes, got K = 1"));

@@ -67,13 +67,14 @@ fn check_prints_counts_and_statistics() {
 #[test]
 fn check_reports_a_constant_channel() {
     let d = dir("constant");
-    split_of(&d, "train", 3, |_| 51);
+    // Pixel value 7: the moments' sums leave a variance of rounding there (std 1.5e-8).
+    split_of(&d, "train", 3, |_| 7);
     split(&d, "t10k", 1);
     let (ok, out, err) = nclab(&["data", "check", "mnist", "--dir", d.to_str().unwrap()]);
     assert!(ok, "{err}");
-    // 51 / 255 = 0.2 everywhere.
+    // 7 / 255 = 0.0275 everywhere.
     assert!(
-        out.contains("0: mean 0.2000  std 0.0000  (constant: training centres it, divides by 1)"),
+        out.contains("0: mean 0.0275  std 0.0000  (constant: training centres it, divides by 1)"),
         "{out}"
     );
 }

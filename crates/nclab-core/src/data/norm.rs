@@ -54,8 +54,10 @@ impl Normalization {
 
 /// Mean and population standard deviation of each channel over every sample and pixel of
 /// `data`: `mean_c = (1/M) sum x`, `std_c = sqrt((1/M) sum x^2 - mean_c^2)` over the `M`
-/// values `x` of channel `c` (in `[0, 1]` for images; 0 for a channel with zero spread).
-/// Computed exactly from 256-bin histograms for images.
+/// values `x` of channel `c` (in `[0, 1]` for images), computed from 256-bin histograms for
+/// images. A channel whose values are all equal has `std_c = 0` exactly: the formula leaves a
+/// rounding residue there (up to 1e-8 for some pixel values), which the normalisation would
+/// divide by.
 pub fn channel_moments(data: &Dataset) -> (Vec<f64>, Vec<f64>) {
     let (mean, var): (Vec<f64>, Vec<f64>) = match &data.inputs {
         Inputs::Images {
@@ -77,22 +79,33 @@ pub fn channel_moments(data: &Dataset) -> (Vec<f64>, Vec<f64>) {
                     let m: u64 = h.iter().sum();
                     let s1: u64 = h.iter().enumerate().map(|(v, &c)| v as u64 * c).sum();
                     let s2: u64 = h.iter().enumerate().map(|(v, &c)| (v * v) as u64 * c).sum();
-                    moments(m as f64, s1 as f64 / 255.0, s2 as f64 / (255.0 * 255.0))
+                    let (mean, var) =
+                        moments(m as f64, s1 as f64 / 255.0, s2 as f64 / (255.0 * 255.0));
+                    let constant = h.iter().filter(|&&c| c > 0).count() <= 1;
+                    (mean, if constant { 0.0 } else { var })
                 })
                 .unzip()
         }
         Inputs::Vectors { data: xs, dim } => {
             let mut s1 = vec![0.0f64; *dim];
             let mut s2 = vec![0.0f64; *dim];
+            let mut constant = vec![true; *dim];
+            let first = xs.get(..*dim).unwrap_or_default();
             for row in xs.chunks_exact(*dim) {
                 for j in 0..*dim {
                     let v = row[j] as f64;
                     s1[j] += v;
                     s2[j] += v * v;
+                    constant[j] &= row[j] == first[j];
                 }
             }
             let m = (xs.len() / dim.max(&1)) as f64;
-            (0..*dim).map(|j| moments(m, s1[j], s2[j])).unzip()
+            (0..*dim)
+                .map(|j| {
+                    let (mean, var) = moments(m, s1[j], s2[j]);
+                    (mean, if constant[j] { 0.0 } else { var })
+                })
+                .unzip()
         }
     };
     (mean, var.into_iter().map(f64::sqrt).collect())
@@ -117,7 +130,7 @@ mod tests {
         // Two 2-channel 1 x 2 images. Channel 0 values: 0, 255, 255, 255 -> in [0, 1]:
         // 0, 1, 1, 1: mean 3/4, variance 3/4 - 9/16 = 3/16.
         // Channel 1 values: 51 everywhere (0.2): mean 0.2, variance 0 -> std set to 1.
-        let d = Dataset {
+        let mut d = Dataset {
             name: "t".into(),
             split: Split::Train,
             inputs: Inputs::Images {
@@ -138,12 +151,21 @@ mod tests {
         assert_eq!(n.std[1], 1.0);
         // The moments themselves give the constant channel its true spread, 0.
         assert_eq!(channel_moments(&d).1[1], 0.0);
+        // Every pixel value, as a constant channel, has std exactly 0 (the sums left up to
+        // 1.5e-8 for 1, 2, 7, ...).
+        for v in 0..=255u8 {
+            if let Inputs::Images { data, .. } = &mut d.inputs {
+                data.iter_mut().skip(2).step_by(4).for_each(|p| *p = v);
+                data.iter_mut().skip(3).step_by(4).for_each(|p| *p = v);
+            }
+            assert_eq!(channel_moments(&d).1[1], 0.0, "pixel value {v}");
+        }
     }
 
     #[test]
     fn vector_statistics_by_hand() {
         // Rows (1, 10), (3, 10): coordinate 0 mean 2, variance 1; coordinate 1 constant.
-        let d = Dataset {
+        let mut d = Dataset {
             name: "v".into(),
             split: Split::Train,
             inputs: Inputs::Vectors {
@@ -159,5 +181,12 @@ mod tests {
         assert_eq!(n.mean, vec![2.0, 10.0]);
         assert_eq!(n.std, vec![1.0, 1.0]);
         assert_eq!(channel_moments(&d), (vec![2.0, 10.0], vec![1.0, 0.0]));
+        // Coordinate 0 is 0.1 in 51 rows: the sums leave a variance of 1.7e-18 (std 1.3e-9,
+        // reproduced in NumPy), the check gives 0.
+        if let Inputs::Vectors { data, .. } = &mut d.inputs {
+            *data = (0..51).flat_map(|i| [0.1, i as f32]).collect();
+        }
+        d.labels = (0..51).map(|i| i % 2).collect();
+        assert_eq!(channel_moments(&d).1[0], 0.0);
     }
 }

@@ -19,7 +19,11 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
+use crate::error::short_list;
 use crate::{Error, Result};
+
+/// How many nodes or classes an error lists before it counts the rest.
+const LISTED: usize = 10;
 
 /// Most entries of a K x K matrix (distances, soft labels) that nclab builds: 2^26, that is
 /// 512 MiB of f64 and K up to 8192. [`Hierarchy::check_matrix_size`] refuses more.
@@ -126,13 +130,12 @@ impl Links {
             .filter(|&n| self.parent[n].is_none())
             .collect();
         if roots.len() > 1 {
-            let list: Vec<String> = roots
-                .iter()
-                .map(|&r| format!("'{}'", self.names[r]))
-                .collect();
+            let list = short_list(
+                roots.iter().map(|&r| format!("'{}'", self.names[r])),
+                LISTED,
+            );
             return Err(Error::invalid(format!(
-                "{source}: more than one root: {} (every node but one needs a parent)",
-                list.join(", ")
+                "{source}: more than one root: {list} (every node but one needs a parent)"
             )));
         }
         Ok(roots.first().copied())
@@ -314,11 +317,12 @@ impl Hierarchy {
                         "{}: class '{}' is not a leaf (it has children: {})",
                         self.source,
                         c.as_ref(),
-                        self.children[v]
-                            .iter()
-                            .map(|&x| format!("'{}'", self.names[x]))
-                            .collect::<Vec<_>>()
-                            .join(", ")
+                        short_list(
+                            self.children[v]
+                                .iter()
+                                .map(|&x| format!("'{}'", self.names[x])),
+                            LISTED
+                        )
                     )))
                 }
                 Some(&v) => nodes.push(v),
@@ -328,7 +332,7 @@ impl Hierarchy {
             return Err(Error::invalid(format!(
                 "{}: class(es) not in the hierarchy: {}",
                 self.source,
-                missing.join(", ")
+                short_list(missing.into_iter(), LISTED)
             )));
         }
         let extra: Vec<String> = self
@@ -341,7 +345,7 @@ impl Hierarchy {
             return Err(Error::invalid(format!(
                 "{}: leaf node(s) that are not classes: {}",
                 self.source,
-                extra.join(", ")
+                short_list(extra.into_iter(), LISTED)
             )));
         }
         self.class_nodes = nodes;
@@ -716,6 +720,21 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("more than one root: 'r', 's'"), "{e}");
+        // 50,000 disjoint edges: ten roots named, the rest counted.
+        let names: Vec<(String, String)> = (0..50_000)
+            .map(|i| (format!("r{i}"), format!("c{i}")))
+            .collect();
+        let pairs: Vec<(&str, &str)> = names
+            .iter()
+            .map(|(p, c)| (p.as_str(), c.as_str()))
+            .collect();
+        let e = Hierarchy::from_edges("t", &edges(&pairs))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.ends_with("'r8', 'r9', and 49990 more (every node but one needs a parent)"),
+            "{e}"
+        );
         // r -> a, plus a cycle b -> c -> b hanging nowhere.
         let e = Hierarchy::from_edges("t", &edges(&[("r", "a"), ("b", "c"), ("c", "b")]))
             .unwrap_err()

@@ -72,12 +72,7 @@ impl SafeTensorsFile {
 
 /// The first [`LISTED`] names, quoted, and how many more there are.
 fn listing<'a>(names: impl ExactSizeIterator<Item = &'a String>) -> String {
-    let n = names.len();
-    let mut shown: Vec<String> = names.take(LISTED).map(|k| format!("{k:?}")).collect();
-    if n > LISTED {
-        shown.push(format!("and {} more", n - LISTED));
-    }
-    shown.join(", ")
+    crate::error::short_list(names.map(|k| format!("{k:?}")), LISTED)
 }
 
 /// How many tensor names an error lists.
