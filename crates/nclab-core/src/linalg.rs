@@ -1,5 +1,6 @@
 //! Thin wrappers over faer for the few dense kernels the metrics need, on row-major f64
-//! buffers: `C = A B^T` products and the eigendecomposition of small symmetric matrices.
+//! buffers: `C = A B^T` products, the eigendecomposition of small symmetric matrices, and a
+//! Cholesky solve.
 
 use faer::linalg::matmul::matmul;
 use faer::linalg::solvers::Solve;

@@ -37,24 +37,22 @@ pub fn mean_tree_correlation(centred_gram: &[f64], lca_height: &[f64], k: usize)
 /// `linspace(-1/(K-1), -1, 100)` that keeps `T` positive semi-definite (HAFrame).
 ///
 /// With `A = exp(-gamma dn)` and `J` the all-ones matrix, `T(s) = (1 - s) A + s J`. For
-/// `s < 0`, `1 - s > 0`, so `T(s)` is PSD iff `A - c J` is, with `c = -s / (1 - s)`. The
-/// tree distance is an ultrametric, so `A` is positive definite (Schoenberg), and then
-/// `A - c 1 1^T` is PSD iff `c q <= 1` with `q = 1^T A^{-1} 1`, i.e. iff `-s q <= 1 - s`: one
-/// Cholesky factorisation decides every candidate. Should the factorisation fail (rounding on
-/// an ill-conditioned `A`), each test falls back to the smallest eigenvalue of `T(s)`
-/// (`>= -1e-10 |largest|`).
+/// `s < 0`, `1 - s > 0`, so `T(s)` is PSD iff `A - c J` is, with `c = -s / (1 - s)`. The tree
+/// distance is an ultrametric, whose kernel `A` is positive definite, and then
+/// `A - c 1 1^T` is PSD iff `c q <= 1` with `q = 1^T A^{-1} 1` ([`psd_by_downdate`]): one
+/// Cholesky factorisation decides every candidate. Should the factorisation fail through
+/// rounding, each test falls back to the smallest eigenvalue of `T(s)` (`>= -1e-10 |largest|`).
 ///
 /// The admissible values of `s` form an interval (the PSD cone is convex and `T` affine in
-/// `s`), so a binary search over the candidates finds the last one. If even `-1/(K-1)` fails
-/// (possible only for unusual trees), that first candidate is used and the matrix is the
-/// closest the construction offers.
+/// `s`), so a binary search over the candidates finds the last one. Were even `-1/(K-1)`
+/// inadmissible, that first candidate would be used.
 pub fn hierarchy_target(normalized_distance: &[f64], k: usize) -> Vec<f64> {
     let kernel: Vec<f64> = normalized_distance
         .iter()
         .map(|&x| (-TARGET_GAMMA * x).exp())
         .collect();
     let s = match linalg::inverse_entry_sum(&kernel, k) {
-        Some(q) => most_negative_admissible(k, |s| -s * q <= 1.0 - s),
+        Some(q) => most_negative_admissible(k, |s| psd_by_downdate(q, s)),
         None => most_negative_admissible(k, |s| has_no_negative_eigenvalue(&kernel, s, k)),
     };
     target_at(&kernel, s)
@@ -63,6 +61,12 @@ pub fn hierarchy_target(normalized_distance: &[f64], k: usize) -> Vec<f64> {
 /// `T(s) = (1 - s) A + s J`, entry by entry from the kernel `A`.
 fn target_at(kernel: &[f64], s: f64) -> Vec<f64> {
     kernel.iter().map(|&a| (1.0 - s) * a + s).collect()
+}
+
+/// Whether `T(s)` is PSD, from `q = 1^T A^{-1} 1` of a positive definite kernel `A`:
+/// `c q <= 1` with `c = -s / (1 - s)`, written `-s q <= 1 - s` (no division).
+fn psd_by_downdate(q: f64, s: f64) -> bool {
+    -s * q <= 1.0 - s
 }
 
 /// The eigenvalue test of `T(s)`: smallest eigenvalue `>= -1e-10 |largest|`.
@@ -309,7 +313,7 @@ mod tests {
             let (k, dn) = (h.num_classes(), h.normalized_distance_matrix());
             let kernel: Vec<f64> = dn.iter().map(|&x| (-TARGET_GAMMA * x).exp()).collect();
             let q = linalg::inverse_entry_sum(&kernel, k).expect("A is positive definite");
-            let by_cholesky = most_negative_admissible(k, |s| -s * q <= 1.0 - s);
+            let by_cholesky = most_negative_admissible(k, |s| psd_by_downdate(q, s));
             let by_eigenvalues =
                 most_negative_admissible(k, |s| has_no_negative_eigenvalue(&kernel, s, k));
             assert_eq!(by_cholesky, by_eigenvalues, "{} (K = {k})", h.source());
