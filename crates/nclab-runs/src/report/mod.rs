@@ -156,15 +156,16 @@ pub fn generate(options: &Options) -> Result<Outcome> {
         .take_while(|dir| !dir.as_os_str().is_empty() && !dir.exists())
         .map(Path::to_path_buf)
         .collect();
-    std::fs::create_dir_all(&options.out)
-        .with_context(|| format!("{}: cannot create directory", options.out.display()))?;
     let staging = options
         .out
         .join(format!(".nclab-report-staging-{}", std::process::id()));
+    // In place before the folders are made: a creation that fails half-way is undone too.
     let mut cleanup = Cleanup {
         staging: &staging,
         created,
     };
+    std::fs::create_dir_all(&options.out)
+        .with_context(|| format!("{}: cannot create directory", options.out.display()))?;
     if staging.exists() {
         std::fs::remove_dir_all(&staging)
             .with_context(|| format!("{}: cannot clear", staging.display()))?;

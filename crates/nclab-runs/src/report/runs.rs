@@ -171,7 +171,7 @@ impl Run {
         stable_tpt_from_rows(&self.metrics)
     }
 
-    /// `status` of `summary.json` (one of [`STATUSES`]), `running` without one.
+    /// `status` of `summary.json` (one of [`STATUSES`]), `running` without one (or null).
     pub fn status(&self) -> String {
         self.summary
             .as_ref()
@@ -385,7 +385,7 @@ fn load_summary(dir: &Path) -> Result<Option<serde_json::Value>> {
         bail!("{}: expected a JSON object", summary_path.display());
     }
     match value.get("status") {
-        None => {}
+        None | Some(serde_json::Value::Null) => {}
         Some(v) if v.as_str().is_some_and(|s| STATUSES.contains(&s)) => {}
         Some(v) => bail!(
             "{}: `status` is {v}, expected one of {}",
@@ -743,7 +743,12 @@ mod tests {
         .unwrap();
         assert!(load_run(&dir).is_ok());
         // `status`, when given, is one of the four a run can have.
-        for (status, ok) in [("\"interrupted\"", true), ("\"done\"", false), ("1", false)] {
+        for (status, ok) in [
+            ("\"interrupted\"", true),
+            ("null", true),
+            ("\"done\"", false),
+            ("1", false),
+        ] {
             std::fs::write(
                 dir.join("summary.json"),
                 format!("{{\"status\": {status}}}"),
