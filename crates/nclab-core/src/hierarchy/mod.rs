@@ -57,33 +57,54 @@ impl Hierarchy {
     /// `cifar-100`, `fashion-mnist`, `fashion_mnist` or `fashionmnist`, `flat:K`, and `flat`,
     /// which takes K from `k`), or `None` when `name` is none of these.
     pub fn builtin(name: &str, k: Option<usize>) -> Option<Result<Hierarchy>> {
-        Some(match name {
-            "cifar10" | "cifar-10" => Ok(cifar10()),
-            "cifar100" | "cifar-100" => Ok(cifar100()),
-            "fashion-mnist" | "fashion_mnist" | "fashionmnist" => Ok(fashion_mnist()),
-            "flat" => match k {
+        Some(Builtin::parse(name)?.and_then(|b| match b {
+            Builtin::Cifar10 => Ok(cifar10()),
+            Builtin::Cifar100 => Ok(cifar100()),
+            Builtin::FashionMnist => Ok(fashion_mnist()),
+            Builtin::Flat(Some(k)) => flat(k),
+            Builtin::Flat(None) => match k {
                 Some(k) => flat(k),
                 None => Err(Error::invalid(
                     "hierarchy 'flat' needs the number of classes: write flat:K (e.g. flat:10)",
                 )),
             },
-            _ => {
-                let n = name.strip_prefix("flat:")?;
-                n.parse()
-                    .map_err(|_| {
-                        Error::invalid(format!(
-                            "hierarchy '{name}': expected flat:K with K a positive integer"
-                        ))
-                    })
-                    .and_then(flat)
-            }
-        })
+        }))
     }
 
     /// Whether this tree is a built-in, i.e. its source is a built-in name (`flat:K`
-    /// included): such a tree is saved and rebuilt by its name alone.
+    /// included): such a tree is saved and rebuilt by its name alone. Reads the name only.
     pub fn is_builtin(&self) -> bool {
-        matches!(Hierarchy::builtin(self.source(), None), Some(Ok(_)))
+        matches!(Builtin::parse(self.source()), Some(Ok(_)))
+    }
+}
+
+/// A built-in hierarchy's name, parsed, before any tree is built.
+enum Builtin {
+    Cifar10,
+    Cifar100,
+    FashionMnist,
+    /// `flat:K`, or `flat` alone (K from the data).
+    Flat(Option<usize>),
+}
+
+impl Builtin {
+    /// `None` when `name` names no built-in; an error for `flat:` followed by anything but a
+    /// whole number.
+    fn parse(name: &str) -> Option<Result<Builtin>> {
+        Some(Ok(match name {
+            "cifar10" | "cifar-10" => Builtin::Cifar10,
+            "cifar100" | "cifar-100" => Builtin::Cifar100,
+            "fashion-mnist" | "fashion_mnist" | "fashionmnist" => Builtin::FashionMnist,
+            "flat" => Builtin::Flat(None),
+            _ => {
+                let n = name.strip_prefix("flat:")?;
+                return Some(n.parse().map(|k| Builtin::Flat(Some(k))).map_err(|_| {
+                    Error::invalid(format!(
+                        "hierarchy '{name}': expected flat:K with K a positive integer"
+                    ))
+                }));
+            }
+        }))
     }
 }
 

@@ -422,7 +422,7 @@ class Tracker:
     ) -> Optional[dict]:
         """Records epoch ``epoch`` (1-based); at an analysis epoch measures and writes the row
         and returns it (a dict), else returns None at once. If the analysis raises, the epoch
-        is not counted and the same call may be made again."""
+        is not counted: the next call must be for the same epoch again."""
         if self._writer is None:
             raise ValueError(f"{self.path}: the tracker is closed")
         if epoch != self._epoch + 1 or epoch > self.num_epochs:
@@ -438,8 +438,11 @@ class Tracker:
             # Measured before the epoch is counted: an analysis that raises (a test loader
             # that fails, say) leaves the tracker as it was, and the same epoch may be retried.
             started = time.perf_counter()
-            row = self._analyse(epoch, model, train_loader, test_loader, lr)
-            self._analysis_s += time.perf_counter() - started
+            try:
+                row = self._analyse(epoch, model, train_loader, test_loader, lr)
+            finally:
+                # A failed analysis took time too: not training time.
+                self._analysis_s += time.perf_counter() - started
         self._epoch = epoch
         if lr is not None:
             if self._first_lr is None:
