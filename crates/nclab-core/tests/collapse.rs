@@ -828,6 +828,25 @@ fn the_streaming_accumulator_equals_one_shot_measurement() {
         e.contains("pass 2 saw 10 samples but pass 1 saw 105"),
         "{e}"
     );
+    // As many samples, but one of class 0 comes back as class 1: refused by class.
+    let mut moved = Accumulator::new(k, d).unwrap();
+    feed(&mut moved);
+    moved.second_pass(None).unwrap();
+    let mut y2 = y.clone();
+    let i = y.iter().position(|&c| c == 0).unwrap();
+    y2[i] = 1;
+    moved
+        .add(MatrixView::f64(&h, y.len(), d), &y2, None)
+        .unwrap();
+    let n0 = y.iter().filter(|&&c| c == 0).count();
+    let e = moved.finish().err().unwrap().to_string();
+    assert!(
+        e.contains(&format!(
+            "pass 2 saw {} samples of class 0 but pass 1 saw {n0} (classes 0, 1 differ in all)",
+            n0 - 1
+        )),
+        "{e}"
+    );
 }
 
 /// Where `S_B`'s rank is below `K-1`, `nc1_rank` divides by eigenvalues that are rounding

@@ -225,6 +225,14 @@ def test_accumulator_misuse():
     acc.add(H[:10], Y[:10])
     with pytest.raises(ValueError, match="pass 2 saw 10 samples but pass 1 saw 30"):
         acc.result()
+    # A shuffling loader with drop_last: each pass drops other samples, the totals agree.
+    order = np.random.default_rng(5).permutation(30)
+    acc = nclab.Accumulator(3, 4)
+    acc.add(H[order[:27]], Y[order[:27]])
+    acc.second_pass()
+    acc.add(H[order[3:]], Y[order[3:]])
+    with pytest.raises(ValueError, match=r"pass 2 saw \d+ samples of class \d but pass 1 saw \d+"):
+        acc.result()
     with pytest.raises(ValueError, match="at least 2 classes"):
         nclab.Accumulator(1, 4)
     empty = nclab.Accumulator(4, 4)

@@ -185,7 +185,8 @@ impl Accumulator {
     }
 
     /// The two passes' results. Errors: pass 2 not begun, or not given as many samples as
-    /// pass 1.
+    /// pass 1, in total or of some class (a loader that shuffles and drops its last batch
+    /// drops other samples in each pass).
     pub fn finish(self) -> Result<Measured> {
         let State::Scatter {
             scatter,
@@ -196,11 +197,25 @@ impl Accumulator {
                 "the second pass has not begun: call second_pass() and add the data again",
             ));
         };
+        let pass2_counts = scatter.class_counts().to_vec();
         let (stats, classifier, scatter) = scatter.finish_owned();
         if scatter.n != pass1_rows {
             return Err(crate::Error::invalid(format!(
                 "pass 2 saw {} samples but pass 1 saw {pass1_rows}: both passes must see the same data",
                 scatter.n
+            )));
+        }
+        let differ: Vec<usize> = (0..self.k)
+            .filter(|&c| pass2_counts[c] != stats.counts[c])
+            .collect();
+        if let Some(&c) = differ.first() {
+            return Err(crate::Error::invalid(format!(
+                "pass 2 saw {} samples of class {c} but pass 1 saw {} ({} differ in all): both \
+                 passes must see the same data (a loader that shuffles and drops its last \
+                 batch drops other samples in each pass)",
+                pass2_counts[c],
+                stats.counts[c],
+                crate::labels::name_classes(&differ)
             )));
         }
         Ok(Measured {

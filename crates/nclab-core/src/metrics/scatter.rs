@@ -175,6 +175,8 @@ pub struct ScatterAccumulator<'a> {
     span: Option<SpanTables>,
     total: Partial,
     n: usize,
+    /// Samples of each class so far (pass 1's counts, when both passes saw the same data).
+    counts: Vec<usize>,
     /// Whether the batches come with predictions (fixed by the first batch).
     with_predictions: Option<bool>,
     /// Whether to decide (nearest class mean, network) at all.
@@ -227,6 +229,7 @@ impl<'a> ScatterAccumulator<'a> {
                 nc4_mismatches: 0,
             },
             n: 0,
+            counts: vec![0; k],
             with_predictions: None,
             decide: true,
             geometry,
@@ -294,7 +297,13 @@ impl<'a> ScatterAccumulator<'a> {
             }
         }
         self.n += features.n;
+        labels.iter().for_each(|&y| self.counts[y as usize] += 1);
         Ok(())
+    }
+
+    /// Samples of each class added so far.
+    pub fn class_counts(&self) -> &[usize] {
+        &self.counts
     }
 
     /// The Full route's decisions for a whole batch: the nearest class means and the network's

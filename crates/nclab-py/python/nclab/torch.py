@@ -286,7 +286,10 @@ def measure_model(
     Two streamed passes (:class:`nclab.Accumulator`). Features up to ``cache_bytes`` are kept
     on the host after pass 1 (4 bytes a value) so pass 2 needs no second forward pass; above
     it, or when the loader has no ``dataset`` length, each batch goes straight into the
-    accumulator, the loader is run twice, and memory does not grow with N.
+    accumulator, the loader is run twice, and memory does not grow with N. A loader run
+    twice must give the same samples both times: one that shuffles and drops its last batch
+    gives others, which :meth:`nclab.Accumulator.result` refuses (and random augmentation
+    makes the two passes measure different features).
     """
     head = _classifier(model, _NEEDS_CLASSIFIER)
     acc = nclab.Accumulator(num_classes, head.in_features)
