@@ -47,7 +47,11 @@ PYEOF
 measure() {
     local log
     log=$(mktemp)
-    /usr/bin/time -v target/release/nclab measure "$@" --format json >/dev/null 2>"$log"
+    if ! /usr/bin/time -v target/release/nclab measure "$@" --format json >/dev/null 2>"$log"; then
+        cat "$log" >&2
+        rm -f "$log"
+        return 1
+    fi
     local wall rss
     wall=$(sed -n 's/.*Elapsed (wall clock) time (h:mm:ss or m:ss): //p' "$log" | awk -F: '{ if (NF == 3) print $1 * 3600 + $2 * 60 + $3; else print $1 * 60 + $2 }')
     rss=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$log")
@@ -55,7 +59,7 @@ measure() {
     echo "$wall $((rss / 1024))"
 }
 
-printf '%-7s %10s %10s %12s %12s %10s\n' K flat_s tree_s flat_MB tree_MB tree-flat_s
+printf '%-7s %10s %10s %12s %12s %10s\n' K flat_s tree_s flat_MiB tree_MiB tree-flat_s
 for k in "${SIZES[@]}"; do
     base="$OUT/k${k}_d${D}"
     read -r fw fm < <(measure --features "${base}_h.npy" --labels "${base}_y.npy")

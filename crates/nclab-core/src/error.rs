@@ -45,6 +45,9 @@ impl Error {
 /// `Result` with nclab-core's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// How many items an error message lists before it counts the rest (classes, nodes).
+pub const LISTED: usize = 10;
+
 /// A list for an error message: the first `shown` items joined by ", ", then "and N more"
 /// for the rest, so that a message stays short however long the list (a file with 100,000
 /// roots, labels that leave 199,998 classes empty).

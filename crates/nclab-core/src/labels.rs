@@ -82,9 +82,6 @@ pub fn to_classes(values: &[i64], k: usize, what: &str) -> Result<Vec<u32>> {
         .collect()
 }
 
-/// How many classes an error lists by number before it says how many more there are.
-const LISTED_CLASSES: usize = 10;
-
 /// Classes named for an error message: `class 3`, `classes 1, 2, 5`, or for many the first
 /// ten and how many more (`classes 0, 1, ..., 9, and 199990 more`), so that the message stays
 /// short whatever K is.
@@ -94,7 +91,7 @@ pub fn name_classes(classes: &[usize]) -> String {
     } else {
         "classes"
     };
-    let list = crate::error::short_list(classes.iter().map(usize::to_string), LISTED_CLASSES);
+    let list = crate::error::short_list(classes.iter().map(usize::to_string), crate::error::LISTED);
     format!("{noun} {list}")
 }
 

@@ -65,12 +65,14 @@ fn scaled_variance(x: &[f64]) -> (f64, f64) {
 }
 
 /// Ranks 1..n of `x`, ties sharing the average of the ranks they span (the "average" method).
-/// E.g. `[10, 20, 20, 30]` gives `[1, 2.5, 2.5, 4]`. NaN values are not allowed (they sort last
-/// and tie with each other).
+/// E.g. `[10, 20, 20, 30]` gives `[1, 2.5, 2.5, 4]`; `-0.0` ties with `0.0`. NaN is not
+/// allowed: a NaN ties with nothing, `-NaN` sorts first and `NaN` last, and which of several
+/// NaNs gets which rank is not fixed.
 ///
-/// The values are sorted with their positions beside them, by an unstable sort: the ranks
-/// depend on the values alone, and sorting the pairs themselves rather than indices into `x`
-/// keeps the comparisons in cache (`mean_tree_correlation` ranks `K (K - 1) / 2` pairs).
+/// The values are sorted with their positions beside them, by an unstable sort: the ranks of
+/// values that are not NaN depend on the values alone, and sorting the pairs themselves
+/// rather than indices into `x` keeps the comparisons in cache (`mean_tree_correlation` ranks
+/// `K (K - 1) / 2` pairs).
 pub fn ranks(x: &[f64]) -> Vec<f64> {
     let mut sorted: Vec<(f64, usize)> = x.iter().copied().zip(0..).collect();
     sorted.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));

@@ -842,7 +842,7 @@ fn the_streaming_accumulator_equals_one_shot_measurement() {
     let e = moved.finish().err().unwrap().to_string();
     assert!(
         e.contains(&format!(
-            "pass 2 saw {} samples of class 0 but pass 1 saw {n0} (classes 0, 1 differ in all)",
+            "class 0 has {} samples in pass 2 but {n0} samples in pass 1 (classes 0, 1 differ)",
             n0 - 1
         )),
         "{e}"

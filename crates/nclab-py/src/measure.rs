@@ -295,14 +295,14 @@ impl Accumulator {
                 ));
             }
         }
-        if let Some(Stage::Passes(_)) = &self.stage {
+        if let Some(Stage::Passes(p)) = &self.stage {
+            // Checked before the passes are taken: a failed check leaves them as they were.
+            p.check_passes().map_err(errors::core)?;
             let Some(Stage::Passes(p)) = self.stage.take() else {
-                unreachable!()
+                unreachable!("matched above")
             };
-            match py.detach(|| p.finish()) {
-                Ok(m) => self.stage = Some(Stage::Done(Box::new(m))),
-                Err(e) => return Err(errors::core(e)),
-            }
+            let measured = py.detach(|| p.finish()).map_err(errors::core)?;
+            self.stage = Some(Stage::Done(Box::new(measured)));
         }
         let Some(Stage::Done(measured)) = &mut self.stage else {
             unreachable!("finished above")

@@ -231,7 +231,12 @@ def test_accumulator_misuse():
     acc.add(H[order[:27]], Y[order[:27]])
     acc.second_pass()
     acc.add(H[order[3:]], Y[order[3:]])
-    with pytest.raises(ValueError, match=r"pass 2 saw \d+ samples of class \d but pass 1 saw \d+"):
+    with pytest.raises(ValueError, match=r"class \d has \d+ samples in pass 2 but \d+ samples in pass 1"):
+        acc.result()
+    # The failed check leaves the accumulator in pass 2: asked again, the same error (it
+    # panicked on the empty stage).
+    assert acc.current_pass == 2
+    with pytest.raises(ValueError, match="in pass 2 but"):
         acc.result()
     with pytest.raises(ValueError, match="at least 2 classes"):
         nclab.Accumulator(1, 4)
@@ -239,6 +244,13 @@ def test_accumulator_misuse():
     empty.add(H, Y)
     with pytest.raises(ValueError, match="class 3"):
         empty.second_pass()
+    # Pass 1 is kept: class 3's samples can still come, and the result covers all the data
+    # (the failed second_pass() had emptied pass 1 before).
+    h3, y3 = np.vstack([H, H[:2] + 5.0]), np.concatenate([Y, [3, 3]])
+    empty.add(H[:2] + 5.0, np.array([3, 3]))
+    empty.second_pass()
+    empty.add(h3, y3)
+    assert empty.result()["nc1"] == pytest.approx(nclab.measure(h3, y3)["nc1"], rel=1e-10)
 
 
 def test_type_stubs_cover_the_compiled_module():

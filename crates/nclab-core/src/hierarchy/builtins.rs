@@ -300,6 +300,21 @@ pub const MAX_FLAT_CLASSES: usize = 1_000_000;
 
 /// `flat:K`: classes `"0"`, ..., `"K-1"` directly under `root` (every d = 1). K >= 2.
 pub fn flat(k: usize) -> Result<Hierarchy> {
+    check_flat_size(k)?;
+    let names: Vec<String> = (0..k).map(|i| i.to_string()).collect();
+    let edges: Vec<Edge> = names
+        .iter()
+        .map(|c| Edge {
+            parent: "root".into(),
+            child: c.clone(),
+            location: "built-in".into(),
+        })
+        .collect();
+    Hierarchy::from_edges(&format!("flat:{k}"), &edges)
+}
+
+/// Fails unless `flat:k` can be built: `2 <= k <= MAX_FLAT_CLASSES`.
+pub(crate) fn check_flat_size(k: usize) -> Result<()> {
     if k < 2 {
         return Err(Error::invalid(format!(
             "flat:{k}: a flat hierarchy needs at least 2 classes"
@@ -311,16 +326,7 @@ pub fn flat(k: usize) -> Result<Hierarchy> {
              (a typo? each class costs a node, about 100 bytes)"
         )));
     }
-    let names: Vec<String> = (0..k).map(|i| i.to_string()).collect();
-    let edges: Vec<Edge> = names
-        .iter()
-        .map(|c| Edge {
-            parent: "root".into(),
-            child: c.clone(),
-            location: "built-in".into(),
-        })
-        .collect();
-    Hierarchy::from_edges(&format!("flat:{k}"), &edges)
+    Ok(())
 }
 
 #[cfg(test)]

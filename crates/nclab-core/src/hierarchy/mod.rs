@@ -74,7 +74,11 @@ impl Hierarchy {
     /// Whether this tree is a built-in, i.e. its source is a built-in name (`flat:K`
     /// included): such a tree is saved and rebuilt by its name alone. Reads the name only.
     pub fn is_builtin(&self) -> bool {
-        matches!(Builtin::parse(self.source()), Some(Ok(_)))
+        match Builtin::parse(self.source()) {
+            Some(Ok(Builtin::Flat(Some(k)))) => builtins::check_flat_size(k).is_ok(),
+            Some(Ok(Builtin::Flat(None))) | Some(Err(_)) | None => false,
+            Some(Ok(_)) => true,
+        }
     }
 }
 
@@ -111,6 +115,29 @@ impl Builtin {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A built-in is known by its source, and only a source that `builtin` accepts as it is
+    /// counts: not `flat` alone, nor a flat size that cannot be built.
+    #[test]
+    fn is_builtin_reads_the_source() {
+        assert!(Hierarchy::builtin("cifar-10", None)
+            .unwrap()
+            .unwrap()
+            .is_builtin());
+        assert!(flat(3).unwrap().is_builtin());
+        let edges = |source: &str| {
+            let e = |c: &str| Edge {
+                parent: "root".into(),
+                child: c.into(),
+                location: "test".into(),
+            };
+            Hierarchy::from_edges(source, &[e("a"), e("b")]).unwrap()
+        };
+        assert!(edges("flat:2").is_builtin());
+        for source in ["tree.txt", "flat", "flat:1", "flat:2000000", "flat:x"] {
+            assert!(!edges(source).is_builtin(), "{source}");
+        }
+    }
 
     /// The folder of the real 608- and 1010-leaf trees, which live beside the checkout, not in
     /// the repository: the tests that read them are ignored by default and fail, naming the

@@ -19,11 +19,8 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use crate::error::short_list;
+use crate::error::{short_list, LISTED};
 use crate::{Error, Result};
-
-/// How many nodes or classes an error lists before it counts the rest.
-const LISTED: usize = 10;
 
 /// Most entries of a K x K matrix (distances, soft labels) that nclab builds: 2^26, that is
 /// 512 MiB of f64 and K up to 8192. [`Hierarchy::check_matrix_size`] refuses more.

@@ -167,13 +167,15 @@ impl Accumulator {
     }
 
     /// Ends pass 1 (every class must have had a sample) and begins pass 2, with the network's
-    /// last layer when there is one (for NC4 and the classifier's metrics).
+    /// last layer when there is one (for NC4 and the classifier's metrics). An error leaves
+    /// pass 1 as it was (a missing class can still be added).
     pub fn second_pass(&mut self, classifier: Option<scatter::Classifier>) -> Result<()> {
         let State::Means(acc) = &mut self.state else {
             return Err(crate::Error::invalid(
                 "second_pass: pass 2 has already begun",
             ));
         };
+        acc.check_every_class()?;
         let means = std::mem::replace(acc, statistics::MeanAccumulator::new(self.k, self.d)?);
         let pass1_rows = means.len();
         let stats = means.finish()?;
@@ -184,40 +186,50 @@ impl Accumulator {
         Ok(())
     }
 
-    /// The two passes' results. Errors: pass 2 not begun, or not given as many samples as
-    /// pass 1, in total or of some class (a loader that shuffles and drops its last batch
-    /// drops other samples in each pass).
-    pub fn finish(self) -> Result<Measured> {
+    /// Fails unless pass 2 has begun and seen as many samples as pass 1, in total and of
+    /// each class (a loader that shuffles and drops its last batch drops other samples in
+    /// each pass). [`Accumulator::finish`] checks this first; on its own it leaves the
+    /// accumulator usable (pass 2 can go on).
+    pub fn check_passes(&self) -> Result<()> {
         let State::Scatter {
             scatter,
             pass1_rows,
-        } = self.state
+        } = &self.state
         else {
             return Err(crate::Error::invalid(
                 "the second pass has not begun: call second_pass() and add the data again",
             ));
         };
-        let pass2_counts = scatter.class_counts().to_vec();
-        let (stats, classifier, scatter) = scatter.finish_owned();
-        if scatter.n != pass1_rows {
+        let pass2_rows: usize = scatter.class_counts().iter().sum();
+        if pass2_rows != *pass1_rows {
             return Err(crate::Error::invalid(format!(
-                "pass 2 saw {} samples but pass 1 saw {pass1_rows}: both passes must see the same data",
-                scatter.n
+                "pass 2 saw {pass2_rows} samples but pass 1 saw {pass1_rows}: both passes must \
+                 see the same data"
             )));
         }
-        let differ: Vec<usize> = (0..self.k)
-            .filter(|&c| pass2_counts[c] != stats.counts[c])
-            .collect();
+        let (pass1, pass2) = (&scatter.statistics().counts, scatter.class_counts());
+        let differ: Vec<usize> = (0..self.k).filter(|&c| pass2[c] != pass1[c]).collect();
         if let Some(&c) = differ.first() {
+            let samples = |n: usize| format!("{n} sample{}", if n == 1 { "" } else { "s" });
             return Err(crate::Error::invalid(format!(
-                "pass 2 saw {} samples of class {c} but pass 1 saw {} ({} differ in all): both \
-                 passes must see the same data (a loader that shuffles and drops its last \
-                 batch drops other samples in each pass)",
-                pass2_counts[c],
-                stats.counts[c],
+                "class {c} has {} in pass 2 but {} in pass 1 ({} differ): both passes must \
+                 see the same data (a loader that shuffles and drops its last batch drops \
+                 other samples in each pass)",
+                samples(pass2[c]),
+                samples(pass1[c]),
                 crate::labels::name_classes(&differ)
             )));
         }
+        Ok(())
+    }
+
+    /// The two passes' results. Errors: those of [`Accumulator::check_passes`].
+    pub fn finish(self) -> Result<Measured> {
+        self.check_passes()?;
+        let State::Scatter { scatter, .. } = self.state else {
+            unreachable!("check_passes: pass 2 has begun");
+        };
+        let (stats, classifier, scatter) = scatter.finish_owned();
         Ok(Measured {
             stats,
             scatter,

@@ -306,6 +306,11 @@ impl<'a> ScatterAccumulator<'a> {
         &self.counts
     }
 
+    /// The class statistics of pass 1 that this pass measures against.
+    pub fn statistics(&self) -> &ClassStatistics {
+        &self.stats
+    }
+
     /// The Full route's decisions for a whole batch: the nearest class means and the network's
     /// (its predictions, else the classifier's). A sample that its class's certificates
     /// (`metrics::geometry`) settle is decided from its own distance to its class mean; only

@@ -252,17 +252,24 @@ impl MeanAccumulator {
         Ok(sums)
     }
 
+    /// Fails, naming them, when some classes have no sample yet.
+    pub fn check_every_class(&self) -> Result<()> {
+        let k = self.k;
+        let empty: Vec<usize> = (0..k).filter(|&c| self.counts[c] == 0).collect();
+        if empty.is_empty() {
+            return Ok(());
+        }
+        let verb = if empty.len() == 1 { "has" } else { "have" };
+        Err(Error::invalid(format!(
+            "{} {verb} no sample (K = {k}); every class needs at least one",
+            name_classes(&empty)
+        )))
+    }
+
     /// The class statistics. Error: a class with no sample (named).
     pub fn finish(self) -> Result<ClassStatistics> {
+        self.check_every_class()?;
         let (n, d, k) = (self.n, self.d, self.k);
-        let empty: Vec<usize> = (0..k).filter(|&c| self.counts[c] == 0).collect();
-        if !empty.is_empty() {
-            let verb = if empty.len() == 1 { "has" } else { "have" };
-            return Err(Error::invalid(format!(
-                "{} {verb} no sample (K = {k}); every class needs at least one",
-                name_classes(&empty)
-            )));
-        }
         let mut global_mean = vec![0.0; d];
         for c in 0..k {
             for (g, s) in global_mean.iter_mut().zip(&self.sums[c * d..(c + 1) * d]) {
