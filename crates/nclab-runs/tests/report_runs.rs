@@ -348,6 +348,22 @@ fn a_failed_report_leaves_nothing_behind() {
     assert_eq!(left, ["notes.txt"]);
 }
 
+/// `--out` whose last name the system refuses (too long): the parents made before the
+/// refusal are removed again.
+#[test]
+fn an_out_folder_that_cannot_be_made_leaves_no_parents() {
+    let root = scratch("report-long-out");
+    let runs = root.join("runs");
+    write_run(&runs.join("s0"), "syn", 0, NC1_S0, 5);
+    let out = root.join("new").join("deeper").join("x".repeat(300));
+    let e = format!(
+        "{:#}",
+        generate(&Options::new(vec![runs], out)).unwrap_err()
+    );
+    assert!(e.contains("cannot create directory"), "{e}");
+    assert!(!root.join("new").exists(), "{e}");
+}
+
 /// A run written before `analysis.layers` existed (no key) is in one condition with a run
 /// that gives it its default `[]`, not in a condition of its own; a run with layers tapped is
 /// a condition apart.
