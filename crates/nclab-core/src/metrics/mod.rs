@@ -31,8 +31,6 @@ use crate::Result;
 pub struct TreeMatrices {
     /// Number of classes `K`.
     pub k: usize,
-    /// LCA heights `d(i, j)`, `K x K` row-major.
-    pub lca_height: Vec<f64>,
     /// `dn(i, j) = d(i, j) / max d`, `K x K` row-major.
     pub normalized: Vec<f64>,
     /// For `nc1_coarse`: each class's coarse class and the number of coarse classes.
@@ -46,7 +44,6 @@ impl TreeMatrices {
         let (map, num_coarse) = hierarchy.coarse_labels(coarse_depth);
         TreeMatrices {
             k: hierarchy.num_classes(),
-            lca_height: hierarchy.distance_matrix(),
             normalized: hierarchy.normalized_distance_matrix(),
             coarse: (num_coarse >= 2 && num_coarse < hierarchy.num_classes())
                 .then_some((map, num_coarse)),
@@ -288,7 +285,7 @@ fn tree_metrics(
             TREE_METRIC_NAMES[0],
             Some(tree_geometry::mean_tree_correlation(
                 &gram,
-                &tree.lca_height,
+                &tree.normalized,
                 stats.k,
             )),
         ),

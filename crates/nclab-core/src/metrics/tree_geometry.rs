@@ -16,20 +16,21 @@ pub const TARGET_GAMMA: f64 = 2.0;
 const S_MIN_CANDIDATES: usize = 100;
 
 /// `mean_tree_correlation`: Spearman rank correlation, over class pairs `i < j`, between
-/// `cos(mu_i - mu_G, mu_j - mu_G)` and the tree similarity `1 - d(i, j)`.
+/// `cos(mu_i - mu_G, mu_j - mu_G)` and the tree similarity `1 - d(i, j)`, computed as
+/// `1 - dn(i, j)`: `dn = d / max d` orders the pairs as `d` does, so the ranks are the same.
 ///
-/// `centred_gram` is `M M^T` and `lca_height` the matrix `d`, both `K x K` row-major.
-pub fn mean_tree_correlation(centred_gram: &[f64], lca_height: &[f64], k: usize) -> f64 {
-    let mut cosines = Vec::with_capacity(k * (k - 1) / 2);
-    let mut similarity = Vec::with_capacity(k * (k - 1) / 2);
-    for i in 0..k {
-        for j in i + 1..k {
-            let g = centred_gram;
-            cosines.push(g[i * k + j] / (g[i * k + i] * g[j * k + j]).sqrt());
-            similarity.push(1.0 - lca_height[i * k + j]);
-        }
-    }
-    spearman(&cosines, &similarity)
+/// `centred_gram` is `M M^T` and `normalized_distance` the matrix `dn`, both `K x K`
+/// row-major.
+pub fn mean_tree_correlation(centred_gram: &[f64], normalized_distance: &[f64], k: usize) -> f64 {
+    let pairs = || (0..k).flat_map(|i| (i + 1..k).map(move |j| (i, j)));
+    let g = centred_gram;
+    let cosines = pairs()
+        .map(|(i, j)| g[i * k + j] / (g[i * k + i] * g[j * k + j]).sqrt())
+        .collect();
+    let similarity = pairs()
+        .map(|(i, j)| 1.0 - normalized_distance[i * k + j])
+        .collect();
+    spearman(cosines, similarity)
 }
 
 /// The hierarchy target Gram matrix `T_ij = (1 - s_min) exp(-gamma dn(i,j)) + s_min`
@@ -55,7 +56,10 @@ pub fn hierarchy_target(normalized_distance: &[f64], k: usize) -> Vec<f64> {
         Some(q) => most_negative_admissible(k, |s| psd_by_downdate(q, s)),
         None => most_negative_admissible(k, |s| has_no_negative_eigenvalue(&kernel, s, k)),
     };
-    target_at(&kernel, s)
+    // T(s) in place of the kernel (the same arithmetic as `target_at`).
+    let mut target = kernel;
+    target.iter_mut().for_each(|a| *a = (1.0 - s) * *a + s);
+    target
 }
 
 /// `T(s) = (1 - s) A + s J`, entry by entry from the kernel `A`.
@@ -336,7 +340,8 @@ mod tests {
         // (5.5, 3.5, 1.5, 1.5, 3.5, 5.5) vs (5.5, 2.5, 2.5, 2.5, 2.5, 5.5); Pearson of the ranks:
         // centred x = (2,0,-2,-2,0,2), y = (2,-1,-1,-1,-1,2): sum xy = 4+0+2+2+0+4 = 12,
         // sum x^2 = 16, sum y^2 = 12 -> 12 / sqrt(192) = 0.8660254037844386.
-        let rho = mean_tree_correlation(&g, &d, k);
+        let dn: Vec<f64> = d.iter().map(|x| x / 2.0).collect();
+        let rho = mean_tree_correlation(&g, &dn, k);
         assert!((rho - 0.8660254037844386).abs() < 1e-12, "{rho}");
     }
 }
