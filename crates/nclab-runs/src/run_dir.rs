@@ -327,6 +327,20 @@ fn append(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
         .with_context(|| format!("cannot write {}", path.display()))
 }
 
+nclab_core::named_enum! {
+    /// Where a run stands: `summary.json`'s `status` (docs/run-directory.md).
+    pub enum Status {
+        /// Stopped early as asked (`--stop-after-epoch`), or still being written: resumable.
+        Running = "running",
+        Finished = "finished",
+        /// A loss or parameter became non-finite (`diverged_at_epoch` says when).
+        Diverged = "diverged",
+        /// Stopped by Ctrl-C or SIGTERM at the last whole epoch (`--resume` continues it), or
+        /// a Python `Tracker` closed before its last epoch.
+        Interrupted = "interrupted",
+    }
+}
+
 /// `summary.json` (docs/run-directory.md).
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct Summary {
@@ -336,8 +350,7 @@ pub struct Summary {
     pub model: String,
     pub loss: String,
     pub hierarchy: String,
-    /// `finished`, `diverged` or `running` (stopped early, resumable).
-    pub status: String,
+    pub status: Status,
     pub diverged_at_epoch: Option<usize>,
     pub epochs: usize,
     /// The first epoch whose training error (eval mode, whole training set) is exactly 0,

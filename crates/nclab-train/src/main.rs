@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use anyhow::bail;
 use clap::Parser;
 use nclab_runs::config::Config;
+use nclab_runs::run_dir::Status;
 use nclab_train::trainer::{self, TrainOptions};
 
 use nclab_runs::train_args as args;
@@ -47,25 +48,25 @@ fn run(args: args::Args) -> anyhow::Result<()> {
     };
     let outcome = trainer::train(&config, &opts)?;
     let s = &outcome.summary;
-    match s.status.as_str() {
-        "diverged" => bail!(
+    match s.status {
+        Status::Diverged => bail!(
             "training diverged at epoch {} (non-finite loss); the last good checkpoint and \
              summary.json (status \"diverged\") are in {}",
             s.diverged_at_epoch.unwrap_or(0),
             outcome.dir.display()
         ),
-        "running" => eprintln!(
+        Status::Running => eprintln!(
             "stopped after epoch {} as asked; continue with --resume --out {}",
             args.stop_after_epoch.unwrap_or(0),
             outcome.dir.display()
         ),
-        "interrupted" => {
+        Status::Interrupted => {
             let dir = outcome.dir.display();
             eprintln!("continue with: nclab train {dir}/config.toml --out {dir} --resume");
             let code = nclab_runs::interrupt::requested().map_or(130, |s| 128 + s);
             std::process::exit(code);
         }
-        _ => eprintln!(
+        Status::Finished => eprintln!(
             "finished {} epochs in {:.1} s on {} ({:.0} train images/s, {:.1}% of the time \
              outside training steps); TPT epoch: {}; results in {}",
             s.epochs,

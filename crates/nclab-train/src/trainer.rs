@@ -29,7 +29,7 @@ use super::models::{convert_to_channels_last, Model, ModelSpec};
 use super::optim::{learning_rate, Schedule, Sgd};
 use super::progress::{Banner, Reporter};
 use nclab_runs::config::{flatten, Config, DeviceChoice, LossKind, Precision};
-use nclab_runs::run_dir::{self, Row, RunDir, Summary};
+use nclab_runs::run_dir::{self, Row, RunDir, Status, Summary};
 
 /// How `train` runs, besides the config.
 #[derive(Clone, Debug, Default)]
@@ -46,8 +46,7 @@ pub struct TrainOptions {
     pub stop_after_epoch: Option<usize>,
 }
 
-/// The result of a run: its summary (status `finished`, `diverged` or `running` when stopped
-/// early) and directory.
+/// The result of a run: its summary (its [`Status`] says how it ended) and directory.
 #[derive(Debug, Clone)]
 pub struct Outcome {
     pub summary: Summary,
@@ -136,7 +135,7 @@ fn already_finished(dir: &RunDir) -> anyhow::Result<Option<Outcome>> {
         .with_context(|| format!("cannot read {}", path.display()))?;
     let summary: run_dir::Summary = serde_json::from_str(&text)
         .with_context(|| format!("{}: not a run summary", path.display()))?;
-    Ok((summary.status == "finished").then(|| Outcome {
+    Ok((summary.status == Status::Finished).then(|| Outcome {
         summary,
         dir: dir.path.clone(),
     }))
@@ -334,7 +333,9 @@ impl<'a> Run<'a> {
                 nclab_runs::interrupt::name(sig),
                 self.progress.epoch
             ));
-            return Ok(EpochEnd::Stop(Box::new(self.stop("interrupted", None)?)));
+            return Ok(EpochEnd::Stop(Box::new(
+                self.stop(Status::Interrupted, None)?,
+            )));
         }
         if stats.diverged_at_step.is_some() || !stats.loss.is_finite() {
             let step = stats
@@ -346,7 +347,7 @@ impl<'a> Run<'a> {
                 stats.loss, self.progress.epoch
             ));
             return Ok(EpochEnd::Stop(Box::new(
-                self.stop("diverged", Some(epoch))?,
+                self.stop(Status::Diverged, Some(epoch))?,
             )));
         }
         self.progress.train_images += (self.steps * batch) as u64;
@@ -364,7 +365,7 @@ impl<'a> Run<'a> {
             .save(&path, &self.vs, &self.sgd, &self.progress)?;
         self.progress.checkpoint_s += t_ckpt.elapsed().as_secs_f64();
         if self.opts.stop_after_epoch == Some(epoch) && epoch < epochs {
-            return Ok(EpochEnd::Stop(Box::new(self.stop("running", None)?)));
+            return Ok(EpochEnd::Stop(Box::new(self.stop(Status::Running, None)?)));
         }
         Ok(EpochEnd::Continue)
     }
@@ -433,7 +434,7 @@ impl<'a> Run<'a> {
 
     /// Ends the run early (diverged, or stopped as asked): waits for the checkpoint in
     /// flight, writes the summary.
-    fn stop(&mut self, status: &str, diverged: Option<usize>) -> anyhow::Result<Outcome> {
+    fn stop(&mut self, status: Status, diverged: Option<usize>) -> anyhow::Result<Outcome> {
         self.checkpoints.wait()?;
         self.progress.elapsed_s = self.elapsed();
         let summary = make_summary(
@@ -466,7 +467,7 @@ impl<'a> Run<'a> {
         let t_ckpt = Instant::now();
         self.checkpoints.wait()?;
         self.progress.checkpoint_s += t_ckpt.elapsed().as_secs_f64();
-        self.stop("finished", None)
+        self.stop(Status::Finished, None)
     }
 
     /// Wall time of the whole run so far, resumed parts included.
@@ -638,7 +639,7 @@ fn write_final(
 fn make_summary(
     config: &Config,
     device: Device,
-    status: &str,
+    status: Status,
     diverged_at_epoch: Option<usize>,
     progress: &Progress,
     last_row: &Option<Row>,
@@ -660,7 +661,7 @@ fn make_summary(
         model: config.model.kind.as_str().into(),
         loss: config.loss.kind.as_str().into(),
         hierarchy: config.hierarchy.clone(),
-        status: status.into(),
+        status,
         diverged_at_epoch,
         epochs: config.optim.epochs,
         tpt_epoch: progress.tpt_epoch,

@@ -114,7 +114,7 @@ const COLUMNS: [&str; 38] = [
 fn three_epoch_run_writes_every_output_with_the_documented_columns() {
     let out = scratch("outputs");
     let outcome = train(&tiny(&[]), &opts(&out)).unwrap();
-    assert_eq!(outcome.summary.status, "finished");
+    assert_eq!(outcome.summary.status.as_str(), "finished");
 
     // config.toml is the resolved config: it parses back to the same Config.
     let saved = std::fs::read_to_string(out.join("config.toml")).unwrap();
@@ -344,7 +344,7 @@ fn resuming_a_finished_run_leaves_its_files_byte_for_byte() {
         },
     )
     .unwrap();
-    assert_eq!(again.summary.status, "finished");
+    assert_eq!(again.summary.status.as_str(), "finished");
     for (f, b) in files.iter().zip(&before) {
         let now = std::fs::read_to_string(dir.join(f)).unwrap();
         assert_eq!(now, String::from_utf8_lossy(b), "{f} changed on resume");
@@ -365,7 +365,7 @@ fn a_resumed_run_ends_exactly_like_an_uninterrupted_one() {
         },
     )
     .unwrap();
-    assert_eq!(stopped.summary.status, "running");
+    assert_eq!(stopped.summary.status.as_str(), "running");
     assert!(!cut.join("final.safetensors").exists());
     let resumed = train(
         &cfg,
@@ -375,7 +375,7 @@ fn a_resumed_run_ends_exactly_like_an_uninterrupted_one() {
         },
     )
     .unwrap();
-    assert_eq!(resumed.summary.status, "finished");
+    assert_eq!(resumed.summary.status.as_str(), "finished");
     assert_eq!(
         csv_without_time(&full.join("metrics.csv")),
         csv_without_time(&cut.join("metrics.csv"))
@@ -445,7 +445,7 @@ fn an_existing_non_empty_directory_is_refused_and_left_alone() {
 fn a_huge_learning_rate_diverges_and_is_marked_in_the_summary() {
     let out = scratch("diverge");
     let outcome = train(&tiny(&["optim.lr=1e30", "loss.kind=\"mse\""]), &opts(&out)).unwrap();
-    assert_eq!(outcome.summary.status, "diverged");
+    assert_eq!(outcome.summary.status.as_str(), "diverged");
     let summary: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
     assert_eq!(summary["status"], "diverged");

@@ -515,8 +515,8 @@ fn a_sweep_skips_finished_cells_resumes_a_partial_one_and_runs_the_rest() {
     assert_eq!(fs::read(out.join("seed=0/summary.json")).unwrap(), summary0);
     for cell in ["seed=1", "seed=2"] {
         assert_eq!(
-            plan::summary_status(&out.join(cell)).as_deref(),
-            Some("finished")
+            plan::summary_status(&out.join(cell)),
+            Some(nclab_runs::run_dir::Status::Finished)
         );
         let rows = csv_without_time(&out.join(cell).join("metrics.csv"));
         let epochs: Vec<&str> = rows.iter().map(|r| r[0].as_str()).collect();

@@ -306,7 +306,7 @@ pub fn runs_block(runs: &[Run], conds: &[Condition]) -> String {
                     escape(&summary::diverged_epoch(r))
                 )
             } else {
-                escape(&r.status())
+                r.status().to_string()
             };
             rows.push(vec![
                 escape(&c.id),

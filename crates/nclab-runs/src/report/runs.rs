@@ -8,6 +8,7 @@ use anyhow::{bail, Context, Result};
 
 use crate::config::{flatten, MAX_EPOCHS};
 use crate::csv_text::Record;
+use crate::run_dir::Status;
 
 /// The rows of a `metrics.csv`: `epoch` first, then one column per metric; an empty cell is a
 /// value that was not computed (`None`).
@@ -171,17 +172,14 @@ impl Run {
         stable_tpt_from_rows(&self.metrics)
     }
 
-    /// `status` of `summary.json` (one of [`STATUSES`]), `running` without one (or null).
-    pub fn status(&self) -> String {
-        self.summary
-            .as_ref()
-            .and_then(|s| s.get("status")?.as_str().map(str::to_string))
-            .unwrap_or_else(|| "running".to_string())
+    /// `status` of `summary.json` (checked by [`load_run`]), `running` without one (or null).
+    pub fn status(&self) -> Status {
+        status_of(self.summary.as_ref())
     }
 
     /// Whether `summary.json` says the run diverged.
     pub fn diverged(&self) -> bool {
-        self.status() == "diverged"
+        self.status() == Status::Diverged
     }
 
     /// The sweep cell this run is, `<dimension>=<level>` parts joined by `_`
@@ -306,10 +304,7 @@ fn walk(dir: &Path, found: &mut Vec<PathBuf>) -> Result<()> {
 /// reported as diverged with no rows), `summary.json` and `metrics_layers.csv` are optional.
 pub fn load_run(dir: &Path) -> Result<Run> {
     let summary = load_summary(dir)?;
-    let diverged = summary
-        .as_ref()
-        .and_then(|s| s.get("status")?.as_str())
-        .is_some_and(|s| s == "diverged");
+    let diverged = status_of(summary.as_ref()) == Status::Diverged;
     let metrics_path = dir.join("metrics.csv");
     let metrics = if metrics_path.is_file() {
         let text = std::fs::read_to_string(&metrics_path)
@@ -386,11 +381,15 @@ fn load_summary(dir: &Path) -> Result<Option<serde_json::Value>> {
     }
     match value.get("status") {
         None | Some(serde_json::Value::Null) => {}
-        Some(v) if v.as_str().is_some_and(|s| STATUSES.contains(&s)) => {}
+        Some(v) if v.as_str().is_some_and(|s| s.parse::<Status>().is_ok()) => {}
         Some(v) => bail!(
             "{}: `status` is {v}, expected one of {}",
             summary_path.display(),
-            STATUSES.join(", ")
+            Status::ALL
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
     }
     for key in SUMMARY_EPOCHS {
@@ -418,8 +417,12 @@ fn check_epoch(epoch: f64, lineno: usize) -> std::result::Result<(), String> {
     }
 }
 
-/// The values of `summary.json`'s `status` (docs/run-directory.md).
-const STATUSES: [&str; 4] = ["running", "finished", "diverged", "interrupted"];
+/// The `status` of a checked `summary.json` ([`load_summary`]): `running` when there is none.
+fn status_of(summary: Option<&serde_json::Value>) -> Status {
+    summary
+        .and_then(|s| s.get("status")?.as_str()?.parse().ok())
+        .unwrap_or(Status::Running)
+}
 
 /// The epoch fields of `summary.json`, each null (never) or a whole number from 0 to
 /// [`MAX_EPOCHS`].

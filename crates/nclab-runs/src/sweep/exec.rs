@@ -13,8 +13,8 @@ use std::time::Instant;
 
 use anyhow::Context;
 
-use super::plan::{read_summary, CellState, PlannedCell};
-use crate::run_dir::write_atomic;
+use super::plan::{read_summary, summary_status, CellState, PlannedCell};
+use crate::run_dir::{write_atomic, Status};
 
 /// How the cells are run.
 #[derive(Clone, Debug)]
@@ -216,13 +216,9 @@ fn run_one(cell: &PlannedCell, exe: &Path, threads: usize) -> CellReport {
     let log_path = settle_log(cell);
     let seconds = start.elapsed().as_secs_f64();
     let summary = read_summary(&cell.dir);
-    let status_field = summary
-        .as_ref()
-        .and_then(|s| s.get("status"))
-        .and_then(|s| s.as_str());
-    let outcome = match (&result, status_field) {
-        (_, Some("diverged")) => Outcome::Diverged,
-        (Ok(st), Some("finished")) if st.success() => Outcome::Finished,
+    let outcome = match (&result, summary_status(&cell.dir)) {
+        (_, Some(Status::Diverged)) => Outcome::Diverged,
+        (Ok(st), Some(Status::Finished)) if st.success() => Outcome::Finished,
         (Ok(st), _) => Outcome::Failed(format!(
             "nclab train exited with {st}; end of {}:\n{}",
             log_path.display(),

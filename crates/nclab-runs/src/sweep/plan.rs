@@ -121,17 +121,17 @@ pub fn cell_state(dir: &Path, config: &Config) -> CellState {
         }
         Ok(_) => {}
     }
-    match summary_status(dir).as_deref() {
-        Some("finished") => CellState::Done,
-        Some("diverged") => CellState::Diverged,
+    match summary_status(dir) {
+        Some(run_dir::Status::Finished) => CellState::Done,
+        Some(run_dir::Status::Diverged) => CellState::Diverged,
         _ => CellState::Resume,
     }
 }
 
-/// The `status` field of `dir/summary.json`, if the file exists and has one.
-pub fn summary_status(dir: &Path) -> Option<String> {
+/// The `status` field of `dir/summary.json`, if the file exists and has a known one.
+pub fn summary_status(dir: &Path) -> Option<run_dir::Status> {
     let summary = read_summary(dir)?;
-    summary.get("status")?.as_str().map(String::from)
+    summary.get("status")?.as_str()?.parse().ok()
 }
 
 /// `dir/summary.json` as JSON, if it exists and parses.
