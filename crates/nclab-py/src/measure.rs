@@ -261,7 +261,7 @@ impl Accumulator {
         // The core checks that pass 2 has predictions for every batch or for none.
         py.detach(|| passes.add(h, &y, p.as_deref()))
             .map_err(errors::core)?;
-        if in_second {
+        if in_second && !y.is_empty() {
             self.predictions = Some(p.is_some());
         }
         Ok(())

@@ -238,6 +238,25 @@ def test_accumulator_misuse():
     assert acc.current_pass == 2
     with pytest.raises(ValueError, match="in pass 2 but"):
         acc.result()
+    # Pass 2 checks its values as pass 1 does (a NaN gave nc1 = 0 silently), and the refused
+    # batch leaves the accumulator as it was; an empty batch does not fix whether batches
+    # come with predictions.
+    W = np.random.default_rng(1).normal(size=(3, 4))
+    acc = nclab.Accumulator(3, 4)
+    acc.add(H, Y)
+    acc.second_pass(W)
+    bad = H.copy()
+    bad[5, 1] = np.nan
+    with pytest.raises(ValueError, match="features: non-finite value NaN at row 5, column 1"):
+        acc.add(bad, Y)
+    with pytest.raises(ValueError, match="row 5, column 1 is beyond"):
+        acc.add(np.where(bad == bad, bad, 1e300), Y)
+    acc.add(H[:0], Y[:0])
+    acc.add(H, Y, predictions=Y)
+    want = nclab.measure(H, Y, W)
+    got = acc.result()
+    assert got["nc1"] == pytest.approx(want["nc1"], rel=1e-10)
+    assert got["ncc_accuracy"] == want["ncc_accuracy"]
     with pytest.raises(ValueError, match="at least 2 classes"):
         nclab.Accumulator(1, 4)
     empty = nclab.Accumulator(4, 4)

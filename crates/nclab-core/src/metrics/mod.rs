@@ -159,7 +159,12 @@ impl Accumulator {
     ) -> Result<()> {
         match &mut self.state {
             State::Means(acc) => acc.add(features, labels),
-            State::Scatter { scatter, .. } => scatter.add(features, labels, predictions),
+            State::Scatter { scatter, .. } => {
+                // Pass 1's data were checked as they were summed; these may be others.
+                let first: usize = scatter.class_counts().iter().sum();
+                statistics::check_values(features, first)?;
+                scatter.add(features, labels, predictions)
+            }
         }
     }
 

@@ -263,6 +263,10 @@ impl<'a> ScatterAccumulator<'a> {
                 )));
             }
         }
+        if features.n == 0 {
+            // Nothing to add, and no say in whether the batches come with predictions.
+            return Ok(());
+        }
         match self.with_predictions {
             Some(w) if w != predictions.is_some() => {
                 return Err(Error::invalid(

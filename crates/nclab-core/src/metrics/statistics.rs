@@ -52,6 +52,24 @@ fn non_finite((i, j, v): BadValue) -> Error {
     }
 }
 
+/// Fails, naming the first row and column, unless every value of `features` is [`usable`]
+/// (`first` is the row number of the batch's first row, for the message). Pass 1 checks as
+/// it sums; a streamed pass 2, whose data may differ from pass 1's, checks with this first.
+pub(crate) fn check_values(features: MatrixView<'_>, first: usize) -> Result<()> {
+    let bad = (0..features.n)
+        .into_par_iter()
+        .step_by(ROW_BLOCK)
+        .find_map_first(|start| {
+            let mut row = vec![0.0; features.d];
+            (start..(start + ROW_BLOCK).min(features.n)).find_map(|i| {
+                features.row_into(i, &mut row);
+                let j = row.iter().position(|&v| !usable(v))?;
+                Some((first + i, j, row[j]))
+            })
+        });
+    bad.map_or(Ok(()), |b| Err(non_finite(b)))
+}
+
 /// The class statistics of pass 1 (`docs/metrics.md`, "Means and covariances").
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
