@@ -138,6 +138,57 @@ def test_tracker_marks_divergence(tmp_path):
         tracker.epoch(2, model, loader)
 
 
+def test_tracker_keeps_its_columns_and_counts_only_written_epochs(tmp_path):
+    """Found by a hostile trial: a diverged row after a normal one, or an analysis without
+    the test loader, had fewer columns and was refused by metrics.csv after the epoch had
+    been counted, so the run could go neither on nor back."""
+    model, loader, *_ = toy(seed=4)
+    tracker = Tracker(tmp_path / "run", "flat", epochs="all", num_epochs=4)
+    first = tracker.epoch(1, model, loader, loader)
+    with pytest.raises(ValueError, match="lr: expected a number, got str"):
+        tracker.epoch(2, model, loader, lr="0.1")
+    second = tracker.epoch(2, model, loader)  # no test set: its columns are left empty
+    assert list(second) == list(first)
+    assert second["test_acc"] is None and second["top1_error"] is None and first["top1_error"] >= 0
+    with torch.no_grad():
+        model[-1].weight.fill_(float("nan"))
+    third = tracker.epoch(3, model, loader, loader)
+    assert list(third) == list(first) and third["train_loss"] is None
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert (summary["status"], summary["diverged_at_epoch"]) == ("diverged", 3)
+    header, *rows = (tmp_path / "run" / "metrics.csv").read_text().splitlines()
+    assert header.split(",") == list(first) and len(rows) == 3
+    # Columns the first analysis lacked are refused before anything is written or counted.
+    model, loader, *_ = toy(seed=4)
+    tracker = Tracker(tmp_path / "late", "flat", epochs="all", num_epochs=2)
+    tracker.epoch(1, model, loader)
+    with pytest.raises(ValueError, match="columns the first one lacked .*give test_loader at every"):
+        tracker.epoch(2, model, loader, loader)
+    assert tracker.epoch(2, model, loader)["epoch"] == 2
+
+
+def test_tracker_refuses_a_bad_setup_before_writing(tmp_path):
+    for config, message in [
+        ({"data": "mnist"}, r"config\['data'\]: expected a dict"),
+        ({"hierarchy": "cifar100"}, r"config\['hierarchy'\]: written by the Tracker from its hierarchy"),
+        ({"optim": {"momentum": float("nan")}}, "config: Out of range float"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            Tracker(tmp_path / "run", config=config, num_epochs=2)
+        assert not (tmp_path / "run").exists()
+    with pytest.raises(ValueError, match="coarse_depth: expected a whole number >= 0"):
+        Tracker(tmp_path / "run", coarse_depth=-1, num_epochs=2)
+    cwd = os.getcwd()
+    try:
+        os.chdir(tmp_path)
+        (tmp_path / "train.py").write_text("mine")
+        with pytest.raises(ValueError, match="path is empty"):
+            Tracker("", num_epochs=2)
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["train.py"]
+    finally:
+        os.chdir(cwd)
+
+
 def test_example_loop_runs_and_reports(tmp_path):
     """examples/pytorch_loop.py for 2 epochs on 500 MNIST images a class, then nclab report."""
     if not (REPO / "data" / "mnist" / "train-labels-idx1-ubyte").exists() and not os.environ.get("NCLAB_DATA"):

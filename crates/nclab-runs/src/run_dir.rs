@@ -125,6 +125,11 @@ impl RunDir {
     /// Nothing else is written; if the start fails later, [`RunLock::abandon`] removes what
     /// this call created. `writer` names the writer in these messages.
     pub fn lock(path: &Path, resume: bool, writer: Writer) -> anyhow::Result<(RunDir, RunLock)> {
+        if path.as_os_str().is_empty() {
+            // `Path::new("").exists()` is false, so "" would pass for a new folder and the
+            // run would be written into the working directory.
+            bail!("the run directory's path is empty: name a folder for the run");
+        }
         let created = !path.exists();
         if resume && !path.join(CONFIG).is_file() {
             bail!(
@@ -408,6 +413,9 @@ mod tests {
             "{\"epoch\":1,\"nc1\":0.25,\"nc2_tree\":null}\n{\"epoch\":2,\"nc1\":0.25,\"nc2_tree\":null}\n"
         );
         drop(lock);
+        // An empty path is refused (it was taken as a new folder: the working directory).
+        let err = RunDir::lock(Path::new(""), false, NCLAB_TRAIN).unwrap_err();
+        assert!(format!("{err}").contains("path is empty"), "{err}");
         // A non-empty directory is refused for a new run.
         let err = RunDir::lock(&p, false, NCLAB_TRAIN)
             .unwrap_err()

@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import json
 import math
+import numbers
 import os
 import time
+import warnings
 from typing import Any, Iterable, NamedTuple, Optional, Sequence, Union
 
 import numpy as np
@@ -328,6 +330,13 @@ def _loss_config(loss: Optional[nn.Module]) -> dict:
 # A hierarchy that is not built in is saved beside the run, under this name.
 _HIERARCHY_FILE = "hierarchy.json"
 
+# Config keys that the Tracker writes from its own arguments (which one, for the message).
+_SET_BY_TRACKER = {"name": "its name argument", "seed": "its seed argument",
+                   "trainer": "its own name", "hierarchy": "its hierarchy argument"}
+
+# Config keys that are tables (merged with the Tracker's own, read by the summary).
+_TABLES = ("data", "model", "loss", "optim", "analysis")
+
 
 class Tracker:
     """Neural-collapse tracking for a training loop of your own, into an nclab run directory.
@@ -367,6 +376,8 @@ class Tracker:
         config: Optional[dict] = None,
         coarse_depth: int = 1,
     ):
+        if not isinstance(coarse_depth, int) or coarse_depth < 0:
+            raise ValueError(f"coarse_depth: expected a whole number >= 0, got {coarse_depth!r}")
         # "flat" alone is sized by the model's classifier at the first analysis.
         self._flat = isinstance(hierarchy, str) and hierarchy.strip() == "flat"
         self.hierarchy = None if hierarchy is None or self._flat else _as_hierarchy(hierarchy)
@@ -389,15 +400,28 @@ class Tracker:
             },
         }
         for key, value in (config or {}).items():
+            if key in _SET_BY_TRACKER:
+                raise ValueError(
+                    f"config[{key!r}]: written by the Tracker from {_SET_BY_TRACKER[key]}"
+                )
+            if key in _TABLES and not isinstance(value, dict):
+                raise ValueError(
+                    f"config[{key!r}]: expected a dict (a TOML table), got {type(value).__name__}"
+                )
             if isinstance(value, dict) and isinstance(cfg.get(key), dict):
                 cfg[key] = {**cfg[key], **value}
             else:
                 cfg[key] = value
+        try:
+            config_json = json.dumps(cfg, allow_nan=False)
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"config: {e} (config.toml holds TOML values: numbers, text, "
+                             "booleans, lists and tables)") from None
         builtin = self.hierarchy is None or self.hierarchy.is_builtin
         if not builtin:
             cfg["hierarchy"] = _HIERARCHY_FILE
         self.config = cfg
-        self._writer = _nclab.RunWriter(os.fspath(run_dir), json.dumps(cfg))
+        self._writer = _nclab.RunWriter(os.fspath(run_dir), config_json)
         self.path = self._writer.path
         if not builtin:
             self.hierarchy.save(os.path.join(self.path, _HIERARCHY_FILE))
@@ -424,10 +448,14 @@ class Tracker:
         lr: Optional[float] = None,
     ) -> Optional[dict]:
         """Records epoch ``epoch`` (1-based); at an analysis epoch measures and writes the row
-        and returns it (a dict), else returns None at once. If the analysis raises, the epoch
-        is not counted: the next call must be for the same epoch again."""
+        and returns it (a dict), else returns None at once. If the analysis or the writing of
+        its row raises, the epoch is not counted: the next call must be for the same epoch
+        again. Every row has the columns of the first; one without the test set's leaves them
+        empty."""
         if self._writer is None:
             raise ValueError(f"{self.path}: the tracker is closed")
+        if not isinstance(epoch, int) or isinstance(epoch, bool):
+            raise ValueError(f"epoch: expected an int, got {type(epoch).__name__} {epoch!r}")
         if epoch != self._epoch + 1 or epoch > self.num_epochs:
             expected = (
                 f"epoch {self._epoch + 1}" if self._epoch < self.num_epochs else "no further epoch"
@@ -436,16 +464,39 @@ class Tracker:
                 f"epoch({epoch}): call epoch() once after every epoch, in order, 1 to "
                 f"num_epochs={self.num_epochs}; expected {expected}"
             )
-        row = None
-        if epoch in self.analysis_epochs:
-            # Measured before the epoch is counted: an analysis that raises (a test loader
-            # that fails, say) leaves the tracker as it was, and the same epoch may be retried.
-            started = time.perf_counter()
-            try:
-                row = self._analyse(epoch, model, train_loader, test_loader, lr)
-            finally:
-                # A failed analysis took time too: not training time.
-                self._analysis_s += time.perf_counter() - started
+        if lr is not None:
+            if not isinstance(lr, numbers.Real) or isinstance(lr, bool):
+                raise ValueError(f"lr: expected a number, got {type(lr).__name__} {lr!r}")
+            lr = float(lr)
+        if epoch not in self.analysis_epochs:
+            self._count(epoch, lr, train_loader)
+            return None
+        # Measured and written before the epoch is counted: an analysis or a write that raises
+        # (a test loader that fails, say) leaves the tracker as it was, and the same epoch may
+        # be retried.
+        started = time.perf_counter()
+        try:
+            row = self._analyse(epoch, model, train_loader, test_loader, lr)
+        finally:
+            # A failed analysis took time too: not training time.
+            self._analysis_s += time.perf_counter() - started
+        row = self._same_columns(epoch, row)
+        self._writer.append_row(list(row.items()))
+        self._count(epoch, lr, train_loader)
+        self._last_row = row
+        if row["train_loss"] is None or not math.isfinite(row["train_loss"]):
+            self._status, self._diverged_at = "diverged", epoch
+        else:
+            self._track_tpt(epoch, row["train_acc"])
+            if epoch == self.num_epochs:
+                self._status = "finished"
+        self._write_summary(epoch)
+        if self._status != "running":
+            self.close()
+        return row
+
+    def _count(self, epoch: int, lr: Optional[float], train_loader: Iterable) -> None:
+        """Counts epoch ``epoch``: the learning-rate decay and the images seen."""
         self._epoch = epoch
         if lr is not None:
             if self._first_lr is None:
@@ -453,18 +504,30 @@ class Tracker:
             elif self._first_decay is None and lr < self._first_lr:
                 self._first_decay = epoch
         self._images += _dataset_len(train_loader)
-        if row is None:
-            return None
-        self._writer.append_row(list(row.items()))
-        self._last_row = row
-        if row["train_loss"] is None or not math.isfinite(row["train_loss"]):
-            self._status, self._diverged_at = "diverged", epoch
-        elif epoch == self.num_epochs:
-            self._status = "finished"
-        self._write_summary(epoch)
-        if self._status != "running":
-            self.close()
-        return row
+
+    def _same_columns(self, epoch: int, row: dict) -> dict:
+        """``row`` in the columns of the first row (``metrics.csv`` has one header): a column
+        it lacks (a diverged row, an analysis without ``test_loader``) is left empty; a column
+        the first row lacks is refused."""
+        if self._last_row is None:
+            return row
+        extra = [key for key in row if key not in self._last_row]
+        if extra:
+            raise ValueError(
+                f"epoch({epoch}): this analysis has columns the first one lacked "
+                f"({', '.join(extra[:5])}): give test_loader at every analysis epoch or at none"
+            )
+        return {key: row.get(key) for key in self._last_row}
+
+    def _track_tpt(self, epoch: int, train_acc: float) -> None:
+        """The first epoch of zero training error, and the first of the streak that lasts."""
+        if train_acc == 1.0:
+            if self._tpt_epoch is None:
+                self._tpt_epoch = epoch
+            if self._stable_tpt_epoch is None:
+                self._stable_tpt_epoch = epoch
+        else:
+            self._stable_tpt_epoch = None
 
     def _analyse(self, epoch, model, train_loader, test_loader, lr) -> dict:
         if not all(bool(torch.isfinite(p).all()) for p in model.parameters()):
@@ -511,13 +574,6 @@ class Tracker:
                 )
         row.update(heldout)
         row.update(mistakes)
-        if row["train_acc"] == 1.0:
-            if self._tpt_epoch is None:
-                self._tpt_epoch = epoch
-            if self._stable_tpt_epoch is None:
-                self._stable_tpt_epoch = epoch
-        else:
-            self._stable_tpt_epoch = None
         return row
 
     def _write_summary(self, epoch: int) -> None:
@@ -567,8 +623,16 @@ class Tracker:
     def __enter__(self) -> "Tracker":
         return self
 
-    def __exit__(self, *exc) -> None:
-        self.close()
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close()
+            return
+        # The block's own exception is the one to see: a failure to close (the directory
+        # removed meanwhile, say) only warns.
+        try:
+            self.close()
+        except Exception as e:
+            warnings.warn(f"closing the tracker of {self.path} failed too: {e}", stacklevel=2)
 
     def __repr__(self) -> str:
         return f"Tracker({os.fspath(self.path)!r}, {len(self.analysis_epochs)} analysis epochs, {self._status})"
