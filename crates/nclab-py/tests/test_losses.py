@@ -119,3 +119,11 @@ def test_bad_inputs():
         SoftLabelLoss(h, 4.0)(z, y[:5])
     with pytest.raises(ValueError, match="reduction must be"):
         HXELoss(h, 0.5, reduction="avg")
+    # A target out of 0..K-1 is refused as nn.CrossEntropyLoss refuses it; -1 was read as
+    # class K - 1 (Python indexing), silently.
+    for bad in (-1, 10):
+        target = y.clone()
+        target[3] = bad
+        for loss in (HXELoss(h, 0.5), SoftLabelLoss(h, 4.0)):
+            with pytest.raises(IndexError, match="index out of range"):
+                loss(z, target)

@@ -87,6 +87,13 @@ impl Links {
     /// Adds the edge `e.parent -> e.child`. Errors: a node that is its own parent, an edge
     /// given twice, a child that already has another parent (each naming both locations).
     fn add(&mut self, source: &str, e: &Edge) -> Result<()> {
+        if e.parent.is_empty() || e.child.is_empty() {
+            // No format can write it back: an edge list drops it, JSON refuses it.
+            return Err(Error::invalid(format!(
+                "{source}: {}: an empty node name (parent '{}', child '{}')",
+                e.location, e.parent, e.child
+            )));
+        }
         if e.parent == e.child {
             return Err(Error::invalid(format!(
                 "{source}: {}: node '{}' is its own parent (a cycle)",
@@ -717,6 +724,13 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("more than one root: 'r', 's'"), "{e}");
+        let e = Hierarchy::from_edges("t", &edges(&[("", "a"), ("", "b")]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("line 1: an empty node name (parent '', child 'a')"),
+            "{e}"
+        );
         // 50,000 disjoint edges: ten roots named, the rest counted.
         let names: Vec<(String, String)> = (0..50_000)
             .map(|i| (format!("r{i}"), format!("c{i}")))

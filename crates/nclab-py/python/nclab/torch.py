@@ -130,13 +130,16 @@ class HXELoss(nn.Module):
     def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         _check_logits(logits, target, self.num_classes)
         logp = F.log_softmax(logits, dim=-1)
-        path = self.paths[target]  # B x (D+1)
+        # index_select, not [target]: a target of -1 is refused (as CE refuses it), not read as
+        # class K - 1.
+        path = self.paths.index_select(0, target)  # B x (D+1)
         inside = self.members[path]  # B x (D+1) x K
         node_logp = torch.logsumexp(
             logp.unsqueeze(1).masked_fill(~inside, float("-inf")), dim=-1
         )  # B x (D+1): log p(node)
         conditional = node_logp[:, :-1] - node_logp[:, 1:]  # log p(C_l | C_{l+1})
-        loss = -(self.term_weights[target].to(logits.dtype) * conditional).sum(dim=1)
+        weights = self.term_weights.index_select(0, target).to(logits.dtype)
+        loss = -(weights * conditional).sum(dim=1)
         return _reduce(loss, self.reduction)
 
     def extra_repr(self) -> str:
@@ -159,7 +162,7 @@ class SoftLabelLoss(nn.Module):
 
     def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         _check_logits(logits, target, self.num_classes)
-        q = self.targets[target].to(logits.dtype)
+        q = self.targets.index_select(0, target).to(logits.dtype)  # -1 refused, as by CE
         loss = -(q * F.log_softmax(logits, dim=-1)).sum(dim=1)
         return _reduce(loss, self.reduction)
 
