@@ -257,6 +257,11 @@ def test_accumulator_misuse():
     got = acc.result()
     assert got["nc1"] == pytest.approx(want["nc1"], rel=1e-10)
     assert got["ncc_accuracy"] == want["ncc_accuracy"]
+    import copy
+
+    for duplicate in (copy.copy, copy.deepcopy):
+        with pytest.raises(TypeError, match="cannot be copied"):
+            duplicate(acc)
     with pytest.raises(ValueError, match="at least 2 classes"):
         nclab.Accumulator(1, 4)
     empty = nclab.Accumulator(4, 4)

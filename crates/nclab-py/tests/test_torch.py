@@ -66,6 +66,20 @@ def test_features_errors():
         features(model, loader, layer="nope")
     with pytest.raises(ValueError, match="has no nn.Linear"):
         features(nn.Sequential(nn.ReLU()), loader)
+    # Batches that are not (inputs, labels) are named; labels as NumPy, int32 or an N x 1
+    # column are the same labels.
+    xb, yb = next(iter(loader))
+    with pytest.raises(ValueError, match="loader: batch 0 is a tuple of 3; expected"):
+        features(model, [(xb, yb, yb)])
+    with pytest.raises(ValueError, match="loader: batch 0 is a dict"):
+        features(model, [{"x": xb, "y": yb}])
+    with pytest.raises(ValueError, match=r"labels of shape \(32, 2\)"):
+        features(model, [(xb, torch.stack([yb, yb], 1))])
+    with pytest.raises(ValueError, match="loader: it gave no batches"):
+        features(model, [])
+    want = features(model, [(xb, yb)]).labels
+    for labels in (yb.numpy(), yb.int(), yb[:, None]):
+        assert torch.equal(features(model, [(xb, labels)]).labels, want)
 
 
 def train(model, loader, loss, epochs, tracker):

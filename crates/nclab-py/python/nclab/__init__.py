@@ -144,6 +144,13 @@ class Accumulator:
     def __init__(self, num_classes: int, dim: int):
         self._inner = _nclab.Accumulator(num_classes, dim)
 
+    def __copy__(self):
+        # A copy would be a second handle on the same passes: a call on it moves both on.
+        raise TypeError("an Accumulator cannot be copied (its passes are one stream): make a new one")
+
+    def __deepcopy__(self, memo):
+        self.__copy__()
+
     @property
     def num_classes(self) -> int:
         return self._inner.num_classes
@@ -183,7 +190,8 @@ class Accumulator:
         coarse_depth: Optional[int] = None,
     ) -> dict:
         """The metrics (a dict as :func:`measure` returns, without the held-out, NC5 and MSE
-        metrics). Pass 2 must have seen as many samples as pass 1."""
+        metrics). Pass 2 must have seen as many samples of each class as pass 1; a failed
+        check leaves the passes as they were."""
         return self._inner.result(
             _arrays.optional(_arrays.floats, weights, "weights"),
             _arrays.optional(_arrays.vector, bias, "bias"),

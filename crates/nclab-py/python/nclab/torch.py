@@ -244,7 +244,8 @@ def features(
     model.eval()
     kept, labels, logits = [], [], []
     try:
-        for inputs, y in loader:
+        for i, batch in enumerate(loader):
+            inputs, y = _batch(batch, i)
             captured.clear()
             with torch.no_grad():  # no autograd graph: features are read, not trained
                 out = model(inputs.to(device, non_blocking=True))
@@ -261,11 +262,31 @@ def features(
     finally:
         hook.remove()
         model.train(was_training)
+    if not labels:
+        raise ValueError("loader: it gave no batches")
     return Features(
         torch.cat(kept) if kept else None,
         torch.cat(labels),
         torch.cat(logits) if keep_logits else None,
     )
+
+
+def _batch(batch: Any, i: int) -> tuple:
+    """A loader's batch ``i`` as ``(inputs, labels)``, the labels a 1-D int64 tensor (an
+    ``N x 1`` column and NumPy arrays are taken too), or an error saying what was found."""
+    if not isinstance(batch, (tuple, list)) or len(batch) != 2:
+        found = f"{type(batch).__name__} of {len(batch)}" if isinstance(batch, (tuple, list)) else type(batch).__name__
+        raise ValueError(f"loader: batch {i} is a {found}; expected (inputs, labels)")
+    inputs, y = batch
+    y = torch.as_tensor(y)
+    if y.dim() == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    if y.dim() != 1 or y.dtype.is_floating_point or y.dtype == torch.bool:
+        raise ValueError(
+            f"loader: batch {i} has labels of shape {tuple(y.shape)} and dtype {y.dtype}; "
+            "expected one integer class index per input"
+        )
+    return inputs, y.long()
 
 
 # Why measure_model and the Tracker need the model's last nn.Linear.
