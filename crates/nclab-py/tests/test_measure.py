@@ -262,8 +262,12 @@ def test_accumulator_misuse():
     for duplicate in (copy.copy, copy.deepcopy):
         with pytest.raises(TypeError, match="cannot be copied"):
             duplicate(acc)
-    with pytest.raises(ValueError, match="at least 2 classes"):
-        nclab.Accumulator(1, 4)
+    for k, d in ((1, 4), (-1, 4), (3, 0)):  # -1 gave "can't convert negative int to unsigned"
+        with pytest.raises(ValueError, match=r"(num_classes|dim): expected a whole number >= [12]"):
+            nclab.Accumulator(k, d)
+    with pytest.raises(ValueError, match="epochs: -1 is not an epoch"):
+        nclab.analysis_epochs([-1], 10)
+    assert nclab.analysis_epochs(np.array([3, 1]), 5) == [1, 3, 5]
     empty = nclab.Accumulator(4, 4)
     empty.add(H, Y)
     with pytest.raises(ValueError, match="class 3"):

@@ -18,6 +18,7 @@ mistake metrics in ``docs/losses-and-hierarchies.md``.
 
 from __future__ import annotations
 
+import numbers
 from typing import Any, Optional, Sequence, Union
 
 from . import _arrays
@@ -142,6 +143,9 @@ class Accumulator:
     """
 
     def __init__(self, num_classes: int, dim: int):
+        for name, value, least in (("num_classes", num_classes, 2), ("dim", dim, 1)):
+            if not _is_count(value, least):
+                raise ValueError(f"{name}: expected a whole number >= {least}, got {value!r}")
         self._inner = _nclab.Accumulator(num_classes, dim)
 
     def __copy__(self):
@@ -269,4 +273,15 @@ def analysis_epochs(spec: Union[str, Sequence[int]], epochs: int) -> list:
     """The epochs at which ``nclab train`` analyses a run of ``epochs`` epochs:
     ``"log:N"`` (``round(E^(j/(N-1)))`` for ``j = 0..N-1``), ``"all"``, or a list; always
     with 1 and the last epoch, sorted, without repeats."""
-    return _nclab.analysis_epochs(spec if isinstance(spec, str) else list(spec), epochs)
+    if isinstance(spec, str):
+        return _nclab.analysis_epochs(spec, epochs)
+    spec = list(spec)
+    bad = next((e for e in spec if not _is_count(e, 1)), None)
+    if bad is not None:
+        raise ValueError(f"epochs: {bad!r} is not an epoch (a whole number from 1)")
+    return _nclab.analysis_epochs([int(e) for e in spec], epochs)
+
+
+def _is_count(value: Any, least: int) -> bool:
+    """Whether ``value`` is an int (not a bool) of at least ``least``."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= least
