@@ -419,7 +419,7 @@ class Tracker:
             "loss": _loss_config(loss),
             "optim": {"epochs": num_epochs},
             "analysis": {
-                "epochs": epochs if isinstance(epochs, str) else list(epochs),
+                "epochs": epochs if isinstance(epochs, str) else [int(e) for e in epochs],
                 "coarse_depth": coarse_depth,
             },
         }
