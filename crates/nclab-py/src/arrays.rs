@@ -7,7 +7,7 @@
 use half::{bf16, f16};
 use nclab_core::tensor::{MatrixView, Rows};
 use numpy::{PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods};
-use pyo3::exceptions::PyValueError;
+use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 
 /// A 2-D floating-point array borrowed from NumPy.
@@ -86,4 +86,26 @@ pub fn integers<'a>(a: &'a PyReadonlyArray1<'_, i64>, what: &str) -> PyResult<&'
 pub fn floats<'a>(a: &'a PyReadonlyArray1<'_, f64>, what: &str) -> PyResult<&'a [f64]> {
     a.as_slice()
         .map_err(|_| PyValueError::new_err(format!("{what}: the array is not contiguous")))
+}
+
+/// A count or depth given from Python (`num_classes`, `depth`, `epochs`): an int of at
+/// least 0. Anything else is a `TypeError`, which pyo3 prefixes with the argument's name
+/// (`argument 'depth': expected a whole number >= 0, got -1`); its own `usize` extraction
+/// raised an `OverflowError` that named nothing.
+pub struct Count(pub usize);
+
+impl<'a, 'py> FromPyObject<'a, 'py> for Count {
+    type Error = PyErr;
+
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        let value: Option<i128> = obj.extract().ok();
+        match value.map(usize::try_from) {
+            Some(Ok(n)) => Ok(Count(n)),
+            _ => Err(PyTypeError::new_err(format!(
+                "expected a whole number >= 0, got {}",
+                obj.repr()
+                    .map_or_else(|_| "?".to_string(), |r| r.to_string())
+            ))),
+        }
+    }
 }

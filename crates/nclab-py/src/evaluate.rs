@@ -9,7 +9,7 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use crate::arrays::{integers, Floats};
+use crate::arrays::{integers, Count, Floats};
 use crate::errors;
 use crate::hierarchy::Hierarchy;
 
@@ -39,13 +39,13 @@ fn metrics_dict<'py>(py: Python<'py>, m: &MistakeMetrics) -> PyResult<Bound<'py,
 
 /// See `nclab.evaluate` (python/nclab/__init__.py) for the documentation.
 #[pyfunction]
-#[pyo3(signature = (logits, labels, hierarchy, k=vec![1, 5], crm=false, probabilities=false))]
+#[pyo3(signature = (logits, labels, hierarchy, k=vec![Count(1), Count(5)], crm=false, probabilities=false))]
 pub fn evaluate<'py>(
     py: Python<'py>,
     logits: Floats<'py>,
     labels: PyReadonlyArray1<'py, i64>,
     hierarchy: Bound<'py, Hierarchy>,
-    k: Vec<usize>,
+    k: Vec<Count>,
     crm: bool,
     probabilities: bool,
 ) -> PyResult<Bound<'py, PyDict>> {
@@ -65,6 +65,7 @@ pub fn evaluate<'py>(
     } else {
         ScoreKind::Logits
     };
+    let k: Vec<usize> = k.into_iter().map(|c| c.0).collect();
     let evaluator = MistakeEvaluator::new(tree, &k).map_err(errors::core)?;
     let (plain, reranked) = py
         .detach(|| {

@@ -11,6 +11,7 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 
+use crate::arrays::Count;
 use crate::errors;
 
 /// A class hierarchy.
@@ -43,8 +44,8 @@ impl Hierarchy {
     /// `num_classes`.
     #[staticmethod]
     #[pyo3(signature = (name, num_classes=None))]
-    fn builtin(name: &str, num_classes: Option<usize>) -> PyResult<Self> {
-        let name = name.trim();
+    fn builtin(name: &str, num_classes: Option<Count>) -> PyResult<Self> {
+        let (name, num_classes) = (name.trim(), num_classes.map(|k| k.0));
         match Tree::builtin(name, num_classes) {
             Some(tree) => {
                 let tree = tree.map_err(errors::core)?;
@@ -164,12 +165,13 @@ impl Hierarchy {
     /// Coarse labels at `depth` (1 = the root's children): `(labels, names)` where
     /// `labels[c]` is the coarse group of class c (an int64 array of length K) and `names` the
     /// groups' node names. A class whose leaf is not deeper than `depth` is its own group.
-    #[pyo3(signature = (depth=1))]
+    #[pyo3(signature = (depth=Count(1)))]
     fn coarse_labels<'py>(
         &self,
         py: Python<'py>,
-        depth: usize,
+        depth: Count,
     ) -> (Bound<'py, PyArray1<i64>>, Vec<String>) {
+        let depth = depth.0;
         let (labels, _) = self.tree.coarse_labels(depth);
         let labels: Vec<i64> = labels.into_iter().map(|v| v as i64).collect();
         (

@@ -12,7 +12,7 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use crate::arrays::{floats, integers, Floats};
+use crate::arrays::{floats, integers, Count, Floats};
 use crate::errors;
 use crate::hierarchy::Hierarchy;
 
@@ -97,8 +97,8 @@ pub fn measure<'py>(
     bias: Option<PyReadonlyArray1<'py, f64>>,
     predictions: Option<PyReadonlyArray1<'py, i64>>,
     hierarchy: Option<Bound<'py, Hierarchy>>,
-    coarse_depth: Option<usize>,
-    num_classes: Option<usize>,
+    coarse_depth: Option<Count>,
+    num_classes: Option<Count>,
     eval_features: Option<Floats<'py>>,
     eval_labels: Option<PyReadonlyArray1<'py, i64>>,
     ood_features: Option<Floats<'py>>,
@@ -109,6 +109,7 @@ pub fn measure<'py>(
     if let Some(w) = w {
         Classifier::check_columns(w, h.d).map_err(errors::core)?;
     }
+    let (coarse_depth, num_classes) = (coarse_depth.map(|c| c.0), num_classes.map(|k| k.0));
     let given_k = num_classes.or(w.map(|w| w.n));
     let (y, k) = class_labels(raw, given_k, "labels").map_err(errors::core)?;
     let b = bias.as_ref().map(|b| floats(b, "bias")).transpose()?;
@@ -284,9 +285,9 @@ impl Accumulator {
         weights: Option<Floats<'py>>,
         bias: Option<PyReadonlyArray1<'py, f64>>,
         hierarchy: Option<Bound<'py, Hierarchy>>,
-        coarse_depth: Option<usize>,
+        coarse_depth: Option<Count>,
     ) -> PyResult<Bound<'py, PyDict>> {
-        let tree = tree(hierarchy.as_ref(), self.k, coarse_depth)?;
+        let tree = tree(hierarchy.as_ref(), self.k, coarse_depth.map(|c| c.0))?;
         let late = classifier(weights.as_ref(), bias.as_ref(), self.k, self.d)?;
         if let Some(Stage::Passes(p)) = &self.stage {
             if !p.in_second_pass() {

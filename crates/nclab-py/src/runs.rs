@@ -9,6 +9,7 @@ use nclab_runs::run_dir::{RunDir, RunLock, Summary, Writer, CONFIG};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
+use crate::arrays::Count;
 use crate::errors;
 
 /// The Python `Tracker`, for the run directory's messages.
@@ -129,7 +130,8 @@ pub enum EpochsSpec {
 /// The analysis epochs of `spec` in a run of `epochs` epochs (sorted, with 1 and the last),
 /// as `nclab train` resolves `analysis.epochs`.
 #[pyfunction]
-pub fn analysis_epochs(spec: EpochsSpec, epochs: usize) -> PyResult<Vec<usize>> {
+pub fn analysis_epochs(spec: EpochsSpec, epochs: Count) -> PyResult<Vec<usize>> {
+    let epochs = epochs.0;
     if epochs == 0 {
         return Err(PyValueError::new_err("a run has at least 1 epoch"));
     }

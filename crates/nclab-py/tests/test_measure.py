@@ -267,6 +267,16 @@ def test_accumulator_misuse():
             nclab.Accumulator(k, d)
     with pytest.raises(ValueError, match="epochs: -1 is not an epoch"):
         nclab.analysis_epochs([-1], 10)
+    # Counts and depths name the argument (pyo3's own OverflowError named nothing).
+    tree = nclab.Hierarchy.builtin("cifar10")
+    for call, name in [
+        (lambda: tree.coarse_labels(-1), "depth"),
+        (lambda: nclab.measure(H, Y, num_classes=-1), "num_classes"),
+        (lambda: nclab.analysis_epochs("all", -1), "epochs"),
+        (lambda: nclab.evaluate(np.zeros((2, 10)), np.array([0, 1]), tree, k=(1, -5)), "k"),
+    ]:
+        with pytest.raises(TypeError, match=f"argument '{name}': expected a whole number >= 0, got -"):
+            call()
     assert nclab.analysis_epochs(np.array([3, 1]), 5) == [1, 3, 5]
     empty = nclab.Accumulator(4, 4)
     empty.add(H, Y)
