@@ -364,6 +364,26 @@ fn an_out_folder_that_cannot_be_made_leaves_no_parents() {
     assert!(!root.join("new").exists(), "{e}");
 }
 
+/// Values near `f64::MAX` are left out of the figures (their padded axis overflowed and
+/// plotters looped for ever); the report finishes and the tables keep the value.
+#[test]
+fn a_value_near_the_largest_float_does_not_hang_the_figures() {
+    let root = scratch("report-huge-value");
+    let runs = root.join("runs");
+    let mut nc1 = NC1_S1;
+    nc1[6] = f64::MAX;
+    write_run(&runs.join("s0"), "syn", 0, NC1_S0, 5);
+    write_run(&runs.join("s1"), "syn", 1, nc1, 5);
+    let mut big = NC1_S0;
+    big[5] = -1e308;
+    write_run(&runs.join("s2"), "syn", 2, big, 5);
+    let out = root.join("out");
+    let outcome = generate(&Options::new(vec![runs], out.clone())).unwrap();
+    assert!(outcome.files.iter().any(|f| f == "index.html"));
+    let summary = std::fs::read_to_string(out.join("summary.csv")).unwrap();
+    assert!(summary.contains("e308"), "{summary}");
+}
+
 /// A run written before `analysis.layers` existed (no key) is in one condition with a run
 /// that gives it its default `[]`, not in a condition of its own; a run with layers tapped is
 /// a condition apart.

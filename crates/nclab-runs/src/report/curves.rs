@@ -76,7 +76,7 @@ pub fn aggregate_by(
     for &i in &condition.runs {
         let s: Vec<(f64, f64)> = series(&runs[i])
             .into_iter()
-            .filter(|(_, v)| v.is_finite())
+            .filter(|&(_, v)| plottable(v))
             .collect();
         for &(e, v) in &s {
             // Epochs are non-negative and ordered: their bit patterns sort like the values.
@@ -817,10 +817,20 @@ pub fn legend_entries(curves: &[Curve]) -> Vec<LegendEntry> {
         .collect()
 }
 
-/// Smallest and largest finite value (`(0, 1)` when there is none).
+/// Largest magnitude the figures draw. Beyond it a padded axis range overflows to infinity
+/// (plotters then loops for ever placing the ticks of a value near `f64::MAX`), so such
+/// values are left out of the figures as non-finite ones are; the tables still show them.
+pub const PLOT_LIMIT: f64 = 1e300;
+
+/// Whether a figure draws `v`: finite and at most [`PLOT_LIMIT`] in magnitude.
+pub fn plottable(v: f64) -> bool {
+    v.abs() <= PLOT_LIMIT
+}
+
+/// Smallest and largest [`plottable`] value (`(0, 1)` when there is none).
 pub fn min_max(values: impl IntoIterator<Item = f64>) -> (f64, f64) {
     let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
-    for v in values.into_iter().filter(|v| v.is_finite()) {
+    for v in values.into_iter().filter(|&v| plottable(v)) {
         lo = lo.min(v);
         hi = hi.max(v);
     }

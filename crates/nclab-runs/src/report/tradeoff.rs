@@ -5,7 +5,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::conditions::Condition;
-use super::curves::{min_max, padded};
+use super::curves::{min_max, padded, plottable};
 use super::plot::{self, draw_legend, draw_marker_styled, series_style, Figure, LegendEntry};
 use super::runs::{unquote, Run};
 use super::svg::Marks;
@@ -58,7 +58,7 @@ impl TradeoffFigure {
                         let e = m.final_value("top1_error")?;
                         let s = m.final_value("mistake_severity")?;
                         let seed = runs[i].seed().map_or("?".to_string(), |s| s.to_string());
-                        (e.is_finite() && s.is_finite()).then_some((e, s, seed))
+                        (plottable(e) && plottable(s)).then_some((e, s, seed))
                     })
                     .collect();
                 TradeoffGroup {
