@@ -8,6 +8,7 @@
 use std::path::Path;
 
 use anyhow::{anyhow, bail, Context};
+use nclab_core::data::MAX_SYNTHETIC_VALUES;
 use nclab_core::hierarchy::Hierarchy;
 use nclab_core::losses::{HxeNormalize, LossSpec};
 use serde::{Deserialize, Serialize};
@@ -382,8 +383,6 @@ impl Default for AnalysisConfig {
 
 /// The most samples per class any dataset has (MNIST's largest class: 6,742).
 const MAX_PER_CLASS: usize = 10_000_000;
-/// The most values a synthetic dataset may hold (16 GB of f32).
-const MAX_SYNTHETIC_VALUES: u128 = 1 << 32;
 /// The most parameters an MLP may have (4 GB of f32).
 const MAX_PARAMETERS: u128 = 1_000_000_000;
 

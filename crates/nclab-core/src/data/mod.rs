@@ -19,7 +19,7 @@ mod synthetic;
 pub use batch::{CropFlip, CROP_PADDING};
 pub use load::{data_root, dataset_dir, load, load_from, DATASETS};
 pub use norm::{channel_moments, Normalization};
-pub use synthetic::{synthetic, SyntheticSpec};
+pub use synthetic::{synthetic, SyntheticSpec, MAX_SYNTHETIC_VALUES};
 
 use crate::rng::Rng;
 use crate::{Error, Result};

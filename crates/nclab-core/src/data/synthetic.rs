@@ -31,6 +31,9 @@ impl Default for SyntheticSpec {
     }
 }
 
+/// The most values a synthetic dataset may hold: `2^32` (16 GB of f32).
+pub const MAX_SYNTHETIC_VALUES: u128 = 1 << 32;
+
 impl SyntheticSpec {
     /// Parses `synthetic` or `synthetic:k=10,d=32,n=100,sep=4,seed=0` (any subset of the
     /// keys, in any order; the others keep their [`Default`] values).
@@ -73,6 +76,16 @@ impl SyntheticSpec {
         }
         if spec.classes < 2 || spec.dim == 0 || spec.per_class == 0 {
             return Err(bad(name, "needs k >= 2, d >= 1 and n >= 1"));
+        }
+        let values = spec.classes as u128 * spec.per_class as u128 * spec.dim as u128;
+        if values > MAX_SYNTHETIC_VALUES {
+            return Err(bad(
+                name,
+                &format!(
+                    "k x n x d = {values} values, more than the {MAX_SYNTHETIC_VALUES} \
+                     (16 GB of f32) a synthetic dataset may hold"
+                ),
+            ));
         }
         Ok(spec)
     }
@@ -223,6 +236,14 @@ mod tests {
                 separation: 2.5,
                 seed: 9
             }
+        );
+        // A size that cannot be allocated is refused by its count (data check aborted).
+        let e = SyntheticSpec::parse("synthetic:n=99999999999999")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("k x n x d = 31999999999999680 values, more than the 4294967296"),
+            "{e}"
         );
         let e = SyntheticSpec::parse("synthetic:k=1")
             .unwrap_err()
