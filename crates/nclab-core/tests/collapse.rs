@@ -587,6 +587,42 @@ fn error_of(h: &[f64], d: usize, y: &[u32], k: usize, w: Option<(&[f64], usize)>
     .to_string()
 }
 
+/// Coincident class means (constant features; every class the same points in another order)
+/// leave NC1 and the means' geometry undefined: the pseudo-inverse of `S_B = 0` gave NC1 = 0,
+/// rounding gave about 1e30.
+#[test]
+fn coincident_means_leave_nc1_undefined() {
+    let ones = [1.0; 12];
+    // Rows a, b, c in class 0 and c, a, b in class 1.
+    let (a, b, c) = ([0.3, -1.2], [2.5, 0.7], [-0.4, 1.9]);
+    let shuffled: Vec<f64> = [a, b, c, c, a, b].concat();
+    for h in [ones.to_vec(), shuffled] {
+        let metrics = measure(&CollapseInput {
+            features: MatrixView::f64(&h, 6, 2),
+            labels: &[0, 0, 0, 1, 1, 1],
+            num_classes: 2,
+            weights: None,
+            bias: None,
+            predictions: None,
+        })
+        .unwrap()
+        .entries();
+        let value = |name: &str| metrics.iter().find(|(n, _)| *n == name).unwrap().1;
+        for name in [
+            "nc1",
+            "nc1_rank",
+            "nc1_quotient",
+            "cdnv",
+            "nc2",
+            "equinorm_means",
+        ] {
+            let v = value(name);
+            assert!(v.is_none_or(f64::is_nan), "{name} of {h:?}: {v:?}");
+        }
+        assert!(value("ncc_accuracy").is_some_and(f64::is_finite));
+    }
+}
+
 #[test]
 fn bad_input_is_named() {
     let h = [0.0, 1.0, 2.0, 3.0];

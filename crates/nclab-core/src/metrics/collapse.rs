@@ -190,27 +190,31 @@ pub fn collapse_metrics(
     let means = &scatter.geometry.means;
     let weights = scatter.geometry.weights.as_ref();
     let w = classifier.map(|c| c.weights.as_slice());
+    // Variability against separation, and the means' geometry, have no meaning where nothing
+    // separates the classes.
+    let coincide = means_coincide(stats);
+    let separated = |v: f64| if coincide { f64::NAN } else { v };
     CollapseMetrics {
-        nc1: nc1(&spectrum, scatter, k, d),
-        nc2: means.nc2,
-        nc3: weights.map(|g| g.nc3),
+        nc1: separated(nc1(&spectrum, scatter, k, d)),
+        nc2: separated(means.nc2),
+        nc3: weights.map(|g| separated(g.nc3)),
         nc4: nc4(scatter),
-        nc1_rank: nc1_rank(&spectrum, scatter, k, d),
-        nc1_quotient: nc1_quotient(stats, scatter),
-        cdnv: cdnv(stats, scatter),
-        equinorm_means: equinorm(m, d),
+        nc1_rank: separated(nc1_rank(&spectrum, scatter, k, d)),
+        nc1_quotient: separated(nc1_quotient(stats, scatter)),
+        cdnv: separated(cdnv(stats, scatter)),
+        equinorm_means: separated(equinorm(m, d)),
         equinorm_weights: w.map(|w| equinorm(w, d)),
-        equiangularity_means: means.equiangularity,
+        equiangularity_means: separated(means.equiangularity),
         equiangularity_weights: weights.map(|g| g.equiangularity),
         nc2_weights: weights.map(|g| g.nc2_weights),
-        self_duality: w.map(|w| self_duality(w, m)),
+        self_duality: w.map(|w| separated(self_duality(w, m))),
         ncc_accuracy: scatter.ncc_correct as f64 / scatter.n as f64,
         bias_collapse: classifier.map(|c| bias_collapse(c, &stats.global_mean)),
-        gnc2_log_mean: means.log_kernel.mean(),
-        gnc2_log_var: means.log_kernel.variance(),
-        gnc2_riesz_mean: means.riesz_kernel.mean(),
-        gnc2_riesz_var: means.riesz_kernel.variance(),
-        unc3: w.map(|w| uniform_duality(w, m, d)),
+        gnc2_log_mean: separated(means.log_kernel.mean()),
+        gnc2_log_var: separated(means.log_kernel.variance()),
+        gnc2_riesz_mean: separated(means.riesz_kernel.mean()),
+        gnc2_riesz_var: separated(means.riesz_kernel.variance()),
+        unc3: w.map(|w| separated(uniform_duality(w, m, d))),
     }
 }
 
@@ -291,6 +295,22 @@ impl Spectrum {
         let cutoff = lambda_max * (d.max(k) as f64) * f64::EPSILON;
         self.within_over_between(within, k, |j| j < rank && self.values[j] > cutoff) / k as f64
     }
+}
+
+/// Largest spread of the class means, relative to their size, taken for rounding: the means of
+/// f32 features that truly differ do so far above it.
+const COINCIDENT_MEANS: f64 = 1e-12;
+
+/// Whether the class means coincide (to rounding): every coordinate of every centred mean is
+/// at most [`COINCIDENT_MEANS`] times the largest coordinate of a mean (0 for identical
+/// means). NC1, its variants, the CDNV and the metrics of the means' geometry (NC2, NC3,
+/// equinorm, equiangularity, self-duality, GNC2, UNC3) are then undefined (NaN, shown as
+/// null): with
+/// `S_B = 0` the pseudo-inverse made NC1 = 0, "perfect collapse", for features that do not
+/// separate the classes at all, and means equal but for rounding made it about 1e30.
+fn means_coincide(stats: &ClassStatistics) -> bool {
+    let largest = |x: &[f64]| x.iter().fold(0.0f64, |a, v| a.max(v.abs()));
+    largest(&stats.centred_means) <= COINCIDENT_MEANS * largest(&stats.means)
 }
 
 /// The between-class spectrum of the class statistics in `route`'s space.
