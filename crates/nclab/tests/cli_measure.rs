@@ -168,6 +168,34 @@ fn safetensors_input_with_default_and_custom_names() {
         stderr.contains("no tensor named \"features\"") && stderr.contains("train.features"),
         "{stderr}"
     );
+
+    // A key given on the command line must be there (a misspelt one was passed over, and the
+    // metrics it feeds came out null); one tensor cannot be two inputs (the second lookup said
+    // it was missing); a default bias without weights is passed over.
+    let run = file.to_str().unwrap();
+    let (ok, _, stderr) = nclab(&["measure", run, "--weights-key", "W"]);
+    assert!(!ok && stderr.contains("no tensor named \"W\""), "{stderr}");
+    let (ok, _, stderr) = nclab(&["measure", run, "--eval-labels-key", "test.y"]);
+    assert!(
+        !ok && stderr.contains("no tensor named \"test.y\""),
+        "{stderr}"
+    );
+    let (ok, _, stderr) = nclab(&["measure", run, "--labels-key", "features"]);
+    assert!(
+        !ok && stderr.contains("the tensor \"features\" is named for two inputs"),
+        "{stderr}"
+    );
+    let bias_only = dir.join("bias-only.safetensors");
+    safetensors::write(
+        &bias_only,
+        &[("features", &h), ("labels", &y), ("bias", &b)],
+        &BTreeMap::new(),
+    )
+    .unwrap();
+    let (ok, stdout, stderr) = nclab(&["measure", bias_only.to_str().unwrap(), "--format", "json"]);
+    assert!(ok, "{stderr}");
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert!(v["nc3"].is_null() && v["nc1"].is_number(), "{stdout}");
 }
 
 #[test]

@@ -64,22 +64,27 @@ pub struct Args {
     /// The labels' tensor in the .safetensors file (a run's final.safetensors: train.labels).
     #[arg(long, default_value = "labels")]
     pub labels_key: String,
-    /// The classifier's weights (K x d) in the .safetensors file, used when present.
-    #[arg(long, default_value = "weights")]
-    pub weights_key: String,
-    /// The classifier's bias (K) in the .safetensors file, used when present.
-    #[arg(long, default_value = "bias")]
-    pub bias_key: String,
-    /// The predictions (N integers) in the .safetensors file, used when present.
-    #[arg(long, default_value = "predictions")]
-    pub predictions_key: String,
+    /// The classifier's weights (K x d) in the .safetensors file [default: weights, used when
+    /// present; a key given here must be there].
+    #[arg(long)]
+    pub weights_key: Option<String>,
+    /// The classifier's bias (K) in the .safetensors file [default: bias, used when present; a
+    /// key given here must be there].
+    #[arg(long)]
+    pub bias_key: Option<String>,
+    /// The predictions (N integers) in the .safetensors file [default: predictions, used when
+    /// present; a key given here must be there].
+    #[arg(long)]
+    pub predictions_key: Option<String>,
     /// Held-out features inside the .safetensors file (e.g. test.features of a run's
-    /// final.safetensors); measured when they and --eval-labels-key are both there.
-    #[arg(long, default_value = "test.features")]
-    pub eval_features_key: String,
-    /// Labels of the held-out features inside the .safetensors file.
-    #[arg(long, default_value = "test.labels")]
-    pub eval_labels_key: String,
+    /// final.safetensors) [default: test.features; measured when they and the held-out labels
+    /// are both there; a key given here must be there].
+    #[arg(long)]
+    pub eval_features_key: Option<String>,
+    /// Labels of the held-out features inside the .safetensors file [default: test.labels; a
+    /// key given here must be there].
+    #[arg(long)]
+    pub eval_labels_key: Option<String>,
     /// Number of classes K (default: rows of the weights, else the largest label + 1, which
     /// must then be below N).
     #[arg(long)]
@@ -118,18 +123,38 @@ struct Inputs {
 fn load_inputs(args: &Args) -> Result<Inputs> {
     if let Some(file) = &args.file {
         let mut st = safetensors::read(file)?;
-        // The required tensors are looked up before any is taken out, so that a missing one
+        // The optional tensors: a key given on the command line must be there; a default one
+        // is used when it is.
+        let keys = [
+            (&args.weights_key, "weights"),
+            (&args.bias_key, "bias"),
+            (&args.predictions_key, "predictions"),
+            (&args.eval_features_key, "test.features"),
+            (&args.eval_labels_key, "test.labels"),
+        ]
+        .map(|(given, default)| (given.as_deref().unwrap_or(default), given.is_some()));
+        let mut names = vec![args.features_key.as_str(), args.labels_key.as_str()];
+        names.extend(keys.iter().filter(|(_, given)| *given).map(|(key, _)| *key));
+        if let Some(twice) = names
+            .iter()
+            .enumerate()
+            .find_map(|(i, k)| names[..i].contains(k).then_some(*k))
+        {
+            bail!(
+                "--*-key: the tensor \"{twice}\" is named for two inputs; each input needs its own"
+            );
+        }
+        // Every tensor asked for is looked up before any is taken out, so that a missing one
         // is reported with every tensor the file holds.
-        st.get(&args.features_key)?;
-        st.get(&args.labels_key)?;
-        let mut optional = |key: &str| st.tensors.remove(key);
-        let weights = optional(&args.weights_key);
-        let bias = optional(&args.bias_key);
-        let predictions = optional(&args.predictions_key);
-        let eval = match (
-            optional(&args.eval_features_key),
-            optional(&args.eval_labels_key),
-        ) {
+        for key in &names {
+            st.get(key)?;
+        }
+        let mut optional = |(key, _): (&str, bool)| st.tensors.remove(key);
+        let [w, b, p, eh, ey] = keys;
+        let (weights, bias, predictions) = (optional(w), optional(b), optional(p));
+        // A bias found under its default name counts only beside weights.
+        let bias = bias.filter(|_| weights.is_some() || b.1);
+        let eval = match (optional(eh), optional(ey)) {
             (Some(h), Some(y)) => Some((h, y)),
             _ => None,
         };
@@ -146,11 +171,11 @@ fn load_inputs(args: &Args) -> Result<Inputs> {
             sources: [
                 name(&args.features_key),
                 name(&args.labels_key),
-                name(&args.weights_key),
-                name(&args.bias_key),
-                name(&args.predictions_key),
-                name(&args.eval_features_key),
-                name(&args.eval_labels_key),
+                name(w.0),
+                name(b.0),
+                name(p.0),
+                name(eh.0),
+                name(ey.0),
             ],
         });
     }
