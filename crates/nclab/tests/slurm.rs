@@ -524,6 +524,14 @@ fn bad_options_are_refused_before_anything_is_written() {
             "--gpus 1 and --sbatch=--gres=gpu:2 both ask for GPUs: give one",
         ),
         (
+            // A line break would end the #SBATCH line and run the rest as a command.
+            SlurmOptions {
+                extra: vec!["--time=1\necho INJECTED".into()],
+                ..options(&out)
+            },
+            "--sbatch \"--time=1\\necho INJECTED\" holds a line break",
+        ),
+        (
             SlurmOptions {
                 gpus: 1,
                 extra: vec![],

@@ -249,6 +249,14 @@ fn bad_grids_are_refused_with_the_key_named() {
         .collect();
     let err = parse_err(&huge);
     assert!(err.contains("more than 10000 cells"), "{err}");
+    // A cell name that no folder can hold is refused in planning (it passed --dry-run and
+    // failed at its run, leaving the sweep's lock behind).
+    let long = format!("[[variants.loss]]\nlabel = \"{}\"\n", "a".repeat(300));
+    let err = parse_err(&long);
+    assert!(
+        err.contains("its name is 305 bytes, more than the 250 a cell's folder and files may have"),
+        "{err}"
+    );
 }
 
 /// The shared tiny config with a seed axis: 3 cells.

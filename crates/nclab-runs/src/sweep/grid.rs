@@ -164,6 +164,16 @@ impl Grid {
                     .collect::<Vec<_>>()
                     .join("_")
             };
+            if name.len() > MAX_CELL_NAME {
+                // The cell's folder and its `<cell>.toml` and `<cell>.log` beside it must fit
+                // a file name (255 bytes): a longer one passed --dry-run and failed at its run.
+                bail!(
+                    "cell {:?}...: its name is {} bytes, more than the {MAX_CELL_NAME} a cell's \
+                     folder and files may have; give its levels shorter labels",
+                    name.chars().take(40).collect::<String>(),
+                    name.len()
+                );
+            }
             let overrides: Vec<String> = levels
                 .iter()
                 .flat_map(|(_, l)| l.set.iter().map(|(k, v)| format!("{k}={v}")))
@@ -197,6 +207,9 @@ impl Grid {
         Ok(cells)
     }
 }
+/// The longest cell name: 255 bytes (a file name on Linux and macOS) less `.toml`.
+const MAX_CELL_NAME: usize = 250;
+
 /// The sweep name is a folder name: only [`is_safe`] characters and `_` (which never splits a
 /// cell name), not empty and not starting with `.`.
 fn check_sweep_name(name: &str) -> anyhow::Result<()> {

@@ -251,6 +251,10 @@ pub fn check(cells: &[PlannedCell], opts: &SlurmOptions) -> anyhow::Result<()> {
             );
         }
     }
+    if let Some(e) = opts.extra.iter().find(|e| e.chars().any(char::is_control)) {
+        // A newline would end the #SBATCH line and put the rest in the script as a command.
+        bail!("--sbatch {e:?} holds a line break or another control character; give one option a flag");
+    }
     if opts.cpus_per_task == 0 {
         bail!("--cpus-per-task must be at least 1");
     }
