@@ -155,13 +155,16 @@ fn report_writes_every_file_and_references_only_existing_ones() {
     // No curve for elapsed_s (bookkeeping), no geometry for the MSE condition (no tensors).
     assert!(!out.join("curve-elapsed_s.png").exists());
     assert!(!out.join("gram-c2.png").exists());
-    // Nothing left of the staging area.
+    // Nothing left of the staging area; the list of the report's files beside them.
     let leftovers: Vec<_> = std::fs::read_dir(&out)
         .unwrap()
         .filter_map(|e| e.ok())
-        .filter(|e| e.file_name().to_string_lossy().starts_with('.'))
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .filter(|name| name.starts_with('.') && name != ".nclab-report")
         .collect();
-    assert!(leftovers.is_empty());
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    let listed = std::fs::read_to_string(out.join(".nclab-report")).unwrap();
+    assert_eq!(listed.lines().count(), outcome.files.len());
 
     let html = std::fs::read_to_string(out.join("index.html")).unwrap();
     let refs = referenced_files(&html);

@@ -364,6 +364,60 @@ fn an_out_folder_that_cannot_be_made_leaves_no_parents() {
     assert!(!root.join("new").exists(), "{e}");
 }
 
+/// `--out` must be a folder of its own: not a run directory, not a folder of other files.
+/// A report into an earlier report's folder replaces it whole: files of the earlier report
+/// that the new one does not write (a metric no longer there) go (found by a hostile trial:
+/// `--out /` filled the root folder, `--out RUN` a run directory, and stale figures stayed).
+#[test]
+fn the_out_folder_is_a_report_of_its_own() {
+    let root = scratch("report-out-folder");
+    let runs = root.join("runs");
+    write_run(&runs.join("s0"), "syn", 0, NC1_S0, 5);
+    write_run(&runs.join("s1"), "syn", 1, NC1_S1, 5);
+    let e = format!(
+        "{:#}",
+        generate(&Options::new(vec![runs.clone()], runs.join("s0"))).unwrap_err()
+    );
+    assert!(
+        e.contains("is a run directory (it holds config.toml)"),
+        "{e}"
+    );
+    let home = root.join("home");
+    std::fs::create_dir(&home).unwrap();
+    std::fs::write(home.join("notes.txt"), "mine").unwrap();
+    let e = format!(
+        "{:#}",
+        generate(&Options::new(vec![runs.clone()], home.clone())).unwrap_err()
+    );
+    assert!(e.contains("holds files that no report wrote"), "{e}");
+    assert_eq!(std::fs::read_dir(&home).unwrap().count(), 1);
+
+    let out = root.join("out");
+    let first = generate(&Options::new(vec![runs.clone()], out.clone())).unwrap();
+    assert!(first.files.iter().any(|f| f.contains("nc1")));
+    // The same runs without their nc1 column: the nc1 figures of the first report go.
+    for s in ["s0", "s1"] {
+        let p = runs.join(s).join("metrics.csv");
+        let text: String = std::fs::read_to_string(&p)
+            .unwrap()
+            .lines()
+            .map(|l| l.rsplit_once(',').unwrap().0.to_string() + "\n")
+            .collect();
+        std::fs::write(p, text).unwrap();
+    }
+    let second = generate(&Options::new(vec![runs], out.clone())).unwrap();
+    let mut left: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|f| f != ".nclab-report")
+        .collect();
+    left.sort();
+    let mut wanted = second.files.clone();
+    wanted.sort();
+    assert_eq!(left, wanted);
+    assert!(!left.iter().any(|f| f.contains("nc1")), "{left:?}");
+}
+
 /// Values near `f64::MAX` are left out of the figures (their padded axis overflowed and
 /// plotters looped for ever); the report finishes and the tables keep the value.
 #[test]
@@ -381,7 +435,7 @@ fn a_value_near_the_largest_float_does_not_hang_the_figures() {
     let outcome = generate(&Options::new(vec![runs], out.clone())).unwrap();
     assert!(outcome.files.iter().any(|f| f == "index.html"));
     let summary = std::fs::read_to_string(out.join("summary.csv")).unwrap();
-    assert!(summary.contains("e308"), "{summary}");
+    assert!(summary.contains("5.992310449541053e307"), "{summary}");
 }
 
 /// A run written before `analysis.layers` existed (no key) is in one condition with a run

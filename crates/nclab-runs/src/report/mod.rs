@@ -117,6 +117,52 @@ impl Drop for Cleanup<'_> {
     }
 }
 
+/// The list of the files a report wrote, kept in its folder so that the next report into the
+/// same folder knows which files are its own.
+const MANIFEST: &str = ".nclab-report";
+
+/// Fails unless `out` can take a report: a new folder, an empty one, or one an earlier report
+/// wrote (it holds [`MANIFEST`] or `index.html`). A run directory, or a folder of other files
+/// (`/`, a home folder), is refused: the report would scatter its files among them.
+fn check_out(out: &Path) -> Result<()> {
+    if !out.exists() {
+        return Ok(());
+    }
+    if !out.is_dir() {
+        bail!("--out {}: exists and is not a folder", out.display());
+    }
+    if out.join("config.toml").exists() {
+        bail!(
+            "--out {} is a run directory (it holds config.toml): write the report to a folder \
+             of its own",
+            out.display()
+        );
+    }
+    let earlier_report = out.join(MANIFEST).is_file() || out.join("index.html").is_file();
+    let empty = std::fs::read_dir(out)
+        .with_context(|| format!("{}: cannot list", out.display()))?
+        .next()
+        .is_none();
+    if !(empty || earlier_report) {
+        bail!(
+            "--out {} holds files that no report wrote: choose a new or empty folder, or one \
+             that an earlier report wrote",
+            out.display()
+        );
+    }
+    Ok(())
+}
+
+/// The files an earlier report into `out` listed in its [`MANIFEST`] (plain names only).
+fn earlier_files(out: &Path) -> Vec<String> {
+    std::fs::read_to_string(out.join(MANIFEST))
+        .unwrap_or_default()
+        .lines()
+        .filter(|name| !name.is_empty() && !name.contains(['/', '\\']) && !name.starts_with('.'))
+        .map(str::to_string)
+        .collect()
+}
+
 /// Reads the runs and writes the whole report. See the module documentation.
 pub fn generate(options: &Options) -> Result<Outcome> {
     let dirs = runs::discover(&options.inputs)?;
@@ -150,6 +196,8 @@ pub fn generate(options: &Options) -> Result<Outcome> {
         }
     }
 
+    check_out(&options.out)?;
+    let earlier = earlier_files(&options.out);
     let created: Vec<PathBuf> = options
         .out
         .ancestors()
@@ -182,6 +230,13 @@ pub fn generate(options: &Options) -> Result<Outcome> {
     }
     std::fs::remove_dir_all(&staging)
         .with_context(|| format!("{}: cannot remove", staging.display()))?;
+    // An earlier report's files that this one did not write again (figures of a metric no
+    // longer there, say) would sit beside the new index: they go.
+    for stale in earlier.iter().filter(|f| !files.contains(f)) {
+        let _ = std::fs::remove_file(options.out.join(stale));
+    }
+    let manifest = files.join("\n") + "\n";
+    crate::run_dir::write_atomic(&options.out.join(MANIFEST), manifest.as_bytes())?;
     Ok(Outcome {
         files,
         warnings,
