@@ -120,7 +120,26 @@ pub fn write_atomic_with(
             use std::os::unix::fs::PermissionsExt;
             builder.permissions(std::fs::Permissions::from_mode(0o666));
         }
-        let mut tmp = builder.tempfile_in(&dir)?;
+        // tempfile's errors name its own temporary file; the user needs the folder.
+        if !dir.is_dir() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                format!(
+                    "the folder {} does not exist; create it first",
+                    dir.display()
+                ),
+            ));
+        }
+        let mut tmp = builder.tempfile_in(&dir).map_err(|e| {
+            std::io::Error::new(
+                e.kind(),
+                format!(
+                    "cannot create a file in the folder {}: {}",
+                    dir.display(),
+                    e.kind()
+                ),
+            )
+        })?;
         // Replacing a file: its permissions, whole (the umask applies only at creation).
         if let Some(permissions) = existing {
             tmp.as_file().set_permissions(permissions)?;
@@ -206,6 +225,21 @@ mod tests {
         let empty = dir.join("empty.bin");
         std::fs::write(&empty, b"").unwrap();
         assert_eq!(map_file(&empty).unwrap().len(), 0);
+    }
+
+    /// A write into a folder that does not exist names the folder (tempfile's error named its
+    /// own temporary file, `.x.json.agiNRg.tmp`).
+    #[test]
+    fn a_missing_folder_is_named() {
+        let dir = nclab_testkit::scratch("write-missing-folder");
+        let e = write_atomic_bytes(&dir.join("no/such/x.json"), b"{}")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("no/such/x.json: the folder") && e.contains("no/such does not exist"),
+            "{e}"
+        );
+        assert!(!e.contains(".tmp"), "{e}");
     }
 
     /// An atomic write replaces a regular file whole, keeping its permissions; gives a new
