@@ -100,6 +100,17 @@ impl FromStr for LossSpec {
             }
             Ok(v)
         };
+        // kappa and weight divide nothing but are > 0 in the config (docs/config.md): the
+        // same here, so that a spec and a config accept the same losses.
+        let positive = |i: usize, what: &str| -> Result<f64> {
+            let v = num(i, what)?;
+            if v == 0.0 {
+                return Err(Error::invalid(format!(
+                    "loss '{s}': {what} must be > 0, got 0"
+                )));
+            }
+            Ok(v)
+        };
         let spec = match (parts[0].trim().to_ascii_lowercase().as_str(), parts.len()) {
             ("ce", 1) => LossSpec::Ce,
             ("mse", 1) => LossSpec::Mse {
@@ -107,12 +118,12 @@ impl FromStr for LossSpec {
                 weight: 1.0,
             },
             ("mse", 2) => LossSpec::Mse {
-                kappa: num(1, "kappa")?,
+                kappa: positive(1, "kappa")?,
                 weight: 1.0,
             },
             ("mse", 3) => LossSpec::Mse {
-                kappa: num(1, "kappa")?,
-                weight: num(2, "weight")?,
+                kappa: positive(1, "kappa")?,
+                weight: positive(2, "weight")?,
             },
             ("soft", 2) => LossSpec::Soft {
                 beta: num(1, "beta")?,
@@ -547,10 +558,21 @@ mod tests {
             "soft:4".parse::<LossSpec>().unwrap(),
             LossSpec::Soft { beta: 4.0 }
         );
-        for bad in ["hxe", "soft:x", "hxe:1:all", "foo", "soft:-1", "ce:1"] {
+        for bad in [
+            "hxe",
+            "soft:x",
+            "hxe:1:all",
+            "foo",
+            "soft:-1",
+            "ce:1",
+            "mse:0",
+            "mse:1:0",
+        ] {
             let e = bad.parse::<LossSpec>().unwrap_err().to_string();
             assert!(e.contains(bad), "{bad}: {e}");
         }
+        let e = "mse:0".parse::<LossSpec>().unwrap_err().to_string();
+        assert!(e.contains("kappa must be > 0, got 0"), "{e}");
         assert_eq!(
             "hxe:0.5:nodes".parse::<LossSpec>().unwrap().to_string(),
             "hxe:0.5:nodes"

@@ -46,10 +46,15 @@ impl SyntheticSpec {
                 .ok_or_else(|| bad(name, "expected ':' after 'synthetic'"))?,
             None => return Err(bad(name, "does not start with 'synthetic'")),
         };
+        let mut seen = Vec::new();
         for kv in rest.split(',').filter(|s| !s.is_empty()) {
             let (k, v) = kv
                 .split_once('=')
                 .ok_or_else(|| bad(name, &format!("{kv:?} is not key=value")))?;
+            if seen.contains(&k) {
+                return Err(bad(name, &format!("{k} is given twice")));
+            }
+            seen.push(k);
             let int = || {
                 v.parse::<usize>()
                     .map_err(|_| bad(name, &format!("{k}={v}: expected a non-negative integer")))
@@ -237,6 +242,10 @@ mod tests {
                 seed: 9
             }
         );
+        let e = SyntheticSpec::parse("synthetic:k=3,k=4")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("k is given twice"), "{e}");
         // A size that cannot be allocated is refused by its count (data check aborted).
         let e = SyntheticSpec::parse("synthetic:n=99999999999999")
             .unwrap_err()
