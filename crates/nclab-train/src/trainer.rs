@@ -328,10 +328,13 @@ impl<'a> Run<'a> {
         self.progress.train_s += stats.train_s;
         if let Some(sig) = nclab_runs::interrupt::requested() {
             // The epoch in flight is dropped: the checkpoint of the last whole one stays.
+            let kept = match self.progress.epoch {
+                0 => "no epoch was finished, so --resume starts from the beginning".to_string(),
+                e => format!("the checkpoint of epoch {e} is kept"),
+            };
             self.reporter.line(&format!(
-                "stopped by {} in epoch {epoch}; the checkpoint of epoch {} is kept",
-                nclab_runs::interrupt::name(sig),
-                self.progress.epoch
+                "stopped by {} in epoch {epoch}; {kept}",
+                nclab_runs::interrupt::name(sig)
             ));
             return Ok(EpochEnd::Stop(Box::new(
                 self.stop(Status::Interrupted, None)?,
