@@ -161,8 +161,7 @@ impl Accumulator {
             State::Means(acc) => acc.add(features, labels),
             State::Scatter { scatter, .. } => {
                 // Pass 1's data were checked as they were summed; these may be others.
-                let first: usize = scatter.class_counts().iter().sum();
-                statistics::check_values(features, first)?;
+                statistics::check_values(features, scatter.rows())?;
                 scatter.add(features, labels, predictions)
             }
         }
@@ -202,7 +201,7 @@ impl Accumulator {
                 "the second pass has not begun: call second_pass() and add the data again",
             ));
         };
-        let pass2_rows: usize = scatter.class_counts().iter().sum();
+        let pass2_rows = scatter.rows();
         if pass2_rows != *pass1_rows {
             return Err(crate::Error::invalid(format!(
                 "pass 2 saw {pass2_rows} samples but pass 1 saw {pass1_rows}: both passes must \

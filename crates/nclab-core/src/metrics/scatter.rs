@@ -305,6 +305,11 @@ impl<'a> ScatterAccumulator<'a> {
         Ok(())
     }
 
+    /// Samples added so far (the sum of [`Self::class_counts`]).
+    pub fn rows(&self) -> usize {
+        self.n
+    }
+
     /// Samples of each class added so far.
     pub fn class_counts(&self) -> &[usize] {
         &self.counts
