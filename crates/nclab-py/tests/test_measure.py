@@ -203,6 +203,7 @@ H, Y = gaussian_classes(np.random.default_rng(9), [10, 10, 10], 4)
         (lambda: nclab.measure(np.where(np.arange(120).reshape(30, 4) == 17, np.nan, H), Y),
          "non-finite"),
         (lambda: nclab.measure(H, Y, coarse_depth=1), "coarse_depth needs a hierarchy"),
+        (lambda: nclab.measure(H, Y, hierarchy="flat:3", coarse_depth=0), "coarse depth 0 is the root"),
         (lambda: nclab.measure(H, Y, eval_features=H), "together"),
         (lambda: nclab.measure(H, Y, hierarchy=3), "hierarchy: expected"),
     ],

@@ -190,8 +190,9 @@ def test_tracker_refuses_a_bad_setup_before_writing(tmp_path):
         with pytest.raises(ValueError, match=message):
             Tracker(tmp_path / "run", config=config, num_epochs=2)
         assert not (tmp_path / "run").exists()
-    with pytest.raises(ValueError, match="coarse_depth: expected a whole number >= 0"):
-        Tracker(tmp_path / "run", coarse_depth=-1, num_epochs=2)
+    for depth in (-1, 0):
+        with pytest.raises(ValueError, match="coarse_depth: expected a whole number >= 1"):
+            Tracker(tmp_path / "run", coarse_depth=depth, num_epochs=2)
     cwd = os.getcwd()
     try:
         os.chdir(tmp_path)

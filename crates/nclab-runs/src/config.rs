@@ -11,6 +11,7 @@ use anyhow::{anyhow, bail, Context};
 use nclab_core::data::MAX_SYNTHETIC_VALUES;
 use nclab_core::hierarchy::Hierarchy;
 use nclab_core::losses::{HxeNormalize, LossSpec};
+use nclab_core::metrics::check_coarse_depth;
 use serde::{Deserialize, Serialize};
 
 /// A whole training run, as read from TOML.
@@ -486,7 +487,7 @@ impl Config {
         self.validate_model()?;
         self.validate_loss()?;
         self.validate_optim()?;
-        self.analysis_epochs()?;
+        self.validate_analysis()?;
         Ok(())
     }
 
@@ -600,13 +601,6 @@ impl Config {
         positive("optim.batch_size", o.batch_size as f64)?;
         positive("optim.epochs", o.epochs as f64)?;
         at_most("optim.epochs", o.epochs, MAX_EPOCHS)?;
-        positive("analysis.batch_size", self.analysis.batch_size as f64)?;
-        if !(self.analysis.tpt_check.is_finite() && self.analysis.tpt_check >= 0.0) {
-            bail!(
-                "key `analysis.tpt_check`: must be a number >= 0, got {}",
-                self.analysis.tpt_check
-            );
-        }
         if !(0.0..1.0).contains(&o.momentum) {
             bail!(
                 "key `optim.momentum`: must lie in [0, 1), got {}",
@@ -617,6 +611,21 @@ impl Config {
             bail!(
                 "key `optim.weight_decay`: must be >= 0, got {}",
                 o.weight_decay
+            );
+        }
+        Ok(())
+    }
+
+    fn validate_analysis(&self) -> anyhow::Result<()> {
+        let a = &self.analysis;
+        self.analysis_epochs()?;
+        check_coarse_depth(a.coarse_depth)
+            .map_err(|e| anyhow!("key `analysis.coarse_depth`: {e}"))?;
+        positive("analysis.batch_size", a.batch_size as f64)?;
+        if !(a.tpt_check.is_finite() && a.tpt_check >= 0.0) {
+            bail!(
+                "key `analysis.tpt_check`: must be a number >= 0, got {}",
+                a.tpt_check
             );
         }
         Ok(())

@@ -504,6 +504,11 @@ fn config_errors_name_the_key() {
     assert!(e.contains("optim.lr"), "{e}");
     let e = config_error("[analysis]\nepochs = \"sometimes\"\n", &[]);
     assert!(e.contains("analysis.epochs"), "{e}");
+    let e = config_error("", &["analysis.coarse_depth=0"]);
+    assert!(
+        e.contains("key `analysis.coarse_depth`: coarse depth 0 is the root"),
+        "{e}"
+    );
     let e = config_error("", &["analysis.tpt_check=-0.5"]);
     assert!(
         e.contains("analysis.tpt_check") && e.contains("-0.5"),

@@ -447,6 +447,22 @@ fn bad_input_gets_a_clear_error() {
             }),
             "nope.npy",
         ),
+        (
+            "coarse depth 0",
+            Box::new(|d: &Path| {
+                vec![
+                    "--features".into(),
+                    feats(d, 4),
+                    "--labels".into(),
+                    labels(d, &[0, 0, 1, 1]),
+                    "--hierarchy".into(),
+                    "flat:2".into(),
+                    "--coarse-depth".into(),
+                    "0".into(),
+                ]
+            }),
+            "coarse depth 0 is the root",
+        ),
     ];
     for (name, setup, expected) in cases {
         let stderr = failure(name, setup);

@@ -58,10 +58,23 @@ impl TreeMatrices {
         k: usize,
         coarse_depth: usize,
     ) -> Result<Self> {
+        check_coarse_depth(coarse_depth)?;
         hierarchy.check_num_classes(k)?;
         hierarchy.check_matrix_size()?;
         Ok(TreeMatrices::from_hierarchy(hierarchy, coarse_depth))
     }
+}
+
+/// The depth of `nc1_coarse`'s coarse level must be at least 1: depth 0 is the root, which puts
+/// every class in one group, so the metric could never be defined.
+pub fn check_coarse_depth(depth: usize) -> Result<()> {
+    if depth == 0 {
+        return Err(crate::Error::invalid(
+            "coarse depth 0 is the root, one group holding every class, so nc1_coarse is never \
+             defined; use 1 (the root's children) or deeper",
+        ));
+    }
+    Ok(())
 }
 
 /// Metric values by name, in a fixed order; `None` where a metric is not defined.

@@ -400,8 +400,10 @@ class Tracker:
         config: Optional[dict] = None,
         coarse_depth: int = 1,
     ):
-        if not isinstance(coarse_depth, int) or coarse_depth < 0:
-            raise ValueError(f"coarse_depth: expected a whole number >= 0, got {coarse_depth!r}")
+        if not isinstance(coarse_depth, int) or coarse_depth < 1:
+            raise ValueError(
+                f"coarse_depth: expected a whole number >= 1 (1 = the root's children), got {coarse_depth!r}"
+            )
         # "flat" alone is sized by the model's classifier at the first analysis.
         self._flat = isinstance(hierarchy, str) and hierarchy.strip() == "flat"
         self.hierarchy = None if hierarchy is None or self._flat else _as_hierarchy(hierarchy)

@@ -92,7 +92,7 @@ pub struct Args {
     /// A class hierarchy (built-in name or file) for mean_tree_correlation, nc2_tree, nc1_coarse.
     #[arg(long)]
     pub hierarchy: Option<String>,
-    /// Depth of the coarse level for nc1_coarse (default 1: the root's children).
+    /// Depth of the coarse level for nc1_coarse, at least 1 (default 1: the root's children).
     #[arg(long, requires = "hierarchy")]
     pub coarse_depth: Option<usize>,
     /// Also compute Han et al.'s MSE decomposition (lnc1, lnc23, lperp; O(N d^2 + d^3)).
