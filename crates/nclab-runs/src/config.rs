@@ -463,6 +463,15 @@ impl Config {
         Ok(config)
     }
 
+    /// The config the earlier run in `dir` was started with, from its `config.toml`
+    /// ([`crate::run_dir::read_config`]: a file that sets nothing is refused); errors name the
+    /// file.
+    pub fn of_run(dir: &Path) -> anyhow::Result<Config> {
+        let table = crate::run_dir::read_config(dir)?;
+        let config = deserialize(&table).and_then(|c| c.validate().map(|()| c));
+        config.with_context(|| dir.join(crate::run_dir::CONFIG).display().to_string())
+    }
+
     /// Parses a config from TOML text and applies `key=value` overrides.
     pub fn from_toml_str(text: &str, overrides: &[String]) -> anyhow::Result<Config> {
         let mut table: toml::Table = text.parse().map_err(|e| anyhow!("{e}"))?;

@@ -24,6 +24,32 @@ pub const CHECKPOINT: &str = "checkpoint.safetensors";
 /// One row of `metrics.csv`: ordered `(column, value)` pairs, `None` = not computed.
 pub type Row = Vec<(String, Option<f64>)>;
 
+/// The `config.toml` of the run directory `dir` as a table. One that sets nothing is refused:
+/// every writer of a run directory (the trainer, the Python Tracker) writes its settings
+/// there, so an empty file was truncated or put there by hand, and reading it as the defaults
+/// would resume or report the run as one with settings it never had.
+pub fn read_config(dir: &Path) -> anyhow::Result<toml::Table> {
+    let path = dir.join(CONFIG);
+    if !path.is_file() {
+        bail!(
+            "{} holds no {CONFIG} (is it a run directory?)",
+            dir.display()
+        );
+    }
+    let text = nclab_core::io::read_text(&path)?;
+    let table: toml::Table = text
+        .parse()
+        .map_err(|e| anyhow::anyhow!("{}: not valid TOML: {e}", path.display()))?;
+    if table.is_empty() {
+        bail!(
+            "{}: sets nothing (a run's {CONFIG} holds the settings it was started with; was it \
+             truncated?)",
+            path.display()
+        );
+    }
+    Ok(table)
+}
+
 /// The lock file of a run directory (and, in a sweep folder, of the sweep).
 pub const LOCK: &str = ".nclab.lock";
 
@@ -424,6 +450,24 @@ mod tests {
             err.contains("not empty; pass --resume to continue it or choose another --out"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_run_config_that_sets_nothing_is_refused() {
+        let dir = nclab_testkit::scratch("rundir-config");
+        let e = format!("{:#}", read_config(&dir).unwrap_err());
+        assert!(e.contains("holds no config.toml"), "{e}");
+        for empty in ["", "\n# a comment only\n"] {
+            fs::write(dir.join(CONFIG), empty).unwrap();
+            let e = format!("{:#}", read_config(&dir).unwrap_err());
+            assert!(e.contains("config.toml: sets nothing"), "{e:?}");
+        }
+        fs::write(dir.join(CONFIG), "seed = [").unwrap();
+        let e = format!("{:#}", read_config(&dir).unwrap_err());
+        assert!(e.contains("config.toml: not valid TOML"), "{e}");
+        fs::write(dir.join(CONFIG), "seed = 3\n").unwrap();
+        assert_eq!(read_config(&dir).unwrap()["seed"].as_integer(), Some(3));
+        fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]

@@ -100,7 +100,7 @@ pub fn train(config: &Config, opts: &TrainOptions) -> anyhow::Result<Outcome> {
     let fixed = Fixed::new(config)?;
     let (dir, lock) = RunDir::lock(&opts.out, opts.resume, run_dir::NCLAB_TRAIN)?;
     if opts.resume {
-        check_same_config(config, &dir.file(run_dir::CONFIG))?;
+        check_same_config(config, &dir.path)?;
         if let Some(done) = already_finished(&dir)? {
             eprintln!(
                 "{}: the run had already finished; nothing to do",
@@ -716,10 +716,8 @@ fn last_row_from_csv(dir: &RunDir) -> anyhow::Result<Option<Row>> {
 }
 
 /// A resumed run must use the config it started with; the error names the keys that differ.
-fn check_same_config(config: &Config, saved: &Path) -> anyhow::Result<()> {
-    let text = std::fs::read_to_string(saved)
-        .with_context(|| format!("cannot read {}", saved.display()))?;
-    let old = Config::from_toml_str(&text, &[]).with_context(|| saved.display().to_string())?;
+fn check_same_config(config: &Config, dir: &Path) -> anyhow::Result<()> {
+    let old = Config::of_run(dir)?;
     if &old == config {
         return Ok(());
     }
@@ -733,7 +731,7 @@ fn check_same_config(config: &Config, saved: &Path) -> anyhow::Result<()> {
         .collect();
     bail!(
         "cannot resume {}: the config differs from the run's in {}",
-        saved.parent().unwrap_or(saved).display(),
+        dir.display(),
         differing.join(", ")
     )
 }

@@ -413,6 +413,20 @@ fn a_resumed_run_ends_exactly_like_an_uninterrupted_one() {
     )
     .unwrap_err();
     assert!(format!("{err:#}").contains("optim.lr"), "{err:#}");
+    // A run whose config.toml was emptied is refused, not resumed with the defaults.
+    std::fs::write(cut.join("config.toml"), "# nothing\n").unwrap();
+    let err = train(
+        &tiny(&["optim.epochs=5", "analysis.epochs=[2, 4]"]),
+        &TrainOptions {
+            resume: true,
+            ..opts(&cut)
+        },
+    )
+    .unwrap_err();
+    assert!(
+        format!("{err:#}").contains("config.toml: sets nothing"),
+        "{err:#}"
+    );
     for d in [full, cut] {
         std::fs::remove_dir_all(d).unwrap();
     }

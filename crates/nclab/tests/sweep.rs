@@ -289,6 +289,11 @@ fn cell_states_are_read_from_the_run_directories() {
     assert!(
         matches!(plan::cell_state(&cell, config), CellState::Blocked(w) if w.contains("no config.toml"))
     );
+    // An emptied config.toml is not read as the defaults.
+    fs::write(cell.join("config.toml"), "").unwrap();
+    assert!(
+        matches!(plan::cell_state(&cell, &Config::default()), CellState::Blocked(w) if w.contains("config.toml: sets nothing"))
+    );
     fs::write(cell.join("config.toml"), config.to_toml_string()).unwrap();
     assert_eq!(
         plan::cell_state(&cell, config),

@@ -8,7 +8,7 @@ use anyhow::{bail, Context, Result};
 
 use crate::config::{flatten, MAX_EPOCHS};
 use crate::csv_text::Record;
-use crate::run_dir::Status;
+use crate::run_dir::{self, Status};
 
 /// The rows of a `metrics.csv`: `epoch` first, then one column per metric; an empty cell is a
 /// value that was not computed (`None`).
@@ -323,14 +323,8 @@ pub fn load_run(dir: &Path) -> Result<Run> {
         bail!("{}: run directory has no metrics.csv", dir.display());
     };
 
-    let config_path = dir.join("config.toml");
-    if !config_path.is_file() {
-        bail!("{}: run directory has no config.toml", dir.display());
-    }
-    let text = std::fs::read_to_string(&config_path)
-        .with_context(|| format!("{}: cannot read", config_path.display()))?;
-    let table: toml::Table = toml::from_str(&text)
-        .map_err(|e| anyhow::anyhow!("{}: not valid TOML: {e}", config_path.display()))?;
+    let config_path = dir.join(run_dir::CONFIG);
+    let table = run_dir::read_config(dir)?;
     let config: BTreeMap<String, String> = flatten(&table)
         .into_iter()
         .map(|(k, v)| (k, v.to_string()))
@@ -727,6 +721,9 @@ mod tests {
             e.contains("config.toml: key `optim.epochs` is 4294967296"),
             "{e}"
         );
+        std::fs::write(dir.join("config.toml"), "").unwrap();
+        let e = format!("{:#}", load_run(&dir).unwrap_err());
+        assert!(e.contains("config.toml: sets nothing"), "{e}");
         std::fs::write(dir.join("config.toml"), "[optim]\nepochs = 3\n").unwrap();
         assert!(load_run(&dir).is_ok());
         for bad in ["4294967296", "-1", "2.5", "\"x\""] {

@@ -96,21 +96,15 @@ pub fn cell_state(dir: &Path, config: &Config) -> CellState {
     if !any {
         return CellState::New;
     }
-    let saved_path = dir.join(run_dir::CONFIG);
-    let saved = match std::fs::read_to_string(&saved_path) {
-        Ok(text) => text,
-        Err(_) => {
-            return CellState::Blocked(format!(
-                "{} is not empty but holds no {} (not a run directory)",
-                dir.display(),
-                run_dir::CONFIG
-            ))
-        }
-    };
-    match Config::from_toml_str(&saved, &[]) {
-        Err(e) => {
-            return CellState::Blocked(format!("{}: {e:#}", saved_path.display()));
-        }
+    if !dir.join(run_dir::CONFIG).is_file() {
+        return CellState::Blocked(format!(
+            "{} is not empty but holds no {} (not a run directory)",
+            dir.display(),
+            run_dir::CONFIG
+        ));
+    }
+    match Config::of_run(dir) {
+        Err(e) => return CellState::Blocked(format!("{e:#}")),
         Ok(old) if &old != config => {
             return CellState::Blocked(format!(
                 "{} was run with another config (differs in {}); move it away or use another \
