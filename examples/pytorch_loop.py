@@ -43,11 +43,14 @@ tracker = Tracker(args.out, digits, f"log:{min(args.epochs, 10)}", num_epochs=ar
                   config={"data": {"name": "mnist"}, "model": {"kind": "mlp"}})
 
 for epoch in range(1, args.epochs + 1):
+    correct = seen = 0  # the running training accuracy, which dates the terminal phase
     for x, y in train:
         opt.zero_grad()
-        loss(model(x), y).backward()
+        out = model(x)
+        loss(out, y).backward()
         opt.step()
-    row = tracker.epoch(epoch, model, train, test, lr=sched.get_last_lr()[0])
+        correct, seen = correct + (out.argmax(1) == y).sum().item(), seen + len(y)
+    row = tracker.epoch(epoch, model, train, test, lr=sched.get_last_lr()[0], running_acc=correct / seen)
     sched.step()
     if row:
         print(f"epoch {epoch}: train acc {row['train_acc']:.4f}  test acc {row['test_acc']:.4f}  "

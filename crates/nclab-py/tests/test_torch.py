@@ -119,6 +119,8 @@ def test_tracker_writes_a_run_directory_that_nclab_reads(tmp_path, cli):
     assert summary["status"] == "finished" and summary["seed"] == 11 and summary["loss"] == "hxe"
     assert summary["final"]["nc1"] == rows[-1]["nc1"]
     assert summary["hierarchy"] == "hierarchy.json"
+    # config.toml names the saved copy too, which the report reads back.
+    assert 'hierarchy = "hierarchy.json"' in (run / "config.toml").read_text()
     assert nclab.Hierarchy.load(run / "hierarchy.json").classes == tree.classes
     report = tmp_path / "report"
     cli("report", run, "--out", report)
@@ -220,26 +222,28 @@ def test_example_loop_runs_and_reports(tmp_path):
     assert (tmp_path / "run-report" / "index.html").is_file()
 
 
-def test_tracker_without_a_hierarchy_measures_the_flat_metrics(tmp_path):
-    model, loader, x, y = toy(seed=2, k=4)
-    tracker = Tracker(tmp_path / "run", epochs="all", num_epochs=2)
-    rows = train(model, loader, nn.CrossEntropyLoss(), 2, tracker)
-    with torch.no_grad():
-        h = model[:-1](torch.from_numpy(x)).numpy()
-    want = nclab.measure(h, y, model[-1].weight.detach(), model[-1].bias.detach())
-    for key in ("nc1", "nc2", "nc3", "nc4"):
-        assert rows[-1][key] == pytest.approx(want[key], rel=1e-10, abs=1e-12), key
-    assert rows[-1].get("nc1_coarse") is None and rows[-1].get("nc2_tree") is None
-    assert json.loads((tmp_path / "run" / "summary.json").read_text())["status"] == "finished"
-    # "flat" alone: sized by the classifier (4 classes) at the first analysis.
-    model, loader, x, y = toy(seed=2, k=4)
-    tracker = Tracker(tmp_path / "flat", "flat", epochs="all", num_epochs=1)
-    row = train(model, loader, nn.CrossEntropyLoss(), 1, tracker)[0]
-    with torch.no_grad():
-        h = model[:-1](torch.from_numpy(x)).numpy()
-    want = nclab.measure(h, y, model[-1].weight.detach(), model[-1].bias.detach(), hierarchy="flat:4")
-    assert row["nc2_tree"] == pytest.approx(want["nc2_tree"], rel=1e-10)
-    assert 'hierarchy = "flat"' in (tmp_path / "flat" / "config.toml").read_text()
+def test_tracker_without_a_hierarchy_measures_against_the_flat_tree(tmp_path):
+    # No hierarchy and "flat" alone are the same: the flat tree, sized by the classifier (4
+    # classes) at the first analysis, as config.toml says.
+    for name, hierarchy in [("none", None), ("flat", "flat")]:
+        model, loader, x, y = toy(seed=2, k=4)
+        tracker = Tracker(tmp_path / name, hierarchy, epochs="all", num_epochs=2)
+        row = train(model, loader, nn.CrossEntropyLoss(), 2, tracker)[-1]
+        with torch.no_grad():
+            h = model[:-1](torch.from_numpy(x)).numpy()
+            logits = model(torch.from_numpy(x)).numpy()
+        want = nclab.measure(h, y, model[-1].weight.detach(), model[-1].bias.detach(),
+                             hierarchy="flat:4")
+        for key in ("nc1", "nc2", "nc3", "nc4", "nc2_tree"):
+            assert row[key] == pytest.approx(want[key], rel=1e-10, abs=1e-12), (name, key)
+        assert row["nc1_coarse"] is None and row["mean_tree_correlation"] is None
+        # The mistake columns of the test set (here the training set): on the flat tree every
+        # mistake has severity 1.
+        top1 = float(np.mean(logits.argmax(1) != y))
+        assert row["top1_error"] == pytest.approx(top1, abs=1e-15), name
+        assert row["mistake_severity"] == (1.0 if top1 > 0 else None), name
+        assert 'hierarchy = "flat"' in (tmp_path / name / "config.toml").read_text()
+        assert json.loads((tmp_path / name / "summary.json").read_text())["status"] == "finished"
     # A built-in tree, by any of its spellings, is recorded by name, not saved beside the run.
     tracker = Tracker(tmp_path / "named", nclab.Hierarchy.builtin(" flat:4 "), epochs=[1], num_epochs=1)
     train(model, loader, nn.CrossEntropyLoss(), 1, tracker)
@@ -270,7 +274,8 @@ def test_tracker_checks_its_calls_and_marks_an_early_close(tmp_path):
             assert tracker.epoch(2, model, loader)["epoch"] == 2
             raise RuntimeError("stop")
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
-    assert (summary["status"], summary["epochs"]) == ("interrupted", 2)
+    # epochs is the run's length, as for nclab train; the last epoch measured is final's.
+    assert (summary["status"], summary["epochs"], summary["final"]["epoch"]) == ("interrupted", 3, 2)
     config = (tmp_path / "run" / "config.toml").read_text()
     assert "label_smoothing = 0.1" in config
     # A tracker cannot continue it, and says so in its own terms (no CLI flags).
@@ -281,6 +286,49 @@ def test_tracker_checks_its_calls_and_marks_an_early_close(tmp_path):
         Tracker(tmp_path / "b", epochs=[1, 9], num_epochs=3)
     with pytest.raises(ValueError, match="take the last nn.Linear as the classifier"):
         measure_model(nn.Sequential(nn.Flatten()), loader, 5)
+
+
+def test_tracker_dates_the_terminal_phase_between_analyses(tmp_path):
+    # One-hot inputs e_y and a linear map: identity classifies every sample correctly, a
+    # cyclic permutation none.
+    k = 3
+    x = torch.eye(k).repeat(4, 1)
+    y = torch.arange(k).repeat(4)
+    loader = DataLoader(TensorDataset(x, y), batch_size=5)
+    model = nn.Sequential(nn.Linear(k, k, bias=False), nn.Linear(k, k, bias=False))
+
+    def set_correct(correct):
+        with torch.no_grad():
+            model[0].weight.copy_(torch.eye(k))
+            model[1].weight.copy_(torch.eye(k) if correct else torch.eye(k).roll(1, 0))
+
+    # (correct?, running_acc) for epochs 1..6; analyses at 1 and 6.
+    epochs = [(False, None), (False, 1.0), (True, 0.5), (True, 0.995), (True, None), (True, None)]
+
+    def run(name, use_running_acc=True, **kwargs):
+        tracker = Tracker(tmp_path / name, epochs=[1, 6], num_epochs=6, **kwargs)
+        for epoch, (correct, running_acc) in enumerate(epochs, 1):
+            set_correct(correct)
+            model.train()
+            tracker.epoch(epoch, model, loader,
+                          running_acc=running_acc if use_running_acc else None)
+            assert model.training, "the check restores the model's mode"
+        summary = json.loads((tmp_path / name / "summary.json").read_text())
+        return summary["tpt_epoch"], summary["stable_tpt_epoch"]
+
+    # Epoch 2's check finds mistakes, epoch 3 is below 0.99 and not checked, epoch 4's check
+    # finds none: TPT at 4, for good.
+    assert run("checked") == (4, 4)
+    # Without running_acc only the analysis epochs are checked; tpt_check=0 checks every epoch.
+    assert run("unchecked", use_running_acc=False) == (6, 6)
+    assert run("every", use_running_acc=False, tpt_check=0) == (3, 3)
+    assert "tpt_check = 0.0" in (tmp_path / "every" / "config.toml").read_text()
+    with pytest.raises(ValueError, match="tpt_check: expected a number >= 0"):
+        Tracker(tmp_path / "bad", num_epochs=2, tpt_check=float("nan"))
+    tracker = Tracker(tmp_path / "acc", epochs=[2], num_epochs=2)
+    with pytest.raises(ValueError, match="running_acc: expected a number from 0 to 1"):
+        tracker.epoch(1, model, loader, running_acc=1.5)
+    tracker.close()
 
 
 def test_a_missing_data_set_is_an_os_error(tmp_path):

@@ -370,7 +370,8 @@ class Tracker:
         tracker = Tracker("runs/my-run", hierarchy="cifar10", epochs="log:50", num_epochs=E)
         for epoch in range(1, E + 1):
             train_one_epoch(...)
-            tracker.epoch(epoch, model, train_loader, test_loader, lr=scheduler.get_last_lr()[0])
+            tracker.epoch(epoch, model, train_loader, test_loader,
+                          lr=scheduler.get_last_lr()[0], running_acc=correct / seen)
 
     At the analysis epochs of ``epochs`` (``"log:N"``, ``"all"`` or a list, resolved as
     ``nclab train`` resolves ``analysis.epochs``) it measures, in eval mode: the training
@@ -381,6 +382,12 @@ class Tracker:
     (``status`` ``running``, then ``finished`` after the last epoch, ``diverged`` at a
     non-finite training loss). The directory is locked against a second writer while the
     tracker is open. ``nclab report`` reads it like a run of ``nclab train``.
+
+    Without a hierarchy (or with ``"flat"``) the run is measured against the flat tree sized
+    by the classifier, as ``nclab train`` does by default. ``tpt_check`` dates the terminal
+    phase between analysis epochs as ``analysis.tpt_check`` does: an epoch whose
+    ``running_acc`` reaches it is followed by a check of the training error (0 checks every
+    epoch; without ``running_acc`` only the analysis epochs are checked).
 
     ``loss`` (default cross-entropy) gives the loss columns and the config's ``[loss]``;
     ``config`` adds keys to ``config.toml`` (e.g. ``{"data": {"name": "mnist"}}``);
@@ -399,14 +406,19 @@ class Tracker:
         name: Optional[str] = None,
         config: Optional[dict] = None,
         coarse_depth: int = 1,
+        tpt_check: float = 0.99,
     ):
         if not isinstance(coarse_depth, int) or coarse_depth < 1:
             raise ValueError(
                 f"coarse_depth: expected a whole number >= 1 (1 = the root's children), got {coarse_depth!r}"
             )
-        # "flat" alone is sized by the model's classifier at the first analysis.
-        self._flat = isinstance(hierarchy, str) and hierarchy.strip() == "flat"
-        self.hierarchy = None if hierarchy is None or self._flat else _as_hierarchy(hierarchy)
+        if not _is_number(tpt_check) or not (0 <= tpt_check < math.inf):
+            raise ValueError(f"tpt_check: expected a number >= 0, got {tpt_check!r}")
+        # No hierarchy, or "flat" alone: the flat tree, sized by the model's classifier at the
+        # first analysis.
+        self._flat = hierarchy is None or (isinstance(hierarchy, str) and hierarchy.strip() == "flat")
+        self.hierarchy = None if self._flat else _as_hierarchy(hierarchy)
+        self.tpt_check = float(tpt_check)
         self.analysis_epochs = set(nclab.analysis_epochs(epochs, num_epochs))
         self.num_epochs = num_epochs
         self.loss = loss if loss is not None else nn.CrossEntropyLoss()
@@ -423,6 +435,7 @@ class Tracker:
             "analysis": {
                 "epochs": epochs if isinstance(epochs, str) else [int(e) for e in epochs],
                 "coarse_depth": coarse_depth,
+                "tpt_check": self.tpt_check,
             },
         }
         for key, value in (config or {}).items():
@@ -438,14 +451,15 @@ class Tracker:
                 cfg[key] = {**cfg[key], **value}
             else:
                 cfg[key] = value
+        # A tree that is not built in is saved beside the run; both files name that copy.
+        builtin = self.hierarchy is None or self.hierarchy.is_builtin
+        if not builtin:
+            cfg["hierarchy"] = _HIERARCHY_FILE
         try:
             config_json = json.dumps(cfg, allow_nan=False)
         except (TypeError, ValueError) as e:
             raise ValueError(f"config: {e} (config.toml holds TOML values: numbers, text, "
                              "booleans, lists and tables)") from None
-        builtin = self.hierarchy is None or self.hierarchy.is_builtin
-        if not builtin:
-            cfg["hierarchy"] = _HIERARCHY_FILE
         self.config = cfg
         self._writer = _nclab.RunWriter(os.fspath(run_dir), config_json)
         self.path = self._writer.path
@@ -472,12 +486,15 @@ class Tracker:
         test_loader: Optional[Iterable] = None,
         *,
         lr: Optional[float] = None,
+        running_acc: Optional[float] = None,
     ) -> Optional[dict]:
         """Records epoch ``epoch`` (1-based); at an analysis epoch measures and writes the row
-        and returns it (a dict), else returns None at once. If the analysis or the writing of
-        its row raises, the epoch is not counted: the next call must be for the same epoch
-        again. Every row has the columns of the first; one without the test set's leaves them
-        empty."""
+        and returns it (a dict), else returns None (after a check of the training error when
+        ``running_acc``, the epoch's training accuracy as the loop counted it, reaches
+        ``tpt_check`` before the terminal phase is found). If the analysis, the check or the
+        writing of the row raises, the epoch is not counted: the next call must be for the same
+        epoch again. Every row has the columns of the first; one without the test set's leaves
+        them empty."""
         if self._writer is None:
             raise ValueError(f"{self.path}: the tracker is closed")
         if not isinstance(epoch, int) or isinstance(epoch, bool):
@@ -491,10 +508,21 @@ class Tracker:
                 f"num_epochs={self.num_epochs}; expected {expected}"
             )
         if lr is not None:
-            if not isinstance(lr, numbers.Real) or isinstance(lr, bool):
+            if not _is_number(lr):
                 raise ValueError(f"lr: expected a number, got {type(lr).__name__} {lr!r}")
             lr = float(lr)
+        if running_acc is not None and (not _is_number(running_acc) or not 0 <= running_acc <= 1):
+            raise ValueError(f"running_acc: expected a number from 0 to 1, got {running_acc!r}")
         if epoch not in self.analysis_epochs:
+            if self._tpt_epoch is None and (
+                self.tpt_check == 0 or (running_acc is not None and running_acc >= self.tpt_check)
+            ):
+                started = time.perf_counter()
+                try:
+                    zero = _no_training_error(model, train_loader)
+                finally:
+                    self._analysis_s += time.perf_counter() - started
+                self._track_tpt(epoch, zero)
             self._count(epoch, lr, train_loader)
             return None
         # Measured and written before the epoch is counted: an analysis or a write that raises
@@ -513,10 +541,10 @@ class Tracker:
         if row["train_loss"] is None or not math.isfinite(row["train_loss"]):
             self._status, self._diverged_at = "diverged", epoch
         else:
-            self._track_tpt(epoch, row["train_acc"])
+            self._track_tpt(epoch, row["train_acc"] == 1.0)
             if epoch == self.num_epochs:
                 self._status = "finished"
-        self._write_summary(epoch)
+        self._write_summary()
         if self._status != "running":
             self.close()
         return row
@@ -545,9 +573,10 @@ class Tracker:
             )
         return {key: row.get(key) for key in self._last_row}
 
-    def _track_tpt(self, epoch: int, train_acc: float) -> None:
-        """The first epoch of zero training error, and the first of the streak that lasts."""
-        if train_acc == 1.0:
+    def _track_tpt(self, epoch: int, zero_error: bool) -> None:
+        """A check of the training error at ``epoch``: the first epoch of zero training error,
+        and the first of the streak that lasts."""
+        if zero_error:
             if self._tpt_epoch is None:
                 self._tpt_epoch = epoch
             if self._stable_tpt_epoch is None:
@@ -602,7 +631,7 @@ class Tracker:
         row.update(mistakes)
         return row
 
-    def _write_summary(self, epoch: int) -> None:
+    def _write_summary(self) -> None:
         wall = time.perf_counter() - self._start
         train_s = max(wall - self._analysis_s, 0.0)
         tpt, decay = self._tpt_epoch, self._first_decay
@@ -615,7 +644,7 @@ class Tracker:
             "hierarchy": self.config["hierarchy"],
             "status": self._status,
             "diverged_at_epoch": self._diverged_at,
-            "epochs": epoch,
+            "epochs": self.num_epochs,
             "tpt_epoch": tpt,
             "stable_tpt_epoch": self._stable_tpt_epoch,
             "reached_tpt_before_first_decay": tpt is not None and (decay is None or tpt < decay),
@@ -641,7 +670,7 @@ class Tracker:
         try:
             if self._status == "running" and self._last_row is not None:
                 self._status = "interrupted"
-                self._write_summary(self._epoch)
+                self._write_summary()
         finally:
             self._writer.close()
             self._writer = None
@@ -670,6 +699,31 @@ def _mean_loss(loss: nn.Module, logits: torch.Tensor, labels: torch.Tensor) -> f
     device = next((b.device for b in loss.buffers()), logits.device)
     value = loss(logits.to(device, torch.float32), labels.to(device))
     return float(value.mean().item())
+
+
+@torch.no_grad()
+def _no_training_error(model: nn.Module, loader: Iterable) -> bool:
+    """Whether ``model``, in eval mode, classifies every sample of ``loader`` correctly; stops
+    at the first batch with a mistake. The model's mode is restored after."""
+    device = _device(model)
+    was_training = model.training
+    model.eval()
+    batches = 0
+    try:
+        for i, batch in enumerate(loader):
+            inputs, y = _batch(batch, i)
+            batches += 1
+            if (model(inputs.to(device, non_blocking=True)).argmax(1).cpu() != y).any():
+                return False
+    finally:
+        model.train(was_training)
+    if batches == 0:
+        raise ValueError("loader: it gave no batches")
+    return True
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
 def _dataset_len(loader: Any) -> int:
