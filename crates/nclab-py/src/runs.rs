@@ -98,25 +98,47 @@ impl RunWriter {
     }
 }
 
-/// A JSON object as TOML text (nulls dropped: TOML has none).
+/// A JSON object as TOML text. TOML has no null: a `None` value of a table's key is left out,
+/// one inside a list is refused, naming where it is (`config['optim']['steps'][1]`).
 fn config_toml(json: &str) -> PyResult<String> {
-    fn drop_nulls(v: serde_json::Value) -> Option<serde_json::Value> {
-        match v {
-            serde_json::Value::Null => None,
-            serde_json::Value::Object(m) => Some(serde_json::Value::Object(
-                m.into_iter()
-                    .filter_map(|(k, v)| drop_nulls(v).map(|v| (k, v)))
-                    .collect(),
-            )),
+    use serde_json::Value;
+    fn without_nulls(v: Value, at: &str) -> PyResult<Option<Value>> {
+        Ok(match v {
+            Value::Null => None,
+            Value::Object(m) => {
+                let mut out = serde_json::Map::new();
+                for (k, v) in m {
+                    if let Some(v) = without_nulls(v, &format!("{at}['{k}']"))? {
+                        out.insert(k, v);
+                    }
+                }
+                Some(Value::Object(out))
+            }
+            Value::Array(items) => {
+                let mut out = Vec::with_capacity(items.len());
+                for (i, v) in items.into_iter().enumerate() {
+                    let here = format!("{at}[{i}]");
+                    match without_nulls(v, &here)? {
+                        Some(v) => out.push(v),
+                        None => {
+                            return Err(PyValueError::new_err(format!(
+                                "{here}: None inside a list cannot be written to config.toml \
+                                 (TOML has no null)"
+                            )))
+                        }
+                    }
+                }
+                Some(Value::Array(out))
+            }
             other => Some(other),
-        }
+        })
     }
-    let value: serde_json::Value = serde_json::from_str(json)
+    let value: Value = serde_json::from_str(json)
         .map_err(|e| PyValueError::new_err(format!("the run's config: {e}")))?;
     if !value.is_object() {
         return Err(PyValueError::new_err("the run's config must be a dict"));
     }
-    let value = drop_nulls(value).unwrap_or_default();
+    let value = without_nulls(value, "config")?.unwrap_or_default();
     toml::to_string(&value).map_err(|e| PyValueError::new_err(format!("the run's config: {e}")))
 }
 

@@ -188,6 +188,7 @@ def test_tracker_refuses_a_bad_setup_before_writing(tmp_path):
         ({"data": "mnist"}, r"config\['data'\]: expected a dict"),
         ({"hierarchy": "cifar100"}, r"config\['hierarchy'\]: written by the Tracker from its hierarchy"),
         ({"optim": {"momentum": float("nan")}}, "config: Out of range float"),
+        ({"optim": {"steps": [1, None]}}, r"config\['optim'\]\['steps'\]\[1\]: None inside a list"),
     ]:
         with pytest.raises(ValueError, match=message):
             Tracker(tmp_path / "run", config=config, num_epochs=2)

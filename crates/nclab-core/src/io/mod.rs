@@ -158,6 +158,16 @@ pub fn write_atomic_with(
 /// path that exists but is not a regular file (a directory, device, pipe or socket) is
 /// refused, since renaming a new file over it would replace it.
 fn output_target(path: &Path) -> Result<(PathBuf, Option<std::fs::Permissions>)> {
+    const WHY: &str = "nclab writes its outputs to regular files, which it replaces whole; give \
+                       a file's path (or leave the output path out to write to standard output)";
+    // What the kernel reaches through every link first: `/dev/stdout` is a link to
+    // `/proc/self/fd/1`, whose target (`pipe:[...]`) is no path that the loop below could
+    // follow, and would be taken for a new file in /proc/self/fd.
+    if let Ok(meta) = std::fs::metadata(path) {
+        if !meta.is_file() {
+            return Err(not_a_regular_file(path, &meta, WHY));
+        }
+    }
     let mut target = path.to_path_buf();
     // As many links as Linux follows (MAXSYMLINKS) before it reports a loop.
     for _ in 0..=40 {
@@ -175,12 +185,7 @@ fn output_target(path: &Path) -> Result<(PathBuf, Option<std::fs::Permissions>)>
         } else if meta.is_file() {
             return Ok((target, Some(meta.permissions())));
         } else {
-            return Err(not_a_regular_file(
-                path,
-                &meta,
-                "nclab writes its outputs to regular files, which it replaces whole; give a \
-                 file's path",
-            ));
+            return Err(not_a_regular_file(path, &meta, WHY));
         }
     }
     Err(Error::io(
@@ -298,6 +303,19 @@ mod tests {
             .is_fifo());
         let e = write_atomic_bytes(&dir, b"x").unwrap_err().to_string();
         assert!(e.contains("a directory"), "{e}");
+        // Standard output into a pipe (`-o /dev/stdout | ...`): /proc/self/fd/N links to
+        // `pipe:[...]`, no path; it was taken for a new file in /proc/self/fd.
+        #[cfg(target_os = "linux")]
+        {
+            use std::os::fd::AsRawFd;
+            let (_reader, writer) = std::io::pipe().unwrap();
+            let fd = PathBuf::from(format!("/proc/self/fd/{}", writer.as_raw_fd()));
+            let e = write_atomic_bytes(&fd, b"x").unwrap_err().to_string();
+            assert!(
+                e.contains("not a regular file") && e.contains("to write to standard output"),
+                "{e}"
+            );
+        }
         // Nothing else was left in the folder (no temporary files).
         let mut names: Vec<String> = std::fs::read_dir(&dir)
             .unwrap()
