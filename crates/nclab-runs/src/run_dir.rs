@@ -50,6 +50,23 @@ pub fn read_config(dir: &Path) -> anyhow::Result<toml::Table> {
     Ok(table)
 }
 
+/// The `summary.json` of the run directory `dir` as a JSON object; `None` when there is none
+/// yet. A leading byte-order mark is passed over, as the CSV and TOML readers do.
+pub fn read_summary(dir: &Path) -> anyhow::Result<Option<serde_json::Value>> {
+    let path = dir.join(SUMMARY);
+    if !path.is_file() {
+        return Ok(None);
+    }
+    let text = nclab_core::io::read_text(&path)?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    let value: serde_json::Value = serde_json::from_str(text)
+        .map_err(|e| anyhow::anyhow!("{}: not valid JSON: {e}", path.display()))?;
+    if !value.is_object() {
+        bail!("{}: expected a JSON object", path.display());
+    }
+    Ok(Some(value))
+}
+
 /// The lock file of a run directory (and, in a sweep folder, of the sweep).
 pub const LOCK: &str = ".nclab.lock";
 
@@ -467,6 +484,24 @@ mod tests {
         assert!(e.contains("config.toml: not valid TOML"), "{e}");
         fs::write(dir.join(CONFIG), "seed = 3\n").unwrap();
         assert_eq!(read_config(&dir).unwrap()["seed"].as_integer(), Some(3));
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_summary_is_a_json_object_with_or_without_a_byte_order_mark() {
+        let dir = nclab_testkit::scratch("rundir-summary");
+        assert!(read_summary(&dir).unwrap().is_none());
+        fs::write(dir.join(SUMMARY), "\u{feff}{\"status\": \"finished\"}").unwrap();
+        let v = read_summary(&dir).unwrap().unwrap();
+        assert_eq!(v["status"], "finished");
+        for (text, expected) in [
+            ("[1]", "summary.json: expected a JSON object"),
+            ("{\"status\":", "summary.json: not valid JSON"),
+        ] {
+            fs::write(dir.join(SUMMARY), text).unwrap();
+            let e = format!("{:#}", read_summary(&dir).unwrap_err());
+            assert!(e.contains(expected), "{e}");
+        }
         fs::remove_dir_all(dir).unwrap();
     }
 

@@ -362,17 +362,10 @@ pub fn load_run(dir: &Path) -> Result<Run> {
 }
 
 fn load_summary(dir: &Path) -> Result<Option<serde_json::Value>> {
-    let summary_path = dir.join("summary.json");
-    if !summary_path.is_file() {
+    let summary_path = dir.join(run_dir::SUMMARY);
+    let Some(value) = run_dir::read_summary(dir)? else {
         return Ok(None);
-    }
-    let text = std::fs::read_to_string(&summary_path)
-        .with_context(|| format!("{}: cannot read", summary_path.display()))?;
-    let value: serde_json::Value = serde_json::from_str(&text)
-        .map_err(|e| anyhow::anyhow!("{}: not valid JSON: {e}", summary_path.display()))?;
-    if !value.is_object() {
-        bail!("{}: expected a JSON object", summary_path.display());
-    }
+    };
     match value.get("status") {
         None | Some(serde_json::Value::Null) => {}
         Some(v) if v.as_str().is_some_and(|s| s.parse::<Status>().is_ok()) => {}

@@ -128,10 +128,9 @@ pub fn summary_status(dir: &Path) -> Option<run_dir::Status> {
     summary.get("status")?.as_str()?.parse().ok()
 }
 
-/// `dir/summary.json` as JSON, if it exists and parses.
+/// `dir/summary.json` as JSON, if it exists and parses ([`run_dir::read_summary`]).
 pub fn read_summary(dir: &Path) -> Option<serde_json::Value> {
-    let text = std::fs::read_to_string(dir.join(run_dir::SUMMARY)).ok()?;
-    serde_json::from_str(&text).ok()
+    run_dir::read_summary(dir).ok().flatten()
 }
 
 /// The dotted keys whose values differ between two configs (`optim.lr (0.1 -> 0.2)`).
