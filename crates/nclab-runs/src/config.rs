@@ -444,7 +444,12 @@ impl Config {
             apply_override(&mut table, o)?;
             config = deserialize(&table).with_context(|| format!("--set {o}"))?;
         }
-        config.validate().map_err(|e| {
+        // The hierarchy is read here too, so that a name or file that does not resolve, or a
+        // tree that does not fit the dataset, is reported against the config.
+        let checked = config
+            .validate()
+            .and_then(|()| config.hierarchy().map(drop));
+        checked.map_err(|e| {
             let message = format!("{e:#}");
             let culprit = overrides.iter().rev().find(|o| {
                 let key = o.split_once('=').map_or(o.as_str(), |(k, _)| k).trim();
@@ -580,6 +585,13 @@ impl Config {
                 }
             }
             ModelKind::Resnet18 => {
+                if self.data.name == DatasetName::Synthetic {
+                    bail!(
+                        "key `model.kind`: resnet18 needs images (channels x height x width), \
+                         and data.name = \"synthetic\" gives vectors of data.dim values; use \
+                         model.kind = \"mlp\""
+                    );
+                }
                 if !(1..=1024).contains(&m.width) {
                     bail!("key `model.width`: must lie in 1..=1024, got {}", m.width);
                 }

@@ -14,7 +14,7 @@ use nclab_runs::config::Config;
 use nclab_train::dataset;
 use nclab_train::losses::{Loss, LossSpec, LossTree};
 use nclab_train::models::Model;
-use nclab_train::trainer::{model_spec, resolve_hierarchy};
+use nclab_train::trainer::model_spec;
 use tch::{nn::VarStore, Device, Kind, Tensor};
 
 fn main() -> anyhow::Result<()> {
@@ -35,7 +35,7 @@ fn main() -> anyhow::Result<()> {
     }
     let config = Config::load(std::path::Path::new(&path), &sets)?;
     let k = config.num_classes();
-    let hierarchy = resolve_hierarchy(&config, k)?;
+    let hierarchy = config.hierarchy()?;
     let tree = LossTree::from_hierarchy(&hierarchy);
     tch::manual_seed(config.seed as i64);
     let data = dataset::load(&config, Device::Cpu, false)?;

@@ -114,7 +114,7 @@ impl Model {
             ModelKind::Resnet18 => {
                 ensure!(
                     input_shape.len() == 3,
-                    "model: resnet18 needs a [C, H, W] input shape, got {input_shape:?}"
+                    "resnet18 needs a [C, H, W] input shape, got {input_shape:?}"
                 );
                 ensure!(
                     spec.width > 0,

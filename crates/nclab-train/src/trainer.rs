@@ -67,20 +67,6 @@ pub fn resolve_device(choice: DeviceChoice) -> anyhow::Result<Device> {
     })
 }
 
-/// The hierarchy of the config for data with `k` classes; the error names the key.
-pub fn resolve_hierarchy(config: &Config, k: usize) -> anyhow::Result<Hierarchy> {
-    let h = Hierarchy::resolve(&config.hierarchy, Some(k))
-        .with_context(|| format!("key `hierarchy` ({:?})", config.hierarchy))?;
-    h.check_num_classes(k).with_context(|| {
-        format!(
-            "key `hierarchy` ({:?}) does not match data.name = {:?}",
-            config.hierarchy,
-            config.data.name.as_str()
-        )
-    })?;
-    Ok(h)
-}
-
 /// The model of the config.
 pub fn model_spec(config: &Config) -> ModelSpec {
     ModelSpec {
@@ -154,7 +140,7 @@ struct Fixed {
 impl Fixed {
     fn new(config: &Config) -> anyhow::Result<Fixed> {
         let k = config.num_classes();
-        let hierarchy = resolve_hierarchy(config, k)?;
+        let hierarchy = config.hierarchy()?;
         Ok(Fixed {
             k,
             tree: TreeMatrices::from_hierarchy(&hierarchy, config.analysis.coarse_depth),

@@ -544,6 +544,11 @@ fn config_errors_name_the_key() {
         let e = config_error("", &[set]);
         assert!(e.contains(key), "{set}: {e}");
     }
+    let e = config_error(
+        "[model]\nkind = \"resnet18\"\n[data]\nname = \"synthetic\"\n",
+        &[],
+    );
+    assert!(e.contains("key `model.kind`: resnet18 needs images"), "{e}");
     let e = config_error("[model]\nkind = \"resnet18\"\nwidth = 100000\n", &[]);
     assert!(e.contains("key `model.width`: must lie in 1..=1024"), "{e}");
     let e = config_error(

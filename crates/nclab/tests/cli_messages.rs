@@ -141,6 +141,42 @@ fn a_set_typo_is_blamed_on_the_set_and_nothing_is_written() {
 }
 
 #[test]
+fn a_hierarchy_or_model_that_does_not_fit_is_blamed_on_the_config() {
+    let dir = scratch("bad-fit");
+    let config = tiny_config(&dir);
+    let out = dir.join("run");
+    for (set, expected) in [
+        (
+            "hierarchy=\"nope\"",
+            "error: --set hierarchy=\"nope\": key `hierarchy` (\"nope\"): hierarchy 'nope' is \
+             neither a built-in",
+        ),
+        (
+            "hierarchy=\"cifar10\"",
+            "error: --set hierarchy=\"cifar10\": key `hierarchy` (\"cifar10\"): hierarchy \
+             'cifar10' has 10 classes but the data has 4",
+        ),
+        (
+            "model.kind=\"resnet18\"",
+            "error: --set model.kind=\"resnet18\": key `model.kind`: resnet18 needs images",
+        ),
+    ] {
+        let (ok, _, stderr) = nclab(&[
+            "train",
+            &config,
+            "--quiet",
+            "--out",
+            &out.display().to_string(),
+            "--set",
+            set,
+        ]);
+        assert!(!ok);
+        assert!(stderr.starts_with(expected), "{set}: {stderr}");
+        assert!(!out.exists(), "{set}");
+    }
+}
+
+#[test]
 fn missing_cifar_data_is_blamed_on_the_data_not_on_per_class() {
     let dir = scratch("no-cifar");
     let empty = dir.join("empty-data-root");
