@@ -30,6 +30,7 @@ pub struct Saver<'a> {
 impl Saver<'_> {
     /// Writes `<stem>.svg` and `<stem>.png`; returns the SVG text (for inlining).
     pub fn save(&mut self, fig: &dyn SaveFigure, stem: &str) -> Result<String> {
+        super::stop_if_asked()?;
         let svg = fig.save(self.dir, stem)?;
         self.files.push(format!("{stem}.svg"));
         self.files.push(format!("{stem}.png"));

@@ -221,6 +221,8 @@ pub fn generate(options: &Options) -> Result<Outcome> {
     std::fs::create_dir(&staging)
         .with_context(|| format!("{}: cannot create directory", staging.display()))?;
     let files = write_all(&loaded, &conds, options, &staging, &mut warnings)?;
+    // The last point to stop at: once files move into place, the report is finished.
+    stop_if_asked()?;
     for f in &files {
         let to = options.out.join(f);
         std::fs::rename(staging.join(f), &to)
@@ -257,7 +259,21 @@ pub fn file_stem(metric: &str) -> String {
         .collect()
 }
 
+/// Fails when a signal asked the process to stop ([`crate::interrupt`]): checked before each
+/// file is drawn or written into the staging folder, so that Ctrl-C during a long report
+/// leaves by the error path, whose [`Cleanup`] removes what was staged.
+pub fn stop_if_asked() -> Result<()> {
+    if let Some(signal) = crate::interrupt::requested() {
+        bail!(
+            "stopped by {}: no report was written",
+            crate::interrupt::name(signal)
+        );
+    }
+    Ok(())
+}
+
 fn write_text(dir: &Path, name: &str, text: &str, files: &mut Vec<String>) -> Result<()> {
+    stop_if_asked()?;
     let path = dir.join(name);
     std::fs::write(&path, text).with_context(|| format!("{}: cannot write", path.display()))?;
     files.push(name.to_string());

@@ -37,6 +37,8 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
+    // Ctrl-C stops the report between two files, and the staged files are removed.
+    nclab_runs::interrupt::install();
     let mut options = Options::new(args.runs, args.out.clone());
     options.group_by = args.group_by;
     options.skip_bad = args.skip_bad;
