@@ -391,6 +391,11 @@ fn the_out_folder_is_a_report_of_its_own() {
     );
     assert!(e.contains("holds files that no report wrote"), "{e}");
     assert_eq!(std::fs::read_dir(&home).unwrap().count(), 1);
+    // A folder holding only the staging folder of a killed report is taken as empty.
+    let killed = root.join("killed");
+    std::fs::create_dir_all(killed.join(".nclab-report-staging-999999")).unwrap();
+    generate(&Options::new(vec![runs.clone()], killed.clone())).unwrap();
+    assert!(killed.join("index.html").is_file());
 
     let out = root.join("out");
     let first = generate(&Options::new(vec![runs.clone()], out.clone())).unwrap();

@@ -121,6 +121,9 @@ impl Drop for Cleanup<'_> {
 /// same folder knows which files are its own.
 const MANIFEST: &str = ".nclab-report";
 
+/// The name of the folder a report stages its files in, before its process id.
+const STAGING: &str = ".nclab-report-staging-";
+
 /// Fails unless `out` can take a report: a new folder, an empty one, or one an earlier report
 /// wrote (it holds [`MANIFEST`] or `index.html`). A run directory, or a folder of other files
 /// (`/`, a home folder), is refused: the report would scatter its files among them.
@@ -139,10 +142,11 @@ fn check_out(out: &Path) -> Result<()> {
         );
     }
     let earlier_report = out.join(MANIFEST).is_file() || out.join("index.html").is_file();
+    // A staging folder left by a report that was killed counts as the report's own.
     let empty = std::fs::read_dir(out)
         .with_context(|| format!("{}: cannot list", out.display()))?
-        .next()
-        .is_none();
+        .filter_map(|e| e.ok())
+        .all(|e| e.file_name().to_string_lossy().starts_with(STAGING));
     if !(empty || earlier_report) {
         bail!(
             "--out {} holds files that no report wrote: choose a new or empty folder, or one \
@@ -204,9 +208,7 @@ pub fn generate(options: &Options) -> Result<Outcome> {
         .take_while(|dir| !dir.as_os_str().is_empty() && !dir.exists())
         .map(Path::to_path_buf)
         .collect();
-    let staging = options
-        .out
-        .join(format!(".nclab-report-staging-{}", std::process::id()));
+    let staging = options.out.join(format!("{STAGING}{}", std::process::id()));
     // In place before the folders are made: a creation that fails half-way is undone too.
     let mut cleanup = Cleanup {
         staging: &staging,
