@@ -80,6 +80,30 @@ def test_accumulator_equals_cli(case, cli_json):
     assert again == acc.result()
 
 
+def test_accumulator_takes_batches_from_several_threads():
+    # Four threads adding at once: the core runs without the GIL, so calls overlap, and each
+    # waits for the accumulator instead of failing on it ("Already borrowed").
+    rng = np.random.default_rng(11)
+    h, y = gaussian_classes(rng, [400] * 8, 64)
+    w, b = rng.normal(size=(8, 64)), rng.normal(size=8)
+    batches = np.array_split(np.arange(len(y)), 64)
+    acc = nclab.Accumulator(8, 64)
+
+    def feed(part):
+        for rows in part:
+            acc.add(h[rows], y[rows])
+
+    for pass_ in (1, 2):
+        threads = [threading.Thread(target=feed, args=(batches[i::4],)) for i in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        if pass_ == 1:
+            acc.second_pass(w, b)
+    assert_metrics_close(acc.result(), nclab.measure(h, y, w, b), rtol=1e-10, atol=1e-12)
+
+
 def test_accumulator_predictions_and_late_weights(case):
     h, y, w, b, _ = case
     logits = h @ w.T + b

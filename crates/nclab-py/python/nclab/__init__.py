@@ -19,6 +19,7 @@ mistake metrics in ``docs/losses-and-hierarchies.md``.
 from __future__ import annotations
 
 import numbers
+import threading
 from typing import Any, Optional, Sequence, Union
 
 from . import _arrays
@@ -140,6 +141,9 @@ class Accumulator:
     hierarchy. Give the classifier to
     ``second_pass()``: NC4 compares decisions made during pass 2, so weights given only to
     ``result()`` need the network's ``predictions`` in every pass-2 ``add()``.
+
+    Batches may come from several threads (a data loader's, say): each call takes the
+    accumulator whole, so concurrent calls run one after another.
     """
 
     def __init__(self, num_classes: int, dim: int):
@@ -147,6 +151,9 @@ class Accumulator:
             if not _is_count(value, least):
                 raise ValueError(f"{name}: expected a whole number >= {least}, got {value!r}")
         self._inner = _nclab.Accumulator(num_classes, dim)
+        # The core works without the GIL; a second thread's call waits here instead of
+        # failing on the busy accumulator ("Already borrowed").
+        self._lock = threading.Lock()
 
     def __copy__(self):
         # A copy would be a second handle on the same passes: a call on it moves both on.
@@ -171,19 +178,23 @@ class Accumulator:
     def add(self, features: Any, labels: Any, predictions: Any = None) -> None:
         """Adds a batch (``features`` ``B x d``, ``labels`` ``B``) to the current pass;
         ``predictions`` (the network's decisions) count in pass 2, for every batch or none."""
-        self._inner.add(
+        batch = (
             _arrays.floats(features, "features"),
             _arrays.labels(labels, "labels"),
             _arrays.optional(_arrays.labels, predictions, "predictions"),
         )
+        with self._lock:
+            self._inner.add(*batch)
 
     def second_pass(self, weights: Any = None, bias: Any = None) -> None:
         """Ends pass 1 (every class must have had a sample) and begins pass 2, with the last
         layer ``W`` (``K x d``) and ``b`` (``K``) when there is one."""
-        self._inner.second_pass(
+        classifier = (
             _arrays.optional(_arrays.floats, weights, "weights"),
             _arrays.optional(_arrays.vector, bias, "bias"),
         )
+        with self._lock:
+            self._inner.second_pass(*classifier)
 
     def result(
         self,
@@ -196,12 +207,13 @@ class Accumulator:
         """The metrics (a dict as :func:`measure` returns, without the held-out, NC5 and MSE
         metrics). Pass 2 must have seen as many samples of each class as pass 1; a failed
         check leaves the passes as they were."""
-        return self._inner.result(
+        classifier = (
             _arrays.optional(_arrays.floats, weights, "weights"),
             _arrays.optional(_arrays.vector, bias, "bias"),
-            hierarchy=_hierarchy(hierarchy, self.num_classes),
-            coarse_depth=coarse_depth,
         )
+        tree = _hierarchy(hierarchy, self.num_classes)
+        with self._lock:
+            return self._inner.result(*classifier, hierarchy=tree, coarse_depth=coarse_depth)
 
     def heldout(self, features: Any, labels: Any) -> dict:
         """The held-out metrics of ``features`` and ``labels`` (e.g. the test set) against the
@@ -210,9 +222,9 @@ class Accumulator:
         ``heldout_nc4`` (the share whose network decision differs from the nearest *training*
         mean; None without a classifier) and ``heldout_ncc_accuracy`` (the accuracy of the
         nearest training mean)."""
-        return self._inner.heldout(
-            _arrays.floats(features, "features"), _arrays.labels(labels, "labels")
-        )
+        held = (_arrays.floats(features, "features"), _arrays.labels(labels, "labels"))
+        with self._lock:
+            return self._inner.heldout(*held)
 
     def __repr__(self) -> str:
         return repr(self._inner)
