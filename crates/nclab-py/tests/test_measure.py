@@ -197,7 +197,7 @@ def test_gil_is_released():
 
 def test_cuda_tensors_are_moved_once():
     if not torch.cuda.is_available():
-        pytest.skip("no CUDA device here (the GPU runs of scripts/gpu-check.sh cover it)")
+        pytest.skip("no CUDA device here: run this suite on a CUDA machine to cover it")
     rng = np.random.default_rng(2)
     h, y = gaussian_classes(rng, [30] * 4, 5)
     assert nclab.measure(torch.from_numpy(h).cuda(), torch.from_numpy(y).cuda()) == nclab.measure(h, y)

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -118,10 +119,15 @@ def test_tracker_writes_a_run_directory_that_nclab_reads(tmp_path, cli):
     summary = json.loads((run / "summary.json").read_text())
     assert summary["status"] == "finished" and summary["seed"] == 11 and summary["loss"] == "hxe"
     assert summary["final"]["nc1"] == rows[-1]["nc1"]
-    assert summary["hierarchy"] == "hierarchy.json"
-    # config.toml names the saved copy too, which the report reads back.
-    assert 'hierarchy = "hierarchy.json"' in (run / "config.toml").read_text()
-    assert nclab.Hierarchy.load(run / "hierarchy.json").classes == tree.classes
+    # The tree is saved beside the run under a name from its content; config.toml names the
+    # same copy, so runs on different trees are different conditions to the report.
+    copy = summary["hierarchy"]
+    assert re.fullmatch(r"hierarchy-[0-9a-f]{12}\.json", copy), copy
+    assert f'hierarchy = "{copy}"' in (run / "config.toml").read_text()
+    assert nclab.Hierarchy.load(run / copy).classes == tree.classes
+    other = nclab.Hierarchy.from_edges([("r", c) for c in "01234"], classes=list("01234"))
+    with Tracker(tmp_path / "other", other, [1], num_epochs=1) as t:
+        assert t.config["hierarchy"] != copy
     report = tmp_path / "report"
     cli("report", run, "--out", report)
     assert (report / "index.html").is_file()
@@ -187,6 +193,8 @@ def test_tracker_refuses_a_bad_setup_before_writing(tmp_path):
     for config, message in [
         ({"data": "mnist"}, r"config\['data'\]: expected a dict"),
         ({"hierarchy": "cifar100"}, r"config\['hierarchy'\]: written by the Tracker from its hierarchy"),
+        ({"analysis": {"coarse_depth": 0}}, r"config\['analysis'\]\['coarse_depth'\]: written by the Tracker"),
+        ({"optim": {"epochs": 7}}, r"config\['optim'\]\['epochs'\]: written by the Tracker"),
         ({"optim": {"momentum": float("nan")}}, "config: Out of range float"),
         ({"optim": {"steps": [1, None]}}, r"config\['optim'\]\['steps'\]\[1\]: None inside a list"),
     ]:
@@ -304,7 +312,9 @@ def test_tracker_dates_the_terminal_phase_between_analyses(tmp_path):
             model[1].weight.copy_(torch.eye(k) if correct else torch.eye(k).roll(1, 0))
 
     # (correct?, running_acc) for epochs 1..6; analyses at 1 and 6.
-    epochs = [(False, None), (False, 1.0), (True, 0.5), (True, 0.995), (True, None), (True, None)]
+    # running_acc as a number or as a one-element tensor (correct / seen summed from tensors).
+    epochs = [(False, None), (False, 1.0), (True, 0.5), (True, torch.tensor(0.995)), (True, None),
+              (True, None)]
 
     def run(name, use_running_acc=True, **kwargs):
         tracker = Tracker(tmp_path / name, epochs=[1, 6], num_epochs=6, **kwargs)
@@ -323,13 +333,29 @@ def test_tracker_dates_the_terminal_phase_between_analyses(tmp_path):
     # Without running_acc only the analysis epochs are checked; tpt_check=0 checks every epoch.
     assert run("unchecked", use_running_acc=False) == (6, 6)
     assert run("every", use_running_acc=False, tpt_check=0) == (3, 3)
-    assert "tpt_check = 0.0" in (tmp_path / "every" / "config.toml").read_text()
+    # Not recorded in config.toml: it changes when TPT is dated, not what is measured.
+    assert "tpt_check" not in (tmp_path / "every" / "config.toml").read_text()
     with pytest.raises(ValueError, match="tpt_check: expected a number >= 0"):
         Tracker(tmp_path / "bad", num_epochs=2, tpt_check=float("nan"))
     tracker = Tracker(tmp_path / "acc", epochs=[2], num_epochs=2)
     with pytest.raises(ValueError, match="running_acc: expected a number from 0 to 1"):
         tracker.epoch(1, model, loader, running_acc=1.5)
     tracker.close()
+
+
+def test_tracker_on_cuda_with_labels_on_the_device(tmp_path):
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device here: run this suite on a CUDA machine to cover it")
+    # A loader that keeps its data on the GPU: the analyses and the TPT checks between them.
+    model, _, x, y = toy(seed=4, k=3)
+    model = model.cuda()
+    loader = DataLoader(TensorDataset(torch.from_numpy(x).cuda(), torch.from_numpy(y).cuda()),
+                        batch_size=32)
+    tracker = Tracker(tmp_path / "run", epochs=[1, 3], num_epochs=3, tpt_check=0)
+    rows = train(model.train(), loader, nn.CrossEntropyLoss(), 3, tracker)
+    assert rows[0] is not None and rows[1] is None and rows[2] is not None
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["status"] == "finished" and summary["device"].startswith("cuda")
 
 
 def test_a_missing_data_set_is_an_os_error(tmp_path):

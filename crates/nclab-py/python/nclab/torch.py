@@ -15,6 +15,7 @@ This module imports torch; ``import nclab`` alone does not.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import numbers
@@ -352,7 +353,12 @@ def _loss_config(loss: Optional[nn.Module]) -> dict:
 
 
 # A hierarchy that is not built in is saved beside the run, under this name.
-_HIERARCHY_FILE = "hierarchy.json"
+def _hierarchy_file(text: str) -> str:
+    """The name of the copy of a tree that is not built in, beside the run: by its content
+    (``hierarchy-<12 hex digits of its SHA-256>.json``), so that runs on different trees have
+    different configs and are not pooled by ``nclab report``."""
+    return f"hierarchy-{hashlib.sha256(text.encode()).hexdigest()[:12]}.json"
+
 
 # Config keys that the Tracker writes from its own arguments (which one, for the message).
 _SET_BY_TRACKER = {"name": "its name argument", "seed": "its seed argument",
@@ -432,10 +438,11 @@ class Tracker:
             "hierarchy": self.hierarchy.source if self.hierarchy is not None else "flat",
             "loss": _loss_config(loss),
             "optim": {"epochs": num_epochs},
+            # tpt_check is not recorded: it changes when the terminal phase is dated (and only
+            # with running_acc), not what is measured.
             "analysis": {
                 "epochs": epochs if isinstance(epochs, str) else [int(e) for e in epochs],
                 "coarse_depth": coarse_depth,
-                "tpt_check": self.tpt_check,
             },
         }
         for key, value in (config or {}).items():
@@ -448,13 +455,20 @@ class Tracker:
                     f"config[{key!r}]: expected a dict (a TOML table), got {type(value).__name__}"
                 )
             if isinstance(value, dict) and isinstance(cfg.get(key), dict):
+                taken = [inner for inner in value if inner in cfg[key]]
+                if taken:
+                    raise ValueError(
+                        f"config[{key!r}][{taken[0]!r}]: written by the Tracker from its own "
+                        "arguments (loss, num_epochs, epochs, coarse_depth)"
+                    )
                 cfg[key] = {**cfg[key], **value}
             else:
                 cfg[key] = value
         # A tree that is not built in is saved beside the run; both files name that copy.
         builtin = self.hierarchy is None or self.hierarchy.is_builtin
         if not builtin:
-            cfg["hierarchy"] = _HIERARCHY_FILE
+            tree_json = self.hierarchy.to_string("json")
+            cfg["hierarchy"] = _hierarchy_file(tree_json)
         try:
             config_json = json.dumps(cfg, allow_nan=False)
         except (TypeError, ValueError) as e:
@@ -464,7 +478,7 @@ class Tracker:
         self._writer = _nclab.RunWriter(os.fspath(run_dir), config_json)
         self.path = self._writer.path
         if not builtin:
-            self.hierarchy.save(os.path.join(self.path, _HIERARCHY_FILE))
+            self.hierarchy.save(os.path.join(self.path, cfg["hierarchy"]))
         self._start = time.perf_counter()
         self._analysis_s = 0.0
         self._images = 0
@@ -508,11 +522,11 @@ class Tracker:
                 f"num_epochs={self.num_epochs}; expected {expected}"
             )
         if lr is not None:
-            if not _is_number(lr):
-                raise ValueError(f"lr: expected a number, got {type(lr).__name__} {lr!r}")
-            lr = float(lr)
-        if running_acc is not None and (not _is_number(running_acc) or not 0 <= running_acc <= 1):
-            raise ValueError(f"running_acc: expected a number from 0 to 1, got {running_acc!r}")
+            lr = _as_float(lr, "lr")
+        if running_acc is not None:
+            running_acc = _as_float(running_acc, "running_acc")
+            if not 0 <= running_acc <= 1:
+                raise ValueError(f"running_acc: expected a number from 0 to 1, got {running_acc!r}")
         if epoch not in self.analysis_epochs:
             if self._tpt_epoch is None and (
                 self.tpt_check == 0 or (running_acc is not None and running_acc >= self.tpt_check)
@@ -713,7 +727,8 @@ def _no_training_error(model: nn.Module, loader: Iterable) -> bool:
         for i, batch in enumerate(loader):
             inputs, y = _batch(batch, i)
             batches += 1
-            if (model(inputs.to(device, non_blocking=True)).argmax(1).cpu() != y).any():
+            decided = model(inputs.to(device, non_blocking=True)).argmax(1)
+            if bool((decided != y.to(decided.device)).any()):
                 return False
     finally:
         model.train(was_training)
@@ -724,6 +739,17 @@ def _no_training_error(model: nn.Module, loader: Iterable) -> bool:
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def _as_float(value: Any, name: str) -> float:
+    """A real number, or a one-element tensor holding one (``correct / seen`` summed from
+    tensors), as a float; anything else is refused naming ``name``."""
+    if isinstance(value, torch.Tensor) and value.numel() == 1 and not value.dtype.is_complex \
+            and value.dtype != torch.bool:
+        return float(value.item())
+    if not _is_number(value):
+        raise ValueError(f"{name}: expected a number, got {type(value).__name__} {value!r}")
+    return float(value)
 
 
 def _dataset_len(loader: Any) -> int:
