@@ -391,11 +391,28 @@ fn the_out_folder_is_a_report_of_its_own() {
     );
     assert!(e.contains("holds files that no report wrote"), "{e}");
     assert_eq!(std::fs::read_dir(&home).unwrap().count(), 1);
-    // A folder holding only the staging folder of a killed report is taken as empty.
+    // A folder holding only the staging folder of a killed report is taken as empty (no
+    // process has the largest id)...
     let killed = root.join("killed");
-    std::fs::create_dir_all(killed.join(".nclab-report-staging-999999")).unwrap();
+    std::fs::create_dir_all(killed.join(".nclab-report-staging-4294967295")).unwrap();
     generate(&Options::new(vec![runs.clone()], killed.clone())).unwrap();
     assert!(killed.join("index.html").is_file());
+    // ...but one of a running report (this process stands in for it) is not.
+    if cfg!(target_os = "linux") {
+        let busy = root.join("busy");
+        let pid = std::process::id();
+        std::fs::create_dir_all(busy.join(format!(".nclab-report-staging-{pid}"))).unwrap();
+        let e = format!(
+            "{:#}",
+            generate(&Options::new(vec![runs.clone()], busy.clone())).unwrap_err()
+        );
+        assert!(
+            e.contains(&format!(
+                "another report (process {pid}) is being written into it"
+            )),
+            "{e}"
+        );
+    }
 
     let out = root.join("out");
     let first = generate(&Options::new(vec![runs.clone()], out.clone())).unwrap();

@@ -113,14 +113,18 @@ pub fn train(config: &Config, opts: &TrainOptions) -> anyhow::Result<Outcome> {
 /// A finished run (its summary says so and `final.safetensors` is there) as it stands: resuming
 /// it changes nothing, not even the timings. `None` for a run that can go on.
 fn already_finished(dir: &RunDir) -> anyhow::Result<Option<Outcome>> {
-    let path = dir.file(run_dir::SUMMARY);
-    if !path.exists() || !dir.file(run_dir::FINAL).exists() {
+    if !dir.file(run_dir::FINAL).exists() {
         return Ok(None);
     }
-    let text = std::fs::read_to_string(&path)
-        .with_context(|| format!("cannot read {}", path.display()))?;
-    let summary: run_dir::Summary = serde_json::from_str(&text)
-        .with_context(|| format!("{}: not a run summary", path.display()))?;
+    let Some(value) = run_dir::read_summary(&dir.path)? else {
+        return Ok(None);
+    };
+    let summary: run_dir::Summary = serde_json::from_value(value).with_context(|| {
+        format!(
+            "{}: not a run summary",
+            dir.file(run_dir::SUMMARY).display()
+        )
+    })?;
     Ok((summary.status == Status::Finished).then(|| Outcome {
         summary,
         dir: dir.path.clone(),

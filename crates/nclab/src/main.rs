@@ -11,7 +11,12 @@ fn main() -> std::process::ExitCode {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {err:#}");
-            std::process::ExitCode::FAILURE
+            // Stopped by a signal (a sweep or report on Ctrl-C): the shell's 128 + signal, as
+            // `nclab train` exits.
+            match nclab_runs::interrupt::requested() {
+                Some(signal) => std::process::ExitCode::from((128 + signal) as u8),
+                None => std::process::ExitCode::FAILURE,
+            }
         }
     }
 }

@@ -840,7 +840,7 @@ fn interrupts_keep_runs_resumable_and_one_sweep_per_folder() {
     unsafe { libc::kill(sweep.id() as libc::pid_t, libc::SIGINT) };
     let output = sweep.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(!output.status.success());
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
     assert!(
         stderr.contains("the sweep was stopped by SIGINT (Ctrl-C)"),
         "{stderr}"

@@ -142,11 +142,22 @@ fn check_out(out: &Path) -> Result<()> {
         );
     }
     let earlier_report = out.join(MANIFEST).is_file() || out.join("index.html").is_file();
-    // A staging folder left by a report that was killed counts as the report's own.
-    let empty = std::fs::read_dir(out)
+    let mut empty = true;
+    for entry in std::fs::read_dir(out)
         .with_context(|| format!("{}: cannot list", out.display()))?
         .filter_map(|e| e.ok())
-        .all(|e| e.file_name().to_string_lossy().starts_with(STAGING));
+    {
+        match staging_process(&entry.file_name().to_string_lossy()) {
+            Some(pid) if process_runs(pid) => bail!(
+                "--out {}: another report (process {pid}) is being written into it; wait for it \
+                 to end or choose another folder",
+                out.display()
+            ),
+            // A staging folder left by a report that was killed counts as the report's own.
+            Some(_) => {}
+            None => empty = false,
+        }
+    }
     if !(empty || earlier_report) {
         bail!(
             "--out {} holds files that no report wrote: choose a new or empty folder, or one \
@@ -155,6 +166,17 @@ fn check_out(out: &Path) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// The process id in the name of a report's staging folder (`.nclab-report-staging-PID`).
+fn staging_process(name: &str) -> Option<u32> {
+    name.strip_prefix(STAGING)?.parse().ok()
+}
+
+/// Whether process `pid` is running. Read from /proc on Linux; elsewhere every process counts
+/// as ended, so that a staging folder is always taken for a killed report's leftover.
+fn process_runs(pid: u32) -> bool {
+    cfg!(target_os = "linux") && Path::new("/proc").join(pid.to_string()).exists()
 }
 
 /// The files an earlier report into `out` listed in its [`MANIFEST`] (plain names only).
@@ -173,6 +195,7 @@ pub fn generate(options: &Options) -> Result<Outcome> {
     let mut warnings = Vec::new();
     let mut loaded: Vec<Run> = Vec::new();
     for dir in &dirs {
+        stop_if_asked()?;
         match runs::load_run(dir) {
             Ok(r) => loaded.push(r),
             Err(e) if options.skip_bad => warnings.push(format!("skipped {e:#}")),
