@@ -408,7 +408,7 @@ fn bad_input_gets_a_clear_error() {
                     labels(d, &[0, 1, 1]),
                 ]
             }),
-            "features: value 1e160 at row 0, column 0 is beyond +-1e60",
+            "h.npy): value 1e160 at row 0, column 0 is beyond +-1e60",
         ),
         (
             "truncated npy",
@@ -446,6 +446,24 @@ fn bad_input_gets_a_clear_error() {
                 ]
             }),
             "nope.npy",
+        ),
+        (
+            "non-finite features",
+            Box::new(|d: &Path| {
+                let h = save(
+                    d,
+                    "nan.npy",
+                    Tensor::from_f32(vec![4, 2], &[0.0, 1.0, 2.0, 3.0, f32::NAN, 5.0, 6.0, 7.0])
+                        .unwrap(),
+                );
+                vec![
+                    "--features".into(),
+                    h,
+                    "--labels".into(),
+                    labels(d, &[0, 0, 1, 1]),
+                ]
+            }),
+            "nan.npy): non-finite value NaN at row 2, column 0",
         ),
         (
             "coarse depth 0",

@@ -282,8 +282,29 @@ pub fn run(args: Args) -> Result<()> {
             .then_some(args.weight_decay)
             .flatten(),
     };
-    let rows = measurement.run()?;
+    let [.., src_eh, _] = &inputs.sources;
+    let roles = [
+        ("held-out data: features", src_eh.as_str()),
+        ("out-of-distribution features", ood_what.as_str()),
+        ("features", src_h.as_str()),
+        ("weights", src_w.as_str()),
+        ("bias", src_b.as_str()),
+    ];
+    let rows = measurement.run().map_err(|e| name_the_file(e, &roles))?;
     print_metrics(&rows, args.format)
+}
+
+/// The core names an input by its role (`features: non-finite value NaN at row 2, column 0`);
+/// the user gave it as a file, which the message names beside the role:
+/// `features (h.npy): non-finite value ...`.
+fn name_the_file(e: nclab_core::Error, roles: &[(&str, &str)]) -> anyhow::Error {
+    let message = e.to_string();
+    for (role, source) in roles {
+        if let Some(rest) = message.strip_prefix(&format!("{role}: ")) {
+            return anyhow::anyhow!("{role} ({source}): {rest}");
+        }
+    }
+    e.into()
 }
 
 /// Fails unless the features (`rows` of them, from `src_h`) and their labels (from `src_y`)
