@@ -486,3 +486,43 @@ fn a_key_added_later_means_its_default_when_absent() {
     members.sort();
     assert_eq!(members, [vec![0, 1], vec![2]]);
 }
+
+/// A Tracker's HXE run (its config holds the loss's own parameters) and an `nclab train` HXE
+/// run (every loss's defaults too: `loss.kappa`, `loss.weight`, `loss.beta`) grouped by the
+/// loss: the same loss, one condition; they split into two with the same label.
+#[test]
+fn loss_parameters_a_loss_does_not_read_do_not_split_conditions() {
+    let root = scratch("unused-loss-keys");
+    let runs = root.join("runs");
+    write_run(&runs.join("train"), "syn", 0, NC1_S0, 5);
+    write_run(&runs.join("tracker"), "syn", 1, NC1_S1, 5);
+    let hxe = "kind = \"hxe\"\nalpha = 0.5\nnormalize = \"none\"\n";
+    for (run, loss) in [
+        (
+            "train",
+            format!("{hxe}kappa = 1.0\nweight = 1.0\nbeta = 10.0\n"),
+        ),
+        ("tracker", hxe.to_string()),
+    ] {
+        let path = runs.join(run).join("config.toml");
+        let text = std::fs::read_to_string(&path)
+            .unwrap()
+            .replace("kind = \"ce\"\n", &loss);
+        std::fs::write(path, text).unwrap();
+    }
+    let mut o = Options::new(vec![runs.clone()], root.join("out"));
+    o.group_by = Some("loss".into());
+    let outcome = generate(&o).unwrap();
+    assert_eq!((outcome.runs, outcome.conditions), (2, 1));
+    // A parameter the loss reads still tells conditions apart.
+    let path = runs.join("tracker").join("config.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, text.replace("alpha = 0.5", "alpha = 0.1")).unwrap();
+    let outcome = generate(&Options {
+        out: root.join("out2"),
+        ..o
+    })
+    .unwrap();
+    assert_eq!(outcome.conditions, 2);
+    std::fs::remove_dir_all(root).unwrap();
+}

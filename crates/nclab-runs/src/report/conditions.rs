@@ -76,22 +76,29 @@ pub fn group(runs: &[Run], group_by: Option<&str>) -> Result<Vec<Condition>> {
 }
 
 /// The config entries that define a run's condition: all but [`NON_CONDITION_KEYS`], or with
-/// `group_by` the entries of that key (`(absent)` when the run lacks it).
+/// `group_by` the entries of that key (`(absent)` when the run lacks it). Loss parameters that
+/// the run's loss does not read ([`unused_loss_parameter`]) never define a condition: `nclab
+/// train` writes every loss's defaults (`loss.beta` of an HXE run), a Tracker only those of
+/// its loss, and the two are the same loss.
 fn defining_entries(run: &Run, group_by: Option<&str>) -> BTreeMap<String, String> {
+    let kind = run.config.get("loss.kind").map(|v| unquote(v));
+    let used = |k: &String| !unused_loss_parameter(k, kind.as_deref());
     match group_by {
         None => {
             let mut m: BTreeMap<String, String> = run
                 .config
                 .iter()
-                .filter(|(k, _)| !NON_CONDITION_KEYS.contains(&k.as_str()))
+                .filter(|(k, _)| !NON_CONDITION_KEYS.contains(&k.as_str()) && used(k))
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect();
             // Only for runs of `nclab train`: a Tracker's config says `trainer = ...` and
             // holds only the keys its user gave.
             if !run.config.contains_key("trainer") {
                 for (key, value) in ADDED_KEYS {
-                    m.entry(key.to_string())
-                        .or_insert_with(|| value.to_string());
+                    let key = key.to_string();
+                    if used(&key) {
+                        m.entry(key).or_insert_with(|| value.to_string());
+                    }
                 }
             }
             m
@@ -101,7 +108,7 @@ fn defining_entries(run: &Run, group_by: Option<&str>) -> BTreeMap<String, Strin
             let mut m: BTreeMap<String, String> = run
                 .config
                 .iter()
-                .filter(|(k, _)| k.as_str() == key || k.starts_with(&prefix))
+                .filter(|(k, _)| (k.as_str() == key || k.starts_with(&prefix)) && used(k))
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect();
             if m.is_empty() {
@@ -137,14 +144,20 @@ fn check_group_key(runs: &[Run], key: &str) -> Result<()> {
 }
 
 /// The entries whose value is not the same in every condition (sorted): they make the labels.
+/// A loss parameter is compared only between the conditions whose loss reads it (a CE
+/// condition has no `loss.kappa` to differ in).
 fn varying_keys(keys: &[&BTreeMap<String, String>]) -> Vec<String> {
     let mut varying: Vec<String> = Vec::new();
     for k in keys.iter().flat_map(|m| m.keys()) {
         if varying.contains(k) {
             continue;
         }
-        let first = keys[0].get(k);
-        if keys.iter().any(|m| m.get(k) != first) {
+        let mut values = keys.iter().filter_map(|m| {
+            let kind = m.get("loss.kind").map(|v| unquote(v));
+            (!unused_loss_parameter(k, kind.as_deref())).then(|| m.get(k))
+        });
+        let first = values.next();
+        if values.any(|v| Some(v) != first) {
             varying.push(k.clone());
         }
     }
@@ -437,7 +450,7 @@ pub fn check_pooling(
 fn unused_loss_parameter(key: &str, loss_kind: Option<&str>) -> bool {
     let used: &[&str] = match loss_kind {
         Some("ce") => &[],
-        Some("mse") => &["loss.kappa"],
+        Some("mse") => &["loss.kappa", "loss.weight"],
         Some("soft") => &["loss.beta"],
         Some("hxe") => &["loss.alpha", "loss.normalize"],
         _ => return false,

@@ -848,14 +848,21 @@ pub fn folds_note(folds: &FoldTable) -> String {
             super::folds::describe_span(name)
         ));
     }
+    // The decay spans come from a config's step schedule; runs without one (a Python
+    // Tracker's, or another schedule) have none, and the sentence would not hold for them.
+    let decays = if folds.spans.iter().any(|s| s.starts_with("decay")) {
+        " The learning rate decays at epochs ⌊E/3⌋+1 and ⌊2E/3⌋+1 of the step schedule (E \
+         epochs)."
+    } else {
+        ""
+    };
     format!(
         "Fold = the metric at the start of a span divided by its value at the end (10× = a \
          tenfold fall; below 1× = a rise), per run, then the mean over the runs (seeds) of the \
          condition (`folds.csv` has how many runs each mean has). The stable TPT epoch is the \
          first epoch from which every later check found zero training error (summary.json, or \
          for older runs the first analysis epoch of the final streak of rows with train_acc = \
-         1). Spans: {}. The learning rate decays at epochs ⌊E/3⌋+1 and ⌊2E/3⌋+1 of the step \
-         schedule (E epochs).",
+         1). Spans: {}.{decays}",
         parts.join("; ")
     )
 }
