@@ -51,6 +51,14 @@ impl SyntheticSpec {
             let (k, v) = kv
                 .split_once('=')
                 .ok_or_else(|| bad(name, &format!("{kv:?} is not key=value")))?;
+            // The names of a config's `[data]` keys are taken too.
+            let k = match k {
+                "classes" => "k",
+                "dim" => "d",
+                "per_class" => "n",
+                "separation" => "sep",
+                short => short,
+            };
             if seen.contains(&k) {
                 return Err(bad(name, &format!("{k} is given twice")));
             }
@@ -74,7 +82,10 @@ impl SyntheticSpec {
                 _ => {
                     return Err(bad(
                         name,
-                        &format!("unknown key {k:?} (expected k, d, n, sep, seed)"),
+                        &format!(
+                            "unknown key {k:?} (expected k, d, n, sep, seed, or a config's \
+                             classes, dim, per_class, separation)"
+                        ),
                     ))
                 }
             }
@@ -242,6 +253,16 @@ mod tests {
                 seed: 9
             }
         );
+        // A config's key names mean the same.
+        assert_eq!(
+            SyntheticSpec::parse("synthetic:classes=3,dim=5,per_class=7,separation=2.5,seed=9")
+                .unwrap(),
+            s
+        );
+        let e = SyntheticSpec::parse("synthetic:k=3,classes=4")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("k is given twice"), "{e}");
         let e = SyntheticSpec::parse("synthetic:k=3,k=4")
             .unwrap_err()
             .to_string();
