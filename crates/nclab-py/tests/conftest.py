@@ -75,3 +75,8 @@ def assert_metrics_close(got: dict, want: dict, rtol=1e-12, atol=1e-13, noise=()
         else:
             assert g is not None, f"{key}: None where the reference has {w}"
             assert abs(g - w) <= atol + rtol * abs(w), f"{key}: {g!r} vs {w!r}"
+
+
+def pytest_configure(config):
+    # Most Tracker tests use the default loss on purpose; test_torch.py checks the warning.
+    config.addinivalue_line("filterwarnings", "ignore:Tracker. no loss given:UserWarning")

@@ -124,6 +124,8 @@ def test_evaluate_hand_computed():
     assert m["hdist@1"] == pytest.approx((0 + 1 + 1 + 3) / 4, rel=1e-15)
     # top-2 sets: {x, y}, {x, y}, {z, v}, {x, w}: the label is in the first two.
     assert m["top2_error"] == 0.5
+    # A single cut-off as an int, as a tuple of one.
+    assert nclab.evaluate(logits, labels, h, k=2) == nclab.evaluate(logits, labels, h, k=(2,))
     none_wrong = nclab.evaluate(logits[:1], labels[:1], h, k=(1,))
     assert none_wrong["mistake_severity"] is None
 

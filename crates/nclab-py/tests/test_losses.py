@@ -125,5 +125,6 @@ def test_bad_inputs():
         target = y.clone()
         target[3] = bad
         for loss in (HXELoss(h, 0.5), SoftLabelLoss(h, 4.0)):
-            with pytest.raises(IndexError, match="index out of range"):
+            with pytest.raises(IndexError, match=rf"target: class index {bad} is out of range "
+                               r"for 10 classes \(0 to 9\)"):
                 loss(z, target)

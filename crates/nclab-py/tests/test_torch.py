@@ -156,7 +156,7 @@ def test_tracker_marks_divergence(tmp_path):
     assert row["train_loss"] is None
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert (summary["status"], summary["diverged_at_epoch"]) == ("diverged", 1)
-    with pytest.raises(ValueError, match="the tracker is closed"):
+    with pytest.raises(ValueError, match=r"the tracker is closed \(the run diverged at epoch 1\)"):
         tracker.epoch(2, model, loader)
 
 
@@ -295,6 +295,15 @@ def test_tracker_checks_its_calls_and_marks_an_early_close(tmp_path):
         Tracker(tmp_path / "b", epochs=[1, 9], num_epochs=3)
     with pytest.raises(ValueError, match="take the last nn.Linear as the classifier"):
         measure_model(nn.Sequential(nn.Flatten()), loader, 5)
+    with pytest.raises(ValueError, match=r"num_classes=7, but the classifier .* has 5 outputs"):
+        measure_model(model, loader, 7)
+
+
+def test_tracker_without_a_loss_warns_that_it_records_cross_entropy(tmp_path):
+    with pytest.warns(UserWarning, match="no loss given, so the loss columns and config.toml's"):
+        tracker = Tracker(tmp_path / "run", num_epochs=1)
+    tracker.close()
+    assert 'kind = "ce"' in (tmp_path / "run" / "config.toml").read_text()
 
 
 def test_tracker_dates_the_terminal_phase_between_analyses(tmp_path):

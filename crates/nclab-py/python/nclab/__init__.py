@@ -247,11 +247,13 @@ def evaluate(
     ``d(c, y)`` of the k top-ranked classes; ``hprecision@k`` and ``hmap@k`` (Karthik et al.
     2021). With ``crm=True`` the same metrics again under ``"crm"``, after ranking every
     sample by conditional risk ``p D`` (Karthik et al. 2021). ``k`` defaults to ``(1, 5)``,
-    or ``(1, K)`` with fewer than 5 classes.
+    or ``(1, K)`` with fewer than 5 classes; a single ``k`` may be given as an int.
     """
     logits = _arrays.floats(logits, "logits")
     if k is None:
         k = (1, min(5, logits.shape[1]))
+    elif isinstance(k, numbers.Integral):
+        k = (k,)
     return _nclab.evaluate(
         logits,
         _arrays.labels(labels, "labels"),

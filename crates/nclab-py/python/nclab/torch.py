@@ -131,15 +131,13 @@ class HXELoss(nn.Module):
     def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         _check_logits(logits, target, self.num_classes)
         logp = F.log_softmax(logits, dim=-1)
-        # index_select, not [target]: a target of -1 is refused (as CE refuses it), not read as
-        # class K - 1.
-        path = self.paths.index_select(0, target)  # B x (D+1)
+        path = _rows_of(self.paths, target, self.num_classes)  # B x (D+1)
         inside = self.members[path]  # B x (D+1) x K
         node_logp = torch.logsumexp(
             logp.unsqueeze(1).masked_fill(~inside, float("-inf")), dim=-1
         )  # B x (D+1): log p(node)
         conditional = node_logp[:, :-1] - node_logp[:, 1:]  # log p(C_l | C_{l+1})
-        weights = self.term_weights.index_select(0, target).to(logits.dtype)
+        weights = _rows_of(self.term_weights, target, self.num_classes).to(logits.dtype)
         loss = -(weights * conditional).sum(dim=1)
         return _reduce(loss, self.reduction)
 
@@ -163,12 +161,27 @@ class SoftLabelLoss(nn.Module):
 
     def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         _check_logits(logits, target, self.num_classes)
-        q = self.targets.index_select(0, target).to(logits.dtype)  # -1 refused, as by CE
+        q = _rows_of(self.targets, target, self.num_classes).to(logits.dtype)
         loss = -(q * F.log_softmax(logits, dim=-1)).sum(dim=1)
         return _reduce(loss, self.reduction)
 
     def extra_repr(self) -> str:
         return f"beta={self.beta}, classes={self.num_classes}"
+
+
+def _rows_of(table: torch.Tensor, target: torch.Tensor, k: int) -> torch.Tensor:
+    """The rows of a per-class ``table`` for each class index of ``target``. With
+    ``index_select``, not ``table[target]``: a target of -1 is refused (as ``nn.CrossEntropyLoss``
+    refuses it), not read as class K - 1; the refusal names the index (on the CPU; CUDA
+    reports it as a device-side assertion)."""
+    try:
+        return table.index_select(0, target)
+    except IndexError:
+        bad = target[(target < 0) | (target >= k)]
+        value = int(bad[0]) if bad.numel() else "?"
+        raise IndexError(
+            f"target: class index {value} is out of range for {k} classes (0 to {k - 1})"
+        ) from None
 
 
 def _check_logits(logits: torch.Tensor, target: torch.Tensor, k: int) -> None:
@@ -319,6 +332,12 @@ def measure_model(
     makes the two passes measure different features).
     """
     head = _classifier(model, _NEEDS_CLASSIFIER)
+    if head.out_features != num_classes:
+        raise ValueError(
+            f"num_classes={num_classes}, but the classifier (the model's last nn.Linear, "
+            f"{head}) has {head.out_features} outputs: give the number of classes it scores, "
+            "or measure another layer with features(model, loader, layer=...) and nclab.measure"
+        )
     acc = nclab.Accumulator(num_classes, head.in_features)
     n = _dataset_len(loader)
     fits = 0 < n * head.in_features * 4 <= cache_bytes
@@ -427,6 +446,14 @@ class Tracker:
         self.tpt_check = float(tpt_check)
         self.analysis_epochs = set(nclab.analysis_epochs(epochs, num_epochs))
         self.num_epochs = num_epochs
+        if loss is None:
+            warnings.warn(
+                "Tracker: no loss given, so the loss columns and config.toml's [loss] are "
+                "cross-entropy's; pass loss= the criterion you train with (HXELoss, "
+                "SoftLabelLoss, nn.CrossEntropyLoss(), ...), or nclab report takes the run for a "
+                "CE run",
+                stacklevel=2,
+            )
         self.loss = loss if loss is not None else nn.CrossEntropyLoss()
         self.coarse_depth = coarse_depth
         self.seed = int(torch.initial_seed() if seed is None else seed) % (1 << 63)
@@ -510,7 +537,10 @@ class Tracker:
         epoch again. Every row has the columns of the first; one without the test set's leaves
         them empty."""
         if self._writer is None:
-            raise ValueError(f"{self.path}: the tracker is closed")
+            why = (f"the run diverged at epoch {self._diverged_at}" if self._status == "diverged"
+                   else f"the run is {self._status}")
+            raise ValueError(f"{self.path}: the tracker is closed ({why}); a new run needs a new "
+                             "Tracker and run_dir")
         if not isinstance(epoch, int) or isinstance(epoch, bool):
             raise ValueError(f"epoch: expected an int, got {type(epoch).__name__} {epoch!r}")
         if epoch != self._epoch + 1 or epoch > self.num_epochs:
