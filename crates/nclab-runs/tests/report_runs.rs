@@ -487,42 +487,78 @@ fn a_key_added_later_means_its_default_when_absent() {
     assert_eq!(members, [vec![0, 1], vec![2]]);
 }
 
-/// A Tracker's HXE run (its config holds the loss's own parameters) and an `nclab train` HXE
-/// run (every loss's defaults too: `loss.kappa`, `loss.weight`, `loss.beta`) grouped by the
-/// loss: the same loss, one condition; they split into two with the same label.
-#[test]
-fn loss_parameters_a_loss_does_not_read_do_not_split_conditions() {
-    let root = scratch("unused-loss-keys");
-    let runs = root.join("runs");
-    write_run(&runs.join("train"), "syn", 0, NC1_S0, 5);
-    write_run(&runs.join("tracker"), "syn", 1, NC1_S1, 5);
-    let hxe = "kind = \"hxe\"\nalpha = 0.5\nnormalize = \"none\"\n";
-    for (run, loss) in [
-        (
-            "train",
-            format!("{hxe}kappa = 1.0\nweight = 1.0\nbeta = 10.0\n"),
-        ),
-        ("tracker", hxe.to_string()),
-    ] {
-        let path = runs.join(run).join("config.toml");
-        let text = std::fs::read_to_string(&path)
-            .unwrap()
-            .replace("kind = \"ce\"\n", &loss);
-        std::fs::write(path, text).unwrap();
+/// Writes runs `name` (seed 0 and 1) whose `[loss]` table is `loss`, and returns how many
+/// conditions a report over `runs` (grouped by `group_by`) finds.
+fn conditions_of(root: &Path, runs: &[(&str, &str)], group_by: Option<&str>) -> usize {
+    let dir = root.join(format!("runs-{}", runs.len()));
+    let _ = std::fs::remove_dir_all(&dir);
+    for (name, loss) in runs {
+        for seed in [0, 1] {
+            let run = dir.join(format!("{name}-{seed}"));
+            write_run(&run, "syn", seed, NC1_S0, 5);
+            let path = run.join("config.toml");
+            let text = std::fs::read_to_string(&path)
+                .unwrap()
+                .replace("kind = \"ce\"\n", loss);
+            std::fs::write(path, text).unwrap();
+        }
     }
-    let mut o = Options::new(vec![runs.clone()], root.join("out"));
-    o.group_by = Some("loss".into());
-    let outcome = generate(&o).unwrap();
-    assert_eq!((outcome.runs, outcome.conditions), (2, 1));
-    // A parameter the loss reads still tells conditions apart.
-    let path = runs.join("tracker").join("config.toml");
-    let text = std::fs::read_to_string(&path).unwrap();
-    std::fs::write(&path, text.replace("alpha = 0.5", "alpha = 0.1")).unwrap();
-    let outcome = generate(&Options {
-        out: root.join("out2"),
-        ..o
-    })
-    .unwrap();
-    assert_eq!(outcome.conditions, 2);
+    let out = root.join(format!("out-{}", runs.len()));
+    let _ = std::fs::remove_dir_all(&out);
+    let mut o = Options::new(vec![dir], out);
+    o.group_by = group_by.map(str::to_string);
+    generate(&o).unwrap().conditions
+}
+
+/// `nclab train` writes every loss's parameters (an HXE run's `loss.kappa`, `loss.weight`,
+/// `loss.beta` at their defaults), a Python Tracker only its own loss's: a loss parameter
+/// that a run's config lacks counts as the default, so the two pool. Parameters given, read
+/// or not, still tell conditions apart.
+#[test]
+fn unread_loss_parameters_a_run_lacks_count_as_the_defaults() {
+    let root = scratch("unread-loss-keys");
+    let hxe = "kind = \"hxe\"\nalpha = 0.5\nnormalize = \"none\"\n";
+    let train_hxe = format!("{hxe}kappa = 1.0\nweight = 1.0\nbeta = 10.0\n");
+    let tracker_hxe = hxe.to_string();
+    let by_loss = Some("loss");
+    assert_eq!(
+        conditions_of(
+            &root,
+            &[("train", &train_hxe), ("tracker", &tracker_hxe)],
+            by_loss
+        ),
+        1
+    );
+    // Another alpha, or an unread parameter away from its default: apart.
+    let other_alpha = tracker_hxe.replace("0.5", "0.1");
+    assert_eq!(
+        conditions_of(
+            &root,
+            &[("train", &train_hxe), ("tracker", &other_alpha)],
+            by_loss
+        ),
+        2
+    );
+    let other_beta = train_hxe.replace("beta = 10.0", "beta = 4.0");
+    assert_eq!(
+        conditions_of(
+            &root,
+            &[("train", &other_beta), ("tracker", &tracker_hxe)],
+            by_loss
+        ),
+        2
+    );
+    // CE cells of a grid with loss.alpha as an axis stay two conditions (each the baseline of
+    // its HXE cell), and a key nclab train never writes (a Tracker's label_smoothing) counts.
+    let ce = |alpha: &str| format!("kind = \"ce\"\nalpha = {alpha}\n");
+    assert_eq!(
+        conditions_of(&root, &[("a", &ce("0.1")), ("b", &ce("0.5"))], None),
+        2
+    );
+    let smooth = "kind = \"ce\"\nlabel_smoothing = 0.3\n";
+    assert_eq!(
+        conditions_of(&root, &[("a", "kind = \"ce\"\n"), ("b", smooth)], by_loss),
+        2
+    );
     std::fs::remove_dir_all(root).unwrap();
 }

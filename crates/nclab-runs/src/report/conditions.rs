@@ -16,7 +16,8 @@ pub const NON_CONDITION_KEYS: &[&str] = &["seed", "name", "device", "threads", "
 /// text) that their absence means: the default then and now. A run written before a key
 /// existed is in the same condition as a run that gives the key this value (a sweep resumed
 /// across nclab versions would otherwise split a condition in two).
-pub const ADDED_KEYS: &[(&str, &str)] = &[("analysis.layers", "[]"), ("loss.weight", "1.0")];
+/// (Loss parameters, `loss.weight` among them, are filled in for every run: [`defining_entries`].)
+pub const ADDED_KEYS: &[(&str, &str)] = &[("analysis.layers", "[]")];
 
 /// One condition: runs that share every defining config entry and differ only in their seed.
 #[derive(Debug, Clone)]
@@ -75,40 +76,55 @@ pub fn group(runs: &[Run], group_by: Option<&str>) -> Result<Vec<Condition>> {
     Ok(in_report_order(conditions))
 }
 
+/// `nclab train`'s default of every loss parameter (`loss.alpha`, `loss.beta`, ...), as the
+/// TOML text a run's config holds.
+fn loss_defaults() -> &'static [(String, String)] {
+    static DEFAULTS: std::sync::OnceLock<Vec<(String, String)>> = std::sync::OnceLock::new();
+    DEFAULTS.get_or_init(|| {
+        let table: toml::Table = crate::config::Config::default()
+            .to_toml_string()
+            .parse()
+            .expect("a config parses");
+        crate::config::flatten(&table)
+            .into_iter()
+            .filter(|(k, _)| k.starts_with("loss.") && k != "loss.kind")
+            .map(|(k, v)| (k, v.to_string()))
+            .collect()
+    })
+}
+
 /// The config entries that define a run's condition: all but [`NON_CONDITION_KEYS`], or with
-/// `group_by` the entries of that key (`(absent)` when the run lacks it). Loss parameters that
-/// the run's loss does not read ([`unused_loss_parameter`]) never define a condition: `nclab
-/// train` writes every loss's defaults (`loss.beta` of an HXE run), a Tracker only those of
-/// its loss, and the two are the same loss.
+/// `group_by` the entries of that key (`(absent)` when the run lacks it). A loss parameter
+/// that the run's config lacks counts as `nclab train`'s default: `nclab train` writes every
+/// loss's parameters, a Python Tracker only its own loss's, and an HXE run of each is the same
+/// condition.
 fn defining_entries(run: &Run, group_by: Option<&str>) -> BTreeMap<String, String> {
-    let kind = run.config.get("loss.kind").map(|v| unquote(v));
-    let used = |k: &String| !unused_loss_parameter(k, kind.as_deref());
+    let mut config = run.config.clone();
+    for (key, value) in loss_defaults() {
+        config.entry(key.clone()).or_insert_with(|| value.clone());
+    }
     match group_by {
         None => {
-            let mut m: BTreeMap<String, String> = run
-                .config
+            let mut m: BTreeMap<String, String> = config
                 .iter()
-                .filter(|(k, _)| !NON_CONDITION_KEYS.contains(&k.as_str()) && used(k))
+                .filter(|(k, _)| !NON_CONDITION_KEYS.contains(&k.as_str()))
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect();
             // Only for runs of `nclab train`: a Tracker's config says `trainer = ...` and
             // holds only the keys its user gave.
-            if !run.config.contains_key("trainer") {
+            if !config.contains_key("trainer") {
                 for (key, value) in ADDED_KEYS {
-                    let key = key.to_string();
-                    if used(&key) {
-                        m.entry(key).or_insert_with(|| value.to_string());
-                    }
+                    m.entry(key.to_string())
+                        .or_insert_with(|| value.to_string());
                 }
             }
             m
         }
         Some(key) => {
             let prefix = format!("{key}.");
-            let mut m: BTreeMap<String, String> = run
-                .config
+            let mut m: BTreeMap<String, String> = config
                 .iter()
-                .filter(|(k, _)| (k.as_str() == key || k.starts_with(&prefix)) && used(k))
+                .filter(|(k, _)| k.as_str() == key || k.starts_with(&prefix))
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect();
             if m.is_empty() {
@@ -144,20 +160,14 @@ fn check_group_key(runs: &[Run], key: &str) -> Result<()> {
 }
 
 /// The entries whose value is not the same in every condition (sorted): they make the labels.
-/// A loss parameter is compared only between the conditions whose loss reads it (a CE
-/// condition has no `loss.kappa` to differ in).
 fn varying_keys(keys: &[&BTreeMap<String, String>]) -> Vec<String> {
     let mut varying: Vec<String> = Vec::new();
     for k in keys.iter().flat_map(|m| m.keys()) {
         if varying.contains(k) {
             continue;
         }
-        let mut values = keys.iter().filter_map(|m| {
-            let kind = m.get("loss.kind").map(|v| unquote(v));
-            (!unused_loss_parameter(k, kind.as_deref())).then(|| m.get(k))
-        });
-        let first = values.next();
-        if values.any(|v| Some(v) != first) {
+        let first = keys[0].get(k);
+        if keys.iter().any(|m| m.get(k) != first) {
             varying.push(k.clone());
         }
     }
