@@ -3,6 +3,7 @@
 import json
 import os
 import re
+import warnings
 import subprocess
 import sys
 
@@ -304,6 +305,20 @@ def test_tracker_without_a_loss_warns_that_it_records_cross_entropy(tmp_path):
         tracker = Tracker(tmp_path / "run", num_epochs=1)
     tracker.close()
     assert 'kind = "ce"' in (tmp_path / "run" / "config.toml").read_text()
+    # Closed before any analysis: said as such.
+    model, loader, *_ = toy()
+    with pytest.raises(ValueError, match=r"the tracker is closed \(closed before any epoch was analysed\)"):
+        tracker.epoch(1, model, loader)
+    # A refused Tracker does not warn first.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match="choose another run_dir"):
+            Tracker(tmp_path / "run", num_epochs=1)
+    # Whole-number parameters are written as floats, as nclab train writes them.
+    tree = nclab.Hierarchy.builtin("flat:5")
+    with Tracker(tmp_path / "hxe", num_epochs=1, loss=HXELoss(tree, 1)) as t:
+        assert t.config["loss"]["alpha"] == 1.0 and isinstance(t.config["loss"]["alpha"], float)
+    assert "alpha = 1.0" in (tmp_path / "hxe" / "config.toml").read_text()
 
 
 def test_tracker_dates_the_terminal_phase_between_analyses(tmp_path):

@@ -46,26 +46,36 @@ impl SyntheticSpec {
                 .ok_or_else(|| bad(name, "expected ':' after 'synthetic'"))?,
             None => return Err(bad(name, "does not start with 'synthetic'")),
         };
-        let mut seen = Vec::new();
+        // (key, as typed) of the keys given so far.
+        let mut seen: Vec<(&str, &str)> = Vec::new();
         for kv in rest.split(',').filter(|s| !s.is_empty()) {
-            let (k, v) = kv
+            let (typed, v) = kv
                 .split_once('=')
                 .ok_or_else(|| bad(name, &format!("{kv:?} is not key=value")))?;
             // The names of a config's `[data]` keys are taken too.
-            let k = match k {
+            let k = match typed {
                 "classes" => "k",
                 "dim" => "d",
                 "per_class" => "n",
                 "separation" => "sep",
                 short => short,
             };
-            if seen.contains(&k) {
-                return Err(bad(name, &format!("{k} is given twice")));
+            if let Some((_, earlier)) = seen.iter().find(|(key, _)| *key == k) {
+                let msg = if *earlier == typed {
+                    format!("{typed} is given twice")
+                } else {
+                    format!("{earlier} and {typed} are the same key, given twice")
+                };
+                return Err(bad(name, &msg));
             }
-            seen.push(k);
+            seen.push((k, typed));
             let int = || {
-                v.parse::<usize>()
-                    .map_err(|_| bad(name, &format!("{k}={v}: expected a non-negative integer")))
+                v.parse::<usize>().map_err(|_| {
+                    bad(
+                        name,
+                        &format!("{typed}={v}: expected a non-negative integer"),
+                    )
+                })
             };
             match k {
                 "k" => spec.classes = int()?,
@@ -77,7 +87,7 @@ impl SyntheticSpec {
                         .parse::<f64>()
                         .ok()
                         .filter(|s| s.is_finite() && *s >= 0.0)
-                        .ok_or_else(|| bad(name, &format!("sep={v}: expected a number >= 0")))?
+                        .ok_or_else(|| bad(name, &format!("{typed}={v}: expected a number >= 0")))?
                 }
                 _ => {
                     return Err(bad(
@@ -91,7 +101,10 @@ impl SyntheticSpec {
             }
         }
         if spec.classes < 2 || spec.dim == 0 || spec.per_class == 0 {
-            return Err(bad(name, "needs k >= 2, d >= 1 and n >= 1"));
+            return Err(bad(
+                name,
+                "needs k (classes) >= 2, d (dim) >= 1 and n (per_class) >= 1",
+            ));
         }
         let values = spec.classes as u128 * spec.per_class as u128 * spec.dim as u128;
         if values > MAX_SYNTHETIC_VALUES {
@@ -262,7 +275,17 @@ mod tests {
         let e = SyntheticSpec::parse("synthetic:k=3,classes=4")
             .unwrap_err()
             .to_string();
-        assert!(e.contains("k is given twice"), "{e}");
+        assert!(
+            e.contains("k and classes are the same key, given twice"),
+            "{e}"
+        );
+        let e = SyntheticSpec::parse("synthetic:classes=x")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("classes=x: expected a non-negative integer"),
+            "{e}"
+        );
         let e = SyntheticSpec::parse("synthetic:k=3,k=4")
             .unwrap_err()
             .to_string();
@@ -278,7 +301,7 @@ mod tests {
         let e = SyntheticSpec::parse("synthetic:k=1")
             .unwrap_err()
             .to_string();
-        assert!(e.contains("needs k >= 2"), "{e}");
+        assert!(e.contains("needs k (classes) >= 2"), "{e}");
         let e = SyntheticSpec::parse("synthetic:q=1")
             .unwrap_err()
             .to_string();

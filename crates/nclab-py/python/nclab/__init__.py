@@ -234,7 +234,7 @@ def evaluate(
     logits: Any,
     labels: Any,
     hierarchy: HierarchyLike,
-    k: Optional[Sequence[int]] = None,
+    k: Union[int, Sequence[int], None] = None,
     crm: bool = False,
     probabilities: bool = False,
 ) -> dict:

@@ -363,9 +363,10 @@ def _loss_config(loss: Optional[nn.Module]) -> dict:
         smoothing = float(loss.label_smoothing)
         return {"kind": "ce", "label_smoothing": smoothing} if smoothing else {"kind": "ce"}
     if isinstance(loss, HXELoss):
-        return {"kind": "hxe", "alpha": loss.alpha, "normalize": loss.normalize}
+        # Floats, as nclab train writes them (alpha = 1.0, not 1): the report compares the text.
+        return {"kind": "hxe", "alpha": float(loss.alpha), "normalize": loss.normalize}
     if isinstance(loss, SoftLabelLoss):
-        return {"kind": "soft", "beta": loss.beta}
+        return {"kind": "soft", "beta": float(loss.beta)}
     if isinstance(loss, nn.MSELoss):
         return {"kind": "mse"}
     return {"kind": type(loss).__name__}
@@ -446,14 +447,6 @@ class Tracker:
         self.tpt_check = float(tpt_check)
         self.analysis_epochs = set(nclab.analysis_epochs(epochs, num_epochs))
         self.num_epochs = num_epochs
-        if loss is None:
-            warnings.warn(
-                "Tracker: no loss given, so the loss columns and config.toml's [loss] are "
-                "cross-entropy's; pass loss= the criterion you train with (HXELoss, "
-                "SoftLabelLoss, nn.CrossEntropyLoss(), ...), or nclab report takes the run for a "
-                "CE run",
-                stacklevel=2,
-            )
         self.loss = loss if loss is not None else nn.CrossEntropyLoss()
         self.coarse_depth = coarse_depth
         self.seed = int(torch.initial_seed() if seed is None else seed) % (1 << 63)
@@ -504,6 +497,14 @@ class Tracker:
         self.config = cfg
         self._writer = _nclab.RunWriter(os.fspath(run_dir), config_json)
         self.path = self._writer.path
+        if loss is None:  # said once the run exists, not for a Tracker that was refused
+            warnings.warn(
+                "Tracker: no loss given, so the loss columns and config.toml's [loss] are "
+                "cross-entropy's; pass loss= the criterion you train with (HXELoss, "
+                "SoftLabelLoss, nn.CrossEntropyLoss(), ...), or nclab report takes the run for a "
+                "CE run",
+                stacklevel=2,
+            )
         if not builtin:
             self.hierarchy.save(os.path.join(self.path, cfg["hierarchy"]))
         self._start = time.perf_counter()
@@ -537,8 +538,12 @@ class Tracker:
         epoch again. Every row has the columns of the first; one without the test set's leaves
         them empty."""
         if self._writer is None:
-            why = (f"the run diverged at epoch {self._diverged_at}" if self._status == "diverged"
-                   else f"the run is {self._status}")
+            if self._status == "diverged":
+                why = f"the run diverged at epoch {self._diverged_at}"
+            elif self._last_row is None:
+                why = "closed before any epoch was analysed"
+            else:
+                why = f"the run is {self._status}"
             raise ValueError(f"{self.path}: the tracker is closed ({why}); a new run needs a new "
                              "Tracker and run_dir")
         if not isinstance(epoch, int) or isinstance(epoch, bool):
