@@ -204,18 +204,25 @@ impl Hierarchy {
     }
 
     /// Writes the hierarchy to `path` (atomically): `format` "edges", "json" or "dot", by
-    /// default from the extension (.json, .dot/.gv, else edges).
+    /// default from the extension (.json; .dot or .gv; .txt, .edges, .tsv or none for edges).
+    /// Another extension needs `format`: `tree.yaml` would have been an edge list.
     #[pyo3(signature = (path, format=None))]
     fn save(&self, path: PathBuf, format: Option<&str>) -> PyResult<()> {
         let ext = path
             .extension()
             .and_then(|e| e.to_str())
             .map(str::to_ascii_lowercase);
-        let format = format.unwrap_or(match ext.as_deref() {
-            Some("json") => "json",
-            Some("dot") | Some("gv") => "dot",
-            _ => "edges",
-        });
+        let format = match (format, ext.as_deref()) {
+            (Some(format), _) => format,
+            (None, Some("json")) => "json",
+            (None, Some("dot") | Some("gv")) => "dot",
+            (None, None | Some("txt") | Some("edges") | Some("tsv")) => "edges",
+            (None, Some(other)) => return Err(PyValueError::new_err(format!(
+                "{}: cannot tell the format from the extension .{other}; give format=\"edges\", \
+                     \"json\" or \"dot\", or name the file .txt, .json or .dot",
+                path.display()
+            ))),
+        };
         let text = self.to_string(format)?;
         nclab_core::io::write_atomic_bytes(&path, text.as_bytes()).map_err(errors::core)
     }

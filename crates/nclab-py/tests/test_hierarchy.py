@@ -104,6 +104,12 @@ def test_hierarchy_errors(tmp_path):
         nclab.Hierarchy.builtin("cifar10").soft_labels(float("nan"))
     with pytest.raises(OSError):
         nclab.Hierarchy.builtin("cifar10").save(tmp_path / "no" / "such" / "dir" / "t.txt")
+    # An extension that names no format of nclab's: refused, not written as an edge list.
+    with pytest.raises(ValueError, match=r"t.yaml: cannot tell the format from the extension .yaml"):
+        nclab.Hierarchy.builtin("cifar10").save(tmp_path / "t.yaml")
+    assert not (tmp_path / "t.yaml").exists()
+    nclab.Hierarchy.builtin("cifar10").save(tmp_path / "t.yaml", format="json")
+    assert nclab.Hierarchy.load(tmp_path / "t.yaml").classes == nclab.Hierarchy.builtin("cifar10").classes
 
 
 # ---- evaluate ----------------------------------------------------------------------------------
