@@ -217,11 +217,13 @@ impl Hierarchy {
             (None, Some("json")) => "json",
             (None, Some("dot") | Some("gv")) => "dot",
             (None, None | Some("txt") | Some("edges") | Some("tsv")) => "edges",
-            (None, Some(other)) => return Err(PyValueError::new_err(format!(
+            (None, Some(other)) => {
+                return Err(PyValueError::new_err(format!(
                 "{}: cannot tell the format from the extension .{other}; give format=\"edges\", \
                      \"json\" or \"dot\", or name the file .txt, .json or .dot",
                 path.display()
-            ))),
+            )))
+            }
         };
         let text = self.to_string(format)?;
         nclab_core::io::write_atomic_bytes(&path, text.as_bytes()).map_err(errors::core)

@@ -487,10 +487,15 @@ fn a_key_added_later_means_its_default_when_absent() {
     assert_eq!(members, [vec![0, 1], vec![2]]);
 }
 
-/// Writes runs `name` (seed 0 and 1) whose `[loss]` table is `loss`, and returns how many
-/// conditions a report over `runs` (grouped by `group_by`) finds.
-fn conditions_of(root: &Path, runs: &[(&str, &str)], group_by: Option<&str>) -> usize {
-    let dir = root.join(format!("runs-{}", runs.len()));
+/// Writes runs `name` (seed 0 and 1) whose `[loss]` table is `loss`, reports them (grouped by
+/// `group_by`), and returns the conditions' labels and, per condition with a baseline, the
+/// baseline's label.
+fn report_of(
+    root: &Path,
+    runs: &[(&str, &str)],
+    group_by: Option<&str>,
+) -> (Vec<String>, BTreeMap<String, String>) {
+    let dir = root.join("runs");
     let _ = std::fs::remove_dir_all(&dir);
     for (name, loss) in runs {
         for seed in [0, 1] {
@@ -503,11 +508,26 @@ fn conditions_of(root: &Path, runs: &[(&str, &str)], group_by: Option<&str>) -> 
             std::fs::write(path, text).unwrap();
         }
     }
-    let out = root.join(format!("out-{}", runs.len()));
+    let out = root.join("out");
     let _ = std::fs::remove_dir_all(&out);
-    let mut o = Options::new(vec![dir], out);
+    let mut o = Options::new(vec![dir], out.clone());
     o.group_by = group_by.map(str::to_string);
-    generate(&o).unwrap().conditions
+    generate(&o).unwrap();
+    let mut labels: Vec<String> = read_csv(&out.join("summary.csv"))
+        .iter()
+        .map(|r| r["condition"].clone())
+        .collect();
+    labels.dedup();
+    let baselines = read_csv(&out.join("comparisons.csv"))
+        .iter()
+        .filter(|r| r["metric"] == "nc1")
+        .map(|r| (r["condition"].clone(), r["baseline"].clone()))
+        .collect();
+    (labels, baselines)
+}
+
+fn conditions_of(root: &Path, runs: &[(&str, &str)], group_by: Option<&str>) -> usize {
+    report_of(root, runs, group_by).0.len()
 }
 
 /// `nclab train` writes every loss's parameters (an HXE run's `loss.kappa`, `loss.weight`,
@@ -548,17 +568,63 @@ fn unread_loss_parameters_a_run_lacks_count_as_the_defaults() {
         ),
         2
     );
-    // CE cells of a grid with loss.alpha as an axis stay two conditions (each the baseline of
-    // its HXE cell), and a key nclab train never writes (a Tracker's label_smoothing) counts.
-    let ce = |alpha: &str| format!("kind = \"ce\"\nalpha = {alpha}\n");
-    assert_eq!(
-        conditions_of(&root, &[("a", &ce("0.1")), ("b", &ce("0.5"))], None),
-        2
+
+    // A grid with loss.alpha as an axis: the CE cells stay two conditions, labelled by the
+    // alpha that tells them apart, each the baseline of the HXE cell with its alpha.
+    let cell = |kind: &str, alpha: &str| format!("kind = \"{kind}\"\nalpha = {alpha}\n");
+    let (labels, baselines) = report_of(
+        &root,
+        &[
+            ("ce1", &cell("ce", "0.1")),
+            ("ce5", &cell("ce", "0.5")),
+            ("hxe1", &cell("hxe", "0.1")),
+            ("hxe5", &cell("hxe", "0.5")),
+        ],
+        None,
     );
-    let smooth = "kind = \"ce\"\nlabel_smoothing = 0.3\n";
     assert_eq!(
-        conditions_of(&root, &[("a", "kind = \"ce\"\n"), ("b", smooth)], by_loss),
-        2
+        labels,
+        [
+            "loss.alpha=0.1, loss.kind=ce",
+            "loss.alpha=0.5, loss.kind=ce",
+            "loss.alpha=0.1, loss.kind=hxe",
+            "loss.alpha=0.5, loss.kind=hxe"
+        ]
+    );
+    assert_eq!(
+        baselines["loss.alpha=0.1, loss.kind=hxe"],
+        "loss.alpha=0.1, loss.kind=ce"
+    );
+    assert_eq!(
+        baselines["loss.alpha=0.5, loss.kind=hxe"],
+        "loss.alpha=0.5, loss.kind=ce"
+    );
+
+    // A key nclab train never writes (a Tracker's label_smoothing) defines a condition and is
+    // shown; plain CE stays the baseline. A loss nclab does not know gets no defaults.
+    let (labels, baselines) = report_of(
+        &root,
+        &[
+            ("ce", "kind = \"ce\"\n"),
+            ("smooth", "kind = \"ce\"\nlabel_smoothing = 0.3\n"),
+            ("hxe", &tracker_hxe),
+            ("focal", "kind = \"FocalLoss\"\n"),
+        ],
+        by_loss,
+    );
+    assert_eq!(
+        labels,
+        [
+            "loss.kind=ce, loss.label_smoothing=-",
+            "loss.kind=FocalLoss, loss.label_smoothing=-",
+            "loss.kind=ce, loss.label_smoothing=0.3",
+            "loss.alpha=0.5, loss.kind=hxe, loss.label_smoothing=-"
+        ]
+    );
+    let plain = "loss.kind=ce, loss.label_smoothing=-";
+    assert_eq!(
+        baselines["loss.alpha=0.5, loss.kind=hxe, loss.label_smoothing=-"],
+        plain
     );
     std::fs::remove_dir_all(root).unwrap();
 }

@@ -62,7 +62,7 @@ pub fn group(runs: &[Run], group_by: Option<&str>) -> Result<Vec<Condition>> {
             .or_default()
             .push(i);
     }
-    let varying = varying_keys(&groups.keys().collect::<Vec<_>>());
+    let varying = Varying::new(&groups.keys().collect::<Vec<_>>());
     let mut conditions: Vec<Condition> = groups
         .into_iter()
         .map(|(key, members)| new_condition(runs, key, members, &varying))
@@ -100,8 +100,11 @@ fn loss_defaults() -> &'static [(String, String)] {
 /// condition.
 fn defining_entries(run: &Run, group_by: Option<&str>) -> BTreeMap<String, String> {
     let mut config = run.config.clone();
-    for (key, value) in loss_defaults() {
-        config.entry(key.clone()).or_insert_with(|| value.clone());
+    let kind = config.get("loss.kind").map(|v| unquote(v));
+    if parameters_read(kind.as_deref()).is_some() {
+        for (key, value) in loss_defaults() {
+            config.entry(key.clone()).or_insert_with(|| value.clone());
+        }
     }
     match group_by {
         None => {
@@ -159,39 +162,93 @@ fn check_group_key(runs: &[Run], key: &str) -> Result<()> {
     Ok(())
 }
 
-/// The entries whose value is not the same in every condition (sorted): they make the labels.
-fn varying_keys(keys: &[&BTreeMap<String, String>]) -> Vec<String> {
-    let mut varying: Vec<String> = Vec::new();
-    for k in keys.iter().flat_map(|m| m.keys()) {
-        if varying.contains(k) {
-            continue;
-        }
-        let first = keys[0].get(k);
-        if keys.iter().any(|m| m.get(k) != first) {
-            varying.push(k.clone());
-        }
-    }
-    varying.sort();
-    varying
+/// The entries whose value is not the same in every condition: they make the labels.
+#[derive(Debug)]
+pub struct Varying {
+    /// The varying keys, sorted.
+    pub keys: Vec<String>,
+    /// `(loss kind, key)`: a loss parameter that kind does not read, on which every condition
+    /// of that kind agrees (`loss.alpha` of CE beside HXE conditions): it only holds a default
+    /// and is left out of those conditions' labels. CE cells of a grid with `loss.alpha` as an
+    /// axis disagree on it, and show it.
+    hidden: std::collections::BTreeSet<(String, String)>,
 }
 
-/// A condition's label: its `varying` entries as `key=value` (without loss parameters its loss
-/// does not use), or with nothing varying the first run's name (`all runs` without one).
+impl Varying {
+    fn new(keys: &[&BTreeMap<String, String>]) -> Varying {
+        let kind_of = |m: &BTreeMap<String, String>| m.get("loss.kind").map(|v| unquote(v));
+        // A loss nclab does not know has none of nclab's loss parameters: not a difference.
+        let not_applicable = |m: &BTreeMap<String, String>, k: &str| {
+            parameters_read(kind_of(m).as_deref()).is_none()
+                && !m.contains_key(k)
+                && loss_defaults().iter().any(|(p, _)| p == k)
+        };
+        let mut varying: Vec<String> = Vec::new();
+        for k in keys.iter().flat_map(|m| m.keys()) {
+            if varying.contains(k) {
+                continue;
+            }
+            let mut values = keys
+                .iter()
+                .filter(|m| !not_applicable(m, k))
+                .map(|m| m.get(k));
+            let first = values.next();
+            if values.any(|v| Some(v) != first) {
+                varying.push(k.clone());
+            }
+        }
+        varying.sort();
+        let mut hidden = std::collections::BTreeSet::new();
+        let kinds: std::collections::BTreeSet<String> =
+            keys.iter().filter_map(|m| kind_of(m)).collect();
+        for k in &varying {
+            for kind in &kinds {
+                let same: Vec<&&BTreeMap<String, String>> = keys
+                    .iter()
+                    .filter(|m| kind_of(m).as_deref() == Some(kind.as_str()))
+                    .collect();
+                let hide = if parameters_read(Some(kind)).is_none() {
+                    same.iter().all(|m| not_applicable(m, k))
+                } else {
+                    unused_loss_parameter(k, Some(kind))
+                        && same.iter().all(|m| m.get(k) == same[0].get(k))
+                };
+                if hide {
+                    hidden.insert((kind.clone(), k.clone()));
+                }
+            }
+        }
+        Varying {
+            keys: varying,
+            hidden,
+        }
+    }
+
+    /// The varying keys a condition with the defining entries `key` shows in its label.
+    fn shown<'a>(&'a self, key: &BTreeMap<String, String>) -> impl Iterator<Item = &'a String> {
+        let kind = key.get("loss.kind").map(|v| unquote(v)).unwrap_or_default();
+        self.keys
+            .iter()
+            .filter(move |k| !self.hidden.contains(&(kind.clone(), (*k).clone())))
+    }
+}
+
+/// A condition's label: its varying entries as `key=value` (without loss parameters its loss
+/// does not use, unless they tell conditions of its loss apart), or with nothing varying the
+/// first run's name (`all runs` without one).
 fn condition_label(
     runs: &[Run],
     members: &[usize],
     key: &BTreeMap<String, String>,
-    varying: &[String],
+    varying: &Varying,
 ) -> String {
-    if varying.is_empty() {
+    if varying.keys.is_empty() {
         return runs[members[0]]
             .config_str("name")
             .unwrap_or_else(|| "all runs".to_string());
     }
-    let loss_kind = key.get("loss.kind").map(|v| unquote(v));
     varying
-        .iter()
-        .filter(|k| !unused_loss_parameter(k, loss_kind.as_deref()))
+        .shown(key)
         .map(|k| {
             let v = key.get(k).map(|v| unquote(v)).unwrap_or("-".into());
             format!("{k}={v}")
@@ -206,7 +263,7 @@ fn new_condition(
     runs: &[Run],
     key: BTreeMap<String, String>,
     mut members: Vec<usize>,
-    varying: &[String],
+    varying: &Varying,
 ) -> Condition {
     members.sort_by_key(|&i| (runs[i].seed(), runs[i].dir.clone()));
     let label = condition_label(runs, &members, &key, varying);
@@ -304,7 +361,7 @@ pub fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
 /// (`hxe-0.6`), else `dimension=level` parts joined by `, `. Otherwise the differing config
 /// values in short (`loss.kind` by its value, other keys by their last part: `hxe alpha=0.3`),
 /// and the full label when even those collide.
-pub fn short_names(runs: &[Run], conditions: &[Condition], varying: &[String]) -> Vec<String> {
+pub fn short_names(runs: &[Run], conditions: &[Condition], varying: &Varying) -> Vec<String> {
     let from_sweep: Option<Vec<String>> = conditions
         .iter()
         .map(|c| {
@@ -336,11 +393,11 @@ pub fn short_names(runs: &[Run], conditions: &[Condition], varying: &[String]) -
         .map(|c| {
             let loss_kind = c.key.get("loss.kind").map(|v| unquote(v));
             let mut parts = Vec::new();
-            if varying.iter().any(|k| k == "loss.kind") {
+            if varying.keys.iter().any(|k| k == "loss.kind") {
                 parts.push(loss_kind.clone().unwrap_or_else(|| "-".into()));
             }
-            for k in varying {
-                if k == "loss.kind" || unused_loss_parameter(k, loss_kind.as_deref()) {
+            for k in varying.shown(&c.key) {
+                if k == "loss.kind" {
                     continue;
                 }
                 let v = c.key.get(k).map(|v| unquote(v)).unwrap_or("-".into());
@@ -455,17 +512,26 @@ pub fn check_pooling(
     )
 }
 
-/// Whether `key` is a loss parameter that `loss_kind` does not read (`loss.alpha` of a CE run):
-/// such an entry only holds its default and is left out of the condition's label.
+/// The loss parameters of nclab's losses that `loss_kind` reads; `None` for a kind nclab does
+/// not know (a Tracker's custom loss), whose parameters are its own.
+fn parameters_read(loss_kind: Option<&str>) -> Option<&'static [&'static str]> {
+    Some(match loss_kind? {
+        "ce" => &[],
+        "mse" => &["loss.kappa", "loss.weight"],
+        "soft" => &["loss.beta"],
+        "hxe" => &["loss.alpha", "loss.normalize"],
+        _ => return None,
+    })
+}
+
+/// Whether `key` is one of nclab's loss parameters ([`loss_defaults`]) that `loss_kind` does
+/// not read (`loss.alpha` of a CE run). A key of the Tracker's own (`loss.label_smoothing`) is
+/// none, nor is any key of a kind nclab does not know.
 fn unused_loss_parameter(key: &str, loss_kind: Option<&str>) -> bool {
-    let used: &[&str] = match loss_kind {
-        Some("ce") => &[],
-        Some("mse") => &["loss.kappa", "loss.weight"],
-        Some("soft") => &["loss.beta"],
-        Some("hxe") => &["loss.alpha", "loss.normalize"],
-        _ => return false,
+    let Some(read) = parameters_read(loss_kind) else {
+        return false;
     };
-    key.starts_with("loss.") && key != "loss.kind" && !used.contains(&key)
+    loss_defaults().iter().any(|(k, _)| k == key) && !read.contains(&key)
 }
 
 /// Config entries with the same value in every run of `members`.
