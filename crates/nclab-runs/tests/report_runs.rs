@@ -626,5 +626,27 @@ fn unread_loss_parameters_a_run_lacks_count_as_the_defaults() {
         baselines["loss.alpha=0.5, loss.kind=hxe, loss.label_smoothing=-"],
         plain
     );
+    // Two conditions of an unknown loss, one recording an alpha of its own and one not, are
+    // told apart in their labels (a missing parameter is no difference only across kinds).
+    let (labels, _) = report_of(
+        &root,
+        &[
+            ("f1", "kind = \"focal\"\nalpha = 0.1\n"),
+            ("f2", "kind = \"focal\"\n"),
+            ("ce", "kind = \"ce\"\nalpha = 0.1\n"),
+        ],
+        by_loss,
+    );
+    let mut sorted = labels.clone();
+    sorted.sort();
+    assert_eq!(
+        sorted,
+        [
+            "loss.alpha=-, loss.kind=focal",
+            "loss.alpha=0.1, loss.kind=focal",
+            "loss.kind=ce"
+        ],
+        "{labels:?}"
+    );
     std::fs::remove_dir_all(root).unwrap();
 }

@@ -62,7 +62,15 @@ pub fn group(runs: &[Run], group_by: Option<&str>) -> Result<Vec<Condition>> {
             .or_default()
             .push(i);
     }
-    let varying = Varying::new(&groups.keys().collect::<Vec<_>>());
+    let mut varying = Varying::new(&groups.keys().collect::<Vec<_>>());
+    let labels: Vec<String> = groups
+        .iter()
+        .map(|(key, members)| condition_label(runs, members, key, &varying))
+        .collect();
+    if !distinct(&labels) {
+        // Hiding a parameter made two labels alike: every varying entry is shown.
+        varying.hidden.clear();
+    }
     let mut conditions: Vec<Condition> = groups
         .into_iter()
         .map(|(key, members)| new_condition(runs, key, members, &varying))
@@ -183,17 +191,22 @@ impl Varying {
                 && !m.contains_key(k)
                 && loss_defaults().iter().any(|(p, _)| p == k)
         };
+        // Two conditions differ in `k` when their values differ, except that one of another
+        // loss kind without it, where the parameter is not applicable, is no difference.
+        let differ = |a: &BTreeMap<String, String>, b: &BTreeMap<String, String>, k: &str| {
+            let same_kind = kind_of(a) == kind_of(b);
+            a.get(k) != b.get(k) && (same_kind || !(not_applicable(a, k) || not_applicable(b, k)))
+        };
         let mut varying: Vec<String> = Vec::new();
         for k in keys.iter().flat_map(|m| m.keys()) {
             if varying.contains(k) {
                 continue;
             }
-            let mut values = keys
+            let found = keys
                 .iter()
-                .filter(|m| !not_applicable(m, k))
-                .map(|m| m.get(k));
-            let first = values.next();
-            if values.any(|v| Some(v) != first) {
+                .enumerate()
+                .any(|(i, a)| keys[i + 1..].iter().any(|b| differ(a, b, k)));
+            if found {
                 varying.push(k.clone());
             }
         }
