@@ -626,6 +626,21 @@ fn unread_loss_parameters_a_run_lacks_count_as_the_defaults() {
         baselines["loss.alpha=0.5, loss.kind=hxe, loss.label_smoothing=-"],
         plain
     );
+    // The plainest CE is the baseline by its entries, not by how its label sorts: a variant
+    // whose value sorts before `-` (here `+x`) is still passed over.
+    let (_, baselines) = report_of(
+        &root,
+        &[
+            ("ce", "kind = \"ce\"\n"),
+            ("noted", "kind = \"ce\"\nnote = \"+x\"\n"),
+            ("hxe", &tracker_hxe),
+        ],
+        by_loss,
+    );
+    assert_eq!(
+        baselines["loss.alpha=0.5, loss.kind=hxe, loss.note=-"],
+        "loss.kind=ce, loss.note=-"
+    );
     // Two conditions of an unknown loss, one recording an alpha of its own and one not, are
     // told apart in their labels (a missing parameter is no difference only across kinds).
     let (labels, _) = report_of(

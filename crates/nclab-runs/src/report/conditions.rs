@@ -558,15 +558,18 @@ fn common_entries(runs: &[Run], members: &[usize]) -> BTreeMap<String, String> {
 }
 
 /// The baseline of a non-CE condition is a CE condition (`loss.kind = "ce"`) with the same
-/// `data.name` and `model.kind`; among several, the one sharing the most config entries (then
-/// the first by label). CE conditions and conditions without a known loss get none.
+/// `data.name` and `model.kind`; among several, the one sharing the most config entries, then
+/// the one with the fewest defining entries (plain CE before a variant of it), then the first
+/// by label. CE conditions and conditions without a known loss get none.
 fn assign_baselines(conditions: &mut [Condition]) {
     let mut chosen = vec![None; conditions.len()];
     for (i, c) in conditions.iter().enumerate() {
         if c.loss.as_deref() == Some("ce") || c.loss.is_none() {
             continue;
         }
-        let mut best: Option<(usize, usize)> = None;
+        // (index, shared entries, the candidate's own defining entries): the most shared, then
+        // the plainest CE (fewest entries: plain before label-smoothed), then the first.
+        let mut best: Option<(usize, usize, usize)> = None;
         for (j, b) in conditions.iter().enumerate() {
             if i == j || b.loss.as_deref() != Some("ce") {
                 continue;
@@ -579,11 +582,12 @@ fn assign_baselines(conditions: &mut [Condition]) {
                 .iter()
                 .filter(|(k, v)| b.common.get(*k) == Some(v))
                 .count();
-            if best.is_none_or(|(_, s)| shared > s) {
-                best = Some((j, shared));
+            let own = b.key.len();
+            if best.is_none_or(|(_, s, o)| shared > s || (shared == s && own < o)) {
+                best = Some((j, shared, own));
             }
         }
-        chosen[i] = best.map(|(j, _)| j);
+        chosen[i] = best.map(|(j, ..)| j);
     }
     for (c, b) in conditions.iter_mut().zip(chosen) {
         c.baseline = b;
