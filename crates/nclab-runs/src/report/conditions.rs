@@ -101,6 +101,11 @@ fn loss_defaults() -> &'static [(String, String)] {
     })
 }
 
+/// Whether `key` is one of nclab's loss parameters ([`loss_defaults`]).
+fn is_loss_parameter(key: &str) -> bool {
+    loss_defaults().iter().any(|(k, _)| k == key)
+}
+
 /// The config entries that define a run's condition: all but [`NON_CONDITION_KEYS`], or with
 /// `group_by` the entries of that key (`(absent)` when the run lacks it). A loss parameter
 /// that the run's config lacks counts as `nclab train`'s default: `nclab train` writes every
@@ -189,7 +194,7 @@ impl Varying {
         let not_applicable = |m: &BTreeMap<String, String>, k: &str| {
             parameters_read(kind_of(m).as_deref()).is_none()
                 && !m.contains_key(k)
-                && loss_defaults().iter().any(|(p, _)| p == k)
+                && is_loss_parameter(k)
         };
         // Two conditions differ in `k` when their values differ, except that one of another
         // loss kind without it, where the parameter is not applicable, is no difference.
@@ -544,7 +549,7 @@ fn unused_loss_parameter(key: &str, loss_kind: Option<&str>) -> bool {
     let Some(read) = parameters_read(loss_kind) else {
         return false;
     };
-    loss_defaults().iter().any(|(k, _)| k == key) && !read.contains(&key)
+    is_loss_parameter(key) && !read.contains(&key)
 }
 
 /// Config entries with the same value in every run of `members`.
