@@ -84,6 +84,66 @@ def test_features_errors():
         assert torch.equal(features(model, [(xb, labels)]).labels, want)
 
 
+class HeadFirst(nn.Module):
+    """A model whose classifier is not its last nn.Linear: the head is assigned first and a
+    projection (as in contrastive training) after the body."""
+
+    def __init__(self, d, k):
+        super().__init__()
+        self.fc = nn.Linear(12, k)
+        self.body = nn.Sequential(nn.Linear(d, 12), nn.Tanh())
+        self.proj = nn.Linear(12, 3)
+
+    def forward(self, x):
+        h = self.body(x)
+        self.projected = self.proj(h)
+        return self.fc(h)
+
+
+def test_a_named_classifier(tmp_path):
+    _, loader, x, y = toy(seed=2)
+    torch.manual_seed(2)
+    model = HeadFirst(8, 5)
+    with torch.no_grad():
+        h = model.body(torch.from_numpy(x))
+    w, b = model.fc.weight.detach(), model.fc.bias.detach()
+    want = nclab.measure(h.numpy(), y, w, b, hierarchy="flat:5")
+    # The last nn.Linear is the projection: 3 outputs, not 5 classes.
+    with pytest.raises(ValueError, match=r"num_classes=5, but the classifier \(the model's last nn.Linear"):
+        measure_model(model, loader, 5)
+    got = features(model, loader, classifier="fc")
+    assert torch.equal(got.features, h)
+    for cache in (1 << 30, 0):
+        metrics, *_ = measure_model(model, loader, 5, hierarchy="flat:5", cache_bytes=cache, classifier="fc")
+        assert_metrics_close(metrics, want, rtol=1e-10, atol=1e-12)
+    with pytest.raises(ValueError, match=r"num_classes=3, but the classifier \('fc'"):
+        measure_model(model, loader, 3, classifier="fc")
+    with pytest.raises(ValueError, match="classifier 'head'"):
+        measure_model(model, loader, 5, classifier="head")
+    with pytest.raises(ValueError, match="classifier 'body' is a Sequential, not an nn.Linear"):
+        features(model, loader, classifier="body")
+    with pytest.raises(ValueError, match="give one"):
+        features(model, loader, layer="body", classifier="fc")
+    with pytest.raises(ValueError, match="classifier: expected a module name"):
+        Tracker(tmp_path / "bad", num_epochs=1, classifier=model.fc)
+    # The Tracker measures with the named classifier: its row is nclab.measure's.
+    tracker = Tracker(tmp_path / "run", "flat", [1], num_epochs=1, classifier="fc")
+    row = tracker.epoch(1, model, loader, loader)
+    for key in ("nc1", "nc2", "nc3", "nc4", "nc2_tree"):
+        assert row[key] == pytest.approx(want[key], rel=1e-10, abs=1e-12), key
+    assert row["train_acc"] == pytest.approx(float((model(torch.from_numpy(x)).argmax(1).numpy() == y).mean()))
+
+
+def test_a_model_returning_a_tuple_is_named():
+    model, loader, *_ = toy()
+    pair = nn.Sequential()
+    pair.forward = lambda x: (model(x), x)
+    pair.net = model
+    with pytest.raises(ValueError, match="the model returned a tuple, not a tensor of logits"):
+        features(pair, loader)
+    assert features(pair, loader, keep_logits=False).logits is None
+
+
 def train(model, loader, loss, epochs, tracker):
     opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
     rows = []
@@ -294,7 +354,7 @@ def test_tracker_checks_its_calls_and_marks_an_early_close(tmp_path):
     assert "--resume" not in str(e.value)
     with pytest.raises(ValueError, match=r"epochs with num_epochs=3: epoch 9 is outside the run's epochs, 1 to 3"):
         Tracker(tmp_path / "b", epochs=[1, 9], num_epochs=3)
-    with pytest.raises(ValueError, match="take the last nn.Linear as the classifier"):
+    with pytest.raises(ValueError, match="take the classifier"):
         measure_model(nn.Sequential(nn.Flatten()), loader, 5)
     with pytest.raises(ValueError, match=r"num_classes=7, but the classifier .* has 5 outputs"):
         measure_model(model, loader, 7)

@@ -206,9 +206,22 @@ class Features(NamedTuple):
     logits: Optional[torch.Tensor]
 
 
-def _classifier(model: nn.Module, why: str) -> nn.Linear:
-    """The model's last ``nn.Linear`` (in ``model.modules()`` order), taken as the classifier;
-    ``why`` says what needs it, for the error when there is none."""
+def _classifier(model: nn.Module, name: Optional[str], why: str) -> nn.Linear:
+    """The classifier: the ``nn.Linear`` called ``name`` (``model.get_submodule(name)``), or
+    without a name the model's last ``nn.Linear`` (in ``model.modules()`` order); ``why``
+    says what needs it, for the error when there is none."""
+    if name is not None:
+        if not isinstance(name, str):
+            raise ValueError(f"classifier: expected a module name (str), got {name!r}")
+        try:
+            module = model.get_submodule(name)
+        except AttributeError as e:
+            raise ValueError(f"classifier {name!r}: {e}") from None
+        if not isinstance(module, nn.Linear):
+            raise ValueError(
+                f"classifier {name!r} is a {type(module).__name__}, not an nn.Linear: {why}"
+            )
+        return module
     last = None
     for m in model.modules():
         if isinstance(m, nn.Linear):
@@ -232,18 +245,28 @@ def features(
     into: Optional[nclab.Accumulator] = None,
     keep_logits: bool = True,
     device: Optional[torch.device] = None,
+    classifier: Optional[str] = None,
 ) -> Features:
     """The features of ``layer`` over ``loader`` (batches ``(inputs, labels)``), in eval mode.
 
-    ``layer=None`` takes the penultimate features: the input of the model's last
-    ``nn.Linear``; a name (``model.get_submodule(name)``) takes that module's output,
+    ``layer=None`` takes the penultimate features: the input of the classifier, the
+    ``nn.Linear`` named ``classifier`` or else the model's last one; a ``layer`` name
+    (``model.get_submodule(name)``) takes that module's output,
     flattened to ``B x d``. With ``into``, each batch's features go straight into the
     accumulator (its current pass) and are not kept. The model's mode is restored after.
     """
+    if layer is not None and classifier is not None:
+        raise ValueError(
+            f"layer={layer!r} and classifier={classifier!r}: the features are the named layer's "
+            "output or the classifier's input; give one"
+        )
     if layer is None:
         captured = []
         head = _classifier(
-            model, "layer=None takes the input of the last nn.Linear; name a layer with layer=..."
+            model,
+            classifier,
+            "layer=None takes the input of the classifier; name the classifier with "
+            "classifier=... or a feature layer with layer=...",
         )
         hook = head.register_forward_pre_hook(lambda m, args: captured.append(args[0]))
     else:
@@ -272,6 +295,11 @@ def features(
                 kept.append(h.cpu())
             labels.append(y.cpu())
             if keep_logits:
+                if not isinstance(out, torch.Tensor):
+                    raise ValueError(
+                        f"the model returned a {type(out).__name__}, not a tensor of logits: "
+                        "wrap it so that forward returns the logits, or pass keep_logits=False"
+                    )
                 logits.append(out.cpu())
     finally:
         hook.remove()
@@ -305,9 +333,9 @@ def _batch(batch: Any, i: int) -> tuple:
 
 # Why measure_model and the Tracker need the model's last nn.Linear.
 _NEEDS_CLASSIFIER = (
-    "the collapse metrics take the last nn.Linear as the classifier (W, b) and its input as the "
-    "features; for another model, measure with nclab.torch.features(model, loader, layer=...) and "
-    "nclab.measure"
+    "the collapse metrics take the classifier (W, b), the nn.Linear named classifier=... or "
+    "else the last one, and its input as the features; for another model, measure with "
+    "nclab.torch.features(model, loader, layer=...) and nclab.measure"
 )
 
 
@@ -319,9 +347,12 @@ def measure_model(
     hierarchy: Union[nclab.Hierarchy, str, None] = None,
     coarse_depth: Optional[int] = None,
     cache_bytes: int = 1 << 30,
+    classifier: Optional[str] = None,
 ) -> tuple:
-    """The collapse metrics of ``model``'s penultimate features over ``loader``, with its last
-    ``nn.Linear`` as the classifier: ``(metrics, accumulator, logits, labels)``.
+    """The collapse metrics of ``model``'s penultimate features over ``loader``:
+    ``(metrics, accumulator, logits, labels)``. The classifier ``(W, b)`` is the
+    ``nn.Linear`` named ``classifier`` (``"fc"``, ``"head.2"``), or else the model's last
+    ``nn.Linear``; the features are its input.
 
     Two streamed passes (:class:`nclab.Accumulator`). Features up to ``cache_bytes`` are kept
     on the host after pass 1 (4 bytes a value) so pass 2 needs no second forward pass; above
@@ -331,24 +362,26 @@ def measure_model(
     gives others, which :meth:`nclab.Accumulator.result` refuses (and random augmentation
     makes the two passes measure different features).
     """
-    head = _classifier(model, _NEEDS_CLASSIFIER)
+    head = _classifier(model, classifier, _NEEDS_CLASSIFIER)
     if head.out_features != num_classes:
+        which = f"{classifier!r}" if classifier is not None else "the model's last nn.Linear"
         raise ValueError(
-            f"num_classes={num_classes}, but the classifier (the model's last nn.Linear, "
-            f"{head}) has {head.out_features} outputs: give the number of classes it scores, "
-            "or measure another layer with features(model, loader, layer=...) and nclab.measure"
+            f"num_classes={num_classes}, but the classifier ({which}, {head}) has "
+            f"{head.out_features} outputs: give the number of classes it scores, name the "
+            "classifier with classifier=..., or measure another layer with "
+            "features(model, loader, layer=...) and nclab.measure"
         )
     acc = nclab.Accumulator(num_classes, head.in_features)
     n = _dataset_len(loader)
     fits = 0 < n * head.in_features * 4 <= cache_bytes
-    first = features(model, loader, into=None if fits else acc)
+    first = features(model, loader, into=None if fits else acc, classifier=classifier)
     if fits:
         acc.add(first.features, first.labels)
     acc.second_pass(head.weight, head.bias)
     if fits:
         acc.add(first.features, first.labels)
     else:
-        features(model, loader, into=acc, keep_logits=False)
+        features(model, loader, into=acc, keep_logits=False, classifier=classifier)
     metrics = acc.result(hierarchy=hierarchy, coarse_depth=coarse_depth)
     return metrics, acc, first.logits, first.labels
 
@@ -402,7 +435,8 @@ class Tracker:
     At the analysis epochs of ``epochs`` (``"log:N"``, ``"all"`` or a list, resolved as
     ``nclab train`` resolves ``analysis.epochs``) it measures, in eval mode: the training
     loss and accuracy and every collapse metric of :func:`nclab.measure` on the training set
-    (the penultimate features, the last ``nn.Linear`` as classifier), the held-out metrics
+    (the penultimate features: the input of the ``nn.Linear`` named ``classifier``, or else
+    of the model's last one, taken as the classifier), the held-out metrics
     and the test loss, accuracy and mistake metrics on the test set; and appends the row to
     ``metrics.csv`` and ``metrics.jsonl``. ``summary.json`` is rewritten after every analysis
     (``status`` ``running``, then ``finished`` after the last epoch, ``diverged`` at a
@@ -433,7 +467,10 @@ class Tracker:
         config: Optional[dict] = None,
         coarse_depth: int = 1,
         tpt_check: float = 0.99,
+        classifier: Optional[str] = None,
     ):
+        if classifier is not None and not isinstance(classifier, str):
+            raise ValueError(f"classifier: expected a module name (str), got {classifier!r}")
         if not isinstance(coarse_depth, int) or coarse_depth < 1:
             raise ValueError(
                 f"coarse_depth: expected a whole number >= 1 (1 = the root's children), got {coarse_depth!r}"
@@ -449,6 +486,7 @@ class Tracker:
         self.num_epochs = num_epochs
         self.loss = loss if loss is not None else nn.CrossEntropyLoss()
         self.coarse_depth = coarse_depth
+        self.classifier = classifier
         self.seed = int(torch.initial_seed() if seed is None else seed) % (1 << 63)
         self.name = name or os.path.basename(os.path.normpath(os.fspath(run_dir)))
         cfg = {
@@ -638,7 +676,7 @@ class Tracker:
             # Diverged: nothing to measure; the row says when, the summary says so.
             return {"epoch": epoch, "lr": lr, "elapsed_s": time.perf_counter() - self._start,
                     "train_loss": None}
-        head = _classifier(model, _NEEDS_CLASSIFIER)
+        head = _classifier(model, self.classifier, _NEEDS_CLASSIFIER)
         k = head.out_features
         if self._flat and self.hierarchy is None:
             self.hierarchy = nclab._hierarchy("flat", k)
@@ -649,6 +687,7 @@ class Tracker:
             k,
             hierarchy=self.hierarchy,
             coarse_depth=self.coarse_depth if self.hierarchy is not None else None,
+            classifier=self.classifier,
         )
         train_loss = _mean_loss(self.loss, logits, labels)
         row = {
@@ -664,7 +703,7 @@ class Tracker:
         heldout = dict.fromkeys(("heldout_nc1", "heldout_nc4", "heldout_ncc_accuracy"))
         mistakes = {}
         if test_loader is not None:
-            test = features(model, test_loader)
+            test = features(model, test_loader, classifier=self.classifier)
             row["test_loss"] = _mean_loss(self.loss, test.logits, test.labels)
             row["test_acc"] = float((test.logits.argmax(1) == test.labels).double().mean())
             heldout = acc.heldout(test.features, test.labels)
