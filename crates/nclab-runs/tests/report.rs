@@ -233,6 +233,25 @@ fn summary_csv_holds_final_values_and_hand_computed_statistics() {
     // se = sqrt(0.02/2 + 0.0008/2) = sqrt(0.0104); t = -0.37/sqrt(0.0104) = -3.628148...;
     // df = 0.0104^2 / (0.01^2 + 0.0004^2) = 1.079872...; p and CI from mpmath (below).
     let comps = read_csv(&out.join("comparisons.csv"));
+    // Not compared: the learning rate (a setting) and the training loss (MSE's and CE's are
+    // values of different functions); every other metric of the runs is.
+    let compared: Vec<&str> = comps.iter().map(|r| r["metric"].as_str()).collect();
+    assert_eq!(
+        compared,
+        [
+            "elapsed_s",
+            "train_acc",
+            "test_acc",
+            "nc1",
+            "nc2",
+            "top1_error",
+            "mistake_severity",
+            "hdist@1",
+            "tpt_epoch",
+            "stable_tpt_epoch",
+            "wall_time_s"
+        ]
+    );
     let nc1 = comps.iter().find(|r| r["metric"] == "nc1").unwrap();
     assert_eq!(nc1["condition"], "loss.kind=mse");
     assert_eq!(nc1["baseline"], "loss.kind=ce");

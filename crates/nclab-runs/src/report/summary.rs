@@ -54,14 +54,12 @@ pub const HEADLINE_METRICS: &[&str] = &[
     "nc1_coarse",
 ];
 
-/// Whether a lower value of `metric` is better for the task (`Some(true)`: errors, severities,
-/// test loss; `Some(false)`: test accuracy), so that a rise (a fall) is harm. `None` for
+/// Whether a lower value of `metric` is better for the task (`Some(true)`: errors, severities;
+/// `Some(false)`: test accuracy), so that a rise (a fall) is harm. `None` for
 /// metrics without a direction of harm (the collapse metrics describe geometry).
 pub fn lower_is_better(metric: &str) -> Option<bool> {
     match metric {
-        "top1_error" | "top5_error" | "mistake_severity" | "hdist@1" | "hdist@5" | "test_loss" => {
-            Some(true)
-        }
+        "top1_error" | "top5_error" | "mistake_severity" | "hdist@1" | "hdist@5" => Some(true),
         "test_acc" => Some(false),
         _ => None,
     }
@@ -286,13 +284,21 @@ pub fn cell(runs: &[Run], condition: &Condition, metric: &str) -> Cell {
     }
 }
 
-/// Every condition with a baseline against it, for every metric both have, with the family's
-/// adjusted p-values ([`adjust_family`]).
+/// Columns of the final values that are not compared with the baseline: the learning rate is a
+/// setting, not an outcome, and the loss values of a condition and its CE baseline are values
+/// of different functions (a baseline is CE, the conditions compared with it are not).
+pub const NOT_COMPARED: &[&str] = &["lr", "train_loss", "test_loss"];
+
+/// Every condition with a baseline against it, for every metric both have but those of
+/// [`NOT_COMPARED`], with the family's adjusted p-values ([`adjust_family`]).
 pub fn comparisons(runs: &[Run], conditions: &[Condition], metrics: &[String]) -> Vec<Comparison> {
     let mut out = Vec::new();
     for (ci, c) in conditions.iter().enumerate() {
         let Some(bi) = c.baseline else { continue };
-        for m in metrics {
+        for m in metrics
+            .iter()
+            .filter(|m| !NOT_COMPARED.contains(&m.as_str()))
+        {
             let a = final_values(runs, c, m);
             let b = final_values(runs, &conditions[bi], m);
             if a.is_empty() || b.is_empty() {
