@@ -455,3 +455,89 @@ fn an_empty_directory_is_an_error() {
     );
     assert!(err.contains("no run directory found"), "{err}");
 }
+
+#[test]
+fn unfinished_runs_are_left_out_unless_asked_for() {
+    let root = scratch("unfinished");
+    let runs = four_runs(&root);
+    // A third MSE seed stopped after its epoch-2 analysis (a Tracker closed early); its last
+    // row, nc1 = 9, would otherwise be pooled with the finished runs' final rows.
+    let stopped = runs.join("sweep/mse-s2");
+    write_run(&stopped, "mse", 2, MSE0);
+    std::fs::write(
+        stopped.join("metrics.csv"),
+        format!(
+            "{HEADER}\n1,0.1,1,2,0.5,0.5,10,1,0.5,2,1\n2,0.1,2,1.5,0.7,0.6,9,0.8,0.4,1.5,0.1\n"
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        stopped.join("summary.json"),
+        r#"{"status": "interrupted", "seed": 2}"#,
+    )
+    .unwrap();
+    // A fourth one never wrote its summary.json.
+    let fresh = runs.join("sweep/mse-s3");
+    write_run(&fresh, "mse", 3, MSE1);
+    std::fs::remove_file(fresh.join("summary.json")).unwrap();
+
+    let out = root.join("out");
+    let outcome = generate(&options(vec![runs.clone()], out.clone())).unwrap();
+    assert_eq!((outcome.runs, outcome.conditions), (4, 2));
+    let warned = outcome.warnings.join("\n");
+    for want in [
+        "mse-s2: unfinished (status interrupted, last analysis at epoch 2 of 4); left out of the \
+         report (--include-unfinished reports it as it stands)",
+        "mse-s3: unfinished (no summary.json, last analysis at epoch 4 of 4); left out",
+    ] {
+        assert!(warned.contains(want), "{warned}");
+    }
+    let mse = |out: &Path| {
+        read_csv(&out.join("summary.csv"))
+            .into_iter()
+            .find(|r| r["condition"] == "loss.kind=mse")
+            .unwrap()
+    };
+    // nc1 over the finished seeds 0 and 1: (0.05 + 0.01) / 2.
+    let finished = mse(&out);
+    assert_eq!(finished["runs"], "2");
+    assert!((num(&finished, "nc1_mean") - 0.03).abs() < 1e-15);
+    let md = std::fs::read_to_string(out.join("summary.md")).unwrap();
+    assert!(md.contains("## Unfinished runs"), "{md}");
+    assert!(
+        md.contains(&format!(
+            "- `{}` (status interrupted, last analysis at epoch 2 of 4)",
+            stopped.display()
+        )),
+        "{md}"
+    );
+    assert!(std::fs::read_to_string(out.join("index.html"))
+        .unwrap()
+        .contains("unfinished (status interrupted"));
+
+    // Asked for: pooled as they stand, with a warning. nc1 = (0.05 + 0.01 + 9 + 0.01) / 4.
+    let mut asked = options(vec![runs.clone()], root.join("asked"));
+    asked.include_unfinished = true;
+    let outcome = generate(&asked).unwrap();
+    assert_eq!(outcome.runs, 6);
+    assert!(outcome.warnings.join("\n").contains(
+        "mse-s2: unfinished (status interrupted, last analysis at epoch 2 of 4); reported as it \
+         stands, its last analysis counted as its final values"
+    ));
+    let pooled = mse(&root.join("asked"));
+    assert_eq!(pooled["runs"], "4");
+    assert!((num(&pooled, "nc1_mean") - 9.07 / 4.0).abs() < 1e-12);
+
+    // Nothing finished: refused, saying what to do.
+    let e = generate(&options(vec![stopped.clone()], root.join("none"))).unwrap_err();
+    assert_eq!(
+        format!("{e:#}"),
+        format!(
+            "every run found is unfinished (1, first {} (status interrupted, last analysis at \
+             epoch 2 of 4)): wait for them to finish, or report them as they stand with \
+             --include-unfinished",
+            stopped.display()
+        )
+    );
+    assert!(!root.join("none").exists());
+}

@@ -12,6 +12,7 @@ fn a_signal_stops_the_report_and_leaves_nothing() {
     std::fs::create_dir_all(&run).unwrap();
     std::fs::write(run.join("config.toml"), "seed = 0\n[optim]\nepochs = 2\n").unwrap();
     std::fs::write(run.join("metrics.csv"), "epoch,nc1\n1,0.5\n2,0.25\n").unwrap();
+    std::fs::write(run.join("summary.json"), r#"{"status": "finished"}"#).unwrap();
     let out = dir.join("new").join("report");
 
     // Without a request the report is written...

@@ -65,6 +65,9 @@ pub struct Options {
     /// Pool runs that differ in a [`conditions::POOL_KEYS`] entry into one condition (with a
     /// warning) instead of refusing.
     pub allow_mixed: bool,
+    /// Report unfinished runs (status `running` or `interrupted`) as they stand, their last
+    /// analysis counted as their final values (with a warning), instead of leaving them out.
+    pub include_unfinished: bool,
     /// How curves are drawn (log y axes, per-seed lines).
     pub curves: CurveOptions,
 }
@@ -78,6 +81,7 @@ impl Options {
             group_by: None,
             skip_bad: false,
             allow_mixed: false,
+            include_unfinished: false,
             curves: CurveOptions::default(),
         }
     }
@@ -189,6 +193,46 @@ fn earlier_files(out: &Path) -> Vec<String> {
         .collect()
 }
 
+/// The runs to report and the unfinished ones left out (`running` or `interrupted`: see
+/// [`Run::unfinished`]), each described for summary.md; every unfinished run is warned about,
+/// and with `--include-unfinished` reported as it stands. Fails when no finished run is left.
+fn set_apart_unfinished(
+    loaded: Vec<Run>,
+    options: &Options,
+    warnings: &mut Vec<String>,
+) -> Result<(Vec<Run>, Vec<String>)> {
+    let (mut kept, mut left_out) = (Vec::new(), Vec::new());
+    for run in loaded {
+        let Some(progress) = run.unfinished() else {
+            kept.push(run);
+            continue;
+        };
+        let dir = run.dir.display().to_string();
+        if options.include_unfinished {
+            warnings.push(format!(
+                "{dir}: unfinished ({progress}); reported as it stands, its last analysis \
+                 counted as its final values"
+            ));
+            kept.push(run);
+        } else {
+            warnings.push(format!(
+                "{dir}: unfinished ({progress}); left out of the report \
+                 (--include-unfinished reports it as it stands)"
+            ));
+            left_out.push(format!("`{dir}` ({progress})"));
+        }
+    }
+    if kept.is_empty() {
+        bail!(
+            "every run found is unfinished ({}, first {}): wait for them to finish, or report \
+             them as they stand with --include-unfinished",
+            left_out.len(),
+            left_out[0].replace('`', "")
+        );
+    }
+    Ok((kept, left_out))
+}
+
 /// Reads the runs and writes the whole report. See the module documentation.
 pub fn generate(options: &Options) -> Result<Outcome> {
     let dirs = runs::discover(&options.inputs)?;
@@ -207,6 +251,9 @@ pub fn generate(options: &Options) -> Result<Outcome> {
     if loaded.is_empty() {
         bail!("no usable run directory among {} found", dirs.len());
     }
+    // A run that stopped before its end has no final values: its last analysis would be
+    // pooled with other runs' final ones.
+    let (loaded, left_out) = set_apart_unfinished(loaded, options, &mut warnings)?;
     let conds = conditions::group(&loaded, options.group_by.as_deref())?;
     warnings.extend(conditions::check_pooling(
         &loaded,
@@ -245,7 +292,7 @@ pub fn generate(options: &Options) -> Result<Outcome> {
     }
     std::fs::create_dir(&staging)
         .with_context(|| format!("{}: cannot create directory", staging.display()))?;
-    let files = write_all(&loaded, &conds, options, &staging, &mut warnings)?;
+    let files = write_all(&loaded, &conds, options, &staging, &left_out, &mut warnings)?;
     // The last point to stop at: once files move into place, the report is finished.
     stop_if_asked()?;
     for f in &files {
@@ -310,6 +357,7 @@ fn write_all(
     conds: &[Condition],
     options: &Options,
     dir: &Path,
+    left_out: &[String],
     warnings: &mut Vec<String>,
 ) -> Result<Vec<String>> {
     let metrics = summary::metric_names(runs);
@@ -350,7 +398,7 @@ fn write_all(
         &mut files,
     )?;
     write_text(dir, "folds.csv", &fold_table.csv(conds), &mut files)?;
-    let md = summary::summary_markdown(runs, conds, &metrics, &comps, &fold_table);
+    let md = summary::summary_markdown(runs, conds, &metrics, &comps, &fold_table, left_out);
     write_text(dir, "summary.md", &md, &mut files)?;
 
     // The page.

@@ -177,6 +177,28 @@ impl Run {
         status_of(self.summary.as_ref())
     }
 
+    /// How far the run got when it stopped before its end (`summary.json` says `running` or
+    /// `interrupted`, or there is none): `status interrupted, last analysis at epoch 2 of 6`;
+    /// `None` for a finished or diverged run.
+    pub fn unfinished(&self) -> Option<String> {
+        let status = self.status();
+        if !matches!(status, Status::Running | Status::Interrupted) {
+            return None;
+        }
+        let status = match &self.summary {
+            Some(_) => format!("status {status}"),
+            None => "no summary.json".to_string(),
+        };
+        let Some(last) = self.metrics.epochs.last() else {
+            return Some(format!("{status}, no analysis yet"));
+        };
+        let of = self
+            .config
+            .get("optim.epochs")
+            .map_or(String::new(), |n| format!(" of {n}"));
+        Some(format!("{status}, last analysis at epoch {last}{of}"))
+    }
+
     /// Whether `summary.json` says the run diverged.
     pub fn diverged(&self) -> bool {
         self.status() == Status::Diverged

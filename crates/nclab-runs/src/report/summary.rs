@@ -549,13 +549,15 @@ pub fn interval(lo: f64, hi: f64) -> String {
 }
 
 /// `summary.md`: the conditions, their final values (mean ± sd), the decision table, the
-/// comparisons in detail, the collapse folds and the diverged runs.
+/// comparisons in detail, the collapse folds, the diverged runs and the unfinished runs left
+/// out (`left_out`, each described).
 pub fn summary_markdown(
     runs: &[Run],
     conditions: &[Condition],
     metrics: &[String],
     comps: &[Comparison],
     folds: &FoldTable,
+    left_out: &[String],
 ) -> String {
     let shown: Vec<&String> = metrics
         .iter()
@@ -570,6 +572,12 @@ pub fn summary_markdown(
     s.push_str(&folds_markdown(conditions, folds));
     s.push_str(&tpt_markdown(runs, conditions));
     s.push_str(&diverged_markdown(runs, conditions, &diverged));
+    if !left_out.is_empty() {
+        s.push_str("\n## Unfinished runs\n\nStopped before their end, left out of the report:\n\n");
+        for run in left_out {
+            s.push_str(&format!("- {run}\n"));
+        }
+    }
     s
 }
 

@@ -28,6 +28,11 @@ pub struct Args {
     /// data.test_per_class into one condition (with a warning) instead of refusing.
     #[arg(long)]
     pub allow_mixed: bool,
+    /// Report unfinished runs (summary.json says running or interrupted, or is missing) as
+    /// they stand, their last analysis counted as their final values, instead of leaving them
+    /// out.
+    #[arg(long)]
+    pub include_unfinished: bool,
     /// Draw each run as a thin line under its condition's mean in the curve figures.
     #[arg(long)]
     pub per_seed: bool,
@@ -43,6 +48,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     options.group_by = args.group_by;
     options.skip_bad = args.skip_bad;
     options.allow_mixed = args.allow_mixed;
+    options.include_unfinished = args.include_unfinished;
     options.curves = CurveOptions {
         log_y: !args.linear_y,
         per_seed: args.per_seed,
