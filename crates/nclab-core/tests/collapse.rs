@@ -623,6 +623,54 @@ fn coincident_means_leave_nc1_undefined() {
     }
 }
 
+/// The tree metrics are undefined too where the means coincide (`nc1_coarse` was 0 and
+/// `mean_tree_correlation` a rank correlation of NaN cosines), and `nc1_coarse` alone where
+/// only the coarse means coincide: each superclass holds two opposite classes, so every
+/// coarse mean is the global mean.
+#[test]
+fn coincident_means_leave_the_tree_metrics_undefined() {
+    use nclab_core::metrics::{neural_collapse, TreeMatrices};
+    let tree = TreeMatrices::from_hierarchy(
+        &nclab_core::hierarchy::parse_edges("r x\nr z\nx a\nx b\nz c\nz e\n", "t").unwrap(),
+        1,
+    );
+    let labels = [0, 0, 1, 1, 2, 2, 3, 3];
+    let tree_metrics = |h: &[f64]| {
+        let input = CollapseInput {
+            features: MatrixView::f64(h, 8, 2),
+            labels: &labels,
+            num_classes: 4,
+            weights: None,
+            bias: None,
+            predictions: None,
+        };
+        let all = neural_collapse(&input, Some(&tree)).unwrap();
+        let value = |name: &str| all.iter().find(|(n, _)| *n == name).unwrap().1.unwrap();
+        [
+            value("nc1"),
+            value("mean_tree_correlation"),
+            value("nc2_tree"),
+            value("nc1_coarse"),
+        ]
+    };
+    let constant = [0.5; 16];
+    assert!(tree_metrics(&constant).iter().all(|v| v.is_nan()));
+    // Classes a and b (superclass x) at (+-1, 0), c and e (z) at (0, +-1), each with two
+    // samples 0.1 either side: the coarse means are both (0, 0).
+    #[rustfmt::skip]
+    let opposite = [
+        1.0, 0.1, 1.0, -0.1, -1.0, 0.1, -1.0, -0.1,
+        0.1, 1.0, -0.1, 1.0, 0.1, -1.0, -0.1, -1.0,
+    ];
+    let [nc1, correlation, nc2_tree, nc1_coarse] = tree_metrics(&opposite);
+    // NC1 = (1/K) tr(S_W S_B^+): S_B = (1/4) sum_k mu_k mu_k^T = diag(1/2, 1/2), S_W = (1/8)
+    // (four deviations of 0.1 in each coordinate) = diag(0.005, 0.005), so (1/4) 2 (0.01) =
+    // 0.005: the fine classes are separated.
+    assert!((nc1 - 0.005).abs() < 1e-15, "{nc1}");
+    assert!(correlation.is_finite() && nc2_tree.is_finite());
+    assert!(nc1_coarse.is_nan(), "{nc1_coarse}");
+}
+
 #[test]
 fn bad_input_is_named() {
     let h = [0.0, 1.0, 2.0, 3.0];

@@ -305,12 +305,19 @@ const COINCIDENT_MEANS: f64 = 1e-12;
 /// at most [`COINCIDENT_MEANS`] times the largest coordinate of a mean (0 for identical
 /// means). NC1, its variants, the CDNV and the metrics of the means' geometry (NC2, NC3,
 /// equinorm, equiangularity, self-duality, GNC2, UNC3) are then undefined (NaN, shown as
-/// null): with
+/// null), and so are the tree metrics: with
 /// `S_B = 0` the pseudo-inverse made NC1 = 0, "perfect collapse", for features that do not
 /// separate the classes at all, and means equal but for rounding made it about 1e30.
-fn means_coincide(stats: &ClassStatistics) -> bool {
+pub(crate) fn means_coincide(stats: &ClassStatistics) -> bool {
+    centred_means_vanish(&stats.centred_means, stats)
+}
+
+/// Whether `centred` (the centred class means, or the coarse classes' `M_c`) is zero to
+/// rounding: no coordinate above [`COINCIDENT_MEANS`] times the largest coordinate of a class
+/// mean of `stats`.
+pub(crate) fn centred_means_vanish(centred: &[f64], stats: &ClassStatistics) -> bool {
     let largest = |x: &[f64]| x.iter().fold(0.0f64, |a, v| a.max(v.abs()));
-    largest(&stats.centred_means) <= COINCIDENT_MEANS * largest(&stats.means)
+    largest(centred) <= COINCIDENT_MEANS * largest(&stats.means)
 }
 
 /// The between-class spectrum of the class statistics in `route`'s space.

@@ -292,11 +292,19 @@ fn tree_metrics(
             tree.k, stats.k
         )));
     }
-    let gram = stats.centred_gram();
     let coarse = match &tree.coarse {
         Some((map, n)) => Some(tree_geometry::nc1_coarse(stats, scatter, map, *n)?),
         None => None,
     };
+    if collapse::means_coincide(stats) {
+        // No geometry of the means to compare with the tree (docs/metrics.md, undefined values).
+        return Ok(vec![
+            (TREE_METRIC_NAMES[0], Some(f64::NAN)),
+            (TREE_METRIC_NAMES[1], Some(f64::NAN)),
+            (TREE_METRIC_NAMES[2], coarse.map(|_| f64::NAN)),
+        ]);
+    }
+    let gram = stats.centred_gram();
     Ok(vec![
         (
             TREE_METRIC_NAMES[0],

@@ -4,7 +4,7 @@
 //! and their normalised form `dn`), so that they need nothing but the class means' Gram matrix.
 
 use crate::linalg::{self, symmetric_eigenvalues};
-use crate::metrics::collapse::{ClassStatistics, Spectrum};
+use crate::metrics::collapse::{centred_means_vanish, ClassStatistics, Spectrum};
 use crate::metrics::scatter::{Route, Scatter};
 use crate::stats::spearman;
 use crate::{Error, Result};
@@ -130,11 +130,14 @@ pub fn nc1_coarse(
     num_coarse: usize,
 ) -> Result<f64> {
     let a = coarse_shares(stats, class_to_coarse, num_coarse)?;
+    let mc = coarse_means(&a, &stats.centred_means, num_coarse, stats.k, stats.d);
+    if centred_means_vanish(&mc, stats) {
+        // The coarse means coincide: nothing separates the coarse classes, and the
+        // pseudo-inverse of `S_B^c = 0` would make NC1 0, "perfect collapse".
+        return Ok(f64::NAN);
+    }
     Ok(match scatter.route {
-        Route::Full => {
-            let mc = coarse_means(&a, &stats.centred_means, num_coarse, stats.k, stats.d);
-            nc1_coarse_full(stats, scatter, class_to_coarse, num_coarse, &mc)
-        }
+        Route::Full => nc1_coarse_full(stats, scatter, class_to_coarse, num_coarse, &mc),
         Route::Span => nc1_coarse_span(stats, scatter, class_to_coarse, num_coarse, &a),
     })
 }
