@@ -381,7 +381,8 @@ nclab_core::named_enum! {
         /// Stopped early as asked (`--stop-after-epoch`), or still being written: resumable.
         Running = "running",
         Finished = "finished",
-        /// A loss or parameter became non-finite (`diverged_at_epoch` says when).
+        /// The training loss became non-finite, or for a Python `Tracker` a parameter did
+        /// (`diverged_at_epoch` says when).
         Diverged = "diverged",
         /// Stopped by Ctrl-C or SIGTERM at the last whole epoch (`--resume` continues it), or
         /// a Python `Tracker` closed before its last epoch.
