@@ -17,6 +17,7 @@ const TRACKER: Writer = Writer {
     name: "nclab.torch.Tracker",
     when_used: "choose another run_dir, or remove this one (a Tracker starts a run; it cannot \
                 continue one)",
+    takes_over_unstarted: true,
 };
 
 /// An open run directory, locked against a second writer while this object lives (or until

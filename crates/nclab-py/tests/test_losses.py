@@ -119,6 +119,12 @@ def test_bad_inputs():
         SoftLabelLoss(h, 4.0)(z, y[:5])
     with pytest.raises(ValueError, match="reduction must be"):
         HXELoss(h, 0.5, reduction="avg")
+    # Float or boolean targets (probabilities, one-hot rows, indices cast to float) are named;
+    # torch's index_select error was raised from inside before.
+    for bad in (y.float(), y == 0):
+        for loss in (HXELoss(h, 0.5), SoftLabelLoss(h, 4.0)):
+            with pytest.raises(ValueError, match=r"target: expected integer class indices \(torch.long\), got torch\.(float32|bool)"):
+                loss(z, bad)
     # A target out of 0..K-1 is refused as nn.CrossEntropyLoss refuses it; -1 was read as
     # class K - 1 (Python indexing), silently.
     for bad in (-1, 10):

@@ -11,11 +11,12 @@ import numpy as np
 import pytest
 import torch
 from torch import nn
+from torch.nn import functional as F
 from torch.utils.data import DataLoader, TensorDataset
 
 import nclab
 from conftest import REPO, assert_metrics_close, gaussian_classes
-from nclab.torch import HXELoss, Tracker, features, measure_model
+from nclab.torch import HXELoss, SoftLabelLoss, Tracker, features, measure_model
 
 
 def toy(seed=0, k=5, d=8, per_class=40):
@@ -144,6 +145,65 @@ def test_a_model_returning_a_tuple_is_named():
     assert features(pair, loader, keep_logits=False).logits is None
 
 
+def test_tracker_losses_as_trained(tmp_path):
+    """The loss columns of the criteria a loop trains with: a function, nn.MSELoss (on one-hot
+    targets, as MSE training on classes uses it) and a class-weighted CE, whose weights
+    config.toml records so that nclab report does not pool it with plain CE."""
+    model, loader, x, y = toy(seed=3)
+    with torch.no_grad():
+        logits = model(torch.from_numpy(x))
+    target = torch.from_numpy(y).long()
+    one_hot = F.one_hot(target, 5).float()
+    weights = torch.tensor([1.0, 1.0, 2.0, 2.0, 5.0])
+    for name, loss, want in [
+        ("fn", F.cross_entropy, F.cross_entropy(logits, target)),
+        ("mse", nn.MSELoss(), ((logits - one_hot) ** 2).mean()),
+        ("weighted", nn.CrossEntropyLoss(weight=weights), F.cross_entropy(logits, target, weight=weights)),
+    ]:
+        tracker = Tracker(tmp_path / name, None, [1], num_epochs=1, loss=loss)
+        row = tracker.epoch(1, model, loader)
+        assert row["train_loss"] == pytest.approx(float(want), rel=1e-6), name
+    config = (tmp_path / "fn" / "config.toml").read_text()
+    assert 'kind = "ce"' in config
+    assert 'kind = "mse"' in (tmp_path / "mse" / "config.toml").read_text()
+    assert "class_weights = [1.0, 1.0, 2.0, 2.0, 5.0]" in (tmp_path / "weighted" / "config.toml").read_text()
+    with pytest.raises(ValueError, match="loss: expected the criterion you train with"):
+        Tracker(tmp_path / "bad", num_epochs=1, loss="ce")
+
+
+def test_tracker_warns_when_the_loss_trains_on_another_tree(tmp_path):
+    tree = nclab.Hierarchy.from_edges([("r", "a"), ("r", "b"), ("a", "0"), ("a", "1"), ("b", "2"),
+                                       ("b", "3"), ("b", "4")], classes=list("01234"))
+    with pytest.warns(UserWarning, match=r"the loss trains on the tree .* but the run is measured against 'flat'"):
+        Tracker(tmp_path / "flat", "flat", num_epochs=1, loss=HXELoss(tree, 0.3)).close()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        Tracker(tmp_path / "same", tree, num_epochs=1, loss=SoftLabelLoss(tree, 4.0)).close()
+
+
+def test_a_tracker_that_never_analysed_is_replaced(tmp_path):
+    """A script that fails in its first epoch (before any analysis) leaves config.toml and the
+    saved tree; run again, its Tracker takes the directory over. Anything measured, or a file
+    of another program, still makes the directory refused."""
+    model, loader, *_ = toy()
+    tree = nclab.Hierarchy.from_edges([("r", "a"), ("r", "b"), ("a", "0"), ("a", "1"), ("b", "2"),
+                                       ("b", "3"), ("b", "4")], classes=list("01234"))
+    run = tmp_path / "run"
+    first = Tracker(run, tree, [1], num_epochs=1, seed=1)
+    first.close()
+    assert sorted(p.name for p in run.iterdir() if p.name != ".nclab.lock")[0] == "config.toml"
+    second = Tracker(run, tree, [1], num_epochs=1, seed=2)
+    assert "seed = 2" in (run / "config.toml").read_text()
+    second.epoch(1, model, loader)
+    with pytest.raises(ValueError, match="already exists and is not empty"):
+        Tracker(run, tree, [1], num_epochs=1)
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "config.toml").write_text('trainer = "something else"\n')
+    with pytest.raises(ValueError, match="already exists and is not empty"):
+        Tracker(other, num_epochs=1)
+
+
 def train(model, loader, loss, epochs, tracker):
     opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
     rows = []
@@ -201,8 +261,9 @@ def test_tracker_refuses_a_busy_or_used_directory(tmp_path):
     with pytest.raises(ValueError, match="in use by nclab.torch.Tracker, pid"):
         Tracker(run, epochs="all", num_epochs=3)
     first.close()
-    with pytest.raises(ValueError, match="already exists and is not empty"):
-        Tracker(run, epochs="all", num_epochs=3)
+    # Closed before any analysis: taken over (a used one is refused, in
+    # test_a_tracker_that_never_analysed_is_replaced).
+    Tracker(run, epochs="all", num_epochs=3).close()
     with pytest.raises(ValueError, match="log:N"):
         Tracker(tmp_path / "other", epochs="log:1", num_epochs=3)
     assert not (tmp_path / "other").exists()  # nothing left behind
@@ -370,10 +431,12 @@ def test_tracker_without_a_loss_warns_that_it_records_cross_entropy(tmp_path):
     with pytest.raises(ValueError, match=r"the tracker is closed \(closed before any epoch was analysed\)"):
         tracker.epoch(1, model, loader)
     # A refused Tracker does not warn first.
+    (tmp_path / "used").mkdir()
+    (tmp_path / "used" / "notes.txt").write_text("mine")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         with pytest.raises(ValueError, match="choose another run_dir"):
-            Tracker(tmp_path / "run", num_epochs=1)
+            Tracker(tmp_path / "used", num_epochs=1)
     # Whole-number parameters are written as floats, as nclab train writes them.
     tree = nclab.Hierarchy.builtin("flat:5")
     with Tracker(tmp_path / "hxe", num_epochs=1, loss=HXELoss(tree, 1)) as t:

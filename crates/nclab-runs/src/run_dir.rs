@@ -146,13 +146,44 @@ pub struct LayerRow {
 pub struct Writer {
     pub name: &'static str,
     pub when_used: &'static str,
+    /// Whether the directory of one of its runs that never analysed may be taken for a new
+    /// run ([`unstarted_run`]): its files are then replaced.
+    pub takes_over_unstarted: bool,
 }
 
 /// `nclab train` (and the runs of `nclab sweep`).
 pub const NCLAB_TRAIN: Writer = Writer {
     name: "nclab train",
     when_used: "pass --resume to continue it or choose another --out",
+    takes_over_unstarted: false,
 };
+
+/// Whether the (locked) directory `path` holds a run of `writer` that stopped before its first
+/// analysis, and nothing else: only `config.toml` naming `writer` as its `trainer`, saved trees
+/// (`hierarchy-*.json`) and the lock. Such a run has measured nothing, so a new run may replace
+/// it (a Python `Tracker` whose script failed in its first epoch, run again).
+fn unstarted_run(path: &Path, writer: Writer) -> bool {
+    let Ok(entries) = fs::read_dir(path) else {
+        return false;
+    };
+    let mut has_config = false;
+    for entry in entries {
+        let Ok(entry) = entry else { return false };
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let tree = name.starts_with("hierarchy-") && name.ends_with(".json");
+        if name == CONFIG {
+            has_config = true;
+        } else if !(name == LOCK || tree) || !entry.path().is_file() {
+            return false;
+        }
+    }
+    has_config
+        && fs::read_to_string(path.join(CONFIG))
+            .ok()
+            .and_then(|text| text.parse::<toml::Table>().ok())
+            .is_some_and(|t| t.get("trainer").and_then(|v| v.as_str()) == Some(writer.name))
+}
 
 /// An open run directory.
 #[derive(Debug, Clone)]
@@ -189,7 +220,16 @@ impl RunDir {
                 .with_context(|| format!("cannot read run directory {}", path.display()))?
                 .filter_map(|e| e.ok())
                 .any(|e| e.file_name() != LOCK);
-            if others {
+            if others && writer.takes_over_unstarted && unstarted_run(path, writer) {
+                // Measured nothing: its files go, the new run's replace them.
+                for entry in fs::read_dir(path)?.filter_map(|e| e.ok()) {
+                    if entry.file_name() != LOCK {
+                        fs::remove_file(entry.path()).with_context(|| {
+                            format!("cannot replace {}", entry.path().display())
+                        })?;
+                    }
+                }
+            } else if others {
                 lock.abandon();
                 bail!(
                     "run directory {} already exists and is not empty; {}",

@@ -362,11 +362,10 @@ impl Hierarchy {
     pub fn check_num_classes(&self, k: usize) -> Result<()> {
         if self.num_classes() != k {
             return Err(Error::invalid(format!(
-                "hierarchy '{}' has {} classes but the data has {k} (labels 0..{}); \
-                 use a hierarchy with one leaf per class",
+                "hierarchy '{}' has {} classes but the data has {k}; use a hierarchy with one \
+                 leaf per class",
                 self.source,
                 self.num_classes(),
-                k.saturating_sub(1)
             )));
         }
         Ok(())

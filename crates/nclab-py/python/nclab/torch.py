@@ -22,7 +22,7 @@ import numbers
 import os
 import time
 import warnings
-from typing import Any, Iterable, NamedTuple, Optional, Sequence, Union
+from typing import Any, Callable, Iterable, NamedTuple, Optional, Sequence, Union
 
 import numpy as np
 import torch
@@ -124,6 +124,7 @@ class HXELoss(nn.Module):
         term_weights[tree.paths[:, :-1] == tree.paths[:, 1:]] = 0.0
         self.alpha, self.normalize, self.reduction = alpha, normalize, _check_reduction(reduction)
         self.num_classes = h.num_classes
+        self.hierarchy = h  # the tree, for the Tracker's check against its own
         self.register_buffer("members", tree.members, persistent=False)
         self.register_buffer("paths", tree.paths, persistent=False)
         self.register_buffer("term_weights", term_weights, persistent=False)
@@ -157,6 +158,7 @@ class SoftLabelLoss(nn.Module):
         h = _as_hierarchy(hierarchy)
         self.beta, self.reduction = beta, _check_reduction(reduction)
         self.num_classes = h.num_classes
+        self.hierarchy = h  # the tree, for the Tracker's check against its own
         self.register_buffer("targets", torch.from_numpy(h.soft_labels(beta)), persistent=False)
 
     def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -185,6 +187,11 @@ def _rows_of(table: torch.Tensor, target: torch.Tensor, k: int) -> torch.Tensor:
 
 
 def _check_logits(logits: torch.Tensor, target: torch.Tensor, k: int) -> None:
+    if target.dtype.is_floating_point or target.dtype.is_complex or target.dtype == torch.bool:
+        raise ValueError(
+            f"target: expected integer class indices (torch.long), got {target.dtype}; these "
+            "losses take class indices, not probabilities or one-hot rows"
+        )
     if logits.dim() != 2 or logits.shape[1] != k:
         raise ValueError(f"logits: expected shape (batch, {k}), got {tuple(logits.shape)}")
     if target.shape != logits.shape[:1]:
@@ -229,6 +236,19 @@ def _classifier(model: nn.Module, name: Optional[str], why: str) -> nn.Linear:
     if last is None:
         raise ValueError(f"{type(model).__name__} has no nn.Linear layer: {why}")
     return last
+
+
+def _not_called(model: nn.Module, layer, classifier, head) -> str:
+    """The error for a feature layer the forward pass did not call, naming it."""
+    if layer is not None:
+        return f"layer {layer!r} was not called in the model's forward pass"
+    if classifier is not None:
+        return f"the classifier {classifier!r} was not called in the model's forward pass"
+    name = next((n for n, m in model.named_modules() if m is head), "?")
+    return (
+        f"the classifier, taken as the model's last nn.Linear ({name!r}: {head}), was not called "
+        "in the model's forward pass: name the layer that makes the logits with classifier=..."
+    )
 
 
 def _device(model: nn.Module) -> torch.device:
@@ -287,7 +307,7 @@ def features(
             with torch.no_grad():  # no autograd graph: features are read, not trained
                 out = model(inputs.to(device, non_blocking=True))
             if not captured:
-                raise ValueError("the feature layer was not called in the model's forward pass")
+                raise ValueError(_not_called(model, layer, classifier, head if layer is None else None))
             h = captured[-1].flatten(1)
             if into is not None:
                 into.add(h, y)
@@ -298,7 +318,8 @@ def features(
                 if not isinstance(out, torch.Tensor):
                     raise ValueError(
                         f"the model returned a {type(out).__name__}, not a tensor of logits: "
-                        "wrap it so that forward returns the logits, or pass keep_logits=False"
+                        "wrap the model so that its forward returns the logits "
+                        "(features(..., keep_logits=False) reads no logits)"
                     )
                 logits.append(out.cpu())
     finally:
@@ -389,12 +410,18 @@ def measure_model(
 # ---- the tracker -------------------------------------------------------------------------------
 
 
-def _loss_config(loss: Optional[nn.Module]) -> dict:
-    if loss is None:
+def _loss_config(loss: Optional[Callable]) -> dict:
+    """``config.toml``'s ``[loss]`` for the criterion a Tracker is given: what defines the loss
+    (so that ``nclab report`` pools only runs trained with the same one)."""
+    if loss is None or loss is F.cross_entropy:
         return {"kind": "ce"}
     if isinstance(loss, nn.CrossEntropyLoss):
-        smoothing = float(loss.label_smoothing)
-        return {"kind": "ce", "label_smoothing": smoothing} if smoothing else {"kind": "ce"}
+        cfg = {"kind": "ce"}
+        if loss.label_smoothing:
+            cfg["label_smoothing"] = float(loss.label_smoothing)
+        if loss.weight is not None:
+            cfg["class_weights"] = [float(w) for w in loss.weight.detach().cpu().reshape(-1)]
+        return cfg
     if isinstance(loss, HXELoss):
         # Floats, as nclab train writes them (alpha = 1.0, not 1): the report compares the text.
         return {"kind": "hxe", "alpha": float(loss.alpha), "normalize": loss.normalize}
@@ -402,7 +429,30 @@ def _loss_config(loss: Optional[nn.Module]) -> dict:
         return {"kind": "soft", "beta": float(loss.beta)}
     if isinstance(loss, nn.MSELoss):
         return {"kind": "mse"}
-    return {"kind": type(loss).__name__}
+    if isinstance(loss, nn.Module):
+        return {"kind": type(loss).__name__}
+    return {"kind": getattr(loss, "__name__", type(loss).__name__)}
+
+
+def _check_loss_tree(loss, hierarchy: Optional[nclab.Hierarchy], recorded: str) -> None:
+    """Warns when a hierarchical loss trains on another tree than the one the Tracker measures
+    against (``hierarchy``; None: the flat tree)."""
+    tree = getattr(loss, "hierarchy", None) if isinstance(loss, (HXELoss, SoftLabelLoss)) else None
+    if tree is None:
+        return
+    if hierarchy is None:
+        # Measured against the flat tree: a loss on a flat tree (HXE = CE, soft labels =
+        # label smoothing) agrees with it.
+        agrees = tree.max_depth == 1
+    else:
+        agrees = hierarchy.to_string("json") == tree.to_string("json")
+    if not agrees:
+        warnings.warn(
+            f"Tracker: the loss trains on the tree '{tree.source}', but the run is measured "
+            f"against '{recorded}' (its tree metrics and mistake severities, and config.toml's "
+            "hierarchy); pass the loss's tree as hierarchy= to measure against it",
+            stacklevel=3,
+        )
 
 
 # A hierarchy that is not built in is saved beside the run, under this name.
@@ -461,7 +511,7 @@ class Tracker:
         epochs: Union[str, Sequence[int]] = "log:50",
         *,
         num_epochs: int,
-        loss: Optional[nn.Module] = None,
+        loss: Optional[Callable] = None,
         seed: Optional[int] = None,
         name: Optional[str] = None,
         config: Optional[dict] = None,
@@ -471,6 +521,11 @@ class Tracker:
     ):
         if classifier is not None and not isinstance(classifier, str):
             raise ValueError(f"classifier: expected a module name (str), got {classifier!r}")
+        if loss is not None and not callable(loss):
+            raise ValueError(
+                f"loss: expected the criterion you train with, loss(logits, class indices), got "
+                f"{type(loss).__name__}"
+            )
         if not isinstance(coarse_depth, int) or coarse_depth < 1:
             raise ValueError(
                 f"coarse_depth: expected a whole number >= 1 (1 = the root's children), got {coarse_depth!r}"
@@ -545,6 +600,7 @@ class Tracker:
             )
         if not builtin:
             self.hierarchy.save(os.path.join(self.path, cfg["hierarchy"]))
+        _check_loss_tree(loss, self.hierarchy, cfg["hierarchy"])
         self._start = time.perf_counter()
         self._analysis_s = 0.0
         self._images = 0
@@ -782,11 +838,17 @@ class Tracker:
 
 
 @torch.no_grad()
-def _mean_loss(loss: nn.Module, logits: torch.Tensor, labels: torch.Tensor) -> float:
-    """The mean of ``loss`` over logits and labels, on the device of the loss's buffers."""
-    device = next((b.device for b in loss.buffers()), logits.device)
-    value = loss(logits.to(device, torch.float32), labels.to(device))
-    return float(value.mean().item())
+def _mean_loss(loss: Callable, logits: torch.Tensor, labels: torch.Tensor) -> float:
+    """The mean of ``loss`` over logits and labels, on the device of the loss's buffers (a
+    module's) or of the logits. ``nn.MSELoss`` is given one-hot targets, as MSE training on
+    classes uses it; every other loss the class indices."""
+    buffers = loss.buffers() if isinstance(loss, nn.Module) else ()
+    device = next((b.device for b in buffers), logits.device)
+    logits, labels = logits.to(device, torch.float32), labels.to(device)
+    if isinstance(loss, nn.MSELoss):
+        labels = F.one_hot(labels, logits.shape[1]).to(torch.float32)
+    value = loss(logits, labels)
+    return float(torch.as_tensor(value).mean().item())
 
 
 @torch.no_grad()
