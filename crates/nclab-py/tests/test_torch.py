@@ -204,6 +204,24 @@ def test_a_tracker_that_never_analysed_is_replaced(tmp_path):
         Tracker(other, num_epochs=1)
 
 
+def test_a_test_set_without_some_class_leaves_only_heldout_nc1_empty(tmp_path):
+    """heldout_nc1 uses the test set's own class means, so a class without test samples leaves
+    it undefined; the Tracker's analysis stopped on it before. The nearest-class-mean accuracy
+    is checked against NumPy (training means, Euclidean distance)."""
+    model, loader, x, y = toy(seed=4)
+    keep = y != 4
+    test = DataLoader(TensorDataset(torch.from_numpy(x[keep]), torch.from_numpy(y[keep])), batch_size=32)
+    tracker = Tracker(tmp_path / "run", None, [1], num_epochs=1)
+    row = tracker.epoch(1, model, loader, test)
+    assert row["heldout_nc1"] is None
+    with torch.no_grad():
+        h = model[:-1](torch.from_numpy(x)).double().numpy()
+    means = np.stack([h[y == c].mean(0) for c in range(5)])
+    nearest = ((h[keep][:, None, :] - means[None]) ** 2).sum(-1).argmin(1)
+    assert row["heldout_ncc_accuracy"] == pytest.approx(float((nearest == y[keep]).mean()), abs=1e-15)
+    assert row["heldout_nc4"] is not None and row["test_acc"] is not None
+
+
 def train(model, loader, loss, epochs, tracker):
     opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
     rows = []

@@ -39,8 +39,10 @@ impl HeldoutMetrics {
 }
 
 /// The held-out metrics of `heldout` (features, labels, and the classifier or predictions)
-/// against the training set's class statistics `train`. Every class must have a held-out
-/// sample (for `heldout_nc1`); the feature dimension and classes must be the training set's.
+/// against the training set's class statistics `train`. The feature dimension and classes
+/// must be the training set's. `heldout_nc1` takes the held-out set's own class means, so it
+/// is undefined (NaN) when a class has no held-out sample; the other two need only the
+/// training means.
 pub fn heldout(train: &ClassStatistics, heldout: &CollapseInput<'_>) -> Result<HeldoutMetrics> {
     let (k, d) = (train.k, train.d);
     if heldout.num_classes != k || heldout.features.d != d {
@@ -49,13 +51,21 @@ pub fn heldout(train: &ClassStatistics, heldout: &CollapseInput<'_>) -> Result<H
             heldout.num_classes, heldout.features.d
         )));
     }
-    let nc1 = measure(&CollapseInput {
-        weights: None,
-        bias: None,
-        predictions: None,
-        ..*heldout
-    })
-    .map_err(|e| Error::invalid(format!("held-out data: {e}")))?;
+    let named = |e: Error| Error::invalid(format!("held-out data: {e}"));
+    let nc1 = if every_class_present(heldout)? {
+        measure(&CollapseInput {
+            weights: None,
+            bias: None,
+            predictions: None,
+            ..*heldout
+        })
+        .map_err(named)?
+        .nc1
+    } else {
+        // Not measured, so checked here as measure checks them.
+        super::statistics::check_values(heldout.features, 0).map_err(named)?;
+        f64::NAN
+    };
     let ncm = decisions::nearest_means(heldout.features, &train.means, k);
     let correct = ncm
         .iter()
@@ -76,10 +86,33 @@ pub fn heldout(train: &ClassStatistics, heldout: &CollapseInput<'_>) -> Result<H
     };
     let n = heldout.features.n as f64;
     Ok(HeldoutMetrics {
-        nc1: nc1.nc1,
+        nc1,
         nc4: network.map(|p| p.iter().zip(&ncm).filter(|(a, b)| a != b).count() as f64 / n),
         ncc_accuracy: correct as f64 / n,
     })
+}
+
+/// Whether every class of `input` has a sample; fails unless there are as many labels as rows
+/// and each is below `num_classes`.
+fn every_class_present(input: &CollapseInput<'_>) -> Result<bool> {
+    let k = input.num_classes;
+    if input.labels.len() != input.features.n {
+        return Err(Error::invalid(format!(
+            "held-out data: {} rows of features but {} labels",
+            input.features.n,
+            input.labels.len()
+        )));
+    }
+    let mut present = vec![false; k];
+    for (row, &y) in input.labels.iter().enumerate() {
+        let Some(seen) = present.get_mut(y as usize) else {
+            return Err(Error::invalid(format!(
+                "held-out data: label {y} at row {row} is out of range for {k} classes"
+            )));
+        };
+        *seen = true;
+    }
+    Ok(present.iter().all(|&p| p))
 }
 
 #[cfg(test)]
@@ -144,6 +177,52 @@ mod tests {
         // heldout_nc1 is the NC1 of the held-out set itself.
         let own = measure(&bare).unwrap().nc1;
         assert_eq!(heldout(&train(), &bare).unwrap().nc1, own);
+    }
+
+    #[test]
+    fn a_class_without_held_out_samples_leaves_only_heldout_nc1_undefined() {
+        // Held-out samples of class 0 only: (1, 0) and (3.5, 0); nearest training means 0
+        // and 1, so the NCM accuracy is 1/2; the classifier of the test above decides 0, 1:
+        // NC4 = 0.
+        let h = [1.0, 0.0, 3.5, 0.0];
+        let w = [-1.0, 0.0, 1.0, 0.0];
+        let input = CollapseInput {
+            features: MatrixView::f64(&h, 2, 2),
+            labels: &[0, 0],
+            num_classes: 2,
+            weights: Some(MatrixView::f64(&w, 2, 2)),
+            bias: Some(&[2.0, -2.0]),
+            predictions: None,
+        };
+        let m = heldout(&train(), &input).unwrap();
+        assert!(m.nc1.is_nan());
+        assert_eq!((m.nc4, m.ncc_accuracy), (Some(0.0), 0.5));
+        // Its features and labels are still checked.
+        let nan = [1.0, f64::NAN, 3.5, 0.0];
+        let e = heldout(
+            &train(),
+            &CollapseInput {
+                features: MatrixView::f64(&nan, 2, 2),
+                ..input
+            },
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "held-out data: features: non-finite value NaN at row 0, column 1"
+        );
+        let e = heldout(
+            &train(),
+            &CollapseInput {
+                labels: &[0, 2],
+                ..input
+            },
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "held-out data: label 2 at row 1 is out of range for 2 classes"
+        );
     }
 
     #[test]
