@@ -7,6 +7,7 @@
 //! - [`significant`]: for people: `digits` significant digits, in scientific notation below
 //!   1e-3 and from 1e6 on; integers as integers.
 //! - [`scientific`]: for fixed-width terminal columns.
+//! - [`eta_text`]: a time left, `~1h20m`, for progress lines.
 
 /// The CSV text of a value (empty when undefined): integers such as `3` without a fraction,
 /// others in shortest round-trip form, in scientific notation (`8.2e-227`) when `|x| < 1e-5`
@@ -71,6 +72,24 @@ fn is_integer(x: f64) -> bool {
     x.is_finite() && x == x.trunc() && x.abs() < 1e15
 }
 
+/// The estimated time left, `~1m05s` (`<1s` under half a second), for the ETA column (`done`
+/// when nothing is left).
+pub fn eta_text(seconds: f64) -> String {
+    if !(seconds.is_finite() && seconds > 0.0) {
+        return "done".into();
+    }
+    let s = seconds.round() as u64;
+    if s == 0 {
+        "<1s".into()
+    } else if s < 60 {
+        format!("~{s}s")
+    } else if s < 3600 {
+        format!("~{}m{:02}s", s / 60, s % 60)
+    } else {
+        format!("~{}h{:02}m", s / 3600, (s % 3600) / 60)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -119,5 +138,15 @@ mod tests {
         assert_eq!(significant(Some(2.5e7), 3), "2.50e7");
         assert_eq!(significant(Some(42.0), 6), "42");
         assert_eq!(significant(Some(0.5), 6), "0.500000");
+    }
+
+    #[test]
+    fn the_eta_reads_as_an_estimate() {
+        assert_eq!(eta_text(42.4), "~42s");
+        assert_eq!(eta_text(65.0), "~1m05s");
+        assert_eq!(eta_text(3.0 * 3600.0 + 7.0 * 60.0 + 5.0), "~3h07m");
+        assert_eq!(eta_text(0.2), "<1s");
+        assert_eq!(eta_text(0.0), "done");
+        assert_eq!(eta_text(f64::NAN), "done");
     }
 }

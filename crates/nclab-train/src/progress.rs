@@ -49,24 +49,6 @@ const WIDE: [Column; 12] = [
 /// Width of the ETA column of the default table.
 const ETA_WIDTH: usize = 8;
 
-/// The estimated time left, `~1m05s` (`<1s` under half a second), for the ETA column (`done`
-/// when nothing is left).
-pub fn eta_text(seconds: f64) -> String {
-    if !(seconds.is_finite() && seconds > 0.0) {
-        return "done".into();
-    }
-    let s = seconds.round() as u64;
-    if s == 0 {
-        "<1s".into()
-    } else if s < 60 {
-        format!("~{s}s")
-    } else if s < 3600 {
-        format!("~{}m{:02}s", s / 60, s % 60)
-    } else {
-        format!("~{}h{:02}m", s / 3600, (s % 3600) / 60)
-    }
-}
-
 /// The table's header line and the text of one row's cells (`wide`: [`WIDE`], else
 /// [`NARROW`] then the ETA). A value that is not defined is `null`, as in every output.
 pub fn table_lines(row: &Row, eta: &str, wide: bool) -> (String, String) {
@@ -357,7 +339,7 @@ impl Reporter {
             .find(|(k, _)| k == "epoch")
             .and_then(|(_, v)| *v)
             .map_or(0, |e| e as usize);
-        let eta = eta_text(self.eta_seconds(epoch));
+        let eta = nclab_runs::numbers::eta_text(self.eta_seconds(epoch));
         let (header, cells) = table_lines(row, &eta, self.wide);
         if !self.header_done {
             self.line(&header);
@@ -484,15 +466,5 @@ mod tests {
         assert_eq!(schedule_text(&two), "lr step: 0.100 (epoch 1), 0.0100 (2)");
         assert_eq!(thousands(1_234_567), "1,234,567");
         assert_eq!(thousands(999), "999");
-    }
-
-    #[test]
-    fn the_eta_reads_as_an_estimate() {
-        assert_eq!(eta_text(42.4), "~42s");
-        assert_eq!(eta_text(65.0), "~1m05s");
-        assert_eq!(eta_text(3.0 * 3600.0 + 7.0 * 60.0 + 5.0), "~3h07m");
-        assert_eq!(eta_text(0.2), "<1s");
-        assert_eq!(eta_text(0.0), "done");
-        assert_eq!(eta_text(f64::NAN), "done");
     }
 }

@@ -127,6 +127,7 @@ pub fn run_cells(cells: &[PlannedCell], opts: &RunOptions) -> anyhow::Result<Vec
     let next = AtomicUsize::new(0);
     let reports: Mutex<Vec<Option<CellReport>>> = Mutex::new(vec![None; cells.len()]);
     let workers = opts.jobs.clamp(1, todo.len().max(1));
+    let pace = Mutex::new(Pace::default());
     std::thread::scope(|scope| {
         for _ in 0..workers {
             scope.spawn(|| loop {
@@ -145,8 +146,12 @@ pub fn run_cells(cells: &[PlannedCell], opts: &RunOptions) -> anyhow::Result<Vec
                     if per_job == 1 { "" } else { "s" }
                 );
                 let report = run_one(cell, &opts.exe, per_job);
+                let left =
+                    pace.lock()
+                        .expect("no worker panics")
+                        .add(report.seconds, todo.len(), workers);
                 eprintln!(
-                    "[{}/{}] {}: {} after {:.0} s",
+                    "[{}/{}] {}: {} after {:.0} s{left}",
                     k + 1,
                     todo.len(),
                     cell.cell.name,
@@ -175,6 +180,33 @@ pub fn run_cells(cells: &[PlannedCell], opts: &RunOptions) -> anyhow::Result<Vec
             })
         })
         .collect())
+}
+
+/// The cells a sweep has run so far and their summed wall time, for the time left.
+#[derive(Default)]
+struct Pace {
+    done: usize,
+    seconds: f64,
+}
+
+impl Pace {
+    /// Counts a cell that took `seconds`; then the rest of `total` cells, run `workers` at a
+    /// time at the mean pace so far: `; 26 left, ~17h50m at 2 at a time` (empty at the end).
+    /// Resumed cells count at what they had left, so early figures can be short.
+    fn add(&mut self, seconds: f64, total: usize, workers: usize) -> String {
+        self.done += 1;
+        self.seconds += seconds;
+        let left = total.saturating_sub(self.done);
+        if left == 0 {
+            return String::new();
+        }
+        let eta = self.seconds / self.done as f64 * left as f64 / workers.min(left) as f64;
+        format!(
+            "; {left} left, {} at {} at a time",
+            crate::numbers::eta_text(eta),
+            workers.min(left)
+        )
+    }
 }
 
 /// The `nclab train` arguments of a cell (after the executable).
@@ -287,4 +319,22 @@ fn tail(path: &Path, n: usize) -> String {
     let text = fs::read_to_string(path).unwrap_or_default();
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Pace;
+
+    #[test]
+    fn the_time_left_is_the_mean_pace_over_the_workers() {
+        let mut pace = Pace::default();
+        // 5 cells, 2 at a time: after a 100 s and a 300 s cell, 3 left at 200 s each over 2
+        // workers: 300 s.
+        assert_eq!(pace.add(100.0, 5, 2), "; 4 left, ~3m20s at 2 at a time");
+        assert_eq!(pace.add(300.0, 5, 2), "; 3 left, ~5m00s at 2 at a time");
+        pace.add(200.0, 5, 2);
+        // One left: one worker, 200 s.
+        assert_eq!(pace.add(200.0, 5, 2), "; 1 left, ~3m20s at 1 at a time");
+        assert_eq!(pace.add(200.0, 5, 2), "");
+    }
 }
