@@ -169,6 +169,25 @@ def test_tracker_losses_as_trained(tmp_path):
     assert "class_weights = [1.0, 1.0, 2.0, 2.0, 5.0]" in (tmp_path / "weighted" / "config.toml").read_text()
     with pytest.raises(ValueError, match="loss: expected the criterion you train with"):
         Tracker(tmp_path / "bad", num_epochs=1, loss="ce")
+    # F.mse_loss as nn.MSELoss: one-hot targets, kind mse.
+    row = Tracker(tmp_path / "mse-fn", None, [1], num_epochs=1, loss=F.mse_loss).epoch(1, model, loader)
+    assert row["train_loss"] == pytest.approx(float(((logits - one_hot) ** 2).mean()), rel=1e-6)
+    assert 'kind = "mse"' in (tmp_path / "mse-fn" / "config.toml").read_text()
+    # A named function is recorded by its name, with parameters config= adds; anonymous ones
+    # (two lambdas would both be '<lambda>' and pool) and a class are refused.
+    def smoothed_ce(z, t):
+        return F.cross_entropy(z, t, label_smoothing=0.3)
+    Tracker(tmp_path / "named", num_epochs=1, loss=smoothed_ce,
+            config={"loss": {"label_smoothing": 0.3}}).close()
+    config = (tmp_path / "named" / "config.toml").read_text()
+    assert 'kind = "smoothed_ce"' in config and "label_smoothing = 0.3" in config
+    import functools
+    for anonymous in (lambda z, t: F.cross_entropy(z, t), functools.partial(F.cross_entropy, label_smoothing=0.1)):
+        with pytest.raises(ValueError, match="has no name for config.toml's loss.kind"):
+            Tracker(tmp_path / "anon", num_epochs=1, loss=anonymous)
+    with pytest.raises(ValueError, match=r"loss: got the class CrossEntropyLoss; pass an instance, CrossEntropyLoss\(\)"):
+        Tracker(tmp_path / "class", num_epochs=1, loss=nn.CrossEntropyLoss)
+    assert not (tmp_path / "anon").exists() and not (tmp_path / "class").exists()
 
 
 def test_tracker_warns_when_the_loss_trains_on_another_tree(tmp_path):

@@ -480,6 +480,20 @@ fn unfinished_runs_are_left_out_unless_asked_for() {
     let fresh = runs.join("sweep/mse-s3");
     write_run(&fresh, "mse", 3, MSE1);
     std::fs::remove_file(fresh.join("summary.json")).unwrap();
+    // A fifth is in its first epoch: config.toml alone (it made the report fail before); a
+    // sixth has a summary.json without a status.
+    let starting = runs.join("sweep/mse-s4");
+    write_run(&starting, "mse", 4, MSE1);
+    for f in ["summary.json", "metrics.csv"] {
+        std::fs::remove_file(starting.join(f)).unwrap();
+    }
+    let no_status = runs.join("sweep/mse-s5");
+    write_run(&no_status, "mse", 5, MSE1);
+    std::fs::write(
+        no_status.join("summary.json"),
+        r#"{"seed": 5, "status": null}"#,
+    )
+    .unwrap();
 
     let out = root.join("out");
     let outcome = generate(&options(vec![runs.clone()], out.clone())).unwrap();
@@ -489,6 +503,9 @@ fn unfinished_runs_are_left_out_unless_asked_for() {
         "mse-s2: unfinished (status interrupted, last analysis at epoch 2 of 4); left out of the \
          report (--include-unfinished reports it as it stands)",
         "mse-s3: unfinished (no summary.json, last analysis at epoch 4 of 4); left out",
+        "mse-s4: unfinished (no summary.json, no analysis yet); left out of the report \
+         (nothing to report yet)",
+        "mse-s5: unfinished (no status in summary.json, last analysis at epoch 4 of 4); left out",
     ] {
         assert!(warned.contains(want), "{warned}");
     }
@@ -515,18 +532,19 @@ fn unfinished_runs_are_left_out_unless_asked_for() {
         .unwrap()
         .contains("unfinished (status interrupted"));
 
-    // Asked for: pooled as they stand, with a warning. nc1 = (0.05 + 0.01 + 9 + 0.01) / 4.
+    // Asked for: pooled as they stand, with a warning, but for the one with no analysis.
+    // nc1 = (0.05 + 0.01 + 9 + 0.01 + 0.01) / 5.
     let mut asked = options(vec![runs.clone()], root.join("asked"));
     asked.include_unfinished = true;
     let outcome = generate(&asked).unwrap();
-    assert_eq!(outcome.runs, 6);
+    assert_eq!(outcome.runs, 7);
     assert!(outcome.warnings.join("\n").contains(
         "mse-s2: unfinished (status interrupted, last analysis at epoch 2 of 4); reported as it \
          stands, its last analysis counted as its final values"
     ));
     let pooled = mse(&root.join("asked"));
-    assert_eq!(pooled["runs"], "4");
-    assert!((num(&pooled, "nc1_mean") - 9.07 / 4.0).abs() < 1e-12);
+    assert_eq!(pooled["runs"], "5");
+    assert!((num(&pooled, "nc1_mean") - 9.08 / 5.0).abs() < 1e-12);
 
     // Nothing finished: refused, saying what to do.
     let e = generate(&options(vec![stopped.clone()], root.join("none"))).unwrap_err();

@@ -415,6 +415,8 @@ def _loss_config(loss: Optional[Callable]) -> dict:
     (so that ``nclab report`` pools only runs trained with the same one)."""
     if loss is None or loss is F.cross_entropy:
         return {"kind": "ce"}
+    if loss is F.mse_loss:
+        return {"kind": "mse"}
     if isinstance(loss, nn.CrossEntropyLoss):
         cfg = {"kind": "ce"}
         if loss.label_smoothing:
@@ -432,6 +434,29 @@ def _loss_config(loss: Optional[Callable]) -> dict:
     if isinstance(loss, nn.Module):
         return {"kind": type(loss).__name__}
     return {"kind": getattr(loss, "__name__", type(loss).__name__)}
+
+
+def _check_loss(loss) -> None:
+    """Refuses what cannot be a Tracker's ``loss``: not a callable, a class rather than an
+    instance, or an anonymous function (a lambda, a ``functools.partial``), which config.toml
+    could not tell apart from another, so that ``nclab report`` would pool different losses."""
+    if loss is None:
+        return
+    if isinstance(loss, type):
+        raise ValueError(f"loss: got the class {loss.__name__}; pass an instance, {loss.__name__}()")
+    if not callable(loss):
+        raise ValueError(
+            f"loss: expected the criterion you train with, loss(logits, class indices), got "
+            f"{type(loss).__name__}"
+        )
+    name = getattr(loss, "__name__", None)
+    if not isinstance(loss, nn.Module) and not (isinstance(name, str) and name.isidentifier()):
+        raise ValueError(
+            f"loss: {loss!r} has no name for config.toml's loss.kind, so nclab report could "
+            "not tell it from another such loss and would pool their runs: define it with def "
+            "and a name that says what it computes (recorded as loss.kind; add its parameters "
+            "with config={'loss': {...}}), or pass an nn.Module"
+        )
 
 
 def _check_loss_tree(loss, hierarchy: Optional[nclab.Hierarchy], recorded: str) -> None:
@@ -521,11 +546,7 @@ class Tracker:
     ):
         if classifier is not None and not isinstance(classifier, str):
             raise ValueError(f"classifier: expected a module name (str), got {classifier!r}")
-        if loss is not None and not callable(loss):
-            raise ValueError(
-                f"loss: expected the criterion you train with, loss(logits, class indices), got "
-                f"{type(loss).__name__}"
-            )
+        _check_loss(loss)
         if not isinstance(coarse_depth, int) or coarse_depth < 1:
             raise ValueError(
                 f"coarse_depth: expected a whole number >= 1 (1 = the root's children), got {coarse_depth!r}"
@@ -840,12 +861,12 @@ class Tracker:
 @torch.no_grad()
 def _mean_loss(loss: Callable, logits: torch.Tensor, labels: torch.Tensor) -> float:
     """The mean of ``loss`` over logits and labels, on the device of the loss's buffers (a
-    module's) or of the logits. ``nn.MSELoss`` is given one-hot targets, as MSE training on
-    classes uses it; every other loss the class indices."""
+    module's) or of the logits. ``nn.MSELoss`` and ``F.mse_loss`` are given one-hot targets,
+    as MSE training on classes uses them; every other loss the class indices."""
     buffers = loss.buffers() if isinstance(loss, nn.Module) else ()
     device = next((b.device for b in buffers), logits.device)
     logits, labels = logits.to(device, torch.float32), labels.to(device)
-    if isinstance(loss, nn.MSELoss):
+    if isinstance(loss, nn.MSELoss) or loss is F.mse_loss:
         labels = F.one_hot(labels, logits.shape[1]).to(torch.float32)
     value = loss(logits, labels)
     return float(torch.as_tensor(value).mean().item())

@@ -208,16 +208,20 @@ fn set_apart_unfinished(
             continue;
         };
         let dir = run.dir.display().to_string();
-        if options.include_unfinished {
+        if options.include_unfinished && !run.metrics.epochs.is_empty() {
             warnings.push(format!(
                 "{dir}: unfinished ({progress}); reported as it stands, its last analysis \
                  counted as its final values"
             ));
             kept.push(run);
         } else {
+            let asked = if run.metrics.epochs.is_empty() {
+                "nothing to report yet"
+            } else {
+                "--include-unfinished reports it as it stands"
+            };
             warnings.push(format!(
-                "{dir}: unfinished ({progress}); left out of the report \
-                 (--include-unfinished reports it as it stands)"
+                "{dir}: unfinished ({progress}); left out of the report ({asked})"
             ));
             left_out.push(format!("`{dir}` ({progress})"));
         }

@@ -186,8 +186,11 @@ impl Run {
             return None;
         }
         let status = match &self.summary {
-            Some(_) => format!("status {status}"),
             None => "no summary.json".to_string(),
+            Some(s) if s.get("status").is_none_or(|v| v.is_null()) => {
+                "no status in summary.json".to_string()
+            }
+            Some(_) => format!("status {status}"),
         };
         let Some(last) = self.metrics.epochs.last() else {
             return Some(format!("{status}, no analysis yet"));
@@ -323,23 +326,26 @@ fn walk(dir: &Path, found: &mut Vec<PathBuf>) -> Result<()> {
 
 /// Reads one run directory: `config.toml` is required, `metrics.csv` too unless `summary.json`
 /// says the run diverged (a run can diverge before its first analysis epoch: it is then
-/// reported as diverged with no rows), `summary.json` and `metrics_layers.csv` are optional.
+/// reported as diverged with no rows) or the run is unfinished (it may not have analysed
+/// yet), `summary.json` and `metrics_layers.csv` are optional.
 pub fn load_run(dir: &Path) -> Result<Run> {
     let summary = load_summary(dir)?;
-    let diverged = status_of(summary.as_ref()) == Status::Diverged;
+    // Runs that may have no rows: a run that diverged, or one still going (or stopped)
+    // before its first analysis.
+    let rows_optional = status_of(summary.as_ref()) != Status::Finished;
     let metrics_path = dir.join("metrics.csv");
     let metrics = if metrics_path.is_file() {
         let text = std::fs::read_to_string(&metrics_path)
             .with_context(|| format!("{}: cannot read", metrics_path.display()))?;
         match parse_metrics_csv(&text) {
             Ok(m) => m,
-            // A diverged run may stop before its first row.
-            Err(_) if diverged && crate::csv_text::read(&text).is_ok_and(|r| r.len() <= 1) => {
+            // A diverged or unfinished run may stop before its first row.
+            Err(_) if rows_optional && crate::csv_text::read(&text).is_ok_and(|r| r.len() <= 1) => {
                 MetricsTable::empty()
             }
             Err(msg) => bail!("{}: {msg}", metrics_path.display()),
         }
-    } else if diverged {
+    } else if rows_optional {
         MetricsTable::empty()
     } else {
         bail!("{}: run directory has no metrics.csv", dir.display());
