@@ -116,7 +116,7 @@ fn folds_over_each_span_and_a_run_diverged_in_epoch_1() {
     // Start of the terminal phase: TPT at epoch 2 in both runs, stable at 5 and 4 (mean 4.5),
     // both before the first decay (epoch 4); wall 10 and 12 s (mean 11), outside the steps
     // 10% and 20% (mean 15%).
-    let row = "| all runs | 2 | 2 | 4.5 (4–5) | 2 of 2 | 11 | 15.0% |";
+    let row = "| loss.kind=ce | 2 | 2 | 4.5 (4–5) | 2 of 2 | 11 | 15.0% |";
     assert!(md.contains(row), "{md}");
     assert!(html.contains("<td>4.5 (4–5)</td><td>2 of 2</td><td>11</td><td>15.0%</td>"));
 }
@@ -665,4 +665,34 @@ fn unread_loss_parameters_a_run_lacks_count_as_the_defaults() {
         "{labels:?}"
     );
     std::fs::remove_dir_all(root).unwrap();
+}
+
+/// One condition is labelled by what its runs share: their `name`, else their loss, never the
+/// first run's name (a Tracker names each run after its folder: `hxe-s0` labelled three seeds).
+#[test]
+fn a_single_condition_is_labelled_by_what_its_runs_share() {
+    use nclab_runs::report::{conditions, runs::load_run};
+    let root = scratch("single-label");
+    let label = |names: [&str; 2]| {
+        let runs: Vec<_> = names
+            .iter()
+            .enumerate()
+            .map(|(seed, name)| {
+                let dir = root.join(format!("{name}-{seed}"));
+                write_run(&dir, "syn", seed as u64, NC1_S0, 5);
+                let config = std::fs::read_to_string(dir.join("config.toml")).unwrap();
+                std::fs::write(
+                    dir.join("config.toml"),
+                    format!("name = \"{name}\"\n{config}"),
+                )
+                .unwrap();
+                load_run(&dir).unwrap()
+            })
+            .collect();
+        let groups = conditions::group(&runs, None).unwrap();
+        assert_eq!(groups.len(), 1);
+        groups[0].label.clone()
+    };
+    assert_eq!(label(["mnist-ce", "mnist-ce"]), "mnist-ce");
+    assert_eq!(label(["hxe-s0", "hxe-s1"]), "loss.kind=ce");
 }

@@ -261,8 +261,17 @@ fn condition_label(
     varying: &Varying,
 ) -> String {
     if varying.keys.is_empty() {
-        return runs[members[0]]
-            .config_str("name")
+        // One condition: the name its runs share, else its loss, else "all runs" (the first
+        // run's name made three seeds look like one run).
+        let shared = |key: &str| {
+            let first = runs[members[0]].config_str(key)?;
+            members
+                .iter()
+                .all(|&i| runs[i].config_str(key).as_ref() == Some(&first))
+                .then_some(first)
+        };
+        return shared("name")
+            .or_else(|| shared("loss.kind").map(|kind| format!("loss.kind={kind}")))
             .unwrap_or_else(|| "all runs".to_string());
     }
     varying

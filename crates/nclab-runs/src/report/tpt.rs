@@ -144,10 +144,11 @@ pub fn text_rows(conditions: &[Condition], rows: &[TptRow]) -> (Vec<String>, Vec
                     (_, 0) => "–".to_string(),
                     (k, m) => format!("{k} of {m}"),
                 },
-                if r.wall_s.n == 0 {
-                    "–".into()
-                } else {
-                    format!("{:.0}", r.wall_s.mean)
+                match r.wall_s.mean {
+                    _ if r.wall_s.n == 0 => "–".into(),
+                    // Whole seconds, but for runs of seconds (a toy run is not "0 s").
+                    s if s < 10.0 => crate::numbers::significant(Some(s), 2),
+                    s => format!("{s:.0}"),
                 },
                 if r.overhead_share.n == 0 {
                     "–".into()
