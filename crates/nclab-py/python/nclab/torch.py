@@ -579,6 +579,9 @@ class Tracker:
                 "coarse_depth": coarse_depth,
             },
         }
+        if classifier is not None:
+            # Which layer is measured: runs measured at different heads are not pooled.
+            cfg["analysis"]["classifier"] = classifier
         for key, value in (config or {}).items():
             if key in _SET_BY_TRACKER:
                 raise ValueError(
@@ -593,7 +596,7 @@ class Tracker:
                 if taken:
                     raise ValueError(
                         f"config[{key!r}][{taken[0]!r}]: written by the Tracker from its own "
-                        "arguments (loss, num_epochs, epochs, coarse_depth)"
+                        "arguments (loss, num_epochs, epochs, coarse_depth, classifier)"
                     )
                 cfg[key] = {**cfg[key], **value}
             else:
