@@ -140,6 +140,15 @@ impl FromStr for LossSpec {
                     }
                 },
             },
+            (kind @ ("ce" | "mse" | "soft" | "hxe"), _) => {
+                let form = match kind {
+                    "ce" => "ce, without parameters",
+                    "mse" => "mse[:KAPPA[:WEIGHT]]",
+                    "soft" => "soft:BETA (e.g. soft:10)",
+                    _ => "hxe:ALPHA[:none|nodes] (e.g. hxe:0.1)",
+                };
+                return Err(Error::invalid(format!("loss '{s}': expected {form}")));
+            }
             _ => {
                 return Err(Error::invalid(format!(
                     "unknown loss '{s}': expected ce, mse[:KAPPA[:WEIGHT]], soft:BETA or \
@@ -573,6 +582,14 @@ mod tests {
         }
         let e = "mse:0".parse::<LossSpec>().unwrap_err().to_string();
         assert!(e.contains("kappa must be > 0, got 0"), "{e}");
+        // A known loss with the wrong parameters is told its form, not called unknown.
+        let e = "hxe".parse::<LossSpec>().unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "loss 'hxe': expected hxe:ALPHA[:none|nodes] (e.g. hxe:0.1)"
+        );
+        let e = "ce:1".parse::<LossSpec>().unwrap_err().to_string();
+        assert_eq!(e, "loss 'ce:1': expected ce, without parameters");
         assert_eq!(
             "hxe:0.5:nodes".parse::<LossSpec>().unwrap().to_string(),
             "hxe:0.5:nodes"

@@ -469,7 +469,8 @@ impl Tensor {
                 .collect::<Result<_>>()?,
             other => {
                 return Err(Error::invalid(format!(
-                    "{what}: expected integer values, got {}",
+                    "{what}: expected integer values (class indices), got {}; save the labels \
+                     as integers (numpy: labels.astype(numpy.int64))",
                     other.name()
                 )))
             }

@@ -235,8 +235,30 @@ fn evaluate_refuses_a_hierarchy_that_does_not_match_k() {
     let bad_labels = write_npy(&dir, "y2.npy", &Tensor::from_i64(vec![2], &[0, 4]).unwrap());
     let (ok, _, err) = evaluate(&logits, &bad_labels, "flat", &[]);
     assert!(!ok && err.contains("label 4 at row 1"), "{err}");
+    // Labels of the tree's 10 classes against logits of 4 columns: the logits' width is the
+    // fault, named before the labels (it blamed label 4 before).
+    let (ok, _, err) = evaluate(&logits, &bad_labels, "cifar10", &[]);
+    assert!(
+        !ok && err.contains("against the 4 columns of") && !err.contains("label 4"),
+        "{err}"
+    );
+    // A non-finite score names the logits file.
+    let nan = write_npy(
+        &dir,
+        "nan.npy",
+        &Tensor::from_f64(vec![2, 4], &[0.0, 0.0, f64::NAN, 0.0, 0.0, 0.0, 0.0, 0.0]).unwrap(),
+    );
+    let (ok, _, err) = evaluate(&nan, &labels, "flat", &[]);
+    assert!(
+        !ok && err
+            .contains("nan.npy: row 0 of the scores has a non-finite value (NaN) in column 2"),
+        "{err}"
+    );
     let (ok, _, err) = evaluate(&logits, &labels, "flat", &["--loss", "hxe"]);
-    assert!(!ok && err.contains("unknown loss 'hxe'"), "{err}");
+    assert!(
+        !ok && err.contains("loss 'hxe': expected hxe:ALPHA"),
+        "{err}"
+    );
 }
 
 /// `n0 n1\nn1 n2\n...`: a chain `depth` edges deep.

@@ -325,7 +325,38 @@ fn bad_input_gets_a_clear_error() {
                     labels(d, &[0, 2, 2]),
                 ]
             }),
-            "class 1 has no sample",
+            "no sample of class 1 (K = 3, the largest label + 1)",
+        ),
+        (
+            "held-out features of another width",
+            Box::new(|d: &Path| {
+                let narrow = Tensor::from_f32(vec![3, 1], &[0.0, 1.0, 2.0]).unwrap();
+                vec![
+                    "--features".into(),
+                    feats(d, 4),
+                    "--labels".into(),
+                    labels(d, &[0, 1, 1, 0]),
+                    "--eval-features".into(),
+                    save(d, "eval_h.npy", narrow),
+                    "--eval-labels".into(),
+                    save(d, "eval_y.npy", Tensor::from_i64(vec![3], &[0, 1, 1]).unwrap()),
+                ]
+            }),
+            // Both held-out files named beside the role.
+            "eval_y.npy): 2 classes of dimension 1, the training data 2 of dimension 2",
+        ),
+        (
+            "labels from 1",
+            Box::new(|d: &Path| {
+                vec![
+                    "--features".into(),
+                    feats(d, 3),
+                    "--labels".into(),
+                    labels(d, &[1, 2, 2]),
+                ]
+            }),
+            "has no label 0 (the labels run from 1 to 2): nclab counts classes from 0; \
+             subtract 1 from the labels",
         ),
         (
             "one class",

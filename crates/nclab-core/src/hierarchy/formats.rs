@@ -30,9 +30,15 @@ pub fn parse_edges(text: &str, source: &str) -> Result<Hierarchy> {
             }),
             n => {
                 return Err(Error::invalid(format!(
-                    "{source}: line {}: expected two names `parent child`, found {n}: '{}'",
+                    "{source}: line {}: expected two names `parent child` separated by \
+                     whitespace, found {n}: '{}'{}",
                     i + 1,
-                    line.trim()
+                    line.trim(),
+                    if line.contains([',', ';']) {
+                        " (a comma or semicolon is part of a name, not a separator)"
+                    } else {
+                        ""
+                    }
                 )))
             }
         }

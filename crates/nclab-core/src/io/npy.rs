@@ -154,17 +154,39 @@ struct Header {
     data_offset: usize,
 }
 
+/// What a file that is not a .npy file looks like, from its first bytes, and what to do.
+fn not_npy(b: &[u8]) -> &'static str {
+    if b.starts_with(b"PK\x03\x04") {
+        return "not a .npy file but a zip archive (numpy.savez's .npz, or a torch.save file); \
+                save each array with numpy.save(path, array)";
+    }
+    let head = &b[..b.len().min(64)];
+    if !head.is_empty()
+        && head
+            .iter()
+            .all(|c| c.is_ascii_graphic() || c.is_ascii_whitespace())
+    {
+        return "not a .npy file but text (a CSV or text table?); load it and save each array \
+                with numpy.save(path, array)";
+    }
+    "not a .npy file; save each array with numpy.save(path, array)"
+}
+
 fn parse_header(b: &[u8], err: &dyn Fn(String) -> Error) -> Result<Header> {
+    if b.is_empty() {
+        return Err(err("the file is empty (0 bytes), not a .npy file".into()));
+    }
+    if b.len() >= 6 && &b[..6] != MAGIC || b.len() < 6 && !MAGIC.starts_with(b) {
+        return Err(err(format!(
+            "bad magic: expected \\x93NUMPY, found {:?}: {}",
+            String::from_utf8_lossy(&b[..b.len().min(6)]),
+            not_npy(b)
+        )));
+    }
     if b.len() < 10 {
         return Err(err(format!(
             "truncated header: a .npy file starts with at least 10 bytes, found {}",
             b.len()
-        )));
-    }
-    if &b[..6] != MAGIC {
-        return Err(err(format!(
-            "bad magic: expected \\x93NUMPY, found {:?}",
-            String::from_utf8_lossy(&b[..6])
         )));
     }
     let (major, minor) = (b[6], b[7]);
@@ -714,6 +736,19 @@ mod tests {
         std::fs::write(&p, b"PK\x03\x04 this is a zip file").unwrap();
         let e = err_of(&p);
         assert!(e.contains("magic.npy") && e.contains("bad magic"), "{e}");
+        assert!(e.contains("not a .npy file but a zip archive"), "{e}");
+        // A CSV, and an empty file, are said to be what they are.
+        let p = dir.join("table.npy");
+        std::fs::write(&p, b"0.1,0.2\n0.3,0.4\n").unwrap();
+        let e = err_of(&p);
+        assert!(e.contains("not a .npy file but text (a CSV"), "{e}");
+        let p = dir.join("empty.npy");
+        std::fs::write(&p, b"").unwrap();
+        let e = err_of(&p);
+        assert!(
+            e.contains("empty.npy") && e.contains("the file is empty (0 bytes)"),
+            "{e}"
+        );
 
         let p = dir.join("version.npy");
         write_raw(&p, (4, 0), dict, &[0; 24]);

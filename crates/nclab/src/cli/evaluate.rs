@@ -29,7 +29,7 @@ pub enum EvalFormat {
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Logits (or probabilities with --probabilities), N x K (.npy, f32 or f64).
+    /// Logits (or probabilities with --probabilities), N x K (.npy of f16, f32 or f64).
     #[arg(long)]
     pub logits: PathBuf,
     /// True labels, N integers in 0..K (.npy, any integer type).
@@ -73,16 +73,17 @@ pub fn run(args: Args) -> Result<()> {
         );
     }
     let k = scores.d;
-    let labels: Vec<usize> = labels_from_integers(&raw, k, &lwhat)?
-        .into_iter()
-        .map(|v| v as usize)
-        .collect();
+    // The tree first: logits of the wrong width are their fault, not the labels'.
     let hierarchy = Hierarchy::resolve(&args.hierarchy, Some(k)).with_context(|| {
         format!(
             "--hierarchy {} against the {k} columns of {what}",
             args.hierarchy
         )
     })?;
+    let labels: Vec<usize> = labels_from_integers(&raw, k, &lwhat)?
+        .into_iter()
+        .map(|v| v as usize)
+        .collect();
     hierarchy.check_matrix_size()?;
     let kind = if args.probabilities {
         ScoreKind::Probabilities
@@ -104,9 +105,17 @@ pub fn run(args: Args) -> Result<()> {
         args.k.clone()
     };
     let evaluator = MistakeEvaluator::new(&hierarchy, &cut_offs)?;
-    let plain = evaluator.evaluate(scores, kind, &labels, Ranking::Scores)?;
+    // The core names "the scores"; the user gave them as a file.
+    let named = |e: nclab_core::Error| anyhow::anyhow!("{what}: {e}");
+    let plain = evaluator
+        .evaluate(scores, kind, &labels, Ranking::Scores)
+        .map_err(named)?;
     let crm = if args.crm {
-        Some(evaluator.evaluate(scores, kind, &labels, Ranking::Crm)?)
+        Some(
+            evaluator
+                .evaluate(scores, kind, &labels, Ranking::Crm)
+                .map_err(named)?,
+        )
     } else {
         None
     };

@@ -12,7 +12,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use nclab_core::hierarchy::{write_dot, write_edges, write_json, Hierarchy};
 use nclab_core::io::write_atomic;
 use nclab_core::losses::SoftTargets;
@@ -32,8 +32,8 @@ pub struct Source {
 
 impl Source {
     fn load(&self) -> Result<Hierarchy> {
-        Hierarchy::resolve(&self.hierarchy, self.num_classes)
-            .with_context(|| format!("loading hierarchy '{}'", self.hierarchy))
+        // Its errors name the file or the built-in name already.
+        Ok(Hierarchy::resolve(&self.hierarchy, self.num_classes)?)
     }
 }
 

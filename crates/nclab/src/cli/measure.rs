@@ -98,8 +98,9 @@ pub struct Args {
     /// Also compute Han et al.'s MSE decomposition (lnc1, lnc23, lperp; O(N d^2 + d^3)).
     #[arg(long, requires = "weight_decay", requires = "weights")]
     pub mse_decomposition: bool,
-    /// The weight decay the network was trained with (lambda = WD / 2).
-    #[arg(long)]
+    /// The weight decay the network was trained with (lambda = WD / 2), for
+    /// --mse-decomposition (nothing else reads it).
+    #[arg(long, requires = "mse_decomposition")]
     pub weight_decay: Option<f64>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
@@ -236,6 +237,24 @@ pub fn run(args: Args) -> Result<()> {
     }
     let given_k = args.num_classes.or(weights.map(|w| w.n));
     let (labels, k) = class_labels(&raw_labels, given_k, src_y)?;
+    if given_k.is_none() {
+        // K is the largest label + 1: a class with no sample is a gap in the labels.
+        let missing = classes_without_sample(&labels, k);
+        if missing == [0] {
+            bail!(
+                "{src_y} has no label 0 (the labels run from 1 to {}): nclab counts classes \
+                 from 0; subtract 1 from the labels",
+                k - 1
+            );
+        }
+        if !missing.is_empty() {
+            bail!(
+                "{src_y}: no sample of {} (K = {k}, the largest label + 1); every class needs \
+                 one, or give the classifier's --weights for K",
+                name_classes(&missing)
+            );
+        }
+    }
     if let (None, Some(w)) = (args.num_classes, weights) {
         // K is the weights' height: a class without a sample is the weights' doing as much as
         // the labels' (weights of the wrong file, or of another network).
@@ -282,9 +301,11 @@ pub fn run(args: Args) -> Result<()> {
             .then_some(args.weight_decay)
             .flatten(),
     };
-    let [.., src_eh, _] = &inputs.sources;
+    let [.., src_eh, src_ey] = &inputs.sources;
+    let heldout_files = format!("{src_eh}, {src_ey}");
     let roles = [
         ("held-out data: features", src_eh.as_str()),
+        ("held-out data", heldout_files.as_str()),
         ("out-of-distribution features", ood_what.as_str()),
         ("features", src_h.as_str()),
         ("weights", src_w.as_str()),
@@ -296,12 +317,17 @@ pub fn run(args: Args) -> Result<()> {
 
 /// The core names an input by its role (`features: non-finite value NaN at row 2, column 0`);
 /// the user gave it as a file, which the message names beside the role:
-/// `features (h.npy): non-finite value ...`.
+/// `features (h.npy): non-finite value ...`. `roles` go from the most specific (`held-out
+/// data: features`) to the least (`held-out data`).
 fn name_the_file(e: nclab_core::Error, roles: &[(&str, &str)]) -> anyhow::Error {
     let message = e.to_string();
     for (role, source) in roles {
-        if let Some(rest) = message.strip_prefix(&format!("{role}: ")) {
-            return anyhow::anyhow!("{role} ({source}): {rest}");
+        // The role, then `:` or a space (`out-of-distribution features have 31 columns`).
+        if let Some(rest) = message
+            .strip_prefix(role)
+            .filter(|rest| rest.starts_with([':', ' ']))
+        {
+            return anyhow::anyhow!("{role} ({source}){rest}");
         }
     }
     e.into()
