@@ -80,15 +80,19 @@ pub enum Command {
     },
     /// Soft-label targets: column t is the target distribution for true class t,
     /// q_a = exp(-beta dn(a,t)) / sum_b exp(-beta dn(b,t)).
+    // One of --beta and --mass (the error for neither names both).
+    #[command(group = clap::ArgGroup::new("target").required(true).args(["beta", "mass"]))]
     SoftLabels {
         #[command(flatten)]
         source: Source,
         /// The sharpness beta of the targets (0: uniform; large: one-hot).
-        #[arg(long, required_unless_present = "mass", conflicts_with = "mass")]
+        // Negative numbers are taken as values, so that `--beta -1` meets the range check's
+        // message rather than clap's.
+        #[arg(long, allow_negative_numbers = true)]
         beta: Option<f64>,
         /// Instead of --beta: the mean mass the targets put on the true class (between 1/K
         /// and 1); the beta that gives it is solved for and printed on standard error.
-        #[arg(long)]
+        #[arg(long, allow_negative_numbers = true)]
         mass: Option<f64>,
         /// Output format.
         #[arg(long, value_enum, default_value_t = MatrixFormat::Csv)]
