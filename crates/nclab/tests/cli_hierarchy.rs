@@ -90,6 +90,14 @@ fn soft_labels_columns_are_the_targets() {
     for (row, want) in m.iter().zip([1.0 / 6.0, 1.0 / 6.0, 2.0 / 3.0]) {
         assert!((row[2] - want).abs() < 1e-15, "{out}");
     }
+    // A negative beta meets the range check; neither option is named as a choice of two.
+    let (ok, _, err) = nclab(&["hierarchy", "soft-labels", s(&f), "--beta", "-1"]);
+    assert!(
+        !ok && err.contains("--beta must be finite and >= 0, got -1"),
+        "{err}"
+    );
+    let (ok, _, err) = nclab(&["hierarchy", "soft-labels", s(&f)]);
+    assert!(!ok && err.contains("--beta <BETA>|--mass <MASS>"), "{err}");
 }
 
 #[test]
