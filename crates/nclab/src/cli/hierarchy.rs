@@ -3,16 +3,16 @@
 //! ```text
 //! nclab hierarchy show NAME|FILE
 //! nclab hierarchy distances NAME|FILE [--normalized] [--format csv|json] [--output F]
-//! nclab hierarchy soft-labels NAME|FILE --beta B [--format csv|json] [--output F]
-//! nclab hierarchy convert NAME|FILE --to edges|json|dot [--output F]
+//! nclab hierarchy soft-labels NAME|FILE --beta B|--mass M [--format csv|json] [--output F]
+//! nclab hierarchy convert NAME|FILE --to edges|json|dot [--classes NAMES.txt] [--output F]
 //! ```
 //! NAME is a built-in (`cifar10`, `cifar100`, `fashion-mnist`, `flat:K`, or `flat` with
 //! `--num-classes K`); FILE an edge list or nested JSON.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use nclab_core::hierarchy::{write_dot, write_edges, write_json, Hierarchy};
 use nclab_core::io::write_atomic;
 use nclab_core::losses::SoftTargets;
@@ -108,6 +108,10 @@ pub enum Command {
         /// The format to write.
         #[arg(long, value_enum)]
         to: TreeFormat,
+        /// Put the classes in this order: a text file of class names (leaf names), one per
+        /// line, in your data's label order (line i: label i).
+        #[arg(long)]
+        classes: Option<PathBuf>,
         /// Write to this file (atomically) instead of standard output.
         #[arg(long, short)]
         output: Option<PathBuf>,
@@ -134,8 +138,18 @@ pub fn run(cmd: Command) -> Result<()> {
             format,
             output,
         } => soft_labels(&source.load()?, beta, mass, format, output.as_ref()),
-        Command::Convert { source, to, output } => {
-            let h = source.load()?;
+        Command::Convert {
+            source,
+            to,
+            classes,
+            output,
+        } => {
+            let mut h = source.load()?;
+            if let Some(path) = &classes {
+                h = h
+                    .with_class_order(&class_names(path)?)
+                    .with_context(|| format!("--classes {}", path.display()))?;
+            }
             let text = match to {
                 TreeFormat::Edges => write_edges(&h)?,
                 TreeFormat::Json => write_json(&h),
@@ -144,6 +158,22 @@ pub fn run(cmd: Command) -> Result<()> {
             emit(&text, output.as_ref())
         }
     }
+}
+
+/// The class names of a `--classes` file: one per line, blank lines and surrounding spaces
+/// ignored.
+fn class_names(path: &Path) -> Result<Vec<String>> {
+    let text = nclab_core::io::read_text(path)?;
+    let names: Vec<String> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect();
+    if names.is_empty() {
+        anyhow::bail!("{}: no class names (one per line)", path.display());
+    }
+    Ok(names)
 }
 
 /// `nclab hierarchy distances`: the K x K tree-distance matrix (LCA heights, or divided by
