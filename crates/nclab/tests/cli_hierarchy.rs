@@ -264,6 +264,23 @@ fn evaluate_json_on_a_hand_made_example() {
     assert_eq!(v["top1_error"], 0.5);
     assert_eq!(v["top3_error"], 0.0);
     assert!(v.get("top5_error").is_none(), "{out}");
+
+    // Without --hierarchy: the flat tree, the same top-k errors, every mistake of severity 1.
+    let (ok, out, err) = nclab(&[
+        "evaluate",
+        "--logits",
+        s(&logits),
+        "--labels",
+        s(&labels),
+        "--format",
+        "json",
+    ]);
+    assert!(ok, "{err}");
+    let flat: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        (flat["top1_error"].clone(), flat["mistake_severity"].clone()),
+        (0.5.into(), 1.into())
+    );
 }
 
 #[test]

@@ -36,8 +36,9 @@ pub struct Args {
     #[arg(long)]
     pub labels: PathBuf,
     /// Class hierarchy: built-in (cifar10, cifar100, fashion-mnist, flat:K, flat) or a file.
-    /// Its class count must equal K.
-    #[arg(long)]
+    /// Its class count must equal K. Default: flat (top-k errors; every mistake has
+    /// severity 1).
+    #[arg(long, default_value = "flat")]
     pub hierarchy: String,
     /// Cut-offs k of the top-k metrics (comma separated; 1 is always included). Default:
     /// 1,5, or 1,K with fewer than 5 classes.
