@@ -134,6 +134,9 @@ def test_evaluate_hand_computed():
     assert nclab.evaluate(logits, labels, h, k=2) == nclab.evaluate(logits, labels, h, k=(2,))
     none_wrong = nclab.evaluate(logits[:1], labels[:1], h, k=(1,))
     assert none_wrong["mistake_severity"] is None
+    # Without a hierarchy: the flat tree, the same errors, every mistake of severity 1.
+    flat = nclab.evaluate(logits, labels, k=(1, 2))
+    assert (flat["top1_error"], flat["top2_error"], flat["mistake_severity"]) == (0.75, 0.5, 1.0)
 
 
 def test_evaluate_equals_cli(tmp_path, cli_json):

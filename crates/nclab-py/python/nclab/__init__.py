@@ -233,7 +233,7 @@ class Accumulator:
 def evaluate(
     logits: Any,
     labels: Any,
-    hierarchy: HierarchyLike,
+    hierarchy: HierarchyLike = "flat",
     k: Union[int, Sequence[int], None] = None,
     crm: bool = False,
     probabilities: bool = False,
@@ -247,7 +247,8 @@ def evaluate(
     ``d(c, y)`` of the k top-ranked classes; ``hprecision@k`` and ``hmap@k`` (Karthik et al.
     2021). With ``crm=True`` the same metrics again under ``"crm"``, after ranking every
     sample by conditional risk ``p D`` (Karthik et al. 2021). ``k`` defaults to ``(1, 5)``,
-    or ``(1, K)`` with fewer than 5 classes; a single ``k`` may be given as an int.
+    or ``(1, K)`` with fewer than 5 classes; a single ``k`` may be given as an int. The
+    hierarchy defaults to the flat tree: top-k errors, every mistake of severity 1.
     """
     logits = _arrays.floats(logits, "logits")
     if k is None:
