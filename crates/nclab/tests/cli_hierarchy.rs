@@ -114,40 +114,28 @@ fn convert_round_trips_and_refuses_bad_files() {
     // --classes puts the classes in the data's label order (c, a, b): JSON records it, and
     // the edge list writes its leaf edges in it; a name not in the tree is refused.
     let order = dir.join("order.txt");
+    let ordered = |to: &str| {
+        let args = [
+            "hierarchy",
+            "convert",
+            s(&f),
+            "--classes",
+            s(&order),
+            "--to",
+            to,
+        ];
+        nclab(&args)
+    };
     std::fs::write(&order, "c\n a \n\nb\n").unwrap();
-    let (ok, out, err) = nclab(&[
-        "hierarchy",
-        "convert",
-        s(&f),
-        "--classes",
-        s(&order),
-        "--to",
-        "json",
-    ]);
+    let (ok, out, err) = ordered("json");
     assert!(
         ok && out.contains(r#""classes": ["c", "a", "b"]"#),
         "{err}{out}"
     );
-    let (ok, out, _) = nclab(&[
-        "hierarchy",
-        "convert",
-        s(&f),
-        "--classes",
-        s(&order),
-        "--to",
-        "edges",
-    ]);
+    let (ok, out, _) = ordered("edges");
     assert!(ok && out.ends_with("c\nx a\nx b\n"), "{out}");
     std::fs::write(&order, "c\na\nz\n").unwrap();
-    let (ok, _, err) = nclab(&[
-        "hierarchy",
-        "convert",
-        s(&f),
-        "--classes",
-        s(&order),
-        "--to",
-        "json",
-    ]);
+    let (ok, _, err) = ordered("json");
     assert!(
         !ok && err.contains("order.txt: ") && err.contains("not in the hierarchy: 'z'"),
         "{err}"
