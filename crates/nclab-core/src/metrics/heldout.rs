@@ -12,6 +12,7 @@
 use super::collapse::{measure, ClassStatistics, CollapseInput};
 use super::decisions;
 use super::scatter::Classifier;
+use super::statistics::check_batch;
 use crate::{Error, Result};
 
 /// The held-out metrics, named as in the docs.
@@ -52,7 +53,7 @@ pub fn heldout(train: &ClassStatistics, heldout: &CollapseInput<'_>) -> Result<H
         )));
     }
     let named = |e: Error| Error::invalid(format!("held-out data: {e}"));
-    let nc1 = if every_class_present(heldout)? {
+    let nc1 = if every_class_present(heldout, d).map_err(named)? {
         measure(&CollapseInput {
             weights: None,
             bias: None,
@@ -92,25 +93,14 @@ pub fn heldout(train: &ClassStatistics, heldout: &CollapseInput<'_>) -> Result<H
     })
 }
 
-/// Whether every class of `input` has a sample; fails unless there are as many labels as rows
-/// and each is below `num_classes`.
-fn every_class_present(input: &CollapseInput<'_>) -> Result<bool> {
+/// Whether every class of `input` has a sample, after the checks of a batch
+/// ([`check_batch`]: a label per row, each in `0..num_classes`, the training dimension `d`).
+fn every_class_present(input: &CollapseInput<'_>, d: usize) -> Result<bool> {
     let k = input.num_classes;
-    if input.labels.len() != input.features.n {
-        return Err(Error::invalid(format!(
-            "held-out data: {} rows of features but {} labels",
-            input.features.n,
-            input.labels.len()
-        )));
-    }
+    check_batch(input.features, input.labels, k, d, 0)?;
     let mut present = vec![false; k];
-    for (row, &y) in input.labels.iter().enumerate() {
-        let Some(seen) = present.get_mut(y as usize) else {
-            return Err(Error::invalid(format!(
-                "held-out data: label {y} at row {row} is out of range for {k} classes"
-            )));
-        };
-        *seen = true;
+    for &y in input.labels {
+        present[y as usize] = true;
     }
     Ok(present.iter().all(|&p| p))
 }
@@ -221,7 +211,7 @@ mod tests {
         .unwrap_err();
         assert_eq!(
             e.to_string(),
-            "held-out data: label 2 at row 1 is out of range for 2 classes"
+            "held-out data: label 2 at row 1 is out of range for 2 classes (0..1)"
         );
     }
 

@@ -297,11 +297,12 @@ fn tree_metrics(
         None => None,
     };
     if collapse::means_coincide(stats) {
-        // No geometry of the means to compare with the tree (docs/metrics.md, undefined values).
+        // No geometry of the means to compare with the tree (docs/metrics.md, undefined
+        // values); `coarse` is NaN already, the coarse means being averages of the means.
         return Ok(vec![
             (TREE_METRIC_NAMES[0], Some(f64::NAN)),
             (TREE_METRIC_NAMES[1], Some(f64::NAN)),
-            (TREE_METRIC_NAMES[2], coarse.map(|_| f64::NAN)),
+            (TREE_METRIC_NAMES[2], coarse),
         ]);
     }
     let gram = stats.centred_gram();

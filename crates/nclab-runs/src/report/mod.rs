@@ -193,14 +193,17 @@ fn earlier_files(out: &Path) -> Vec<String> {
         .collect()
 }
 
+/// An unfinished run left out of a report: its directory, and how far it got.
+pub type LeftOut = (String, String);
+
 /// The runs to report and the unfinished ones left out (`running` or `interrupted`: see
-/// [`Run::unfinished`]), each described for summary.md; every unfinished run is warned about,
+/// [`Run::unfinished`]), as `(directory, how far it got)` for summary.md; every unfinished run is warned about,
 /// and with `--include-unfinished` reported as it stands. Fails when no finished run is left.
 fn set_apart_unfinished(
     loaded: Vec<Run>,
     options: &Options,
     warnings: &mut Vec<String>,
-) -> Result<(Vec<Run>, Vec<String>)> {
+) -> Result<(Vec<Run>, Vec<LeftOut>)> {
     let (mut kept, mut left_out) = (Vec::new(), Vec::new());
     for run in loaded {
         let Some(progress) = run.unfinished() else {
@@ -223,15 +226,14 @@ fn set_apart_unfinished(
             warnings.push(format!(
                 "{dir}: unfinished ({progress}); left out of the report ({asked})"
             ));
-            left_out.push(format!("`{dir}` ({progress})"));
+            left_out.push((dir, progress));
         }
     }
     if kept.is_empty() {
+        let (n, (dir, progress)) = (left_out.len(), &left_out[0]);
         bail!(
-            "every run found is unfinished ({}, first {}): wait for them to finish, or report \
-             them as they stand with --include-unfinished",
-            left_out.len(),
-            left_out[0].replace('`', "")
+            "every run found is unfinished ({n}, first {dir} ({progress})): wait for them to \
+             finish, or report them as they stand with --include-unfinished"
         );
     }
     Ok((kept, left_out))
@@ -361,7 +363,7 @@ fn write_all(
     conds: &[Condition],
     options: &Options,
     dir: &Path,
-    left_out: &[String],
+    left_out: &[LeftOut],
     warnings: &mut Vec<String>,
 ) -> Result<Vec<String>> {
     let metrics = summary::metric_names(runs);

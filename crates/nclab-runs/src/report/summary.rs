@@ -550,14 +550,14 @@ pub fn interval(lo: f64, hi: f64) -> String {
 
 /// `summary.md`: the conditions, their final values (mean ± sd), the decision table, the
 /// comparisons in detail, the collapse folds, the diverged runs and the unfinished runs left
-/// out (`left_out`, each described).
+/// out (`left_out`: directory, how far it got).
 pub fn summary_markdown(
     runs: &[Run],
     conditions: &[Condition],
     metrics: &[String],
     comps: &[Comparison],
     folds: &FoldTable,
-    left_out: &[String],
+    left_out: &[super::LeftOut],
 ) -> String {
     let shown: Vec<&String> = metrics
         .iter()
@@ -574,8 +574,8 @@ pub fn summary_markdown(
     s.push_str(&diverged_markdown(runs, conditions, &diverged));
     if !left_out.is_empty() {
         s.push_str("\n## Unfinished runs\n\nStopped before their end, left out of the report:\n\n");
-        for run in left_out {
-            s.push_str(&format!("- {run}\n"));
+        for (dir, progress) in left_out {
+            s.push_str(&format!("- `{dir}` ({progress})\n"));
         }
     }
     s
