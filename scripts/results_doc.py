@@ -562,6 +562,47 @@ def stable_tpt_sentence(runs):
             "of the analysis schedule; docs/report.md).")
 
 
+# A condition whose mean hdist@5 is within this share of the floor counts as on it.
+ON_FLOOR = 0.01
+
+
+def floor_sentence(grid):
+    """hdist@5 against its floor on the grid's tree (summary.csv's hdist@5_floor, equal class
+    counts), per condition sorted by the gap; None when the report gives no floor."""
+    summary = report_of(grid)[0]
+    rows = [(name, num(r.get("hdist@5_mean")), num(r.get("hdist@5_floor")))
+            for name, r in summary.items()]
+    rows = [(name, m, fl) for name, m, fl in rows if m is not None and fl]
+    if not rows:
+        return None
+    trees = {runs_of(grid)[0][1]["hierarchy"]}
+    floors = {fl for _, _, fl in rows}
+    if len(trees) != 1 or len(floors) != 1:
+        return None
+    (tree,), (floor,) = trees, floors
+    rows.sort(key=lambda r: r[1])
+    gaps = ", ".join(f"{name} +{fmt(m - floor, 2)} ({fmt(100 * (m - floor) / floor, 2)}%)"
+                     for name, m, _ in rows)
+    text = (f"hdist@5 cannot fall below {fmt(floor, 4)} on the `{tree}` tree: the value of the "
+            "ranking that lists the classes nearest the true one first, with every class equally "
+            "frequent, as in this test set (docs/losses-and-hierarchies.md, \"The floor of "
+            f"`hdist@k`\"). The mean hdist@5 of each condition over its runs so far lies above it "
+            f"by {gaps}.")
+    on = [(name, m) for name, m, _ in rows if (m - floor) / floor <= ON_FLOOR]
+    if on:
+        # Tree distances are whole numbers: an image whose top five sums to more than the
+        # nearest five adds at least 1/5 to hdist@5, so a mean gap g leaves at most 5 g of the
+        # images above the floor.
+        most = max(m for _, m in on) - floor
+        text += (f" Within {fmt(100 * ON_FLOOR, 1)}% of the floor: {', '.join(n for n, _ in on)}. "
+                 "Tree distances are whole numbers, so a test image whose top five sums to more "
+                 "distance than the true class and its four nearest classes adds at least 1/5 to "
+                 f"hdist@5: in these conditions at most {fmt(500 * most, 2)}% of the test images "
+                 f"do. On hdist@5 they have almost nothing left to gain: at most {fmt(most, 2)}, "
+                 "whatever the model.")
+    return text
+
+
 def protocol_section(f):
     parts = ["## The published protocol at full data", ""]
     if not f["protocol"]:
@@ -587,6 +628,9 @@ def protocol_section(f):
         parts += [f"### `{g}`", "", f"The conditions of {source} (its comments say how the HXE "
                   "learning-rate factor and the soft-label betas were derived):", "", plan, "",
                   "The runs finished so far:", "", runs_table(g), ""]
+        floor = floor_sentence(g)
+        if floor:
+            parts += [floor, ""]
         control = flat_control_table(g)
         if control:
             parts += ["The flat-tree control, measured instead of trained: each finished CE "

@@ -361,6 +361,85 @@ fn the_tradeoff_figure_leaves_out_flat_tree_conditions_beside_real_trees() {
     assert!(!html.contains("Left out"));
 }
 
+/// Sets the runs' hierarchy to `spec` (writing `tree` beside config.toml when given) and adds
+/// an `hdist@5` column (0.9 in every row) to their metrics.csv.
+fn set_tree_and_hdist5(runs: &[PathBuf], spec: &str, tree: Option<&str>) {
+    for run in runs {
+        let path = run.join("config.toml");
+        let config = std::fs::read_to_string(&path).unwrap();
+        let config = config.replace("hierarchy = \"flat:3\"", &format!("hierarchy = \"{spec}\""));
+        std::fs::write(&path, config).unwrap();
+        if let Some(tree) = tree {
+            std::fs::write(run.join("tree.txt"), tree).unwrap();
+        }
+        let path = run.join("metrics.csv");
+        let csv = std::fs::read_to_string(&path).unwrap();
+        let csv: String = csv
+            .lines()
+            .enumerate()
+            .map(|(i, l)| format!("{l},{}\n", if i == 0 { "hdist@5" } else { "0.9" }))
+            .collect();
+        std::fs::write(&path, csv).unwrap();
+    }
+}
+
+#[test]
+fn the_floor_of_hdist_is_given_per_tree() {
+    let root = scratch("floors");
+    let runs = four_runs(&root);
+    let ce = [runs.join("ce-s0"), runs.join("ce-s1")];
+    let mse = [runs.join("sweep/mse-s0"), runs.join("sweep/mse-s1")];
+    // root -> { x -> {a, b}, c }: d(a, b) = 1, d(a, c) = d(b, c) = 2. With 3 classes hdist@5
+    // is hdist@3: a and b (0 + 1 + 2) / 3 = 1, c (0 + 2 + 2) / 3 = 4/3; equal class counts:
+    // (1 + 1 + 4/3) / 3 = 10/9. On flat:3 every class (0 + 1 + 1) / 3 = 2/3.
+    set_tree_and_hdist5(&ce, "tree.txt", Some("root x\nx a\nx b\nroot c\n"));
+    set_tree_and_hdist5(&mse, "flat:3", None);
+    let out = root.join("out");
+    generate(&options(vec![runs.clone()], out.clone())).unwrap();
+    let rows = read_csv(&out.join("summary.csv"));
+    assert_eq!(rows[0]["condition"], "hierarchy=tree.txt, loss.kind=ce");
+    assert!((num(&rows[0], "hdist@5_floor") - 10.0 / 9.0).abs() < 1e-15);
+    assert!((num(&rows[1], "hdist@5_floor") - 2.0 / 3.0).abs() < 1e-15);
+    assert_eq!(num(&rows[0], "hdist@1_floor"), 0.0);
+    let md = std::fs::read_to_string(out.join("summary.md")).unwrap();
+    assert!(
+        md.contains(
+            "(summary.csv, columns *_floor): on `tree.txt` (c1), hdist@1 0 and hdist@5 1.111; \
+             on `flat:3` (c2), hdist@1 0 and hdist@5 0.6667."
+        ),
+        "{md}"
+    );
+    let html = std::fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(
+        html.contains("on <code>tree.txt</code> (c1), hdist@1 0"),
+        "{html}"
+    );
+
+    // `flat` without its number of classes has no floor: the MSE cells are empty, the
+    // sentence names the condition that has one.
+    for run in &mse {
+        let path = run.join("config.toml");
+        let config = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(&path, config.replace("\"flat:3\"", "\"flat\"")).unwrap();
+    }
+    generate(&options(vec![runs], out.clone())).unwrap();
+    let rows = read_csv(&out.join("summary.csv"));
+    assert_eq!(rows[1]["hdist@5_floor"], "");
+    let md = std::fs::read_to_string(out.join("summary.md")).unwrap();
+    assert!(
+        md.contains("on `tree.txt` (c1), hdist@1 0 and hdist@5 1.111."),
+        "{md}"
+    );
+
+    // Without hdist@k columns there is no floor and no sentence.
+    let root = scratch("floors-none");
+    let out = root.join("out");
+    generate(&options(vec![four_runs(&root)], out.clone())).unwrap();
+    let rows = read_csv(&out.join("summary.csv"));
+    assert_eq!(num(&rows[0], "hdist@1_floor"), 0.0);
+    assert!(!rows[0].contains_key("hdist@5_floor"));
+}
+
 /// Welch's test of nc1, MSE [0.05, 0.01] against CE [0.5, 0.3], computed independently with
 /// mpmath (betainc for the p-value, findroot on the t CDF for the 0.975 quantile).
 const WELCH_NC1_P: f64 = 0.156_515_497_748_020_6;

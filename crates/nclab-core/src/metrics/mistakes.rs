@@ -110,6 +110,9 @@ pub struct MistakeEvaluator {
     max_d: f64,
     /// `best_cum[t * kmax + j]` = `sum_{i<=j} s*_i(t)` (j from 0).
     best_cum: Vec<f64>,
+    /// `nearest_cum[t * kmax + j]` = `sum_{i<=j} d*_i(t)`, the `j + 1` smallest distances to
+    /// `t` (j from 0; `d*_1(t) = 0`, t itself).
+    nearest_cum: Vec<f64>,
     chunk_rows: usize,
 }
 
@@ -143,6 +146,7 @@ impl MistakeEvaluator {
         let d = h.distance_matrix();
         let max_d = h.max_distance() as f64;
         let mut best_cum = vec![0.0; k * kmax];
+        let mut nearest_cum = vec![0.0; k * kmax];
         let mut row = vec![0.0; k];
         for t in 0..k {
             row.copy_from_slice(&d[t * k..(t + 1) * k]);
@@ -152,10 +156,12 @@ impl MistakeEvaluator {
             }
             let best = &mut row[..kmax];
             best.sort_unstable_by(|a, b| a.total_cmp(b));
-            let mut acc = 0.0;
+            let (mut acc, mut near) = (0.0, 0.0);
             for (j, &dist) in best.iter().enumerate() {
                 acc += 1.0 - dist / max_d;
+                near += dist;
                 best_cum[t * kmax + j] = acc;
+                nearest_cum[t * kmax + j] = near;
             }
         }
         Ok(MistakeEvaluator {
@@ -165,6 +171,7 @@ impl MistakeEvaluator {
             d,
             max_d,
             best_cum,
+            nearest_cum,
             chunk_rows: (1 << 22) / k,
         })
     }
@@ -183,6 +190,27 @@ impl MistakeEvaluator {
     /// The distance matrix d (K x K, row-major) used here.
     pub fn distances(&self) -> &[f64] {
         &self.d
+    }
+
+    /// The floor of `hdist@k` for each k of [`ks`](Self::ks): the least value any ranking of
+    /// the classes reaches on samples with these `labels`,
+    /// `(1/N) sum_n (1/k) sum_{j<=k} d*_j(t_n)`, where `d*_1(t) <= d*_2(t) <= ...` are the
+    /// distances of all classes to `t` sorted increasingly (`d*_1(t) = 0`, t itself): the
+    /// ranking that lists the classes nearest the true one first. Labels `0..K` once each
+    /// give the floor of a test set whose classes are equally frequent.
+    pub fn hdist_floor(&self, labels: &[usize]) -> Result<Vec<f64>> {
+        self.check_inputs(labels.len(), self.k, labels)?;
+        let sums = labels
+            .iter()
+            .fold(vec![0.0; self.ks.len()], |mut sums, &t| {
+                let nearest = &self.nearest_cum[t * self.kmax..(t + 1) * self.kmax];
+                for (sum, &k) in sums.iter_mut().zip(&self.ks) {
+                    *sum += nearest[k - 1] / k as f64;
+                }
+                sums
+            });
+        let n = labels.len() as f64;
+        Ok(sums.into_iter().map(|s| s / n).collect())
     }
 
     /// Scores every sample of `scores` (N x K) against `labels` with the given ranking.
@@ -499,6 +527,45 @@ mod tests {
     }
 
     #[test]
+    fn hdist_floor_lists_the_nearest_classes_first() {
+        let ev = MistakeEvaluator::new(&tree3(), &[2]).unwrap();
+        // t = a: a (0), then b (1) -> floor@2 = 0.5; t = c: c (0), then a or b (2) -> 1.
+        assert_eq!(ev.hdist_floor(&[0, 0, 2, 2]).unwrap(), vec![0.0, 0.75]);
+        assert_eq!(ev.hdist_floor(&[2]).unwrap(), vec![0.0, 1.0]);
+        // Scores that rank every sample nearest-first reach it: a,b,c for t = a; c,a,b for c.
+        let z = [3.0, 2.0, 1.0, 3.0, 2.0, 1.0, 2.0, 1.0, 3.0, 2.0, 1.0, 3.0];
+        let labels = [0, 0, 2, 2];
+        let m = ev
+            .evaluate(
+                MatrixView::f64(&z, 4, 3),
+                ScoreKind::Logits,
+                &labels,
+                Ranking::Scores,
+            )
+            .unwrap();
+        assert_eq!(m.hdist, ev.hdist_floor(&labels).unwrap());
+        let err = ev.hdist_floor(&[0, 3]).unwrap_err().to_string();
+        assert!(err.contains("label 3 of sample 1"), "{err}");
+        assert!(ev.hdist_floor(&[]).is_err());
+    }
+
+    #[test]
+    fn hdist_floor_of_the_fashion_mnist_tree_by_hand() {
+        let h = crate::hierarchy::fashion_mnist();
+        let ev = MistakeEvaluator::top1_top5(&h).unwrap();
+        // The 5 nearest classes (itself included) of each class and their distance sum:
+        // the four upper-body classes 0+1+1+1+2 = 5; dress and trouser 0+1+2+2+2 = 7; the
+        // three footwear classes 0+1+1+3+3 = 8; bag 0+3+3+3+3 = 12. Equal class counts:
+        // (4 x 5 + 2 x 7 + 3 x 8 + 12) / (10 x 5) = 70 / 50.
+        let all: Vec<usize> = (0..10).collect();
+        let floor = ev.hdist_floor(&all).unwrap();
+        assert_eq!(floor[0], 0.0);
+        assert!((floor[1] - 1.4).abs() < 1e-15, "{floor:?}");
+        // Bag alone: every other class is at distance 3.
+        assert_eq!(ev.hdist_floor(&[8]).unwrap(), vec![0.0, 12.0 / 5.0]);
+    }
+
+    #[test]
     fn crm_changes_the_top1_on_a_hand_made_example() {
         // root -> { x -> {a, b, c}, e }: d = 1 inside x, 2 to e.
         let h = parse_edges("root x\nx a\nx b\nx c\nroot e\n", "t4").unwrap();
@@ -644,6 +711,27 @@ mod tests {
                 assert_eq!(gn, wn);
                 assert!((gv - wv).abs() < 1e-12, "crm {crm} {gn}: {gv} vs {wv}");
             }
+        }
+        // The floor is what brute force gives for the scores -d(a, t), which rank the classes
+        // nearest-first, and no random ranking goes below it.
+        let floor = ev.hdist_floor(&labels).unwrap();
+        let nearest_first: Vec<f64> = (0..n * k)
+            .map(|i| -(h.distance(i % k, labels[i / k]) as f64))
+            .collect();
+        let want = brute(&h, &nearest_first, n, &labels, &ks, false);
+        let random = ev
+            .evaluate(
+                MatrixView::f64(&z, n, k),
+                ScoreKind::Logits,
+                &labels,
+                Ranking::Scores,
+            )
+            .unwrap();
+        for (j, kk) in ks.iter().enumerate() {
+            let name = format!("hdist@{kk}");
+            let (_, w) = want.iter().find(|(m, _)| *m == name).unwrap();
+            assert!((floor[j] - w).abs() < 1e-12, "{name}: {} vs {w}", floor[j]);
+            assert!(random.hdist[j] > floor[j], "{name}");
         }
     }
 

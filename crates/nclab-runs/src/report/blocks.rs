@@ -2,6 +2,7 @@
 //! the final values, the comparisons in detail and the runs.
 
 use super::conditions::Condition;
+use super::floors::{self, Floors};
 use super::html::{self, escape};
 use super::runs::Run;
 use super::summary::{self, sig, signed, stars, Comparison};
@@ -333,7 +334,12 @@ pub fn runs_block(runs: &[Run], conds: &[Condition]) -> String {
     format!("<p>{grouping}</p>\n{}", html::table(&header, &rows))
 }
 
-pub fn summary_block(runs: &[Run], conds: &[Condition], metrics: &[String]) -> String {
+pub fn summary_block(
+    runs: &[Run],
+    conds: &[Condition],
+    metrics: &[String],
+    floors: &[Option<Floors>],
+) -> String {
     let shown: Vec<&String> = metrics
         .iter()
         .filter(|m| summary::KEY_METRICS.contains(&m.as_str()))
@@ -363,9 +369,13 @@ pub fn summary_block(runs: &[Run], conds: &[Condition], metrics: &[String]) -> S
             row
         })
         .collect();
+    let note = floors::note(conds, floors, metrics, |t| {
+        format!("<code>{}</code>", escape(t))
+    })
+    .map_or(String::new(), |n| format!("<p>{n}</p>\n"));
     format!(
         "<p>Mean ± sd (n−1 divisor) over the runs of each condition, at each run's last \
-         analysis epoch. All metrics are in <a href=\"summary.csv\">summary.csv</a>.</p>\n{}",
+         analysis epoch. All metrics are in <a href=\"summary.csv\">summary.csv</a>.</p>\n{}{note}",
         html::table_with(&header, &rows, "sortable")
     )
 }

@@ -26,6 +26,7 @@ pub mod blocks;
 pub mod conditions;
 pub mod curves;
 pub mod figures;
+pub mod floors;
 pub mod folds;
 pub mod geometry;
 pub mod geometry_plots;
@@ -391,10 +392,11 @@ fn write_all(
     // Tables.
     let comps = summary::comparisons(runs, conds, &metrics);
     let fold_table = folds::FoldTable::new(runs, conds);
+    let floors = floors::per_condition(runs, conds);
     write_text(
         dir,
         "summary.csv",
-        &summary::summary_csv(runs, conds, &metrics),
+        &summary::summary_csv(runs, conds, &metrics, &floors),
         &mut files,
     )?;
     write_text(
@@ -404,11 +406,19 @@ fn write_all(
         &mut files,
     )?;
     write_text(dir, "folds.csv", &fold_table.csv(conds), &mut files)?;
-    let md = summary::summary_markdown(runs, conds, &metrics, &comps, &fold_table, left_out);
+    let md = summary::summary_markdown(
+        runs,
+        conds,
+        &metrics,
+        &comps,
+        &fold_table,
+        &floors,
+        left_out,
+    );
     write_text(dir, "summary.md", &md, &mut files)?;
 
     // The page.
-    let mut blocks = page_blocks(runs, conds, &metrics, &comps, &fold_table);
+    let mut blocks = page_blocks(runs, conds, &metrics, &comps, &fold_table, &floors);
     if !overview.is_empty() {
         blocks.push((
             "Overview of the figures".to_string(),
@@ -510,6 +520,7 @@ fn page_blocks(
     metrics: &[String],
     comps: &[Comparison],
     fold_table: &folds::FoldTable,
+    floors: &[Option<floors::Floors>],
 ) -> Vec<(String, String)> {
     vec![
         (
@@ -526,7 +537,7 @@ fn page_blocks(
         ),
         (
             "Summary at the final epoch".to_string(),
-            summary_block(runs, conds, metrics),
+            summary_block(runs, conds, metrics, floors),
         ),
         (
             "Against the CE baseline in detail".to_string(),

@@ -9,6 +9,7 @@ use nclab_core::stats::{self, MannWhitney, PairedDifference, SignFlip, WelchTest
 use crate::{csv_text, numbers};
 
 use super::conditions::Condition;
+use super::floors::{self, Floors};
 use super::folds::FoldTable;
 use super::runs::{Run, SUMMARY_VALUES};
 
@@ -351,16 +352,25 @@ fn csv_num(v: f64) -> String {
 }
 
 /// `summary.csv`: one row per condition (`condition,name,id,runs,seeds,diverged`), then
-/// `<metric>_mean`, `<metric>_sd` and `<metric>_n` for every metric; empty cells where a value
-/// is undefined. `runs` counts the runs that did not diverge, `diverged` the others.
-pub fn summary_csv(runs: &[Run], conditions: &[Condition], metrics: &[String]) -> String {
+/// `<metric>_mean`, `<metric>_sd` and `<metric>_n` for every metric, then `hdist@1_floor` and
+/// `hdist@5_floor` when the runs have those metrics (the floor on the condition's tree,
+/// [`floors`](super::floors)); empty cells where a value is undefined. `runs` counts the runs
+/// that did not diverge, `diverged` the others.
+pub fn summary_csv(
+    runs: &[Run],
+    conditions: &[Condition],
+    metrics: &[String],
+    floors: &[Option<Floors>],
+) -> String {
     let mut header: Vec<String> = ["condition", "name", "id", "runs", "seeds", "diverged"]
         .map(String::from)
         .to_vec();
     for m in metrics {
         header.extend([format!("{m}_mean"), format!("{m}_sd"), format!("{m}_n")]);
     }
-    let rows = conditions.iter().map(|c| {
+    let floored = floors::columns(metrics);
+    header.extend(floored.iter().map(|&(_, m)| format!("{m}_floor")));
+    let rows = conditions.iter().zip(floors).map(|(c, floor)| {
         let mut row = vec![
             c.label.clone(),
             c.name.clone(),
@@ -372,6 +382,13 @@ pub fn summary_csv(runs: &[Run], conditions: &[Condition], metrics: &[String]) -
         for m in metrics {
             let cell = cell(runs, c, m);
             row.extend([csv_num(cell.mean), csv_num(cell.sd), cell.n.to_string()]);
+        }
+        for &(i, _) in &floored {
+            row.push(
+                floor
+                    .as_ref()
+                    .map_or(String::new(), |f| csv_num(f.values[i])),
+            );
         }
         row
     });
@@ -557,6 +574,7 @@ pub fn summary_markdown(
     metrics: &[String],
     comps: &[Comparison],
     folds: &FoldTable,
+    floors: &[Option<Floors>],
     left_out: &[super::LeftOut],
 ) -> String {
     let shown: Vec<&String> = metrics
@@ -568,6 +586,11 @@ pub fn summary_markdown(
     s.push_str(&run_count_line(conditions, diverged.len()));
     s.push_str(&conditions_markdown(conditions));
     s.push_str(&final_values_markdown(runs, conditions, &shown));
+    if let Some(note) = floors::note(conditions, floors, metrics, |t| {
+        format!("`{}`", md_escape(t))
+    }) {
+        s.push_str(&format!("\n{note}\n"));
+    }
     s.push_str(&baseline_markdown(conditions, comps));
     s.push_str(&folds_markdown(conditions, folds));
     s.push_str(&tpt_markdown(runs, conditions));

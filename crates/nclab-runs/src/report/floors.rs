@@ -1,0 +1,104 @@
+//! The floor of `hdist@k` on each condition's tree: the least value any ranking of the classes
+//! reaches when every class is equally frequent, `(1/K) sum_t (1/k) sum_{j<=k} d*_j(t)` with
+//! `d*_1(t) <= d*_2(t) <= ...` the distances of all classes to `t` sorted increasingly
+//! ([`MistakeEvaluator::hdist_floor`], docs/metrics.md). A condition whose hdist@5 sits on its
+//! floor ranks the classes after the first as the tree does; there is nothing left to gain.
+
+use nclab_core::hierarchy::Hierarchy;
+use nclab_core::metrics::mistakes::MistakeEvaluator;
+
+use crate::numbers;
+
+use super::conditions::Condition;
+use super::runs::Run;
+
+/// The metrics with a floor: the mistake columns of a run's `metrics.csv` (`hdist@5` is
+/// hdist@K on a tree of fewer than 5 classes, and so is its floor).
+pub const FLOORED: [&str; 2] = ["hdist@1", "hdist@5"];
+
+/// The tree of a condition's runs and the floors of [`FLOORED`] on it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Floors {
+    /// The `hierarchy` entry of the runs' config (as written).
+    pub hierarchy: String,
+    pub values: [f64; 2],
+}
+
+/// For each condition, the floors on the tree its runs share; `None` when they name none or
+/// different ones, or when the tree cannot be built from its name alone (`flat` without its
+/// number of classes, a file no longer there, a tree too large for a distance matrix).
+pub fn per_condition(runs: &[Run], conditions: &[Condition]) -> Vec<Option<Floors>> {
+    conditions
+        .iter()
+        .map(|c| {
+            let hierarchy = c.common.get("hierarchy")?;
+            let spec = runs[*c.runs.first()?].hierarchy_spec()?;
+            let h = Hierarchy::resolve(&spec, None).ok()?;
+            let all: Vec<usize> = (0..h.num_classes()).collect();
+            let floor = MistakeEvaluator::top1_top5(&h)
+                .ok()?
+                .hdist_floor(&all)
+                .ok()?;
+            Some(Floors {
+                hierarchy: super::runs::unquote(hierarchy),
+                values: [floor[0], floor[floor.len() - 1]],
+            })
+        })
+        .collect()
+}
+
+/// The metrics with a floor among `metrics`: (index into [`Floors::values`], name).
+pub fn columns(metrics: &[String]) -> Vec<(usize, &'static str)> {
+    FLOORED
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| metrics.iter().any(|m| m == *f))
+        .map(|(i, &f)| (i, f))
+        .collect()
+}
+
+/// The sentence under the final values: per tree, its floors and (unless one tree covers
+/// every condition) the ids of the conditions on it; `code` formats a tree's name for the page. `None`
+/// when no condition has a floor or the runs have no hdist@k.
+pub fn note(
+    conditions: &[Condition],
+    floors: &[Option<Floors>],
+    metrics: &[String],
+    code: impl Fn(&str) -> String,
+) -> Option<String> {
+    let floored = columns(metrics);
+    let mut trees: Vec<(&Floors, Vec<&str>)> = Vec::new();
+    for (c, f) in conditions.iter().zip(floors) {
+        let Some(f) = f else { continue };
+        match trees.iter_mut().find(|(g, _)| g.hierarchy == f.hierarchy) {
+            Some((_, ids)) => ids.push(&c.id),
+            None => trees.push((f, vec![&c.id])),
+        }
+    }
+    if trees.is_empty() || floored.is_empty() {
+        return None;
+    }
+    // The conditions are named unless one tree covers them all.
+    let several = trees.len() > 1 || floors.iter().any(Option::is_none);
+    let per_tree: Vec<String> = trees
+        .iter()
+        .map(|(f, ids)| {
+            let values: Vec<String> = floored
+                .iter()
+                .map(|&(i, m)| format!("{m} {}", numbers::significant(Some(f.values[i]), 4)))
+                .collect();
+            let which = if several {
+                format!(" ({})", ids.join(", "))
+            } else {
+                String::new()
+            };
+            format!("on {}{which}, {}", code(&f.hierarchy), values.join(" and "))
+        })
+        .collect();
+    Some(format!(
+        "hdist@k cannot fall below its floor on the tree, the value of the ranking that lists \
+         the classes nearest the true one first, with every class equally frequent \
+         (summary.csv, columns *_floor): {}.",
+        per_tree.join("; ")
+    ))
+}
