@@ -67,16 +67,21 @@ pub fn evaluate<'py>(
     };
     let k: Vec<usize> = k.into_iter().map(|c| c.0).collect();
     let evaluator = MistakeEvaluator::new(tree, &k).map_err(errors::core)?;
-    let (plain, reranked) = py
+    let (plain, reranked, floor) = py
         .detach(|| {
             let plain = evaluator.evaluate(scores, kind, &y, Ranking::Scores)?;
             let reranked = crm
                 .then(|| evaluator.evaluate(scores, kind, &y, Ranking::Crm))
                 .transpose()?;
-            Ok((plain, reranked))
+            Ok((plain, reranked, evaluator.hdist_floor(&y)?))
         })
         .map_err(errors::core)?;
     let dict = metrics_dict(py, &plain)?;
+    let floors = PyDict::new(py);
+    for (k, v) in evaluator.ks().iter().zip(floor) {
+        floors.set_item(format!("hdist@{k}"), v)?;
+    }
+    dict.set_item("floor", floors)?;
     if let Some(c) = reranked {
         dict.set_item("crm", metrics_dict(py, &c)?)?;
     }

@@ -130,6 +130,9 @@ def test_evaluate_hand_computed():
     assert m["hdist@1"] == pytest.approx((0 + 1 + 1 + 3) / 4, rel=1e-15)
     # top-2 sets: {x, y}, {x, y}, {z, v}, {x, w}: the label is in the first two.
     assert m["top2_error"] == 0.5
+    # The floor of hdist@2: x, y and w each have a sibling at d = 1, (0 + 1) / 2; v's nearest
+    # classes are z and w at d = 2, (0 + 2) / 2. Mean over the labels x, y, w, v: 2.5 / 4.
+    assert m["floor"] == {"hdist@1": 0.0, "hdist@2": 0.625}
     # A single cut-off as an int, as a tuple of one.
     assert nclab.evaluate(logits, labels, h, k=2) == nclab.evaluate(logits, labels, h, k=(2,))
     none_wrong = nclab.evaluate(logits[:1], labels[:1], h, k=(1,))

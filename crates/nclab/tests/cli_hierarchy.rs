@@ -228,6 +228,11 @@ fn evaluate_json_on_a_hand_made_example() {
     assert_eq!(v["hdist@2"], 1.0);
     assert_eq!(v["hprecision@1"], 0.625);
     assert!((v["hmap@2"].as_f64().unwrap() - 0.7291666666666666).abs() < 1e-12);
+    // The floor of hdist@2: t = a lists a, b (0 + 1) / 2; t = c lists c, a (0 + 2) / 2.
+    assert_eq!(
+        v["floor"],
+        serde_json::json!({"hdist@1": 0, "hdist@2": 0.75})
+    );
     // Every logit row is a permutation of (1, 2, 3): CE = lse(1,2,3) - z_t with z_t = 3, 1, 3, 2.
     let lse = (1f64.exp() + 2f64.exp() + 3f64.exp()).ln();
     let ce = lse - (3.0 + 1.0 + 3.0 + 2.0) / 4.0;
@@ -244,6 +249,12 @@ fn evaluate_json_on_a_hand_made_example() {
     let (ok, out, err) = evaluate(&logits, &labels, s(&f), &["--crm", "--k", "2"]);
     assert!(ok, "{err}");
     assert!(out.contains("top2_error") && out.contains("crm"), "{out}");
+    let floor = out
+        .lines()
+        .find(|l| l.starts_with("hdist@2 floor"))
+        .unwrap();
+    let value: f64 = floor.split_whitespace().last().unwrap().parse().unwrap();
+    assert_eq!(value, 0.75, "{out}");
 
     // Without --k, with 3 classes: cut-offs 1 and 3 (not 5, which 3 classes cannot have).
     let (ok, out, err) = evaluate(&logits, &labels, s(&f), &["--format", "json"]);

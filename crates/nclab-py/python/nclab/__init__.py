@@ -245,7 +245,9 @@ def evaluate(
     included): ``top{k}_error``; ``mistake_severity``, the mean ``d(pred, y)`` over the top-1
     mistakes (None without a mistake); ``hdist@k``, the mean over samples of the mean
     ``d(c, y)`` of the k top-ranked classes; ``hprecision@k`` and ``hmap@k`` (Karthik et al.
-    2021). With ``crm=True`` the same metrics again under ``"crm"``, after ranking every
+    2021); under ``"floor"``, the floor of each ``hdist@k`` for these labels, the mean over
+    samples of the mean of the k smallest ``d(c, y)`` (no ranking goes below it). With
+    ``crm=True`` the metrics again under ``"crm"``, after ranking every
     sample by conditional risk ``p D`` (Karthik et al. 2021). ``k`` defaults to ``(1, 5)``,
     or ``(1, K)`` with fewer than 5 classes; a single ``k`` may be given as an int. The
     hierarchy defaults to the flat tree: top-k errors, every mistake of severity 1.

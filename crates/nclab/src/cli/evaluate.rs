@@ -5,9 +5,10 @@
 //!                [--loss ce --loss mse --loss hxe:0.5 --loss soft:4 ...] [--format table|json]
 //! ```
 //! JSON keys: `top{k}_error`, `mistake_severity`, `hdist@{k}`, `hprecision@{k}`, `hmap@{k}`
-//! (k = 1 always included), `loss` (an object keyed by each loss spec as written, holding its
-//! batch mean), and with `--crm` the same metrics again under `crm`. A mistake severity with
-//! no mistake is null.
+//! (k = 1 always included), `floor` (the floor of each `hdist@{k}` for these labels: the least
+//! value any ranking reaches, docs/losses-and-hierarchies.md), `loss` (an object keyed by each
+//! loss spec as written, holding its batch mean), and with `--crm` the same metrics again under
+//! `crm`. A mistake severity with no mistake is null.
 
 use std::path::PathBuf;
 
@@ -120,6 +121,13 @@ pub fn run(args: Args) -> Result<()> {
     } else {
         None
     };
+    // The least hdist@k of any ranking of these labels; the same for both rankings.
+    let floor: Vec<(String, f64)> = evaluator
+        .ks()
+        .iter()
+        .map(|k| format!("hdist@{k}"))
+        .zip(evaluator.hdist_floor(&labels).map_err(named)?)
+        .collect();
     let mut losses = Vec::new();
     for (name, spec) in &specs {
         let value = Loss::new(*spec, &hierarchy).batch_mean(scores, &labels, None)?;
@@ -129,6 +137,11 @@ pub fn run(args: Args) -> Result<()> {
     match args.format {
         EvalFormat::Json => {
             let mut obj = metrics_json(&plain);
+            let floor_obj: serde_json::Map<_, _> = floor
+                .iter()
+                .map(|(name, v)| (name.clone(), number(*v)))
+                .collect();
+            obj.insert("floor".into(), floor_obj.into());
             if !specs.is_empty() {
                 let mut l = serde_json::Map::new();
                 for (name, v) in &losses {
@@ -144,7 +157,7 @@ pub fn run(args: Args) -> Result<()> {
                 serde_json::to_string_pretty(&serde_json::Value::Object(obj))?
             )
         }
-        EvalFormat::Table => print_table(&plain, crm.as_ref(), &losses, &hierarchy),
+        EvalFormat::Table => print_table(&plain, crm.as_ref(), &floor, &losses, &hierarchy),
     }
 }
 
@@ -163,6 +176,7 @@ fn metrics_json(m: &MistakeMetrics) -> serde_json::Map<String, serde_json::Value
 fn print_table(
     plain: &MistakeMetrics,
     crm: Option<&MistakeMetrics>,
+    floor: &[(String, f64)],
     losses: &[(String, f64)],
     h: &Hierarchy,
 ) -> Result<()> {
@@ -179,6 +193,7 @@ fn print_table(
         .iter()
         .map(|(n, _)| n.len())
         .chain(losses.iter().map(|(n, _)| n.len() + 6))
+        .chain(floor.iter().map(|(n, _)| n.len() + 6))
         .max()
         .unwrap_or(0);
     let show = |v: f64| {
@@ -196,6 +211,15 @@ fn print_table(
             Some(c) => outln!("{name:<width$}  {:>12}  {:>12}", show(*v), show(c[i].1))?,
             None => outln!("{name:<width$}  {}", show(*v))?,
         }
+    }
+    // The floor does not depend on the ranking: one value, under "scores".
+    for (name, v) in floor {
+        let name = format!("{name} floor");
+        outln!(
+            "{name:<width$}  {:>w$}",
+            show(*v),
+            w = if crm.is_some() { 12 } else { 0 }
+        )?;
     }
     for (name, v) in losses {
         let label = format!("loss {name}");
