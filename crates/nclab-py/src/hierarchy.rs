@@ -7,9 +7,9 @@ use std::path::PathBuf;
 use nclab_core::hierarchy::{self, Edge, Hierarchy as Tree};
 use nclab_core::losses::SoftTargets;
 use numpy::{PyArray1, PyArray2};
-use pyo3::exceptions::PyValueError;
+use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::PyTuple;
+use pyo3::types::{PyString, PyTuple};
 
 use crate::arrays::Count;
 use crate::errors;
@@ -18,6 +18,58 @@ use crate::errors;
 #[pyclass(module = "nclab", name = "Hierarchy", frozen)]
 pub struct Hierarchy {
     pub tree: Tree,
+}
+
+/// The edges of `from_edges`: an iterable of `(parent, child)` pairs of str names. Anything
+/// else is refused naming the item (a number as a name, a triple, a string of edge-list text).
+fn edge_list(edges: &Bound<'_, PyAny>) -> PyResult<Vec<Edge>> {
+    let type_name = |x: &Bound<'_, PyAny>| {
+        x.get_type()
+            .name()
+            .map_or("?".to_string(), |n| n.to_string())
+    };
+    if edges.is_instance_of::<PyString>() {
+        return Err(PyTypeError::new_err(
+            "edges: expected (parent, child) pairs, got a str; edge-list text (`parent child` \
+             per line) goes in a file for Hierarchy.load, or is split into pairs: \
+             [tuple(line.split()) for line in text.splitlines()]",
+        ));
+    }
+    let items = edges.try_iter().map_err(|_| {
+        PyTypeError::new_err(format!(
+            "edges: expected an iterable of (parent, child) pairs, got {}",
+            type_name(edges)
+        ))
+    })?;
+    let mut out = Vec::new();
+    for (i, item) in items.enumerate() {
+        let item = item?;
+        let bad = |why: String| {
+            let shown = item.repr().map_or("?".to_string(), |r| r.to_string());
+            PyTypeError::new_err(format!("edges: item {i}, {shown}: {why}"))
+        };
+        // A pair: any sequence of two (a tuple, a list), not a string of two characters.
+        let pair = (!item.is_instance_of::<PyString>() && item.len().is_ok_and(|n| n == 2))
+            .then(|| Ok::<_, PyErr>((item.get_item(0)?, item.get_item(1)?)))
+            .transpose()
+            .ok()
+            .flatten();
+        let (parent, child) = pair.ok_or_else(|| bad("expected a (parent, child) pair".into()))?;
+        let name = |x: &Bound<'_, PyAny>| {
+            x.extract::<String>().map_err(|_| {
+                bad(format!(
+                    "names are str, not {} (str(x) makes a name of a number)",
+                    type_name(x)
+                ))
+            })
+        };
+        out.push(Edge {
+            parent: name(&parent)?,
+            child: name(&child)?,
+            location: format!("edge {i}"),
+        });
+    }
+    Ok(out)
 }
 
 impl Hierarchy {
@@ -75,16 +127,8 @@ impl Hierarchy {
     /// first appearance, or `classes` when given (every leaf, once).
     #[staticmethod]
     #[pyo3(signature = (edges, classes=None))]
-    fn from_edges(edges: Vec<(String, String)>, classes: Option<Vec<String>>) -> PyResult<Self> {
-        let edges: Vec<Edge> = edges
-            .into_iter()
-            .enumerate()
-            .map(|(i, (parent, child))| Edge {
-                parent,
-                child,
-                location: format!("edge {i}"),
-            })
-            .collect();
+    fn from_edges(edges: &Bound<'_, PyAny>, classes: Option<Vec<String>>) -> PyResult<Self> {
+        let edges = edge_list(edges)?;
         let tree = Tree::from_edges("edges", &edges).map_err(errors::core)?;
         let tree = match classes {
             Some(c) => tree.with_class_order(&c).map_err(errors::core)?,

@@ -98,6 +98,18 @@ def test_hierarchy_errors(tmp_path):
         nclab.Hierarchy.load(bad)
     with pytest.raises(ValueError, match="two parents|cycle"):
         nclab.Hierarchy.from_edges([("r", "a"), ("s", "a"), ("r", "s")])
+    # Edges that are not pairs of str names: refused naming the item.
+    with pytest.raises(TypeError, match=r"edges: item 1, \(0, 1\): names are str, not int \(str\(x\)"):
+        nclab.Hierarchy.from_edges([("r", "a"), (0, 1)])
+    with pytest.raises(TypeError, match=r"edges: item 0, \('r', 'a', 'b'\): expected a \(parent, child\) pair"):
+        nclab.Hierarchy.from_edges([("r", "a", "b")])
+    with pytest.raises(TypeError, match=r"got a str; edge-list text .* Hierarchy.load"):
+        nclab.Hierarchy.from_edges("r a\nr b")
+    with pytest.raises(TypeError, match="expected an iterable of \\(parent, child\\) pairs, got int"):
+        nclab.Hierarchy.from_edges(3)
+    # Any iterable of pairs will do: a generator, lists as pairs.
+    pairs = (list(e) for e in EDGES)
+    assert nclab.Hierarchy.from_edges(pairs) == nclab.Hierarchy.from_edges(EDGES)
     with pytest.raises(ValueError, match="format must be"):
         nclab.Hierarchy.builtin("cifar10").to_string("yaml")
     with pytest.raises(ValueError, match="beta must be finite"):

@@ -3,7 +3,7 @@ in nclab/__init__.py and nclab/torch.py; these are the functions they call."""
 
 from os import PathLike
 from pathlib import Path
-from typing import Optional, Sequence, Union
+from typing import Iterable, Optional, Sequence, Union
 
 import numpy as np
 import numpy.typing as npt
@@ -19,7 +19,7 @@ class Hierarchy:
     @staticmethod
     def load(path: _Path) -> Hierarchy: ...
     @staticmethod
-    def from_edges(edges: Sequence[tuple[str, str]], classes: Optional[Sequence[str]] = None) -> Hierarchy: ...
+    def from_edges(edges: Iterable[Sequence[str]], classes: Optional[Sequence[str]] = None) -> Hierarchy: ...
     @property
     def classes(self) -> list[str]: ...
     @property
