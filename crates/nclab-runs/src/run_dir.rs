@@ -59,12 +59,73 @@ pub fn read_summary(dir: &Path) -> anyhow::Result<Option<serde_json::Value>> {
     }
     let text = nclab_core::io::read_text(&path)?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
-    let value: serde_json::Value = serde_json::from_str(text)
-        .map_err(|e| anyhow::anyhow!("{}: not valid JSON: {e}", path.display()))?;
+    let value = serde_json::from_str::<UniqueKeys>(text)
+        .map_err(|e| anyhow::anyhow!("{}: not valid JSON: {e}", path.display()))?
+        .0;
     if !value.is_object() {
         bail!("{}: expected a JSON object", path.display());
     }
     Ok(Some(value))
+}
+
+/// A JSON value in which no object names a key twice. serde_json keeps the last of two equal
+/// keys, so `{"status": "finished", "status": "running"}` would read as running without a
+/// word; a summary written by nclab never repeats a key, so a repeated one is refused, with
+/// its line and column.
+struct UniqueKeys(serde_json::Value);
+
+impl<'de> serde::Deserialize<'de> for UniqueKeys {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(UniqueKeysVisitor).map(UniqueKeys)
+    }
+}
+
+struct UniqueKeysVisitor;
+
+impl<'de> serde::de::Visitor<'de> for UniqueKeysVisitor {
+    type Value = serde_json::Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(serde_json::Number::from_f64(v).map_or(serde_json::Value::Null, Into::into))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(serde_json::Value::Null)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(UniqueKeys(v)) = seq.next_element()? {
+            items.push(v);
+        }
+        Ok(items.into())
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut obj = serde_json::Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if obj.contains_key(&key) {
+                return Err(serde::de::Error::custom(format!(
+                    "the key \"{key}\" appears twice in one object"
+                )));
+            }
+            let UniqueKeys(v) = map.next_value()?;
+            obj.insert(key, v);
+        }
+        Ok(obj.into())
+    }
 }
 
 /// The lock file of a run directory (and, in a sweep folder, of the sweep).
@@ -538,11 +599,33 @@ mod tests {
         for (text, expected) in [
             ("[1]", "summary.json: expected a JSON object"),
             ("{\"status\":", "summary.json: not valid JSON"),
+            // A repeated key would silently read as its last value.
+            (
+                "{\"status\": \"finished\",\n \"status\": \"running\"}",
+                "summary.json: not valid JSON: the key \"status\" appears twice in one object at \
+                 line 2",
+            ),
+            (
+                "{\"final\": [{\"nc1\": 1, \"nc1\": 2}]}",
+                "the key \"nc1\" appears twice in one object",
+            ),
         ] {
             fs::write(dir.join(SUMMARY), text).unwrap();
             let e = format!("{:#}", read_summary(&dir).unwrap_err());
             assert!(e.contains(expected), "{e}");
         }
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_summary_reads_as_serde_json_reads_it() {
+        // A real summary (nested objects, nulls, floats, integers, booleans): the same value.
+        let text =
+            include_str!("../../../results/protocol-fashion-mnist-mlp/loss=ce_seed=0/summary.json");
+        let dir = nclab_testkit::scratch("rundir-summary-real");
+        fs::write(dir.join(SUMMARY), text).unwrap();
+        let plain: serde_json::Value = serde_json::from_str(text).unwrap();
+        assert_eq!(read_summary(&dir).unwrap().unwrap(), plain);
         fs::remove_dir_all(dir).unwrap();
     }
 
