@@ -9,7 +9,7 @@ use nclab_core::losses::SoftTargets;
 use numpy::{PyArray1, PyArray2};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyString, PyTuple};
+use pyo3::types::{PyBytes, PyDict, PyFrozenSet, PyInt, PySet, PyString, PyTuple};
 
 use crate::arrays::Count;
 use crate::errors;
@@ -20,26 +20,45 @@ pub struct Hierarchy {
     pub tree: Tree,
 }
 
-/// The edges of `from_edges`: an iterable of `(parent, child)` pairs of str names. Anything
-/// else is refused naming the item (a number as a name, a triple, a string of edge-list text).
+/// The edges of `from_edges`: an ordered iterable (a list, a tuple, a generator) of
+/// `(parent, child)` pairs of str names. The classes are numbered in the order of the edges,
+/// so a set or a dict, whose order Python does not promise, is refused; so is anything else
+/// that is not such a pair, naming the item (a number or bytes as a name, a triple, a string
+/// of edge-list text). An exception raised by the iterable itself passes through.
 fn edge_list(edges: &Bound<'_, PyAny>) -> PyResult<Vec<Edge>> {
     let type_name = |x: &Bound<'_, PyAny>| {
         x.get_type()
             .name()
             .map_or("?".to_string(), |n| n.to_string())
     };
-    if edges.is_instance_of::<PyString>() {
-        return Err(PyTypeError::new_err(
-            "edges: expected (parent, child) pairs, got a str; edge-list text (`parent child` \
-             per line) goes in a file for Hierarchy.load, or is split into pairs: \
+    if edges.is_instance_of::<PyString>() || edges.is_instance_of::<PyBytes>() {
+        return Err(PyTypeError::new_err(format!(
+            "edges: expected (parent, child) pairs, got a {}; edge-list text (`parent child` per \
+             line) goes in a file for Hierarchy.load, or is split into pairs: \
              [tuple(line.split()) for line in text.splitlines()]",
-        ));
-    }
-    let items = edges.try_iter().map_err(|_| {
-        PyTypeError::new_err(format!(
-            "edges: expected an iterable of (parent, child) pairs, got {}",
             type_name(edges)
-        ))
+        )));
+    }
+    if edges.is_instance_of::<PySet>()
+        || edges.is_instance_of::<PyFrozenSet>()
+        || edges.is_instance_of::<PyDict>()
+    {
+        return Err(PyTypeError::new_err(format!(
+            "edges: got a {}, whose order Python does not promise; the classes are numbered in \
+             the order of the edges, so pass a list (sorted(edges) for a fixed order) or give \
+             classes=",
+            type_name(edges)
+        )));
+    }
+    let items = edges.try_iter().map_err(|e| {
+        if e.is_instance_of::<PyTypeError>(edges.py()) {
+            PyTypeError::new_err(format!(
+                "edges: expected an iterable of (parent, child) pairs, got {}",
+                type_name(edges)
+            ))
+        } else {
+            e
+        }
     })?;
     let mut out = Vec::new();
     for (i, item) in items.enumerate() {
@@ -49,18 +68,23 @@ fn edge_list(edges: &Bound<'_, PyAny>) -> PyResult<Vec<Edge>> {
             PyTypeError::new_err(format!("edges: item {i}, {shown}: {why}"))
         };
         // A pair: any sequence of two (a tuple, a list), not a string of two characters.
-        let pair = (!item.is_instance_of::<PyString>() && item.len().is_ok_and(|n| n == 2))
-            .then(|| Ok::<_, PyErr>((item.get_item(0)?, item.get_item(1)?)))
-            .transpose()
-            .ok()
-            .flatten();
-        let (parent, child) = pair.ok_or_else(|| bad("expected a (parent, child) pair".into()))?;
+        let is_pair = !item.is_instance_of::<PyString>()
+            && !item.is_instance_of::<PyBytes>()
+            && item.len().is_ok_and(|n| n == 2);
+        if !is_pair {
+            return Err(bad("expected a (parent, child) pair".into()));
+        }
+        let (parent, child) = (item.get_item(0)?, item.get_item(1)?);
         let name = |x: &Bound<'_, PyAny>| {
             x.extract::<String>().map_err(|_| {
-                bad(format!(
-                    "names are str, not {} (str(x) makes a name of a number)",
-                    type_name(x)
-                ))
+                let hint = if x.is_instance_of::<PyBytes>() {
+                    " (x.decode() makes a str of bytes)"
+                } else if x.is_instance_of::<PyInt>() {
+                    " (str(x) makes a name of a number)"
+                } else {
+                    ""
+                };
+                bad(format!("names are str, not {}{hint}", type_name(x)))
             })
         };
         out.push(Edge {

@@ -107,7 +107,22 @@ def test_hierarchy_errors(tmp_path):
         nclab.Hierarchy.from_edges("r a\nr b")
     with pytest.raises(TypeError, match="expected an iterable of \\(parent, child\\) pairs, got int"):
         nclab.Hierarchy.from_edges(3)
-    # Any iterable of pairs will do: a generator, lists as pairs.
+    with pytest.raises(TypeError, match=r"item 0, \(b'r', b'a'\): names are str, not bytes \(x.decode\(\)"):
+        nclab.Hierarchy.from_edges([(b"r", b"a")])
+    with pytest.raises(TypeError, match=r"item 0, \('r', None\): names are str, not NoneType$"):
+        nclab.Hierarchy.from_edges([("r", None)])
+    # The classes are numbered in the order of the edges: an unordered set is refused.
+    for unordered in (set(EDGES), frozenset(EDGES), dict(EDGES)):
+        with pytest.raises(TypeError, match="whose order Python does not promise"):
+            nclab.Hierarchy.from_edges(unordered)
+
+    # An error of the iterable itself passes through.
+    class Broken:
+        def __iter__(self):
+            raise RuntimeError("broken iterable")
+    with pytest.raises(RuntimeError, match="broken iterable"):
+        nclab.Hierarchy.from_edges(Broken())
+    # Any ordered iterable of pairs will do: a generator, lists as pairs.
     pairs = (list(e) for e in EDGES)
     assert nclab.Hierarchy.from_edges(pairs) == nclab.Hierarchy.from_edges(EDGES)
     with pytest.raises(ValueError, match="format must be"):

@@ -422,12 +422,29 @@ fn the_floor_of_hdist_is_given_per_tree() {
         let config = std::fs::read_to_string(&path).unwrap();
         std::fs::write(&path, config.replace("\"flat:3\"", "\"flat\"")).unwrap();
     }
-    generate(&options(vec![runs], out.clone())).unwrap();
+    generate(&options(vec![runs.clone()], out.clone())).unwrap();
     let rows = read_csv(&out.join("summary.csv"));
     assert_eq!(rows[1]["hdist@5_floor"], "");
     let md = std::fs::read_to_string(out.join("summary.md")).unwrap();
     assert!(
         md.contains("on `tree.txt` (c1), hdist@1 0 and hdist@5 1.111."),
+        "{md}"
+    );
+
+    // Two files of one name, different trees: two entries, each with its own floor.
+    for run in &mse {
+        let path = run.join("config.toml");
+        let config = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(&path, config.replace("\"flat\"", "\"tree.txt\"")).unwrap();
+        std::fs::write(run.join("tree.txt"), "root a\nroot b\nroot c\n").unwrap();
+    }
+    generate(&options(vec![runs], out.clone())).unwrap();
+    let md = std::fs::read_to_string(out.join("summary.md")).unwrap();
+    assert!(
+        md.contains(
+            "on `tree.txt` (c1), hdist@1 0 and hdist@5 1.111; on `tree.txt` (c2), hdist@1 0 \
+             and hdist@5 0.6667."
+        ),
         "{md}"
     );
 

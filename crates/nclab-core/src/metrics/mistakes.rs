@@ -123,7 +123,8 @@ impl MistakeEvaluator {
         MistakeEvaluator::new(h, &[1, 5.min(h.num_classes())])
     }
 
-    /// For hierarchy `h` (K >= 2 classes) and the cut-offs `ks` (each in 1..=K; 1 is always
+    /// For hierarchy `h` (K >= 2 classes, few enough for a K x K matrix:
+    /// [`Hierarchy::check_matrix_size`]) and the cut-offs `ks` (each in 1..=K; 1 is always
     /// added, duplicates dropped, sorted).
     pub fn new(h: &Hierarchy, ks: &[usize]) -> Result<MistakeEvaluator> {
         let k = h.num_classes();
@@ -143,6 +144,7 @@ impl MistakeEvaluator {
             )));
         }
         let kmax = *ks.last().unwrap();
+        h.check_matrix_size()?;
         let d = h.distance_matrix();
         let max_d = h.max_distance() as f64;
         let mut best_cum = vec![0.0; k * kmax];
@@ -200,17 +202,23 @@ impl MistakeEvaluator {
     /// give the floor of a test set whose classes are equally frequent.
     pub fn hdist_floor(&self, labels: &[usize]) -> Result<Vec<f64>> {
         self.check_inputs(labels.len(), self.k, labels)?;
+        // The distance sums first, divided once: with whole-number distances every sum is
+        // exact, so the floor is the one rounding of a fraction (flat:10 gives 40/50 = 0.8).
         let sums = labels
             .iter()
             .fold(vec![0.0; self.ks.len()], |mut sums, &t| {
                 let nearest = &self.nearest_cum[t * self.kmax..(t + 1) * self.kmax];
                 for (sum, &k) in sums.iter_mut().zip(&self.ks) {
-                    *sum += nearest[k - 1] / k as f64;
+                    *sum += nearest[k - 1];
                 }
                 sums
             });
         let n = labels.len() as f64;
-        Ok(sums.into_iter().map(|s| s / n).collect())
+        Ok(sums
+            .into_iter()
+            .zip(&self.ks)
+            .map(|(s, &k)| s / (k as f64 * n))
+            .collect())
     }
 
     /// Scores every sample of `scores` (N x K) against `labels` with the given ranking.
@@ -563,6 +571,16 @@ mod tests {
         assert!((floor[1] - 1.4).abs() < 1e-15, "{floor:?}");
         // Bag alone: every other class is at distance 3.
         assert_eq!(ev.hdist_floor(&[8]).unwrap(), vec![0.0, 12.0 / 5.0]);
+        // One rounding: flat:10, 40 / 50, is 0.8 to the bit (summing ten 0.8s is not).
+        let flat = MistakeEvaluator::top1_top5(&crate::hierarchy::flat(10).unwrap()).unwrap();
+        assert_eq!(flat.hdist_floor(&all).unwrap(), vec![0.0, 0.8]);
+    }
+
+    #[test]
+    fn a_tree_too_large_for_its_distance_matrix_is_refused() {
+        let h = crate::hierarchy::flat(100_000).unwrap();
+        let e = MistakeEvaluator::top1_top5(&h).unwrap_err().to_string();
+        assert!(e.contains("100000 classes") && e.contains("2^26"), "{e}");
     }
 
     #[test]

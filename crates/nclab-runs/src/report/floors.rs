@@ -1,8 +1,8 @@
 //! The floor of `hdist@k` on each condition's tree: the least value any ranking of the classes
 //! reaches when every class is equally frequent, `(1/K) sum_t (1/k) sum_{j<=k} d*_j(t)` with
 //! `d*_1(t) <= d*_2(t) <= ...` the distances of all classes to `t` sorted increasingly
-//! ([`MistakeEvaluator::hdist_floor`], docs/metrics.md). A condition whose hdist@5 sits on its
-//! floor ranks the classes after the first as the tree does; there is nothing left to gain.
+//! ([`MistakeEvaluator::hdist_floor`], docs/losses-and-hierarchies.md). A condition on its
+//! floor has the true class and the classes nearest it in every top k.
 
 use nclab_core::hierarchy::Hierarchy;
 use nclab_core::metrics::mistakes::MistakeEvaluator;
@@ -26,7 +26,8 @@ pub struct Floors {
 
 /// For each condition, the floors on the tree its runs share; `None` when they name none or
 /// different ones, or when the tree cannot be built from its name alone (`flat` without its
-/// number of classes, a file no longer there, a tree too large for a distance matrix).
+/// number of classes, a file no longer there, a tree too large for a distance matrix,
+/// [`Hierarchy::check_matrix_size`]).
 pub fn per_condition(runs: &[Run], conditions: &[Condition]) -> Vec<Option<Floors>> {
     conditions
         .iter()
@@ -40,7 +41,7 @@ pub fn per_condition(runs: &[Run], conditions: &[Condition]) -> Vec<Option<Floor
                 .hdist_floor(&all)
                 .ok()?;
             Some(Floors {
-                hierarchy: super::runs::unquote(hierarchy),
+                hierarchy: super::runs::unquote(hierarchy).trim().to_string(),
                 values: [floor[0], floor[floor.len() - 1]],
             })
         })
@@ -70,7 +71,9 @@ pub fn note(
     let mut trees: Vec<(&Floors, Vec<&str>)> = Vec::new();
     for (c, f) in conditions.iter().zip(floors) {
         let Some(f) = f else { continue };
-        match trees.iter_mut().find(|(g, _)| g.hierarchy == f.hierarchy) {
+        // One entry per tree: the same name and the same floors (two run directories may
+        // hold different files of one name).
+        match trees.iter_mut().find(|(g, _)| *g == f) {
             Some((_, ids)) => ids.push(&c.id),
             None => trees.push((f, vec![&c.id])),
         }
