@@ -431,6 +431,21 @@ fn the_floor_of_hdist_is_given_per_tree() {
         "{md}"
     );
 
+    // A tree too large for its K x K distance matrix has no floor (and is not built).
+    for run in &mse {
+        let path = run.join("config.toml");
+        let config = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(&path, config.replace("\"flat\"", "\"flat:100000\"")).unwrap();
+    }
+    generate(&options(vec![runs.clone()], out.clone())).unwrap();
+    let rows = read_csv(&out.join("summary.csv"));
+    assert_eq!(rows[1]["hdist@5_floor"], "");
+    for run in &mse {
+        let path = run.join("config.toml");
+        let config = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(&path, config.replace("\"flat:100000\"", "\"flat\"")).unwrap();
+    }
+
     // Two files of one name, different trees: two entries, each with its own floor.
     for run in &mse {
         let path = run.join("config.toml");

@@ -35,6 +35,7 @@ pub fn per_condition(runs: &[Run], conditions: &[Condition]) -> Vec<Option<Floor
             let hierarchy = c.common.get("hierarchy")?;
             let spec = runs[*c.runs.first()?].hierarchy_spec()?;
             let h = Hierarchy::resolve(&spec, None).ok()?;
+            h.check_matrix_size().ok()?;
             let all: Vec<usize> = (0..h.num_classes()).collect();
             let floor = MistakeEvaluator::top1_top5(&h)
                 .ok()?
