@@ -383,6 +383,20 @@ fn set_tree_and_hdist5(runs: &[PathBuf], spec: &str, tree: Option<&str>) {
     }
 }
 
+/// Replaces the runs' `hierarchy = "FROM"` by `"TO"`.
+fn replace_tree(runs: &[PathBuf], from: &str, to: &str) {
+    for run in runs {
+        let path = run.join("config.toml");
+        let config = std::fs::read_to_string(&path).unwrap();
+        let (from, to) = (
+            format!("hierarchy = \"{from}\""),
+            format!("hierarchy = \"{to}\""),
+        );
+        assert!(config.contains(&from), "{config}");
+        std::fs::write(&path, config.replace(&from, &to)).unwrap();
+    }
+}
+
 #[test]
 fn the_floor_of_hdist_is_given_per_tree() {
     let root = scratch("floors");
@@ -417,11 +431,7 @@ fn the_floor_of_hdist_is_given_per_tree() {
 
     // `flat` without its number of classes has no floor: the MSE cells are empty, the
     // sentence names the condition that has one.
-    for run in &mse {
-        let path = run.join("config.toml");
-        let config = std::fs::read_to_string(&path).unwrap();
-        std::fs::write(&path, config.replace("\"flat:3\"", "\"flat\"")).unwrap();
-    }
+    replace_tree(&mse, "flat:3", "flat");
     generate(&options(vec![runs.clone()], out.clone())).unwrap();
     let rows = read_csv(&out.join("summary.csv"));
     assert_eq!(rows[1]["hdist@5_floor"], "");
@@ -432,25 +442,15 @@ fn the_floor_of_hdist_is_given_per_tree() {
     );
 
     // A tree too large for its K x K distance matrix has no floor (and is not built).
-    for run in &mse {
-        let path = run.join("config.toml");
-        let config = std::fs::read_to_string(&path).unwrap();
-        std::fs::write(&path, config.replace("\"flat\"", "\"flat:100000\"")).unwrap();
-    }
+    replace_tree(&mse, "flat", "flat:100000");
     generate(&options(vec![runs.clone()], out.clone())).unwrap();
     let rows = read_csv(&out.join("summary.csv"));
     assert_eq!(rows[1]["hdist@5_floor"], "");
-    for run in &mse {
-        let path = run.join("config.toml");
-        let config = std::fs::read_to_string(&path).unwrap();
-        std::fs::write(&path, config.replace("\"flat:100000\"", "\"flat\"")).unwrap();
-    }
+    replace_tree(&mse, "flat:100000", "flat");
 
     // Two files of one name, different trees: two entries, each with its own floor.
+    replace_tree(&mse, "flat", "tree.txt");
     for run in &mse {
-        let path = run.join("config.toml");
-        let config = std::fs::read_to_string(&path).unwrap();
-        std::fs::write(&path, config.replace("\"flat\"", "\"tree.txt\"")).unwrap();
         std::fs::write(run.join("tree.txt"), "root a\nroot b\nroot c\n").unwrap();
     }
     generate(&options(vec![runs], out.clone())).unwrap();
