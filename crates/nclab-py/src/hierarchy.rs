@@ -26,40 +26,7 @@ pub struct Hierarchy {
 /// that is not such a pair, naming the item (a number or bytes as a name, a triple, a string
 /// of edge-list text). An exception raised by the iterable itself passes through.
 fn edge_list(edges: &Bound<'_, PyAny>) -> PyResult<Vec<Edge>> {
-    let type_name = |x: &Bound<'_, PyAny>| {
-        x.get_type()
-            .name()
-            .map_or("?".to_string(), |n| n.to_string())
-    };
-    if edges.is_instance_of::<PyString>() || edges.is_instance_of::<PyBytes>() {
-        return Err(PyTypeError::new_err(format!(
-            "edges: expected (parent, child) pairs, got a {}; edge-list text (`parent child` per \
-             line) goes in a file for Hierarchy.load, or is split into pairs: \
-             [tuple(line.split()) for line in text.splitlines()]",
-            type_name(edges)
-        )));
-    }
-    if edges.is_instance_of::<PySet>()
-        || edges.is_instance_of::<PyFrozenSet>()
-        || edges.is_instance_of::<PyDict>()
-    {
-        return Err(PyTypeError::new_err(format!(
-            "edges: got a {}, whose order Python does not promise; the classes are numbered in \
-             the order of the edges, so pass a list (sorted(edges) for a fixed order) or give \
-             classes=",
-            type_name(edges)
-        )));
-    }
-    let items = edges.try_iter().map_err(|e| {
-        if e.is_instance_of::<PyTypeError>(edges.py()) {
-            PyTypeError::new_err(format!(
-                "edges: expected an iterable of (parent, child) pairs, got {}",
-                type_name(edges)
-            ))
-        } else {
-            e
-        }
-    })?;
+    let items = ordered_items(edges, "edges", "(parent, child) pairs")?;
     let mut out = Vec::new();
     for (i, item) in items.enumerate() {
         let item = item?;
@@ -75,18 +42,7 @@ fn edge_list(edges: &Bound<'_, PyAny>) -> PyResult<Vec<Edge>> {
             return Err(bad("expected a (parent, child) pair".into()));
         }
         let (parent, child) = (item.get_item(0)?, item.get_item(1)?);
-        let name = |x: &Bound<'_, PyAny>| {
-            x.extract::<String>().map_err(|_| {
-                let hint = if x.is_instance_of::<PyBytes>() {
-                    " (x.decode() makes a str of bytes)"
-                } else if x.is_instance_of::<PyInt>() {
-                    " (str(x) makes a name of a number)"
-                } else {
-                    ""
-                };
-                bad(format!("names are str, not {}{hint}", type_name(x)))
-            })
-        };
+        let name = |x: &Bound<'_, PyAny>| name_of(x).map_err(bad);
         out.push(Edge {
             parent: name(&parent)?,
             child: name(&child)?,
@@ -94,6 +50,85 @@ fn edge_list(edges: &Bound<'_, PyAny>) -> PyResult<Vec<Edge>> {
         });
     }
     Ok(out)
+}
+
+/// The `classes` of `from_edges`: an ordered iterable of str names, refused as `edges` are.
+fn class_list(classes: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
+    ordered_items(classes, "classes", "class names")?
+        .enumerate()
+        .map(|(i, item)| {
+            let item = item?;
+            name_of(&item).map_err(|why| {
+                let shown = item.repr().map_or("?".to_string(), |r| r.to_string());
+                PyTypeError::new_err(format!("classes: item {i}, {shown}: {why}"))
+            })
+        })
+        .collect()
+}
+
+/// The type name of a Python object, for messages.
+fn type_name(x: &Bound<'_, PyAny>) -> String {
+    x.get_type()
+        .name()
+        .map_or("?".to_string(), |n| n.to_string())
+}
+
+/// The items of `arg` (the argument `what`, holding `items`): refused when it is a str or
+/// bytes (text, not a list of names), a set or a dict (the classes are numbered in order, and
+/// Python does not promise theirs), or not iterable; an error of the iterable itself passes
+/// through.
+fn ordered_items<'py>(
+    arg: &Bound<'py, PyAny>,
+    what: &str,
+    items: &str,
+) -> PyResult<Bound<'py, pyo3::types::PyIterator>> {
+    if arg.is_instance_of::<PyString>() || arg.is_instance_of::<PyBytes>() {
+        let how = if what == "edges" {
+            "; edge-list text (`parent child` per line) goes in a file for Hierarchy.load, or is \
+             split into pairs: [tuple(line.split()) for line in text.splitlines()]"
+        } else {
+            "; text.split() makes a list of the names in a line"
+        };
+        return Err(PyTypeError::new_err(format!(
+            "{what}: expected {items}, got a {}{how}",
+            type_name(arg)
+        )));
+    }
+    if arg.is_instance_of::<PySet>()
+        || arg.is_instance_of::<PyFrozenSet>()
+        || arg.is_instance_of::<PyDict>()
+    {
+        return Err(PyTypeError::new_err(format!(
+            "{what}: got a {}, whose order Python does not promise; the classes are numbered in \
+             order, so pass a list (sorted(...) for a fixed order)",
+            type_name(arg)
+        )));
+    }
+    arg.try_iter().map_err(|e| {
+        if e.is_instance_of::<PyTypeError>(arg.py()) {
+            PyTypeError::new_err(format!(
+                "{what}: expected an iterable of {items}, got {}",
+                type_name(arg)
+            ))
+        } else {
+            e
+        }
+    })
+}
+
+/// A class or node name: a str; the reason when `x` is not one (with a hint for bytes and
+/// numbers).
+fn name_of(x: &Bound<'_, PyAny>) -> Result<String, String> {
+    x.extract::<String>().map_err(|_| {
+        let hint = if x.is_instance_of::<PyBytes>() {
+            " (x.decode() makes a str of bytes)"
+        } else if x.is_instance_of::<PyInt>() {
+            " (str(x) makes a name of a number)"
+        } else {
+            ""
+        };
+        format!("names are str, not {}{hint}", type_name(x))
+    })
 }
 
 impl Hierarchy {
@@ -151,8 +186,9 @@ impl Hierarchy {
     /// first appearance, or `classes` when given (every leaf, once).
     #[staticmethod]
     #[pyo3(signature = (edges, classes=None))]
-    fn from_edges(edges: &Bound<'_, PyAny>, classes: Option<Vec<String>>) -> PyResult<Self> {
+    fn from_edges(edges: &Bound<'_, PyAny>, classes: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
         let edges = edge_list(edges)?;
+        let classes = classes.map(class_list).transpose()?;
         let tree = Tree::from_edges("edges", &edges).map_err(errors::core)?;
         let tree = match classes {
             Some(c) => tree.with_class_order(&c).map_err(errors::core)?,

@@ -116,6 +116,16 @@ def test_hierarchy_errors(tmp_path):
         with pytest.raises(TypeError, match="whose order Python does not promise"):
             nclab.Hierarchy.from_edges(unordered)
 
+    # classes= follows the same rules: any ordered iterable of str names.
+    ordered = nclab.Hierarchy.from_edges(EDGES, classes=iter(["z", "w", "v", "x", "y"]))
+    assert ordered.classes == ["z", "w", "v", "x", "y"]
+    with pytest.raises(TypeError, match="classes: got a set, whose order Python does not promise"):
+        nclab.Hierarchy.from_edges(EDGES, classes={"z", "w", "v", "x", "y"})
+    with pytest.raises(TypeError, match=r"classes: item 1, 3: names are str, not int \(str\(x\)"):
+        nclab.Hierarchy.from_edges(EDGES, classes=["z", 3])
+    with pytest.raises(TypeError, match=r"classes: expected class names, got a str; text.split\(\)"):
+        nclab.Hierarchy.from_edges(EDGES, classes="z w v x y")
+
     # An error of the iterable itself passes through.
     class Broken:
         def __iter__(self):
