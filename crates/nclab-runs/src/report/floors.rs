@@ -19,7 +19,7 @@ pub const FLOORED: [&str; 2] = ["hdist@1", "hdist@5"];
 /// The tree of a condition's runs and the floors of [`FLOORED`] on it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Floors {
-    /// The `hierarchy` entry of the runs' config (as written).
+    /// The `hierarchy` entry of the runs' config, trimmed.
     pub hierarchy: String,
     pub values: [f64; 2],
 }
