@@ -26,14 +26,17 @@ pub struct Hierarchy {
 /// that is not such a pair, naming the item (a number or bytes as a name, a triple, a string
 /// of edge-list text). An exception raised by the iterable itself passes through.
 fn edge_list(edges: &Bound<'_, PyAny>) -> PyResult<Vec<Edge>> {
-    let items = ordered_items(edges, "edges", "(parent, child) pairs")?;
+    let items = ordered_items(
+        edges,
+        "edges",
+        "(parent, child) pairs",
+        "edge-list text (`parent child` per line) goes in a file for Hierarchy.load, or is split \
+         into pairs: [tuple(line.split()) for line in text.splitlines()]",
+    )?;
     let mut out = Vec::new();
     for (i, item) in items.enumerate() {
         let item = item?;
-        let bad = |why: String| {
-            let shown = item.repr().map_or("?".to_string(), |r| r.to_string());
-            PyTypeError::new_err(format!("edges: item {i}, {shown}: {why}"))
-        };
+        let bad = |why: String| item_error("edges", i, &item, why);
         // A pair: any sequence of two (a tuple, a list), not a string of two characters.
         let is_pair = !item.is_instance_of::<PyString>()
             && !item.is_instance_of::<PyBytes>()
@@ -54,16 +57,20 @@ fn edge_list(edges: &Bound<'_, PyAny>) -> PyResult<Vec<Edge>> {
 
 /// The `classes` of `from_edges`: an ordered iterable of str names, refused as `edges` are.
 fn class_list(classes: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
-    ordered_items(classes, "classes", "class names")?
+    let text_hint = "text.split() makes a list of the names in a line";
+    ordered_items(classes, "classes", "class names", text_hint)?
         .enumerate()
         .map(|(i, item)| {
             let item = item?;
-            name_of(&item).map_err(|why| {
-                let shown = item.repr().map_or("?".to_string(), |r| r.to_string());
-                PyTypeError::new_err(format!("classes: item {i}, {shown}: {why}"))
-            })
+            name_of(&item).map_err(|why| item_error("classes", i, &item, why))
         })
         .collect()
+}
+
+/// The error of item `i` of the argument `what`: `what: item i, repr(item): why`.
+fn item_error(what: &str, i: usize, item: &Bound<'_, PyAny>, why: String) -> PyErr {
+    let shown = item.repr().map_or("?".to_string(), |r| r.to_string());
+    PyTypeError::new_err(format!("{what}: item {i}, {shown}: {why}"))
 }
 
 /// The type name of a Python object, for messages.
@@ -74,23 +81,18 @@ fn type_name(x: &Bound<'_, PyAny>) -> String {
 }
 
 /// The items of `arg` (the argument `what`, holding `items`): refused when it is a str or
-/// bytes (text, not a list of names), a set or a dict (the classes are numbered in order, and
-/// Python does not promise theirs), or not iterable; an error of the iterable itself passes
-/// through.
+/// bytes (text, not a list of names: the message adds `text_hint`, how to make one of it), a
+/// set or a dict (the classes are numbered in order, and Python does not promise theirs), or
+/// not iterable; an error of the iterable itself passes through.
 fn ordered_items<'py>(
     arg: &Bound<'py, PyAny>,
     what: &str,
     items: &str,
+    text_hint: &str,
 ) -> PyResult<Bound<'py, pyo3::types::PyIterator>> {
     if arg.is_instance_of::<PyString>() || arg.is_instance_of::<PyBytes>() {
-        let how = if what == "edges" {
-            "; edge-list text (`parent child` per line) goes in a file for Hierarchy.load, or is \
-             split into pairs: [tuple(line.split()) for line in text.splitlines()]"
-        } else {
-            "; text.split() makes a list of the names in a line"
-        };
         return Err(PyTypeError::new_err(format!(
-            "{what}: expected {items}, got a {}{how}",
+            "{what}: expected {items}, got a {}; {text_hint}",
             type_name(arg)
         )));
     }

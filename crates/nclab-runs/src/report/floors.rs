@@ -60,8 +60,8 @@ pub fn columns(metrics: &[String]) -> Vec<(usize, &'static str)> {
 }
 
 /// The sentence under the final values: per tree, its floors and (unless one tree covers
-/// every condition) the ids of the conditions on it; `code` formats a tree's name for the page. `None`
-/// when no condition has a floor or the runs have no hdist@k.
+/// every condition) the ids of the conditions on it; `code` formats a tree's name for the
+/// page. `None` when no condition has a floor or the runs have no hdist@k.
 pub fn note(
     conditions: &[Condition],
     floors: &[Option<Floors>],
