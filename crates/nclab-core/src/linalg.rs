@@ -3,7 +3,6 @@
 //! Cholesky solve.
 
 use faer::linalg::matmul::matmul;
-use faer::linalg::solvers::Solve;
 use faer::{Accum, MatMut, MatRef, Par, Side};
 
 /// `out (m x n) (+)= alpha * A (m x k) * B^T` where `B` is `n x k`; all row-major.
@@ -119,14 +118,37 @@ pub fn symmetric_eigenvalues(a: &[f64], k: usize) -> Vec<f64> {
     values
 }
 
-/// `1^T A^{-1} 1`, the sum of the entries of `A^{-1}`, for a symmetric `k x k` row-major
-/// matrix, from its Cholesky factor `A = L L^T`; `None` when `A` is not (numerically) positive
-/// definite.
-pub fn inverse_entry_sum(a: &[f64], k: usize) -> Option<f64> {
-    let m = MatRef::from_row_major_slice(a, k, k);
-    let llt = m.llt(Side::Lower).ok()?;
+/// `1^T A^{-1} 1`, the sum of the entries of `A^{-1}`, for a symmetric `k x k` matrix, from
+/// its Cholesky factor `A = L L^T`; `None` when `A` is not (numerically) positive definite.
+///
+/// The factor is made in place: `a` holds `L` (lower triangle, zeros above) afterwards, or
+/// whatever the factorisation left when it failed. One `k x k` buffer rather than two, which
+/// at `k = 8000` is 512 MB less.
+pub fn inverse_entry_sum_in_place(a: &mut [f64], k: usize) -> Option<f64> {
+    use faer::dyn_stack::{MemBuffer, MemStack};
+    use faer::linalg::cholesky::llt::{factor, solve};
+    let par = faer::get_global_parallelism();
+    // `A` is symmetric, so its row-major buffer read column-major is `A` again.
+    let mut l = MatMut::from_column_major_slice_mut(a, k, k);
+    let mut scratch = MemBuffer::new(factor::cholesky_in_place_scratch::<f64>(
+        k,
+        par,
+        Default::default(),
+    ));
+    factor::cholesky_in_place(
+        l.as_mut(),
+        Default::default(),
+        par,
+        MemStack::new(&mut scratch),
+        Default::default(),
+    )
+    .ok()?;
+    for j in 1..k {
+        (0..j).for_each(|i| l[(i, j)] = 0.0);
+    }
     let mut x = faer::Mat::<f64>::from_fn(k, 1, |_, _| 1.0);
-    llt.solve_in_place(x.as_mut());
+    let mut no_scratch = MemBuffer::new(faer::dyn_stack::StackReq::EMPTY);
+    solve::solve_in_place(l.as_ref(), x.as_mut(), par, MemStack::new(&mut no_scratch));
     Some((0..k).map(|i| x[(i, 0)]).sum())
 }
 

@@ -6,7 +6,7 @@
 use crate::linalg::{self, symmetric_eigenvalues};
 use crate::metrics::collapse::{centred_means_vanish, ClassStatistics, Spectrum};
 use crate::metrics::scatter::{Route, Scatter};
-use crate::stats::spearman;
+use crate::stats::{spearman, spearman_grouped};
 use crate::{Error, Result};
 
 /// `gamma` of the hierarchy target Gram matrix.
@@ -20,17 +20,46 @@ const S_MIN_CANDIDATES: usize = 100;
 /// `1 - dn(i, j)`: `dn = d / max d` orders the pairs as `d` does, so the ranks are the same.
 ///
 /// `centred_gram` is `M M^T` and `normalized_distance` the matrix `dn`, both `K x K`
-/// row-major.
+/// row-major. The similarity of a tree takes at most `K - 1` distinct values (one per
+/// branching node, the pairs' lowest common ancestors), so the pairs' cosines are gathered
+/// by similarity and ranked by [`spearman_grouped`], which holds no list beyond the
+/// `K (K - 1) / 2` cosines. A matrix with more distinct values is no tree's; its pairs are
+/// ranked as two lists by [`spearman`]. `NaN` when a cosine is (a centred mean is zero).
 pub fn mean_tree_correlation(centred_gram: &[f64], normalized_distance: &[f64], k: usize) -> f64 {
     let pairs = || (0..k).flat_map(|i| (i + 1..k).map(move |j| (i, j)));
     let g = centred_gram;
-    let cosines = pairs()
-        .map(|(i, j)| g[i * k + j] / (g[i * k + i] * g[j * k + j]).sqrt())
-        .collect();
-    let similarity = pairs()
-        .map(|(i, j)| 1.0 - normalized_distance[i * k + j])
-        .collect();
-    spearman(cosines, similarity)
+    let cosine = |(i, j): (usize, usize)| g[i * k + j] / (g[i * k + i] * g[j * k + j]).sqrt();
+    let similarity = |(i, j): (usize, usize)| 1.0 - normalized_distance[i * k + j];
+    let Some(levels) = distinct_values(pairs().map(similarity), k.saturating_sub(1)) else {
+        return spearman(
+            pairs().map(cosine).collect(),
+            pairs().map(similarity).collect(),
+        );
+    };
+    let level = |v: f64| levels.partition_point(|l| l.total_cmp(&v).is_lt());
+    let mut sizes = vec![0usize; levels.len()];
+    pairs().for_each(|p| sizes[level(similarity(p))] += 1);
+    let mut cosines: Vec<Vec<f64>> = sizes.iter().map(|&n| Vec::with_capacity(n)).collect();
+    pairs().for_each(|p| cosines[level(similarity(p))].push(cosine(p)));
+    spearman_grouped(levels.into_iter().zip(cosines).collect())
+}
+
+/// The distinct values of `values` in increasing total order (`f64::total_cmp`), or `None`
+/// when there are more than `most` of them or one is NaN.
+fn distinct_values(values: impl Iterator<Item = f64>, most: usize) -> Option<Vec<f64>> {
+    let mut distinct: Vec<f64> = Vec::new();
+    for v in values {
+        if v.is_nan() {
+            return None;
+        }
+        if let Err(at) = distinct.binary_search_by(|l| l.total_cmp(&v)) {
+            if distinct.len() == most {
+                return None;
+            }
+            distinct.insert(at, v);
+        }
+    }
+    Some(distinct)
 }
 
 /// The hierarchy target Gram matrix `T_ij = (1 - s_min) exp(-gamma dn(i,j)) + s_min`
@@ -48,18 +77,22 @@ pub fn mean_tree_correlation(centred_gram: &[f64], normalized_distance: &[f64], 
 /// `s`), so a binary search over the candidates finds the last one. Were even `-1/(K-1)`
 /// inadmissible, that first candidate would be used.
 pub fn hierarchy_target(normalized_distance: &[f64], k: usize) -> Vec<f64> {
-    let kernel: Vec<f64> = normalized_distance
-        .iter()
-        .map(|&x| (-TARGET_GAMMA * x).exp())
-        .collect();
-    let s = match linalg::inverse_entry_sum(&kernel, k) {
+    let kernel = |x: f64| (-TARGET_GAMMA * x).exp();
+    // One K x K buffer: the kernel, overwritten by its Cholesky factor, then the kernel again
+    // (cheaper to recompute than to keep a copy), then T(s).
+    let mut buffer: Vec<f64> = normalized_distance.iter().map(|&x| kernel(x)).collect();
+    let q = linalg::inverse_entry_sum_in_place(&mut buffer, k);
+    buffer
+        .iter_mut()
+        .zip(normalized_distance)
+        .for_each(|(a, &x)| *a = kernel(x));
+    let s = match q {
         Some(q) => most_negative_admissible(k, |s| psd_by_downdate(q, s)),
-        None => most_negative_admissible(k, |s| has_no_negative_eigenvalue(&kernel, s, k)),
+        None => most_negative_admissible(k, |s| has_no_negative_eigenvalue(&buffer, s, k)),
     };
     // T(s) in place of the kernel (the same arithmetic as `target_at`).
-    let mut target = kernel;
-    target.iter_mut().for_each(|a| *a = (1.0 - s) * *a + s);
-    target
+    buffer.iter_mut().for_each(|a| *a = (1.0 - s) * *a + s);
+    buffer
 }
 
 /// `T(s) = (1 - s) A + s J`, entry by entry from the kernel `A`.
@@ -319,7 +352,15 @@ mod tests {
         for h in trees {
             let (k, dn) = (h.num_classes(), h.normalized_distance_matrix());
             let kernel: Vec<f64> = dn.iter().map(|&x| (-TARGET_GAMMA * x).exp()).collect();
-            let q = linalg::inverse_entry_sum(&kernel, k).expect("A is positive definite");
+            let q = linalg::inverse_entry_sum_in_place(&mut kernel.clone(), k)
+                .expect("A is positive definite");
+            // q = 1^T A^-1 1 = sum_i (u_i . 1)^2 / lambda_i from the eigendecomposition (its
+            // vectors one after another).
+            let (values, vectors) = linalg::symmetric_eigen(&kernel, k);
+            let by_eigen: f64 = (0..k)
+                .map(|i| vectors[i * k..(i + 1) * k].iter().sum::<f64>().powi(2) / values[i])
+                .sum();
+            assert!((q - by_eigen).abs() < 1e-9 * by_eigen, "{q} vs {by_eigen}");
             let by_cholesky = most_negative_admissible(k, |s| psd_by_downdate(q, s));
             let by_eigenvalues =
                 most_negative_admissible(k, |s| has_no_negative_eigenvalue(&kernel, s, k));
@@ -346,5 +387,119 @@ mod tests {
         let dn: Vec<f64> = d.iter().map(|x| x / 2.0).collect();
         let rho = mean_tree_correlation(&g, &dn, k);
         assert!((rho - 0.8660254037844386).abs() < 1e-12, "{rho}");
+    }
+
+    /// `1^T A^-1 1` by hand: `[[2, 1], [1, 2]]^-1 = [[2, -1], [-1, 2]] / 3` sums to 2/3, and
+    /// the factor `L = [[sqrt 2, 0], [1/sqrt 2, sqrt(3/2)]]` is left in the buffer. A matrix
+    /// that is not positive definite has none.
+    #[test]
+    fn inverse_entry_sum_in_place_by_hand() {
+        let mut a = [2.0, 1.0, 1.0, 2.0];
+        let q = linalg::inverse_entry_sum_in_place(&mut a, 2).unwrap();
+        assert!((q - 2.0 / 3.0).abs() < 1e-15, "{q}");
+        let l = [2f64.sqrt(), 0.0, 0.5f64.sqrt(), 1.5f64.sqrt()];
+        // Column-major L: (0,0), (1,0), (0,1), (1,1).
+        let got = [a[0], a[2], a[1], a[3]];
+        assert!(
+            got.iter().zip(l).all(|(x, y)| (x - y).abs() < 1e-15),
+            "{a:?}"
+        );
+        assert!(linalg::inverse_entry_sum_in_place(&mut [1.0, 2.0, 2.0, 1.0], 2).is_none());
+    }
+
+    /// A random tree of uneven depth with `k` leaves under `k / 10` internal nodes, its `dn`.
+    fn random_tree_distances(k: usize, rng: &mut crate::rng::Rng) -> Vec<f64> {
+        let internal = k / 10;
+        let mut text: String = (1..internal)
+            .map(|i| format!("n{} n{i}\n", rng.below(i as u64)))
+            .collect();
+        for leaf in 0..k {
+            // The first `internal` leaves give every internal node a leaf.
+            let parent = if leaf < internal {
+                leaf as u64
+            } else {
+                rng.below(internal as u64)
+            };
+            text.push_str(&format!("n{parent} leaf{leaf}\n"));
+        }
+        crate::hierarchy::parse_edges(&text, "random")
+            .unwrap()
+            .normalized_distance_matrix()
+    }
+
+    /// The Gram matrix `M M^T` of `k` random means in `d` dimensions, centred; every fifth
+    /// mean repeats the one before it, so that some cosines tie.
+    fn random_centred_gram(k: usize, d: usize, rng: &mut crate::rng::Rng) -> Vec<f64> {
+        let mut m: Vec<f64> = (0..k * d).map(|_| rng.normal()).collect();
+        for c in (5..k).step_by(5) {
+            let (before, from) = m.split_at_mut(c * d);
+            from[..d].copy_from_slice(&before[(c - 1) * d..]);
+        }
+        for j in 0..d {
+            let mean = (0..k).map(|c| m[c * d + j]).sum::<f64>() / k as f64;
+            (0..k).for_each(|c| m[c * d + j] -= mean);
+        }
+        let mut g = vec![0.0; k * k];
+        for a in 0..k {
+            for b in 0..k {
+                g[a * k + b] = (0..d).map(|j| m[a * d + j] * m[b * d + j]).sum();
+            }
+        }
+        g
+    }
+
+    /// On random trees, ranking the cosines gathered by tree level gives the Spearman
+    /// correlation of the two pair lists (the route every distance matrix took before); a
+    /// distance matrix with more distinct values than a tree can have takes that route.
+    #[test]
+    fn tree_correlation_by_level_equals_the_correlation_of_the_lists() {
+        let mut rng = crate::rng::Rng::new(3);
+        let lists = |g: &[f64], dn: &[f64], k: usize| {
+            let pairs = || (0..k).flat_map(|i| (i + 1..k).map(move |j| (i, j)));
+            spearman(
+                pairs()
+                    .map(|(i, j)| g[i * k + j] / (g[i * k + i] * g[j * k + j]).sqrt())
+                    .collect(),
+                pairs().map(|(i, j)| 1.0 - dn[i * k + j]).collect(),
+            )
+        };
+        for (k, d) in [(20, 3), (120, 4), (300, 8)] {
+            let (dn, g) = (
+                random_tree_distances(k, &mut rng),
+                random_centred_gram(k, d, &mut rng),
+            );
+            let (by_level, by_lists) = (mean_tree_correlation(&g, &dn, k), lists(&g, &dn, k));
+            assert!(
+                by_level.is_finite() && (by_level - by_lists).abs() < 1e-14,
+                "K = {k}: {by_level} vs {by_lists}"
+            );
+        }
+        // Not a tree: every pair at its own distance.
+        let k = 30;
+        let g = random_centred_gram(k, 3, &mut rng);
+        let mut dn = vec![0.0; k * k];
+        for i in 0..k {
+            for j in i + 1..k {
+                let x = rng.uniform();
+                (dn[i * k + j], dn[j * k + i]) = (x, x);
+            }
+        }
+        let rho = mean_tree_correlation(&g, &dn, k);
+        assert!(rho.is_finite() && rho == lists(&g, &dn, k), "{rho}");
+    }
+
+    /// A centred mean at zero has no cosine with the others: the correlation is undefined.
+    #[test]
+    fn tree_correlation_with_a_zero_centred_mean_is_nan() {
+        let k = 4;
+        let dn = [
+            0., 0.5, 1., 1., 0.5, 0., 1., 1., 1., 1., 0., 0.5, 1., 1., 0.5, 0.,
+        ];
+        // Means (1, 0), (0, 1), (-1, -1), (0, 0): centred already (they sum to zero).
+        let m = [1.0, 0.0, 0.0, 1.0, -1.0, -1.0, 0.0, 0.0];
+        let g: Vec<f64> = (0..k * k)
+            .map(|e| (0..2).map(|j| m[e / k * 2 + j] * m[e % k * 2 + j]).sum())
+            .collect();
+        assert!(mean_tree_correlation(&g, &dn, k).is_nan());
     }
 }
