@@ -118,12 +118,13 @@ pub fn symmetric_eigenvalues(a: &[f64], k: usize) -> Vec<f64> {
     values
 }
 
-/// `1^T A^{-1} 1`, the sum of the entries of `A^{-1}`, for a symmetric `k x k` matrix, from
-/// its Cholesky factor `A = L L^T`; `None` when `A` is not (numerically) positive definite.
+/// `1^T A^{-1} 1`, the sum of the entries of `A^{-1}`, for an exactly symmetric `k x k`
+/// matrix, from its Cholesky factor `A = L L^T`; `None` when `A` is not (numerically) positive
+/// definite.
 ///
-/// The factor is made in place: `a` holds `L` (lower triangle, zeros above) afterwards, or
-/// whatever the factorisation left when it failed. One `k x k` buffer rather than two, which
-/// at `k = 8000` is 512 MB less.
+/// The factor is made in place, one `k x k` buffer rather than two (512 MB less at
+/// `k = 8000`): afterwards `a` holds `L` column-major, that is `L^T` read row-major (zeros
+/// below the diagonal), or whatever the factorisation left when it failed.
 pub fn inverse_entry_sum_in_place(a: &mut [f64], k: usize) -> Option<f64> {
     use faer::dyn_stack::{MemBuffer, MemStack};
     use faer::linalg::cholesky::llt::{factor, solve};
@@ -143,12 +144,13 @@ pub fn inverse_entry_sum_in_place(a: &mut [f64], k: usize) -> Option<f64> {
         Default::default(),
     )
     .ok()?;
+    // The factorisation leaves scratch values above the diagonal.
     for j in 1..k {
         (0..j).for_each(|i| l[(i, j)] = 0.0);
     }
     let mut x = faer::Mat::<f64>::from_fn(k, 1, |_, _| 1.0);
-    let mut no_scratch = MemBuffer::new(faer::dyn_stack::StackReq::EMPTY);
-    solve::solve_in_place(l.as_ref(), x.as_mut(), par, MemStack::new(&mut no_scratch));
+    let mut scratch = MemBuffer::new(solve::solve_in_place_scratch::<f64>(k, 1, par));
+    solve::solve_in_place(l.as_ref(), x.as_mut(), par, MemStack::new(&mut scratch));
     Some((0..k).map(|i| x[(i, 0)]).sum())
 }
 

@@ -120,7 +120,7 @@ pub fn pearson(x: &[f64], y: &[f64]) -> f64 {
 ///
 /// Takes the values by value and drops each list once ranked, so that at most one list and
 /// two rank lists are held at a time. When `y` takes few distinct values,
-/// [`spearman_grouped`] needs no list beyond `x` and is exact.
+/// [`spearman_grouped`] needs no list beyond `x`, and its sums are exact.
 pub fn spearman(x: Vec<f64>, y: Vec<f64>) -> f64 {
     if x.len() != y.len() || x.iter().chain(&y).any(|v| v.is_nan()) {
         return f64::NAN;
@@ -134,9 +134,9 @@ pub fn spearman(x: Vec<f64>, y: Vec<f64>) -> f64 {
 
 /// [`spearman`] of `x` against `y` when `y` takes few distinct values, given grouped by them:
 /// `groups[g] = (y_g, xs)` holds the `x` of every observation whose `y` is `y_g` (the `y_g`
-/// need not be distinct nor sorted). Returns the same correlation as `spearman` of the
-/// flattened lists, but holds no list beyond `groups` (each group is sorted in place) and
-/// computes it exactly up to the last division.
+/// need not be distinct nor sorted). The same correlation as `spearman` of the flattened
+/// lists, but no list is held beyond `groups` (each group is sorted in place), and its sums
+/// are exact.
 ///
 /// With `n` observations, ranks are counted in halves: an observation whose tie spans
 /// positions `a + 1 ..= a + t` has average rank `a + (t + 1) / 2`, so twice its centred rank,
@@ -147,9 +147,9 @@ pub fn spearman(x: Vec<f64>, y: Vec<f64>) -> f64 {
 /// ```
 ///
 /// with `cx`, `cy_g` twice the centred ranks of `x` and of `y_g`, `c_g` the size of group `g`
-/// and `Sx_g` the sum of `cx` over group `g`. Every sum is exact in `i128`; only the final
-/// square root and division round. The groups' sorted `x` are merged by a heap over their
-/// heads, in `O(n log G)`.
+/// and `Sx_g` the sum of `cx` over group `g`. The three sums are exact integers (`i128`);
+/// converting them to f64, their product, the square root and the division round, a few
+/// units in the last place in all.
 ///
 /// `NaN` when n < 2, either side is constant or holds a NaN.
 pub fn spearman_grouped(mut groups: Vec<(f64, Vec<f64>)>) -> f64 {
@@ -158,8 +158,18 @@ pub fn spearman_grouped(mut groups: Vec<(f64, Vec<f64>)>) -> f64 {
     if n < 2 || groups.iter().any(nan_in) {
         return f64::NAN;
     }
-    let n = n as i128;
-    // `y`: the groups in order of their value, equal values (runs under `==`) tied.
+    let (cy, syy) = group_ranks(&mut groups, n as i128);
+    let (sx, sxx) = merged_ranks(&mut groups, n as i128);
+    let sxy: i128 = sx.iter().zip(&cy).map(|(s, c)| s * c).sum();
+    if sxx == 0 || syy == 0 {
+        return f64::NAN;
+    }
+    sxy as f64 / ((sxx as f64) * (syy as f64)).sqrt()
+}
+
+/// The `y` side of [`spearman_grouped`]: sorts the groups by `y_g` and returns `cy_g`, twice
+/// the centred average rank of `y_g` (groups of equal `y_g` tie), and `sum_g c_g cy_g^2`.
+fn group_ranks(groups: &mut [(f64, Vec<f64>)], n: i128) -> (Vec<i128>, i128) {
     groups.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
     let mut cy = vec![0i128; groups.len()];
     let (mut before, mut syy) = (0i128, 0i128);
@@ -178,21 +188,27 @@ pub fn spearman_grouped(mut groups: Vec<(f64, Vec<f64>)>) -> f64 {
         before += t;
         g = run_end;
     }
-    // `x`: every group sorted, then merged by a heap of the groups' heads (smallest first).
-    for (_, xs) in &mut groups {
+    (cy, syy)
+}
+
+/// The `x` side of [`spearman_grouped`]: sorts each group's `x`, merges the groups by a heap
+/// of their smallest remaining values (`O(n log G)`), and returns per group `Sx_g`, the sum
+/// of `cx` (twice the centred average rank) over its values, and `sum_ties t cx^2`.
+fn merged_ranks(groups: &mut [(f64, Vec<f64>)], n: i128) -> (Vec<i128>, i128) {
+    for (_, xs) in groups.iter_mut() {
         xs.sort_unstable_by(f64::total_cmp);
     }
+    let groups = &*groups;
     let mut next = vec![0usize; groups.len()];
-    let head = |g: usize, next: &[usize]| groups[g].1.get(next[g]).copied();
-    let mut heads: BinaryHeap<Reverse<Head>> = (0..groups.len())
-        .filter_map(|g| head(g, &next).map(|x| Reverse(Head(x, g))))
-        .collect();
+    let head = |g: usize, next: &[usize]| groups[g].1.get(next[g]).map(|&x| Reverse(Head(x, g)));
+    let mut heads: BinaryHeap<Reverse<Head>> =
+        (0..groups.len()).filter_map(|g| head(g, &next)).collect();
     let mut sx = vec![0i128; groups.len()];
     let (mut before, mut sxx) = (0i128, 0i128);
     let mut tie: Vec<(usize, i128)> = Vec::new();
     while let Some(Reverse(Head(x, first))) = heads.pop() {
-        // Every head equal to `x` (`-0.0` ties with `0.0`) is in this tie, with the values
-        // equal to it behind it in its group.
+        // The tie of `x`: every head equal to it (`-0.0` ties with `0.0`), each with the
+        // values equal to it behind it in its group.
         tie.clear();
         let mut take = |g: usize, next: &mut [usize]| {
             let start = next[g];
@@ -202,7 +218,7 @@ pub fn spearman_grouped(mut groups: Vec<(f64, Vec<f64>)>) -> f64 {
             tie.push((g, (next[g] - start) as i128));
         };
         take(first, &mut next);
-        while let Some(Reverse(Head(v, g))) = heads.peek().copied() {
+        while let Some(&Reverse(Head(v, g))) = heads.peek() {
             if v != x {
                 break;
             }
@@ -214,23 +230,24 @@ pub fn spearman_grouped(mut groups: Vec<(f64, Vec<f64>)>) -> f64 {
         sxx += t * centred * centred;
         for &(g, c) in &tie {
             sx[g] += c * centred;
-            if let Some(v) = head(g, &next) {
-                heads.push(Reverse(Head(v, g)));
-            }
+            heads.extend(head(g, &next));
         }
         before += t;
     }
-    let sxy: i128 = sx.iter().zip(&cy).map(|(s, c)| s * c).sum();
-    if sxx == 0 || syy == 0 {
-        return f64::NAN;
-    }
-    sxy as f64 / ((sxx as f64) * (syy as f64)).sqrt()
+    (sx, sxx)
 }
 
 /// A group's smallest remaining value and the group, ordered by the value's total order
-/// (`f64::total_cmp`), then the group.
-#[derive(Clone, Copy, Debug, PartialEq)]
+/// (`f64::total_cmp`), then the group; equal when that order says so (`-0.0` is not `0.0`
+/// here, unlike under `==`).
+#[derive(Clone, Copy, Debug)]
 struct Head(f64, usize);
+
+impl PartialEq for Head {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other).is_eq()
+    }
+}
 
 impl Eq for Head {}
 

@@ -20,28 +20,44 @@ const S_MIN_CANDIDATES: usize = 100;
 /// `1 - dn(i, j)`: `dn = d / max d` orders the pairs as `d` does, so the ranks are the same.
 ///
 /// `centred_gram` is `M M^T` and `normalized_distance` the matrix `dn`, both `K x K`
-/// row-major. The similarity of a tree takes at most `K - 1` distinct values (one per
-/// branching node, the pairs' lowest common ancestors), so the pairs' cosines are gathered
-/// by similarity and ranked by [`spearman_grouped`], which holds no list beyond the
-/// `K (K - 1) / 2` cosines. A matrix with more distinct values is no tree's; its pairs are
-/// ranked as two lists by [`spearman`]. `NaN` when a cosine is (a centred mean is zero).
+/// row-major. `NaN` when a cosine is NaN (a centred mean is zero). A tree's similarity takes
+/// at most `K - 1` distinct values, since `d(i, j)` is the height of the pairs' lowest common
+/// ancestor, a branching node; so the cosines are gathered by tree distance and ranked by
+/// [`spearman_grouped`], which holds no list beyond the `K (K - 1) / 2` cosines. A matrix with
+/// more distinct values is no tree's; its pairs are ranked as two lists by [`spearman`].
 pub fn mean_tree_correlation(centred_gram: &[f64], normalized_distance: &[f64], k: usize) -> f64 {
     let pairs = || (0..k).flat_map(|i| (i + 1..k).map(move |j| (i, j)));
     let g = centred_gram;
     let cosine = |(i, j): (usize, usize)| g[i * k + j] / (g[i * k + i] * g[j * k + j]).sqrt();
     let similarity = |(i, j): (usize, usize)| 1.0 - normalized_distance[i * k + j];
-    let Some(levels) = distinct_values(pairs().map(similarity), k.saturating_sub(1)) else {
-        return spearman(
+    match group_by_value(pairs, similarity, cosine, k.saturating_sub(1)) {
+        Some(groups) => spearman_grouped(groups),
+        None => spearman(
             pairs().map(cosine).collect(),
             pairs().map(similarity).collect(),
-        );
+        ),
+    }
+}
+
+/// The items of `items()` gathered by `key`: one `(key value, values of the items with that
+/// key)` per distinct key, each group allocated once at its final size (two passes over the
+/// items). `None` when `key` takes more than `most` distinct values or a NaN.
+fn group_by_value<I: Iterator<Item = (usize, usize)>>(
+    items: impl Fn() -> I,
+    key: impl Fn((usize, usize)) -> f64,
+    value: impl Fn((usize, usize)) -> f64,
+    most: usize,
+) -> Option<Vec<(f64, Vec<f64>)>> {
+    let keys = distinct_values(items().map(&key), most)?;
+    let index = |item| {
+        let v = key(item);
+        keys.partition_point(|l| l.total_cmp(&v).is_lt())
     };
-    let level = |v: f64| levels.partition_point(|l| l.total_cmp(&v).is_lt());
-    let mut sizes = vec![0usize; levels.len()];
-    pairs().for_each(|p| sizes[level(similarity(p))] += 1);
-    let mut cosines: Vec<Vec<f64>> = sizes.iter().map(|&n| Vec::with_capacity(n)).collect();
-    pairs().for_each(|p| cosines[level(similarity(p))].push(cosine(p)));
-    spearman_grouped(levels.into_iter().zip(cosines).collect())
+    let mut sizes = vec![0usize; keys.len()];
+    items().for_each(|item| sizes[index(item)] += 1);
+    let mut values: Vec<Vec<f64>> = sizes.iter().map(|&n| Vec::with_capacity(n)).collect();
+    items().for_each(|item| values[index(item)].push(value(item)));
+    Some(keys.into_iter().zip(values).collect())
 }
 
 /// The distinct values of `values` in increasing total order (`f64::total_cmp`), or `None`
@@ -78,20 +94,24 @@ fn distinct_values(values: impl Iterator<Item = f64>, most: usize) -> Option<Vec
 /// inadmissible, that first candidate would be used.
 pub fn hierarchy_target(normalized_distance: &[f64], k: usize) -> Vec<f64> {
     let kernel = |x: f64| (-TARGET_GAMMA * x).exp();
-    // One K x K buffer: the kernel, overwritten by its Cholesky factor, then the kernel again
-    // (cheaper to recompute than to keep a copy), then T(s).
+    // One K x K buffer, to hold one: the kernel, overwritten by its Cholesky factor, then
+    // T(s) made from `dn` again (the kernel made again first if the eigenvalues must decide).
     let mut buffer: Vec<f64> = normalized_distance.iter().map(|&x| kernel(x)).collect();
-    let q = linalg::inverse_entry_sum_in_place(&mut buffer, k);
+    let s = match linalg::inverse_entry_sum_in_place(&mut buffer, k) {
+        Some(q) => most_negative_admissible(k, |s| psd_by_downdate(q, s)),
+        None => {
+            buffer
+                .iter_mut()
+                .zip(normalized_distance)
+                .for_each(|(a, &x)| *a = kernel(x));
+            most_negative_admissible(k, |s| has_no_negative_eigenvalue(&buffer, s, k))
+        }
+    };
+    // T(s) (the same arithmetic as `target_at`).
     buffer
         .iter_mut()
         .zip(normalized_distance)
-        .for_each(|(a, &x)| *a = kernel(x));
-    let s = match q {
-        Some(q) => most_negative_admissible(k, |s| psd_by_downdate(q, s)),
-        None => most_negative_admissible(k, |s| has_no_negative_eigenvalue(&buffer, s, k)),
-    };
-    // T(s) in place of the kernel (the same arithmetic as `target_at`).
-    buffer.iter_mut().for_each(|a| *a = (1.0 - s) * *a + s);
+        .for_each(|(a, &x)| *a = (1.0 - s) * kernel(x) + s);
     buffer
 }
 
