@@ -65,6 +65,8 @@ pub fn evaluate<'py>(
     } else {
         ScoreKind::Logits
     };
+    // As `nclab evaluate`: the K x K distances only up to the bound (K <= 8192).
+    tree.check_matrix_size().map_err(errors::core)?;
     let k: Vec<usize> = k.into_iter().map(|c| c.0).collect();
     let evaluator = MistakeEvaluator::new(tree, &k).map_err(errors::core)?;
     let (plain, reranked, floor) = py

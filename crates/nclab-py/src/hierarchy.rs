@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use nclab_core::hierarchy::{self, Edge, Hierarchy as Tree};
 use nclab_core::losses::SoftTargets;
 use numpy::{PyArray1, PyArray2};
-use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::exceptions::{PyIndexError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyFrozenSet, PyInt, PySet, PyString, PyTuple};
 
@@ -239,16 +239,31 @@ impl Hierarchy {
     /// `d(i, j)`: the height of the lowest common ancestor of classes i and j (0 on the
     /// diagonal), a K x K float64 array.
     fn lca_heights<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray2<f64>>> {
-        square(py, self.tree.distance_matrix(), self.tree.num_classes())
+        let d = self.tree.try_distance_matrix().map_err(errors::core)?;
+        square(py, d, self.tree.num_classes())
+    }
+
+    /// `d(a, b)` for the classes at indices `a` and `b`: the height of their lowest common
+    /// ancestor (0 when `a == b`), without building the K x K matrix.
+    fn distance(&self, a: Count, b: Count) -> PyResult<usize> {
+        let k = self.tree.num_classes();
+        match (a.0, b.0) {
+            (a, b) if a < k && b < k => Ok(self.tree.distance(a, b)),
+            (a, b) => Err(PyIndexError::new_err(format!(
+                "class index {} is out of range for {k} classes (0..{})",
+                if a >= k { a } else { b },
+                k - 1
+            ))),
+        }
     }
 
     /// `dn(i, j) = d(i, j) / max d`, in [0, 1], a K x K float64 array.
     fn normalized_distances<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray2<f64>>> {
-        square(
-            py,
-            self.tree.normalized_distance_matrix(),
-            self.tree.num_classes(),
-        )
+        let dn = self
+            .tree
+            .try_normalized_distance_matrix()
+            .map_err(errors::core)?;
+        square(py, dn, self.tree.num_classes())
     }
 
     /// Soft-label targets (Bertinetto et al. 2020): row t is the target for true class t,
@@ -259,6 +274,7 @@ impl Hierarchy {
                 "beta must be finite and >= 0, got {beta}"
             )));
         }
+        self.tree.check_matrix_size().map_err(errors::core)?;
         let q = SoftTargets::new(&self.tree, beta);
         square(py, q.by_true_class, self.tree.num_classes())
     }

@@ -42,6 +42,26 @@ def test_hand_computed_distances_and_coarse_labels():
     assert labels.tolist() == [0, 1, 2, 3, 3] and names == ["x", "y", "v", "c"]
     ordered = nclab.Hierarchy.from_edges(EDGES, classes=["z", "w", "v", "x", "y"])
     assert ordered.lca_heights()[0].tolist() == [0, 1, 2, 3, 3]
+    # One pair without the matrix: the same entries.
+    assert [h.distance(0, j) for j in range(5)] == [0, 1, 3, 3, 3]
+    assert h.distance(3, 4) == 1 and h.distance(4, 3) == 1
+    with pytest.raises(IndexError, match=r"class index 5 is out of range for 5 classes \(0..4\)"):
+        h.distance(1, 5)
+
+
+def test_matrices_beyond_the_bound_are_refused_not_aborted():
+    # 10^6 classes: a K x K matrix would be 8 TB; each call is a ValueError that says what to
+    # do, not an allocation failure that aborts the interpreter.
+    h = nclab.Hierarchy.builtin("flat", 10**6)
+    for call in (h.lca_heights, h.normalized_distances, lambda: h.soft_labels(1.0)):
+        with pytest.raises(ValueError, match=r"flat:1000000: 1000000 classes: a 1000000 x 1000000 "
+                                             r"matrix has 1000000000000 entries.*Hierarchy.distance in Python"):
+            call()
+    assert h.distance(3, 999_999) == 1
+    # evaluate, as `nclab evaluate`: up to 8192 classes.
+    big = nclab.Hierarchy.builtin("flat", 8193)
+    with pytest.raises(ValueError, match="flat:8193: 8193 classes: a 8193 x 8193 matrix"):
+        nclab.evaluate(np.zeros((1, 8193), np.float32), [0], big)
 
 
 def test_distances_and_soft_labels_equal_cli(cli):
@@ -202,6 +222,21 @@ def test_evaluate_errors():
         nclab.evaluate(z, np.array([0, 10, 0, 0]), h)
     with pytest.raises(ValueError, match="non-finite"):
         nclab.evaluate(np.where(np.eye(4, 10) > 0, np.inf, z), np.zeros(4, int), h)
+    with pytest.raises(ValueError, match=r"logits: expected 2 dimensions \(N x K\), got shape \(10,\)"):
+        nclab.evaluate(z[0], np.zeros(1, int), h)
+    for k in (2.5, "5", None.__class__):
+        with pytest.raises(TypeError, match="k: expected an int or a sequence of ints, got"):
+            nclab.evaluate(z, np.zeros(4, int), h, k=k)
+
+
+def test_evaluate_sums_whole_distances_exactly():
+    # A perfect top-5 on flat:10: every sample's top 5 holds its class (d = 0) and four others
+    # (d = 1), so hdist@5 is 4/5 exactly, its floor. Summed per sample and then averaged it
+    # was 0.7999999999999999 (four additions of 1/5 per sample).
+    y = np.arange(10).repeat(150)
+    logits = np.eye(10, dtype=np.float32)[y] * 10
+    m = nclab.evaluate(logits, y, "flat:10", k=5)
+    assert m["hdist@5"] == m["floor"]["hdist@5"] == 0.8
 
 
 # ---- names, "flat", equality and pickling ------------------------------------------------------

@@ -516,7 +516,7 @@ impl Hierarchy {
                 "{}: {k} classes: a {k} x {k} matrix has {} entries, more than the {} \
                  (2^26, 512 MiB of f64, K up to 8192) nclab builds; use a hierarchy with \
                  fewer classes, or compute the distances of the pairs you need with \
-                 Hierarchy::distance",
+                 distance(a, b) (Hierarchy.distance in Python, Hierarchy::distance in Rust)",
                 self.source,
                 (k as u128) * (k as u128),
                 MAX_MATRIX_ENTRIES
@@ -528,14 +528,33 @@ impl Hierarchy {
     /// error) above [`MAX_MATRIX_ENTRIES`] entries. Use this where K comes from input.
     pub fn try_distance_matrix(&self) -> Result<Vec<f64>> {
         self.check_matrix_size()?;
-        Ok(self.distance_matrix())
+        self.distance_matrix_of_any_size()
     }
 
     /// [`Hierarchy::normalized_distance_matrix`], refused above [`MAX_MATRIX_ENTRIES`]
     /// entries.
     pub fn try_normalized_distance_matrix(&self) -> Result<Vec<f64>> {
-        self.check_matrix_size()?;
-        Ok(self.normalized_distance_matrix())
+        Ok(self.normalized(self.try_distance_matrix()?))
+    }
+
+    /// [`Hierarchy::distance_matrix`] at any K, with an error rather than an abort when its
+    /// `K^2` values cannot be allocated: for the mistake metrics, which training computes
+    /// beyond [`MAX_MATRIX_ENTRIES`] (a flat tree of 10,000 classes, 800 MB).
+    pub fn distance_matrix_of_any_size(&self) -> Result<Vec<f64>> {
+        let k = self.num_classes();
+        let too_big = || {
+            Error::invalid(format!(
+                "{}: {k} classes: a {k} x {k} matrix of distances ({:.1} GB) cannot be \
+                 allocated; use a hierarchy with fewer classes",
+                self.source,
+                k as f64 * k as f64 * 8e-9
+            ))
+        };
+        let len = k.checked_mul(k).ok_or_else(too_big)?;
+        let mut d = Vec::new();
+        d.try_reserve_exact(len).map_err(|_| too_big())?;
+        d.resize(len, 0.0);
+        Ok(self.fill_distances(d))
     }
 
     /// The K x K matrix of `d(a, b)`, row-major in class order, computed in O(K^2) without
@@ -544,7 +563,12 @@ impl Hierarchy {
     /// [`Hierarchy::try_distance_matrix`].
     pub fn distance_matrix(&self) -> Vec<f64> {
         let k = self.num_classes();
-        let mut d = vec![0.0; k * k];
+        self.fill_distances(vec![0.0; k * k])
+    }
+
+    /// `d`, K x K zeros, with `d(a, b)` written in ([`Hierarchy::distance_matrix`]).
+    fn fill_distances(&self, mut d: Vec<f64>) -> Vec<f64> {
+        let k = self.num_classes();
         for n in 0..self.names.len() {
             let ch = &self.children[n];
             if ch.len() < 2 {
@@ -568,8 +592,12 @@ impl Hierarchy {
     /// The K x K matrix of `dn(a, b) = d(a, b) / max d`, row-major in class order (all zeros
     /// when there is a single class).
     pub fn normalized_distance_matrix(&self) -> Vec<f64> {
+        self.normalized(self.distance_matrix())
+    }
+
+    /// `d / max d`, in place of the distances `d` (unchanged when `max d = 0`).
+    fn normalized(&self, mut d: Vec<f64>) -> Vec<f64> {
         let m = self.max_distance();
-        let mut d = self.distance_matrix();
         if m > 0 {
             let s = 1.0 / m as f64;
             d.iter_mut().for_each(|x| *x *= s);
@@ -830,6 +858,17 @@ mod tests {
         );
         assert!(e.contains("use a hierarchy with fewer classes"), "{e}");
         assert!(h.try_normalized_distance_matrix().is_err());
+        // Beyond the bound, the mistake metrics' matrix is an error, not an abort, where
+        // memory cannot hold it: 10^12 values of f64 are 8 TB.
+        let e = h.distance_matrix_of_any_size().unwrap_err().to_string();
+        assert!(
+            e.contains("flat:1000000: 1000000 classes: a 1000000 x 1000000 matrix of distances (8000.0 GB) cannot be allocated"),
+            "{e}"
+        );
+        assert_eq!(
+            small().distance_matrix_of_any_size().unwrap(),
+            small().distance_matrix()
+        );
         let h = crate::hierarchy::flat(8192).unwrap();
         h.check_matrix_size().unwrap();
         assert!(crate::hierarchy::flat(8193)

@@ -143,7 +143,7 @@ impl MistakeEvaluator {
             )));
         }
         let kmax = *ks.last().unwrap();
-        let d = h.distance_matrix();
+        let d = h.distance_matrix_of_any_size()?;
         let max_d = h.max_distance() as f64;
         let mut best_cum = vec![0.0; k * kmax];
         let mut nearest_cum = vec![0.0; k * kmax];
@@ -338,7 +338,7 @@ impl MistakeEvaluator {
                 if !found {
                     acc.wrong[next] += 1.0;
                 }
-                acc.hdist[next] += dist_sum / kk as f64;
+                acc.hdist[next] += dist_sum;
                 acc.hprec[next] += prec;
                 acc.hmap[next] += prec_sum / kk as f64;
                 next += 1;
@@ -348,8 +348,9 @@ impl MistakeEvaluator {
 }
 
 /// Sums over the samples, one entry per cut-off k: the samples whose true class is not in the
-/// top k (`wrong`), and the per-sample `hdist@k`, `hprecision@k` and `hmap@k`; with the sum and
-/// count of `d(r_1, t)` over the top-1 mistakes.
+/// top k (`wrong`), the distances `d(r_j, t)` of the top k (`hdist`: whole numbers, so the
+/// sum is exact), and the per-sample `hprecision@k` and `hmap@k`; with the sum and count of
+/// `d(r_1, t)` over the top-1 mistakes.
 struct Accumulator {
     wrong: Vec<f64>,
     severity_sum: f64,
@@ -385,7 +386,13 @@ impl Accumulator {
             } else {
                 self.severity_sum / self.severity_count as f64
             },
-            hdist: self.hdist.iter().map(|x| x / nf).collect(),
+            // The distance sums divided once, as the floor's (exact sums of whole numbers).
+            hdist: self
+                .hdist
+                .iter()
+                .zip(ks)
+                .map(|(x, &k)| x / (k as f64 * nf))
+                .collect(),
             hprecision: self.hprec.iter().map(|x| x / nf).collect(),
             hmap: self.hmap.iter().map(|x| x / nf).collect(),
         }
@@ -572,6 +579,29 @@ mod tests {
         // One rounding: flat:10, 40 / 50, is 0.8 to the bit (summing ten 0.8s is not).
         let flat = MistakeEvaluator::top1_top5(&crate::hierarchy::flat(10).unwrap()).unwrap();
         assert_eq!(flat.hdist_floor(&all).unwrap(), vec![0.0, 0.8]);
+    }
+
+    /// hdist@k sums whole distances and divides once, so a ranking on the floor gives the
+    /// floor to the bit: flat:10, 1,500 samples each ranked with its class first, hdist@5 =
+    /// 6000 / 7500 = 0.8 (averaging the per-sample means gave 0.7999999999999774).
+    #[test]
+    fn hdist_on_the_floor_is_the_floor_to_the_bit() {
+        let ev = MistakeEvaluator::top1_top5(&crate::hierarchy::flat(10).unwrap()).unwrap();
+        let labels: Vec<usize> = (0..1500).map(|i| i % 10).collect();
+        let z: Vec<f64> = labels
+            .iter()
+            .flat_map(|&t| (0..10).map(move |c| if c == t { 10.0 } else { 0.0 }))
+            .collect();
+        let m = ev
+            .evaluate(
+                MatrixView::f64(&z, 1500, 10),
+                ScoreKind::Logits,
+                &labels,
+                Ranking::Scores,
+            )
+            .unwrap();
+        assert_eq!(m.hdist, vec![0.0, 0.8]);
+        assert_eq!(m.hdist, ev.hdist_floor(&labels).unwrap());
     }
 
     #[test]

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import numbers
 import threading
+from collections.abc import Iterable
 from typing import Any, Optional, Sequence, Union
 
 from . import _arrays
@@ -252,11 +253,13 @@ def evaluate(
     or ``(1, K)`` with fewer than 5 classes; a single ``k`` may be given as an int. The
     hierarchy defaults to the flat tree: top-k errors, every mistake of severity 1.
     """
-    logits = _arrays.floats(logits, "logits")
+    logits = _arrays.floats(logits, "logits", shape="N x K")
     if k is None:
         k = (1, min(5, logits.shape[1]))
     elif isinstance(k, numbers.Integral):
         k = (k,)
+    elif isinstance(k, (str, bytes)) or not isinstance(k, Iterable):
+        raise TypeError(f"k: expected an int or a sequence of ints, got {k!r}")
     return _nclab.evaluate(
         logits,
         _arrays.labels(labels, "labels"),

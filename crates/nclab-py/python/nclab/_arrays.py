@@ -24,9 +24,9 @@ def _torch_tensor(x: Any):
     return None
 
 
-def floats(x: Any, name: str, ndim: int = 2) -> np.ndarray:
+def floats(x: Any, name: str, ndim: int = 2, shape: str = "N x d") -> np.ndarray:
     """`x` as a C-contiguous float16/float32/float64 array (bfloat16 as uint16 bits) of
-    `ndim` dimensions; `name` names it in errors."""
+    `ndim` dimensions; `name` names it in errors, `shape` the expected 2-D shape."""
     t = _torch_tensor(x)
     if t is not None:
         torch = sys.modules["torch"]
@@ -52,8 +52,8 @@ def floats(x: Any, name: str, ndim: int = 2) -> np.ndarray:
                 f"float64), got {a.dtype}"
             )
     if a.ndim != ndim:
-        shape = "N x d" if ndim == 2 else "a vector"
-        raise ValueError(f"{name}: expected {ndim} dimensions ({shape}), got shape {a.shape}")
+        expected = shape if ndim == 2 else "a vector"
+        raise ValueError(f"{name}: expected {ndim} dimensions ({expected}), got shape {a.shape}")
     return np.ascontiguousarray(a)
 
 
