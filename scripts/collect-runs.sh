@@ -3,6 +3,7 @@
 # study running for days is kept by commits as its runs finish (checkpoints stay behind).
 #   scripts/collect-runs.sh SWEEP_DIR RESULTS_DIR
 set -euo pipefail
+. "$(dirname "$0")/run-files.sh"
 src=${1:?usage: collect-runs.sh SWEEP_DIR RESULTS_DIR}
 dst=${2:?usage: collect-runs.sh SWEEP_DIR RESULTS_DIR}
 copied=0
@@ -12,10 +13,7 @@ for run in "$src"/*/; do
   grep -q '"status": "\(finished\|diverged\)"' "$run/summary.json" || continue
   out="$dst/$(basename "$run")"
   if [ -f "$out/summary.json" ] && cmp -s "$run/summary.json" "$out/summary.json"; then continue; fi
-  mkdir -p "$out"
-  for f in config.toml metrics.csv metrics.jsonl metrics_layers.csv summary.json train.log; do
-    [ -f "$run/$f" ] && cp "$run/$f" "$out/$f"
-  done
+  copy_run_files "$run" "$out"
   copied=$((copied + 1))
   echo "collected $(basename "$run")"
 done

@@ -9,6 +9,7 @@
 # cells differ from the sweep's and are "blocked" (left alone, not trained again either).
 #   scripts/restore-runs.sh RESULTS_DIR SWEEP_DIR
 set -euo pipefail
+. "$(dirname "$0")/run-files.sh"
 src=${1:?usage: restore-runs.sh RESULTS_DIR SWEEP_DIR}
 dst=${2:?usage: restore-runs.sh RESULTS_DIR SWEEP_DIR}
 restored=0
@@ -20,10 +21,7 @@ for run in "$src"/*/; do
     echo "restore-runs: $out exists; left as it is" >&2
     continue
   fi
-  mkdir -p "$out"
-  for f in config.toml metrics.csv metrics.jsonl metrics_layers.csv summary.json train.log; do
-    [ -f "$run/$f" ] && cp "$run/$f" "$out/$f"
-  done
+  copy_run_files "$run" "$out"
   restored=$((restored + 1))
 done
 echo "$restored run(s) restored into $dst"

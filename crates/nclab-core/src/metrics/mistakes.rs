@@ -373,8 +373,8 @@ impl Accumulator {
         }
     }
 
-    /// The metrics of `n` samples: each sum divided by `n`, and `mistake_severity` the mean
-    /// over the mistakes (NaN without one).
+    /// The metrics of `n` samples: each sum divided by `n` (`hdist`'s by `k n`), and
+    /// `mistake_severity` the mean over the mistakes (NaN without one).
     fn into_metrics(self, n: usize, ks: &[usize]) -> MistakeMetrics {
         let nf = n as f64;
         MistakeMetrics {
