@@ -66,6 +66,21 @@ def runs_of(grid):
     return out
 
 
+def condition_of(cell):
+    """A run directory's condition: `loss=hxe-0.6_seed=2` -> `hxe-0.6`."""
+    return cell.rsplit("_seed=", 1)[0].removeprefix("loss=")
+
+
+# The loss kinds that use the tree (docs/losses-and-hierarchies.md): the conditions that
+# Bertinetto et al.'s claims are about.
+HIERARCHICAL = ("hxe", "soft")
+
+
+def hierarchical(grid):
+    """The conditions of a grid trained with a hierarchical loss."""
+    return {condition_of(cell) for cell, cfg, _ in runs_of(grid) if cfg["loss"]["kind"] in HIERARCHICAL}
+
+
 @functools.cache
 def report_of(grid):
     """The tables of a grid's report: summary rows by condition name, comparison rows by
@@ -133,7 +148,7 @@ def what_was_run(grids):
         arch = (f"MLP {len(model['widths'])} x {model['widths'][0]}" if model["kind"] == "mlp"
                 else f"ResNet18, width {model['width']}")
         seeds = sorted({c["seed"] for _, c, _ in runs})
-        conditions = sorted({name.rsplit("_seed=", 1)[0].removeprefix("loss=") for name, _, _ in runs})
+        conditions = sorted({condition_of(name) for name, _, _ in runs})
         rows.append(f"| `{g}` | {data['name']}, {per} / {test} | {arch} | {cfg['optim']['epochs']} | "
                     f"{' '.join(map(str, seeds))} | {', '.join(conditions)} | {len(runs)} |")
     return "\n".join(rows)
@@ -173,6 +188,28 @@ def significant(grid, headline_only=True):
     return out
 
 
+def by_metric(found, conditions=None):
+    """Significant differences grouped per headline metric, in HEADLINE's order:
+    (metric title, [(condition, difference)] lower, [...] higher); `found` as `significant`
+    returns it, restricted to `conditions` when given."""
+    out = []
+    for m, title in HEADLINE:
+        rows = [(n, d) for n, mm, d, _, _ in found if mm == m and (conditions is None or n in conditions)]
+        out.append((title, [r for r in rows if r[1] < 0], [r for r in rows if r[1] > 0]))
+    return out
+
+
+def effects_sentence(found, conditions=None):
+    """'NC1 lower under a (-0.02), b (-0.03); hdist@5 ...; mistake severity: none' from
+    `by_metric`."""
+    listed = lambda rows: ", ".join(f"{n} ({signed(d)})" for n, d in rows)  # noqa: E731
+    parts = []
+    for title, lower, higher in by_metric(found, conditions):
+        said = ([f"lower under {listed(lower)}"] if lower else []) + ([f"higher under {listed(higher)}"] if higher else [])
+        parts.append(f"{title} " + " and ".join(said) if said else f"{title}: no significant difference")
+    return "; ".join(parts)
+
+
 def lost_significance(grid):
     """Headline comparisons with a raw p below ALPHA that BH takes above it."""
     _, comps, _ = report_of(grid)
@@ -206,11 +243,12 @@ class Cost(NamedTuple):
 
 
 def top1_cost(grid):
-    """A Cost per condition of the grid with a paired top-1 difference."""
+    """A Cost per hierarchical condition of the grid with a paired top-1 difference."""
     _, comps, _ = report_of(grid)
     return [Cost(grid, name, num(c["paired_diff"]), num(c["paired_ci95_low"]), num(c["paired_ci95_high"]),
                  num(c.get("harm_bound")))
-            for (name, m), c in comps.items() if m == "top1_error" and num(c.get("paired_diff")) is not None]
+            for (name, m), c in comps.items()
+            if m == "top1_error" and name in hierarchical(grid) and num(c.get("paired_diff")) is not None]
 
 
 def folds_table(grids):
@@ -305,6 +343,7 @@ def facts():
     finals = [s["final"] for _, _, s in cpu_runs]
     hier = [g for g in CPU_GRIDS if g.startswith("hierarchy")]
     protocol = [g for g in PROTOCOL_GRIDS if runs_of(g)]
+    protocol_hier = [g for g in protocol if hierarchical(g) and report_of(g)[1]]
     per_class = [c["data"]["per_class"] for _, c, _ in cpu_runs]
     return {
         "n_runs": len(cpu_runs),
@@ -323,8 +362,12 @@ def facts():
         "sig_other": sum(m not in dict(HEADLINE) for g in CPU_GRIDS
                          for _, m, *_ in significant(g, headline_only=False)),
         "lost": {g: lost_significance(g) for g in CPU_GRIDS},
-        "cost": {g: top1_cost(g) for g in hier},
+        "cost": {g: top1_cost(g) for g in hier + protocol_hier},
         "hier": hier,
+        # The grids where a hierarchical loss meets CE: Bertinetto et al.'s claims are judged on them.
+        "evidence": hier + protocol_hier,
+        "sig_full": {g: significant(g) for g in protocol},
+        "full_seeds": {g: seeds_of(g) for g in protocol},
         "min_sign_flip": min(num(c.get("sign_flip_p")) or 1.0 for g in CPU_GRIDS
                              for c in report_of(g)[1].values()),
         "ce": condition_rows(CPU_GRIDS, "ce"),
@@ -413,9 +456,11 @@ def papyan(f):
 
 
 def bertinetto(f):
-    """Bertinetto et al. (2020), point by point, on the hierarchy grids."""
+    """Bertinetto et al. (2020), point by point, on the grids where HXE and soft labels meet CE:
+    the CPU-scale hierarchy grids and the full-data grids."""
     def sig(metric):
-        return [(g, n, d) for g in f["hier"] for n, m, d, _, _ in f["sig"][g] if m == metric]
+        return [(g, n, d) for g in f["evidence"] for n, m, d, _, _ in {**f["sig"], **f["sig_full"]}[g]
+                if m == metric and n in hierarchical(g)]
 
     def direction(found):
         """'lower' significant differences agree, 'higher' ones differ."""
@@ -423,35 +468,61 @@ def bertinetto(f):
             return "**cannot say**"
         return verdict([d for _, _, d in found], lambda d: d < 0, lambda d: d > 0)
 
+    def per_scale(found):
+        """'(8 at CPU scale, 7 at full data)'."""
+        cpu = sum(g in f["hier"] for g, _, _ in found)
+        return f"({cpu} at CPU scale, {len(found) - cpu} at full data)" if f["sig_full"] else ""
+
     sev, hd5, top1 = sig("mistake_severity"), sig("hdist@5"), sig("top1_error")
     costs = [c for cs in f["cost"].values() for c in cs]
     exact = [c for c in costs if c.is_constant]
-    above = [c for c in costs if c.has_interval and c.low > 0]
-    listed = lambda found: "; ".join(f"{n} on `{g}` ({signed(d)})" for g, n, d in found)  # noqa: E731
+    significant_top1 = {(g, n) for g, n, _ in top1}
+    above = [c for c in costs if c.has_interval and c.low > 0 and (c.grid, c.condition) not in significant_top1]
+    bounds = [c for c in costs if c.has_interval and c.harm_bound is not None]
+    excluded = [c for c in bounds if c.harm_bound <= 0]
+    def listed(found):
+        """'a (+0.1), b (-0.2) on `g1`; c (+0.3) on `g2`' from (grid, condition, difference)."""
+        grids = dict.fromkeys(g for g, _, _ in found)
+        return "; ".join(", ".join(f"{n} ({signed(d)})" for gg, n, d in found if gg == g) + f" on `{g}`"
+                         for g in grids)
+
+    def named(cs):
+        return listed([(c.grid, c.condition, None) for c in cs]).replace(" (-)", "")
+    scales = f"the CPU-scale hierarchy grids ({count_word(f['cpu_seeds'])} seeds)" + "".join(
+        f" and the full-data grid `{g}` ({seeds_so_far(g)})" for g in f["sig_full"] if g in f["evidence"])
+    up, down = [r for r in top1 if r[2] > 0], [r for r in top1 if r[2] < 0]
+    others = len(costs) - len(top1)
+    if up and not down:
+        top1_verdict = (f"**Agrees** where the difference survives the correction ({listed(up)}); in the "
+                        f"other {others} conditions no cost survives it.")
+    elif up:
+        top1_verdict = (f"**Mixed**: a cost under {listed(up)}, a gain under {listed(down)}, and no "
+                        f"difference that survives the correction in the other {others} conditions.")
+    elif down:
+        top1_verdict = f"**Differs**: where the difference survives the correction it is a gain ({listed(down)})."
+    else:
+        top1_verdict = ("**Cannot say** after the correction: no significant cost, and intervals too "
+                        "wide to rule out the one the paper reports.")
     return [
-        "**Bertinetto et al. (2020)**, *Making better mistakes* (the hierarchy grids: HXE and soft "
-        f"labels against CE, {count_word(f['cpu_seeds'])} seeds):",
+        f"**Bertinetto et al. (2020)**, *Making better mistakes*: HXE and soft labels against CE, on {scales}.",
         "",
         "- *HXE and soft labels lower the severity of mistakes.* Significant after Benjamini-Hochberg "
         f"in {plural(len(sev), 'comparison')}" + (f": {listed(sev)}" if sev else "") + ": " + direction(sev)
-        + ("." if sev else f" with {count_word(f['cpu_seeds'])} seeds at this scale."),
+        + ("." if sev else ": no difference survives the correction at either scale."),
         f"- *Top-k predictions become hierarchically closer (hdist@k for k > 1).* hdist@5 differs "
-        f"after Benjamini-Hochberg in {plural(len(hd5), 'comparison')}, "
+        f"after Benjamini-Hochberg in {plural(len(hd5), 'comparison')} {per_scale(hd5)}, "
         f"{sum(d < 0 for _, _, d in hd5)} of them lower: " + direction(hd5) + ".",
         f"- *At a cost in top-1 accuracy.* Top-1 error differs after Benjamini-Hochberg in "
         f"{plural(len(top1), 'comparison')}" + (f" ({listed(top1)})" if top1 else "") + ". "
-        + (f"Before the correction, {plural(len(above), 'condition')} {'has' if len(above) == 1 else 'have'} "
-           "a 95% interval wholly above 0 ("
+        + (f"Before the correction only, {plural(len(above), 'other condition')} "
+           f"{'has' if len(above) == 1 else 'have'} a 95% interval wholly above 0 ("
            + "; ".join(f"{c.condition} on `{c.grid}`: [{signed(c.low)}, {signed(c.high)}]" for c in above)
            + "), in the direction of the paper's small cost. " if above else "")
-        + f"The intervals allow increases of up to {span([c.harm_bound for c in costs if c.has_interval], 2)} "
-        "(the largest worsening each "
-        "condition's interval allows)"
-        + (f"; {'; '.join(f'{c.condition} on `{c.grid}`' for c in exact)}: every seed's difference is the "
-           "same, so there is no interval" if exact else "")
-        + ". " + ("**Agrees**." if top1 and all(d > 0 for _, _, d in top1) else
-                  "**Cannot say** after the correction: no significant cost, and intervals too "
-                  "wide to rule out the one the paper reports."),
+        + "The largest worsening each condition's interval allows is "
+        + span([c.harm_bound for c in bounds if c.harm_bound > 0], 2)
+        + (f" (for {named(excluded)} the interval lies below 0: no increase)" if excluded else "")
+        + (f"; {named(exact)}: every seed's difference is the same, so there is no interval" if exact else "")
+        + ". " + top1_verdict,
     ]
 
 
@@ -495,13 +566,14 @@ def in_short(f):
                  for g in CPU_GRIDS for name, m, d, p, pbh in f["sig"][g]]
 
     def no_worse(costs):
-        """The bounds of the conditions with an interval, and those without one."""
-        text = span([c.harm_bound for c in costs if c.has_interval], 2)
-        exact = [c for c in costs if c.is_constant]
-        if exact:
-            text += " (" + "; ".join(f"{c.condition}: every seed's difference is {signed(c.diff, 2)}, "
-                                     "no interval" for c in exact) + ")"
-        return text
+        """The positive bounds of the conditions with an interval, then those whose interval lies
+        below 0 and those without one."""
+        bounds = [c for c in costs if c.has_interval and c.harm_bound is not None]
+        text = span([c.harm_bound for c in bounds if c.harm_bound > 0], 2)
+        notes = [f"{c.condition}: the interval lies below 0" for c in bounds if c.harm_bound <= 0]
+        notes += [f"{c.condition}: every seed's difference is {signed(c.diff, 2)}, no interval"
+                  for c in costs if c.is_constant]
+        return text + (" (" + "; ".join(notes) + ")" if notes else "")
 
     return [
         "## In short",
@@ -533,14 +605,45 @@ def in_short(f):
         "the largest increase in top-1 error each hierarchical condition's 95% paired interval "
         "still allows is "
         + "; ".join(f"`{g}`: {no_worse(cs)}" for g, cs in f["cost"].items()) + ".",
-    ] + floor_bullet(f["protocol"])
+    ] + full_data_bullet(f) + floor_bullet(f["protocol"])
+
+
+def full_data_bullet(f):
+    """The In-short bullet on what differs from CE at full data after the correction."""
+    out = []
+    for g, found in f["sig_full"].items():
+        comps = [c for (_, m), c in report_of(g)[1].items() if m in dict(HEADLINE)]
+        pairs = [int(c["n_pairs"]) for c in comps if c.get("n_pairs")]
+        if not pairs:
+            continue
+        floor_p = min(num(c.get("sign_flip_p")) or 1.0 for c in comps)
+        out.append(
+            f"- **At full data (`{g}`, {seeds_so_far(g)}), against CE after Benjamini-Hochberg:** "
+            f"{effects_sentence(found)}. Paired over the seeds both conditions have "
+            f"({span(pairs, 3)} pairs); the exact sign-flip test cannot go below p = "
+            f"{fmt(floor_p, 2)} with {plural(min(pairs), 'pair')}, so these too rest on the paired t-test"
+            + ("." if "so far" not in seeds_so_far(g) else ", and they may change as the other seeds land."))
+    return out
+
+
+def protocol_config(grid):
+    """A full-data grid's sweep config (configs/study/protocol/): (its path, its contents)."""
+    path = REPO / "configs" / "study" / "protocol" / f"{grid.removeprefix('protocol-')}.toml"
+    return path, tomllib.loads(path.read_text())
+
+
+def seeds_so_far(grid):
+    """'seeds 0 1 2 of 5 so far', or 'all five seeds' once every planned seed has a run."""
+    done, planned = seeds_of(grid), protocol_config(grid)[1]["axes"]["seed"]
+    if set(planned) <= set(done):
+        return f"all {count_word(len(planned))} seeds"
+    return f"seed{'s' if len(done) > 1 else ''} {' '.join(map(str, done))} of {len(planned)} so far"
 
 
 def grid_plan(grid):
     """The conditions a full-data grid's config asks for (configs/study/protocol/), with their loss
     settings, learning rate and how many of their seeds are committed."""
-    path = REPO / "configs" / "study" / "protocol" / f"{grid.removeprefix('protocol-')}.toml"
-    cfg = tomllib.loads(path.read_text())
+    path, cfg = protocol_config(grid)
     base_lr = tomllib.loads((path.parent / cfg["base"]).read_text())["optim"]["lr"]
     seeds = cfg["axes"]["seed"]
     done = {name for name, _, _ in runs_of(grid)}
@@ -604,7 +707,7 @@ def floor_of(grid):
         # nearest five adds at least 1/5 to hdist@5, so a run g above the floor has at most 5 g
         # of its images there (the largest over the runs, rounded up).
         gap = max(s["final"]["hdist@5"] - floor for cell, _, s in runs_of(grid)
-                  if cell.rsplit("_seed=", 1)[0].removeprefix("loss=") in on)
+                  if condition_of(cell) in on)
         most, share = ceil_sig(gap), ceil_sig(500 * gap)
     return Floor(tree, floor, rows, on, most, share)
 
@@ -677,6 +780,11 @@ def protocol_section(f):
         parts += [f"### `{g}`", "", f"The conditions of {source} (its comments say how the HXE "
                   "learning-rate factor and the soft-label betas were derived):", "", plan, "",
                   "The runs finished so far:", "", runs_table(g), ""]
+        if report_of(g)[1]:
+            parts += [f"Against CE, {seeds_so_far(g)}: as in the headline tables above, each cell the "
+                      "mean over the condition's runs, the paired difference over the seeds both "
+                      "conditions have, its 95% t interval and stars for the Benjamini-Hochberg "
+                      "adjusted p-value within this grid's family.", "", headline_table(g), ""]
         floor = floor_sentence(g)
         if floor:
             parts += [floor, ""]

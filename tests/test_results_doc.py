@@ -52,3 +52,20 @@ def test_each_report_is_up_to_date_with_its_runs(tmp_path, grid):
         committed = REPO / "docs" / "results" / grid / table
         assert committed.exists(), f"{committed} missing: run scripts/study.sh report"
         assert (out / table).read_text() == committed.read_text(), f"{grid}/{table} is stale"
+
+
+def test_effects_are_grouped_per_metric_by_sign():
+    """Hand-made significant differences, as `significant` returns them: (condition, metric,
+    paired difference, p, p BH)."""
+    found = [("a", "nc1", -0.02, 0.001, 0.01), ("b", "nc1", -0.031, 0.001, 0.01),
+             ("c", "nc1", 0.5, 0.001, 0.01), ("a", "top1_error", 0.0037, 0.01, 0.03),
+             ("c", "nc2_tree", 0.2, 0.001, 0.01)]
+    text = results_doc.effects_sentence(found)
+    assert text == ("top-1 error higher under a (+0.0037); mistake severity: no significant difference; "
+                    "hdist@5: no significant difference; NC1 lower under a (-0.02), b (-0.031) and higher "
+                    "under c (+0.5); NC2: no significant difference; NC3: no significant difference; "
+                    "tree corr.: no significant difference")
+    # Restricted to some conditions, the others' differences are left out.
+    assert results_doc.effects_sentence(found, {"b"}).startswith(
+        "top-1 error: no significant difference; mistake severity: no significant difference; "
+        "hdist@5: no significant difference; NC1 lower under b (-0.031); ")
