@@ -426,7 +426,7 @@ def papyan(f):
     nc23_final = {m: [num(s.get(f"{m}_mean")) for _, _, s in f["ce"] + f["ce_full"]] for m in ("nc2", "nc3")}
     nc4 = [num(s.get("nc4_mean")) for _, _, s in f["ce"] + f["ce_full"]]
     full = full_data_folds(f["protocol_folds"])
-    n_full_seeds = max((len(seeds_of(g)) for g in f["protocol"]), default=0)
+    full_seeds = "; ".join(f"`{g}` {seeds_so_far(g)}" for g, _, _ in f["ce_full"])
     return [
         "**Papyan, Han and Donoho (2020)**, *Prevalence of neural collapse during the terminal phase "
         "of deep learning training*. Their claims are about networks trained with CE, so the CE "
@@ -434,7 +434,7 @@ def papyan(f):
         "",
         f"- *NC1 falls by orders of magnitude during TPT.* From its stable TPT epoch to the end, CE's "
         f"NC1 falls {span(ce_cpu, 3, 'x')} in the CPU-scale grids"
-        + (f" and {span(ce_full, 3, 'x')} at full data ({plural(n_full_seeds, 'seed')} so far)"
+        + (f" and {span(ce_full, 3, 'x')} at full data ({full_seeds})"
            if ce_full else "")
         + f"; a fall of at least {fmt(ORDER)}x counts as agreement: {nc1}"
         + (f" (no CE run falls {fmt(ORDER)}x during TPT)." if nc1 == "**differs**" else ".")
@@ -632,6 +632,14 @@ def protocol_config(grid):
     return path, tomllib.loads(path.read_text())
 
 
+def cells_left(grid):
+    """The cells of a full-data grid's config with no committed run (`loss=ce_seed=4`)."""
+    cfg = protocol_config(grid)[1]
+    done = {name for name, _, _ in runs_of(grid)}
+    return [cell for v in cfg["variants"]["loss"] for s in cfg["axes"]["seed"]
+            if (cell := f"loss={v['label']}_seed={s}") not in done]
+
+
 def seeds_so_far(grid):
     """'seeds 0 1 2 of 5 so far', or 'all five seeds' once every planned seed has a run."""
     done, planned = seeds_of(grid), protocol_config(grid)[1]["axes"]["seed"]
@@ -762,12 +770,16 @@ def protocol_section(f):
     cfg = runs_of(f["protocol"][0])[0][1]
     model = cfg["model"]
     walls = [s["wall_time_s"] / 3600 for g in f["protocol"] for _, _, s in runs_of(g)]
+    left = {g: len(cells_left(g)) for g in PROTOCOL_GRIDS}
+    incomplete = ", ".join(f"`{g}` has {n} of its {n + len(runs_of(g))} runs to go" if runs_of(g) else
+                           f"`{g}` has not started ({n} runs)" for g, n in left.items() if n)
     parts += [
         f"The whole training set, MLP {len(model['widths'])} x {model['widths'][0]}, "
         f"{cfg['optim']['epochs']} epochs, the learning rate divided by 10 from epochs "
         f"{' and '.join(map(str, decay_epochs(cfg)))}, one thread per run (docs/study.md). "
-        f"**This part of the study is incomplete**: the runs finished so far are below, without "
-        f"statistics. Their wall times, {span(walls, 2, ' h')}, are the time each ran, summed over its "
+        + (f"**This part of the study is incomplete**: {incomplete}; the runs finished so far are "
+           "below, with statistics over the seeds each condition shares with CE. " if incomplete else "")
+        + f"Their wall times, {span(walls, 2, ' h')}, are the time each ran, summed over its "
         "resumes, while it shared the machine's two cores with other work (builds, tests, a second "
         "run): a measure of that day, not of the run. TPT epoch '-' means the training error was never "
         "0 when checked (at every analysis epoch, and after every epoch whose running training "
@@ -777,8 +789,9 @@ def protocol_section(f):
     ]
     for g in f["protocol"]:
         source, plan = grid_plan(g)
-        parts += [f"### `{g}`", "", f"The conditions of {source} (its comments say how the HXE "
-                  "learning-rate factor and the soft-label betas were derived):", "", plan, "",
+        derived = (" (its comments say how the HXE learning-rate factor and the soft-label betas "
+                   "were derived)" if hierarchical(g) else "")
+        parts += [f"### `{g}`", "", f"The conditions of {source}{derived}:", "", plan, "",
                   "The runs finished so far:", "", runs_table(g), ""]
         if report_of(g)[1]:
             parts += [f"Against CE, {seeds_so_far(g)}: as in the headline tables above, each cell the "
