@@ -116,6 +116,14 @@ def signed(v, digits=2):
     return "-" if v is None else ("+" if v > 0 else "") + fmt(v, digits)
 
 
+def interval(lo, hi, digits=2):
+    """'[lo, hi]' with two significant digits, or up to four where two would print distinct ends
+    the same ('[+0.45, +0.45]' becomes '[+0.448, +0.452]')."""
+    while digits < 4 and lo != hi and signed(lo, digits) == signed(hi, digits):
+        digits += 1
+    return f"[{signed(lo, digits)}, {signed(hi, digits)}]"
+
+
 def stars(p):
     if p is None:
         return ""
@@ -171,7 +179,7 @@ def headline_table(grid):
                 continue
             d, lo, hi = num(c["paired_diff"]), num(c["paired_ci95_low"]), num(c["paired_ci95_high"])
             p = num(c.get("p_bh"))
-            cells.append(f"{fmt(mean)} ({signed(d)} [{signed(lo)}, {signed(hi)}]{stars(p)})")
+            cells.append(f"{fmt(mean)} ({signed(d)} {interval(lo, hi)}{stars(p)})")
         rows.append(f"| {name} ({r['runs']} runs) | " + " | ".join(cells) + " |")
     return "\n".join(rows)
 
@@ -188,26 +196,58 @@ def significant(grid, headline_only=True):
     return out
 
 
-def by_metric(found, conditions=None):
-    """Significant differences grouped per headline metric, in HEADLINE's order:
+# The family's metrics (every condition x these against the baseline, docs/report.md) by what
+# they measure, for the full-data summary.
+THEMES = [
+    ("Mistakes", [("top1_error", "top-1 error"), ("top5_error", "top-5 error"), ("hdist@1", "hdist@1"),
+                  ("hdist@5", "hdist@5"), ("mistake_severity", "mistake severity")]),
+    ("Collapse", [("nc1", "NC1"), ("nc2", "NC2"), ("nc3", "NC3"), ("nc4", "NC4")]),
+    ("The tree in the geometry", [("mean_tree_correlation", "tree corr."), ("nc2_tree", "nc2_tree"),
+                                  ("nc1_coarse", "NC1 coarse")]),
+]
+
+
+def by_metric(found, conditions=None, metrics=HEADLINE):
+    """Significant differences grouped per metric, in the order of `metrics`:
     (metric title, [(condition, difference)] lower, [...] higher); `found` as `significant`
     returns it, restricted to `conditions` when given."""
     out = []
-    for m, title in HEADLINE:
+    for m, title in metrics:
         rows = [(n, d) for n, mm, d, _, _ in found if mm == m and (conditions is None or n in conditions)]
         out.append((title, [r for r in rows if r[1] < 0], [r for r in rows if r[1] > 0]))
     return out
 
 
-def effects_sentence(found, conditions=None):
-    """'NC1 lower under a (-0.02), b (-0.03); hdist@5 ...; mistake severity: none' from
-    `by_metric`."""
-    listed = lambda rows: ", ".join(f"{n} ({signed(d)})" for n, d in rows)  # noqa: E731
+def effects_sentence(found, conditions=None, metrics=HEADLINE):
+    """'NC1 lower under a (-0.02), b (-0.03); hdist@5 ...; mistake severity: no significant
+    difference' from `by_metric`; with `conditions` (two or more), a direction every one of them
+    takes is said as 'lower under all three (-0.03 to -0.02)'."""
+    def listed(rows):
+        if conditions is not None and len(conditions) > 1 and {n for n, _ in rows} == set(conditions):
+            who = "both" if len(rows) == 2 else f"all {count_word(len(rows))}"
+            return f"{who} ({span([d for _, d in rows], 2)})"
+        return ", ".join(f"{n} ({signed(d)})" for n, d in rows)
     parts = []
-    for title, lower, higher in by_metric(found, conditions):
+    for title, lower, higher in by_metric(found, conditions, metrics):
         said = ([f"lower under {listed(lower)}"] if lower else []) + ([f"higher under {listed(higher)}"] if higher else [])
         parts.append(f"{title} " + " and ".join(said) if said else f"{title}: no significant difference")
     return "; ".join(parts)
+
+
+def one_condition(found, name, metrics):
+    """One condition's significant differences: 'NC1 -0.042, NC2 -0.18; no significant
+    difference in top-1 error, NC4'."""
+    diffs = {m: d for n, m, d, _, _ in found if n == name}
+    said = [f"{title} {signed(diffs[m])}" for m, title in metrics if m in diffs]
+    rest = [title for m, title in metrics if m not in diffs]
+    return ", ".join(said) + (f"; no significant difference in {', '.join(rest)}" if rest else "")
+
+
+def lr_factors(grid):
+    """Conditions trained at a learning rate other than CE's: {condition: lr / CE's lr}."""
+    lrs = {condition_of(cell): cfg["optim"]["lr"] for cell, cfg, _ in runs_of(grid)}
+    base = lrs.get("ce")
+    return {n: lr / base for n, lr in lrs.items() if base and lr != base and n != "ce"}
 
 
 def lost_significance(grid):
@@ -316,7 +356,8 @@ def seeds_of(grid):
 
 
 def count_word(n):
-    return {0: "no", 1: "one", 2: "two", 3: "three", 4: "four", 5: "five"}.get(n, str(n))
+    return {0: "no", 1: "one", 2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven",
+            8: "eight", 9: "nine", 10: "ten"}.get(n, str(n))
 
 
 def plural(n, noun):
@@ -373,11 +414,7 @@ def facts():
         "ce": condition_rows(CPU_GRIDS, "ce"),
         "ce_full": condition_rows(protocol, "ce"),
         "protocol": protocol,
-        "protocol_folds": [(g, n, num(r.get("nc1_fold_total")), num(r.get("nc1_fold_after_stable_tpt")),
-                            num(report_of(g)[0][n].get("train_acc_mean")),
-                            num(report_of(g)[0][n].get("stable_tpt_epoch_mean")),
-                            num(report_of(g)[0][n].get("tpt_epoch_mean")))
-                           for g in protocol for n, r in report_of(g)[2].items()],
+        "protocol_folds": [(g, n, r, report_of(g)[0][n]) for g in protocol for n, r in report_of(g)[2].items()],
     }
 
 
@@ -395,9 +432,16 @@ def verdict(values, agree, differ):
 
 
 def full_data_folds(folds):
-    """The NC1 folds of the full-data runs, a clause per condition."""
+    """The NC1 folds of the full-data runs, a clause per condition (means over its runs)."""
     parts = []
-    for g, n, total, after_tpt, train_acc, stable_tpt, tpt in folds:
+    for g, n, fold, summary in folds:
+        total, after_tpt = num(fold.get("nc1_fold_total")), num(fold.get("nc1_fold_after_stable_tpt"))
+        train_acc, tpt = num(summary.get("train_acc_mean")), num(summary.get("tpt_epoch_mean"))
+        stable_tpt, stable_n = num(summary.get("stable_tpt_epoch_mean")), int(summary["stable_tpt_epoch_n"] or 0)
+        runs = int(summary["runs"])
+        which = f"mean epoch {fmt(stable_tpt)}" + (
+            f", in {stable_n} of its {runs} runs; the "
+            + ("other" if runs - stable_n == 1 else "others") + " never stable" if stable_n < runs else "")
         if stable_tpt is None and tpt is not None:
             parts.append(f"`{g}` {n}: {fmt(total)}x from epoch 1, and no stable TPT (its training "
                          f"error first reached 0 at epoch {fmt(tpt)} but not for good; training "
@@ -406,11 +450,11 @@ def full_data_folds(folds):
             parts.append(f"`{g}` {n}: {fmt(total)}x from epoch 1, and no stable TPT (its training "
                          f"error was never 0 when checked; training accuracy {fmt(train_acc, 6)} at the end)")
         elif after_tpt is None:
-            parts.append(f"`{g}` {n}: {fmt(total)}x from epoch 1; from its stable TPT (epoch "
-                         f"{fmt(stable_tpt)}) undefined (a value missing or not positive)")
+            parts.append(f"`{g}` {n}: {fmt(total)}x from epoch 1; from its stable TPT ({which}) "
+                         "undefined (a value missing or not positive)")
         else:
             parts.append(f"`{g}` {n}: {fmt(total)}x from epoch 1, {fmt(after_tpt)}x from its stable TPT "
-                         f"(epoch {fmt(stable_tpt)})")
+                         f"({which})")
     return "; ".join(parts)
 
 
@@ -440,7 +484,7 @@ def papyan(f):
         + (f" (no CE run falls {fmt(ORDER)}x during TPT)." if nc1 == "**differs**" else ".")
         + f" Over the whole run the falls are larger, from epoch 1, when the network is near random "
         f"(every condition, CPU scale: {f['fold_total']}), which is not the paper's claim. At full "
-        f"data, per run: {full or 'none finished'}.",
+        f"data, per condition (means over its runs): {full or 'none finished'}.",
         f"- *The class means and the classifier approach a simplex ETF during TPT (NC2, NC3 -> 0).* "
         f"From the stable TPT epoch to the end CE's NC2 falls {span(nc23['nc2'], 3, 'x')} and NC3 "
         f"{span(nc23['nc3'], 3, 'x')} (above 1: still falling), to final values of "
@@ -474,12 +518,30 @@ def bertinetto(f):
         return f"({cpu} at CPU scale, {len(found) - cpu} at full data)" if f["sig_full"] else ""
 
     sev, hd5, top1 = sig("mistake_severity"), sig("hdist@5"), sig("top1_error")
+    # Mistake severity's point estimates per scale, and at full data the largest reduction the
+    # intervals allow (relative to CE's mean).
+    sev_rows = {g: [c for (n, m), c in report_of(g)[1].items()
+                    if m == "mistake_severity" and n in hierarchical(g) and num(c.get("paired_diff")) is not None]
+                for g in f["evidence"]}
+    def estimates(grids):
+        ds = [num(c["paired_diff"]) for g in grids for c in sev_rows[g]]
+        return sum(d < 0 for d in ds), sum(d > 0 for d in ds), len(ds)
+    full = [g for g in f["evidence"] if g not in f["hier"]]
+    cpu_low, cpu_high, cpu_n = estimates(f["hier"])
+    full_low, full_high, full_n = estimates(full)
+    lows = [num(c["paired_ci95_low"]) for g in full for c in sev_rows[g] if num(c.get("paired_ci95_low")) is not None]
+    ce_sev = [num(report_of(g)[0]["ce"].get("mistake_severity_mean")) for g in full]
+    sev_detail = (f" The point estimates are lower in {cpu_low} of {cpu_n} conditions at CPU scale"
+                  + (f" and higher in {full_high} of {full_n} at full data, where the intervals allow a "
+                     f"reduction of at most {fmt(-min(lows), 2)} ({fmt(-100 * min(lows) / ce_sev[0], 2)}% of "
+                     f"CE's {fmt(ce_sev[0], 3)})" if full_n and lows and len(full) == 1 else "")
+                  + ".")
     costs = [c for cs in f["cost"].values() for c in cs]
     exact = [c for c in costs if c.is_constant]
     significant_top1 = {(g, n) for g, n, _ in top1}
     above = [c for c in costs if c.has_interval and c.low > 0 and (c.grid, c.condition) not in significant_top1]
     bounds = [c for c in costs if c.has_interval and c.harm_bound is not None]
-    excluded = [c for c in bounds if c.harm_bound <= 0]
+    below = [c for c in bounds if c.harm_bound <= 0]
     def listed(found):
         """'a (+0.1), b (-0.2) on `g1`; c (+0.3) on `g2`' from (grid, condition, difference)."""
         grids = dict.fromkeys(g for g, _, _ in found)
@@ -491,13 +553,16 @@ def bertinetto(f):
     scales = f"the CPU-scale hierarchy grids ({count_word(f['cpu_seeds'])} seeds)" + "".join(
         f" and the full-data grid `{g}` ({seeds_so_far(g)})" for g in f["sig_full"] if g in f["evidence"])
     up, down = [r for r in top1 if r[2] > 0], [r for r in top1 if r[2] < 0]
-    others = len(costs) - len(top1)
+    others = f"the other {len(costs) - len(top1)} condition-grid pairs"
+    lr = {(g, n): x for g in f["evidence"] for n, x in lr_factors(g).items()}
+    confounded = [f"{n} trains at {fmt(lr[(g, n)], 3)}x CE's learning rate" for g, n, _ in up if (g, n) in lr]
+    caveat = (" (" + "; ".join(confounded) + ", so its cost may be the step size's)") if confounded else ""
     if up and not down:
-        top1_verdict = (f"**Agrees** where the difference survives the correction ({listed(up)}); in the "
-                        f"other {others} conditions no cost survives it.")
+        top1_verdict = (f"**Agrees only in part**: a cost survives the correction under {listed(up)}{caveat}; "
+                        f"in {others} none does.")
     elif up:
-        top1_verdict = (f"**Mixed**: a cost under {listed(up)}, a gain under {listed(down)}, and no "
-                        f"difference that survives the correction in the other {others} conditions.")
+        top1_verdict = (f"**Agrees only in part**: a cost survives the correction under {listed(up)}{caveat}, "
+                        f"a gain under {listed(down)}, and neither in {others}.")
     elif down:
         top1_verdict = f"**Differs**: where the difference survives the correction it is a gain ({listed(down)})."
     else:
@@ -508,7 +573,7 @@ def bertinetto(f):
         "",
         "- *HXE and soft labels lower the severity of mistakes.* Significant after Benjamini-Hochberg "
         f"in {plural(len(sev), 'comparison')}" + (f": {listed(sev)}" if sev else "") + ": " + direction(sev)
-        + ("." if sev else ": no difference survives the correction at either scale."),
+        + ("." if sev else ": no difference survives the correction at either scale.") + sev_detail,
         f"- *Top-k predictions become hierarchically closer (hdist@k for k > 1).* hdist@5 differs "
         f"after Benjamini-Hochberg in {plural(len(hd5), 'comparison')} {per_scale(hd5)}, "
         f"{sum(d < 0 for _, _, d in hd5)} of them lower: " + direction(hd5) + ".",
@@ -520,7 +585,8 @@ def bertinetto(f):
            + "), in the direction of the paper's small cost. " if above else "")
         + "The largest worsening each condition's interval allows is "
         + span([c.harm_bound for c in bounds if c.harm_bound > 0], 2)
-        + (f" (for {named(excluded)} the interval lies below 0: no increase)" if excluded else "")
+        + (f" (for {named(below)} the unadjusted interval ends below 0, at "
+           f"{', '.join(signed(c.harm_bound) for c in below)})" if below else "")
         + (f"; {named(exact)}: every seed's difference is the same, so there is no interval" if exact else "")
         + ". " + top1_verdict,
     ]
@@ -566,11 +632,16 @@ def in_short(f):
                  for g in CPU_GRIDS for name, m, d, p, pbh in f["sig"][g]]
 
     def no_worse(costs):
-        """The positive bounds of the conditions with an interval, then those whose interval lies
-        below 0 and those without one."""
+        """The bounds of the conditions with an interval and no significant rise, then those
+        with a significant rise, those whose interval ends below 0 and those without one."""
+        risen = {(g, n) for g, found in {**f["sig"], **f["sig_full"]}.items()
+                 for n, m, d, _, _ in found if m == "top1_error" and d > 0}
         bounds = [c for c in costs if c.has_interval and c.harm_bound is not None]
-        text = span([c.harm_bound for c in bounds if c.harm_bound > 0], 2)
-        notes = [f"{c.condition}: the interval lies below 0" for c in bounds if c.harm_bound <= 0]
+        text = span([c.harm_bound for c in bounds if c.harm_bound > 0 and (c.grid, c.condition) not in risen], 2)
+        notes = [f"{c.condition}: a rise of {signed(c.diff, 2)} that survives the correction, up to "
+                 f"{fmt(c.harm_bound, 2)}" for c in bounds if (c.grid, c.condition) in risen]
+        notes += [f"{c.condition}: the interval ends below 0, at {signed(c.harm_bound, 2)}"
+                  for c in bounds if c.harm_bound <= 0]
         notes += [f"{c.condition}: every seed's difference is {signed(c.diff, 2)}, no interval"
                   for c in costs if c.is_constant]
         return text + (" (" + "; ".join(notes) + ")" if notes else "")
@@ -579,8 +650,8 @@ def in_short(f):
         "## In short",
         "",
         "- **"
-        + ("Every run reaches zero training error" if f["n_tpt"] == f["n_runs"] else
-           f"{f['n_tpt']} of {f['n_runs']} runs reach zero training error")
+        + ("In the CPU-scale study, every run reaches zero training error" if f["n_tpt"] == f["n_runs"] else
+           f"In the CPU-scale study, {f['n_tpt']} of {f['n_runs']} runs reach zero training error")
         + (" and NC1 falls under every loss" if f["min_fold_total"] > 1 else "")
         + (f", but during TPT NC1 falls less than {fmt(ORDER)}x in every condition.** " if weak else ".** ")
         + f"The training error reached 0 in {f['n_tpt']} of {f['n_runs']} runs and NC4 ended at exactly "
@@ -588,8 +659,9 @@ def in_short(f):
         f"{f['fold_tpt']} from the stable TPT epoch to the end, and {f['fold_decay']} over each "
         f"learning-rate phase that a decay starts; the final NC1 spans {f['final_nc1']} and NC2 "
         f"{f['final_nc2']}.",
-        f"- **What survives the correction for multiple comparisons.** {sum(len(v) for v in f['sig'].values())} "
-        "differences in the headline metrics are significant after Benjamini-Hochberg (below; "
+        f"- **What survives the correction for multiple comparisons (CPU scale).** "
+        f"{sum(len(v) for v in f['sig'].values())} differences in the headline metrics of the CPU-scale "
+        "grids are significant after Benjamini-Hochberg (below; "
         f"{f['sig_other']} more in the family's other metrics, such as `nc2_tree` and `top5_error`, are in "
         f"each grid's `comparisons.csv`); {sum(f['lost'].values())} headline comparisons with a raw p "
         "below 0.05 lose it after the correction:",
@@ -609,20 +681,35 @@ def in_short(f):
 
 
 def full_data_bullet(f):
-    """The In-short bullet on what differs from CE at full data after the correction."""
+    """The In-short bullet on what differs from CE at full data after the correction: the
+    hierarchical losses by theme, then the other losses for comparison."""
     out = []
     for g, found in f["sig_full"].items():
-        comps = [c for (_, m), c in report_of(g)[1].items() if m in dict(HEADLINE)]
+        comps = [c for (_, m), c in report_of(g)[1].items() if c.get("family") == "true"]
         pairs = [int(c["n_pairs"]) for c in comps if c.get("n_pairs")]
         if not pairs:
             continue
+        every = significant(g, headline_only=False)
+        hier = sorted(hierarchical(g))
+        others = sorted({n for (n, _) in report_of(g)[1]} - set(hier))
         floor_p = min(num(c.get("sign_flip_p")) or 1.0 for c in comps)
+        lr = lr_factors(g)
+        out.append(f"- **At full data (`{g}`, {seeds_so_far(g)}), against CE after Benjamini-Hochberg "
+                   "within the grid's family:**")
+        if hier:
+            out.append(f"  - the hierarchical losses ({', '.join(hier)}):")
+            out += [f"    - *{theme}:* {effects_sentence(every, hier, metrics)}." for theme, metrics in THEMES]
+        for n in others:
+            out.append(f"  - {n}, not a hierarchical loss, for comparison: "
+                       f"{one_condition(every, n, [m for _, ms in THEMES for m in ms])}.")
         out.append(
-            f"- **At full data (`{g}`, {seeds_so_far(g)}), against CE after Benjamini-Hochberg:** "
-            f"{effects_sentence(found)}. Paired over the seeds both conditions have "
-            f"({span(pairs, 3)} pairs); the exact sign-flip test cannot go below p = "
-            f"{fmt(floor_p, 2)} with {plural(min(pairs), 'pair')}, so these too rest on the paired t-test"
-            + ("." if "so far" not in seeds_so_far(g) else ", and they may change as the other seeds land."))
+            f"  - Paired over the seeds each condition shares with CE ({span(pairs, 3)} pairs), on one "
+            "fixed test set: the intervals and p-values cover the variation between seeds, not the "
+            "sampling of the test images. The exact sign-flip test cannot go below p = "
+            f"{fmt(floor_p, 2)} with {plural(min(pairs), 'pair')}, so these rest on the paired t-test"
+            + (", and they may change as the other seeds land." if "so far" in seeds_so_far(g) else ".")
+            + "".join(f" {n} trains at {fmt(x, 4)}x CE's learning rate (the step-size control, docs/study.md)."
+                      for n, x in lr.items() if n in hier))
     return out
 
 

@@ -69,3 +69,15 @@ def test_effects_are_grouped_per_metric_by_sign():
     assert results_doc.effects_sentence(found, {"b"}).startswith(
         "top-1 error: no significant difference; mistake severity: no significant difference; "
         "hdist@5: no significant difference; NC1 lower under b (-0.031); ")
+    # A direction every one of the given conditions takes is said once, with its range.
+    both = [("a", "hdist@5", -0.06, 0.001, 0.01), ("b", "hdist@5", -0.27, 0.001, 0.01)]
+    assert results_doc.effects_sentence(both, ["a", "b"], [("hdist@5", "hdist@5")]) == \
+        "hdist@5 lower under both (-0.27 to -0.06)"
+
+
+def test_intervals_get_digits_until_their_ends_differ():
+    assert results_doc.interval(-0.0029, 0.0011) == "[-0.0029, +0.0011]"
+    assert results_doc.interval(0.4471, 0.4489) == "[+0.447, +0.449]"
+    # Four digits at most, and an interval of one value stays one value.
+    assert results_doc.interval(0.123401, 0.123449) == "[+0.1234, +0.1234]"
+    assert results_doc.interval(-0.004, -0.004) == "[-0.004, -0.004]"
