@@ -72,8 +72,11 @@ fn decision_intro(conds: &[Condition], comps: &[Comparison]) -> String {
         "<p>Each condition against its CE baseline: the difference condition − baseline at the \
          final epoch (mean over seed pairs), its 95% interval under it, then the \
          Benjamini–Hochberg adjusted p-value (BH, which the stars use) and Holm's. Highlighted: \
-         BH p < 0.05, <span class=\"key\"><span class=\"down\">lower than the baseline</span>\
-         <span class=\"up\">higher than the baseline</span></span>. Click a heading to sort \
+         BH p < 0.05, <span class=\"key\"><span class=\"better\">better than the baseline</span>\
+         <span class=\"worse\">worse than the baseline</span><span class=\"differs\">different \
+         from the baseline</span></span> (errors, severities and hdist are better lower, accuracy \
+         higher; the collapse and geometry metrics have no better side, the sign says which way). \
+         Click a heading to sort \
          the rows by it. Hover a cell for the raw p-values.</p>\n<p>{}</p>\n",
         escape(&summary::family_note(conds, comps))
     )
@@ -146,15 +149,12 @@ fn decision_row(
     row
 }
 
-/// One cell of the decision table: the difference (highlighted when BH p < 0.05), its
-/// interval, the adjusted p-values and the worst case, with every test on hover.
+/// One cell of the decision table: the difference (highlighted when BH p < 0.05: better or
+/// worse for a metric with a better side, [`summary::lower_is_better`], else only different),
+/// its interval, the adjusted p-values and the worst case, with every test on hover.
 fn decision_cell_html(conds: &[Condition], c: &Condition, m: &str, k: &Comparison) -> String {
     let (d, lo, hi, _) = k.effect();
-    let class = match (k.p_bh < 0.05, d < 0.0) {
-        (true, true) => " class=\"sig down\"",
-        (true, false) => " class=\"sig up\"",
-        _ => "",
-    };
+    let class = highlight(m, d, k.p_bh);
     let ci = if lo.is_finite() && hi.is_finite() {
         format!("[{}, {}]", signed3(lo), signed3(hi))
     } else {
@@ -176,6 +176,18 @@ fn decision_cell_html(conds: &[Condition], c: &Condition, m: &str, k: &Compariso
         signed3(d),
         stars(k.p_bh)
     )
+}
+
+/// The class attribute of a decision-table cell with difference `d` and BH-adjusted `p_bh`:
+/// none unless `p_bh < 0.05`; then `sig better` or `sig worse` for a metric with a better side
+/// ([`summary::lower_is_better`]), `sig differs` for the others.
+fn highlight(metric: &str, d: f64, p_bh: f64) -> &'static str {
+    match (p_bh < 0.05, summary::lower_is_better(metric)) {
+        (false, _) => "",
+        (true, Some(lower)) if (d < 0.0) == lower => " class=\"sig better\"",
+        (true, Some(_)) => " class=\"sig worse\"",
+        (true, None) => " class=\"sig differs\"",
+    }
 }
 
 /// The hover text of a decision-table cell: the difference, the pairing and every p-value.
@@ -439,7 +451,9 @@ pub fn comparison_block(conds: &[Condition], comps: &[Comparison]) -> String {
         "<p>diff: the mean paired difference (runs paired by seed: same data subset and \
          initialisation) with its 95% t interval; without pairs the difference of means with \
          Welch's interval. Worst case: for errors and severities, the interval's bound on the \
-         side of harm, the largest rise the data still allow at 95% (\"no worse than this\"). \
+         side of harm, the largest rise the data still allow at 95% (\"no worse than this\"; \
+         \"worse\" or \"better\" when the whole interval lies on one side of 0; the interval is \
+         not adjusted for the multiple comparisons, the stars are). \
          p (paired t): the paired t-test (df = pairs − 1), n/a with fewer than 2 pairs or \
          differences without spread; p (sign-flip): the exact sign-flip permutation test of \
          the paired differences (all 2^n sign patterns), defined for a constant difference too. \
@@ -450,4 +464,27 @@ pub fn comparison_block(conds: &[Condition], comps: &[Comparison]) -> String {
          <a href=\"comparisons.csv\">comparisons.csv</a>.</p>\n{}",
         html::table_with(&header, &rows, "sortable")
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::highlight;
+
+    #[test]
+    fn cells_are_coloured_by_benefit_where_a_metric_has_a_better_side() {
+        // Lower error is better, higher accuracy is better.
+        assert_eq!(
+            highlight("top1_error", -0.01, 0.01),
+            " class=\"sig better\""
+        );
+        assert_eq!(highlight("top1_error", 0.003, 0.03), " class=\"sig worse\"");
+        assert_eq!(highlight("test_acc", 0.003, 0.03), " class=\"sig better\"");
+        assert_eq!(highlight("test_acc", -0.003, 0.03), " class=\"sig worse\"");
+        // NC2 has no better side: a significant difference either way is only "different".
+        assert_eq!(highlight("nc2", 0.45, 0.0001), " class=\"sig differs\"");
+        assert_eq!(highlight("nc2", -0.18, 0.004), " class=\"sig differs\"");
+        // Not significant after the correction (or undefined): no colour.
+        assert_eq!(highlight("top1_error", 0.003, 0.07), "");
+        assert_eq!(highlight("nc1", -0.02, f64::NAN), "");
+    }
 }

@@ -743,7 +743,7 @@ pub fn describe(metric: &str) -> (String, String, String) {
     let (title, unit, text) = match metric {
         "nc1" => ("NC1: within-class variability", "tr(S_W S_B⁺)/K (dimensionless)", "Within-class variability relative to the between-class spread; collapse drives it to 0."),
         "nc2" => ("NC2: distance of the class means to a simplex ETF", "Frobenius distance (dimensionless)", "How far the normalised Gram matrix of the centred class means is from the simplex equiangular tight frame."),
-        "nc3" => ("NC3: self-duality of classifier and means", "Frobenius distance (dimensionless)", "How far W Mᵀ (normalised) is from the simplex ETF: 0 when the classifier rows align with the class means."),
+        "nc3" => ("NC3: classifier times means (W Mᵀ) vs simplex ETF", "Frobenius distance (dimensionless)", "How far W Mᵀ (normalised) is from the simplex ETF: 0 when the classifier rows align with class means that form one; it also grows when the means are no ETF (Papyan et al.'s self-duality is the self_duality figure)."),
         "nc4" => ("NC4: disagreement with the nearest-class-mean rule", "fraction of training samples", "Fraction of training samples where the network and the nearest-class-mean classifier disagree."),
         "nc1_rank" => ("NC1 (Papyan et al., top K−1 eigenpairs)", "dimensionless", "NC1 with the pseudo-inverse over the top K−1 eigenpairs of S_B."),
         "nc1_quotient" => ("tr(S_W) / tr(S_B)", "dimensionless", "Ratio of within-class to between-class total variance."),

@@ -92,8 +92,9 @@ table.decision th,table.decision td{white-space:normal;padding:2px 3px;vertical-
 overflow-wrap:anywhere}table.decision th:first-child{width:8.5em}\
 table.decision .ci{color:#444}table.decision .q{color:#444;font-size:0.92em}\
 table.decision tr.base td{background:#f6f6f6;color:#333}\
-td.sig.down{background:#d6e6f5}td.sig.up{background:#fbdcc0}\
-.key span{padding:0 4px;margin-right:6px}.key .down{background:#d6e6f5}.key .up{background:#fbdcc0}\
+td.sig.better{background:#d6e6f5}td.sig.worse{background:#fbdcc0}td.sig.differs{background:#e4e4e4}\
+.key span{padding:0 4px;margin-right:6px}.key .better{background:#d6e6f5}.key .worse{background:#fbdcc0}\
+.key .differs{background:#e4e4e4}\
 .toggles{position:sticky;top:0;z-index:2;background:#fff;border-bottom:1px solid #ccc;\
 padding:4px 0;font-size:0.85em}.toggles label{margin-right:12px;white-space:nowrap}\
 .toggles .sw{display:inline-block;width:12px;height:12px;margin:0 3px -1px 2px;border:1px solid #555}\

@@ -1,9 +1,10 @@
 //! The overview figure in the manner of Papyan, Han and Donoho (2020): one small panel per
 //! quantity of collapse against the epoch, every condition in each, one legend strip under the
 //! grid: training error, NC1, the equinorm of the class means and of the classifier rows, their
-//! equiangularity, NC2, NC3 (self-duality) and NC4; then, where the runs record them, the
-//! generalised and uniform forms of the wider literature: GNC2 (the variance of the log energy
-//! of the normalised means, Liu et al. 2023) and UNC3 (uniform duality, Wu and Papyan 2024).
+//! equiangularity, NC2, NC3 (W Mᵀ against the simplex ETF) and NC4; then, where the runs record
+//! them, the generalised and uniform forms of the wider literature: GNC2 (the variance of the
+//! log energy of the normalised means, Liu et al. 2023) and UNC3 (uniform duality, Wu and
+//! Papyan 2024).
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -23,7 +24,7 @@ pub const PANELS: &[(&str, &str)] = &[
     ("equiangularity_means", "Equiangularity: class means"),
     ("equiangularity_weights", "Equiangularity: classifier"),
     ("nc2", "NC2: means vs simplex ETF"),
-    ("nc3", "NC3: self-duality"),
+    ("nc3", "NC3: W Mᵀ vs simplex ETF"),
     ("nc4", "NC4: vs nearest class mean"),
     ("gnc2_log_var", "GNC2: log-energy variance"),
     ("unc3", "UNC3: uniform duality"),

@@ -156,19 +156,23 @@ impl Comparison {
         b.is_finite().then_some(b)
     }
 
-    /// The "no worse" statement of a metric with a direction of harm, from [`harm_bound`]
-    /// `b`: `no worse than +b (95% bound)` when the interval reaches the side of harm (the
-    /// largest worsening the data still allow, not a proof of none), `better (95% interval)`
-    /// when the whole interval lies on the side of benefit.
+    /// The "no worse" statement of a metric with a direction of harm, from the unadjusted 95%
+    /// interval: `worse (whole 95% interval, up to +b)` when all of it lies on the side of
+    /// harm, `no worse than +b (95% bound)` when it reaches that side (the largest worsening
+    /// the data still allow, not a proof of none), `better (whole 95% interval)` when all of
+    /// it lies on the side of benefit; `b` is [`harm_bound`].
     ///
     /// [`harm_bound`]: Comparison::harm_bound
     pub fn harm_text(&self) -> Option<String> {
         let b = self.harm_bound()?;
-        let harmful = match lower_is_better(&self.metric)? {
-            true => b > 0.0,
-            false => b < 0.0,
-        };
-        Some(if harmful {
+        let lower = lower_is_better(&self.metric)?;
+        let (_, lo, hi, _) = self.effect();
+        // The interval's bound on the side of benefit.
+        let other = if lower { lo } else { hi };
+        let harmful = |v: f64| if lower { v > 0.0 } else { v < 0.0 };
+        Some(if harmful(other) {
+            format!("worse (whole 95% interval, up to {})", signed(b))
+        } else if harmful(b) {
             format!("no worse than {} (95% bound)", signed(b))
         } else {
             "better (whole 95% interval)".to_string()
@@ -531,7 +535,10 @@ pub fn family_note(conditions: &[Condition], comps: &[Comparison]) -> String {
          t intervals of the mean paired difference (of the difference of means, Welch, without \
          pairs). Worst case: for errors and severities, the interval's bound on the side of \
          harm, the largest rise the data still allow at 95%: \"no worse than\" that bound, \
-         which is not evidence of no harm.",
+         which is not evidence of no harm; \"worse\" or \"better\" when the whole interval \
+         lies on one side of 0. The intervals are not adjusted for the multiple comparisons, \
+         the stars are: an interval wholly on one side without a star is a difference only \
+         before the correction.",
         HEADLINE_METRICS.join(", "),
         sizes.join("; ")
     )
@@ -714,8 +721,10 @@ fn baseline_markdown(conditions: &[Condition], comps: &[Comparison]) -> String {
 fn decision_markdown(conditions: &[Condition], comps: &[Comparison]) -> String {
     let (dm, rows) = decision_table(conditions, comps);
     let mut s = String::from(
-        "### Decision table\n\nEach cell: the difference to the baseline, its 95% interval, \
-         and the BH-adjusted p-value with its stars (Holm's in the detailed table).\n\n",
+        "### Decision table\n\nEach cell: the difference to the baseline (condition − \
+         baseline, mean over seed pairs), its 95% interval, and `q=`, the BH-adjusted p-value, \
+         with its stars (Holm's in the detailed table); for errors, severities and accuracy, \
+         what the interval says of harm (\"no worse than\", \"worse\", \"better\").\n\n",
     );
     s.push_str(&md_table_head(&["condition", "baseline"], &dm));
     for (ci, cells) in &rows {
@@ -947,6 +956,58 @@ mod tests {
         assert_eq!(cell.n, 2);
         assert!((cell.mean - 0.3).abs() < 1e-15);
         assert!((cell.sd - 0.02f64.sqrt()).abs() < 1e-15);
+    }
+
+    /// A comparison of `metric` whose paired interval is `[low, high]` around `mean`.
+    fn compared(metric: &str, mean: f64, low: f64, high: f64) -> Comparison {
+        // Any three pairs, then the interval set by hand (the struct is built by its function).
+        let mut d = stats::paired_difference(&[1.0, 2.0, 4.0], &[0.0; 3], CI_LEVEL).unwrap();
+        (d.mean, d.ci_low, d.ci_high) = (mean, low, high);
+        Comparison {
+            condition: 1,
+            baseline: 0,
+            metric: metric.into(),
+            n: 3,
+            n_baseline: 3,
+            diff: mean,
+            welch: None,
+            mann_whitney: None,
+            n_pairs: 3,
+            paired_difference: Some(d),
+            paired: None,
+            sign_flip: None,
+            p: f64::NAN,
+            p_test: "",
+            in_family: false,
+            p_holm: f64::NAN,
+            p_bh: f64::NAN,
+        }
+    }
+
+    #[test]
+    fn harm_text_says_worse_when_the_whole_interval_is_on_the_side_of_harm() {
+        let text = |m: &str, d: f64, lo: f64, hi: f64| compared(m, d, lo, hi).harm_text();
+        // An error (lower is better): wholly above 0 is worse, straddling 0 gives the bound on
+        // the side of harm, wholly below 0 is better.
+        assert_eq!(
+            text("top1_error", 0.0028, 0.0012, 0.0044).as_deref(),
+            Some("worse (whole 95% interval, up to +0.004400)")
+        );
+        assert_eq!(
+            text("top1_error", 0.02, -0.0048, 0.0448).as_deref(),
+            Some("no worse than +0.04480 (95% bound)")
+        );
+        assert_eq!(
+            text("hdist@5", -0.27, -0.28, -0.26).as_deref(),
+            Some("better (whole 95% interval)")
+        );
+        // Accuracy (higher is better): the side of harm is below 0.
+        assert_eq!(
+            text("test_acc", -0.003, -0.005, -0.001).as_deref(),
+            Some("worse (whole 95% interval, up to −0.005000)")
+        );
+        // A metric without a direction of harm has no statement.
+        assert_eq!(text("nc1", -0.02, -0.03, -0.01), None);
     }
 
     #[test]
