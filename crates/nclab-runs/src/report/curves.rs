@@ -401,14 +401,14 @@ impl Panel {
                 self.draw_in(area, marks, compact, (x0..x1).log_scale(), y0..y1, y_fmt)
             }
             (false, true) => {
-                self.draw_in(area, marks, compact, x0..x1, (y0..y1).log_scale(), y_fmt)
+                self.draw_in(area, marks, compact, x0..x1, plot::log_axis(y0, y1), y_fmt)
             }
             (true, true) => self.draw_in(
                 area,
                 marks,
                 compact,
                 (x0..x1).log_scale(),
-                (y0..y1).log_scale(),
+                plot::log_axis(y0, y1),
                 y_fmt,
             ),
         }

@@ -251,7 +251,7 @@ impl Figure for LayersFigure {
         for (panel, cell) in self.panels.iter().zip(&cells) {
             if self.log_y {
                 let (y0, y1) = plot::log_bounds(lo, hi, 1.5);
-                self.draw_panel(cell, panel, (y0..y1).log_scale(), marks)?;
+                self.draw_panel(cell, panel, plot::log_axis(y0, y1), marks)?;
             } else {
                 self.draw_panel(cell, panel, padded(lo, hi), marks)?;
             }

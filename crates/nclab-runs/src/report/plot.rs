@@ -7,6 +7,7 @@ use std::path::Path;
 use std::sync::Once;
 
 use anyhow::{anyhow, Result};
+use plotters::coord::combinators::{BindKeyPoints, LogCoord, WithKeyPoints};
 use plotters::coord::Shift;
 use plotters::element::DashedPathElement;
 use plotters::prelude::*;
@@ -94,8 +95,6 @@ pub fn text(size: f64) -> TextStyle<'static> {
     (FAMILY, size).into_font().color(&BLACK)
 }
 
-/// Tick-label text for a linear axis spanning `span`: enough decimals to tell neighbouring ticks
-/// apart (`2 - floor(log10 span)`), trailing zeros trimmed, no `-0`.
 /// A log axis's range around positive data `[lo, hi]`: widened by `pad` on each side (a factor),
 /// kept inside the positive finite numbers, and at most [`MAX_LOG_SPAN`] wide: plotters' tick
 /// search divides the bounds, and a quotient that overflows to infinity (a GNC2 Riesz energy at
@@ -110,6 +109,67 @@ pub fn log_bounds(lo: f64, hi: f64, pad: f64) -> (f64, f64) {
 /// The widest log axis drawn: 300 decades (top / bottom).
 pub const MAX_LOG_SPAN: f64 = 1e300;
 
+/// A log y axis over `[lo, hi]` with the ticks of [`log_ticks`] (plotters' own put a label on
+/// every mantissa 1-9, which overprint near the top of each decade, and none below the first
+/// power of ten inside the axis).
+pub fn log_axis(lo: f64, hi: f64) -> WithKeyPoints<LogCoord<f64>> {
+    let (labelled, grid) = log_ticks(lo, hi);
+    (lo..hi)
+        .log_scale()
+        .with_key_points(labelled)
+        .with_light_points(grid)
+}
+
+/// The ticks of a log axis over `[lo, hi]`: (labelled, grid lines). Labelled: every power of
+/// ten times 1, 2 and 5 when the axis spans 0.7 to 2.5 decades; times 1, 1.5, 2, 3, ..., 9 when
+/// it spans less; only the powers of ten beyond 2.5 decades, and beyond 8 decades every k-th of
+/// them so that about 8 carry a label. Grid lines: every mantissa 1-9 up to 3 decades, else the
+/// labelled ticks.
+pub fn log_ticks(lo: f64, hi: f64) -> (Vec<f64>, Vec<f64>) {
+    const ALL: [f64; 10] = [1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0];
+    if !(lo > 0.0 && hi > lo && hi.is_finite()) {
+        return (Vec::new(), Vec::new());
+    }
+    let decades = (hi / lo).log10();
+    let (first, last) = (lo.log10().floor() as i32, hi.log10().ceil() as i32);
+    let step = if decades > 8.0 {
+        (decades / 8.0).ceil() as i32
+    } else {
+        1
+    };
+    let ticks = |mantissas: &[f64], every: i32| -> Vec<f64> {
+        (first..=last)
+            .filter(|e| e.rem_euclid(every) == 0)
+            .flat_map(|e| mantissas.iter().map(move |&m| power_of_ten_times(m, e)))
+            .filter(|v| (lo..=hi).contains(v))
+            .collect()
+    };
+    let labelled = if decades < 0.7 {
+        ticks(&ALL, 1)
+    } else if decades <= 2.5 {
+        ticks(&[1.0, 2.0, 5.0], 1)
+    } else {
+        ticks(&[1.0], step)
+    };
+    let grid = if decades <= 3.0 {
+        ticks(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0], 1)
+    } else {
+        labelled.clone()
+    };
+    (labelled, grid)
+}
+
+/// `m 10^e`, dividing for negative `e` (`3 / 10` is the double nearest 0.3; `3 * 0.1` is not).
+fn power_of_ten_times(m: f64, e: i32) -> f64 {
+    if e < 0 {
+        m / 10f64.powi(-e)
+    } else {
+        m * 10f64.powi(e)
+    }
+}
+
+/// Tick-label text for a linear axis spanning `span`: enough decimals to tell neighbouring ticks
+/// apart (`2 - floor(log10 span)`), trailing zeros trimmed, no `-0`.
 pub fn tick_label(v: f64, span: f64) -> String {
     let decimals = if span > 0.0 && span.is_finite() {
         (2 - span.log10().floor() as i32).clamp(0, 8) as usize
@@ -391,6 +451,27 @@ pub fn save<F: Figure>(figure: &F, dir: &Path, stem: &str) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn log_ticks_label_one_two_five_and_reach_below_the_first_power_of_ten() {
+        // 0.03 to 1.6 (1.7 decades): 1, 2 and 5 per decade, 0.05 included although the first
+        // power of ten inside the axis is 0.1.
+        let (labelled, grid) = log_ticks(0.03, 1.6);
+        assert_eq!(labelled, vec![0.05, 0.1, 0.2, 0.5, 1.0]);
+        assert_eq!(grid.first(), Some(&0.03));
+        assert_eq!(grid.len(), 7 + 9 + 1); // 0.03-0.09, 0.1-0.9, 1
+        // Under 0.7 decades every mantissa; over 2.5 only the powers of ten.
+        assert_eq!(log_ticks(0.12, 0.5).0, vec![0.15, 0.2, 0.3, 0.4, 0.5]);
+        assert_eq!(log_ticks(1e-4, 2.0).0, vec![1e-4, 1e-3, 0.01, 0.1, 1.0]);
+        // 20 decades: every third power of ten (about 8 labels), the grid on them alone.
+        let (labelled, grid) = log_ticks(1e-10, 1e10);
+        assert_eq!(labelled, vec![1e-9, 1e-6, 1e-3, 1.0, 1e3, 1e6, 1e9]);
+        assert_eq!(grid, labelled);
+        // The widest axis drawn stays a short list; an empty or reversed one has no ticks.
+        assert!(log_ticks(1e-150, 1e150).0.len() <= 9);
+        assert_eq!(log_ticks(1.0, 1.0), (Vec::new(), Vec::new()));
+        assert_eq!(log_ticks(0.0, 1.0), (Vec::new(), Vec::new()));
+    }
 
     #[test]
     fn log_bounds_stay_finite() {
