@@ -459,7 +459,8 @@ mod tests {
         let (labelled, grid) = log_ticks(0.03, 1.6);
         assert_eq!(labelled, vec![0.05, 0.1, 0.2, 0.5, 1.0]);
         assert_eq!(grid.first(), Some(&0.03));
-        assert_eq!(grid.len(), 7 + 9 + 1); // 0.03-0.09, 0.1-0.9, 1
+        // Grid lines at 0.03-0.09, 0.1-0.9 and 1.
+        assert_eq!(grid.len(), 7 + 9 + 1);
         // Under 0.7 decades every mantissa; over 2.5 only the powers of ten.
         assert_eq!(log_ticks(0.12, 0.5).0, vec![0.15, 0.2, 0.3, 0.4, 0.5]);
         assert_eq!(log_ticks(1e-4, 2.0).0, vec![1e-4, 1e-3, 0.01, 0.1, 1.0]);
