@@ -290,6 +290,9 @@ pub struct Panel {
     /// Epochs at which the learning rate decays.
     pub decays: Vec<f64>,
     pub per_seed: bool,
+    /// A level no curve can pass, drawn as a dashed horizontal with its label: the floor of
+    /// hdist@k on the runs' tree ([`super::floors`]).
+    pub reference: Option<(f64, String)>,
 }
 
 impl Panel {
@@ -334,6 +337,7 @@ impl Panel {
             floor,
             decays: decays.to_vec(),
             per_seed: options.per_seed,
+            reference: None,
             curves,
         }
     }
@@ -362,7 +366,8 @@ impl Panel {
     }
 
     fn y_bounds(&self) -> (f64, f64) {
-        let (lo, hi) = min_max(self.curves.iter().flat_map(|c| {
+        let reference = self.reference.iter().map(|r| r.0);
+        let (lo, hi) = min_max(reference.chain(self.curves.iter().flat_map(|c| {
             c.points
                 .iter()
                 .flat_map(|p| [p.min, p.max])
@@ -373,7 +378,7 @@ impl Panel {
                         .flat_map(|(_, s)| s.iter().map(|p| p.1)),
                 )
                 .map(|v| self.shown(v))
-        }));
+        })));
         if self.log_y {
             plot::log_bounds(self.floor.unwrap_or(lo), hi, 1.6)
         } else {
@@ -453,6 +458,7 @@ impl Panel {
             bottom: py.end - base.1,
         };
         self.draw_floor(area, marks, &frame, sizes.label)?;
+        self.draw_reference(area, marks, &frame, sizes.label)?;
         self.draw_decays(area, marks, &frame, sizes.label)?;
         // Bands, then per-seed lines, then the means: each layer in reverse condition order,
         // so that the first condition (the baseline) lies on top.
@@ -524,6 +530,34 @@ impl Panel {
             "0",
             &plot::text(label_size).pos(Pos::new(HPos::Right, VPos::Center)),
             (frame.left - 6, y),
+        )
+    }
+
+    /// The reference level, when there is one: a dashed grey horizontal across the plot with
+    /// its label under the line at the right (curves may lie on the line, never below it).
+    fn draw_reference<DB: DrawingBackend>(
+        &self,
+        area: &DrawingArea<DB, Shift>,
+        marks: &Marks,
+        frame: &Frame,
+        label_size: f64,
+    ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+        let Some((value, label)) = &self.reference else {
+            return Ok(());
+        };
+        let y = (frame.pixel)((1.0, *value)).1;
+        let style = SeriesStyle {
+            colour: GREY,
+            marker: plot::Marker::Circle,
+            dash: Some((3, 3)),
+        };
+        draw_line(area, &[(frame.left, y), (frame.right, y)], &style, 1, marks)?;
+        area.draw_text(
+            label,
+            &plot::text(label_size - 2.0)
+                .color(&GREY)
+                .pos(Pos::new(HPos::Right, VPos::Top)),
+            (frame.right - 4, y + 3),
         )
     }
 
@@ -706,6 +740,11 @@ impl Panel {
         }
         if self.floor.is_some() {
             note.push("Dashed '0' line: values of exactly 0 on the log axis.".to_string());
+        }
+        if let Some((_, label)) = &self.reference {
+            note.push(format!(
+                "Dotted horizontal: {label}, the least value any ranking reaches on the tree."
+            ));
         }
         note
     }

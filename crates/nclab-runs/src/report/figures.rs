@@ -9,7 +9,9 @@ use anyhow::Result;
 use super::conditions::Condition;
 use super::html::FigureEntry;
 use super::runs::Run;
-use super::{curves, file_stem, geometry, geometry_plots, layer_epochs, layers, panels, plot};
+use super::{
+    curves, file_stem, floors, geometry, geometry_plots, layer_epochs, layers, panels, plot,
+};
 use super::{summary, tradeoff, Options, NOT_PLOTTED};
 
 /// What the figures are drawn from.
@@ -18,6 +20,8 @@ pub struct Context<'a> {
     pub conds: &'a [Condition],
     /// Learning-rate decay epochs to mark.
     pub decays: Vec<f64>,
+    /// The floors of hdist@k on each condition's tree.
+    pub floors: Vec<Option<floors::Floors>>,
     pub options: &'a Options,
 }
 
@@ -97,7 +101,9 @@ pub fn curve_figures(
         if curves.is_empty() {
             continue;
         }
-        let fig = curves::CurvesFigure::new(m, curves, &cx.decays, cx.options.curves);
+        let mut fig = curves::CurvesFigure::new(m, curves, &cx.decays, cx.options.curves);
+        fig.panel.reference =
+            floors::common(&cx.floors, m).map(|f| (f, format!("floor {}", floors::text(f))));
         let stem = format!("curve-{}", file_stem(m));
         let svg = saver.save(&fig, &stem)?;
         let (_, _, description) = curves::describe(m);

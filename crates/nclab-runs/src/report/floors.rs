@@ -49,6 +49,22 @@ pub fn per_condition(runs: &[Run], conditions: &[Condition]) -> Vec<Option<Floor
         .collect()
 }
 
+/// The floor of `metric` (one of [`FLOORED`]) that every condition shares: `None` when the
+/// metric has no floor, some condition has none, or two differ (conditions on different trees).
+pub fn common(floors: &[Option<Floors>], metric: &str) -> Option<f64> {
+    let i = FLOORED.iter().position(|f| *f == metric)?;
+    let first = floors.first()?.as_ref()?.values[i];
+    floors
+        .iter()
+        .all(|f| f.as_ref().is_some_and(|f| f.values[i] == first))
+        .then_some(first)
+}
+
+/// A floor as the report prints it: 4 significant digits.
+pub fn text(floor: f64) -> String {
+    numbers::significant(Some(floor), 4)
+}
+
 /// The metrics with a floor among `metrics`: (index into [`Floors::values`], name).
 pub fn columns(metrics: &[String]) -> Vec<(usize, &'static str)> {
     FLOORED
@@ -89,7 +105,7 @@ pub fn note(
         .map(|(f, ids)| {
             let values: Vec<String> = floored
                 .iter()
-                .map(|&(i, m)| format!("{m} {}", numbers::significant(Some(f.values[i]), 4)))
+                .map(|&(i, m)| format!("{m} {}", text(f.values[i])))
                 .collect();
             let which = if several {
                 format!(" ({})", ids.join(", "))
@@ -105,4 +121,32 @@ pub fn note(
          (summary.csv, columns *_floor): {}.",
         per_tree.join("; ")
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn on(tree: &str, hdist1: f64, hdist5: f64) -> Option<Floors> {
+        Some(Floors {
+            hierarchy: tree.into(),
+            values: [hdist1, hdist5],
+        })
+    }
+
+    #[test]
+    fn a_common_floor_needs_every_condition_on_it() {
+        let same = [on("t", 0.0, 1.4), on("t", 0.0, 1.4)];
+        assert_eq!(common(&same, "hdist@5"), Some(1.4));
+        assert_eq!(common(&same, "hdist@1"), Some(0.0));
+        // Not a floored metric, a condition without a tree, or two trees: none.
+        assert_eq!(common(&same, "nc1"), None);
+        assert_eq!(common(&[on("t", 0.0, 1.4), None], "hdist@5"), None);
+        assert_eq!(common(&[None, on("t", 0.0, 1.4)], "hdist@5"), None);
+        assert_eq!(
+            common(&[on("t", 0.0, 1.4), on("u", 0.0, 1.2)], "hdist@5"),
+            None
+        );
+        assert_eq!(common(&[], "hdist@5"), None);
+    }
 }

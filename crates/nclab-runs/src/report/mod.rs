@@ -372,6 +372,7 @@ fn write_all(
         runs,
         conds,
         decays: decay_epochs(runs, conds),
+        floors: floors::per_condition(runs, conds),
         options,
     };
     let mut saver = figures::Saver {
@@ -392,11 +393,11 @@ fn write_all(
     // Tables.
     let comps = summary::comparisons(runs, conds, &metrics);
     let fold_table = folds::FoldTable::new(runs, conds);
-    let floors = floors::per_condition(runs, conds);
+    let floors = &cx.floors;
     write_text(
         dir,
         "summary.csv",
-        &summary::summary_csv(runs, conds, &metrics, &floors),
+        &summary::summary_csv(runs, conds, &metrics, floors),
         &mut files,
     )?;
     write_text(
@@ -406,19 +407,12 @@ fn write_all(
         &mut files,
     )?;
     write_text(dir, "folds.csv", &fold_table.csv(conds), &mut files)?;
-    let md = summary::summary_markdown(
-        runs,
-        conds,
-        &metrics,
-        &comps,
-        &fold_table,
-        &floors,
-        left_out,
-    );
+    let md =
+        summary::summary_markdown(runs, conds, &metrics, &comps, &fold_table, floors, left_out);
     write_text(dir, "summary.md", &md, &mut files)?;
 
     // The page.
-    let mut blocks = page_blocks(runs, conds, &metrics, &comps, &fold_table, &floors);
+    let mut blocks = page_blocks(runs, conds, &metrics, &comps, &fold_table, floors);
     if !overview.is_empty() {
         blocks.push((
             "Overview of the figures".to_string(),
