@@ -350,6 +350,13 @@ impl Panel {
         }
     }
 
+    /// The reference level as drawn: none on a log axis when it is not positive.
+    fn drawn_reference(&self) -> Option<&(f64, String)> {
+        self.reference
+            .as_ref()
+            .filter(|(v, _)| !self.log_y || *v > 0.0)
+    }
+
     fn x_bounds(&self) -> (f64, f64) {
         let (lo, hi) = min_max(
             self.curves
@@ -366,7 +373,7 @@ impl Panel {
     }
 
     fn y_bounds(&self) -> (f64, f64) {
-        let reference = self.reference.iter().map(|r| r.0);
+        let reference = self.drawn_reference().map(|r| r.0).into_iter();
         let (lo, hi) = min_max(reference.chain(self.curves.iter().flat_map(|c| {
             c.points
                 .iter()
@@ -542,7 +549,7 @@ impl Panel {
         frame: &Frame,
         label_size: f64,
     ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
-        let Some((value, label)) = &self.reference else {
+        let Some((value, label)) = self.drawn_reference() else {
             return Ok(());
         };
         let y = (frame.pixel)((1.0, *value)).1;
@@ -741,7 +748,7 @@ impl Panel {
         if self.floor.is_some() {
             note.push("Dashed '0' line: values of exactly 0 on the log axis.".to_string());
         }
-        if let Some((_, label)) = &self.reference {
+        if let Some((_, label)) = self.drawn_reference() {
             note.push(format!(
                 "Dotted horizontal: {label}, the least value any ranking reaches on the tree."
             ));
