@@ -36,6 +36,7 @@ pub mod layers;
 pub mod panels;
 pub mod plot;
 pub mod runs;
+pub mod setup;
 pub mod summary;
 pub mod svg;
 pub mod tpt;
@@ -550,6 +551,17 @@ fn preface(runs: &[Run], conds: &[Condition], warnings: &[String]) -> String {
         conds.iter().map(|c| c.runs.len()).sum::<usize>(),
         conds.len()
     );
+    let shared = setup::shared(conds, &decay_epochs(runs, conds));
+    if !shared.is_empty() {
+        let items: Vec<String> = shared
+            .iter()
+            .map(|(label, v)| format!("{label} <code>{}</code>", escape(v)))
+            .collect();
+        preface.push_str(&format!(
+            "<p><b>Shared by every condition</b>: {}.</p>\n",
+            items.join("; ")
+        ));
+    }
     let diverged: Vec<String> = conds
         .iter()
         .flat_map(|c| {
@@ -596,7 +608,7 @@ fn toggles(conds: &[Condition]) -> Vec<html::Toggle> {
 
 /// The learning-rate decay epochs of the runs that did not diverge (their union: the same for
 /// all runs of a report unless --allow-mixed pooled different lengths).
-fn decay_epochs(runs: &[Run], conds: &[Condition]) -> Vec<f64> {
+pub(crate) fn decay_epochs(runs: &[Run], conds: &[Condition]) -> Vec<f64> {
     let mut d: Vec<usize> = conds
         .iter()
         .flat_map(|c| c.runs.iter().flat_map(|&i| runs[i].decay_epochs()))

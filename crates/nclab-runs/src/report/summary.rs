@@ -596,6 +596,7 @@ pub fn summary_markdown(
     let diverged = diverged_runs(conditions);
     let mut s = String::from("# nclab report: summary\n\n");
     s.push_str(&run_count_line(conditions, diverged.len()));
+    s.push_str(&setup_markdown(runs, conditions));
     s.push_str(&conditions_markdown(conditions));
     s.push_str(&final_values_markdown(runs, conditions, &shown));
     if let Some(note) = floors::note(conditions, floors, metrics, |t| {
@@ -638,6 +639,22 @@ fn run_count_line(conditions: &[Condition], n_diverged: usize) -> String {
             format!(", and {n_diverged} diverged runs (listed at the end)")
         }
     )
+}
+
+/// `## Setup`: the settings every condition shares ([`super::setup::shared`]); empty when
+/// they share none.
+fn setup_markdown(runs: &[Run], conditions: &[Condition]) -> String {
+    let rows = super::setup::shared(conditions, &super::decay_epochs(runs, conditions));
+    if rows.is_empty() {
+        return String::new();
+    }
+    let mut s =
+        String::from("## Setup\n\nShared by every condition:\n\n| setting | value |\n|---|---|\n");
+    for (label, v) in rows {
+        s.push_str(&format!("| {label} | `{}` |\n", md_escape(&v)));
+    }
+    s.push('\n');
+    s
 }
 
 /// The Markdown header row and separator of a table: `fixed` columns, then one per `extra`.
