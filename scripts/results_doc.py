@@ -847,6 +847,24 @@ def floor_sentence(grid):
     return text
 
 
+def ceiling_sentence(grid):
+    """The sentence on mean_tree_correlation against its ceiling on a grid's tree (summary.csv's
+    mean_tree_correlation_ceiling); None without one tree and one ceiling."""
+    rows = [(name, num(r.get("mean_tree_correlation_mean")), num(r.get("mean_tree_correlation_ceiling")))
+            for name, r in report_of(grid)[0].items()]
+    rows = [(name, m, c) for name, m, c in rows if m is not None and c]
+    ceilings = {c for _, _, c in rows}
+    if not rows or len(ceilings) != 1:
+        return None
+    (ceiling,) = ceilings
+    shares = ", ".join(f"{name} {fmt(m, 3)} ({fmt(100 * m / ceiling, 2)}%)"
+                       for name, m, _ in sorted(rows, key=lambda r: -r[1]))
+    return (f"The tree correlation cannot exceed {fmt(ceiling, 3)} on this tree: its distances tie, "
+            "so cosines that do not tie reach at most the correlation of ranking the class pairs in "
+            f"the tree's order (docs/metrics.md). The means of each condition, and their share of "
+            f"it: {shares}.")
+
+
 def floor_bullet(grids):
     """The In-short bullet on the full-data grids whose conditions reach the floor of hdist@5."""
     reached = [(g, fl) for g in grids if (fl := floor_of(g)) and fl.on]
@@ -902,9 +920,9 @@ def protocol_section(f):
                       "mean over the condition's runs, the paired difference over the seeds both "
                       "conditions have, its 95% t interval and stars for the Benjamini-Hochberg "
                       "adjusted p-value within this grid's family.", "", headline_table(g), ""]
-        floor = floor_sentence(g)
-        if floor:
-            parts += [floor, ""]
+        for sentence in (floor_sentence(g), ceiling_sentence(g)):
+            if sentence:
+                parts += [sentence, ""]
         control = flat_control_table(g)
         if control:
             parts += ["The flat-tree control, measured instead of trained: each finished CE "

@@ -132,6 +132,26 @@ pub fn spearman(x: Vec<f64>, y: Vec<f64>) -> f64 {
     pearson(&x_ranks, &y_ranks)
 }
 
+/// The largest Spearman correlation any `x` without ties reaches against a `y` whose ties
+/// come in groups of the sizes `ties` (`n = sum t` observations):
+///
+/// ```text
+/// rho_max = sqrt( 1 - sum_g (t_g^3 - t_g) / (n^3 - n) )
+/// ```
+///
+/// The ranks of such an `x` are a permutation of `1..n`; `y`'s average ranks are constant on
+/// each tie, so the covariance is largest, and equal to the variance of `y`'s ranks, when `x`
+/// ranks the ties in `y`'s order; the correlation is then the ratio of the two rank standard
+/// deviations, whose squares are `(n^2 - 1) / 12` and that less the tie correction `sum (t^3 -
+/// t) / (12 n)`. `1` without ties; `None` when n < 2 or every `y` is tied (no correlation). An
+/// `x` with ties of its own can exceed it (ties matching `y`'s give 1).
+pub fn spearman_ceiling(ties: &[u64]) -> Option<f64> {
+    let n: u128 = ties.iter().map(|&t| u128::from(t)).sum();
+    let cube = |t: u128| t * t * t - t;
+    let tied: u128 = ties.iter().map(|&t| cube(u128::from(t))).sum();
+    (n >= 2 && tied < cube(n)).then(|| ((cube(n) - tied) as f64 / cube(n) as f64).sqrt())
+}
+
 /// [`spearman`] of `x` against `y` when `y` takes few distinct values, given grouped by them:
 /// `groups[g] = (y_g, xs)` holds the `x` of every observation whose `y` is `y_g` (the `y_g`
 /// need not be distinct nor sorted). The same correlation as `spearman` of the flattened
@@ -903,6 +923,34 @@ mod tests {
     /// scipy.stats.spearmanr(x, y).statistic of the flattened groups (scipy 1.17.1):
     /// 0.07470330055620492. Ties in `x` within and across groups (2.5 three times, 1.0 twice,
     /// -0.0 with 0.0) and in `y` across groups (two groups at 0.5).
+    #[test]
+    fn spearman_ceiling_is_reached_by_the_best_untied_ranking() {
+        // By hand: y = (0, 0, 1) has average ranks (1.5, 1.5, 3); x ranked (1, 2, 3) gives
+        // centred products 0.5 + 0 + 1 = 1.5 over sqrt(1.5 * 2): sqrt(3) / 2.
+        let hand = spearman(vec![1.0, 2.0, 3.0], vec![0.0, 0.0, 1.0]);
+        assert!((hand - 3f64.sqrt() / 2.0).abs() < 1e-15);
+        assert!((spearman_ceiling(&[2, 1]).unwrap() - hand).abs() < 1e-15);
+        // 45 pairs (a 10-class tree's) in ties of 5, 13 and 27 at three distances: the
+        // ceiling equals spearman of y against an x that lists the ties in y's order, and no
+        // other x does better (every order of a shuffled x within the ties gives the same).
+        let y: Vec<f64> = [(1.0, 5), (2.0, 13), (3.0, 27)]
+            .iter()
+            .flat_map(|&(v, t)| std::iter::repeat_n(v, t))
+            .collect();
+        let x: Vec<f64> = (0..y.len()).map(|i| i as f64).collect();
+        let best = spearman(x.clone(), y.clone());
+        let ceiling = spearman_ceiling(&[5, 13, 27]).unwrap();
+        assert!((best - ceiling).abs() < 1e-14, "{best} vs {ceiling}");
+        let mut worse = x;
+        worse.swap(4, 5); // one pair across two ties out of order
+        assert!(spearman(worse, y) < ceiling);
+        // No ties: 1; every value tied, or fewer than two: none.
+        assert_eq!(spearman_ceiling(&[1, 1, 1, 1]), Some(1.0));
+        assert_eq!(spearman_ceiling(&[4]), None);
+        assert_eq!(spearman_ceiling(&[1]), None);
+        assert_eq!(spearman_ceiling(&[]), None);
+    }
+
     #[test]
     fn spearman_grouped_matches_scipy() {
         let groups = vec![

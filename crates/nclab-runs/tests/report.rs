@@ -398,6 +398,49 @@ fn replace_tree(runs: &[PathBuf], from: &str, to: &str) {
 }
 
 #[test]
+fn the_ceiling_of_the_tree_correlation_is_given_per_tree() {
+    let root = scratch("ceiling");
+    let runs = four_runs(&root);
+    let ce = [runs.join("ce-s0"), runs.join("ce-s1")];
+    let mse = [runs.join("sweep/mse-s0"), runs.join("sweep/mse-s1")];
+    // root -> { x -> {a, b}, c }: the pairs' distances 1, 2, 2 tie in groups of 1 and 2, so
+    // no untied cosines reach 1: sqrt(1 - (2^3 - 2) / (3^3 - 3)) = sqrt(3) / 2. On flat:3
+    // every pair ties: no ceiling (the correlation is undefined).
+    set_tree_and_hdist5(&ce, "tree.txt", Some("root x\nx a\nx b\nroot c\n"));
+    set_tree_and_hdist5(&mse, "flat:3", None);
+    for run in ce.iter().chain(&mse) {
+        let path = run.join("metrics.csv");
+        let csv: String = std::fs::read_to_string(&path)
+            .unwrap()
+            .lines()
+            .enumerate()
+            .map(|(i, l)| {
+                format!(
+                    "{l},{}\n",
+                    if i == 0 {
+                        "mean_tree_correlation"
+                    } else {
+                        "0.5"
+                    }
+                )
+            })
+            .collect();
+        std::fs::write(&path, csv).unwrap();
+    }
+    let out = root.join("out");
+    generate(&options(vec![runs], out.clone())).unwrap();
+    let rows = read_csv(&out.join("summary.csv"));
+    let ceiling = num(&rows[0], "mean_tree_correlation_ceiling");
+    assert!((ceiling - 3f64.sqrt() / 2.0).abs() < 1e-15, "{ceiling}");
+    assert_eq!(rows[1]["mean_tree_correlation_ceiling"], "");
+    let md = std::fs::read_to_string(out.join("summary.md")).unwrap();
+    assert!(
+        md.contains("on `tree.txt` (c1), hdist@1 0 and hdist@5 1.111, with mean_tree_correlation at most 0.8660;"),
+        "{md}"
+    );
+}
+
+#[test]
 fn the_floor_of_hdist_is_given_per_tree() {
     let root = scratch("floors");
     let runs = four_runs(&root);

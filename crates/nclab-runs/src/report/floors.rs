@@ -1,27 +1,38 @@
-//! The floor of `hdist@k` on each condition's tree: the least value any ranking of the classes
-//! reaches when every class is equally frequent, `(1/K) sum_t (1/k) sum_{j<=k} d*_j(t)` with
-//! `d*_1(t) <= d*_2(t) <= ...` the distances of all classes to `t` sorted increasingly
-//! ([`MistakeEvaluator::hdist_floor`], docs/losses-and-hierarchies.md). A condition on its
-//! floor has the true class and the classes nearest it in every top k.
+//! The bounds a condition's tree puts on its metrics. The floor of `hdist@k`: the least value
+//! any ranking of the classes reaches when every class is equally frequent, `(1/K) sum_t (1/k)
+//! sum_{j<=k} d*_j(t)` with `d*_1(t) <= d*_2(t) <= ...` the distances of all classes to `t`
+//! sorted increasingly ([`MistakeEvaluator::hdist_floor`], docs/losses-and-hierarchies.md); a
+//! condition on its floor has the true class and the classes nearest it in every top k. The
+//! ceiling of `mean_tree_correlation`: the tree's distances tie (at most K - 1 values over
+//! K (K - 1) / 2 pairs), so no ranking of distinct cosines reaches 1
+//! ([`stats::spearman_ceiling`]).
+
+use std::collections::BTreeMap;
 
 use nclab_core::hierarchy::Hierarchy;
 use nclab_core::metrics::mistakes::MistakeEvaluator;
+use nclab_core::stats;
 
 use crate::numbers;
 
 use super::conditions::Condition;
 use super::runs::Run;
 
+/// The metric with a ceiling below 1 on a tree.
+pub const CEILED: &str = "mean_tree_correlation";
+
 /// The metrics with a floor: the mistake columns of a run's `metrics.csv` (`hdist@5` is
 /// hdist@K on a tree of fewer than 5 classes, and so is its floor).
 pub const FLOORED: [&str; 2] = ["hdist@1", "hdist@5"];
 
-/// The tree of a condition's runs and the floors of [`FLOORED`] on it.
+/// The tree of a condition's runs, the floors of [`FLOORED`] on it and the ceiling of
+/// `mean_tree_correlation` (`None` when every pair of classes is as far apart: a flat tree).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Floors {
     /// The `hierarchy` entry of the runs' config, trimmed.
     pub hierarchy: String,
     pub values: [f64; 2],
+    pub tree_correlation_ceiling: Option<f64>,
 }
 
 /// For each condition, the floors on the tree its runs share; `None` when they name none or
@@ -44,9 +55,23 @@ pub fn per_condition(runs: &[Run], conditions: &[Condition]) -> Vec<Option<Floor
             Some(Floors {
                 hierarchy: super::runs::unquote(hierarchy).trim().to_string(),
                 values: [floor[0], floor[floor.len() - 1]],
+                tree_correlation_ceiling: tree_correlation_ceiling(&h),
             })
         })
         .collect()
+}
+
+/// The largest `mean_tree_correlation` on the tree `h` when the cosines have no ties: the
+/// [`stats::spearman_ceiling`] of the pairs' tree distances, counted by value.
+pub fn tree_correlation_ceiling(h: &Hierarchy) -> Option<f64> {
+    let k = h.num_classes();
+    let mut ties: BTreeMap<usize, u64> = BTreeMap::new();
+    for i in 0..k {
+        for j in i + 1..k {
+            *ties.entry(h.distance(i, j)).or_default() += 1;
+        }
+    }
+    stats::spearman_ceiling(&ties.into_values().collect::<Vec<_>>())
 }
 
 /// The floor of `metric` (one of [`FLOORED`]) that every condition shares: `None` when the
@@ -100,25 +125,41 @@ pub fn note(
     }
     // The conditions are named unless one tree covers them all.
     let several = trees.len() > 1 || floors.iter().any(Option::is_none);
+    let with_ceiling = metrics.iter().any(|m| m == CEILED);
     let per_tree: Vec<String> = trees
         .iter()
         .map(|(f, ids)| {
-            let values: Vec<String> = floored
+            let mut values: Vec<String> = floored
                 .iter()
                 .map(|&(i, m)| format!("{m} {}", text(f.values[i])))
                 .collect();
+            if let Some(c) = f.tree_correlation_ceiling.filter(|_| with_ceiling) {
+                values.push(format!("with {CEILED} at most {}", text(c)));
+            }
             let which = if several {
                 format!(" ({})", ids.join(", "))
             } else {
                 String::new()
             };
-            format!("on {}{which}, {}", code(&f.hierarchy), values.join(" and "))
+            let (floors, ceiling) = values.split_at(floored.len());
+            let mut text = floors.join(" and ");
+            for c in ceiling {
+                text.push_str(&format!(", {c}"));
+            }
+            format!("on {}{which}, {text}", code(&f.hierarchy))
         })
         .collect();
+    let ceiling = if with_ceiling {
+        "; mean_tree_correlation cannot exceed its ceiling, the Spearman correlation of cosines \
+         that rank the class pairs in the tree's order, below 1 because the tree's distances \
+         tie (column mean_tree_correlation_ceiling)"
+    } else {
+        ""
+    };
     Some(format!(
         "hdist@k cannot fall below its floor on the tree, the value of the ranking that lists \
          the classes nearest the true one first, with every class equally frequent \
-         (summary.csv, columns *_floor): {}.",
+         (summary.csv, columns *_floor){ceiling}: {}.",
         per_tree.join("; ")
     ))
 }
@@ -131,7 +172,35 @@ mod tests {
         Some(Floors {
             hierarchy: tree.into(),
             values: [hdist1, hdist5],
+            tree_correlation_ceiling: None,
         })
+    }
+
+    #[test]
+    fn the_tree_correlation_ceiling_is_what_the_best_ranking_of_the_pairs_reaches() {
+        // Independently: the pairs' similarities 1 - d against cosines that rank them in the
+        // same order (ties broken by position), through stats::spearman.
+        let h = Hierarchy::resolve("fashion-mnist", None).unwrap();
+        let k = h.num_classes();
+        let mut y: Vec<f64> = Vec::new();
+        for i in 0..k {
+            for j in i + 1..k {
+                y.push(1.0 - h.distance(i, j) as f64);
+            }
+        }
+        y.sort_by(f64::total_cmp);
+        let x: Vec<f64> = (0..y.len()).map(|i| i as f64).collect();
+        let best = stats::spearman(x, y);
+        let ceiling = tree_correlation_ceiling(&h).unwrap();
+        assert!((ceiling - best).abs() < 1e-14, "{ceiling} vs {best}");
+        assert!(ceiling < 1.0);
+        // docs/metrics.md quotes it to three digits.
+        assert_eq!(format!("{ceiling:.3}"), "0.876");
+        // A flat tree ties every pair: no ceiling (the correlation is undefined there).
+        assert_eq!(
+            tree_correlation_ceiling(&Hierarchy::resolve("flat", Some(5)).unwrap()),
+            None
+        );
     }
 
     #[test]

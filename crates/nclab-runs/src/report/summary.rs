@@ -363,7 +363,8 @@ fn csv_num(v: f64) -> String {
 /// `summary.csv`: one row per condition (`condition,name,id,runs,seeds,diverged`), then
 /// `<metric>_mean`, `<metric>_sd` and `<metric>_n` for every metric, then `hdist@1_floor` and
 /// `hdist@5_floor` when the runs have those metrics (the floor on the condition's tree,
-/// [`floors`](super::floors)); empty cells where a value is undefined. `runs` counts the runs
+/// [`floors`](super::floors)) and `mean_tree_correlation_ceiling` when they have that one;
+/// empty cells where a value is undefined. `runs` counts the runs
 /// that did not diverge, `diverged` the others.
 pub fn summary_csv(
     runs: &[Run],
@@ -379,6 +380,10 @@ pub fn summary_csv(
     }
     let floored = floors::columns(metrics);
     header.extend(floored.iter().map(|&(_, m)| format!("{m}_floor")));
+    let ceiled = metrics.iter().any(|m| m == floors::CEILED);
+    if ceiled {
+        header.push(format!("{}_ceiling", floors::CEILED));
+    }
     let rows = conditions.iter().zip(floors).map(|(c, floor)| {
         let mut row = vec![
             c.label.clone(),
@@ -398,6 +403,10 @@ pub fn summary_csv(
                     .as_ref()
                     .map_or(String::new(), |f| csv_num(f.values[i])),
             );
+        }
+        if ceiled {
+            let c = floor.as_ref().and_then(|f| f.tree_correlation_ceiling);
+            row.push(c.map_or(String::new(), csv_num));
         }
         row
     });
