@@ -281,7 +281,10 @@ pub fn folds_block(conds: &[Condition], t: &folds::FoldTable) -> String {
 }
 
 pub fn tpt_block(runs: &[Run], conds: &[Condition]) -> String {
-    let (header, rows) = tpt::text_rows(conds, &tpt::rows(runs, conds));
+    let tpt_rows = tpt::rows(runs, conds);
+    let (header, rows) = tpt::text_rows(conds, &tpt_rows);
+    let note =
+        tpt::analyses_note(&tpt_rows).map_or(String::new(), |n| format!("<p>{}</p>\n", escape(n)));
     let rows: Vec<Vec<String>> = rows
         .into_iter()
         .map(|r| r.iter().map(|c| escape(c)).collect())
@@ -290,7 +293,7 @@ pub fn tpt_block(runs: &[Run], conds: &[Condition]) -> String {
     format!(
         "<p>TPT epochs: the mean (range) over the runs that reach it; the stable TPT is the \
          first epoch from which training error stays 0. Wall time and the share of it outside \
-         the training steps (analysis, data, checkpoints, start-up) from summary.json.</p>\n{}",
+         the training steps (analysis, data, checkpoints, start-up) from summary.json.</p>\n{}{note}",
         html::table(&header, &rows)
     )
 }

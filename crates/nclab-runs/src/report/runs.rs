@@ -172,6 +172,16 @@ impl Run {
         stable_tpt_from_rows(&self.metrics)
     }
 
+    /// Whether [`Run::stable_tpt_epoch`] is dated from the analysis epochs (a run of an older
+    /// nclab, whose `summary.json` has no `stable_tpt_epoch`) and found one.
+    pub fn stable_tpt_from_analyses(&self) -> bool {
+        let recorded = self
+            .summary
+            .as_ref()
+            .is_some_and(|s| s.get("stable_tpt_epoch").is_some());
+        !recorded && self.stable_tpt_epoch().is_some()
+    }
+
     /// `status` of `summary.json` (checked by [`load_run`]), `running` without one (or null).
     pub fn status(&self) -> Status {
         status_of(self.summary.as_ref())

@@ -886,13 +886,17 @@ fn diverged_markdown(
 
 /// The start of the terminal phase and the cost per condition ([`super::tpt`]), in Markdown.
 fn tpt_markdown(runs: &[Run], conditions: &[Condition]) -> String {
-    let (header, rows) = super::tpt::text_rows(conditions, &super::tpt::rows(runs, conditions));
+    let tpt_rows = super::tpt::rows(runs, conditions);
+    let (header, rows) = super::tpt::text_rows(conditions, &tpt_rows);
     let mut s = String::from(
         "\n### Start of the terminal phase and cost\n\nTPT epochs: mean (range) over the runs \
          that reach it. Wall time and the share of it outside the training steps (analysis, \
          data, checkpoints, start-up) from summary.json.\n\n",
     );
     s.push_str(&md_rows(&header, &rows));
+    if let Some(note) = super::tpt::analyses_note(&tpt_rows) {
+        s.push_str(&format!("\n{note}\n"));
+    }
     s
 }
 

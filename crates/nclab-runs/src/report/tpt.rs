@@ -66,6 +66,9 @@ pub struct TptRow {
     pub condition: usize,
     pub tpt: Spread,
     pub stable_tpt: Spread,
+    /// How many of the stable TPT epochs are dated from the analysis epochs
+    /// ([`Run::stable_tpt_from_analyses`]).
+    pub stable_tpt_from_analyses: usize,
     /// Runs whose `tpt_epoch` comes before the first decay, and runs for which that is known.
     pub before_decay: (usize, usize),
     pub wall_s: Spread,
@@ -109,12 +112,28 @@ pub fn rows(runs: &[Run], conditions: &[Condition]) -> Vec<TptRow> {
                 condition: ci,
                 tpt: Spread::of(&values("tpt_epoch")),
                 stable_tpt: Spread::of(&values("stable_tpt_epoch")),
+                stable_tpt_from_analyses: c
+                    .runs
+                    .iter()
+                    .filter(|&&i| runs[i].stable_tpt_from_analyses())
+                    .count(),
                 before_decay: (known.iter().filter(|&&b| b).count(), known.len()),
                 wall_s: Spread::of(&values("wall_time_s")),
                 overhead_share: Spread::of(&values("overhead_share")),
             }
         })
         .collect()
+}
+
+/// The note under the table when some stable TPT epoch is dated from the analysis epochs.
+pub fn analyses_note(rows: &[TptRow]) -> Option<&'static str> {
+    rows.iter()
+        .any(|r| r.stable_tpt_from_analyses > 0)
+        .then_some(
+            "* Runs of an older nclab, whose summary.json has no stable_tpt_epoch: dated from the \
+         analysis epochs (the first of the final streak of analyses with zero training error), \
+         which can be later than the trainer's own check by up to the spacing of the analyses.",
+        )
 }
 
 /// The table as text cells (header first) for Markdown and HTML.
@@ -139,7 +158,10 @@ pub fn text_rows(conditions: &[Condition], rows: &[TptRow]) -> (Vec<String>, Vec
                 c.name.clone(),
                 n.to_string(),
                 r.tpt.text(n),
-                r.stable_tpt.text(n),
+                match r.stable_tpt_from_analyses {
+                    0 => r.stable_tpt.text(n),
+                    k => format!("{}, {k} dated from analyses*", r.stable_tpt.text(n)),
+                },
                 match r.before_decay {
                     (_, 0) => "–".to_string(),
                     (k, m) => format!("{k} of {m}"),
@@ -164,6 +186,51 @@ pub fn text_rows(conditions: &[Condition], rows: &[TptRow]) -> (Vec<String>, Vec
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn run(summary: serde_json::Value) -> Run {
+        Run {
+            dir: "r".into(),
+            config: Default::default(),
+            // Training accuracy 1 from the analysis at epoch 4 on.
+            metrics: crate::report::runs::parse_metrics_csv(
+                "epoch,train_acc\n1,0.9\n2,1\n3,0.99\n4,1\n8,1\n",
+            )
+            .unwrap(),
+            summary: Some(summary),
+            layers: None,
+        }
+    }
+
+    #[test]
+    fn stable_tpt_epochs_dated_from_the_analyses_are_counted_and_noted() {
+        let runs = vec![
+            run(serde_json::json!({"status": "finished", "stable_tpt_epoch": 3})),
+            run(serde_json::json!({"status": "finished"})),
+        ];
+        assert!(!runs[0].stable_tpt_from_analyses());
+        assert!(runs[1].stable_tpt_from_analyses());
+        assert_eq!(runs[1].stable_tpt_epoch(), Some(4.0));
+        let c = Condition {
+            label: "x".into(),
+            name: "x".into(),
+            id: "c1".into(),
+            key: Default::default(),
+            runs: vec![0, 1],
+            diverged: Vec::new(),
+            common: Default::default(),
+            dataset: None,
+            model: None,
+            loss: None,
+            baseline: None,
+        };
+        let rows = rows(&runs, std::slice::from_ref(&c));
+        assert_eq!(rows[0].stable_tpt_from_analyses, 1);
+        let (_, text) = text_rows(&[c], &rows);
+        assert_eq!(text[0][3], "3.5 (3–4), 1 dated from analyses*");
+        assert!(analyses_note(&rows).is_some());
+        // A recorded null (never stable) is not dated from the analyses.
+        assert!(!run(serde_json::json!({"stable_tpt_epoch": null})).stable_tpt_from_analyses());
+    }
 
     #[test]
     fn spreads_say_how_many_runs_have_a_value() {
