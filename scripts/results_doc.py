@@ -690,7 +690,7 @@ def in_short(f):
         "the largest increase in top-1 error each hierarchical condition's 95% paired interval "
         "still allows is "
         + "; ".join(f"`{g}`: {no_worse(cs)}" for g, cs in f["cost"].items()) + ".",
-    ] + full_data_bullet(f) + floor_bullet(f["protocol"])
+    ] + full_data_bullet(f) + floor_bullet(f["protocol"]) + terminal_phase_bullet(f["protocol"])
 
 
 def full_data_bullet(f):
@@ -847,6 +847,77 @@ def floor_sentence(grid):
     return text
 
 
+# A change of hdist@5 over the terminal phase smaller than this counts as none.
+STEADY = 0.02
+
+
+@functools.cache
+def before_and_after(grid):
+    """Per condition, the mean over its runs of (hdist@5, top-5 error, top-1 error) at the last
+    analysis before the first decay and at the last epoch, from each run's metrics.csv: the
+    epoch and {condition: ((h, t5, t1) before, (h, t5, t1) at the end)}; None without a decay."""
+    folds = next(iter(report_of(grid)[2].values()), {})
+    start = folds.get("decay1_from_epoch")
+    if not start:
+        return None
+    keys = ("hdist@5", "top5_error", "top1_error")
+    values = {}
+    for cell, _, _ in runs_of(grid):
+        rows = read_csv(RESULTS / grid / cell / "metrics.csv")
+        at = next((r for r in rows if r["epoch"] == start), None)
+        if at is None or not all(num(at.get(k)) is not None and num(rows[-1].get(k)) is not None for k in keys):
+            continue
+        values.setdefault(condition_of(cell), []).append(
+            ([num(at[k]) for k in keys], [num(rows[-1][k]) for k in keys]))
+    mean = lambda vs, i: sum(v[i] for v in vs) / len(vs)  # noqa: E731
+    return int(start), {c: (tuple(mean([b for b, _ in v], i) for i in range(3)),
+                            tuple(mean([a for _, a in v], i) for i in range(3)))
+                        for c, v in sorted(values.items())}
+
+
+def terminal_phase_table(grid):
+    """hdist@5, top-5 and top-1 error before the first decay and at the end, per condition."""
+    found = before_and_after(grid)
+    if not found:
+        return None
+    start, values = found
+    rows = [f"| condition | hdist@5, epoch {start} | at the end | change | top-5 error, epoch {start} | "
+            "at the end | top-1 error, epoch {start} | at the end |".replace("{start}", str(start)),
+            "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for c, (b, a) in values.items():
+        rows.append(f"| {c} | {fmt(b[0], 4)} | {fmt(a[0], 4)} | {signed(a[0] - b[0], 2)} | {fmt(b[1], 2)} | "
+                    f"{fmt(a[1], 2)} | {fmt(b[2], 3)} | {fmt(a[2], 3)} |")
+    return "\n".join(rows)
+
+
+def terminal_phase_bullet(grids):
+    """The In-short bullet on CE's hdist@5 over the terminal phase against the others'."""
+    out = []
+    for g in grids:
+        found = before_and_after(g)
+        if not found or "ce" not in found[1]:
+            continue
+        start, values = found
+        (hb, t5b, t1b), (ha, t5a, t1a) = values["ce"]
+        steady = [c for c, (b, a) in values.items() if c != "ce" and abs(a[0] - b[0]) < STEADY]
+        fl = floor_of(g)
+        if fl is None or ha <= fl.floor:
+            continue
+        # CE's excess over the floor at the end, and the part of it added after `start`.
+        share = (ha - hb) / (ha - fl.floor)
+        out.append(
+            f"- **At full data, {'most' if share > 0.5 else 'part'} of CE's excess hdist@5 builds up after "
+            f"the first learning-rate decay (`{g}`).** From the "
+            f"last analysis before it (epoch {start}) to the end, CE's hdist@5 rises from {fmt(hb, 3)} to "
+            f"{fmt(ha, 3)} and its top-5 error from {fmt(t5b, 2)} to {fmt(t5a, 2)}, while its top-1 error "
+            f"falls from {fmt(t1b, 3)} to {fmt(t1a, 3)}: as it fits the training set, the classes CE ranks "
+            f"after the first follow the tree less and less. {fmt(100 * share, 2)}% of its final excess "
+            f"over the floor ({fmt(fl.floor, 4)}) was added after epoch {start}. "
+            + (f"Under {', '.join(steady)} hdist@5 moves by less than {fmt(STEADY, 1)} over the same "
+               "span (table in the full-data section)." if steady else ""))
+    return out
+
+
 def ceiling_sentence(grid):
     """The sentence on mean_tree_correlation against its ceiling on a grid's tree (summary.csv's
     mean_tree_correlation_ceiling); None without one tree and one ceiling."""
@@ -923,6 +994,10 @@ def protocol_section(f):
         for sentence in (floor_sentence(g), ceiling_sentence(g)):
             if sentence:
                 parts += [sentence, ""]
+        table = terminal_phase_table(g)
+        if table:
+            parts += ["hdist@5 and the top-k errors before the first learning-rate decay and at the "
+                      "end (means over each condition's runs, from their metrics.csv):", "", table, ""]
         control = flat_control_table(g)
         if control:
             parts += ["The flat-tree control, measured instead of trained: each finished CE "

@@ -81,3 +81,35 @@ def test_intervals_get_digits_until_their_ends_differ():
     # Four digits at most, and an interval of one value stays one value.
     assert results_doc.interval(0.123401, 0.123449) == "[+0.1234, +0.1234]"
     assert results_doc.interval(-0.004, -0.004) == "[-0.004, -0.004]"
+
+
+def test_before_and_after_the_first_decay_are_means_over_the_runs(tmp_path, monkeypatch):
+    """Two CE runs and one HXE run of a made-up grid: hdist@5, top-5 and top-1 error at the
+    last analysis before the first decay (folds.csv's decay1_from_epoch) and at the end."""
+    grid = "made-up-grid-for-before-and-after"
+    monkeypatch.setattr(results_doc, "RESULTS", tmp_path / "results")
+    monkeypatch.setattr(results_doc, "REPORTS", tmp_path / "reports")
+    runs = {"loss=ce_seed=0": [(1, 1.9, 0.1, 0.5), (4, 1.5, 0.002, 0.12), (9, 1.7, 0.006, 0.09)],
+            "loss=ce_seed=1": [(1, 1.9, 0.1, 0.5), (4, 1.6, 0.004, 0.14), (9, 1.8, 0.008, 0.11)],
+            "loss=hxe-0.6_seed=0": [(1, 1.9, 0.1, 0.5), (4, 1.44, 0.003, 0.13), (9, 1.43, 0.003, 0.1)]}
+    for cell, rows in runs.items():
+        d = tmp_path / "results" / grid / cell
+        d.mkdir(parents=True)
+        (d / "config.toml").write_text('seed = 0\n[loss]\nkind = "ce"\n')
+        (d / "summary.json").write_text("{}")
+        (d / "metrics.csv").write_text("epoch,hdist@5,top5_error,top1_error\n" + "".join(
+            f"{e},{h},{t5},{t1}\n" for e, h, t5, t1 in rows))
+    report = tmp_path / "reports" / grid
+    report.mkdir(parents=True)
+    (report / "summary.csv").write_text("condition,name\nloss.kind=ce,ce\nloss.kind=hxe,hxe-0.6\n")
+    (report / "comparisons.csv").write_text("condition,metric\n")
+    (report / "folds.csv").write_text("condition,name,decay1_from_epoch\nloss.kind=ce,ce,4\n"
+                                      "loss.kind=hxe,hxe-0.6,4\n")
+    start, values = results_doc.before_and_after(grid)
+    assert start == 4
+    (before, after) = values["ce"]
+    assert before == pytest.approx((1.55, 0.003, 0.13), abs=1e-15)
+    assert after == pytest.approx((1.75, 0.007, 0.10), abs=1e-15)
+    assert values["hxe-0.6"] == ((1.44, 0.003, 0.13), (1.43, 0.003, 0.1))
+    table = results_doc.terminal_phase_table(grid)
+    assert "| ce | 1.55 | 1.75 | +0.2 | 0.003 | 0.007 | 0.13 | 0.1 |" in table
