@@ -279,6 +279,14 @@ impl Hierarchy {
         square(py, q.by_true_class, self.tree.num_classes())
     }
 
+    /// The largest `mean_tree_correlation` class means can reach on this tree when their
+    /// pairwise cosines do not tie: the pairs' tree distances tie, so it is below 1,
+    /// `sqrt(1 - sum (t^3 - t) / (n^3 - n))` over the `t` pairs at each distance of the
+    /// `n = K (K - 1) / 2`. `None` on a flat tree (every pair tied: no correlation).
+    fn tree_correlation_ceiling(&self) -> Option<f64> {
+        self.tree.tree_correlation_ceiling()
+    }
+
     /// The beta whose soft labels put, on average over the classes, `mass` on the true class.
     fn beta_for_mass(&self, mass: f64) -> PyResult<f64> {
         SoftTargets::beta_for_mass(&self.tree, mass).map_err(errors::core)

@@ -295,3 +295,32 @@ def test_equality_and_pickling():
     for name in ("cifar10", "cifar-10", "fashion_mnist", "flat:7"):
         assert nclab.Hierarchy.builtin(name).is_builtin, name
     assert not tree.is_builtin
+
+
+def _average_ranks(v):
+    """Ranks 1..n with ties given their mean rank (numpy only)."""
+    v = np.asarray(v, dtype=float)
+    order = np.argsort(v, kind="stable")
+    ranks = np.empty(len(v))
+    i = 0
+    while i < len(v):
+        j = i
+        while j + 1 < len(v) and v[order[j + 1]] == v[order[i]]:
+            j += 1
+        ranks[order[i:j + 1]] = (i + j) / 2 + 1
+        i = j + 1
+    return ranks
+
+
+def test_tree_correlation_ceiling_is_the_best_ranking_of_the_pairs():
+    """Independently of nclab: the Pearson correlation of average ranks (Spearman) between the
+    pairs' similarities 1 - d and cosines that order the pairs as the tree does."""
+    for name in ("fashion-mnist", "cifar10", "cifar100"):
+        tree = nclab.Hierarchy.builtin(name)
+        d = tree.lca_heights()
+        i, j = np.triu_indices(tree.num_classes, 1)
+        similarity = np.sort(1.0 - d[i, j])
+        best = np.corrcoef(_average_ranks(similarity), np.arange(len(similarity)))[0, 1]
+        assert tree.tree_correlation_ceiling() == pytest.approx(best, abs=1e-13), name
+        assert tree.tree_correlation_ceiling() < 1.0
+    assert nclab.Hierarchy.builtin("flat", 6).tree_correlation_ceiling() is None

@@ -200,6 +200,42 @@ mod tests {
     }
 
     #[test]
+    fn the_tree_correlation_ceiling_is_what_the_best_ranking_of_the_pairs_reaches() {
+        // Independently: the pairs' similarities 1 - d against cosines that rank them in the
+        // same order (ties broken by position), through stats::spearman.
+        let h = Hierarchy::resolve("fashion-mnist", None).unwrap();
+        let k = h.num_classes();
+        let mut y: Vec<f64> = Vec::new();
+        for i in 0..k {
+            for j in i + 1..k {
+                y.push(1.0 - h.distance(i, j) as f64);
+            }
+        }
+        y.sort_by(f64::total_cmp);
+        let x: Vec<f64> = (0..y.len()).map(|i| i as f64).collect();
+        let best = crate::stats::spearman(x, y);
+        let ceiling = h.tree_correlation_ceiling().unwrap();
+        assert!((ceiling - best).abs() < 1e-14, "{ceiling} vs {best}");
+        assert!(ceiling < 1.0);
+        // docs/metrics.md quotes it to three digits.
+        assert_eq!(format!("{ceiling:.3}"), "0.876");
+        // A flat tree ties every pair: no ceiling (the correlation is undefined there).
+        let flat = Hierarchy::resolve("flat", Some(5)).unwrap();
+        assert_eq!(flat.tree_correlation_ceiling(), None);
+        // The per-node pair counts agree with the distances pair by pair.
+        let mut counted = std::collections::BTreeMap::new();
+        for i in 0..k {
+            for j in i + 1..k {
+                *counted.entry(h.distance(i, j)).or_insert(0u64) += 1;
+            }
+        }
+        assert_eq!(
+            h.pair_distance_counts(),
+            counted.into_iter().collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
     fn resolve_built_ins_and_files() {
         assert_eq!(Hierarchy::load("cifar10").unwrap().num_classes(), 10);
         assert_eq!(Hierarchy::load("flat:7").unwrap().num_classes(), 7);

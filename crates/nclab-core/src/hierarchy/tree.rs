@@ -589,6 +589,43 @@ impl Hierarchy {
         d
     }
 
+    /// How many pairs of classes `a < b` lie at each tree distance: `(d, count)` in increasing
+    /// `d`, counted per branching node (the pairs under two of its children are at its height),
+    /// with no K x K matrix.
+    pub fn pair_distance_counts(&self) -> Vec<(usize, u64)> {
+        let mut counts: std::collections::BTreeMap<usize, u64> = Default::default();
+        for (n, ch) in self.children.iter().enumerate() {
+            let sizes: Vec<u64> = ch
+                .iter()
+                .map(|&c| self.leaves_under(c).len() as u64)
+                .collect();
+            let (sum, squares) = sizes
+                .iter()
+                .fold((0u64, 0u64), |(s, q), &t| (s + t, q + t * t));
+            let pairs = (sum * sum - squares) / 2;
+            if pairs > 0 {
+                *counts.entry(self.height[n]).or_default() += pairs;
+            }
+        }
+        counts.into_iter().collect()
+    }
+
+    /// The largest `mean_tree_correlation` any class means whose pairwise cosines do not tie
+    /// can reach on this tree: the [`stats::spearman_ceiling`] of the ties among the pairs'
+    /// distances ([`Hierarchy::pair_distance_counts`]), below 1 whenever two pairs are as far
+    /// apart. `None` when every pair is (a flat tree, or fewer than 3 classes): the correlation
+    /// is undefined there.
+    ///
+    /// [`stats::spearman_ceiling`]: crate::stats::spearman_ceiling
+    pub fn tree_correlation_ceiling(&self) -> Option<f64> {
+        let ties: Vec<u64> = self
+            .pair_distance_counts()
+            .into_iter()
+            .map(|(_, t)| t)
+            .collect();
+        crate::stats::spearman_ceiling(&ties)
+    }
+
     /// The K x K matrix of `dn(a, b) = d(a, b) / max d`, row-major in class order (all zeros
     /// when there is a single class).
     pub fn normalized_distance_matrix(&self) -> Vec<f64> {

@@ -5,13 +5,10 @@
 //! condition on its floor has the true class and the classes nearest it in every top k. The
 //! ceiling of `mean_tree_correlation`: the tree's distances tie (at most K - 1 values over
 //! K (K - 1) / 2 pairs), so no ranking of distinct cosines reaches 1
-//! ([`stats::spearman_ceiling`]).
-
-use std::collections::BTreeMap;
+//! ([`Hierarchy::tree_correlation_ceiling`]).
 
 use nclab_core::hierarchy::Hierarchy;
 use nclab_core::metrics::mistakes::MistakeEvaluator;
-use nclab_core::stats;
 
 use crate::numbers;
 
@@ -55,23 +52,10 @@ pub fn per_condition(runs: &[Run], conditions: &[Condition]) -> Vec<Option<Floor
             Some(Floors {
                 hierarchy: super::runs::unquote(hierarchy).trim().to_string(),
                 values: [floor[0], floor[floor.len() - 1]],
-                tree_correlation_ceiling: tree_correlation_ceiling(&h),
+                tree_correlation_ceiling: h.tree_correlation_ceiling(),
             })
         })
         .collect()
-}
-
-/// The largest `mean_tree_correlation` on the tree `h` when the cosines have no ties: the
-/// [`stats::spearman_ceiling`] of the pairs' tree distances, counted by value.
-pub fn tree_correlation_ceiling(h: &Hierarchy) -> Option<f64> {
-    let k = h.num_classes();
-    let mut ties: BTreeMap<usize, u64> = BTreeMap::new();
-    for i in 0..k {
-        for j in i + 1..k {
-            *ties.entry(h.distance(i, j)).or_default() += 1;
-        }
-    }
-    stats::spearman_ceiling(&ties.into_values().collect::<Vec<_>>())
 }
 
 /// The floor of `metric` (one of [`FLOORED`]) that every condition shares: `None` when the
@@ -174,33 +158,6 @@ mod tests {
             values: [hdist1, hdist5],
             tree_correlation_ceiling: None,
         })
-    }
-
-    #[test]
-    fn the_tree_correlation_ceiling_is_what_the_best_ranking_of_the_pairs_reaches() {
-        // Independently: the pairs' similarities 1 - d against cosines that rank them in the
-        // same order (ties broken by position), through stats::spearman.
-        let h = Hierarchy::resolve("fashion-mnist", None).unwrap();
-        let k = h.num_classes();
-        let mut y: Vec<f64> = Vec::new();
-        for i in 0..k {
-            for j in i + 1..k {
-                y.push(1.0 - h.distance(i, j) as f64);
-            }
-        }
-        y.sort_by(f64::total_cmp);
-        let x: Vec<f64> = (0..y.len()).map(|i| i as f64).collect();
-        let best = stats::spearman(x, y);
-        let ceiling = tree_correlation_ceiling(&h).unwrap();
-        assert!((ceiling - best).abs() < 1e-14, "{ceiling} vs {best}");
-        assert!(ceiling < 1.0);
-        // docs/metrics.md quotes it to three digits.
-        assert_eq!(format!("{ceiling:.3}"), "0.876");
-        // A flat tree ties every pair: no ceiling (the correlation is undefined there).
-        assert_eq!(
-            tree_correlation_ceiling(&Hierarchy::resolve("flat", Some(5)).unwrap()),
-            None
-        );
     }
 
     #[test]
