@@ -147,9 +147,25 @@ pub fn spearman(x: Vec<f64>, y: Vec<f64>) -> f64 {
 /// `x` with ties of its own can exceed it (ties matching `y`'s give 1).
 pub fn spearman_ceiling(ties: &[u64]) -> Option<f64> {
     let n: u128 = ties.iter().map(|&t| u128::from(t)).sum();
-    let cube = |t: u128| t * t * t - t;
-    let tied: u128 = ties.iter().map(|&t| cube(u128::from(t))).sum();
-    (n >= 2 && tied < cube(n)).then(|| ((cube(n) - tied) as f64 / cube(n) as f64).sqrt())
+    // t^3 - t, exact while it fits (n below about 7e12), else in floating point.
+    let cube = |t: u128| t.checked_mul(t)?.checked_mul(t).map(|c| c - t);
+    let exact = ties
+        .iter()
+        .try_fold(0u128, |acc, &t| acc.checked_add(cube(u128::from(t))?))
+        .zip(cube(n));
+    let share = match exact {
+        _ if n < 2 => return None,
+        Some((tied, all)) => (all - tied) as f64 / all as f64,
+        None => {
+            let n = n as f64;
+            1.0 - ties
+                .iter()
+                .map(|&t| (t as f64 / n) * ((t as f64 / n).powi(2) - 1.0 / (n * n)))
+                .sum::<f64>()
+                / (1.0 - 1.0 / (n * n))
+        }
+    };
+    (share > 0.0).then(|| share.sqrt())
 }
 
 /// [`spearman`] of `x` against `y` when `y` takes few distinct values, given grouped by them:
@@ -949,6 +965,10 @@ mod tests {
         assert_eq!(spearman_ceiling(&[4]), None);
         assert_eq!(spearman_ceiling(&[1]), None);
         assert_eq!(spearman_ceiling(&[]), None);
+        // Beyond u128's cubes (n = 2e13), the floating-point route: ties of 1e13 and 1e13 give
+        // 1 - 2 (t^3 - t) / (n^3 - n) = 1 - 2/8 (to about 1e-26), sqrt(3) / 2.
+        let big = spearman_ceiling(&[10_000_000_000_000, 10_000_000_000_000]).unwrap();
+        assert!((big - 3f64.sqrt() / 2.0).abs() < 1e-15, "{big}");
     }
 
     #[test]

@@ -25,6 +25,16 @@ fn show_draws_the_tree_with_depths_and_classes() {
         out.contains("10 classes, 14 nodes (4 internal)") || out.contains("10 classes"),
         "{out}"
     );
+    // By hand: at height 1 the 6 pairs of mammals and the 2 land vehicles' 1; at height 2
+    // animal's (6^2 - 4^2 - 1 - 1) / 2 = 9 and vehicle's (4^2 - 2^2 - 1 - 1) / 2 = 5; at the
+    // root 6 x 4 = 24. Ceiling sqrt(1 - (336 + 2730 + 13800) / 91080) = 0.90267...
+    assert!(
+        out.contains(
+            "\npairs of classes by LCA height: 1: 7, 2: 14, 3: 24; mean_tree_correlation at \
+             most 0.9027\n"
+        ),
+        "{out}"
+    );
     assert!(
         out.contains("entity (depth 0, height 3, 10 classes)"),
         "{out}"
@@ -345,16 +355,17 @@ fn show_draws_a_100000_deep_chain() {
         "{err}"
     );
     let lines: Vec<&str> = out.lines().collect();
-    assert_eq!(lines.len(), 100_002);
+    assert_eq!(lines.len(), 100_003);
     assert!(lines[0].contains("1 classes, 100001 nodes (100000 internal), max depth 100000"));
-    assert_eq!(lines[1], "n0 (depth 0, height 100000, 1 classes)");
-    assert_eq!(lines[2], "└── n1 (depth 1, height 99999, 1 classes)");
+    assert_eq!(lines[1], "no pairs of classes");
+    assert_eq!(lines[2], "n0 (depth 0, height 100000, 1 classes)");
+    assert_eq!(lines[3], "└── n1 (depth 1, height 99999, 1 classes)");
     assert!(
-        lines[100_001].ends_with("… └── n100000 [class 0] (depth 100000)"),
+        lines[100_002].ends_with("… └── n100000 [class 0] (depth 100000)"),
         "{}",
-        lines[100_001]
+        lines[100_002]
     );
-    assert!(out.len() < 300 * 100_002, "{} bytes", out.len());
+    assert!(out.len() < 300 * 100_003, "{} bytes", out.len());
 }
 
 /// Deep trees written by `convert --to json` (20,000 and 100,000 levels; 64 levels was

@@ -304,7 +304,39 @@ fn to_json(obj: serde_json::Map<String, serde_json::Value>) -> String {
 /// of a 100,000-deep chain is linear in its size.
 const MAX_DRAWN_LEVELS: usize = 32;
 
-/// The terminal drawing: a summary line, then one line per node with box-drawing branches.
+/// Heights listed in full on the pairs line; beyond them the line ends with `…`.
+const LISTED_HEIGHTS: usize = 8;
+
+/// The second summary line: how many pairs of classes meet at each LCA height, and the most
+/// `mean_tree_correlation` can reach on the tree (those ties keep it below 1).
+fn pairs_line(h: &Hierarchy) -> String {
+    let counts = h.pair_distance_counts();
+    if counts.is_empty() {
+        return "no pairs of classes".to_string();
+    }
+    let mut listed: Vec<String> = counts
+        .iter()
+        .take(LISTED_HEIGHTS)
+        .map(|(d, n)| format!("{d}: {n}"))
+        .collect();
+    if counts.len() > LISTED_HEIGHTS {
+        listed.push(format!("… ({} heights)", counts.len()));
+    }
+    let ceiling = match h.tree_correlation_ceiling() {
+        Some(c) => format!(
+            "mean_tree_correlation at most {}",
+            nclab_runs::numbers::significant(Some(c), 4)
+        ),
+        None => "mean_tree_correlation undefined (every pair at one height)".to_string(),
+    };
+    format!(
+        "pairs of classes by LCA height: {}; {ceiling}",
+        listed.join(", ")
+    )
+}
+
+/// The terminal drawing: two summary lines (sizes; pairs by LCA height and the
+/// tree-correlation ceiling), then one line per node with box-drawing branches.
 /// Internal nodes show their depth, height and number of classes; leaves their class index.
 /// Written line by line to `out` without recursion.
 fn draw(h: &Hierarchy, out: &mut dyn Write) -> std::io::Result<()> {
@@ -319,6 +351,7 @@ fn draw(h: &Hierarchy, out: &mut dyn Write) -> std::io::Result<()> {
         h.max_depth(),
         h.max_distance()
     )?;
+    writeln!(out, "{}", pairs_line(h))?;
     writeln!(out, "{}", node_label(h, root))?;
     // Nodes still to draw, last one next: (node, whether it is its parent's last child).
     let mut todo: Vec<(usize, bool)> = h.children(root).iter().rev().map(|&c| (c, false)).collect();
