@@ -224,6 +224,35 @@ impl Default for CurveOptions {
 /// The grey of the floor line and the learning-rate decays.
 const GREY: RGBColor = RGBColor(120, 120, 120);
 
+/// The style of the marks that are not data: grey, dashed `on` pixels on, `off` off.
+fn grey(on: u32, off: u32) -> SeriesStyle {
+    SeriesStyle {
+        colour: GREY,
+        marker: plot::Marker::Circle,
+        dash: Some((on, off)),
+    }
+}
+
+/// A grey dashed horizontal across the plotting area at `value` (`dash`: on, off pixels); its
+/// pixel row.
+fn draw_level<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    marks: &Marks,
+    frame: &Frame,
+    value: f64,
+    (on, off): (u32, u32),
+) -> Result<i32, DrawingAreaErrorKind<DB::ErrorType>> {
+    let y = (frame.pixel)((1.0, value)).1;
+    draw_line(
+        area,
+        &[(frame.left, y), (frame.right, y)],
+        &grey(on, off),
+        1,
+        marks,
+    )?;
+    Ok(y)
+}
+
 /// Text sizes of a panel: title, tick labels, axis descriptions (smaller when compact).
 #[derive(Debug, Clone, Copy)]
 struct TextSizes {
@@ -526,13 +555,7 @@ impl Panel {
         let Some(f) = self.floor else {
             return Ok(());
         };
-        let y = (frame.pixel)((1.0, f)).1;
-        let style = SeriesStyle {
-            colour: GREY,
-            marker: plot::Marker::Circle,
-            dash: Some((6, 4)),
-        };
-        draw_line(area, &[(frame.left, y), (frame.right, y)], &style, 1, marks)?;
+        let y = draw_level(area, marks, frame, f, (6, 4))?;
         area.draw_text(
             "0",
             &plot::text(label_size).pos(Pos::new(HPos::Right, VPos::Center)),
@@ -552,13 +575,7 @@ impl Panel {
         let Some((value, label)) = self.drawn_reference() else {
             return Ok(());
         };
-        let y = (frame.pixel)((1.0, *value)).1;
-        let style = SeriesStyle {
-            colour: GREY,
-            marker: plot::Marker::Circle,
-            dash: Some((3, 3)),
-        };
-        draw_line(area, &[(frame.left, y), (frame.right, y)], &style, 1, marks)?;
+        let y = draw_level(area, marks, frame, *value, (3, 3))?;
         area.draw_text(
             label,
             &plot::text(label_size - 2.0)
@@ -580,12 +597,7 @@ impl Panel {
             let Some(xpix) = frame.column(d) else {
                 continue;
             };
-            let style = SeriesStyle {
-                colour: GREY,
-                marker: plot::Marker::Circle,
-                dash: Some((7, 5)),
-            };
-            draw_line(area, &frame.vertical(xpix), &style, 1, marks)?;
+            draw_line(area, &frame.vertical(xpix), &grey(7, 5), 1, marks)?;
             area.draw_text(
                 "lr ÷10",
                 &plot::text(label_size - 2.0)
