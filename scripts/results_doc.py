@@ -991,6 +991,10 @@ def protocol_section(f):
                       "mean over the condition's runs, the paired difference over the seeds both "
                       "conditions have, its 95% t interval and stars for the Benjamini-Hochberg "
                       "adjusted p-value within this grid's family.", "", headline_table(g), ""]
+            if (REPORTS / g / "effects.svg").exists():
+                parts += [f"What each condition trades against CE (paired differences with their "
+                          f"95% intervals; lower left is better on both):", "",
+                          f"![Paired differences against CE, {g}](results/{g}/effects.svg)", ""]
         for sentence in (floor_sentence(g), ceiling_sentence(g)):
             if sentence:
                 parts += [sentence, ""]

@@ -70,7 +70,7 @@ report() {
         "$nclab" report "results/$g" --out "$report_out/$g"
         mkdir -p "docs/results/$g"
         cp "$report_out/$g"/{summary.md,summary.csv,comparisons.csv,folds.csv} "docs/results/$g/"
-        for f in tradeoff "${doc_figures[@]/#/curve-}"; do
+        for f in tradeoff effects "${doc_figures[@]/#/curve-}"; do
             [ -f "$report_out/$g/$f.svg" ] && cp "$report_out/$g/$f.svg" "docs/results/$g/"
         done
     done

@@ -1,6 +1,6 @@
 //! The figures of a report, each saved as SVG and PNG into the staging directory with its
 //! caption for index.html: the panels, every metric against the epoch, the layers, the final
-//! geometry and the trade-off.
+//! geometry, the trade-off and what each condition trades against its baseline.
 
 use std::path::Path;
 
@@ -10,7 +10,8 @@ use super::conditions::Condition;
 use super::html::FigureEntry;
 use super::runs::Run;
 use super::{
-    curves, file_stem, floors, geometry, geometry_plots, layer_epochs, layers, panels, plot,
+    curves, effects, file_stem, floors, geometry, geometry_plots, layer_epochs, layers, panels,
+    plot,
 };
 use super::{summary, tradeoff, Options, NOT_PLOTTED};
 
@@ -245,7 +246,11 @@ pub fn geometry_figures(
 }
 
 /// Top-1 error against mistake severity.
-pub fn tradeoff_figures(cx: &Context, saver: &mut Saver) -> Result<Vec<FigureEntry>> {
+pub fn tradeoff_figures(
+    cx: &Context,
+    comps: &[summary::Comparison],
+    saver: &mut Saver,
+) -> Result<Vec<FigureEntry>> {
     let (runs, conds) = (cx.runs, cx.conds);
     let mut trade = Vec::new();
     if let Some(fig) = tradeoff::TradeoffFigure::new(runs, conds) {
@@ -263,6 +268,19 @@ pub fn tradeoff_figures(cx: &Context, saver: &mut Saver) -> Result<Vec<FigureEnt
         trade.push(FigureEntry {
             stem: "tradeoff".into(),
             caption,
+            svg: Some(svg),
+        });
+    }
+    if let Some(fig) = effects::EffectsFigure::new(conds, comps) {
+        let svg = saver.save(&fig, "effects")?;
+        trade.push(FigureEntry {
+            stem: "effects".into(),
+            caption: "What each condition trades against its CE baseline at the final epoch: \
+                      the paired difference in top-1 error against the paired difference in \
+                      hdist@5 and in mistake severity, with their 95% intervals (not adjusted \
+                      for multiple comparisons; the stars of the decision table are). Lower \
+                      left is better on both."
+                .into(),
             svg: Some(svg),
         });
     }

@@ -25,6 +25,7 @@
 pub mod blocks;
 pub mod conditions;
 pub mod curves;
+pub mod effects;
 pub mod figures;
 pub mod floors;
 pub mod folds;
@@ -380,11 +381,12 @@ fn write_all(
         dir,
         files: Vec::new(),
     };
+    let comps = summary::comparisons(runs, conds, &metrics);
     let panel_figs = figures::panel_figures(&cx, &mut saver)?;
     let curve_figs = figures::curve_figures(&cx, &metrics, &mut saver)?;
     let layer_figs = figures::layer_figures(&cx, &mut saver)?;
     let (gram_figs, pca_figs) = figures::geometry_figures(&cx, &mut saver, warnings)?;
-    let trade = figures::tradeoff_figures(&cx, &mut saver)?;
+    let trade = figures::tradeoff_figures(&cx, &comps, &mut saver)?;
     let all = [
         panel_figs, curve_figs, layer_figs, gram_figs, pca_figs, trade,
     ];
@@ -392,7 +394,6 @@ fn write_all(
     let mut files = saver.files;
 
     // Tables.
-    let comps = summary::comparisons(runs, conds, &metrics);
     let fold_table = folds::FoldTable::new(runs, conds);
     let floors = &cx.floors;
     write_text(

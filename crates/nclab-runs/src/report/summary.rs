@@ -949,6 +949,34 @@ pub fn folds_note(folds: &FoldTable) -> String {
     )
 }
 
+/// For tests: condition 1's comparison with condition 0 on `metric`, over 3 seed pairs, whose
+/// paired interval is `[low, high]` around `mean`.
+#[cfg(test)]
+pub(crate) fn compared(metric: &str, mean: f64, low: f64, high: f64) -> Comparison {
+    // Any three pairs, then the interval set by hand (the struct is built by its function).
+    let mut d = stats::paired_difference(&[1.0, 2.0, 4.0], &[0.0; 3], CI_LEVEL).unwrap();
+    (d.mean, d.ci_low, d.ci_high) = (mean, low, high);
+    Comparison {
+        condition: 1,
+        baseline: 0,
+        metric: metric.into(),
+        n: 3,
+        n_baseline: 3,
+        diff: mean,
+        welch: None,
+        mann_whitney: None,
+        n_pairs: 3,
+        paired_difference: Some(d),
+        paired: None,
+        sign_flip: None,
+        p: f64::NAN,
+        p_test: "",
+        in_family: false,
+        p_holm: f64::NAN,
+        p_bh: f64::NAN,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -993,35 +1021,9 @@ mod tests {
         assert!((cell.sd - 0.02f64.sqrt()).abs() < 1e-15);
     }
 
-    /// A comparison of `metric` whose paired interval is `[low, high]` around `mean`.
-    fn compared(metric: &str, mean: f64, low: f64, high: f64) -> Comparison {
-        // Any three pairs, then the interval set by hand (the struct is built by its function).
-        let mut d = stats::paired_difference(&[1.0, 2.0, 4.0], &[0.0; 3], CI_LEVEL).unwrap();
-        (d.mean, d.ci_low, d.ci_high) = (mean, low, high);
-        Comparison {
-            condition: 1,
-            baseline: 0,
-            metric: metric.into(),
-            n: 3,
-            n_baseline: 3,
-            diff: mean,
-            welch: None,
-            mann_whitney: None,
-            n_pairs: 3,
-            paired_difference: Some(d),
-            paired: None,
-            sign_flip: None,
-            p: f64::NAN,
-            p_test: "",
-            in_family: false,
-            p_holm: f64::NAN,
-            p_bh: f64::NAN,
-        }
-    }
-
     #[test]
     fn harm_text_says_worse_when_the_whole_interval_is_on_the_side_of_harm() {
-        let text = |m: &str, d: f64, lo: f64, hi: f64| compared(m, d, lo, hi).harm_text();
+        let text = |m: &str, d: f64, lo: f64, hi: f64| super::compared(m, d, lo, hi).harm_text();
         // An error (lower is better): wholly above 0 is worse, straddling 0 gives the bound on
         // the side of harm, wholly below 0 is better.
         assert_eq!(
