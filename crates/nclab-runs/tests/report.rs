@@ -126,8 +126,9 @@ fn report_writes_every_file_and_references_only_existing_ones() {
         expected.push(format!("curve-{m}.svg"));
         expected.push(format!("curve-{m}.png"));
     }
-    // Only the CE condition (c1) has a final.safetensors.
-    for f in ["gram-c1", "pca-c1", "tradeoff", "panels"] {
+    // Only the CE condition (c1) has a final.safetensors; the MSE runs pair with the CE ones
+    // by seed, so the paired effects figure is drawn.
+    for f in ["gram-c1", "pca-c1", "tradeoff", "effects", "panels"] {
         expected.push(format!("{f}.svg"));
         expected.push(format!("{f}.png"));
     }
