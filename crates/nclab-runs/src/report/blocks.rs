@@ -440,7 +440,12 @@ pub fn comparison_block(conds: &[Condition], comps: &[Comparison]) -> String {
                 c.n_pairs.to_string(),
                 num(d, signed(d)),
                 escape(&summary::interval(lo, hi)),
-                opt(c.harm_bound()),
+                // The worst case is a difference: signed, and "–" (not a test: nothing to be
+                // n/a) where the metric has no side of harm, as in summary.md.
+                num(
+                    c.harm_bound().unwrap_or(f64::NAN),
+                    c.harm_bound().map_or("–".into(), signed),
+                ),
                 opt(c.paired.map(|t| t.p)),
                 opt(c.sign_flip.map(|f| f.p)),
                 opt(c.welch.map(|w| w.p)),
