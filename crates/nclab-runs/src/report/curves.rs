@@ -675,7 +675,9 @@ impl Panel {
             marker: st.marker,
             dash: Some((2, 4)),
         };
-        draw_line(area, &frame.vertical(xpix), &tst, 1, marks)?;
+        // From under the decays' labels down, so that a TPT at a decay leaves `lr ÷10` legible.
+        let [(x, top), bottom] = frame.vertical(xpix);
+        draw_line(area, &[(x, top + 16), bottom], &tst, 1, marks)?;
         marks.hover(
             frame.absolute((xpix, frame.top + 6)),
             5,
