@@ -15,6 +15,7 @@ import csv
 import functools
 import json
 import math
+import re
 import sys
 import tomllib
 from pathlib import Path
@@ -231,18 +232,30 @@ def by_metric(found, conditions=None, metrics=HEADLINE):
     return out
 
 
-def effects_sentence(found, conditions=None, metrics=HEADLINE):
+# Differences smaller than this many images are also given as a count of images.
+FEW_IMAGES = 50
+
+
+def effects_sentence(found, conditions=None, metrics=HEADLINE, counts=None):
     """'NC1 lower under a (-0.02), b (-0.03); hdist@5 ...; mistake severity: no significant
     difference' from `by_metric`; with `conditions` (two or more), a direction every one of them
-    takes is said as 'lower under all three (-0.03 to -0.02)'."""
-    def listed(rows):
+    takes is said as 'lower under all three (-0.03 to -0.02)'. `counts`: {metric title: (N,
+    what)} for metrics that are shares of N images: a difference of fewer than FEW_IMAGES of
+    them is also given as a count ('-0.00097, about 10 of 10000 test images')."""
+    def listed(title, rows):
         if conditions is not None and len(conditions) > 1 and {n for n, _ in rows} == set(conditions):
             who = "both" if len(rows) == 2 else f"all {count_word(len(rows))}"
             return f"{who} ({span([d for _, d in rows], 2)})"
-        return ", ".join(f"{n} ({signed(d)})" for n, d in rows)
+        def count(d):
+            n, what = (counts or {}).get(title, (None, None))
+            if n is None or abs(d) * n >= FEW_IMAGES:
+                return ""
+            return f", about {round(abs(d) * n)} of {n} {what}"
+        return ", ".join(f"{n} ({signed(d)}{count(d)})" for n, d in rows)
     parts = []
     for title, lower, higher in by_metric(found, conditions, metrics):
-        said = ([f"lower under {listed(lower)}"] if lower else []) + ([f"higher under {listed(higher)}"] if higher else [])
+        said = (([f"lower under {listed(title, lower)}"] if lower else [])
+                + ([f"higher under {listed(title, higher)}"] if higher else []))
         parts.append(f"{title} " + " and ".join(said) if said else f"{title}: no significant difference")
     return "; ".join(parts)
 
@@ -254,6 +267,17 @@ def one_condition(found, name, metrics):
     said = [f"{title} {signed(diffs[m])}" for m, title in metrics if m in diffs]
     rest = [title for m, title in metrics if m not in diffs]
     return ", ".join(said) + (f"; no significant difference in {', '.join(rest)}" if rest else "")
+
+
+def data_sizes(grid):
+    """(training images, test images) of a grid's data, from the banner of a run's train.log
+    ('N = 60000 train, 10000 test'); None when no run has one."""
+    for cell, _, _ in runs_of(grid):
+        log = RESULTS / grid / cell / "train.log"
+        m = re.search(r"N = (\d+) train, (\d+) test", log.read_text()) if log.exists() else None
+        if m:
+            return int(m.group(1)), int(m.group(2))
+    return None
 
 
 def lr_factors(grid):
@@ -452,7 +476,12 @@ def full_data_folds(folds):
         train_acc, tpt = num(summary.get("train_acc_mean")), num(summary.get("tpt_epoch_mean"))
         stable_tpt, stable_n = num(summary.get("stable_tpt_epoch_mean")), int(summary["stable_tpt_epoch_n"] or 0)
         runs = int(summary["runs"])
-        which = f"mean epoch {fmt(stable_tpt)}" + (
+        # Runs of an older nclab record no stable TPT: the report dates it from the analyses,
+        # which can only be later than the trainer's own check.
+        dated = sum("stable_tpt_epoch" not in summ and condition_of(cell) == n
+                    for cell, _, summ in runs_of(g))
+        which = f"mean epoch {fmt(stable_tpt, 4)}" + (
+            f", {dated} of its runs dated from the analysis epochs, so at most that" if dated else "") + (
             f", in {stable_n} of its {runs} runs; the "
             + ("other" if runs - stable_n == 1 else "others") + " never stable" if stable_n < runs else "")
         if stable_tpt is None and tpt is not None:
@@ -549,6 +578,18 @@ def bertinetto(f):
                      f"reduction of at most {fmt(-min(lows), 2)} ({fmt(-100 * min(lows) / ce_sev[0], 2)}% of "
                      f"CE's {fmt(ce_sev[0], 3)})" if full_n and lows and len(full) == 1 else "")
                   + ".")
+    # Unadjusted intervals wholly on one side of 0 (none survives the correction when sev is empty).
+    sides = {side: [(g, name, num(c["paired_ci95_low"]), num(c["paired_ci95_high"]))
+                    for g in f["evidence"] for (name, m), c in report_of(g)[1].items()
+                    if m == "mistake_severity" and name in hierarchical(g)
+                    and num(c.get("paired_ci95_low")) is not None
+                    and (num(c["paired_ci95_low"]) > 0 if side == "above" else num(c["paired_ci95_high"]) < 0)]
+             for side in ("above", "below")}
+    for side, word in (("above", "against the paper's claim"), ("below", "in its direction")):
+        if sides[side]:
+            sev_detail += (" Before the correction, " + "; ".join(
+                f"{name} on `{g}` has an interval wholly {side} 0 ([{signed(lo)}, {signed(hi)}])"
+                for g, name, lo, hi in sides[side]) + f", {word}.")
     costs = [c for cs in f["cost"].values() for c in cs]
     exact = [c for c in costs if c.is_constant]
     significant_top1 = {(g, n) for g, n, _ in top1}
@@ -711,7 +752,11 @@ def full_data_bullet(f):
                    "within the grid's family:**")
         if hier:
             out.append(f"  - the hierarchical losses ({', '.join(hier)}):")
-            out += [f"    - *{theme}:* {effects_sentence(every, hier, metrics)}." for theme, metrics in THEMES]
+            sizes = data_sizes(g)
+            counts = ({"top-1 error": (sizes[1], "test images"), "top-5 error": (sizes[1], "test images"),
+                       "NC4": (sizes[0], "training images")} if sizes else None)
+            out += [f"    - *{theme}:* {effects_sentence(every, hier, metrics, counts)}."
+                    for theme, metrics in THEMES]
             for m, title in OUTSIDE:
                 if any(mm == m for _, mm in report_of(g)[1]):
                     out.append(f"    - *Outside the family, raw paired p < {ALPHA}, not adjusted:* "
@@ -841,7 +886,8 @@ def floor_sentence(grid):
     if fl.on:
         text += (f" Within {fmt(100 * ON_FLOOR, 1)}% of the floor: {', '.join(fl.on)}. Tree distances "
                  "are whole numbers, so a test image whose top five sums to more distance than the "
-                 "true class and its four nearest classes adds at least 1/5 to hdist@5: in each of "
+                 "true class and its four nearest classes has an hdist@5 at least 1/5 above the least its "
+                 "class allows: in each of "
                  f"these runs at most {fmt(fl.share, 2)}% of the test images do. On hdist@5 they have "
                  f"almost nothing left to gain: at most {fmt(fl.most, 2)}, whatever the model.")
     return text
@@ -851,70 +897,102 @@ def floor_sentence(grid):
 STEADY = 0.02
 
 
+class Course(NamedTuple):
+    """A condition's hdist@5 from the last analysis before the first decay to the end (means
+    over its runs at each analysis epoch): (hdist@5, top-5 error, top-1 error) at that epoch
+    and at the end, the peak of hdist@5 after it with its epoch, and the largest distance of
+    hdist@5 from its value at that epoch."""
+    before: tuple
+    after: tuple
+    peak: float
+    peak_epoch: int
+    largest_move: float
+
+
 @functools.cache
 def before_and_after(grid):
-    """Per condition, the mean over its runs of (hdist@5, top-5 error, top-1 error) at the last
-    analysis before the first decay and at the last epoch, from each run's metrics.csv: the
-    epoch and {condition: ((h, t5, t1) before, (h, t5, t1) at the end)}; None without a decay."""
+    """The epoch of the last analysis before the first decay (folds.csv's decay1_from_epoch),
+    the decay epochs, and a Course per condition from its runs' metrics.csv (the epochs every
+    run of the condition has); None without a decay."""
     folds = next(iter(report_of(grid)[2].values()), {})
     start = folds.get("decay1_from_epoch")
     if not start:
         return None
+    start = int(start)
     keys = ("hdist@5", "top5_error", "top1_error")
-    values = {}
+    curves = {}
     for cell, _, _ in runs_of(grid):
-        rows = read_csv(RESULTS / grid / cell / "metrics.csv")
-        at = next((r for r in rows if r["epoch"] == start), None)
-        if at is None or not all(num(at.get(k)) is not None and num(rows[-1].get(k)) is not None for k in keys):
-            continue
-        values.setdefault(condition_of(cell), []).append(
-            ([num(at[k]) for k in keys], [num(rows[-1][k]) for k in keys]))
-    mean = lambda vs, i: sum(v[i] for v in vs) / len(vs)  # noqa: E731
-    return int(start), {c: (tuple(mean([b for b, _ in v], i) for i in range(3)),
-                            tuple(mean([a for _, a in v], i) for i in range(3)))
-                        for c, v in sorted(values.items())}
+        rows = {int(r["epoch"]): r for r in read_csv(RESULTS / grid / cell / "metrics.csv")}
+        values = {e: [num(r.get(k)) for k in keys] for e, r in rows.items() if e >= start}
+        if start in values and all(v is not None for vs in values.values() for v in vs):
+            curves.setdefault(condition_of(cell), []).append(values)
+    courses = {}
+    for c, runs in sorted(curves.items()):
+        epochs = sorted(set.intersection(*(set(r) for r in runs)))
+        mean = {e: [sum(r[e][i] for r in runs) / len(runs) for i in range(3)] for e in epochs}
+        h = {e: v[0] for e, v in mean.items()}
+        peak_epoch = max(epochs, key=lambda e: h[e])
+        courses[c] = Course(tuple(mean[start]), tuple(mean[epochs[-1]]), h[peak_epoch], peak_epoch,
+                            max(abs(v - h[start]) for v in h.values()))
+    cfg = runs_of(grid)[0][1]
+    return start, decay_epochs(cfg), courses
 
 
 def terminal_phase_table(grid):
-    """hdist@5, top-5 and top-1 error before the first decay and at the end, per condition."""
+    """hdist@5, top-5 and top-1 error at the last analysis before the first decay, hdist@5's
+    peak after it and its largest move, and the values at the end, per condition."""
     found = before_and_after(grid)
     if not found:
         return None
-    start, values = found
-    rows = [f"| condition | hdist@5, epoch {start} | at the end | change | top-5 error, epoch {start} | "
-            "at the end | top-1 error, epoch {start} | at the end |".replace("{start}", str(start)),
-            "| --- | --- | --- | --- | --- | --- | --- | --- |"]
-    for c, (b, a) in values.items():
-        rows.append(f"| {c} | {fmt(b[0], 4)} | {fmt(a[0], 4)} | {signed(a[0] - b[0], 2)} | {fmt(b[1], 2)} | "
-                    f"{fmt(a[1], 2)} | {fmt(b[2], 3)} | {fmt(a[2], 3)} |")
+    start, _, courses = found
+    rows = [f"| condition | hdist@5, epoch {start} | highest from then on (epoch) | at the end | largest move "
+            f"from epoch {start} | top-5 error, epoch {start} → end | top-1 error, epoch {start} → end |",
+            "| --- | --- | --- | --- | --- | --- | --- |"]
+    for c, k in courses.items():
+        rows.append(f"| {c} | {fmt(k.before[0], 4)} | {fmt(k.peak, 4)} ({k.peak_epoch}) | {fmt(k.after[0], 4)} | "
+                    f"{fmt(k.largest_move, 2)} | {fmt(k.before[1], 2)} → {fmt(k.after[1], 2)} | "
+                    f"{fmt(k.before[2], 3)} → {fmt(k.after[2], 3)} |")
     return "\n".join(rows)
 
 
+def ordinal(n):
+    return {1: "first", 2: "second", 3: "third", 4: "fourth"}.get(n, f"{n}th")
+
+
 def terminal_phase_bullet(grids):
-    """The In-short bullet on CE's hdist@5 over the terminal phase against the others'."""
+    """The In-short bullet on CE's hdist@5 after the first decay against the other conditions'."""
     out = []
     for g in grids:
         found = before_and_after(g)
-        if not found or "ce" not in found[1]:
-            continue
-        start, values = found
-        (hb, t5b, t1b), (ha, t5a, t1a) = values["ce"]
-        steady = [c for c, (b, a) in values.items() if c != "ce" and abs(a[0] - b[0]) < STEADY]
         fl = floor_of(g)
-        if fl is None or ha <= fl.floor:
+        if not found or "ce" not in found[2] or fl is None:
             continue
-        # CE's excess over the floor at the end, and the part of it added after `start`.
+        start, decays, courses = found
+        ce = courses["ce"]
+        (hb, t5b, t1b), (ha, t5a, t1a) = ce.before, ce.after
+        if ha <= fl.floor or ce.peak < hb + STEADY:
+            continue
+        # The learning-rate phase of the peak: 1 before the first decay, k + 1 after the k-th.
+        phase = 1 + sum(ce.peak_epoch >= d for d in decays)
+        bounds = ([1] + decays + [None])[phase - 1:phase + 1]
+        span = f"epochs {bounds[0]}-{bounds[1] - 1}" if bounds[1] else f"epochs {bounds[0]} on"
+        back = (f", then falls back to {fmt(ha, 3)} by the end" if ha < ce.peak - STEADY / 2
+                else f" and ends at {fmt(ha, 3)}")
         share = (ha - hb) / (ha - fl.floor)
+        steady = [c for c, k in courses.items() if c != "ce" and k.largest_move < STEADY]
+        moving = [(c, k) for c, k in courses.items() if c != "ce" and k.largest_move >= STEADY]
         out.append(
-            f"- **At full data, {'most' if share > 0.5 else 'part'} of CE's excess hdist@5 builds up after "
-            f"the first learning-rate decay (`{g}`).** From the "
-            f"last analysis before it (epoch {start}) to the end, CE's hdist@5 rises from {fmt(hb, 3)} to "
-            f"{fmt(ha, 3)} and its top-5 error from {fmt(t5b, 2)} to {fmt(t5a, 2)}, while its top-1 error "
-            f"falls from {fmt(t1b, 3)} to {fmt(t1a, 3)}: as it fits the training set, the classes CE ranks "
-            f"after the first follow the tree less and less. {fmt(100 * share, 2)}% of its final excess "
-            f"over the floor ({fmt(fl.floor, 4)}) was added after epoch {start}. "
-            + (f"Under {', '.join(steady)} hdist@5 moves by less than {fmt(STEADY, 1)} over the same "
-               "span (table in the full-data section)." if steady else ""))
+            f"- **At full data, CE's hdist@5 grows after the first learning-rate decay (`{g}`).** "
+            f"At epoch {start}, the last analysis before the decay at epoch {decays[0]}, it is "
+            f"{fmt(hb, 3)}; it peaks at {fmt(ce.peak, 3)} at epoch {ce.peak_epoch}, in the "
+            f"{ordinal(phase)} learning-rate phase ({span}){back}. Its top-5 error goes from "
+            f"{fmt(t5b, 2)} to {fmt(t5a, 2)} and its top-1 error from {fmt(t1b, 3)} to {fmt(t1a, 3)} "
+            f"over the same span. Net, {fmt(100 * share, 2)}% of its final excess over the floor "
+            f"({fmt(fl.floor, 4)}) appears after epoch {start}. "
+            + (f"Within {fmt(STEADY, 1)} of their epoch-{start} value throughout: {', '.join(steady)}"
+               + ("; the largest move of the others: " + ", ".join(f"{c} {fmt(k.largest_move, 2)}"
+                                                                 for c, k in moving) if moving else "")
+               + " (table in the full-data section)." if steady else ""))
     return out
 
 
@@ -1000,8 +1078,10 @@ def protocol_section(f):
                 parts += [sentence, ""]
         table = terminal_phase_table(g)
         if table:
-            parts += ["hdist@5 and the top-k errors before the first learning-rate decay and at the "
-                      "end (means over each condition's runs, from their metrics.csv):", "", table, ""]
+            start, decays, _ = before_and_after(g)
+            parts += [f"hdist@5 and the top-k errors at epoch {start}, the last analysis before the first "
+                      f"learning-rate decay (epoch {decays[0]}), after it and at the end (means over each "
+                      "condition's runs at each analysis epoch, from their metrics.csv):", "", table, ""]
         control = flat_control_table(g)
         if control:
             parts += ["The flat-tree control, measured instead of trained: each finished CE "

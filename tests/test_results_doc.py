@@ -85,17 +85,22 @@ def test_intervals_get_digits_until_their_ends_differ():
 
 def test_before_and_after_the_first_decay_are_means_over_the_runs(tmp_path, monkeypatch):
     """Two CE runs and one HXE run of a made-up grid: hdist@5, top-5 and top-1 error at the
-    last analysis before the first decay (folds.csv's decay1_from_epoch) and at the end."""
+    last analysis before the first decay (folds.csv's decay1_from_epoch), the peak of hdist@5
+    from then on, its largest move, and the values at the end (means over runs per epoch)."""
     grid = "made-up-grid-for-before-and-after"
     monkeypatch.setattr(results_doc, "RESULTS", tmp_path / "results")
     monkeypatch.setattr(results_doc, "REPORTS", tmp_path / "reports")
-    runs = {"loss=ce_seed=0": [(1, 1.9, 0.1, 0.5), (4, 1.5, 0.002, 0.12), (9, 1.7, 0.006, 0.09)],
-            "loss=ce_seed=1": [(1, 1.9, 0.1, 0.5), (4, 1.6, 0.004, 0.14), (9, 1.8, 0.008, 0.11)],
-            "loss=hxe-0.6_seed=0": [(1, 1.9, 0.1, 0.5), (4, 1.44, 0.003, 0.13), (9, 1.43, 0.003, 0.1)]}
+    runs = {"loss=ce_seed=0": [(1, 1.9, 0.1, 0.5), (4, 1.5, 0.002, 0.12), (6, 1.9, 0.005, 0.1),
+                               (9, 1.7, 0.006, 0.09)],
+            "loss=ce_seed=1": [(1, 1.9, 0.1, 0.5), (4, 1.6, 0.004, 0.14), (6, 1.8, 0.006, 0.12),
+                               (9, 1.8, 0.008, 0.11)],
+            "loss=hxe-0.6_seed=0": [(1, 1.9, 0.1, 0.5), (4, 1.44, 0.003, 0.13), (6, 1.42, 0.003, 0.11),
+                                    (9, 1.43, 0.003, 0.1)]}
     for cell, rows in runs.items():
         d = tmp_path / "results" / grid / cell
         d.mkdir(parents=True)
-        (d / "config.toml").write_text('seed = 0\n[loss]\nkind = "ce"\n')
+        (d / "config.toml").write_text('seed = 0\n[loss]\nkind = "ce"\n[optim]\nepochs = 9\n'
+                                       'schedule = "step"\n')
         (d / "summary.json").write_text("{}")
         (d / "metrics.csv").write_text("epoch,hdist@5,top5_error,top1_error\n" + "".join(
             f"{e},{h},{t5},{t1}\n" for e, h, t5, t1 in rows))
@@ -105,11 +110,16 @@ def test_before_and_after_the_first_decay_are_means_over_the_runs(tmp_path, monk
     (report / "comparisons.csv").write_text("condition,metric\n")
     (report / "folds.csv").write_text("condition,name,decay1_from_epoch\nloss.kind=ce,ce,4\n"
                                       "loss.kind=hxe,hxe-0.6,4\n")
-    start, values = results_doc.before_and_after(grid)
-    assert start == 4
-    (before, after) = values["ce"]
-    assert before == pytest.approx((1.55, 0.003, 0.13), abs=1e-15)
-    assert after == pytest.approx((1.75, 0.007, 0.10), abs=1e-15)
-    assert values["hxe-0.6"] == ((1.44, 0.003, 0.13), (1.43, 0.003, 0.1))
+    start, decays, courses = results_doc.before_and_after(grid)
+    # Step schedule over 9 epochs: decays at 9 // 3 + 1 = 4 and 2 * 9 // 3 + 1 = 7.
+    assert (start, decays) == (4, [4, 7])
+    ce = courses["ce"]
+    assert ce.before == pytest.approx((1.55, 0.003, 0.13), abs=1e-15)
+    assert ce.after == pytest.approx((1.75, 0.007, 0.10), abs=1e-15)
+    # Mean hdist@5 per epoch: 1.55 (4), 1.85 (6), 1.75 (9): the peak at 6, 0.3 from epoch 4.
+    assert (ce.peak, ce.peak_epoch) == (pytest.approx(1.85, abs=1e-15), 6)
+    assert ce.largest_move == pytest.approx(0.3, abs=1e-15)
+    hxe = courses["hxe-0.6"]
+    assert (hxe.peak, hxe.peak_epoch, hxe.largest_move) == (1.44, 4, pytest.approx(0.02, abs=1e-15))
     table = results_doc.terminal_phase_table(grid)
-    assert "| ce | 1.55 | 1.75 | +0.2 | 0.003 | 0.007 | 0.13 | 0.1 |" in table
+    assert "| ce | 1.55 | 1.85 (6) | 1.75 | 0.3 | 0.003 → 0.007 | 0.13 → 0.1 |" in table

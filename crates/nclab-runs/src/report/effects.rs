@@ -32,6 +32,8 @@ pub struct EffectPoint {
     pub pairs: usize,
     pub top1: Effect,
     pub traded: [Option<Effect>; 2],
+    /// Whether each traded difference survives the correction (BH p < 0.05): drawn filled.
+    pub significant: [bool; 2],
 }
 
 /// The figure: one point per condition that has a baseline and paired runs.
@@ -48,12 +50,12 @@ fn paired_effect(c: &Comparison) -> Option<Effect> {
 impl EffectsFigure {
     /// `None` when no condition has a paired top-1 comparison and one of the [`TRADED`] ones.
     pub fn new(conditions: &[Condition], comps: &[Comparison]) -> Option<EffectsFigure> {
-        let find = |ci: usize, metric: &str| {
+        let comparison = |ci: usize, metric: &str| {
             comps
                 .iter()
                 .find(|c| c.condition == ci && c.metric == metric)
-                .and_then(paired_effect)
         };
+        let find = |ci: usize, metric: &str| comparison(ci, metric).and_then(paired_effect);
         let points: Vec<EffectPoint> = conditions
             .iter()
             .enumerate()
@@ -61,6 +63,8 @@ impl EffectsFigure {
             .filter_map(|(ci, c)| {
                 let top1 = find(ci, "top1_error")?;
                 let traded = TRADED.map(|(m, _)| find(ci, m));
+                let significant =
+                    TRADED.map(|(m, _)| comparison(ci, m).is_some_and(|c| c.p_bh < 0.05));
                 let pairs = comps
                     .iter()
                     .find(|k| k.condition == ci && k.metric == "top1_error")?
@@ -72,6 +76,7 @@ impl EffectsFigure {
                     pairs,
                     top1,
                     traded,
+                    significant,
                 })
             })
             .collect();
@@ -140,6 +145,7 @@ impl Figure for EffectsFigure {
             draw_line(root, &[px(0.0, yr.start), px(0.0, yr.end)], &grey, 1, marks)?;
             draw_line(root, &[px(xr.start, 0.0), px(xr.end, 0.0)], &grey, 1, marks)?;
             for (p, (dy, ylo, yhi)) in shown.iter().rev() {
+                let filled = p.significant[k];
                 let st = series_style(p.style);
                 let solid = SeriesStyle { dash: None, ..st };
                 let (dx, xlo, xhi) = p.top1;
@@ -147,12 +153,12 @@ impl Figure for EffectsFigure {
                 draw_line(root, &[px(xlo, *dy), px(xhi, *dy)], &solid, 2, marks)?;
                 draw_line(root, &[px(dx, *ylo), px(dx, *yhi)], &solid, 2, marks)?;
                 let centre = px(dx, *dy);
-                draw_marker_styled(root, centre, st.marker, st.colour, 6, true)?;
+                draw_marker_styled(root, centre, st.marker, st.colour, 6, filled)?;
                 marks.hover(
                     centre,
                     8,
                     &format!(
-                        "{} − CE over {} seed pairs: top-1 error {} [{}, {}], {metric} {} [{}, {}]",
+                        "{} − CE over {} seed pairs: top-1 error {} [{}, {}], {metric} {} [{}, {}]{}",
                         p.label,
                         p.pairs,
                         signed(dx),
@@ -160,7 +166,8 @@ impl Figure for EffectsFigure {
                         signed(xhi),
                         signed(*dy),
                         signed(*ylo),
-                        signed(*yhi)
+                        signed(*yhi),
+                        if filled { " (BH p < 0.05)" } else { "" }
                     ),
                 );
                 marks.end_group();
@@ -180,9 +187,9 @@ impl Figure for EffectsFigure {
             "Condition − CE",
             &entries,
             &[
-                "Marker: the mean paired difference (runs paired by seed); bars: its 95% \
-                 intervals, not adjusted for multiple comparisons. Lower left: better mistakes \
-                 at no cost in accuracy."
+                "Marker: the mean paired difference (runs paired by seed), filled where the \
+                 difference on the y axis survives Benjamini–Hochberg; bars: the 95% intervals, \
+                 not adjusted. Lower left: better mistakes at no cost in accuracy."
                     .to_string(),
             ],
         )
@@ -217,9 +224,11 @@ mod tests {
     #[test]
     fn one_point_per_compared_condition_with_its_intervals() {
         let conds = [condition("ce", None), condition("hxe", Some(0))];
+        let mut hdist = compared("hdist@5", -0.22, -0.23, -0.21);
+        hdist.p_bh = 0.0007;
         let comps = [
             compared("top1_error", 0.0037, 0.0016, 0.0058),
-            compared("hdist@5", -0.22, -0.23, -0.21),
+            hdist,
             compared("nc1", -0.01, -0.02, 0.0),
         ];
         let fig = EffectsFigure::new(&conds, &comps).unwrap();
@@ -229,6 +238,7 @@ mod tests {
         assert_eq!(p.top1, (0.0037, 0.0016, 0.0058));
         // hdist@5 found, mistake severity not compared.
         assert_eq!(p.traded, [Some((-0.22, -0.23, -0.21)), None]);
+        assert_eq!(p.significant, [true, false]);
         // The SVG's hover text gives both differences with their intervals.
         let dir = std::env::temp_dir().join(format!("nclab-effects-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
@@ -236,7 +246,7 @@ mod tests {
         assert!(
             svg.contains(
                 "hxe − CE over 3 seed pairs: top-1 error +0.003700 [+0.001600, +0.005800], \
-                 hdist@5 −0.2200 [−0.2300, −0.2100]"
+                 hdist@5 −0.2200 [−0.2300, −0.2100] (BH p &lt; 0.05)"
             ),
             "{svg}"
         );

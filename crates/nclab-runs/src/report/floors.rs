@@ -134,9 +134,9 @@ pub fn note(
         })
         .collect();
     let ceiling = if with_ceiling {
-        "; mean_tree_correlation cannot exceed its ceiling, the Spearman correlation of cosines \
-         that rank the class pairs in the tree's order, below 1 because the tree's distances \
-         tie (column mean_tree_correlation_ceiling)"
+        "; with cosines that do not tie, mean_tree_correlation cannot exceed its ceiling, the \
+         Spearman correlation of cosines that rank the class pairs in the tree's order, below 1 \
+         because the tree's distances tie (column mean_tree_correlation_ceiling)"
     } else {
         ""
     };

@@ -132,7 +132,8 @@ pub fn analyses_note(rows: &[TptRow]) -> Option<&'static str> {
         .then_some(
             "* Runs of an older nclab, whose summary.json has no stable_tpt_epoch: dated from the \
          analysis epochs (the first of the final streak of analyses with zero training error), \
-         which can be later than the trainer's own check by up to the spacing of the analyses.",
+         which can be later than the trainer's own check by up to the spacing of the analyses, \
+         and misses a return of training errors between two analyses.",
         )
 }
 
