@@ -208,6 +208,9 @@ pub fn log_spaced(epochs: &[f64]) -> bool {
 pub struct CurveOptions {
     /// Logarithmic y axes where [`log_by_default`] says so (`--linear-y` turns it off).
     pub log_y: bool,
+    /// A logarithmic epoch axis when the analyses are log-spaced (`--linear-x` turns it off:
+    /// the late epochs, where the terminal phase lies, then get their share of the width).
+    pub log_x: bool,
     /// One thin line per run under the mean (`--per-seed`).
     pub per_seed: bool,
 }
@@ -216,6 +219,7 @@ impl Default for CurveOptions {
     fn default() -> Self {
         CurveOptions {
             log_y: true,
+            log_x: true,
             per_seed: false,
         }
     }
@@ -361,7 +365,7 @@ impl Panel {
             metric: metric.to_string(),
             title,
             y_label,
-            log_x: log_spaced(&epochs),
+            log_x: options.log_x && log_spaced(&epochs),
             log_y,
             floor,
             decays: decays.to_vec(),
@@ -1006,10 +1010,27 @@ mod tests {
         );
         let linear = CurveOptions {
             log_y: false,
-            per_seed: false,
+            ..CurveOptions::default()
         };
         let p = Panel::new("nc4", vec![curve.clone()], &[], linear);
         assert!(!p.log_y && p.floor.is_none());
+        // Log-spaced analyses get a log epoch axis unless --linear-x.
+        let spaced = Curve {
+            points: [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0]
+                .iter()
+                .map(|&epoch| CurvePoint {
+                    epoch,
+                    ..curve.points[0]
+                })
+                .collect(),
+            ..curve.clone()
+        };
+        assert!(Panel::new("nc1", vec![spaced.clone()], &[], CurveOptions::default()).log_x);
+        let linear_x = CurveOptions {
+            log_x: false,
+            ..CurveOptions::default()
+        };
+        assert!(!Panel::new("nc1", vec![spaced], &[], linear_x).log_x);
         // NC2 between 0.5 and 0.02 spans 25x: log. Between 0.5 and 0.06 (8.3x, no zero): a
         // log axis would label one tick at most, so linear.
         let narrow = |lo: f64| {

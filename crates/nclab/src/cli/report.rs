@@ -39,6 +39,10 @@ pub struct Args {
     /// Linear y axes everywhere (by default NC metrics, losses and errors are on log axes).
     #[arg(long)]
     pub linear_y: bool,
+    /// A linear epoch axis (by default log when the analyses are log-spaced, which gives the
+    /// first epochs as much width as the terminal phase).
+    #[arg(long)]
+    pub linear_x: bool,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -51,6 +55,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     options.include_unfinished = args.include_unfinished;
     options.curves = CurveOptions {
         log_y: !args.linear_y,
+        log_x: !args.linear_x,
         per_seed: args.per_seed,
     };
     let outcome = generate(&options)?;
