@@ -31,22 +31,24 @@ pub fn init_font() {
 }
 
 /// The Okabe-Ito colours (distinguishable with colour-vision deficiencies) without yellow (too
-/// light on white), then five of Paul Tol's muted scheme and a brown: 12 colours, the first
-/// (black: the baseline) drawn on top. In greyscale several coincide, hence markers and
-/// dashes as well.
+/// light on white), with three of Paul Tol's muted scheme and a brown: 12 colours, the first
+/// (black: the baseline) drawn on top. Conditions are listed by name, so neighbours are often
+/// one loss at two strengths: the order keeps the look-alike pairs (orange and vermillion, blue
+/// and sky blue, reddish purple and wine) six places apart. In greyscale several coincide,
+/// hence markers and dashes as well.
 pub const COLOURS: [RGBColor; 12] = [
     RGBColor(0, 0, 0),
     RGBColor(230, 159, 0),
     RGBColor(0, 114, 178),
     RGBColor(0, 158, 115),
+    RGBColor(204, 121, 167),
+    RGBColor(51, 34, 136),
+    RGBColor(140, 86, 75),
     RGBColor(213, 94, 0),
     RGBColor(86, 180, 233),
-    RGBColor(204, 121, 167),
-    RGBColor(136, 34, 85),
     RGBColor(153, 153, 51),
-    RGBColor(51, 34, 136),
+    RGBColor(136, 34, 85),
     RGBColor(68, 170, 153),
-    RGBColor(140, 86, 75),
 ];
 
 /// Marker shapes, cycled with a period coprime to the colours' so that pairs stay distinct.
