@@ -20,8 +20,10 @@ nc1_coarse are undefined (empty cells); nc2_tree is the one number that needs th
     .venv/bin/python scripts/flat_control.py SWEEP_DIR RESULTS_DIR
 
 Runs that are not CE, not finished, measured against a flat tree already, or without
-final.safetensors are skipped (and listed). Needs Python 3.11 (tomllib), as the repository's
-.venv has.
+final.safetensors are skipped (and listed). Rows already in the CSV for runs not measured now are
+kept: a sweep folder restored on a new machine (scripts/restore-runs.sh) has no final.safetensors
+for the runs collected before, and their rows stay as they were measured. Needs Python 3.11
+(tomllib), as the repository's .venv has.
 """
 
 import argparse
@@ -98,6 +100,13 @@ def main():
         return 1
     args.results.mkdir(parents=True, exist_ok=True)
     out = args.results / "flat-tree-control.csv"
+    if out.exists():
+        with open(out, newline="") as f:
+            kept = [r for r in csv.DictReader(f) if r["run"] not in measured]
+        if kept:
+            print(f"kept the rows of {len({r['run'] for r in kept})} run(s) not measured now")
+        # Each run's rows in the order they were measured (own tree, then flat), runs by name.
+        rows = sorted(kept + rows, key=lambda r: r["run"])
     tmp = out.with_suffix(".csv.tmp")
     with open(tmp, "w", newline="") as f:
         w = csv.writer(f, lineterminator="\n")

@@ -166,6 +166,21 @@ def test_the_script_measures_a_synthetic_run(tmp_path):
         assert value(row, "top1_error") == pytest.approx(top1, abs=1e-15)
         assert value(row, "nc1") == pytest.approx(nc1, rel=1e-9)
     check_flat_row(flat, k)
+    # A later run measured from a sweep folder that no longer has the first run's tensors (a
+    # restored folder on a new machine): the first run's rows stay, byte for byte, before it.
+    later = tmp_path / "restored" / "loss=ce_seed=4"
+    later.mkdir(parents=True)
+    for f in ("final.safetensors", "summary.json"):
+        (later / f).write_bytes((run / f).read_bytes())
+    (later / "config.toml").write_text((run / "config.toml").read_text().replace("seed = 3", "seed = 4"))
+    (run.parent.parent / "restored" / "loss=ce_seed=3").mkdir()
+    before = (out / "flat-tree-control.csv").read_text().splitlines()
+    done = subprocess.run([sys.executable, str(REPO / "scripts" / "flat_control.py"), str(later.parent),
+                           str(out)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    after = (out / "flat-tree-control.csv").read_text().splitlines()
+    assert after[:3] == before
+    assert [r["run"] for r in rows(out / "flat-tree-control.csv")] == ["loss=ce_seed=3"] * 2 + ["loss=ce_seed=4"] * 2
     # A sweep folder without a finished CE run is an error that names the folder.
     empty = tmp_path / "empty"
     empty.mkdir()
