@@ -291,7 +291,8 @@ pub fn tpt_block(runs: &[Run], conds: &[Condition]) -> String {
         .collect();
     let header: Vec<String> = header.iter().map(|h| escape(h)).collect();
     format!(
-        "<p>TPT epochs: the mean (range) over the runs that reach it; the stable TPT is the \
+        "<p>The terminal phase of training (TPT) starts at the first epoch with zero training \
+         error. TPT epochs: the mean (range) over the runs that reach it; the stable TPT is the \
          first epoch from which training error stays 0. Wall time and the share of it outside \
          the training steps (analysis, data, checkpoints, start-up) from summary.json.</p>\n{}{note}",
         html::table(&header, &rows)

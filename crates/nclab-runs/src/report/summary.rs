@@ -889,8 +889,10 @@ fn tpt_markdown(runs: &[Run], conditions: &[Condition]) -> String {
     let tpt_rows = super::tpt::rows(runs, conditions);
     let (header, rows) = super::tpt::text_rows(conditions, &tpt_rows);
     let mut s = String::from(
-        "\n### Start of the terminal phase and cost\n\nTPT epochs: mean (range) over the runs \
-         that reach it. Wall time and the share of it outside the training steps (analysis, \
+        "\n### Start of the terminal phase and cost\n\nThe terminal phase of training (TPT) \
+         starts at the first epoch with zero training error; the stable TPT epoch is the first \
+         from which every later check finds zero training error. TPT epochs: mean (range) over \
+         the runs that reach it. Wall time and the share of it outside the training steps (analysis, \
          data, checkpoints, start-up) from summary.json.\n\n",
     );
     s.push_str(&md_rows(&header, &rows));
