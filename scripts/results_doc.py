@@ -140,11 +140,16 @@ def span(values, digits=3, unit=""):
     return f"{fmt(lo, digits)}{unit}" if lo == hi else f"{fmt(lo, digits)}{unit} to {fmt(hi, digits)}{unit}"
 
 
+def table(header, rows):
+    """A Markdown table: the header cells, then one list of cells per row."""
+    lines = [header, ["---"] * len(header), *rows]
+    return "\n".join("| " + " | ".join(str(c) for c in line) + " |" for line in lines)
+
+
 # ---- sections -----------------------------------------------------------------------------------
 
 def what_was_run(grids):
-    rows = ["| grid | data (train / test per class) | model | epochs | seeds | conditions | runs |",
-            "| --- | --- | --- | --- | --- | --- | --- |"]
+    rows = []
     for g in grids:
         runs = runs_of(g)
         if not runs:
@@ -158,9 +163,10 @@ def what_was_run(grids):
                 else f"ResNet18, width {model['width']}")
         seeds = sorted({c["seed"] for _, c, _ in runs})
         conditions = sorted({condition_of(name) for name, _, _ in runs})
-        rows.append(f"| `{g}` | {data['name']}, {per} / {test} | {arch} | {cfg['optim']['epochs']} | "
-                    f"{' '.join(map(str, seeds))} | {', '.join(conditions)} | {len(runs)} |")
-    return "\n".join(rows)
+        rows.append([f"`{g}`", f"{data['name']}, {per} / {test}", arch, cfg["optim"]["epochs"],
+                     " ".join(map(str, seeds)), ", ".join(conditions), len(runs)])
+    return table(["grid", "data (train / test per class)", "model", "epochs", "seeds", "conditions", "runs"],
+                 rows)
 
 
 def headline_table(grid):
@@ -168,8 +174,7 @@ def headline_table(grid):
     its 95% interval and the BH-adjusted p (stars)."""
     summary, comps, _ = report_of(grid)
     metrics = [(m, t) for m, t in HEADLINE if any(num(r.get(f"{m}_mean")) is not None for r in summary.values())]
-    head = "| condition | " + " | ".join(t for _, t in metrics) + " |"
-    rows = [head, "| --- |" + " --- |" * len(metrics)]
+    rows = []
     for name, r in summary.items():
         cells = []
         for m, _ in metrics:
@@ -181,8 +186,8 @@ def headline_table(grid):
             d, lo, hi = num(c["paired_diff"]), num(c["paired_ci95_low"]), num(c["paired_ci95_high"])
             p = num(c.get("p_bh"))
             cells.append(f"{fmt(mean)} ({signed(d)} {interval(lo, hi)}{stars(p)})")
-        rows.append(f"| {name} ({r['runs']} runs) | " + " | ".join(cells) + " |")
-    return "\n".join(rows)
+        rows.append([f"{name} ({r['runs']} runs)", *cells])
+    return table(["condition", *(t for _, t in metrics)], rows)
 
 
 def significant(grid, headline_only=True):
@@ -329,15 +334,11 @@ def top1_cost(grid):
 
 
 def folds_table(grids):
-    rows = ["| grid | condition | stable TPT epoch | NC1 fold, epoch 1 to end | NC1 fold, stable TPT to end "
-            "| NC1 fold across decay 1 | across decay 2 |", "| --- | --- | --- | --- | --- | --- | --- |"]
-    for g in grids:
-        _, _, folds = report_of(g)
-        for name, r in folds.items():
-            rows.append(f"| `{g}` | {name} | {fmt(num(r.get('stable_tpt_epoch_mean')), 3)} | "
-                        f"{fmt(num(r.get('nc1_fold_total')))} | {fmt(num(r.get('nc1_fold_after_stable_tpt')))} | "
-                        f"{fmt(num(r.get('nc1_fold_decay1')))} | {fmt(num(r.get('nc1_fold_decay2')))} |")
-    return "\n".join(rows)
+    rows = [[f"`{g}`", name, fmt(num(r.get("stable_tpt_epoch_mean")), 3),
+             *(fmt(num(r.get(f"nc1_fold_{span}"))) for span in ("total", "after_stable_tpt", "decay1", "decay2"))]
+            for g in grids for name, r in report_of(g)[2].items()]
+    return table(["grid", "condition", "stable TPT epoch", "NC1 fold, epoch 1 to end",
+                  "NC1 fold, stable TPT to end", "NC1 fold across decay 1", "across decay 2"], rows)
 
 
 def unfinished(grid):
@@ -347,15 +348,12 @@ def unfinished(grid):
 
 def runs_table(grid):
     """One row per committed run (the full-data and GPU grids: one seed, no statistics)."""
-    rows = ["| run | status | epochs | wall time | TPT epoch | test acc. | NC1 | NC2 | NC3 | NC4 | mistake severity |",
-            "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
-    for name, _, s in runs_of(grid):
-        f = s.get("final", {})
-        rows.append(f"| {name} | {s['status']} | {s['epochs']} | {s['wall_time_s'] / 3600:.2f} h | "
-                    f"{s.get('tpt_epoch') or '-'} | {fmt(f.get('test_acc'), 4)} | {fmt(f.get('nc1'))} | "
-                    f"{fmt(f.get('nc2'))} | {fmt(f.get('nc3'))} | {fmt(f.get('nc4'))} | "
-                    f"{fmt(f.get('mistake_severity'))} |")
-    return "\n".join(rows)
+    rows = [[name, s["status"], s["epochs"], f"{s['wall_time_s'] / 3600:.2f} h", s.get("tpt_epoch") or "-",
+             fmt(s.get("final", {}).get("test_acc"), 4),
+             *(fmt(s.get("final", {}).get(m)) for m in ("nc1", "nc2", "nc3", "nc4", "mistake_severity"))]
+            for name, _, s in runs_of(grid)]
+    return table(["run", "status", "epochs", "wall time", "TPT epoch", "test acc.", "NC1", "NC2", "NC3", "NC4",
+                  "mistake severity"], rows)
 
 
 def flat_control_table(grid):
@@ -364,14 +362,12 @@ def flat_control_table(grid):
     path = RESULTS / grid / "flat-tree-control.csv"
     if not path.exists():
         return None
-    rows = ["| run | measured against | top-1 error | mistake severity | hdist@1 | hdist@5 | NC2 | "
-            "nc2_tree | tree corr. | NC1 coarse |",
-            "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
-    for r in read_csv(path):
-        rows.append(f"| {r['run']} | `{r['hierarchy']}` | " + " | ".join(
-            fmt(num(r[k]), 4) for k in ("top1_error", "mistake_severity", "hdist@1", "hdist@5", "nc2",
-                                         "nc2_tree", "mean_tree_correlation", "nc1_coarse")) + " |")
-    return "\n".join(rows)
+    rows = [[r["run"], f"`{r['hierarchy']}`", *(fmt(num(r[k]), 4) for k in (
+                "top1_error", "mistake_severity", "hdist@1", "hdist@5", "nc2", "nc2_tree",
+                "mean_tree_correlation", "nc1_coarse"))]
+            for r in read_csv(path)]
+    return table(["run", "measured against", "top-1 error", "mistake severity", "hdist@1", "hdist@5", "NC2",
+                  "nc2_tree", "tree corr.", "NC1 coarse"], rows)
 
 
 # ---- the page -----------------------------------------------------------------------------------
@@ -649,9 +645,7 @@ def bertinetto(f):
 def scales_table(f):
     """Each condition run at both scales: the CPU-scale grids (subsets, mean over seeds) beside
     the full-data grid (its seeds so far)."""
-    rows = ["| condition | grid | images per class | runs | test acc. | NC1 | NC2 | NC3 | NC4 | "
-            "mistake severity | hdist@5 | NC1 fold, stable TPT to end |",
-            "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    rows = []
     for pg in f["protocol"]:
         dataset = runs_of(pg)[0][1]["data"]["name"]
         cpu = [g for g in CPU_GRIDS if runs_of(g)[0][1]["data"]["name"] == dataset]
@@ -662,11 +656,14 @@ def scales_table(f):
                 continue
             for g, folds, s in here + condition_rows([pg], name):
                 per = runs_of(g)[0][1]["data"]["per_class"] or "all"
-                rows.append(f"| {name} | `{g}` | {per} | {s['runs']} | {fmt(num(s.get('test_acc_mean')), 4)} | "
-                            + " | ".join(fmt(num(s.get(f"{m}_mean"))) for m in
-                                         ("nc1", "nc2", "nc3", "nc4", "mistake_severity", "hdist@5"))
-                            + f" | {fmt(num(folds.get('nc1_fold_after_stable_tpt')))} |")
-    return "\n".join(rows) if len(rows) > 2 else None
+                rows.append([name, f"`{g}`", per, s["runs"], fmt(num(s.get("test_acc_mean")), 4),
+                             *(fmt(num(s.get(f"{m}_mean"))) for m in
+                               ("nc1", "nc2", "nc3", "nc4", "mistake_severity", "hdist@5")),
+                             fmt(num(folds.get("nc1_fold_after_stable_tpt")))])
+    if not rows:
+        return None
+    return table(["condition", "grid", "images per class", "runs", "test acc.", "NC1", "NC2", "NC3", "NC4",
+                  "mistake severity", "hdist@5", "NC1 fold, stable TPT to end"], rows)
 
 
 def spans_sentence(grids):
@@ -682,8 +679,8 @@ def spans_sentence(grids):
 
 def in_short(f):
     weak = f["max_fold_tpt"] < ORDER
-    sig_lines = [f"| `{g}` | {name} | {m} | {signed(d, 3)} | {fmt(p, 2)} | {fmt(pbh, 2)} |"
-                 for g in CPU_GRIDS for name, m, d, p, pbh in f["sig"][g]]
+    sig_rows = [[f"`{g}`", name, m, signed(d, 3), fmt(p, 2), fmt(pbh, 2)]
+                for g in CPU_GRIDS for name, m, d, p, pbh in f["sig"][g]]
 
     def no_worse(costs):
         """The bounds of the conditions with an interval and no significant rise, then those
@@ -720,8 +717,7 @@ def in_short(f):
         f"each grid's `comparisons.csv`); {sum(f['lost'].values())} headline comparisons with a raw p "
         "below 0.05 lose it after the correction:",
         "",
-        "\n".join(["| grid | condition | metric | paired difference | p | p (BH) |",
-                   "| --- | --- | --- | --- | --- | --- |"] + sig_lines),
+        table(["grid", "condition", "metric", "paired difference", "p", "p (BH)"], sig_rows),
         "",
         f"- **{count_word(f['cpu_seeds']).capitalize()} seeds limit what can be shown.** The exact "
         f"sign-flip test over {count_word(f['cpu_seeds'])} pairs cannot go below p = "
@@ -804,15 +800,15 @@ def grid_plan(grid):
     base_lr = tomllib.loads((path.parent / cfg["base"]).read_text())["optim"]["lr"]
     seeds = cfg["axes"]["seed"]
     done = {name for name, _, _ in runs_of(grid)}
-    rows = ["| condition | loss | learning rate | seeds committed |", "| --- | --- | --- | --- |"]
+    rows = []
     for v in cfg["variants"]["loss"]:
         loss = v.get("loss", {})
         settings = ", ".join(f"{k} {x}" for k, x in loss.items())
         lr = v.get("optim.lr", v.get("optim", {}).get("lr", base_lr))
         lr_text = f"{lr:g}" + (f" ({lr / base_lr:.3f} x {base_lr:g})" if lr != base_lr and "hxe" in str(loss) else "")
         n = sum(f"loss={v['label']}_seed={s}" in done for s in seeds)
-        rows.append(f"| {v['label']} | {settings} | {lr_text} | {n} of {len(seeds)} |")
-    return f"`{path.relative_to(REPO)}`", "\n".join(rows)
+        rows.append([v["label"], settings, lr_text, f"{n} of {len(seeds)}"])
+    return f"`{path.relative_to(REPO)}`", table(["condition", "loss", "learning rate", "seeds committed"], rows)
 
 
 def stable_tpt_sentence(runs):
@@ -945,14 +941,12 @@ def terminal_phase_table(grid):
     if not found:
         return None
     start, _, courses = found
-    rows = [f"| condition | hdist@5, epoch {start} | highest from then on (epoch) | at the end | largest move "
-            f"from epoch {start} | top-5 error, epoch {start} → end | top-1 error, epoch {start} → end |",
-            "| --- | --- | --- | --- | --- | --- | --- |"]
-    for c, k in courses.items():
-        rows.append(f"| {c} | {fmt(k.before[0], 4)} | {fmt(k.peak, 4)} ({k.peak_epoch}) | {fmt(k.after[0], 4)} | "
-                    f"{fmt(k.largest_move, 2)} | {fmt(k.before[1], 2)} → {fmt(k.after[1], 2)} | "
-                    f"{fmt(k.before[2], 3)} → {fmt(k.after[2], 3)} |")
-    return "\n".join(rows)
+    rows = [[c, fmt(k.before[0], 4), f"{fmt(k.peak, 4)} ({k.peak_epoch})", fmt(k.after[0], 4),
+             fmt(k.largest_move, 2), f"{fmt(k.before[1], 2)} → {fmt(k.after[1], 2)}",
+             f"{fmt(k.before[2], 3)} → {fmt(k.after[2], 3)}"] for c, k in courses.items()]
+    return table(["condition", f"hdist@5, epoch {start}", "highest from then on (epoch)", "at the end",
+                  f"largest move from epoch {start}", f"top-5 error, epoch {start} → end",
+                  f"top-1 error, epoch {start} → end"], rows)
 
 
 def ordinal(n):
