@@ -786,11 +786,21 @@ def cells_left(grid):
 
 
 def seeds_so_far(grid):
-    """'seeds 0 1 2 of 5 so far', or 'all five seeds' once every planned seed has a run."""
-    done, planned = seeds_of(grid), protocol_config(grid)[1]["axes"]["seed"]
-    if set(planned) <= set(done):
+    """'seeds 0 1 2 of 5 so far' (the seeds every condition has), with the conditions that have
+    more ('seeds 0 1 2 of 5 so far, and 3 of ce'); 'all five seeds' once every planned cell has a
+    run."""
+    planned = protocol_config(grid)[1]["axes"]["seed"]
+    if not cells_left(grid):
         return f"all {count_word(len(planned))} seeds"
-    return f"seed{'s' if len(done) > 1 else ''} {' '.join(map(str, done))} of {len(planned)} so far"
+    by_condition = {}
+    for cell, cfg, _ in runs_of(grid):
+        by_condition.setdefault(condition_of(cell), set()).add(cfg["seed"])
+    common = sorted(set.intersection(*by_condition.values()))
+    extra = [f"{' '.join(map(str, sorted(seeds - set(common))))} of {c}"
+             for c, seeds in sorted(by_condition.items()) if seeds - set(common)]
+    text = (f"seed{'s' if len(common) > 1 else ''} {' '.join(map(str, common))} of {len(planned)} so far"
+            if common else f"no seed of all {len(planned)} in every condition yet")
+    return text + (f", and {'; '.join(extra)}" if extra else "")
 
 
 def grid_plan(grid):
