@@ -742,7 +742,6 @@ def full_data_bullet(f):
         every = significant(g, headline_only=False)
         hier = sorted(hierarchical(g))
         others = sorted({n for (n, _) in report_of(g)[1]} - set(hier))
-        floor_p = min(num(c.get("sign_flip_p")) or 1.0 for c in comps)
         lr = lr_factors(g)
         out.append(f"- **At full data (`{g}`, {seeds_so_far(g)}), against CE after Benjamini-Hochberg "
                    "within the grid's family:**")
@@ -764,7 +763,8 @@ def full_data_bullet(f):
             f"  - Paired over the seeds each condition shares with CE ({span(pairs, 3)} pairs), on one "
             "fixed test set: the intervals and p-values cover the variation between seeds, not the "
             "sampling of the test images. The exact sign-flip test cannot go below p = "
-            f"{fmt(floor_p, 2)} with {plural(min(pairs), 'pair')}, so these rest on the paired t-test"
+            + " and ".join(f"{fmt(2 / 2 ** n, 3)} with {plural(n, 'pair')}" for n in sorted(set(pairs)))
+            + ", so these rest on the paired t-test"
             + (", and they may change as the other seeds land." if "so far" in seeds_so_far(g) else ".")
             + "".join(f" {n} trains at {fmt(x, 4)}x CE's learning rate (the step-size control, docs/study.md)."
                       for n, x in lr.items() if n in hier))
@@ -796,8 +796,12 @@ def seeds_so_far(grid):
     for cell, cfg, _ in runs_of(grid):
         by_condition.setdefault(condition_of(cell), set()).add(cfg["seed"])
     common = sorted(set.intersection(*by_condition.values()))
-    extra = [f"{' '.join(map(str, sorted(seeds - set(common))))} of {c}"
-             for c, seeds in sorted(by_condition.items()) if seeds - set(common)]
+    # The conditions with more seeds, grouped by the seeds they have beyond the common ones.
+    beyond = {}
+    for c, seeds in sorted(by_condition.items()):
+        if seeds - set(common):
+            beyond.setdefault(" ".join(map(str, sorted(seeds - set(common)))), []).append(c)
+    extra = [f"{more} of {', '.join(cs)}" for more, cs in beyond.items()]
     text = (f"seed{'s' if len(common) > 1 else ''} {' '.join(map(str, common))} of {len(planned)} so far"
             if common else f"no seed of all {len(planned)} in every condition yet")
     return text + (f", and {'; '.join(extra)}" if extra else "")
