@@ -697,9 +697,15 @@ def in_short(f):
                   for c in costs if c.is_constant]
         return text + (" (" + "; ".join(notes) + ")" if notes else "")
 
+    full = full_data_bullet(f) + floor_bullet(f["protocol"]) + terminal_phase_bullet(f["protocol"])
     return [
         "## In short",
         "",
+    ] + ([
+        "At full data (the published protocol, the stronger evidence"
+        + ("; provisional while its seeds land" if any(cells_left(g) for g in f["protocol"]) else "")
+        + "), then at CPU scale.", "",
+    ] + full + [""] if full else []) + [
         "- **"
         + ("In the CPU-scale study, every run reaches zero training error" if f["n_tpt"] == f["n_runs"] else
            f"In the CPU-scale study, {f['n_tpt']} of {f['n_runs']} runs reach zero training error")
@@ -727,7 +733,7 @@ def in_short(f):
         "the largest increase in top-1 error each hierarchical condition's 95% paired interval "
         "still allows is "
         + "; ".join(f"`{g}`: {no_worse(cs)}" for g, cs in f["cost"].items()) + ".",
-    ] + full_data_bullet(f) + floor_bullet(f["protocol"]) + terminal_phase_bullet(f["protocol"])
+    ]
 
 
 def full_data_bullet(f):
