@@ -974,9 +974,10 @@ def ordinal(n):
 
 
 def terminal_phase_bullet(grids):
-    """The In-short bullet on CE's hdist@5 after the first decay against the other conditions'."""
+    """The In-short bullet on CE's hdist@5 after the first decay against the other conditions'
+    (grids with hierarchical conditions: on a flat tree hdist@5 follows the top-5 error alone)."""
     out = []
-    for g in grids:
+    for g in (g for g in grids if hierarchical(g)):
         found = before_and_after(g)
         fl = floor_of(g)
         if not found or "ce" not in found[2] or fl is None:
@@ -1029,8 +1030,9 @@ def ceiling_sentence(grid):
 
 
 def floor_bullet(grids):
-    """The In-short bullet on the full-data grids whose conditions reach the floor of hdist@5."""
-    reached = [(g, fl) for g in grids if (fl := floor_of(g)) and fl.on]
+    """The In-short bullet on the full-data grids whose hierarchical conditions reach the floor of
+    hdist@5 (on a flat tree hdist@5 is the rescaled top-5 error: no hierarchy result)."""
+    reached = [(g, fl) for g in grids if hierarchical(g) and (fl := floor_of(g)) and fl.on]
     if not reached:
         return []
     parts = []
