@@ -289,6 +289,8 @@ fn summary_csv_holds_final_values_and_hand_computed_statistics() {
     let md = std::fs::read_to_string(out.join("summary.md")).unwrap();
     assert!(md.contains("| c1 | ce | 2 (0 1) |"), "{md}");
     assert!(md.contains("0.4000 ± 0.1414"), "{md}");
+    // The decision table opens with the baseline's own means (CE's NC1: (0.5 + 0.3) / 2).
+    assert!(md.contains("| ce (baseline): mean | – | 0.4000 |"), "{md}");
     assert!(md.contains("Welch"));
 }
 

@@ -613,7 +613,7 @@ pub fn summary_markdown(
     }) {
         s.push_str(&format!("\n{note}\n"));
     }
-    s.push_str(&baseline_markdown(conditions, comps));
+    s.push_str(&baseline_markdown(runs, conditions, comps));
     s.push_str(&folds_markdown(conditions, folds));
     s.push_str(&tpt_markdown(runs, conditions));
     s.push_str(&diverged_markdown(runs, conditions, &diverged));
@@ -731,7 +731,7 @@ fn mean_sd_cell(cell: &Cell) -> String {
 
 /// `## Against the cross-entropy baseline`: the family note, the decision table and the
 /// comparisons in detail, or why there is no comparison.
-fn baseline_markdown(conditions: &[Condition], comps: &[Comparison]) -> String {
+fn baseline_markdown(runs: &[Run], conditions: &[Condition], comps: &[Comparison]) -> String {
     let mut s = String::from("\n## Against the cross-entropy baseline\n\n");
     if !conditions.iter().any(|c| c.baseline.is_some()) {
         s.push_str(
@@ -742,14 +742,14 @@ fn baseline_markdown(conditions: &[Condition], comps: &[Comparison]) -> String {
     }
     s.push_str(&family_note(conditions, comps));
     s.push_str(" With few seeds read p-values as indications, not as findings.\n\n");
-    s.push_str(&decision_markdown(conditions, comps));
+    s.push_str(&decision_markdown(runs, conditions, comps));
     s.push_str(&comparisons_detail_markdown(conditions, comps));
     s
 }
 
 /// `### Decision table`: per condition with a baseline, its comparison on each headline
-/// metric.
-fn decision_markdown(conditions: &[Condition], comps: &[Comparison]) -> String {
+/// metric; first, when every row has the same baseline, that baseline's own means.
+fn decision_markdown(runs: &[Run], conditions: &[Condition], comps: &[Comparison]) -> String {
     let (dm, rows) = decision_table(conditions, comps);
     let mut s = String::from(
         "### Decision table\n\nEach cell: the difference to the baseline (condition − \
@@ -758,6 +758,26 @@ fn decision_markdown(conditions: &[Condition], comps: &[Comparison]) -> String {
          what the interval says of harm (\"no worse than\", \"worse\", \"better\").\n\n",
     );
     s.push_str(&md_table_head(&["condition", "baseline"], &dm));
+    let baselines: std::collections::BTreeSet<usize> = rows
+        .iter()
+        .filter_map(|(ci, _)| conditions[*ci].baseline)
+        .collect();
+    if let [b] = baselines.into_iter().collect::<Vec<_>>()[..] {
+        s.push_str(&format!(
+            "| {} (baseline): mean | – |",
+            md_escape(&conditions[b].name)
+        ));
+        for m in &dm {
+            let c = cell(runs, &conditions[b], m);
+            let mean = if c.n == 0 {
+                "–".to_string()
+            } else {
+                sig(c.mean)
+            };
+            s.push_str(&format!(" {mean} |"));
+        }
+        s.push('\n');
+    }
     for (ci, cells) in &rows {
         let c = &conditions[*ci];
         let b = c
