@@ -1086,8 +1086,9 @@ def protocol_section(f):
                       "conditions have, its 95% t interval and stars for the Benjamini-Hochberg "
                       "adjusted p-value within this grid's family.", "", headline_table(g), ""]
             if (REPORTS / g / "effects.svg").exists():
-                parts += [f"What each condition trades against CE (paired differences with their "
-                          f"95% intervals; lower left is better on both):", "",
+                parts += ["What each condition trades against CE (paired differences with their "
+                          "95% intervals, filled where they survive Benjamini-Hochberg; left of 0 is "
+                          "better in every panel):", "",
                           f"![Paired differences against CE, {g}](results/{g}/effects.svg)", ""]
         for sentence in (floor_sentence(g), ceiling_sentence(g)):
             if sentence:

@@ -1,8 +1,10 @@
-//! What each condition trades against its CE baseline: the paired difference in top-1 error
-//! (x) against the paired difference in hdist@5 and in mistake severity (y, one panel each) at
-//! the final epoch, each with its 95% interval drawn as a cross. Left of 0 costs no accuracy,
-//! below 0 makes better mistakes: a hierarchical loss that trades nothing sits in the lower
-//! left, one that buys better mistakes with accuracy in the lower right.
+//! What each condition trades against its CE baseline, as a forest plot: one row per
+//! condition, one panel per metric (top-1 error, hdist@5, mistake severity), each marker the
+//! paired difference condition − CE at the final epoch with its 95% interval as a bar, filled
+//! where the difference survives Benjamini–Hochberg. Left of the dashed 0 is better in every
+//! panel: a loss that buys better mistakes with accuracy sits right of 0 in the first panel and
+//! left of it in the others. (Drawn as rows rather than as a scatter of one difference against
+//! another: conditions with the same top-1 difference would hide each other's bars.)
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -14,31 +16,30 @@ use super::plot::{LegendEntry, SeriesStyle};
 use super::summary::Comparison;
 use super::svg::Marks;
 
-/// The metrics on the y axes, with their axis labels.
-pub const TRADED: [(&str, &str); 2] = [
-    ("hdist@5", "Δ hdist@5 (tree levels)"),
-    ("mistake_severity", "Δ mistake severity (tree levels)"),
+/// The panels: metric, title and unit.
+pub const METRICS: [(&str, &str, &str); 3] = [
+    ("top1_error", "Δ top-1 error", "fraction of test samples"),
+    ("hdist@5", "Δ hdist@5", "tree levels"),
+    ("mistake_severity", "Δ mistake severity", "tree levels"),
 ];
 
 /// A paired difference and its 95% interval: `(mean, low, high)`.
 pub type Effect = (f64, f64, f64);
 
-/// One condition's point: its Δ top-1 error and its Δ of each [`TRADED`] metric (`None` where
-/// the comparison is missing).
-pub struct EffectPoint {
+/// One condition's row: its difference on each of [`METRICS`] (`None` where the comparison is
+/// missing or not paired) and whether it survives the correction (BH p < 0.05).
+pub struct EffectRow {
     pub label: String,
     pub id: String,
     pub style: usize,
     pub pairs: usize,
-    pub top1: Effect,
-    pub traded: [Option<Effect>; 2],
-    /// Whether each traded difference survives the correction (BH p < 0.05): drawn filled.
-    pub significant: [bool; 2],
+    pub effects: [Option<Effect>; 3],
+    pub significant: [bool; 3],
 }
 
-/// The figure: one point per condition that has a baseline and paired runs.
+/// The figure: one row per condition that has a baseline and paired runs.
 pub struct EffectsFigure {
-    pub points: Vec<EffectPoint>,
+    pub rows: Vec<EffectRow>,
 }
 
 /// A comparison's paired effect, when it is paired (at least 2 pairs) and drawable.
@@ -48,39 +49,35 @@ fn paired_effect(c: &Comparison) -> Option<Effect> {
 }
 
 impl EffectsFigure {
-    /// `None` when no condition has a paired top-1 comparison and one of the [`TRADED`] ones.
+    /// `None` when no condition has a paired top-1 comparison and one of the others.
     pub fn new(conditions: &[Condition], comps: &[Comparison]) -> Option<EffectsFigure> {
         let comparison = |ci: usize, metric: &str| {
             comps
                 .iter()
                 .find(|c| c.condition == ci && c.metric == metric)
         };
-        let find = |ci: usize, metric: &str| comparison(ci, metric).and_then(paired_effect);
-        let points: Vec<EffectPoint> = conditions
+        let rows: Vec<EffectRow> = conditions
             .iter()
             .enumerate()
             .filter(|(_, c)| c.baseline.is_some())
             .filter_map(|(ci, c)| {
-                let top1 = find(ci, "top1_error")?;
-                let traded = TRADED.map(|(m, _)| find(ci, m));
+                let top1 = comparison(ci, "top1_error")?;
+                let effects = METRICS.map(|(m, _, _)| comparison(ci, m).and_then(paired_effect));
                 let significant =
-                    TRADED.map(|(m, _)| comparison(ci, m).is_some_and(|c| c.p_bh < 0.05));
-                let pairs = comps
-                    .iter()
-                    .find(|k| k.condition == ci && k.metric == "top1_error")?
-                    .n_pairs;
-                traded.iter().any(Option::is_some).then(|| EffectPoint {
-                    label: c.name.clone(),
-                    id: c.id.clone(),
-                    style: ci,
-                    pairs,
-                    top1,
-                    traded,
-                    significant,
+                    METRICS.map(|(m, _, _)| comparison(ci, m).is_some_and(|c| c.p_bh < 0.05));
+                (effects[0].is_some() && effects[1..].iter().any(Option::is_some)).then(|| {
+                    EffectRow {
+                        label: c.name.clone(),
+                        id: c.id.clone(),
+                        style: ci,
+                        pairs: top1.n_pairs,
+                        effects,
+                        significant,
+                    }
                 })
             })
             .collect();
-        (!points.is_empty()).then_some(EffectsFigure { points })
+        (!rows.is_empty()).then_some(EffectsFigure { rows })
     }
 }
 
@@ -92,9 +89,14 @@ fn range(effects: impl Iterator<Item = Effect>) -> std::ops::Range<f64> {
     padded(lo, hi)
 }
 
+/// Pixels per row, and the left panel's extra width for the conditions' names.
+const ROW_H: u32 = 34;
+const NAMES_W: u32 = 120;
+
 impl Figure for EffectsFigure {
     fn size(&self) -> (u32, u32) {
-        (1300, 620)
+        // Tall enough for the legend's note beside few rows.
+        (1300, (170 + ROW_H * self.rows.len() as u32).max(470))
     }
 
     fn draw<DB: DrawingBackend>(
@@ -102,34 +104,47 @@ impl Figure for EffectsFigure {
         root: &DrawingArea<DB, Shift>,
         marks: &Marks,
     ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
-        let (plots, legend) = root.split_horizontally(self.size().0 - 280);
-        let panels = plots.split_evenly((1, TRADED.len()));
-        let xr = range(self.points.iter().map(|p| p.top1));
-        let xs = xr.end - xr.start;
-        for (k, ((metric, y_desc), area)) in TRADED.iter().zip(&panels).enumerate() {
-            let shown: Vec<(&EffectPoint, Effect)> = self
-                .points
+        let (plots, legend) = root.split_horizontally(self.size().0 - 260);
+        let width = plots.dim_in_pixel().0 - NAMES_W;
+        let (first, rest) = plots.split_horizontally(NAMES_W + width / 3);
+        let (second, third) = rest.split_horizontally(width / 3);
+        let n = self.rows.len();
+        // Row k (the first condition on top) at y = n - k.
+        let names: Vec<String> = self.rows.iter().map(|r| r.label.clone()).collect();
+        for (k, (area, (metric, title, unit))) in
+            [first, second, third].iter().zip(METRICS).enumerate()
+        {
+            let shown: Vec<(usize, &EffectRow, Effect)> = self
+                .rows
                 .iter()
-                .filter_map(|p| p.traded[k].map(|e| (p, e)))
+                .enumerate()
+                .filter_map(|(i, r)| r.effects[k].map(|e| (i, r, e)))
                 .collect();
-            let yr = range(shown.iter().map(|(_, e)| *e));
-            let ys = yr.end - yr.start;
+            let xr = range(shown.iter().map(|(_, _, e)| *e));
+            let xs = xr.end - xr.start;
             let mut chart = ChartBuilder::on(area)
-                .caption(
-                    format!("Δ top-1 error vs Δ {}", metric.replace('_', " ")),
-                    plot::text(20.0),
-                )
-                .margin(12)
-                .x_label_area_size(55)
-                .y_label_area_size(80)
-                .build_cartesian_2d(xr.clone(), yr.clone())?;
+                .caption(title, plot::text(19.0))
+                .margin(10)
+                .x_label_area_size(50)
+                .y_label_area_size(if k == 0 { NAMES_W } else { 10 })
+                .build_cartesian_2d(xr.clone(), 0.5..n as f64 + 0.5)?;
+            let label_of = |y: &f64| {
+                let i = n as i64 - y.round() as i64;
+                if k == 0 && (0..n as i64).contains(&i) && (y - y.round()).abs() < 1e-9 {
+                    names[i as usize].clone()
+                } else {
+                    String::new()
+                }
+            };
             chart
                 .configure_mesh()
                 .x_label_formatter(&|v| plot::tick_label(*v, xs))
-                .y_label_formatter(&|v| plot::tick_label(*v, ys))
+                .y_label_formatter(&label_of)
+                .y_labels(n)
+                .x_labels(5)
                 .max_light_lines(1)
-                .x_desc("Δ top-1 test error (condition − CE)")
-                .y_desc(*y_desc)
+                .disable_y_mesh()
+                .x_desc(format!("{title} ({unit})"))
                 .label_style(plot::text(14.0))
                 .axis_desc_style(plot::text(15.0))
                 .light_line_style(RGBColor(240, 240, 240))
@@ -137,48 +152,52 @@ impl Figure for EffectsFigure {
                 .draw()?;
             // Pixels of the whole figure: the marks are drawn on `root` (the panels are offset).
             let px = |x: f64, y: f64| chart.backend_coord(&(x, y));
-            let grey = SeriesStyle {
+            let zero = SeriesStyle {
                 colour: RGBColor(120, 120, 120),
                 marker: plot::Marker::Circle,
                 dash: Some((5, 4)),
             };
-            draw_line(root, &[px(0.0, yr.start), px(0.0, yr.end)], &grey, 1, marks)?;
-            draw_line(root, &[px(xr.start, 0.0), px(xr.end, 0.0)], &grey, 1, marks)?;
-            for (p, (dy, ylo, yhi)) in shown.iter().rev() {
-                let filled = p.significant[k];
-                let st = series_style(p.style);
-                let solid = SeriesStyle { dash: None, ..st };
-                let (dx, xlo, xhi) = p.top1;
-                marks.group(&format!("cond cond-{}", p.id));
-                draw_line(root, &[px(xlo, *dy), px(xhi, *dy)], &solid, 2, marks)?;
-                draw_line(root, &[px(dx, *ylo), px(dx, *yhi)], &solid, 2, marks)?;
-                let centre = px(dx, *dy);
-                draw_marker_styled(root, centre, st.marker, st.colour, 6, filled)?;
+            draw_line(
+                root,
+                &[px(0.0, 0.5), px(0.0, n as f64 + 0.5)],
+                &zero,
+                1,
+                marks,
+            )?;
+            for (i, r, (d, lo, hi)) in shown {
+                let y = (n - i) as f64;
+                let st = series_style(r.style);
+                let bar = SeriesStyle { dash: None, ..st };
+                marks.group(&format!("cond cond-{}", r.id));
+                draw_line(root, &[px(lo, y), px(hi, y)], &bar, 2, marks)?;
+                let centre = px(d, y);
+                draw_marker_styled(root, centre, st.marker, st.colour, 6, r.significant[k])?;
                 marks.hover(
                     centre,
                     8,
                     &format!(
-                        "{} − CE over {} seed pairs: top-1 error {} [{}, {}], {metric} {} [{}, {}]{}",
-                        p.label,
-                        p.pairs,
-                        signed(dx),
-                        signed(xlo),
-                        signed(xhi),
-                        signed(*dy),
-                        signed(*ylo),
-                        signed(*yhi),
-                        if filled { " (BH p < 0.05)" } else { "" }
+                        "{} − CE over {} seed pairs: {metric} {} [{}, {}]{}",
+                        r.label,
+                        r.pairs,
+                        signed(d),
+                        signed(lo),
+                        signed(hi),
+                        if r.significant[k] {
+                            " (BH p < 0.05)"
+                        } else {
+                            ""
+                        }
                     ),
                 );
                 marks.end_group();
             }
         }
         let entries: Vec<LegendEntry> = self
-            .points
+            .rows
             .iter()
-            .map(|p| LegendEntry {
-                label: format!("{} ({} pairs)", p.label, p.pairs),
-                style: series_style(p.style),
+            .map(|r| LegendEntry {
+                label: format!("{} ({} pairs)", r.label, r.pairs),
+                style: series_style(r.style),
                 line: false,
             })
             .collect();
@@ -187,9 +206,9 @@ impl Figure for EffectsFigure {
             "Condition − CE",
             &entries,
             &[
-                "Marker: the mean paired difference (runs paired by seed), filled where the \
-                 difference on the y axis survives Benjamini–Hochberg; bars: the 95% intervals, \
-                 not adjusted. Lower left: better mistakes at no cost in accuracy."
+                "Marker: the mean paired difference (runs paired by seed), filled where it \
+                 survives Benjamini–Hochberg; bar: its 95% interval, not adjusted. Left of 0 is \
+                 better in every panel."
                     .to_string(),
             ],
         )
@@ -232,21 +251,28 @@ mod tests {
             compared("nc1", -0.01, -0.02, 0.0),
         ];
         let fig = EffectsFigure::new(&conds, &comps).unwrap();
-        assert_eq!(fig.points.len(), 1);
-        let p = &fig.points[0];
-        assert_eq!((p.label.as_str(), p.style, p.pairs), ("hxe", 1, 3));
-        assert_eq!(p.top1, (0.0037, 0.0016, 0.0058));
-        // hdist@5 found, mistake severity not compared.
-        assert_eq!(p.traded, [Some((-0.22, -0.23, -0.21)), None]);
-        assert_eq!(p.significant, [true, false]);
-        // The SVG's hover text gives both differences with their intervals.
+        assert_eq!(fig.rows.len(), 1);
+        let r = &fig.rows[0];
+        assert_eq!((r.label.as_str(), r.style, r.pairs), ("hxe", 1, 3));
+        // top-1 and hdist@5 found, mistake severity not compared; hdist@5 survives BH.
+        assert_eq!(
+            r.effects,
+            [
+                Some((0.0037, 0.0016, 0.0058)),
+                Some((-0.22, -0.23, -0.21)),
+                None
+            ]
+        );
+        assert_eq!(r.significant, [false, true, false]);
+        // The SVG's hover texts give each difference with its interval.
         let dir = std::env::temp_dir().join(format!("nclab-effects-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let svg = plot::save(&fig, &dir, "effects").unwrap();
         assert!(
             svg.contains(
-                "hxe − CE over 3 seed pairs: top-1 error +0.003700 [+0.001600, +0.005800], \
-                 hdist@5 −0.2200 [−0.2300, −0.2100] (BH p &lt; 0.05)"
+                "hxe − CE over 3 seed pairs: top1_error +0.003700 [+0.001600, +0.005800]<"
+            ) && svg.contains(
+                "hxe − CE over 3 seed pairs: hdist@5 −0.2200 [−0.2300, −0.2100] (BH p &lt; 0.05)"
             ),
             "{svg}"
         );

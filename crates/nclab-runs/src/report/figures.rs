@@ -276,10 +276,10 @@ pub fn tradeoff_figures(
         trade.push(FigureEntry {
             stem: "effects".into(),
             caption: "What each condition trades against its CE baseline at the final epoch: \
-                      the paired difference in top-1 error against the paired difference in \
-                      hdist@5 and in mistake severity, with their 95% intervals (not adjusted \
-                      for multiple comparisons; the stars of the decision table are). Lower \
-                      left is better on both."
+                      the paired differences in top-1 error, hdist@5 and mistake severity, one \
+                      row per condition, with their 95% intervals (not adjusted for multiple \
+                      comparisons; filled markers survive Benjamini–Hochberg). Left of 0 is \
+                      better in every panel."
                 .into(),
             svg: Some(svg),
         });
