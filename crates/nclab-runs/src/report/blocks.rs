@@ -41,15 +41,11 @@ pub fn decision_block(runs: &[Run], conds: &[Condition], comps: &[Comparison]) -
                 and model.</p>"
             .into();
     }
-    let mut baselines: Vec<usize> = rows
-        .iter()
-        .filter_map(|(c, _)| conds[*c].baseline)
-        .collect();
-    baselines.sort_unstable();
-    baselines.dedup();
+    // Every row has a baseline: one, or several to name in each row.
+    let single = summary::single_baseline(conds, &rows);
     let mut s = decision_intro(conds, comps);
     s.push_str(&decision_head(&metrics));
-    if let [b] = baselines[..] {
+    if let Some(b) = single {
         s.push_str(&baseline_means_row(runs, &conds[b], &metrics));
     }
     s.push_str("</thead>\n<tbody>\n");
@@ -59,7 +55,7 @@ pub fn decision_block(runs: &[Run], conds: &[Condition], comps: &[Comparison]) -
             &conds[*ci],
             &metrics,
             cells,
-            baselines.len() > 1,
+            single.is_none(),
         ));
     }
     s.push_str("</tbody>\n</table>\n");

@@ -284,6 +284,25 @@ fn condition_label(
         .join(", ")
 }
 
+/// For tests: a condition named `name` (label and id too) over the runs `runs`, without a
+/// baseline or shared entries; tests set the other fields they need.
+#[cfg(test)]
+pub(crate) fn test_condition(name: &str, runs: Vec<usize>) -> Condition {
+    Condition {
+        label: name.into(),
+        name: name.into(),
+        id: name.into(),
+        key: BTreeMap::new(),
+        runs,
+        diverged: Vec::new(),
+        common: BTreeMap::new(),
+        dataset: None,
+        model: None,
+        loss: None,
+        baseline: None,
+    }
+}
+
 /// The condition of the runs `members` (sharing the defining entries `key`): runs in seed
 /// order, diverged ones set apart; name, id and baseline are set later.
 fn new_condition(

@@ -23,7 +23,8 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::conditions::Condition;
 use super::plot::{
-    self, draw_legend, draw_line, draw_marker, series_style, Figure, LegendEntry, SeriesStyle,
+    self, draw_legend, draw_line, draw_marker, grey, series_style, Figure, LegendEntry,
+    SeriesStyle, GREY,
 };
 use super::runs::Run;
 use super::svg::Marks;
@@ -222,18 +223,6 @@ impl Default for CurveOptions {
             log_x: true,
             per_seed: false,
         }
-    }
-}
-
-/// The grey of the floor line and the learning-rate decays.
-const GREY: RGBColor = RGBColor(120, 120, 120);
-
-/// The style of the marks that are not data: grey, dashed `on` pixels on, `off` off.
-fn grey(on: u32, off: u32) -> SeriesStyle {
-    SeriesStyle {
-        colour: GREY,
-        marker: plot::Marker::Circle,
-        dash: Some((on, off)),
     }
 }
 

@@ -13,7 +13,7 @@ use super::conditions::Condition;
 use super::curves::{padded, plottable};
 use super::plot::{self, draw_legend, draw_line, draw_marker_styled, series_style, Figure};
 use super::plot::{LegendEntry, SeriesStyle};
-use super::summary::Comparison;
+use super::summary::{signed, Comparison};
 use super::svg::Marks;
 
 /// The panels: metric, title and unit.
@@ -152,11 +152,7 @@ impl Figure for EffectsFigure {
                 .draw()?;
             // Pixels of the whole figure: the marks are drawn on `root` (the panels are offset).
             let px = |x: f64, y: f64| chart.backend_coord(&(x, y));
-            let zero = SeriesStyle {
-                colour: RGBColor(120, 120, 120),
-                marker: plot::Marker::Circle,
-                dash: Some((5, 4)),
-            };
+            let zero = plot::grey(5, 4);
             draw_line(
                 root,
                 &[px(0.0, 0.5), px(0.0, n as f64 + 0.5)],
@@ -215,10 +211,6 @@ impl Figure for EffectsFigure {
     }
 }
 
-fn signed(v: f64) -> String {
-    super::summary::signed(v)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -226,17 +218,8 @@ mod tests {
 
     fn condition(name: &str, baseline: Option<usize>) -> Condition {
         Condition {
-            label: name.into(),
-            name: name.into(),
-            id: name.into(),
-            key: Default::default(),
-            runs: vec![0, 1, 2],
-            diverged: Vec::new(),
-            common: Default::default(),
-            dataset: None,
-            model: None,
-            loss: None,
             baseline,
+            ..crate::report::conditions::test_condition(name, vec![0, 1, 2])
         }
     }
 

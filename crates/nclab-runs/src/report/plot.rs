@@ -51,6 +51,18 @@ pub const COLOURS: [RGBColor; 12] = [
     RGBColor(68, 170, 153),
 ];
 
+/// The grey of the marks that are not data (floors, decays, zero lines) and of their labels.
+pub const GREY: RGBColor = RGBColor(120, 120, 120);
+
+/// The style of the marks that are not data: grey, dashed `on` pixels on, `off` off.
+pub fn grey(on: u32, off: u32) -> SeriesStyle {
+    SeriesStyle {
+        colour: GREY,
+        marker: Marker::Circle,
+        dash: Some((on, off)),
+    }
+}
+
 /// Marker shapes, cycled with a period coprime to the colours' so that pairs stay distinct.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Marker {

@@ -55,26 +55,14 @@ pub fn shared(conds: &[Condition], decays: &[f64]) -> Vec<(&'static str, String)
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::BTreeMap;
 
     fn condition(entries: &[(&str, &str)]) -> Condition {
-        let common: BTreeMap<String, String> = entries
+        let mut c = crate::report::conditions::test_condition("c", Vec::new());
+        c.common = entries
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        Condition {
-            label: String::new(),
-            name: String::new(),
-            id: String::new(),
-            key: BTreeMap::new(),
-            runs: Vec::new(),
-            diverged: Vec::new(),
-            common,
-            dataset: None,
-            model: None,
-            loss: None,
-            baseline: None,
-        }
+        c
     }
 
     #[test]

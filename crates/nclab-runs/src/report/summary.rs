@@ -747,6 +747,18 @@ fn baseline_markdown(runs: &[Run], conditions: &[Condition], comps: &[Comparison
     s
 }
 
+/// The baseline of the decision table's rows when they all share one (`None` with several).
+pub fn single_baseline(conditions: &[Condition], rows: &DecisionRows) -> Option<usize> {
+    let baselines: std::collections::BTreeSet<usize> = rows
+        .iter()
+        .filter_map(|(ci, _)| conditions[*ci].baseline)
+        .collect();
+    match baselines.into_iter().collect::<Vec<_>>()[..] {
+        [b] => Some(b),
+        _ => None,
+    }
+}
+
 /// `### Decision table`: per condition with a baseline, its comparison on each headline
 /// metric; first, when every row has the same baseline, that baseline's own means.
 fn decision_markdown(runs: &[Run], conditions: &[Condition], comps: &[Comparison]) -> String {
@@ -758,11 +770,7 @@ fn decision_markdown(runs: &[Run], conditions: &[Condition], comps: &[Comparison
          what the interval says of harm (\"no worse than\", \"worse\", \"better\").\n\n",
     );
     s.push_str(&md_table_head(&["condition", "baseline"], &dm));
-    let baselines: std::collections::BTreeSet<usize> = rows
-        .iter()
-        .filter_map(|(ci, _)| conditions[*ci].baseline)
-        .collect();
-    if let [b] = baselines.into_iter().collect::<Vec<_>>()[..] {
+    if let Some(b) = single_baseline(conditions, &rows) {
         s.push_str(&format!(
             "| {} (baseline): mean | – |",
             md_escape(&conditions[b].name)
@@ -1024,19 +1032,7 @@ mod tests {
             run("epoch,nc1\n1,9\n2,NaN\n"),
             run("epoch,nc1\n1,9\n2,\n"),
         ];
-        let c = Condition {
-            label: "x".into(),
-            name: "x".into(),
-            diverged: Vec::new(),
-            id: "c1".into(),
-            key: Default::default(),
-            runs: vec![0, 1, 2, 3],
-            common: Default::default(),
-            dataset: None,
-            model: None,
-            loss: None,
-            baseline: None,
-        };
+        let c = crate::report::conditions::test_condition("x", vec![0, 1, 2, 3]);
         let cell = cell(&runs, &c, "nc1");
         assert_eq!(cell.n, 2);
         assert!((cell.mean - 0.3).abs() < 1e-15);

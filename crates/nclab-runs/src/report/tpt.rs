@@ -211,19 +211,7 @@ mod tests {
         assert!(!runs[0].stable_tpt_from_analyses());
         assert!(runs[1].stable_tpt_from_analyses());
         assert_eq!(runs[1].stable_tpt_epoch(), Some(4.0));
-        let c = Condition {
-            label: "x".into(),
-            name: "x".into(),
-            id: "c1".into(),
-            key: Default::default(),
-            runs: vec![0, 1],
-            diverged: Vec::new(),
-            common: Default::default(),
-            dataset: None,
-            model: None,
-            loss: None,
-            baseline: None,
-        };
+        let c = crate::report::conditions::test_condition("x", vec![0, 1]);
         let rows = rows(&runs, std::slice::from_ref(&c));
         assert_eq!(rows[0].stable_tpt_from_analyses, 1);
         let (_, text) = text_rows(&[c], &rows);
