@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Copy the small files of every finished run under a sweep folder into results/, so that a
-# study running for days is kept by commits as its runs finish (checkpoints stay behind).
+# study running for days is kept by commits as its runs finish (checkpoints stay behind), with
+# each run's test predictions image by image while its final.safetensors is still there
+# (scripts/test_predictions.py, with the Python of `make setup`; PYTHON overrides it).
 #   scripts/collect-runs.sh SWEEP_DIR RESULTS_DIR
 set -euo pipefail
 . "$(dirname "$0")/run-files.sh"
@@ -18,3 +20,9 @@ for run in "$src"/*/; do
   echo "collected $(basename "$run")"
 done
 echo "$copied new run(s) in $dst"
+python=${PYTHON:-$(dirname "$0")/../.venv/bin/python}
+if [ ! -x "$python" ]; then
+  echo "collect-runs.sh: no Python at $python for the test predictions: run \`make setup\` (or set PYTHON)" >&2
+  exit 1
+fi
+"$python" "$(dirname "$0")/test_predictions.py" "$src" "$dst"

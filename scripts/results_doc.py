@@ -618,6 +618,14 @@ def bertinetto(f):
     else:
         top1_verdict = ("**Cannot say** after the correction: no significant cost, and intervals too "
                         "wide to rule out the one the paper reports.")
+    for g in full:
+        v = image_verdicts(g)["top1_error"]
+        names = [n for n in hierarchical(g) if n in v["open"] + v["lost"]]
+        if names:
+            top1_verdict += (f" On `{g}`, the top-1 differences of {', '.join(sorted(names))} do not clear 0 once "
+                             "the sampling of the test images is added" + (
+                                 " (within an upper bound of that term: not known yet)"
+                                 if set(names) <= set(v["open"]) else "") + ".")
     return [
         f"**Bertinetto et al. (2020)**, *Making better mistakes*: HXE and soft labels against CE, on {scales}.",
         "",
@@ -772,6 +780,7 @@ def full_data_bullet(f):
             + " and ".join(f"{fmt(2 / 2 ** n, 3)} with {plural(n, 'pair')}" for n in sorted(set(pairs)))
             + ", so these rest on the paired t-test"
             + (", and they may change as the other seeds land." if "so far" in seeds_so_far(g) else ".")
+            + test_images_sentence(g)
             + "".join(f" {n} trains at {fmt(x, 4)}x CE's learning rate (the step-size control, docs/study.md)."
                       for n, x in lr.items() if n in hier))
     return out
@@ -1050,6 +1059,191 @@ def floor_bullet(grids):
             "in the tree."]
 
 
+# ---- the test images ----------------------------------------------------------------------------
+
+# Each finished run's predictions image by image (scripts/test_predictions.py), where its
+# final.safetensors was still there to read them from.
+PREDICTIONS = "test_predictions.csv"
+# The normal distribution's 97.5% quantile: the test sets hold thousands of images.
+Z95 = 1.959963984540054
+# The metrics that are means over test images, so that a second sample of images moves them.
+IMAGE_METRICS = [("top1_error", "top-1 error"), ("hdist@5", "hdist@5")]
+
+
+def image_values(path):
+    """A test_predictions.csv as {metric: [per-image value]}: top-1 error 0 or 1, hdist@5."""
+    rows = read_csv(path)
+    return {"top1_error": [float(r["rank1"] != r["label"]) for r in rows],
+            "hdist@5": [float(r["hdist@5"]) for r in rows]}
+
+
+@functools.cache
+def image_runs(grid):
+    """{condition: {metric: [per-image values of each run]}} over the runs that have their
+    test predictions."""
+    found = {}
+    for cell, _, _ in runs_of(grid):
+        path = RESULTS / grid / cell / PREDICTIONS
+        if path.exists():
+            values = image_values(path)
+            runs = found.setdefault(condition_of(cell), {m: [] for m, _ in IMAGE_METRICS})
+            for m, _ in IMAGE_METRICS:
+                runs[m].append(values[m])
+    return found
+
+
+def mean_var(values):
+    """(mean, sample variance) of a list."""
+    mean = sum(values) / len(values)
+    return mean, sum((v - mean) ** 2 for v in values) / (len(values) - 1)
+
+
+def image_half_width(xs, ys):
+    """The 95% half-width that a new sample of test images puts on the difference of two
+    conditions' means, from their runs' per-image values (xs, ys: one list per run, every list
+    over the same n images), and whether it is an estimate (True) or only an upper bound.
+
+    With v_ri = mu_i + e_ri (run r, image i; e the seed's share, mean 0 at each image) and d_i
+    the difference of the two conditions' per-image means over their R_x and R_y runs,
+
+        var(d_i) = var_i(mu_x,i - mu_y,i) + E_i[s2_x,i] / R_x + E_i[s2_y,i] / R_y,
+
+    where s2_i is the variance over a condition's runs at image i. A new sample of images moves
+    the difference by var_i(mu_x,i - mu_y,i) / n; the seeds' share is the seeds' interval's
+    already. With two runs or more of each condition, the mean over the images of each
+    condition's sample variance over its runs estimates E_i[s2_i] and is subtracted (the
+    estimate is floored at 0); with one run of either, var(d_i) / n is an upper bound."""
+    n = len(xs[0])
+    d = [sum(x) / len(xs) - sum(y) / len(ys) for x, y in zip(zip(*xs), zip(*ys), strict=True)]
+    var = mean_var(d)[1]
+    exact = len(xs) > 1 and len(ys) > 1
+    if exact:
+        for runs in (xs, ys):
+            var -= sum(mean_var(v)[1] for v in zip(*runs)) / n / len(runs)
+    return Z95 * math.sqrt(max(var, 0.0) / n), exact
+
+
+@functools.cache
+def test_image_rows(grid):
+    """Per condition with predictions (and CE with them): (condition, runs, CE runs, {metric:
+    (paired difference over seeds, seeds' half-width, test images' half-width, whether that is
+    an estimate rather than an upper bound, BH p)}) from the report's comparisons and the runs'
+    predictions."""
+    found = image_runs(grid)
+    if "ce" not in found:
+        return []
+    ce = found["ce"]
+    _, comps, _ = report_of(grid)
+    rows = []
+    for name, runs in sorted(found.items()):
+        if name == "ce":
+            continue
+        cells = {}
+        for m, _ in IMAGE_METRICS:
+            c = comps.get((name, m)) or {}
+            d, hi = num(c.get("paired_diff")), num(c.get("paired_ci95_high"))
+            seeds = hi - d if d is not None and hi is not None else None
+            cells[m] = (d, seeds, *image_half_width(runs[m], ce[m]), num(c.get("p_bh")))
+        rows.append((name, len(runs[IMAGE_METRICS[0][0]]), len(ce[IMAGE_METRICS[0][0]]), cells))
+    return rows
+
+
+def widened(d, seeds, images):
+    """Whether d's interval, its two half-widths added in quadrature, still excludes 0."""
+    return abs(d) > math.hypot(seeds, images)
+
+
+def image_verdicts(grid):
+    """{metric: {"kept": [...], "lost": [...], "open": [...]}}: the conditions whose difference
+    from CE is significant after Benjamini-Hochberg and that have test predictions, by whether
+    the interval widened by the test images still excludes 0 (kept), does not (lost), or does
+    not within an upper bound of the test images' term (open: not known yet)."""
+    out = {m: {"kept": [], "lost": [], "open": []} for m, _ in IMAGE_METRICS}
+    for name, _, _, cells in test_image_rows(grid):
+        for m, _ in IMAGE_METRICS:
+            d, seeds, images, exact, p = cells[m]
+            if d is None or seeds is None or p is None or p >= ALPHA:
+                continue
+            out[m]["kept" if widened(d, seeds, images) else "lost" if exact else "open"].append(name)
+    return out
+
+
+def test_images_sentence(grid):
+    """' A new sample of test images ...': what the test images' term does to the significant
+    differences of a grid, for the In-short bullets ('' without predictions)."""
+    said = []
+    for m, title in IMAGE_METRICS:
+        v = image_verdicts(grid)[m]
+        if v["kept"]:
+            said.append(f"the {title} differences of {', '.join(v['kept'])} stay clear of 0")
+        if v["lost"]:
+            said.append(f"those in {title} of {', '.join(v['lost'])} do not")
+        if v["open"]:
+            said.append(f"whether those in {title} of {', '.join(v['open'])} do is not known yet "
+                        "(only an upper bound of that term, from one run each, which they do not clear)")
+    if not said:
+        return ""
+    return (" Widened by what a new sample of test images would add (measured from the runs whose "
+            "test predictions are kept, in the section on the full data), " + "; ".join(said) + ".")
+
+
+def test_images_part(grid):
+    """The table and the sentence of what a new sample of test images would add (none when CE
+    or every other condition lacks predictions)."""
+    rows = test_image_rows(grid)
+    if not rows:
+        return []
+    sizes = data_sizes(grid)
+    n = f"{sizes[1]:,}" if sizes else "the"
+    header = ["condition", "runs with predictions (condition, CE)"]
+    for _, title in IMAGE_METRICS:
+        header += [f"Δ {title} (seeds' 95% interval)", "± test images", "± both"]
+    body = []
+    for name, runs, ce_runs, cells in rows:
+        line = [name, f"{runs}, {ce_runs}"]
+        for m, _ in IMAGE_METRICS:
+            d, seeds, images, exact, _ = cells[m]
+            bound = "" if exact else "≤ "
+            if d is None or seeds is None:
+                line += ["-", f"{bound}±{fmt(images, 2)}", "-"]
+                continue
+            line += [f"{signed(d)} ({interval(d - seeds, d + seeds)})", f"{bound}±{fmt(images, 2)}",
+                     f"{bound}±{fmt(math.hypot(seeds, images), 2)}"]
+        body.append(line)
+    said = []
+    for m, title in IMAGE_METRICS:
+        v = image_verdicts(grid)[m]
+        if not any(v.values()):
+            said.append(f"{title}: no difference among them is significant after Benjamini-Hochberg")
+            continue
+        said.append(f"{title}, of the differences significant after Benjamini-Hochberg: " + "; ".join(
+            ([f"still clear of 0 for {', '.join(v['kept'])}"] if v["kept"] else [])
+            + ([f"no longer clear of 0 for {', '.join(v['lost'])}"] if v["lost"] else [])
+            + ([f"not clear of 0 within the upper bound, so not known yet, for {', '.join(v['open'])}"]
+               if v["open"] else [])))
+    return [
+        f"What another test set would add. The intervals above cover the variation between seeds "
+        f"on one fixed set of {n} test images; a second sample of test images would move every "
+        "difference too. For top-1 error and hdist@5, means over the test images, the runs whose "
+        "predictions are kept (`test_predictions.csv` in each run's folder, written by "
+        "`scripts/test_predictions.py` from the run's final logits; the runs trained on earlier "
+        "machines lost theirs) give that term: for each image, the condition's value averaged "
+        "over its runs minus CE's; the variance of these n differences, less the part that "
+        "comes from the seeds (each condition's variance over its runs at an image, averaged over "
+        "the images and divided by its number of runs: the seeds' interval holds that part "
+        "already), divided by n, is the variance a new sample of n images adds (95% half-width "
+        "1.96 times its square root). With one run of either condition the seeds' part cannot be "
+        "told apart, and the half-width is only an upper bound (≤). '± both' adds the two "
+        "half-widths in quadrature; the seeds' is the report's, over every seed the two "
+        "conditions share.",
+        "",
+        table(header, body),
+        "",
+        "With both terms, " + "; ".join(said) + ".",
+        "",
+    ]
+
+
 def protocol_section(f):
     parts = ["## The published protocol at full data", ""]
     if not f["protocol"]:
@@ -1090,6 +1284,7 @@ def protocol_section(f):
                           "95% intervals, filled where they survive Benjamini-Hochberg; left of 0 is "
                           "better in every panel):", "",
                           f"![Paired differences against CE, {g}](results/{g}/effects.svg)", ""]
+            parts += test_images_part(g)
         for sentence in (floor_sentence(g), ceiling_sentence(g)):
             if sentence:
                 parts += [sentence, ""]

@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
@@ -123,3 +124,39 @@ def test_before_and_after_the_first_decay_are_means_over_the_runs(tmp_path, monk
     assert (hxe.peak, hxe.peak_epoch, hxe.largest_move) == (1.44, 4, pytest.approx(0.02, abs=1e-15))
     table = results_doc.terminal_phase_table(grid)
     assert "| ce | 1.55 | 1.85 (6) | 1.75 | 0.3 | 0.003 → 0.007 | 0.13 → 0.1 |" in table
+
+
+def test_the_test_images_term_by_hand():
+    """Two runs of each condition over four images: per-image means x = (1, .5, 1, 0) and
+    y = (0, 0, 1, .5), d = (1, .5, 0, -.5), var(d) = 1.25 / 3; the seeds' part, each condition's
+    variance over its runs averaged over the images (.5 / 4) and divided by its 2 runs, is 1/16
+    each; so var = 1.25 / 3 - 1/8 and the half-width 1.96 sqrt(var / 4). With one run each,
+    d = (1, 0, 0, 0), var(d) = .25, and 1.96 sqrt(.25 / 4) is only an upper bound."""
+    xs, ys = [[1, 0, 1, 0], [1, 1, 1, 0]], [[0, 0, 1, 0], [0, 0, 1, 1]]
+    half, exact = results_doc.image_half_width(xs, ys)
+    assert exact and half == pytest.approx(results_doc.Z95 * ((1.25 / 3 - 1 / 8) / 4) ** 0.5, rel=1e-15)
+    half, exact = results_doc.image_half_width(xs[:1], ys[:1])
+    assert not exact and half == pytest.approx(results_doc.Z95 * 0.25, rel=1e-15)
+
+
+def test_the_test_images_term_removes_the_seeds_share():
+    """A simulation: images with fixed per-image means mu_x, mu_y and runs that add noise of an
+    image-dependent size (the seeds). Over many draws of the runs, the estimate's mean variance
+    (half-width / 1.96)^2 n is the variance of mu_x - mu_y over the images; the variance of the
+    per-image differences without the subtraction is larger by the noise's share (here about
+    half of it)."""
+    rng = np.random.default_rng(11)
+    n, draws = 400, 300
+    mu_x, mu_y = rng.normal(size=n), rng.normal(size=n)
+    target = np.var(mu_x - mu_y, ddof=1)
+    sigma = rng.uniform(0.5, 1.5, size=n)
+    estimates, unsubtracted = [], []
+    for _ in range(draws):
+        xs, ys = mu_x + sigma * rng.normal(size=(3, n)), mu_y + sigma * rng.normal(size=(2, n))
+        half, exact = results_doc.image_half_width(xs.tolist(), ys.tolist())
+        assert exact
+        estimates.append((half / results_doc.Z95) ** 2 * n)
+        unsubtracted.append(np.var(xs.mean(0) - ys.mean(0), ddof=1))
+    # The standard error of the mean estimate is about 0.5% of the target here.
+    assert np.mean(estimates) == pytest.approx(target, rel=0.02)
+    assert np.mean(unsubtracted) > 1.4 * target
