@@ -1079,16 +1079,13 @@ def image_values(path):
 
 @functools.cache
 def image_runs(grid):
-    """{condition: {metric: [per-image values of each run]}} over the runs that have their
-    test predictions."""
+    """{condition: {seed: {metric: [per-image values]}}} over the runs that have their test
+    predictions."""
     found = {}
-    for cell, _, _ in runs_of(grid):
+    for cell, cfg, _ in runs_of(grid):
         path = RESULTS / grid / cell / PREDICTIONS
         if path.exists():
-            values = image_values(path)
-            runs = found.setdefault(condition_of(cell), {m: [] for m, _ in IMAGE_METRICS})
-            for m, _ in IMAGE_METRICS:
-                runs[m].append(values[m])
+            found.setdefault(condition_of(cell), {})[cfg["seed"]] = image_values(path)
     return found
 
 
@@ -1101,34 +1098,45 @@ def mean_var(values):
 def image_half_width(xs, ys):
     """The 95% half-width that a new sample of test images puts on the difference of two
     conditions' means, from their runs' per-image values (xs, ys: one list per run, every list
-    over the same n images), and whether it is an estimate (True) or only an upper bound.
+    over the same n images; paired by seed: xs[r] and ys[r] share a seed), as an estimate.
 
-    With v_ri = mu_i + e_ri (run r, image i; e the seed's share, mean 0 at each image) and d_i
-    the difference of the two conditions' per-image means over their R_x and R_y runs,
+    With delta_ri = x_ri - y_ri = dmu_i + e_ri (image i's difference of the two conditions'
+    expected values, plus the seeds' share e, mean 0 at each image) and d_i its mean over the S
+    seeds,
 
-        var(d_i) = var_i(mu_x,i - mu_y,i) + E_i[s2_x,i] / R_x + E_i[s2_y,i] / R_y,
+        var_i(d_i) = var_i(dmu_i) + E_i[s2_i] / S,
 
-    where s2_i is the variance over a condition's runs at image i. A new sample of images moves
-    the difference by var_i(mu_x,i - mu_y,i) / n; the seeds' share is the seeds' interval's
-    already. With two runs or more of each condition, the mean over the images of each
-    condition's sample variance over its runs estimates E_i[s2_i] and is subtracted (the
-    estimate is floored at 0); with one run of either, var(d_i) / n is an upper bound."""
-    n = len(xs[0])
+    where s2_i is the variance of delta_ri over the seeds at image i. A new sample of n images
+    moves the difference by var_i(dmu_i) / n; the seeds' share is in the seeds' interval already.
+    The mean over the images of delta's sample variance over the seeds estimates E_i[s2_i] and
+    is subtracted (the estimate floored at 0). Pairing by seed keeps whatever a seed's
+    initialisation and batch order give both conditions out of the seeds' share. Needs S >= 2."""
+    n, runs = len(xs[0]), len(xs)
+    if runs < 2 or len(ys) != runs:
+        raise ValueError("the estimate needs two seeds or more, the same for both conditions")
+    deltas = [[a - b for a, b in zip(x, y, strict=True)] for x, y in zip(xs, ys)]
+    per_image = list(zip(*deltas))
+    var = mean_var([sum(v) / runs for v in per_image])[1]
+    var -= sum(mean_var(v)[1] for v in per_image) / n / runs
+    return Z95 * math.sqrt(max(var, 0.0) / n)
+
+
+def image_half_width_bound(xs, ys):
+    """An upper bound of `image_half_width` when fewer than two seeds have the predictions of
+    both conditions: z sd(d_i) / sqrt(n), d_i the difference of the two conditions' per-image
+    means over all their runs; the seeds' share of var(d_i), which cannot be told apart from
+    one run, is left in (for runs of different seeds it adds to the variance, in expectation)."""
     d = [sum(x) / len(xs) - sum(y) / len(ys) for x, y in zip(zip(*xs), zip(*ys), strict=True)]
-    var = mean_var(d)[1]
-    exact = len(xs) > 1 and len(ys) > 1
-    if exact:
-        for runs in (xs, ys):
-            var -= sum(mean_var(v)[1] for v in zip(*runs)) / n / len(runs)
-    return Z95 * math.sqrt(max(var, 0.0) / n), exact
+    return Z95 * math.sqrt(mean_var(d)[1] / len(d))
 
 
 @functools.cache
 def test_image_rows(grid):
-    """Per condition with predictions (and CE with them): (condition, runs, CE runs, {metric:
-    (paired difference over seeds, seeds' half-width, test images' half-width, whether that is
-    an estimate rather than an upper bound, BH p)}) from the report's comparisons and the runs'
-    predictions."""
+    """Per condition with predictions (and CE with them): (condition, its seeds with
+    predictions, CE's, {metric: (paired difference over seeds, seeds' half-width, test images'
+    half-width, whether that is an estimate rather than an upper bound, BH p)}) from the
+    report's comparisons and the runs' predictions. The estimate uses the seeds both conditions
+    have predictions for, when they are two or more; the bound, all their runs."""
     found = image_runs(grid)
     if "ce" not in found:
         return []
@@ -1138,13 +1146,18 @@ def test_image_rows(grid):
     for name, runs in sorted(found.items()):
         if name == "ce":
             continue
+        shared = sorted(set(runs) & set(ce))
         cells = {}
         for m, _ in IMAGE_METRICS:
             c = comps.get((name, m)) or {}
             d, hi = num(c.get("paired_diff")), num(c.get("paired_ci95_high"))
             seeds = hi - d if d is not None and hi is not None else None
-            cells[m] = (d, seeds, *image_half_width(runs[m], ce[m]), num(c.get("p_bh")))
-        rows.append((name, len(runs[IMAGE_METRICS[0][0]]), len(ce[IMAGE_METRICS[0][0]]), cells))
+            if len(shared) >= 2:
+                images = (image_half_width([runs[s][m] for s in shared], [ce[s][m] for s in shared]), True)
+            else:
+                images = (image_half_width_bound([v[m] for v in runs.values()], [v[m] for v in ce.values()]), False)
+            cells[m] = (d, seeds, *images, num(c.get("p_bh")))
+        rows.append((name, sorted(runs), sorted(ce), cells))
     return rows
 
 
@@ -1180,7 +1193,8 @@ def test_images_sentence(grid):
             said.append(f"those in {title} of {', '.join(v['lost'])} do not")
         if v["open"]:
             said.append(f"whether those in {title} of {', '.join(v['open'])} do is not known yet "
-                        "(only an upper bound of that term, from one run each, which they do not clear)")
+                        "(only an upper bound of that term, which they do not clear: fewer than two seeds "
+                        "have the predictions of both)")
     if not said:
         return ""
     return (" Widened by what a new sample of test images would add (measured from the runs whose "
@@ -1195,12 +1209,12 @@ def test_images_part(grid):
         return []
     sizes = data_sizes(grid)
     n = f"{sizes[1]:,}" if sizes else "the"
-    header = ["condition", "runs with predictions (condition, CE)"]
+    header = ["condition", "seeds with predictions (condition; CE)"]
     for _, title in IMAGE_METRICS:
         header += [f"Δ {title} (seeds' 95% interval)", "± test images", "± both"]
     body = []
     for name, runs, ce_runs, cells in rows:
-        line = [name, f"{runs}, {ce_runs}"]
+        line = [name, f"{' '.join(map(str, runs))}; {' '.join(map(str, ce_runs))}"]
         for m, _ in IMAGE_METRICS:
             d, seeds, images, exact, _ = cells[m]
             bound = "" if exact else "≤ "
@@ -1227,14 +1241,16 @@ def test_images_part(grid):
         "difference too. For top-1 error and hdist@5, means over the test images, the runs whose "
         "predictions are kept (`test_predictions.csv` in each run's folder, written by "
         "`scripts/test_predictions.py` from the run's final logits; the runs trained on earlier "
-        "machines lost theirs) give that term: for each image, the condition's value averaged "
-        "over its runs minus CE's; the variance of these n differences, less the part that "
-        "comes from the seeds (each condition's variance over its runs at an image, averaged over "
-        "the images and divided by its number of runs: the seeds' interval holds that part "
+        "machines lost theirs) give that term. Over the seeds that both the condition and CE "
+        "have predictions for: for each image and seed, the condition's value minus CE's; for "
+        "each image, the mean of these over the seeds; the variance of these n means, less the "
+        "part that comes from the seeds (the variance over the seeds at an image, averaged over "
+        "the images and divided by the number of seeds: the seeds' interval holds that part "
         "already), divided by n, is the variance a new sample of n images adds (95% half-width "
-        "1.96 times its square root). With one run of either condition the seeds' part cannot be "
-        "told apart, and the half-width is only an upper bound (≤). '± both' adds the two "
-        "half-widths in quadrature; the seeds' is the report's, over every seed the two "
+        "1.96 times its square root; docs/study.md). With fewer than two such seeds the seeds' "
+        "part cannot be told apart: the half-width is then only an upper bound (≤), from the "
+        "difference of the two conditions' per-image means over all their runs. '± both' adds "
+        "the two half-widths in quadrature; the seeds' is the report's, over every seed the two "
         "conditions share.",
         "",
         table(header, body),
