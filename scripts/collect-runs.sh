@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Copy the small files of every finished run under a sweep folder into results/, so that a
 # study running for days is kept by commits as its runs finish (checkpoints stay behind), with
-# each run's test predictions image by image while its final.safetensors is still there
-# (scripts/test_predictions.py, with the Python of `make setup`; PYTHON overrides it).
+# each run's test predictions and final geometry while its final.safetensors is still there
+# (scripts/keep_final.py, with the Python of `make setup`; PYTHON overrides it).
 #   scripts/collect-runs.sh SWEEP_DIR RESULTS_DIR
 set -euo pipefail
 . "$(dirname "$0")/run-files.sh"
@@ -22,7 +22,7 @@ done
 echo "$copied new run(s) in $dst"
 python=${PYTHON:-$(dirname "$0")/../.venv/bin/python}
 if [ ! -x "$python" ]; then
-  echo "collect-runs.sh: no Python at $python for the test predictions: run \`make setup\` (or set PYTHON)" >&2
+  echo "collect-runs.sh: no Python at $python for scripts/keep_final.py: run \`make setup\` (or set PYTHON)" >&2
   exit 1
 fi
-"$python" "$(dirname "$0")/test_predictions.py" "$src" "$dst"
+"$python" "$(dirname "$0")/keep_final.py" "$src" "$dst"

@@ -620,12 +620,16 @@ def bertinetto(f):
                         "wide to rule out the one the paper reports.")
     for g in full:
         v = image_verdicts(g)["top1_error"]
-        names = [n for n in hierarchical(g) if n in v["open"] + v["lost"]]
-        if names:
-            top1_verdict += (f" On `{g}`, the top-1 differences of {', '.join(sorted(names))} do not clear 0 once "
-                             "the sampling of the test images is added" + (
-                                 " (within an upper bound of that term: not known yet)"
-                                 if set(names) <= set(v["open"]) else "") + ".")
+        lost = sorted(n for n in v["lost"] if n in hierarchical(g))
+        open_ = sorted(n for n in v["open"] if n in hierarchical(g))
+        if lost:
+            top1_verdict += (f" On `{g}`, the top-1 differences of {', '.join(lost)} no longer clear 0 "
+                             "once the sampling of the test images is added.")
+        if open_:
+            top1_verdict += (f" On `{g}`, whether the top-1 differences of {', '.join(open_)} stay clear "
+                             "of 0 once the sampling of the test images is added is not known yet: only "
+                             "an upper bound of that term is known so far, and with it their intervals "
+                             "include 0.")
     return [
         f"**Bertinetto et al. (2020)**, *Making better mistakes*: HXE and soft labels against CE, on {scales}.",
         "",
@@ -1061,7 +1065,7 @@ def floor_bullet(grids):
 
 # ---- the test images ----------------------------------------------------------------------------
 
-# Each finished run's predictions image by image (scripts/test_predictions.py), where its
+# Each finished run's predictions image by image (scripts/keep_final.py), where its
 # final.safetensors was still there to read them from.
 PREDICTIONS = "test_predictions.csv"
 # The normal distribution's 97.5% quantile: the test sets hold thousands of images.
@@ -1071,9 +1075,11 @@ IMAGE_METRICS = [("top1_error", "top-1 error"), ("hdist@5", "hdist@5")]
 
 
 def image_values(path):
-    """A test_predictions.csv as {metric: [per-image value]}: top-1 error 0 or 1, hdist@5."""
+    """A test_predictions.csv as {metric: [per-image value]}: top-1 error 0 or 1, hdist@5; and
+    the labels, under "label"."""
     rows = read_csv(path)
-    return {"top1_error": [float(r["rank1"] != r["label"]) for r in rows],
+    return {"label": [r["label"] for r in rows],
+            "top1_error": [float(r["rank1"] != r["label"]) for r in rows],
             "hdist@5": [float(r["hdist@5"]) for r in rows]}
 
 
@@ -1081,11 +1087,16 @@ def image_values(path):
 def image_runs(grid):
     """{condition: {seed: {metric: [per-image values]}}} over the runs that have their test
     predictions."""
-    found = {}
+    found, first = {}, None
     for cell, cfg, _ in runs_of(grid):
         path = RESULTS / grid / cell / PREDICTIONS
         if path.exists():
-            found.setdefault(condition_of(cell), {})[cfg["seed"]] = image_values(path)
+            values = image_values(path)
+            first = first or (path, values["label"])
+            if values["label"] != first[1]:
+                raise ValueError(f"{path} and {first[0]} do not list the same test images in the same "
+                                 "order (their label columns differ): the images cannot be paired")
+            found.setdefault(condition_of(cell), {})[cfg["seed"]] = values
     return found
 
 
@@ -1182,23 +1193,31 @@ def image_verdicts(grid):
 
 
 def test_images_sentence(grid):
-    """' A new sample of test images ...': what the test images' term does to the significant
-    differences of a grid, for the In-short bullets ('' without predictions)."""
+    """' Their unadjusted 95% intervals, widened ...': what the test images' term does to the
+    significant differences of a grid, for the In-short bullets ('' without predictions)."""
     said = []
     for m, title in IMAGE_METRICS:
         v = image_verdicts(grid)[m]
         if v["kept"]:
             said.append(f"the {title} differences of {', '.join(v['kept'])} stay clear of 0")
         if v["lost"]:
-            said.append(f"those in {title} of {', '.join(v['lost'])} do not")
+            said.append(f"the {title} differences of {', '.join(v['lost'])} do not")
         if v["open"]:
-            said.append(f"whether those in {title} of {', '.join(v['open'])} do is not known yet "
-                        "(only an upper bound of that term, which they do not clear: fewer than two seeds "
-                        "have the predictions of both)")
+            said.append(f"whether the {title} differences of {', '.join(v['open'])} stay clear of 0 "
+                        "is not known yet (fewer than two seeds have the predictions of both "
+                        "conditions, so only an upper bound of that term is known, and the "
+                        "intervals widened by it include 0)")
     if not said:
         return ""
-    return (" Widened by what a new sample of test images would add (measured from the runs whose "
-            "test predictions are kept, in the section on the full data), " + "; ".join(said) + ".")
+    exact = any(cells[m][3] for _, _, _, cells in test_image_rows(grid) for m, _ in IMAGE_METRICS)
+    return (" Their unadjusted 95% intervals widened by what a new sample of test images would add "
+            f"({'estimated' if exact else 'bounded'} from the runs whose test predictions are kept; "
+            "the section on the full data): " + "; ".join(said) + ".")
+
+
+def seeds_text(seeds):
+    """'seed 2', 'seeds 2, 3'."""
+    return ("seed " if len(seeds) == 1 else "seeds ") + ", ".join(map(str, seeds))
 
 
 def test_images_part(grid):
@@ -1209,12 +1228,12 @@ def test_images_part(grid):
         return []
     sizes = data_sizes(grid)
     n = f"{sizes[1]:,}" if sizes else "the"
-    header = ["condition", "seeds with predictions (condition; CE)"]
+    header = ["condition", "seeds with predictions (condition / CE)"]
     for _, title in IMAGE_METRICS:
         header += [f"Δ {title} (seeds' 95% interval)", "± test images", "± both"]
     body = []
     for name, runs, ce_runs, cells in rows:
-        line = [name, f"{' '.join(map(str, runs))}; {' '.join(map(str, ce_runs))}"]
+        line = [name, f"{seeds_text(runs)} / {seeds_text(ce_runs)}"]
         for m, _ in IMAGE_METRICS:
             d, seeds, images, exact, _ = cells[m]
             bound = "" if exact else "≤ "
@@ -1227,37 +1246,73 @@ def test_images_part(grid):
     said = []
     for m, title in IMAGE_METRICS:
         v = image_verdicts(grid)[m]
-        if not any(v.values()):
-            said.append(f"{title}: no difference among them is significant after Benjamini-Hochberg")
-            continue
-        said.append(f"{title}, of the differences significant after Benjamini-Hochberg: " + "; ".join(
-            ([f"still clear of 0 for {', '.join(v['kept'])}"] if v["kept"] else [])
-            + ([f"no longer clear of 0 for {', '.join(v['lost'])}"] if v["lost"] else [])
-            + ([f"not clear of 0 within the upper bound, so not known yet, for {', '.join(v['open'])}"]
-               if v["open"] else [])))
+        parts = (([f"still clear of 0 for {', '.join(v['kept'])}"] if v["kept"] else [])
+                 + ([f"no longer clear of 0 for {', '.join(v['lost'])}"] if v["lost"] else [])
+                 + ([f"not known yet for {', '.join(v['open'])} (they do not clear 0 within the upper "
+                     "bound)"] if v["open"] else []))
+        said.append(f"- {title}: " + ("; ".join(parts) if parts else "none is significant") + ".")
     return [
-        f"What another test set would add. The intervals above cover the variation between seeds "
-        f"on one fixed set of {n} test images; a second sample of test images would move every "
-        "difference too. For top-1 error and hdist@5, means over the test images, the runs whose "
-        "predictions are kept (`test_predictions.csv` in each run's folder, written by "
-        "`scripts/test_predictions.py` from the run's final logits; the runs trained on earlier "
-        "machines lost theirs) give that term. Over the seeds that both the condition and CE "
-        "have predictions for: for each image and seed, the condition's value minus CE's; for "
-        "each image, the mean of these over the seeds; the variance of these n means, less the "
-        "part that comes from the seeds (the variance over the seeds at an image, averaged over "
-        "the images and divided by the number of seeds: the seeds' interval holds that part "
-        "already), divided by n, is the variance a new sample of n images adds (95% half-width "
-        "1.96 times its square root; docs/study.md). With fewer than two such seeds the seeds' "
-        "part cannot be told apart: the half-width is then only an upper bound (≤), from the "
-        "difference of the two conditions' per-image means over all their runs. '± both' adds "
-        "the two half-widths in quadrature; the seeds' is the report's, over every seed the two "
-        "conditions share.",
+        f"**What another test set would add.** The intervals above vary the seeds on one fixed set "
+        f"of {n} test images; a new sample of images would move each difference further. For "
+        "top-1 error and hdist@5, means over the images, the runs whose predictions are kept "
+        "(`test_predictions.csv` in the run's folder, from its final logits by "
+        "`scripts/keep_final.py`; runs trained on earlier machines lost theirs) measure that "
+        "term: with d_i image i's value under the condition minus CE's, averaged over the S "
+        "seeds both have predictions for, and s2_i its variance over those seeds, the variance a "
+        "new sample of n images adds is (var_i(d_i) - mean_i(s2_i) / S) / n (the subtracted part "
+        "is the seeds', which their interval holds already; docs/study.md). It needs S >= 2; "
+        "with fewer, the half-width is only an upper bound (≤), usually a loose one, from the "
+        "two conditions' per-image means over all their runs. '± both' adds the seeds' and the "
+        "images' half-widths in quadrature (the seeds' t quantile with the images' normal one: "
+        "it errs wide).",
         "",
         table(header, body),
         "",
-        "With both terms, " + "; ".join(said) + ".",
+        "The differences significant after Benjamini-Hochberg, their unadjusted 95% intervals "
+        "widened by both terms:",
+        "",
+        *said,
         "",
     ]
+
+
+# ---- the final geometry -------------------------------------------------------------------------
+
+GEOMETRY = "final_geometry.json"
+
+
+def geometry_part(grid):
+    """The final class-mean geometry of CE and, per hierarchical loss kind, of the condition whose
+    means follow the tree most closely (highest mean tree correlation), from the report's
+    gram-<id>.svg; the other conditions' figures are listed (none without a kept geometry)."""
+    summary, _, _ = report_of(grid)
+    drawn = {name: r for name, r in summary.items() if (REPORTS / grid / f"gram-{r['id']}.svg").exists()}
+    if "ce" not in drawn:
+        return []
+    kinds = {condition_of(cell): cfg["loss"]["kind"] for cell, cfg, _ in runs_of(grid)}
+    shown = ["ce"]
+    for kind in HIERARCHICAL:
+        of_kind = [n for n in drawn if kinds.get(n) == kind]
+        if of_kind:
+            shown.append(max(of_kind, key=lambda n: num(drawn[n].get("mean_tree_correlation_mean")) or -1))
+    seeds = {}
+    for cell, cfg, _ in runs_of(grid):
+        if (RESULTS / grid / cell / GEOMETRY).exists():
+            seeds.setdefault(condition_of(cell), cfg["seed"])
+    others = [n for n in drawn if n not in shown]
+    parts = [f"The final class-mean geometry (`nclab report`'s figure, from each condition's first run "
+             f"that kept it in `{GEOMETRY}`, written by `scripts/keep_final.py` from its final "
+             "training features and classifier): the cosines of the centred class means, beside the "
+             "simplex ETF that neural collapse predicts and the target `T` that the tree suggests "
+             "(docs/metrics.md, `nc2_tree`), classes in the tree's order. CE, and per hierarchical loss "
+             "the condition with the highest mean tree correlation:", ""]
+    for n in shown:
+        parts += [f"![Final class-mean geometry, {n} (seed {seeds.get(n, '?')}), {grid}]"
+                  f"(results/{grid}/gram-{drawn[n]['id']}.svg)", ""]
+    if others:
+        parts += ["The others: " + ", ".join(f"[{n}](results/{grid}/gram-{drawn[n]['id']}.svg)" for n in others)
+                  + ".", ""]
+    return parts
 
 
 def protocol_section(f):
@@ -1304,6 +1359,7 @@ def protocol_section(f):
         for sentence in (floor_sentence(g), ceiling_sentence(g)):
             if sentence:
                 parts += [sentence, ""]
+        parts += geometry_part(g)
         table = terminal_phase_table(g)
         if table:
             start, decays, _ = before_and_after(g)

@@ -77,6 +77,10 @@ report() {
         for f in tradeoff effects "${doc_figures[@]/#/curve-}"; do
             [ -f "$report_out/$g/$f.svg" ] && cp "$report_out/$g/$f.svg" "docs/results/$g/"
         done
+        # The final class-mean geometry of each condition that kept it (scripts/keep_final.py).
+        for f in "$report_out/$g"/gram-*.svg; do
+            [ -f "$f" ] && cp "$f" "docs/results/$g/"
+        done
     done
     wall_times > docs/results/wall-times.md
     python3 scripts/results_doc.py

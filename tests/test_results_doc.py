@@ -153,7 +153,7 @@ def test_the_test_images_term_removes_the_seeds_share():
     mu_x, mu_y = rng.normal(size=n), rng.normal(size=n)
     target = np.var(mu_x - mu_y, ddof=1)
     sigma = rng.uniform(0.5, 1.5, size=n)
-    estimates, unsubtracted = [], []
+    estimates, unsubtracted, same_seed, other_seeds = [], [], [], []
     for _ in range(draws):
         shared = rng.normal(size=(seeds, n))
         xs = mu_x + sigma * (0.6 * shared + 0.8 * rng.normal(size=(seeds, n)))
@@ -161,6 +161,10 @@ def test_the_test_images_term_removes_the_seeds_share():
         half = results_doc.image_half_width(xs.tolist(), ys.tolist())
         estimates.append((half / results_doc.Z95) ** 2 * n)
         unsubtracted.append(np.var(xs.mean(0) - ys.mean(0), ddof=1))
+        # The bound from one run each, of the same seed or of two different seeds.
+        for out, (x, y) in ((same_seed, (xs[0], ys[0])), (other_seeds, (xs[0], ys[1]))):
+            out.append((results_doc.image_half_width_bound([x.tolist()], [y.tolist()]) / results_doc.Z95) ** 2 * n)
     # The standard error of the mean estimate is about 0.3% of the target here.
     assert np.mean(estimates) == pytest.approx(target, rel=0.02)
     assert np.mean(unsubtracted) > 1.2 * target
+    assert np.mean(same_seed) > 1.2 * target and np.mean(other_seeds) > np.mean(same_seed)

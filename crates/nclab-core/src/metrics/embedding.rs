@@ -26,7 +26,35 @@ pub struct PrincipalPlane {
 /// the classifier rows `W` (`K x d`, row-major) on them.
 pub fn principal_plane(stats: &ClassStatistics, weights: Option<&[f64]>) -> PrincipalPlane {
     let k = stats.k;
-    let eigen = symmetric_eigen(&stats.centred_gram(), k);
+    let classifier = weights.map(|w| {
+        let mut wm = vec![0.0; k * k];
+        gemm_nt(
+            &mut wm,
+            w,
+            &stats.centred_means,
+            k,
+            k,
+            stats.d,
+            1.0,
+            false,
+            false,
+        );
+        (wm, w.iter().map(|x| x * x).sum::<f64>())
+    });
+    let classifier = classifier.as_ref().map(|(wm, w2)| (wm.as_slice(), *w2));
+    principal_plane_of_grams(&stats.centred_gram(), k, classifier)
+}
+
+/// [`principal_plane`] from `K x K` matrices alone: the Gram matrix `M M^T` of the centred
+/// means and, for the classifier, `W M^T` (row `r`, column `i`: `w_r . (mu_i - mu_G)`) with
+/// `||W||_F^2`. They are all the plane needs, so that a run can keep its geometry without its
+/// features.
+pub fn principal_plane_of_grams(
+    gram: &[f64],
+    k: usize,
+    classifier: Option<(&[f64], f64)>,
+) -> PrincipalPlane {
+    let eigen = symmetric_eigen(gram, k);
     let total: f64 = eigen.0.iter().map(|v| v.max(0.0)).sum();
     let explained = (
         eigen.0[0].max(0.0) / total,
@@ -34,7 +62,7 @@ pub fn principal_plane(stats: &ClassStatistics, weights: Option<&[f64]>) -> Prin
     );
     PrincipalPlane {
         means: means_on_axes(&eigen, k, total.sqrt()),
-        weights: weights.map(|w| weights_on_axes(w, &stats.centred_means, stats.d, &eigen, k)),
+        weights: classifier.map(|(wm, w2)| weights_on_axes(wm, w2.sqrt(), &eigen, k)),
         explained,
     }
 }
@@ -92,17 +120,14 @@ fn means_on_axes(
 }
 
 /// The classifier rows `W` (K x d) on the same axes, divided by `||W||_F`:
-/// `(W M^T u_j)[r] / sqrt(l_j) / ||W||_F` (0 on an axis whose eigenvalue is 0).
+/// `(W M^T u_j)[r] / sqrt(l_j) / ||W||_F` (0 on an axis whose eigenvalue is 0), from `W M^T`
+/// (`wm`, K x K) and `||W||_F` (`frob_w`).
 fn weights_on_axes(
-    w: &[f64],
-    m: &[f64],
-    d: usize,
+    wm: &[f64],
+    frob_w: f64,
     (values, vectors): &(Vec<f64>, Vec<f64>),
     k: usize,
 ) -> Vec<(f64, f64)> {
-    let mut wm = vec![0.0; k * k];
-    gemm_nt(&mut wm, w, m, k, k, d, 1.0, false, false);
-    let frob_w = w.iter().map(|x| x * x).sum::<f64>().sqrt();
     let mut pts = vec![(0.0, 0.0); k];
     for j in 0..2.min(k) {
         let s = values[j].max(0.0).sqrt();

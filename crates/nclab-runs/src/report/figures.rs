@@ -167,8 +167,8 @@ pub fn layer_figures(cx: &Context, saver: &mut Saver) -> Result<Vec<FigureEntry>
     Ok(layer_figs)
 }
 
-/// The final geometry of each condition (its first run that has final.safetensors): the Gram
-/// figures and the PCA figures.
+/// The final geometry of each condition (its first run that has final.safetensors, or kept its
+/// geometry in final_geometry.json): the Gram figures and the PCA figures.
 pub fn geometry_figures(
     cx: &Context,
     saver: &mut Saver,
@@ -182,9 +182,9 @@ pub fn geometry_figures(
         for &i in &c.runs {
             let spec = runs[i].hierarchy_spec();
             match geometry::load(&runs[i].dir, spec.as_deref()) {
-                Ok(Some((g, w))) => {
+                Ok(Some((g, w, source))) => {
                     warnings.extend(w);
-                    found = Some((i, g));
+                    found = Some((i, g, source));
                     break;
                 }
                 Ok(None) => {}
@@ -198,7 +198,9 @@ pub fn geometry_figures(
                 }
             }
         }
-        let Some((i, geo)) = found else { continue };
+        let Some((i, geo, source)) = found else {
+            continue;
+        };
         let seed = runs[i].seed().map_or("?".into(), |s| s.to_string());
         let who = format!("{} ({}, seed {seed})", c.id, c.name);
         let stem = format!("gram-{}", c.id);
@@ -217,7 +219,7 @@ pub fn geometry_figures(
             caption: format!(
                 "{who}: cosines of the centred class means at the end of training \
                  (from {}), beside the simplex ETF (−1/(K−1) off the diagonal){target}.",
-                runs[i].dir.join("final.safetensors").display()
+                source.display()
             ),
             svg: None,
         });

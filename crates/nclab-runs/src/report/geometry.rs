@@ -1,16 +1,21 @@
 //! The final geometry of a run, from its `final.safetensors`: cosines of the centred class
 //! means beside the simplex ETF and the hierarchy target T (figure 2), and the class means and
 //! classifier rows in the plane of the two leading principal components of the means (figure 3).
+//! Both need only `K x K` matrices (`M M^T`, `W M^T`, `||W||_F^2`), which a run whose
+//! final.safetensors is gone may keep in `final_geometry.json` ([`KEPT`]).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use anyhow::{anyhow, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use nclab_core::hierarchy::Hierarchy;
 use nclab_core::labels::to_classes as labels_from_integers;
 use nclab_core::metrics::collapse::class_statistics;
-use nclab_core::metrics::embedding::{cosine_matrix, principal_plane, simplex_etf_cosines};
+use nclab_core::metrics::embedding::{
+    cosine_matrix, principal_plane, principal_plane_of_grams, simplex_etf_cosines, PrincipalPlane,
+};
 use nclab_core::metrics::tree_geometry::hierarchy_target;
 use nclab_core::tensor::MatrixView;
+use serde::Deserialize;
 
 /// What figures 2 and 3 show for one run.
 #[derive(Debug, Clone)]
@@ -62,33 +67,166 @@ pub fn compute(
 ) -> Result<FinalGeometry> {
     let stats = class_statistics(features, labels, k)?;
     let plane = principal_plane(&stats, weights);
-    Ok(FinalGeometry {
+    Ok(assemble(
+        k,
+        cosine_matrix(&stats.centred_gram(), k),
+        plane,
+        hierarchy,
+    ))
+}
+
+/// The same geometry from the `K x K` matrices alone: the Gram matrix `M M^T` of the centred
+/// means and, for the classifier, `W M^T` with `||W||_F^2`.
+pub fn from_grams(
+    k: usize,
+    gram: &[f64],
+    classifier: Option<(&[f64], f64)>,
+    hierarchy: Option<&Hierarchy>,
+) -> FinalGeometry {
+    let plane = principal_plane_of_grams(gram, k, classifier);
+    assemble(k, cosine_matrix(gram, k), plane, hierarchy)
+}
+
+fn assemble(
+    k: usize,
+    cosines: Vec<f64>,
+    plane: PrincipalPlane,
+    hierarchy: Option<&Hierarchy>,
+) -> FinalGeometry {
+    FinalGeometry {
         k,
         order: hierarchy.map_or_else(|| (0..k).collect(), tree_order),
         class_names: match hierarchy {
             Some(h) => h.class_names(),
             None => (0..k).map(|i| i.to_string()).collect(),
         },
-        cosines: cosine_matrix(&stats.centred_gram(), k),
+        cosines,
         etf: simplex_etf_cosines(k),
         target: hierarchy.map(|h| hierarchy_target(&h.normalized_distance_matrix(), k)),
         means_2d: plane.means,
         weights_2d: plane.weights,
         explained: plane.explained,
+    }
+}
+
+/// The file in a run directory that keeps the final geometry once `final.safetensors` is gone
+/// (scripts/keep_final.py writes it; docs/report.md).
+pub const KEPT: &str = "final_geometry.json";
+
+/// The contents of [`KEPT`]: the `K x K` matrices [`from_grams`] needs, with the sizes they
+/// came from.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Kept {
+    /// Classes `K`.
+    k: usize,
+    /// Feature dimension `d` (not used: a record of what the matrices summarise).
+    #[allow(dead_code)]
+    d: usize,
+    /// Training samples `N` (not used, as `d`).
+    #[allow(dead_code)]
+    n: usize,
+    /// `M M^T`: row `i`, column `j` is `(mu_i - mu_G) . (mu_j - mu_G)`.
+    means_gram: Vec<Vec<f64>>,
+    /// `W M^T`: row `r`, column `i` is `w_r . (mu_i - mu_G)` (absent without a classifier).
+    classifier_means: Option<Vec<Vec<f64>>>,
+    /// `||W||_F^2` (with `classifier_means`).
+    classifier_frobenius_sq: Option<f64>,
+}
+
+/// A `K x K` matrix of [`Kept`] as one row-major vector; the error names the field.
+fn square(rows: &[Vec<f64>], k: usize, field: &str) -> Result<Vec<f64>> {
+    if rows.len() != k || rows.iter().any(|r| r.len() != k) {
+        bail!("{field} must be {k} rows of {k} numbers (k = {k})");
+    }
+    let flat: Vec<f64> = rows.concat();
+    if flat.iter().any(|v| !v.is_finite()) {
+        bail!("{field} has a value that is not a finite number");
+    }
+    Ok(flat)
+}
+
+/// The checked matrices of [`KEPT`], row-major.
+struct Grams {
+    k: usize,
+    /// `M M^T`.
+    means: Vec<f64>,
+    /// `W M^T` and `||W||_F^2`.
+    classifier: Option<(Vec<f64>, f64)>,
+}
+
+/// Reads [`KEPT`]; the error names the field at fault.
+fn read_kept(path: &Path) -> Result<Grams> {
+    let text = std::fs::read_to_string(path)?;
+    let de = &mut serde_json::Deserializer::from_str(&text);
+    let kept: Kept = serde_path_to_error::deserialize(de).map_err(|e| {
+        let at = e.path().to_string();
+        anyhow!("{} (at `{at}`)", e.into_inner())
+    })?;
+    let k = kept.k;
+    if k < 2 {
+        bail!("k is {k}: the geometry needs two classes or more");
+    }
+    let means = square(&kept.means_gram, k, "means_gram")?;
+    let classifier = match (kept.classifier_means, kept.classifier_frobenius_sq) {
+        (Some(wm), Some(w2)) if w2.is_finite() && w2 > 0.0 => {
+            Some((square(&wm, k, "classifier_means")?, w2))
+        }
+        (None, None) => None,
+        (Some(_), Some(w2)) => bail!("classifier_frobenius_sq is {w2}: it must be positive"),
+        _ => bail!("classifier_means and classifier_frobenius_sq come together"),
+    };
+    Ok(Grams {
+        k,
+        means,
+        classifier,
     })
 }
 
-/// Reads `final.safetensors` of a run (`train.features`, `train.labels`, `weights`) and
-/// computes its [`FinalGeometry`]; `Ok(None)` when the run has no such file. The hierarchy is
-/// the run config's `hierarchy` spec; when it cannot be resolved the T panel is left out and
-/// the reason returned as a warning.
+/// Resolves the run's hierarchy over `k` classes; when it cannot be, a warning instead.
+fn hierarchy_of(
+    run_dir: &Path,
+    spec: Option<&str>,
+    k: usize,
+    warnings: &mut Vec<String>,
+) -> Option<Hierarchy> {
+    match Hierarchy::resolve(spec?, Some(k)) {
+        Ok(h) => Some(h),
+        Err(e) => {
+            warnings.push(format!(
+                "{}: hierarchy '{}' not usable ({e}); the target T is not drawn",
+                run_dir.display(),
+                spec.unwrap_or_default()
+            ));
+            None
+        }
+    }
+}
+
+/// Reads a run's final geometry: from `final.safetensors` (`train.features`, `train.labels`,
+/// `weights`) when it is there, else from [`KEPT`]; `Ok(None)` when the run has neither. Returns
+/// the geometry, warnings, and the file it came from. The hierarchy is the run config's
+/// `hierarchy` spec; when it cannot be resolved the T panel is left out and the reason returned
+/// as a warning.
 pub fn load(
     run_dir: &Path,
     hierarchy_spec: Option<&str>,
-) -> Result<Option<(FinalGeometry, Vec<String>)>> {
+) -> Result<Option<(FinalGeometry, Vec<String>, PathBuf)>> {
     let path = run_dir.join("final.safetensors");
+    let mut warnings = Vec::new();
     if !path.is_file() {
-        return Ok(None);
+        let kept = run_dir.join(KEPT);
+        if !kept.is_file() {
+            return Ok(None);
+        }
+        let grams = read_kept(&kept).with_context(|| format!("{}", kept.display()))?;
+        let hierarchy = hierarchy_of(run_dir, hierarchy_spec, grams.k, &mut warnings);
+        let classifier = grams
+            .classifier
+            .as_ref()
+            .map(|(wm, w2)| (wm.as_slice(), *w2));
+        let geometry = from_grams(grams.k, &grams.means, classifier, hierarchy.as_ref());
+        return Ok(Some((geometry, warnings, kept)));
     }
     let file = nclab_core::io::safetensors::read(&path)?;
     let what = |t: &str| format!("{}: tensor {t}", path.display());
@@ -117,24 +255,11 @@ pub fn load(
         None => raw_labels.iter().copied().max().unwrap_or(0).max(0) as usize + 1,
     };
     let labels = labels_from_integers(&raw_labels, k, &what("train.labels"))?;
-    let mut warnings = Vec::new();
-    let hierarchy = match hierarchy_spec {
-        Some(spec) => match Hierarchy::resolve(spec, Some(k)) {
-            Ok(h) => Some(h),
-            Err(e) => {
-                warnings.push(format!(
-                    "{}: hierarchy '{spec}' not usable ({e}); the target T is not drawn",
-                    run_dir.display()
-                ));
-                None
-            }
-        },
-        None => None,
-    };
+    let hierarchy = hierarchy_of(run_dir, hierarchy_spec, k, &mut warnings);
     let w = weights.map(|w| w.to_f64_vec());
     let geometry = compute(features, &labels, k, w.as_deref(), hierarchy.as_ref())
         .with_context(|| format!("{}: class means", path.display()))?;
-    Ok(Some((geometry, warnings)))
+    Ok(Some((geometry, warnings, path)))
 }
 
 #[cfg(test)]
@@ -185,6 +310,121 @@ mod tests {
         assert!((cos + 0.5).abs() < 1e-12);
         assert_eq!(geo.class_names, vec!["0", "1", "2"]);
         assert_eq!(geo.order, vec![0, 1, 2]);
+    }
+
+    /// Four classes of three samples in five dimensions (a fixed pattern, not random) and a
+    /// classifier: the geometry from the kept `K x K` matrices (`M M^T`, `W M^T` summed here
+    /// by hand, `||W||_F^2`) is the geometry from the features, to rounding.
+    #[test]
+    fn the_kept_matrices_give_the_geometry_of_the_features() {
+        let (k, d, per) = (4, 5, 3);
+        let value = |i: usize, j: usize| ((i * 7 + j * 3) % 11) as f64 / 11.0 - 0.4;
+        let h: Vec<f64> = (0..k * per)
+            .flat_map(|i| (0..d).map(move |j| value(i, j) + if j == i / per { 2.0 } else { 0.0 }))
+            .collect();
+        let y: Vec<u32> = (0..k * per).map(|i| (i / per) as u32).collect();
+        let w: Vec<f64> = (0..k * d).map(|i| value(i, i + 1)).collect();
+        let tree = Hierarchy::resolve("flat:4", Some(k)).unwrap();
+        let direct = compute(
+            MatrixView::f64(&h, k * per, d),
+            &y,
+            k,
+            Some(&w),
+            Some(&tree),
+        )
+        .unwrap();
+
+        // The centred means by hand: class means minus the sample mean.
+        let mean = |rows: &mut dyn Iterator<Item = usize>, n: f64| -> Vec<f64> {
+            let mut m = vec![0.0; d];
+            for i in rows {
+                (0..d).for_each(|j| m[j] += h[i * d + j] / n);
+            }
+            m
+        };
+        let global = mean(&mut (0..k * per), (k * per) as f64);
+        let centred: Vec<Vec<f64>> = (0..k)
+            .map(|c| {
+                let m = mean(&mut (c * per..(c + 1) * per), per as f64);
+                m.iter().zip(&global).map(|(a, b)| a - b).collect()
+            })
+            .collect();
+        let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f64>();
+        let gram: Vec<Vec<f64>> = (0..k)
+            .map(|i| (0..k).map(|j| dot(&centred[i], &centred[j])).collect())
+            .collect();
+        let wm: Vec<Vec<f64>> = (0..k)
+            .map(|r| {
+                (0..k)
+                    .map(|i| dot(&w[r * d..(r + 1) * d], &centred[i]))
+                    .collect()
+            })
+            .collect();
+        let w2 = dot(&w, &w);
+        let dir = nclab_testkit::scratch("kept-geometry");
+        let json = serde_json::json!({
+            "k": k, "d": d, "n": k * per, "means_gram": gram, "classifier_means": wm,
+            "classifier_frobenius_sq": w2,
+        });
+        std::fs::write(dir.join(KEPT), json.to_string()).unwrap();
+        let (kept, warnings, source) = load(&dir, Some("flat:4")).unwrap().unwrap();
+        assert!(warnings.is_empty());
+        assert_eq!(source, dir.join(KEPT));
+        let close = |a: &[f64], b: &[f64]| a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-12);
+        assert!(close(&kept.cosines, &direct.cosines));
+        assert_eq!(kept.target, direct.target);
+        assert_eq!(
+            (kept.order.clone(), kept.class_names.clone()),
+            (direct.order.clone(), direct.class_names.clone())
+        );
+        let flat = |p: &[(f64, f64)]| p.iter().flat_map(|&(x, y)| [x, y]).collect::<Vec<_>>();
+        assert!(close(&flat(&kept.means_2d), &flat(&direct.means_2d)));
+        assert!(close(
+            &flat(&kept.weights_2d.unwrap()),
+            &flat(&direct.weights_2d.unwrap())
+        ));
+        assert!(close(
+            &[kept.explained.0, kept.explained.1],
+            &[direct.explained.0, direct.explained.1]
+        ));
+    }
+
+    /// A kept file that is not what [`KEPT`] must hold is an error naming the file and the
+    /// field; a run with neither file has no geometry.
+    #[test]
+    fn a_bad_kept_file_names_its_fault() {
+        let dir = nclab_testkit::scratch("bad-kept-geometry");
+        assert!(load(&dir, None).unwrap().is_none());
+        let cases = [
+            (
+                r#"{"k": 2, "d": 3, "n": 4, "means_gram": [[1, 0], [0]]}"#,
+                "means_gram must be 2 rows of 2",
+            ),
+            (
+                r#"{"k": 2, "d": 3, "n": 4, "means_gram": [[1, 0], [0, 1]], "classifier_means": [[1, 0], [0, 1]]}"#,
+                "come together",
+            ),
+            (
+                r#"{"k": 2, "d": 3, "n": 4, "means_gram": [[1, "x"], [0, 1]]}"#,
+                "means_gram[0][1]",
+            ),
+            (
+                r#"{"k": 2, "d": 3, "n": 4, "means_gram": [[1, 0], [0, 1]], "extra": 1}"#,
+                "unknown field `extra`",
+            ),
+            (
+                r#"{"k": 1, "d": 3, "n": 4, "means_gram": [[1]]}"#,
+                "two classes or more",
+            ),
+        ];
+        for (text, expected) in cases {
+            std::fs::write(dir.join(KEPT), text).unwrap();
+            let err = format!("{:#}", load(&dir, None).unwrap_err());
+            assert!(
+                err.contains(KEPT) && err.contains(expected),
+                "{text}: {err}"
+            );
+        }
     }
 
     #[test]

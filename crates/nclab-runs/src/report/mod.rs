@@ -10,7 +10,7 @@
 //!   each layer's NC1 against the epoch, when runs have `metrics_layers.csv` ([`layers`],
 //!   [`layer_epochs`]);
 //! * `gram-<id>.{svg,png}` and `pca-<id>.{svg,png}`: the final geometry of a condition's first
-//!   run with a `final.safetensors` ([`geometry`], [`geometry_plots`]);
+//!   run with a `final.safetensors` or a `final_geometry.json` ([`geometry`], [`geometry_plots`]);
 //! * `tradeoff.{svg,png}`: top-1 error against mistake severity ([`tradeoff`]);
 //! * `summary.csv`, `comparisons.csv`, `summary.md` ([`summary`]) and `folds.csv` ([`folds`]);
 //! * `index.html` ([`html`]).
@@ -483,9 +483,11 @@ fn figure_sections(all: [Vec<FigureEntry>; 6]) -> (Vec<Section>, String) {
         });
     }
     let geometry_note = if gram_figs.is_empty() {
-        "No run has a final.safetensors, so there is no final geometry to show."
+        "No run has a final.safetensors or a final_geometry.json, so there is no final geometry \
+         to show."
     } else {
-        "Computed from each condition's first run (lowest seed) that has a final.safetensors."
+        "Computed from each condition's first run (lowest seed) that has a final.safetensors, or \
+         kept its geometry in final_geometry.json (scripts/keep_final.py)."
     };
     sections.push(Section {
         title: "Final class-mean geometry".into(),
