@@ -16,7 +16,9 @@ test_predictions.csv, one row per test image in the order of the test set:
 so that the run's test metrics are means over its rows (top1_error the share of rows with
 rank1 != label, top5_error of rows without the label among the ranks, mistake_severity the mean
 hdist@1 over the wrong rows, hdist@1 and hdist@5 the column means). Before writing, the script
-checks exactly that against the run's summary.json (its final epoch, to 1e-12). docs/results.md
+checks exactly that against the run's summary.json (its final epoch, to 1e-12), and against the
+summary.json already in RESULTS_DIR/<run>/ when there is one (a run trained again to recover its
+predictions must be the committed network). docs/results.md
 measures with these files what a new sample of test images would add to the differences.
 
 final_geometry.json, the K x K matrices that the report's final-geometry figures need (docs/
@@ -167,17 +169,21 @@ def mismatches(measured, final):
     return out
 
 
-def kept_files(run, cfg, summary):
-    """{file name: text} for one run; Unusable when its final.safetensors cannot be kept."""
+def kept_files(run, cfg, summary, committed):
+    """{file name: text} for one run; Unusable when its final.safetensors cannot be kept.
+    `committed`: the summary already in RESULTS_DIR for this run, if any (a run trained again
+    must give its test metrics too, or its files would sit beside another network's)."""
     logits, test_y, features, train_y, weights = checked(nclab.load_tensors(run / "final.safetensors"))
     tree = tree_of(run, cfg["hierarchy"])
     if tree.num_classes != weights.shape[0]:
         raise Unusable(f"its tree {cfg['hierarchy']!r} has {tree.num_classes} classes, the "
                        f"classifier {weights.shape[0]}")
     cols = predictions(logits, test_y, tree.lca_heights())
-    wrong = mismatches(metrics_of(*cols), summary.get("final") or {})
-    if wrong:
-        raise Unusable(f"it does not give the test metrics of {run / 'summary.json'}: {'; '.join(wrong)}")
+    measured = metrics_of(*cols)
+    for path, s in ((run / "summary.json", summary), committed):
+        wrong = mismatches(measured, s.get("final") or {}) if s is not None else []
+        if wrong:
+            raise Unusable(f"it does not give the test metrics of {path}: {'; '.join(wrong)}")
     return {PREDICTIONS: predictions_text(*cols),
             GEOMETRY: json.dumps(geometry(features, train_y, weights)) + "\n"}
 
@@ -205,8 +211,10 @@ def main():
     done, failed = set(), []
     for run, cfg, summary in finished_runs(args.sweep):
         done.add(run.name)
+        committed = args.results / run.name / "summary.json"
+        committed = (committed, json.loads(committed.read_text())) if committed.exists() else (committed, None)
         try:
-            files = kept_files(run, cfg, summary)
+            files = kept_files(run, cfg, summary, committed)
         except (Unusable, ValueError, OSError) as e:
             failed.append(run.name)
             print(f"{run / 'final.safetensors'}: {e}; nothing written for this run", file=sys.stderr)

@@ -136,6 +136,21 @@ def test_a_run_whose_logits_disagree_with_its_summary_is_refused(tmp_path):
     assert not (out / run.name).exists()
 
 
+def test_a_run_trained_again_must_be_the_committed_network(tmp_path):
+    """A run whose sweep summary agrees with its logits but whose committed summary in
+    RESULTS_DIR does not (another network under the same name): refused, nothing written."""
+    run, expected, _ = made_up_run(tmp_path / "sweep", true_metrics)
+    out = tmp_path / "results" / run.name
+    out.mkdir(parents=True)
+    other = true_metrics(*expected)
+    other["hdist@5"] += 0.2 / 40
+    (out / "summary.json").write_text(json.dumps({"status": "finished", "final": other}))
+    done = run_script(run.parent, out.parent)
+    assert done.returncode == 1
+    assert f"does not give the test metrics of {out / 'summary.json'}: hdist@5" in done.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["summary.json"]
+
+
 def test_a_malformed_run_is_named_and_the_others_are_kept(tmp_path):
     """Logits of 9 columns for a 10-class classifier: the run is named with the reason, nothing
     is written for it, and the next run is kept all the same."""
