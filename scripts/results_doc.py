@@ -241,22 +241,45 @@ def by_metric(found, conditions=None, metrics=HEADLINE):
 FEW_IMAGES = 50
 
 
-def effects_sentence(found, conditions=None, metrics=HEADLINE, counts=None):
+# The metrics compared by factor as well as by difference (`nclab report`'s RATIO_METRICS): the
+# In-short sentences give their paired ratio to CE ('0.018x CE's', the geometric mean over seeds).
+RATIO_METRICS = ("nc1", "nc1_coarse")
+
+
+def factors_of(grid):
+    """{(condition, metric title): paired ratio to the baseline} of the RATIO_METRICS."""
+    titles = dict(m for _, ms in THEMES for m in ms)
+    return {(name, titles[m]): num(c.get("paired_ratio"))
+            for (name, m), c in report_of(grid)[1].items()
+            if m in RATIO_METRICS and num(c.get("paired_ratio")) is not None}
+
+
+def effects_sentence(found, conditions=None, metrics=HEADLINE, counts=None, factors=None):
     """'NC1 lower under a (-0.02), b (-0.03); hdist@5 ...; mistake severity: no significant
     difference' from `by_metric`; with `conditions` (two or more), a direction every one of them
     takes is said as 'lower under all three (-0.03 to -0.02)'. `counts`: {metric title: (N,
     what)} for metrics that are shares of N images: a difference of fewer than FEW_IMAGES of
-    them is also given as a count ('-0.00097, about 10 of 10000 test images')."""
+    them is also given as a count ('-0.00097, about 10 of 10000 test images'). `factors`:
+    {(condition, metric title): ratio to the baseline}, given instead of the difference where
+    there is one ('0.018x CE's')."""
+    def value(title, n, d):
+        r = (factors or {}).get((n, title))
+        return f"{fmt(r, 2)}x CE's" if r is not None else signed(d)
+
     def listed(title, rows):
         if conditions is not None and len(conditions) > 1 and {n for n, _ in rows} == set(conditions):
             who = "both" if len(rows) == 2 else f"all {count_word(len(rows))}"
+            rs = [(factors or {}).get((n, title)) for n, _ in rows]
+            if all(r is not None for r in rs):
+                lo, hi = min(rs), max(rs)
+                return f"{who} ({span(rs, 2, 'x')} CE's)"
             return f"{who} ({span([d for _, d in rows], 2)})"
         def count(d):
             n, what = (counts or {}).get(title, (None, None))
             if n is None or abs(d) * n >= FEW_IMAGES:
                 return ""
             return f", about {round(abs(d) * n)} of {n} {what}"
-        return ", ".join(f"{n} ({signed(d)}{count(d)})" for n, d in rows)
+        return ", ".join(f"{n} ({value(title, n, d)}{count(d)})" for n, d in rows)
     parts = []
     for title, lower, higher in by_metric(found, conditions, metrics):
         said = (([f"lower under {listed(title, lower)}"] if lower else [])
@@ -265,11 +288,15 @@ def effects_sentence(found, conditions=None, metrics=HEADLINE, counts=None):
     return "; ".join(parts)
 
 
-def one_condition(found, name, metrics):
-    """One condition's significant differences: 'NC1 -0.042, NC2 -0.18; no significant
-    difference in top-1 error, NC4'."""
+def one_condition(found, name, metrics, factors=None):
+    """One condition's significant differences: 'NC1 0.018x CE's, NC2 -0.18; no significant
+    difference in top-1 error, NC4' (`factors` as `effects_sentence` takes them)."""
     diffs = {m: d for n, m, d, _, _ in found if n == name}
-    said = [f"{title} {signed(diffs[m])}" for m, title in metrics if m in diffs]
+
+    def value(m, title):
+        r = (factors or {}).get((name, title))
+        return f"{fmt(r, 2)}x CE's" if r is not None else signed(diffs[m])
+    said = [f"{title} {value(m, title)}" for m, title in metrics if m in diffs]
     rest = [title for m, title in metrics if m not in diffs]
     return ", ".join(said) + (f"; no significant difference in {', '.join(rest)}" if rest else "")
 
@@ -768,7 +795,7 @@ def full_data_bullet(f):
             sizes = data_sizes(g)
             counts = ({"top-1 error": (sizes[1], "test images"), "top-5 error": (sizes[1], "test images"),
                        "NC4": (sizes[0], "training images")} if sizes else None)
-            out += [f"    - *{theme}:* {effects_sentence(every, hier, metrics, counts)}."
+            out += [f"    - *{theme}:* {effects_sentence(every, hier, metrics, counts, factors_of(g))}."
                     for theme, metrics in THEMES]
             for m, title in OUTSIDE:
                 if any(mm == m for _, mm in report_of(g)[1]):
@@ -776,7 +803,7 @@ def full_data_bullet(f):
                                f"{effects_sentence(raw_significant(g, m), hier, [(m, title)])}.")
         for n in others:
             out.append(f"  - {n}, not a hierarchical loss, for comparison: "
-                       f"{one_condition(every, n, [m for _, ms in THEMES for m in ms])}.")
+                       f"{one_condition(every, n, [m for _, ms in THEMES for m in ms], factors_of(g))}.")
         out.append(
             f"  - Paired over the seeds each condition shares with CE ({span(pairs, 3)} pairs), on one "
             "fixed test set: the intervals and p-values cover the variation between seeds, not the "

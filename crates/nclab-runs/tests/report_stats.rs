@@ -222,3 +222,43 @@ fn sign_flip_p_and_the_no_worse_bound_are_reported() {
     assert!(html.contains("class=\"decision sortable\""));
     assert!(html.contains("<script>") && !html.contains("<script src"));
 }
+
+/// NC1 compared by factor: B's paired ratios to CE are 0.8 / 1, 1.6 / 2 and 2.7 / 3 = (0.8,
+/// 0.8, 0.9), their geometric mean 0.576^(1/3) = 0.8320335292207617; their logs' mean m and sd
+/// s (n - 1 divisor) give the interval exp(m -+ 4.302652729749464 s / sqrt 3) =
+/// [0.7027113707572312, 0.9851552466008422] (Python 3, math.log / math.exp only).
+#[test]
+fn nc1_is_also_compared_by_factor() {
+    let root = scratch("ratio");
+    let out = root.join("out");
+    generate(&Options::new(vec![two_grids(&root)], out.clone())).unwrap();
+    let comps = read_csv(&out.join("comparisons.csv"));
+    let b = comps
+        .iter()
+        .find(|r| {
+            r["condition"].contains("data.name=syn-a")
+                && r["condition"].contains("loss.kind=hxe")
+                && r["metric"] == "nc1"
+        })
+        .unwrap();
+    close(num(b, "paired_ratio"), 0.832_033_529_220_761_7, "ratio");
+    close(
+        num(b, "paired_ratio_ci95_low"),
+        0.702_711_370_757_231_2,
+        "low",
+    );
+    close(
+        num(b, "paired_ratio_ci95_high"),
+        0.985_155_246_600_842_2,
+        "high",
+    );
+    // top-1 error is compared by difference only in the tables, but its ratio is in the CSV.
+    assert!(comps
+        .iter()
+        .filter(|r| r["metric"] == "top1_error")
+        .all(|r| !r["paired_ratio"].is_empty()));
+    let md = std::fs::read_to_string(out.join("summary.md")).unwrap();
+    assert!(md.contains("(×0.8320 [×0.7027, ×0.9852])"), "{md}");
+    let html = std::fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(html.contains("×0.8320 [×0.7027, ×0.9852]"));
+}

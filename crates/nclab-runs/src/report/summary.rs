@@ -4,7 +4,7 @@
 //! differences, Welch's t-test and the Mann-Whitney U test of the unpaired values, and the
 //! p-values adjusted for the family of headline comparisons (Holm, Benjamini-Hochberg).
 
-use nclab_core::stats::{self, MannWhitney, PairedDifference, SignFlip, WelchTest};
+use nclab_core::stats::{self, MannWhitney, PairedDifference, PairedRatio, SignFlip, WelchTest};
 
 use crate::{csv_text, numbers};
 
@@ -120,6 +120,10 @@ pub struct Comparison {
     /// Mean of the paired differences with its 95% t interval (`None` without pairs): defined
     /// even where the test is not (differences all equal give a zero-width interval).
     pub paired_difference: Option<PairedDifference>,
+    /// The geometric mean of the paired ratios (condition / baseline) with its 95% interval
+    /// (`None` without pairs, or where a value is not positive): the effect as a factor, shown
+    /// for the [`RATIO_METRICS`].
+    pub paired_ratio: Option<PairedRatio>,
     pub paired: Option<WelchTest>,
     /// The exact sign-flip test of the paired differences (`None` without pairs or beyond
     /// [`stats::SIGN_FLIP_MAX_N`] of them).
@@ -299,6 +303,26 @@ pub fn cell(runs: &[Run], condition: &Condition, metric: &str) -> Cell {
 /// of different functions (a baseline is CE, the conditions compared with it are not).
 pub const NOT_COMPARED: &[&str] = &["lr", "train_loss", "test_loss"];
 
+/// The headline metrics that the decision table also compares by factor (the paired ratio,
+/// [`Comparison::paired_ratio`]): the within-class variability, which falls by orders of
+/// magnitude as the features collapse, so that a difference says little next to a factor.
+pub const RATIO_METRICS: &[&str] = &["nc1", "nc1_coarse"];
+
+/// A paired ratio as the decision table writes it: `×0.0178 [×0.0172, ×0.0184]` (the
+/// interval left out with one pair).
+pub fn ratio_text(r: &PairedRatio) -> String {
+    if r.ci_low.is_finite() && r.ci_high.is_finite() {
+        format!(
+            "×{} [×{}, ×{}]",
+            sig(r.ratio),
+            sig(r.ci_low),
+            sig(r.ci_high)
+        )
+    } else {
+        format!("×{}", sig(r.ratio))
+    }
+}
+
 /// Every condition with a baseline against it, for every metric both have but those of
 /// [`NOT_COMPARED`], with the family's adjusted p-values ([`adjust_family`]).
 pub fn comparisons(runs: &[Run], conditions: &[Condition], metrics: &[String]) -> Vec<Comparison> {
@@ -333,6 +357,7 @@ pub fn comparisons(runs: &[Run], conditions: &[Condition], metrics: &[String]) -
             out.push(Comparison {
                 n_pairs: pa.len(),
                 paired_difference: stats::paired_difference(&pa, &pb, CI_LEVEL),
+                paired_ratio: stats::paired_ratio(&pa, &pb, CI_LEVEL),
                 paired,
                 sign_flip: stats::sign_flip_test(&d),
                 p,
@@ -417,9 +442,11 @@ pub fn summary_csv(
 /// interval (`paired_ci95_*`) is that of [`stats::paired_difference`] (zero width when the
 /// differences have no spread); `p` is the p-value adjusted in the family (`p_test` names the
 /// test), `p_holm` and `p_bh` its adjusted values (empty outside the family), `stars_bh` the
-/// marks of `p_bh`, `harm_bound` the interval's bound on the side of harm for metrics with one.
+/// marks of `p_bh`, `harm_bound` the interval's bound on the side of harm for metrics with one,
+/// `paired_ratio*` the geometric mean of the paired ratios with its interval
+/// ([`stats::paired_ratio`]; empty where a value is not positive).
 pub fn comparisons_csv(conditions: &[Condition], comps: &[Comparison]) -> String {
-    let header = "condition,baseline,metric,n,n_baseline,diff,ci95_low,ci95_high,welch_t,welch_df,welch_p,mann_whitney_u,mann_whitney_p,mann_whitney_exact,n_pairs,paired_diff,paired_ci95_low,paired_ci95_high,paired_t,paired_df,paired_p,sign_flip_p,sign_flip_patterns,p,p_test,family,p_holm,p_bh,stars_bh,harm_bound";
+    let header = "condition,baseline,metric,n,n_baseline,diff,ci95_low,ci95_high,welch_t,welch_df,welch_p,mann_whitney_u,mann_whitney_p,mann_whitney_exact,n_pairs,paired_diff,paired_ci95_low,paired_ci95_high,paired_t,paired_df,paired_p,sign_flip_p,sign_flip_patterns,p,p_test,family,p_holm,p_bh,stars_bh,harm_bound,paired_ratio,paired_ratio_ci95_low,paired_ratio_ci95_high";
     let rows = comps.iter().map(|c| {
         let mw = c.mann_whitney;
         let mut fields = vec![
@@ -457,6 +484,12 @@ pub fn comparisons_csv(conditions: &[Condition], comps: &[Comparison]) -> String
             csv_num(c.p_bh),
             stars(c.p_bh).to_string(),
             c.harm_bound().map(csv_num).unwrap_or_default(),
+        ]);
+        let r = c.paired_ratio;
+        fields.extend([
+            r.map(|r| csv_num(r.ratio)).unwrap_or_default(),
+            r.map(|r| csv_num(r.ci_low)).unwrap_or_default(),
+            r.map(|r| csv_num(r.ci_high)).unwrap_or_default(),
         ]);
         fields
     });
@@ -763,11 +796,14 @@ pub fn single_baseline(conditions: &[Condition], rows: &DecisionRows) -> Option<
 /// metric; first, when every row has the same baseline, that baseline's own means.
 fn decision_markdown(runs: &[Run], conditions: &[Condition], comps: &[Comparison]) -> String {
     let (dm, rows) = decision_table(conditions, comps);
-    let mut s = String::from(
+    let mut s = format!(
         "### Decision table\n\nEach cell: the difference to the baseline (condition − \
          baseline, mean over seed pairs), its 95% interval, and `q=`, the BH-adjusted p-value, \
          with its stars (Holm's in the detailed table); for errors, severities and accuracy, \
-         what the interval says of harm (\"no worse than\", \"worse\", \"better\").\n\n",
+         what the interval says of harm (\"no worse than\", \"worse\", \"better\"); for {}, \
+         also the factor (×: the geometric mean over seed pairs of condition / baseline, with \
+         its 95% interval).\n\n",
+        RATIO_METRICS.join(" and ")
     );
     s.push_str(&md_table_head(&["condition", "baseline"], &dm));
     if let Some(b) = single_baseline(conditions, &rows) {
@@ -813,7 +849,11 @@ fn decision_cell(comp: Option<&Comparison>) -> String {
         String::new()
     };
     let harm = k.harm_text().map_or(String::new(), |h| format!("; {h}"));
-    format!(" {} {}{q}{harm} |", signed(d), interval(lo, hi))
+    let ratio = k
+        .paired_ratio
+        .filter(|_| RATIO_METRICS.contains(&k.metric.as_str()))
+        .map_or(String::new(), |r| format!(" ({})", ratio_text(&r)));
+    format!(" {} {}{ratio}{q}{harm} |", signed(d), interval(lo, hi))
 }
 
 /// `### Comparisons in detail`: every comparison on a key metric or in the family, with all
@@ -997,6 +1037,7 @@ pub(crate) fn compared(metric: &str, mean: f64, low: f64, high: f64) -> Comparis
         mann_whitney: None,
         n_pairs: 3,
         paired_difference: Some(d),
+        paired_ratio: None,
         paired: None,
         sign_flip: None,
         p: f64::NAN,
