@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use anyhow::{bail, Result};
 
+use super::plot::{self, SeriesStyle};
 use super::runs::{parse_cell, unquote, Run};
 
 /// Config keys that never distinguish conditions: the seed, and bookkeeping that does not change
@@ -46,6 +47,9 @@ pub struct Condition {
     pub loss: Option<String>,
     /// Index (into the condition list) of the CE baseline of the same dataset and model.
     pub baseline: Option<usize>,
+    /// Its colour, marker and dash in every figure ([`plot::condition_styles`]: the colour by
+    /// loss kind where the conditions span several).
+    pub style: SeriesStyle,
 }
 
 /// Groups runs into conditions. `group_by = None`: by the whole config minus
@@ -81,7 +85,13 @@ pub fn group(runs: &[Run], group_by: Option<&str>) -> Result<Vec<Condition>> {
     for (c, n) in conditions.iter_mut().zip(names) {
         c.name = n;
     }
-    Ok(in_report_order(conditions))
+    let mut conditions = in_report_order(conditions);
+    let kinds: Vec<Option<String>> = conditions.iter().map(|c| c.loss.clone()).collect();
+    let kinds: Vec<Option<&str>> = kinds.iter().map(Option::as_deref).collect();
+    for (c, style) in conditions.iter_mut().zip(plot::condition_styles(&kinds)) {
+        c.style = style;
+    }
+    Ok(conditions)
 }
 
 /// `nclab train`'s default of every loss parameter (`loss.alpha`, `loss.beta`, ...), as the
@@ -300,6 +310,7 @@ pub(crate) fn test_condition(name: &str, runs: Vec<usize>) -> Condition {
         model: None,
         loss: None,
         baseline: None,
+        style: plot::series_style(0),
     }
 }
 
@@ -329,6 +340,7 @@ fn new_condition(
         runs: members,
         common,
         baseline: None,
+        style: plot::series_style(0),
     }
 }
 

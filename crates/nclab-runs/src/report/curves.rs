@@ -23,8 +23,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::conditions::Condition;
 use super::plot::{
-    self, draw_legend, draw_line, draw_marker, grey, series_style, Figure, LegendEntry,
-    SeriesStyle, GREY,
+    self, draw_legend, draw_line, draw_marker, grey, Figure, LegendEntry, SeriesStyle, GREY,
 };
 use super::runs::Run;
 use super::svg::Marks;
@@ -47,9 +46,8 @@ pub struct Curve {
     pub label: String,
     /// The condition's id (`c3`): the class of its SVG group.
     pub id: String,
-    /// The condition's index in the report: its style ([`series_style`]), the same in every
-    /// figure.
-    pub style: usize,
+    /// The condition's look ([`Condition::style`]), the same in every figure.
+    pub style: SeriesStyle,
     pub runs: usize,
     pub points: Vec<CurvePoint>,
     /// Each run's own series: `(seed, points)`.
@@ -108,7 +106,7 @@ pub fn aggregate_by(
     Curve {
         label: condition.name.clone(),
         id: condition.id.clone(),
-        style: index,
+        style: condition.style,
         runs: condition.runs.len(),
         points,
         seeds,
@@ -610,7 +608,7 @@ impl Panel {
         frame: &Frame,
     ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
         for c in self.curves.iter().rev() {
-            let st = series_style(c.style);
+            let st = c.style;
             let banded: Vec<&CurvePoint> = c.points.iter().filter(|p| p.n >= 2).collect();
             if banded.len() >= 2 {
                 marks.group(&format!("cond cond-{}", c.id));
@@ -634,7 +632,7 @@ impl Panel {
         frame: &Frame,
     ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
         for c in self.curves.iter().rev() {
-            let st = series_style(c.style);
+            let st = c.style;
             marks.group(&format!("cond cond-{} seed", c.id));
             for (_, s) in &c.seeds {
                 let pix: Vec<(i32, i32)> = s.iter().map(|&p| (frame.pixel)(p)).collect();
@@ -662,7 +660,7 @@ impl Panel {
         let Some(xpix) = frame.column(t) else {
             return Ok(());
         };
-        let st = series_style(c.style);
+        let st = c.style;
         let tst = SeriesStyle {
             colour: st.colour,
             marker: st.marker,
@@ -693,7 +691,7 @@ impl Panel {
         compact: bool,
     ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
         let (width, msize) = if compact { (2, 2) } else { (2, 3) };
-        let st = series_style(c.style);
+        let st = c.style;
         let pix: Vec<(i32, i32)> = c
             .points
             .iter()
@@ -864,7 +862,7 @@ pub fn legend_entries(curves: &[Curve]) -> Vec<LegendEntry> {
         .iter()
         .map(|c| LegendEntry {
             label: format!("{} (n={})", c.label, c.runs),
-            style: series_style(c.style),
+            style: c.style,
             line: true,
         })
         .collect()
@@ -967,7 +965,7 @@ mod tests {
         let curve = Curve {
             label: "a".into(),
             id: "c1".into(),
-            style: 0,
+            style: plot::series_style(0),
             runs: 1,
             points: [(1.0, 0.5), (2.0, 0.02), (3.0, 0.0)]
                 .iter()

@@ -11,7 +11,7 @@ use plotters::prelude::*;
 
 use super::conditions::Condition;
 use super::curves::{padded, plottable};
-use super::plot::{self, draw_legend, draw_line, draw_marker_styled, series_style, Figure};
+use super::plot::{self, draw_legend, draw_line, draw_marker_styled, Figure};
 use super::plot::{LegendEntry, SeriesStyle};
 use super::summary::{signed, Comparison};
 use super::svg::Marks;
@@ -31,7 +31,7 @@ pub type Effect = (f64, f64, f64);
 pub struct EffectRow {
     pub label: String,
     pub id: String,
-    pub style: usize,
+    pub style: SeriesStyle,
     pub pairs: usize,
     pub effects: [Option<Effect>; 3],
     pub significant: [bool; 3],
@@ -69,7 +69,7 @@ impl EffectsFigure {
                     EffectRow {
                         label: c.name.clone(),
                         id: c.id.clone(),
-                        style: ci,
+                        style: c.style,
                         pairs: top1.n_pairs,
                         effects,
                         significant,
@@ -162,7 +162,7 @@ impl Figure for EffectsFigure {
             )?;
             for (i, r, (d, lo, hi)) in shown {
                 let y = (n - i) as f64;
-                let st = series_style(r.style);
+                let st = r.style;
                 let bar = SeriesStyle { dash: None, ..st };
                 marks.group(&format!("cond cond-{}", r.id));
                 draw_line(root, &[px(lo, y), px(hi, y)], &bar, 2, marks)?;
@@ -193,7 +193,7 @@ impl Figure for EffectsFigure {
             .iter()
             .map(|r| LegendEntry {
                 label: format!("{} ({} pairs)", r.label, r.pairs),
-                style: series_style(r.style),
+                style: r.style,
                 line: false,
             })
             .collect();
@@ -216,9 +216,11 @@ mod tests {
     use super::*;
     use crate::report::summary::compared;
 
+    /// A condition of three runs; its look is the style of its position (1 for a compared one).
     fn condition(name: &str, baseline: Option<usize>) -> Condition {
         Condition {
             baseline,
+            style: plot::series_style(baseline.map_or(0, |_| 1)),
             ..crate::report::conditions::test_condition(name, vec![0, 1, 2])
         }
     }
@@ -236,7 +238,10 @@ mod tests {
         let fig = EffectsFigure::new(&conds, &comps).unwrap();
         assert_eq!(fig.rows.len(), 1);
         let r = &fig.rows[0];
-        assert_eq!((r.label.as_str(), r.style, r.pairs), ("hxe", 1, 3));
+        // The row takes its condition's look.
+        assert_eq!((r.label.as_str(), r.pairs), ("hxe", 3));
+        assert_eq!(r.style, conds[1].style);
+        assert_ne!(r.style, conds[0].style);
         // top-1 and hdist@5 found, mistake severity not compared; hdist@5 survives BH.
         assert_eq!(
             r.effects,

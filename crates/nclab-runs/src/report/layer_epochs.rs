@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 use super::conditions::Condition;
 use super::curves::{aggregate_by, CurveOptions, CurvesFigure};
+use super::plot;
 use super::runs::Run;
 
 /// One condition's figure.
@@ -59,7 +60,7 @@ pub fn figures(
                 })
             });
             curve.label = format!("{name} (depth {depth})");
-            curve.style = j;
+            curve.style = plot::series_style(j);
             if j > 0 {
                 curve.tpt = None;
             }

@@ -598,8 +598,8 @@ fn toggles(conds: &[Condition]) -> Vec<html::Toggle> {
         .iter()
         .enumerate()
         .filter(|(_, c)| !c.runs.is_empty())
-        .map(|(i, c)| {
-            let colour = plot::series_style(i).colour;
+        .map(|(_, c)| {
+            let colour = c.style.colour;
             html::Toggle {
                 id: c.id.clone(),
                 name: c.name.clone(),

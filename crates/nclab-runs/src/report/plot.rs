@@ -89,7 +89,7 @@ const MARKERS: [Marker; 7] = [
 const DASHES: [Option<(u32, u32)>; 4] = [None, Some((12, 6)), Some((3, 4)), Some((18, 5))];
 
 /// The visual identity of series `i`.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SeriesStyle {
     pub colour: RGBColor,
     pub marker: Marker,
@@ -102,6 +102,61 @@ pub fn series_style(i: usize) -> SeriesStyle {
         marker: MARKERS[i % MARKERS.len()],
         dash: DASHES[i % DASHES.len()],
     }
+}
+
+/// Hue families by loss kind, from the same colour-vision-safe sources (Okabe-Ito, Paul Tol):
+/// CE black (a second CE condition, such as `ce-flat`, brown), MSE vermillion and orange, HXE
+/// blues, soft labels greens, each listed light to dark where it has several shades.
+const FAMILIES: [(&str, &[RGBColor]); 4] = [
+    ("ce", &[RGBColor(0, 0, 0), RGBColor(140, 86, 75)]),
+    ("mse", &[RGBColor(213, 94, 0), RGBColor(230, 159, 0)]),
+    (
+        "hxe",
+        &[
+            RGBColor(86, 180, 233),
+            RGBColor(0, 114, 178),
+            RGBColor(51, 34, 136),
+            RGBColor(0, 68, 136),
+        ],
+    ),
+    (
+        "soft",
+        &[
+            RGBColor(68, 170, 153),
+            RGBColor(0, 158, 115),
+            RGBColor(17, 119, 51),
+            RGBColor(153, 153, 51),
+        ],
+    ),
+];
+
+/// The look of each condition in the figures, given its loss kind (`None` where its runs
+/// differ) in the report's order. When the conditions span two kinds or more and each kind has
+/// a family in [`FAMILIES`] with a shade for each of its conditions, the colour says the loss
+/// (a kind's conditions take its shades in order); otherwise the colours of [`series_style`].
+/// Markers and dashes always follow the position, as in [`series_style`], so that any two of
+/// the first twelve conditions still differ in grey.
+pub fn condition_styles(kinds: &[Option<&str>]) -> Vec<SeriesStyle> {
+    let by_position: Vec<SeriesStyle> = (0..kinds.len()).map(series_style).collect();
+    let distinct: std::collections::BTreeSet<_> = kinds.iter().collect();
+    if distinct.len() < 2 {
+        return by_position;
+    }
+    let mut taken: std::collections::BTreeMap<&str, usize> = Default::default();
+    let mut out = Vec::with_capacity(kinds.len());
+    for (style, kind) in by_position.iter().zip(kinds) {
+        let shades = kind.and_then(|k| FAMILIES.iter().find(|(name, _)| *name == k));
+        let Some((name, shades)) = shades else {
+            return by_position;
+        };
+        let next = taken.entry(name).or_insert(0);
+        let Some(&colour) = shades.get(*next) else {
+            return by_position;
+        };
+        *next += 1;
+        out.push(SeriesStyle { colour, ..*style });
+    }
+    out
 }
 
 /// Text style of the given pixel size in the embedded font.
@@ -519,6 +574,52 @@ mod tests {
             vec!["loss.kind=mse,", "optim.lr=0.0184"]
         );
         assert_eq!(wrap("short", 16), vec!["short"]);
+    }
+
+    /// CE, two HXE, soft labels, MSE and a second CE: black, the first two blues, the first
+    /// green, vermillion, brown; markers by position. One kind only, a kind without a family, or
+    /// more conditions of a kind than its shades: the colours by position.
+    #[test]
+    fn conditions_take_the_colours_of_their_loss() {
+        let kinds = [
+            Some("ce"),
+            Some("hxe"),
+            Some("hxe"),
+            Some("soft"),
+            Some("mse"),
+            Some("ce"),
+        ];
+        let styles = condition_styles(&kinds);
+        let colours: Vec<RGBColor> = styles.iter().map(|s| s.colour).collect();
+        assert_eq!(
+            colours,
+            vec![
+                RGBColor(0, 0, 0),
+                RGBColor(86, 180, 233),
+                RGBColor(0, 114, 178),
+                RGBColor(68, 170, 153),
+                RGBColor(213, 94, 0),
+                RGBColor(140, 86, 75),
+            ]
+        );
+        for (i, s) in styles.iter().enumerate() {
+            assert_eq!(
+                (s.marker, s.dash),
+                (series_style(i).marker, series_style(i).dash)
+            );
+        }
+        let by_position = |n: usize| (0..n).map(series_style).collect::<Vec<_>>();
+        assert_eq!(
+            condition_styles(&[Some("hxe"), Some("hxe")]),
+            by_position(2)
+        );
+        assert_eq!(
+            condition_styles(&[Some("ce"), Some("focal")]),
+            by_position(2)
+        );
+        assert_eq!(condition_styles(&[Some("ce"), None]), by_position(2));
+        let many = [Some("ce"), Some("mse"), Some("mse"), Some("mse")];
+        assert_eq!(condition_styles(&many), by_position(4));
     }
 
     #[test]

@@ -6,16 +6,16 @@ use plotters::prelude::*;
 
 use super::conditions::Condition;
 use super::curves::{min_max, padded, plottable};
-use super::plot::{self, draw_legend, draw_marker_styled, series_style, Figure, LegendEntry};
+use super::plot::{self, draw_legend, draw_marker_styled, Figure, LegendEntry, SeriesStyle};
 use super::runs::{unquote, Run};
 use super::svg::Marks;
 
 /// One condition's runs as points `(top1_error, mistake_severity)`.
 pub struct TradeoffGroup {
-    /// The condition's short name, id and index (its style).
+    /// The condition's short name, id and look.
     pub label: String,
     pub id: String,
-    pub style: usize,
+    pub style: SeriesStyle,
     /// `(error, severity, seed)` per run.
     pub points: Vec<(f64, f64, String)>,
 }
@@ -49,7 +49,7 @@ impl TradeoffFigure {
             .partition(|(_, c)| !(any_tree && flat_hierarchy(c)));
         let groups: Vec<TradeoffGroup> = shown
             .into_iter()
-            .map(|(index, c)| {
+            .map(|(_, c)| {
                 let points = c
                     .runs
                     .iter()
@@ -64,7 +64,7 @@ impl TradeoffFigure {
                 TradeoffGroup {
                     label: c.name.clone(),
                     id: c.id.clone(),
-                    style: index,
+                    style: c.style,
                     points,
                 }
             })
@@ -118,7 +118,7 @@ impl Figure for TradeoffFigure {
             .draw()?;
         // The first condition (the baseline) drawn last, on top.
         for g in self.groups.iter().rev() {
-            let st = series_style(g.style);
+            let st = g.style;
             marks.group(&format!("cond cond-{}", g.id));
             for (e, s, seed) in &g.points {
                 let q = chart.backend_coord(&(*e, *s));
@@ -141,7 +141,7 @@ impl Figure for TradeoffFigure {
             .iter()
             .map(|g| LegendEntry {
                 label: format!("{} (n={})", g.label, g.points.len()),
-                style: series_style(g.style),
+                style: g.style,
                 line: false,
             })
             .collect();
