@@ -242,7 +242,8 @@ FEW_IMAGES = 50
 
 
 # The metrics compared by factor as well as by difference (`nclab report`'s RATIO_METRICS): the
-# In-short sentences give their paired ratio to CE ('0.018x CE's', the geometric mean over seeds).
+# In-short sentences give their paired ratio to CE ('0.018 times CE's', the geometric mean over
+# seeds of the ratio).
 RATIO_METRICS = ("nc1", "nc1_coarse")
 
 
@@ -254,17 +255,18 @@ def factors_of(grid):
             if m in RATIO_METRICS and num(c.get("paired_ratio")) is not None}
 
 
-def effects_sentence(found, conditions=None, metrics=HEADLINE, counts=None, factors=None):
+def effects_sentence(found, conditions=None, metrics=HEADLINE, counts=None, factors=None, notes=None):
     """'NC1 lower under a (-0.02), b (-0.03); hdist@5 ...; mistake severity: no significant
     difference' from `by_metric`; with `conditions` (two or more), a direction every one of them
     takes is said as 'lower under all three (-0.03 to -0.02)'. `counts`: {metric title: (N,
     what)} for metrics that are shares of N images: a difference of fewer than FEW_IMAGES of
     them is also given as a count ('-0.00097, about 10 of 10000 test images'). `factors`:
     {(condition, metric title): ratio to the baseline}, given instead of the difference where
-    there is one ('0.018x CE's')."""
+    there is one ('0.018 times CE's'). `notes`: {metric title: text} put after that metric's
+    clause."""
     def value(title, n, d):
         r = (factors or {}).get((n, title))
-        return f"{fmt(r, 2)}x CE's" if r is not None else signed(d)
+        return f"{fmt(r, 2)} times CE's" if r is not None else signed(d)
 
     def listed(title, rows):
         if conditions is not None and len(conditions) > 1 and {n for n, _ in rows} == set(conditions):
@@ -272,8 +274,10 @@ def effects_sentence(found, conditions=None, metrics=HEADLINE, counts=None, fact
             rs = [(factors or {}).get((n, title)) for n, _ in rows]
             if all(r is not None for r in rs):
                 lo, hi = min(rs), max(rs)
-                return f"{who} ({span(rs, 2, 'x')} CE's)"
-            return f"{who} ({span([d for _, d in rows], 2)})"
+                return f"{who} ({span(rs, 2)} times CE's)"
+            ds = [d for _, d in rows]
+            lo, hi = min(ds), max(ds)
+            return f"{who} ({signed(lo)})" if signed(lo) == signed(hi) else f"{who} ({signed(lo)} to {signed(hi)})"
         def count(d):
             n, what = (counts or {}).get(title, (None, None))
             if n is None or abs(d) * n >= FEW_IMAGES:
@@ -284,18 +288,19 @@ def effects_sentence(found, conditions=None, metrics=HEADLINE, counts=None, fact
     for title, lower, higher in by_metric(found, conditions, metrics):
         said = (([f"lower under {listed(title, lower)}"] if lower else [])
                 + ([f"higher under {listed(title, higher)}"] if higher else []))
-        parts.append(f"{title} " + " and ".join(said) if said else f"{title}: no significant difference")
+        parts.append((f"{title} " + " and ".join(said) if said else f"{title}: no significant difference")
+                     + (notes or {}).get(title, ""))
     return "; ".join(parts)
 
 
 def one_condition(found, name, metrics, factors=None):
-    """One condition's significant differences: 'NC1 0.018x CE's, NC2 -0.18; no significant
+    """One condition's significant differences: 'NC1 0.018 times CE's, NC2 -0.18; no significant
     difference in top-1 error, NC4' (`factors` as `effects_sentence` takes them)."""
     diffs = {m: d for n, m, d, _, _ in found if n == name}
 
     def value(m, title):
         r = (factors or {}).get((name, title))
-        return f"{fmt(r, 2)}x CE's" if r is not None else signed(diffs[m])
+        return f"{fmt(r, 2)} times CE's" if r is not None else signed(diffs[m])
     said = [f"{title} {value(m, title)}" for m, title in metrics if m in diffs]
     rest = [title for m, title in metrics if m not in diffs]
     return ", ".join(said) + (f"; no significant difference in {', '.join(rest)}" if rest else "")
@@ -504,7 +509,8 @@ def full_data_folds(folds):
         dated = sum("stable_tpt_epoch" not in summ and condition_of(cell) == n
                     for cell, _, summ in runs_of(g))
         which = f"mean epoch {fmt(stable_tpt, 4)}" + (
-            f", {dated} of its runs dated from the analysis epochs, so at most that" if dated else "") + (
+            f", {dated} of its runs dated from the analysis epochs (an upper bound: analyses are "
+            "spaced, so such a date can only be late)" if dated else "") + (
             f", in {stable_n} of its {runs} runs; the "
             + ("other" if runs - stable_n == 1 else "others") + " never stable" if stable_n < runs else "")
         if stable_tpt is None and tpt is not None:
@@ -536,6 +542,17 @@ def papyan(f):
     nc4 = [num(s.get("nc4_mean")) for _, _, s in f["ce"] + f["ce_full"]]
     full = full_data_folds(f["protocol_folds"])
     full_seeds = "; ".join(f"`{g}` {seeds_so_far(g)}" for g, _, _ in f["ce_full"])
+    # Where CE's TPT starts only after the last decay, TPT is the last learning-rate phase alone.
+    late = []
+    for g, _, s in f["ce_full"]:
+        cfg = runs_of(g)[0][1]
+        stable, last = num(s.get("stable_tpt_epoch_mean")), decay_epochs(cfg)[-1]
+        epochs = cfg["optim"]["epochs"]
+        if stable is not None and stable >= last:
+            late.append(f"On `{g}` CE's training error stays at 0 only from epoch {fmt(stable, 4)} (mean), "
+                        f"after the last learning-rate decay (epoch {last}): its TPT there is the last "
+                        f"phase alone, about {round(epochs - stable)} epochs at the smallest rate, so "
+                        "the full-data fall measures that phase.")
     return [
         "**Papyan, Han and Donoho (2020)**, *Prevalence of neural collapse during the terminal phase "
         "of deep learning training*. Their claims are about networks trained with CE, so the CE "
@@ -549,7 +566,8 @@ def papyan(f):
         + (f" (no CE run falls {fmt(ORDER)}x during TPT)." if nc1 == "**differs**" else ".")
         + f" Over the whole run the falls are larger, from epoch 1, when the network is near random "
         f"(every condition, CPU scale: {f['fold_total']}), which is not the paper's claim. At full "
-        f"data, per condition (means over its runs): {full or 'none finished'}.",
+        f"data, per condition (means over its runs): {full or 'none finished'}."
+        + "".join(" " + x for x in late),
         f"- *The class means and the classifier approach a simplex ETF during TPT (NC2, NC3 -> 0).* "
         f"From the stable TPT epoch to the end CE's NC2 falls {span(nc23['nc2'], 3, 'x')} and NC3 "
         f"{span(nc23['nc3'], 3, 'x')} (above 1: still falling), to final values of "
@@ -632,7 +650,7 @@ def bertinetto(f):
     up, down = [r for r in top1 if r[2] > 0], [r for r in top1 if r[2] < 0]
     others = f"the other {len(costs) - len(top1)} condition-grid pairs"
     lr = {(g, n): x for g in f["evidence"] for n, x in lr_factors(g).items()}
-    confounded = [f"{n} trains at {fmt(lr[(g, n)], 3)}x CE's learning rate" for g, n, _ in up if (g, n) in lr]
+    confounded = [f"{n} trains at {fmt(lr[(g, n)], 4)}x CE's learning rate" for g, n, _ in up if (g, n) in lr]
     caveat = (" (" + "; ".join(confounded) + ", so its cost may be the step size's)") if confounded else ""
     if up and not down:
         top1_verdict = (f"**Agrees only in part**: a cost survives the correction under {listed(up)}{caveat}; "
@@ -741,9 +759,10 @@ def in_short(f):
         "## In short",
         "",
     ] + ([
-        "At full data (the published protocol, the stronger evidence"
+        "At full data (the training protocol of Papyan, Han and Donoho 2020: " + protocol_words(f["protocol"])
+        + ", with an MLP in place of their convolutional networks; the stronger evidence"
         + ("; provisional while its seeds land" if any(cells_left(g) for g in f["protocol"]) else "")
-        + "), then at CPU scale.", "",
+        + "), then at CPU scale." + names_key(f["protocol"]), "",
     ] + full + [""] if full else []) + [
         "- **"
         + ("In the CPU-scale study, every run reaches zero training error" if f["n_tpt"] == f["n_runs"] else
@@ -753,8 +772,8 @@ def in_short(f):
         + f"The training error reached 0 in {f['n_tpt']} of {f['n_runs']} runs and NC4 ended at exactly "
         f"0 in {f['nc4_zero']}. NC1 falls {f['fold_total']} from epoch 1 to the end, but only "
         f"{f['fold_tpt']} from the stable TPT epoch to the end, and {f['fold_decay']} over each "
-        f"learning-rate phase that a decay starts; the final NC1 spans {f['final_nc1']} and NC2 "
-        f"{f['final_nc2']}.",
+        f"learning-rate phase that a decay starts; the final NC1 of a run spans {f['final_nc1']} and its "
+        f"NC2 {f['final_nc2']}.",
         f"- **What survives the correction for multiple comparisons (CPU scale).** "
         f"{sum(len(v) for v in f['sig'].values())} differences in the headline metrics of the CPU-scale "
         "grids are significant after Benjamini-Hochberg (below; "
@@ -771,8 +790,51 @@ def in_short(f):
         "- **Top-1 error, \"no worse\"?** Absence of a significant difference is not evidence of none: "
         "the largest increase in top-1 error each hierarchical condition's 95% paired interval "
         "still allows is "
-        + "; ".join(f"`{g}`: {no_worse(cs)}" for g, cs in f["cost"].items()) + ".",
+        + "; ".join(f"`{g}`: {no_worse(cs)}" for g, cs in f["cost"].items()) + "."
+        + images_note(f["cost"]),
     ]
+
+
+def images_note(costs):
+    """' These bounds cover the seeds only: ...' for the grids whose test predictions bound
+    or estimate what a new sample of test images adds to top-1 error ('' without)."""
+    said = []
+    for g in costs:
+        rows = test_image_rows(g) if g in PROTOCOL_GRIDS else []
+        widths = [cells["top1_error"][2] for name, _, _, cells in rows if name in hierarchical(g)]
+        if widths:
+            exact = all(cells["top1_error"][3] for name, _, _, cells in rows if name in hierarchical(g))
+            said.append(f"on `{g}` a new sample of test images adds a half-width of "
+                        + ("" if exact else "at most ") + f"{span(widths, 2)} to each")
+    if not said:
+        return ""
+    return (" These bounds cover the seeds only; " + "; ".join(said)
+            + " ([what another test set would add](#what-another-test-set-would-add)).")
+
+
+def protocol_words(grids):
+    """'all training images, 350 epochs of SGD, the learning rate divided by 10 from epochs 117
+    and 234', from the first full-data grid's config."""
+    cfg = runs_of(grids[0])[0][1]
+    return (f"all training images, {cfg['optim']['epochs']} epochs of SGD, the learning rate divided "
+            f"by 10 from epochs {' and '.join(map(str, decay_epochs(cfg)))}")
+
+
+def names_key(grids):
+    """' Names: hxe-A is ...': what the full-data condition names stand for, for those present."""
+    names = {condition_of(cell) for g in grids for cell, _, _ in runs_of(g)}
+    said = []
+    if any(re.fullmatch(r"hxe-[\d.]+", n) for n in names):
+        said.append("`hxe-A` is HXE with alpha A")
+    if any(n.endswith("-lr") for n in names):
+        said.append("`-lr` the same loss at a learning rate scaled to CE's gradient norm (the step-size "
+                    "control)")
+    if any(re.fullmatch(r"soft-m[\d.]+", n) for n in names):
+        said.append("`soft-mM` soft labels whose targets put a mean mass M on the true class")
+    if not said:
+        return ""
+    return (" Names: " + ", ".join(said) + " ([the full-data section](#the-published-protocol-at-full-data) "
+            "lists each condition's config).")
 
 
 def full_data_bullet(f):
@@ -791,16 +853,33 @@ def full_data_bullet(f):
         out.append(f"- **At full data (`{g}`, {seeds_so_far(g)}), against CE after Benjamini-Hochberg "
                    "within the grid's family:**")
         if hier:
-            out.append(f"  - the hierarchical losses ({', '.join(hier)}):")
+            named = [f"{n} (at {fmt(lr[n], 4)}x CE's learning rate: the step-size control)" if n in lr else n
+                     for n in hier]
+            out.append(f"  - the hierarchical losses ({', '.join(named)}):")
             sizes = data_sizes(g)
             counts = ({"top-1 error": (sizes[1], "test images"), "top-5 error": (sizes[1], "test images"),
                        "NC4": (sizes[0], "training images")} if sizes else None)
-            out += [f"    - *{theme}:* {effects_sentence(every, hier, metrics, counts, factors_of(g))}."
-                    for theme, metrics in THEMES]
+            unsure, kept = [], []
+            for m, title in IMAGE_METRICS:
+                v = image_verdicts(g)[m]
+                names = sorted(n for n in v["open"] + v["lost"] if n in hier)
+                if names:
+                    unsure.append(f"the {title} differences of {', '.join(names)}")
+                elif any(n in hier for n in v["kept"]):
+                    kept.append(title)
+            caveat = ({"Mistakes": f". Whether {' and '.join(unsure)} outlast a new sample of test "
+                       "images is not known yet" + (f"; the {' and '.join(kept)} ones do" if kept else "")
+                       + " ([below](#what-another-test-set-would-add))"} if unsure else {})
+            out += [f"    - *{theme}:* {effects_sentence(every, hier, metrics, counts, factors_of(g))}"
+                    f"{caveat.get(theme, '')}." for theme, metrics in THEMES]
             for m, title in OUTSIDE:
                 if any(mm == m for _, mm in report_of(g)[1]):
                     out.append(f"    - *Outside the family, raw paired p < {ALPHA}, not adjusted:* "
-                               f"{effects_sentence(raw_significant(g, m), hier, [(m, title)])}.")
+                               f"{effects_sentence(raw_significant(g, m), hier, [(m, title)])}. The "
+                               "two NC3s answer different questions: nclab's `nc3` compares W M^T "
+                               "with the simplex ETF, so it rises whenever the class means leave the "
+                               "ETF, even while the classifier lines up with them; self-duality "
+                               "measures that alignment alone (docs/metrics.md).")
         for n in others:
             out.append(f"  - {n}, not a hierarchical loss, for comparison: "
                        f"{one_condition(every, n, [m for _, ms in THEMES for m in ms], factors_of(g))}.")
@@ -811,9 +890,7 @@ def full_data_bullet(f):
             + " and ".join(f"{fmt(2 / 2 ** n, 3)} with {plural(n, 'pair')}" for n in sorted(set(pairs)))
             + ", so these rest on the paired t-test"
             + (", and they may change as the other seeds land." if "so far" in seeds_so_far(g) else ".")
-            + test_images_sentence(g)
-            + "".join(f" {n} trains at {fmt(x, 4)}x CE's learning rate (the step-size control, docs/study.md)."
-                      for n, x in lr.items() if n in hier))
+            + test_images_sentence(g))
     return out
 
 
@@ -876,6 +953,11 @@ def stable_tpt_sentence(runs):
     old = [name for name, _, s in runs if "stable_tpt_epoch" not in s]
     if not old:
         return "Every run records its stable TPT epoch (the trainer checks every epoch)."
+    if len(old) == len(runs):
+        return (f"None of the {len(runs)} runs records its stable TPT epoch (they predate the trainer's "
+                "check of every epoch); the report dates it from the analysis epochs (the first of the "
+                "final streak of analysed epochs with zero training error, known to the spacing of the "
+                "analysis schedule; docs/report.md).")
     others = f"the other, {old[0]}, run by an older nclab, is" if len(old) == 1 else \
         "the others, run by an older nclab, are"
     return (f"{len(runs) - len(old)} of {len(runs)} runs record their stable TPT epoch (the trainer "
@@ -945,7 +1027,8 @@ def floor_sentence(grid):
                  "true class and its four nearest classes has an hdist@5 at least 1/5 above the least its "
                  "class allows: in each of "
                  f"these runs at most {fmt(fl.share, 2)}% of the test images do. On hdist@5 they have "
-                 f"almost nothing left to gain: at most {fmt(fl.most, 2)}, whatever the model.")
+                 f"almost nothing left to gain: at most {fmt(fl.most, 2)} (the largest of any of their runs), "
+                 "whatever the model.")
     return text
 
 
@@ -1098,15 +1181,19 @@ PREDICTIONS = "test_predictions.csv"
 # The normal distribution's 97.5% quantile: the test sets hold thousands of images.
 Z95 = 1.959963984540054
 # The metrics that are means over test images, so that a second sample of images moves them.
-IMAGE_METRICS = [("top1_error", "top-1 error"), ("hdist@5", "hdist@5")]
+IMAGE_METRICS = [("top1_error", "top-1 error"), ("top5_error", "top-5 error"), ("hdist@1", "hdist@1"),
+                 ("hdist@5", "hdist@5")]
 
 
 def image_values(path):
-    """A test_predictions.csv as {metric: [per-image value]}: top-1 error 0 or 1, hdist@5; and
-    the labels, under "label"."""
+    """A test_predictions.csv as {metric: [per-image value]}: top-1 and top-k error 0 or 1
+    (k the ranks the file has: min(5, K)), hdist@1, hdist@5; and the labels, under "label"."""
     rows = read_csv(path)
+    ranks = [k for k in (rows[0] if rows else {}) if k.startswith("rank")]
     return {"label": [r["label"] for r in rows],
             "top1_error": [float(r["rank1"] != r["label"]) for r in rows],
+            "top5_error": [float(all(r[k] != r["label"] for k in ranks)) for r in rows],
+            "hdist@1": [float(r["hdist@1"]) for r in rows],
             "hdist@5": [float(r["hdist@5"]) for r in rows]}
 
 
@@ -1237,9 +1324,9 @@ def test_images_sentence(grid):
     if not said:
         return ""
     exact = any(cells[m][3] for _, _, _, cells in test_image_rows(grid) for m, _ in IMAGE_METRICS)
-    return (" Their unadjusted 95% intervals widened by what a new sample of test images would add "
-            f"({'estimated' if exact else 'bounded'} from the runs whose test predictions are kept; "
-            "the section on the full data): " + "; ".join(said) + ".")
+    return (" With what a new sample of test images would add to their unadjusted 95% intervals "
+            f"({'estimated' if exact else 'bounded so far'} from the runs whose test predictions are "
+            "kept, [below](#what-another-test-set-would-add)), " + "; ".join(said) + ".")
 
 
 def seeds_text(seeds):
@@ -1255,43 +1342,55 @@ def test_images_part(grid):
         return []
     sizes = data_sizes(grid)
     n = f"{sizes[1]:,}" if sizes else "the"
-    header = ["condition", "seeds with predictions (condition / CE)"]
-    for _, title in IMAGE_METRICS:
-        header += [f"Δ {title} (seeds' 95% interval)", "± test images", "± both"]
+    header = ["condition", "seeds with predictions: condition / CE (shared)", "metric",
+              "Δ (seeds' 95% interval)", "test images' half-width", "both", "with both"]
     body = []
     for name, runs, ce_runs, cells in rows:
-        line = [name, f"{seeds_text(runs)} / {seeds_text(ce_runs)}"]
-        for m, _ in IMAGE_METRICS:
-            d, seeds, images, exact, _ = cells[m]
+        shared = sorted(set(runs) & set(ce_runs))
+        seeds_cell = (f"{' '.join(map(str, runs))} / {' '.join(map(str, ce_runs))} "
+                      f"({' '.join(map(str, shared)) if shared else 'none'})")
+        for m, title in IMAGE_METRICS:
+            d, seeds, images, exact, p = cells[m]
             bound = "" if exact else "≤ "
             if d is None or seeds is None:
-                line += ["-", f"{bound}±{fmt(images, 2)}", "-"]
+                body.append([name, seeds_cell, title, "-", f"{bound}{fmt(images, 2)}", "-", "-"])
                 continue
-            line += [f"{signed(d)} ({interval(d - seeds, d + seeds)})", f"{bound}±{fmt(images, 2)}",
-                     f"{bound}±{fmt(math.hypot(seeds, images), 2)}"]
-        body.append(line)
+            both = math.hypot(seeds, images)
+            verdict = ("includes 0 already" if abs(d) <= seeds else
+                       "clear of 0" if widened(d, seeds, images) else
+                       "includes 0" if exact else "not known (includes 0 within the bound)")
+            body.append([name, seeds_cell, title, f"{signed(d)} ({interval(d - seeds, d + seeds)})"
+                         + stars(p), f"{bound}{fmt(images, 2)}", f"{bound}{fmt(both, 2)}", verdict])
+            name, seeds_cell = "", ""
     said = []
     for m, title in IMAGE_METRICS:
         v = image_verdicts(grid)[m]
         parts = (([f"still clear of 0 for {', '.join(v['kept'])}"] if v["kept"] else [])
                  + ([f"no longer clear of 0 for {', '.join(v['lost'])}"] if v["lost"] else [])
-                 + ([f"not known yet for {', '.join(v['open'])} (they do not clear 0 within the upper "
-                     "bound)"] if v["open"] else []))
+                 + ([f"not known yet for {', '.join(v['open'])} (widened by the upper bound, their "
+                     "intervals include 0)"] if v["open"] else []))
         said.append(f"- {title}: " + ("; ".join(parts) if parts else "none is significant") + ".")
     return [
-        f"**What another test set would add.** The intervals above vary the seeds on one fixed set "
-        f"of {n} test images; a new sample of images would move each difference further. For "
-        "top-1 error and hdist@5, means over the images, the runs whose predictions are kept "
-        "(`test_predictions.csv` in the run's folder, from its final logits by "
+        "#### What another test set would add",
+        "",
+        f"The intervals above vary the seeds on one fixed set of {n} test images; a new sample of "
+        "images would move each difference further. (The collapse metrics are measured on the "
+        "training images, the population the study is about, so this concerns the test metrics "
+        "alone.) For the metrics that are means over the test images, the runs whose predictions "
+        "are kept (`test_predictions.csv` in the run's folder, from its final logits by "
         "`scripts/keep_final.py`; runs trained on earlier machines lost theirs) measure that "
         "term: with d_i image i's value under the condition minus CE's, averaged over the S "
         "seeds both have predictions for, and s2_i its variance over those seeds, the variance a "
         "new sample of n images adds is (var_i(d_i) - mean_i(s2_i) / S) / n (the subtracted part "
-        "is the seeds', which their interval holds already; docs/study.md). It needs S >= 2; "
-        "with fewer, the half-width is only an upper bound (≤), usually a loose one, from the "
-        "two conditions' per-image means over all their runs. '± both' adds the seeds' and the "
-        "images' half-widths in quadrature (the seeds' t quantile with the images' normal one: "
-        "it errs wide).",
+        "is the seeds', which their interval holds already; docs/study.md), and its 95% "
+        "half-width 1.96 times its square root. It needs S >= 2 shared seeds; with fewer, the "
+        "half-width is only an upper bound (≤), from the two conditions' per-image means over "
+        "all their runs with predictions, and a loose one: two networks trained from different "
+        "seeds disagree on a few per cent of the images whatever their losses. 'both' adds the "
+        "seeds' and the images' half-widths in quadrature (the seeds' t quantile with the "
+        "images' normal one: it errs wide), the half-width of the widened interval around Δ. "
+        "Mistake severity, a mean over each run's mistakes only, is left out. Stars: the "
+        "Benjamini-Hochberg adjusted p of the seeds' test, as above.",
         "",
         table(header, body),
         "",
@@ -1327,12 +1426,14 @@ def geometry_part(grid):
         if (RESULTS / grid / cell / GEOMETRY).exists():
             seeds.setdefault(condition_of(cell), cfg["seed"])
     others = [n for n in drawn if n not in shown]
-    parts = [f"The final class-mean geometry (`nclab report`'s figure, from each condition's first run "
-             f"that kept it in `{GEOMETRY}`, written by `scripts/keep_final.py` from its final "
-             "training features and classifier): the cosines of the centred class means, beside the "
-             "simplex ETF that neural collapse predicts and the target `T` that the tree suggests "
-             "(docs/metrics.md, `nc2_tree`), classes in the tree's order. CE, and per hierarchical loss "
-             "the condition with the highest mean tree correlation:", ""]
+    parts = [f"Each figure (`nclab report`'s) shows one run, the condition's first that kept its "
+             f"geometry in `{GEOMETRY}` (`scripts/keep_final.py`, from the final training features "
+             "and classifier): the cosines of its centred class means, beside the simplex ETF that "
+             "neural collapse predicts and the target `T` that the tree suggests (docs/metrics.md, "
+             "`nc2_tree`), classes in the tree's order. Shown: CE, and for each hierarchical loss "
+             "kind (HXE, soft labels) its condition with the highest mean tree correlation. Single "
+             "runs, and not always of the same seed (given in each title), so the figures show the "
+             "shape of the geometry, not a paired comparison:", ""]
     for n in shown:
         parts += [f"![Final class-mean geometry, {n} (seed {seeds.get(n, '?')}), {grid}]"
                   f"(results/{grid}/gram-{drawn[n]['id']}.svg)", ""]
@@ -1383,19 +1484,25 @@ def protocol_section(f):
                           "better in every panel):", "",
                           f"![Paired differences against CE, {g}](results/{g}/effects.svg)", ""]
             parts += test_images_part(g)
-        for sentence in (floor_sentence(g), ceiling_sentence(g)):
-            if sentence:
+        bounds = [x for x in (floor_sentence(g), ceiling_sentence(g)) if x]
+        if bounds:
+            parts += ["#### What the tree leaves to gain", ""]
+            for sentence in bounds:
                 parts += [sentence, ""]
-        parts += geometry_part(g)
+        geometry = geometry_part(g)
+        if geometry:
+            parts += ["#### The final class-mean geometry", "", *geometry]
         table = terminal_phase_table(g)
         if table:
             start, decays, _ = before_and_after(g)
-            parts += [f"hdist@5 and the top-k errors at epoch {start}, the last analysis before the first "
+            parts += ["#### Mistakes before and after the first decay", "",
+                      f"hdist@5 and the top-k errors at epoch {start}, the last analysis before the first "
                       f"learning-rate decay (epoch {decays[0]}), after it and at the end (means over each "
                       "condition's runs at each analysis epoch, from their metrics.csv):", "", table, ""]
         control = flat_control_table(g)
         if control:
-            parts += ["The flat-tree control, measured instead of trained: each finished CE "
+            parts += ["#### The flat-tree control", "",
+                      "The flat-tree control, measured instead of trained: each finished CE "
                       "network (its final features and logits) against the grid's tree and "
                       "against the flat tree (`scripts/flat_control.py`, docs/study.md). Against "
                       "the flat tree every mistake has severity 1 and the tree correlation and "
