@@ -948,6 +948,11 @@ def grid_plan(grid):
     return f"`{path.relative_to(REPO)}`", table(["condition", "loss", "learning rate", "seeds committed"], rows)
 
 
+def lower_first(text):
+    """A sentence continued after a colon: its first letter in lower case."""
+    return text[:1].lower() + text[1:]
+
+
 def stable_tpt_sentence(runs):
     """Which runs record their stable TPT epoch, and how the others' is dated."""
     old = [name for name, _, s in runs if "stable_tpt_epoch" not in s]
@@ -1307,26 +1312,26 @@ def image_verdicts(grid):
 
 
 def test_images_sentence(grid):
-    """' Their unadjusted 95% intervals, widened ...': what the test images' term does to the
-    significant differences of a grid, for the In-short bullets ('' without predictions)."""
-    said = []
+    """' With what a new sample of test images would add ...': the significant differences of
+    a grid grouped by what the test images' term does to them, for the In-short bullets (''
+    without predictions)."""
+    groups = {"kept": [], "lost": [], "open": []}
     for m, title in IMAGE_METRICS:
-        v = image_verdicts(grid)[m]
-        if v["kept"]:
-            said.append(f"the {title} differences of {', '.join(v['kept'])} stay clear of 0")
-        if v["lost"]:
-            said.append(f"the {title} differences of {', '.join(v['lost'])} do not")
-        if v["open"]:
-            said.append(f"whether the {title} differences of {', '.join(v['open'])} stay clear of 0 "
-                        "is not known yet (fewer than two seeds have the predictions of both "
-                        "conditions, so only an upper bound of that term is known, and the "
-                        "intervals widened by it include 0)")
+        for verdict, names in image_verdicts(grid)[m].items():
+            if names:
+                groups[verdict].append(f"{title} ({', '.join(names)})")
+    said = (([f"still clear of 0: {'; '.join(groups['kept'])}"] if groups["kept"] else [])
+            + ([f"no longer clear of 0: {'; '.join(groups['lost'])}"] if groups["lost"] else [])
+            + ([f"not known yet (fewer than two seeds have the predictions of both conditions, so "
+                f"only an upper bound of that term is known, and with it their intervals include 0): "
+                f"{'; '.join(groups['open'])}"] if groups["open"] else []))
     if not said:
         return ""
     exact = any(cells[m][3] for _, _, _, cells in test_image_rows(grid) for m, _ in IMAGE_METRICS)
     return (" With what a new sample of test images would add to their unadjusted 95% intervals "
             f"({'estimated' if exact else 'bounded so far'} from the runs whose test predictions are "
-            "kept, [below](#what-another-test-set-would-add)), " + "; ".join(said) + ".")
+            "kept, [below](#what-another-test-set-would-add)), the significant differences are "
+            + "; ".join(said) + ".")
 
 
 def seeds_text(seeds):
@@ -1535,7 +1540,7 @@ def page():
         f"(every condition x metric against the grid's CE baseline), is below {ALPHA}.",
         "",
         "The stable TPT epoch is the first epoch from which the training error stays 0. CPU-scale "
-        "study: " + stable_tpt_sentence([r for g in CPU_GRIDS for r in runs_of(g)]),
+        "study: " + lower_first(stable_tpt_sentence([r for g in CPU_GRIDS for r in runs_of(g)])),
         "",
         *in_short(f),
         "",
