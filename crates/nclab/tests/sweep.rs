@@ -505,6 +505,10 @@ fn a_sweep_skips_finished_cells_resumes_a_partial_one_and_runs_the_rest() {
         .map(|l| l.split_whitespace().nth(1).unwrap())
         .collect();
     assert_eq!(states, ["done", "resume", "new"]);
+    // The time left counts epochs: the resumed cell has 2 of its 3 left, after its checkpoint.
+    let (_, _, cells) = load_plan(&grid_path, Some(&out)).unwrap();
+    let left: Vec<usize> = cells.iter().map(exec::epochs_left).collect();
+    assert_eq!(left, [3, 2, 3]);
 
     let (ok, stdout, stderr) = nclab(&["sweep", g, "--out", o, "--jobs", "2", "--threads", "2"]);
     assert!(ok, "{stderr}\n{stdout}");

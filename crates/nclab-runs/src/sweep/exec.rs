@@ -123,11 +123,16 @@ pub fn run_cells(cells: &[PlannedCell], opts: &RunOptions) -> anyhow::Result<Vec
         .filter(|&i| cells[i].state.runs())
         .collect();
     let todo = run_order(cells, todo, opts.by.as_deref());
+    let epochs: Vec<usize> = cells.iter().map(epochs_left).collect();
     let per_job = threads_per_job(opts.threads, opts.jobs);
     let next = AtomicUsize::new(0);
     let reports: Mutex<Vec<Option<CellReport>>> = Mutex::new(vec![None; cells.len()]);
     let workers = opts.jobs.clamp(1, todo.len().max(1));
-    let pace = Mutex::new(Pace::default());
+    let pace = Mutex::new(Pace {
+        epochs_to_go: todo.iter().map(|&i| epochs[i]).sum(),
+        cells_to_go: todo.len(),
+        ..Pace::default()
+    });
     std::thread::scope(|scope| {
         for _ in 0..workers {
             scope.spawn(|| loop {
@@ -149,7 +154,7 @@ pub fn run_cells(cells: &[PlannedCell], opts: &RunOptions) -> anyhow::Result<Vec
                 let left =
                     pace.lock()
                         .expect("no worker panics")
-                        .add(report.seconds, todo.len(), workers);
+                        .add(report.seconds, epochs[i], workers);
                 eprintln!(
                     "[{}/{}] {}: {} after {:.0} s{left}",
                     k + 1,
@@ -182,31 +187,58 @@ pub fn run_cells(cells: &[PlannedCell], opts: &RunOptions) -> anyhow::Result<Vec
         .collect())
 }
 
-/// The cells a sweep has run so far and their summed wall time, for the time left.
+/// The epochs a sweep has trained so far and their summed wall time, with what is left, for
+/// the time left: the pace is per epoch, so that a resumed cell, which trains only the epochs
+/// after its checkpoint, counts for what it trained.
 #[derive(Default)]
 struct Pace {
-    done: usize,
+    epochs_done: usize,
     seconds: f64,
+    /// The epochs of the cells not finished yet (a cell still running counts in full).
+    epochs_to_go: usize,
+    cells_to_go: usize,
 }
 
 impl Pace {
-    /// Counts a cell that took `seconds`; then the rest of `total` cells, run `workers` at a
-    /// time at the mean pace so far: `; 26 left, ~17h50m at 2 at a time` (empty at the end).
-    /// Resumed cells count at what they had left, so early figures can be short.
-    fn add(&mut self, seconds: f64, total: usize, workers: usize) -> String {
-        self.done += 1;
+    /// Counts a cell that trained `epochs` epochs in `seconds`; then the time the epochs left
+    /// take at the mean pace so far, run `workers` at a time (or as many as there are cells
+    /// left): `; 26 left, ~17h50m at 2 at a time` (empty at the end).
+    fn add(&mut self, seconds: f64, epochs: usize, workers: usize) -> String {
+        self.epochs_done += epochs;
         self.seconds += seconds;
-        let left = total.saturating_sub(self.done);
+        self.epochs_to_go = self.epochs_to_go.saturating_sub(epochs);
+        self.cells_to_go = self.cells_to_go.saturating_sub(1);
+        let left = self.cells_to_go;
         if left == 0 {
             return String::new();
         }
-        let eta = self.seconds / self.done as f64 * left as f64 / workers.min(left) as f64;
+        let at_once = workers.clamp(1, left);
+        if self.epochs_done == 0 {
+            return format!("; {left} left");
+        }
+        let eta =
+            self.seconds / self.epochs_done as f64 * self.epochs_to_go as f64 / at_once as f64;
         format!(
-            "; {left} left, {} at {} at a time",
-            crate::numbers::eta_text(eta),
-            workers.min(left)
+            "; {left} left, {} at {at_once} at a time",
+            crate::numbers::eta_text(eta)
         )
     }
+}
+
+/// The epochs a cell trains when the sweep runs it: its config's `optim.epochs`, less the last
+/// epoch of its checkpoint when it resumes (`meta.epoch` of `checkpoint.safetensors`; all of
+/// them when there is no readable checkpoint, as `nclab train --resume` then starts over).
+pub fn epochs_left(cell: &PlannedCell) -> usize {
+    let total = cell.cell.config.optim.epochs;
+    if cell.state != CellState::Resume {
+        return total;
+    }
+    let done = nclab_core::io::safetensors::read(&cell.dir.join("checkpoint.safetensors"))
+        .ok()
+        .and_then(|f| f.get("meta.epoch").ok()?.integers("meta.epoch").ok())
+        .and_then(|v| usize::try_from(*v.first()?).ok())
+        .unwrap_or(0);
+    total.saturating_sub(done)
 }
 
 /// The `nclab train` arguments of a cell (after the executable).
@@ -326,15 +358,27 @@ mod tests {
     use super::Pace;
 
     #[test]
-    fn the_time_left_is_the_mean_pace_over_the_workers() {
-        let mut pace = Pace::default();
-        // 5 cells, 2 at a time: after a 100 s and a 300 s cell, 3 left at 200 s each over 2
-        // workers: 300 s.
-        assert_eq!(pace.add(100.0, 5, 2), "; 4 left, ~3m20s at 2 at a time");
-        assert_eq!(pace.add(300.0, 5, 2), "; 3 left, ~5m00s at 2 at a time");
-        pace.add(200.0, 5, 2);
-        // One left: one worker, 200 s.
-        assert_eq!(pace.add(200.0, 5, 2), "; 1 left, ~3m20s at 1 at a time");
-        assert_eq!(pace.add(200.0, 5, 2), "");
+    fn the_time_left_is_the_mean_pace_per_epoch_over_the_workers() {
+        // 5 cells of 10 epochs, 2 at a time, the first resumed after epoch 8 (2 to train).
+        let mut pace = Pace {
+            epochs_to_go: 42,
+            cells_to_go: 5,
+            ..Pace::default()
+        };
+        // Its 2 epochs in 20 s: 10 s an epoch; 40 epochs left over 2 workers: 200 s.
+        assert_eq!(pace.add(20.0, 2, 2), "; 4 left, ~3m20s at 2 at a time");
+        // 10 epochs in 300 s: 320 s over 12 epochs; 30 left over 2 workers: 400 s.
+        assert_eq!(pace.add(300.0, 10, 2), "; 3 left, ~6m40s at 2 at a time");
+        pace.add(80.0, 10, 2);
+        // 400 s over 32 epochs; 10 left, one cell: one worker, 125 s.
+        assert_eq!(pace.add(0.0, 10, 2), "; 1 left, ~2m05s at 1 at a time");
+        assert_eq!(pace.add(200.0, 10, 2), "");
+        // A first cell that trained no epoch (stopped at once): no pace yet.
+        let mut pace = Pace {
+            epochs_to_go: 20,
+            cells_to_go: 2,
+            ..Pace::default()
+        };
+        assert_eq!(pace.add(1.0, 0, 2), "; 1 left");
     }
 }
