@@ -1195,11 +1195,22 @@ def image_values(path):
     (k the ranks the file has: min(5, K)), hdist@1, hdist@5; and the labels, under "label"."""
     rows = read_csv(path)
     ranks = [k for k in (rows[0] if rows else {}) if k.startswith("rank")]
-    return {"label": [r["label"] for r in rows],
-            "top1_error": [float(r["rank1"] != r["label"]) for r in rows],
-            "top5_error": [float(all(r[k] != r["label"] for k in ranks)) for r in rows],
-            "hdist@1": [float(r["hdist@1"]) for r in rows],
-            "hdist@5": [float(r["hdist@5"]) for r in rows]}
+    need = {"label", "rank1", "hdist@1", "hdist@5"}
+    if not rows or not need <= rows[0].keys():
+        raise ValueError(f"{path}: not a test_predictions.csv (needs a header with "
+                         f"{', '.join(sorted(need))} and a row per test image; scripts/keep_final.py)")
+    out = {"label": [], "top1_error": [], "top5_error": [], "hdist@1": [], "hdist@5": []}
+    for line, r in enumerate(rows, start=2):
+        try:
+            hdist1, hdist5 = float(r["hdist@1"]), float(r["hdist@5"])
+        except (TypeError, ValueError):
+            raise ValueError(f"{path}, line {line}: hdist@1 and hdist@5 must be numbers") from None
+        out["label"].append(r["label"])
+        out["top1_error"].append(float(r["rank1"] != r["label"]))
+        out["top5_error"].append(float(all(r[k] != r["label"] for k in ranks)))
+        out["hdist@1"].append(hdist1)
+        out["hdist@5"].append(hdist5)
+    return out
 
 
 @functools.cache
@@ -1606,7 +1617,11 @@ def main():
     p.add_argument("--check", action="store_true", help="fail if the page is out of date")
     p.add_argument("--page", type=Path, default=PAGE, help="the page (default docs/results.md)")
     args = p.parse_args()
-    text = page()
+    try:
+        text = page()
+    except (ValueError, KeyError, OSError) as e:
+        print(f"results_doc: {e}", file=sys.stderr)
+        return 1
     if args.check:
         if not args.page.exists() or args.page.read_text() != text:
             print(f"{args.page} is out of date with results/ and docs/results/: "

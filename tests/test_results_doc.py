@@ -168,3 +168,19 @@ def test_the_test_images_term_removes_the_seeds_share():
     assert np.mean(estimates) == pytest.approx(target, rel=0.02)
     assert np.mean(unsubtracted) > 1.2 * target
     assert np.mean(same_seed) > 1.2 * target and np.mean(other_seeds) > np.mean(same_seed)
+
+
+def test_a_malformed_predictions_file_is_named(tmp_path):
+    """A test_predictions.csv without its columns, or with a cell that is not a number: an
+    error naming the file (and the line), not a traceback from deep inside."""
+    bad = tmp_path / "test_predictions.csv"
+    bad.write_text("label,prediction\n1,1\n")
+    with pytest.raises(ValueError, match="not a test_predictions.csv"):
+        results_doc.image_values(bad)
+    bad.write_text("label,rank1,hdist@1,hdist@5\n1,1,0,0.2\n2,3,x,0.4\n")
+    with pytest.raises(ValueError, match="line 3: hdist@1 and hdist@5 must be numbers"):
+        results_doc.image_values(bad)
+    bad.write_text("label,rank1,rank2,hdist@1,hdist@5\n1,1,0,0,0.5\n2,0,1,2,1.5\n")
+    assert results_doc.image_values(bad) == {"label": ["1", "2"], "top1_error": [0.0, 1.0],
+                                              "top5_error": [0.0, 1.0], "hdist@1": [0.0, 2.0],
+                                              "hdist@5": [0.5, 1.5]}
