@@ -48,17 +48,33 @@ pub fn principal_plane(stats: &ClassStatistics, weights: Option<&[f64]>) -> Prin
 /// [`principal_plane`] from `K x K` matrices alone: the Gram matrix `M M^T` of the centred
 /// means and, for the classifier, `W M^T` (row `r`, column `i`: `w_r . (mu_i - mu_G)`) with
 /// `||W||_F^2`. They are all the plane needs, so that a run can keep its geometry without its
-/// features.
+/// features. Needs `k >= 1`, `K x K` row-major matrices, a symmetric `gram` with a positive
+/// trace and `||W||_F^2 > 0` (the callers check the files they read; a wrong size panics).
 pub fn principal_plane_of_grams(
     gram: &[f64],
     k: usize,
     classifier: Option<(&[f64], f64)>,
 ) -> PrincipalPlane {
-    let eigen = symmetric_eigen(gram, k);
+    assert!(
+        k >= 1 && gram.len() == k * k,
+        "the Gram matrix must be K x K with K >= 1"
+    );
+    if let Some((wm, _)) = classifier {
+        assert_eq!(wm.len(), k * k, "W M^T must be K x K");
+    }
+    let mut eigen = symmetric_eigen(gram, k);
     let total: f64 = eigen.0.iter().map(|v| v.max(0.0)).sum();
+    // An axis whose eigenvalue is rounding noise (at most 1e-12 of the trace: two classes have
+    // one axis, K classes at most K - 1) is no axis: its coordinates are 0, not noise divided
+    // by noise.
+    eigen.0.iter_mut().for_each(|l| {
+        if *l <= 1e-12 * total {
+            *l = 0.0;
+        }
+    });
     let explained = (
-        eigen.0[0].max(0.0) / total,
-        eigen.0.get(1).map_or(0.0, |v| v.max(0.0) / total),
+        eigen.0[0] / total,
+        eigen.0.get(1).map_or(0.0, |v| v / total),
     );
     PrincipalPlane {
         means: means_on_axes(&eigen, k, total.sqrt()),

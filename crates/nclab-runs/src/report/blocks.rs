@@ -71,11 +71,10 @@ fn decision_intro(conds: &[Condition], comps: &[Comparison]) -> String {
          BH p < 0.05, <span class=\"key\"><span class=\"better\">better than the baseline</span>\
          <span class=\"worse\">worse than the baseline</span><span class=\"differs\">different \
          from the baseline</span></span> (errors, severities and hdist are better lower, accuracy \
-         higher; the collapse and geometry metrics have no better side, the sign says which way). \
-         For {}, the factor (×) under the interval: the geometric mean over seed pairs of \
-         condition / baseline, with its 95% interval. Click a heading to sort \
-         the rows by it. Hover a cell for the raw p-values.</p>\n<p>{}</p>\n",
-        summary::RATIO_METRICS.join(" and "),
+         higher; the collapse and geometry metrics have no better side, the sign says which way).{} \
+         Click a heading to sort the rows by it. Hover a cell for the raw p-values.</p>\n\
+         <p>{}</p>\n",
+        summary::ratio_note(comps),
         escape(&summary::family_note(conds, comps))
     )
 }
@@ -166,12 +165,9 @@ fn decision_cell_html(conds: &[Condition], c: &Condition, m: &str, k: &Compariso
     let harm = k.harm_text().map_or(String::new(), |h| {
         format!("<br><span class=\"q\">{}</span>", escape(&h))
     });
-    let ratio = k
-        .paired_ratio
-        .filter(|_| summary::RATIO_METRICS.contains(&m))
-        .map_or(String::new(), |r| {
-            format!("<br><span class=\"ci\">{}</span>", summary::ratio_text(&r))
-        });
+    let ratio = k.shown_ratio().map_or(String::new(), |r| {
+        format!("<br><span class=\"ci\">{}</span>", summary::ratio_text(&r))
+    });
     format!(
         "<td{class} data-v=\"{}\" title=\"{}\"><b>{}</b>{}<br><span class=\"ci\">{ci}</span>\
          {ratio}<br><span class=\"q\">{q}</span>{harm}</td>",

@@ -86,12 +86,28 @@ pub fn group(runs: &[Run], group_by: Option<&str>) -> Result<Vec<Condition>> {
         c.name = n;
     }
     let mut conditions = in_report_order(conditions);
-    let kinds: Vec<Option<String>> = conditions.iter().map(|c| c.loss.clone()).collect();
-    let kinds: Vec<Option<&str>> = kinds.iter().map(Option::as_deref).collect();
-    for (c, style) in conditions.iter_mut().zip(plot::condition_styles(&kinds)) {
-        c.style = style;
-    }
+    assign_styles(&mut conditions);
     Ok(conditions)
+}
+
+/// Each condition's look ([`plot::condition_styles`]) from its loss kind, in the report's order;
+/// conditions without a run (all diverged: in no figure) keep the style of their position and
+/// take no shade from their kind.
+fn assign_styles(conditions: &mut [Condition]) {
+    let drawn: Vec<usize> = (0..conditions.len())
+        .filter(|&i| !conditions[i].runs.is_empty())
+        .collect();
+    let kinds: Vec<Option<&str>> = drawn
+        .iter()
+        .map(|&i| conditions[i].loss.as_deref())
+        .collect();
+    let styles = plot::condition_styles(&kinds);
+    for (i, c) in conditions.iter_mut().enumerate() {
+        c.style = plot::series_style(i);
+    }
+    for (&i, style) in drawn.iter().zip(styles) {
+        conditions[i].style = style;
+    }
 }
 
 /// `nclab train`'s default of every loss parameter (`loss.alpha`, `loss.beta`, ...), as the

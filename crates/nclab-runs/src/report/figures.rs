@@ -192,9 +192,10 @@ pub fn geometry_figures(
                     warnings.push(format!("skipped the final geometry of {e:#}"))
                 }
                 Err(e) => {
-                    return Err(
-                        e.context("a run's final network is unusable (use --skip-bad to skip it)")
-                    )
+                    return Err(e.context(
+                        "a run's final geometry (final.safetensors or final_geometry.json) is \
+                         unusable (use --skip-bad to skip it)",
+                    ))
                 }
             }
         }

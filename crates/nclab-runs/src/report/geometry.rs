@@ -137,7 +137,7 @@ struct Kept {
 /// A `K x K` matrix of [`Kept`] as one row-major vector; the error names the field.
 fn square(rows: &[Vec<f64>], k: usize, field: &str) -> Result<Vec<f64>> {
     if rows.len() != k || rows.iter().any(|r| r.len() != k) {
-        bail!("{field} must be {k} rows of {k} numbers (k = {k})");
+        bail!("{field} must be {k} rows of {k} numbers (k)");
     }
     let flat: Vec<f64> = rows.concat();
     if flat.iter().any(|v| !v.is_finite()) {
@@ -155,6 +155,34 @@ struct Grams {
     classifier: Option<(Vec<f64>, f64)>,
 }
 
+/// A Gram matrix as [`from_grams`] needs it: symmetric (to 1e-9 of its largest entry: the PCA
+/// reads one triangle, the cosines both), a non-negative diagonal and a positive trace (else
+/// there is no plane to draw); the error names `means_gram`.
+fn check_gram(g: &[f64], k: usize) -> Result<()> {
+    let scale = g.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    for i in 0..k {
+        if g[i * k + i] < 0.0 {
+            bail!(
+                "means_gram[{i}][{i}] is {}: a squared norm cannot be negative",
+                g[i * k + i]
+            );
+        }
+        for j in 0..i {
+            if (g[i * k + j] - g[j * k + i]).abs() > 1e-9 * scale {
+                bail!(
+                    "means_gram is not symmetric: [{i}][{j}] is {}, [{j}][{i}] is {}",
+                    g[i * k + j],
+                    g[j * k + i]
+                );
+            }
+        }
+    }
+    if (0..k).map(|i| g[i * k + i]).sum::<f64>() <= 0.0 {
+        bail!("means_gram has a zero trace: every class mean is the global mean");
+    }
+    Ok(())
+}
+
 /// Reads [`KEPT`]; the error names the field at fault.
 fn read_kept(path: &Path) -> Result<Grams> {
     let text = std::fs::read_to_string(path)?;
@@ -168,6 +196,7 @@ fn read_kept(path: &Path) -> Result<Grams> {
         bail!("k is {k}: the geometry needs two classes or more");
     }
     let means = square(&kept.means_gram, k, "means_gram")?;
+    check_gram(&means, k)?;
     let classifier = match (kept.classifier_means, kept.classifier_frobenius_sq) {
         (Some(wm), Some(w2)) if w2.is_finite() && w2 > 0.0 => {
             Some((square(&wm, k, "classifier_means")?, w2))
@@ -190,13 +219,13 @@ fn hierarchy_of(
     k: usize,
     warnings: &mut Vec<String>,
 ) -> Option<Hierarchy> {
-    match Hierarchy::resolve(spec?, Some(k)) {
+    let spec = spec?;
+    match Hierarchy::resolve(spec, Some(k)) {
         Ok(h) => Some(h),
         Err(e) => {
             warnings.push(format!(
-                "{}: hierarchy '{}' not usable ({e}); the target T is not drawn",
-                run_dir.display(),
-                spec.unwrap_or_default()
+                "{}: hierarchy '{spec}' not usable ({e}); the target T is not drawn",
+                run_dir.display()
             ));
             None
         }
@@ -312,40 +341,37 @@ mod tests {
         assert_eq!(geo.order, vec![0, 1, 2]);
     }
 
-    /// Four classes of three samples in five dimensions (a fixed pattern, not random) and a
+    /// Classes of `counts[c]` samples in five dimensions (a fixed pattern, not random) and a
     /// classifier: the geometry from the kept `K x K` matrices (`M M^T`, `W M^T` summed here
-    /// by hand, `||W||_F^2`) is the geometry from the features, to rounding.
-    #[test]
-    fn the_kept_matrices_give_the_geometry_of_the_features() {
-        let (k, d, per) = (4, 5, 3);
+    /// by hand about the sample mean, `||W||_F^2`) is the geometry from the features, to
+    /// rounding.
+    fn kept_matrices_agree(counts: &[usize]) {
+        let (k, d, n) = (counts.len(), 5, counts.iter().sum::<usize>());
+        let y: Vec<u32> = (0..k).flat_map(|c| vec![c as u32; counts[c]]).collect();
         let value = |i: usize, j: usize| ((i * 7 + j * 3) % 11) as f64 / 11.0 - 0.4;
-        let h: Vec<f64> = (0..k * per)
-            .flat_map(|i| (0..d).map(move |j| value(i, j) + if j == i / per { 2.0 } else { 0.0 }))
+        let h: Vec<f64> = (0..n)
+            .flat_map(|i| {
+                let c = y[i] as usize;
+                (0..d).map(move |j| value(i, j) + if j == c { 2.0 } else { 0.0 })
+            })
             .collect();
-        let y: Vec<u32> = (0..k * per).map(|i| (i / per) as u32).collect();
         let w: Vec<f64> = (0..k * d).map(|i| value(i, i + 1)).collect();
-        let tree = Hierarchy::resolve("flat:4", Some(k)).unwrap();
-        let direct = compute(
-            MatrixView::f64(&h, k * per, d),
-            &y,
-            k,
-            Some(&w),
-            Some(&tree),
-        )
-        .unwrap();
+        let spec = format!("flat:{k}");
+        let tree = Hierarchy::resolve(&spec, Some(k)).unwrap();
+        let direct = compute(MatrixView::f64(&h, n, d), &y, k, Some(&w), Some(&tree)).unwrap();
 
-        // The centred means by hand: class means minus the sample mean.
-        let mean = |rows: &mut dyn Iterator<Item = usize>, n: f64| -> Vec<f64> {
+        // The centred means by hand: class means minus the mean of all samples.
+        let mean = |rows: Vec<usize>| -> Vec<f64> {
             let mut m = vec![0.0; d];
-            for i in rows {
-                (0..d).for_each(|j| m[j] += h[i * d + j] / n);
+            for &i in &rows {
+                (0..d).for_each(|j| m[j] += h[i * d + j] / rows.len() as f64);
             }
             m
         };
-        let global = mean(&mut (0..k * per), (k * per) as f64);
+        let global = mean((0..n).collect());
         let centred: Vec<Vec<f64>> = (0..k)
             .map(|c| {
-                let m = mean(&mut (c * per..(c + 1) * per), per as f64);
+                let m = mean((0..n).filter(|&i| y[i] as usize == c).collect());
                 m.iter().zip(&global).map(|(a, b)| a - b).collect()
             })
             .collect();
@@ -363,30 +389,56 @@ mod tests {
         let w2 = dot(&w, &w);
         let dir = nclab_testkit::scratch("kept-geometry");
         let json = serde_json::json!({
-            "k": k, "d": d, "n": k * per, "means_gram": gram, "classifier_means": wm,
+            "k": k, "d": d, "n": n, "means_gram": gram, "classifier_means": wm,
             "classifier_frobenius_sq": w2,
         });
         std::fs::write(dir.join(KEPT), json.to_string()).unwrap();
-        let (kept, warnings, source) = load(&dir, Some("flat:4")).unwrap().unwrap();
+        let (kept, warnings, source) = load(&dir, Some(&spec)).unwrap().unwrap();
         assert!(warnings.is_empty());
         assert_eq!(source, dir.join(KEPT));
         let close = |a: &[f64], b: &[f64]| a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-12);
-        assert!(close(&kept.cosines, &direct.cosines));
+        assert!(close(&kept.cosines, &direct.cosines), "{counts:?}");
         assert_eq!(kept.target, direct.target);
         assert_eq!(
             (kept.order.clone(), kept.class_names.clone()),
             (direct.order.clone(), direct.class_names.clone())
         );
         let flat = |p: &[(f64, f64)]| p.iter().flat_map(|&(x, y)| [x, y]).collect::<Vec<_>>();
-        assert!(close(&flat(&kept.means_2d), &flat(&direct.means_2d)));
-        assert!(close(
-            &flat(&kept.weights_2d.unwrap()),
-            &flat(&direct.weights_2d.unwrap())
-        ));
+        let (means, weights) = (flat(&kept.means_2d), flat(&kept.weights_2d.unwrap()));
+        assert!(close(&means, &flat(&direct.means_2d)), "{counts:?}");
+        assert!(
+            close(&weights, &flat(&direct.weights_2d.unwrap())),
+            "{counts:?}"
+        );
+        assert!(means
+            .iter()
+            .chain(&weights)
+            .all(|v| v.is_finite() && v.abs() <= 1.0));
         assert!(close(
             &[kept.explained.0, kept.explained.1],
             &[direct.explained.0, direct.explained.1]
         ));
+    }
+
+    #[test]
+    fn the_kept_matrices_give_the_geometry_of_the_features() {
+        kept_matrices_agree(&[3, 3, 3, 3]);
+        // Unbalanced: the centring is about the mean of all samples, not of the class means.
+        kept_matrices_agree(&[1, 4, 2]);
+    }
+
+    /// Two classes have one axis: the second is 0 for the means and the classifier alike (not
+    /// rounding noise divided by rounding noise), from the features and from the kept file.
+    #[test]
+    fn two_classes_lie_on_one_axis() {
+        kept_matrices_agree(&[2, 5]);
+        let h = [1.0, 0.0, 1.2, 0.1, -1.0, 0.0, -0.8, -0.1];
+        let w = [1.0, 0.5, -1.0, 0.3];
+        let geo = compute(MatrixView::f64(&h, 4, 2), &[0, 0, 1, 1], 2, Some(&w), None).unwrap();
+        assert_eq!(geo.explained.1, 0.0);
+        for &(_, y) in geo.means_2d.iter().chain(geo.weights_2d.as_ref().unwrap()) {
+            assert_eq!(y, 0.0);
+        }
     }
 
     /// A kept file that is not what [`KEPT`] must hold is an error naming the file and the
@@ -399,6 +451,18 @@ mod tests {
             (
                 r#"{"k": 2, "d": 3, "n": 4, "means_gram": [[1, 0], [0]]}"#,
                 "means_gram must be 2 rows of 2",
+            ),
+            (
+                r#"{"k": 2, "d": 3, "n": 4, "means_gram": [[1, 0.5], [0.4, 1]]}"#,
+                "means_gram is not symmetric: [1][0] is 0.4",
+            ),
+            (
+                r#"{"k": 2, "d": 3, "n": 4, "means_gram": [[-1, 0], [0, 1]]}"#,
+                "means_gram[0][0] is -1",
+            ),
+            (
+                r#"{"k": 2, "d": 3, "n": 4, "means_gram": [[0, 0], [0, 0]]}"#,
+                "zero trace",
             ),
             (
                 r#"{"k": 2, "d": 3, "n": 4, "means_gram": [[1, 0], [0, 1]], "classifier_means": [[1, 0], [0, 1]]}"#,

@@ -596,9 +596,8 @@ fn preface(runs: &[Run], conds: &[Condition], warnings: &[String]) -> String {
 fn toggles(conds: &[Condition]) -> Vec<html::Toggle> {
     conds
         .iter()
-        .enumerate()
-        .filter(|(_, c)| !c.runs.is_empty())
-        .map(|(_, c)| {
+        .filter(|c| !c.runs.is_empty())
+        .map(|c| {
             let colour = c.style.colour;
             html::Toggle {
                 id: c.id.clone(),

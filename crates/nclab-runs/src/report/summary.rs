@@ -156,6 +156,12 @@ impl Comparison {
         }
     }
 
+    /// The paired ratio the decision tables show: for the [`RATIO_METRICS`] only.
+    pub fn shown_ratio(&self) -> Option<PairedRatio> {
+        self.paired_ratio
+            .filter(|_| RATIO_METRICS.contains(&self.metric.as_str()))
+    }
+
     /// For metrics with a direction of harm ([`lower_is_better`]): the interval's bound on the
     /// side of harm, the largest worsening it still allows ("no worse than this", at 95%).
     pub fn harm_bound(&self) -> Option<f64> {
@@ -308,19 +314,48 @@ pub const NOT_COMPARED: &[&str] = &["lr", "train_loss", "test_loss"];
 /// magnitude as the features collapse, so that a difference says little next to a factor.
 pub const RATIO_METRICS: &[&str] = &["nc1", "nc1_coarse"];
 
-/// A paired ratio as the decision table writes it: `×0.0178 [×0.0172, ×0.0184]` (the
-/// interval left out with one pair).
+/// A paired ratio as the decision table writes it: `×0.8320 [×0.7027, ×0.9852]` (the
+/// interval left out with one pair; an end beyond the floats, from a very wide interval,
+/// written `∞` or `0`).
 pub fn ratio_text(r: &PairedRatio) -> String {
-    if r.ci_low.is_finite() && r.ci_high.is_finite() {
-        format!(
-            "×{} [×{}, ×{}]",
-            sig(r.ratio),
-            sig(r.ci_low),
-            sig(r.ci_high)
-        )
-    } else {
-        format!("×{}", sig(r.ratio))
+    if r.ci_low.is_nan() || r.ci_high.is_nan() {
+        return format!("×{}", sig(r.ratio));
     }
+    let end = |v: f64| {
+        if v.is_infinite() {
+            "∞".to_string()
+        } else {
+            sig(v)
+        }
+    };
+    format!(
+        "×{} [×{}, ×{}]",
+        sig(r.ratio),
+        end(r.ci_low),
+        end(r.ci_high)
+    )
+}
+
+/// The decision tables' sentence on the factors, `" For nc1 and nc1_coarse, ..."`, when some
+/// comparison shows one ([`Comparison::shown_ratio`]); empty otherwise.
+pub fn ratio_note(comps: &[Comparison]) -> String {
+    let shown: Vec<&str> = RATIO_METRICS
+        .iter()
+        .copied()
+        .filter(|m| {
+            comps
+                .iter()
+                .any(|c| c.metric == *m && c.shown_ratio().is_some())
+        })
+        .collect();
+    if shown.is_empty() {
+        return String::new();
+    }
+    format!(
+        " For {}, also the factor (×): the geometric mean over seed pairs of condition / \
+         baseline, with its 95% interval.",
+        shown.join(" and ")
+    )
 }
 
 /// Every condition with a baseline against it, for every metric both have but those of
@@ -800,10 +835,8 @@ fn decision_markdown(runs: &[Run], conditions: &[Condition], comps: &[Comparison
         "### Decision table\n\nEach cell: the difference to the baseline (condition − \
          baseline, mean over seed pairs), its 95% interval, and `q=`, the BH-adjusted p-value, \
          with its stars (Holm's in the detailed table); for errors, severities and accuracy, \
-         what the interval says of harm (\"no worse than\", \"worse\", \"better\"); for {}, \
-         also the factor (×: the geometric mean over seed pairs of condition / baseline, with \
-         its 95% interval).\n\n",
-        RATIO_METRICS.join(" and ")
+         what the interval says of harm (\"no worse than\", \"worse\", \"better\").{}\n\n",
+        ratio_note(comps)
     );
     s.push_str(&md_table_head(&["condition", "baseline"], &dm));
     if let Some(b) = single_baseline(conditions, &rows) {
@@ -850,8 +883,7 @@ fn decision_cell(comp: Option<&Comparison>) -> String {
     };
     let harm = k.harm_text().map_or(String::new(), |h| format!("; {h}"));
     let ratio = k
-        .paired_ratio
-        .filter(|_| RATIO_METRICS.contains(&k.metric.as_str()))
+        .shown_ratio()
         .map_or(String::new(), |r| format!(" ({})", ratio_text(&r)));
     format!(" {} {}{ratio}{q}{harm} |", signed(d), interval(lo, hi))
 }

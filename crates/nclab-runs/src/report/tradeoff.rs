@@ -36,20 +36,16 @@ fn flat_hierarchy(c: &Condition) -> bool {
         .is_some_and(|h| h == "flat" || h.starts_with("flat:"))
 }
 
-/// A condition with its index in the report's list.
-type Indexed<'a> = (usize, &'a Condition);
-
 impl TradeoffFigure {
     /// `None` when no run has both `top1_error` and `mistake_severity` at its last epoch.
     pub fn new(runs: &[Run], conditions: &[Condition]) -> Option<TradeoffFigure> {
         let any_tree = conditions.iter().any(|c| !flat_hierarchy(c));
-        let (shown, left_out): (Vec<Indexed>, Vec<Indexed>) = conditions
+        let (shown, left_out): (Vec<&Condition>, Vec<&Condition>) = conditions
             .iter()
-            .enumerate()
-            .partition(|(_, c)| !(any_tree && flat_hierarchy(c)));
+            .partition(|c| !(any_tree && flat_hierarchy(c)));
         let groups: Vec<TradeoffGroup> = shown
             .into_iter()
-            .map(|(_, c)| {
+            .map(|c| {
                 let points = c
                     .runs
                     .iter()
@@ -74,7 +70,7 @@ impl TradeoffFigure {
             .any(|g| !g.points.is_empty())
             .then(|| TradeoffFigure {
                 groups,
-                left_out: left_out.iter().map(|(_, c)| c.name.clone()).collect(),
+                left_out: left_out.iter().map(|c| c.name.clone()).collect(),
             })
     }
 }

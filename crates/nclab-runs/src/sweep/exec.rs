@@ -151,10 +151,13 @@ pub fn run_cells(cells: &[PlannedCell], opts: &RunOptions) -> anyhow::Result<Vec
                     if per_job == 1 { "" } else { "s" }
                 );
                 let report = run_one(cell, &opts.exe, per_job);
-                let left =
-                    pace.lock()
-                        .expect("no worker panics")
-                        .add(report.seconds, epochs[i], workers);
+                let trained = epochs_trained(cell, &report.outcome, epochs[i]);
+                let left = pace.lock().expect("no worker panics").add(
+                    report.seconds,
+                    trained,
+                    epochs[i],
+                    workers,
+                );
                 eprintln!(
                     "[{}/{}] {}: {} after {:.0} s{left}",
                     k + 1,
@@ -200,13 +203,14 @@ struct Pace {
 }
 
 impl Pace {
-    /// Counts a cell that trained `epochs` epochs in `seconds`; then the time the epochs left
-    /// take at the mean pace so far, run `workers` at a time (or as many as there are cells
-    /// left): `; 26 left, ~17h50m at 2 at a time` (empty at the end).
-    fn add(&mut self, seconds: f64, epochs: usize, workers: usize) -> String {
-        self.epochs_done += epochs;
+    /// Counts a cell that trained `trained` epochs in `seconds` and was planned for `planned`
+    /// (fewer when it diverged or failed); then the time the epochs left take at the mean pace
+    /// so far, run `workers` at a time (or as many as there are cells left): `; 26 left,
+    /// ~17h50m at 2 at a time` (empty at the end).
+    fn add(&mut self, seconds: f64, trained: usize, planned: usize, workers: usize) -> String {
+        self.epochs_done += trained;
         self.seconds += seconds;
-        self.epochs_to_go = self.epochs_to_go.saturating_sub(epochs);
+        self.epochs_to_go = self.epochs_to_go.saturating_sub(planned);
         self.cells_to_go = self.cells_to_go.saturating_sub(1);
         let left = self.cells_to_go;
         if left == 0 {
@@ -226,19 +230,34 @@ impl Pace {
 }
 
 /// The epochs a cell trains when the sweep runs it: its config's `optim.epochs`, less the last
-/// epoch of its checkpoint when it resumes (`meta.epoch` of `checkpoint.safetensors`; all of
-/// them when there is no readable checkpoint, as `nclab train --resume` then starts over).
+/// epoch of its checkpoint when it resumes ([`checkpoint_epoch`]; all of them without a
+/// checkpoint, as `nclab train --resume` then starts over, and when it cannot be read, where
+/// the cell will fail).
 pub fn epochs_left(cell: &PlannedCell) -> usize {
     let total = cell.cell.config.optim.epochs;
     if cell.state != CellState::Resume {
         return total;
     }
-    let done = nclab_core::io::safetensors::read(&cell.dir.join("checkpoint.safetensors"))
-        .ok()
-        .and_then(|f| f.get("meta.epoch").ok()?.integers("meta.epoch").ok())
-        .and_then(|v| usize::try_from(*v.first()?).ok())
-        .unwrap_or(0);
-    total.saturating_sub(done)
+    total.saturating_sub(checkpoint_epoch(&cell.dir).unwrap_or(0))
+}
+
+/// The last epoch of a run directory's checkpoint (`meta.epoch` of `checkpoint.safetensors`),
+/// `None` without a readable one.
+fn checkpoint_epoch(dir: &Path) -> Option<usize> {
+    let file = nclab_core::io::safetensors::read(&dir.join("checkpoint.safetensors")).ok()?;
+    let epoch = file.get("meta.epoch").ok()?.integers("meta.epoch").ok()?;
+    usize::try_from(*epoch.first()?).ok()
+}
+
+/// The epochs a cell trained in this sweep: all `planned` when it finished; otherwise its
+/// checkpoint's epoch now less the one it started from (0 when there is none), so that a cell
+/// that diverged or failed early does not count as a whole cell done in a few seconds.
+fn epochs_trained(cell: &PlannedCell, outcome: &Outcome, planned: usize) -> usize {
+    if *outcome == Outcome::Finished {
+        return planned;
+    }
+    let before = cell.cell.config.optim.epochs.saturating_sub(planned);
+    checkpoint_epoch(&cell.dir).map_or(0, |now| now.saturating_sub(before))
 }
 
 /// The `nclab train` arguments of a cell (after the executable).
@@ -366,19 +385,24 @@ mod tests {
             ..Pace::default()
         };
         // Its 2 epochs in 20 s: 10 s an epoch; 40 epochs left over 2 workers: 200 s.
-        assert_eq!(pace.add(20.0, 2, 2), "; 4 left, ~3m20s at 2 at a time");
+        assert_eq!(pace.add(20.0, 2, 2, 2), "; 4 left, ~3m20s at 2 at a time");
         // 10 epochs in 300 s: 320 s over 12 epochs; 30 left over 2 workers: 400 s.
-        assert_eq!(pace.add(300.0, 10, 2), "; 3 left, ~6m40s at 2 at a time");
-        pace.add(80.0, 10, 2);
-        // 400 s over 32 epochs; 10 left, one cell: one worker, 125 s.
-        assert_eq!(pace.add(0.0, 10, 2), "; 1 left, ~2m05s at 1 at a time");
-        assert_eq!(pace.add(200.0, 10, 2), "");
+        assert_eq!(
+            pace.add(300.0, 10, 10, 2),
+            "; 3 left, ~6m40s at 2 at a time"
+        );
+        // A cell that diverged after 2 of its 10 epochs, in 80 s: 400 s over 14 epochs; its
+        // other 8 are not left to train either: 20 left over 2 workers, 285.7 s.
+        assert_eq!(pace.add(80.0, 2, 10, 2), "; 2 left, ~4m46s at 2 at a time");
+        // 400 s over 24 epochs; 10 left, one cell: one worker, 166.7 s.
+        assert_eq!(pace.add(0.0, 10, 10, 2), "; 1 left, ~2m47s at 1 at a time");
+        assert_eq!(pace.add(200.0, 10, 10, 2), "");
         // A first cell that trained no epoch (stopped at once): no pace yet.
         let mut pace = Pace {
             epochs_to_go: 20,
             cells_to_go: 2,
             ..Pace::default()
         };
-        assert_eq!(pace.add(1.0, 0, 2), "; 1 left");
+        assert_eq!(pace.add(1.0, 0, 10, 2), "; 1 left");
     }
 }
