@@ -181,6 +181,6 @@ def test_a_malformed_predictions_file_is_named(tmp_path):
     with pytest.raises(ValueError, match="line 3: hdist@1 and hdist@5 must be numbers"):
         results_doc.image_values(bad)
     bad.write_text("label,rank1,rank2,hdist@1,hdist@5\n1,1,0,0,0.5\n2,0,1,2,1.5\n")
-    assert results_doc.image_values(bad) == {"label": ["1", "2"], "top1_error": [0.0, 1.0],
+    assert results_doc.image_values(bad) == {"label": ["1", "2"], "rank1": ["1", "0"], "top1_error": [0.0, 1.0],
                                               "top5_error": [0.0, 1.0], "hdist@1": [0.0, 2.0],
                                               "hdist@5": [0.5, 1.5]}
