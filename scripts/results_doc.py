@@ -763,6 +763,7 @@ def in_short(f):
         + ", with an MLP in place of their convolutional networks; the stronger evidence"
         + ("; provisional while its seeds land" if any(cells_left(g) for g in f["protocol"]) else "")
         + "), then at CPU scale." + names_key(f["protocol"]), "",
+    ] + ([lead_sentence(f["protocol"]), ""] if lead_sentence(f["protocol"]) else []) + [
     ] + full + [""] if full else []) + [
         "- **"
         + ("In the CPU-scale study, every run reaches zero training error" if f["n_tpt"] == f["n_runs"] else
@@ -810,6 +811,65 @@ def images_note(costs):
         return ""
     return (" These bounds cover the seeds only; " + "; ".join(said)
             + " ([what another test set would add](#what-another-test-set-would-add)).")
+
+
+# The loss kinds in words.
+KIND_NAMES = {"ce": "CE", "mse": "MSE", "hxe": "HXE", "soft": "soft labels"}
+
+
+def lead_sentence(grids):
+    """The answer in one sentence, from the first full-data grid with hierarchical conditions:
+    what the hierarchical losses do to NC1, to the geometry (soft labels), to hdist@5, and how
+    large their top-1 differences are; every number from the grid's report ('' without one)."""
+    for g in grids:
+        hier = hierarchical(g)
+        if not hier or not report_of(g)[1]:
+            continue
+        found = significant(g, headline_only=False)
+        kinds = {condition_of(cell): cfg["loss"]["kind"] for cell, cfg, _ in runs_of(g)}
+        diffs = lambda m, names: [d for n, mm, d, _, _ in found if mm == m and n in names]
+        said = []
+        factors = factors_of(g)
+        nc1 = [factors[(n, "NC1")] for n in hier if (n, "NC1") in factors and n in
+               {n for n, mm, d, _, _ in found if mm == "nc1" and d < 0}]
+        if nc1:
+            said.append(f"tighten the classes (NC1 {span(nc1, 2)} times CE's)")
+        soft = {n for n in hier if kinds.get(n) == "soft"}
+        nc2 = [d for d in diffs("nc2", soft) if d > 0]
+        tree = [d for d in diffs("mean_tree_correlation", soft) if d > 0]
+        if nc2 and len(nc2) == len(soft):
+            toward = len(tree) == len(soft)
+            said.append("soft labels move the class means off the simplex ETF"
+                        + (" towards the tree" if toward else "")
+                        + f" (NC2 {signed(min(nc2))} to {signed(max(nc2))}"
+                        + (f", tree correlation {signed(min(tree))} to {signed(max(tree))}" if toward else "")
+                        + ")")
+        hd5 = diffs("hdist@5", hier)
+        if hd5 and all(d < 0 for d in hd5) and len(hd5) == len(hier):
+            fl = floor_of(g)
+            on = [n for n in (fl.on if fl else []) if n in hier]
+            said.append(f"every one lowers hdist@5 ({signed(min(hd5))} to {signed(max(hd5))})"
+                        + (f", {' and '.join(sorted({KIND_NAMES.get(kinds[n], kinds[n]) for n in on}))} to within "
+                           f"{fmt(100 * ON_FLOOR, 1)}% of the floor the tree allows" if on else ""))
+        sev = diffs("mistake_severity", hier)
+        if not sev:
+            said.append("none lowers the severity of top-1 mistakes significantly")
+        elif all(d < 0 for d in sev):
+            said.append(f"{plural(len(sev), 'condition')} lower the severity of top-1 mistakes "
+                        f"({signed(min(sev))} to {signed(max(sev))})")
+        top1 = diffs("top1_error", hier)
+        sizes = data_sizes(g)
+        if sizes:
+            v = image_verdicts(g)["top1_error"]
+            largest = max((abs(d) for d in top1), default=None)
+            said.append("their top-1 error changes " + (
+                f"by at most {round(largest * sizes[1])} of {sizes[1]:,} test images"
+                + (", not yet shown to outlast another test set" if v["open"] or v["lost"] else "")
+                if largest is not None else "by no significant amount"))
+        if said:
+            return (f"**The answer so far, at full data (`{g}`):** the hierarchical losses "
+                    + "; ".join(said) + ".")
+    return ""
 
 
 def protocol_words(grids):
