@@ -854,9 +854,14 @@ def lead_sentence(grids):
         sev = diffs("mistake_severity", hier)
         if not sev:
             said.append("none lowers the severity of top-1 mistakes significantly")
-        elif all(d < 0 for d in sev):
-            said.append(f"{plural(len(sev), 'condition')} lower the severity of top-1 mistakes "
-                        f"({signed(min(sev))} to {signed(max(sev))})")
+        else:
+            lower = sorted(n for n, mm, d, _, _ in found if mm == "mistake_severity" and n in hier and d < 0)
+            higher = sorted(n for n, mm, d, _, _ in found if mm == "mistake_severity" and n in hier and d > 0)
+            said.append("the severity of top-1 mistakes is "
+                        + " and ".join(([f"lower under {', '.join(lower)}"] if lower else [])
+                                       + ([f"higher under {', '.join(higher)}, against Bertinetto et al.'s claim"]
+                                          if higher else []))
+                        + f" ({', '.join(signed(d) for d in sorted(sev))})")
         top1 = diffs("top1_error", hier)
         sizes = data_sizes(g)
         if sizes:
