@@ -28,12 +28,11 @@ for the runs collected before, and their rows stay as they were measured. Needs 
 
 import argparse
 import csv
-import json
 import sys
-import tomllib
 from pathlib import Path
 
 import nclab
+from keep_final import finished_runs, tree_of
 
 COLUMNS = ["run", "seed", "hierarchy", "top1_error", "top5_error", "mistake_severity", "hdist@1",
            "hdist@5", "nc1", "nc2", "nc2_tree", "mean_tree_correlation", "nc1_coarse"]
@@ -50,22 +49,11 @@ def measure_against(tensors, hierarchy, coarse_depth):
 
 
 def ce_runs(sweep):
-    """(run directory, config) of every finished CE run measured against a real tree."""
-    for run in sorted(p for p in sweep.iterdir() if p.is_dir()):
-        summary, config = run / "summary.json", run / "config.toml"
-        if not (summary.exists() and config.exists() and (run / "final.safetensors").exists()):
-            continue
-        if json.loads(summary.read_text()).get("status") != "finished":
-            continue
-        cfg = tomllib.loads(config.read_text())
+    """(run directory, config) of every finished CE run with final.safetensors measured against
+    a real tree."""
+    for run, cfg, _ in finished_runs(sweep):
         if cfg["loss"]["kind"] == "ce" and not cfg["hierarchy"].startswith("flat"):
             yield run, cfg
-
-
-def tree_of(run, name):
-    """The run's hierarchy: a built-in name, or a file path (relative to the run directory)."""
-    path = run / name
-    return nclab.Hierarchy.load(path) if path.exists() else nclab.Hierarchy.builtin(name)
 
 
 def cell(v):
