@@ -755,6 +755,7 @@ def in_short(f):
         return text + (" (" + "; ".join(notes) + ")" if notes else "")
 
     full = full_data_bullet(f) + floor_bullet(f["protocol"]) + terminal_phase_bullet(f["protocol"])
+    lead = lead_sentence(f["protocol"])
     return [
         "## In short",
         "",
@@ -763,7 +764,7 @@ def in_short(f):
         + ", with an MLP in place of their convolutional networks; the stronger evidence"
         + ("; provisional while its seeds land" if any(cells_left(g) for g in f["protocol"]) else "")
         + "), then at CPU scale." + names_key(f["protocol"]), "",
-    ] + ([lead_sentence(f["protocol"]), ""] if lead_sentence(f["protocol"]) else []) + [
+    ] + ([lead, ""] if lead else []) + [
     ] + full + [""] if full else []) + [
         "- **"
         + ("In the CPU-scale study, every run reaches zero training error" if f["n_tpt"] == f["n_runs"] else
