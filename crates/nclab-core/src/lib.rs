@@ -23,5 +23,6 @@ mod named_enum;
 pub mod rng;
 pub mod stats;
 pub mod tensor;
+pub mod test_images;
 
 pub use error::{Error, Result};

@@ -228,9 +228,42 @@ impl MistakeEvaluator {
         labels: &[usize],
         ranking: Ranking,
     ) -> Result<MistakeMetrics> {
-        let (n, k) = (scores.n, scores.d);
-        self.check_inputs(n, k, labels)?;
+        self.check_inputs(scores.n, scores.d, labels)?;
         let mut acc = Accumulator::new(self.ks.len());
+        self.for_each_ranked(scores, kind, ranking, |i, top| {
+            self.accumulate(top, labels[i], &mut acc)
+        })?;
+        Ok(acc.into_metrics(scores.n, &self.ks))
+    }
+
+    /// The largest cut-off's classes of every sample, best first, ranked as [`evaluate`]
+    /// ranks them: row-major, `N x max(ks)` (the per-image values behind the metrics, for a
+    /// run's `test_predictions.csv`). Errors as [`evaluate`]'s.
+    ///
+    /// [`evaluate`]: MistakeEvaluator::evaluate
+    pub fn top_classes(
+        &self,
+        scores: MatrixView<'_>,
+        kind: ScoreKind,
+        labels: &[usize],
+        ranking: Ranking,
+    ) -> Result<Vec<usize>> {
+        self.check_inputs(scores.n, scores.d, labels)?;
+        let mut out = Vec::with_capacity(scores.n * self.kmax);
+        self.for_each_ranked(scores, kind, ranking, |_, top| out.extend_from_slice(top))?;
+        Ok(out)
+    }
+
+    /// Calls `f(i, top)` for every sample i in order, `top` its `kmax` best classes, best
+    /// first, reading the scores in chunks of rows (inputs checked by the caller).
+    fn for_each_ranked(
+        &self,
+        scores: MatrixView<'_>,
+        kind: ScoreKind,
+        ranking: Ranking,
+        mut f: impl FnMut(usize, &[usize]),
+    ) -> Result<()> {
+        let (n, k) = (scores.n, scores.d);
         let chunk = self.chunk_rows.min(n);
         let mut buf = vec![0.0; chunk * k];
         let mut risk = if ranking == Ranking::Crm {
@@ -255,11 +288,11 @@ impl MistakeEvaluator {
             };
             for (r, row) in ranked.chunks_exact(k).enumerate() {
                 top.select(row);
-                self.accumulate(top.indices(), labels[start + r], &mut acc);
+                f(start + r, top.indices());
             }
             start += rows;
         }
-        Ok(acc.into_metrics(n, &self.ks))
+        Ok(())
     }
 
     /// The sizes agree (`k` score columns for the hierarchy's classes, one label per row),
@@ -537,6 +570,32 @@ mod tests {
                 "hmap@2"
             ]
         );
+    }
+
+    #[test]
+    fn top_classes_are_the_rankings_behind_the_metrics() {
+        let ev = MistakeEvaluator::new(&tree3(), &[2]).unwrap();
+        // The samples of the hand-made test: a,b,c; b,c,a; c,a,b; a,c,b (k = 2 kept).
+        let z = [3.0, 2.0, 1.0, 1.0, 3.0, 2.0, 2.0, 1.0, 3.0, 3.0, 1.0, 2.0];
+        let top = |r| {
+            ev.top_classes(
+                MatrixView::f64(&z, 4, 3),
+                ScoreKind::Logits,
+                &[0, 0, 2, 2],
+                r,
+            )
+            .unwrap()
+        };
+        assert_eq!(top(Ranking::Scores), vec![0, 1, 1, 2, 2, 0, 0, 2]);
+        // CRM ranks by p D: the same checks on the inputs, one row of k classes per sample.
+        assert_eq!(top(Ranking::Crm).len(), 8);
+        let bad = ev.top_classes(
+            MatrixView::f64(&z, 4, 3),
+            ScoreKind::Logits,
+            &[0, 0, 2, 3],
+            Ranking::Scores,
+        );
+        assert!(bad.unwrap_err().to_string().contains("label 3 of sample 3"));
     }
 
     #[test]
