@@ -4,7 +4,7 @@
 copy_run_files() {
   mkdir -p "$2"
   local f
-  for f in config.toml metrics.csv metrics.jsonl metrics_layers.csv summary.json train.log; do
+  for f in config.toml metrics.csv metrics.jsonl metrics_layers.csv summary.json test_predictions.csv train.log; do
     if [ -f "$1/$f" ]; then cp "$1/$f" "$2/$f"; fi
   done
 }

@@ -10,6 +10,7 @@ pub mod config;
 pub mod csv_text;
 pub mod interrupt;
 pub mod numbers;
+pub mod predictions;
 pub mod report;
 pub mod run_dir;
 pub mod sweep;

@@ -14,6 +14,7 @@ use tch::{Kind, Tensor};
 use super::dataset::DeviceSplit;
 use super::losses::Loss;
 use super::models::Model;
+use nclab_runs::predictions::TestPredictions;
 use nclab_runs::run_dir::{LayerRow, Row};
 
 /// Features and logits of one set, on the host, with the labels.
@@ -246,6 +247,24 @@ pub fn collapse_columns(
 /// The mistake-metric cut-offs of a run ([`MistakeEvaluator::top1_top5`]).
 pub fn mistake_evaluator(hierarchy: &Hierarchy) -> anyhow::Result<MistakeEvaluator> {
     Ok(MistakeEvaluator::top1_top5(hierarchy)?)
+}
+
+/// The per-image rankings and distances behind [`mistake_columns`], ranked the same way: the
+/// run's `test_predictions.csv` ([`TestPredictions`]).
+pub fn test_predictions(
+    test: &Outputs,
+    evaluator: &MistakeEvaluator,
+) -> anyhow::Result<TestPredictions> {
+    let labels: Vec<usize> = test.labels.iter().map(|&c| c as usize).collect();
+    let ranks = evaluator
+        .top_classes(
+            MatrixView::f32(&test.logits, test.n, test.k),
+            ScoreKind::Logits,
+            &labels,
+            Ranking::Scores,
+        )
+        .context("ranking the test logits")?;
+    Ok(TestPredictions::from_ranks(&labels, ranks, evaluator))
 }
 
 /// The mistake metric columns on the test logits, ranked by score

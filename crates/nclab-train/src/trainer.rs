@@ -29,6 +29,7 @@ use super::models::{convert_to_channels_last, Model, ModelSpec};
 use super::optim::{learning_rate, Schedule, Sgd};
 use super::progress::{Banner, Reporter};
 use nclab_runs::config::{flatten, Config, DeviceChoice, LossKind, Precision};
+use nclab_runs::predictions;
 use nclab_runs::run_dir::{self, Row, RunDir, Status, Summary};
 
 /// How `train` runs, besides the config.
@@ -457,6 +458,9 @@ impl<'a> Run<'a> {
             self.last_row = last_row_from_csv(&self.dir)?;
         }
         write_final(&self.dir, &m.train, &m.test, &m.weights, &m.bias)?;
+        let predictions = analysis::test_predictions(&m.test, &self.fixed.mistakes)?;
+        self.dir
+            .write_atomic(predictions::FILE, predictions.to_csv().as_bytes())?;
         let t_ckpt = Instant::now();
         self.checkpoints.wait()?;
         self.progress.checkpoint_s += t_ckpt.elapsed().as_secs_f64();

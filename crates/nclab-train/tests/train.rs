@@ -252,6 +252,29 @@ fn three_epoch_run_writes_every_output_with_the_documented_columns() {
         .count() as f64
         / 64.0;
     assert_eq!(train_acc, num(last, "train_acc"));
+
+    // test_predictions.csv: a row per test image, its label and the classes by logit (all 4
+    // of flat:4), with the distances whose means are the last row's mistake metrics.
+    let (header, preds) = read_csv(&out.join("test_predictions.csv"));
+    assert_eq!(
+        header,
+        ["label", "rank1", "rank2", "rank3", "rank4", "hdist@1", "hdist@5"]
+    );
+    assert_eq!(preds.len(), 32);
+    let test_labels = Vec::<i64>::try_from(&t["test.labels"]).unwrap();
+    let test_logits = f32s("test.logits");
+    let mut wrong = 0.0;
+    for (i, p) in preds.iter().enumerate() {
+        assert_eq!(p[0], test_labels[i].to_string());
+        let z = &test_logits[i * 4..i * 4 + 4];
+        let best = (0..4).fold(0, |a, k| if z[k] > z[a] { k } else { a });
+        assert_eq!(p[1], best.to_string(), "image {i}");
+        let right = p[1] == p[0];
+        assert_eq!(p[5], if right { "0" } else { "1" }, "flat tree: d = 1");
+        assert_eq!(p[6], "0.75");
+        wrong += if right { 0.0 } else { 1.0 };
+    }
+    assert_eq!(wrong / 32.0, num(last, "top1_error"));
     std::fs::remove_dir_all(&out).unwrap();
 }
 

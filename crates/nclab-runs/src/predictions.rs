@@ -1,0 +1,226 @@
+//! A run's test predictions, `test_predictions.csv` (docs/run-directory.md): one row per test
+//! image, in the order of the test set,
+//!
+//! ```text
+//! label,rank1,...,rankk,hdist@1,hdist@5
+//! ```
+//!
+//! with `label` the true class t, `rank1..rankk` the classes the final network ranks first
+//! (k = min(5, K), best first, equal logits keeping the lower class first), `hdist@1 =
+//! d(rank1, t)` and `hdist@5 = (1/k) sum_{j<=k} d(rank_j, t)`, d the LCA-height distance of the
+//! run's tree. The run's final test metrics are means over the rows: `top1_error` the share
+//! with `rank1 != label`, `top5_error` the share without the label among the ranks, `hdist@1`
+//! and `hdist@5` the column means. The report pairs these per-image values across runs to say
+//! what a new sample of test images would add to a difference ([`nclab_core::test_images`]).
+
+use nclab_core::metrics::mistakes::MistakeEvaluator;
+
+use crate::{csv_text, numbers};
+
+/// The file's name in a run directory.
+pub const FILE: &str = "test_predictions.csv";
+
+/// The test metrics that are means over the rows, as `metrics.csv` names them.
+pub const METRICS: [&str; 4] = ["top1_error", "top5_error", "hdist@1", "hdist@5"];
+
+/// The rows of a `test_predictions.csv`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TestPredictions {
+    pub labels: Vec<usize>,
+    /// Classes ranked per image, best first: row-major, `labels.len() x k`.
+    pub ranks: Vec<usize>,
+    /// Ranks per image, `min(5, K)`.
+    pub k: usize,
+    pub hdist1: Vec<f64>,
+    pub hdist5: Vec<f64>,
+}
+
+impl TestPredictions {
+    /// From the top classes of every image ([`MistakeEvaluator::top_classes`] of a
+    /// [`MistakeEvaluator::top1_top5`], `k` per image) and the evaluator's distances.
+    pub fn from_ranks(labels: &[usize], ranks: Vec<usize>, evaluator: &MistakeEvaluator) -> Self {
+        let k = ranks.len() / labels.len().max(1);
+        let classes = (evaluator.distances().len() as f64).sqrt() as usize;
+        let d = |a: usize, t: usize| evaluator.distances()[t * classes + a];
+        let rows = || labels.iter().zip(ranks.chunks_exact(k));
+        let hdist1 = rows().map(|(&t, r)| d(r[0], t)).collect();
+        let hdist5 = rows()
+            .map(|(&t, r)| r.iter().map(|&a| d(a, t)).sum::<f64>() / k as f64)
+            .collect();
+        TestPredictions {
+            labels: labels.to_vec(),
+            ranks,
+            k,
+            hdist1,
+            hdist5,
+        }
+    }
+
+    /// Number of test images.
+    pub fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+    }
+
+    /// The per-image values of one of [`METRICS`]: 0 or 1 for the errors, the distances for
+    /// `hdist@k`; their mean is the run's value. `None` for another name.
+    pub fn values(&self, metric: &str) -> Option<Vec<f64>> {
+        let rows = || self.labels.iter().zip(self.ranks.chunks_exact(self.k));
+        let flag = |b: bool| if b { 1.0 } else { 0.0 };
+        Some(match metric {
+            "top1_error" => rows().map(|(&t, r)| flag(r[0] != t)).collect(),
+            "top5_error" => rows().map(|(t, r)| flag(!r.contains(t))).collect(),
+            "hdist@1" => self.hdist1.clone(),
+            "hdist@5" => self.hdist5.clone(),
+            _ => return None,
+        })
+    }
+
+    /// The file's text.
+    pub fn to_csv(&self) -> String {
+        let mut header = vec!["label".to_string()];
+        header.extend((1..=self.k).map(|j| format!("rank{j}")));
+        header.extend(["hdist@1".to_string(), "hdist@5".to_string()]);
+        let rows = self.labels.iter().enumerate().map(|(i, t)| {
+            let mut row = vec![t.to_string()];
+            row.extend(
+                self.ranks[i * self.k..(i + 1) * self.k]
+                    .iter()
+                    .map(|a| a.to_string()),
+            );
+            row.push(numbers::exact(Some(self.hdist1[i])));
+            row.push(numbers::exact(Some(self.hdist5[i])));
+            row
+        });
+        csv_text::write(std::iter::once(header).chain(rows))
+    }
+
+    /// Reads the file's text; the error names the line and the field (the caller adds the
+    /// path): a header other than the one above, a row of another length, a class that is not
+    /// a whole number, a distance that is not a finite number >= 0, or no row.
+    pub fn parse(text: &str) -> Result<TestPredictions, String> {
+        let records = csv_text::read(text)?;
+        let (header, rows) = records.split_first().ok_or(
+            "empty: expected a header `label,rank1,...,hdist@1,hdist@5` and a row per test image",
+        )?;
+        let k = header.fields.len().saturating_sub(3);
+        let want: Vec<String> = std::iter::once("label".to_string())
+            .chain((1..=k).map(|j| format!("rank{j}")))
+            .chain(["hdist@1".to_string(), "hdist@5".to_string()])
+            .collect();
+        if k == 0 || header.fields != want {
+            return Err(format!(
+                "line {}: header is `{}`, expected `label,rank1,...,rankk,hdist@1,hdist@5` (k from 1 to 5)",
+                header.line,
+                header.fields.join(",")
+            ));
+        }
+        if rows.is_empty() {
+            return Err("no rows: expected one per test image".into());
+        }
+        let mut p = TestPredictions {
+            labels: Vec::with_capacity(rows.len()),
+            ranks: Vec::with_capacity(rows.len() * k),
+            k,
+            hdist1: Vec::with_capacity(rows.len()),
+            hdist5: Vec::with_capacity(rows.len()),
+        };
+        for r in rows {
+            if r.fields.len() != want.len() {
+                return Err(format!(
+                    "line {}: {} fields, expected {} (as the header)",
+                    r.line,
+                    r.fields.len(),
+                    want.len()
+                ));
+            }
+            let class = |j: usize| {
+                r.fields[j].parse::<usize>().map_err(|_| {
+                    format!(
+                        "line {}: `{}` is `{}`, expected a class number",
+                        r.line, want[j], r.fields[j]
+                    )
+                })
+            };
+            let distance = |j: usize| match r.fields[j].parse::<f64>() {
+                Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
+                _ => Err(format!(
+                    "line {}: `{}` is `{}`, expected a distance (a number >= 0)",
+                    r.line, want[j], r.fields[j]
+                )),
+            };
+            p.labels.push(class(0)?);
+            for j in 1..=k {
+                p.ranks.push(class(j)?);
+            }
+            p.hdist1.push(distance(k + 1)?);
+            p.hdist5.push(distance(k + 2)?);
+        }
+        Ok(p)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nclab_core::hierarchy;
+    use nclab_core::metrics::mistakes::{Ranking, ScoreKind};
+    use nclab_core::tensor::MatrixView;
+
+    /// Three images on the Fashion-MNIST tree, k = 5; their per-image means are the
+    /// evaluator's metrics.
+    #[test]
+    fn rows_are_the_metrics_per_image() {
+        let h = hierarchy::fashion_mnist();
+        let ev = MistakeEvaluator::top1_top5(&h).unwrap();
+        // Logits ranking 0..9 (image 0, label 0: right), 9..0 (image 1, label 0: bag first,
+        // label outside the top 5), and class 6 first (image 2, label 0).
+        let mut z = Vec::new();
+        z.extend((0..10).map(|c| -(c as f64)));
+        z.extend((0..10).map(|c| c as f64));
+        z.extend((0..10).map(|c| if c == 6 { 1.0 } else { 0.0 }));
+        let labels = [0, 0, 0];
+        let view = MatrixView::f64(&z, 3, 10);
+        let ranks = ev
+            .top_classes(view, ScoreKind::Logits, &labels, Ranking::Scores)
+            .unwrap();
+        let p = TestPredictions::from_ranks(&labels, ranks, &ev);
+        assert_eq!(p.k, 5);
+        assert_eq!(&p.ranks[..5], &[0, 1, 2, 3, 4]);
+        assert_eq!(&p.ranks[5..10], &[9, 8, 7, 6, 5]);
+        // Image 2: 6 first, then the lower classes of the ties: 0, 1, 2, 3.
+        assert_eq!(&p.ranks[10..], &[6, 0, 1, 2, 3]);
+        let m = ev
+            .evaluate(view, ScoreKind::Logits, &labels, Ranking::Scores)
+            .unwrap();
+        let mean = |v: Vec<f64>| v.iter().sum::<f64>() / v.len() as f64;
+        assert_eq!(mean(p.values("top1_error").unwrap()), m.top_k_error[0]);
+        assert_eq!(mean(p.values("top5_error").unwrap()), m.top_k_error[1]);
+        assert!((mean(p.values("hdist@1").unwrap()) - m.hdist[0]).abs() < 1e-15);
+        assert!((mean(p.values("hdist@5").unwrap()) - m.hdist[1]).abs() < 1e-15);
+        assert_eq!(p.values("top1_error").unwrap(), vec![0.0, 1.0, 1.0]);
+        assert_eq!(p.values("top5_error").unwrap(), vec![0.0, 1.0, 0.0]);
+        // Shirt (6) is one step from T-shirt (0); bag (9) three.
+        assert_eq!(p.hdist1, vec![0.0, 3.0, 1.0]);
+        assert!(p.values("nc1").is_none());
+        // The text reads back as the same rows.
+        assert_eq!(TestPredictions::parse(&p.to_csv()).unwrap(), p);
+    }
+
+    #[test]
+    fn bad_files_name_the_line_and_the_field() {
+        let err = |t: &str| TestPredictions::parse(t).unwrap_err();
+        assert!(err("").contains("empty"));
+        assert!(err("label,rank1,hdist@1\n0,0,0\n").contains("line 1: header is"));
+        assert!(err("label,rank1,hdist@1,hdist@5\n").contains("no rows"));
+        let e = err("label,rank1,hdist@1,hdist@5\n0,0,0,0\n1,x,0,0\n");
+        assert!(e.contains("line 3: `rank1` is `x`"), "{e}");
+        let e = err("label,rank1,hdist@1,hdist@5\n0,0,0,-1\n");
+        assert!(e.contains("line 2: `hdist@5` is `-1`"), "{e}");
+        let e = err("label,rank1,hdist@1,hdist@5\n0,0,0\n");
+        assert!(e.contains("line 2: 3 fields, expected 4"), "{e}");
+    }
+}
