@@ -1250,7 +1250,6 @@ def floor_bullet(grids):
 # final.safetensors was still there to read them from.
 PREDICTIONS = "test_predictions.csv"
 # The normal distribution's 97.5% quantile: the test sets hold thousands of images.
-Z95 = 1.959963984540054
 # The metrics that are means over test images, so that a second sample of images moves them.
 IMAGE_METRICS = [("top1_error", "top-1 error"), ("top5_error", "top-5 error"), ("hdist@1", "hdist@1"),
                  ("hdist@5", "hdist@5")]
@@ -1298,54 +1297,14 @@ def image_runs(grid):
     return found
 
 
-def mean_var(values):
-    """(mean, sample variance) of a list."""
-    mean = sum(values) / len(values)
-    return mean, sum((v - mean) ** 2 for v in values) / (len(values) - 1)
-
-
-def image_half_width(xs, ys):
-    """The 95% half-width that a new sample of test images puts on the difference of two
-    conditions' means, from their runs' per-image values (xs, ys: one list per run, every list
-    over the same n images; paired by seed: xs[r] and ys[r] share a seed), as an estimate.
-
-    With delta_ri = x_ri - y_ri = dmu_i + e_ri (image i's difference of the two conditions'
-    expected values, plus the seeds' share e, mean 0 at each image) and d_i its mean over the S
-    seeds,
-
-        var_i(d_i) = var_i(dmu_i) + E_i[s2_i] / S,
-
-    where s2_i is the variance of delta_ri over the seeds at image i. A new sample of n images
-    moves the difference by var_i(dmu_i) / n; the seeds' share is in the seeds' interval already.
-    The mean over the images of delta's sample variance over the seeds estimates E_i[s2_i] and
-    is subtracted (the estimate floored at 0). Pairing by seed keeps whatever a seed's
-    initialisation and batch order give both conditions out of the seeds' share. Needs S >= 2."""
-    n, runs = len(xs[0]), len(xs)
-    if runs < 2 or len(ys) != runs:
-        raise ValueError("the estimate needs two seeds or more, the same for both conditions")
-    deltas = [[a - b for a, b in zip(x, y, strict=True)] for x, y in zip(xs, ys)]
-    per_image = list(zip(*deltas))
-    var = mean_var([sum(v) / runs for v in per_image])[1]
-    var -= sum(mean_var(v)[1] for v in per_image) / n / runs
-    return Z95 * math.sqrt(max(var, 0.0) / n)
-
-
-def image_half_width_bound(xs, ys):
-    """An upper bound of `image_half_width` when fewer than two seeds have the predictions of
-    both conditions: z sd(d_i) / sqrt(n), d_i the difference of the two conditions' per-image
-    means over all their runs; the seeds' share of var(d_i), which cannot be told apart from
-    one run, is left in (for runs of different seeds it adds to the variance, in expectation)."""
-    d = [sum(x) / len(xs) - sum(y) / len(ys) for x, y in zip(zip(*xs), zip(*ys), strict=True)]
-    return Z95 * math.sqrt(mean_var(d)[1] / len(d))
-
-
 @functools.cache
 def test_image_rows(grid):
     """Per condition with predictions (and CE with them): (condition, its seeds with
     predictions, CE's, {metric: (paired difference over seeds, seeds' half-width, test images'
-    half-width, whether that is an estimate rather than an upper bound, BH p)}) from the
-    report's comparisons and the runs' predictions. The estimate uses the seeds both conditions
-    have predictions for, when they are two or more; the bound, all their runs."""
+    half-width, whether that is an estimate rather than an upper bound, BH p)}), all from the
+    report's comparisons.csv (`nclab report` computes the test images' term from the runs'
+    test_predictions.csv: an estimate from the seeds both conditions have predictions for, when
+    they are two or more; an upper bound from all their runs otherwise; docs/report.md)."""
     found = image_runs(grid)
     if "ce" not in found:
         return []
@@ -1355,17 +1314,17 @@ def test_image_rows(grid):
     for name, runs in sorted(found.items()):
         if name == "ce":
             continue
-        shared = sorted(set(runs) & set(ce))
         cells = {}
         for m, _ in IMAGE_METRICS:
             c = comps.get((name, m)) or {}
             d, hi = num(c.get("paired_diff")), num(c.get("paired_ci95_high"))
             seeds = hi - d if d is not None and hi is not None else None
-            if len(shared) >= 2:
-                images = (image_half_width([runs[s][m] for s in shared], [ce[s][m] for s in shared]), True)
-            else:
-                images = (image_half_width_bound([v[m] for v in runs.values()], [v[m] for v in ce.values()]), False)
-            cells[m] = (d, seeds, *images, num(c.get("p_bh")))
+            images = num(c.get("test_images_half_width"))
+            if images is None:
+                raise ValueError(f"{grid}: comparisons.csv has no test-image term for {name}'s {m}, "
+                                 "though both it and CE have test predictions: run `scripts/study.sh report` "
+                                 "with an nclab that computes it")
+            cells[m] = (d, seeds, images, c.get("test_images_estimated") == "true", num(c.get("p_bh")))
         rows.append((name, sorted(runs), sorted(ce), cells))
     return rows
 

@@ -5,7 +5,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
@@ -124,50 +123,6 @@ def test_before_and_after_the_first_decay_are_means_over_the_runs(tmp_path, monk
     assert (hxe.peak, hxe.peak_epoch, hxe.largest_move) == (1.44, 4, pytest.approx(0.02, abs=1e-15))
     table = results_doc.terminal_phase_table(grid)
     assert "| ce | 1.55 | 1.85 (6) | 1.75 | 0.3 | 0.003 → 0.007 | 0.13 → 0.1 |" in table
-
-
-def test_the_test_images_term_by_hand():
-    """Two seeds of each condition over four images: per-seed differences (1, 0, 0, 0) and
-    (1, 1, 0, -1), their per-image means d = (1, .5, 0, -.5), var(d) = 1.25 / 3; the seeds'
-    part, the variance over the seeds at each image (0, .5, 0, .5) averaged over the images
-    (.25) and divided by the 2 seeds, is 1/8; so var = 1.25 / 3 - 1/8 and the half-width
-    1.96 sqrt(var / 4). The bound from one run each: d = (1, 0, 0, 0), var(d) = .25,
-    1.96 sqrt(.25 / 4)."""
-    xs, ys = [[1, 0, 1, 0], [1, 1, 1, 0]], [[0, 0, 1, 0], [0, 0, 1, 1]]
-    half = results_doc.image_half_width(xs, ys)
-    assert half == pytest.approx(results_doc.Z95 * ((1.25 / 3 - 1 / 8) / 4) ** 0.5, rel=1e-15)
-    assert results_doc.image_half_width_bound(xs[:1], ys[:1]) == pytest.approx(results_doc.Z95 * 0.25, rel=1e-15)
-    with pytest.raises(ValueError, match="two seeds or more"):
-        results_doc.image_half_width(xs[:1], ys[:1])
-
-
-def test_the_test_images_term_removes_the_seeds_share():
-    """A simulation: images with fixed expected values mu_x, mu_y, and runs that add the seeds'
-    noise, of an image-dependent size and shared in part by the two conditions of a seed (the
-    same initialisation and batch order). Over many draws of the runs, the estimate's mean
-    variance (half-width / 1.96)^2 n is the variance of mu_x - mu_y over the images; the
-    variance of the per-image differences without the subtraction is larger by the seeds'
-    share."""
-    rng = np.random.default_rng(11)
-    n, draws, seeds = 400, 300, 3
-    mu_x, mu_y = rng.normal(size=n), rng.normal(size=n)
-    target = np.var(mu_x - mu_y, ddof=1)
-    sigma = rng.uniform(0.5, 1.5, size=n)
-    estimates, unsubtracted, same_seed, other_seeds = [], [], [], []
-    for _ in range(draws):
-        shared = rng.normal(size=(seeds, n))
-        xs = mu_x + sigma * (0.6 * shared + 0.8 * rng.normal(size=(seeds, n)))
-        ys = mu_y + sigma * (0.6 * shared + 0.8 * rng.normal(size=(seeds, n)))
-        half = results_doc.image_half_width(xs.tolist(), ys.tolist())
-        estimates.append((half / results_doc.Z95) ** 2 * n)
-        unsubtracted.append(np.var(xs.mean(0) - ys.mean(0), ddof=1))
-        # The bound from one run each, of the same seed or of two different seeds.
-        for out, (x, y) in ((same_seed, (xs[0], ys[0])), (other_seeds, (xs[0], ys[1]))):
-            out.append((results_doc.image_half_width_bound([x.tolist()], [y.tolist()]) / results_doc.Z95) ** 2 * n)
-    # The standard error of the mean estimate is about 0.3% of the target here.
-    assert np.mean(estimates) == pytest.approx(target, rel=0.02)
-    assert np.mean(unsubtracted) > 1.2 * target
-    assert np.mean(same_seed) > 1.2 * target and np.mean(other_seeds) > np.mean(same_seed)
 
 
 def test_a_malformed_predictions_file_is_named(tmp_path):

@@ -716,3 +716,133 @@ fn unfinished_runs_are_left_out_unless_asked_for() {
     );
     assert!(!root.join("none").exists());
 }
+
+/// Writes the run's `test_predictions.csv` on flat:3 over ten test images (labels 0, 1, 2, 0,
+/// ...), with the images of `wrong` misclassified (ranked next class first).
+fn write_predictions(dir: &Path, wrong: &[usize]) {
+    let mut text = String::from("label,rank1,rank2,rank3,hdist@1,hdist@5\n");
+    for i in 0..10 {
+        let t = i % 3;
+        let first = if wrong.contains(&i) { (t + 1) % 3 } else { t };
+        let rest: Vec<usize> = (0..3).filter(|&c| c != first).collect();
+        let d1 = if first == t { 0 } else { 1 };
+        text.push_str(&format!(
+            "{t},{first},{},{},{d1},0.6666666666666666\n",
+            rest[0], rest[1]
+        ));
+    }
+    std::fs::write(dir.join("test_predictions.csv"), text).unwrap();
+}
+
+/// The four runs with predictions whose top-1 errors are their final ones (0.1, 0.2, 0.3, 0.4):
+/// CE seed 0 wrong on image 0, seed 1 on 0 and 1; MSE seed 0 on 0, 2, 3, seed 1 on 0 to 3.
+fn four_runs_with_predictions(root: &Path) -> PathBuf {
+    let runs = four_runs(root);
+    write_predictions(&runs.join("ce-s0"), &[0]);
+    write_predictions(&runs.join("ce-s1"), &[0, 1]);
+    write_predictions(&runs.join("sweep/mse-s0"), &[0, 2, 3]);
+    write_predictions(&runs.join("sweep/mse-s1"), &[0, 1, 2, 3]);
+    runs
+}
+
+#[test]
+fn the_test_images_term_by_hand() {
+    let root = scratch("test-images");
+    let runs = four_runs_with_predictions(&root);
+    let out = root.join("out");
+    let outcome = generate(&options(vec![runs.clone()], out.clone())).unwrap();
+    assert!(outcome.warnings.is_empty(), "{:?}", outcome.warnings);
+    let row = |out: &Path, metric: &str| {
+        read_csv(&out.join("comparisons.csv"))
+            .into_iter()
+            .find(|r| r["metric"] == metric)
+            .unwrap()
+    };
+    // Both seeds differ (MSE - CE) on images 2 and 3 only: d = (0, 0, 1, 1, 0, ...), the seeds
+    // agree everywhere (no seeds' share), var(d) = (2 x 0.8^2 + 8 x 0.2^2) / 9 = 1.6 / 9, so the
+    // half-width is z sqrt(1.6 / 90) = z 2/15. The paired difference is 0.2 on both seeds, a
+    // zero-width interval: widened, 0.2 -+ z 2/15.
+    let z = 1.959963984540054;
+    let r = row(&out, "top1_error");
+    assert!((num(&r, "test_images_half_width") - z * 2.0 / 15.0).abs() < 1e-15);
+    assert_eq!(
+        (
+            r["test_images_estimated"].as_str(),
+            r["test_images_seeds"].as_str()
+        ),
+        ("true", "2")
+    );
+    assert!((num(&r, "widened_ci95_low") - (0.2 - z * 2.0 / 15.0)).abs() < 1e-15);
+    assert!((num(&r, "widened_ci95_high") - (0.2 + z * 2.0 / 15.0)).abs() < 1e-15);
+    // On flat:3 hdist@1 is the top-1 error image by image.
+    assert_eq!(
+        row(&out, "hdist@1")["test_images_half_width"],
+        r["test_images_half_width"]
+    );
+    // Not a mean over the images: no term.
+    assert_eq!(row(&out, "nc1")["test_images_half_width"], "");
+    let md = std::fs::read_to_string(out.join("summary.md")).unwrap();
+    assert!(md.contains(
+        "| mse | top1_error | +0.2000 [+0.2000, +0.2000]*** | 0.2613 | [−0.06133, +0.4613] | \
+         includes 0 |"
+    ));
+    let page = std::fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(page.contains("What another test set would add"));
+
+    // CE seed 1 without predictions: one shared seed, so the bound from all runs that have
+    // them: d = mean(MSE) - CE seed 0 = (0, .5, 1, 1, 0, ...), mean .25, var 1.625 / 9.
+    std::fs::remove_file(runs.join("ce-s1/test_predictions.csv")).unwrap();
+    let out2 = root.join("out2");
+    generate(&options(vec![runs.clone()], out2.clone())).unwrap();
+    let r = row(&out2, "top1_error");
+    assert!((num(&r, "test_images_half_width") - z * (1.625f64 / 90.0).sqrt()).abs() < 1e-15);
+    assert_eq!(
+        (
+            r["test_images_estimated"].as_str(),
+            r["test_images_seeds"].as_str()
+        ),
+        ("false", "0")
+    );
+
+    // Predictions over other test images (a label changed): no term, and a warning naming them.
+    let text = std::fs::read_to_string(runs.join("ce-s0/test_predictions.csv")).unwrap();
+    let other = text.replacen("\n1,1,", "\n2,2,", 1);
+    std::fs::write(runs.join("ce-s0/test_predictions.csv"), &other).unwrap();
+    let out3 = root.join("out3");
+    let outcome = generate(&options(vec![runs], out3.clone())).unwrap();
+    assert_eq!(row(&out3, "top1_error")["test_images_half_width"], "");
+    let warned = outcome.warnings.join("\n");
+    assert!(
+        warned.contains("list different test images") && warned.contains("ce-s0"),
+        "{warned}"
+    );
+}
+
+#[test]
+fn predictions_that_are_not_the_run_s_are_refused_with_the_file_named() {
+    let root = scratch("test-images-bad");
+    let runs = four_runs_with_predictions(&root);
+    // Another network's predictions: 3 wrong of 10 where the run's final top-1 error is 0.1.
+    write_predictions(&runs.join("ce-s0"), &[0, 1, 2]);
+    let err = generate(&options(vec![runs.clone()], root.join("out"))).unwrap_err();
+    let err = format!("{err:#}");
+    assert!(
+        err.contains("ce-s0/test_predictions.csv")
+            && err.contains("top1_error is 0.3")
+            && err.contains("final top1_error is 0.1"),
+        "{err}"
+    );
+    // A malformed row: the file and the line.
+    std::fs::write(
+        runs.join("ce-s0/test_predictions.csv"),
+        "label,rank1,rank2,rank3,hdist@1,hdist@5\n0,0,1,2,0,0.5\n1,one,0,2,0,0.5\n",
+    )
+    .unwrap();
+    let err = generate(&options(vec![runs], root.join("out"))).unwrap_err();
+    let err = format!("{err:#}");
+    assert!(
+        err.contains("ce-s0/test_predictions.csv: line 3: `rank1` is `one`"),
+        "{err}"
+    );
+    assert!(!root.join("out").exists(), "nothing written");
+}

@@ -6,7 +6,7 @@ use super::floors::{self, Floors};
 use super::html::{self, escape};
 use super::runs::Run;
 use super::summary::{self, sig, signed, stars, Comparison};
-use super::{folds, tpt};
+use super::{folds, test_images, tpt};
 
 /// Short column headings of the decision table: (abbreviation, what it is).
 fn abbreviation(metric: &str) -> &str {
@@ -394,6 +394,21 @@ pub fn summary_block(
          analysis epoch. All metrics are in <a href=\"summary.csv\">summary.csv</a>.</p>\n{}{note}",
         html::table_with(&header, &rows, "sortable")
     )
+}
+
+/// What a new sample of test images would add ([`test_images::table`]); `None` without a term.
+pub fn test_images_block(conds: &[Condition], comps: &[Comparison]) -> Option<String> {
+    let rows = test_images::table(conds, comps)?;
+    let header: Vec<String> = test_images::HEADER.iter().map(|h| escape(h)).collect();
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| r.iter().map(|c| escape(c)).collect())
+        .collect();
+    Some(format!(
+        "<p>{}</p>\n{}",
+        escape(test_images::NOTE),
+        html::table_with(&header, &rows, "sortable")
+    ))
 }
 
 pub fn comparison_block(conds: &[Condition], comps: &[Comparison]) -> String {

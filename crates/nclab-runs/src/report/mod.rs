@@ -40,6 +40,7 @@ pub mod runs;
 pub mod setup;
 pub mod summary;
 pub mod svg;
+pub mod test_images;
 pub mod tpt;
 pub mod tradeoff;
 
@@ -382,6 +383,7 @@ fn write_all(
         files: Vec::new(),
     };
     let comps = summary::comparisons(runs, conds, &metrics);
+    warnings.extend(test_images::mismatches(runs, conds));
     let panel_figs = figures::panel_figures(&cx, &mut saver)?;
     let curve_figs = figures::curve_figures(&cx, &metrics, &mut saver)?;
     let layer_figs = figures::layer_figures(&cx, &mut saver)?;
@@ -520,11 +522,14 @@ fn page_blocks(
     fold_table: &folds::FoldTable,
     floors: &[Option<floors::Floors>],
 ) -> Vec<(String, String)> {
-    vec![
-        (
-            "Decision table".to_string(),
-            decision_block(runs, conds, comps),
-        ),
+    let mut blocks = vec![(
+        "Decision table".to_string(),
+        decision_block(runs, conds, comps),
+    )];
+    if let Some(b) = blocks::test_images_block(conds, comps) {
+        blocks.push(("What another test set would add".to_string(), b));
+    }
+    blocks.extend([
         (
             "Collapse during the terminal phase".to_string(),
             folds_block(conds, fold_table),
@@ -542,7 +547,8 @@ fn page_blocks(
             comparison_block(conds, comps),
         ),
         ("Runs and conditions".to_string(), runs_block(runs, conds)),
-    ]
+    ]);
+    blocks
 }
 
 /// The page's opening: counts, links to the tables, diverged runs and warnings.

@@ -8,6 +8,7 @@ use anyhow::{bail, Context, Result};
 
 use crate::config::{flatten, MAX_EPOCHS};
 use crate::csv_text::Record;
+use crate::predictions::{self, TestPredictions};
 use crate::run_dir::{self, Status};
 
 /// The rows of a `metrics.csv`: `epoch` first, then one column per metric; an empty cell is a
@@ -113,6 +114,8 @@ pub struct Run {
     pub summary: Option<serde_json::Value>,
     /// `metrics_layers.csv`, when present.
     pub layers: Option<LayerTable>,
+    /// `test_predictions.csv`, when present, checked against the run's final test metrics.
+    pub predictions: Option<TestPredictions>,
 }
 
 impl Run {
@@ -390,13 +393,44 @@ pub fn load_run(dir: &Path) -> Result<Run> {
     } else {
         None
     };
-    Ok(Run {
+    let run = Run {
         dir: dir.to_path_buf(),
         config,
         metrics,
         summary,
         layers,
-    })
+        predictions: None,
+    };
+    let predictions = load_predictions(&run)?;
+    Ok(Run { predictions, ..run })
+}
+
+/// The run's `test_predictions.csv`, when present: read, and refused unless the means of its
+/// rows are the run's final test metrics (to 1e-9, relative above 1): a file beside the wrong
+/// run would otherwise pair another network's images with this one's.
+fn load_predictions(run: &Run) -> Result<Option<TestPredictions>> {
+    let path = run.dir.join(predictions::FILE);
+    if !path.is_file() {
+        return Ok(None);
+    }
+    let text = nclab_core::io::read_text(&path)?;
+    let p = TestPredictions::parse(&text)
+        .map_err(|msg| anyhow::anyhow!("{}: {msg}", path.display()))?;
+    for metric in predictions::METRICS {
+        let (Some(want), Some(values)) = (run.final_value(metric), p.values(metric)) else {
+            continue;
+        };
+        let got = values.iter().sum::<f64>() / values.len() as f64;
+        if (got - want).abs() > 1e-9 * want.abs().max(1.0) {
+            bail!(
+                "{}: the mean of its {metric} is {got}, but the run's final {metric} is {want}: \
+                 these are not the predictions of this run's final network (remove the file, or \
+                 write it again from the run's final.safetensors)",
+                path.display()
+            );
+        }
+    }
+    Ok(Some(p))
 }
 
 fn load_summary(dir: &Path) -> Result<Option<serde_json::Value>> {

@@ -12,6 +12,7 @@ use super::conditions::Condition;
 use super::floors::{self, Floors};
 use super::folds::FoldTable;
 use super::runs::{Run, SUMMARY_VALUES};
+use super::test_images::{self, TestImageTerm};
 
 /// Metrics shown in the Markdown and HTML tables, in this order (all metrics go to the CSV
 /// files); their curves also come first in index.html. Papyan et al.'s NC3 (`self_duality`)
@@ -138,6 +139,10 @@ pub struct Comparison {
     pub in_family: bool,
     pub p_holm: f64,
     pub p_bh: f64,
+    /// What a new sample of test images adds to the interval, for the metrics that are means
+    /// over the test images when both conditions have runs with `test_predictions.csv`
+    /// ([`test_images::term`]).
+    pub test_images: Option<TestImageTerm>,
 }
 
 impl Comparison {
@@ -154,6 +159,16 @@ impl Comparison {
                 (self.diff, lo, hi, false)
             }
         }
+    }
+
+    /// The effect's interval widened by the test images' half-width `h`: `diff -+ sqrt(s^2 +
+    /// h^2)`, `s` the half-width of [`effect`](Comparison::effect)'s interval (the two sources,
+    /// seeds and test images, independent). `None` without the term or the interval.
+    pub fn widened_interval(&self) -> Option<(f64, f64)> {
+        let term = self.test_images?;
+        let (d, lo, hi, _) = self.effect();
+        let half = test_images_widened(hi - lo, term.half_width);
+        half.is_finite().then_some((d - half, d + half))
     }
 
     /// The paired ratio the decision tables show: for the [`RATIO_METRICS`] only.
@@ -400,6 +415,7 @@ pub fn comparisons(runs: &[Run], conditions: &[Condition], metrics: &[String]) -
                 in_family: false,
                 p_holm: f64::NAN,
                 p_bh: f64::NAN,
+                test_images: test_images::term(runs, c, &conditions[bi], m, CI_LEVEL),
                 condition: ci,
                 baseline: bi,
                 metric: m.clone(),
@@ -413,6 +429,11 @@ pub fn comparisons(runs: &[Run], conditions: &[Condition], metrics: &[String]) -
     }
     adjust_family(&mut out);
     out
+}
+
+/// The half-width of an interval of width `width` widened by the test images' half-width.
+fn test_images_widened(width: f64, images: f64) -> f64 {
+    nclab_core::test_images::widened_half_width(width / 2.0, images)
 }
 
 /// A number for CSV: shortest round-trip text, empty when not finite.
@@ -479,9 +500,12 @@ pub fn summary_csv(
 /// test), `p_holm` and `p_bh` its adjusted values (empty outside the family), `stars_bh` the
 /// marks of `p_bh`, `harm_bound` the interval's bound on the side of harm for metrics with one,
 /// `paired_ratio*` the geometric mean of the paired ratios with its interval
-/// ([`stats::paired_ratio`]; empty where a value is not positive).
+/// ([`stats::paired_ratio`]; empty where a value is not positive), `test_images_*` what a new
+/// sample of test images adds ([`TestImageTerm`]; `test_images_seeds` the seeds an estimate
+/// pairs, 0 for a bound) and `widened_ci95_*` the interval with it
+/// ([`Comparison::widened_interval`]).
 pub fn comparisons_csv(conditions: &[Condition], comps: &[Comparison]) -> String {
-    let header = "condition,baseline,metric,n,n_baseline,diff,ci95_low,ci95_high,welch_t,welch_df,welch_p,mann_whitney_u,mann_whitney_p,mann_whitney_exact,n_pairs,paired_diff,paired_ci95_low,paired_ci95_high,paired_t,paired_df,paired_p,sign_flip_p,sign_flip_patterns,p,p_test,family,p_holm,p_bh,stars_bh,harm_bound,paired_ratio,paired_ratio_ci95_low,paired_ratio_ci95_high";
+    let header = "condition,baseline,metric,n,n_baseline,diff,ci95_low,ci95_high,welch_t,welch_df,welch_p,mann_whitney_u,mann_whitney_p,mann_whitney_exact,n_pairs,paired_diff,paired_ci95_low,paired_ci95_high,paired_t,paired_df,paired_p,sign_flip_p,sign_flip_patterns,p,p_test,family,p_holm,p_bh,stars_bh,harm_bound,paired_ratio,paired_ratio_ci95_low,paired_ratio_ci95_high,test_images_half_width,test_images_estimated,test_images_seeds,widened_ci95_low,widened_ci95_high";
     let rows = comps.iter().map(|c| {
         let mw = c.mann_whitney;
         let mut fields = vec![
@@ -525,6 +549,15 @@ pub fn comparisons_csv(conditions: &[Condition], comps: &[Comparison]) -> String
             r.map(|r| csv_num(r.ratio)).unwrap_or_default(),
             r.map(|r| csv_num(r.ci_low)).unwrap_or_default(),
             r.map(|r| csv_num(r.ci_high)).unwrap_or_default(),
+        ]);
+        let t = c.test_images;
+        let w = c.widened_interval();
+        fields.extend([
+            t.map(|t| csv_num(t.half_width)).unwrap_or_default(),
+            t.map(|t| t.estimated.to_string()).unwrap_or_default(),
+            t.map(|t| t.seeds.to_string()).unwrap_or_default(),
+            w.map(|w| csv_num(w.0)).unwrap_or_default(),
+            w.map(|w| csv_num(w.1)).unwrap_or_default(),
         ]);
         fields
     });
@@ -682,6 +715,7 @@ pub fn summary_markdown(
         s.push_str(&format!("\n{note}\n"));
     }
     s.push_str(&baseline_markdown(runs, conditions, comps));
+    s.push_str(&test_images_markdown(conditions, comps));
     s.push_str(&folds_markdown(conditions, folds));
     s.push_str(&tpt_markdown(runs, conditions));
     s.push_str(&diverged_markdown(runs, conditions, &diverged));
@@ -812,6 +846,23 @@ fn baseline_markdown(runs: &[Run], conditions: &[Condition], comps: &[Comparison
     s.push_str(" With few seeds read p-values as indications, not as findings.\n\n");
     s.push_str(&decision_markdown(runs, conditions, comps));
     s.push_str(&comparisons_detail_markdown(conditions, comps));
+    s
+}
+
+/// `## What another test set would add` ([`test_images::table`]); empty without a term.
+fn test_images_markdown(conditions: &[Condition], comps: &[Comparison]) -> String {
+    let Some(rows) = test_images::table(conditions, comps) else {
+        return String::new();
+    };
+    let mut s = format!(
+        "\n## What another test set would add\n\n{}\n\n",
+        test_images::NOTE
+    );
+    s.push_str(&md_table_head(&test_images::HEADER, &[] as &[&str]));
+    for r in rows {
+        let cells: Vec<String> = r.iter().map(|c| md_escape(c)).collect();
+        s.push_str(&format!("| {} |\n", cells.join(" | ")));
+    }
     s
 }
 
@@ -1072,6 +1123,7 @@ pub(crate) fn compared(metric: &str, mean: f64, low: f64, high: f64) -> Comparis
         paired_ratio: None,
         paired: None,
         sign_flip: None,
+        test_images: None,
         p: f64::NAN,
         p_test: "",
         in_family: false,
@@ -1092,6 +1144,7 @@ mod tests {
             metrics: parse_metrics_csv(csv).unwrap(),
             summary: None,
             layers: None,
+            predictions: None,
         }
     }
 

@@ -199,6 +199,7 @@ mod tests {
             .unwrap(),
             summary: Some(summary),
             layers: None,
+            predictions: None,
         }
     }
 

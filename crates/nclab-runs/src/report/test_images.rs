@@ -1,0 +1,187 @@
+//! What a new sample of test images would add to a comparison. The intervals of
+//! `comparisons.csv` vary the seeds on one fixed test set; for the test metrics that are means
+//! over the test images ([`predictions::METRICS`]) the runs' `test_predictions.csv` give the
+//! images' share too ([`nclab_core::test_images`], docs/report.md):
+//! * with two seeds or more whose runs of both conditions have their predictions, the estimate
+//!   of the half-width from those seeds (paired by seed);
+//! * with fewer, its upper bound from all runs that have them;
+//! * none when a side has no predictions, or the runs' predictions are over different test
+//!   images (their label columns differ: [`mismatches`] names them).
+
+use std::collections::BTreeMap;
+
+use nclab_core::test_images;
+
+use super::conditions::Condition;
+use super::runs::Run;
+use super::summary::{self, Comparison};
+use crate::predictions::{self, TestPredictions};
+
+/// The test images' half-width of one comparison.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TestImageTerm {
+    /// The 95% half-width a new sample of test images adds to the difference.
+    pub half_width: f64,
+    /// An estimate from seeds both conditions have predictions for, rather than an upper
+    /// bound.
+    pub estimated: bool,
+    /// The seeds the estimate pairs (0 for a bound).
+    pub seeds: usize,
+}
+
+/// The term of `metric` for condition `a` against `b` at confidence `level` (`None` as in the
+/// module docs, and for a metric that is not a mean over the images).
+pub fn term(
+    runs: &[Run],
+    a: &Condition,
+    b: &Condition,
+    metric: &str,
+    level: f64,
+) -> Option<TestImageTerm> {
+    let va = by_seed(runs, a, metric);
+    let vb = by_seed(runs, b, metric);
+    if va.is_empty() || vb.is_empty() || !same_images(runs, a, b) {
+        return None;
+    }
+    let shared: Vec<i64> = va.keys().filter(|s| vb.contains_key(s)).copied().collect();
+    if shared.len() >= 2 {
+        let xa: Vec<&[f64]> = shared.iter().map(|s| &va[s][..]).collect();
+        let xb: Vec<&[f64]> = shared.iter().map(|s| &vb[s][..]).collect();
+        return test_images::half_width(&xa, &xb, level).map(|half_width| TestImageTerm {
+            half_width,
+            estimated: true,
+            seeds: shared.len(),
+        });
+    }
+    let xa: Vec<&[f64]> = va.values().map(|v| &v[..]).collect();
+    let xb: Vec<&[f64]> = vb.values().map(|v| &v[..]).collect();
+    test_images::half_width_bound(&xa, &xb, level).map(|half_width| TestImageTerm {
+        half_width,
+        estimated: false,
+        seeds: 0,
+    })
+}
+
+/// The columns of [`table`].
+pub const HEADER: [&str; 6] = [
+    "condition",
+    "metric",
+    "diff (seeds' 95% CI)",
+    "test images' ±",
+    "95% CI with both",
+    "with both",
+];
+
+/// The sentence above [`table`].
+pub const NOTE: &str = "The intervals vary the seeds on one fixed test set. For the metrics that \
+    are means over the test images, the runs' test_predictions.csv say what a new sample of test \
+    images would add: its 95% half-width (estimated from the seeds both conditions have \
+    predictions for when they are two or more; otherwise an upper bound, marked ≤), added in \
+    quadrature to the seeds' half-width. Stars: Benjamini-Hochberg adjusted p, as above; the \
+    intervals are not adjusted.";
+
+/// One row per comparison with a test-image term, as plain text (`None` when there is none):
+/// condition, metric, the difference with the seeds' interval, the images' half-width, the
+/// widened interval, and whether it still excludes 0 (`clear of 0`, `includes 0`, `includes 0
+/// already` when the seeds' interval does, `not known` when only the bound is known and the
+/// interval with it includes 0).
+pub fn table(conditions: &[Condition], comps: &[Comparison]) -> Option<Vec<[String; 6]>> {
+    let rows: Vec<[String; 6]> = comps
+        .iter()
+        .filter_map(|c| {
+            let t = c.test_images?;
+            let (d, lo, hi, _) = c.effect();
+            let (wlo, whi) = c.widened_interval().unwrap_or((f64::NAN, f64::NAN));
+            let bound = if t.estimated { "" } else { "≤ " };
+            let excludes = |lo: f64, hi: f64| lo > 0.0 || hi < 0.0;
+            let verdict = if !(lo.is_finite() && hi.is_finite()) {
+                "n/a"
+            } else if !excludes(lo, hi) {
+                "includes 0 already"
+            } else if excludes(wlo, whi) {
+                "clear of 0"
+            } else if t.estimated {
+                "includes 0"
+            } else {
+                "not known (includes 0 within the bound)"
+            };
+            Some([
+                conditions[c.condition].name.clone(),
+                c.metric.clone(),
+                format!(
+                    "{} {}{}",
+                    summary::signed(d),
+                    summary::interval(lo, hi),
+                    summary::stars(c.p_bh)
+                ),
+                format!("{bound}{}", summary::sig(t.half_width)),
+                format!("{bound}{}", summary::interval(wlo, whi)),
+                verdict.to_string(),
+            ])
+        })
+        .collect();
+    (!rows.is_empty()).then_some(rows)
+}
+
+/// One warning per compared pair of conditions whose runs have predictions over different
+/// test images: no test-image term between them.
+pub fn mismatches(runs: &[Run], conditions: &[Condition]) -> Vec<String> {
+    conditions
+        .iter()
+        .filter_map(|a| {
+            let b = &conditions[a.baseline?];
+            let first = with_predictions(runs, a)
+                .chain(with_predictions(runs, b))
+                .next()?;
+            let other = with_predictions(runs, a)
+                .chain(with_predictions(runs, b))
+                .find(|r| r.1.labels != first.1.labels)?;
+            Some(format!(
+                "{} and {}: their {} list different test images (the label columns differ), so \
+                 the report gives no test-image term between {} and {}",
+                first.0.dir.display(),
+                other.0.dir.display(),
+                predictions::FILE,
+                a.name,
+                b.name
+            ))
+        })
+        .collect()
+}
+
+/// The per-image values of `metric` of a condition's runs that have predictions, by seed
+/// (runs without a seed, or a seed twice, are left out).
+fn by_seed(runs: &[Run], c: &Condition, metric: &str) -> BTreeMap<i64, Vec<f64>> {
+    let mut out = BTreeMap::new();
+    let mut twice = Vec::new();
+    for (run, p) in with_predictions(runs, c) {
+        let (Some(seed), Some(v)) = (run.seed(), p.values(metric)) else {
+            continue;
+        };
+        if out.insert(seed, v).is_some() {
+            twice.push(seed);
+        }
+    }
+    for s in twice {
+        out.remove(&s);
+    }
+    out
+}
+
+fn with_predictions<'r>(
+    runs: &'r [Run],
+    c: &Condition,
+) -> impl Iterator<Item = (&'r Run, &'r TestPredictions)> + Clone {
+    let idx = c.runs.clone();
+    idx.into_iter()
+        .filter_map(move |i| Some((&runs[i], runs[i].predictions.as_ref()?)))
+}
+
+/// Whether every run of the two conditions with predictions lists the same test images.
+fn same_images(runs: &[Run], a: &Condition, b: &Condition) -> bool {
+    let mut all = with_predictions(runs, a).chain(with_predictions(runs, b));
+    let Some((_, first)) = all.next() else {
+        return true;
+    };
+    all.all(|(_, p)| p.labels == first.labels)
+}
