@@ -1252,7 +1252,7 @@ PREDICTIONS = "test_predictions.csv"
 # The normal distribution's 97.5% quantile: the test sets hold thousands of images.
 # The metrics that are means over test images, so that a second sample of images moves them.
 IMAGE_METRICS = [("top1_error", "top-1 error"), ("top5_error", "top-5 error"), ("hdist@1", "hdist@1"),
-                 ("hdist@5", "hdist@5")]
+                 ("hdist@5", "hdist@5"), ("mistake_severity", "mistake severity")]
 
 
 def image_values(path):
@@ -1447,13 +1447,16 @@ def test_images_part(grid):
         "term: with d_i image i's value under the condition minus CE's, averaged over the S "
         "seeds both have predictions for, and s2_i its variance over those seeds, the variance a "
         "new sample of n images adds is (var_i(d_i) - mean_i(s2_i) / S) / n (the subtracted part "
-        "is the seeds', which their interval holds already; docs/study.md), and its 95% "
+        "is the seeds', which their interval holds already; `nclab report` computes it, "
+        "docs/report.md), and its 95% "
         "half-width 1.96 times its square root. It needs S >= 2 shared seeds; with fewer, the "
         "half-width is only an upper bound (≤), from the two conditions' per-image means over "
         "all their runs with predictions, and a loose one" + disagreement_clause(grid) + ". 'both' adds the "
         "seeds' and the images' half-widths in quadrature (the seeds' t quantile with the "
         "images' normal one: it errs wide), the half-width of the widened interval around Δ. "
-        "Mistake severity, a mean over each run's mistakes only, is left out. Stars: the "
+        "Mistake severity, a mean over each run's mistakes only, enters by its linearisation "
+        "(the delta method): image i's value is w_i (h_i - severity) / (the share of mistakes), "
+        "w_i 1 when its top-1 is wrong and h_i its hdist@1. Stars: the "
         "Benjamini-Hochberg adjusted p of the seeds' test, as above.",
         "",
         table(header, body),

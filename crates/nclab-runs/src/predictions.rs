@@ -23,6 +23,16 @@ pub const FILE: &str = "test_predictions.csv";
 /// The test metrics that are means over the rows, as `metrics.csv` names them.
 pub const METRICS: [&str; 4] = ["top1_error", "top5_error", "hdist@1", "hdist@5"];
 
+/// The test metrics the report gives a test-image term ([`TestPredictions::influence`]): the
+/// means over the images, and `mistake_severity`, a ratio of two such means.
+pub const TERM_METRICS: [&str; 5] = [
+    "top1_error",
+    "top5_error",
+    "hdist@1",
+    "hdist@5",
+    "mistake_severity",
+];
+
 /// The rows of a `test_predictions.csv`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TestPredictions {
@@ -77,6 +87,43 @@ impl TestPredictions {
             "hdist@5" => self.hdist5.clone(),
             _ => return None,
         })
+    }
+
+    /// The run's `mistake_severity`: the mean `hdist@1` of the images whose top-1 is wrong
+    /// (`None` without a mistake).
+    pub fn mistake_severity(&self) -> Option<f64> {
+        let wrong = self.values("top1_error")?;
+        let mistakes: f64 = wrong.iter().sum();
+        (mistakes > 0.0).then(|| {
+            wrong
+                .iter()
+                .zip(&self.hdist1)
+                .map(|(w, h)| w * h)
+                .sum::<f64>()
+                / mistakes
+        })
+    }
+
+    /// Per-image values whose variance over the images, divided by n, is the variance that a
+    /// new sample of n test images gives the run's `metric` (to first order): for the
+    /// [`METRICS`] their [`values`](Self::values); for `mistake_severity = sum_i w_i h_i /
+    /// sum_i w_i` (w_i = 1 when image i's top-1 is wrong, h_i its `hdist@1`), a ratio of two
+    /// means, its linearisation (the delta method) `u_i = w_i (h_i - severity) / mean_i(w_i)`,
+    /// of mean 0. `None` for another name, or for `mistake_severity` without a mistake.
+    pub fn influence(&self, metric: &str) -> Option<Vec<f64>> {
+        if metric != "mistake_severity" {
+            return self.values(metric);
+        }
+        let severity = self.mistake_severity()?;
+        let wrong = self.values("top1_error")?;
+        let share = wrong.iter().sum::<f64>() / self.len() as f64;
+        Some(
+            wrong
+                .iter()
+                .zip(&self.hdist1)
+                .map(|(w, h)| w * (h - severity) / share)
+                .collect(),
+        )
     }
 
     /// The file's text.
@@ -208,6 +255,81 @@ mod tests {
         assert!(p.values("nc1").is_none());
         // The text reads back as the same rows.
         assert_eq!(TestPredictions::parse(&p.to_csv()).unwrap(), p);
+    }
+
+    fn predictions(wrong: &[(usize, f64)], n: usize) -> TestPredictions {
+        let mut hdist1 = vec![0.0; n];
+        let mut ranks = vec![0; n];
+        for &(i, h) in wrong {
+            hdist1[i] = h;
+            ranks[i] = 1;
+        }
+        TestPredictions {
+            labels: vec![0; n],
+            ranks,
+            k: 1,
+            hdist5: hdist1.clone(),
+            hdist1,
+        }
+    }
+
+    /// Four images, two wrong at distances 1 and 3: severity 2, share wrong 1/2, so u = (1 - 2)
+    /// / (1/2) = -2 and (3 - 2) / (1/2) = 2 on the wrong images, 0 on the right ones.
+    #[test]
+    fn severity_influence_by_hand() {
+        let p = predictions(&[(1, 1.0), (3, 3.0)], 4);
+        assert_eq!(
+            p.influence("mistake_severity").unwrap(),
+            vec![0.0, -2.0, 0.0, 2.0]
+        );
+        assert_eq!(p.influence("top1_error"), p.values("top1_error"));
+        assert!(predictions(&[], 4).influence("mistake_severity").is_none());
+    }
+
+    /// The delta method against the spread it stands for: over many test sets of n images drawn
+    /// from one population (a mistake with probability 0.1, at distance 1, 2 or 3 with
+    /// probabilities 0.5, 0.3, 0.2), the variance of the severity is, within 5%, the mean over
+    /// the test sets of `var_i(u_i) / n`.
+    #[test]
+    fn severity_influence_gives_the_sampling_variance() {
+        let mut rng = nclab_core::rng::Rng::new(5);
+        let (n, sets) = (2000, 2000);
+        let (mut sev, mut predicted) = (Vec::new(), 0.0);
+        for _ in 0..sets {
+            let wrong: Vec<(usize, f64)> = (0..n)
+                .filter_map(|i| {
+                    (rng.uniform() < 0.1).then(|| {
+                        let u = rng.uniform();
+                        (
+                            i,
+                            if u < 0.5 {
+                                1.0
+                            } else if u < 0.8 {
+                                2.0
+                            } else {
+                                3.0
+                            },
+                        )
+                    })
+                })
+                .collect();
+            let p = predictions(&wrong, n);
+            let u = p.influence("mistake_severity").unwrap();
+            let mean = u.iter().sum::<f64>() / n as f64;
+            assert!(mean.abs() < 1e-12, "the linearisation has mean 0");
+            predicted +=
+                u.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1) as f64 / n as f64;
+            sev.push(wrong.iter().map(|w| w.1).sum::<f64>() / wrong.len() as f64);
+        }
+        let m = sev.iter().sum::<f64>() / sets as f64;
+        let observed = sev.iter().map(|v| (v - m).powi(2)).sum::<f64>() / (sets - 1) as f64;
+        let predicted = predicted / sets as f64;
+        // Severity's variance here: var(h | wrong) / (n 0.1) = 0.61 / 200 = 0.00305.
+        assert!((predicted / 0.00305 - 1.0).abs() < 0.05, "{predicted}");
+        assert!(
+            (observed / predicted - 1.0).abs() < 0.1,
+            "{observed} vs {predicted}"
+        );
     }
 
     #[test]

@@ -781,6 +781,9 @@ fn the_test_images_term_by_hand() {
     );
     // Not a mean over the images: no term.
     assert_eq!(row(&out, "nc1")["test_images_half_width"], "");
+    // Mistake severity, by its linearisation: every mistake is at distance 1 on flat:3, the
+    // severity 1 whatever the images, so the term is 0.
+    assert_eq!(row(&out, "mistake_severity")["test_images_half_width"], "0");
     let md = std::fs::read_to_string(out.join("summary.md")).unwrap();
     assert!(md.contains(
         "| mse | top1_error | +0.2000 [+0.2000, +0.2000]*** | 0.2613 | [−0.06133, +0.4613] | \

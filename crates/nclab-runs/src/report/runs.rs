@@ -416,11 +416,15 @@ fn load_predictions(run: &Run) -> Result<Option<TestPredictions>> {
     let text = nclab_core::io::read_text(&path)?;
     let p = TestPredictions::parse(&text)
         .map_err(|msg| anyhow::anyhow!("{}: {msg}", path.display()))?;
-    for metric in predictions::METRICS {
-        let (Some(want), Some(values)) = (run.final_value(metric), p.values(metric)) else {
+    let mean = |v: Vec<f64>| v.iter().sum::<f64>() / v.len() as f64;
+    let measured = predictions::METRICS
+        .iter()
+        .map(|&m| (m, p.values(m).map(mean)))
+        .chain([("mistake_severity", p.mistake_severity())]);
+    for (metric, got) in measured {
+        let (Some(want), Some(got)) = (run.final_value(metric), got) else {
             continue;
         };
-        let got = values.iter().sum::<f64>() / values.len() as f64;
         if (got - want).abs() > 1e-9 * want.abs().max(1.0) {
             bail!(
                 "{}: the mean of its {metric} is {got}, but the run's final {metric} is {want}: \

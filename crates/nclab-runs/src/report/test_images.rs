@@ -1,7 +1,9 @@
 //! What a new sample of test images would add to a comparison. The intervals of
 //! `comparisons.csv` vary the seeds on one fixed test set; for the test metrics that are means
-//! over the test images ([`predictions::METRICS`]) the runs' `test_predictions.csv` give the
-//! images' share too ([`nclab_core::test_images`], docs/report.md):
+//! over the test images, and mistake severity by its linearisation
+//! ([`predictions::TERM_METRICS`], [`TestPredictions::influence`]), the runs'
+//! `test_predictions.csv` give the images' share too ([`nclab_core::test_images`],
+//! docs/report.md):
 //! * with two seeds or more whose runs of both conditions have their predictions, the estimate
 //!   of the half-width from those seeds (paired by seed);
 //! * with fewer, its upper bound from all runs that have them;
@@ -155,7 +157,7 @@ fn by_seed(runs: &[Run], c: &Condition, metric: &str) -> BTreeMap<i64, Vec<f64>>
     let mut out = BTreeMap::new();
     let mut twice = Vec::new();
     for (run, p) in with_predictions(runs, c) {
-        let (Some(seed), Some(v)) = (run.seed(), p.values(metric)) else {
+        let (Some(seed), Some(v)) = (run.seed(), p.influence(metric)) else {
             continue;
         };
         if out.insert(seed, v).is_some() {
