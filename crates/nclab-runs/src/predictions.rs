@@ -296,23 +296,14 @@ mod tests {
         let (n, sets) = (2000, 2000);
         let (mut sev, mut predicted) = (Vec::new(), 0.0);
         for _ in 0..sets {
-            let wrong: Vec<(usize, f64)> = (0..n)
-                .filter_map(|i| {
-                    (rng.uniform() < 0.1).then(|| {
-                        let u = rng.uniform();
-                        (
-                            i,
-                            if u < 0.5 {
-                                1.0
-                            } else if u < 0.8 {
-                                2.0
-                            } else {
-                                3.0
-                            },
-                        )
-                    })
-                })
-                .collect();
+            let mut wrong: Vec<(usize, f64)> = Vec::new();
+            for i in 0..n {
+                if rng.uniform() < 0.1 {
+                    let u = rng.uniform();
+                    let h = [1.0, 2.0, 3.0][(u >= 0.5) as usize + (u >= 0.8) as usize];
+                    wrong.push((i, h));
+                }
+            }
             let p = predictions(&wrong, n);
             let u = p.influence("mistake_severity").unwrap();
             let mean = u.iter().sum::<f64>() / n as f64;
