@@ -483,17 +483,21 @@ pub struct WelchTest {
 /// Paired t-test of `mean(a_i - b_i)` (the pairs share an index, e.g. runs with the same
 /// seed), with its `level` confidence interval: `d_i = a_i - b_i`, `se = sd(d) / sqrt(n)`,
 /// `t = mean(d) / se`, `df = n - 1`. `None` with fewer than 2 pairs, slices of different
-/// lengths, or differences without spread.
+/// lengths, or differences without spread: `sd(d)` at most `1e-12 max_i(|a_i|, |b_i|)`, the
+/// rounding of the subtractions (0.3 - 0.1 and 0.4 - 0.2 differ by 6e-17 in float64; their
+/// "spread" would give t = 4e15 and p = 0 for differences that are equal).
 pub fn paired_t_test(a: &[f64], b: &[f64], level: f64) -> Option<WelchTest> {
     if a.len() != b.len() || a.len() < 2 {
         return None;
     }
     let d: Vec<f64> = a.iter().zip(b).map(|(x, y)| x - y).collect();
     let n = d.len() as f64;
-    let se = sd(&d) / n.sqrt();
-    if se.is_nan() || se <= 0.0 || !se.is_finite() {
+    let scale = a.iter().chain(b).fold(0.0f64, |m, v| m.max(v.abs()));
+    let s = sd(&d);
+    if s.is_nan() || s <= 1e-12 * scale || !s.is_finite() {
         return None;
     }
+    let se = s / n.sqrt();
     let diff = mean(&d);
     let (t, df) = (diff / se, n - 1.0);
     let q = student_t_quantile(0.5 + level / 2.0, df);
@@ -1484,6 +1488,17 @@ mod tests {
     /// Ratios 2 and 4: the geometric mean 2^1.5; the logs' sd is ln 2 / sqrt 2, so with
     /// t_{0.975, 1} = 12.706204736174698 the interval is 2^(1.5 -+ t / 2). The scipy-checked
     /// cases above give the same as exp of the logs' paired difference.
+    #[test]
+    fn differences_equal_but_for_rounding_have_no_spread() {
+        // 0.3 - 0.1 = 0.19999999999999998 and 0.4 - 0.2 = 0.2 in float64.
+        assert_ne!(0.3 - 0.1, 0.4 - 0.2);
+        assert!(paired_t_test(&[0.3, 0.4], &[0.1, 0.2], 0.95).is_none());
+        // Differences of 1e-9 each on values near 1 (equal but for rounding) have none; a real
+        // spread of 1e-9 among them is kept.
+        assert!(paired_t_test(&[1.0 + 1e-9, 1.0], &[1.0, 1.0 - 1e-9], 0.95).is_none());
+        assert!(paired_t_test(&[1.0 + 2e-9, 1.0], &[1.0, 1.0 - 1e-9], 0.95).is_some());
+    }
+
     #[test]
     fn paired_ratio_is_the_paired_difference_of_the_logs() {
         let r = paired_ratio(&[2.0, 8.0], &[1.0, 2.0], 0.95).unwrap();

@@ -786,7 +786,7 @@ fn the_test_images_term_by_hand() {
     assert_eq!(row(&out, "mistake_severity")["test_images_half_width"], "0");
     let md = std::fs::read_to_string(out.join("summary.md")).unwrap();
     assert!(md.contains(
-        "| mse | top1_error | +0.2000 [+0.2000, +0.2000]*** | 0.2613 | [−0.06133, +0.4613] | \
+        "| mse | top1_error | +0.2000 [+0.2000, +0.2000] | 0.2613 | [−0.06133, +0.4613] | \
          includes 0 |"
     ));
     let page = std::fs::read_to_string(out.join("index.html")).unwrap();
