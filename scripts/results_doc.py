@@ -673,7 +673,7 @@ def bertinetto(f):
         if open_:
             top1_verdict += (f" On `{g}`, whether the top-1 differences of {', '.join(open_)} stay clear "
                              "of 0 once the sampling of the test images is added is not known yet: only "
-                             "an upper bound of that term is known so far, and with it their intervals "
+                             "a bound of that term (larger in expectation) is known so far, and with it their intervals "
                              "include 0.")
     return [
         f"**Bertinetto et al. (2020)**, *Making better mistakes*: HXE and soft labels against CE, on {scales}.",
@@ -1301,10 +1301,10 @@ def image_runs(grid):
 def test_image_rows(grid):
     """Per condition with predictions (and CE with them): (condition, its seeds with
     predictions, CE's, {metric: (paired difference over seeds, seeds' half-width, test images'
-    half-width, whether that is an estimate rather than an upper bound, BH p)}), all from the
+    half-width, whether that is an estimate rather than a bound, BH p)}), all from the
     report's comparisons.csv (`nclab report` computes the test images' term from the runs'
     test_predictions.csv: an estimate from the seeds both conditions have predictions for, when
-    they are two or more; an upper bound from all their runs otherwise; docs/report.md)."""
+    they are two or more; a bound from all their runs otherwise; docs/report.md)."""
     found = image_runs(grid)
     if "ce" not in found:
         return []
@@ -1338,7 +1338,7 @@ def image_verdicts(grid):
     """{metric: {"kept": [...], "lost": [...], "open": [...]}}: the conditions whose difference
     from CE is significant after Benjamini-Hochberg and that have test predictions, by whether
     the interval widened by the test images still excludes 0 (kept), does not (lost), or does
-    not within an upper bound of the test images' term (open: not known yet)."""
+    not within a bound of the test images' term (open: not known yet)."""
     out = {m: {"kept": [], "lost": [], "open": []} for m, _ in IMAGE_METRICS}
     for name, _, _, cells in test_image_rows(grid):
         for m, _ in IMAGE_METRICS:
@@ -1361,7 +1361,7 @@ def test_images_sentence(grid):
     said = (([f"still clear of 0: {'; '.join(groups['kept'])}"] if groups["kept"] else [])
             + ([f"no longer clear of 0: {'; '.join(groups['lost'])}"] if groups["lost"] else [])
             + ([f"not known yet (fewer than two seeds have the predictions of both conditions, so "
-                f"only an upper bound of that term is known, and with it their intervals include 0): "
+                f"only a bound of that term (larger in expectation) is known, and with it their intervals include 0): "
                 f"{'; '.join(groups['open'])}"] if groups["open"] else []))
     if not said:
         return ""
@@ -1432,7 +1432,7 @@ def test_images_part(grid):
         v = image_verdicts(grid)[m]
         parts = (([f"still clear of 0 for {', '.join(v['kept'])}"] if v["kept"] else [])
                  + ([f"no longer clear of 0 for {', '.join(v['lost'])}"] if v["lost"] else [])
-                 + ([f"not known yet for {', '.join(v['open'])} (widened by the upper bound, their "
+                 + ([f"not known yet for {', '.join(v['open'])} (widened by the bound, their "
                      "intervals include 0)"] if v["open"] else []))
         said.append(f"- {title}: " + ("; ".join(parts) if parts else "none is significant") + ".")
     return [
@@ -1445,12 +1445,12 @@ def test_images_part(grid):
         "are kept (`test_predictions.csv` in the run's folder, from its final logits by "
         "`scripts/keep_final.py`; runs trained on earlier machines lost theirs) measure that "
         "term: with d_i image i's value under the condition minus CE's, averaged over the S "
-        "seeds both have predictions for, and s2_i its variance over those seeds, the variance a "
-        "new sample of n images adds is (var_i(d_i) - mean_i(s2_i) / S) / n (the subtracted part "
-        "is the seeds', which their interval holds already; `nclab report` computes it, "
-        "docs/report.md), and its 95% "
+        "seeds both have predictions for, the variance a new sample of n images adds is "
+        "(var_i(d_i) - MS_res / S) / n, MS_res the residual mean square of the images x seeds "
+        "layout of those differences (the subtracted part is the seeds', which their interval "
+        "holds already; `nclab report` computes it, docs/report.md), and its 95% "
         "half-width 1.96 times its square root. It needs S >= 2 shared seeds; with fewer, the "
-        "half-width is only an upper bound (≤), from the two conditions' per-image means over "
+        "half-width is only a bound (≤, larger in expectation), from the two conditions' per-image means over "
         "all their runs with predictions, and a loose one" + disagreement_clause(grid) + ". 'both' adds the "
         "seeds' and the images' half-widths in quadrature (the seeds' t quantile with the "
         "images' normal one: it errs wide), the half-width of the widened interval around Δ. "

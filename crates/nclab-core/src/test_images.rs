@@ -8,25 +8,33 @@
 //!
 //! Two conditions A and B, S seeds shared by both (runs of a seed paired), n test images, and
 //! per run r and image i the values `x_ri` (A) and `y_ri` (B). Write
-//! `delta_ri = x_ri - y_ri = dmu_i + e_ri`: image i's difference of the conditions' expected
-//! values plus the seed's share `e_ri` (mean 0 at each image). With `d_i = (1/S) sum_r delta_ri`,
 //!
 //! ```text
-//! var_i(d_i) = var_i(dmu_i) + E_i[s2_i] / S
+//! delta_ri = x_ri - y_ri = dmu_i + a_r + e_ri
 //! ```
 //!
-//! where `s2_i` is the sample variance of `delta_ri` over the seeds at image i. A new sample of
-//! n images moves the difference by `var_i(dmu_i) / n` in variance; the seeds' share is already
-//! in the seeds' interval. So the estimate subtracts the mean of `s2_i` over the images,
-//! divided by S, from the sample variance of `d_i` over the images, floors it at 0, and gives
-//! the half-width `z_{(1+level)/2} sqrt(var / n)` ([`half_width`]). It needs two seeds or more;
-//! with fewer shared seeds, [`half_width_bound`] leaves the seeds' share in (an upper bound in
-//! expectation). The two half-widths, seeds' and images', add in quadrature
-//! ([`widened_half_width`]): the two sources are independent.
+//! image i's difference of the conditions' expected values, a shift that seed r gives every
+//! image alike, and the seed's share at that image (mean 0). The difference the report gives is
+//! `D = (1/n) sum_i d_i`, `d_i = (1/S) sum_r delta_ri`; a new sample of n images moves it by
+//! `var_i(dmu_i) / n` in variance, while the seeds' share (`a_r` and `e_ri`) is in the seeds'
+//! interval already. Over the images, `E[var_i(d_i)] = var_i(dmu_i) + sigma_e^2 / S` (the
+//! shifts do not vary with i), and the residual mean square of the two-way layout (images x
+//! seeds),
 //!
-//! This is the variance decomposition of a two-way layout (images x seeds) as in a random-
-//! effects ANOVA; it is the test-set term of Bouthillier et al. 2021, *Accounting for variance
-//! in machine learning benchmarks*, which separates the sampling of the data from the seeds.
+//! ```text
+//! MS_res = sum_{r,i} (delta_ri - d_i - delta_r + delta)^2 / ((n - 1)(S - 1))
+//! ```
+//!
+//! (`delta_r` the mean of seed r over the images, `delta` the grand mean), estimates
+//! `sigma_e^2` whatever the shifts. So the estimate is `var_i(d_i) - MS_res / S`, floored at 0,
+//! and the half-width `z_{(1+level)/2} sqrt(var / n)` ([`half_width`]). It needs two seeds or
+//! more. With fewer shared seeds, [`half_width_bound`] leaves the seeds' share in: larger in
+//! expectation, though not on every data set. The two half-widths, seeds' and images', add in
+//! quadrature ([`widened_half_width`]): the two sources are independent.
+//!
+//! This is the random-effects analysis of variance of a two-way layout without replication;
+//! the test-set term is the one Bouthillier et al. 2021, *Accounting for variance in machine
+//! learning benchmarks*, separate from the seeds' variation.
 
 use crate::stats::mean;
 
@@ -64,22 +72,25 @@ pub fn half_width(a: &[&[f64]], b: &[&[f64]], level: f64) -> Option<f64> {
         return None;
     }
     let s = seeds as f64;
-    let mut d = Vec::with_capacity(n);
-    let mut seed_var_sum = 0.0;
-    let mut delta = vec![0.0; seeds];
-    for i in 0..n {
-        for (r, v) in delta.iter_mut().enumerate() {
-            *v = a[r][i] - b[r][i];
-        }
-        let m = mean(&delta);
-        d.push(m);
-        seed_var_sum += delta.iter().map(|v| (v - m).powi(2)).sum::<f64>() / (s - 1.0);
-    }
-    let var = sample_variance(&d) - seed_var_sum / n as f64 / s;
+    let delta = |r: usize, i: usize| a[r][i] - b[r][i];
+    // The seeds' means over the images, the images' means over the seeds, the grand mean.
+    let by_seed: Vec<f64> = (0..seeds)
+        .map(|r| (0..n).map(|i| delta(r, i)).sum::<f64>() / n as f64)
+        .collect();
+    let d: Vec<f64> = (0..n)
+        .map(|i| (0..seeds).map(|r| delta(r, i)).sum::<f64>() / s)
+        .collect();
+    let grand = mean(&by_seed);
+    let residual: f64 = (0..seeds)
+        .flat_map(|r| (0..n).map(move |i| (r, i)))
+        .map(|(r, i)| (delta(r, i) - d[i] - by_seed[r] + grand).powi(2))
+        .sum();
+    let ms_res = residual / ((n - 1) as f64 * (s - 1.0));
+    let var = sample_variance(&d) - ms_res / s;
     Some(z(level) * (var.max(0.0) / n as f64).sqrt())
 }
 
-/// An upper bound (in expectation) of [`half_width`] for conditions that share fewer than two
+/// A bound of [`half_width`], larger in expectation, for conditions that share fewer than two
 /// seeds with per-image values: `z_{(1+level)/2} sd_i(d_i) / sqrt(n)`, with `d_i` the difference
 /// of the two conditions' per-image means over all their runs (`a` and `b` need not pair). The
 /// seeds' share of `var_i(d_i)`, which one run cannot tell apart, stays in. `None` without a
@@ -174,8 +185,9 @@ mod tests {
     }
 
     /// Against an independent computation, numpy 2 on the arrays below (2026-11-28):
-    /// `D = a - b; d = D.mean(0); v = d.var(ddof=1) - D.var(0, ddof=1).mean() / 3;
-    /// 1.959963984540054 * np.sqrt(max(v, 0) / 8)` = 0.18775378087684996 (v = 0.0734127).
+    /// `D = a - b; S, n = D.shape; d = D.mean(0); res = D - d - D.mean(1)[:, None] + D.mean();
+    /// v = d.var(ddof=1) - (res**2).sum() / ((n - 1) * (S - 1)) / S;
+    /// 1.959963984540054 * np.sqrt(max(v, 0) / n)` = 0.15121450430978994 (v = 0.0476190).
     #[test]
     fn half_width_matches_numpy() {
         let a = [
@@ -191,22 +203,53 @@ mod tests {
         let ar: Vec<&[f64]> = a.iter().map(|r| &r[..]).collect();
         let br: Vec<&[f64]> = b.iter().map(|r| &r[..]).collect();
         let h = half_width(&ar, &br, 0.95).unwrap();
-        assert!((h - 0.18775378087684996).abs() < 1e-15, "{h}");
+        assert!((h - 0.15121450430978994).abs() < 1e-15, "{h}");
     }
 
-    /// The example of the module's first tests, two seeds over four images: per-seed
-    /// differences (1, 0, 0, 0) and (1, 1, 0, -1), d = (1, .5, 0, -.5), var(d) = 1.25 / 3; the
-    /// seeds' variances (0, .5, 0, .5) average .25, over 2 seeds 1/8; the bound from the first
-    /// seed alone: d = (1, 0, 0, 0), var .25, z sqrt(.25 / 4).
+    /// Two seeds over four images: per-seed differences (1, 0, 0, 0) and (1, 1, 0, -1), d =
+    /// (1, .5, 0, -.5), var(d) = 1.25 / 3. Both seeds average .25, so the residuals are the
+    /// deviations from d: (0, -.5, 0, .5) and (0, .5, 0, -.5), sum of squares 1, over (4 - 1)(2
+    /// - 1) = 3 degrees of freedom: MS_res = 1/3, over 2 seeds 1/6; var = 1.25 / 3 - 1/6 = .25,
+    /// half-width z sqrt(.25 / 4). The bound from the first seed alone: d = (1, 0, 0, 0), var .25,
+    /// z sqrt(.25 / 4) too.
     #[test]
     fn half_width_by_hand_over_four_images() {
         let (x0, x1) = ([1.0, 0.0, 1.0, 0.0], [1.0, 1.0, 1.0, 0.0]);
         let (y0, y1) = ([0.0, 0.0, 1.0, 0.0], [0.0, 0.0, 1.0, 1.0]);
         let z = 1.959963984540054;
         let h = half_width(&[&x0, &x1], &[&y0, &y1], 0.95).unwrap();
-        assert!((h - z * ((1.25 / 3.0 - 0.125) / 4.0f64).sqrt()).abs() < 1e-15);
+        assert!((h - z * 0.25).abs() < 1e-15, "{h}");
         let b = half_width_bound(&[&x0], &[&y0], 0.95).unwrap();
         assert!((b - z * 0.25).abs() < 1e-15);
+    }
+
+    /// A seed that shifts every image alike (a_r in the module docs) is the seeds' share: adding
+    /// a constant per seed to one condition's values leaves the estimate as it was.
+    #[test]
+    fn a_shift_per_seed_does_not_change_the_estimate() {
+        let a = [
+            [0.0, 1.0, 1.0, 0.0, 2.0, 1.0, 0.0, 3.0],
+            [1.0, 1.0, 0.0, 0.0, 2.0, 2.0, 0.0, 3.0],
+            [0.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.0, 2.0],
+        ];
+        let b = [
+            [0.0, 0.0, 1.0, 0.0, 0.0, 1.0, 1.0, 1.0],
+            [0.0, 1.0, 1.0, 0.0, 1.0, 1.0, 0.0, 1.0],
+            [1.0, 0.0, 0.0, 0.0, 1.0, 1.0, 0.0, 2.0],
+        ];
+        let shifted: Vec<Vec<f64>> = a
+            .iter()
+            .zip([0.5, -2.0, 7.0])
+            .map(|(r, c)| r.iter().map(|v| v + c).collect())
+            .collect();
+        let rows = |m: &[[f64; 8]]| m.iter().map(|r| r.to_vec()).collect::<Vec<_>>();
+        fn refs(m: &[Vec<f64>]) -> Vec<&[f64]> {
+            m.iter().map(|r| &r[..]).collect()
+        }
+        let (a, b) = (rows(&a), rows(&b));
+        let h = half_width(&refs(&a), &refs(&b), 0.95).unwrap();
+        let g = half_width(&refs(&shifted), &refs(&b), 0.95).unwrap();
+        assert!(h > 0.0 && (h - g).abs() < 1e-14 * h, "{h} vs {g}");
     }
 
     /// A simulation: images with fixed expected values mu_x, mu_y, and runs that add the seeds'

@@ -14,7 +14,11 @@ use crate::errors;
 use crate::hierarchy::Hierarchy;
 
 /// Class indices of `labels` for `k` classes, checked to match the `n` rows of the scores.
-fn class_indices(labels: &PyReadonlyArray1<'_, i64>, n: usize, k: usize) -> PyResult<Vec<usize>> {
+pub fn class_indices(
+    labels: &PyReadonlyArray1<'_, i64>,
+    n: usize,
+    k: usize,
+) -> PyResult<Vec<usize>> {
     let raw = integers(labels, "labels")?;
     if raw.len() != n {
         return Err(PyValueError::new_err(format!(

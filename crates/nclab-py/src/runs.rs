@@ -4,13 +4,18 @@
 
 use std::path::PathBuf;
 
+use nclab_core::metrics::mistakes::MistakeEvaluator;
 use nclab_runs::config::AnalysisEpochs;
+use nclab_runs::predictions::{self, TestPredictions};
 use nclab_runs::run_dir::{RunDir, RunLock, Summary, Writer, CONFIG};
+use numpy::PyReadonlyArray1;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
-use crate::arrays::Count;
+use crate::arrays::{Count, Floats};
 use crate::errors;
+use crate::evaluate::class_indices;
+use crate::hierarchy::Hierarchy;
 
 /// The Python `Tracker`, for the run directory's messages.
 const TRACKER: Writer = Writer {
@@ -79,6 +84,26 @@ impl RunWriter {
         let summary: Summary = serde_json::from_str(summary_json)
             .map_err(|e| PyValueError::new_err(format!("summary.json: {e}")))?;
         self.open()?.write_summary(&summary).map_err(errors::runs)
+    }
+
+    /// Writes `test_predictions.csv` from the final test `logits` (N x K) and `labels`, ranked
+    /// on `hierarchy` as the run's mistake columns (docs/run-directory.md).
+    fn write_test_predictions<'py>(
+        &self,
+        py: Python<'py>,
+        logits: Floats<'py>,
+        labels: PyReadonlyArray1<'py, i64>,
+        hierarchy: Bound<'py, Hierarchy>,
+    ) -> PyResult<()> {
+        let dir = self.open()?;
+        let scores = logits.view("logits")?;
+        let y = class_indices(&labels, scores.n, scores.d)?;
+        let evaluator = MistakeEvaluator::top1_top5(&hierarchy.get().tree).map_err(errors::core)?;
+        let p = py
+            .detach(|| TestPredictions::of_logits(&evaluator, scores, &y))
+            .map_err(errors::core)?;
+        dir.write_atomic(predictions::FILE, p.to_csv().as_bytes())
+            .map_err(errors::runs)
     }
 
     /// Releases the lock; the directory is then complete.

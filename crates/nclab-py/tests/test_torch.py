@@ -286,6 +286,22 @@ def test_tracker_writes_a_run_directory_that_nclab_reads(tmp_path, cli):
     other = nclab.Hierarchy.from_edges([("r", c) for c in "01234"], classes=list("01234"))
     with Tracker(tmp_path / "other", other, [1], num_epochs=1) as t:
         assert t.config["hierarchy"] != copy
+    # test_predictions.csv: the last epoch's test logits ranked, the distances on the tree
+    # (two levels: 1 within a branch, 2 across), their means the row's mistake metrics.
+    with torch.no_grad():
+        logits = model(torch.from_numpy(x)).double().numpy()
+    preds = (run / "test_predictions.csv").read_text().splitlines()
+    assert preds[0] == "label,rank1,rank2,rank3,rank4,rank5,hdist@1,hdist@5"
+    cells = np.array([[float(v) for v in line.split(",")] for line in preds[1:]])
+    assert (cells[:, 0] == y).all()
+    assert (cells[:, 1] == logits.argmax(1)).all()
+    branch = np.array([0, 0, 1, 1, 1])
+    d = np.where(branch[:, None] == branch[None], 1.0, 2.0) - np.eye(5)
+    ranks = cells[:, 1:6].astype(int)
+    assert cells[:, 6] == pytest.approx(d[y, ranks[:, 0]], abs=0)
+    assert cells[:, 7] == pytest.approx(d[y[:, None], ranks].mean(1), abs=1e-15)
+    assert cells[:, 6].mean() == pytest.approx(rows[-1]["hdist@1"], abs=1e-15)
+    assert (ranks[:, 0] != y).mean() == rows[-1]["top1_error"]
     report = tmp_path / "report"
     cli("report", run, "--out", report)
     assert (report / "index.html").is_file()

@@ -13,7 +13,8 @@
 //! and `hdist@5` the column means. The report pairs these per-image values across runs to say
 //! what a new sample of test images would add to a difference ([`nclab_core::test_images`]).
 
-use nclab_core::metrics::mistakes::MistakeEvaluator;
+use nclab_core::metrics::mistakes::{MistakeEvaluator, Ranking, ScoreKind};
+use nclab_core::tensor::MatrixView;
 
 use crate::{csv_text, numbers};
 
@@ -64,6 +65,19 @@ impl TestPredictions {
             hdist1,
             hdist5,
         }
+    }
+
+    /// The predictions of the final test `logits` (N x K) against `labels`, ranked by logit
+    /// as the run's mistake metrics are ([`MistakeEvaluator::top1_top5`] of the run's tree):
+    /// what `nclab train` and the Python `Tracker` write. Errors name a size mismatch, a label
+    /// out of range or a non-finite logit.
+    pub fn of_logits(
+        evaluator: &MistakeEvaluator,
+        logits: MatrixView<'_>,
+        labels: &[usize],
+    ) -> nclab_core::Result<Self> {
+        let ranks = evaluator.top_classes(logits, ScoreKind::Logits, labels, Ranking::Scores)?;
+        Ok(TestPredictions::from_ranks(labels, ranks, evaluator))
     }
 
     /// Number of test images.
@@ -158,11 +172,11 @@ impl TestPredictions {
             .chain((1..=k).map(|j| format!("rank{j}")))
             .chain(["hdist@1".to_string(), "hdist@5".to_string()])
             .collect();
-        if k == 0 || header.fields != want {
+        if !(1..=5).contains(&k) || header.fields != want {
             return Err(format!(
                 "line {}: header is `{}`, expected `label,rank1,...,rankk,hdist@1,hdist@5` (k from 1 to 5)",
                 header.line,
-                header.fields.join(",")
+                shown(&header.fields.join(","))
             ));
         }
         if rows.is_empty() {
@@ -188,7 +202,9 @@ impl TestPredictions {
                 r.fields[j].parse::<usize>().map_err(|_| {
                     format!(
                         "line {}: `{}` is `{}`, expected a class number",
-                        r.line, want[j], r.fields[j]
+                        r.line,
+                        want[j],
+                        shown(&r.fields[j])
                     )
                 })
             };
@@ -196,7 +212,9 @@ impl TestPredictions {
                 Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
                 _ => Err(format!(
                     "line {}: `{}` is `{}`, expected a distance (a number >= 0)",
-                    r.line, want[j], r.fields[j]
+                    r.line,
+                    want[j],
+                    shown(&r.fields[j])
                 )),
             };
             p.labels.push(class(0)?);
@@ -210,12 +228,78 @@ impl TestPredictions {
     }
 }
 
+impl TestPredictions {
+    /// Checks every row against the run's tree: each class below `classes` (when known), no
+    /// class twice among a row's ranks, `min(5, classes)` ranks (when known), and `hdist@1`,
+    /// `hdist@5` the tree's distances `d(a, b)` for the ranks (when `d` is known: `None` for a
+    /// tree that can no longer be read). The error names the row (counted from 1 after the
+    /// header) and what is wrong.
+    pub fn check_against_tree(
+        &self,
+        classes: Option<usize>,
+        d: Option<&dyn Fn(usize, usize) -> f64>,
+    ) -> Result<(), String> {
+        if let Some(k) = classes.map(|c| c.min(5)).filter(|&k| k != self.k) {
+            return Err(format!(
+                "{} ranks per row, but the run's tree has {} classes: expected {k}",
+                self.k,
+                classes.unwrap_or(0)
+            ));
+        }
+        let rows = self.labels.iter().zip(self.ranks.chunks_exact(self.k));
+        for (i, (&t, ranks)) in rows.enumerate() {
+            let row = i + 1;
+            if let Some(c) = std::iter::once(&t)
+                .chain(ranks)
+                .find(|&&c| classes.is_some_and(|k| c >= k))
+            {
+                return Err(format!(
+                    "row {row}: class {c} is out of range for the run's tree of {} classes (0 to {})",
+                    classes.unwrap_or(0),
+                    classes.unwrap_or(1) - 1
+                ));
+            }
+            if let Some((j, c)) = ranks
+                .iter()
+                .enumerate()
+                .find(|(j, c)| ranks[..*j].contains(c))
+            {
+                return Err(format!(
+                    "row {row}: class {c} is ranked twice (rank{})",
+                    j + 1
+                ));
+            }
+            let Some(d) = d else { continue };
+            let want1 = d(ranks[0], t);
+            let want5 = ranks.iter().map(|&a| d(a, t)).sum::<f64>() / self.k as f64;
+            for (name, got, want) in [
+                ("hdist@1", self.hdist1[i], want1),
+                ("hdist@5", self.hdist5[i], want5),
+            ] {
+                if (got - want).abs() > 1e-12 * want.max(1.0) {
+                    return Err(format!(
+                        "row {row}: {name} is {got}, but the run's tree puts its ranks at {want} \
+                         from its label"
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A field as error messages show it: at most 40 characters.
+fn shown(field: &str) -> String {
+    match field.char_indices().nth(40) {
+        Some((i, _)) => format!("{}...", &field[..i]),
+        None => field.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use nclab_core::hierarchy;
-    use nclab_core::metrics::mistakes::{Ranking, ScoreKind};
-    use nclab_core::tensor::MatrixView;
 
     /// Three images on the Fashion-MNIST tree, k = 5; their per-image means are the
     /// evaluator's metrics.
@@ -321,6 +405,51 @@ mod tests {
             (observed / predicted - 1.0).abs() < 0.1,
             "{observed} vs {predicted}"
         );
+    }
+
+    #[test]
+    fn rows_that_do_not_fit_the_tree_are_named() {
+        let h = hierarchy::fashion_mnist();
+        let d = |a: usize, b: usize| h.distance(a, b) as f64;
+        let d: &dyn Fn(usize, usize) -> f64 = &d;
+        let text = "label,rank1,rank2,rank3,rank4,rank5,hdist@1,hdist@5\n\
+                    0,6,0,2,4,1,1,1\n";
+        let p = TestPredictions::parse(text).unwrap();
+        // Shirt (6), T-shirt, pullover, coat (1 from T-shirt) and trouser (2): (1+0+1+1+2)/5 = 1.
+        assert_eq!(p.check_against_tree(Some(10), Some(d)), Ok(()));
+        let bad = |row: &str| {
+            TestPredictions::parse(&format!("{}{row}\n", &text[..text.find('\n').unwrap() + 1]))
+                .unwrap()
+                .check_against_tree(Some(10), Some(d))
+                .unwrap_err()
+        };
+        assert!(bad("0,6,0,2,4,10,1,1").contains("row 1: class 10 is out of range"));
+        assert!(bad("0,6,0,2,4,6,1,1").contains("row 1: class 6 is ranked twice (rank5)"));
+        assert!(bad("0,6,0,2,4,1,1,0.8").contains("row 1: hdist@5 is 0.8, but the run's tree"));
+        assert!(bad("0,6,0,2,4,1,0,1").contains("row 1: hdist@1 is 0"));
+        // Four ranks on a tree of ten classes.
+        let four = TestPredictions::parse(
+            "label,rank1,rank2,rank3,rank4,hdist@1,hdist@5\n0,0,1,2,3,0,0\n",
+        )
+        .unwrap();
+        assert!(four
+            .check_against_tree(Some(10), None)
+            .unwrap_err()
+            .contains("expected 5"));
+        // Without the tree only the repeated class is found.
+        assert_eq!(
+            TestPredictions::parse(&format!(
+                "{}0,6,0,2,4,1,1,0.9\n",
+                &text[..text.find('\n').unwrap() + 1]
+            ))
+            .unwrap()
+            .check_against_tree(None, None),
+            Ok(())
+        );
+        // A long field is cut in the message.
+        let long = format!("label,rank1,hdist@1,hdist@5\n0,{},0,0\n", "9".repeat(1000));
+        let e = TestPredictions::parse(&long).unwrap_err();
+        assert!(e.len() < 200, "{e}");
     }
 
     #[test]

@@ -809,7 +809,12 @@ fn the_test_images_term_by_hand() {
 
     // Predictions over other test images (a label changed): no term, and a warning naming them.
     let text = std::fs::read_to_string(runs.join("ce-s0/test_predictions.csv")).unwrap();
-    let other = text.replacen("\n1,1,", "\n2,2,", 1);
+    let other = text.replacen(
+        "\n1,1,0,2,0,0.6666666666666666\n",
+        "\n2,2,0,1,0,0.6666666666666666\n",
+        1,
+    );
+    assert_ne!(other, text);
     std::fs::write(runs.join("ce-s0/test_predictions.csv"), &other).unwrap();
     let out3 = root.join("out3");
     let outcome = generate(&options(vec![runs], out3.clone())).unwrap();
@@ -841,11 +846,40 @@ fn predictions_that_are_not_the_run_s_are_refused_with_the_file_named() {
         "label,rank1,rank2,rank3,hdist@1,hdist@5\n0,0,1,2,0,0.5\n1,one,0,2,0,0.5\n",
     )
     .unwrap();
-    let err = generate(&options(vec![runs], root.join("out"))).unwrap_err();
+    let err = generate(&options(vec![runs.clone()], root.join("out"))).unwrap_err();
     let err = format!("{err:#}");
     assert!(
         err.contains("ce-s0/test_predictions.csv: line 3: `rank1` is `one`"),
         "{err}"
     );
     assert!(!root.join("out").exists(), "nothing written");
+
+    // Blank final values where the file has them: nothing to check it against.
+    write_predictions(&runs.join("ce-s0"), &[0]);
+    let metrics = runs.join("ce-s0/metrics.csv");
+    let text = std::fs::read_to_string(&metrics).unwrap();
+    let blank = text.replacen(",0.1,1,0.1\n", ",,1,0.1\n", 1);
+    assert_ne!(blank, text);
+    std::fs::write(&metrics, blank).unwrap();
+    let err = format!(
+        "{:#}",
+        generate(&options(vec![runs.clone()], root.join("out"))).unwrap_err()
+    );
+    assert!(
+        err.contains("its top1_error is 0.1, but the run's final top1_error is none"),
+        "{err}"
+    );
+    std::fs::write(&metrics, text).unwrap();
+
+    // A folder in the file's place is not taken for "no predictions".
+    std::fs::remove_file(runs.join("ce-s0/test_predictions.csv")).unwrap();
+    std::fs::create_dir(runs.join("ce-s0/test_predictions.csv")).unwrap();
+    let err = format!(
+        "{:#}",
+        generate(&options(vec![runs], root.join("out"))).unwrap_err()
+    );
+    assert!(
+        err.contains("test_predictions.csv: not a readable file"),
+        "{err}"
+    );
 }

@@ -249,22 +249,19 @@ pub fn mistake_evaluator(hierarchy: &Hierarchy) -> anyhow::Result<MistakeEvaluat
     Ok(MistakeEvaluator::top1_top5(hierarchy)?)
 }
 
-/// The per-image rankings and distances behind [`mistake_columns`], ranked the same way: the
-/// run's `test_predictions.csv` ([`TestPredictions`]).
+/// The run's `test_predictions.csv` ([`TestPredictions`]): the per-image rankings and
+/// distances behind [`mistake_columns`], ranked the same way.
 pub fn test_predictions(
     test: &Outputs,
     evaluator: &MistakeEvaluator,
 ) -> anyhow::Result<TestPredictions> {
     let labels: Vec<usize> = test.labels.iter().map(|&c| c as usize).collect();
-    let ranks = evaluator
-        .top_classes(
-            MatrixView::f32(&test.logits, test.n, test.k),
-            ScoreKind::Logits,
-            &labels,
-            Ranking::Scores,
-        )
-        .context("ranking the test logits")?;
-    Ok(TestPredictions::from_ranks(&labels, ranks, evaluator))
+    TestPredictions::of_logits(
+        evaluator,
+        MatrixView::f32(&test.logits, test.n, test.k),
+        &labels,
+    )
+    .context("ranking the test logits")
 }
 
 /// The mistake metric columns on the test logits, ranked by score

@@ -513,7 +513,8 @@ class Tracker:
     (the penultimate features: the input of the ``nn.Linear`` named ``classifier``, or else
     of the model's last one, taken as the classifier), the held-out metrics
     and the test loss, accuracy and mistake metrics on the test set; and appends the row to
-    ``metrics.csv`` and ``metrics.jsonl``. ``summary.json`` is rewritten after every analysis
+    ``metrics.csv`` and ``metrics.jsonl``; at the last epoch also ``test_predictions.csv``, the
+    test set's ranking image by image (with a test loader). ``summary.json`` is rewritten after every analysis
     (``status`` ``running``, then ``finished`` after the last epoch, ``diverged`` at a
     non-finite training loss). The directory is locked against a second writer while the
     tracker is open. ``nclab report`` reads it like a run of ``nclab train``.
@@ -788,13 +789,13 @@ class Tracker:
             row["test_acc"] = float((test.logits.argmax(1) == test.labels).double().mean())
             heldout = acc.heldout(test.features, test.labels)
             if self.hierarchy is not None:
-                mistakes = dict(
-                    _nclab._run_mistake_columns(
-                        nclab._arrays.floats(test.logits, "logits"),
-                        nclab._arrays.labels(test.labels, "labels"),
-                        self.hierarchy,
-                    )
-                )
+                logits = nclab._arrays.floats(test.logits, "logits")
+                labels = nclab._arrays.labels(test.labels, "labels")
+                mistakes = dict(_nclab._run_mistake_columns(logits, labels, self.hierarchy))
+                if epoch == self.num_epochs:
+                    # The final network's ranking of every test image, for the report's
+                    # test-image term (docs/report.md).
+                    self._writer.write_test_predictions(logits, labels, self.hierarchy)
         row.update(heldout)
         row.update(mistakes)
         return row

@@ -10,6 +10,7 @@ use crate::config::{flatten, MAX_EPOCHS};
 use crate::csv_text::Record;
 use crate::predictions::{self, TestPredictions};
 use crate::run_dir::{self, Status};
+use nclab_core::hierarchy::Hierarchy;
 
 /// The rows of a `metrics.csv`: `epoch` first, then one column per metric; an empty cell is a
 /// value that was not computed (`None`).
@@ -405,32 +406,65 @@ pub fn load_run(dir: &Path) -> Result<Run> {
     Ok(Run { predictions, ..run })
 }
 
-/// The run's `test_predictions.csv`, when present: read, and refused unless the means of its
-/// rows are the run's final test metrics (to 1e-9, relative above 1): a file beside the wrong
-/// run would otherwise pair another network's images with this one's.
+/// The run's `test_predictions.csv`, when present: read, and refused unless its rows fit the
+/// run's tree ([`TestPredictions::check_against_tree`]; the classes and distances are checked
+/// when the tree can still be read) and their means are the run's final test metrics (to 1e-9,
+/// relative above 1; a blank final value where the file has one is refused): a file beside the wrong run would otherwise pair another network's images
+/// with this one's.
 fn load_predictions(run: &Run) -> Result<Option<TestPredictions>> {
     let path = run.dir.join(predictions::FILE);
-    if !path.is_file() {
+    if !path.exists() && !path.is_symlink() {
         return Ok(None);
+    }
+    if !path.is_file() {
+        bail!(
+            "{}: not a readable file (a run's {} is its test predictions; remove it or put the \
+             file there)",
+            path.display(),
+            predictions::FILE
+        );
     }
     let text = nclab_core::io::read_text(&path)?;
     let p = TestPredictions::parse(&text)
+        .map_err(|msg| anyhow::anyhow!("{}: {msg}", path.display()))?;
+    let tree = run
+        .hierarchy_spec()
+        .and_then(|spec| (spec.trim() != "flat").then(|| Hierarchy::resolve(&spec, None).ok())?);
+    let flat = |a: usize, b: usize| f64::from(u8::from(a != b));
+    let on_tree = |a: usize, b: usize| tree.as_ref().map_or(0.0, |h| h.distance(a, b) as f64);
+    let is_flat = run.hierarchy_spec().is_some_and(|s| s.trim() == "flat");
+    let d: Option<&dyn Fn(usize, usize) -> f64> = if tree.is_some() {
+        Some(&on_tree)
+    } else if is_flat {
+        Some(&flat)
+    } else {
+        None
+    };
+    p.check_against_tree(tree.as_ref().map(Hierarchy::num_classes), d)
         .map_err(|msg| anyhow::anyhow!("{}: {msg}", path.display()))?;
     let mean = |v: Vec<f64>| v.iter().sum::<f64>() / v.len() as f64;
     let measured = predictions::METRICS
         .iter()
         .map(|&m| (m, p.values(m).map(mean)))
         .chain([("mistake_severity", p.mistake_severity())]);
-    for (metric, got) in measured {
-        let (Some(want), Some(got)) = (run.final_value(metric), got) else {
-            continue;
+    // A metric the run does not record is not compared (nor reported); one it records must
+    // agree, a blank final value included.
+    for (metric, got) in measured.filter(|(m, _)| run.metrics.column(m).is_some()) {
+        let want = run.final_value(metric);
+        let agree = match (got, want) {
+            (Some(g), Some(w)) => (g - w).abs() <= 1e-9 * w.abs().max(1.0),
+            (None, None) => true,
+            _ => false,
         };
-        if (got - want).abs() > 1e-9 * want.abs().max(1.0) {
+        if !agree {
+            let text = |v: Option<f64>| v.map_or("none".to_string(), |v| v.to_string());
             bail!(
-                "{}: the mean of its {metric} is {got}, but the run's final {metric} is {want}: \
-                 these are not the predictions of this run's final network (remove the file, or \
-                 write it again from the run's final.safetensors)",
-                path.display()
+                "{}: its {metric} is {}, but the run's final {metric} is {}: these are not the \
+                 predictions of this run's final network (remove the file, or write it again \
+                 from the run's final.safetensors with scripts/keep_final.py)",
+                path.display(),
+                text(got),
+                text(want)
             );
         }
     }

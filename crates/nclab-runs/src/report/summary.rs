@@ -139,9 +139,9 @@ pub struct Comparison {
     pub in_family: bool,
     pub p_holm: f64,
     pub p_bh: f64,
-    /// What a new sample of test images adds to the interval, for the metrics that are means
-    /// over the test images when both conditions have runs with `test_predictions.csv`
-    /// ([`test_images::term`]).
+    /// What a new sample of test images adds to the interval, for the test metrics of
+    /// [`predictions::TERM_METRICS`](crate::predictions::TERM_METRICS) when both conditions
+    /// have runs with `test_predictions.csv` ([`test_images::term`]).
     pub test_images: Option<TestImageTerm>,
 }
 

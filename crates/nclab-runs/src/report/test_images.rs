@@ -6,7 +6,7 @@
 //! docs/report.md):
 //! * with two seeds or more whose runs of both conditions have their predictions, the estimate
 //!   of the half-width from those seeds (paired by seed);
-//! * with fewer, its upper bound from all runs that have them;
+//! * with fewer, a bound from all runs that have them (larger in expectation);
 //! * none when a side has no predictions, or the runs' predictions are over different test
 //!   images (their label columns differ: [`mismatches`] names them).
 
@@ -75,12 +75,12 @@ pub const HEADER: [&str; 6] = [
 ];
 
 /// The sentence above [`table`].
-pub const NOTE: &str = "The intervals vary the seeds on one fixed test set. For the metrics that \
-    are means over the test images, the runs' test_predictions.csv say what a new sample of test \
-    images would add: its 95% half-width (estimated from the seeds both conditions have \
-    predictions for when they are two or more; otherwise an upper bound, marked ≤), added in \
-    quadrature to the seeds' half-width. Stars: Benjamini-Hochberg adjusted p, as above; the \
-    intervals are not adjusted.";
+pub const NOTE: &str = "The intervals vary the seeds on one fixed test set. For the test metrics \
+    that are means over the test images, and mistake severity, the runs' test_predictions.csv say \
+    what a new sample of test images would add: its 95% half-width (estimated from the seeds both \
+    conditions have predictions for when they are two or more; otherwise a bound, larger in \
+    expectation, marked ≤), added in quadrature to the seeds' half-width. Stars: \
+    Benjamini-Hochberg adjusted p, as above; the intervals are not adjusted.";
 
 /// One row per comparison with a test-image term, as plain text (`None` when there is none):
 /// condition, metric, the difference with the seeds' interval, the images' half-width, the
@@ -138,9 +138,14 @@ pub fn mismatches(runs: &[Run], conditions: &[Condition]) -> Vec<String> {
             let other = with_predictions(runs, a)
                 .chain(with_predictions(runs, b))
                 .find(|r| r.1.labels != first.1.labels)?;
+            let why = if first.1.len() == other.1.len() {
+                "the label columns differ".to_string()
+            } else {
+                format!("{} and {} rows", first.1.len(), other.1.len())
+            };
             Some(format!(
-                "{} and {}: their {} list different test images (the label columns differ), so \
-                 the report gives no test-image term between {} and {}",
+                "{} and {}: their {} list different test images ({why}), so the report gives no \
+                 test-image term between {} and {}",
                 first.0.dir.display(),
                 other.0.dir.display(),
                 predictions::FILE,
