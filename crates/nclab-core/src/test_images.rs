@@ -208,8 +208,8 @@ mod tests {
 
     /// Two seeds over four images: per-seed differences (1, 0, 0, 0) and (1, 1, 0, -1), d =
     /// (1, .5, 0, -.5), var(d) = 1.25 / 3. Both seeds average .25, so the residuals are the
-    /// deviations from d: (0, -.5, 0, .5) and (0, .5, 0, -.5), sum of squares 1, over (4 - 1)(2
-    /// - 1) = 3 degrees of freedom: MS_res = 1/3, over 2 seeds 1/6; var = 1.25 / 3 - 1/6 = .25,
+    /// deviations from d: (0, -.5, 0, .5) and (0, .5, 0, -.5), sum of squares 1, over
+    /// (4 - 1)(2 - 1) = 3 degrees of freedom: MS_res = 1/3, over 2 seeds 1/6; var = .25,
     /// half-width z sqrt(.25 / 4). The bound from the first seed alone: d = (1, 0, 0, 0), var .25,
     /// z sqrt(.25 / 4) too.
     #[test]
