@@ -184,25 +184,30 @@ mod tests {
         assert_eq!(h, 0.0);
     }
 
-    /// Against an independent computation, numpy 2 on the arrays below (2026-11-28):
+    /// Three seeds over eight images: condition A's values per seed ...
+    const A: [[f64; 8]; 3] = [
+        [0.0, 1.0, 1.0, 0.0, 2.0, 1.0, 0.0, 3.0],
+        [1.0, 1.0, 0.0, 0.0, 2.0, 2.0, 0.0, 3.0],
+        [0.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.0, 2.0],
+    ];
+    /// ... and B's.
+    const B: [[f64; 8]; 3] = [
+        [0.0, 0.0, 1.0, 0.0, 0.0, 1.0, 1.0, 1.0],
+        [0.0, 1.0, 1.0, 0.0, 1.0, 1.0, 0.0, 1.0],
+        [1.0, 0.0, 0.0, 0.0, 1.0, 1.0, 0.0, 2.0],
+    ];
+
+    fn rows<const N: usize>(m: &[[f64; N]]) -> Vec<&[f64]> {
+        m.iter().map(|r| &r[..]).collect()
+    }
+
+    /// Against an independent computation, numpy 2 on [`A`] and [`B`] (2026-11-28):
     /// `D = a - b; S, n = D.shape; d = D.mean(0); res = D - d - D.mean(1)[:, None] + D.mean();
     /// v = d.var(ddof=1) - (res**2).sum() / ((n - 1) * (S - 1)) / S;
     /// 1.959963984540054 * np.sqrt(max(v, 0) / n)` = 0.15121450430978994 (v = 0.0476190).
     #[test]
     fn half_width_matches_numpy() {
-        let a = [
-            [0.0, 1.0, 1.0, 0.0, 2.0, 1.0, 0.0, 3.0],
-            [1.0, 1.0, 0.0, 0.0, 2.0, 2.0, 0.0, 3.0],
-            [0.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.0, 2.0],
-        ];
-        let b = [
-            [0.0, 0.0, 1.0, 0.0, 0.0, 1.0, 1.0, 1.0],
-            [0.0, 1.0, 1.0, 0.0, 1.0, 1.0, 0.0, 1.0],
-            [1.0, 0.0, 0.0, 0.0, 1.0, 1.0, 0.0, 2.0],
-        ];
-        let ar: Vec<&[f64]> = a.iter().map(|r| &r[..]).collect();
-        let br: Vec<&[f64]> = b.iter().map(|r| &r[..]).collect();
-        let h = half_width(&ar, &br, 0.95).unwrap();
+        let h = half_width(&rows(&A), &rows(&B), 0.95).unwrap();
         assert!((h - 0.15121450430978994).abs() < 1e-15, "{h}");
     }
 
@@ -227,28 +232,12 @@ mod tests {
     /// a constant per seed to one condition's values leaves the estimate as it was.
     #[test]
     fn a_shift_per_seed_does_not_change_the_estimate() {
-        let a = [
-            [0.0, 1.0, 1.0, 0.0, 2.0, 1.0, 0.0, 3.0],
-            [1.0, 1.0, 0.0, 0.0, 2.0, 2.0, 0.0, 3.0],
-            [0.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.0, 2.0],
-        ];
-        let b = [
-            [0.0, 0.0, 1.0, 0.0, 0.0, 1.0, 1.0, 1.0],
-            [0.0, 1.0, 1.0, 0.0, 1.0, 1.0, 0.0, 1.0],
-            [1.0, 0.0, 0.0, 0.0, 1.0, 1.0, 0.0, 2.0],
-        ];
-        let shifted: Vec<Vec<f64>> = a
-            .iter()
-            .zip([0.5, -2.0, 7.0])
-            .map(|(r, c)| r.iter().map(|v| v + c).collect())
-            .collect();
-        let rows = |m: &[[f64; 8]]| m.iter().map(|r| r.to_vec()).collect::<Vec<_>>();
-        fn refs(m: &[Vec<f64>]) -> Vec<&[f64]> {
-            m.iter().map(|r| &r[..]).collect()
+        let mut shifted = A;
+        for (r, c) in shifted.iter_mut().zip([0.5, -2.0, 7.0]) {
+            r.iter_mut().for_each(|v| *v += c);
         }
-        let (a, b) = (rows(&a), rows(&b));
-        let h = half_width(&refs(&a), &refs(&b), 0.95).unwrap();
-        let g = half_width(&refs(&shifted), &refs(&b), 0.95).unwrap();
+        let h = half_width(&rows(&A), &rows(&B), 0.95).unwrap();
+        let g = half_width(&rows(&shifted), &rows(&B), 0.95).unwrap();
         assert!(h > 0.0 && (h - g).abs() < 1e-14 * h, "{h} vs {g}");
     }
 
