@@ -631,6 +631,16 @@ def bertinetto(f):
             sev_detail += (" Before the correction, " + "; ".join(
                 f"{name} on `{g}` has an interval wholly {side} 0 ([{signed(lo)}, {signed(hi)}])"
                 for g, name, lo, hi in sides[side]) + f", {word}.")
+    for g in full:
+        v = image_verdicts(g)["mistake_severity"]
+        found = [(word, sorted(n for n in v[key] if n in hierarchical(g)))
+                 for key, word in (("kept", "stays clear of 0"), ("lost", "no longer clears 0"),
+                                   ("open", "is not known yet to stay clear of 0"))]
+        said = [f"{', '.join(names)}: {word}" for word, names in found if names]
+        if said:
+            sev_detail += (f" With what a new sample of test images would add (on `{g}`, "
+                           "[below](#what-another-test-set-would-add)), the significant severity "
+                           "difference of " + "; ".join(said) + ".")
     costs = [c for cs in f["cost"].values() for c in cs]
     exact = [c for c in costs if c.is_constant]
     significant_top1 = {(g, n) for g, n, _ in top1}
