@@ -117,7 +117,11 @@ pub fn table(conditions: &[Condition], comps: &[Comparison]) -> Option<Vec<[Stri
                     summary::stars(c.p_bh)
                 ),
                 format!("{bound}{}", summary::sig(t.half_width)),
-                format!("{bound}{}", summary::interval(wlo, whi)),
+                if wlo.is_finite() {
+                    format!("{bound}{}", summary::interval(wlo, whi))
+                } else {
+                    "n/a".to_string()
+                },
                 verdict.to_string(),
             ])
         })
