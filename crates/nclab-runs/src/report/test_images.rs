@@ -22,17 +22,17 @@ use crate::predictions::{self, TestPredictions};
 /// The test images' half-width of one comparison.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TestImageTerm {
-    /// The 95% half-width a new sample of test images adds to the difference.
+    /// The half-width (95% in the report) a new sample of test images adds to the difference.
     pub half_width: f64,
-    /// An estimate from seeds both conditions have predictions for, rather than an upper
-    /// bound.
+    /// An estimate from seeds both conditions have predictions for, rather than a bound
+    /// (larger in expectation).
     pub estimated: bool,
     /// The seeds the estimate pairs (0 for a bound).
     pub seeds: usize,
 }
 
 /// The term of `metric` for condition `a` against `b` at confidence `level` (`None` as in the
-/// module docs, and for a metric that is not a mean over the images).
+/// module docs, and for a metric not in [`predictions::TERM_METRICS`]).
 pub fn term(
     runs: &[Run],
     a: &Condition,
