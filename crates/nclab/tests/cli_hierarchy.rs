@@ -255,6 +255,18 @@ fn evaluate_json_on_a_hand_made_example() {
         "{out}"
     );
 
+    // --predictions: each sample's label, its 3 classes (K = 3) and their distances on tree3
+    // (d(a, b) = 1, c 2 from both): a,b,c for a: 0 and (0+1+2)/3; b,c,a for a: 1 and 1; c,a,b
+    // for c: 0 and 4/3; a,c,b for c: 2 and 4/3.
+    let preds = dir.join("test_predictions.csv");
+    let (ok, _, err) = evaluate(&logits, &labels, s(&f), &["--predictions", s(&preds)]);
+    assert!(ok, "{err}");
+    assert_eq!(
+        std::fs::read_to_string(&preds).unwrap(),
+        "label,rank1,rank2,rank3,hdist@1,hdist@5\n0,0,1,2,0,1\n0,1,2,0,1,1\n\
+         2,2,0,1,0,1.3333333333333333\n2,0,2,1,2,1.3333333333333333\n"
+    );
+
     // Table output runs too.
     let (ok, out, err) = evaluate(&logits, &labels, s(&f), &["--crm", "--k", "2"]);
     assert!(ok, "{err}");

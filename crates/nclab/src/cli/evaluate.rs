@@ -3,12 +3,14 @@
 //! ```text
 //! nclab evaluate --logits L.npy --labels Y.npy --hierarchy NAME|FILE [--k 1,5] [--crm]
 //!                [--loss ce --loss mse --loss hxe:0.5 --loss soft:4 ...] [--format table|json]
+//!                [--predictions FILE]
 //! ```
 //! JSON keys: `top{k}_error`, `mistake_severity`, `hdist@{k}`, `hprecision@{k}`, `hmap@{k}`
 //! (k = 1 always included), `floor` (the floor of each `hdist@{k}` for these labels: the least
 //! value any ranking reaches, docs/losses-and-hierarchies.md), `loss` (an object keyed by each
 //! loss spec as written, holding its batch mean), and with `--crm` the same metrics again under
-//! `crm`. A mistake severity with no mistake is null.
+//! `crm`. A mistake severity with no mistake is null. `--predictions` also writes the ranking of
+//! every sample in the format of a run's `test_predictions.csv` (docs/run-directory.md).
 
 use std::path::PathBuf;
 
@@ -18,6 +20,7 @@ use nclab_core::io::npy;
 use nclab_core::labels::to_classes as labels_from_integers;
 use nclab_core::losses::{Loss, LossSpec};
 use nclab_core::metrics::mistakes::{MistakeEvaluator, MistakeMetrics, Ranking, ScoreKind};
+use nclab_runs::predictions::TestPredictions;
 
 use super::output::{human, outln};
 
@@ -58,6 +61,11 @@ pub struct Args {
     /// Output format.
     #[arg(long, value_enum, default_value_t = EvalFormat::Table)]
     pub format: EvalFormat,
+    /// Also write every sample's label, its top min(5, K) classes by score and their distances
+    /// to FILE, in the format of a run's test_predictions.csv: placed in a run directory, it
+    /// lets `nclab report` say what a new sample of test images would add.
+    #[arg(long, value_name = "FILE")]
+    pub predictions: Option<PathBuf>,
 }
 
 pub fn run(args: Args) -> Result<()> {
@@ -128,6 +136,12 @@ pub fn run(args: Args) -> Result<()> {
         .map(|k| format!("hdist@{k}"))
         .zip(evaluator.hdist_floor(&labels).map_err(named)?)
         .collect();
+    if let Some(path) = &args.predictions {
+        let ranked = MistakeEvaluator::top1_top5(&hierarchy)?;
+        let p = TestPredictions::of_logits(&ranked, scores, &labels).map_err(named)?;
+        nclab_runs::run_dir::write_atomic(path, p.to_csv().as_bytes())
+            .with_context(|| format!("--predictions {}", path.display()))?;
+    }
     let mut losses = Vec::new();
     for (name, spec) in &specs {
         let value = Loss::new(*spec, &hierarchy).batch_mean(scores, &labels, None)?;
