@@ -868,19 +868,33 @@ def lead_sentence(grids):
         else:
             lower = sorted(n for n, mm, d, _, _ in found if mm == "mistake_severity" and n in hier and d < 0)
             higher = sorted(n for n, mm, d, _, _ in found if mm == "mistake_severity" and n in hier and d > 0)
+            kept = set(image_verdicts(g)["mistake_severity"]["kept"])
+            beyond = ", beyond what another test set could move" if set(lower + higher) <= kept else ""
             said.append("the severity of top-1 mistakes is "
                         + " and ".join(([f"lower under {', '.join(lower)}"] if lower else [])
                                        + ([f"higher under {', '.join(higher)}, against Bertinetto et al.'s claim"]
                                           if higher else []))
-                        + f" ({', '.join(signed(d) for d in sorted(sev))})")
+                        + f" ({', '.join(signed(d) for d in sorted(sev))}{beyond})")
         top1 = diffs("top1_error", hier)
         sizes = data_sizes(g)
         if sizes:
             v = image_verdicts(g)["top1_error"]
             largest = max((abs(d) for d in top1), default=None)
+            d_of = {n: d for n, mm, d, _, _ in found if mm == "top1_error" and n in hier}
+            def moves(names):
+                """'up under a (+0.1) and down under b (-0.2)'."""
+                up = [f"{n} ({signed(d_of[n])})" for n in sorted(names) if d_of.get(n, 0) > 0]
+                down = [f"{n} ({signed(d_of[n])})" for n in sorted(names) if d_of.get(n, 0) < 0]
+                return " and ".join(([f"up under {', '.join(up)}"] if up else [])
+                                    + ([f"down under {', '.join(down)}"] if down else []))
+            verdicts = [(moves(names), words) for names, words in (
+                (v["kept"], "beyond what another test set could move"),
+                (v["open"], "not yet shown to outlast another test set"),
+                (v["lost"], "within what another test set could move")) if moves(names)]
+            notes = "; ".join(f"{names}, {words}" for names, words in verdicts)
             said.append("their top-1 error changes " + (
                 f"by at most {round(largest * sizes[1])} of {sizes[1]:,} test images"
-                + (", not yet shown to outlast another test set" if v["open"] or v["lost"] else "")
+                + (f": {notes}" if notes else "")
                 if largest is not None else "by no significant amount"))
         if said:
             return (f"**The answer so far, at full data (`{g}`):** the hierarchical losses "
