@@ -11,6 +11,7 @@ writes now (the test suite runs it).
 """
 
 import argparse
+import collections
 import csv
 import functools
 import json
@@ -817,7 +818,8 @@ def images_note(costs):
         if widths:
             exact = all(cells["top1_error"][3] for name, _, _, cells in rows if name in hierarchical(g))
             said.append(f"on `{g}` a new sample of test images adds a half-width of "
-                        + ("" if exact else "at most ") + f"{span(widths, 2)} to each")
+                        + (f"{span(widths, 2)}" if exact else f"up to {fmt(max(widths), 2)}")
+                        + " to each")
     if not said:
         return ""
     return (" These bounds cover the seeds only; " + "; ".join(said)
@@ -850,11 +852,19 @@ def lead_sentence(grids):
         tree = [d for d in diffs("mean_tree_correlation", soft) if d > 0]
         if nc2 and len(nc2) == len(soft):
             toward = len(tree) == len(soft)
+            closer = {n for n, mm, d, _, _ in found if mm == "nc2_tree" and n in soft and d < 0}
+            farther = sorted(n for n, mm, d, _, _ in found if mm == "nc2_tree" and n in soft and d > 0)
+            same = sorted(soft - closer - set(farther))
+            target = ("" if closer else
+                      ", though not nearer the tree's target geometry (`nc2_tree` "
+                      + " and ".join(([f"higher under {', '.join(farther)}"] if farther else [])
+                                     + ([f"unchanged under {', '.join(same)}"] if same else []))
+                      + ")")
             said.append("soft labels move the class means off the simplex ETF"
-                        + (" towards the tree" if toward else "")
+                        + (" into an order nearer the tree's" if toward else "")
                         + f" (NC2 {signed(min(nc2))} to {signed(max(nc2))}"
                         + (f", tree correlation {signed(min(tree))} to {signed(max(tree))}" if toward else "")
-                        + ")")
+                        + ")" + (target if toward else ""))
         hd5 = diffs("hdist@5", hier)
         if hd5 and all(d < 0 for d in hd5) and len(hd5) == len(hier):
             fl = floor_of(g)
@@ -881,10 +891,21 @@ def lead_sentence(grids):
             v = image_verdicts(g)["top1_error"]
             largest = max((abs(d) for d in top1), default=None)
             d_of = {n: d for n, mm, d, _, _ in found if mm == "top1_error" and n in hier}
+            comps = report_of(g)[1]
+            def just(n):
+                """', only just' when the widened interval's end nearer 0 lies within a tenth of
+                its half-width of 0."""
+                c = comps.get((n, "top1_error")) or {}
+                lo, hi = num(c.get("widened_ci95_low")), num(c.get("widened_ci95_high"))
+                if lo is None or hi is None:
+                    return ""
+                return ", only just" if min(abs(lo), abs(hi)) < 0.1 * (hi - lo) / 2 else ""
             def moves(names):
                 """'up under a (+0.1) and down under b (-0.2)'."""
-                up = [f"{n} ({signed(d_of[n])})" for n in sorted(names) if d_of.get(n, 0) > 0]
-                down = [f"{n} ({signed(d_of[n])})" for n in sorted(names) if d_of.get(n, 0) < 0]
+                up = [f"{n} ({signed(d_of[n])}{just(n) if n in v['kept'] else ''})"
+                      for n in sorted(names) if d_of.get(n, 0) > 0]
+                down = [f"{n} ({signed(d_of[n])}{just(n) if n in v['kept'] else ''})"
+                        for n in sorted(names) if d_of.get(n, 0) < 0]
                 return " and ".join(([f"up under {', '.join(up)}"] if up else [])
                                     + ([f"down under {', '.join(down)}"] if down else []))
             verdicts = [(moves(names), words) for names, words in (
@@ -892,13 +913,19 @@ def lead_sentence(grids):
                 (v["open"], "not yet shown to outlast another test set"),
                 (v["lost"], "within what another test set could move")) if moves(names)]
             notes = "; ".join(f"{names}, {words}" for names, words in verdicts)
+            biggest = max(d_of, key=lambda n: abs(d_of[n]), default=None)
+            control = "the step-size control " if biggest in lr_factors(g) else ""
             said.append("their top-1 error changes " + (
-                f"by at most {round(largest * sizes[1])} of {sizes[1]:,} test images"
+                f"by {round(largest * sizes[1])} of {sizes[1]:,} test images at the most "
+                f"(the largest point estimate, under {control}{biggest})"
                 + (f": {notes}" if notes else "")
                 if largest is not None else "by no significant amount"))
         if said:
-            return (f"**The answer so far, at full data (`{g}`):** the hierarchical losses "
-                    + "; ".join(said) + ".")
+            per = collections.Counter(condition_of(cell) for cell, _, _ in runs_of(g))
+            lo, hi = min(per.values()), max(per.values())
+            seeds = f"{lo}" if lo == hi else f"{lo} to {hi}"
+            return (f"**The answer so far, at full data (`{g}`, {seeds} seeds per condition, "
+                    "provisional):** the hierarchical losses " + "; ".join(said) + ".")
     return ""
 
 
@@ -949,17 +976,21 @@ def full_data_bullet(f):
             sizes = data_sizes(g)
             counts = ({"top-1 error": (sizes[1], "test images"), "top-5 error": (sizes[1], "test images"),
                        "NC4": (sizes[0], "training images")} if sizes else None)
-            unsure, kept = [], []
+            groups = {"open": [], "lost": [], "kept": []}
             for m, title in IMAGE_METRICS:
                 v = image_verdicts(g)[m]
-                names = sorted(n for n in v["open"] + v["lost"] if n in hier)
-                if names:
-                    unsure.append(f"the {title} differences of {', '.join(names)}")
-                elif any(n in hier for n in v["kept"]):
-                    kept.append(title)
-            caveat = ({"Mistakes": f". Whether {' and '.join(unsure)} outlast a new sample of test "
-                       "images is not known yet" + (f"; the {' and '.join(kept)} ones do" if kept else "")
-                       + " ([below](#what-another-test-set-would-add))"} if unsure else {})
+                for key in groups:
+                    names = sorted(n for n in v[key] if n in hier)
+                    if names:
+                        groups[key].append(f"{title} ({', '.join(names)})")
+            def listed(items):
+                return ", ".join(items[:-1]) + (" and " if len(items) > 1 else "") + items[-1]
+            said = (([f"not known yet for {listed(groups['open'])}"] if groups["open"] else [])
+                    + ([f"no for {listed(groups['lost'])}"] if groups["lost"] else [])
+                    + ([f"yes for {listed(groups['kept'])}"] if groups["kept"] else []))
+            caveat = ({"Mistakes": ". Whether these differences outlast a new sample of test images: "
+                       + "; ".join(said) + " ([below](#what-another-test-set-would-add))"}
+                      if groups["open"] or groups["lost"] else {})
             out += [f"    - *{theme}:* {effects_sentence(every, hier, metrics, counts, factors_of(g))}"
                     f"{caveat.get(theme, '')}." for theme, metrics in THEMES]
             for m, title in OUTSIDE:
@@ -1262,10 +1293,11 @@ def floor_bullet(grids):
                      + ", ".join(above(fl, name, m) for name, m in rest))
     return [f"- **At full data, hdist@5 comes within {fmt(100 * ON_FLOOR, 1)}% of its floor under "
             "some losses.** No ranking of the classes can have hdist@5 below the floor of the tree "
-            "(docs/losses-and-hierarchies.md): " + "; ".join(parts) + ". Their lower hdist@5, the "
-            "clearest effect of the hierarchical losses here, has almost nothing left to gain: in "
-            "nearly every test image their top five holds the true class and its nearest classes "
-            "in the tree."]
+            "(docs/losses-and-hierarchies.md): " + "; ".join(parts) + ". The hdist@5 of the "
+            f"conditions within {fmt(100 * ON_FLOOR, 1)}% of the floor (" + ", ".join(sorted({n for _, fl in reached for n in fl.on}))
+            + "), the clearest effect of the hierarchical losses here, has almost nothing left to "
+            "gain: in nearly every test image their top five holds the true class and its nearest "
+            "classes in the tree."]
 
 
 # ---- the test images ----------------------------------------------------------------------------
