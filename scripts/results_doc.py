@@ -570,6 +570,8 @@ def papyan(f):
         f"data, per condition (means over its runs): {full or 'none finished'}."
         + "".join(" " + x for x in late),
         f"- *The class means and the classifier approach a simplex ETF during TPT (NC2, NC3 -> 0).* "
+        "Measured by NC2 and nclab's NC3 (W M^T against the ETF; the classifier's alignment with "
+        "the means alone is self-duality, above). "
         f"From the stable TPT epoch to the end CE's NC2 falls {span(nc23['nc2'], 3, 'x')} and NC3 "
         f"{span(nc23['nc3'], 3, 'x')} (above 1: still falling), to final values of "
         f"{span(nc23_final['nc2'], 2)} (NC2) and {span(nc23_final['nc3'], 2)} (NC3), where 0 is an "
