@@ -849,10 +849,28 @@ fn predictions_that_are_not_the_run_s_are_refused_with_the_file_named() {
     let err = generate(&options(vec![runs.clone()], root.join("out"))).unwrap_err();
     let err = format!("{err:#}");
     assert!(
-        err.contains("ce-s0/test_predictions.csv: line 3: `rank1` is `one`"),
+        err.contains("ce-s0/test_predictions.csv: line 3: `rank1` is `one`")
+            && err.contains("use --skip-bad to report the run without them"),
         "{err}"
     );
     assert!(!root.join("out").exists(), "nothing written");
+    // --skip-bad keeps the run and leaves the file out, with a warning: CE seed 1 alone has
+    // predictions beside MSE's two seeds, so the term is the bound.
+    let mut skip = options(vec![runs.clone()], root.join("out-skip"));
+    skip.skip_bad = true;
+    let outcome = generate(&skip).unwrap();
+    assert_eq!(outcome.runs, 4);
+    let warned = outcome.warnings.join("\n");
+    assert!(
+        warned.contains("ce-s0/test_predictions.csv: line 3")
+            && warned.contains("reported without its test predictions"),
+        "{warned}"
+    );
+    let top1 = read_csv(&root.join("out-skip/comparisons.csv"))
+        .into_iter()
+        .find(|r| r["metric"] == "top1_error")
+        .unwrap();
+    assert_eq!(top1["test_images_estimated"], "false");
 
     // Blank final values where the file has them: nothing to check it against.
     write_predictions(&runs.join("ce-s0"), &[0]);

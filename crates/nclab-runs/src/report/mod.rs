@@ -250,13 +250,29 @@ pub fn generate(options: &Options) -> Result<Outcome> {
     let mut loaded: Vec<Run> = Vec::new();
     for dir in &dirs {
         stop_if_asked()?;
-        match runs::load_run(dir) {
-            Ok(r) => loaded.push(r),
-            Err(e) if options.skip_bad => warnings.push(format!("skipped {e:#}")),
+        let mut run = match runs::load_run(dir) {
+            Ok(r) => r,
+            Err(e) if options.skip_bad => {
+                warnings.push(format!("skipped {e:#}"));
+                continue;
+            }
             Err(e) => {
                 return Err(e.context("a run directory is unusable (use --skip-bad to skip it)"))
             }
+        };
+        match runs::load_predictions(&run) {
+            Ok(p) => run.predictions = p,
+            Err(e) if options.skip_bad => warnings.push(format!(
+                "left out {e:#}; the run is reported without its test predictions"
+            )),
+            Err(e) => {
+                return Err(e.context(
+                    "a run's test predictions are unusable (use --skip-bad to report the run \
+                     without them)",
+                ))
+            }
         }
+        loaded.push(run);
     }
     if loaded.is_empty() {
         bail!("no usable run directory among {} found", dirs.len());

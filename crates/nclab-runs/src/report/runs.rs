@@ -341,7 +341,8 @@ fn walk(dir: &Path, found: &mut Vec<PathBuf>) -> Result<()> {
 /// Reads one run directory: `config.toml` is required, `metrics.csv` too unless `summary.json`
 /// says the run diverged (a run can diverge before its first analysis epoch: it is then
 /// reported as diverged with no rows) or the run is unfinished (it may not have analysed
-/// yet), `summary.json` and `metrics_layers.csv` are optional.
+/// yet), `summary.json` and `metrics_layers.csv` are optional. The test predictions are read
+/// apart ([`load_predictions`]), so that a bad one need not cost the run.
 pub fn load_run(dir: &Path) -> Result<Run> {
     let summary = load_summary(dir)?;
     // Runs that may have no rows: a run that diverged, or one still going (or stopped)
@@ -394,16 +395,14 @@ pub fn load_run(dir: &Path) -> Result<Run> {
     } else {
         None
     };
-    let run = Run {
+    Ok(Run {
         dir: dir.to_path_buf(),
         config,
         metrics,
         summary,
         layers,
         predictions: None,
-    };
-    let predictions = load_predictions(&run)?;
-    Ok(Run { predictions, ..run })
+    })
 }
 
 /// The run's `test_predictions.csv`, when present: read, and refused unless its rows fit the
@@ -411,7 +410,7 @@ pub fn load_run(dir: &Path) -> Result<Run> {
 /// when the tree can still be read) and their means are the run's final test metrics (to 1e-9,
 /// relative above 1; a blank final value where the file has one is refused): a file beside the wrong run would otherwise pair another network's images
 /// with this one's.
-fn load_predictions(run: &Run) -> Result<Option<TestPredictions>> {
+pub fn load_predictions(run: &Run) -> Result<Option<TestPredictions>> {
     let path = run.dir.join(predictions::FILE);
     if !path.exists() && !path.is_symlink() {
         return Ok(None);

@@ -21,7 +21,8 @@ pub struct Args {
     /// whole config without the seed.
     #[arg(long)]
     pub group_by: Option<String>,
-    /// Skip run directories that cannot be read, with a warning, instead of failing.
+    /// Skip run directories that cannot be read, with a warning, instead of failing (a run whose
+    /// test_predictions.csv alone is unusable is kept without it).
     #[arg(long)]
     pub skip_bad: bool,
     /// Pool runs that differ in data.name, model.kind, optim.epochs, data.per_class or
