@@ -818,7 +818,7 @@ def images_note(costs):
         rows = test_image_rows(g) if g in PROTOCOL_GRIDS else []
         widths = [cells["top1_error"][2] for name, _, _, cells in rows if name in hierarchical(g)]
         if widths:
-            exact = all(cells["top1_error"][3] for name, _, _, cells in rows if name in hierarchical(g))
+            exact = all(cells["top1_error"][4] for name, _, _, cells in rows if name in hierarchical(g))
             said.append(f"on `{g}` a new sample of test images adds a half-width of "
                         + (f"{span(widths, 2)}" if exact else f"up to {fmt(max(widths), 2)}")
                         + " to each")
@@ -1359,7 +1359,8 @@ def image_runs(grid):
 def test_image_rows(grid):
     """Per condition with predictions (and CE with them): (condition, its seeds with
     predictions, CE's, {metric: (paired difference over seeds, seeds' half-width, test images'
-    half-width, whether that is an estimate rather than a bound, BH p)}), all from the
+    half-width, the half-width of the interval widened by both, whether the images' term is an
+    estimate rather than a bound, BH p)}), all from the
     report's comparisons.csv (`nclab report` computes the test images' term from the runs'
     test_predictions.csv: an estimate from the seeds both conditions have predictions for, when
     they are two or more; a bound from all their runs otherwise; docs/report.md)."""
@@ -1382,14 +1383,18 @@ def test_image_rows(grid):
                 raise ValueError(f"{grid}: comparisons.csv has no test-image term for {name}'s {m}, "
                                  "though both it and CE have test predictions: run `scripts/study.sh report` "
                                  "with an nclab that computes it")
-            cells[m] = (d, seeds, images, c.get("test_images_estimated") == "true", num(c.get("p_bh")))
+            lo, hi = num(c.get("widened_ci95_low")), num(c.get("widened_ci95_high"))
+            both = (hi - lo) / 2 if lo is not None and hi is not None else None
+            cells[m] = (d, seeds, images, both, c.get("test_images_estimated") == "true",
+                        num(c.get("p_bh")))
         rows.append((name, sorted(runs), sorted(ce), cells))
     return rows
 
 
-def widened(d, seeds, images):
-    """Whether d's interval, its two half-widths added in quadrature, still excludes 0."""
-    return abs(d) > math.hypot(seeds, images)
+def widened(d, both):
+    """Whether d's interval widened by the test images (half-width `both`, comparisons.csv's
+    widened_ci95_*) still excludes 0."""
+    return abs(d) > both
 
 
 def image_verdicts(grid):
@@ -1400,10 +1405,10 @@ def image_verdicts(grid):
     out = {m: {"kept": [], "lost": [], "open": []} for m, _ in IMAGE_METRICS}
     for name, _, _, cells in test_image_rows(grid):
         for m, _ in IMAGE_METRICS:
-            d, seeds, images, exact, p = cells[m]
-            if d is None or seeds is None or p is None or p >= ALPHA:
+            d, seeds, images, both, exact, p = cells[m]
+            if d is None or both is None or p is None or p >= ALPHA:
                 continue
-            out[m]["kept" if widened(d, seeds, images) else "lost" if exact else "open"].append(name)
+            out[m]["kept" if widened(d, both) else "lost" if exact else "open"].append(name)
     return out
 
 
@@ -1423,7 +1428,7 @@ def test_images_sentence(grid):
                 f"{'; '.join(groups['open'])}"] if groups["open"] else []))
     if not said:
         return ""
-    exact = any(cells[m][3] for _, _, _, cells in test_image_rows(grid) for m, _ in IMAGE_METRICS)
+    exact = any(cells[m][4] for _, _, _, cells in test_image_rows(grid) for m, _ in IMAGE_METRICS)
     return (" With what a new sample of test images would add to their unadjusted 95% intervals "
             f"({'estimated' if exact else 'bounded so far'} from the runs whose test predictions are "
             "kept, [below](#what-another-test-set-would-add)), the significant differences are "
@@ -1473,14 +1478,13 @@ def test_images_part(grid):
         seeds_cell = (f"{' '.join(map(str, runs))} / {' '.join(map(str, ce_runs))} "
                       f"({' '.join(map(str, shared)) if shared else 'none'})")
         for m, title in IMAGE_METRICS:
-            d, seeds, images, exact, p = cells[m]
+            d, seeds, images, both, exact, p = cells[m]
             bound = "" if exact else "≤ "
-            if d is None or seeds is None:
+            if d is None or seeds is None or both is None:
                 body.append([name, seeds_cell, title, "-", f"{bound}{fmt(images, 2)}", "-", "-"])
                 continue
-            both = math.hypot(seeds, images)
             verdict = ("includes 0 already" if abs(d) <= seeds else
-                       "clear of 0" if widened(d, seeds, images) else
+                       "clear of 0" if widened(d, both) else
                        "includes 0" if exact else "not known (includes 0 within the bound)")
             body.append([name, seeds_cell, title, f"{signed(d)} ({interval(d - seeds, d + seeds)})"
                          + stars(p), f"{bound}{fmt(images, 2)}", f"{bound}{fmt(both, 2)}", verdict])

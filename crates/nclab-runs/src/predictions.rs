@@ -51,13 +51,13 @@ impl TestPredictions {
     /// [`MistakeEvaluator::top1_top5`], `k` per image) and the evaluator's distances.
     pub fn from_ranks(labels: &[usize], ranks: Vec<usize>, evaluator: &MistakeEvaluator) -> Self {
         let k = ranks.len() / labels.len().max(1);
-        let classes = (evaluator.distances().len() as f64).sqrt() as usize;
+        let classes = evaluator.num_classes();
         let d = |a: usize, t: usize| evaluator.distances()[t * classes + a];
-        let rows = || labels.iter().zip(ranks.chunks_exact(k));
-        let hdist1 = rows().map(|(&t, r)| d(r[0], t)).collect();
-        let hdist5 = rows()
-            .map(|(&t, r)| r.iter().map(|&a| d(a, t)).sum::<f64>() / k as f64)
-            .collect();
+        let (hdist1, hdist5) = labels
+            .iter()
+            .zip(ranks.chunks_exact(k))
+            .map(|(&t, r)| row_hdists(t, r, &d))
+            .unzip();
         TestPredictions {
             labels: labels.to_vec(),
             ranks,
@@ -142,9 +142,7 @@ impl TestPredictions {
 
     /// The file's text.
     pub fn to_csv(&self) -> String {
-        let mut header = vec!["label".to_string()];
-        header.extend((1..=self.k).map(|j| format!("rank{j}")));
-        header.extend(["hdist@1".to_string(), "hdist@5".to_string()]);
+        let header = header(self.k);
         let rows = self.labels.iter().enumerate().map(|(i, t)| {
             let mut row = vec![t.to_string()];
             row.extend(
@@ -168,10 +166,7 @@ impl TestPredictions {
             "empty: expected a header `label,rank1,...,hdist@1,hdist@5` and a row per test image",
         )?;
         let k = header.fields.len().saturating_sub(3);
-        let want: Vec<String> = std::iter::once("label".to_string())
-            .chain((1..=k).map(|j| format!("rank{j}")))
-            .chain(["hdist@1".to_string(), "hdist@5".to_string()])
-            .collect();
+        let want = self::header(k);
         if !(1..=5).contains(&k) || header.fields != want {
             return Err(format!(
                 "line {}: header is `{}`, expected `label,rank1,...,rankk,hdist@1,hdist@5` (k from 1 to 5)",
@@ -270,8 +265,7 @@ impl TestPredictions {
                 ));
             }
             let Some(d) = d else { continue };
-            let want1 = d(ranks[0], t);
-            let want5 = ranks.iter().map(|&a| d(a, t)).sum::<f64>() / self.k as f64;
+            let (want1, want5) = row_hdists(t, ranks, d);
             for (name, got, want) in [
                 ("hdist@1", self.hdist1[i], want1),
                 ("hdist@5", self.hdist5[i], want5),
@@ -286,6 +280,21 @@ impl TestPredictions {
         }
         Ok(())
     }
+}
+
+/// The file's header for `k` ranks: `label,rank1,...,rankk,hdist@1,hdist@5`.
+fn header(k: usize) -> Vec<String> {
+    std::iter::once("label".to_string())
+        .chain((1..=k).map(|j| format!("rank{j}")))
+        .chain(["hdist@1".to_string(), "hdist@5".to_string()])
+        .collect()
+}
+
+/// One row's `(hdist@1, hdist@5)`: `d(rank1, t)` and `(1/k) sum_j d(rank_j, t)` for the true
+/// class `t` and its `k` ranked classes.
+fn row_hdists(t: usize, ranks: &[usize], d: &dyn Fn(usize, usize) -> f64) -> (f64, f64) {
+    let mean = ranks.iter().map(|&a| d(a, t)).sum::<f64>() / ranks.len() as f64;
+    (d(ranks[0], t), mean)
 }
 
 /// A field as error messages show it: at most 40 characters.

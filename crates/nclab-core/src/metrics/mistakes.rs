@@ -182,6 +182,11 @@ impl MistakeEvaluator {
         self
     }
 
+    /// The number of classes K of the hierarchy.
+    pub fn num_classes(&self) -> usize {
+        self.k
+    }
+
     /// The cut-offs, sorted, 1 included.
     pub fn ks(&self) -> &[usize] {
         &self.ks

@@ -408,8 +408,8 @@ pub fn load_run(dir: &Path) -> Result<Run> {
 /// The run's `test_predictions.csv`, when present: read, and refused unless its rows fit the
 /// run's tree ([`TestPredictions::check_against_tree`]; the classes and distances are checked
 /// when the tree can still be read) and their means are the run's final test metrics (to 1e-9,
-/// relative above 1; a blank final value where the file has one is refused): a file beside the wrong run would otherwise pair another network's images
-/// with this one's.
+/// relative above 1; a blank final value where the file has one is refused): a file beside
+/// the wrong run would otherwise pair another network's images with this one's.
 pub fn load_predictions(run: &Run) -> Result<Option<TestPredictions>> {
     let path = run.dir.join(predictions::FILE);
     if !path.exists() && !path.is_symlink() {
@@ -426,18 +426,19 @@ pub fn load_predictions(run: &Run) -> Result<Option<TestPredictions>> {
     let text = nclab_core::io::read_text(&path)?;
     let p = TestPredictions::parse(&text)
         .map_err(|msg| anyhow::anyhow!("{}: {msg}", path.display()))?;
-    let tree = run
-        .hierarchy_spec()
-        .and_then(|spec| (spec.trim() != "flat").then(|| Hierarchy::resolve(&spec, None).ok())?);
-    let flat = |a: usize, b: usize| f64::from(u8::from(a != b));
+    // The run's tree: `flat` without its size has distance 1 between any two classes; a tree
+    // that can no longer be read (a file gone) checks the rows without distances.
+    let spec = run.hierarchy_spec();
+    let flat = spec.as_deref().is_some_and(|s| s.trim() == "flat");
+    let tree = spec
+        .filter(|_| !flat)
+        .and_then(|s| Hierarchy::resolve(&s, None).ok());
+    let on_flat = |a: usize, b: usize| f64::from(u8::from(a != b));
     let on_tree = |a: usize, b: usize| tree.as_ref().map_or(0.0, |h| h.distance(a, b) as f64);
-    let is_flat = run.hierarchy_spec().is_some_and(|s| s.trim() == "flat");
-    let d: Option<&dyn Fn(usize, usize) -> f64> = if tree.is_some() {
-        Some(&on_tree)
-    } else if is_flat {
-        Some(&flat)
-    } else {
-        None
+    let d: Option<&dyn Fn(usize, usize) -> f64> = match (&tree, flat) {
+        (Some(_), _) => Some(&on_tree),
+        (None, true) => Some(&on_flat),
+        (None, false) => None,
     };
     p.check_against_tree(tree.as_ref().map(Hierarchy::num_classes), d)
         .map_err(|msg| anyhow::anyhow!("{}: {msg}", path.display()))?;

@@ -167,7 +167,7 @@ impl Comparison {
     pub fn widened_interval(&self) -> Option<(f64, f64)> {
         let term = self.test_images?;
         let (d, lo, hi, _) = self.effect();
-        let half = test_images_widened(hi - lo, term.half_width);
+        let half = nclab_core::test_images::widened_half_width((hi - lo) / 2.0, term.half_width);
         half.is_finite().then_some((d - half, d + half))
     }
 
@@ -429,11 +429,6 @@ pub fn comparisons(runs: &[Run], conditions: &[Condition], metrics: &[String]) -
     }
     adjust_family(&mut out);
     out
-}
-
-/// The half-width of an interval of width `width` widened by the test images' half-width.
-fn test_images_widened(width: f64, images: f64) -> f64 {
-    nclab_core::test_images::widened_half_width(width / 2.0, images)
 }
 
 /// A number for CSV: shortest round-trip text, empty when not finite.

@@ -42,7 +42,7 @@ pub fn term(
 ) -> Option<TestImageTerm> {
     let va = by_seed(runs, a, metric);
     let vb = by_seed(runs, b, metric);
-    if va.is_empty() || vb.is_empty() || !same_images(runs, a, b) {
+    if va.is_empty() || vb.is_empty() || first_mismatch(runs, a, b).is_some() {
         return None;
     }
     let shared: Vec<i64> = va.keys().filter(|s| vb.contains_key(s)).copied().collect();
@@ -136,22 +136,17 @@ pub fn mismatches(runs: &[Run], conditions: &[Condition]) -> Vec<String> {
         .iter()
         .filter_map(|a| {
             let b = &conditions[a.baseline?];
-            let first = with_predictions(runs, a)
-                .chain(with_predictions(runs, b))
-                .next()?;
-            let other = with_predictions(runs, a)
-                .chain(with_predictions(runs, b))
-                .find(|r| r.1.labels != first.1.labels)?;
-            let why = if first.1.len() == other.1.len() {
+            let ((r1, p1), (r2, p2)) = first_mismatch(runs, a, b)?;
+            let why = if p1.len() == p2.len() {
                 "the label columns differ".to_string()
             } else {
-                format!("{} and {} rows", first.1.len(), other.1.len())
+                format!("{} and {} rows", p1.len(), p2.len())
             };
             Some(format!(
                 "{} and {}: their {} list different test images ({why}), so the report gives no \
                  test-image term between {} and {}",
-                first.0.dir.display(),
-                other.0.dir.display(),
+                r1.dir.display(),
+                r2.dir.display(),
                 predictions::FILE,
                 a.name,
                 b.name
@@ -179,20 +174,32 @@ fn by_seed(runs: &[Run], c: &Condition, metric: &str) -> BTreeMap<i64, Vec<f64>>
     out
 }
 
+/// A run and its test predictions.
+type WithPredictions<'r> = (&'r Run, &'r TestPredictions);
+
+/// The runs of a condition that have test predictions.
 fn with_predictions<'r>(
     runs: &'r [Run],
     c: &Condition,
-) -> impl Iterator<Item = (&'r Run, &'r TestPredictions)> + Clone {
+) -> impl Iterator<Item = WithPredictions<'r>> + Clone {
     let idx = c.runs.clone();
     idx.into_iter()
         .filter_map(move |i| Some((&runs[i], runs[i].predictions.as_ref()?)))
 }
 
-/// Whether every run of the two conditions with predictions lists the same test images.
-fn same_images(runs: &[Run], a: &Condition, b: &Condition) -> bool {
+/// The first run of the two conditions with predictions and the first other one whose
+/// predictions list other test images (a different label column); `None` when they all agree.
+#[allow(clippy::type_complexity)]
+fn first_mismatch<'r>(
+    runs: &'r [Run],
+    a: &Condition,
+    b: &Condition,
+) -> Option<(
+    (&'r Run, &'r TestPredictions),
+    (&'r Run, &'r TestPredictions),
+)> {
     let mut all = with_predictions(runs, a).chain(with_predictions(runs, b));
-    let Some((_, first)) = all.next() else {
-        return true;
-    };
-    all.all(|(_, p)| p.labels == first.labels)
+    let first = all.next()?;
+    let other = all.find(|(_, p)| p.labels != first.1.labels)?;
+    Some((first, other))
 }
