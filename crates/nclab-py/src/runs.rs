@@ -102,8 +102,7 @@ impl RunWriter {
         let p = py
             .detach(|| TestPredictions::of_logits(&evaluator, scores, &y))
             .map_err(errors::core)?;
-        dir.write_atomic(predictions::FILE, p.to_csv().as_bytes())
-            .map_err(errors::runs)
+        p.write(&dir.file(predictions::FILE)).map_err(errors::runs)
     }
 
     /// Releases the lock; the directory is then complete.

@@ -140,6 +140,13 @@ impl TestPredictions {
         )
     }
 
+    /// Writes the file's text to `path`, atomically (through a temporary file, never half
+    /// written): `nclab train`, the Python `Tracker` and `nclab evaluate --predictions` all
+    /// write it so.
+    pub fn write(&self, path: &std::path::Path) -> anyhow::Result<()> {
+        crate::run_dir::write_atomic(path, self.to_csv().as_bytes())
+    }
+
     /// The file's text.
     pub fn to_csv(&self) -> String {
         let header = header(self.k);

@@ -458,9 +458,8 @@ impl<'a> Run<'a> {
             self.last_row = last_row_from_csv(&self.dir)?;
         }
         write_final(&self.dir, &m.train, &m.test, &m.weights, &m.bias)?;
-        let predictions = analysis::test_predictions(&m.test, &self.fixed.mistakes)?;
-        self.dir
-            .write_atomic(predictions::FILE, predictions.to_csv().as_bytes())?;
+        analysis::test_predictions(&m.test, &self.fixed.mistakes)?
+            .write(&self.dir.file(predictions::FILE))?;
         let t_ckpt = Instant::now();
         self.checkpoints.wait()?;
         self.progress.checkpoint_s += t_ckpt.elapsed().as_secs_f64();

@@ -139,7 +139,7 @@ pub fn run(args: Args) -> Result<()> {
     if let Some(path) = &args.predictions {
         let ranked = MistakeEvaluator::top1_top5(&hierarchy)?;
         let p = TestPredictions::of_logits(&ranked, scores, &labels).map_err(named)?;
-        nclab_runs::run_dir::write_atomic(path, p.to_csv().as_bytes())
+        p.write(path)
             .with_context(|| format!("--predictions {}", path.display()))?;
     }
     let mut losses = Vec::new();
