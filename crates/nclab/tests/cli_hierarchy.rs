@@ -261,6 +261,13 @@ fn evaluate_json_on_a_hand_made_example() {
     let preds = dir.join("test_predictions.csv");
     let (ok, _, err) = evaluate(&logits, &labels, s(&f), &["--predictions", s(&preds)]);
     assert!(ok, "{err}");
+    // A folder that does not exist: the error names the option and the path.
+    let nowhere = dir.join("no-such-folder/p.csv");
+    let (ok, _, err) = evaluate(&logits, &labels, s(&f), &["--predictions", s(&nowhere)]);
+    assert!(
+        !ok && err.contains("--predictions") && err.contains("no-such-folder"),
+        "{err}"
+    );
     assert_eq!(
         std::fs::read_to_string(&preds).unwrap(),
         "label,rank1,rank2,rank3,hdist@1,hdist@5\n0,0,1,2,0,1\n0,1,2,0,1,1\n\
