@@ -78,9 +78,23 @@ def condition_of(cell):
 HIERARCHICAL = ("hxe", "soft")
 
 
+def flat_loss_tree(cfg):
+    """Whether a run's loss has a flat tree of its own (`loss.hierarchy = "flat"`): its soft
+    labels are then label smoothing, whatever tree the run is measured on."""
+    own = cfg["loss"].get("hierarchy")
+    return own is not None and (own == "flat" or own.startswith("flat:"))
+
+
 def hierarchical(grid):
-    """The conditions of a grid trained with a hierarchical loss."""
-    return {condition_of(cell) for cell, cfg, _ in runs_of(grid) if cfg["loss"]["kind"] in HIERARCHICAL}
+    """The conditions of a grid trained with a hierarchical loss on the grid's tree."""
+    return {condition_of(cell) for cell, cfg, _ in runs_of(grid)
+            if cfg["loss"]["kind"] in HIERARCHICAL and not flat_loss_tree(cfg)}
+
+
+def smoothing(grid):
+    """The label-smoothing controls of a grid: soft labels whose loss has the flat tree."""
+    return {condition_of(cell) for cell, cfg, _ in runs_of(grid)
+            if cfg["loss"]["kind"] == "soft" and flat_loss_tree(cfg)}
 
 
 @functools.cache
@@ -926,8 +940,12 @@ def lead_sentence(grids):
             per = collections.Counter(condition_of(cell) for cell, _, _ in runs_of(g))
             lo, hi = min(per.values()), max(per.values())
             seeds = f"{lo}" if lo == hi else f"{lo} to {hi}"
+            geometry = [("nc1", "NC1"), ("nc2", "NC2"), ("mean_tree_correlation", "tree correlation")]
+            control = "".join(
+                f" Label smoothing, the control for soft targets without the tree ({n}): "
+                f"{one_condition(found, n, geometry, factors)}." for n in sorted(smoothing(g)))
             return (f"**The answer so far, at full data (`{g}`, {seeds} seeds per condition, "
-                    "provisional):** the hierarchical losses " + "; ".join(said) + ".")
+                    "provisional):** the hierarchical losses " + "; ".join(said) + "." + control)
     return ""
 
 
@@ -950,6 +968,10 @@ def names_key(grids):
                     "control)")
     if any(re.fullmatch(r"soft-m[\d.]+", n) for n in names):
         said.append("`soft-mM` soft labels whose targets put a mean mass M on the true class")
+    if any(re.fullmatch(r"ls-m[\d.]+", n) for n in names):
+        said.append("`ls-mM` label smoothing with mass M on the true class (the soft-label loss on "
+                    "the flat tree, measured on the grid's tree: the control for soft targets "
+                    "without the tree)")
     if not said:
         return ""
     return (" Names: " + ", ".join(said) + " ([the full-data section](#the-published-protocol-at-full-data) "
@@ -1003,8 +1025,11 @@ def full_data_bullet(f):
                                "with the simplex ETF, so it rises whenever the class means leave the "
                                "ETF, even while the classifier lines up with them; self-duality "
                                "measures that alignment alone (docs/metrics.md).")
+        controls = smoothing(g)
         for n in others:
-            out.append(f"  - {n}, not a hierarchical loss, for comparison: "
+            what = ("label smoothing (soft targets without the tree), the control for the soft "
+                    "labels" if n in controls else "not a hierarchical loss")
+            out.append(f"  - {n}, {what}, for comparison: "
                        f"{one_condition(every, n, [m for _, ms in THEMES for m in ms], factors_of(g))}.")
         out.append(
             f"  - Paired over the seeds each condition shares with CE ({span(pairs, 3)} pairs), on one "

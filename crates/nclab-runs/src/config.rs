@@ -207,6 +207,11 @@ pub struct LossConfig {
     pub alpha: f64,
     /// `hxe`: `none` (alpha = 0 is CE) or `nodes` (weights divided by their sum over nodes).
     pub normalize: HxeNormalize,
+    /// `soft`, `hxe`: a tree for the loss alone (same forms as `hierarchy`); unset, the loss
+    /// uses `hierarchy`. `flat` makes `soft` label smoothing while the tree metrics and the
+    /// mistake metrics keep `hierarchy`: the control that separates the tree from soft targets.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hierarchy: Option<String>,
 }
 
 /// `[optim]`: SGD and its learning-rate schedule.
@@ -353,6 +358,7 @@ impl Default for LossConfig {
             beta: 10.0,
             alpha: 0.1,
             normalize: HxeNormalize::None,
+            hierarchy: None,
         }
     }
 }
@@ -426,6 +432,10 @@ pub fn flatten(table: &toml::Table) -> Vec<(String, toml::Value)> {
 }
 
 impl Config {
+    /// The keys whose unset value a written config leaves out (so that configs written before
+    /// they existed read back the same).
+    pub const OPTIONAL_KEYS: &'static [&'static str] = &["loss.hierarchy"];
+
     /// Reads a config file and applies `key=value` overrides (dotted keys, TOML values; a value
     /// that is not valid TOML is taken as a string, so `--set data.name=cifar10` works).
     ///
@@ -444,11 +454,9 @@ impl Config {
             apply_override(&mut table, o)?;
             config = deserialize(&table).with_context(|| format!("--set {o}"))?;
         }
-        // The hierarchy is read here too, so that a name or file that does not resolve, or a
+        // The hierarchies are read here too, so that a name or file that does not resolve, or a
         // tree that does not fit the dataset, is reported against the config.
-        let checked = config
-            .validate()
-            .and_then(|()| config.hierarchy().map(drop));
+        let checked = config.validate().and_then(|()| config.check_hierarchies());
         checked.map_err(|e| {
             let message = format!("{e:#}");
             let culprit = overrides.iter().rev().find(|o| {
@@ -682,13 +690,31 @@ impl Config {
     /// one leaf per class); the error names the key and, for a class count that does not
     /// match, the dataset.
     pub fn hierarchy(&self) -> anyhow::Result<Hierarchy> {
+        self.resolve_tree("hierarchy", &self.hierarchy)
+    }
+
+    /// The loss's own tree, key `loss.hierarchy`, resolved like `hierarchy`; `None` when the key
+    /// is unset and the loss uses `hierarchy`.
+    pub fn loss_hierarchy(&self) -> anyhow::Result<Option<Hierarchy>> {
+        let spec = self.loss.hierarchy.as_deref();
+        spec.map(|s| self.resolve_tree("loss.hierarchy", s))
+            .transpose()
+    }
+
+    /// Resolves `hierarchy` and `loss.hierarchy`, for the errors alone.
+    pub fn check_hierarchies(&self) -> anyhow::Result<()> {
+        self.hierarchy()?;
+        self.loss_hierarchy()?;
+        Ok(())
+    }
+
+    fn resolve_tree(&self, key: &str, spec: &str) -> anyhow::Result<Hierarchy> {
         let k = self.num_classes();
-        let h = Hierarchy::resolve(&self.hierarchy, Some(k))
-            .with_context(|| format!("key `hierarchy` ({:?})", self.hierarchy))?;
+        let h =
+            Hierarchy::resolve(spec, Some(k)).with_context(|| format!("key `{key}` ({spec:?})"))?;
         h.check_num_classes(k).with_context(|| {
             format!(
-                "key `hierarchy` ({:?}) does not match data.name = {:?}",
-                self.hierarchy,
+                "key `{key}` ({spec:?}) does not match data.name = {:?}",
                 self.data.name.as_str()
             )
         })?;
@@ -712,13 +738,22 @@ impl Config {
             ),
             LossKind::Ce | LossKind::Mse => None,
         };
-        if let Some(what) = what.filter(|_| flat()) {
+        // A loss tree set on purpose (`loss.hierarchy = "flat"`: label smoothing) is not a slip.
+        let implicit = self.loss.hierarchy.is_none();
+        if let Some(what) = what.filter(|_| implicit && flat()) {
             out.push(format!(
                 "loss.kind = {:?} with hierarchy = {:?}, a tree of depth 1: {what}, not a \
                  hierarchical loss; set `hierarchy` to a tree with levels between the root and \
                  the classes (cifar10, cifar100, fashion-mnist or a file)",
                 self.loss.kind.as_str(),
                 self.hierarchy
+            ));
+        }
+        if let (None, Some(tree)) = (what, &self.loss.hierarchy) {
+            out.push(format!(
+                "loss.hierarchy = {tree:?} with loss.kind = {:?}: only the soft and hxe losses \
+                 use a tree, so this one ignores it",
+                self.loss.kind.as_str()
             ));
         }
         let e = self.optim.epochs;
@@ -938,6 +973,58 @@ mod tests {
         assert!(w[0].contains("plain label smoothing"), "{}", w[0]);
         // A plain loss on the flat tree is what it should be.
         assert_eq!(warnings(&["loss.kind=mse"]), Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_loss_tree_of_its_own_leaves_the_metrics_tree() {
+        let set = |sets: &[&str]| {
+            let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+            Config::from_toml_str("", &sets).unwrap()
+        };
+        let tree = ["data.name=fashion-mnist", "hierarchy=fashion-mnist"];
+        // Unset: the loss uses `hierarchy`, and a written config has no such key (so configs
+        // written before the key existed read back the same).
+        let c = set(&[tree[0], tree[1], "loss.kind=soft"]);
+        assert!(c.loss_hierarchy().unwrap().is_none());
+        assert!(!c
+            .to_toml_string()
+            .split("[loss]")
+            .nth(1)
+            .unwrap()
+            .contains("hierarchy"));
+        // `flat` for the loss alone: label smoothing, measured on the Fashion-MNIST tree.
+        let c = set(&[tree[0], tree[1], "loss.kind=soft", "loss.hierarchy=flat"]);
+        let loss_tree = c.loss_hierarchy().unwrap().unwrap();
+        assert_eq!((loss_tree.num_classes(), loss_tree.max_depth()), (10, 1));
+        assert!(c.hierarchy().unwrap().max_depth() > 1);
+        assert_eq!(Config::from_toml_str(&c.to_toml_string(), &[]).unwrap(), c);
+        // Chosen on purpose, a flat loss tree is not warned about; a loss without a tree is.
+        assert_eq!(c.warnings(), Vec::<String>::new());
+        assert_eq!(
+            set(&["loss.kind=mse", "loss.hierarchy=flat"]).warnings(),
+            vec![
+                "loss.hierarchy = \"flat\" with loss.kind = \"mse\": only the soft and hxe \
+                 losses use a tree, so this one ignores it"
+                    .to_string()
+            ]
+        );
+        // A loss tree that does not resolve, or does not fit the data, names its key and --set.
+        let dir = nclab_testkit::scratch("config-loss-tree");
+        let path = dir.join("c.toml");
+        std::fs::write(&path, "[loss]\nkind = \"soft\"\n").unwrap();
+        let err = |set: &str| format!("{:#}", Config::load(&path, &[set.into()]).unwrap_err());
+        let e = err("loss.hierarchy=no-such-tree");
+        assert!(
+            e.starts_with(
+                "--set loss.hierarchy=no-such-tree: key `loss.hierarchy` (\"no-such-tree\")"
+            ),
+            "{e}"
+        );
+        let e = err("loss.hierarchy=flat:7");
+        assert!(
+            e.starts_with("--set loss.hierarchy=flat:7: key `loss.hierarchy` (\"flat:7\")"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -500,6 +500,9 @@ pub struct Summary {
     pub model: String,
     pub loss: String,
     pub hierarchy: String,
+    /// The loss's own tree (`loss.hierarchy`), absent when the loss uses `hierarchy`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loss_hierarchy: Option<String>,
     pub status: Status,
     pub diverged_at_epoch: Option<usize>,
     pub epochs: usize,

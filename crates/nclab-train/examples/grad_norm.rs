@@ -35,8 +35,8 @@ fn main() -> anyhow::Result<()> {
     }
     let config = Config::load(std::path::Path::new(&path), &sets)?;
     let k = config.num_classes();
-    let hierarchy = config.hierarchy()?;
-    let tree = LossTree::from_hierarchy(&hierarchy);
+    let (hierarchy, own) = (config.hierarchy()?, config.loss_hierarchy()?);
+    let tree = LossTree::from_hierarchy(own.as_ref().unwrap_or(&hierarchy));
     tch::manual_seed(config.seed as i64);
     let data = dataset::load(&config, Device::Cpu, false)?;
     let vs = VarStore::new(Device::Cpu);

@@ -13,7 +13,6 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{bail, Context};
-use nclab_core::hierarchy::Hierarchy;
 use nclab_core::metrics::TreeMatrices;
 use nclab_core::rng::Rng;
 use tch::{nn::VarStore, Device, Kind, Tensor};
@@ -135,7 +134,8 @@ fn already_finished(dir: &RunDir) -> anyhow::Result<Option<Outcome>> {
 /// What the config fixes before any data is read.
 struct Fixed {
     k: usize,
-    hierarchy: Hierarchy,
+    /// The loss's tree: `loss.hierarchy` when set, else `hierarchy`.
+    loss_tree: LossTree,
     tree: TreeMatrices,
     mistakes: MistakeEvaluator,
     analysis_epochs: Vec<usize>,
@@ -146,11 +146,12 @@ impl Fixed {
     fn new(config: &Config) -> anyhow::Result<Fixed> {
         let k = config.num_classes();
         let hierarchy = config.hierarchy()?;
+        let own = config.loss_hierarchy()?;
         Ok(Fixed {
             k,
+            loss_tree: LossTree::from_hierarchy(own.as_ref().unwrap_or(&hierarchy)),
             tree: TreeMatrices::from_hierarchy(&hierarchy, config.analysis.coarse_depth),
             mistakes: analysis::mistake_evaluator(&hierarchy)?,
-            hierarchy,
             analysis_epochs: config.analysis_epochs()?,
             device: resolve_device(config.device)?,
         })
@@ -214,12 +215,8 @@ impl<'a> Run<'a> {
         tch::manual_seed(config.seed as i64);
         let (k, device) = (fixed.k, fixed.device);
         let (data, steps) = load_data(config, k, device)?;
-        let loss = Loss::from_tree(
-            &config.loss_spec(),
-            &LossTree::from_hierarchy(&fixed.hierarchy),
-            device,
-        )
-        .with_context(|| format!("loss.kind = {:?}", config.loss.kind.as_str()))?;
+        let loss = Loss::from_tree(&config.loss_spec(), &fixed.loss_tree, device)
+            .with_context(|| format!("loss.kind = {:?}", config.loss.kind.as_str()))?;
         let Network {
             mut vs,
             model,
@@ -657,6 +654,7 @@ fn make_summary(
         model: config.model.kind.as_str().into(),
         loss: config.loss.kind.as_str().into(),
         hierarchy: config.hierarchy.clone(),
+        loss_hierarchy: config.loss.hierarchy.clone(),
         status,
         diverged_at_epoch,
         epochs: config.optim.epochs,

@@ -841,3 +841,56 @@ fn one_writer_no_trace_of_failed_starts_and_torn_lines_cut() {
         .all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok()));
     std::fs::remove_dir_all(&cut).unwrap();
 }
+
+/// `loss.hierarchy` gives the loss a tree of its own. Soft labels on `flat` (label smoothing)
+/// in a run whose `hierarchy` is a two-level tree train exactly like the same loss in a run on
+/// the flat tree (the loss alone trains the network), while the tree and mistake metrics are
+/// measured on the run's tree: with the top-5 set holding all 4 classes, hdist@5 is the mean
+/// LCA height over the classes, (0 + 1 + 2 + 2) / 4 = 1.25 on the tree, (0 + 1 + 1 + 1) / 4 =
+/// 0.75 on the flat one.
+#[test]
+fn a_loss_tree_of_its_own_trains_the_network_and_the_run_tree_measures_it() {
+    let root = scratch("loss-tree");
+    let tree = root.join("tree.txt");
+    std::fs::write(&tree, "root a\nroot b\na c0\na c1\nb c2\nb c3\n").unwrap();
+    let on_tree = format!("hierarchy=\"{}\"", tree.display());
+    let soft = ["loss.kind=soft", "loss.beta=2"];
+    let (smooth, flat, hier) = (root.join("smooth"), root.join("flat"), root.join("hier"));
+    let smooth_config = tiny(&[soft[0], soft[1], &on_tree, "loss.hierarchy=flat"]);
+    let outcome = train(&smooth_config, &opts(&smooth)).unwrap();
+    assert_eq!(outcome.summary.loss_hierarchy.as_deref(), Some("flat"));
+    let saved = std::fs::read_to_string(smooth.join("config.toml")).unwrap();
+    assert_eq!(Config::from_toml_str(&saved, &[]).unwrap(), smooth_config);
+    let outcome = train(&tiny(&soft), &opts(&flat)).unwrap();
+    assert_eq!(outcome.summary.loss_hierarchy, None);
+    train(&tiny(&[soft[0], soft[1], &on_tree]), &opts(&hier)).unwrap();
+
+    let tree_columns = [
+        "mean_tree_correlation",
+        "nc2_tree",
+        "nc1_coarse",
+        "mistake_severity",
+        "hdist@1",
+        "hdist@5",
+    ];
+    let (header, a) = read_csv(&smooth.join("metrics.csv"));
+    let (_, b) = read_csv(&flat.join("metrics.csv"));
+    let (_, c) = read_csv(&hier.join("metrics.csv"));
+    let at = |name: &str| header.iter().position(|h| h == name).unwrap();
+    for (ra, rb) in a.iter().zip(&b) {
+        for (i, name) in header.iter().enumerate() {
+            if name != "elapsed_s" && !tree_columns.contains(&name.as_str()) {
+                assert_eq!(ra[i], rb[i], "{name}, epoch {}", ra[0]);
+            }
+        }
+        let hdist5 = |r: &Vec<String>| r[at("hdist@5")].parse::<f64>().unwrap();
+        assert!((hdist5(ra) - 1.25).abs() < 1e-12, "{ra:?}");
+        assert!((hdist5(rb) - 0.75).abs() < 1e-12, "{rb:?}");
+        // The tree has a level between the root and the classes, the flat one none.
+        assert!(!ra[at("nc1_coarse")].is_empty() && rb[at("nc1_coarse")].is_empty());
+    }
+    // The tree's own soft labels are another loss: the training loss differs.
+    let loss = at("train_loss");
+    assert_ne!(a[0][loss], c[0][loss]);
+    std::fs::remove_dir_all(root).unwrap();
+}

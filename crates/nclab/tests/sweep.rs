@@ -863,3 +863,55 @@ fn interrupts_keep_runs_resumable_and_one_sweep_per_folder() {
     assert!(plan.contains("(1 resume)"), "{plan}");
     fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The full-data grids of docs/study.md: MNIST CE and MSE; Fashion-MNIST's ten conditions,
+/// each a loss whose defining number is what the config's comments say it is. The soft-label
+/// betas are checked by the mass they put on the true class, `q_t(t) = 1 / sum_b exp(-beta
+/// dn(b, t))` averaged over the classes, computed here from the tree's distances.
+#[test]
+fn the_protocol_grids_expand_to_their_documented_conditions() {
+    use nclab_core::hierarchy::Hierarchy;
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs/study/protocol");
+    let out = std::env::temp_dir().join("nclab-sweep-test-protocol-never-written");
+    let mass = |tree: &str, beta: f64| -> f64 {
+        let h = Hierarchy::resolve(tree, Some(10)).unwrap();
+        let dn = h.normalized_distance_matrix();
+        (0..10)
+            .map(|t| 1.0 / (0..10).map(|b| (-beta * dn[t * 10 + b]).exp()).sum::<f64>())
+            .sum::<f64>()
+            / 10.0
+    };
+    let (_, _, cells) = load_plan(&root.join("mnist-mlp.toml"), Some(&out)).unwrap();
+    assert_eq!(cells.len(), 10);
+    let (_, _, cells) = load_plan(&root.join("fashion-mnist-mlp.toml"), Some(&out)).unwrap();
+    assert_eq!(cells.len(), 50);
+    for c in &cells {
+        let (cfg, name) = (&c.cell.config, c.cell.name.as_str());
+        let label = name.split('_').next().unwrap().trim_start_matches("loss=");
+        assert_eq!(
+            (cfg.data.per_class, cfg.optim.epochs, cfg.hierarchy.as_str()),
+            (0, 350, "fashion-mnist"),
+            "{name}"
+        );
+        let lr = match label {
+            "mse" => 0.0184,
+            "hxe-0.6-lr" => 0.17526,
+            _ => 0.0679,
+        };
+        assert_eq!(cfg.optim.lr, lr, "{name}");
+        let own_tree = cfg.loss.hierarchy.as_deref();
+        assert_eq!(
+            own_tree,
+            label.starts_with("ls-").then_some("flat"),
+            "{name}"
+        );
+        if let Some(m) = label.strip_prefix("soft-m").or(label.strip_prefix("ls-m")) {
+            let want: f64 = m.parse().unwrap();
+            let got = mass(own_tree.unwrap_or("fashion-mnist"), cfg.loss.beta);
+            assert!((got - want).abs() < 1e-6, "{name}: mass {got}");
+        }
+    }
+    // ls-m0.5 is label smoothing: on the flat tree, mass 1 / (1 + 9 e^-beta), so beta = ln 9.
+    assert!((mass("flat", 9f64.ln()) - 0.5).abs() < 1e-15);
+    assert!(!out.exists());
+}

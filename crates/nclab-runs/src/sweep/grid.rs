@@ -182,7 +182,9 @@ impl Grid {
                 .with_context(|| format!("cell {name}"))?;
             // A hierarchy that does not resolve, or does not fit the dataset, fails here (and
             // so in `--dry-run`), not when the cell's run starts.
-            config.hierarchy().with_context(|| format!("cell {name}"))?;
+            config
+                .check_hierarchies()
+                .with_context(|| format!("cell {name}"))?;
             config.name = format!("{}/{name}", self.name);
             cells.push(Cell {
                 name,
@@ -392,13 +394,17 @@ fn keys_of(d: &Dimension) -> impl Iterator<Item = &str> {
         .flat_map(|l| l.set.iter().map(|(k, _)| k.as_str()))
 }
 
-/// Every leaf key of a config, dotted (`optim.lr`, `seed`, `model.widths`).
+/// Every leaf key of a config, dotted (`optim.lr`, `seed`, `model.widths`): those a default
+/// config writes, and the optional ones it leaves out ([`Config::OPTIONAL_KEYS`]).
 pub fn config_keys() -> BTreeSet<String> {
     let table: toml::Table = Config::default()
         .to_toml_string()
         .parse()
         .expect("a resolved config parses");
-    flatten(&table).into_iter().map(|(k, _)| k).collect()
+    let written = flatten(&table).into_iter().map(|(k, _)| k);
+    written
+        .chain(Config::OPTIONAL_KEYS.iter().map(|k| k.to_string()))
+        .collect()
 }
 
 fn check_key(origin: &str, key: &str, known: &BTreeSet<String>) -> anyhow::Result<()> {
