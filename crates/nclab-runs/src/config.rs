@@ -5,6 +5,7 @@
 //! Errors name the key at fault (`optim.lr`, `loss.kind`, `hierarchy`, ...), so that a user
 //! knows what to fix.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use anyhow::{anyhow, bail, Context};
@@ -496,9 +497,26 @@ impl Config {
         Ok(config)
     }
 
-    /// The fully resolved config as TOML (every key, defaults included).
+    /// The fully resolved config as TOML (every key, defaults included, but for the
+    /// [`OPTIONAL_KEYS`](Self::OPTIONAL_KEYS) left unset).
     pub fn to_toml_string(&self) -> String {
         toml::to_string(self).expect("a Config always serialises to TOML")
+    }
+
+    /// The dotted keys whose values differ from `old`'s, as `optim.lr (0.1 -> 0.2)`, sorted by
+    /// key; a key that one of the two leaves unset shows as `unset` on that side.
+    pub fn differences(&self, old: &Config) -> Vec<String> {
+        let leaves = |c: &Config| -> BTreeMap<String, toml::Value> {
+            let table: toml::Table = c.to_toml_string().parse().expect("a config parses");
+            flatten(&table).into_iter().collect()
+        };
+        let (a, b) = (leaves(old), leaves(self));
+        let shown = |v: Option<&toml::Value>| v.map_or("unset".to_string(), |v| v.to_string());
+        let keys: BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+        keys.into_iter()
+            .filter(|k| a.get(*k) != b.get(*k))
+            .map(|k| format!("{k} ({} -> {})", shown(a.get(k)), shown(b.get(k))))
+            .collect()
     }
 
     /// Checks values that the types alone do not: positive sizes, ranges, and bounds that keep
@@ -694,11 +712,36 @@ impl Config {
     }
 
     /// The loss's own tree, key `loss.hierarchy`, resolved like `hierarchy`; `None` when the key
-    /// is unset and the loss uses `hierarchy`.
+    /// is unset and the loss uses `hierarchy`. A tree with the same class names as `hierarchy`
+    /// in another order is an error: the loss and the metrics would mean different classes by
+    /// one index.
     pub fn loss_hierarchy(&self) -> anyhow::Result<Option<Hierarchy>> {
-        let spec = self.loss.hierarchy.as_deref();
-        spec.map(|s| self.resolve_tree("loss.hierarchy", s))
-            .transpose()
+        let Some(spec) = self.loss.hierarchy.as_deref() else {
+            return Ok(None);
+        };
+        let own = self.resolve_tree("loss.hierarchy", spec)?;
+        let (ours, theirs) = (own.class_names(), self.hierarchy()?.class_names());
+        let same_set = || {
+            let sorted = |v: &[String]| {
+                let mut v = v.to_vec();
+                v.sort();
+                v
+            };
+            sorted(&ours) == sorted(&theirs)
+        };
+        if ours != theirs && same_set() {
+            let c = (0..ours.len()).find(|&c| ours[c] != theirs[c]).unwrap_or(0);
+            bail!(
+                "key `loss.hierarchy` ({spec:?}): its classes are those of `hierarchy` ({:?}) in \
+                 another order (class {c} is {:?} there, {:?} here), so the loss and the metrics \
+                 would mean different classes by one number; list the classes in the order of \
+                 `hierarchy`",
+                self.hierarchy,
+                theirs[c],
+                ours[c]
+            );
+        }
+        Ok(Some(own))
     }
 
     /// Resolves `hierarchy` and `loss.hierarchy`, for the errors alone.
@@ -722,34 +765,46 @@ impl Config {
     }
 
     /// Settings that are valid but are probably not what was meant, one message each: a
-    /// hierarchical loss on a tree of depth 1 (every class one edge below the root), and the
-    /// step schedule on a run too short to train at `optim.lr` at all.
+    /// hierarchical loss on a tree of depth 1 (every class one edge below the root; soft labels
+    /// on a flat `loss.hierarchy`, label smoothing by choice, excepted), a `loss.hierarchy` that
+    /// the loss does not read, and the step schedule on a run too short to train at
+    /// `optim.lr` at all.
     pub fn warnings(&self) -> Vec<String> {
         let mut out = Vec::new();
-        let flat = || self.hierarchy().is_ok_and(|h| h.max_depth() <= 1);
+        // The loss's tree: `loss.hierarchy` when set, else `hierarchy`.
+        let (key, tree) = match &self.loss.hierarchy {
+            Some(t) => ("loss.hierarchy", t.as_str()),
+            None => ("hierarchy", self.hierarchy.as_str()),
+        };
+        let flat = || {
+            let own = self.loss_hierarchy().ok().flatten();
+            own.map_or_else(|| self.hierarchy().ok(), Some)
+                .is_some_and(|h| h.max_depth() <= 1)
+        };
         let what = match self.loss.kind {
             LossKind::Hxe => Some(
                 "HXE is then cross-entropy times a constant (the weight of the one edge above \
                  each class)",
             ),
+            // Soft labels on a flat tree set on purpose (`loss.hierarchy = "flat"`) are label
+            // smoothing by choice, not by slip.
+            LossKind::Soft if self.loss.hierarchy.is_some() => None,
             LossKind::Soft => Some(
                 "every wrong class is then equally far from the true one, so the soft labels \
                  are plain label smoothing",
             ),
             LossKind::Ce | LossKind::Mse => None,
         };
-        // A loss tree set on purpose (`loss.hierarchy = "flat"`: label smoothing) is not a slip.
-        let implicit = self.loss.hierarchy.is_none();
-        if let Some(what) = what.filter(|_| implicit && flat()) {
+        if let Some(what) = what.filter(|_| flat()) {
             out.push(format!(
-                "loss.kind = {:?} with hierarchy = {:?}, a tree of depth 1: {what}, not a \
-                 hierarchical loss; set `hierarchy` to a tree with levels between the root and \
+                "loss.kind = {:?} with {key} = {tree:?}, a tree of depth 1: {what}, not a \
+                 hierarchical loss; set `{key}` to a tree with levels between the root and \
                  the classes (cifar10, cifar100, fashion-mnist or a file)",
                 self.loss.kind.as_str(),
-                self.hierarchy
             ));
         }
-        if let (None, Some(tree)) = (what, &self.loss.hierarchy) {
+        let uses_tree = matches!(self.loss.kind, LossKind::Soft | LossKind::Hxe);
+        if let (false, Some(tree)) = (uses_tree, &self.loss.hierarchy) {
             out.push(format!(
                 "loss.hierarchy = {tree:?} with loss.kind = {:?}: only the soft and hxe losses \
                  use a tree, so this one ignores it",
@@ -998,8 +1053,23 @@ mod tests {
         assert_eq!((loss_tree.num_classes(), loss_tree.max_depth()), (10, 1));
         assert!(c.hierarchy().unwrap().max_depth() > 1);
         assert_eq!(Config::from_toml_str(&c.to_toml_string(), &[]).unwrap(), c);
-        // Chosen on purpose, a flat loss tree is not warned about; a loss without a tree is.
+        // Chosen on purpose, label smoothing is not warned about; HXE on a flat loss tree (CE
+        // times a constant) is, naming the key that made it flat; a loss without a tree is.
         assert_eq!(c.warnings(), Vec::<String>::new());
+        let hxe = set(&[tree[0], tree[1], "loss.kind=hxe", "loss.hierarchy=flat"]);
+        let w = hxe.warnings();
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(
+            w[0].starts_with(
+                "loss.kind = \"hxe\" with loss.hierarchy = \"flat\", a tree of depth 1: HXE is \
+                 then cross-entropy times a constant"
+            ) && w[0].contains("set `loss.hierarchy` to a tree"),
+            "{}",
+            w[0]
+        );
+        // ... and HXE on its own real tree, in a run measured on the flat one, is not.
+        let own = set(&["loss.kind=hxe", "loss.hierarchy=fashion-mnist"]);
+        assert_eq!(own.warnings(), Vec::<String>::new());
         assert_eq!(
             set(&["loss.kind=mse", "loss.hierarchy=flat"]).warnings(),
             vec![
@@ -1020,10 +1090,60 @@ mod tests {
             ),
             "{e}"
         );
+        // The same classes as `hierarchy`, in another order.
+        let tree = |name: &str, text: &str| {
+            let path = dir.join(name);
+            std::fs::write(&path, text).unwrap();
+            path.display().to_string()
+        };
+        let run_tree = tree("run.txt", "r a\nr b\na c0\na c1\nb c2\nb c3\n");
+        let regrouped = tree("regrouped.txt", "r a\nr b\na c0\nb c1\nb c2\nb c3\n");
+        // An edge list numbers the classes in the order of their lines: c2 is class 1 here.
+        let swapped = tree("swapped.txt", "r a\nr b\na c0\na c2\nb c1\nb c3\n");
+        let c = |loss_tree: &str| {
+            let sets = [
+                "data.name=\"synthetic\"".to_string(),
+                "data.classes=4".to_string(),
+                format!("hierarchy=\"{run_tree}\""),
+                format!("loss.hierarchy=\"{loss_tree}\""),
+            ];
+            Config::from_toml_str("[loss]\nkind = \"soft\"\n", &sets).unwrap()
+        };
+        // Other groups, the same class order: a tree of its own, accepted.
+        let own = c(&regrouped).loss_hierarchy().unwrap().unwrap();
+        assert_eq!(own.class_names(), ["c0", "c1", "c2", "c3"]);
+        let e = format!("{:#}", c(&swapped).loss_hierarchy().unwrap_err());
+        assert!(
+            e.contains("in another order (class 1 is \"c1\" there, \"c2\" here)"),
+            "{e}"
+        );
         let e = err("loss.hierarchy=flat:7");
         assert!(
             e.starts_with("--set loss.hierarchy=flat:7: key `loss.hierarchy` (\"flat:7\")"),
             "{e}"
+        );
+    }
+
+    #[test]
+    fn differences_pair_keys_by_name_also_when_one_side_leaves_one_unset() {
+        let c = |sets: &[&str]| {
+            let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+            Config::from_toml_str("", &sets).unwrap()
+        };
+        let (old, new) = (
+            c(&["loss.kind=soft"]),
+            c(&["loss.kind=soft", "optim.lr=0.1"]),
+        );
+        assert_eq!(new.differences(&old), ["optim.lr (0.0679 -> 0.1)"]);
+        assert_eq!(old.differences(&old), Vec::<String>::new());
+        // Only the optional key differs: it alone is named, on either side.
+        let ls = c(&["loss.kind=soft", "loss.hierarchy=flat"]);
+        assert_eq!(ls.differences(&old), ["loss.hierarchy (unset -> \"flat\")"]);
+        assert_eq!(old.differences(&ls), ["loss.hierarchy (\"flat\" -> unset)"]);
+        let both = c(&["loss.kind=soft", "loss.hierarchy=flat", "seed=2"]);
+        assert_eq!(
+            both.differences(&old),
+            ["loss.hierarchy (unset -> \"flat\")", "seed (0 -> 2)"]
         );
     }
 

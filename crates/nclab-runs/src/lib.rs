@@ -13,5 +13,6 @@ pub mod numbers;
 pub mod predictions;
 pub mod report;
 pub mod run_dir;
+pub mod stderr;
 pub mod sweep;
 pub mod train_args;

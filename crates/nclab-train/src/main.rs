@@ -24,7 +24,7 @@ fn main() -> ExitCode {
     match run(Cli::parse().args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            nclab_runs::errln!("error: {err:#}");
             ExitCode::FAILURE
         }
     }
@@ -34,7 +34,7 @@ fn run(args: args::Args) -> anyhow::Result<()> {
     nclab_runs::interrupt::install();
     let config = Config::load(&args.config, &args.set)?;
     for warning in config.warnings() {
-        eprintln!("warning: {warning}");
+        nclab_runs::errln!("warning: {warning}");
     }
     let out = args
         .out
@@ -55,18 +55,18 @@ fn run(args: args::Args) -> anyhow::Result<()> {
             s.diverged_at_epoch.unwrap_or(0),
             outcome.dir.display()
         ),
-        Status::Running => eprintln!(
+        Status::Running => nclab_runs::errln!(
             "stopped after epoch {} as asked; continue with --resume --out {}",
             args.stop_after_epoch.unwrap_or(0),
             outcome.dir.display()
         ),
         Status::Interrupted => {
             let dir = outcome.dir.display();
-            eprintln!("continue with: nclab train {dir}/config.toml --out {dir} --resume");
+            nclab_runs::errln!("continue with: nclab train {dir}/config.toml --out {dir} --resume");
             let code = nclab_runs::interrupt::requested().map_or(130, |s| 128 + s);
             std::process::exit(code);
         }
-        Status::Finished => eprintln!(
+        Status::Finished => nclab_runs::errln!(
             "finished {} epochs in {:.1} s on {} ({:.0} train images/s, {:.1}% of the time \
              outside training steps); TPT epoch: {}; results in {}",
             s.epochs,

@@ -132,9 +132,13 @@ impl Banner<'_> {
                 self.d
             ),
             format!(
-                "  model {model}: {} parameters; loss {}, hierarchy {}",
+                "  model {model}: {} parameters; loss {}{}, hierarchy {}",
                 thousands(self.parameters),
                 c.loss.kind.as_str(),
+                c.loss
+                    .hierarchy
+                    .as_ref()
+                    .map_or(String::new(), |t| format!(" on its own tree {t}")),
                 c.hierarchy
             ),
             format!(
@@ -279,7 +283,7 @@ impl Reporter {
     pub fn line(&self, text: &str) {
         match &self.bar {
             Some(bar) => bar.println(text),
-            None => eprintln!("{text}"),
+            None => nclab_runs::errln!("{text}"),
         }
     }
 
@@ -437,11 +441,26 @@ mod tests {
         assert!(lines.iter().all(|l| l.len() <= 80), "{lines:#?}");
         let resumed = Banner {
             resumed_after: 12,
+            device: banner.device.clone(),
             ..banner
         };
         assert_eq!(
             resumed.lines()[0],
             "nclab train: runs/try (resumed after epoch 12)"
+        );
+        // A loss with a tree of its own says so.
+        let mut smoothing = config.clone();
+        smoothing.loss.kind = nclab_runs::config::LossKind::Soft;
+        smoothing.loss.hierarchy = Some("flat".into());
+        smoothing.hierarchy = "fashion-mnist".into();
+        let with_tree = Banner {
+            config: &smoothing,
+            ..banner
+        };
+        assert_eq!(
+            with_tree.lines()[3],
+            "  model mlp [256, 256]: 269,322 parameters; loss soft on its own tree flat, \
+             hierarchy fashion-mnist"
         );
     }
 

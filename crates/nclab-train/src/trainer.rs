@@ -27,7 +27,7 @@ use super::losses::{Loss, LossTree};
 use super::models::{convert_to_channels_last, Model, ModelSpec};
 use super::optim::{learning_rate, Schedule, Sgd};
 use super::progress::{Banner, Reporter};
-use nclab_runs::config::{flatten, Config, DeviceChoice, LossKind, Precision};
+use nclab_runs::config::{Config, DeviceChoice, LossKind, Precision};
 use nclab_runs::predictions;
 use nclab_runs::run_dir::{self, Row, RunDir, Status, Summary};
 
@@ -88,7 +88,7 @@ pub fn train(config: &Config, opts: &TrainOptions) -> anyhow::Result<Outcome> {
     if opts.resume {
         check_same_config(config, &dir.path)?;
         if let Some(done) = already_finished(&dir)? {
-            eprintln!(
+            nclab_runs::errln!(
                 "{}: the run had already finished; nothing to do",
                 dir.path.display()
             );
@@ -712,17 +712,9 @@ fn check_same_config(config: &Config, dir: &Path) -> anyhow::Result<()> {
     if &old == config {
         return Ok(());
     }
-    let flat = |c: &Config| flatten(&toml::from_str(&c.to_toml_string()).unwrap());
-    let (a, b) = (flat(&old), flat(config));
-    let differing: Vec<String> = a
-        .iter()
-        .zip(&b)
-        .filter(|(x, y)| x != y)
-        .map(|(x, y)| format!("{} ({} -> {})", x.0, x.1, y.1))
-        .collect();
     bail!(
         "cannot resume {}: the config differs from the run's in {}",
         dir.display(),
-        differing.join(", ")
+        config.differences(&old).join(", ")
     )
 }

@@ -513,6 +513,34 @@ fn the_cli_reports_divergence_with_a_non_zero_exit() {
     std::fs::remove_file(&cfg).unwrap();
 }
 
+/// A standard error that nobody reads any more (`nclab-train ... 2>&1 | head -1`) does not
+/// stop the run: it finishes, exit status 0, with its summary (a panic on the first line
+/// written used to end it with status 101 and no summary).
+#[test]
+fn a_closed_standard_error_does_not_stop_the_run() {
+    let out = scratch("closed-stderr");
+    let cfg_dir = scratch("closed-stderr-config");
+    let cfg = cfg_dir.join("config.toml");
+    std::fs::write(&cfg, TINY).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_nclab-train"))
+        .args([
+            cfg.to_str().unwrap(),
+            "--quiet",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stderr.take());
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status}");
+    let summary = std::fs::read_to_string(out.join("summary.json")).unwrap();
+    assert!(summary.contains("\"status\": \"finished\""), "{summary}");
+    std::fs::remove_dir_all(&out).unwrap();
+    std::fs::remove_dir_all(&cfg_dir).unwrap();
+}
+
 fn config_error(text: &str, overrides: &[&str]) -> String {
     let o: Vec<String> = overrides.iter().map(|s| s.to_string()).collect();
     format!("{:#}", Config::from_toml_str(text, &o).unwrap_err())

@@ -10,7 +10,7 @@ fn main() -> std::process::ExitCode {
     match cli::run(args) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            nclab_runs::errln!("error: {err:#}");
             // Stopped by a signal (a sweep or report on Ctrl-C): the shell's 128 + signal, as
             // `nclab train` exits.
             match nclab_runs::interrupt::requested() {

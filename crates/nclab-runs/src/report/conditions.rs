@@ -433,8 +433,8 @@ pub fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
 /// cell (`loss=hxe-0.6_seed=0`), all runs of a condition agree on the cell without its `seed`,
 /// and the names differ between conditions: the level alone when one dimension is left
 /// (`hxe-0.6`), else `dimension=level` parts joined by `, `. Otherwise the differing config
-/// values in short (`loss.kind` by its value, other keys by their last part: `hxe alpha=0.3`),
-/// and the full label when even those collide.
+/// values in short (`loss.kind` by its value, other keys by their last part: `hxe alpha=0.3`,
+/// [`short_key`]), and the full label when even those collide.
 pub fn short_names(runs: &[Run], conditions: &[Condition], varying: &Varying) -> Vec<String> {
     let from_sweep: Option<Vec<String>> = conditions
         .iter()
@@ -475,8 +475,7 @@ pub fn short_names(runs: &[Run], conditions: &[Condition], varying: &Varying) ->
                     continue;
                 }
                 let v = c.key.get(k).map(|v| unquote(v)).unwrap_or("-".into());
-                let last = k.rsplit('.').next().unwrap_or(k);
-                parts.push(format!("{last}={v}"));
+                parts.push(format!("{}={v}", short_key(k)));
             }
             if parts.is_empty() {
                 c.label.clone()
@@ -489,6 +488,19 @@ pub fn short_names(runs: &[Run], conditions: &[Condition], varying: &Varying) ->
         short
     } else {
         conditions.iter().map(|c| c.label.clone()).collect()
+    }
+}
+
+/// A key as a condition's short name shows it: its last part (`alpha` for `loss.alpha`),
+/// unless that is a top-level key that defines conditions too (`loss.hierarchy` is not
+/// `hierarchy`; `data.name` stays `name`, as a run's `name` never defines one).
+fn short_key(key: &str) -> &str {
+    let last = key.rsplit('.').next().unwrap_or(key);
+    let top_level = crate::sweep::grid::config_keys().contains(last);
+    if last != key && top_level && !NON_CONDITION_KEYS.contains(&last) {
+        key
+    } else {
+        last
     }
 }
 
@@ -652,5 +664,21 @@ fn assign_baselines(conditions: &mut [Condition]) {
     }
     for (c, b) in conditions.iter_mut().zip(chosen) {
         c.baseline = b;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::short_key;
+
+    #[test]
+    fn short_keys_are_last_parts_unless_that_names_a_top_level_key() {
+        assert_eq!(short_key("loss.alpha"), "alpha");
+        assert_eq!(short_key("optim.lr"), "lr");
+        assert_eq!(short_key("seed"), "seed");
+        assert_eq!(short_key("hierarchy"), "hierarchy");
+        assert_eq!(short_key("data.name"), "name");
+        // The loss's own tree is not the run's tree.
+        assert_eq!(short_key("loss.hierarchy"), "loss.hierarchy");
     }
 }

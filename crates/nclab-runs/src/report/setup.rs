@@ -15,6 +15,7 @@ const SHOWN: &[(&str, &str)] = &[
     ("model.width", "ResNet base width"),
     ("hierarchy", "class tree"),
     ("loss.kind", "loss"),
+    ("loss.hierarchy", "the loss's own tree"),
     ("optim.epochs", "epochs"),
     ("optim.batch_size", "batch size"),
     ("optim.lr", "learning rate"),

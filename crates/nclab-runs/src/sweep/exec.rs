@@ -142,7 +142,7 @@ pub fn run_cells(cells: &[PlannedCell], opts: &RunOptions) -> anyhow::Result<Vec
                 let k = next.fetch_add(1, Ordering::SeqCst);
                 let Some(&i) = todo.get(k) else { break };
                 let cell = &cells[i];
-                eprintln!(
+                crate::errln!(
                     "[{}/{}] {} ({}, {per_job} thread{})",
                     k + 1,
                     todo.len(),
@@ -158,7 +158,7 @@ pub fn run_cells(cells: &[PlannedCell], opts: &RunOptions) -> anyhow::Result<Vec
                     epochs[i],
                     workers,
                 );
-                eprintln!(
+                crate::errln!(
                     "[{}/{}] {}: {} after {:.0} s{left}",
                     k + 1,
                     todo.len(),
@@ -168,7 +168,7 @@ pub fn run_cells(cells: &[PlannedCell], opts: &RunOptions) -> anyhow::Result<Vec
                 );
                 if let Outcome::Failed(why) = &report.outcome {
                     for line in why.lines() {
-                        eprintln!("    {line}");
+                        crate::errln!("    {line}");
                     }
                 }
                 reports.lock().expect("no worker panics")[i] = Some(report);

@@ -9,7 +9,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use crate::config::{flatten, Config};
+use crate::config::Config;
 use crate::run_dir;
 
 use super::grid::Cell;
@@ -110,7 +110,7 @@ pub fn cell_state(dir: &Path, config: &Config) -> CellState {
                 "{} was run with another config (differs in {}); move it away or use another \
                  --out",
                 dir.display(),
-                differing_keys(&old, config).join(", ")
+                config.differences(&old).join(", ")
             ));
         }
         Ok(_) => {}
@@ -131,18 +131,4 @@ pub fn summary_status(dir: &Path) -> Option<run_dir::Status> {
 /// `dir/summary.json` as JSON, if it exists and parses ([`run_dir::read_summary`]).
 pub fn read_summary(dir: &Path) -> Option<serde_json::Value> {
     run_dir::read_summary(dir).ok().flatten()
-}
-
-/// The dotted keys whose values differ between two configs (`optim.lr (0.1 -> 0.2)`).
-pub fn differing_keys(old: &Config, new: &Config) -> Vec<String> {
-    let leaves = |c: &Config| {
-        let table: toml::Table = c.to_toml_string().parse().expect("a config parses");
-        flatten(&table)
-    };
-    let (a, b) = (leaves(old), leaves(new));
-    a.iter()
-        .zip(&b)
-        .filter(|(x, y)| x != y)
-        .map(|(x, y)| format!("{} ({} -> {})", x.0, x.1, y.1))
-        .collect()
 }

@@ -242,7 +242,7 @@ fn soft_label_beta(h: &Hierarchy, beta: Option<f64>, mass: Option<f64>) -> Resul
         (None, Some(mass)) => {
             let beta =
                 SoftTargets::beta_for_mass(h, mass).map_err(|e| anyhow::anyhow!("--mass: {e}"))?;
-            eprintln!("beta = {beta:.6} puts a mean mass of {mass} on the true class");
+            nclab_runs::errln!("beta = {beta:.6} puts a mean mass of {mass} on the true class");
             beta
         }
         (None, None) => unreachable!("clap requires --beta or --mass"),

@@ -61,7 +61,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     };
     let outcome = generate(&options)?;
     for w in &outcome.warnings {
-        eprintln!("warning: {w}");
+        nclab_runs::errln!("warning: {w}");
     }
     outln!(
         "{} in {}: wrote {} to {} (open {})",

@@ -99,7 +99,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let jobs = args.jobs.unwrap_or(1);
-    eprintln!(
+    nclab_runs::errln!(
         "sweep {}: {} in {} ({}); {jobs} at a time, {} each",
         grid.name,
         count(cells.len(), "cell"),
@@ -110,7 +110,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     print_warnings(&cells);
     for c in &cells {
         if let CellState::Blocked(why) = &c.state {
-            eprintln!("blocked {}: {why}", c.cell.name);
+            nclab_runs::errln!("blocked {}: {why}", c.cell.name);
         }
     }
     let started = std::time::Instant::now();
@@ -155,7 +155,7 @@ fn finish(
         .map(|(r, _)| r.clone())
         .collect();
     if let Some(line) = table::throughput_line(&fresh, jobs, started.elapsed().as_secs_f64()) {
-        eprintln!("{line}");
+        nclab_runs::errln!("{line}");
     }
     if let Some(sig) = nclab_runs::interrupt::requested() {
         bail!(
@@ -193,7 +193,7 @@ fn print_warnings(cells: &[PlannedCell]) {
         }
     }
     for (text, names) in seen {
-        eprintln!("warning ({}): {text}", names.join(", "));
+        nclab_runs::errln!("warning ({}): {text}", names.join(", "));
     }
 }
 
@@ -225,7 +225,7 @@ fn emit_slurm(
     )?;
     print_warnings(cells);
     if let Some(warning) = slurm::threads_warning(cells, args.cpus_per_task) {
-        eprintln!("warning: {warning}");
+        nclab_runs::errln!("warning: {warning}");
     }
     outln!(
         "wrote {} ({}) and the cells' configs in {}; submit with: sbatch {}",
