@@ -318,7 +318,8 @@ def one_condition(found, name, metrics, factors=None):
         return f"{fmt(r, 2)} times CE's" if r is not None else signed(diffs[m])
     said = [f"{title} {value(m, title)}" for m, title in metrics if m in diffs]
     rest = [title for m, title in metrics if m not in diffs]
-    return ", ".join(said) + (f"; no significant difference in {', '.join(rest)}" if rest else "")
+    return "; ".join(([", ".join(said)] if said else [])
+                     + ([f"no significant difference in {', '.join(rest)}"] if rest else []))
 
 
 def data_sizes(grid):
@@ -940,13 +941,34 @@ def lead_sentence(grids):
             per = collections.Counter(condition_of(cell) for cell, _, _ in runs_of(g))
             lo, hi = min(per.values()), max(per.values())
             seeds = f"{lo}" if lo == hi else f"{lo} to {hi}"
-            geometry = [("nc1", "NC1"), ("nc2", "NC2"), ("mean_tree_correlation", "tree correlation")]
-            control = "".join(
-                f" Label smoothing, the control for soft targets without the tree ({n}): "
-                f"{one_condition(found, n, geometry, factors)}." for n in sorted(smoothing(g)))
+            control = "".join(control_sentence(g, n, found, factors) for n in sorted(smoothing(g)))
             return (f"**The answer so far, at full data (`{g}`, {seeds} seeds per condition, "
                     "provisional):** the hierarchical losses " + "; ".join(said) + "." + control)
     return ""
+
+
+def control_sentence(grid, name, found, factors):
+    """' Label smoothing with the mass of soft-m0.5 on the true class (ls-m0.5, 2 seeds: soft
+    targets without the tree), against CE: NC1: 0.2 times CE's (soft-m0.5: 0.066 times CE's), ...':
+    the control's geometry beside that of the soft labels with the same mass (`ls-mM` and
+    `soft-mM`), each significant difference after the correction, or its absence."""
+    mass = name.removeprefix("ls-m")
+    twin = f"soft-m{mass}"
+    per = collections.Counter(condition_of(cell) for cell, _, _ in runs_of(grid))
+    diffs = {(n, m): d for n, m, d, _, _ in found}
+
+    def value(n, m, title):
+        if (n, m) not in diffs:
+            return "no significant difference"
+        r = factors.get((n, title))
+        return f"{fmt(r, 2)} times CE's" if r is not None else signed(diffs[(n, m)])
+    parts = []
+    for m, title in [("nc1", "NC1"), ("nc2", "NC2"), ("mean_tree_correlation", "tree correlation")]:
+        beside = f" ({twin}: {value(twin, m, title)})" if per.get(twin) else ""
+        parts.append(f"{title}: {value(name, m, title)}{beside}")
+    return (f" Label smoothing with the same mass on the true class ({name}, "
+            f"{plural(per[name], 'seed')} so far: soft targets without the tree), against CE: "
+            + "; ".join(parts) + ".")
 
 
 def protocol_words(grids):
@@ -1066,6 +1088,11 @@ def seeds_so_far(grid):
     by_condition = {}
     for cell, cfg, _ in runs_of(grid):
         by_condition.setdefault(condition_of(cell), set()).add(cfg["seed"])
+    # A control added later (label smoothing) is said apart, so that it does not hide how far
+    # the other conditions have come.
+    controls = {c: by_condition.pop(c) for c in sorted(smoothing(grid)) if len(by_condition) > 1}
+    said_apart = "".join(f"; {c}, the control: seed{'s' if len(seeds) > 1 else ''} "
+                         f"{' '.join(map(str, sorted(seeds)))}" for c, seeds in controls.items())
     common = sorted(set.intersection(*by_condition.values()))
     # The conditions with more seeds, grouped by the seeds they have beyond the common ones.
     beyond = {}
@@ -1075,7 +1102,7 @@ def seeds_so_far(grid):
     extra = [f"{more} of {', '.join(cs)}" for more, cs in beyond.items()]
     text = (f"seed{'s' if len(common) > 1 else ''} {' '.join(map(str, common))} of {len(planned)} so far"
             if common else f"no seed of all {len(planned)} in every condition yet")
-    return text + (f", and {'; '.join(extra)}" if extra else "")
+    return text + (f", and {'; '.join(extra)}" if extra else "") + said_apart
 
 
 def grid_plan(grid):

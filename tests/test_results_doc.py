@@ -75,6 +75,30 @@ def test_effects_are_grouped_per_metric_by_sign():
         "hdist@5 lower under both (-0.27 to -0.06)"
 
 
+def test_one_condition_says_its_differences_then_what_did_not_differ():
+    found = [("a", "nc1", -0.02, 0.001, 0.01), ("a", "nc2", 0.45, 0.001, 0.01), ("b", "nc2", 0.1, 0.01, 0.02)]
+    metrics = [("nc1", "NC1"), ("nc2", "NC2"), ("top1_error", "top-1 error")]
+    assert results_doc.one_condition(found, "a", metrics, {("a", "NC1"): 0.066}) == \
+        "NC1 0.066 times CE's, NC2 +0.45; no significant difference in top-1 error"
+    # Nothing significant: the sentence starts with what did not differ (no stray '; ').
+    assert results_doc.one_condition(found, "c", metrics) == \
+        "no significant difference in NC1, NC2, top-1 error"
+    assert results_doc.one_condition(found, "b", metrics[1:2]) == "NC2 +0.1"
+
+
+def test_the_control_is_said_beside_the_soft_labels_of_its_mass(monkeypatch):
+    cells = ["loss=ls-m0.5_seed=0", "loss=ls-m0.5_seed=1", "loss=soft-m0.5_seed=0", "loss=ce_seed=0"]
+    monkeypatch.setattr(results_doc, "runs_of", lambda grid: [(c, {}, {}) for c in cells])
+    found = [("ls-m0.5", "nc1", -0.01, 0.001, 0.01), ("soft-m0.5", "nc1", -0.04, 0.001, 0.01),
+             ("soft-m0.5", "nc2", 0.45, 0.001, 0.01)]
+    factors = {("ls-m0.5", "NC1"): 0.3, ("soft-m0.5", "NC1"): 0.066}
+    assert results_doc.control_sentence("g", "ls-m0.5", found, factors) == (
+        " Label smoothing with the same mass on the true class (ls-m0.5, two seeds so far: soft "
+        "targets without the tree), against CE: NC1: 0.3 times CE's (soft-m0.5: 0.066 times CE's); "
+        "NC2: no significant difference (soft-m0.5: +0.45); tree correlation: no significant "
+        "difference (soft-m0.5: no significant difference).")
+
+
 def test_intervals_get_digits_until_their_ends_differ():
     assert results_doc.interval(-0.0029, 0.0011) == "[-0.0029, +0.0011]"
     assert results_doc.interval(0.4471, 0.4489) == "[+0.447, +0.449]"
