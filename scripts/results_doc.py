@@ -91,6 +91,20 @@ def hierarchical(grid):
             if cfg["loss"]["kind"] in HIERARCHICAL and not flat_loss_tree(cfg)}
 
 
+def contrast_args(grid):
+    """The `nclab report` arguments of a grid's contrasts: each label-smoothing control
+    `ls-mM` against the soft labels of its mass, `--contrast soft-mM:ls-mM`, once both have runs
+    (soft-mM minus ls-mM, paired by seed, is what the tree adds to soft targets).
+    scripts/study.sh and the test of the committed reports both take them from here."""
+    names = {condition_of(cell) for cell, _, _ in runs_of(grid)}
+    out = []
+    for ls in sorted(smoothing(grid)):
+        soft = "soft-m" + ls.removeprefix("ls-m")
+        if soft in names:
+            out += ["--contrast", f"{soft}:{ls}"]
+    return out
+
+
 def smoothing(grid):
     """The label-smoothing controls of a grid: soft labels whose loss has the flat tree."""
     return {condition_of(cell) for cell, cfg, _ in runs_of(grid)
@@ -106,9 +120,24 @@ def report_of(grid):
     label_to_name = {r["condition"]: r["name"] for r in summary.values()}
     comps = {}
     for r in read_csv(base / "comparisons.csv"):
+        # A contrast between two conditions (`--contrast`) is not a comparison with CE:
+        # contrasts_of reads those.
+        if r.get("contrast") == "true":
+            continue
         comps[(label_to_name.get(r["condition"], r["condition"]), r["metric"])] = r
     folds = {r["name"]: r for r in read_csv(base / "folds.csv")} if (base / "folds.csv").exists() else {}
     return summary, comps, folds
+
+
+@functools.cache
+def contrasts_of(grid):
+    """The contrast rows of a grid's report (`nclab report --contrast`), by (condition name,
+    against name, metric)."""
+    base = REPORTS / grid
+    names = {r["condition"]: r["name"] for r in read_csv(base / "summary.csv")}
+    return {(names.get(r["condition"], r["condition"]), names.get(r["baseline"], r["baseline"]),
+             r["metric"]): r
+            for r in read_csv(base / "comparisons.csv") if r.get("contrast") == "true"}
 
 
 # ---- formatting ---------------------------------------------------------------------------------
@@ -966,9 +995,21 @@ def control_sentence(grid, name, found, factors):
     for m, title in [("nc1", "NC1"), ("nc2", "NC2"), ("mean_tree_correlation", "tree correlation")]:
         beside = f" ({twin}: {value(twin, m, title)})" if per.get(twin) else ""
         parts.append(f"{title}: {value(name, m, title)}{beside}")
-    return (f" Label smoothing with the same mass on the true class ({name}, "
+    said = (f" Label smoothing with the same mass on the true class ({name}, "
             f"{plural(per[name], 'seed')} so far: soft targets without the tree), against CE: "
             + "; ".join(parts) + ".")
+    rows = contrasts_of(grid)
+    tree = []
+    for m, title in [("nc1", "NC1"), ("nc2", "NC2"), ("mean_tree_correlation", "tree correlation"),
+                     ("hdist@5", "hdist@5")]:
+        r = rows.get((twin, name, m))
+        d, lo, hi = (num(r.get(k)) if r else None for k in ("paired_diff", "paired_ci95_low", "paired_ci95_high"))
+        if d is not None and lo is not None and hi is not None:
+            tree.append(f"{title} {signed(d)} {interval(lo, hi)}{stars(num(r.get('p_bh')))}")
+    if tree:
+        said += (f" What the tree adds, {twin} minus {name} paired by seed (stars: Benjamini-Hochberg "
+                 "within this contrast's family): " + ", ".join(tree) + ".")
+    return said
 
 
 def protocol_words(grids):
@@ -1781,7 +1822,13 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--check", action="store_true", help="fail if the page is out of date")
     p.add_argument("--page", type=Path, default=PAGE, help="the page (default docs/results.md)")
+    p.add_argument("--contrast-args", metavar="GRID",
+                   help="print the `nclab report` contrast arguments of results/GRID, one a line")
     args = p.parse_args()
+    if args.contrast_args:
+        for a in contrast_args(args.contrast_args):
+            print(a)
+        return 0
     try:
         text = page()
     except (ValueError, KeyError, OSError) as e:

@@ -71,7 +71,11 @@ report() {
         # is a third of the width instead of a sliver at the right of a log axis.
         local x_axis=()
         [[ $g == protocol-* ]] && x_axis=(--linear-x)
-        "$nclab" report "results/$g" --out "$report_out/$g" "${x_axis[@]}"
+        # Each label-smoothing control against the soft labels of its mass, once both have runs
+        # (scripts/results_doc.py decides, for this script and the tests alike).
+        local contrasts=()
+        mapfile -t contrasts < <(python3 scripts/results_doc.py --contrast-args "$g")
+        "$nclab" report "results/$g" --out "$report_out/$g" "${x_axis[@]}" "${contrasts[@]}"
         mkdir -p "docs/results/$g"
         cp "$report_out/$g"/{summary.md,summary.csv,comparisons.csv,folds.csv} "docs/results/$g/"
         for f in tradeoff effects "${doc_figures[@]/#/curve-}"; do

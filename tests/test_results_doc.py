@@ -45,8 +45,8 @@ def test_the_cpu_study_is_committed():
 def test_each_report_is_up_to_date_with_its_runs(tmp_path, grid):
     """`nclab report results/<grid>` now writes the tables committed in docs/results/<grid>/."""
     out = tmp_path / grid
-    run = subprocess.run([nclab_bin(), "report", f"results/{grid}", "--out", str(out)], cwd=REPO,
-                         capture_output=True, text=True)
+    run = subprocess.run([nclab_bin(), "report", f"results/{grid}", "--out", str(out),
+                          *results_doc.contrast_args(grid)], cwd=REPO, capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
     for table in ("summary.csv", "summary.md", "comparisons.csv", "folds.csv"):
         committed = REPO / "docs" / "results" / grid / table
@@ -89,6 +89,7 @@ def test_one_condition_says_its_differences_then_what_did_not_differ():
 def test_the_control_is_said_beside_the_soft_labels_of_its_mass(monkeypatch):
     cells = ["loss=ls-m0.5_seed=0", "loss=ls-m0.5_seed=1", "loss=soft-m0.5_seed=0", "loss=ce_seed=0"]
     monkeypatch.setattr(results_doc, "runs_of", lambda grid: [(c, {}, {}) for c in cells])
+    monkeypatch.setattr(results_doc, "contrasts_of", lambda grid: {})
     found = [("ls-m0.5", "nc1", -0.01, 0.001, 0.01), ("soft-m0.5", "nc1", -0.04, 0.001, 0.01),
              ("soft-m0.5", "nc2", 0.45, 0.001, 0.01)]
     factors = {("ls-m0.5", "NC1"): 0.3, ("soft-m0.5", "NC1"): 0.066}
@@ -97,6 +98,12 @@ def test_the_control_is_said_beside_the_soft_labels_of_its_mass(monkeypatch):
         "targets without the tree), against CE: NC1: 0.3 times CE's (soft-m0.5: 0.066 times CE's); "
         "NC2: no significant difference (soft-m0.5: +0.45); tree correlation: no significant "
         "difference (soft-m0.5: no significant difference).")
+    # With the contrast in the report: the tree's share, soft-m0.5 minus ls-m0.5.
+    row = {"paired_diff": "0.44", "paired_ci95_low": "0.4", "paired_ci95_high": "0.48", "p_bh": "0.004"}
+    monkeypatch.setattr(results_doc, "contrasts_of", lambda grid: {("soft-m0.5", "ls-m0.5", "nc2"): row})
+    assert results_doc.control_sentence("g", "ls-m0.5", found, factors).endswith(
+        " What the tree adds, soft-m0.5 minus ls-m0.5 paired by seed (stars: Benjamini-Hochberg "
+        "within this contrast's family): NC2 +0.44 [+0.4, +0.48]**.")
 
 
 def test_intervals_get_digits_until_their_ends_differ():

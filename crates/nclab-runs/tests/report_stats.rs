@@ -262,3 +262,90 @@ fn nc1_is_also_compared_by_factor() {
     let html = std::fs::read_to_string(out.join("index.html")).unwrap();
     assert!(html.contains("×0.8320 [×0.7027, ×0.9852]"));
 }
+
+// A contrast, MSE (= A) against HXE (= B) in grid 1, paired by seed:
+// nc1 d = (-0.7, -0.6, -0.8): mean -0.7, sd 0.1, t^2 = 0.49 / (0.01 / 3) = 147.
+const P_AB_NC1: f64 = 0.006_734_083_335_155_572;
+// top-1 d = (-0.49, +0.13, -0.28): mean -0.64/3, variance 0.0994333..., t^2 = 1.37311...
+const P_AB_TOP1: f64 = 0.361_974_821_808_448_87;
+
+/// `--contrast A:B`: A against B paired by seed, its own family (m = 2: Holm 2 p_(1), then
+/// max(p_(2), 2 p_(1)); BH min(2 p_(1), p_(2)), p_(2)), marked `contrast` in comparisons.csv,
+/// named in summary.md's families; the CE comparisons keep their family and values. A name
+/// that is no condition's, a condition against itself and a condition against its own
+/// baseline are errors naming the option, with nothing written.
+#[test]
+fn a_contrast_is_its_own_family_beside_the_ce_comparisons() {
+    let root = scratch("contrast");
+    let runs = two_grids(&root);
+    let first = root.join("first");
+    generate(&Options::new(vec![runs.clone()], first.clone())).unwrap();
+    let summary = read_csv(&first.join("summary.csv"));
+    let name = |loss: &str| {
+        summary
+            .iter()
+            .find(|r| {
+                r["condition"].contains("data.name=syn-a")
+                    && r["condition"].contains(&format!("loss.kind={loss}"))
+            })
+            .unwrap()["name"]
+            .clone()
+    };
+    let (mse, hxe, ce) = (name("mse"), name("hxe"), name("ce"));
+    let out = root.join("out");
+    let mut options = Options::new(vec![runs.clone()], out.clone());
+    options.contrasts = vec![format!("{mse}:{hxe}")];
+    generate(&options).unwrap();
+    let comps = read_csv(&out.join("comparisons.csv"));
+    assert_eq!(comps.len(), 6 + 2);
+    let contrasts: Vec<_> = comps.iter().filter(|r| r["contrast"] == "true").collect();
+    assert_eq!(contrasts.len(), 2);
+    for (r, p, holm, bh, diff) in [
+        (contrasts[0], P_AB_NC1, 2.0 * P_AB_NC1, 2.0 * P_AB_NC1, -0.7),
+        (contrasts[1], P_AB_TOP1, P_AB_TOP1, P_AB_TOP1, -0.64 / 3.0),
+    ] {
+        assert!(
+            r["condition"].contains("loss.kind=mse") && r["baseline"].contains("loss.kind=hxe")
+        );
+        close(num(r, "paired_diff"), diff, "paired diff");
+        close(num(r, "p"), p, "p");
+        close(num(r, "p_holm"), holm, "holm");
+        close(num(r, "p_bh"), bh, "bh");
+    }
+    // The CE comparisons are those of a report without the contrast, values and all.
+    let without = read_csv(&first.join("comparisons.csv"));
+    let kept: Vec<_> = comps.iter().filter(|r| r["contrast"] == "false").collect();
+    assert_eq!(kept.len(), without.len());
+    for (a, b) in kept.iter().zip(&without) {
+        assert_eq!(a["p_bh"], b["p_bh"]);
+        assert_eq!(a["paired_diff"], b["paired_diff"]);
+    }
+    let md = std::fs::read_to_string(out.join("summary.md")).unwrap();
+    assert!(md.contains(&format!("contrasts against {hxe}: 2")), "{md}");
+    // Bad contrasts.
+    for (spec, wanted) in [
+        (
+            format!("{mse}:nothing"),
+            "no condition named \"nothing\"".to_string(),
+        ),
+        (
+            format!("{mse}:{mse}"),
+            "a condition against itself".to_string(),
+        ),
+        (
+            format!("{mse}:{ce}"),
+            "compares these two already".to_string(),
+        ),
+        (mse.clone(), "expected two condition names, A:B".to_string()),
+    ] {
+        let bad = root.join("bad");
+        let mut options = Options::new(vec![runs.clone()], bad.clone());
+        options.contrasts = vec![spec.clone()];
+        let e = format!("{:#}", generate(&options).unwrap_err());
+        assert!(
+            e.contains(&format!("--contrast {spec}")) && e.contains(&wanted),
+            "{e}"
+        );
+        assert!(!bad.exists(), "{spec}: {} was written", bad.display());
+    }
+}

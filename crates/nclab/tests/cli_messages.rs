@@ -219,6 +219,28 @@ fn a_report_of_one_run_says_1_run_in_1_condition() {
     );
 }
 
+#[test]
+fn a_contrast_with_an_unknown_condition_is_an_error_naming_the_option() {
+    let dir = scratch("report-contrast");
+    let (ok, _, stderr, out) = train(&dir, &[]);
+    assert!(ok, "{stderr}");
+    let report = dir.join("report");
+    let args = ["report", &out.display().to_string(), "--out"];
+    let (ok, _, stderr) = nclab(
+        &[
+            &args[..],
+            &[&report.display().to_string(), "--contrast", "a:b"],
+        ]
+        .concat(),
+    );
+    assert!(!ok);
+    assert!(
+        stderr.starts_with("error: --contrast a:b: no condition named \"a\" (the conditions: "),
+        "{stderr}"
+    );
+    assert!(!report.exists());
+}
+
 /// Three classes in two dimensions, with a classifier.
 fn write_features(dir: &Path) -> [String; 3] {
     let h = [0.0f32, 0.0, 2.0, 0.0, 0.0, 2.0, 0.0, 4.0, -2.0, -2.0];

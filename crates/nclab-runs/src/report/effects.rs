@@ -54,7 +54,7 @@ impl EffectsFigure {
         let comparison = |ci: usize, metric: &str| {
             comps
                 .iter()
-                .find(|c| c.condition == ci && c.metric == metric)
+                .find(|c| c.condition == ci && !c.contrast && c.metric == metric)
         };
         let rows: Vec<EffectRow> = conditions
             .iter()

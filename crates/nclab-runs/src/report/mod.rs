@@ -74,6 +74,9 @@ pub struct Options {
     pub include_unfinished: bool,
     /// How curves are drawn (log y axes, per-seed lines).
     pub curves: CurveOptions,
+    /// Contrasts `A:B`: condition A also compared with condition B (names as the report shows
+    /// them), a family of its own per B ([`summary::comparisons`]).
+    pub contrasts: Vec<String>,
 }
 
 impl Options {
@@ -87,6 +90,7 @@ impl Options {
             allow_mixed: false,
             include_unfinished: false,
             curves: CurveOptions::default(),
+            contrasts: Vec::new(),
         }
     }
 }
@@ -295,6 +299,7 @@ pub fn generate(options: &Options) -> Result<Outcome> {
             ));
         }
     }
+    let contrasts = resolve_contrasts(&conds, &options.contrasts)?;
 
     check_out(&options.out)?;
     let earlier = earlier_files(&options.out);
@@ -318,7 +323,15 @@ pub fn generate(options: &Options) -> Result<Outcome> {
     }
     std::fs::create_dir(&staging)
         .with_context(|| format!("{}: cannot create directory", staging.display()))?;
-    let files = write_all(&loaded, &conds, options, &staging, &left_out, &mut warnings)?;
+    let files = write_all(
+        &loaded,
+        &conds,
+        &contrasts,
+        options,
+        &staging,
+        &left_out,
+        &mut warnings,
+    )?;
     // The last point to stop at: once files move into place, the report is finished.
     stop_if_asked()?;
     for f in &files {
@@ -343,6 +356,41 @@ pub fn generate(options: &Options) -> Result<Outcome> {
         runs: loaded.len(),
         conditions: conds.len(),
     })
+}
+
+/// The `--contrast A:B` pairs as condition indices `(A, B)`; each name is a condition's name
+/// as the report shows it, or its label. An unknown name, a condition against itself, or the
+/// comparison that the report makes anyway (B is A's baseline) is an error naming the option.
+fn resolve_contrasts(conds: &[Condition], specs: &[String]) -> Result<Vec<(usize, usize)>> {
+    let find = |spec: &str, name: &str| -> Result<usize> {
+        conds
+            .iter()
+            .position(|c| c.name == name || c.label == name)
+            .ok_or_else(|| {
+                let names: Vec<&str> = conds.iter().map(|c| c.name.as_str()).collect();
+                anyhow::anyhow!(
+                    "--contrast {spec}: no condition named {name:?} (the conditions: {})",
+                    names.join(", ")
+                )
+            })
+    };
+    let mut out = Vec::new();
+    for spec in specs {
+        let Some((a, b)) = spec.split_once(':') else {
+            bail!("--contrast {spec}: expected two condition names, A:B");
+        };
+        let (a, b) = (find(spec, a.trim())?, find(spec, b.trim())?);
+        if a == b {
+            bail!("--contrast {spec}: a condition against itself");
+        }
+        if conds[a].baseline == Some(b) {
+            bail!("--contrast {spec}: the report compares these two already (B is A's baseline)");
+        }
+        if !out.contains(&(a, b)) {
+            out.push((a, b));
+        }
+    }
+    Ok(out)
 }
 
 /// A file-name-safe form of a metric name (`hdist@1` -> `hdist-at-1`).
@@ -381,6 +429,7 @@ fn write_text(dir: &Path, name: &str, text: &str, files: &mut Vec<String>) -> Re
 fn write_all(
     runs: &[Run],
     conds: &[Condition],
+    contrasts: &[(usize, usize)],
     options: &Options,
     dir: &Path,
     left_out: &[LeftOut],
@@ -398,7 +447,7 @@ fn write_all(
         dir,
         files: Vec::new(),
     };
-    let comps = summary::comparisons(runs, conds, &metrics);
+    let comps = summary::comparisons(runs, conds, &metrics, contrasts);
     warnings.extend(test_images::mismatches(runs, conds));
     let panel_figs = figures::panel_figures(&cx, &mut saver)?;
     let curve_figs = figures::curve_figures(&cx, &metrics, &mut saver)?;

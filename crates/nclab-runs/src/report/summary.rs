@@ -104,6 +104,10 @@ pub struct Cell {
 pub struct Comparison {
     pub condition: usize,
     pub baseline: usize,
+    /// A contrast asked for with `--contrast` (two conditions of the user's choosing, e.g. a
+    /// loss and its control), not the comparison with the condition's CE baseline; contrasts
+    /// against one condition make a family of their own.
+    pub contrast: bool,
     pub metric: String,
     pub n: usize,
     pub n_baseline: usize,
@@ -221,9 +225,9 @@ pub fn adjust_family(comps: &mut [Comparison]) {
         c.p_holm = f64::NAN;
         c.p_bh = f64::NAN;
     }
-    for baseline in families(comps) {
+    for family in families(comps) {
         let members: Vec<usize> = (0..comps.len())
-            .filter(|&i| comps[i].baseline == baseline && in_family(&comps[i]))
+            .filter(|&i| family_of(&comps[i]) == family && in_family(&comps[i]))
             .collect();
         let p: Vec<f64> = members.iter().map(|&i| comps[i].p).collect();
         let holm = stats::holm_adjust(&p);
@@ -241,12 +245,18 @@ fn in_family(c: &Comparison) -> bool {
     HEADLINE_METRICS.contains(&c.metric.as_str()) && c.p.is_finite()
 }
 
-/// The baselines of the comparisons (one family each), in order of first appearance.
-pub fn families(comps: &[Comparison]) -> Vec<usize> {
-    let mut out: Vec<usize> = Vec::new();
+/// A comparison's family: its baseline, and whether it is a contrast (the contrasts against
+/// a condition are a family apart from any comparisons with it as the CE baseline).
+pub fn family_of(c: &Comparison) -> (usize, bool) {
+    (c.baseline, c.contrast)
+}
+
+/// The families of the comparisons ([`family_of`]), in order of first appearance.
+pub fn families(comps: &[Comparison]) -> Vec<(usize, bool)> {
+    let mut out: Vec<(usize, bool)> = Vec::new();
     for c in comps {
-        if !out.contains(&c.baseline) {
-            out.push(c.baseline);
+        if !out.contains(&family_of(c)) {
+            out.push(family_of(c));
         }
     }
     out
@@ -373,62 +383,88 @@ pub fn ratio_note(comps: &[Comparison]) -> String {
     )
 }
 
-/// Every condition with a baseline against it, for every metric both have but those of
-/// [`NOT_COMPARED`], with the family's adjusted p-values ([`adjust_family`]).
-pub fn comparisons(runs: &[Run], conditions: &[Condition], metrics: &[String]) -> Vec<Comparison> {
+/// Every condition with a baseline against it, then every contrast `(condition, against)`
+/// of `contrasts`, for every metric both have but those of [`NOT_COMPARED`], with the
+/// families' adjusted p-values ([`adjust_family`]).
+pub fn comparisons(
+    runs: &[Run],
+    conditions: &[Condition],
+    metrics: &[String],
+    contrasts: &[(usize, usize)],
+) -> Vec<Comparison> {
+    let defaults = conditions
+        .iter()
+        .enumerate()
+        .filter_map(|(ci, c)| Some((ci, c.baseline?, false)));
+    let asked = contrasts.iter().map(|&(ci, bi)| (ci, bi, true));
     let mut out = Vec::new();
-    for (ci, c) in conditions.iter().enumerate() {
-        let Some(bi) = c.baseline else { continue };
+    for (ci, bi, contrast) in defaults.chain(asked) {
         for m in metrics
             .iter()
             .filter(|m| !NOT_COMPARED.contains(&m.as_str()))
         {
-            let a = final_values(runs, c, m);
-            let b = final_values(runs, &conditions[bi], m);
-            if a.is_empty() || b.is_empty() {
+            let (c, b) = (&conditions[ci], &conditions[bi]);
+            let (a, bv) = (final_values(runs, c, m), final_values(runs, b, m));
+            if a.is_empty() || bv.is_empty() {
                 continue;
             }
-            let mann_whitney = if a.len() >= 3 && b.len() >= 3 {
-                stats::mann_whitney_u(&a, &b)
-            } else {
-                None
-            };
-            let (pa, pb) = paired_by_seed(runs, c, &conditions[bi], m);
-            let paired = stats::paired_t_test(&pa, &pb, CI_LEVEL);
-            let welch = stats::welch_t_test(&a, &b, CI_LEVEL);
-            let d: Vec<f64> = pa.iter().zip(&pb).map(|(x, y)| x - y).collect();
-            let (p, p_test) = if pa.len() >= 2 {
-                (paired.map_or(f64::NAN, |t| t.p), "paired t")
-            } else if let Some(w) = welch {
-                (w.p, "Welch t")
-            } else {
-                (f64::NAN, "")
-            };
-            out.push(Comparison {
-                n_pairs: pa.len(),
-                paired_difference: stats::paired_difference(&pa, &pb, CI_LEVEL),
-                paired_ratio: stats::paired_ratio(&pa, &pb, CI_LEVEL),
-                paired,
-                sign_flip: stats::sign_flip_test(&d),
-                p,
-                p_test,
-                in_family: false,
-                p_holm: f64::NAN,
-                p_bh: f64::NAN,
-                test_images: test_images::term(runs, c, &conditions[bi], m, CI_LEVEL),
-                condition: ci,
-                baseline: bi,
-                metric: m.clone(),
-                n: a.len(),
-                n_baseline: b.len(),
-                diff: stats::mean(&a) - stats::mean(&b),
-                welch,
-                mann_whitney,
-            });
+            let mut comp = compare(runs, c, b, m, &a, &bv);
+            (comp.condition, comp.baseline, comp.contrast) = (ci, bi, contrast);
+            out.push(comp);
         }
     }
     adjust_family(&mut out);
     out
+}
+
+/// The tests of condition `c` against `b` on metric `m` (`a` and `bv` their final values);
+/// indices and the family's adjusted p-values are the caller's to set.
+fn compare(
+    runs: &[Run],
+    c: &Condition,
+    b: &Condition,
+    m: &str,
+    a: &[f64],
+    bv: &[f64],
+) -> Comparison {
+    let mann_whitney = if a.len() >= 3 && bv.len() >= 3 {
+        stats::mann_whitney_u(a, bv)
+    } else {
+        None
+    };
+    let (pa, pb) = paired_by_seed(runs, c, b, m);
+    let paired = stats::paired_t_test(&pa, &pb, CI_LEVEL);
+    let welch = stats::welch_t_test(a, bv, CI_LEVEL);
+    let d: Vec<f64> = pa.iter().zip(&pb).map(|(x, y)| x - y).collect();
+    let (p, p_test) = if pa.len() >= 2 {
+        (paired.map_or(f64::NAN, |t| t.p), "paired t")
+    } else if let Some(w) = welch {
+        (w.p, "Welch t")
+    } else {
+        (f64::NAN, "")
+    };
+    Comparison {
+        n_pairs: pa.len(),
+        paired_difference: stats::paired_difference(&pa, &pb, CI_LEVEL),
+        paired_ratio: stats::paired_ratio(&pa, &pb, CI_LEVEL),
+        paired,
+        sign_flip: stats::sign_flip_test(&d),
+        p,
+        p_test,
+        in_family: false,
+        p_holm: f64::NAN,
+        p_bh: f64::NAN,
+        test_images: test_images::term(runs, c, b, m, CI_LEVEL),
+        condition: 0,
+        baseline: 0,
+        contrast: false,
+        metric: m.to_string(),
+        n: a.len(),
+        n_baseline: bv.len(),
+        diff: stats::mean(a) - stats::mean(bv),
+        welch,
+        mann_whitney,
+    }
 }
 
 /// A number for CSV: shortest round-trip text, empty when not finite.
@@ -500,7 +536,7 @@ pub fn summary_csv(
 /// pairs, 0 for a bound) and `widened_ci95_*` the interval with it
 /// ([`Comparison::widened_interval`]).
 pub fn comparisons_csv(conditions: &[Condition], comps: &[Comparison]) -> String {
-    let header = "condition,baseline,metric,n,n_baseline,diff,ci95_low,ci95_high,welch_t,welch_df,welch_p,mann_whitney_u,mann_whitney_p,mann_whitney_exact,n_pairs,paired_diff,paired_ci95_low,paired_ci95_high,paired_t,paired_df,paired_p,sign_flip_p,sign_flip_patterns,p,p_test,family,p_holm,p_bh,stars_bh,harm_bound,paired_ratio,paired_ratio_ci95_low,paired_ratio_ci95_high,test_images_half_width,test_images_estimated,test_images_seeds,widened_ci95_low,widened_ci95_high";
+    let header = "condition,baseline,metric,n,n_baseline,diff,ci95_low,ci95_high,welch_t,welch_df,welch_p,mann_whitney_u,mann_whitney_p,mann_whitney_exact,n_pairs,paired_diff,paired_ci95_low,paired_ci95_high,paired_t,paired_df,paired_p,sign_flip_p,sign_flip_patterns,p,p_test,family,p_holm,p_bh,stars_bh,harm_bound,paired_ratio,paired_ratio_ci95_low,paired_ratio_ci95_high,test_images_half_width,test_images_estimated,test_images_seeds,widened_ci95_low,widened_ci95_high,contrast";
     let rows = comps.iter().map(|c| {
         let mw = c.mann_whitney;
         let mut fields = vec![
@@ -553,6 +589,7 @@ pub fn comparisons_csv(conditions: &[Condition], comps: &[Comparison]) -> String
             t.map(|t| t.seeds.to_string()).unwrap_or_default(),
             w.map(|w| csv_num(w.0)).unwrap_or_default(),
             w.map(|w| csv_num(w.1)).unwrap_or_default(),
+            c.contrast.to_string(),
         ]);
         fields
     });
@@ -611,7 +648,11 @@ pub fn decision_table<'a>(
         .map(|ci| {
             let cells = metrics
                 .iter()
-                .map(|m| comps.iter().find(|c| c.condition == ci && c.metric == *m))
+                .map(|m| {
+                    comps
+                        .iter()
+                        .find(|c| c.condition == ci && !c.contrast && c.metric == *m)
+                })
                 .collect();
             (ci, cells)
         })
@@ -623,12 +664,18 @@ pub fn decision_table<'a>(
 pub fn family_note(conditions: &[Condition], comps: &[Comparison]) -> String {
     let sizes: Vec<String> = families(comps)
         .into_iter()
-        .map(|b| {
+        .map(|family| {
             let m = comps
                 .iter()
-                .filter(|c| c.baseline == b && c.in_family)
+                .filter(|c| family_of(c) == family && c.in_family)
                 .count();
-            format!("against {}: {m}", conditions[b].name)
+            let (b, contrast) = family;
+            let what = if contrast {
+                "contrasts against"
+            } else {
+                "against"
+            };
+            format!("{what} {}: {m}", conditions[b].name)
         })
         .collect();
     format!(
@@ -1105,6 +1152,7 @@ pub(crate) fn compared(metric: &str, mean: f64, low: f64, high: f64) -> Comparis
     let mut d = stats::paired_difference(&[1.0, 2.0, 4.0], &[0.0; 3], CI_LEVEL).unwrap();
     (d.mean, d.ci_low, d.ci_high) = (mean, low, high);
     Comparison {
+        contrast: false,
         condition: 1,
         baseline: 0,
         metric: metric.into(),

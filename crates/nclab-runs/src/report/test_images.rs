@@ -107,8 +107,13 @@ pub fn table(conditions: &[Condition], comps: &[Comparison]) -> Option<Vec<[Stri
             } else {
                 "not known (includes 0 within the bound)"
             };
+            let name = &conditions[c.condition].name;
             Some([
-                conditions[c.condition].name.clone(),
+                if c.contrast {
+                    format!("{name} vs {}", conditions[c.baseline].name)
+                } else {
+                    name.clone()
+                },
                 c.metric.clone(),
                 format!(
                     "{} {}{}",

@@ -34,6 +34,11 @@ pub struct Args {
     /// out.
     #[arg(long)]
     pub include_unfinished: bool,
+    /// Also compare condition A with condition B (names as the report shows them, e.g.
+    /// soft-m0.5:ls-m0.5: a loss and its control), paired by seed on every metric; the
+    /// contrasts against one condition are a family of their own. Repeatable.
+    #[arg(long, value_name = "A:B")]
+    pub contrast: Vec<String>,
     /// Draw each run as a thin line under its condition's mean in the curve figures.
     #[arg(long)]
     pub per_seed: bool,
@@ -54,6 +59,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     options.skip_bad = args.skip_bad;
     options.allow_mixed = args.allow_mixed;
     options.include_unfinished = args.include_unfinished;
+    options.contrasts = args.contrast;
     options.curves = CurveOptions {
         log_y: !args.linear_y,
         log_x: !args.linear_x,
