@@ -1008,7 +1008,7 @@ def control_sentence(grid, name, found, factors):
             tree.append(f"{title} {signed(d)} {interval(lo, hi)}{stars(num(r.get('p_bh')))}")
     if tree:
         said += (f" What the tree adds, {twin} minus {name} paired by seed (stars: Benjamini-Hochberg "
-                 "within this contrast's family): " + ", ".join(tree) + ".")
+                 "within the contrasts' family): " + ", ".join(tree) + ".")
     return said
 
 

@@ -103,7 +103,7 @@ def test_the_control_is_said_beside_the_soft_labels_of_its_mass(monkeypatch):
     monkeypatch.setattr(results_doc, "contrasts_of", lambda grid: {("soft-m0.5", "ls-m0.5", "nc2"): row})
     assert results_doc.control_sentence("g", "ls-m0.5", found, factors).endswith(
         " What the tree adds, soft-m0.5 minus ls-m0.5 paired by seed (stars: Benjamini-Hochberg "
-        "within this contrast's family): NC2 +0.44 [+0.4, +0.48]**.")
+        "within the contrasts' family): NC2 +0.44 [+0.4, +0.48]**.")
 
 
 def test_intervals_get_digits_until_their_ends_differ():

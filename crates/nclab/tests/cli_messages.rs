@@ -235,7 +235,9 @@ fn a_contrast_with_an_unknown_condition_is_an_error_naming_the_option() {
     );
     assert!(!ok);
     assert!(
-        stderr.starts_with("error: --contrast a:b: no condition named \"a\" (the conditions: "),
+        stderr.starts_with(
+            "error: --contrast \"a:b\": no split at a ':' names two conditions (the conditions: "
+        ),
         "{stderr}"
     );
     assert!(!report.exists());

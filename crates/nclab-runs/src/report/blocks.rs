@@ -37,9 +37,16 @@ fn signed3(v: f64) -> String {
 pub fn decision_block(runs: &[Run], conds: &[Condition], comps: &[Comparison]) -> String {
     let (metrics, rows) = summary::decision_table(conds, comps);
     if rows.is_empty() || metrics.is_empty() {
-        return "<p>No comparison: no non-CE condition has a CE condition of the same dataset \
-                and model.</p>"
-            .into();
+        let none = "<p>No comparison: no non-CE condition has a CE condition of the same \
+                    dataset and model.";
+        return if comps.iter().any(|c| c.contrast) {
+            format!(
+                "{none} The contrasts are in the detailed table.</p>\n<p>{}</p>\n",
+                escape(&summary::family_note(conds, comps))
+            )
+        } else {
+            format!("{none}</p>")
+        };
     }
     // Every row has a baseline: one, or several to name in each row.
     let single = summary::single_baseline(conds, &rows);
@@ -450,7 +457,7 @@ pub fn comparison_block(conds: &[Condition], comps: &[Comparison]) -> String {
             let (d, lo, hi, _) = c.effect();
             vec![
                 escape(&conds[c.condition].name),
-                escape(&conds[c.baseline].name),
+                escape(&summary::against(conds, c)),
                 escape(&c.metric),
                 format!("{} vs {}", c.n, c.n_baseline),
                 c.n_pairs.to_string(),
@@ -483,8 +490,8 @@ pub fn comparison_block(conds: &[Condition], comps: &[Comparison]) -> String {
          the paired differences (all 2^n sign patterns), defined for a constant difference too. \
          Welch's t-test (Welch–Satterthwaite df) needs at least 2 runs a side; the Mann–Whitney \
          U test (exact without ties) is given from 3 runs a side, since with 2 against 2 its \
-         p-value cannot go below 1/3. Holm and BH: adjusted in the family of the decision \
-         table. n/a: not computable with these runs. Every metric is in \
+         p-value cannot go below 1/3. Holm and BH: adjusted in the row's family (the family \
+         note above: a grid's comparisons with CE, or the contrasts, marked \"(contrast)\"). n/a: not computable with these runs. Every metric is in \
          <a href=\"comparisons.csv\">comparisons.csv</a>.</p>\n{}",
         html::table_with(&header, &rows, "sortable")
     )

@@ -359,32 +359,56 @@ pub fn generate(options: &Options) -> Result<Outcome> {
 }
 
 /// The `--contrast A:B` pairs as condition indices `(A, B)`; each name is a condition's name
-/// as the report shows it, or its label. An unknown name, a condition against itself, or the
-/// comparison that the report makes anyway (B is A's baseline) is an error naming the option.
+/// as the report shows it, or its label, and may hold `:` itself (the split is the one `:` at
+/// which both sides name a condition). Refused, naming the option: a name that is no
+/// condition's, a split that two ways resolve, a condition against itself, a pair of which one
+/// is the other's baseline (the report makes that comparison anyway), a pair given both ways,
+/// and a side without a run to compare.
 fn resolve_contrasts(conds: &[Condition], specs: &[String]) -> Result<Vec<(usize, usize)>> {
-    let find = |spec: &str, name: &str| -> Result<usize> {
+    let find = |name: &str| {
         conds
             .iter()
-            .position(|c| c.name == name || c.label == name)
-            .ok_or_else(|| {
-                let names: Vec<&str> = conds.iter().map(|c| c.name.as_str()).collect();
-                anyhow::anyhow!(
-                    "--contrast {spec}: no condition named {name:?} (the conditions: {})",
-                    names.join(", ")
-                )
-            })
+            .position(|c| c.name == name.trim() || c.label == name.trim())
     };
-    let mut out = Vec::new();
+    let names = || {
+        let names: Vec<&str> = conds.iter().map(|c| c.name.as_str()).collect();
+        names.join(", ")
+    };
+    let mut out: Vec<(usize, usize)> = Vec::new();
     for spec in specs {
-        let Some((a, b)) = spec.split_once(':') else {
-            bail!("--contrast {spec}: expected two condition names, A:B");
+        let splits: Vec<(usize, usize)> = spec
+            .match_indices(':')
+            .filter_map(|(i, _)| Some((find(&spec[..i])?, find(&spec[i + 1..])?)))
+            .collect();
+        let (a, b) = match splits[..] {
+            [pair] => pair,
+            [] if !spec.contains(':') => {
+                bail!("--contrast {spec:?}: expected two condition names, A:B")
+            }
+            [] => bail!(
+                "--contrast {spec:?}: no split at a ':' names two conditions (the conditions: {})",
+                names()
+            ),
+            _ => bail!("--contrast {spec:?}: more than one ':' splits it into two conditions"),
         };
-        let (a, b) = (find(spec, a.trim())?, find(spec, b.trim())?);
+        let (ca, cb) = (&conds[a], &conds[b]);
         if a == b {
-            bail!("--contrast {spec}: a condition against itself");
+            bail!("--contrast {spec:?}: a condition against itself");
         }
-        if conds[a].baseline == Some(b) {
-            bail!("--contrast {spec}: the report compares these two already (B is A's baseline)");
+        if ca.baseline == Some(b) || cb.baseline == Some(a) {
+            bail!(
+                "--contrast {spec:?}: one is the other's CE baseline, a comparison the report \
+                 makes anyway"
+            );
+        }
+        if out.contains(&(b, a)) {
+            bail!("--contrast {spec:?}: given both ways; keep one (the family is the same)");
+        }
+        if let Some(empty) = [ca, cb].into_iter().find(|c| c.runs.is_empty()) {
+            bail!(
+                "--contrast {spec:?}: {} has no run to compare (every one diverged)",
+                empty.name
+            );
         }
         if !out.contains(&(a, b)) {
             out.push((a, b));
@@ -448,7 +472,7 @@ fn write_all(
         files: Vec::new(),
     };
     let comps = summary::comparisons(runs, conds, &metrics, contrasts);
-    warnings.extend(test_images::mismatches(runs, conds));
+    warnings.extend(test_images::mismatches(runs, conds, contrasts));
     let panel_figs = figures::panel_figures(&cx, &mut saver)?;
     let curve_figs = figures::curve_figures(&cx, &metrics, &mut saver)?;
     let layer_figs = figures::layer_figures(&cx, &mut saver)?;
@@ -689,4 +713,65 @@ pub(crate) fn decay_epochs(runs: &[Run], conds: &[Condition]) -> Vec<f64> {
     d.sort_unstable();
     d.dedup();
     d.into_iter().map(|e| e as f64).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::conditions::test_condition;
+    use super::resolve_contrasts;
+
+    #[test]
+    fn contrasts_resolve_by_name_at_the_one_split_that_names_two_conditions() {
+        // ce is the baseline of hxe; names may hold ':' (a flat:K tree, log:50 analyses).
+        let mut conds = vec![
+            test_condition("ce", vec![0]),
+            test_condition("hxe", vec![1]),
+            test_condition("soft tree=flat:10", vec![2]),
+            test_condition("soft", vec![3]),
+            test_condition("gone", vec![]),
+        ];
+        conds[1].baseline = Some(0);
+        let ok = |specs: &[&str]| {
+            let specs: Vec<String> = specs.iter().map(|s| s.to_string()).collect();
+            resolve_contrasts(&conds, &specs).unwrap()
+        };
+        let err = |spec: &str| {
+            format!(
+                "{:#}",
+                resolve_contrasts(&conds, &[spec.into()]).unwrap_err()
+            )
+        };
+        assert_eq!(ok(&["soft tree=flat:10:soft"]), [(2, 3)]);
+        assert_eq!(
+            ok(&["soft:soft tree=flat:10", " hxe : soft "]),
+            [(3, 2), (1, 3)]
+        );
+        // The same pair twice is kept once; both ways is refused.
+        assert_eq!(ok(&["hxe:soft", "hxe:soft"]), [(1, 3)]);
+        let both = ["hxe:soft".to_string(), "soft:hxe".to_string()];
+        let e = format!("{:#}", resolve_contrasts(&conds, &both).unwrap_err());
+        assert!(
+            e.starts_with("--contrast \"soft:hxe\": given both ways"),
+            "{e}"
+        );
+        for (spec, wanted) in [
+            ("hxe", "expected two condition names, A:B"),
+            (
+                "hxe:nothing",
+                "no split at a ':' names two conditions (the conditions: ce, hxe, ",
+            ),
+            ("", "expected two condition names"),
+            (":", "no split at a ':'"),
+            ("soft:soft", "a condition against itself"),
+            ("hxe:ce", "one is the other's CE baseline"),
+            ("ce:hxe", "one is the other's CE baseline"),
+            ("soft:gone", "gone has no run to compare"),
+        ] {
+            let e = err(spec);
+            assert!(
+                e.starts_with(&format!("--contrast {spec:?}: ")) && e.contains(wanted),
+                "{e}"
+            );
+        }
+    }
 }

@@ -245,15 +245,16 @@ fn in_family(c: &Comparison) -> bool {
     HEADLINE_METRICS.contains(&c.metric.as_str()) && c.p.is_finite()
 }
 
-/// A comparison's family: its baseline, and whether it is a contrast (the contrasts against
-/// a condition are a family apart from any comparisons with it as the CE baseline).
-pub fn family_of(c: &Comparison) -> (usize, bool) {
-    (c.baseline, c.contrast)
+/// A comparison's family: `Some(baseline)` for the comparisons with a CE baseline (one family
+/// per grid), `None` for the contrasts, which are one family together whichever way each is
+/// written.
+pub fn family_of(c: &Comparison) -> Option<usize> {
+    (!c.contrast).then_some(c.baseline)
 }
 
 /// The families of the comparisons ([`family_of`]), in order of first appearance.
-pub fn families(comps: &[Comparison]) -> Vec<(usize, bool)> {
-    let mut out: Vec<(usize, bool)> = Vec::new();
+pub fn families(comps: &[Comparison]) -> Vec<Option<usize>> {
+    let mut out: Vec<Option<usize>> = Vec::new();
     for c in comps {
         if !out.contains(&family_of(c)) {
             out.push(family_of(c));
@@ -669,19 +670,22 @@ pub fn family_note(conditions: &[Condition], comps: &[Comparison]) -> String {
                 .iter()
                 .filter(|c| family_of(c) == family && c.in_family)
                 .count();
-            let (b, contrast) = family;
-            let what = if contrast {
-                "contrasts against"
-            } else {
-                "against"
-            };
-            format!("{what} {}: {m}", conditions[b].name)
+            match family {
+                Some(b) => format!("against {}: {m}", conditions[b].name),
+                None => format!("the contrasts: {m}"),
+            }
         })
         .collect();
+    let contrasts = if comps.iter().any(|c| c.contrast) {
+        "; the contrasts asked for (--contrast), every one on each headline metric, are one \
+         family of their own"
+    } else {
+        ""
+    };
     format!(
         "Families: per grid (the conditions compared with one CE baseline), every condition \
-         against the baseline on each headline metric ({}); comparisons with a defined p-value \
-         per family: {}. p: the paired t-test of the runs paired by seed (same data subset and \
+         against the baseline on each headline metric ({}){contrasts}; comparisons with a \
+         defined p-value per family: {}. p: the paired t-test of the runs paired by seed (same data subset and \
          initialisation; df = pairs − 1) when there are at least 2 pairs, else Welch's t-test. \
          Adjusted p-values: Holm (family-wise error rate) and Benjamini–Hochberg (false \
          discovery rate), each within its family; the stars use BH: * < 0.05, ** < 0.01, \
@@ -877,16 +881,22 @@ fn mean_sd_cell(cell: &Cell) -> String {
 /// comparisons in detail, or why there is no comparison.
 fn baseline_markdown(runs: &[Run], conditions: &[Condition], comps: &[Comparison]) -> String {
     let mut s = String::from("\n## Against the cross-entropy baseline\n\n");
-    if !conditions.iter().any(|c| c.baseline.is_some()) {
-        s.push_str(
-            "No comparison: no non-CE condition has a CE condition of the same dataset and \
-             model (`data.name`, `model.kind`).\n",
-        );
+    let with_baseline = conditions.iter().any(|c| c.baseline.is_some());
+    let none = "No comparison: no non-CE condition has a CE condition of the same dataset and \
+                model (`data.name`, `model.kind`).";
+    if !with_baseline && comps.is_empty() {
+        s.push_str(none);
+        s.push('\n');
         return s;
     }
     s.push_str(&family_note(conditions, comps));
     s.push_str(" With few seeds read p-values as indications, not as findings.\n\n");
-    s.push_str(&decision_markdown(runs, conditions, comps));
+    if with_baseline {
+        s.push_str(&decision_markdown(runs, conditions, comps));
+    } else {
+        s.push_str(none);
+        s.push_str(" The contrasts are in the table below.\n");
+    }
     s.push_str(&comparisons_detail_markdown(conditions, comps));
     s
 }
@@ -1005,6 +1015,17 @@ fn comparisons_detail_markdown(conditions: &[Condition], comps: &[Comparison]) -
     s
 }
 
+/// The other side of a comparison as the detailed tables name it: the baseline, or for a
+/// contrast `B (contrast)`.
+pub fn against(conditions: &[Condition], c: &Comparison) -> String {
+    let name = &conditions[c.baseline].name;
+    if c.contrast {
+        format!("{name} (contrast)")
+    } else {
+        name.clone()
+    }
+}
+
 /// One row of the detailed comparisons table.
 fn comparison_detail_row(conditions: &[Condition], c: &Comparison) -> String {
     let (d, lo, hi, _) = c.effect();
@@ -1012,7 +1033,7 @@ fn comparison_detail_row(conditions: &[Condition], c: &Comparison) -> String {
     format!(
         "| {} | {} | {} | {} vs {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {}{} |\n",
         md_escape(&conditions[c.condition].name),
-        md_escape(&conditions[c.baseline].name),
+        md_escape(&against(conditions, c)),
         c.metric,
         c.n,
         c.n_baseline,

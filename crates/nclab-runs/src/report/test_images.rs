@@ -136,11 +136,19 @@ pub fn table(conditions: &[Condition], comps: &[Comparison]) -> Option<Vec<[Stri
 
 /// One warning per compared pair of conditions whose runs have predictions over different
 /// test images: no test-image term between them.
-pub fn mismatches(runs: &[Run], conditions: &[Condition]) -> Vec<String> {
-    conditions
+pub fn mismatches(
+    runs: &[Run],
+    conditions: &[Condition],
+    contrasts: &[(usize, usize)],
+) -> Vec<String> {
+    let with_baseline = conditions
         .iter()
-        .filter_map(|a| {
-            let b = &conditions[a.baseline?];
+        .enumerate()
+        .filter_map(|(i, a)| Some((i, a.baseline?)));
+    with_baseline
+        .chain(contrasts.iter().copied())
+        .filter_map(|(ai, bi)| {
+            let (a, b) = (&conditions[ai], &conditions[bi]);
             let ((r1, p1), (r2, p2)) = first_mismatch(runs, a, b)?;
             let why = if p1.len() == p2.len() {
                 "the label columns differ".to_string()
