@@ -393,13 +393,8 @@ pub fn comparisons(
     metrics: &[String],
     contrasts: &[(usize, usize)],
 ) -> Vec<Comparison> {
-    let defaults = conditions
-        .iter()
-        .enumerate()
-        .filter_map(|(ci, c)| Some((ci, c.baseline?, false)));
-    let asked = contrasts.iter().map(|&(ci, bi)| (ci, bi, true));
     let mut out = Vec::new();
-    for (ci, bi, contrast) in defaults.chain(asked) {
+    for (ci, bi, contrast) in compared_pairs(conditions, contrasts) {
         for m in metrics
             .iter()
             .filter(|m| !NOT_COMPARED.contains(&m.as_str()))
@@ -416,6 +411,20 @@ pub fn comparisons(
     }
     adjust_family(&mut out);
     out
+}
+
+/// The pairs the report compares, `(condition, against, contrast)`: every condition with a
+/// baseline against it, then the contrasts asked for.
+pub fn compared_pairs(
+    conditions: &[Condition],
+    contrasts: &[(usize, usize)],
+) -> Vec<(usize, usize, bool)> {
+    let defaults = conditions
+        .iter()
+        .enumerate()
+        .filter_map(|(ci, c)| Some((ci, c.baseline?, false)));
+    let asked = contrasts.iter().map(|&(ci, bi)| (ci, bi, true));
+    defaults.chain(asked).collect()
 }
 
 /// The tests of condition `c` against `b` on metric `m` (`a` and `bv` their final values);

@@ -141,13 +141,9 @@ pub fn mismatches(
     conditions: &[Condition],
     contrasts: &[(usize, usize)],
 ) -> Vec<String> {
-    let with_baseline = conditions
-        .iter()
-        .enumerate()
-        .filter_map(|(i, a)| Some((i, a.baseline?)));
-    with_baseline
-        .chain(contrasts.iter().copied())
-        .filter_map(|(ai, bi)| {
+    summary::compared_pairs(conditions, contrasts)
+        .into_iter()
+        .filter_map(|(ai, bi, _)| {
             let (a, b) = (&conditions[ai], &conditions[bi]);
             let ((r1, p1), (r2, p2)) = first_mismatch(runs, a, b)?;
             let why = if p1.len() == p2.len() {
