@@ -711,16 +711,24 @@ impl Config {
         self.resolve_tree("hierarchy", &self.hierarchy)
     }
 
+    /// Both trees of a run, each resolved once: the run's (`hierarchy`) and the loss's own
+    /// (`loss.hierarchy`, `None` when unset: the loss then uses the run's).
+    pub fn hierarchies(&self) -> anyhow::Result<(Hierarchy, Option<Hierarchy>)> {
+        let run_tree = self.hierarchy()?;
+        let own = self.loss_hierarchy(&run_tree)?;
+        Ok((run_tree, own))
+    }
+
     /// The loss's own tree, key `loss.hierarchy`, resolved like `hierarchy`; `None` when the key
-    /// is unset and the loss uses `hierarchy`. A tree with the same class names as `hierarchy`
-    /// in another order is an error: the loss and the metrics would mean different classes by
-    /// one index.
-    pub fn loss_hierarchy(&self) -> anyhow::Result<Option<Hierarchy>> {
+    /// is unset. A tree with the same class names as the run's tree (`run_tree`, resolved from
+    /// `hierarchy`) in another order is an error: the loss and the metrics would mean different
+    /// classes by one index.
+    fn loss_hierarchy(&self, run_tree: &Hierarchy) -> anyhow::Result<Option<Hierarchy>> {
         let Some(spec) = self.loss.hierarchy.as_deref() else {
             return Ok(None);
         };
         let own = self.resolve_tree("loss.hierarchy", spec)?;
-        let (ours, theirs) = (own.class_names(), self.hierarchy()?.class_names());
+        let (ours, theirs) = (own.class_names(), run_tree.class_names());
         let same_set = || {
             let sorted = |v: &[String]| {
                 let mut v = v.to_vec();
@@ -746,9 +754,7 @@ impl Config {
 
     /// Resolves `hierarchy` and `loss.hierarchy`, for the errors alone.
     pub fn check_hierarchies(&self) -> anyhow::Result<()> {
-        self.hierarchy()?;
-        self.loss_hierarchy()?;
-        Ok(())
+        self.hierarchies().map(drop)
     }
 
     fn resolve_tree(&self, key: &str, spec: &str) -> anyhow::Result<Hierarchy> {
@@ -777,9 +783,8 @@ impl Config {
             None => ("hierarchy", self.hierarchy.as_str()),
         };
         let flat = || {
-            let own = self.loss_hierarchy().ok().flatten();
-            own.map_or_else(|| self.hierarchy().ok(), Some)
-                .is_some_and(|h| h.max_depth() <= 1)
+            self.hierarchies()
+                .is_ok_and(|(run_tree, own)| own.unwrap_or(run_tree).max_depth() <= 1)
         };
         let what = match self.loss.kind {
             LossKind::Hxe => Some(
@@ -1040,7 +1045,7 @@ mod tests {
         // Unset: the loss uses `hierarchy`, and a written config has no such key (so configs
         // written before the key existed read back the same).
         let c = set(&[tree[0], tree[1], "loss.kind=soft"]);
-        assert!(c.loss_hierarchy().unwrap().is_none());
+        assert!(c.hierarchies().unwrap().1.is_none());
         assert!(!c
             .to_toml_string()
             .split("[loss]")
@@ -1049,7 +1054,7 @@ mod tests {
             .contains("hierarchy"));
         // `flat` for the loss alone: label smoothing, measured on the Fashion-MNIST tree.
         let c = set(&[tree[0], tree[1], "loss.kind=soft", "loss.hierarchy=flat"]);
-        let loss_tree = c.loss_hierarchy().unwrap().unwrap();
+        let loss_tree = c.hierarchies().unwrap().1.unwrap();
         assert_eq!((loss_tree.num_classes(), loss_tree.max_depth()), (10, 1));
         assert!(c.hierarchy().unwrap().max_depth() > 1);
         assert_eq!(Config::from_toml_str(&c.to_toml_string(), &[]).unwrap(), c);
@@ -1110,9 +1115,9 @@ mod tests {
             Config::from_toml_str("[loss]\nkind = \"soft\"\n", &sets).unwrap()
         };
         // Other groups, the same class order: a tree of its own, accepted.
-        let own = c(&regrouped).loss_hierarchy().unwrap().unwrap();
+        let own = c(&regrouped).hierarchies().unwrap().1.unwrap();
         assert_eq!(own.class_names(), ["c0", "c1", "c2", "c3"]);
-        let e = format!("{:#}", c(&swapped).loss_hierarchy().unwrap_err());
+        let e = format!("{:#}", c(&swapped).hierarchies().unwrap_err());
         assert!(
             e.contains("in another order (class 1 is \"c1\" there, \"c2\" here)"),
             "{e}"

@@ -35,7 +35,7 @@ fn main() -> anyhow::Result<()> {
     }
     let config = Config::load(std::path::Path::new(&path), &sets)?;
     let k = config.num_classes();
-    let (hierarchy, own) = (config.hierarchy()?, config.loss_hierarchy()?);
+    let (hierarchy, own) = config.hierarchies()?;
     let tree = LossTree::from_hierarchy(own.as_ref().unwrap_or(&hierarchy));
     tch::manual_seed(config.seed as i64);
     let data = dataset::load(&config, Device::Cpu, false)?;

@@ -145,8 +145,7 @@ struct Fixed {
 impl Fixed {
     fn new(config: &Config) -> anyhow::Result<Fixed> {
         let k = config.num_classes();
-        let hierarchy = config.hierarchy()?;
-        let own = config.loss_hierarchy()?;
+        let (hierarchy, own) = config.hierarchies()?;
         Ok(Fixed {
             k,
             loss_tree: LossTree::from_hierarchy(own.as_ref().unwrap_or(&hierarchy)),
