@@ -69,6 +69,18 @@ nclab_core::named_enum! {
     }
 }
 
+impl DatasetName {
+    /// The number of classes of a named dataset; `None` for `synthetic`, whose number is key
+    /// `data.classes`.
+    pub fn num_classes(self) -> Option<usize> {
+        match self {
+            DatasetName::Cifar100 => Some(100),
+            DatasetName::Synthetic => None,
+            DatasetName::Mnist | DatasetName::FashionMnist | DatasetName::Cifar10 => Some(10),
+        }
+    }
+}
+
 nclab_core::named_enum! {
     /// The network (key `model.kind`).
     pub enum ModelKind {
@@ -680,11 +692,7 @@ impl Config {
 
     /// Number of classes of the configured dataset.
     pub fn num_classes(&self) -> usize {
-        match self.data.name {
-            DatasetName::Cifar100 => 100,
-            DatasetName::Synthetic => self.data.classes,
-            _ => 10,
-        }
+        self.data.name.num_classes().unwrap_or(self.data.classes)
     }
 
     /// The loss of `[loss]`: its kind with the parameters that kind uses.

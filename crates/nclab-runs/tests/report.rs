@@ -431,7 +431,7 @@ fn the_ceiling_of_the_tree_correlation_is_given_per_tree() {
         std::fs::write(&path, csv).unwrap();
     }
     let out = root.join("out");
-    generate(&options(vec![runs], out.clone())).unwrap();
+    generate(&options(vec![runs.clone()], out.clone())).unwrap();
     let rows = read_csv(&out.join("summary.csv"));
     let ceiling = num(&rows[0], "mean_tree_correlation_ceiling");
     assert!((ceiling - 3f64.sqrt() / 2.0).abs() < 1e-15, "{ceiling}");
@@ -441,6 +441,16 @@ fn the_ceiling_of_the_tree_correlation_is_given_per_tree() {
         md.contains("on `tree.txt` (c1), hdist@1 0 and hdist@5 1.111, with mean_tree_correlation at most 0.8660;"),
         "{md}"
     );
+
+    // Every condition on a flat tree: floors, but no ceiling and no sentence about one.
+    replace_tree(&ce, "tree.txt", "flat:3");
+    generate(&options(vec![runs], out.clone())).unwrap();
+    let md = std::fs::read_to_string(out.join("summary.md")).unwrap();
+    assert!(
+        md.contains("equally frequent (summary.csv, columns *_floor): on `flat:3`, hdist@1 0 and hdist@5 0.6667."),
+        "{md}"
+    );
+    assert!(!md.contains("cannot exceed its ceiling"), "{md}");
 }
 
 #[test]
@@ -516,6 +526,55 @@ fn the_floor_of_hdist_is_given_per_tree() {
     let rows = read_csv(&out.join("summary.csv"));
     assert_eq!(num(&rows[0], "hdist@1_floor"), 0.0);
     assert!(!rows[0].contains_key("hdist@5_floor"));
+}
+
+#[test]
+fn the_floor_is_on_the_tree_resolved_for_the_runs_data() {
+    let root = scratch("floors-data");
+    let runs = four_runs(&root);
+    let ce = [runs.join("ce-s0"), runs.join("ce-s1")];
+    let mse = [runs.join("sweep/mse-s0"), runs.join("sweep/mse-s1")];
+    set_tree_and_hdist5(&ce, "tree.txt", Some("root x\nx a\nx b\nroot c\n"));
+    set_tree_and_hdist5(&mse, "flat", None);
+    // The data says its number of classes (synthetic: data.classes = 3).
+    for run in ce.iter().chain(&mse) {
+        let path = run.join("config.toml");
+        let config = std::fs::read_to_string(&path).unwrap();
+        let config = config.replace("name = \"synthetic\"", "name = \"synthetic\"\nclasses = 3");
+        std::fs::write(&path, config).unwrap();
+    }
+    // `flat` alone now resolves as the trainer resolved it, flat:3: (0 + 1 + 1) / 3 = 2/3.
+    let out = root.join("out");
+    let outcome = generate(&options(vec![runs.clone()], out.clone())).unwrap();
+    assert!(outcome.warnings.is_empty(), "{:?}", outcome.warnings);
+    let rows = read_csv(&out.join("summary.csv"));
+    assert!((num(&rows[1], "hdist@5_floor") - 2.0 / 3.0).abs() < 1e-15);
+    assert!((num(&rows[0], "hdist@5_floor") - 10.0 / 9.0).abs() < 1e-15);
+
+    // The CE runs' tree file now has 4 classes, their data 3: the file is not the tree they
+    // trained with, so no floor for them, and a warning naming the condition and the file.
+    for run in &ce {
+        std::fs::write(run.join("tree.txt"), "root x\nx a\nx b\nroot c\nroot d\n").unwrap();
+    }
+    let outcome = generate(&options(vec![runs], out.clone())).unwrap();
+    let rows = read_csv(&out.join("summary.csv"));
+    assert_eq!(rows[0]["hdist@5_floor"], "");
+    assert!((num(&rows[1], "hdist@5_floor") - 2.0 / 3.0).abs() < 1e-15);
+    // (The geometry figure, which sizes the tree by the saved features, warns of it too.)
+    let w: Vec<&String> = outcome
+        .warnings
+        .iter()
+        .filter(|w| w.starts_with("condition c1"))
+        .collect();
+    assert_eq!(w.len(), 1, "{:?}", outcome.warnings);
+    assert!(
+        w[0].starts_with("condition c1: its tree `hierarchy` = ")
+            && w[0]
+                .contains("tree.txt\" now has 4 classes, its runs' data 3 (data.name = synthetic)")
+            && w[0].ends_with("no floor or ceiling is given for it"),
+        "{}",
+        w[0]
+    );
 }
 
 /// Welch's test of nc1, MSE [0.05, 0.01] against CE [0.5, 0.3], computed independently with

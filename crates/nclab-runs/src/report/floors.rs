@@ -33,16 +33,40 @@ pub struct Floors {
 }
 
 /// For each condition, the floors on the tree its runs share; `None` when they name none or
-/// different ones, or when the tree cannot be built from its name alone (`flat` without its
-/// number of classes, a file no longer there, a tree too large for a distance matrix,
-/// [`Hierarchy::check_matrix_size`]).
-pub fn per_condition(runs: &[Run], conditions: &[Condition]) -> Vec<Option<Floors>> {
+/// different ones, or when the tree cannot be built (`flat` without its number of classes, a
+/// file no longer there, a tree too large for a distance matrix,
+/// [`Hierarchy::check_matrix_size`]). The tree is resolved for the number of classes of the
+/// runs' data when the config names a dataset nclab knows ([`Run::data_classes`]); a tree of
+/// another size (its file changed since the runs trained) gets no floor, with a warning.
+pub fn per_condition(
+    runs: &[Run],
+    conditions: &[Condition],
+    warnings: &mut Vec<String>,
+) -> Vec<Option<Floors>> {
     conditions
         .iter()
         .map(|c| {
             let hierarchy = c.common.get("hierarchy")?;
-            let spec = runs[*c.runs.first()?].hierarchy_spec()?;
-            let h = Hierarchy::resolve(&spec, None).ok()?;
+            let run = &runs[*c.runs.first()?];
+            let spec = run.hierarchy_spec()?;
+            let k = run.data_classes();
+            let h = match Hierarchy::resolve(&spec, k) {
+                Ok(h) => h,
+                // A tree that resolves alone but not for the data: it changed since the runs.
+                Err(_) => {
+                    if let (Ok(now), Some(k)) = (Hierarchy::resolve(&spec, None), k) {
+                        warnings.push(format!(
+                            "condition {}: its tree `hierarchy` = {spec:?} now has {} classes, \
+                             its runs' data {k} (data.name = {}): the file has changed since \
+                             they trained, so no floor or ceiling is given for it",
+                            c.id,
+                            now.num_classes(),
+                            run.config_str("data.name").unwrap_or_default()
+                        ));
+                    }
+                    return None;
+                }
+            };
             h.check_matrix_size().ok()?;
             let all: Vec<usize> = (0..h.num_classes()).collect();
             let floor = MistakeEvaluator::top1_top5(&h)
@@ -109,7 +133,11 @@ pub fn note(
     }
     // The conditions are named unless one tree covers them all.
     let several = trees.len() > 1 || floors.iter().any(Option::is_none);
-    let with_ceiling = metrics.iter().any(|m| m == CEILED);
+    // The ceiling's clause only where a tree has one (a flat tree's pairs all tie: none).
+    let with_ceiling = metrics.iter().any(|m| m == CEILED)
+        && trees
+            .iter()
+            .any(|(f, _)| f.tree_correlation_ceiling.is_some());
     let per_tree: Vec<String> = trees
         .iter()
         .map(|(f, ids)| {

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 
-use crate::config::{flatten, MAX_EPOCHS};
+use crate::config::{flatten, DatasetName, MAX_EPOCHS};
 use crate::csv_text::Record;
 use crate::predictions::{self, TestPredictions};
 use crate::run_dir::{self, Status};
@@ -131,6 +131,15 @@ impl Run {
     /// A config value without TOML quotes (`loss.kind` -> `ce`).
     pub fn config_str(&self, key: &str) -> Option<String> {
         self.config.get(key).map(|v| unquote(v))
+    }
+
+    /// The number of classes of the run's data: from `data.name` when it names a dataset nclab
+    /// knows (`data.classes` for `synthetic`); `None` otherwise (a run written from Python may
+    /// name a dataset of its own, or none).
+    pub fn data_classes(&self) -> Option<usize> {
+        let name: DatasetName = self.config_str("data.name")?.parse().ok()?;
+        name.num_classes()
+            .or_else(|| self.config_str("data.classes")?.parse().ok())
     }
 
     /// The run's `hierarchy` spec, with a relative file path resolved against the run
