@@ -25,8 +25,10 @@ pub const FILE: &str = "test_predictions.csv";
 pub const METRICS: [&str; 4] = ["top1_error", "top5_error", "hdist@1", "hdist@5"];
 
 /// The test metrics the report gives a test-image term ([`TestPredictions::influence`]): the
-/// means over the images, and `mistake_severity`, a ratio of two such means.
-pub const TERM_METRICS: [&str; 5] = [
+/// means over the images (`test_acc` is `1 - top1_error`), and `mistake_severity`, a ratio of
+/// two such means.
+pub const TERM_METRICS: [&str; 6] = [
+    "test_acc",
     "top1_error",
     "top5_error",
     "hdist@1",
@@ -120,13 +122,19 @@ impl TestPredictions {
 
     /// Per-image values whose variance over the images, divided by n, is the variance that a
     /// new sample of n test images gives the run's `metric` (to first order): for the
-    /// [`METRICS`] their [`values`](Self::values); for `mistake_severity = sum_i w_i h_i /
-    /// sum_i w_i` (w_i = 1 when image i's top-1 is wrong, h_i its `hdist@1`), a ratio of two
-    /// means, its linearisation (the delta method) `u_i = w_i (h_i - severity) / mean_i(w_i)`,
-    /// of mean 0. `None` for another name, or for `mistake_severity` without a mistake.
+    /// [`METRICS`] their [`values`](Self::values); for `test_acc`, 1 where the top-1 is right;
+    /// for `mistake_severity = sum_i w_i h_i / sum_i w_i` (w_i = 1 when image i's top-1 is
+    /// wrong, h_i its `hdist@1`), a ratio of two means, its linearisation (the delta method)
+    /// `u_i = w_i (h_i - severity) / mean_i(w_i)`, of mean 0. `None` for another name, or for
+    /// `mistake_severity` without a mistake.
     pub fn influence(&self, metric: &str) -> Option<Vec<f64>> {
-        if metric != "mistake_severity" {
-            return self.values(metric);
+        match metric {
+            "test_acc" => {
+                let wrong = self.values("top1_error")?;
+                return Some(wrong.iter().map(|w| 1.0 - w).collect());
+            }
+            "mistake_severity" => {}
+            _ => return self.values(metric),
         }
         let severity = self.mistake_severity()?;
         let wrong = self.values("top1_error")?;
@@ -383,6 +391,9 @@ mod tests {
             vec![0.0, -2.0, 0.0, 2.0]
         );
         assert_eq!(p.influence("top1_error"), p.values("top1_error"));
+        // test_acc: 1 where the top-1 is right (images 0 and 2).
+        assert_eq!(p.influence("test_acc").unwrap(), vec![1.0, 0.0, 1.0, 0.0]);
+        assert!(p.influence("nc1").is_none());
         assert!(predictions(&[], 4).influence("mistake_severity").is_none());
     }
 

@@ -838,6 +838,11 @@ fn the_test_images_term_by_hand() {
         row(&out, "hdist@1")["test_images_half_width"],
         r["test_images_half_width"]
     );
+    // test_acc is 1 - top1_error image by image: the same term, around its own difference
+    // (the runs' test_acc, MSE - CE: 0.7 - 0.9 and 0.6 - 0.8, so -0.2).
+    let acc = row(&out, "test_acc");
+    assert_eq!(acc["test_images_half_width"], r["test_images_half_width"]);
+    assert!((num(&acc, "widened_ci95_low") - (-0.2 - z * 2.0 / 15.0)).abs() < 1e-15);
     // Not a mean over the images: no term.
     assert_eq!(row(&out, "nc1")["test_images_half_width"], "");
     // Mistake severity, by its linearisation: every mistake is at distance 1 on flat:3, the

@@ -80,7 +80,7 @@ pub const NOTE: &str = "The intervals vary the seeds on one fixed test set. For 
     what a new sample of test images would add: its 95% half-width (estimated from the seeds both \
     conditions have predictions for when they are two or more; otherwise a bound, larger in \
     expectation, marked ≤), added in quadrature to the seeds' half-width. Stars: \
-    Benjamini-Hochberg adjusted p, as above; the intervals are not adjusted.";
+    Benjamini-Hochberg adjusted p, as above; the intervals are not adjusted. test_acc, which is     1 - top1_error, has top1_error's term (in comparisons.csv).";
 
 /// One row per comparison with a test-image term, as plain text (`None` when there is none):
 /// condition, metric, the difference with the seeds' interval, the images' half-width, the
@@ -90,6 +90,9 @@ pub const NOTE: &str = "The intervals vary the seeds on one fixed test set. For 
 pub fn table(conditions: &[Condition], comps: &[Comparison]) -> Option<Vec<[String; 6]>> {
     let rows: Vec<[String; 6]> = comps
         .iter()
+        // test_acc is 1 - top1_error image by image: its row would repeat top1_error's
+        // (comparisons.csv has both).
+        .filter(|c| c.metric != "test_acc")
         .filter_map(|c| {
             let t = c.test_images?;
             let (d, lo, hi, _) = c.effect();
