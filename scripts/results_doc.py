@@ -412,10 +412,12 @@ def top1_cost(grid):
 
 def folds_table(grids):
     rows = [[f"`{g}`", name, fmt(num(r.get("stable_tpt_epoch_mean")), 3),
-             *(fmt(num(r.get(f"nc1_fold_{span}"))) for span in ("total", "after_stable_tpt", "decay1", "decay2"))]
+             *(fmt(num(r.get(f"nc1_fold_{span}")))
+               for span in ("total", "after_tpt", "after_stable_tpt", "decay1", "decay2"))]
             for g in grids for name, r in report_of(g)[2].items()]
     return table(["grid", "condition", "stable TPT epoch", "NC1 fold, epoch 1 to end",
-                  "NC1 fold, stable TPT to end", "NC1 fold across decay 1", "across decay 2"], rows)
+                  "NC1 fold, TPT to end", "NC1 fold, stable TPT to end", "NC1 fold across decay 1",
+                  "across decay 2"], rows)
 
 
 def unfinished(grid):
@@ -502,9 +504,12 @@ def facts():
         "cpu_seeds": len({c["seed"] for _, c, _ in cpu_runs}),
         "n_tpt": sum(s.get("tpt_epoch") is not None for _, _, s in cpu_runs),
         "fold_total": span([num(r.get("nc1_fold_total")) for r in fold_rows], 3, "x"),
+        "fold_first_tpt": span([num(r.get("nc1_fold_after_tpt")) for r in fold_rows], 3, "x"),
         "fold_tpt": span([num(r.get("nc1_fold_after_stable_tpt")) for r in fold_rows], 3, "x"),
         "min_fold_total": min(num(r.get("nc1_fold_total")) or 0 for r in fold_rows),
-        "max_fold_tpt": max(num(r.get("nc1_fold_after_stable_tpt")) or 0 for r in fold_rows),
+        # TPT as Papyan et al. date it (the first epoch with zero training error) starts no later
+        # than the stable TPT, so its fall is the larger: the fair test of their claim.
+        "max_fold_tpt": max(num(r.get("nc1_fold_after_tpt")) or 0 for r in fold_rows),
         "fold_decay": span([num(r.get(f"nc1_fold_decay{k}")) for r in fold_rows for k in (1, 2)], 3, "x"),
         "final_nc1": span([f.get("nc1") for f in finals], 2),
         "final_nc2": span([f.get("nc2") for f in finals], 2),
@@ -577,10 +582,15 @@ def full_data_folds(folds):
 def papyan(f):
     """Papyan, Han and Donoho (2020), point by point. Their claims are about CE networks, so the
     CE runs judge them; the other losses are in the tables above."""
-    ce_cpu = [num(r.get("nc1_fold_after_stable_tpt")) for _, r, _ in f["ce"]]
-    ce_full = [num(r.get("nc1_fold_after_stable_tpt")) for _, r, _ in f["ce_full"]]
-    ce_all = ce_cpu + ce_full
-    nc1 = verdict(ce_all, lambda v: v >= ORDER, lambda v: v < ORDER)
+    # TPT as the paper dates it (the first epoch with zero training error) judges the claim;
+    # the stable TPT (zero for good) beside it.
+    ce_cpu = [num(r.get("nc1_fold_after_tpt")) for _, r, _ in f["ce"]]
+    ce_full = [num(r.get("nc1_fold_after_tpt")) for _, r, _ in f["ce_full"]]
+    stable_cpu = [num(r.get("nc1_fold_after_stable_tpt")) for _, r, _ in f["ce"]]
+    stable_full = [num(r.get("nc1_fold_after_stable_tpt")) for _, r, _ in f["ce_full"]]
+    nc1 = verdict(ce_cpu + ce_full, lambda v: v >= ORDER, lambda v: v < ORDER)
+    nearest = max(((v, g) for (g, _, _), v in zip(f["ce"] + f["ce_full"], ce_cpu + ce_full) if v is not None),
+                  default=None)
     nc23 = {m: [num(r.get(f"{m}_fold_after_stable_tpt")) for _, r, _ in f["ce"] + f["ce_full"]]
             for m in ("nc2", "nc3")}
     nc23_final = {m: [num(s.get(f"{m}_mean")) for _, _, s in f["ce"] + f["ce_full"]] for m in ("nc2", "nc3")}
@@ -603,12 +613,16 @@ def papyan(f):
         "of deep learning training*. Their claims are about networks trained with CE, so the CE "
         "runs judge them here (the other losses are in the tables above).",
         "",
-        f"- *NC1 falls by orders of magnitude during TPT.* From its stable TPT epoch to the end, CE's "
-        f"NC1 falls {span(ce_cpu, 3, 'x')} in the CPU-scale grids"
-        + (f" and {span(ce_full, 3, 'x')} at full data ({full_seeds})"
-           if ce_full else "")
-        + f"; a fall of at least {fmt(ORDER)}x counts as agreement: {nc1}"
-        + (f" (no CE run falls {fmt(ORDER)}x during TPT)." if nc1 == "**differs**" else ".")
+        f"- *NC1 falls by orders of magnitude during TPT.* The paper's TPT starts at the first epoch "
+        f"with zero training error: from it to the end, CE's NC1 falls {span(ce_cpu, 3, 'x')} in the "
+        "CPU-scale grids"
+        + (f" and {span(ce_full, 3, 'x')} at full data ({full_seeds})" if ce_full else "")
+        + f"; from the stable TPT epoch (zero training error for good), {span(stable_cpu, 3, 'x')}"
+        + (f" and {span(stable_full, 3, 'x')}" if ce_full else "")
+        + f". A fall of at least {fmt(ORDER)}x (one order of magnitude, this page's threshold) counts "
+        f"as agreement: {nc1}"
+        + (f" (no CE condition falls {fmt(ORDER)}x during TPT on average; the nearest, "
+           f"{fmt(nearest[0], 3)}x on `{nearest[1]}`)." if nc1 == "**differs**" and nearest else ".")
         + f" Over the whole run the falls are larger, from epoch 1, when the network is near random "
         f"(every condition, CPU scale: {f['fold_total']}), which is not the paper's claim. At full "
         f"data, per condition (means over its runs): {full or 'none finished'}."
@@ -830,7 +844,8 @@ def in_short(f):
         + (f", but during TPT NC1 falls less than {fmt(ORDER)}x in every condition.** " if weak else ".** ")
         + f"The training error reached 0 in {f['n_tpt']} of {f['n_runs']} runs and NC4 ended at exactly "
         f"0 in {f['nc4_zero']}. NC1 falls {f['fold_total']} from epoch 1 to the end, but only "
-        f"{f['fold_tpt']} from the stable TPT epoch to the end, and {f['fold_decay']} over each "
+        f"{f['fold_first_tpt']} from the first epoch with zero training error (where Papyan et al. "
+        f"start TPT) to the end, {f['fold_tpt']} from the stable TPT epoch, and {f['fold_decay']} over each "
         f"learning-rate phase that a decay starts; the final NC1 of a run spans {f['final_nc1']} and its "
         f"NC2 {f['final_nc2']}.",
         f"- **What survives the correction for multiple comparisons (CPU scale).** "

@@ -56,6 +56,7 @@ fn write_diverged(dir: &Path, seed: u64) {
 
 /// Folds per run, then the mean over the two runs:
 /// * total (epoch 1 -> 9): 100 / 1.6 = 62.5 and 200 / 2 = 100, mean 81.25;
+/// * after the TPT (epoch 2 in both: 2 -> 9): 50 / 1.6 = 31.25 and 90 / 2 = 45, mean 38.125;
 /// * after the stable TPT (epochs 5 and 4, both first analysed at 5; 5 -> 9): 10 / 1.6 = 6.25
 ///   and 25 / 2 = 12.5, mean 9.375;
 /// * across decay 1 (at epoch 4: last analysis before it 3 -> last of its phase, epochs 4-6,
@@ -83,6 +84,7 @@ fn folds_over_each_span_and_a_run_diverged_in_epoch_1() {
     assert_eq!(num(r, "stable_tpt_epoch_mean"), 4.5);
     for (span, from, to, fold) in [
         ("total", 1.0, 9.0, 81.25),
+        ("after_tpt", 2.0, 9.0, 38.125),
         ("after_stable_tpt", 5.0, 9.0, 9.375),
         ("decay1", 3.0, 6.0, 3.25),
         ("decay2", 6.0, 9.0, 5.0),

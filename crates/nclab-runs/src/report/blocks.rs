@@ -226,6 +226,7 @@ pub fn folds_block(conds: &[Condition], t: &folds::FoldTable) -> String {
     let short = |span: &str| -> String {
         match span {
             "total" => "1 → last".to_string(),
+            "after_tpt" => "TPT → last".to_string(),
             "after_stable_tpt" => "stable TPT → last".to_string(),
             d => d.replace("decay", "decay "),
         }

@@ -4,6 +4,9 @@
 //! A fold over a span is `value at its start / value at its end` (10 = a tenfold fall, 1 = no
 //! change, below 1 = a rise), both read at analysis epochs of `metrics.csv`. The spans:
 //! * `total`: the first analysis epoch (epoch 1 in the study's schedules) to the last;
+//! * `after_tpt`: the first analysis epoch at or after the run's TPT epoch (`tpt_epoch` of
+//!   `summary.json`: the first epoch with zero training error, where Papyan, Han and Donoho
+//!   2020 start the terminal phase) to the last; undefined without one;
 //! * `after_stable_tpt`: the first analysis epoch at or after the run's stable TPT epoch
 //!   ([`Run::stable_tpt_epoch`]) to the last; undefined without a stable TPT;
 //! * `decay<k>`: across the k-th learning-rate decay at epoch `D_k` (counted from 1,
@@ -33,6 +36,9 @@ pub struct Span {
 pub fn describe_span(name: &str) -> String {
     match name {
         "total" => "first analysis epoch (epoch 1) → last epoch".to_string(),
+        "after_tpt" => "first analysis epoch at or after the TPT epoch (the first with zero \
+                        training error) → last epoch"
+            .to_string(),
         "after_stable_tpt" => {
             "first analysis epoch at or after the stable TPT epoch → last epoch".to_string()
         }
@@ -46,10 +52,13 @@ pub fn describe_span(name: &str) -> String {
     }
 }
 
-/// The spans of a run, in the order `total`, `after_stable_tpt`, `decay1`, `decay2`, ...
+/// The spans of a run, in the order `total`, `after_tpt`, `after_stable_tpt`, `decay1`,
+/// `decay2`, ...
 pub fn spans(run: &Run) -> Vec<Span> {
     let epochs = &run.metrics.epochs;
     let last = epochs.last().copied();
+    let analysed_from =
+        |start: Option<f64>| start.and_then(|s| epochs.iter().copied().find(|&e| e >= s));
     let mut out = vec![
         Span {
             name: "total".into(),
@@ -57,10 +66,13 @@ pub fn spans(run: &Run) -> Vec<Span> {
             to: last,
         },
         Span {
+            name: "after_tpt".into(),
+            from: analysed_from(run.final_value("tpt_epoch")),
+            to: last,
+        },
+        Span {
             name: "after_stable_tpt".into(),
-            from: run
-                .stable_tpt_epoch()
-                .and_then(|s| epochs.iter().copied().find(|&e| e >= s)),
+            from: analysed_from(run.stable_tpt_epoch()),
             to: last,
         },
     ];
@@ -123,8 +135,8 @@ pub struct FoldRow {
 /// The fold table of a report.
 #[derive(Debug, Clone)]
 pub struct FoldTable {
-    /// Span names: `total`, `after_stable_tpt`, then `decay1`... up to the most decays of any
-    /// run.
+    /// Span names: `total`, `after_tpt`, `after_stable_tpt`, then `decay1`... up to the most
+    /// decays of any run.
     pub spans: Vec<String>,
     pub rows: Vec<FoldRow>,
 }
@@ -132,7 +144,9 @@ pub struct FoldTable {
 impl FoldTable {
     pub fn new(runs: &[Run], conditions: &[Condition]) -> FoldTable {
         let per_run: Vec<Vec<Span>> = runs.iter().map(spans).collect();
-        let mut names: Vec<String> = vec!["total".into(), "after_stable_tpt".into()];
+        let mut names: Vec<String> = ["total", "after_tpt", "after_stable_tpt"]
+            .map(String::from)
+            .to_vec();
         for s in per_run.iter().flatten() {
             if !names.contains(&s.name) {
                 names.push(s.name.clone());
