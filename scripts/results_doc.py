@@ -229,7 +229,9 @@ def headline_table(grid):
                 continue
             d, lo, hi = num(c["paired_diff"]), num(c["paired_ci95_low"]), num(c["paired_ci95_high"])
             p = num(c.get("p_bh"))
-            cells.append(f"{fmt(mean)} ({signed(d)} {interval(lo, hi)}{stars(p)})")
+            # Every seed's difference the same: no spread, so no t interval to give.
+            spread = "on every seed" if lo == hi == d else interval(lo, hi)
+            cells.append(f"{fmt(mean)} ({signed(d)} {spread}{stars(p)})")
         rows.append([f"{name} ({r['runs']} runs)", *cells])
     return table(["condition", *(t for _, t in metrics)], rows)
 
@@ -498,8 +500,13 @@ def facts():
     protocol = [g for g in PROTOCOL_GRIDS if runs_of(g)]
     protocol_hier = [g for g in protocol if hierarchical(g) and report_of(g)[1]]
     per_class = [c["data"]["per_class"] for _, c, _ in cpu_runs]
+    # Runs that end with the same training loss, NC1, NC2 and test accuracy are one network
+    # trained again (ce-flat is CE; the hierarchy grids' CE is the replication grids').
+    networks = {tuple(s["final"].get(m) for m in ("train_loss", "nc1", "nc2", "test_acc"))
+                for _, _, s in cpu_runs}
     return {
         "n_runs": len(cpu_runs),
+        "n_networks": len(networks),
         "per_class": f"{min(per_class)}-{max(per_class)}",
         "cpu_seeds": len({c["seed"] for _, c, _ in cpu_runs}),
         "n_tpt": sum(s.get("tpt_epoch") is not None for _, _, s in cpu_runs),
@@ -678,7 +685,9 @@ def bertinetto(f):
     sev_detail = (f" The point estimates are lower in {cpu_low} of {cpu_n} conditions at CPU scale"
                   + (f" and higher in {full_high} of {full_n} at full data, where the intervals allow a "
                      f"reduction of at most {fmt(-min(lows), 2)} ({fmt(-100 * min(lows) / ce_sev[0], 2)}% of "
-                     f"CE's {fmt(ce_sev[0], 3)})" if full_n and lows and len(full) == 1 else "")
+                     f"CE's {fmt(ce_sev[0], 3)}; {fmt(-100 * min(lows) / (ce_sev[0] - 1), 2)}% of its "
+                     "excess over 1, the least distance between two classes)"
+                     if full_n and lows and len(full) == 1 else "")
                   + ".")
     # Unadjusted intervals wholly on one side of 0 (none survives the correction when sev is empty).
     sides = {side: [(g, name, num(c["paired_ci95_low"]), num(c["paired_ci95_high"]))
@@ -834,7 +843,7 @@ def in_short(f):
         "At full data (the training protocol of Papyan, Han and Donoho 2020: " + protocol_words(f["protocol"])
         + ", with an MLP in place of their convolutional networks; the stronger evidence"
         + ("; provisional while its seeds land" if any(cells_left(g) for g in f["protocol"]) else "")
-        + "), then at CPU scale." + names_key(f["protocol"]), "",
+        + "), then at CPU scale." + names_key(CPU_GRIDS + f["protocol"]), "",
     ] + ([lead, ""] if lead else []) + [
     ] + full + [""] if full else []) + [
         "- **"
@@ -1022,8 +1031,12 @@ def control_sentence(grid, name, found, factors):
         if d is not None and lo is not None and hi is not None:
             tree.append(f"{title} {signed(d)} {interval(lo, hi)}{stars(num(r.get('p_bh')))}")
     if tree:
-        said += (f" What the tree adds, {twin} minus {name} paired by seed (stars: Benjamini-Hochberg "
-                 "within the contrasts' family): " + ", ".join(tree) + ".")
+        pairs = {int(r["n_pairs"]) for (a, b, _), r in rows.items() if (a, b) == (twin, name) and r.get("n_pairs")}
+        family = sum(r.get("family") == "true" for r in rows.values())
+        said += (f" What the tree adds, {twin} minus {name} paired by seed ("
+                 + (f"{plural(max(pairs), 'pair')}; " if pairs else "")
+                 + f"stars: Benjamini-Hochberg over the {family} tests of the contrasts' family, one per "
+                 "metric of the grid's family and contrast): " + ", ".join(tree) + ".")
     return said
 
 
@@ -1036,24 +1049,31 @@ def protocol_words(grids):
 
 
 def names_key(grids):
-    """' Names: hxe-A is ...': what the full-data condition names stand for, for those present."""
+    """' Names: hxe-A is ...': what the condition names stand for, for those present."""
     names = {condition_of(cell) for g in grids for cell, _, _ in runs_of(g)}
     said = []
     if any(re.fullmatch(r"hxe-[\d.]+", n) for n in names):
         said.append("`hxe-A` is HXE with alpha A")
     if any(n.endswith("-lr") for n in names):
-        said.append("`-lr` the same loss at a learning rate scaled to CE's gradient norm (the step-size "
-                    "control)")
+        said.append("`-lr` the same loss at a learning rate scaled so that its gradient norm at "
+                    "initialisation matches CE's (the step-size control)")
+    if any(re.fullmatch(r"soft-[\d.]+", n) for n in names):
+        said.append("`soft-B` soft labels with beta B (CPU scale)")
     if any(re.fullmatch(r"soft-m[\d.]+", n) for n in names):
-        said.append("`soft-mM` soft labels whose targets put a mean mass M on the true class")
+        said.append("`soft-mM` soft labels whose targets put mass M on the true class, on average "
+                    "over the classes (beta chosen for it on the tree)")
     if any(re.fullmatch(r"ls-m[\d.]+", n) for n in names):
         said.append("`ls-mM` label smoothing with mass M on the true class (the soft-label loss on "
                     "the flat tree, measured on the grid's tree: the control for soft targets "
-                    "without the tree)")
+                    "without the tree; Müller et al.'s epsilon is (1 - M) K / (K - 1), 5/9 for "
+                    "M = 0.5 and 10 classes)")
+    if "ce-flat" in names:
+        said.append("`ce-flat` CE trained again and measured against the flat tree (the control for "
+                    "the tree metrics, CPU scale)")
     if not said:
         return ""
-    return (" Names: " + ", ".join(said) + " ([the full-data section](#the-published-protocol-at-full-data) "
-            "lists each condition's config).")
+    return (" Names: " + ", ".join(said) + " ([What was run](#what-was-run) and [the full-data "
+            "section](#the-published-protocol-at-full-data) list each condition's config).")
 
 
 def full_data_bullet(f):
@@ -1398,9 +1418,10 @@ def floor_bullet(grids):
     for g, fl in reached:
         rest = [(name, m) for name, m in fl.rows if name not in fl.on]
         parts.append(f"on `{g}` ({fl.tree} tree, floor {fmt(fl.floor, 4)}), "
-                     f"{', '.join(fl.on)} end within {fmt(100 * ON_FLOOR, 1)}% of it (at most "
-                     f"{fmt(fl.share, 2)}% of each run's test images above it), the others above it by "
-                     + ", ".join(above(fl, name, m) for name, m in rest))
+                     f"{', '.join(fl.on)} end within {fmt(100 * ON_FLOOR, 1)}% of it (so at most "
+                     f"{fmt(fl.share, 2)}% of each run's test images can sit above the least hdist@5 "
+                     "their class allows), the others above it (by the excess, and its share of the "
+                     "floor): " + ", ".join(above(fl, name, m) for name, m in rest))
     return [f"- **At full data, hdist@5 comes within {fmt(100 * ON_FLOOR, 1)}% of its floor under "
             "some losses.** No ranking of the classes can have hdist@5 below the floor of the tree "
             "(docs/losses-and-hierarchies.md): " + "; ".join(parts) + ". The hdist@5 of the "
@@ -1764,7 +1785,11 @@ def page():
         "",
         f"This page answers the question nclab exists for with the runs committed under "
         f"[`results/`](../results): {f['n_runs']} runs of the CPU-scale study ({count_word(len(CPU_GRIDS))} "
-        f"grids, subsets of {f['per_class']} images per class, {count_word(f['cpu_seeds'])} seeds), the "
+        f"grids, subsets of {f['per_class']} images per class, {count_word(f['cpu_seeds'])} seeds"
+        + (f"; {f['n_networks']} distinct networks: the other runs end with the same training loss, "
+           "NC1, NC2 and test accuracy as another, the same network trained again, as `ce-flat` is CE "
+           "and the hierarchy grids' CE the replication grids'" if f["n_networks"] < f["n_runs"] else "")
+        + "), the "
         "full-data runs of the published protocol finished so far, and the GPU runs. Each grid's "
         "report (`nclab report`) is in [`docs/results/<grid>/`](results). Differences are paired over "
         "seeds (a seed fixes the subset, the initialisation and the batch order) and called "
@@ -1786,8 +1811,10 @@ def page():
         "## Headline tables (CPU-scale study)",
         "",
         "Each cell: the mean over seeds at the last epoch, then (against the grid's CE baseline) the "
-        "paired mean difference, its 95% t interval, and stars for the Benjamini-Hochberg adjusted "
-        "p-value (* < 0.05, ** < 0.01, *** < 0.001). The intervals are not adjusted for the "
+        "paired mean difference, its 95% t interval (\"on every seed\" where every seed's difference "
+        "is the same: no spread, so no t interval and no t test; its exact sign-flip p, at least "
+        "2^(1-n) with n pairs, is in `comparisons.csv`), and stars for the "
+        "Benjamini-Hochberg adjusted p-value (* < 0.05, ** < 0.01, *** < 0.001). The intervals are not adjusted for the "
         "multiple comparisons: an interval that excludes 0 without a star was significant only "
         "before the correction. Raw, Holm and BH p-values, the Welch and sign-flip tests and the "
         "\"no worse than\" bounds are in each grid's `comparisons.csv`. `ce-flat` is the CE network "

@@ -99,11 +99,17 @@ def test_the_control_is_said_beside_the_soft_labels_of_its_mass(monkeypatch):
         "NC2: no significant difference (soft-m0.5: +0.45); tree correlation: no significant "
         "difference (soft-m0.5: no significant difference).")
     # With the contrast in the report: the tree's share, soft-m0.5 minus ls-m0.5.
-    row = {"paired_diff": "0.44", "paired_ci95_low": "0.4", "paired_ci95_high": "0.48", "p_bh": "0.004"}
-    monkeypatch.setattr(results_doc, "contrasts_of", lambda grid: {("soft-m0.5", "ls-m0.5", "nc2"): row})
+    # Its pairs and the size of its family are said: two rows in the family, one outside.
+    row = {"paired_diff": "0.44", "paired_ci95_low": "0.4", "paired_ci95_high": "0.48", "p_bh": "0.004",
+           "n_pairs": "2", "family": "true"}
+    rows = {("soft-m0.5", "ls-m0.5", "nc2"): row,
+            ("soft-m0.5", "ls-m0.5", "top1_error"): {"n_pairs": "2", "family": "true"},
+            ("soft-m0.5", "ls-m0.5", "self_duality"): {"n_pairs": "2", "family": "false"}}
+    monkeypatch.setattr(results_doc, "contrasts_of", lambda grid: rows)
     assert results_doc.control_sentence("g", "ls-m0.5", found, factors).endswith(
-        " What the tree adds, soft-m0.5 minus ls-m0.5 paired by seed (stars: Benjamini-Hochberg "
-        "within the contrasts' family): NC2 +0.44 [+0.4, +0.48]**.")
+        " What the tree adds, soft-m0.5 minus ls-m0.5 paired by seed (two pairs; stars: "
+        "Benjamini-Hochberg over the 2 tests of the contrasts' family, one per metric of the grid's "
+        "family and contrast): NC2 +0.44 [+0.4, +0.48]**.")
 
 
 def test_intervals_get_digits_until_their_ends_differ():
