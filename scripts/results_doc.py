@@ -954,7 +954,8 @@ def lead_sentence(grids):
                         + " and ".join(([f"lower under {', '.join(lower)}"] if lower else [])
                                        + ([f"higher under {', '.join(higher)}, against Bertinetto et al.'s claim"]
                                           if higher else []))
-                        + f" ({', '.join(signed(d) for d in sorted(sev))}{beyond})")
+                        + f" ({', '.join(signed(d) for d in sorted(sev))} on CE's "
+                        + fmt(num(report_of(g)[0]["ce"].get("mistake_severity_mean")), 3) + f"{beyond})")
         top1 = diffs("top1_error", hier)
         sizes = data_sizes(g)
         if sizes:
