@@ -37,12 +37,13 @@ fn write_run(dir: &Path, loss: &str, seed: u64, last: [f64; 10]) {
         fmt(&last)
     );
     std::fs::write(dir.join("metrics.csv"), csv).unwrap();
-    // TPT at epoch 2 + seed, except the MSE run of seed 1, which never reached it (null);
+    // TPT at epoch 2 + seed (4, the last, at most), except the MSE run of seed 1, which never
+    // reached it (null);
     // wall time 10 + seed seconds.
     let tpt = if loss == "mse" && seed == 1 {
         "null".to_string()
     } else {
-        (2 + seed).to_string()
+        (2 + seed).min(4).to_string()
     };
     let wall = 10 + seed;
     let summary = format!(
@@ -551,29 +552,98 @@ fn the_floor_is_on_the_tree_resolved_for_the_runs_data() {
     assert!((num(&rows[1], "hdist@5_floor") - 2.0 / 3.0).abs() < 1e-15);
     assert!((num(&rows[0], "hdist@5_floor") - 10.0 / 9.0).abs() < 1e-15);
 
-    // The CE runs' tree file now has 4 classes, their data 3: the file is not the tree they
-    // trained with, so no floor for them, and a warning naming the condition and the file.
-    for run in &ce {
-        std::fs::write(run.join("tree.txt"), "root x\nx a\nx b\nroot c\nroot d\n").unwrap();
-    }
-    let outcome = generate(&options(vec![runs], out.clone())).unwrap();
+    // The summary names the flat tree by the classes it was resolved for.
+    let md = std::fs::read_to_string(out.join("summary.md")).unwrap();
+    assert!(
+        md.contains("on `flat:3` (c2), hdist@1 0 and hdist@5 0.6667"),
+        "{md}"
+    );
+
+    // One CE run's tree file now has 4 classes, its data 3: the file is not the tree it was
+    // measured on, so no floor for the condition, and a warning naming it, the file and the run
+    // (whichever run it is: here the second).
+    std::fs::write(ce[1].join("tree.txt"), "root x\nx a\nx b\nroot c\nroot d\n").unwrap();
+    let outcome = generate(&options(vec![runs.clone()], out.clone())).unwrap();
     let rows = read_csv(&out.join("summary.csv"));
     assert_eq!(rows[0]["hdist@5_floor"], "");
     assert!((num(&rows[1], "hdist@5_floor") - 2.0 / 3.0).abs() < 1e-15);
     // (The geometry figure, which sizes the tree by the saved features, warns of it too.)
-    let w: Vec<&String> = outcome
+    let c1: Vec<&String> = outcome
         .warnings
         .iter()
         .filter(|w| w.starts_with("condition c1"))
         .collect();
-    assert_eq!(w.len(), 1, "{:?}", outcome.warnings);
+    assert_eq!(c1.len(), 1, "{:?}", outcome.warnings);
+    let w = c1[0];
     assert!(
-        w[0].starts_with("condition c1: its tree `hierarchy` = ")
-            && w[0]
-                .contains("tree.txt\" now has 4 classes, its runs' data 3 (data.name = synthetic)")
-            && w[0].ends_with("no floor or ceiling is given for it"),
-        "{}",
-        w[0]
+        w.starts_with("condition c1: no floor or ceiling on its tree: the file `hierarchy` = ")
+            && w.contains("ce-s1/tree.txt\" has 4 classes, the run's data 3 (data.classes = 3)")
+            && w.ends_with(&format!("(run {})", ce[1].display())),
+        "{w}"
+    );
+    // The summary says which condition has no floor.
+    let md = std::fs::read_to_string(out.join("summary.md")).unwrap();
+    assert!(md.contains("No floor for c1"), "{md}");
+
+    // A built-in tree of the wrong size is named as such.
+    replace_tree(&mse, "flat", "flat:4");
+    let outcome = generate(&options(vec![runs.clone()], out.clone())).unwrap();
+    assert!(
+        outcome.warnings.iter().any(|w| w.starts_with(
+            "condition c2: no floor or ceiling on its tree: the built-in tree `hierarchy` = \
+             \"flat:4\" has 4 classes, the run's data 3"
+        )),
+        "{:?}",
+        outcome.warnings
+    );
+
+    // Runs pooled into one condition (--group-by loss.kind) on different data (3 and 4
+    // classes, each on its own flat tree): not one tree, so no floor, and a warning naming the
+    // two runs.
+    replace_tree(&mse, "flat:4", "flat");
+    let path = mse[1].join("config.toml");
+    let config = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, config.replace("classes = 3", "classes = 4")).unwrap();
+    let mut pooled = options(vec![runs.clone()], out.clone());
+    pooled.group_by = Some("loss.kind".into());
+    let outcome = generate(&pooled).unwrap();
+    let rows = read_csv(&out.join("summary.csv"));
+    assert_eq!(rows[1]["hdist@5_floor"], "");
+    assert!(
+        outcome.warnings.iter().any(|w| w
+            .starts_with("condition c2: its runs are not on one tree")
+            && w.contains("mse-s0")
+            && w.contains("mse-s1")),
+        "{:?}",
+        outcome.warnings
+    );
+
+    // A tree that cannot be read: a warning, no floor. Without hdist@k (the last two columns)
+    // or the tree correlation in the runs, nothing to give a floor to: no warning.
+    std::fs::write(ce[1].join("tree.txt"), "root a\na root\n").unwrap();
+    let outcome = generate(&options(vec![runs.clone()], out.clone())).unwrap();
+    assert!(
+        outcome.warnings.iter().any(|w| w.starts_with(
+            "condition c1: no floor or ceiling on its \
+             tree: `hierarchy` = "
+        ) && w.contains("cannot be read")),
+        "{:?}",
+        outcome.warnings
+    );
+    for run in ce.iter().chain(&mse) {
+        let path = run.join("metrics.csv");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let kept: String = text
+            .lines()
+            .map(|l| l.rsplitn(3, ',').last().unwrap().to_string() + "\n")
+            .collect();
+        std::fs::write(&path, kept).unwrap();
+    }
+    let outcome = generate(&options(vec![runs], out.clone())).unwrap();
+    assert!(
+        !outcome.warnings.iter().any(|w| w.contains("no floor")),
+        "{:?}",
+        outcome.warnings
     );
 }
 
@@ -949,6 +1019,21 @@ fn predictions_that_are_not_the_run_s_are_refused_with_the_file_named() {
     );
     assert!(
         err.contains("its top1_error is 0.1, but the run's final top1_error is none"),
+        "{err}"
+    );
+    std::fs::write(&metrics, text.clone()).unwrap();
+
+    // A final test_acc that is not 1 - the file's top-1 error (0.9 here): refused too, since
+    // the file would give test_acc a test-image term.
+    let other = text.replacen("\n4,0.01,9,0.1,1,0.9,", "\n4,0.01,9,0.1,1,0.5,", 1);
+    assert_ne!(other, text);
+    std::fs::write(&metrics, other).unwrap();
+    let err = format!(
+        "{:#}",
+        generate(&options(vec![runs.clone()], root.join("out"))).unwrap_err()
+    );
+    assert!(
+        err.contains("its test_acc is 0.9, but the run's final test_acc is 0.5"),
         "{err}"
     );
     std::fs::write(&metrics, text).unwrap();

@@ -121,6 +121,30 @@ fn folds_over_each_span_and_a_run_diverged_in_epoch_1() {
     let row = "| loss.kind=ce | 2 | 2 | 4.5 (4–5) | 2 of 2 | 11 | 15.0% |";
     assert!(md.contains(row), "{md}");
     assert!(html.contains("<td>4.5 (4–5)</td><td>2 of 2</td><td>11</td><td>15.0%</td>"));
+
+    // Seed 1's TPT (and stable TPT) at its last epoch: a span from epoch 9 to epoch 9 has no
+    // fold (not 1x), so after_tpt is seed 0's alone, 31.25.
+    let path = runs.join("s1/summary.json");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let late = text.replace(
+        "\"tpt_epoch\": 2, \"stable_tpt_epoch\": 4",
+        "\"tpt_epoch\": 9, \"stable_tpt_epoch\": 9",
+    );
+    assert_ne!(late, text);
+    std::fs::write(&path, late).unwrap();
+    generate(&Options::new(vec![runs.clone()], out.clone())).unwrap();
+    let r = &read_csv(&out.join("folds.csv"))[0];
+    assert_eq!(r["nc1_fold_after_tpt_n"], "1");
+    assert!((num(r, "nc1_fold_after_tpt") - 31.25).abs() < 1e-12);
+
+    // Without `tpt_epoch` in summary.json (an older run), the first analysis epoch with zero
+    // training error, 5: seed 1 folds 25 / 2 = 12.5, the mean (31.25 + 12.5) / 2 = 21.875.
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, text.replace("\"tpt_epoch\": 9,", "")).unwrap();
+    generate(&Options::new(vec![runs.clone()], out.clone())).unwrap();
+    let r = &read_csv(&out.join("folds.csv"))[0];
+    assert_eq!(r["nc1_fold_after_tpt_n"], "2");
+    assert!((num(r, "nc1_fold_after_tpt") - 21.875).abs() < 1e-12);
 }
 
 /// Runs of two datasets grouped by the loss alone: refused, naming the key and the runs;

@@ -7,6 +7,8 @@
 //! K (K - 1) / 2 pairs), so no ranking of distinct cosines reaches 1
 //! ([`Hierarchy::tree_correlation_ceiling`]).
 
+use std::collections::HashMap;
+
 use nclab_core::hierarchy::Hierarchy;
 use nclab_core::metrics::mistakes::MistakeEvaluator;
 
@@ -32,54 +34,127 @@ pub struct Floors {
     pub tree_correlation_ceiling: Option<f64>,
 }
 
-/// For each condition, the floors on the tree its runs share; `None` when they name none or
-/// different ones, or when the tree cannot be built (`flat` without its number of classes, a
-/// file no longer there, a tree too large for a distance matrix,
-/// [`Hierarchy::check_matrix_size`]). The tree is resolved for the number of classes of the
-/// runs' data when the config names a dataset nclab knows ([`Run::data_classes`]); a tree of
-/// another size (its file changed since the runs trained) gets no floor, with a warning.
+/// For each condition, the floors on the tree its runs share ([`run_floors`], each run's tree
+/// rebuilt for its data); `None` when a run has none, or two runs are on different trees. When
+/// the runs record a metric with a floor or a ceiling (`metrics`), a tree that is not the data's
+/// or cannot be read, and runs on different trees, are warned about, naming the condition.
 pub fn per_condition(
     runs: &[Run],
     conditions: &[Condition],
+    metrics: &[String],
     warnings: &mut Vec<String>,
 ) -> Vec<Option<Floors>> {
+    let wanted = metrics
+        .iter()
+        .any(|m| FLOORED.contains(&m.as_str()) || m == CEILED);
+    // One tree per (spec, number of classes): a condition's runs usually share it.
+    let mut built: HashMap<(String, Option<usize>), Result<Option<Floors>, String>> =
+        HashMap::new();
     conditions
         .iter()
         .map(|c| {
-            let hierarchy = c.common.get("hierarchy")?;
-            let run = &runs[*c.runs.first()?];
-            let spec = run.hierarchy_spec()?;
-            let k = run.data_classes();
-            let h = match Hierarchy::resolve(&spec, k) {
-                Ok(h) => h,
-                // A tree that resolves alone but not for the data: it changed since the runs.
-                Err(_) => {
-                    if let (Ok(now), Some(k)) = (Hierarchy::resolve(&spec, None), k) {
-                        warnings.push(format!(
-                            "condition {}: its tree `hierarchy` = {spec:?} now has {} classes, \
-                             its runs' data {k} (data.name = {}): the file has changed since \
-                             they trained, so no floor or ceiling is given for it",
-                            c.id,
-                            now.num_classes(),
-                            run.config_str("data.name").unwrap_or_default()
-                        ));
+            let name = super::runs::unquote(c.common.get("hierarchy")?)
+                .trim()
+                .to_string();
+            let mut found: Vec<(&Run, Floors)> = Vec::new();
+            for run in c.runs.iter().map(|&i| &runs[i]) {
+                let spec = run.hierarchy_spec()?;
+                let k = run.data_classes();
+                let floors = built
+                    .entry((spec.clone(), k))
+                    .or_insert_with(|| run_floors(&spec, k, run))
+                    .clone();
+                match floors {
+                    Ok(Some(f)) => found.push((run, f)),
+                    Ok(None) => return None,
+                    Err(why) => {
+                        if wanted {
+                            warnings.push(format!(
+                                "condition {}: no floor or ceiling on its tree: {why} (run {})",
+                                c.id,
+                                run.dir.display()
+                            ));
+                        }
+                        return None;
                     }
-                    return None;
                 }
+            }
+            let (first_run, first) = found.first()?;
+            // The same tree by its floors and ceiling (a run-relative file has a path per run).
+            let same = |f: &Floors| {
+                f.values == first.values
+                    && f.tree_correlation_ceiling == first.tree_correlation_ceiling
             };
-            h.check_matrix_size().ok()?;
-            let all: Vec<usize> = (0..h.num_classes()).collect();
-            let floor = MistakeEvaluator::top1_top5(&h)
-                .ok()?
-                .hdist_floor(&all)
-                .ok()?;
-            Some(Floors {
-                hierarchy: super::runs::unquote(hierarchy).trim().to_string(),
-                values: [floor[0], floor[floor.len() - 1]],
-                tree_correlation_ceiling: h.tree_correlation_ceiling(),
-            })
+            if let Some((other, _)) = found.iter().find(|(_, f)| !same(f)) {
+                if wanted {
+                    warnings.push(format!(
+                        "condition {}: its runs are not on one tree ({} and {} differ), so no \
+                         floor or ceiling is given for it",
+                        c.id,
+                        first_run.dir.display(),
+                        other.dir.display()
+                    ));
+                }
+                return None;
+            }
+            let mut floors = first.clone();
+            // `flat` alone is named with the number of classes it was resolved for.
+            floors.hierarchy = if name == "flat" {
+                floors.hierarchy
+            } else {
+                name
+            };
+            Some(floors)
         })
         .collect()
+}
+
+/// The floors of one run's tree (`spec`, its `hierarchy` with a run-relative file resolved), for
+/// the number of classes `k` of its data ([`Run::data_classes`], `None` when unknown). `Ok(None)`
+/// where none is to be had: `flat` without a number of classes (a run written from Python may
+/// name no dataset), or a tree too large for a distance matrix
+/// ([`Hierarchy::check_matrix_size`]). `Err` says why the tree is not the run's: it cannot be
+/// read, or its number of classes is not the data's.
+fn run_floors(spec: &str, k: Option<usize>, run: &Run) -> Result<Option<Floors>, String> {
+    let bare_flat = spec.trim() == "flat";
+    if bare_flat && k.is_none() {
+        return Ok(None);
+    }
+    let h = Hierarchy::resolve(spec, k.filter(|_| bare_flat))
+        .map_err(|e| format!("`hierarchy` = {spec:?} cannot be read ({e})"))?;
+    if let Some(k) = k.filter(|&k| k != h.num_classes()) {
+        let data = match run.config_str("data.name").as_deref() {
+            Some("synthetic") => format!("data.classes = {k}"),
+            name => format!("data.name = {}", name.unwrap_or_default()),
+        };
+        // It resolved, so it is a file when there is one by that name, else a built-in.
+        let what = if std::path::Path::new(spec.trim()).exists() {
+            "the file"
+        } else {
+            "the built-in tree"
+        };
+        return Err(format!(
+            "{what} `hierarchy` = {spec:?} has {} classes, the run's data {k} ({data}), so it is \
+             not the tree the run was measured on",
+            h.num_classes()
+        ));
+    }
+    if h.check_matrix_size().is_err() {
+        return Ok(None);
+    }
+    let all: Vec<usize> = (0..h.num_classes()).collect();
+    let floor = MistakeEvaluator::top1_top5(&h)
+        .and_then(|m| m.hdist_floor(&all))
+        .map_err(|e| format!("`hierarchy` = {spec:?}: {e}"))?;
+    Ok(Some(Floors {
+        hierarchy: if bare_flat {
+            format!("flat:{}", h.num_classes())
+        } else {
+            spec.trim().to_string()
+        },
+        values: [floor[0], floor[floor.len() - 1]],
+        tree_correlation_ceiling: h.tree_correlation_ceiling(),
+    }))
 }
 
 /// The floor of `metric` (one of [`FLOORED`]) that every condition shares: `None` when the
@@ -168,10 +243,25 @@ pub fn note(
     } else {
         ""
     };
+    let without: Vec<&str> = conditions
+        .iter()
+        .zip(floors)
+        .filter(|(_, f)| f.is_none())
+        .map(|(c, _)| c.id.as_str())
+        .collect();
+    let without = if without.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " No floor for {}: the tree could not be rebuilt for the runs' data (the report's \
+             warnings say why where there is a reason to warn; docs/report.md).",
+            without.join(", ")
+        )
+    };
     Some(format!(
         "hdist@k cannot fall below its floor on the tree, the value of the ranking that lists \
          the classes nearest the true one first, with every class equally frequent \
-         (summary.csv, columns *_floor){ceiling}: {}.",
+         (summary.csv, columns *_floor){ceiling}: {}.{without}",
         per_tree.join("; ")
     ))
 }

@@ -4,17 +4,17 @@
 //! A fold over a span is `value at its start / value at its end` (10 = a tenfold fall, 1 = no
 //! change, below 1 = a rise), both read at analysis epochs of `metrics.csv`. The spans:
 //! * `total`: the first analysis epoch (epoch 1 in the study's schedules) to the last;
-//! * `after_tpt`: the first analysis epoch at or after the run's TPT epoch (`tpt_epoch` of
-//!   `summary.json`: the first epoch with zero training error, where Papyan, Han and Donoho
-//!   2020 start the terminal phase) to the last; undefined without one;
+//! * `after_tpt`: the first analysis epoch at or after the run's TPT epoch ([`Run::tpt_epoch`]:
+//!   the first epoch with zero training error, where Papyan, Han and Donoho 2020 start the
+//!   terminal phase) to the last; undefined without one;
 //! * `after_stable_tpt`: the first analysis epoch at or after the run's stable TPT epoch
 //!   ([`Run::stable_tpt_epoch`]) to the last; undefined without a stable TPT;
 //! * `decay<k>`: across the k-th learning-rate decay at epoch `D_k` (counted from 1,
 //!   [`Run::decay_epochs`]): the last analysis epoch before `D_k` to the last analysis epoch of
 //!   the phase that `D_k` starts (epochs `D_k` to `D_{k+1} - 1`, or to the run's last epoch).
 //!
-//! A fold is undefined (an empty cell) when either value is missing or not finite, or the end
-//! value is not positive.
+//! A fold is undefined (an empty cell) when either value is missing or not finite, the end
+//! value is not positive, or the span starts at its end (a TPT at the last analysis).
 
 use super::conditions::Condition;
 use super::runs::Run;
@@ -67,7 +67,7 @@ pub fn spans(run: &Run) -> Vec<Span> {
         },
         Span {
             name: "after_tpt".into(),
-            from: analysed_from(run.final_value("tpt_epoch")),
+            from: analysed_from(run.tpt_epoch()),
             to: last,
         },
         Span {
@@ -109,6 +109,10 @@ pub fn fold(run: &Run, metric: &str, span: &Span) -> Option<f64> {
             .map(|&(_, v)| v)
             .filter(|v| v.is_finite())
     };
+    // A span of no epochs (it starts at the last analysis) shows no change, not a fold of 1.
+    if span.from == span.to {
+        return None;
+    }
     let (a, b) = (at(span.from)?, at(span.to)?);
     (b > 0.0).then_some(a / b)
 }

@@ -464,7 +464,7 @@ fn write_all(
         runs,
         conds,
         decays: decay_epochs(runs, conds),
-        floors: floors::per_condition(runs, conds, warnings),
+        floors: floors::per_condition(runs, conds, &metrics, warnings),
         options,
     };
     let mut saver = figures::Saver {

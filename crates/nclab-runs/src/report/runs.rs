@@ -159,13 +159,30 @@ impl Run {
     /// (`None` when it is null, e.g. a run that never reached TPT), else the last
     /// `metrics.csv` row's.
     pub fn final_value(&self, name: &str) -> Option<f64> {
-        if name == "stable_tpt_epoch" {
+        if name == "tpt_epoch" {
+            self.tpt_epoch()
+        } else if name == "stable_tpt_epoch" {
             self.stable_tpt_epoch()
         } else if SUMMARY_VALUES.contains(&name) {
             self.summary.as_ref()?.get(name)?.as_f64()
         } else {
             self.metrics.final_value(name)
         }
+    }
+
+    /// The TPT epoch: the first epoch with zero training error. `summary.json`'s `tpt_epoch`
+    /// when it has the key (`null`: never); otherwise from `metrics.csv`: the first analysis
+    /// epoch with `train_acc == 1` (later than the trainer's value when analyses are spaced,
+    /// never earlier).
+    pub fn tpt_epoch(&self) -> Option<f64> {
+        if let Some(v) = self.summary.as_ref().and_then(|s| s.get("tpt_epoch")) {
+            return v.as_f64();
+        }
+        let c = self.metrics.column("train_acc")?;
+        let rows = self.metrics.epochs.iter().zip(&self.metrics.rows);
+        rows.into_iter()
+            .find(|(_, row)| row[c] == Some(1.0))
+            .map(|(e, _)| *e)
     }
 
     /// The stable TPT epoch: the first epoch from which every later check found zero training
@@ -455,7 +472,10 @@ pub fn load_predictions(run: &Run) -> Result<Option<TestPredictions>> {
     let measured = predictions::METRICS
         .iter()
         .map(|&m| (m, p.values(m).map(mean)))
-        .chain([("mistake_severity", p.mistake_severity())]);
+        .chain([
+            ("test_acc", p.influence("test_acc").map(mean)),
+            ("mistake_severity", p.mistake_severity()),
+        ]);
     // A metric the run does not record is not compared (nor reported); one it records must
     // agree, a blank final value included.
     for (metric, got) in measured.filter(|(m, _)| run.metrics.column(m).is_some()) {
@@ -506,6 +526,27 @@ fn load_summary(dir: &Path) -> Result<Option<serde_json::Value>> {
                 "{}: `{key}` is {v}, expected null or a whole number from 0 to {MAX_EPOCHS}",
                 summary_path.display()
             ),
+        }
+    }
+    // Training error first reaches 0 no later than it stays there, and within the run.
+    let epoch = |key: &str| value.get(key).and_then(serde_json::Value::as_u64);
+    if let (Some(tpt), Some(stable)) = (epoch("tpt_epoch"), epoch("stable_tpt_epoch")) {
+        if tpt > stable {
+            bail!(
+                "{}: `tpt_epoch` ({tpt}) is after `stable_tpt_epoch` ({stable}): the first epoch \
+                 with zero training error cannot come after the one from which it stays zero",
+                summary_path.display()
+            );
+        }
+    }
+    if let Some(epochs) = epoch("epochs") {
+        for key in ["tpt_epoch", "stable_tpt_epoch"] {
+            if let Some(e) = epoch(key).filter(|&e| e > epochs) {
+                bail!(
+                    "{}: `{key}` ({e}) is after the run's last epoch (`epochs` = {epochs})",
+                    summary_path.display()
+                );
+            }
         }
     }
     Ok(Some(value))
@@ -851,6 +892,31 @@ mod tests {
         std::fs::write(
             dir.join("summary.json"),
             "{\"tpt_epoch\": null, \"epochs\": 3}",
+        )
+        .unwrap();
+        assert!(load_run(&dir).is_ok());
+        // The first zero-error epoch after the stable one, or either after the last epoch.
+        for (summary, says) in [
+            (
+                "{\"tpt_epoch\": 3, \"stable_tpt_epoch\": 2}",
+                "`tpt_epoch` (3) is after `stable_tpt_epoch` (2)",
+            ),
+            (
+                "{\"tpt_epoch\": 4, \"epochs\": 3}",
+                "`tpt_epoch` (4) is after the run's last epoch (`epochs` = 3)",
+            ),
+            (
+                "{\"stable_tpt_epoch\": 4, \"epochs\": 3}",
+                "`stable_tpt_epoch` (4) is after the run's last epoch",
+            ),
+        ] {
+            std::fs::write(dir.join("summary.json"), summary).unwrap();
+            let e = format!("{:#}", load_run(&dir).unwrap_err());
+            assert!(e.contains(&format!("summary.json: {says}")), "{e}");
+        }
+        std::fs::write(
+            dir.join("summary.json"),
+            "{\"tpt_epoch\": 2, \"stable_tpt_epoch\": 2, \"epochs\": 3}",
         )
         .unwrap();
         assert!(load_run(&dir).is_ok());

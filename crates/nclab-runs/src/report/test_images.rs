@@ -80,7 +80,8 @@ pub const NOTE: &str = "The intervals vary the seeds on one fixed test set. For 
     what a new sample of test images would add: its 95% half-width (estimated from the seeds both \
     conditions have predictions for when they are two or more; otherwise a bound, larger in \
     expectation, marked ≤), added in quadrature to the seeds' half-width. Stars: \
-    Benjamini-Hochberg adjusted p, as above; the intervals are not adjusted. test_acc, which is     1 - top1_error, has top1_error's term (in comparisons.csv).";
+    Benjamini-Hochberg adjusted p, as above; the intervals are not adjusted. test_acc, which is \
+    1 - top1_error, has top1_error's term (in comparisons.csv).";
 
 /// One row per comparison with a test-image term, as plain text (`None` when there is none):
 /// condition, metric, the difference with the seeds' interval, the images' half-width, the
