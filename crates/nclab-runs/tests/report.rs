@@ -597,15 +597,18 @@ fn the_floor_is_on_the_tree_resolved_for_the_runs_data() {
         outcome.warnings
     );
 
-    // Runs pooled into one condition (--group-by loss.kind) on different data (3 and 4
-    // classes, each on its own flat tree): not one tree, so no floor, and a warning naming the
-    // two runs.
+    // Runs pooled into one condition (--group-by loss.kind --allow-mixed: data.classes is
+    // never pooled otherwise) on different data (3 and 4 classes, each on its own flat tree):
+    // not one tree, so no floor, and a warning naming the two runs.
     replace_tree(&mse, "flat:4", "flat");
     let path = mse[1].join("config.toml");
     let config = std::fs::read_to_string(&path).unwrap();
     std::fs::write(&path, config.replace("classes = 3", "classes = 4")).unwrap();
     let mut pooled = options(vec![runs.clone()], out.clone());
     pooled.group_by = Some("loss.kind".into());
+    let refused = format!("{:#}", generate(&pooled).unwrap_err());
+    assert!(refused.contains("data.classes (3: "), "{refused}");
+    pooled.allow_mixed = true;
     let outcome = generate(&pooled).unwrap();
     let rows = read_csv(&out.join("summary.csv"));
     assert_eq!(rows[1]["hdist@5_floor"], "");

@@ -515,6 +515,8 @@ fn distinct(names: &[String]) -> bool {
 /// would be no condition's.
 pub const POOL_KEYS: &[&str] = &[
     "data.name",
+    // The number of classes of `synthetic` data.
+    "data.classes",
     "model.kind",
     "optim.epochs",
     "data.per_class",
