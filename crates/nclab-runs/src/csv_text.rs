@@ -12,36 +12,49 @@ pub struct Record {
 
 /// The records of a CSV text, blank lines left out. Quoted fields are read as CSV (`"a,b"` is
 /// one field) but may not span lines; records may have different numbers of fields, for the
-/// caller to check against its header and name the line. The error (a CSV the `csv` crate cannot read, which text
-/// cannot be: it is valid UTF-8 and records may differ in length) names the line.
+/// caller to check against its header and name the line. The error (a CSV the `csv` crate
+/// cannot read, which text cannot be: it is valid UTF-8 and records may differ in length) names
+/// the line.
 pub fn read(text: &str) -> Result<Vec<Record>, String> {
+    records(text).collect()
+}
+
+/// The records of [`read`], one at a time: a long file is parsed in the memory of one record,
+/// not of all of them (a caller stops at the first error).
+pub fn records(text: &str) -> impl Iterator<Item = Result<Record, String>> + '_ {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
         .from_reader(text.as_bytes());
     let mut lines = LineCounter::new(text);
-    let mut records = Vec::new();
-    for result in reader.records() {
-        let record = result.map_err(|e| match e.position() {
-            Some(p) => format!("line {}: {e}", lines.line_at(p.byte() as usize)),
-            None => e.to_string(),
-        })?;
-        let line = lines.line_at(record.position().map_or(0, |p| p.byte() as usize));
-        // No file nclab reads has a field over several lines: one that does comes from a
-        // quote left open, which would otherwise swallow the lines after it.
-        if record.iter().any(|f| f.contains(['\n', '\r'])) {
-            return Err(format!(
-                "line {line}: a quoted field runs over several lines (a quote left open?)"
-            ));
+    let mut raw = csv::StringRecord::new();
+    std::iter::from_fn(move || loop {
+        match reader.read_record(&mut raw) {
+            Ok(false) => return None,
+            Err(e) => {
+                return Some(Err(match e.position() {
+                    Some(p) => format!("line {}: {e}", lines.line_at(p.byte() as usize)),
+                    None => e.to_string(),
+                }))
+            }
+            Ok(true) => {
+                let line = lines.line_at(raw.position().map_or(0, |p| p.byte() as usize));
+                // No file nclab reads has a field over several lines: one that does comes from
+                // a quote left open, which would otherwise swallow the lines after it.
+                if raw.iter().any(|f| f.contains(['\n', '\r'])) {
+                    return Some(Err(format!(
+                        "line {line}: a quoted field runs over several lines (a quote left open?)"
+                    )));
+                }
+                let fields: Vec<String> = raw.iter().map(|f| f.trim().to_string()).collect();
+                // A line of spaces is one field of spaces: blank, like an empty line.
+                if fields.len() == 1 && fields[0].is_empty() {
+                    continue;
+                }
+                return Some(Ok(Record { line, fields }));
+            }
         }
-        let fields: Vec<String> = record.iter().map(|f| f.trim().to_string()).collect();
-        // A line of spaces is one field of spaces: blank, like an empty line.
-        if fields.len() == 1 && fields[0].is_empty() {
-            continue;
-        }
-        records.push(Record { line, fields });
-    }
-    Ok(records)
+    })
 }
 
 /// The line (counted from 1) of a record that the `csv` crate places at byte `at`.

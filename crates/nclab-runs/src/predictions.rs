@@ -176,8 +176,9 @@ impl TestPredictions {
     /// path): a header other than the one above, a row of another length, a class that is not
     /// a whole number, a distance that is not a finite number >= 0, or no row.
     pub fn parse(text: &str) -> Result<TestPredictions, String> {
-        let records = csv_text::read(text)?;
-        let (header, rows) = records.split_first().ok_or(
+        // Row by row: a file of millions of images is read in the memory of its numbers.
+        let mut records = csv_text::records(text);
+        let header = records.next().transpose()?.ok_or(
             "empty: expected a header `label,rank1,...,hdist@1,hdist@5` and a row per test image",
         )?;
         let k = header.fields.len().saturating_sub(3);
@@ -189,17 +190,15 @@ impl TestPredictions {
                 shown(&header.fields.join(","))
             ));
         }
-        if rows.is_empty() {
-            return Err("no rows: expected one per test image".into());
-        }
         let mut p = TestPredictions {
-            labels: Vec::with_capacity(rows.len()),
-            ranks: Vec::with_capacity(rows.len() * k),
+            labels: Vec::new(),
+            ranks: Vec::new(),
             k,
-            hdist1: Vec::with_capacity(rows.len()),
-            hdist5: Vec::with_capacity(rows.len()),
+            hdist1: Vec::new(),
+            hdist5: Vec::new(),
         };
-        for r in rows {
+        for r in records {
+            let r = r?;
             if r.fields.len() != want.len() {
                 return Err(format!(
                     "line {}: {} fields, expected {} (as the header)",
@@ -233,6 +232,9 @@ impl TestPredictions {
             }
             p.hdist1.push(distance(k + 1)?);
             p.hdist5.push(distance(k + 2)?);
+        }
+        if p.labels.is_empty() {
+            return Err("no rows: expected one per test image".into());
         }
         Ok(p)
     }
