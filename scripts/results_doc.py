@@ -413,11 +413,12 @@ def top1_cost(grid):
 
 
 def folds_table(grids):
-    rows = [[f"`{g}`", name, fmt(num(r.get("stable_tpt_epoch_mean")), 3),
+    rows = [[f"`{g}`", name, fmt(num(report_of(g)[0][name].get("tpt_epoch_mean")), 3),
+             fmt(num(r.get("stable_tpt_epoch_mean")), 3),
              *(fmt(num(r.get(f"nc1_fold_{span}")))
                for span in ("total", "after_tpt", "after_stable_tpt", "decay1", "decay2"))]
             for g in grids for name, r in report_of(g)[2].items()]
-    return table(["grid", "condition", "stable TPT epoch", "NC1 fold, epoch 1 to end",
+    return table(["grid", "condition", "TPT epoch", "stable TPT epoch", "NC1 fold, epoch 1 to end",
                   "NC1 fold, TPT to end", "NC1 fold, stable TPT to end", "NC1 fold across decay 1",
                   "across decay 2"], rows)
 
@@ -796,11 +797,13 @@ def scales_table(f):
                 rows.append([name, f"`{g}`", per, s["runs"], fmt(num(s.get("test_acc_mean")), 4),
                              *(fmt(num(s.get(f"{m}_mean"))) for m in
                                ("nc1", "nc2", "nc3", "nc4", "mistake_severity", "hdist@5")),
+                             fmt(num(folds.get("nc1_fold_after_tpt"))),
                              fmt(num(folds.get("nc1_fold_after_stable_tpt")))])
     if not rows:
         return None
     return table(["condition", "grid", "images per class", "runs", "test acc.", "NC1", "NC2", "NC3", "NC4",
-                  "mistake severity", "hdist@5", "NC1 fold, stable TPT to end"], rows)
+                  "mistake severity", "hdist@5", "NC1 fold, TPT to end", "NC1 fold, stable TPT to end"],
+                 rows)
 
 
 def spans_sentence(grids):
@@ -1830,8 +1833,11 @@ def page():
     parts += [
         "## Collapse during the terminal phase",
         "",
-        "How many times NC1 falls (start value / end value, mean over seeds) over three spans: from "
-        "epoch 1, from the stable TPT epoch, and over each learning-rate phase a decay starts, from "
+        "How many times NC1 falls (start value / end value, mean over seeds) over four spans: from "
+        "epoch 1; from the TPT epoch, the first with zero training error (where Papyan et al. start "
+        "the terminal phase); from the stable TPT epoch, from which the training error stays 0 (the "
+        "two differ where it comes back above 0; both the first analysis at or after them); and over "
+        "each learning-rate phase a decay starts, from "
         "the last analysis before the decay to the last analysis of the phase (so the fold includes "
         f"all the training of that phase, not the decay alone; the epochs: {spans_sentence(CPU_GRIDS)}). "
         "A fold near 1 means no further collapse.",
