@@ -931,6 +931,43 @@ fn the_streaming_accumulator_equals_one_shot_measurement() {
         )),
         "{e}"
     );
+    // The same samples in reverse order: the same means to rounding, accepted, with the
+    // metrics of one pass in order.
+    let reversed = |v: &[f64]| -> Vec<f64> { v.chunks(d).rev().flatten().copied().collect() };
+    let (h_rev, y_rev): (Vec<f64>, Vec<u32>) = (reversed(&h), y.iter().rev().copied().collect());
+    let mut shuffled = Accumulator::new(k, d).unwrap();
+    feed(&mut shuffled);
+    shuffled.second_pass(None).unwrap();
+    shuffled
+        .add(MatrixView::f64(&h_rev, n, d), &y_rev, None)
+        .unwrap();
+    assert!(shuffled.check_passes().is_ok());
+    // Pass 2 "augmented": every feature of one sample of class 2 moved by 0.01. Class 2's
+    // mean moves by 0.01 sqrt(d) / 9 (9 samples), refused naming the class and the distance.
+    let mut augmented = Accumulator::new(k, d).unwrap();
+    feed(&mut augmented);
+    augmented.second_pass(None).unwrap();
+    let mut h2 = h.clone();
+    let i = y.iter().position(|&c| c == 2).unwrap();
+    h2[i * d..(i + 1) * d].iter_mut().for_each(|v| *v += 0.01);
+    augmented.add(MatrixView::f64(&h2, n, d), &y, None).unwrap();
+    let e = augmented.check_passes().err().unwrap().to_string();
+    let far = 0.01 * (d as f64).sqrt() / 9.0;
+    assert!(
+        e.contains(&format!(
+            "class 2's mean in pass 2 is {far:.3e} from its mean in pass 1"
+        )) && e.contains("a loader that augments its samples at random"),
+        "{e}"
+    );
+    // Below the tolerance (a millionth of that move, as a nondeterministic kernel might
+    // give): accepted.
+    let mut noisy = Accumulator::new(k, d).unwrap();
+    feed(&mut noisy);
+    noisy.second_pass(None).unwrap();
+    let mut h3 = h.clone();
+    h3[i * d..(i + 1) * d].iter_mut().for_each(|v| *v += 1e-8);
+    noisy.add(MatrixView::f64(&h3, n, d), &y, None).unwrap();
+    assert!(noisy.check_passes().is_ok());
 }
 
 /// Where `S_B`'s rank is below `K-1`, `nc1_rank` divides by eigenvalues that are rounding

@@ -263,6 +263,19 @@ def test_accumulator_misuse():
     assert acc.current_pass == 2
     with pytest.raises(ValueError, match="in pass 2 but"):
         acc.result()
+    # A loader that augments at random: the same samples, other features in pass 2. Refused;
+    # the same features in another order are not.
+    noise = np.random.default_rng(6).normal(scale=0.05, size=H.shape)
+    for h2, refused in ((H + noise, True), (H[::-1], False)):
+        acc = nclab.Accumulator(3, 4)
+        acc.add(H, Y)
+        acc.second_pass()
+        acc.add(h2, Y if refused else Y[::-1])
+        if refused:
+            with pytest.raises(ValueError, match="mean in pass 2 is .* from its mean in pass 1"):
+                acc.result()
+        else:
+            assert acc.result()["nc1"] == pytest.approx(nclab.measure(H, Y)["nc1"], rel=1e-10)
     # Pass 2 checks its values as pass 1 does (a NaN gave nc1 = 0 silently), and the refused
     # batch leaves the accumulator as it was; an empty batch does not fix whether batches
     # come with predictions.

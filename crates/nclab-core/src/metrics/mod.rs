@@ -131,8 +131,17 @@ enum State {
     Scatter {
         scatter: Box<scatter::ScatterAccumulator<'static>>,
         pass1_rows: usize,
+        /// Pass 2's class sums, to check that it saw pass 1's features.
+        pass2_means: statistics::MeanAccumulator,
     },
 }
+
+/// The largest distance between a class mean of pass 2 and of pass 1, relative to the root
+/// mean square norm of pass 1's class means, that [`Accumulator::check_passes`] takes for
+/// the same data summed in another order (rounding gives about `1e-15`; features augmented
+/// anew in pass 2 move the means by about their spread over the square root of a class's
+/// size, `1e-3` to `1e-2` for thousands of samples a class).
+pub const PASS_MEANS_TOLERANCE: f64 = 1e-6;
 
 /// The result of the two passes.
 #[non_exhaustive]
@@ -172,10 +181,16 @@ impl Accumulator {
     ) -> Result<()> {
         match &mut self.state {
             State::Means(acc) => acc.add(features, labels),
-            State::Scatter { scatter, .. } => {
+            State::Scatter {
+                scatter,
+                pass2_means,
+                ..
+            } => {
                 // Pass 1's data were checked as they were summed; these may be others.
                 statistics::check_values(features, scatter.rows())?;
-                scatter.add(features, labels, predictions)
+                scatter.add(features, labels, predictions)?;
+                // The batch passed the scatter's checks, which are the sums' own.
+                pass2_means.add(features, labels)
             }
         }
     }
@@ -196,18 +211,22 @@ impl Accumulator {
         self.state = State::Scatter {
             scatter: Box::new(scatter::ScatterAccumulator::owned(stats, classifier, None)),
             pass1_rows,
+            pass2_means: statistics::MeanAccumulator::new(self.k, self.d)?,
         };
         Ok(())
     }
 
     /// Fails unless pass 2 has begun and seen as many samples as pass 1, in total and of
     /// each class (a loader that shuffles and drops its last batch drops other samples in
-    /// each pass). [`Accumulator::finish`] checks this first; on its own it leaves the
-    /// accumulator usable (pass 2 can go on).
+    /// each pass), with the same class means, to [`PASS_MEANS_TOLERANCE`] (a loader that
+    /// augments its samples at random gives other features in each pass).
+    /// [`Accumulator::finish`] checks this first; on its own it leaves the accumulator usable
+    /// (pass 2 can go on).
     pub fn check_passes(&self) -> Result<()> {
         let State::Scatter {
             scatter,
             pass1_rows,
+            pass2_means,
         } = &self.state
         else {
             return Err(crate::Error::invalid(
@@ -232,6 +251,32 @@ impl Accumulator {
                 samples(pass2[c]),
                 samples(pass1[c]),
                 crate::labels::name_classes(&differ)
+            )));
+        }
+        // The same samples in each class: the same means, up to the order of the sums.
+        let (d, stats) = (self.d, scatter.statistics());
+        let scale = (stats.means.iter().map(|m| m * m).sum::<f64>() / self.k as f64).sqrt();
+        let moved = |c: usize| {
+            let inv = 1.0 / pass1[c] as f64;
+            let sums = &pass2_means.sums()[c * d..(c + 1) * d];
+            let mean = &stats.means[c * d..(c + 1) * d];
+            sums.iter()
+                .zip(mean)
+                .map(|(s, m)| (s * inv - m).powi(2))
+                .sum::<f64>()
+                .sqrt()
+        };
+        let (c, far) =
+            (0..self.k)
+                .map(|c| (c, moved(c)))
+                .fold((0, 0.0), |a, b| if b.1 > a.1 { b } else { a });
+        if far > PASS_MEANS_TOLERANCE * scale {
+            return Err(crate::Error::invalid(format!(
+                "class {c}'s mean in pass 2 is {far:.3e} from its mean in pass 1 ({:.1e} of the \
+                 means' size): both passes must see the same features (a loader that augments \
+                 its samples at random gives other features in each pass; measure with the \
+                 transforms of evaluation)",
+                far / scale
             )));
         }
         Ok(())

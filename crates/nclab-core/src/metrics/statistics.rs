@@ -169,6 +169,11 @@ impl MeanAccumulator {
         self.n == 0
     }
 
+    /// The per-class sums so far, `K x d` row-major.
+    pub fn sums(&self) -> &[f64] {
+        &self.sums
+    }
+
     /// Adds a batch: `features` (`rows x d`) with their `labels` (in `0..K`). Errors, which
     /// leave the accumulator unchanged, name the row (counted over every batch so far):
     /// lengths that differ, a label out of range, a NaN or infinite feature.

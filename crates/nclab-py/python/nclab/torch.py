@@ -380,8 +380,8 @@ def measure_model(
     it, or when the loader has no ``dataset`` length, each batch goes straight into the
     accumulator, the loader is run twice, and memory does not grow with N. A loader run
     twice must give the same samples both times: one that shuffles and drops its last batch
-    gives others, which :meth:`nclab.Accumulator.result` refuses (and random augmentation
-    makes the two passes measure different features).
+    gives others, which :meth:`nclab.Accumulator.result` refuses, as it refuses the other
+    class means that random augmentation gives pass 2.
     """
     head = _classifier(model, classifier, _NEEDS_CLASSIFIER)
     if head.out_features != num_classes:
