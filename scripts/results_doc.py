@@ -651,6 +651,66 @@ def papyan(f):
     ]
 
 
+def muller(f):
+    """Müller, Kornblith and Hinton (2019), point by point, on the label-smoothing controls of
+    the full-data grids against CE: the tight clusters, their equal distances, and the
+    similarities between classes that label smoothing erases."""
+    controls = [(g, n) for g in f["protocol"] for n in sorted(smoothing(g)) if (n, "nc1") in report_of(g)[1]]
+    if not controls:
+        return []
+
+    def said(metric, title, better):
+        """Per control: '{title} {diff} [{interval}]{stars}' (or the ratio for NC1), and whether
+        it is significant in the `better` direction, the other, or neither."""
+        parts, sides = [], []
+        for g, n in controls:
+            c = report_of(g)[1][(n, metric)]
+            d, lo, hi = (num(c.get(k)) for k in ("paired_diff", "paired_ci95_low", "paired_ci95_high"))
+            p = num(c.get("p_bh"))
+            rlo, rhi = num(c.get("paired_ratio_ci95_low")), num(c.get("paired_ratio_ci95_high"))
+            value = (f"{fmt(num(c.get('paired_ratio')), 2)} times CE's [{fmt(rlo, 2)}, {fmt(rhi, 2)}]{stars(p)}"
+                     if metric == "nc1" else f"{signed(d)} {interval(lo, hi)}{stars(p)}")
+            means = report_of(g)[0]
+            ends = (f", {fmt(num(means[n].get(f'{metric}_mean')), 3)} against CE's "
+                    f"{fmt(num(means['ce'].get(f'{metric}_mean')), 3)}" if "ce" in means else "")
+            parts.append(f"{title} {value} ({n} on `{g}`, {plural(int(c['n_pairs']), 'pair')}{ends})")
+            sig = p is not None and p < ALPHA
+            sides.append(None if not sig else (d < 0) == (better == "lower"))
+        return "; ".join(parts), sides
+
+    def judge(sides):
+        if all(s is True for s in sides):
+            return "**agrees**"
+        if all(s is False for s in sides):
+            return "**differs**"
+        if all(s is None for s in sides):
+            return "**cannot say** (no significant difference)"
+        return "**mixed**"
+
+    nc1, nc1_sides = said("nc1", "NC1", "lower")
+    nc2, nc2_sides = said("nc2", "NC2", "lower")
+    hd5, hd5_sides = said("hdist@5", "hdist@5", "higher")
+    tree, tree_sides = said("mean_tree_correlation", "tree correlation", "lower")
+    erased = judge(hd5_sides)
+    geometry = judge(tree_sides)
+    seeds = "; ".join(f"`{g}` {seeds_so_far(g)}" for g in f["protocol"])
+    return [
+        "**Müller, Kornblith and Hinton (2019)**, *When does label smoothing help?*: label "
+        "smoothing against CE, on the full-data control (label smoothing with the mass of a "
+        f"soft-label condition on the true class, measured on the grid's tree; {seeds}). Stars: "
+        "Benjamini-Hochberg within the grid's family, as above.",
+        "",
+        "- *Label smoothing draws each class's penultimate features into a tight cluster.* "
+        f"{nc1}: {judge(nc1_sides)}.",
+        "- *The clusters are about equally far apart.* Measured by NC2, the distance of the class "
+        f"means from a simplex ETF (equal norms and angles; 0 is an ETF): {nc2}: in direction, "
+        f"{judge(nc2_sides)}.",
+        "- *The similarities between classes are erased.* In the predictions, a top five less "
+        f"ordered by the tree means a higher hdist@5: {hd5}: {erased}. In the geometry, class means "
+        f"less ordered by the tree mean a lower tree correlation: {tree}: {geometry}.",
+    ]
+
+
 def bertinetto(f):
     """Bertinetto et al. (2020), point by point, on the grids where HXE and soft labels meet CE:
     the CPU-scale hierarchy grids and the full-data grids."""
@@ -1857,6 +1917,7 @@ def page():
             if unfinished(g):
                 parts += [f"Stopped before the end, not shown: {', '.join(unfinished(g))}.", ""]
     parts += ["## Against the literature", "", *papyan(f), "", *bertinetto(f), "",
+              *([*muller(f), ""] if muller(f) else []),
               "## Reproducing", "",
               "```sh",
               "scripts/study.sh run        # train the CPU-scale grids (resumable)",

@@ -176,3 +176,40 @@ def test_a_malformed_predictions_file_is_named(tmp_path):
     assert results_doc.image_values(bad) == {"label": ["1", "2"], "rank1": ["1", "0"], "top1_error": [0.0, 1.0],
                                               "top5_error": [0.0, 1.0], "hdist@1": [0.0, 2.0],
                                               "hdist@5": [0.5, 1.5]}
+
+
+def test_mueller_is_judged_on_the_label_smoothing_control(monkeypatch):
+    def row(diff, lo, hi, p_bh, ratio=""):
+        return {"paired_diff": diff, "paired_ci95_low": lo, "paired_ci95_high": hi, "p_bh": p_bh,
+                "n_pairs": "4", "paired_ratio": ratio, "paired_ratio_ci95_low": "0.066",
+                "paired_ratio_ci95_high": "0.075"}
+    comps = {("ls-m0.5", "nc1"): row("-0.04", "-0.042", "-0.039", "0.00003", "0.0712"),
+             ("ls-m0.5", "nc2"): row("-0.09", "-0.098", "-0.082", "0.0002"),
+             ("ls-m0.5", "hdist@5"): row("0.19", "0.16", "0.23", "0.001"),
+             ("ls-m0.5", "mean_tree_correlation"): row("-0.029", "-0.061", "0.0029", "0.09")}
+    summary = {"ls-m0.5": {"nc1_mean": "0.00307", "nc2_mean": "0.256", "hdist@5_mean": "1.87",
+                           "mean_tree_correlation_mean": "0.727"},
+               "ce": {"nc1_mean": "0.0438", "nc2_mean": "0.347", "hdist@5_mean": "1.68",
+                      "mean_tree_correlation_mean": "0.756"}}
+    monkeypatch.setattr(results_doc, "report_of", lambda grid: (summary, comps, {}))
+    monkeypatch.setattr(results_doc, "smoothing", lambda grid: {"ls-m0.5"})
+    monkeypatch.setattr(results_doc, "seeds_so_far", lambda grid: "seeds 0 1 2 3")
+    lines = results_doc.muller({"protocol": ["g"]})
+    assert lines[2] == (
+        "- *Label smoothing draws each class's penultimate features into a tight cluster.* NC1 "
+        "0.071 times CE's [0.066, 0.075]*** (ls-m0.5 on `g`, four pairs, 0.00307 against CE's "
+        "0.0438): **agrees**.")
+    assert lines[3].endswith("NC2 -0.09 [-0.098, -0.082]*** (ls-m0.5 on `g`, four pairs, 0.256 "
+                             "against CE's 0.347): in direction, **agrees**.")
+    # hdist@5 higher (erased similarities) agrees; the tree correlation, not significant, cannot say.
+    assert "hdist@5 +0.19 [+0.16, +0.23]** (ls-m0.5 on `g`, four pairs, 1.87 against CE's 1.68): " \
+        "**agrees**." in lines[4]
+    assert lines[4].endswith("tree correlation -0.029 [-0.061, +0.0029] (ls-m0.5 on `g`, four "
+                             "pairs, 0.727 against CE's 0.756): **cannot say** (no significant "
+                             "difference).")
+    # A significant rise of the tree correlation would contradict the paper.
+    comps[("ls-m0.5", "mean_tree_correlation")] = row("0.05", "0.02", "0.08", "0.01")
+    assert results_doc.muller({"protocol": ["g"]})[4].endswith("**differs**.")
+    # Without a control, no point.
+    monkeypatch.setattr(results_doc, "smoothing", lambda grid: set())
+    assert results_doc.muller({"protocol": ["g"]}) == []
