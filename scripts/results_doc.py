@@ -1916,8 +1916,9 @@ def page():
             parts += [f"### `{g}`", "", runs_table(g), ""]
             if unfinished(g):
                 parts += [f"Stopped before the end, not shown: {', '.join(unfinished(g))}.", ""]
+    label_smoothing = muller(f)
     parts += ["## Against the literature", "", *papyan(f), "", *bertinetto(f), "",
-              *([*muller(f), ""] if muller(f) else []),
+              *([*label_smoothing, ""] if label_smoothing else []),
               "## Reproducing", "",
               "```sh",
               "scripts/study.sh run        # train the CPU-scale grids (resumable)",

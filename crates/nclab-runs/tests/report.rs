@@ -650,6 +650,39 @@ fn the_floor_is_on_the_tree_resolved_for_the_runs_data() {
     );
 }
 
+#[test]
+fn a_wrong_sized_tree_is_warned_about_with_each_condition_s_own_data() {
+    // Two conditions on the same built-in tree of the wrong size, with data of one size (10
+    // classes) but two names: each warning names its own dataset (the trees are built once
+    // per spec, size and dataset).
+    let root = scratch("floors-two-data");
+    let runs = four_runs(&root);
+    let ce = [runs.join("ce-s0"), runs.join("ce-s1")];
+    let mse = [runs.join("sweep/mse-s0"), runs.join("sweep/mse-s1")];
+    set_tree_and_hdist5(&ce, "flat:4", None);
+    set_tree_and_hdist5(&mse, "flat:4", None);
+    for (group, data) in [(&ce, "mnist"), (&mse, "fashion-mnist")] {
+        for run in group.iter() {
+            let path = run.join("config.toml");
+            let config = std::fs::read_to_string(&path).unwrap();
+            let config = config.replace("name = \"synthetic\"", &format!("name = \"{data}\""));
+            std::fs::write(&path, config).unwrap();
+        }
+    }
+    let outcome = generate(&options(vec![runs], root.join("out"))).unwrap();
+    for (id, data) in [("c1", "mnist"), ("c2", "fashion-mnist")] {
+        let says = format!(
+            "condition {id}: no floor or ceiling on its tree: the built-in tree `hierarchy` = \
+             \"flat:4\" has 4 classes, the run's data 10 (data.name = {data})"
+        );
+        assert!(
+            outcome.warnings.iter().any(|w| w.starts_with(&says)),
+            "{says}\n{:?}",
+            outcome.warnings
+        );
+    }
+}
+
 /// Welch's test of nc1, MSE [0.05, 0.01] against CE [0.5, 0.3], computed independently with
 /// mpmath (betainc for the p-value, findroot on the t CDF for the 0.975 quantile).
 const WELCH_NC1_P: f64 = 0.156_515_497_748_020_6;

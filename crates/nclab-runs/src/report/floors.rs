@@ -34,6 +34,10 @@ pub struct Floors {
     pub tree_correlation_ceiling: Option<f64>,
 }
 
+/// A run's tree as [`run_floors`] builds it: its spec, the number of classes of its data, and
+/// where that number comes from (`data.name = mnist`).
+type TreeKey = (String, Option<usize>, String);
+
 /// For each condition, the floors on the tree its runs share ([`run_floors`], each run's tree
 /// rebuilt for its data); `None` when a run has none, or two runs are on different trees. When
 /// the runs record a metric with a floor or a ceiling (`metrics`), a tree that is not the data's
@@ -48,8 +52,7 @@ pub fn per_condition(
         .iter()
         .any(|m| FLOORED.contains(&m.as_str()) || m == CEILED);
     // One tree per (spec, number of classes): a condition's runs usually share it.
-    let mut built: HashMap<(String, Option<usize>), Result<Option<Floors>, String>> =
-        HashMap::new();
+    let mut built: HashMap<TreeKey, Result<Option<Floors>, String>> = HashMap::new();
     conditions
         .iter()
         .map(|c| {
@@ -60,9 +63,14 @@ pub fn per_condition(
             for run in c.runs.iter().map(|&i| &runs[i]) {
                 let spec = run.hierarchy_spec()?;
                 let k = run.data_classes();
+                let data = match run.config_str("data.name").as_deref() {
+                    Some("synthetic") => format!("data.classes = {}", k.unwrap_or_default()),
+                    name => format!("data.name = {}", name.unwrap_or_default()),
+                };
+                // Keyed by the data's name too: a warning names the data it was made for.
                 let floors = built
-                    .entry((spec.clone(), k))
-                    .or_insert_with(|| run_floors(&spec, k, run))
+                    .entry((spec.clone(), k, data))
+                    .or_insert_with_key(|(spec, k, data)| run_floors(spec, *k, data))
                     .clone();
                 match floors {
                     Ok(Some(f)) => found.push((run, f)),
@@ -110,12 +118,13 @@ pub fn per_condition(
 }
 
 /// The floors of one run's tree (`spec`, its `hierarchy` with a run-relative file resolved), for
-/// the number of classes `k` of its data ([`Run::data_classes`], `None` when unknown). `Ok(None)`
+/// the number of classes `k` of its data ([`Run::data_classes`], `None` when unknown; `data`
+/// says where that number comes from, for the error). `Ok(None)`
 /// where none is to be had: `flat` without a number of classes (a run written from Python may
 /// name no dataset), or a tree too large for a distance matrix
 /// ([`Hierarchy::check_matrix_size`]). `Err` says why the tree is not the run's: it cannot be
 /// read, or its number of classes is not the data's.
-fn run_floors(spec: &str, k: Option<usize>, run: &Run) -> Result<Option<Floors>, String> {
+fn run_floors(spec: &str, k: Option<usize>, data: &str) -> Result<Option<Floors>, String> {
     let bare_flat = spec.trim() == "flat";
     if bare_flat && k.is_none() {
         return Ok(None);
@@ -123,10 +132,6 @@ fn run_floors(spec: &str, k: Option<usize>, run: &Run) -> Result<Option<Floors>,
     let h = Hierarchy::resolve(spec, k.filter(|_| bare_flat))
         .map_err(|e| format!("`hierarchy` = {spec:?} cannot be read ({e})"))?;
     if let Some(k) = k.filter(|&k| k != h.num_classes()) {
-        let data = match run.config_str("data.name").as_deref() {
-            Some("synthetic") => format!("data.classes = {k}"),
-            name => format!("data.name = {}", name.unwrap_or_default()),
-        };
         // It resolved, so it is a file when there is one by that name, else a built-in.
         let what = if std::path::Path::new(spec.trim()).exists() {
             "the file"

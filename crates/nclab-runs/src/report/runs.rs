@@ -179,8 +179,10 @@ impl Run {
             return v.as_f64();
         }
         let c = self.metrics.column("train_acc")?;
-        let rows = self.metrics.epochs.iter().zip(&self.metrics.rows);
-        rows.into_iter()
+        self.metrics
+            .epochs
+            .iter()
+            .zip(&self.metrics.rows)
             .find(|(_, row)| row[c] == Some(1.0))
             .map(|(e, _)| *e)
     }
