@@ -98,6 +98,14 @@ fn four_runs(root: &Path) -> PathBuf {
     runs
 }
 
+/// The CE and the MSE run directories of [`four_runs`].
+fn by_loss(runs: &Path) -> ([PathBuf; 2], [PathBuf; 2]) {
+    (
+        [runs.join("ce-s0"), runs.join("ce-s1")],
+        [runs.join("sweep/mse-s0"), runs.join("sweep/mse-s1")],
+    )
+}
+
 fn options(inputs: Vec<PathBuf>, out: PathBuf) -> Options {
     Options::new(inputs, out)
 }
@@ -310,9 +318,11 @@ fn labels_show_only_the_parameters_of_each_loss() {
     ] {
         let dir = runs.join(name);
         write_run(&dir, loss, seed, CE0);
-        let config = std::fs::read_to_string(dir.join("config.toml")).unwrap();
-        let config = config.replace("kappa = 1.0\n", &format!("kappa = 1.0\nalpha = {alpha}\n"));
-        std::fs::write(dir.join("config.toml"), config).unwrap();
+        edit_configs(
+            &[dir],
+            "kappa = 1.0\n",
+            &format!("kappa = 1.0\nalpha = {alpha}\n"),
+        );
     }
     let out = root.join("out");
     generate(&options(vec![runs], out.clone())).unwrap();
@@ -342,11 +352,8 @@ fn labels_show_only_the_parameters_of_each_loss() {
 fn the_tradeoff_figure_leaves_out_flat_tree_conditions_beside_real_trees() {
     let root = scratch("tradeoff-flat");
     let runs = four_runs(&root);
-    for ce in ["ce-s0", "ce-s1"] {
-        let path = runs.join(ce).join("config.toml");
-        let config = std::fs::read_to_string(&path).unwrap();
-        std::fs::write(&path, config.replace("\"flat:3\"", "\"cifar10\"")).unwrap();
-    }
+    let (ce, _) = by_loss(&runs);
+    edit_configs(&ce, "\"flat:3\"", "\"cifar10\"");
     let out = root.join("out");
     generate(&options(vec![runs], out.clone())).unwrap();
     let html = std::fs::read_to_string(out.join("index.html")).unwrap();
@@ -368,11 +375,8 @@ fn the_tradeoff_figure_leaves_out_flat_tree_conditions_beside_real_trees() {
 /// Sets the runs' hierarchy to `spec` (writing `tree` beside config.toml when given) and adds
 /// an `hdist@5` column (0.9 in every row) to their metrics.csv.
 fn set_tree_and_hdist5(runs: &[PathBuf], spec: &str, tree: Option<&str>) {
+    replace_tree(runs, "flat:3", spec);
     for run in runs {
-        let path = run.join("config.toml");
-        let config = std::fs::read_to_string(&path).unwrap();
-        let config = config.replace("hierarchy = \"flat:3\"", &format!("hierarchy = \"{spec}\""));
-        std::fs::write(&path, config).unwrap();
         if let Some(tree) = tree {
             std::fs::write(run.join("tree.txt"), tree).unwrap();
         }
@@ -387,26 +391,34 @@ fn set_tree_and_hdist5(runs: &[PathBuf], spec: &str, tree: Option<&str>) {
     }
 }
 
-/// Replaces the runs' `hierarchy = "FROM"` by `"TO"`.
-fn replace_tree(runs: &[PathBuf], from: &str, to: &str) {
+/// Replaces `from`, which must be there, by `to` in the runs' config.toml.
+fn edit_configs(runs: &[PathBuf], from: &str, to: &str) {
     for run in runs {
         let path = run.join("config.toml");
         let config = std::fs::read_to_string(&path).unwrap();
-        let (from, to) = (
-            format!("hierarchy = \"{from}\""),
-            format!("hierarchy = \"{to}\""),
+        assert!(
+            config.contains(from),
+            "{}: no {from:?} in\n{config}",
+            path.display()
         );
-        assert!(config.contains(&from), "{config}");
-        std::fs::write(&path, config.replace(&from, &to)).unwrap();
+        std::fs::write(&path, config.replace(from, to)).unwrap();
     }
+}
+
+/// Replaces the runs' `hierarchy = "FROM"` by `"TO"`.
+fn replace_tree(runs: &[PathBuf], from: &str, to: &str) {
+    edit_configs(
+        runs,
+        &format!("hierarchy = \"{from}\""),
+        &format!("hierarchy = \"{to}\""),
+    );
 }
 
 #[test]
 fn the_ceiling_of_the_tree_correlation_is_given_per_tree() {
     let root = scratch("ceiling");
     let runs = four_runs(&root);
-    let ce = [runs.join("ce-s0"), runs.join("ce-s1")];
-    let mse = [runs.join("sweep/mse-s0"), runs.join("sweep/mse-s1")];
+    let (ce, mse) = by_loss(&runs);
     // root -> { x -> {a, b}, c }: the pairs' distances 1, 2, 2 tie in groups of 1 and 2, so
     // no untied cosines reach 1: sqrt(1 - (2^3 - 2) / (3^3 - 3)) = sqrt(3) / 2. On flat:3
     // every pair ties: no ceiling (the correlation is undefined).
@@ -458,8 +470,7 @@ fn the_ceiling_of_the_tree_correlation_is_given_per_tree() {
 fn the_floor_of_hdist_is_given_per_tree() {
     let root = scratch("floors");
     let runs = four_runs(&root);
-    let ce = [runs.join("ce-s0"), runs.join("ce-s1")];
-    let mse = [runs.join("sweep/mse-s0"), runs.join("sweep/mse-s1")];
+    let (ce, mse) = by_loss(&runs);
     // root -> { x -> {a, b}, c }: d(a, b) = 1, d(a, c) = d(b, c) = 2. With 3 classes hdist@5
     // is hdist@3: a and b (0 + 1 + 2) / 3 = 1, c (0 + 2 + 2) / 3 = 4/3; equal class counts:
     // (1 + 1 + 4/3) / 3 = 10/9. On flat:3 every class (0 + 1 + 1) / 3 = 2/3.
@@ -533,16 +544,16 @@ fn the_floor_of_hdist_is_given_per_tree() {
 fn the_floor_is_on_the_tree_resolved_for_the_runs_data() {
     let root = scratch("floors-data");
     let runs = four_runs(&root);
-    let ce = [runs.join("ce-s0"), runs.join("ce-s1")];
-    let mse = [runs.join("sweep/mse-s0"), runs.join("sweep/mse-s1")];
+    let (ce, mse) = by_loss(&runs);
     set_tree_and_hdist5(&ce, "tree.txt", Some("root x\nx a\nx b\nroot c\n"));
     set_tree_and_hdist5(&mse, "flat", None);
     // The data says its number of classes (synthetic: data.classes = 3).
-    for run in ce.iter().chain(&mse) {
-        let path = run.join("config.toml");
-        let config = std::fs::read_to_string(&path).unwrap();
-        let config = config.replace("name = \"synthetic\"", "name = \"synthetic\"\nclasses = 3");
-        std::fs::write(&path, config).unwrap();
+    for group in [&ce, &mse] {
+        edit_configs(
+            group,
+            "name = \"synthetic\"",
+            "name = \"synthetic\"\nclasses = 3",
+        );
     }
     // `flat` alone now resolves as the trainer resolved it, flat:3: (0 + 1 + 1) / 3 = 2/3.
     let out = root.join("out");
@@ -601,9 +612,7 @@ fn the_floor_is_on_the_tree_resolved_for_the_runs_data() {
     // never pooled otherwise) on different data (3 and 4 classes, each on its own flat tree):
     // not one tree, so no floor, and a warning naming the two runs.
     replace_tree(&mse, "flat:4", "flat");
-    let path = mse[1].join("config.toml");
-    let config = std::fs::read_to_string(&path).unwrap();
-    std::fs::write(&path, config.replace("classes = 3", "classes = 4")).unwrap();
+    edit_configs(&mse[1..], "classes = 3", "classes = 4");
     let mut pooled = options(vec![runs.clone()], out.clone());
     pooled.group_by = Some("loss.kind".into());
     let refused = format!("{:#}", generate(&pooled).unwrap_err());
@@ -657,17 +666,11 @@ fn a_wrong_sized_tree_is_warned_about_with_each_condition_s_own_data() {
     // per spec, size and dataset).
     let root = scratch("floors-two-data");
     let runs = four_runs(&root);
-    let ce = [runs.join("ce-s0"), runs.join("ce-s1")];
-    let mse = [runs.join("sweep/mse-s0"), runs.join("sweep/mse-s1")];
+    let (ce, mse) = by_loss(&runs);
     set_tree_and_hdist5(&ce, "flat:4", None);
     set_tree_and_hdist5(&mse, "flat:4", None);
     for (group, data) in [(&ce, "mnist"), (&mse, "fashion-mnist")] {
-        for run in group.iter() {
-            let path = run.join("config.toml");
-            let config = std::fs::read_to_string(&path).unwrap();
-            let config = config.replace("name = \"synthetic\"", &format!("name = \"{data}\""));
-            std::fs::write(&path, config).unwrap();
-        }
+        edit_configs(group, "name = \"synthetic\"", &format!("name = \"{data}\""));
     }
     let outcome = generate(&options(vec![runs], root.join("out"))).unwrap();
     for (id, data) in [("c1", "mnist"), ("c2", "fashion-mnist")] {
@@ -1042,36 +1045,33 @@ fn predictions_that_are_not_the_run_s_are_refused_with_the_file_named() {
         .unwrap();
     assert_eq!(top1["test_images_estimated"], "false");
 
-    // Blank final values where the file has them: nothing to check it against.
+    // Final values the file contradicts, each refused naming both: a blank top-1 error
+    // (nothing to check the file against), and a test_acc that is not 1 - the file's top-1
+    // error (0.9 here), since the file would give test_acc a test-image term.
     write_predictions(&runs.join("ce-s0"), &[0]);
     let metrics = runs.join("ce-s0/metrics.csv");
     let text = std::fs::read_to_string(&metrics).unwrap();
-    let blank = text.replacen(",0.1,1,0.1\n", ",,1,0.1\n", 1);
-    assert_ne!(blank, text);
-    std::fs::write(&metrics, blank).unwrap();
-    let err = format!(
-        "{:#}",
-        generate(&options(vec![runs.clone()], root.join("out"))).unwrap_err()
-    );
-    assert!(
-        err.contains("its top1_error is 0.1, but the run's final top1_error is none"),
-        "{err}"
-    );
-    std::fs::write(&metrics, text.clone()).unwrap();
-
-    // A final test_acc that is not 1 - the file's top-1 error (0.9 here): refused too, since
-    // the file would give test_acc a test-image term.
-    let other = text.replacen("\n4,0.01,9,0.1,1,0.9,", "\n4,0.01,9,0.1,1,0.5,", 1);
-    assert_ne!(other, text);
-    std::fs::write(&metrics, other).unwrap();
-    let err = format!(
-        "{:#}",
-        generate(&options(vec![runs.clone()], root.join("out"))).unwrap_err()
-    );
-    assert!(
-        err.contains("its test_acc is 0.9, but the run's final test_acc is 0.5"),
-        "{err}"
-    );
+    for (from, to, says) in [
+        (
+            ",0.1,1,0.1\n",
+            ",,1,0.1\n",
+            "its top1_error is 0.1, but the run's final top1_error is none",
+        ),
+        (
+            "\n4,0.01,9,0.1,1,0.9,",
+            "\n4,0.01,9,0.1,1,0.5,",
+            "its test_acc is 0.9, but the run's final test_acc is 0.5",
+        ),
+    ] {
+        let edited = text.replacen(from, to, 1);
+        assert_ne!(edited, text);
+        std::fs::write(&metrics, edited).unwrap();
+        let err = format!(
+            "{:#}",
+            generate(&options(vec![runs.clone()], root.join("out"))).unwrap_err()
+        );
+        assert!(err.contains(says), "{err}");
+    }
     std::fs::write(&metrics, text).unwrap();
 
     // A folder in the file's place is not taken for "no predictions".
