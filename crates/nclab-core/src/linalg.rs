@@ -1,8 +1,9 @@
 //! Thin wrappers over faer for the few dense kernels the metrics need, on row-major f64
-//! buffers: `C = A B^T` products, the eigendecomposition of small symmetric matrices, and a
-//! Cholesky solve.
+//! buffers: `C = A B^T` products, symmetric Gram updates, the eigendecomposition of small
+//! symmetric matrices, and a Cholesky solve.
 
 use faer::linalg::matmul::matmul;
+use faer::linalg::matmul::triangular::{matmul as triangular_matmul, BlockStructure};
 use faer::{Accum, MatMut, MatRef, Par, Side};
 
 /// `out (m x n) (+)= alpha * A (m x k) * B^T` where `B` is `n x k`; all row-major.
@@ -75,6 +76,51 @@ pub fn gemm_tn(
     };
     let par = if parallel { Par::rayon(0) } else { Par::Seq };
     matmul(out, accum, at, b, alpha, par);
+}
+
+/// The lower triangle (diagonal included) of `out (m x m) += A^T A`, where `A` is `k x m`
+/// row-major: BLAS's symmetric rank-k update (`syrk`), one thread. The strict upper triangle
+/// is left as it is; [`mirror_lower`] fills it once every update is in.
+///
+/// Half the multiply-adds of `gemm_tn(out, a, a, ..)`; each entry of the triangle is the
+/// same sum of the same products, so the bits are those of the general product (tested).
+pub fn syrk_lower_tn(out: &mut [f64], a: &[f64], m: usize, k: usize) {
+    assert_eq!(a.len(), k * m);
+    syrk_lower(out, MatRef::from_row_major_slice(a, k, m).transpose(), m);
+}
+
+/// The lower triangle of `out (m x m) += A A^T`, where `A` is `m x k` row-major; as
+/// [`syrk_lower_tn`].
+pub fn syrk_lower_nt(out: &mut [f64], a: &[f64], m: usize, k: usize) {
+    assert_eq!(a.len(), m * k);
+    syrk_lower(out, MatRef::from_row_major_slice(a, m, k), m);
+}
+
+/// `lower(out) += lhs lhs^T` for `lhs` of `m` rows.
+fn syrk_lower(out: &mut [f64], lhs: MatRef<'_, f64>, m: usize) {
+    assert_eq!(out.len(), m * m);
+    triangular_matmul(
+        MatMut::from_row_major_slice_mut(out, m, m),
+        BlockStructure::TriangularLower,
+        Accum::Add,
+        lhs,
+        BlockStructure::Rectangular,
+        lhs.transpose(),
+        BlockStructure::Rectangular,
+        1.0,
+        Par::Seq,
+    );
+}
+
+/// Copies the strict lower triangle of the `m x m` row-major `a` onto its upper triangle,
+/// making `a` the symmetric matrix whose lower triangle [`syrk_lower_tn`] accumulated.
+pub fn mirror_lower(a: &mut [f64], m: usize) {
+    assert_eq!(a.len(), m * m);
+    for i in 0..m {
+        for j in 0..i {
+            a[j * m + i] = a[i * m + j];
+        }
+    }
 }
 
 /// Eigendecomposition of a symmetric `k x k` row-major matrix.
@@ -243,6 +289,44 @@ mod tests {
             true,
         );
         assert_eq!(out, vec![25.5, 34.5, 43.5, 58.5, 79.5, 100.5]);
+    }
+
+    /// `A = [[1, 2], [3, 4]]`: `A^T A = [[10, 14], [14, 20]]` and `A A^T = [[5, 11], [11, 25]]`.
+    /// The update writes the lower triangle only (the upper keeps its -1) and adds to it;
+    /// `mirror_lower` then completes the matrix.
+    #[test]
+    fn syrk_lower_matches_hand_products() {
+        let a = [1.0, 2.0, 3.0, 4.0];
+        let mut tn = vec![1.0, -1.0, 1.0, 1.0];
+        syrk_lower_tn(&mut tn, &a, 2, 2);
+        assert_eq!(tn, vec![11.0, -1.0, 15.0, 21.0]);
+        mirror_lower(&mut tn, 2);
+        assert_eq!(tn, vec![11.0, 15.0, 15.0, 21.0]);
+        let mut nt = vec![0.0, -1.0, 0.0, 0.0];
+        syrk_lower_nt(&mut nt, &a, 2, 2);
+        assert_eq!(nt, vec![5.0, -1.0, 11.0, 25.0]);
+    }
+
+    /// On blocks past faer's small-matrix kernels (300 x 700, 700 x 300), the triangle holds the
+    /// bits of the general product `gemm_tn` / `gemm_nt`, accumulated twice.
+    #[test]
+    fn syrk_lower_has_the_bits_of_the_general_product() {
+        let mut rng = crate::rng::Rng::new(7);
+        for (rows, m) in [(300, 700), (700, 300)] {
+            let a: Vec<f64> = (0..rows * m).map(|_| rng.normal()).collect();
+            let (mut general, mut lower) = (vec![0.0; m * m], vec![0.0; m * m]);
+            for _ in 0..2 {
+                gemm_tn(&mut general, &a, &a, m, m, rows, 1.0, true, false);
+                syrk_lower_tn(&mut lower, &a, m, rows);
+            }
+            mirror_lower(&mut lower, m);
+            assert!(general == lower, "A^T A, A {rows} x {m}");
+            let (mut general, mut lower) = (vec![0.0; rows * rows], vec![0.0; rows * rows]);
+            gemm_nt(&mut general, &a, &a, rows, rows, m, 1.0, false, false);
+            syrk_lower_nt(&mut lower, &a, rows, m);
+            mirror_lower(&mut lower, rows);
+            assert!(general == lower, "A A^T, A {rows} x {m}");
+        }
     }
 
     #[test]

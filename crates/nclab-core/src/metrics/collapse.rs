@@ -323,10 +323,7 @@ pub(crate) fn centred_means_vanish(centred: &[f64], stats: &ClassStatistics) -> 
 /// The between-class spectrum of the class statistics in `route`'s space.
 fn between_class_spectrum(stats: &ClassStatistics, route: Route) -> Spectrum {
     let (k, d, m) = (stats.k, stats.d, &stats.centred_means);
-    let size = match route {
-        Route::Span => k,
-        Route::Full => d,
-    };
+    let size = route.side(k, d);
     let mut b = vec![0.0; size * size];
     match route {
         Route::Span => gemm_nt(&mut b, m, m, k, k, d, 1.0 / k as f64, false, true),

@@ -26,7 +26,7 @@ use rayon::prelude::*;
 use super::decisions;
 use super::geometry::{mean_geometry, weight_geometry, MeanGeometry, WeightGeometry};
 use super::statistics::{check_batch, ClassStatistics};
-use crate::linalg::{gemm_nt, gemm_tn};
+use crate::linalg::{gemm_nt, mirror_lower, syrk_lower_nt, syrk_lower_tn};
 use crate::tensor::MatrixView;
 use crate::{Error, Result};
 
@@ -50,6 +50,15 @@ impl Route {
             Route::Span
         } else {
             Route::Full
+        }
+    }
+
+    /// The side of the route's square matrices (scatter, spectrum): K for `Span`, d for
+    /// `Full`.
+    pub fn side(self, k: usize, d: usize) -> usize {
+        match self {
+            Route::Span => k,
+            Route::Full => d,
         }
     }
 }
@@ -212,10 +221,7 @@ impl<'a> ScatterAccumulator<'a> {
             means: mean_geometry(&stats),
             weights: classifier.as_deref().map(|c| weight_geometry(&stats, c)),
         };
-        let size = match route {
-            Route::Span => k * k,
-            Route::Full => d * d,
-        };
+        let size = route.side(k, d).pow(2);
         ScatterAccumulator {
             stats,
             classifier,
@@ -410,12 +416,12 @@ impl<'a> ScatterAccumulator<'a> {
                 self.span_chunk(tables, &dev, &sq, labels, predictions, &mut part.within)
             }
             (None, Some((ncm, net))) => {
-                gemm_tn(&mut part.within, &dev, &dev, d, d, rows, 1.0, true, false);
+                syrk_lower_tn(&mut part.within, &dev, d, rows);
                 (ncm.to_vec(), net.map(<[u32]>::to_vec))
             }
             (None, None) => {
                 // Only the scatter is wanted (`within_class_scatter`).
-                gemm_tn(&mut part.within, &dev, &dev, d, d, rows, 1.0, true, false);
+                syrk_lower_tn(&mut part.within, &dev, d, rows);
                 return part;
             }
         };
@@ -443,7 +449,7 @@ impl<'a> ScatterAccumulator<'a> {
         let mut t = vec![0.0; kk * rows];
         gemm_nt(&mut t, &tables.b_mat, dev, kk, rows, d, 1.0, false, false);
         let p_t = &t[..k * rows];
-        gemm_nt(within, p_t, p_t, k, k, rows, 1.0, true, false);
+        syrk_lower_nt(within, p_t, k, rows);
         let mut best = vec![(f64::INFINITY, 0u32); rows];
         for c in 0..k {
             let row_c = &p_t[c * rows..(c + 1) * rows];
@@ -488,11 +494,15 @@ impl<'a> ScatterAccumulator<'a> {
         let n = self.n;
         let inv = 1.0 / n as f64;
         let has_decisions = self.with_predictions == Some(true) || self.classifier.is_some();
+        // The blocks summed the lower triangle of the symmetric scatter only.
+        let mut within = self.total.within;
+        mirror_lower(&mut within, self.route.side(self.stats.k, self.stats.d));
+        within.iter_mut().for_each(|x| *x *= inv);
         let scatter = Scatter {
             geometry: self.geometry,
             route: self.route,
             n,
-            within: self.total.within.iter().map(|x| x * inv).collect(),
+            within,
             trace_within: self.total.sum_sq_dev * inv,
             class_sum_sq_dev: self.total.class_sum_sq_dev,
             ncc_correct: self.total.ncc_correct,
