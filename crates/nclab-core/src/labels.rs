@@ -60,6 +60,75 @@ pub fn class_labels(
     Ok((labels, k))
 }
 
+/// The names a front end gives the inputs that decide K, for [`measured_classes`]' messages:
+/// the labels' and the weights' sources (a file, an argument) and the options that set them.
+#[derive(Clone, Copy, Debug)]
+pub struct ClassSources<'a> {
+    /// Where the labels came from (`y.npy`, `labels`).
+    pub labels: &'a str,
+    /// Where the weights came from (`W.npy`, `weights`), when they were given.
+    pub weights: &'a str,
+    /// The option that gives the weights (`--weights`, `weights`).
+    pub weights_option: &'a str,
+    /// The option that gives K (`--num-classes`, `num_classes`).
+    pub num_classes_option: &'a str,
+}
+
+/// Class indices and K for a measurement: K is `num_classes` when given, else the height of
+/// the classifier's weights (`weight_rows`), else the largest label + 1; then every class of
+/// `0..K` but one that `num_classes` alone declares must have a sample. Each error says where K
+/// came from and what to do: labels counted from 1, a gap in the labels, weights of another
+/// network (too few rows for the labels, or a class without a sample).
+pub fn measured_classes(
+    values: &[i64],
+    num_classes: Option<usize>,
+    weight_rows: Option<usize>,
+    names: &ClassSources<'_>,
+) -> Result<(Vec<u32>, usize)> {
+    let ClassSources {
+        labels: src_y,
+        weights: src_w,
+        weights_option,
+        num_classes_option,
+    } = *names;
+    let from_weights = weight_rows.filter(|_| num_classes.is_none());
+    if let Some(rows) = from_weights {
+        let beyond = values.iter().enumerate().find(|(_, &v)| v >= rows as i64);
+        if let Some((i, &v)) = beyond {
+            return Err(Error::invalid(format!(
+                "{src_w} has {rows} rows, so K = {rows}, but {src_y} has label {v} at row {i}; \
+                 give the weights of this network, or {num_classes_option}"
+            )));
+        }
+    }
+    let given_k = num_classes.or(weight_rows);
+    let (labels, k) = class_labels(values, given_k, src_y)?;
+    let missing = classes_without_sample(&labels, k);
+    if missing.is_empty() || num_classes.is_some() {
+        return Ok((labels, k));
+    }
+    Err(Error::invalid(match from_weights {
+        // K is the weights' height: a class without a sample is the weights' doing as much as
+        // the labels' (weights of the wrong file, or of another network).
+        Some(rows) => format!(
+            "{src_w} has {rows} rows, so K = {k}, but {src_y} has no sample of {}; give the \
+             weights of this network, or {num_classes_option}",
+            name_classes(&missing)
+        ),
+        // K is the largest label + 1: a class with no sample is a gap in the labels.
+        None if missing == [0] => format!(
+            "{src_y} has no label 0 (the labels run from 1 to {}): nclab counts classes from \
+             0; subtract 1 from the labels",
+            k - 1
+        ),
+        None => format!(
+            "{src_y}: no sample of {} (K = {k}, the largest label + 1); every class needs one, \
+             or give the classifier's {weights_option} for K",
+            name_classes(&missing)
+        ),
+    }))
+}
+
 /// Integer labels as class indices, each checked to lie in `0..k`.
 pub fn to_classes(values: &[i64], k: usize, what: &str) -> Result<Vec<u32>> {
     values
@@ -147,6 +216,64 @@ mod tests {
         let e = class_labels(&[0, -1], None, "y").unwrap_err().to_string();
         assert!(e.contains("label -1 at row 1 is negative"), "{e}");
         assert!(class_labels(&[], None, "y").is_err());
+    }
+
+    /// Every way K can be wrong, with the message that says where it came from.
+    #[test]
+    fn measured_classes_say_where_k_came_from() {
+        let names = ClassSources {
+            labels: "y.npy",
+            weights: "W.npy",
+            weights_option: "--weights",
+            num_classes_option: "--num-classes",
+        };
+        let err = |y: &[i64], k, w| measured_classes(y, k, w, &names).unwrap_err().to_string();
+        assert_eq!(
+            measured_classes(&[0, 2, 1], None, None, &names).unwrap().1,
+            3
+        );
+        assert_eq!(
+            measured_classes(&[0, 2, 1], None, Some(3), &names)
+                .unwrap()
+                .1,
+            3
+        );
+        // num_classes alone may declare a class without a sample (the core reports it).
+        assert_eq!(
+            measured_classes(&[0, 1, 0, 1], Some(3), None, &names)
+                .unwrap()
+                .1,
+            3
+        );
+        assert_eq!(
+            err(&[1, 2, 1], None, None),
+            "y.npy has no label 0 (the labels run from 1 to 2): nclab counts classes from 0; \
+             subtract 1 from the labels"
+        );
+        assert_eq!(
+            err(&[0, 3, 0, 0], None, None),
+            "y.npy: no sample of classes 1, 2 (K = 4, the largest label + 1); every class \
+             needs one, or give the classifier's --weights for K"
+        );
+        assert_eq!(
+            err(&[0, 1, 4, 2, 3], None, Some(4)),
+            "W.npy has 4 rows, so K = 4, but y.npy has label 4 at row 2; give the weights of \
+             this network, or --num-classes"
+        );
+        assert_eq!(
+            err(&[0, 1, 0, 1], None, Some(3)),
+            "W.npy has 3 rows, so K = 3, but y.npy has no sample of class 2; give the weights \
+             of this network, or --num-classes"
+        );
+        // With num_classes given the weights do not set K: a label beyond it is the labels'.
+        assert_eq!(
+            err(&[0, 1, 4, 2], Some(4), Some(4)),
+            "y.npy: label 4 at row 2 is out of range for 4 classes (0..3)"
+        );
+        assert_eq!(
+            err(&[0, -1], None, Some(2)),
+            "y.npy: label -1 at row 1 is negative"
+        );
     }
 
     #[test]

@@ -12,6 +12,18 @@ pub fn core(e: nclab_core::Error) -> PyErr {
     }
 }
 
+/// A core error as a Python exception, its message naming the input it blames by the
+/// argument that gave it (`held-out data (eval_features, eval_labels): ...`): `roles` as
+/// `nclab_core::error::with_input_names` takes them.
+pub fn core_naming(e: nclab_core::Error, roles: &[(&str, &str)]) -> PyErr {
+    match nclab_core::error::with_input_names(&e.to_string(), roles) {
+        Some(message) if !matches!(e, nclab_core::Error::Io { .. }) => {
+            PyValueError::new_err(message)
+        }
+        _ => core(e),
+    }
+}
+
 /// An error of nclab-runs (with its context chain) as a Python exception: `OSError` when an
 /// operating-system error is at its root.
 pub fn runs(e: anyhow::Error) -> PyErr {

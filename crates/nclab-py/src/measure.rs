@@ -1,7 +1,7 @@
 //! `nclab.measure` and `nclab.Accumulator`: the neural-collapse metrics of `nclab measure`,
 //! on arrays in memory, computed with the GIL released.
 
-use nclab_core::labels::{class_labels, to_classes};
+use nclab_core::labels::{measured_classes, to_classes, ClassSources};
 use nclab_core::metrics::heldout::heldout;
 use nclab_core::metrics::measurement::{Measurement, Rows};
 use nclab_core::metrics::scatter::Classifier;
@@ -110,8 +110,18 @@ pub fn measure<'py>(
         Classifier::check_columns(w, h.d).map_err(errors::core)?;
     }
     let (coarse_depth, num_classes) = (coarse_depth.map(|c| c.0), num_classes.map(|k| k.0));
-    let given_k = num_classes.or(w.map(|w| w.n));
-    let (y, k) = class_labels(raw, given_k, "labels").map_err(errors::core)?;
+    let (y, k) = measured_classes(
+        raw,
+        num_classes,
+        w.map(|w| w.n),
+        &ClassSources {
+            labels: "labels",
+            weights: "weights",
+            weights_option: "weights",
+            num_classes_option: "num_classes",
+        },
+    )
+    .map_err(errors::core)?;
     let b = bias.as_ref().map(|b| floats(b, "bias")).transpose()?;
     if b.is_some() && w.is_none() {
         return Err(PyValueError::new_err("bias given without weights"));
@@ -163,7 +173,16 @@ pub fn measure<'py>(
         ood,
         mse_weight_decay: weight_decay,
     };
-    let rows = py.detach(|| measurement.run()).map_err(errors::core)?;
+    let rows = py.detach(|| measurement.run()).map_err(|e| {
+        errors::core_naming(
+            e,
+            &[
+                ("held-out data: features", "eval_features"),
+                ("held-out data", "eval_features, eval_labels"),
+                ("out-of-distribution features", "ood_features"),
+            ],
+        )
+    })?;
     to_dict(py, rows)
 }
 

@@ -197,6 +197,7 @@ def test_evaluate_hand_computed():
     # Without a hierarchy: the flat tree, the same errors, every mistake of severity 1.
     flat = nclab.evaluate(logits, labels, k=(1, 2))
     assert (flat["top1_error"], flat["top2_error"], flat["mistake_severity"]) == (0.75, 0.5, 1.0)
+    assert nclab.evaluate(logits, labels, None, k=(1, 2)) == flat  # None is the flat tree too
 
 
 def test_evaluate_equals_cli(tmp_path, cli_json):

@@ -1,6 +1,7 @@
 """nclab.measure and nclab.Accumulator against `nclab measure` (the CLI, reading the same data
 from .npy files), across dtypes, layouts, torch and NumPy inputs, and bad inputs."""
 
+import re
 import threading
 from pathlib import Path
 import time
@@ -217,23 +218,40 @@ H, Y = gaussian_classes(np.random.default_rng(9), [10, 10, 10], 4)
         (lambda: nclab.measure(H.astype(int), Y), "features: expected floating-point values"),
         (lambda: nclab.measure(H, Y, np.ones((4, 3))), "it looks transposed"),
         (lambda: nclab.measure(H, Y, np.ones((3, 5))), "weights: expected K x 4"),
-        (lambda: nclab.measure(H, Y, np.ones((2, 4))), "label 2 at row"),
+        # K from the weights: the message blames them and says what to do.
+        (lambda: nclab.measure(H, Y, np.ones((2, 4))),
+         "weights has 2 rows, so K = 2, but labels has label 2 at row"),
+        (lambda: nclab.measure(H, np.where(Y == 1, 0, Y), np.ones((3, 4))),
+         "weights has 3 rows, so K = 3, but labels has no sample of class 1; give the weights "
+         "of this network, or num_classes"),
         (lambda: nclab.measure(H, Y, bias=np.ones(3)), "bias given without weights"),
         (lambda: nclab.measure(H, Y, hierarchy="cifar10"), "10 classes"),
         (lambda: nclab.measure(H, Y, num_classes=2), "label 2 at row"),
         (lambda: nclab.measure(H, Y, num_classes=4), "class 3 has no sample"),
-        (lambda: nclab.measure(H, np.where(Y == 1, 2, Y)), "has no sample"),
+        (lambda: nclab.measure(H, np.where(Y == 1, 2, Y)),
+         "labels: no sample of class 1 (K = 3, the largest label + 1); every class needs one, "
+         "or give the classifier's weights for K"),
+        (lambda: nclab.measure(H, Y + 1),
+         "labels has no label 0 (the labels run from 1 to 3): nclab counts classes from 0"),
         (lambda: nclab.measure(H, Y - 1), "label -1 at row"),
         (lambda: nclab.measure(np.where(np.arange(120).reshape(30, 4) == 17, np.nan, H), Y),
          "non-finite"),
         (lambda: nclab.measure(H, Y, coarse_depth=1), "coarse_depth needs a hierarchy"),
         (lambda: nclab.measure(H, Y, hierarchy="flat:3", coarse_depth=0), "coarse depth 0 is the root"),
         (lambda: nclab.measure(H, Y, eval_features=H), "together"),
+        # The core's roles, named by the arguments that gave them.
+        (lambda: nclab.measure(H, Y, eval_features=H[:, :3], eval_labels=Y),
+         "held-out data (eval_features, eval_labels): 3 classes of dimension 3, the training "
+         "data 3 of dimension 4"),
+        (lambda: nclab.measure(H, Y, eval_features=np.where(H == H[4, 2], np.inf, H), eval_labels=Y),
+         "held-out data: features (eval_features): non-finite value inf at row 4, column 2"),
+        (lambda: nclab.measure(H, Y, ood_features=H[:, :2]),
+         "out-of-distribution features (ood_features) have 2 columns, the training features 4"),
         (lambda: nclab.measure(H, Y, hierarchy=3), "hierarchy: expected"),
     ],
 )
 def test_bad_input_raises_value_error(call, message):
-    with pytest.raises(ValueError, match=message.replace("(", r"\(")):
+    with pytest.raises(ValueError, match=re.escape(message)):
         call()
 
 

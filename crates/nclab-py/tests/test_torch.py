@@ -58,9 +58,35 @@ def test_features_into_an_accumulator_and_measure_model():
     acc.second_pass(head.weight, head.bias)
     features(model, loader, into=acc, keep_logits=False)
     assert_metrics_close(acc.result(hierarchy="flat:5"), want, rtol=1e-10, atol=1e-12)
-    for cache in (1 << 30, 0):  # features kept after pass 1, and a second forward pass
+    for cache in (0, 1 << 30):  # a second forward pass, and features kept after pass 1
         metrics, _, logits, labels = measure_model(model, loader, 5, hierarchy="flat:5", cache_bytes=cache)
         assert_metrics_close(metrics, want, rtol=1e-10, atol=1e-12)
+    got = measure_model(model, loader, 5, hierarchy="flat:5")  # the default cache, by name
+    assert got.metrics == metrics and got.accumulator.current_pass == 3
+    assert torch.equal(got.logits, logits) and torch.equal(got.labels, labels)
+
+
+class CountingLoader:
+    """A loader that counts the passes over it."""
+
+    def __init__(self, loader):
+        self.loader, self.dataset, self.passes = loader, loader.dataset, 0
+
+    def __iter__(self):
+        self.passes += 1
+        return iter(self.loader)
+
+
+def test_measure_model_counts_the_cache_at_the_models_element_size():
+    # 200 samples of 12 features: 9,600 bytes in float32, 19,200 in float64.
+    model, loader, *_ = toy(seed=2)
+    for dtype, size in ((torch.float32, 4), (torch.float64, 8)):
+        model = model.to(dtype)
+        data = TensorDataset(loader.dataset.tensors[0].to(dtype), loader.dataset.tensors[1])
+        for cache, passes in ((200 * 12 * size, 1), (200 * 12 * size - 1, 2)):
+            counting = CountingLoader(DataLoader(data, batch_size=32))
+            measure_model(model, counting, 5, cache_bytes=cache)
+            assert counting.passes == passes, (dtype, cache)
 
 
 def test_features_errors():

@@ -234,7 +234,7 @@ class Accumulator:
 def evaluate(
     logits: Any,
     labels: Any,
-    hierarchy: HierarchyLike = "flat",
+    hierarchy: Optional[HierarchyLike] = "flat",
     k: Union[int, Sequence[int], None] = None,
     crm: bool = False,
     probabilities: bool = False,
@@ -251,7 +251,9 @@ def evaluate(
     ``crm=True`` the metrics again under ``"crm"``, after ranking every
     sample by conditional risk ``p D`` (Karthik et al. 2021). ``k`` defaults to ``(1, 5)``,
     or ``(1, K)`` with fewer than 5 classes; a single ``k`` may be given as an int. The
-    hierarchy defaults to the flat tree: top-k errors, every mistake of severity 1.
+    hierarchy defaults to the flat tree (``None`` too): top-k errors, every mistake of
+    severity 1. ``pandas.json_normalize`` flattens the result into one row (``floor.hdist@5``,
+    ``crm.top1_error``).
     """
     logits = _arrays.floats(logits, "logits", shape="N x K")
     if k is None:
@@ -263,7 +265,7 @@ def evaluate(
     return _nclab.evaluate(
         logits,
         _arrays.labels(labels, "labels"),
-        _hierarchy(hierarchy, logits.shape[1]),
+        _hierarchy("flat" if hierarchy is None else hierarchy, logits.shape[1]),
         list(k),
         crm,
         probabilities,

@@ -32,7 +32,15 @@ from torch import nn
 import nclab
 from . import _nclab
 
-__all__ = ["HXELoss", "SoftLabelLoss", "Features", "features", "measure_model", "Tracker"]
+__all__ = [
+    "HXELoss",
+    "SoftLabelLoss",
+    "Features",
+    "features",
+    "ModelMeasurement",
+    "measure_model",
+    "Tracker",
+]
 
 
 # ---- the hierarchy as index tensors ---------------------------------------------------------
@@ -360,6 +368,18 @@ _NEEDS_CLASSIFIER = (
 )
 
 
+class ModelMeasurement(NamedTuple):
+    """What :func:`measure_model` returns: the ``metrics`` dict of :func:`nclab.measure`, the
+    finished ``accumulator`` (for :meth:`nclab.Accumulator.heldout`), and pass 1's ``logits``
+    (``N x K``) and ``labels`` (``N``) on the CPU, for :func:`nclab.evaluate`. A tuple, so
+    ``metrics, acc, logits, labels = measure_model(...)`` works too."""
+
+    metrics: dict
+    accumulator: nclab.Accumulator
+    logits: Optional[torch.Tensor]
+    labels: torch.Tensor
+
+
 def measure_model(
     model: nn.Module,
     loader: Iterable,
@@ -369,14 +389,15 @@ def measure_model(
     coarse_depth: Optional[int] = None,
     cache_bytes: int = 1 << 30,
     classifier: Optional[str] = None,
-) -> tuple:
-    """The collapse metrics of ``model``'s penultimate features over ``loader``:
-    ``(metrics, accumulator, logits, labels)``. The classifier ``(W, b)`` is the
-    ``nn.Linear`` named ``classifier`` (``"fc"``, ``"head.2"``), or else the model's last
-    ``nn.Linear``; the features are its input.
+) -> ModelMeasurement:
+    """The collapse metrics of ``model``'s penultimate features over ``loader``, as a
+    :class:`ModelMeasurement` ``(metrics, accumulator, logits, labels)``. The classifier
+    ``(W, b)`` is the ``nn.Linear`` named ``classifier`` (``"fc"``, ``"head.2"``), or else the
+    model's last ``nn.Linear``; the features are its input.
 
     Two streamed passes (:class:`nclab.Accumulator`). Features up to ``cache_bytes`` are kept
-    on the host after pass 1 (4 bytes a value) so pass 2 needs no second forward pass; above
+    on the host after pass 1 (counted at the classifier's element size: 4 bytes a value in
+    float32, 8 in float64) so pass 2 needs no second forward pass; above
     it, or when the loader has no ``dataset`` length, each batch goes straight into the
     accumulator, the loader is run twice, and memory does not grow with N. A loader run
     twice must give the same samples both times: one that shuffles and drops its last batch
@@ -394,7 +415,7 @@ def measure_model(
         )
     acc = nclab.Accumulator(num_classes, head.in_features)
     n = _dataset_len(loader)
-    fits = 0 < n * head.in_features * 4 <= cache_bytes
+    fits = 0 < n * head.in_features * head.weight.element_size() <= cache_bytes
     first = features(model, loader, into=None if fits else acc, classifier=classifier)
     if fits:
         acc.add(first.features, first.labels)
@@ -404,7 +425,7 @@ def measure_model(
     else:
         features(model, loader, into=acc, keep_logits=False, classifier=classifier)
     metrics = acc.result(hierarchy=hierarchy, coarse_depth=coarse_depth)
-    return metrics, acc, first.logits, first.labels
+    return ModelMeasurement(metrics, acc, first.logits, first.labels)
 
 
 # ---- the tracker -------------------------------------------------------------------------------

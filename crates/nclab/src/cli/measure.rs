@@ -11,9 +11,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use nclab_core::hierarchy::Hierarchy;
 use nclab_core::io::{npy, safetensors};
-use nclab_core::labels::{
-    class_labels, classes_without_sample, label_values, name_classes, to_classes,
-};
+use nclab_core::labels::{label_values, measured_classes, to_classes, ClassSources};
 use nclab_core::metrics::measurement::Measurement;
 use nclab_core::metrics::scatter::Classifier;
 use nclab_core::metrics::{CollapseInput, TreeMatrices};
@@ -235,39 +233,17 @@ pub fn run(args: Args) -> Result<()> {
     if let Some(w) = weights {
         Classifier::check_columns(w, features.d).with_context(|| src_w.clone())?;
     }
-    let given_k = args.num_classes.or(weights.map(|w| w.n));
-    let (labels, k) = class_labels(&raw_labels, given_k, src_y)?;
-    if given_k.is_none() {
-        // K is the largest label + 1: a class with no sample is a gap in the labels.
-        let missing = classes_without_sample(&labels, k);
-        if missing == [0] {
-            bail!(
-                "{src_y} has no label 0 (the labels run from 1 to {}): nclab counts classes \
-                 from 0; subtract 1 from the labels",
-                k - 1
-            );
-        }
-        if !missing.is_empty() {
-            bail!(
-                "{src_y}: no sample of {} (K = {k}, the largest label + 1); every class needs \
-                 one, or give the classifier's --weights for K",
-                name_classes(&missing)
-            );
-        }
-    }
-    if let (None, Some(w)) = (args.num_classes, weights) {
-        // K is the weights' height: a class without a sample is the weights' doing as much as
-        // the labels' (weights of the wrong file, or of another network).
-        let missing = classes_without_sample(&labels, k);
-        if !missing.is_empty() {
-            bail!(
-                "{src_w} has {} rows, so K = {k}, but {src_y} has no sample of {}; \
-                 give the weights of this network, or --num-classes",
-                w.n,
-                name_classes(&missing)
-            );
-        }
-    }
+    let (labels, k) = measured_classes(
+        &raw_labels,
+        args.num_classes,
+        weights.map(|w| w.n),
+        &ClassSources {
+            labels: src_y,
+            weights: src_w,
+            weights_option: "--weights",
+            num_classes_option: "--num-classes",
+        },
+    )?;
     let hierarchy = args
         .hierarchy
         .as_deref()
@@ -317,20 +293,12 @@ pub fn run(args: Args) -> Result<()> {
 
 /// The core names an input by its role (`features: non-finite value NaN at row 2, column 0`);
 /// the user gave it as a file, which the message names beside the role:
-/// `features (h.npy): non-finite value ...`. `roles` go from the most specific (`held-out
-/// data: features`) to the least (`held-out data`).
+/// `features (h.npy): non-finite value ...` (`nclab_core::error::with_input_names`).
 fn name_the_file(e: nclab_core::Error, roles: &[(&str, &str)]) -> anyhow::Error {
-    let message = e.to_string();
-    for (role, source) in roles {
-        // The role, then `:` or a space (`out-of-distribution features have 31 columns`).
-        if let Some(rest) = message
-            .strip_prefix(role)
-            .filter(|rest| rest.starts_with([':', ' ']))
-        {
-            return anyhow::anyhow!("{role} ({source}){rest}");
-        }
+    match nclab_core::error::with_input_names(&e.to_string(), roles) {
+        Some(message) => anyhow::anyhow!(message),
+        None => e.into(),
     }
-    e.into()
 }
 
 /// Fails unless the features (`rows` of them, from `src_h`) and their labels (from `src_y`)
