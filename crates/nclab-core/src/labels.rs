@@ -28,9 +28,7 @@ pub fn class_labels(
 ) -> Result<(Vec<u32>, usize)> {
     let n = values.len();
     if let Some((i, &v)) = values.iter().enumerate().find(|(_, &v)| v < 0) {
-        return Err(Error::invalid(format!(
-            "{what}: label {v} at row {i} is negative"
-        )));
+        return Err(negative_label(what, i, v));
     }
     let k = match num_classes {
         Some(k) => {
@@ -91,13 +89,32 @@ pub fn measured_classes(
         weights_option,
         num_classes_option,
     } = *names;
+    if let Some(k @ 0..=1) = num_classes {
+        return Err(Error::invalid(format!(
+            "{num_classes_option} = {k}: the metrics need at least 2 classes"
+        )));
+    }
+    if let Some((i, &v)) = values.iter().enumerate().find(|(_, &v)| v < 0) {
+        return Err(negative_label(src_y, i, v));
+    }
     let from_weights = weight_rows.filter(|_| num_classes.is_none());
     if let Some(rows) = from_weights {
-        let beyond = values.iter().enumerate().find(|(_, &v)| v >= rows as i64);
-        if let Some((i, &v)) = beyond {
+        let fix = format!("give the weights of this network, or {num_classes_option}");
+        let top = values.iter().copied().max().unwrap_or(0);
+        if top == rows as i64 && !values.contains(&0) {
+            return Err(Error::invalid(counted_from_one(src_y, top)));
+        }
+        if rows > values.len() {
+            return Err(Error::invalid(format!(
+                "{src_w} has {rows} rows, so K = {rows}, but {src_y} has {} labels; every class \
+                 needs a sample: {fix}",
+                values.len()
+            )));
+        }
+        if let Some((i, &v)) = values.iter().enumerate().find(|(_, &v)| v >= rows as i64) {
             return Err(Error::invalid(format!(
                 "{src_w} has {rows} rows, so K = {rows}, but {src_y} has label {v} at row {i}; \
-                 give the weights of this network, or {num_classes_option}"
+                 {fix}"
             )));
         }
     }
@@ -116,17 +133,26 @@ pub fn measured_classes(
             name_classes(&missing)
         ),
         // K is the largest label + 1: a class with no sample is a gap in the labels.
-        None if missing == [0] => format!(
-            "{src_y} has no label 0 (the labels run from 1 to {}): nclab counts classes from \
-             0; subtract 1 from the labels",
-            k - 1
-        ),
+        None if missing == [0] => counted_from_one(src_y, k as i64 - 1),
         None => format!(
             "{src_y}: no sample of {} (K = {k}, the largest label + 1); every class needs one, \
              or give the classifier's {weights_option} for K",
             name_classes(&missing)
         ),
     }))
+}
+
+/// The message for labels that run from 1 to `top`.
+fn counted_from_one(src_y: &str, top: i64) -> String {
+    format!(
+        "{src_y} has no label 0 (the labels run from 1 to {top}): nclab counts classes from 0; \
+         subtract 1 from the labels"
+    )
+}
+
+/// The error for the negative label `v` at row `i` of `what`.
+fn negative_label(what: &str, i: usize, v: i64) -> Error {
+    Error::invalid(format!("{what}: label {v} at row {i} is negative"))
 }
 
 /// Integer labels as class indices, each checked to lie in `0..k`.
@@ -136,9 +162,7 @@ pub fn to_classes(values: &[i64], k: usize, what: &str) -> Result<Vec<u32>> {
         .enumerate()
         .map(|(i, &v)| {
             if v < 0 {
-                Err(Error::invalid(format!(
-                    "{what}: label {v} at row {i} is negative"
-                )))
+                Err(negative_label(what, i, v))
             } else if v as u64 >= k as u64 {
                 Err(Error::invalid(format!(
                     "{what}: label {v} at row {i} is out of range for {k} classes (0..{})",
@@ -274,6 +298,34 @@ mod tests {
             err(&[0, -1], None, Some(2)),
             "y.npy: label -1 at row 1 is negative"
         );
+        // A negative label is the labels' fault, whatever else is wrong.
+        assert_eq!(
+            err(&[-1, 5, 0, 1], None, Some(3)),
+            "y.npy: label -1 at row 0 is negative"
+        );
+        // Labels 1..K beside K rows of weights: counted from 1, not the weights' fault.
+        assert_eq!(
+            err(&[1, 2, 3, 1], None, Some(3)),
+            "y.npy has no label 0 (the labels run from 1 to 3): nclab counts classes from 0; \
+             subtract 1 from the labels"
+        );
+        // K from the weights larger than N.
+        assert_eq!(
+            err(&[0, 1, 2], None, Some(20)),
+            "W.npy has 20 rows, so K = 20, but y.npy has 3 labels; every class needs a sample: \
+             give the weights of this network, or --num-classes"
+        );
+        assert_eq!(
+            err(&[], None, Some(3)),
+            "W.npy has 3 rows, so K = 3, but y.npy has 0 labels; every class needs a sample: \
+             give the weights of this network, or --num-classes"
+        );
+        for k in [0, 1] {
+            assert_eq!(
+                err(&[0, 0], Some(k), None),
+                format!("--num-classes = {k}: the metrics need at least 2 classes")
+            );
+        }
     }
 
     #[test]

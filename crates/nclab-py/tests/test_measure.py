@@ -233,6 +233,11 @@ H, Y = gaussian_classes(np.random.default_rng(9), [10, 10, 10], 4)
          "or give the classifier's weights for K"),
         (lambda: nclab.measure(H, Y + 1),
          "labels has no label 0 (the labels run from 1 to 3): nclab counts classes from 0"),
+        (lambda: nclab.measure(H, Y + 1, np.ones((3, 4))),  # the weights are not to blame
+         "labels has no label 0 (the labels run from 1 to 3): nclab counts classes from 0"),
+        (lambda: nclab.measure(H, Y, np.ones((40, 4))),
+         "weights has 40 rows, so K = 40, but labels has 30 labels; every class needs a sample"),
+        (lambda: nclab.measure(H, Y, num_classes=1), "num_classes = 1: the metrics need at least 2"),
         (lambda: nclab.measure(H, Y - 1), "label -1 at row"),
         (lambda: nclab.measure(np.where(np.arange(120).reshape(30, 4) == 17, np.nan, H), Y),
          "non-finite"),
