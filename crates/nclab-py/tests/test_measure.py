@@ -260,6 +260,29 @@ def test_bad_input_raises_value_error(call, message):
         call()
 
 
+def test_accumulator_takes_dim_from_the_first_batch():
+    acc = nclab.Accumulator(3)
+    assert (acc.dim, acc.current_pass) == (None, 1)
+    assert repr(acc) == "Accumulator(num_classes=3, dim=None, pass=1)"
+    for call, method in ((acc.second_pass, "second_pass"), (acc.result, "result")):
+        with pytest.raises(ValueError, match=rf"{method}\(\): no batch has been added yet"):
+            call()
+    with pytest.raises(ValueError, match="label 3 at row"):
+        acc.add(H[:, :2], np.where(Y == 2, 3, Y))  # refused: fixes no dim
+    assert acc.dim is None
+    for part in (slice(0, 7), slice(7, 30)):
+        acc.add(H[part], Y[part])
+    assert acc.dim == 4
+    acc.second_pass()
+    acc.add(H, Y)
+    given = nclab.Accumulator(3, 4)
+    for part in (slice(0, 7), slice(7, 30)):
+        given.add(H[part], Y[part])
+    given.second_pass()
+    given.add(H, Y)
+    assert acc.result() == given.result()
+
+
 def test_accumulator_misuse():
     acc = nclab.Accumulator(3, 4)
     with pytest.raises(ValueError, match="pass 2 has not begun"):

@@ -129,7 +129,7 @@ class Accumulator:
     Pass 1 accumulates the class means; pass 2 the within-class scatter, the nearest-mean and
     network decisions (NC4)::
 
-        acc = nclab.Accumulator(num_classes=10, dim=512)
+        acc = nclab.Accumulator(num_classes=10)   # dim: from the first batch, or give it
         for h, y in batches():            # pass 1
             acc.add(h, y)
         acc.second_pass(weights=W, bias=b)
@@ -147,11 +147,13 @@ class Accumulator:
     accumulator whole, so concurrent calls run one after another.
     """
 
-    def __init__(self, num_classes: int, dim: int):
+    def __init__(self, num_classes: int, dim: Optional[int] = None):
         for name, value, least in (("num_classes", num_classes, 2), ("dim", dim, 1)):
-            if not _is_count(value, least):
+            if not (value is None and name == "dim") and not _is_count(value, least):
                 raise ValueError(f"{name}: expected a whole number >= {least}, got {value!r}")
-        self._inner = _nclab.Accumulator(num_classes, dim)
+        self._num_classes = num_classes
+        # Without a dim, the passes begin with the first batch, which gives it.
+        self._inner = None if dim is None else _nclab.Accumulator(num_classes, dim)
         # The core works without the GIL; a second thread's call waits here instead of
         # failing on the busy accumulator ("Already borrowed").
         self._lock = threading.Lock()
@@ -165,16 +167,26 @@ class Accumulator:
 
     @property
     def num_classes(self) -> int:
-        return self._inner.num_classes
+        return self._num_classes
 
     @property
-    def dim(self) -> int:
-        return self._inner.dim
+    def dim(self) -> Optional[int]:
+        """The feature dimension d: as given, else the first batch's (None before it)."""
+        return None if self._inner is None else self._inner.dim
 
     @property
     def current_pass(self) -> int:
         """1 or 2 while adding, 3 once ``result()`` has been called."""
-        return self._inner.current_pass
+        return 1 if self._inner is None else self._inner.current_pass
+
+    def _passes(self, method: str):
+        """The passes, which exist once a dim is known; ``method`` names the call refused."""
+        if self._inner is None:
+            raise ValueError(
+                f"{method}(): no batch has been added yet (pass 1 is empty): add() the "
+                "training features first"
+            )
+        return self._inner
 
     def add(self, features: Any, labels: Any, predictions: Any = None) -> None:
         """Adds a batch (``features`` ``B x d``, ``labels`` ``B``) to the current pass;
@@ -185,7 +197,16 @@ class Accumulator:
             _arrays.optional(_arrays.labels, predictions, "predictions"),
         )
         with self._lock:
-            self._inner.add(*batch)
+            if self._inner is None:
+                d = batch[0].shape[1]
+                if d < 1:
+                    raise ValueError(f"features: expected N x d with d >= 1, got shape {batch[0].shape}")
+                # Kept only once the batch is in: a refused first batch fixes no dim.
+                inner = _nclab.Accumulator(self._num_classes, d)
+                inner.add(*batch)
+                self._inner = inner
+            else:
+                self._inner.add(*batch)
 
     def second_pass(self, weights: Any = None, bias: Any = None) -> None:
         """Ends pass 1 (every class must have had a sample) and begins pass 2, with the last
@@ -195,7 +216,7 @@ class Accumulator:
             _arrays.optional(_arrays.vector, bias, "bias"),
         )
         with self._lock:
-            self._inner.second_pass(*classifier)
+            self._passes("second_pass").second_pass(*classifier)
 
     def result(
         self,
@@ -214,7 +235,7 @@ class Accumulator:
         )
         tree = _hierarchy(hierarchy, self.num_classes)
         with self._lock:
-            return self._inner.result(*classifier, hierarchy=tree, coarse_depth=coarse_depth)
+            return self._passes("result").result(*classifier, hierarchy=tree, coarse_depth=coarse_depth)
 
     def heldout(self, features: Any, labels: Any) -> dict:
         """The held-out metrics of ``features`` and ``labels`` (e.g. the test set) against the
@@ -225,9 +246,11 @@ class Accumulator:
         nearest training mean)."""
         held = (_arrays.floats(features, "features"), _arrays.labels(labels, "labels"))
         with self._lock:
-            return self._inner.heldout(*held)
+            return self._passes("heldout").heldout(*held)
 
     def __repr__(self) -> str:
+        if self._inner is None:
+            return f"Accumulator(num_classes={self._num_classes}, dim=None, pass=1)"
         return repr(self._inner)
 
 
