@@ -415,14 +415,13 @@ impl<'a> ScatterAccumulator<'a> {
                 let predictions = predictions.map(|p| &p[start..end]);
                 self.span_chunk(tables, &dev, &sq, labels, predictions, &mut part.within)
             }
-            (None, Some((ncm, net))) => {
+            (None, decided) => {
                 syrk_lower_tn(&mut part.within, &dev, d, rows);
+                // Without decisions only the scatter is wanted (`within_class_scatter`).
+                let Some((ncm, net)) = decided else {
+                    return part;
+                };
                 (ncm.to_vec(), net.map(<[u32]>::to_vec))
-            }
-            (None, None) => {
-                // Only the scatter is wanted (`within_class_scatter`).
-                syrk_lower_tn(&mut part.within, &dev, d, rows);
-                return part;
             }
         };
         part.ncc_correct = ncm.iter().zip(labels).filter(|(a, b)| a == b).count();

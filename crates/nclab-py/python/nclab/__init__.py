@@ -149,7 +149,9 @@ class Accumulator:
 
     def __init__(self, num_classes: int, dim: Optional[int] = None):
         for name, value, least in (("num_classes", num_classes, 2), ("dim", dim, 1)):
-            if not (value is None and name == "dim") and not _is_count(value, least):
+            if name == "dim" and value is None:
+                continue  # the first batch gives it
+            if not _is_count(value, least):
                 raise ValueError(f"{name}: expected a whole number >= {least}, got {value!r}")
         self._num_classes = num_classes
         # Without a dim, the passes begin with the first batch, which gives it.
@@ -197,16 +199,14 @@ class Accumulator:
             _arrays.optional(_arrays.labels, predictions, "predictions"),
         )
         with self._lock:
-            if self._inner is None:
-                d = batch[0].shape[1]
-                if d < 1:
+            inner = self._inner
+            if inner is None:
+                if batch[0].shape[1] < 1:
                     raise ValueError(f"features: expected N x d with d >= 1, got shape {batch[0].shape}")
-                # Kept only once the batch is in: a refused first batch fixes no dim.
-                inner = _nclab.Accumulator(self._num_classes, d)
-                inner.add(*batch)
-                self._inner = inner
-            else:
-                self._inner.add(*batch)
+                inner = _nclab.Accumulator(self._num_classes, batch[0].shape[1])
+            inner.add(*batch)
+            # Kept only once the batch is in: a refused first batch fixes no dim.
+            self._inner = inner
 
     def second_pass(self, weights: Any = None, bias: Any = None) -> None:
         """Ends pass 1 (every class must have had a sample) and begins pass 2, with the last
